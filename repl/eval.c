@@ -1,0 +1,158 @@
+/* eval.c: the shared evaluator: reading scripts, loading text chunks,
+ * protected calls through the host, printing results, reporting errors. */
+#include "eval.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "host.h"
+#include "utf8.h"
+
+int relm_eval_traceback = 0;
+
+static char *read_all(FILE *f, size_t *len)
+{
+    size_t cap = 8192, n = 0;
+    char *buf = malloc(cap);
+    while (buf != NULL) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (n < cap)
+            break;
+        char *grown = realloc(buf, cap * 2);
+        if (grown == NULL) {
+            free(buf);
+            return NULL;
+        }
+        buf = grown;
+        cap *= 2;
+    }
+    if (buf == NULL || ferror(f)) {
+        free(buf);
+        return NULL;
+    }
+    *len = n;
+    return buf;
+}
+
+char *relm_eval_read_script(const char *path, size_t *len, char *err,
+                            size_t errlen)
+{
+    FILE *f = stdin;
+    const char *name = path;
+    if (strcmp(path, "-") == 0) {
+        name = "stdin";
+    } else {
+        struct stat st;
+        if (stat(path, &st) != 0) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return NULL;
+        }
+        if (S_ISDIR(st.st_mode)) {
+            snprintf(err, errlen, "%s: is a directory, not a Lua script", path);
+            return NULL;
+        }
+        f = fopen(path, "rb");
+        if (f == NULL) {
+            snprintf(err, errlen, "%s: %s", path, strerror(errno));
+            return NULL;
+        }
+    }
+    char *buf = read_all(f, len);
+    int saved = errno;
+    if (f != stdin)
+        fclose(f);
+    if (buf == NULL) {
+        snprintf(err, errlen, "%s: cannot read: %s", name, strerror(saved));
+        return NULL;
+    }
+    size_t bad;
+    if (len != NULL && *len > 0 && buf[0] == 0x1b) {
+        snprintf(err, errlen, "%s: precompiled (binary) chunks are not "
+                 "accepted; give the Lua source", name);
+        free(buf);
+        return NULL;
+    }
+    if (!relm_utf8_valid(buf, *len, &bad)) {
+        int line = 1;
+        for (size_t i = 0; i < bad; i++)
+            line += buf[i] == '\n';
+        snprintf(err, errlen, "%s:%d: invalid UTF-8 (byte 0x%02x at offset "
+                 "%zu); save the script as UTF-8", name, line,
+                 (unsigned char)buf[bad], bad);
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+int relm_eval_load(lua_State *L, const char *code, size_t len,
+                   const char *chunkname, int try_return)
+{
+    if (try_return) {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        luaL_addstring(&b, "return ");
+        luaL_addlstring(&b, code, len);
+        luaL_pushresult(&b);
+        size_t rlen;
+        const char *ret = lua_tolstring(L, -1, &rlen);
+        int status = luaL_loadbufferx(L, ret, rlen, chunkname, "t");
+        lua_remove(L, -2);
+        if (status == LUA_OK)
+            return status;
+        lua_pop(L, 1);
+    }
+    return luaL_loadbufferx(L, code, len, chunkname, "t");
+}
+
+void relm_eval_report(lua_State *L)
+{
+    const char *msg = relm_lua_error_string(L, -1);
+    if (relm_eval_traceback) {
+        /* The recorded traceback starts with the message itself. */
+        relm_host_traceback(L);
+        if (lua_isstring(L, -1))
+            msg = lua_tostring(L, -1);
+    }
+    fprintf(stderr, "%s\n", msg);
+    lua_settop(L, lua_gettop(L) - (relm_eval_traceback ? 3 : 2));
+    fflush(stderr);
+}
+
+int relm_eval_call(lua_State *L, int nargs, int print)
+{
+    int base = lua_gettop(L) - nargs - 1;
+    int status = relm_host_pcall(L, nargs, LUA_MULTRET);
+    if (status != LUA_OK) {
+        relm_eval_report(L);
+        return status;
+    }
+    int nres = lua_gettop(L) - base;
+    if (print && nres > 0) {
+        lua_getglobal(L, "relm");
+        lua_getfield(L, -1, "pretty");
+        lua_getfield(L, -1, "print");
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        lua_insert(L, base + 1);
+        status = relm_host_pcall(L, nres, 0);
+        if (status != LUA_OK)
+            relm_eval_report(L);
+    }
+    lua_settop(L, base);
+    fflush(stdout);
+    return status;
+}
+
+int relm_eval_string(lua_State *L, const char *code, const char *chunkname)
+{
+    if (relm_eval_load(L, code, strlen(code), chunkname, 1) != LUA_OK) {
+        relm_eval_report(L);
+        return 1;
+    }
+    return relm_eval_call(L, 0, 1) == LUA_OK ? 0 : 1;
+}

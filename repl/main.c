@@ -1,0 +1,254 @@
+/* main.c: the relm command: parse the command line, open the store and the
+ * Lua host, dispatch to run, -e, repl or help. Exit 0 ok, 1 error, 2 usage. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eval.h"
+#include "host.h"
+#include "repl.h"
+#include "store.h"
+#include "version.h"
+
+enum { EXIT_USAGE = 2 };
+
+typedef struct options {
+    const char *db;
+    const char *user;
+    const char *command; /* "run", "repl", "-e", "help" */
+    const char *arg;     /* script path, -e text or help topic */
+    int script_index;    /* argv index of the script for `run` */
+    int synchronous_full;
+} options;
+
+static const char *usage_text =
+    "usage: relm [OPTIONS] COMMAND\n"
+    "\n"
+    "commands:\n"
+    "  run FILE.lua [ARGS...]   run a Lua script (FILE '-' reads stdin)\n"
+    "  repl                     interactive Lua session on the database\n"
+    "  -e 'LUA'                 run one statement and print its results\n"
+    "  help [COMMAND]           this text, or help on one command\n"
+    "\n"
+    "options:\n"
+    "  --db PATH        database file (default $RELM_DB, else ./relm.db)\n"
+    "  --user NAME      act as this user (default $RELM_USER, else admin)\n"
+    "  --traceback      print the Lua traceback with errors\n"
+    "  --sync full      fsync on every commit (PRAGMA synchronous=FULL)\n"
+    "  --version        print the version\n"
+    "  --help           print this text\n"
+    "\n"
+    "Exit status: 0 success, 1 error, 2 usage error.\n";
+
+static const struct {
+    const char *name;
+    const char *text;
+} command_help[] = {
+    {"run",
+     "usage: relm [OPTIONS] run FILE.lua [ARGS...]\n"
+     "Run a Lua script with the global `relm`. FILE '-' reads the script from\n"
+     "stdin. The script sees its arguments in `arg` as lua5.4 sets it:\n"
+     "arg[0] is the script, arg[1..n] the arguments. An error ends the run\n"
+     "with exit status 1 and `file:line: message` on stderr.\n"},
+    {"repl",
+     "usage: relm [OPTIONS] repl\n"
+     "Interactive session: expressions print their values, records print as\n"
+     "aligned tables, Tab completes names, history is kept in\n"
+     "~/.relm_history, Ctrl-C interrupts the statement, Ctrl-D leaves.\n"
+     "help() lists the modules.\n"},
+    {"-e",
+     "usage: relm [OPTIONS] -e 'LUA'\n"
+     "Run one statement (or expression) and print its results, e.g.\n"
+     "  relm -e 'relm.sql(\"select name from users\")'\n"},
+    {"help", "usage: relm help [COMMAND]\n"},
+};
+
+static int usage_error(const char *fmt, const char *what)
+{
+    fprintf(stderr, "relm: ");
+    fprintf(stderr, fmt, what);
+    fprintf(stderr, "\nTry 'relm --help'.\n");
+    return EXIT_USAGE;
+}
+
+static int print_help(const char *topic)
+{
+    if (topic == NULL) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
+        if (strcmp(command_help[i].name, topic) == 0) {
+            fputs(command_help[i].text, stdout);
+            return 0;
+        }
+    return usage_error("no help for '%s' (commands: run, repl, -e, help)",
+                       topic);
+}
+
+/* Returns -1 on success, else the exit status to leave with. */
+static int parse_args(int argc, char **argv, options *o)
+{
+    int i = 1;
+    for (; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--db") == 0 || strcmp(a, "--user") == 0 ||
+            strcmp(a, "--sync") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("option %s needs a value", a);
+            const char *v = argv[++i];
+            if (a[2] == 'd')
+                o->db = v;
+            else if (a[2] == 'u')
+                o->user = v;
+            else if (strcmp(v, "full") == 0 || strcmp(v, "normal") == 0)
+                o->synchronous_full = v[0] == 'f';
+            else
+                return usage_error("--sync takes 'full' or 'normal', not '%s'",
+                                   v);
+        } else if (strncmp(a, "--db=", 5) == 0) {
+            o->db = a + 5;
+        } else if (strncmp(a, "--user=", 7) == 0) {
+            o->user = a + 7;
+        } else if (strcmp(a, "--traceback") == 0) {
+            relm_eval_traceback = 1;
+        } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
+            printf("relm %s (%s, SQLite %s)\n", RELM_VERSION, LUA_RELEASE,
+                   sqlite3_libversion());
+            return 0;
+        } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+            return print_help(NULL);
+        } else if (a[0] == '-' && strcmp(a, "-e") != 0) {
+            return usage_error("unknown option '%s'", a);
+        } else {
+            break;
+        }
+    }
+    if (i >= argc) {
+        o->command = "repl";
+        return -1;
+    }
+    o->command = argv[i];
+    if (strcmp(o->command, "-e") == 0) {
+        if (i + 1 >= argc)
+            return usage_error("%s needs a Lua statement", "-e");
+        o->arg = argv[i + 1];
+        if (i + 2 < argc)
+            return usage_error("unexpected argument '%s' after -e 'LUA'",
+                               argv[i + 2]);
+    } else if (strcmp(o->command, "run") == 0) {
+        if (i + 1 >= argc)
+            return usage_error("%s needs a script (FILE.lua, or - for stdin)",
+                               "run");
+        o->arg = argv[i + 1];
+        o->script_index = i + 1;
+    } else if (strcmp(o->command, "repl") == 0) {
+        if (i + 1 < argc)
+            return usage_error("unexpected argument '%s' after repl",
+                               argv[i + 1]);
+    } else if (strcmp(o->command, "help") == 0) {
+        return print_help(i + 1 < argc ? argv[i + 1] : NULL);
+    } else {
+        return usage_error("unknown command '%s' (commands: run, repl, -e, "
+                           "help)", o->command);
+    }
+    return -1;
+}
+
+/* The `arg` table as lua5.4 builds it: the script at 0, its arguments at
+ * 1..n, the interpreter and options before it at negative indices. */
+static void set_arg_table(lua_State *L, int argc, char **argv, int script)
+{
+    lua_createtable(L, argc - script - 1, script + 1);
+    for (int i = 0; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i - script);
+    }
+    lua_setglobal(L, "arg");
+}
+
+static int run_script(lua_State *L, const char *buf, size_t len,
+                      const char *path, int argc, char **argv, int script)
+{
+    set_arg_table(L, argc, argv, script);
+    char chunkname[4200];
+    snprintf(chunkname, sizeof chunkname, "@%s",
+             strcmp(path, "-") == 0 ? "stdin" : path);
+    if (relm_eval_load(L, buf, len, chunkname, 0) != LUA_OK) {
+        relm_eval_report(L);
+        return 1;
+    }
+    int nargs = argc - script - 1;
+    luaL_checkstack(L, nargs, "too many script arguments");
+    for (int i = script + 1; i < argc; i++)
+        lua_pushstring(L, argv[i]);
+    return relm_eval_call(L, nargs, 0) == LUA_OK ? 0 : 1;
+}
+
+static void remove_db(const char *path)
+{
+    static const char *suffix[] = {"", "-wal", "-shm", "-journal"};
+    char name[4200];
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        snprintf(name, sizeof name, "%s%s", path, suffix[i]);
+        unlink(name);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    options o = {0};
+    o.db = getenv("RELM_DB");
+    o.user = getenv("RELM_USER");
+    if (o.db == NULL || *o.db == '\0')
+        o.db = "relm.db";
+    if (o.user == NULL || *o.user == '\0')
+        o.user = "admin";
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0)
+        return rc;
+
+    /* Read and check the script before the database is touched, so a bad
+     * start leaves no file behind. */
+    char *script = NULL;
+    size_t script_len = 0;
+    if (strcmp(o.command, "run") == 0) {
+        char err[4400];
+        script = relm_eval_read_script(o.arg, &script_len, err, sizeof err);
+        if (script == NULL) {
+            fprintf(stderr, "relm: %s\n", err);
+            return 1;
+        }
+    }
+
+    relm_diag d;
+    relm_store *store = NULL;
+    int created = 0;
+    relm_store_opts sopts = {.synchronous_full = o.synchronous_full,
+                             .create = 1};
+    lua_State *L = NULL;
+    if (relm_store_open(&store, o.db, &sopts, &created, &d) != RELM_OK ||
+        relm_store_set_actor(store, o.user, &d) != RELM_OK ||
+        (L = relm_host_open(store, relm_host_find_home(), &d)) == NULL) {
+        fprintf(stderr, "relm: %s\n", d.msg);
+        relm_store_close(store);
+        if (created)
+            remove_db(o.db);
+        free(script);
+        return 1;
+    }
+
+    if (script != NULL)
+        rc = run_script(L, script, script_len, o.arg, argc, argv,
+                        o.script_index);
+    else if (strcmp(o.command, "-e") == 0)
+        rc = relm_eval_string(L, o.arg, "=(command line)");
+    else
+        rc = relm_repl(L);
+    free(script);
+    relm_host_close(L);
+    relm_store_close(store);
+    return rc;
+}

@@ -1,0 +1,198 @@
+/* repl.c: the interactive session: read lines with libedit, keep history,
+ * complete names through lua/relm/complete.lua, gather multi-line input
+ * while the chunk is incomplete, and evaluate through the shared evaluator. */
+#include "repl.h"
+
+#include <editline/readline.h>
+#include <lauxlib.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "eval.h"
+#include "host.h"
+#include "version.h"
+
+static lua_State *repl_L;
+static volatile sig_atomic_t evaluating;
+
+/* Ctrl-C: while a statement runs, stop it at the next Lua instruction (or
+ * SQLite step); at the prompt, readline clears the line. */
+static void on_sigint(int sig)
+{
+    (void)sig;
+    if (evaluating && repl_L != NULL)
+        relm_host_interrupt(repl_L);
+}
+
+static void history_path(char *buf, size_t len)
+{
+    const char *home = getenv("HOME");
+    if (home == NULL || *home == '\0')
+        buf[0] = '\0';
+    else
+        snprintf(buf, len, "%s/.relm_history", home);
+}
+
+/* True when the load error on top of the stack says the chunk just ended
+ * early, i.e. the user is still typing it. */
+static int incomplete(lua_State *L, int status)
+{
+    if (status != LUA_ERRSYNTAX)
+        return 0;
+    size_t len;
+    const char *msg = lua_tolstring(L, -1, &len);
+    static const char eof[] = "<eof>";
+    return len >= sizeof eof - 1 &&
+           strcmp(msg + len - (sizeof eof - 1), eof) == 0;
+}
+
+/* Completion candidates come from lua/relm/complete.lua: a function from
+ * the word typed so far to an array of full words. */
+static char **complete(const char *text, int start, int end)
+{
+    (void)start;
+    (void)end;
+    lua_State *L = repl_L;
+    rl_attempted_completion_over = 1;
+    int top = lua_gettop(L);
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "relm.complete");
+    if (relm_host_pcall(L, 1, 1) != LUA_OK) {
+        lua_settop(L, top);
+        return NULL;
+    }
+    lua_pushstring(L, text);
+    if (relm_host_pcall(L, 1, 1) != LUA_OK || !lua_istable(L, -1)) {
+        lua_settop(L, top);
+        return NULL;
+    }
+    lua_Integer n = luaL_len(L, -1);
+    if (n == 0) {
+        lua_settop(L, top);
+        return NULL;
+    }
+    char **out = calloc((size_t)n + 2, sizeof *out);
+    if (out == NULL) {
+        lua_settop(L, top);
+        return NULL;
+    }
+    /* readline wants the common prefix first, then the candidates. */
+    size_t common = 0;
+    for (lua_Integer i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, i);
+        const char *w = lua_tostring(L, -1);
+        out[i] = strdup(w != NULL ? w : "");
+        lua_pop(L, 1);
+        if (i == 1) {
+            common = strlen(out[1]);
+        } else {
+            size_t k = 0;
+            while (k < common && out[1][k] == out[i][k])
+                k++;
+            common = k;
+        }
+    }
+    out[0] = strndup(out[1], common);
+    if (n == 1) {
+        free(out[0]);
+        out[0] = out[1];
+        out[1] = NULL;
+    }
+    lua_settop(L, top);
+    return out;
+}
+
+static char *read_line(const char *prompt, int tty)
+{
+    if (tty)
+        return readline(prompt);
+    /* Not a terminal: plain lines, no prompt, so piped sessions read clean. */
+    size_t cap = 0;
+    char *line = NULL;
+    ssize_t n = getline(&line, &cap, stdin);
+    if (n < 0) {
+        free(line);
+        return NULL;
+    }
+    if (n > 0 && line[n - 1] == '\n')
+        line[n - 1] = '\0';
+    return line;
+}
+
+int relm_repl(lua_State *L)
+{
+    int tty = isatty(STDIN_FILENO);
+    char hist[4096];
+    repl_L = L;
+    history_path(hist, sizeof hist);
+    if (tty) {
+        using_history();
+        stifle_history(1000);
+        if (hist[0] != '\0')
+            read_history(hist);
+        rl_attempted_completion_function = complete;
+        rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[]";
+        relm_store *s = relm_host_store(L);
+        printf("relm %s on %s as %s. help() lists the modules; Ctrl-D "
+               "leaves.\n", RELM_VERSION, relm_store_path(s),
+               relm_store_actor_name(s));
+    }
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+
+    char *chunk = NULL; /* lines gathered so far of an incomplete chunk */
+    size_t chunk_len = 0;
+    char *line;
+    lua_settop(L, 0);
+    while ((line = read_line(chunk != NULL ? ">> " : "relm> ", tty)) != NULL) {
+        if (chunk == NULL && line[0] == '\0') {
+            free(line);
+            continue;
+        }
+        size_t add = strlen(line);
+        char *grown = realloc(chunk, chunk_len + add + 2);
+        if (grown == NULL) {
+            free(line);
+            break;
+        }
+        if (chunk != NULL)
+            grown[chunk_len++] = '\n';
+        chunk = grown;
+        memcpy(chunk + chunk_len, line, add + 1);
+        chunk_len += add;
+        int first = memchr(chunk, '\n', chunk_len) == NULL;
+        free(line);
+        int status = relm_eval_load(L, chunk, chunk_len, "=stdin", first);
+        if (incomplete(L, status)) {
+            lua_pop(L, 1); /* keep gathering lines */
+            continue;
+        }
+        if (tty)
+            add_history(chunk);
+        free(chunk);
+        chunk = NULL;
+        chunk_len = 0;
+        if (status != LUA_OK) {
+            relm_eval_report(L);
+            continue;
+        }
+        evaluating = 1;
+        relm_eval_call(L, 0, 1);
+        evaluating = 0;
+        lua_sethook(L, NULL, 0, 0);
+        lua_settop(L, 0);
+    }
+    free(chunk);
+    if (tty) {
+        putchar('\n');
+        if (hist[0] != '\0')
+            write_history(hist);
+    }
+    return 0;
+}

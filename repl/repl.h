@@ -1,0 +1,11 @@
+/* repl.h: the interactive session (libedit line editing, history,
+ * completion, multi-line input, Ctrl-C) on top of the shared evaluator. */
+#ifndef RELM_REPL_H
+#define RELM_REPL_H
+
+#include <lua.h>
+
+/* Run the REPL until end of input. Returns the exit status (0). */
+int relm_repl(lua_State *L);
+
+#endif
