@@ -13,18 +13,39 @@
 
 #include "eval.h"
 #include "host.h"
+#include "store.h"
 #include "version.h"
 
 static lua_State *repl_L;
-static volatile sig_atomic_t evaluating;
+static volatile sig_atomic_t evaluating; /* a statement is running */
+static volatile sig_atomic_t sigint_seen; /* Ctrl-C since the last prompt */
 
-/* Ctrl-C: while a statement runs, stop it at the next Lua instruction (or
- * SQLite step); at the prompt, readline clears the line. */
+/* Raise "interrupted" at every Lua instruction until the statement is
+ * over: a statement that pcalls in a loop cannot swallow the interrupt,
+ * because the loop itself is interrupted at its next instruction. Only the
+ * count event is used: it fires in Lua code only, never inside a C message
+ * handler, so the error does not turn into "error in error handling". */
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    relm_lua_error(L, "interrupted", "statement stopped by Ctrl-C");
+}
+
+/* Ctrl-C: while a statement runs, stop it at its next Lua instruction and
+ * its running SQLite statement (relm_host_interrupt interrupts SQLite and
+ * arms a one-shot hook; the sticky hook replaces it). At the prompt the
+ * read is cut short and the loop below starts a fresh line. */
 static void on_sigint(int sig)
 {
     (void)sig;
-    if (evaluating && repl_L != NULL)
+    sigint_seen = 1;
+    if (evaluating && repl_L != NULL) {
+        /* The terminal echoed ^C: the report starts on a line of its own. */
+        ssize_t w = write(STDOUT_FILENO, "\n", 1);
+        (void)w;
         relm_host_interrupt(repl_L);
+        lua_sethook(repl_L, interrupt_hook, LUA_MASKCOUNT, 1);
+    }
 }
 
 static void history_path(char *buf, size_t len)
@@ -134,6 +155,7 @@ int relm_repl(lua_State *L)
         if (hist[0] != '\0')
             read_history(hist);
         rl_attempted_completion_function = complete;
+        rl_completion_append_character = '\0';
         rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[]";
         relm_store *s = relm_host_store(L);
         printf("relm %s on %s as %s. help() lists the modules; Ctrl-D "
@@ -150,7 +172,21 @@ int relm_repl(lua_State *L)
     size_t chunk_len = 0;
     char *line;
     lua_settop(L, 0);
-    while ((line = read_line(chunk != NULL ? ">> " : "relm> ", tty)) != NULL) {
+    for (;;) {
+        sigint_seen = 0;
+        line = read_line(chunk != NULL ? ">> " : "relm> ", tty);
+        if (line == NULL && sigint_seen && tty) {
+            /* Ctrl-C at the prompt: drop the line (and any unfinished
+             * multi-line chunk) and prompt again, as a shell does. */
+            free(chunk);
+            chunk = NULL;
+            chunk_len = 0;
+            putchar('\n');
+            fflush(stdout);
+            continue;
+        }
+        if (line == NULL)
+            break;
         if (chunk == NULL && line[0] == '\0') {
             free(line);
             continue;
@@ -185,7 +221,7 @@ int relm_repl(lua_State *L)
         evaluating = 1;
         relm_eval_call(L, 0, 1);
         evaluating = 0;
-        lua_sethook(L, NULL, 0, 0);
+        lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late */
         lua_settop(L, 0);
     }
     free(chunk);
