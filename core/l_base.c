@@ -216,8 +216,29 @@ int luaopen_relm_base(lua_State *L)
         {"info", l_base_info},
         {NULL, NULL},
     };
+    /* One-line docs for help() (convention: docs/internals.md). */
+    static const char *const docs[][2] = {
+        {"_module", "the relm global: read-only SQL, transactions, errors"},
+        {"sql", "(query, ...) -> rows: run a read-only SQL query with bound "
+                "parameters; rows are tables keyed by column"},
+        {"tx", "(fn, ...) -> fn's results: run fn in one transaction, rolled "
+               "back if it raises"},
+        {"error", "(code, message [, level]): raise a relm error that prints "
+                  "as 'code: message'"},
+        {"is_error", "(v [, code]) -> boolean: whether v is a relm error (of "
+                     "that code)"},
+        {"whoami", "() -> string: the name of the acting user"},
+        {"info", "() -> table: version, schema, db, user, lua and sqlite of "
+                 "this session"},
+    };
     luaL_newlib(L, fns);
     lua_pushliteral(L, RELM_VERSION);
     lua_setfield(L, -2, "version");
+    lua_createtable(L, 0, (int)(sizeof docs / sizeof docs[0]));
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        lua_pushstring(L, docs[i][1]);
+        lua_setfield(L, -2, docs[i][0]);
+    }
+    lua_setfield(L, -2, "__doc");
     return 1;
 }
