@@ -268,7 +268,7 @@ local function lines_overview()
         line = line .. " " .. name .. ","
     end
     out[#out + 1] = (line:gsub(",$", ""))
-    out[#out + 1] = fit("help(relm.NAME.fn) shows one function; Tab completes names; Ctrl-C stops a statement.")
+    out[#out + 1] = fit("help(relm.NAME.fn): one function. Tab completes, Ctrl-C stops, Ctrl-D leaves.")
     return out
 end
 
