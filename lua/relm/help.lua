@@ -21,12 +21,15 @@ end
 
 -- Parse the LuaCATS doc comments of one Lua file (cached per path).
 local function parse(path)
+    if path == nil then
+        return { funcs = {}, order = {} }
+    end
     if parsed[path] then
         return parsed[path]
     end
     local info = { header = nil, funcs = {}, order = {} }
     parsed[path] = info
-    local f = path and io.open(path, "r")
+    local f = io.open(path, "r")
     if not f then
         return info
     end
@@ -252,7 +255,7 @@ local function lines_overview()
         w = math.max(w, #n)
     end
     for _, n in ipairs(mods) do
-        out[#out + 1] = fit(string.format("  %-" .. w .. "s  %s", n, M.describe(n) or ""))
+        out[#out + 1] = fit((string.format("  %-" .. w .. "s  %s", n, M.describe(n) or ""):gsub("%s+$", "")))
     end
     local top = {}
     for _, f in ipairs(M.functions("")) do
