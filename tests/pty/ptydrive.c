@@ -177,7 +177,7 @@ static void send_bytes(const char *s, size_t n)
 static void fail(int step, const char *what, const char *text)
 {
     fprintf(stderr, "ptydrive: step %d: %s '%s'\n", step, what, text);
-    fprintf(stderr, "---- transcript (after the last match: %zu bytes) ----\n"
+    fprintf(stderr, "---- transcript, up to the last match (%zu bytes after it) ----\n"
             "%.*s\n---- unmatched rest ----\n%s\n---- end ----\n",
             seen_len - cursor, (int)cursor, seen ? seen : "",
             seen ? seen + cursor : "");
