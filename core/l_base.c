@@ -219,17 +219,14 @@ int luaopen_relm_base(lua_State *L)
     /* One-line docs for help() (convention: docs/internals.md). */
     static const char *const docs[][2] = {
         {"_module", "the relm global: read-only SQL, transactions, errors"},
-        {"sql", "(query, ...) -> rows: run a read-only SQL query with bound "
-                "parameters; rows are tables keyed by column"},
-        {"tx", "(fn, ...) -> fn's results: run fn in one transaction, rolled "
-               "back if it raises"},
-        {"error", "(code, message [, level]): raise a relm error that prints "
-                  "as 'code: message'"},
-        {"is_error", "(v [, code]) -> boolean: whether v is a relm error (of "
-                     "that code)"},
+        {"sql", "(query, ...) -> rows: read-only SQL with bound parameters"},
+        {"tx", "(fn, ...) -> fn's results: one transaction; rolled back if "
+               "fn raises"},
+        {"error", "(code, message [, level]): raise a relm error"},
+        {"is_error", "(v [, code]) -> boolean: v is a relm error (of that "
+                     "code)"},
         {"whoami", "() -> string: the name of the acting user"},
-        {"info", "() -> table: version, schema, db, user, lua and sqlite of "
-                 "this session"},
+        {"info", "() -> table: version, schema, db, user, lua, sqlite"},
     };
     luaL_newlib(L, fns);
     lua_pushliteral(L, RELM_VERSION);

@@ -1,5 +1,5 @@
--- relm/pretty.lua: how values look in the REPL and in `relm -e`: arrays of
--- records as aligned tables, other tables as readable Lua with cycles marked.
+-- relm/pretty.lua: how values print in the REPL and `relm -e`. Arrays of
+-- records print as aligned tables, other tables as readable Lua, cycles marked.
 local M = {}
 
 --- Widest cell before it is cut with an ellipsis.
