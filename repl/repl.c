@@ -70,6 +70,21 @@ static int incomplete(lua_State *L, int status)
            strcmp(msg + len - (sizeof eof - 1), eof) == 0;
 }
 
+/* True when "return <chunk>" is an unfinished expression, like "{" or
+ * "relm.sql(" (the chunk as a statement fails early on those). */
+static int incomplete_expression(lua_State *L, const char *chunk, size_t len)
+{
+    lua_pushliteral(L, "return ");
+    lua_pushlstring(L, chunk, len);
+    lua_concat(L, 2);
+    size_t rlen;
+    const char *code = lua_tolstring(L, -1, &rlen);
+    int status = luaL_loadbufferx(L, code, rlen, "=stdin", "t");
+    int result = incomplete(L, status);
+    lua_pop(L, 2);
+    return result;
+}
+
 /* Completion candidates come from lua/relm/complete.lua: a function from
  * the word typed so far to an array of full words. */
 static char **complete(const char *text, int start, int end)
@@ -202,10 +217,12 @@ int relm_repl(lua_State *L)
         chunk = grown;
         memcpy(chunk + chunk_len, line, add + 1);
         chunk_len += add;
-        int first = memchr(chunk, '\n', chunk_len) == NULL;
         free(line);
-        int status = relm_eval_load(L, chunk, chunk_len, "=stdin", first);
-        if (incomplete(L, status)) {
+        /* "return <chunk>" first, multi-line chunks too, so an expression
+         * spread over lines (a long relm.sql call) prints its value. */
+        int status = relm_eval_load(L, chunk, chunk_len, "=stdin", 1);
+        if (incomplete(L, status) ||
+            (status != LUA_OK && incomplete_expression(L, chunk, chunk_len))) {
             lua_pop(L, 1); /* keep gathering lines */
             continue;
         }
@@ -224,7 +241,15 @@ int relm_repl(lua_State *L)
         lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late */
         lua_settop(L, 0);
     }
-    free(chunk);
+    if (chunk != NULL) {
+        /* Input ended inside a chunk: say what is missing rather than drop
+         * it silently (a piped script cut short). */
+        if (relm_eval_load(L, chunk, chunk_len, "=stdin", 0) != LUA_OK)
+            relm_eval_report(L);
+        else
+            lua_pop(L, 1);
+        free(chunk);
+    }
     if (tty) {
         putchar('\n');
         if (hist[0] != '\0')

@@ -81,7 +81,8 @@ describe("relm.pretty.table", function()
     end)
 
     it("stops at max_rows and says how many were left out", function()
-        local rows = relm.sql("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30) SELECT x FROM c")
+        local rows = relm.sql("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30) "
+            .. "SELECT x FROM c")
         local text = pretty.table(rows, nil, { max_rows = 5 })
         assert.matches("\n5\n… 25 more rows not shown", text)
         assert.matches("%(30 rows%)$", text)
