@@ -103,7 +103,7 @@ describe("the REPL in a terminal", function()
             "send print('sq'..'l') return relm.sql('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
                 .. "SELECT x + 1 FROM c) SELECT count(*) FROM c')\\n",
             "expect sql\\n",
-            "sleep 50",
+            "sleep 200", -- into sqlite3_step, so the message names relm.sql
             "ctrl c",
             "expect interrupted: relm.sql: interrupted",
             "expect relm> ",
@@ -202,5 +202,16 @@ describe("the REPL without a terminal", function()
         local out = p:read("a")
         assert.is_true(p:close())
         assert.are.equal("2\n42\n", out)
+    end)
+
+    it("prints expressions spread over lines and reports a chunk cut short", function()
+        local dir = session_dir()
+        local p = assert(io.popen(string.format(
+            "printf 'relm.sql(\\n\"select 1 as one\"\\n)\\n{\\n1,\\n2 }\\nfor i = 1, 2 do\\n' | %s --db %s repl 2>%s",
+            q(bin), q(dir .. "/r.db"), q(dir .. "/err"))))
+        local out = p:read("a")
+        p:close()
+        assert.are.equal("one\n---\n  1\n(1 row)\n{ 1, 2 }\n", out)
+        assert.matches("'end' expected near <eof>", read(dir .. "/err"))
     end)
 end)
