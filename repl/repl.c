@@ -165,6 +165,9 @@ int relm_repl(lua_State *L)
     repl_L = L;
     history_path(hist, sizeof hist);
     if (tty) {
+        /* Before using_history(), which starts libedit: "relm:" lines of
+         * ~/.editrc then apply to this program only. */
+        rl_readline_name = "relm";
         using_history();
         stifle_history(1000);
         if (hist[0] != '\0')
