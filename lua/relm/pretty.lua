@@ -57,12 +57,14 @@ local function is_record_list(t)
     if mt ~= nil and (type(mt) ~= "table" or (mt.__tostring and mt.__name ~= "relm.rows")) then
         return false
     end
+    local any_field = false
     for _, row in ipairs(t) do
         if not is_record(row) then
             return false
         end
+        any_field = any_field or next(row) ~= nil
     end
-    return true
+    return any_field -- records without fields would be a table of nothing
 end
 
 -- Display width of a UTF-8 string (code points; good enough for tables).

@@ -105,6 +105,10 @@ describe("relm.pretty.show", function()
         assert.are.equal("{ { a = 1, b = { 1, 2 } }, { a = 2 } }", text)
     end)
 
+    it("prints an array of empty tables as Lua, not as a table of nothing", function()
+        assert.are.equal("{ {}, {} }", pretty.show({ {}, {} }))
+    end)
+
     it("marks cycles instead of recursing forever", function()
         local t = { x = 1 }
         t.self = t
