@@ -10,11 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h" /* RELM_DATADIR, generated from the Makefile's PREFIX */
 #include "modules.h"
-
-#ifndef RELM_DATADIR
-#define RELM_DATADIR "/usr/local/share/relm"
-#endif
 
 /* The allocator's userdata doubles as the host context: reachable from any
  * lua_State with lua_getallocf, without a registry lookup. */
