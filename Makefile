@@ -107,7 +107,7 @@ $(BUILD)/gen/migrations.c: $(MIGRATIONS) core/gen_migrations.sh | $(DEPS_STAMP)
 	$(call say,GEN,$@)
 	$(Q)sh core/gen_migrations.sh $@ $(MIGRATIONS)
 
-$(BUILD)/obj/%.o: %.c $(GEN) | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.c | $(GEN) $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(COMPILE) -MMD -MP -c -o $@ $<

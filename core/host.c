@@ -200,20 +200,24 @@ static int file_exists(const char *path)
     return access(path, R_OK) == 0;
 }
 
+/* Where lua/relm/init.lua is, in order: $RELM_HOME; a source tree holding
+ * the executable (build/relm, build/asan/relm); <prefix>/share/relm beside
+ * an installed <prefix>/bin/relm, so a copied or DESTDIR-staged install
+ * works too; and last the data directory compiled in from PREFIX. */
 const char *relm_host_find_home(void)
 {
-    static char home[4096];
+    static char home[4400];
     const char *env = getenv("RELM_HOME");
     if (env != NULL && *env != '\0') {
         snprintf(home, sizeof home, "%s", env);
         return home;
     }
-    char exe[4096], probe[4200];
+    char exe[4096], probe[4400];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
         /* build/relm or build/asan/relm: look a few levels up for lua/. */
-        for (int up = 0; up < 4; up++) {
+        for (int up = 0; up < 3; up++) {
             char *slash = strrchr(exe, '/');
             if (slash == NULL || slash == exe)
                 break;
@@ -222,6 +226,14 @@ const char *relm_host_find_home(void)
             if (file_exists(probe)) {
                 snprintf(home, sizeof home, "%s", exe);
                 return home;
+            }
+            if (up == 1) {
+                snprintf(probe, sizeof probe,
+                         "%s/share/relm/lua/relm/init.lua", exe);
+                if (file_exists(probe)) {
+                    snprintf(home, sizeof home, "%s/share/relm", exe);
+                    return home;
+                }
             }
         }
     }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "migrations.h"
 
@@ -378,6 +379,37 @@ static int check_identity(relm_store *s, relm_diag *d)
     return RELM_OK;
 }
 
+/* The files SQLite may create beside a database, which a refused file must
+ * not be left with. */
+static const char *side_suffix[] = {"-wal", "-shm", "-journal"};
+enum { NSIDE = sizeof side_suffix / sizeof side_suffix[0] };
+
+/* Note which side files exist (bit i for side_suffix[i]). */
+static unsigned side_files(const char *path)
+{
+    unsigned have = 0;
+    char name[4200];
+    struct stat st;
+    for (unsigned i = 0; i < NSIDE; i++) {
+        snprintf(name, sizeof name, "%s%s", path, side_suffix[i]);
+        if (stat(name, &st) == 0)
+            have |= 1u << i;
+    }
+    return have;
+}
+
+/* Remove the side files that were not there before (had) and are now. */
+static void remove_new_side_files(const char *path, unsigned had)
+{
+    char name[4200];
+    unsigned now = side_files(path);
+    for (unsigned i = 0; i < NSIDE; i++)
+        if ((now & ~had) & (1u << i)) {
+            snprintf(name, sizeof name, "%s%s", path, side_suffix[i]);
+            unlink(name);
+        }
+}
+
 int relm_store_open(relm_store **out, const char *path,
                     const relm_store_opts *opts, int *created, relm_diag *d)
 {
@@ -404,6 +436,7 @@ int relm_store_open(relm_store **out, const char *path,
         return RELM_ERR;
     }
     s->data_version = -1;
+    unsigned had_side = side_files(path);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                 (exists ? 0 : SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -422,6 +455,7 @@ int relm_store_open(relm_store **out, const char *path,
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     if (check_identity(s, d) != RELM_OK) {
         relm_store_close(s);
+        remove_new_side_files(path, had_side);
         return RELM_ERR;
     }
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
