@@ -21,6 +21,12 @@ typedef struct host_ctx {
     relm_store *store;
 } host_ctx;
 
+/* The context of the process's one state. Holding it here also keeps it
+ * reachable when a script's os.exit(code, true) closes the state from
+ * inside a call and the process ends without relm_host_close (otherwise a
+ * leak checker reports it). */
+static host_ctx *process_ctx;
+
 static const struct {
     const char *name;
     lua_CFunction open;
@@ -290,8 +296,10 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
         return NULL;
     }
     ctx->store = s;
+    process_ctx = ctx;
     lua_State *L = lua_newstate(host_alloc, ctx);
     if (L == NULL) {
+        process_ctx = NULL;
         free(ctx);
         relm_diag_set(d, "out_of_memory", "cannot create the Lua state");
         return NULL;
@@ -314,5 +322,7 @@ void relm_host_close(lua_State *L)
         return;
     host_ctx *ctx = ctx_of(L);
     lua_close(L);
+    if (ctx == process_ctx)
+        process_ctx = NULL;
     free(ctx);
 }
