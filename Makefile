@@ -47,11 +47,13 @@ endif
 # The eval caches the answer so pkg-config runs once per make, not per file.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
 PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
-RELM_CPPFLAGS = -Icore -I$(BUILD)/gen -D_GNU_SOURCE
-RELM_CFLAGS   = -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS)
-RELM_LIBS     = $(PKG_LIBS) -lcsv -lm
-COMPILE = $(CC) $(RELM_CPPFLAGS) $(CPPFLAGS) $(RELM_CFLAGS) $(CFLAGS)
-LINK    = $(CC) $(RELM_CFLAGS) $(CFLAGS) $(LDFLAGS)
+# '+=' keeps these recursive (lazy) and lets a rule written as
+# $(CC) $(CPPFLAGS) $(CFLAGS) ... $(LDLIBS) get every flag.
+CPPFLAGS += -Icore -I$(BUILD)/gen -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lcsv -lm
+COMPILE   = $(CC) $(CPPFLAGS) $(CFLAGS)
+LINK      = $(CC) $(CFLAGS) $(LDFLAGS)
 
 CORE_SRC   = $(sort $(wildcard core/*.c))
 REPL_SRC   = $(sort $(wildcard repl/*.c))
@@ -119,12 +121,12 @@ $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
 
 $(BUILD)/relm: $(CORE_OBJ) $(REPL_OBJ)
 	$(call say,LD,$@)
-	$(Q)$(LINK) -o $@ $^ $(RELM_LIBS)
+	$(Q)$(LINK) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/tests/%: tests/c/%.c $(CORE_OBJ) $(GEN)
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
-	$(Q)$(COMPILE) -Itests/c -o $@ $< $(CORE_OBJ) $(RELM_LIBS)
+	$(Q)$(COMPILE) -Itests/c -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 

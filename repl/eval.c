@@ -70,7 +70,7 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
         return NULL;
     }
     size_t bad;
-    if (len != NULL && *len > 0 && buf[0] == 0x1b) {
+    if (*len > 0 && buf[0] == 0x1b) {
         snprintf(err, errlen, "%s: precompiled (binary) chunks are not "
                  "accepted; give the Lua source", name);
         free(buf);
