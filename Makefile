@@ -141,8 +141,14 @@ test: $(BUILD)/relm $(CTEST_BIN)
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 test
 
-bench: $(BUILD)/relm
+bench: $(BUILD)/relm $(BUILD)/bench/timeit
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/bench/run.sh
+
+# Times whole commands for the benchmark scenarios.
+$(BUILD)/bench/timeit: tests/bench/timeit.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $<
 
 lint: $(GEN)
 	$(call say,LUACHECK,lua tests)

@@ -353,7 +353,7 @@ static int check_header(const char *path, relm_diag *d)
  * already refused most foreign files; this catches the rest (a WAL file
  * whose header is not yet checkpointed, an SQLite file with tables but no
  * application id). */
-static int check_identity(relm_store *s, relm_diag *d)
+static int check_identity(relm_store *s, int64_t *version, relm_diag *d)
 {
     int64_t app = 0, ver = 0, nobj = 0;
     if (query_int(s, "PRAGMA application_id", &app, d) != RELM_OK ||
@@ -364,6 +364,7 @@ static int check_identity(relm_store *s, relm_diag *d)
         return relm_diag_set(d, "not_relm_db", "%s: not a relm database "
                              "or corrupt (%s); left untouched", s->path, why);
     }
+    *version = ver;
     if (app == 0 && nobj == 0 && ver == 0)
         return RELM_OK; /* empty: ours to initialise */
     if (app != RELM_APPLICATION_ID)
@@ -453,7 +454,8 @@ int relm_store_open(relm_store **out, const char *path,
     sqlite3_busy_timeout(s->db, busy);
     /* Until the file is known to be ours, closing must not checkpoint. */
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-    if (check_identity(s, d) != RELM_OK) {
+    int64_t version = 0;
+    if (check_identity(s, &version, d) != RELM_OK) {
         relm_store_close(s);
         remove_new_side_files(path, had_side);
         return RELM_ERR;
@@ -464,7 +466,10 @@ int relm_store_open(relm_store **out, const char *path,
                            : "PRAGMA synchronous = NORMAL";
     if (relm_store_exec(s, "PRAGMA journal_mode = WAL", d) != RELM_OK ||
         relm_store_exec(s, "PRAGMA foreign_keys = ON", d) != RELM_OK ||
-        relm_store_exec(s, sync, d) != RELM_OK || migrate(s, d) != RELM_OK) {
+        relm_store_exec(s, sync, d) != RELM_OK ||
+        /* Up to date (every start but the first after an upgrade): skip
+         * the write lock that migrate takes to re-check under it. */
+        (version < relm_store_schema_version() && migrate(s, d) != RELM_OK)) {
         relm_store_close(s);
         return RELM_ERR;
     }
