@@ -89,8 +89,8 @@ static int print_help(const char *topic)
             fputs(command_help[i].text, stdout);
             return 0;
         }
-    return usage_error("no help for '%s' (commands: run, repl, -e, help)",
-                       topic);
+    return usage_error("no help for '%s'; the commands are run, repl, -e "
+                       "and help", topic);
 }
 
 /* Set the option called name ("db", "user" or "sync") to v. Returns -1 on
@@ -172,8 +172,8 @@ static int parse_args(int argc, char **argv, options *o)
     } else if (strcmp(o->command, "help") == 0) {
         return print_help(i + 1 < argc ? argv[i + 1] : NULL);
     } else {
-        return usage_error("unknown command '%s' (commands: run, repl, -e, "
-                           "help)", o->command);
+        return usage_error("unknown command '%s'; the commands are run, "
+                           "repl, -e and help", o->command);
     }
     return -1;
 }
