@@ -45,7 +45,7 @@ for t in "$BUILD"/tests/test_*; do
     case $t in /*) abs=$t ;; *) abs=$(pwd)/$t ;; esac
     out=$(cd "$tmp" && TMPDIR="$tmp" "$abs" 2>&1); rc=$?
     printf '%s\n' "$out"
-    line=$(printf '%s\n' "$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    line=$(printf '%s\n' "$out" | grep -E '^[A-Za-z0-9_.-]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
     if [ -z "$line" ]; then
         echo "FAILED: $t exited $rc without a summary"; failed=$((failed + 1)); continue
     fi
