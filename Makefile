@@ -130,9 +130,10 @@ $(BUILD)/tests/%: tests/c/%.c $(CORE_OBJ) $(GEN)
 	$(Q)$(COMPILE) -Itests/c -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 # The pseudo-terminal driver the REPL specs type through (not a C test).
-$(PTYDRIVE): tests/pty/ptydrive.c
+$(PTYDRIVE): tests/pty/ptydrive.c | $(GEN)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lutil
+	$(call say,CC,$<)
+	$(Q)$(COMPILE) -o $@ $< -lutil
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
