@@ -588,6 +588,6 @@ int relm_graph_kind_id(relm_store *s, const char *name, int64_t *id,
             snprintf(known, sizeof known, "%s", sqlite3_column_text(st, 0));
         sqlite3_reset(st);
     }
-    return relm_diag_set(d, "not_found", "unknown relationship kind '%s' "
-                         "(known: %s)", name, known);
+    return relm_diag_set(d, "unknown_relation", "no relationship type named "
+                         "'%s' (known: %s)", name, known);
 }

@@ -69,8 +69,8 @@ int relm_graph_ci_info(relm_store *s, int64_t id, char **out, relm_diag *d);
 int relm_graph_ci_id(relm_store *s, const char *name, int64_t *id,
                      relm_diag *d);
 
-/* The id of the relationship kind called name, or not_found naming the
- * kinds that exist. */
+/* The id of the relationship kind called name, or unknown_relation
+ * naming the kinds that exist (the cmdb's code for it). */
 int relm_graph_kind_id(relm_store *s, const char *name, int64_t *id,
                        relm_diag *d);
 

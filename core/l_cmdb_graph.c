@@ -146,7 +146,7 @@ static void push_row(lua_State *L, int si, impact_set *set, int32_t pos)
     lua_setfield(L, -3, "kind");
     lua_pop(L, 1);
     push_ci(L, si, set, set->r.parent[pos], 0);
-    lua_setfield(L, -2, "from");
+    lua_setfield(L, -2, "through");
     /* via: hops from the origin outwards. */
     int32_t depth = set->r.depth[pos];
     lua_createtable(L, depth, 0);
@@ -263,7 +263,7 @@ static lua_Integer opt_count(lua_State *L, int idx, const char *key,
 }
 
 /* relm.cmdb.impact(name, {direction=, depth=, kinds=, limit=}) -> array of
- * rows {name, id, type, status, depth, kind, from, via}. Rows are built on
+ * rows {name, id, type, status, depth, kind, through, via}. Rows are built on
  * first access; #, ipairs and pairs see them all. Raises not_found (CI or
  * kind) and invalid_argument. Stack: name [opts] -> result. */
 static int l_cmdb_graph_impact(lua_State *L)

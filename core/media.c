@@ -9,6 +9,11 @@
 
 #include "sha256.h"
 
+/* How a CI record shows its medium (as relm.cmdb.get does): "name@version",
+ * or just "name" for a medium without a version. */
+#define MEDIA_LABEL \
+    "CASE WHEN m.version = '' THEN m.name ELSE m.name || '@' || m.version END"
+
 int relm_media_is_sha256(const char *s)
 {
     if (s == NULL || strlen(s) != 64)
@@ -276,13 +281,12 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
         sqlite3_bind_int64(st, 2, media_id);
     if (step_write(s, st, "media link", d) != RELM_OK)
         goto fail;
-    /* History in the cmdb's shape: diff {field: [before, after]}, media
-     * shown as "name version". */
+    /* History in the cmdb's shape: diff {field: [before, after]}. */
     st = relm_store_stmt(
         s, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff) "
            "VALUES (?1, ?2, ?3, 'update', json_object('media', json_array("
-           "(SELECT m.name || ' ' || m.version FROM media m WHERE m.id = ?4), "
-           "(SELECT m.name || ' ' || m.version FROM media m WHERE m.id = ?5))))",
+           "(SELECT " MEDIA_LABEL " FROM media m WHERE m.id = ?4), "
+           "(SELECT " MEDIA_LABEL " FROM media m WHERE m.id = ?5))))",
         d);
     if (st == NULL)
         goto fail;

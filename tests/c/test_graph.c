@@ -105,7 +105,7 @@ int main(void)
     CHECK(r.n == 2 && has(&r, "app1", 1) && has(&r, "app2", 1));
     relm_impact_free(&r);
     CHECK(relm_graph_kind_id(s, "hosts", &runs_on, &d) == RELM_ERR);
-    CHECK(strcmp(d.code, "not_found") == 0 && strstr(d.msg, "runs_on") != NULL);
+    CHECK(strcmp(d.code, "unknown_relation") == 0 && strstr(d.msg, "runs_on") != NULL);
 
     uint64_t builds;
     relm_graph_stats(g, NULL, NULL, &builds);
