@@ -161,4 +161,18 @@ function M.svg(name, opts)
     return svg
 end
 
+---Baselines, oldest first: {name=, count=, created_at=, actor=, filter=}
+---(filter as the JSON text it was stored with).
+---@return table[]
+function M.baselines()
+    local out = {}
+    for i, r in ipairs(base.sql([[SELECT b.name, b.id,
+            (SELECT count(*) FROM baseline_items i WHERE i.baseline_id = b.id) AS count,
+            b.created_at, u.name AS actor, b.filter
+        FROM baselines b LEFT JOIN users u ON u.id = b.actor_id ORDER BY b.id]])) do
+        out[i] = setmetatable(r, nil)
+    end
+    return out
+end
+
 return M
