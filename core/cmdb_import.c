@@ -755,9 +755,12 @@ static int jsonl_row(importer *im, const char *line, size_t len)
         else if (strcmp(t, "text") == 0)
             vt = RELM_V_TEXT;
         else {
+            char kb[128], tb[16];
+            snprintf(kb, sizeof kb, "%s", k);
+            snprintf(tb, sizeof tb, "%s", t);
             sqlite3_reset(st);
             return row_error(im, 0, "invalid_field", "key '%s': a CI cannot "
-                             "hold a JSON %s", k, t);
+                             "hold a JSON %s", kb, tb);
         }
         types[slot] = vt;
         ints[slot] = vt == RELM_V_BOOL ? strcmp(t, "true") == 0
