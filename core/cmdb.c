@@ -660,6 +660,8 @@ int cmdb_ci_set(relm_store *s, cmdb_ci *c, const relm_cmdb_value *v,
     int f = std_index(v->key, klen);
     if (f < 0) {
         int idx = cmdb_type_attr(c->type, v->key, klen);
+        if (idx < 0 && v->vtype == RELM_V_NIL)
+            return RELM_OK; /* clearing what the type lacks: nothing to do */
         if (idx < 0)
             return relm_diag_set(d, "unknown_attribute",
                                  "type '%s' has no attribute '%s' (see "
@@ -912,7 +914,8 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
 {
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
-           "origin_release_id, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", d);
+           "origin_release_id, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+           "coalesce(?8, " NOW_SQL "))", d);
     if (st == NULL)
         return RELM_ERR;
     int64_t actor = relm_store_actor_id(s);
@@ -926,6 +929,8 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
         sqlite3_bind_int64(st, 6, o->release_id);
     if (o != NULL && o->note != NULL)
         sqlite3_bind_text(st, 7, o->note, -1, SQLITE_STATIC);
+    if (o != NULL && o->at != NULL)
+        sqlite3_bind_text(st, 8, o->at, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? RELM_OK : relm_store_fail(s, d, "ci history");
@@ -990,14 +995,17 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     if (c->id == 0)
         st = relm_store_stmt(
             s, "INSERT INTO cis (name, type_id, status, version, serial, "
-               "criticality, owner_group_id, location, media_id, attributes) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", d);
+               "criticality, owner_group_id, location, media_id, attributes, "
+               "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+               "?9, ?10, coalesce(?12, " NOW_SQL "), coalesce(?12, " NOW_SQL
+               "))", d);
     else
         st = relm_store_stmt(
             s, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
                "version = ?4, serial = ?5, criticality = ?6, "
                "owner_group_id = ?7, location = ?8, media_id = ?9, "
-               "attributes = ?10, updated_at = " NOW_SQL " WHERE id = ?11", d);
+               "attributes = ?10, updated_at = coalesce(?12, " NOW_SQL ") "
+               "WHERE id = ?11", d);
     if (st == NULL)
         goto done;
     sqlite3_bind_text(st, 1, c->std[F_NAME], -1, SQLITE_STATIC);
@@ -1014,6 +1022,8 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     sqlite3_bind_text(st, 10, attrs.p, (int)attrs.len, SQLITE_STATIC);
     if (c->id != 0)
         sqlite3_bind_int64(st, 11, c->id);
+    if (o != NULL && o->at != NULL)
+        sqlite3_bind_text(st, 12, o->at, -1, SQLITE_STATIC);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -1348,7 +1358,13 @@ int relm_cmdb_update(relm_store *s, const char *name,
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     if (found != 1)
         goto fail;
-    /* The type first, so that attributes are checked against the new one. */
+    /* Attributes being cleared go first (so a type change may drop them),
+     * then the type, so that the rest are checked against the new one. */
+    for (size_t i = 0; i < n; i++)
+        if (f[i].vtype == RELM_V_NIL && std_index(f[i].key, strlen(f[i].key)) < 0 &&
+            cmdb_type_attr(c->type, f[i].key, strlen(f[i].key)) >= 0 &&
+            cmdb_ci_set(s, c, &f[i], d) != RELM_OK)
+            goto fail;
     for (size_t i = 0; i < n; i++)
         if (strcmp(f[i].key, "type") == 0 && cmdb_ci_set(s, c, &f[i], d) != RELM_OK)
             goto fail;

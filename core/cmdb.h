@@ -37,6 +37,8 @@ typedef struct relm_cmdb_value {
 typedef struct relm_cmdb_origin {
     int64_t release_id; /* a release did it; 0 = none */
     const char *note;   /* free text (e.g. "import cis.csv"); may be NULL */
+    const char *at;     /* time to record (ISO 8601, as stored); NULL = now.
+                           A bulk import stamps every row with its start. */
 } relm_cmdb_origin;
 
 /* One attribute of a define_type call. */
