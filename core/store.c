@@ -372,12 +372,8 @@ int relm_store_open(relm_store **out, const char *path,
     const char *sync = opts != NULL && opts->synchronous_full
                            ? "PRAGMA synchronous = FULL"
                            : "PRAGMA synchronous = NORMAL";
-    /* mmap_size: reads of pages not in SQLite's own cache come from the
-     * OS page cache without a read() per page; reading the rows of an
-     * impact over ~1,000 scattered CIs takes ~3 ms instead of ~5. */
     if (relm_store_exec(s, "PRAGMA journal_mode = WAL", d) != RELM_OK ||
         relm_store_exec(s, "PRAGMA foreign_keys = ON", d) != RELM_OK ||
-        relm_store_exec(s, "PRAGMA mmap_size = 1073741824", d) != RELM_OK ||
         relm_store_exec(s, sync, d) != RELM_OK || migrate(s, d) != RELM_OK) {
         relm_store_close(s);
         return RELM_ERR;
