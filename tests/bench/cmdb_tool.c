@@ -4,6 +4,8 @@
  *   cmdb_tool gen DIR                 DIR/cis.csv, DIR/rels.csv
  *   cmdb_tool import DB CIS RELS      bare prepared-statement loop, one tx
  *   cmdb_tool impact DB NAME REPS     bare adjacency build + BFS "up"
+ *   cmdb_tool names DB                the alternative to fetching names per
+ *                                     result: an id -> name array of every CI
  *
  * Timings are CPU seconds (clock()), like os.clock() on the Lua side. */
 #include <sqlite3.h>
@@ -286,8 +288,39 @@ static int impact(const char *dbpath, const char *name, int reps)
     return 0;
 }
 
+/* What keeping every CI name in memory next to the adjacency would cost:
+ * one pass over cis into an id-indexed array of strings. */
+static int names(const char *dbpath)
+{
+    sqlite3 *db;
+    if (sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return fail(db, dbpath);
+    double t0 = now();
+    sqlite3_stmt *st;
+    int64_t maxid = 0;
+    sqlite3_prepare_v2(db, "SELECT max(id) FROM cis", -1, &st, NULL);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        maxid = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    char **name = calloc((size_t)maxid + 1, sizeof *name);
+    size_t bytes = ((size_t)maxid + 1) * sizeof *name, n = 0;
+    sqlite3_prepare_v2(db, "SELECT id, name FROM cis", -1, &st, NULL);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        name[id] = strdup((const char *)sqlite3_column_text(st, 1));
+        bytes += strlen(name[id]) + 1;
+        n++;
+    }
+    sqlite3_finalize(st);
+    printf("names %zu in %.6f s, %.1f MB\n", n, now() - t0, bytes / 1048576.0);
+    sqlite3_close(db);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "names") == 0)
+        return names(argv[2]);
     if (argc == 3 && strcmp(argv[1], "gen") == 0)
         return gen(argv[2]);
     if (argc == 5 && strcmp(argv[1], "import") == 0)
