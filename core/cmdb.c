@@ -482,6 +482,7 @@ struct cmdb_ci {
     char **before_names, **before_json;
     size_t nbefore;
     int64_t owner_group_id, media_id;
+    int compact;                /* creates record "{}" (see cmdb_ci_compact) */
 };
 
 cmdb_ci *cmdb_ci_new(void)
@@ -542,6 +543,11 @@ static int ci_set_type(cmdb_ci *c, const cmdb_type *t)
         c->attr[i] = NULL;
     c->type = t;
     return RELM_OK;
+}
+
+void cmdb_ci_compact(cmdb_ci *c, int on)
+{
+    c->compact = on;
 }
 
 void cmdb_ci_reset(cmdb_ci *c, const cmdb_type *t)
@@ -1037,11 +1043,14 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     }
     const char *action = "update";
+    const char *dtext = diff.p;
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
         action = "create";
+        if (c->compact)
+            dtext = "{}";
     }
-    if (cmdb_history(s, c->id, c->std[F_NAME], action, diff.p, o, d) != RELM_OK)
+    if (cmdb_history(s, c->id, c->std[F_NAME], action, dtext, o, d) != RELM_OK)
         goto done;
     *changed = 1;
     rc = RELM_OK;

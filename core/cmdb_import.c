@@ -206,7 +206,7 @@ typedef struct importer {
     int use_ids;
     char *note;             /* origin note "import <path>" */
     char now[40];           /* the import's timestamp, on every row */
-    char *dropped[4];       /* definitions of indexes dropped for the load */
+    char *dropped[6];       /* definitions of indexes dropped for the load */
     size_t ndropped;
     int64_t cache_size;     /* PRAGMA cache_size to restore */
     relm_cmdb_origin origin;
@@ -1006,6 +1006,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
     im.origin.note = o->origin != NULL && o->origin->note != NULL
                          ? o->origin->note : im.note;
     im.ci = cmdb_ci_new();
+    if (im.ci != NULL)
+        cmdb_ci_compact(im.ci, 1);
     if (im.ci == NULL || smap_grow(&im.seen) != RELM_OK) {
         fclose(f);
         free(im.note);
@@ -1032,7 +1034,14 @@ int relm_cmdb_import(relm_store *s, const char *path,
     }
     if (!o->relationships) {
         im.fresh = count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM cis LIMIT 1)") == 0;
-        if (im.fresh && drop_index(&im, "cis_type") != RELM_OK)
+        /* Names are known unique through the in-memory set, so even the
+         * unique name index can be built once at the end. */
+        if (im.fresh && (drop_index(&im, "cis_type") != RELM_OK ||
+                         drop_index(&im, "cis_name") != RELM_OK))
+            goto fail;
+        if (im.fresh && count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM "
+                                      "ci_history LIMIT 100000)") < 100000 &&
+            drop_index(&im, "ci_history_ci") != RELM_OK)
             goto fail;
     } else {
         if (count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM relationships LIMIT 1)") == 0 &&

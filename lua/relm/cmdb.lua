@@ -240,21 +240,28 @@ local function record(r)
     return rec
 end
 
--- The CI as it was at `at` (normalised timestamp), undoing later history.
-local function get_at(name, at)
+-- The id of the CI `name` and its current RECORD_SQL row (nil when it was
+-- removed: then the id is that of the last CI of that name in the history).
+local function locate(name, level)
     local cur = sql(RECORD_SQL .. " WHERE c.name = ?", name)[1]
-    local id = cur and cur.id
-    if not id then
-        local r = sql("SELECT ci_id FROM ci_history WHERE ci_name = ? ORDER BY id DESC LIMIT 1", name)[1]
-        if not r then
-            rerror("not_found", ("no CI named '%s'"):format(name), 3)
-        end
-        id = r.ci_id
+    if cur then
+        return cur.id, cur
     end
+    local r = sql("SELECT ci_id FROM ci_history WHERE ci_name = ? ORDER BY id DESC LIMIT 1", name)[1]
+    if not r then
+        rerror("not_found", ("no CI named '%s'"):format(name), level + 1)
+    end
+    return r.ci_id, nil
+end
+
+-- Rebuild a CI's state by undoing, newest first, the history rows that
+-- `later` selects (rows ordered by id DESC), starting from the current
+-- record (cur, or nothing for a removed CI, whose remove row restores it).
+-- Returns the state {fields..., attributes = {...}} and whether the CI
+-- existed at that point.
+local function undo(cur, rows)
     local rec = cur and record(cur) or { attributes = {} }
     local existed = cur ~= nil
-    local rows = sql([[SELECT action, diff, at FROM ci_history WHERE ci_id = ? AND at > ?
-        ORDER BY id DESC]], id, at)
     for _, h in ipairs(rows) do
         if h.action == "create" then
             existed = false
@@ -269,11 +276,17 @@ local function get_at(name, at)
             end
         end
     end
+    return rec, existed
+end
+
+-- The CI as it was at `at` (normalised timestamp), undoing later history.
+local function get_at(name, at)
+    local id, cur = locate(name, 3)
+    local rec, existed = undo(cur, sql([[SELECT action, diff FROM ci_history
+        WHERE ci_id = ? AND at > ? ORDER BY id DESC]], id, at))
     if not existed then
         rerror("not_found", ("CI '%s' did not exist at %s"):format(name, at), 3)
     end
-    -- A CI created before the first history row we hold (not possible for
-    -- CIs written by relm) is taken as it is now.
     local out = {}
     for k, v in pairs(rec) do out[k] = v end
     out.attributes = {}
@@ -281,10 +294,24 @@ local function get_at(name, at)
         out[k] = v
         out.attributes[k] = v
     end
-    out.as_of = at
-    out.id = id
+    out.as_of, out.id = at, id
     out.updated_at, out.created_at = nil, nil
     return out
+end
+
+-- The full diff of a create recorded compactly as {} (bulk import): the
+-- state right after it is the current one with every later row undone.
+local function create_diff(id, cur, hid)
+    local rec = undo(cur, sql([[SELECT action, diff FROM ci_history
+        WHERE ci_id = ? AND id > ? ORDER BY id DESC]], id, hid))
+    local diff = {}
+    for k in pairs(STD) do
+        if rec[k] ~= nil then diff[k] = { nil, rec[k] } end
+    end
+    for k, v in pairs(rec.attributes) do
+        diff[k] = { nil, v }
+    end
+    return diff
 end
 
 -- Normalise a time (ISO 8601 text or Unix seconds) to the stored format.
@@ -492,21 +519,17 @@ end
 ---@return table[]
 function M.history(name)
     check_name(name, "history")
-    local cur = sql("SELECT id FROM cis WHERE name = ?", name)[1]
-    local id = cur and cur.id
-    if not id then
-        local r = sql("SELECT ci_id FROM ci_history WHERE ci_name = ? ORDER BY id DESC LIMIT 1", name)[1]
-        if not r then
-            rerror("not_found", ("no CI named '%s' (and none in the history)"):format(name), 2)
-        end
-        id = r.ci_id
-    end
+    local id, cur = locate(name, 2)
     local out = {}
     for i, r in ipairs(sql([[SELECT h.id, h.at, u.name AS actor, h.action, h.diff, h.ci_name AS name,
             h.origin_release_id AS origin_release, h.origin
             FROM ci_history h LEFT JOIN users u ON u.id = h.actor_id
             WHERE h.ci_id = ? ORDER BY h.id]], id)) do
-        r.diff = decode_diff(r.diff)
+        if r.action == "create" and r.diff == "{}" then
+            r.diff = create_diff(id, cur, r.id)
+        else
+            r.diff = decode_diff(r.diff)
+        end
         out[i] = r
     end
     return out

@@ -85,7 +85,13 @@ describe("relm.cmdb.import of CIs (CSV)", function()
         assert.are.equal(before.cis + 1, after.cis)
         assert.are.equal(16, cmdb.get("s1").cpu)
         assert.are.equal(16.5, cmdb.get("s1").ram) -- columns not in the file are kept
-        assert.are.equal(2, #cmdb.history("s1"))
+        local h = cmdb.history("s1")
+        assert.are.equal(2, #h)
+        -- the import's create row is stored compactly and rebuilt on reading
+        assert.are.same({ nil, 8 }, h[1].diff.cpu)
+        assert.are.same({ nil, "s1" }, h[1].diff.name)
+        assert.are.same({ nil, true }, h[1].diff.virtual)
+        assert.are.same({ 8, 16 }, h[2].diff.cpu)
         -- the same file again changes nothing and writes no history
         assert.are.equal(2, cmdb.import(p))
         assert.are.same(after, counts())
