@@ -483,6 +483,7 @@ struct cmdb_ci {
     size_t nbefore;
     int64_t owner_group_id, media_id;
     int compact;                /* creates record "{}" (see cmdb_ci_compact) */
+    cmdb_buf diff, attrs;       /* reused from one save to the next */
 };
 
 cmdb_ci *cmdb_ci_new(void)
@@ -521,6 +522,8 @@ void cmdb_ci_free(cmdb_ci *c)
         return;
     ci_clear(c);
     free(c->attr);
+    cmdb_buf_free(&c->diff);
+    cmdb_buf_free(&c->attrs);
     free(c);
 }
 
@@ -964,34 +967,38 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         }
     }
     /* The diff: standard fields, then attributes (set now or before). */
-    cmdb_buf diff = {0}, attrs = {0};
+    cmdb_buf *diff = &c->diff, *attrs = &c->attrs;
+    /* A compact create needs no diff: skip building it. */
+    int want_diff = !(c->compact && c->id == 0);
+    diff->len = attrs->len = 0;
     int rc = RELM_ERR;
-    if (PUTS(&diff, "{") != RELM_OK || PUTS(&attrs, "{") != RELM_OK)
+    if (PUTS(diff, "{") != RELM_OK || PUTS(attrs, "{") != RELM_OK)
         goto nomem;
-    for (int i = 0; i < NSTD; i++)
-        if (diff_pair(&diff, relm_cmdb_std_fields[i], c->std_before[i],
+    for (int i = 0; i < NSTD && want_diff; i++)
+        if (diff_pair(diff, relm_cmdb_std_fields[i], c->std_before[i],
                       c->std[i], 1) != RELM_OK)
             goto nomem;
     for (size_t i = 0; i < t->nattrs; i++) {
         const char *name = t->attrs[i].name;
-        if (diff_pair(&diff, name, before_attr(c, name), c->attr[i], 0) != RELM_OK)
+        if (want_diff &&
+            diff_pair(diff, name, before_attr(c, name), c->attr[i], 0) != RELM_OK)
             goto nomem;
         if (c->attr[i] == NULL)
             continue;
-        if (cmdb_buf_put(&attrs, attrs.len > 1 ? "," : "", attrs.len > 1) != RELM_OK ||
-            cmdb_buf_json_string(&attrs, name, strlen(name)) != RELM_OK ||
-            PUTS(&attrs, ":") != RELM_OK ||
-            cmdb_buf_put(&attrs, c->attr[i], strlen(c->attr[i])) != RELM_OK)
+        if (cmdb_buf_put(attrs, attrs->len > 1 ? "," : "", attrs->len > 1) != RELM_OK ||
+            cmdb_buf_json_string(attrs, name, strlen(name)) != RELM_OK ||
+            PUTS(attrs, ":") != RELM_OK ||
+            cmdb_buf_put(attrs, c->attr[i], strlen(c->attr[i])) != RELM_OK)
             goto nomem;
     }
     /* Attributes stored before that the (new) type does not know. */
     for (size_t i = 0; i < c->nbefore; i++)
         if (cmdb_type_attr(t, c->before_names[i], strlen(c->before_names[i])) < 0 &&
-            diff_pair(&diff, c->before_names[i], c->before_json[i], NULL, 0) != RELM_OK)
+            diff_pair(diff, c->before_names[i], c->before_json[i], NULL, 0) != RELM_OK)
             goto nomem;
-    if (PUTS(&diff, "}") != RELM_OK || PUTS(&attrs, "}") != RELM_OK)
+    if (PUTS(diff, "}") != RELM_OK || PUTS(attrs, "}") != RELM_OK)
         goto nomem;
-    if (c->id != 0 && diff.len <= 2) {
+    if (c->id != 0 && diff->len <= 2) {
         rc = RELM_OK; /* nothing changed: no write, no history */
         goto done;
     }
@@ -1025,7 +1032,7 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     bind_opt(st, 8, c->std[F_LOCATION]);
     if (c->media_id > 0)
         sqlite3_bind_int64(st, 9, c->media_id);
-    sqlite3_bind_text(st, 10, attrs.p, (int)attrs.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, attrs->p, (int)attrs->len, SQLITE_STATIC);
     if (c->id != 0)
         sqlite3_bind_int64(st, 11, c->id);
     if (o != NULL && o->at != NULL)
@@ -1043,7 +1050,7 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     }
     const char *action = "update";
-    const char *dtext = diff.p;
+    const char *dtext = diff->p;
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
         action = "create";
@@ -1058,8 +1065,6 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
 nomem:
     oom(d);
 done:
-    cmdb_buf_free(&diff);
-    cmdb_buf_free(&attrs);
     return rc;
 }
 

@@ -92,12 +92,24 @@ local function flatten(fields, fn)
                 rerror("invalid_argument", ("relm.cmdb.%s: '%s' given both flat and in attributes"):format(fn, k), 3)
             end
             if STD[k] then
-                rerror("unknown_attribute", ("relm.cmdb.%s: '%s' is a standard field, not an attribute"):format(fn, k), 3)
+                rerror("unknown_attribute",
+                    ("relm.cmdb.%s: '%s' is a standard field, not an attribute"):format(fn, k), 3)
             end
             out[k] = v
         end
     end
     return out
+end
+
+-- Raise invalid_argument unless value is one of the allowed strings.
+local function check_choice(fn, what, value, ...)
+    for _, ok in ipairs({ ... }) do
+        if value == ok then
+            return value
+        end
+    end
+    local want = '"' .. table.concat({ ... }, '" or "') .. '"'
+    rerror("invalid_argument", ("relm.cmdb.%s: %s must be %s, got %s"):format(fn, what, want, tostring(value)), 3)
 end
 
 local function origin_of(opts)
@@ -141,11 +153,13 @@ function M.define_type(def)
         if type(a) == "string" then
             a = { kind = a }
         elseif type(a) ~= "table" then
-            rerror("invalid_argument", ("relm.cmdb.define_type: attribute '%s' must be a kind name or a table {kind=}"):format(k), 2)
+            rerror("invalid_argument",
+                ("relm.cmdb.define_type: attribute '%s' must be a kind name or a table {kind=}"):format(k), 2)
         end
         local kind = a.kind or (a.values and "enum")
         if not KINDS[kind] then
-            rerror("invalid_argument", ("relm.cmdb.define_type: attribute '%s': unknown kind '%s' (string, integer, number, boolean, date, enum)")
+            rerror("invalid_argument", ("relm.cmdb.define_type: attribute '%s': unknown kind '%s' "
+                .. "(string, integer, number, boolean, date, enum)")
                 :format(k, tostring(kind)), 2)
         end
         list[#list + 1] = { name = k, kind = kind, required = a.required and true or false,
@@ -351,7 +365,8 @@ end
 --- Add a CI. Attributes are given flat (cpu = 8) or under attributes = {}.
 --- Raises unknown_type, unknown_attribute, invalid_attribute,
 --- missing_attribute, invalid_field, duplicate.
----@param fields {type: string, name: string, status?: string, version?: string, serial?: string, criticality?: string, owner_group?: string, location?: string, media?: string, attributes?: table}
+---@param fields {type: string, name: string, status?: string, version?: string, serial?: string,
+---  criticality?: string, owner_group?: string, location?: string, media?: string, attributes?: table}
 ---@param opts? {origin_release?: integer, origin?: string}
 ---@return table record the stored CI
 function M.add(fields, opts)
@@ -540,7 +555,8 @@ end
 --- Import CIs or relationships from a CSV or JSON Lines file. All or
 --- nothing unless on_error = "skip" (then also returns the bad rows).
 ---@param path string
----@param opts? {format?: "csv"|"jsonl", kind?: "cis"|"relationships", on_error?: "abort"|"skip", origin_release?: integer, origin?: string}
+---@param opts? {format?: "csv"|"jsonl", kind?: "cis"|"relationships", on_error?: "abort"|"skip",
+---  origin_release?: integer, origin?: string}
 ---@return integer count
 ---@return table? report with on_error = "skip": {{row=, column=, message=}...}
 function M.import(path, opts)
@@ -549,15 +565,9 @@ function M.import(path, opts)
     local format = opts.format or (path:match("%.jsonl$") and "jsonl") or "csv"
     local kind = opts.kind or "cis"
     local on_error = opts.on_error or "abort"
-    if format ~= "csv" and format ~= "jsonl" then
-        rerror("invalid_argument", ("relm.cmdb.import: format must be \"csv\" or \"jsonl\", got %s"):format(tostring(format)), 2)
-    end
-    if kind ~= "cis" and kind ~= "relationships" then
-        rerror("invalid_argument", ("relm.cmdb.import: kind must be \"cis\" or \"relationships\", got %s"):format(tostring(kind)), 2)
-    end
-    if on_error ~= "abort" and on_error ~= "skip" then
-        rerror("invalid_argument", ("relm.cmdb.import: on_error must be \"abort\" or \"skip\", got %s"):format(tostring(on_error)), 2)
-    end
+    check_choice("import", "format", format, "csv", "jsonl")
+    check_choice("import", "kind", kind, "cis", "relationships")
+    check_choice("import", "on_error", on_error, "abort", "skip")
     local n, report = C.import(path, format, kind, on_error == "skip", origin_of(opts))
     if on_error == "skip" then
         return n, report
@@ -574,12 +584,8 @@ function M.export(path, opts)
     opts = check_opts(opts, "export")
     local format = opts.format or (path:match("%.jsonl$") and "jsonl") or "csv"
     local kind = opts.kind or "cis"
-    if format ~= "csv" and format ~= "jsonl" then
-        rerror("invalid_argument", ("relm.cmdb.export: format must be \"csv\" or \"jsonl\", got %s"):format(tostring(format)), 2)
-    end
-    if kind ~= "cis" and kind ~= "relationships" then
-        rerror("invalid_argument", ("relm.cmdb.export: kind must be \"cis\" or \"relationships\", got %s"):format(tostring(kind)), 2)
-    end
+    check_choice("export", "format", format, "csv", "jsonl")
+    check_choice("export", "kind", kind, "cis", "relationships")
     return C.export(path, format, kind, opts.type)
 end
 

@@ -141,7 +141,8 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
     end)
 
     it("an attribute of the wrong kind", function()
-        assert.matches("cpu", refused("invalid_attribute", "3:3", file("name,type,cpu\nok1,server,1\nok2,server,eight\n")))
+        local p = file("name,type,cpu\nok1,server,1\nok2,server,eight\n")
+        assert.matches("cpu", refused("invalid_attribute", "3:3", p))
         assert.matches("os", refused("invalid_attribute", "2:3", file("name,type,os\nok1,server,windows\n")))
         assert.matches("bought", refused("invalid_attribute", "2:3", file("name,type,bought\nok1,server,31/01/2024\n")))
         assert.matches("virtual", refused("invalid_attribute", "2:3", file("name,type,virtual\nok1,server,maybe\n")))
@@ -206,7 +207,8 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
 
     it("bad JSON Lines", function()
         refused("invalid_json", "2", file('{"name":"x1","type":"server"}\nnot json\n', "jsonl"))
-        assert.matches("cpu", refused("invalid_attribute", "1", file('{"name":"x1","type":"server","cpu":"8"}\n', "jsonl")))
+        local p = file('{"name":"x1","type":"server","cpu":"8"}\n', "jsonl")
+        assert.matches("cpu", refused("invalid_attribute", "1", p))
         refused("invalid_field", "1", file('{"type":"server"}\n', "jsonl"))
         refused("invalid_field", "1", file('{"name":"x1","type":"server","cpu":[1]}\n', "jsonl"))
     end)
@@ -215,10 +217,11 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
         local ok, err = pcall(cmdb.import, TMP .. "/no-such-file.csv")
         assert.is_false(ok)
         assert.is_true(relm.is_error(err, "not_found"))
-        ok, err = pcall(cmdb.import, file("name,type\n"), { format = "xml" })
-        assert.is_true(relm.is_error(err, "invalid_argument"))
-        ok, err = pcall(cmdb.import, file("name,type\n"), { kind = "people" })
-        assert.is_true(relm.is_error(err, "invalid_argument"))
+        for _, opts in ipairs({ { format = "xml" }, { kind = "people" }, { on_error = "ignore" } }) do
+            ok, err = pcall(cmdb.import, file("name,type\n"), opts)
+            assert.is_false(ok)
+            assert.is_true(relm.is_error(err, "invalid_argument"))
+        end
     end)
 end)
 
@@ -268,6 +271,7 @@ describe("relm.cmdb.export", function()
         assert.are.equal("name,type,status,version,serial,criticality,owner_group,location,media,lang",
             slurp(p):match("^[^\n]*"))
         local ok, err = pcall(cmdb.export, p, { type = "router" })
+        assert.is_false(ok)
         assert.is_true(relm.is_error(err, "unknown_type"))
     end)
 
