@@ -56,6 +56,22 @@ static int std_index(const char *key, size_t len)
     return -1;
 }
 
+/* ---- statements held across rows ---- */
+
+sqlite3_stmt *cmdb_stmt(relm_store *s, sqlite3_stmt **slot, const char *sql,
+                        relm_diag *d)
+{
+    if (slot != NULL && *slot != NULL) {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+        return *slot;
+    }
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (slot != NULL)
+        *slot = st;
+    return st;
+}
+
 /* ---- buffers ---- */
 
 int cmdb_buf_put(cmdb_buf *b, const char *s, size_t n)
@@ -484,6 +500,7 @@ struct cmdb_ci {
     int64_t owner_group_id, media_id;
     int compact;                /* creates record "{}" (see cmdb_ci_compact) */
     cmdb_buf diff, attrs;       /* reused from one save to the next */
+    sqlite3_stmt *st_insert, *st_update, *st_history; /* held across saves */
 };
 
 cmdb_ci *cmdb_ci_new(void)
@@ -921,13 +938,21 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
                  const char *action, const char *diff,
                  const relm_cmdb_origin *o, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
+    return cmdb_history_at(s, NULL, ci_id, ci_name, action, diff, o, d);
+}
+
+int cmdb_history_at(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                    const char *ci_name, const char *action, const char *diff,
+                    const relm_cmdb_origin *o, relm_diag *d)
+{
+    sqlite3_stmt *st = cmdb_stmt(
+        s, slot, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
            "origin_release_id, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
            "coalesce(?8, " NOW_SQL "))", d);
     if (st == NULL)
         return RELM_ERR;
-    int64_t actor = relm_store_actor_id(s);
+    int64_t actor = o != NULL && o->actor_id > 0 ? o->actor_id
+                                                 : relm_store_actor_id(s);
     sqlite3_bind_int64(st, 1, ci_id);
     sqlite3_bind_text(st, 2, ci_name, -1, SQLITE_STATIC);
     if (actor > 0)
@@ -1006,15 +1031,15 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     sqlite3_stmt *st;
     if (c->id == 0)
-        st = relm_store_stmt(
-            s, "INSERT INTO cis (name, type_id, status, version, serial, "
+        st = cmdb_stmt(
+            s, &c->st_insert, "INSERT INTO cis (name, type_id, status, version, serial, "
                "criticality, owner_group_id, location, media_id, attributes, "
                "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                "?9, ?10, coalesce(?12, " NOW_SQL "), coalesce(?12, " NOW_SQL
                "))", d);
     else
-        st = relm_store_stmt(
-            s, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
+        st = cmdb_stmt(
+            s, &c->st_update, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
                "version = ?4, serial = ?5, criticality = ?6, "
                "owner_group_id = ?7, location = ?8, media_id = ?9, "
                "attributes = ?10, updated_at = coalesce(?12, " NOW_SQL ") "
@@ -1057,7 +1082,8 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         if (c->compact)
             dtext = "{}";
     }
-    if (cmdb_history(s, c->id, c->std[F_NAME], action, dtext, o, d) != RELM_OK)
+    if (cmdb_history_at(s, &c->st_history, c->id, c->std[F_NAME], action, dtext,
+                        o, d) != RELM_OK)
         goto done;
     *changed = 1;
     rc = RELM_OK;
@@ -1430,6 +1456,38 @@ done:
     return rc;
 }
 
+/* A relationship made by a bulk import carries its batch id instead of
+ * history rows (see 0003_cmdb_batches.sql). Before it goes, write the relate
+ * rows it deferred, with the batch's time, actor and origin. */
+static int edge_deferred(relm_store *s, int64_t batch, int64_t from_id,
+                         const char *from, const char *kind, int64_t to_id,
+                         const char *to, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT at, actor_id, origin, origin_release_id FROM ci_batches "
+           "WHERE id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, batch);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return RELM_OK; /* the batch is gone: nothing more to tell */
+    }
+    const char *at = (const char *)sqlite3_column_text(st, 0);
+    const char *note = (const char *)sqlite3_column_text(st, 2);
+    char *at_c = strdup(at != NULL ? at : "");
+    char *note_c = note != NULL ? strdup(note) : NULL;
+    relm_cmdb_origin bo = {sqlite3_column_int64(st, 3), note_c, at_c,
+                           sqlite3_column_int64(st, 1)};
+    sqlite3_reset(st);
+    int rc = at_c == NULL ? oom(d)
+                          : edge_history(s, from_id, from, kind, to_id, to, 1,
+                                         &bo, d);
+    free(at_c);
+    free(note_c);
+    return rc;
+}
+
 int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
                      const char *to, const relm_cmdb_origin *o, relm_diag *d)
 {
@@ -1492,6 +1550,18 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT batch_id FROM relationships WHERE from_id = ?1 AND "
+           "kind_id = ?2 AND to_id = ?3", d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, k);
+    sqlite3_bind_int64(st, 3, b);
+    int64_t batch = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (batch > 0 && edge_deferred(s, batch, a, from, kind, b, to, d) != RELM_OK)
+        goto fail;
+    st = relm_store_stmt(
         s, "DELETE FROM relationships WHERE from_id = ?1 AND kind_id = ?2 "
            "AND to_id = ?3", d);
     if (st == NULL)
@@ -1576,7 +1646,8 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     if (nrel > 0) {
         /* Record each removed edge on both ends before deleting it. */
         st = relm_store_stmt(
-            s, "SELECT f.id, f.name, k.name, t.id, t.name FROM relationships r "
+            s, "SELECT f.id, f.name, k.name, t.id, t.name, r.batch_id "
+               "FROM relationships r "
                "JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id "
                "JOIN rel_types k ON k.id = r.kind_id "
                "WHERE r.from_id = ?1 OR r.to_id = ?1", d);
@@ -1588,10 +1659,15 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
             char *fn = strdup((const char *)sqlite3_column_text(st, 1));
             char *kn = strdup((const char *)sqlite3_column_text(st, 2));
             char *tn = strdup((const char *)sqlite3_column_text(st, 4));
-            if (fn && kn && tn)
-                ok = edge_history(s, sqlite3_column_int64(st, 0), fn, kn,
-                                  sqlite3_column_int64(st, 3), tn, 0, o, d);
-            else
+            int64_t fid = sqlite3_column_int64(st, 0);
+            int64_t tid = sqlite3_column_int64(st, 3);
+            int64_t batch = sqlite3_column_int64(st, 5);
+            if (fn && kn && tn) {
+                ok = batch > 0 ? edge_deferred(s, batch, fid, fn, kn, tid, tn, d)
+                               : RELM_OK;
+                if (ok == RELM_OK)
+                    ok = edge_history(s, fid, fn, kn, tid, tn, 0, o, d);
+            } else
                 ok = oom(d);
             free(fn);
             free(kn);

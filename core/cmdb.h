@@ -39,6 +39,7 @@ typedef struct relm_cmdb_origin {
     const char *note;   /* free text (e.g. "import cis.csv"); may be NULL */
     const char *at;     /* time to record (ISO 8601, as stored); NULL = now.
                            A bulk import stamps every row with its start. */
+    int64_t actor_id;   /* who; 0 = the store's acting user */
 } relm_cmdb_origin;
 
 /* One attribute of a define_type call. */
@@ -172,7 +173,15 @@ int cmdb_ci_set_attr(cmdb_ci *c, int idx, const relm_cmdb_value *v,
  * update changed nothing. */
 int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
                  int *changed, relm_diag *d);
-/* Write one ci_history row. */
+/* relm_store_stmt(s, sql) the first time, then the statement kept in *slot
+ * (reset, bindings cleared): a bulk import skips the cache lookup per row.
+ * slot may be NULL. */
+sqlite3_stmt *cmdb_stmt(relm_store *s, sqlite3_stmt **slot, const char *sql,
+                        relm_diag *d);
+/* Write one ci_history row (cmdb_history_at: through a statement slot). */
+int cmdb_history_at(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                    const char *ci_name, const char *action, const char *diff,
+                    const relm_cmdb_origin *o, relm_diag *d);
 int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
                  const char *action, const char *diff,
                  const relm_cmdb_origin *o, relm_diag *d);

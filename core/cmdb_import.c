@@ -204,6 +204,8 @@ typedef struct importer {
     size_t nkinds;
     smap ids;               /* name -> CI id, for large relationship files */
     int use_ids;
+    sqlite3_stmt *st_relate, *st_find; /* held across rows */
+    int64_t batch;          /* ci_batches row of a relationships import */
     char *note;             /* origin note "import <path>" */
     char now[40];           /* the import's timestamp, on every row */
     char *dropped[6];       /* definitions of indexes dropped for the load */
@@ -491,8 +493,8 @@ static int64_t ci_id(importer *im, const char *name, size_t len)
         smap_get(&im->ids, name, len, &id);
         return id;
     }
-    sqlite3_stmt *st = relm_store_stmt(im->s, "SELECT id FROM cis WHERE name = ?1",
-                                       im->d);
+    sqlite3_stmt *st = cmdb_stmt(im->s, &im->st_find,
+                                 "SELECT id FROM cis WHERE name = ?1", im->d);
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, name, (int)len, SQLITE_STATIC);
@@ -536,37 +538,22 @@ static int rel_row(importer *im, const char *from, size_t flen, int fcol,
     if (a == b)
         return row_error(im, tcol, "invalid_argument", "a CI cannot be "
                          "related to itself ('%s' %s '%s')", from, kind, to);
-    sqlite3_stmt *st = relm_store_stmt(
-        im->s, "INSERT INTO relationships (from_id, kind_id, to_id) VALUES "
-               "(?1, ?2, ?3) ON CONFLICT DO NOTHING", im->d);
+    sqlite3_stmt *st = cmdb_stmt(
+        im->s, &im->st_relate, "INSERT INTO relationships (from_id, kind_id, "
+               "to_id, created_at, batch_id) VALUES (?1, ?2, ?3, ?4, ?5) ON "
+               "CONFLICT DO NOTHING", im->d);
     if (st == NULL)
         return row_diag(im, 0);
     sqlite3_bind_int64(st, 1, a);
     sqlite3_bind_int64(st, 2, k);
     sqlite3_bind_int64(st, 3, b);
+    sqlite3_bind_text(st, 4, im->now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, im->batch);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         relm_store_fail(im->s, im->d, "import");
         return row_diag(im, 0);
-    }
-    if (sqlite3_changes(relm_store_db(im->s)) > 0) {
-        /* One history row, on the dependent (from) side: the edge as its
-         * "kind" field gaining `to`. */
-        cmdb_buf b2 = {0};
-        int ok = cmdb_buf_put(&b2, "{", 1) == RELM_OK &&
-                 cmdb_buf_json_string(&b2, kind, strlen(kind)) == RELM_OK &&
-                 cmdb_buf_put(&b2, ":[null,", 7) == RELM_OK &&
-                 cmdb_buf_json_string(&b2, to, tlen) == RELM_OK &&
-                 cmdb_buf_put(&b2, "]}", 2) == RELM_OK;
-        if (!ok) {
-            cmdb_buf_free(&b2);
-            return file_error(im, "out_of_memory", "out of memory");
-        }
-        rc = cmdb_history(im->s, a, from, "relate", b2.p, &im->origin, im->d);
-        cmdb_buf_free(&b2);
-        if (rc != RELM_OK)
-            return row_diag(im, 0);
     }
     im->count++;
     return RELM_OK;
@@ -1056,6 +1043,26 @@ int relm_cmdb_import(relm_store *s, const char *path,
         if (size > 0 && ncis >= 0 && (int64_t)size / 40 > ncis / 4 &&
             load_ids(&im) != RELM_OK)
             goto fail;
+        /* New relationships carry this batch instead of a history row
+         * each: who, when and from where are recorded once. */
+        sqlite3_stmt *st = relm_store_stmt(
+            s, "INSERT INTO ci_batches (at, actor_id, origin, "
+               "origin_release_id) VALUES (?1, ?2, ?3, ?4)", d);
+        if (st == NULL)
+            goto fail;
+        sqlite3_bind_text(st, 1, im.now, -1, SQLITE_STATIC);
+        if (relm_store_actor_id(s) > 0)
+            sqlite3_bind_int64(st, 2, relm_store_actor_id(s));
+        sqlite3_bind_text(st, 3, im.origin.note, -1, SQLITE_STATIC);
+        if (im.origin.release_id > 0)
+            sqlite3_bind_int64(st, 4, im.origin.release_id);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE) {
+            relm_store_fail(s, d, "import");
+            goto fail;
+        }
+        im.batch = sqlite3_last_insert_rowid(relm_store_db(s));
     }
     if (o->format == RELM_IMPORT_JSONL)
         rc = import_jsonl(&im, f);

@@ -536,10 +536,28 @@ function M.history(name)
     check_name(name, "history")
     local id, cur = locate(name, 2)
     local out = {}
-    for i, r in ipairs(sql([[SELECT h.id, h.at, u.name AS actor, h.action, h.diff, h.ci_name AS name,
-            h.origin_release_id AS origin_release, h.origin
-            FROM ci_history h LEFT JOIN users u ON u.id = h.actor_id
-            WHERE h.ci_id = ? ORDER BY h.id]], id)) do
+    -- ci_history, plus the relate rows a bulk import deferred: relationships
+    -- it created carry its batch (who, when, origin) instead of rows here.
+    for i, r in ipairs(sql([[
+        SELECT h.id, h.at, u.name AS actor, h.action, h.diff, h.ci_name AS name,
+               h.origin_release_id AS origin_release, h.origin
+          FROM ci_history h LEFT JOIN users u ON u.id = h.actor_id
+         WHERE h.ci_id = :id
+        UNION ALL
+        SELECT NULL, b.at, u.name, 'relate', json_object(k.name, json_array(NULL, t.name)),
+               f.name, b.origin_release_id, b.origin
+          FROM relationships r JOIN ci_batches b ON b.id = r.batch_id
+          JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id
+          JOIN rel_types k ON k.id = r.kind_id LEFT JOIN users u ON u.id = b.actor_id
+         WHERE r.from_id = :id AND r.batch_id IS NOT NULL
+        UNION ALL
+        SELECT NULL, b.at, u.name, 'relate', json_object(k.name || ' (in)', json_array(NULL, f.name)),
+               t.name, b.origin_release_id, b.origin
+          FROM relationships r JOIN ci_batches b ON b.id = r.batch_id
+          JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id
+          JOIN rel_types k ON k.id = r.kind_id LEFT JOIN users u ON u.id = b.actor_id
+         WHERE r.to_id = :id AND r.batch_id IS NOT NULL
+        ORDER BY 2, 1]], { id = id })) do
         if r.action == "create" and r.diff == "{}" then
             r.diff = create_diff(id, cur, r.id)
         else

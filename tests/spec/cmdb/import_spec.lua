@@ -117,6 +117,38 @@ describe("relm.cmdb.import of relationships", function()
         assert.are.equal(2, #cmdb.relations("web"))
     end)
 
+    it("shows the relationships an import made in the history of both ends", function()
+        local h = cmdb.history("web")
+        local last = h[#h]
+        assert.are.equal("relate", last.action)
+        assert.are.equal("admin", last.actor)
+        assert.matches("import", last.origin)
+        local kinds = {}
+        for _, r in ipairs(h) do
+            for k, v in pairs(r.diff) do kinds[k] = v[2] end
+        end
+        assert.are.equal("s1", kinds.runs_on)
+        assert.are.equal("s,2", kinds.depends_on)
+        local hs = cmdb.history("s1")
+        assert.are.same({ nil, "web" }, hs[#hs].diff["runs_on (in)"])
+        -- removing such a relationship writes the deferred relate row, then the unrelate
+        cmdb.relate("web", "depends_on", "j1")
+        cmdb.unrelate("web", "depends_on", "s,2")
+        local after = cmdb.history("web")
+        assert.are.equal(#h + 1 + 1, #after)
+        assert.are.equal("unrelate", after[#after].action)
+        assert.are.same({ "s,2" }, after[#after].diff.depends_on)
+        local relate_rows = 0
+        for _, r in ipairs(after) do
+            if r.action == "relate" and r.diff.depends_on and r.diff.depends_on[2] == "s,2" then
+                relate_rows = relate_rows + 1
+                assert.matches("import", r.origin)
+            end
+        end
+        assert.are.equal(1, relate_rows)
+        cmdb.relate("web", "depends_on", "s,2")
+    end)
+
     it("reads JSON Lines", function()
         local p = file('{"from":"j2","kind":"runs_on","to":"j1"}\n', "jsonl")
         assert.are.equal(1, cmdb.import(p, { kind = "relationships" }))
