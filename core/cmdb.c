@@ -669,9 +669,7 @@ static int ci_change_type(relm_store *s, cmdb_ci *c, const char *name,
         c->attr[j] = old[i];
     }
     free(old);
-    /* The old type may be the owned one: keep it alive until c is reset by
-     * parking it; simplest is to free it after the swap since nothing
-     * points into it any more. */
+    /* The old type (possibly the one c owned) is no longer referenced. */
     cmdb_type_free(c->owned_type);
     c->owned_type = t;
     free(c->std[F_TYPE]);
@@ -775,9 +773,8 @@ static int ci_snapshot(cmdb_ci *c)
 }
 
 int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
-                 cmdb_type **type, relm_diag *d)
+                 relm_diag *d)
 {
-    (void)type;
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT c.id, c.name, t.name, c.status, c.version, c.serial, "
            "c.criticality, g.name, c.location, "
@@ -1337,7 +1334,6 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
     return RELM_OK;
 }
 
-/* Find the type named among the values (key "type"). */
 int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
                   size_t n, const relm_cmdb_origin *o, int64_t *id,
                   relm_diag *d)
@@ -1393,7 +1389,7 @@ int relm_cmdb_update(relm_store *s, const char *name,
     int rc = RELM_ERR, changed;
     if (relm_store_begin(s, d) != RELM_OK)
         goto out;
-    int found = cmdb_ci_load(s, c, name, strlen(name), NULL, d);
+    int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     if (found != 1)
@@ -1622,7 +1618,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     int rc = RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         goto out;
-    int found = cmdb_ci_load(s, c, name, strlen(name), NULL, d);
+    int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     if (found != 1)

@@ -152,11 +152,11 @@ cmdb_ci *cmdb_ci_new(void);
 void cmdb_ci_free(cmdb_ci *c);
 /* Reset c to an empty CI of type t (which must outlive the use of c). */
 void cmdb_ci_reset(cmdb_ci *c, const cmdb_type *t);
-/* Load the stored CI `name` into c; returns 0 when absent, 1 when loaded,
- * RELM_ERR on error. *type receives its type (caller frees), or when
- * types_cache is given, lookups go through it. */
+/* Load the stored CI `name` into c (with its own copy of its type's
+ * schema) and remember it as the "before" of the next save. Returns 0 when
+ * absent, 1 when loaded, RELM_ERR on error. */
 int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
-                 cmdb_type **type, relm_diag *d);
+                 relm_diag *d);
 /* With on set, a create records the diff "{}" instead of every field: the
  * created state is exactly the current one with every later change undone,
  * so relm.cmdb.history rebuilds it on demand. Bulk import uses this to

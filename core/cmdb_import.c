@@ -424,14 +424,13 @@ static int ci_row(importer *im)
                          name, (long long)first);
     int found = 0;
     if (!im->fresh) {
-        found = cmdb_ci_load(im->s, im->ci, name, nlen, NULL, im->d);
+        found = cmdb_ci_load(im->s, im->ci, name, nlen, im->d);
         if (found < 0)
             return row_diag(im, 0);
     }
     relm_cmdb_value v;
     memset(&v, 0, sizeof v);
     v.from_text = 1;
-    int same_type = 1;
     if (found) {
         v.key = "type";
         v.vtype = RELM_V_TEXT;
@@ -450,7 +449,6 @@ static int ci_row(importer *im)
         if (cmdb_ci_set(im->s, im->ci, &v, im->d) != RELM_OK)
             return row_diag(im, im->col_name + 1);
     }
-    (void)same_type;
     for (size_t c = 0; c < im->ncols; c++) {
         int k = im->col_std[c];
         if (k == 0 || k == 1)
@@ -660,7 +658,6 @@ static int import_csv(importer *im, FILE *f)
         if (csv_parse(&p, buf, n, on_field, on_row, im) != n && !im->failed) {
             im->row++;
             int col = (int)im->nf + 1;
-            im->o->skip_errors ? (void)0 : (void)0;
             /* A structural error leaves the parser in an unknown place:
              * always fatal, also in skip mode. */
             relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a quote "
@@ -825,7 +822,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
         return row_error(im, 0, "duplicate", "name '%s' appears twice in the "
                          "file (first at line %lld)", name, (long long)first);
     int found = 0;
-    if (!im->fresh && (found = cmdb_ci_load(im->s, im->ci, name, nlen, NULL,
+    if (!im->fresh && (found = cmdb_ci_load(im->s, im->ci, name, nlen,
                                             im->d)) < 0)
         return row_diag(im, 0);
     if (!found)
