@@ -654,8 +654,15 @@ static int import_csv(importer *im, FILE *f)
     static char buf[1 << 16];
     size_t n;
     int rc = RELM_OK;
+    int first = 1;
     while (!im->failed && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (csv_parse(&p, buf, n, on_field, on_row, im) != n && !im->failed) {
+        const char *start = buf;
+        if (first && n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+            start += 3; /* a UTF-8 byte order mark, as spreadsheets write */
+            n -= 3;
+        }
+        first = 0;
+        if (csv_parse(&p, start, n, on_field, on_row, im) != n && !im->failed) {
             im->row++;
             int col = (int)im->nf + 1;
             /* A structural error leaves the parser in an unknown place:
