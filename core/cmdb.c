@@ -56,6 +56,22 @@ static int std_index(const char *key, size_t len)
     return -1;
 }
 
+/* ---- statements held across rows ---- */
+
+sqlite3_stmt *cmdb_stmt(relm_store *s, sqlite3_stmt **slot, const char *sql,
+                        relm_diag *d)
+{
+    if (slot != NULL && *slot != NULL) {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+        return *slot;
+    }
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (slot != NULL)
+        *slot = st;
+    return st;
+}
+
 /* ---- buffers ---- */
 
 int cmdb_buf_put(cmdb_buf *b, const char *s, size_t n)
@@ -482,6 +498,9 @@ struct cmdb_ci {
     char **before_names, **before_json;
     size_t nbefore;
     int64_t owner_group_id, media_id;
+    int compact;                /* creates record "{}" (see cmdb_ci_compact) */
+    cmdb_buf diff, attrs;       /* reused from one save to the next */
+    sqlite3_stmt *st_insert, *st_update, *st_history; /* held across saves */
 };
 
 cmdb_ci *cmdb_ci_new(void)
@@ -520,6 +539,8 @@ void cmdb_ci_free(cmdb_ci *c)
         return;
     ci_clear(c);
     free(c->attr);
+    cmdb_buf_free(&c->diff);
+    cmdb_buf_free(&c->attrs);
     free(c);
 }
 
@@ -542,6 +563,11 @@ static int ci_set_type(cmdb_ci *c, const cmdb_type *t)
         c->attr[i] = NULL;
     c->type = t;
     return RELM_OK;
+}
+
+void cmdb_ci_compact(cmdb_ci *c, int on)
+{
+    c->compact = on;
 }
 
 void cmdb_ci_reset(cmdb_ci *c, const cmdb_type *t)
@@ -643,9 +669,7 @@ static int ci_change_type(relm_store *s, cmdb_ci *c, const char *name,
         c->attr[j] = old[i];
     }
     free(old);
-    /* The old type may be the owned one: keep it alive until c is reset by
-     * parking it; simplest is to free it after the swap since nothing
-     * points into it any more. */
+    /* The old type (possibly the one c owned) is no longer referenced. */
     cmdb_type_free(c->owned_type);
     c->owned_type = t;
     free(c->std[F_TYPE]);
@@ -749,9 +773,8 @@ static int ci_snapshot(cmdb_ci *c)
 }
 
 int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
-                 cmdb_type **type, relm_diag *d)
+                 relm_diag *d)
 {
-    (void)type;
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT c.id, c.name, t.name, c.status, c.version, c.serial, "
            "c.criticality, g.name, c.location, "
@@ -912,13 +935,21 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
                  const char *action, const char *diff,
                  const relm_cmdb_origin *o, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
+    return cmdb_history_at(s, NULL, ci_id, ci_name, action, diff, o, d);
+}
+
+int cmdb_history_at(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                    const char *ci_name, const char *action, const char *diff,
+                    const relm_cmdb_origin *o, relm_diag *d)
+{
+    sqlite3_stmt *st = cmdb_stmt(
+        s, slot, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
            "origin_release_id, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
            "coalesce(?8, " NOW_SQL "))", d);
     if (st == NULL)
         return RELM_ERR;
-    int64_t actor = relm_store_actor_id(s);
+    int64_t actor = o != NULL && o->actor_id > 0 ? o->actor_id
+                                                 : relm_store_actor_id(s);
     sqlite3_bind_int64(st, 1, ci_id);
     sqlite3_bind_text(st, 2, ci_name, -1, SQLITE_STATIC);
     if (actor > 0)
@@ -958,34 +989,38 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         }
     }
     /* The diff: standard fields, then attributes (set now or before). */
-    cmdb_buf diff = {0}, attrs = {0};
+    cmdb_buf *diff = &c->diff, *attrs = &c->attrs;
+    /* A compact create needs no diff: skip building it. */
+    int want_diff = !(c->compact && c->id == 0);
+    diff->len = attrs->len = 0;
     int rc = RELM_ERR;
-    if (PUTS(&diff, "{") != RELM_OK || PUTS(&attrs, "{") != RELM_OK)
+    if (PUTS(diff, "{") != RELM_OK || PUTS(attrs, "{") != RELM_OK)
         goto nomem;
-    for (int i = 0; i < NSTD; i++)
-        if (diff_pair(&diff, relm_cmdb_std_fields[i], c->std_before[i],
+    for (int i = 0; i < NSTD && want_diff; i++)
+        if (diff_pair(diff, relm_cmdb_std_fields[i], c->std_before[i],
                       c->std[i], 1) != RELM_OK)
             goto nomem;
     for (size_t i = 0; i < t->nattrs; i++) {
         const char *name = t->attrs[i].name;
-        if (diff_pair(&diff, name, before_attr(c, name), c->attr[i], 0) != RELM_OK)
+        if (want_diff &&
+            diff_pair(diff, name, before_attr(c, name), c->attr[i], 0) != RELM_OK)
             goto nomem;
         if (c->attr[i] == NULL)
             continue;
-        if (cmdb_buf_put(&attrs, attrs.len > 1 ? "," : "", attrs.len > 1) != RELM_OK ||
-            cmdb_buf_json_string(&attrs, name, strlen(name)) != RELM_OK ||
-            PUTS(&attrs, ":") != RELM_OK ||
-            cmdb_buf_put(&attrs, c->attr[i], strlen(c->attr[i])) != RELM_OK)
+        if (cmdb_buf_put(attrs, attrs->len > 1 ? "," : "", attrs->len > 1) != RELM_OK ||
+            cmdb_buf_json_string(attrs, name, strlen(name)) != RELM_OK ||
+            PUTS(attrs, ":") != RELM_OK ||
+            cmdb_buf_put(attrs, c->attr[i], strlen(c->attr[i])) != RELM_OK)
             goto nomem;
     }
     /* Attributes stored before that the (new) type does not know. */
     for (size_t i = 0; i < c->nbefore; i++)
         if (cmdb_type_attr(t, c->before_names[i], strlen(c->before_names[i])) < 0 &&
-            diff_pair(&diff, c->before_names[i], c->before_json[i], NULL, 0) != RELM_OK)
+            diff_pair(diff, c->before_names[i], c->before_json[i], NULL, 0) != RELM_OK)
             goto nomem;
-    if (PUTS(&diff, "}") != RELM_OK || PUTS(&attrs, "}") != RELM_OK)
+    if (PUTS(diff, "}") != RELM_OK || PUTS(attrs, "}") != RELM_OK)
         goto nomem;
-    if (c->id != 0 && diff.len <= 2) {
+    if (c->id != 0 && diff->len <= 2) {
         rc = RELM_OK; /* nothing changed: no write, no history */
         goto done;
     }
@@ -993,15 +1028,15 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     sqlite3_stmt *st;
     if (c->id == 0)
-        st = relm_store_stmt(
-            s, "INSERT INTO cis (name, type_id, status, version, serial, "
+        st = cmdb_stmt(
+            s, &c->st_insert, "INSERT INTO cis (name, type_id, status, version, serial, "
                "criticality, owner_group_id, location, media_id, attributes, "
                "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
                "?9, ?10, coalesce(?12, " NOW_SQL "), coalesce(?12, " NOW_SQL
                "))", d);
     else
-        st = relm_store_stmt(
-            s, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
+        st = cmdb_stmt(
+            s, &c->st_update, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
                "version = ?4, serial = ?5, criticality = ?6, "
                "owner_group_id = ?7, location = ?8, media_id = ?9, "
                "attributes = ?10, updated_at = coalesce(?12, " NOW_SQL ") "
@@ -1019,7 +1054,7 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     bind_opt(st, 8, c->std[F_LOCATION]);
     if (c->media_id > 0)
         sqlite3_bind_int64(st, 9, c->media_id);
-    sqlite3_bind_text(st, 10, attrs.p, (int)attrs.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, attrs->p, (int)attrs->len, SQLITE_STATIC);
     if (c->id != 0)
         sqlite3_bind_int64(st, 11, c->id);
     if (o != NULL && o->at != NULL)
@@ -1037,11 +1072,15 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     }
     const char *action = "update";
+    const char *dtext = diff->p;
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
         action = "create";
+        if (c->compact)
+            dtext = "{}";
     }
-    if (cmdb_history(s, c->id, c->std[F_NAME], action, diff.p, o, d) != RELM_OK)
+    if (cmdb_history_at(s, &c->st_history, c->id, c->std[F_NAME], action, dtext,
+                        o, d) != RELM_OK)
         goto done;
     *changed = 1;
     rc = RELM_OK;
@@ -1049,8 +1088,6 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
 nomem:
     oom(d);
 done:
-    cmdb_buf_free(&diff);
-    cmdb_buf_free(&attrs);
     return rc;
 }
 
@@ -1297,7 +1334,6 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
     return RELM_OK;
 }
 
-/* Find the type named among the values (key "type"). */
 int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
                   size_t n, const relm_cmdb_origin *o, int64_t *id,
                   relm_diag *d)
@@ -1353,7 +1389,7 @@ int relm_cmdb_update(relm_store *s, const char *name,
     int rc = RELM_ERR, changed;
     if (relm_store_begin(s, d) != RELM_OK)
         goto out;
-    int found = cmdb_ci_load(s, c, name, strlen(name), NULL, d);
+    int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     if (found != 1)
@@ -1413,6 +1449,38 @@ static int edge_history(relm_store *s, int64_t from_id, const char *from,
     rc = RELM_OK;
 done:
     cmdb_buf_free(&b);
+    return rc;
+}
+
+/* A relationship made by a bulk import carries its batch id instead of
+ * history rows (see 0003_cmdb_batches.sql). Before it goes, write the relate
+ * rows it deferred, with the batch's time, actor and origin. */
+static int edge_deferred(relm_store *s, int64_t batch, int64_t from_id,
+                         const char *from, const char *kind, int64_t to_id,
+                         const char *to, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT at, actor_id, origin, origin_release_id FROM ci_batches "
+           "WHERE id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, batch);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return RELM_OK; /* the batch is gone: nothing more to tell */
+    }
+    const char *at = (const char *)sqlite3_column_text(st, 0);
+    const char *note = (const char *)sqlite3_column_text(st, 2);
+    char *at_c = strdup(at != NULL ? at : "");
+    char *note_c = note != NULL ? strdup(note) : NULL;
+    relm_cmdb_origin bo = {sqlite3_column_int64(st, 3), note_c, at_c,
+                           sqlite3_column_int64(st, 1)};
+    sqlite3_reset(st);
+    int rc = at_c == NULL ? oom(d)
+                          : edge_history(s, from_id, from, kind, to_id, to, 1,
+                                         &bo, d);
+    free(at_c);
+    free(note_c);
     return rc;
 }
 
@@ -1478,6 +1546,18 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT batch_id FROM relationships WHERE from_id = ?1 AND "
+           "kind_id = ?2 AND to_id = ?3", d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, k);
+    sqlite3_bind_int64(st, 3, b);
+    int64_t batch = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (batch > 0 && edge_deferred(s, batch, a, from, kind, b, to, d) != RELM_OK)
+        goto fail;
+    st = relm_store_stmt(
         s, "DELETE FROM relationships WHERE from_id = ?1 AND kind_id = ?2 "
            "AND to_id = ?3", d);
     if (st == NULL)
@@ -1538,7 +1618,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     int rc = RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         goto out;
-    int found = cmdb_ci_load(s, c, name, strlen(name), NULL, d);
+    int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     if (found != 1)
@@ -1562,7 +1642,8 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     if (nrel > 0) {
         /* Record each removed edge on both ends before deleting it. */
         st = relm_store_stmt(
-            s, "SELECT f.id, f.name, k.name, t.id, t.name FROM relationships r "
+            s, "SELECT f.id, f.name, k.name, t.id, t.name, r.batch_id "
+               "FROM relationships r "
                "JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id "
                "JOIN rel_types k ON k.id = r.kind_id "
                "WHERE r.from_id = ?1 OR r.to_id = ?1", d);
@@ -1574,10 +1655,15 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
             char *fn = strdup((const char *)sqlite3_column_text(st, 1));
             char *kn = strdup((const char *)sqlite3_column_text(st, 2));
             char *tn = strdup((const char *)sqlite3_column_text(st, 4));
-            if (fn && kn && tn)
-                ok = edge_history(s, sqlite3_column_int64(st, 0), fn, kn,
-                                  sqlite3_column_int64(st, 3), tn, 0, o, d);
-            else
+            int64_t fid = sqlite3_column_int64(st, 0);
+            int64_t tid = sqlite3_column_int64(st, 3);
+            int64_t batch = sqlite3_column_int64(st, 5);
+            if (fn && kn && tn) {
+                ok = batch > 0 ? edge_deferred(s, batch, fid, fn, kn, tid, tn, d)
+                               : RELM_OK;
+                if (ok == RELM_OK)
+                    ok = edge_history(s, fid, fn, kn, tid, tn, 0, o, d);
+            } else
                 ok = oom(d);
             free(fn);
             free(kn);

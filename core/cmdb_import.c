@@ -204,9 +204,11 @@ typedef struct importer {
     size_t nkinds;
     smap ids;               /* name -> CI id, for large relationship files */
     int use_ids;
+    sqlite3_stmt *st_relate, *st_find; /* held across rows */
+    int64_t batch;          /* ci_batches row of a relationships import */
     char *note;             /* origin note "import <path>" */
     char now[40];           /* the import's timestamp, on every row */
-    char *dropped[4];       /* definitions of indexes dropped for the load */
+    char *dropped[6];       /* definitions of indexes dropped for the load */
     size_t ndropped;
     int64_t cache_size;     /* PRAGMA cache_size to restore */
     relm_cmdb_origin origin;
@@ -422,14 +424,13 @@ static int ci_row(importer *im)
                          name, (long long)first);
     int found = 0;
     if (!im->fresh) {
-        found = cmdb_ci_load(im->s, im->ci, name, nlen, NULL, im->d);
+        found = cmdb_ci_load(im->s, im->ci, name, nlen, im->d);
         if (found < 0)
             return row_diag(im, 0);
     }
     relm_cmdb_value v;
     memset(&v, 0, sizeof v);
     v.from_text = 1;
-    int same_type = 1;
     if (found) {
         v.key = "type";
         v.vtype = RELM_V_TEXT;
@@ -448,7 +449,6 @@ static int ci_row(importer *im)
         if (cmdb_ci_set(im->s, im->ci, &v, im->d) != RELM_OK)
             return row_diag(im, im->col_name + 1);
     }
-    (void)same_type;
     for (size_t c = 0; c < im->ncols; c++) {
         int k = im->col_std[c];
         if (k == 0 || k == 1)
@@ -491,8 +491,8 @@ static int64_t ci_id(importer *im, const char *name, size_t len)
         smap_get(&im->ids, name, len, &id);
         return id;
     }
-    sqlite3_stmt *st = relm_store_stmt(im->s, "SELECT id FROM cis WHERE name = ?1",
-                                       im->d);
+    sqlite3_stmt *st = cmdb_stmt(im->s, &im->st_find,
+                                 "SELECT id FROM cis WHERE name = ?1", im->d);
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, name, (int)len, SQLITE_STATIC);
@@ -536,37 +536,22 @@ static int rel_row(importer *im, const char *from, size_t flen, int fcol,
     if (a == b)
         return row_error(im, tcol, "invalid_argument", "a CI cannot be "
                          "related to itself ('%s' %s '%s')", from, kind, to);
-    sqlite3_stmt *st = relm_store_stmt(
-        im->s, "INSERT INTO relationships (from_id, kind_id, to_id) VALUES "
-               "(?1, ?2, ?3) ON CONFLICT DO NOTHING", im->d);
+    sqlite3_stmt *st = cmdb_stmt(
+        im->s, &im->st_relate, "INSERT INTO relationships (from_id, kind_id, "
+               "to_id, created_at, batch_id) VALUES (?1, ?2, ?3, ?4, ?5) ON "
+               "CONFLICT DO NOTHING", im->d);
     if (st == NULL)
         return row_diag(im, 0);
     sqlite3_bind_int64(st, 1, a);
     sqlite3_bind_int64(st, 2, k);
     sqlite3_bind_int64(st, 3, b);
+    sqlite3_bind_text(st, 4, im->now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, im->batch);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         relm_store_fail(im->s, im->d, "import");
         return row_diag(im, 0);
-    }
-    if (sqlite3_changes(relm_store_db(im->s)) > 0) {
-        /* One history row, on the dependent (from) side: the edge as its
-         * "kind" field gaining `to`. */
-        cmdb_buf b2 = {0};
-        int ok = cmdb_buf_put(&b2, "{", 1) == RELM_OK &&
-                 cmdb_buf_json_string(&b2, kind, strlen(kind)) == RELM_OK &&
-                 cmdb_buf_put(&b2, ":[null,", 7) == RELM_OK &&
-                 cmdb_buf_json_string(&b2, to, tlen) == RELM_OK &&
-                 cmdb_buf_put(&b2, "]}", 2) == RELM_OK;
-        if (!ok) {
-            cmdb_buf_free(&b2);
-            return file_error(im, "out_of_memory", "out of memory");
-        }
-        rc = cmdb_history(im->s, a, from, "relate", b2.p, &im->origin, im->d);
-        cmdb_buf_free(&b2);
-        if (rc != RELM_OK)
-            return row_diag(im, 0);
     }
     im->count++;
     return RELM_OK;
@@ -669,11 +654,17 @@ static int import_csv(importer *im, FILE *f)
     static char buf[1 << 16];
     size_t n;
     int rc = RELM_OK;
+    int first = 1;
     while (!im->failed && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (csv_parse(&p, buf, n, on_field, on_row, im) != n && !im->failed) {
+        const char *start = buf;
+        if (first && n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+            start += 3; /* a UTF-8 byte order mark, as spreadsheets write */
+            n -= 3;
+        }
+        first = 0;
+        if (csv_parse(&p, start, n, on_field, on_row, im) != n && !im->failed) {
             im->row++;
             int col = (int)im->nf + 1;
-            im->o->skip_errors ? (void)0 : (void)0;
             /* A structural error leaves the parser in an unknown place:
              * always fatal, also in skip mode. */
             relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a quote "
@@ -838,7 +829,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
         return row_error(im, 0, "duplicate", "name '%s' appears twice in the "
                          "file (first at line %lld)", name, (long long)first);
     int found = 0;
-    if (!im->fresh && (found = cmdb_ci_load(im->s, im->ci, name, nlen, NULL,
+    if (!im->fresh && (found = cmdb_ci_load(im->s, im->ci, name, nlen,
                                             im->d)) < 0)
         return row_diag(im, 0);
     if (!found)
@@ -1006,6 +997,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
     im.origin.note = o->origin != NULL && o->origin->note != NULL
                          ? o->origin->note : im.note;
     im.ci = cmdb_ci_new();
+    if (im.ci != NULL)
+        cmdb_ci_compact(im.ci, 1);
     if (im.ci == NULL || smap_grow(&im.seen) != RELM_OK) {
         fclose(f);
         free(im.note);
@@ -1032,7 +1025,14 @@ int relm_cmdb_import(relm_store *s, const char *path,
     }
     if (!o->relationships) {
         im.fresh = count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM cis LIMIT 1)") == 0;
-        if (im.fresh && drop_index(&im, "cis_type") != RELM_OK)
+        /* Names are known unique through the in-memory set, so even the
+         * unique name index can be built once at the end. */
+        if (im.fresh && (drop_index(&im, "cis_type") != RELM_OK ||
+                         drop_index(&im, "cis_name") != RELM_OK))
+            goto fail;
+        if (im.fresh && count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM "
+                                      "ci_history LIMIT 100000)") < 100000 &&
+            drop_index(&im, "ci_history_ci") != RELM_OK)
             goto fail;
     } else {
         if (count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM relationships LIMIT 1)") == 0 &&
@@ -1047,6 +1047,26 @@ int relm_cmdb_import(relm_store *s, const char *path,
         if (size > 0 && ncis >= 0 && (int64_t)size / 40 > ncis / 4 &&
             load_ids(&im) != RELM_OK)
             goto fail;
+        /* New relationships carry this batch instead of a history row
+         * each: who, when and from where are recorded once. */
+        sqlite3_stmt *st = relm_store_stmt(
+            s, "INSERT INTO ci_batches (at, actor_id, origin, "
+               "origin_release_id) VALUES (?1, ?2, ?3, ?4)", d);
+        if (st == NULL)
+            goto fail;
+        sqlite3_bind_text(st, 1, im.now, -1, SQLITE_STATIC);
+        if (relm_store_actor_id(s) > 0)
+            sqlite3_bind_int64(st, 2, relm_store_actor_id(s));
+        sqlite3_bind_text(st, 3, im.origin.note, -1, SQLITE_STATIC);
+        if (im.origin.release_id > 0)
+            sqlite3_bind_int64(st, 4, im.origin.release_id);
+        int src = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (src != SQLITE_DONE) {
+            relm_store_fail(s, d, "import");
+            goto fail;
+        }
+        im.batch = sqlite3_last_insert_rowid(relm_store_db(s));
     }
     if (o->format == RELM_IMPORT_JSONL)
         rc = import_jsonl(&im, f);

@@ -77,6 +77,15 @@ describe("relm.cmdb.import of CIs (CSV)", function()
         assert.matches("import", h[1].origin)
     end)
 
+    it("accepts CRLF line ends and a UTF-8 byte order mark", function()
+        local p = file("\xef\xbb\xbfname,type,note\r\ncr1,server,\"caf\xc3\xa9\"\r\ncr2,server,x\r\n")
+        assert.are.equal(2, cmdb.import(p))
+        assert.are.equal("caf\xc3\xa9", cmdb.get("cr1").note)
+        assert.are.equal("x", cmdb.get("cr2").note)
+        cmdb.remove("cr1")
+        cmdb.remove("cr2")
+    end)
+
     it("re-importing updates rather than duplicates", function()
         local p = file("name,type,cpu\ns1,server,16\nnew1,server,1\n")
         local before = counts()
@@ -85,7 +94,13 @@ describe("relm.cmdb.import of CIs (CSV)", function()
         assert.are.equal(before.cis + 1, after.cis)
         assert.are.equal(16, cmdb.get("s1").cpu)
         assert.are.equal(16.5, cmdb.get("s1").ram) -- columns not in the file are kept
-        assert.are.equal(2, #cmdb.history("s1"))
+        local h = cmdb.history("s1")
+        assert.are.equal(2, #h)
+        -- the import's create row is stored compactly and rebuilt on reading
+        assert.are.same({ nil, 8 }, h[1].diff.cpu)
+        assert.are.same({ nil, "s1" }, h[1].diff.name)
+        assert.are.same({ nil, true }, h[1].diff.virtual)
+        assert.are.same({ 8, 16 }, h[2].diff.cpu)
         -- the same file again changes nothing and writes no history
         assert.are.equal(2, cmdb.import(p))
         assert.are.same(after, counts())
@@ -109,6 +124,51 @@ describe("relm.cmdb.import of relationships", function()
         assert.are.equal(2, cmdb.import(p, { kind = "relationships" }))
         assert.are.same(before, counts())
         assert.are.equal(2, #cmdb.relations("web"))
+    end)
+
+    it("shows the relationships an import made in the history of both ends", function()
+        local h = cmdb.history("web")
+        local last = h[#h]
+        assert.are.equal("relate", last.action)
+        assert.are.equal("admin", last.actor)
+        assert.matches("import", last.origin)
+        local kinds = {}
+        for _, r in ipairs(h) do
+            for k, v in pairs(r.diff) do kinds[k] = v[2] end
+        end
+        assert.are.equal("s1", kinds.runs_on)
+        assert.are.equal("s,2", kinds.depends_on)
+        local hs = cmdb.history("s1")
+        assert.are.same({ nil, "web" }, hs[#hs].diff["runs_on (in)"])
+        -- removing such a relationship writes the deferred relate row, then the unrelate
+        cmdb.relate("web", "depends_on", "j1")
+        cmdb.unrelate("web", "depends_on", "s,2")
+        local after = cmdb.history("web")
+        assert.are.equal(#h + 1 + 1, #after)
+        assert.are.equal("unrelate", after[#after].action)
+        assert.are.same({ "s,2" }, after[#after].diff.depends_on)
+        local relate_rows = 0
+        for _, r in ipairs(after) do
+            if r.action == "relate" and r.diff.depends_on and r.diff.depends_on[2] == "s,2" then
+                relate_rows = relate_rows + 1
+                assert.matches("import", r.origin)
+            end
+        end
+        assert.are.equal(1, relate_rows)
+        cmdb.relate("web", "depends_on", "s,2")
+    end)
+
+    it("removing a CI with imported relationships writes their deferred rows", function()
+        cmdb.add{ type = "app", name = "tmp-app" }
+        assert.are.equal(1, cmdb.import(file("from,kind,to\ntmp-app,runs_on,j1\n"), { kind = "relationships" }))
+        local before = #cmdb.history("j1")
+        cmdb.remove("tmp-app", { force = true })
+        local h = cmdb.history("j1")
+        assert.are.equal(before + 1, #h)
+        assert.are.equal("relate", h[#h - 1].action)
+        assert.matches("import", h[#h - 1].origin)
+        assert.are.same({ nil, "tmp-app" }, h[#h - 1].diff["runs_on (in)"])
+        assert.are.equal("unrelate", h[#h].action)
     end)
 
     it("reads JSON Lines", function()
@@ -135,7 +195,8 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
     end)
 
     it("an attribute of the wrong kind", function()
-        assert.matches("cpu", refused("invalid_attribute", "3:3", file("name,type,cpu\nok1,server,1\nok2,server,eight\n")))
+        local p = file("name,type,cpu\nok1,server,1\nok2,server,eight\n")
+        assert.matches("cpu", refused("invalid_attribute", "3:3", p))
         assert.matches("os", refused("invalid_attribute", "2:3", file("name,type,os\nok1,server,windows\n")))
         assert.matches("bought", refused("invalid_attribute", "2:3", file("name,type,bought\nok1,server,31/01/2024\n")))
         assert.matches("virtual", refused("invalid_attribute", "2:3", file("name,type,virtual\nok1,server,maybe\n")))
@@ -200,7 +261,8 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
 
     it("bad JSON Lines", function()
         refused("invalid_json", "2", file('{"name":"x1","type":"server"}\nnot json\n', "jsonl"))
-        assert.matches("cpu", refused("invalid_attribute", "1", file('{"name":"x1","type":"server","cpu":"8"}\n', "jsonl")))
+        local p = file('{"name":"x1","type":"server","cpu":"8"}\n', "jsonl")
+        assert.matches("cpu", refused("invalid_attribute", "1", p))
         refused("invalid_field", "1", file('{"type":"server"}\n', "jsonl"))
         refused("invalid_field", "1", file('{"name":"x1","type":"server","cpu":[1]}\n', "jsonl"))
     end)
@@ -209,10 +271,11 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
         local ok, err = pcall(cmdb.import, TMP .. "/no-such-file.csv")
         assert.is_false(ok)
         assert.is_true(relm.is_error(err, "not_found"))
-        ok, err = pcall(cmdb.import, file("name,type\n"), { format = "xml" })
-        assert.is_true(relm.is_error(err, "invalid_argument"))
-        ok, err = pcall(cmdb.import, file("name,type\n"), { kind = "people" })
-        assert.is_true(relm.is_error(err, "invalid_argument"))
+        for _, opts in ipairs({ { format = "xml" }, { kind = "people" }, { on_error = "ignore" } }) do
+            ok, err = pcall(cmdb.import, file("name,type\n"), opts)
+            assert.is_false(ok)
+            assert.is_true(relm.is_error(err, "invalid_argument"))
+        end
     end)
 end)
 
@@ -262,6 +325,7 @@ describe("relm.cmdb.export", function()
         assert.are.equal("name,type,status,version,serial,criticality,owner_group,location,media,lang",
             slurp(p):match("^[^\n]*"))
         local ok, err = pcall(cmdb.export, p, { type = "router" })
+        assert.is_false(ok)
         assert.is_true(relm.is_error(err, "unknown_type"))
     end)
 

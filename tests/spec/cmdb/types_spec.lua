@@ -82,7 +82,8 @@ describe("relm.cmdb.define_type", function()
     it("needs a default for a new required attribute once the type has CIs", function()
         fails("invalid_argument", cmdb.define_type,
             { name = "server", attributes = { owner = { kind = "string", required = true } } })
-        cmdb.define_type{ name = "server", attributes = { owner = { kind = "string", required = true, default = "ops" } } }
+        cmdb.define_type{ name = "server",
+                          attributes = { owner = { kind = "string", required = true, default = "ops" } } }
         -- the default applies at the next write
         cmdb.update("gpu1", { gpu = 8 })
         assert.are.equal("ops", cmdb.get("gpu1").owner)
