@@ -1,0 +1,16 @@
+-- 0003 cmdb batches: a bulk import records who, when and from where once,
+-- in ci_batches, and marks the relationships it created with the batch id
+-- instead of writing a ci_history row per relationship. The deferred rows
+-- are written to ci_history when such a relationship is removed, and shown
+-- by relm.cmdb.history meanwhile (see docs/cmdb.md, "History").
+CREATE TABLE ci_batches (
+    id                INTEGER PRIMARY KEY,
+    at                TEXT NOT NULL,
+    actor_id          INTEGER REFERENCES users(id),
+    origin            TEXT,
+    origin_release_id INTEGER
+) STRICT;
+
+-- No REFERENCES: checking the key would cost a lookup per imported row, and
+-- batches are never deleted.
+ALTER TABLE relationships ADD COLUMN batch_id INTEGER;
