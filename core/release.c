@@ -252,10 +252,12 @@ static int valid_date(const char *v)
     "'elapsed_seconds', r.elapsed_seconds, 'active_since', r.active_since, "   \
     "'remaining_seconds', r.remaining_seconds, "                               \
     "'suspended_at', r.suspended_at, 'extra', json(r.extra), "                 \
-    "'shared_with', (SELECT json_group_array(json_patch('{}', json_object("    \
-    "'group', sg.name, 'user', su.name, 'note', sh.note))) "                   \
-    "FROM release_shares sh LEFT JOIN groups sg ON sg.id = sh.group_id "       \
-    "LEFT JOIN users su ON su.id = sh.user_id WHERE sh.release_id = r.id), "   \
+    "'shared_with', (SELECT json_group_array(json(x)) FROM (SELECT "           \
+    "json_patch('{}', json_object('group', sg.name, 'user', su.name, "         \
+    "'note', sh.note)) AS x FROM release_shares sh "                           \
+    "LEFT JOIN groups sg ON sg.id = sh.group_id "                              \
+    "LEFT JOIN users su ON su.id = sh.user_id WHERE sh.release_id = r.id "     \
+    "ORDER BY sh.id)), "                                                       \
     "'created_at', r.created_at, 'updated_at', r.updated_at, "                 \
     "'closed_at', r.closed_at)), r.id "                                        \
     "FROM releases r LEFT JOIN users ru ON ru.id = r.requester_id "            \

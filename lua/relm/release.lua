@@ -33,6 +33,15 @@ for _, f in ipairs(C.fields()) do
     FIELDS[f.name] = f
 end
 
+-- Fields the engine keeps itself: shown by get(), never set directly.
+local MANAGED = {}
+for _, k in ipairs({ "id", "number", "workflow", "status", "state", "phase", "reopen_count",
+    "deadline", "elapsed_seconds", "active_since", "remaining_seconds", "suspended_at", "extra",
+    "shared_with", "created_at", "updated_at", "closed_at", "portfolio", "model", "elapsed",
+    "time_left", "overdue" }) do
+    MANAGED[k] = true
+end
+
 -- Names register{} takes besides the core's fields.
 local REGISTER_EXTRA = {
     portfolio = true, model = true, workflow = true, contact = true, sla_hours = true,
@@ -162,7 +171,9 @@ local function core_fields(wf, fields, allowed, what)
             relm.error("invalid_field", what .. ": field names must be strings", 4)
         end
         local f = FIELDS[k]
-        if f then
+        if MANAGED[k] then
+            relm.error("invalid_field", what .. ": field '" .. k .. "' is kept by the engine and cannot be set", 4)
+        elseif f then
             if allowed and not allowed(k, f) then
                 relm.error("invalid_field", what .. ": field '" .. k .. "' cannot be set here", 4)
             end
@@ -232,6 +243,8 @@ function M.register(spec)
         elseif k == "priority" then
             relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 2)
         elseif REGISTER_EXTRA[k] then -- luacheck: ignore 542
+        elseif MANAGED[k] then
+            relm.error("invalid_field", "register: field '" .. k .. "' is kept by the engine and cannot be set", 2)
         elseif FIELDS[k] then
             if not FIELDS[k].register then
                 relm.error("invalid_field", "register: field '" .. k .. "' cannot be set at registration", 2)
