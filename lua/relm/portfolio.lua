@@ -59,6 +59,18 @@ local function normalise_model(file, pname, name, spec)
             bad(where, k .. " must be a " .. MODEL_KEYS[k] .. ", got " .. type(v))
         end
     end
+    for _, k in ipairs({ "impact", "urgency", "risk" }) do
+        local v = spec[k]
+        if v ~= nil and v ~= "low" and v ~= "medium" and v ~= "high" then
+            bad(where, k .. " must be low, medium or high, got '" .. v .. "'")
+        end
+    end
+    if spec.status ~= nil and spec.status ~= "new" and spec.status ~= "active" and spec.status ~= "retired" then
+        bad(where, "status must be new, active or retired, got '" .. spec.status .. "'")
+    end
+    if spec.sla_hours ~= nil and spec.sla_hours <= 0 then
+        bad(where, "sla_hours must be positive")
+    end
     for k in pairs(spec.email or {}) do
         if not EMAIL_KEYS[k] then
             bad(where, "email: unknown template '" .. tostring(k) .. "' (creation, actions, closure)")
