@@ -1,4 +1,4 @@
--- group.lua: relm.group, groups of people; permissions are granted to
+-- relm/group.lua: groups of people; permissions are granted to
 -- groups (relm.permission). Writes are for administrators.
 local P = require "relm.core.people"
 

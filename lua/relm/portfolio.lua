@@ -1,4 +1,4 @@
--- portfolio.lua: relm.portfolio, portfolios of release models written as
+-- relm/portfolio.lua: portfolios of release models written as
 -- Lua templates (portfolios/*.lua), kept in the database (portfolios,
 -- models). See docs/portfolios.md for the template language.
 local P = require "relm.core.portfolio"

@@ -1,4 +1,4 @@
--- release.lua: relm.release, the release lifecycle. Lua decides the process
+-- relm/release.lua: the release lifecycle. Lua decides the process
 -- (which workflow transition, required fields, guards, entry/exit actions);
 -- the C primitives in relm.core.release own the invariants (permission,
 -- one transaction, occurrence logged). See docs/releases.md.

@@ -1,4 +1,4 @@
--- user.lua: relm.user, the people who act on releases. Writes are for
+-- relm/user.lua: the people who act on releases. Writes are for
 -- administrators (checked in the core); see docs/permissions.md.
 local P = require "relm.core.people"
 
