@@ -360,6 +360,44 @@ static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
     return RELM_OK;
 }
 
+int relm_release_head(relm_store *s, int64_t id, const char *number,
+                      relm_release_head_info *h, relm_diag *d)
+{
+    sqlite3_stmt *st =
+        id != 0 ? relm_store_stmt(s,
+                                  "SELECT id, number, workflow, state, status "
+                                  "FROM releases WHERE id = ?1",
+                                  d)
+                : relm_store_stmt(s,
+                                  "SELECT id, number, workflow, state, status "
+                                  "FROM releases WHERE number = ?1",
+                                  d);
+    if (st == NULL)
+        return RELM_ERR;
+    if (id != 0)
+        sqlite3_bind_int64(st, 1, id);
+    else
+        sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return relm_store_fail(s, d, "release");
+        if (id != 0)
+            return relm_diag_set(d, "not_found", "no release with id %" PRId64,
+                                 id);
+        return relm_diag_set(d, "not_found", "no release numbered '%s'",
+                             number);
+    }
+    h->id = sqlite3_column_int64(st, 0);
+    copy_col(st, 1, h->number, sizeof h->number);
+    copy_col(st, 2, h->workflow, sizeof h->workflow);
+    copy_col(st, 3, h->state, sizeof h->state);
+    copy_col(st, 4, h->status, sizeof h->status);
+    sqlite3_reset(st);
+    return RELM_OK;
+}
+
 int relm_release_workflow(relm_store *s, int64_t id, char *out, size_t size,
                           relm_diag *d)
 {
@@ -1054,30 +1092,31 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     if (hooked.n > 0 &&
         write_fields(s, id, &hooked, RELM_FIELD_WORKFLOW, now, d) != RELM_OK)
         goto fail;
-    if (op->to_state != NULL || op->to_phase != NULL) {
-        sqlite3_stmt *st = relm_store_stmt(
-            s,
-            "UPDATE releases SET state = coalesce(?2, state), phase = "
-            "coalesce(?3, phase) WHERE id = ?1",
-            d);
-        if (st == NULL)
-            goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, op->to_state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, op->to_phase, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            relm_store_fail(s, d, "release state");
-            goto fail;
-        }
+    /* State, phase and the time stamp in one statement: every primitive
+     * touches updated_at, so this runs always. */
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "UPDATE releases SET state = coalesce(?2, state), phase = "
+        "coalesce(?3, phase), updated_at = ?4 WHERE id = ?1",
+        d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, op->to_state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, op->to_phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        relm_store_fail(s, d, "release state");
+        goto fail;
     }
     if (write_kind(s, id, op, now, gid, uid, d) != RELM_OK)
         goto fail;
-    if (exec_row(s, "UPDATE releases SET updated_at = ?2 WHERE id = ?1", id,
-                 now, 0, d) != RELM_OK)
-        goto fail;
-    if (check_after(s, id, d) != RELM_OK)
+    /* The invariants can only break when fields changed or it closes. */
+    int wrote = (op->fields != NULL && op->fields->n > 0) || hooked.n > 0;
+    int closing = op->kind == RELM_OP_CLOSE || op->closes;
+    if ((wrote || closing) && check_after(s, id, d) != RELM_OK)
         goto fail;
     if (snapshot(s, id, &snap, d) != RELM_OK)
         goto fail;

@@ -577,11 +577,14 @@ function M.act(id, action, opts)
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
     end
-    local r = M.get(id)
-    local wf = M.workflow(r.workflow)
+    local r
     if opts.dry_run then
-        return dry_run(r, wf, action, opts)
+        r = M.get(id)
+        return dry_run(r, M.workflow(r.workflow), action, opts)
     end
+    -- Where it stands is enough to plan; the hook sees the full release.
+    r = C.head(id)
+    local wf = M.workflow(r.workflow)
     local kind, op, tname = plan(r, wf, action, opts)
     if (opts.fields or {}).priority ~= nil then
         relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 2)
