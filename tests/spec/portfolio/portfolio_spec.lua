@@ -107,3 +107,17 @@ model "quick" { workflow = "shimflow", executor_group = "ops", impact = "high", 
         assert.is_true(relm.is_error(err, "permission_denied"))
     end)
 end)
+
+describe("portfolio templates in the sandbox", function()
+    setup(H.setup)
+
+    it("stop a template that loops, and load nothing", function()
+        local n = relm.sql("SELECT count(*) AS n FROM portfolios")[1].n
+        local path = write("loop.lua", 'portfolio "loop" {}\nwhile true do end')
+        local ok, err = pcall(relm.portfolio.load, path)
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "invalid_field"), tostring(err))
+        assert.matches("time limit", err.message)
+        assert.are.equal(n, relm.sql("SELECT count(*) AS n FROM portfolios")[1].n)
+    end)
+end)
