@@ -1197,12 +1197,9 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
          op->kind == RELM_OP_CLOSE) && (op->to_state == NULL || !op->to_state[0]))
         return relm_diag_set(d, "invalid_argument",
                              "%s needs the target state", action);
-    /* Read and check permission before the transaction opens, so a refusal
-     * costs no write lock; everything is read again inside it. */
-    if (read_current(s, id, &c, d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_auth_check(s, c.workflow, perm, d) != RELM_OK)
-        return RELM_ERR;
+    /* The permission depends on the release's workflow, so it is checked
+     * right after the release is read, inside the transaction (the write
+     * lock makes the read current) and before anything is written. */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     int64_t t = relm_release_now();
@@ -1210,6 +1207,8 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     iso_time(t, now);
     int64_t gid = 0, uid = 0;
     if (read_current(s, id, &c, d) != RELM_OK)
+        goto fail;
+    if (relm_auth_check(s, c.workflow, perm, d) != RELM_OK)
         goto fail;
     if (check_status(op, &c, action, d) != RELM_OK)
         goto fail;
