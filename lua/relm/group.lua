@@ -6,7 +6,8 @@ local M = {}
 
 local function check_str(v, fname, n, what)
     if type(v) ~= "string" then
-        relm.error("invalid_argument", ("%s: argument #%d (%s) must be a string, got %s"):format(fname, n, what, type(v)), 3)
+        relm.error("invalid_argument",
+            ("%s: argument #%d (%s) must be a string, got %s"):format(fname, n, what, type(v)), 3)
     end
 end
 

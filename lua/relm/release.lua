@@ -232,7 +232,8 @@ function M.register(spec)
     for k, v in pairs(spec) do
         if k == "contact" then
             if type(v) ~= "table" then
-                relm.error("invalid_field", "register: contact must be a table {name=, email=, phone=, unit=, location=}", 2)
+                relm.error("invalid_field",
+                    "register: contact must be a table {name=, email=, phone=, unit=, location=}", 2)
             end
             for ck, cv in pairs(v) do
                 if not FIELDS["contact_" .. tostring(ck)] then
@@ -293,7 +294,7 @@ local function editable(wf, r)
         end
         return function(k) return set[k] == true end, st.editable
     end
-    return function(k, f) return f == nil or f.update end, nil
+    return function(_, f) return f == nil or f.update end, nil
 end
 
 ---Change fields of a release. Only fields the current state allows (its
@@ -390,7 +391,7 @@ end
 
 -- The core call for one action, worked out from the workflow: returns the
 -- kind, the op table and the transition name whose guard applies (if any).
-local function plan(r, wf, action, opts)
+local function plan(r, wf, action)
     local st = wf.states[r.state] or {}
     local t = wf.transitions[action]
     if t then
@@ -416,7 +417,8 @@ local function plan(r, wf, action, opts)
     end
     if not PRIMITIVES[action] then
         local names = wf:available(r.state)
-        relm.error("not_allowed", ("unknown action '%s' for release %s (workflow '%s'; from state '%s': %s; primitives: %s)")
+        relm.error("not_allowed",
+            ("unknown action '%s' for release %s (workflow '%s'; from state '%s': %s; primitives: %s)")
             :format(tostring(action), r.number, wf.name, r.state,
                 #names > 0 and table.concat(names, ", ") or "no transitions", table.concat(M.primitives, ", ")), 4)
     end
@@ -490,7 +492,7 @@ end
 -- What act() would do, without writing: the workflow's explanation plus
 -- the checks the core makes (permission, justification, status).
 local function dry_run(r, wf, action, opts)
-    local ok, kind, op, tname = pcall(plan, r, wf, action, opts)
+    local ok, kind, op, tname = pcall(plan, r, wf, action)
     if not ok then
         return { allowed = false, action = action, from = r.state, reason = tostring(kind), error = kind }
     end
@@ -585,7 +587,7 @@ function M.act(id, action, opts)
     -- Where it stands is enough to plan; the hook sees the full release.
     r = C.head(id)
     local wf = M.workflow(r.workflow)
-    local kind, op, tname = plan(r, wf, action, opts)
+    local kind, op, tname = plan(r, wf, action)
     if (opts.fields or {}).priority ~= nil then
         relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 2)
     end
@@ -616,7 +618,8 @@ function M.act(id, action, opts)
                 local to = wf.transitions[tname].to
                 for _, c in ipairs({ wf:exit(cur.state, merged, ctx) or false, wf:enter(to, merged, ctx) or false }) do
                     if c then
-                        for k, v in pairs(core_fields(wf, c, function(_, f) return f.workflow end, "workflow action")) do
+                        local by_workflow = function(_, f) return f.workflow end
+                        for k, v in pairs(core_fields(wf, c, by_workflow, "workflow action")) do
                             changes[k] = v
                         end
                     end

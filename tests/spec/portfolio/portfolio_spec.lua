@@ -77,10 +77,12 @@ model "quick" { workflow = "shimflow", executor_group = "ops", impact = "high", 
     it("changes a model's status (administrators only)", function()
         relm.portfolio.set_status("infrastructure", "storage-expansion", "active")
         assert.are.equal("active", relm.portfolio.model("infrastructure", "storage-expansion").status)
-        local ok, err = pcall(relm.user.as, "bob", relm.portfolio.set_status, "infrastructure", "storage-expansion", "retired")
+        local ok, err = pcall(relm.user.as, "bob", relm.portfolio.set_status,
+            "infrastructure", "storage-expansion", "retired")
         assert.is_false(ok)
         assert.is_true(relm.is_error(err, "permission_denied"))
         ok, err = pcall(relm.portfolio.set_status, "infrastructure", "storage-expansion", "gone")
+        assert.is_false(ok)
         assert.is_true(relm.is_error(err, "invalid_field"))
     end)
 

@@ -97,7 +97,8 @@ describe("cancel", function()
         r = relm.release.act(r.id, "cancel", { justification = j.cancel, note = "dropped" })
         assert.are.equal("cancelled", r.status)
         assert.are.equal("cancelled", r.state)
-        H.refused("not_allowed", nil, function() relm.release.act(r.id, "cancel", { justification = j.cancel }) end, r.id)
+        H.refused("not_allowed", nil,
+            function() relm.release.act(r.id, "cancel", { justification = j.cancel }) end, r.id)
     end)
 
     it("is refused in states that do not allow it", function()
@@ -164,7 +165,8 @@ describe("capture, delegate and share", function()
         local r = H.release()
         r = relm.user.as("bob", relm.release.act, r.id, "capture")
         assert.are.equal("bob", r.responsible)
-        H.refused("permission_denied", nil, function() relm.user.as("carol", relm.release.act, r.id, "capture") end, r.id)
+        H.refused("permission_denied", nil,
+            function() relm.user.as("carol", relm.release.act, r.id, "capture") end, r.id)
     end)
 
     it("delegate moves the release to a group or a person, with a note", function()
