@@ -61,7 +61,8 @@ local ACT_OPTS = {
 -- Compiled workflows by name, loaded once per process.
 local workflows = {}
 
----The compiled workflow called name (cached).
+---The compiled workflow called name, or at a path (cached; a workflow
+---loaded from a path is then also known by its name in this process).
 ---@param name string
 ---@return table
 function M.workflow(name)
@@ -69,8 +70,37 @@ function M.workflow(name)
     if not wf then
         wf = relm.workflow.load(name)
         workflows[name] = wf
+        workflows[wf.name] = workflows[wf.name] or wf
     end
     return wf
+end
+
+-- Who a transition expects (`by`): "anyone", the release's "requester",
+-- or a member of its "executor" (or current) group. Superusers may stand
+-- in for anyone. Returns true, or false and why not.
+local function by_ok(t, r)
+    local by = t.by or "anyone"
+    if by == "anyone" then
+        return true
+    end
+    local me = relm.whoami()
+    if by == "requester" then
+        if r.requester == me or relm.user.is_admin() then
+            return true
+        end
+        return false, ("only the requester (%s) may %s release %s"):format(tostring(r.requester), t.name, r.number)
+    end
+    if by == "executor" then
+        local member = relm.sql([[SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+            JOIN groups g ON g.id = m.group_id WHERE u.name = ?1 AND g.name IN (?2, ?3) LIMIT 1]],
+            me, r.executor_group, r.current_group)[1]
+        if member or relm.user.is_admin() then
+            return true
+        end
+        return false, ("only a member of the executor group (%s) may %s release %s"):format(
+            tostring(r.current_group or r.executor_group), t.name, r.number)
+    end
+    return true
 end
 
 -- Names of the workflow's own fields: every name its states and transitions
@@ -85,7 +115,7 @@ local function custom_fields(wf)
     set = {}
     local function add(list)
         for _, f in ipairs(list or {}) do
-            if not FIELDS[f] then
+            if not FIELDS[f] and f ~= "note" then
                 set[f] = true
             end
         end
@@ -355,7 +385,7 @@ function M.actions(id)
     if r.status == "open" then
         for _, name in ipairs(wf:available(r.state)) do
             local t = wf.transitions[name]
-            if can(t.permission or "execute") and wf:guard(name, r, user_ctx()) then
+            if can(t.permission or "execute") and by_ok(t, r) and wf:guard(name, r, user_ctx()) then
                 out[#out + 1] = name
             end
         end
@@ -479,10 +509,15 @@ local function overlay(r, fields)
     return m
 end
 
-local function missing_fields(need, merged)
+-- Fields in need that are not in merged; "note" is the action's note.
+local function missing_fields(need, merged, note)
     local missing = {}
     for _, f in ipairs(need) do
-        if not present(merged[f]) then
+        if f == "note" then
+            if not present(note) then
+                missing[#missing + 1] = f
+            end
+        elseif not present(merged[f]) then
             missing[#missing + 1] = f
         end
     end
@@ -509,7 +544,9 @@ local function dry_run(r, wf, action, opts)
     if tname then
         local ex = wf:explain(tname, merged, user_ctx()) or {}
         out.guard = ex.guard
-        out.missing = missing_fields(required(wf, r, tname), merged)
+        out.missing = missing_fields(required(wf, r, tname), merged, opts.note)
+        local bok, bwhy = by_ok(wf.transitions[tname], r)
+        out.by = { ok = bok, reason = bwhy }
         if kind == "close" or op.closes then
             for _, f in ipairs({ "release_date", "solution_category", "closure_text" }) do
                 if not present(merged[f]) then
@@ -539,6 +576,9 @@ local function dry_run(r, wf, action, opts)
     end
     if #out.missing > 0 then
         reasons[#reasons + 1] = "missing required field(s): " .. table.concat(out.missing, ", ")
+    end
+    if out.by and not out.by.ok then
+        reasons[#reasons + 1] = out.by.reason
     end
     if out.guard and not out.guard.ok then
         reasons[#reasons + 1] = "guard: " .. tostring(out.guard.reason)
@@ -604,7 +644,11 @@ function M.act(id, action, opts)
             local merged = overlay(cur, opts.fields)
             local changes = {}
             if tname then
-                local missing = missing_fields(required(wf, cur, tname), merged)
+                local bok, bwhy = by_ok(wf.transitions[tname], cur)
+                if not bok then
+                    relm.error("permission_denied", bwhy)
+                end
+                local missing = missing_fields(required(wf, cur, tname), merged, opts.note)
                 if #missing > 0 then
                     relm.error("invalid_field", ("cannot %s release %s: missing required field(s): %s")
                         :format(action, cur.number, table.concat(missing, ", ")))

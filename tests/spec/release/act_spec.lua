@@ -91,6 +91,52 @@ describe("relm.release.act (transitions)", function()
     end)
 end)
 
+describe("workflow actions and actors", function()
+    setup(H.setup)
+
+    it("apply the field changes of exit and entry actions in the same step", function()
+        local r = at_test()
+        assert.are.equal("ops", r.current_group)
+        r = relm.release.act(r.id, "pass", { fields = { test_result = "ok" } })
+        assert.are.equal("leads", r.current_group)          -- exit action of test
+        assert.are.equal("as planned", r.solution_category) -- entry action of resolved
+        local h = relm.release.history(r.id)
+        assert.are.equal("ops", h[#h].before.current_group)
+        assert.are.equal("leads", h[#h].after.current_group)
+    end)
+
+    it("take the note as a required field", function()
+        local r = at_test()
+        H.refused("invalid_field", "note", function() relm.release.act(r.id, "fail") end, r.id)
+        r = relm.release.act(r.id, "fail", { note = "crashes on start" })
+        assert.are.equal("execution", r.state)
+    end)
+
+    it("let only the executor group execute and only the requester accept", function()
+        relm.user.add { name = "ed" }
+        relm.group.add { name = "testers" }
+        local r = relm.user.as("bob", H.release)
+        relm.release.act(r.id, "authorize")
+        H.refused("permission_denied", "may not execute", function()
+            relm.user.as("ed", function()
+                return relm.release.act(r.id, "execute", { fields = { version = "1" } })
+            end)
+        end, r.id)
+        relm.group.add_member("testers", "ed")
+        relm.permission.grant { group = "testers", workflow = H.WF, action = "execute" }
+        H.refused("permission_denied", "executor group %(ops%)", function()
+            relm.user.as("ed", relm.release.act, r.id, "execute", { fields = { version = "1" } })
+        end, r.id)
+        r = relm.user.as("dave", relm.release.act, r.id, "execute", { fields = { version = "1" } })
+        r = relm.release.act(r.id, "pass", { fields = { test_result = "ok" } })
+        local fields = { release_date = "2027-01-20", closure_text = "ok" }
+        H.refused("permission_denied", "only the requester %(bob%)", function()
+            relm.user.as("dave", relm.release.act, r.id, "accept", { fields = fields })
+        end, r.id)
+        assert.are.equal("closed", relm.user.as("bob", relm.release.act, r.id, "accept", { fields = fields }).status)
+    end)
+end)
+
 describe("relm.release.act dry_run", function()
     setup(H.setup)
 

@@ -115,6 +115,10 @@ describe("close and reopen", function()
 
     it("close needs release date, solution category and closure text", function()
         local r = resolved()
+        -- (the fixture's entry action filled solution_category in)
+        H.refused("invalid_field", "release_date, closure_text",
+            function() relm.release.act(r.id, "close") end, r.id)
+        relm.release.update(r.id, { solution_category = "" })
         H.refused("invalid_field", "release_date, solution_category, closure_text",
             function() relm.release.act(r.id, "close") end, r.id)
         H.refused("invalid_field", "closure_text", function()
