@@ -560,6 +560,14 @@ local function dry_run(r, wf, action, opts)
         local jok, why = C.justification_ok(opts.justification, use)
         out.justification = { ok = jok, reason = why }
     end
+    if kind == "delegate" or kind == "share" then
+        if not present(opts.to_group) and not present(opts.to_user) then
+            out.missing[#out.missing + 1] = "to_group or to_user"
+        end
+        if not present(opts.note) then
+            out.missing[#out.missing + 1] = "note"
+        end
+    end
     local status_ok = ({
         transition = r.status == "open", close = r.status == "open", suspend = r.status == "open",
         reactivate = r.status == "suspended", reopen = r.status == "closed",
