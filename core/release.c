@@ -227,50 +227,16 @@ static int valid_date(const char *v)
 
 /* ---- reading --------------------------------------------------------- */
 
-/* The snapshot of a release: every field with names resolved, JSON nulls
- * dropped (json_patch onto {} removes them) so it reads like the Lua table
- * the user sees. */
-#define SNAPSHOT_SQL                                                           \
-    "SELECT json_patch('{}', json_object("                                     \
-    "'id', r.id, 'number', r.number, 'title', r.title, "                       \
-    "'description', r.description, 'requester', ru.name, "                     \
-    "'contact_name', r.contact_name, 'contact_email', r.contact_email, "       \
-    "'contact_phone', r.contact_phone, 'contact_unit', r.contact_unit, "       \
-    "'contact_location', r.contact_location, 'portfolio', p.name, "            \
-    "'model', m.name, 'workflow', r.workflow, 'type', r.type, "                \
-    "'contract', r.contract, 'executor_group', eg.name, "                      \
-    "'current_group', cg.name, 'responsible', rs.name, "                       \
-    "'impact', r.impact, 'urgency', r.urgency, 'risk', r.risk, "               \
-    "'priority', r.priority, 'category', r.category, 'version', r.version, "   \
-    "'planned_start', r.planned_start, 'planned_end', r.planned_end, "         \
-    "'release_date', r.release_date, "                                         \
-    "'solution_category', r.solution_category, "                               \
-    "'closure_text', r.closure_text, 'notify', json(CASE r.notify WHEN 1 "     \
-    "THEN 'true' ELSE 'false' END), 'status', r.status, 'state', r.state, "    \
-    "'phase', r.phase, 'reopen_count', r.reopen_count, "                       \
-    "'sla_seconds', r.sla_seconds, 'deadline', r.deadline, "                   \
-    "'elapsed_seconds', r.elapsed_seconds, 'active_since', r.active_since, "   \
-    "'remaining_seconds', r.remaining_seconds, "                               \
-    "'suspended_at', r.suspended_at, 'extra', json(r.extra), "                 \
-    "'shared_with', (SELECT json_group_array(json(x)) FROM (SELECT "           \
-    "json_patch('{}', json_object('group', sg.name, 'user', su.name, "         \
-    "'note', sh.note)) AS x FROM release_shares sh "                           \
-    "LEFT JOIN groups sg ON sg.id = sh.group_id "                              \
-    "LEFT JOIN users su ON su.id = sh.user_id WHERE sh.release_id = r.id "     \
-    "ORDER BY sh.id)), "                                                       \
-    "'created_at', r.created_at, 'updated_at', r.updated_at, "                 \
-    "'closed_at', r.closed_at)), r.id "                                        \
-    "FROM releases r LEFT JOIN users ru ON ru.id = r.requester_id "            \
-    "LEFT JOIN portfolios p ON p.id = r.portfolio_id "                         \
-    "LEFT JOIN models m ON m.id = r.model_id "                                 \
-    "LEFT JOIN groups eg ON eg.id = r.executor_group_id "                      \
-    "LEFT JOIN groups cg ON cg.id = r.current_group_id "                       \
-    "LEFT JOIN users rs ON rs.id = r.responsible_id "
+/* The snapshot of a release comes from the view release_snapshots
+ * (migration 0006): every field with names resolved, JSON nulls dropped, so
+ * it reads like the Lua table the user sees. A short SQL text also keeps
+ * the statement-cache lookup cheap on this hot path. */
+#define SNAPSHOT_SQL "SELECT snapshot, id FROM release_snapshots "
 
 /* Snapshot of release id into *json (malloc'd). */
 static int snapshot(relm_store *s, int64_t id, char **json, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, SNAPSHOT_SQL "WHERE r.id = ?1", d);
+    sqlite3_stmt *st = relm_store_stmt(s, SNAPSHOT_SQL "WHERE id = ?1", d);
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
@@ -294,8 +260,8 @@ int relm_release_get(relm_store *s, int64_t id, const char *number,
 {
     *json = NULL;
     sqlite3_stmt *st =
-        id != 0 ? relm_store_stmt(s, SNAPSHOT_SQL "WHERE r.id = ?1", d)
-                : relm_store_stmt(s, SNAPSHOT_SQL "WHERE r.number = ?1", d);
+        id != 0 ? relm_store_stmt(s, SNAPSHOT_SQL "WHERE id = ?1", d)
+                : relm_store_stmt(s, SNAPSHOT_SQL "WHERE number = ?1", d);
     if (st == NULL)
         return RELM_ERR;
     if (id != 0)
