@@ -243,6 +243,15 @@ describe("relm.release.update", function()
         assert.are.equal("update", h[#h].action)
     end)
 
+    it("allows only the state's editable fields when it lists them", function()
+        local r = at_test()
+        r = relm.release.update(r.id, { description = "more detail", test_result = "pending" })
+        assert.are.equal("more detail", r.description)
+        assert.are.equal("pending", r.test_result)
+        H.refused("invalid_field", "cannot be changed in state 'test' %(editable: description, test_result%)",
+            function() relm.release.update(r.id, { title = "new" }) end, r.id)
+    end)
+
     it("refuses fields the state does not allow, engine fields and closed releases", function()
         local r = H.release()
         H.refused("invalid_field", "computed", function() relm.release.update(r.id, { priority = 1 }) end, r.id)
