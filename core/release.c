@@ -726,16 +726,20 @@ typedef struct col_value {
     bound b;
 } col_value;
 
-/* Append column = b to cols unless the column is already there. */
-static void add_col(col_value *cols, int *n, const char *column,
-                    const bound *b)
+/* Append column = b to cols unless the column is already there (the
+ * caller's value wins over a default). Returns the slot added, or NULL.
+ * A value whose text lives in its own buffer is re-pointed at the copy. */
+static bound *add_col(col_value *cols, int *n, const char *column,
+                      const bound *b)
 {
     for (int i = 0; i < *n; i++)
         if (strcmp(cols[i].column, column) == 0)
-            return;
+            return NULL;
     cols[*n].column = column;
     cols[*n].b = *b;
-    (*n)++;
+    if (b->s == b->buf)
+        cols[*n].b.s = cols[*n].b.buf;
+    return &cols[(*n)++].b;
 }
 
 static bound text_bound(const char *v)
@@ -823,13 +827,7 @@ int relm_release_register(relm_store *s, const char *workflow,
         }
         if (prepare_value(s, sp, v, &b, d) != RELM_OK)
             goto fail;
-        if (b.type == RELM_FV_TEXT && b.s == b.buf) {
-            /* b is copied into cols: keep its text pointing at the copy. */
-            add_col(cols, &nc, sp->column, &b);
-            cols[nc - 1].b.s = cols[nc - 1].b.buf;
-        } else {
-            add_col(cols, &nc, sp->column, &b);
-        }
+        add_col(cols, &nc, sp->column, &b);
         if (strcmp(sp->name, "requester") == 0 && b.type == RELM_FV_INT)
             requester = b.i;
         else if (strcmp(sp->name, "executor_group") == 0 &&
@@ -880,14 +878,10 @@ int relm_release_register(relm_store *s, const char *workflow,
                 const char *v = (const char *)sqlite3_column_text(prof, k);
                 if (v == NULL)
                     continue;
-                b = text_bound(NULL);
-                snprintf(b.buf, sizeof b.buf, "%s", v);
-                b.type = RELM_FV_TEXT;
+                /* The column text stays valid until prof is reset, after
+                 * the INSERT below has run. */
+                b = text_bound(v);
                 add_col(cols, &nc, contact[k], &b);
-                /* Long profile values do not fit the buffer: bind the
-                 * column text itself, valid until the reset below. */
-                cols[nc - 1].b.s = strlen(v) < sizeof b.buf
-                                       ? cols[nc - 1].b.buf : v;
             }
         }
     }
