@@ -58,19 +58,22 @@ local ACT_OPTS = {
     fields = true, note = true, justification = true, to_group = true, to_user = true, dry_run = true,
 }
 
--- Compiled workflows by name, loaded once per process.
-local workflows = {}
+-- Workflows loaded from a path, by the name they declare (relm.workflow
+-- caches the compiled workflows themselves, and reload() refreshes them).
+local by_path = {}
 
----The compiled workflow called name, or at a path (cached; a workflow
----loaded from a path is then also known by its name in this process).
+---The compiled workflow called name, or at a path (a workflow loaded from
+---a path is then also known by its name in this process).
 ---@param name string
 ---@return table
 function M.workflow(name)
-    local wf = workflows[name]
-    if not wf then
-        wf = relm.workflow.load(name)
-        workflows[name] = wf
-        workflows[wf.name] = workflows[wf.name] or wf
+    local path = by_path[name]
+    if path then
+        return relm.workflow.load(path)
+    end
+    local wf = relm.workflow.load(name)
+    if name:find("/", 1, true) or name:match("%.lua$") then
+        by_path[wf.name] = name
     end
     return wf
 end
