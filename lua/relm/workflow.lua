@@ -1,5 +1,5 @@
--- relm/workflow.lua: workflows written by process designers in a small
--- declarative DSL (workflows/*.lua), loaded and run in the sandbox.
+-- relm/workflow.lua: workflows in a declarative DSL: load, check, draw, explain.
+-- Process designers write them in workflows/*.lua; they run in the sandbox.
 --
 -- A workflow file is read in a fresh sandbox environment holding the DSL
 -- words (workflow, state, transition, on_enter, on_exit). Each word copies
@@ -336,6 +336,12 @@ WF.__index = WF
 -- Validate collected declarations; returns the compiled workflow (nil when
 -- there is any problem).
 local function compile(c, path)
+    if c.fatal then
+        -- The file stopped part way: what is missing after the failure says
+        -- nothing about the file, so report only the failure and what the
+        -- words read before it.
+        return nil
+    end
     local chunk = c.chunk
     local wdecl
     local states, state_order, transitions, transition_order = {}, {}, {}, {}
@@ -471,7 +477,7 @@ local function compile(c, path)
             add_problem(c, loc, "transition '%s' needs from = \"<state>\" (or a list of states)", name)
         end
         for _, f in ipairs(t.from_list) do
-            if state_ref(f, ("transition '%s' leaves from"):format(name), loc) then
+            if state_ref(f, ("transition '%s': from"):format(name), loc) then
                 if states[f].final then
                     add_problem(c, loc, "transition '%s' leaves final state '%s'; only reopen leaves a final state",
                         name, f)
@@ -482,7 +488,7 @@ local function compile(c, path)
         if t.to == nil then
             add_problem(c, loc, "transition '%s' needs to = \"<state>\"", name)
         else
-            state_ref(t.to, ("transition '%s' goes to"):format(name), loc)
+            state_ref(t.to, ("transition '%s': to"):format(name), loc)
         end
         if not PERMISSIONS[t.permission] then
             add_problem(c, loc, "transition '%s': unknown permission '%s'%s (permissions: %s)", name, t.permission,
