@@ -130,7 +130,8 @@ describe("sandbox.call", function()
     end)
 
     it("stops an infinite loop at the deadline, then works again", function()
-        local err = fails_with("^time limit of 40 ms exceeded %(at loop%.lua:2%)$", "local n = 0\nwhile true do n = n + 1 end",
+        local err = fails_with("^time limit of 40 ms exceeded %(at loop%.lua:2%)$",
+            "local n = 0\nwhile true do n = n + 1 end",
             "loop.lua")
         assert.matches("^sandbox: time limit of 40 ms exceeded", tostring(err))
         local ok, res = run("return 6 * 7")

@@ -34,7 +34,8 @@ local F = "^tests/fixtures/workflows/"
 
 describe("a malformed workflow file", function()
     it("with a syntax error: the compiler's message and line", function()
-        assert_problems("syntax_error", { F .. "syntax_error%.lua:8: '}' expected %(to close '{' at line 7%) near <eof>$" })
+        assert_problems("syntax_error",
+            { F .. "syntax_error%.lua:8: '}' expected %(to close '{' at line 7%) near <eof>$" })
     end)
 
     it("with an unknown state in a transition: both ends named, with a hint", function()
@@ -46,7 +47,8 @@ describe("a malformed workflow file", function()
     end)
 
     it("with an unreachable state", function()
-        assert_problems("unreachable", { F .. "unreachable%.lua:5: state 'limbo' is unreachable from the initial state 'registered'$" })
+        assert_problems("unreachable",
+            { F .. "unreachable%.lua:5: state 'limbo' is unreachable from the initial state 'registered'$" })
     end)
 
     it("with no workflow declaration", function()
@@ -96,7 +98,8 @@ describe("a malicious workflow file", function()
     end)
 
     it("that loops while loading times out with the line", function()
-        assert_problems("loop_load", { F .. "loop_load%.lua:5: time limit of 40 ms exceeded while loading the workflow$" })
+        assert_problems("loop_load",
+            { F .. "loop_load%.lua:5: time limit of 40 ms exceeded while loading the workflow$" })
     end)
 
     it("that allocates without end while loading hits the memory cap", function()
@@ -104,7 +107,8 @@ describe("a malicious workflow file", function()
         local ok, problems = W.check(fixture("memory_load"))
         sb.config({ memory_mb = 16 })
         assert.is_false(ok)
-        assert.are.same({ "tests/fixtures/workflows/memory_load.lua: memory limit of 4 MB exceeded while loading the workflow" },
+        assert.are.same(
+            { "tests/fixtures/workflows/memory_load.lua: memory limit of 4 MB exceeded while loading the workflow" },
             problems)
     end)
 
@@ -128,7 +132,8 @@ describe("a malicious workflow file", function()
         for tname, pat in pairs(expect) do
             local ok, reason = wf:guard(tname, {})
             assert.is_false(ok, tname)
-            assert.matches("^guard of '" .. tname .. "' failed: tests/fixtures/workflows/escape_guard%.lua" .. pat, reason)
+            assert.matches("^guard of '" .. tname .. "' failed: tests/fixtures/workflows/escape_guard%.lua" .. pat,
+                reason)
         end
     end)
 
@@ -136,7 +141,8 @@ describe("a malicious workflow file", function()
         local wf = W.load(fixture("loop_guard"))
         local ok, reason = wf:guard("spin", {})
         assert.is_false(ok)
-        assert.are.equal("guard of 'spin' failed: time limit of 40 ms exceeded (at tests/fixtures/workflows/loop_guard.lua:9)",
+        assert.are.equal(
+            "guard of 'spin' failed: time limit of 40 ms exceeded (at tests/fixtures/workflows/loop_guard.lua:9)",
             reason)
         ok, reason = wf:guard("spin_in_pcall", {})
         assert.is_false(ok)

@@ -11,7 +11,8 @@ describe("shipped workflows", function()
     it("are listed by name", function()
         local names = W.list()
         for _, n in ipairs({ "emergency", "major", "minor", "standard" }) do
-            assert.is_truthy(table.concat(names, " "):find(n, 1, true), n .. " missing from " .. table.concat(names, " "))
+            local all = " " .. table.concat(names, " ") .. " "
+            assert.is_truthy(all:find(" " .. n .. " ", 1, true), n .. " missing from" .. all)
         end
     end)
 
@@ -219,5 +220,39 @@ describe("dot", function()
 
     it("accepts a compiled workflow", function()
         assert.matches('"planning" %-> "cab_review"', W.dot(W.load("major")))
+    end)
+end)
+
+describe("the workflow path", function()
+    it("searches $RELM_WORKFLOW_PATH before the shipped workflows", function()
+        local dir = os.getenv("RELM_TEST_TMP") .. "/wfpath"
+        os.execute("mkdir -p " .. dir)
+        local f = assert(io.open(dir .. "/standard.lua", "w"))
+        f:write('workflow "standard" { initial = "a" }\n',
+            'state "a" { phase = "registration" }\n',
+            'state "closed" { phase = "closure", final = true }\n',
+            'transition "go" { from = "a", to = "closed" }\n')
+        f:close()
+        f = assert(io.open(dir .. "/local_only.lua", "w"))
+        f:write('workflow "local_only" { initial = "a" }\n',
+            'state "a" { phase = "registration" }\n',
+            'state "closed" { phase = "closure", final = true }\n',
+            'transition "go" { from = "a", to = "closed" }\n')
+        f:close()
+        local script = ([[
+            local W = relm.workflow
+            assert(W.path()[1] == %q, W.path()[1])
+            assert(W.load("standard").initial == "a")
+            assert(W.load("local_only").name == "local_only")
+            local names = table.concat(W.list(), " ")
+            assert(names:find("local_only", 1, true) and names:find("major", 1, true), names)
+            print("ok")
+        ]]):format(dir)
+        local cmd = ("RELM_WORKFLOW_PATH=%s %s --db %s/wfpath.db -e %q 2>&1"):format(dir,
+            os.getenv("RELM_BIN"), os.getenv("RELM_TEST_TMP"), script)
+        local p = io.popen(cmd)
+        local out = p:read("a")
+        p:close()
+        assert.are.equal("ok\n", out)
     end)
 end)
