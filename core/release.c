@@ -163,6 +163,7 @@ const relm_field_info *relm_release_field(int i)
     return &infos[i];
 }
 
+/* The spec of the field called name, or NULL for an unknown field. */
 static const fieldspec *spec_for(const char *name)
 {
     for (int i = 0; i < NSPECS; i++)
@@ -185,6 +186,8 @@ void relm_release_set_clock(int64_t epoch)
     fixed_clock = epoch > 0 ? epoch : 0;
 }
 
+/* Format epoch seconds t as ISO-8601 UTC ("2027-01-15T08:00:00Z"), the
+ * form every time column holds, so that text order is time order. */
 static void iso_time(int64_t t, char out[32])
 {
     time_t tt = (time_t)t;
@@ -296,12 +299,15 @@ typedef struct current {
     char status[16];
 } current;
 
+/* Copy text column i of the current row into out ("" for NULL). */
 static void copy_col(sqlite3_stmt *st, int i, char *out, size_t size)
 {
     const char *v = (const char *)sqlite3_column_text(st, i);
     snprintf(out, size, "%s", v != NULL ? v : "");
 }
 
+/* Read workflow, state, phase and status of release id into c;
+ * not_found when there is no such release. */
 static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
 {
     sqlite3_stmt *st = relm_store_stmt(
@@ -486,6 +492,7 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
     }
 }
 
+/* Bind b to parameter n (text copied: b may live on the stack). */
 static void bind_bound(sqlite3_stmt *st, int n, const bound *b)
 {
     if (b->type == RELM_FV_INT)
@@ -742,12 +749,14 @@ static bound *add_col(col_value *cols, int *n, const char *column,
     return &cols[(*n)++].b;
 }
 
+/* A text value (NULL v binds NULL). */
 static bound text_bound(const char *v)
 {
     bound b = {.type = v != NULL ? RELM_FV_TEXT : RELM_FV_NULL, .s = v};
     return b;
 }
 
+/* An integer value. */
 static bound int_bound(int64_t v)
 {
     bound b = {.type = RELM_FV_INT, .i = v};
@@ -959,6 +968,7 @@ static const char *const kind_permission[] = {
     "execute", "execute", "suspend", "reactivate", "cancel",
     "reopen", "execute", "execute", "delegate", "delegate"};
 
+/* 1 when the release read into c has status a. */
 static int status_is(const current *c, const char *a)
 {
     return strcmp(c->status, a) == 0;
