@@ -173,7 +173,7 @@ local function check_id(id, fname)
     end
 end
 
----A release by id or number (e.g. "REL-2027-000042").
+---A release, by id or by number such as "REL-2027-000042".
 ---@param id integer|string
 ---@return table release
 function M.get(id)
