@@ -58,8 +58,9 @@ local ACT_OPTS = {
     fields = true, note = true, justification = true, to_group = true, to_user = true, dry_run = true,
 }
 
--- Workflows loaded from a path, by the name they declare (relm.workflow
--- caches the compiled workflows themselves, and reload() refreshes them).
+-- Where each workflow name was found. relm.workflow caches compiled
+-- workflows by path (and reload() refreshes them), so asking it by path
+-- skips the search of the workflow directories on every action.
 local by_path = {}
 
 ---The compiled workflow called name, or at a path (a workflow loaded from
@@ -72,8 +73,9 @@ function M.workflow(name)
         return relm.workflow.load(path)
     end
     local wf = relm.workflow.load(name)
+    by_path[name] = wf.path or name
     if name:find("/", 1, true) or name:match("%.lua$") then
-        by_path[wf.name] = name
+        by_path[wf.name] = wf.path or name
     end
     return wf
 end
