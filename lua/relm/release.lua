@@ -632,6 +632,20 @@ function M.act(id, action, opts)
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
     end
+    if opts.fields and opts.fields.note ~= nil then
+        -- "note" is the action's note, wherever it is given.
+        local o, f = {}, {}
+        for k, v in pairs(opts) do
+            o[k] = v
+        end
+        for k, v in pairs(opts.fields) do
+            f[k] = v
+        end
+        o.note = o.note or f.note
+        f.note = nil
+        o.fields = f
+        opts = o
+    end
     local r
     if opts.dry_run then
         r = M.get(id)
