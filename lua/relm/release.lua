@@ -484,6 +484,8 @@ local function plan(r, wf, action)
         op.from_state = r.state
         op.to_state = wf.close_state
         op.to_phase = wf.close_state and wf.states[wf.close_state].phase
+        -- Closing takes the closing transition: its permission too.
+        op.permission = tname and wf.transitions[tname].permission or nil
         return "close", op, tname or nil
     end
     return action, op, nil
