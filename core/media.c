@@ -47,7 +47,9 @@ int relm_media_sha256_file(const char *path, char out[65], relm_diag *d)
     fclose(f);
     if (err)
         return relm_diag_set(d, "io_error", "%s: read error", path);
-    relm_sha256_hex(&c, out);
+    unsigned char digest[32];
+    relm_sha256_final(&c, digest);
+    relm_sha256_tohex(digest, out);
     return RELM_OK;
 }
 
