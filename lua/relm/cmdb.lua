@@ -439,7 +439,13 @@ function M.find(q)
             rerror("invalid_argument", "relm.cmdb.find: 'attrs' must be a table", 2)
         end
         local keys = {}
-        for k in pairs(q.attrs) do keys[#keys + 1] = k end
+        for k in pairs(q.attrs) do
+            if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+                rerror("invalid_argument",
+                    ("relm.cmdb.find: attrs: '%s' is not an attribute name"):format(tostring(k)), 2)
+            end
+            keys[#keys + 1] = k
+        end
         table.sort(keys)
         for _, k in ipairs(keys) do
             local v = q.attrs[k]
