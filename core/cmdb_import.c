@@ -205,7 +205,7 @@ typedef struct importer {
     smap ids;               /* name -> CI id, for large relationship files */
     int use_ids;
     sqlite3_stmt *st_relate, *st_find; /* held across rows */
-    int64_t batch;          /* ci_batches row of a relationships import */
+    int64_t batch;          /* this import's ci_batches row */
     char *note;             /* origin note "import <path>" */
     char now[40];           /* the import's timestamp, on every row */
     char *dropped[6];       /* definitions of indexes dropped for the load */
@@ -963,6 +963,40 @@ static int finish_indexes(importer *im)
     return RELM_OK;
 }
 
+/* Stamp the import: its time (on every row it writes) and its ci_batches
+ * row (who, when, from where), which the CIs and relationships it creates
+ * carry instead of a history row each. */
+static int start_batch(importer *im)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        im->s, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", im->d);
+    if (st == NULL)
+        return RELM_ERR;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(im->now, sizeof im->now, "%s", sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    im->origin.at = im->now;
+    st = relm_store_stmt(im->s, "INSERT INTO ci_batches (at, actor_id, origin, "
+                                "origin_release_id) VALUES (?1, ?2, ?3, ?4)",
+                         im->d);
+    if (st == NULL)
+        return RELM_ERR;
+    int64_t actor = relm_store_actor_id(im->s);
+    sqlite3_bind_text(st, 1, im->now, -1, SQLITE_STATIC);
+    if (actor > 0)
+        sqlite3_bind_int64(st, 2, actor);
+    sqlite3_bind_text(st, 3, im->origin.note, -1, SQLITE_STATIC);
+    if (im->origin.release_id > 0)
+        sqlite3_bind_int64(st, 4, im->origin.release_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(im->s, im->d, "import");
+    im->batch = sqlite3_last_insert_rowid(relm_store_db(im->s));
+    cmdb_ci_batch(im->ci, im->batch);
+    return RELM_OK;
+}
+
 static int64_t count_rows(relm_store *s, const char *sql)
 {
     sqlite3_stmt *st = relm_store_stmt(s, sql, NULL);
@@ -997,8 +1031,6 @@ int relm_cmdb_import(relm_store *s, const char *path,
     im.origin.note = o->origin != NULL && o->origin->note != NULL
                          ? o->origin->note : im.note;
     im.ci = cmdb_ci_new();
-    if (im.ci != NULL)
-        cmdb_ci_compact(im.ci, 1);
     if (im.ci == NULL || smap_grow(&im.seen) != RELM_OK) {
         fclose(f);
         free(im.note);
@@ -1013,16 +1045,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
      * rows touch far more index pages than the default 2 MB holds. */
     im.cache_size = count_rows(s, "PRAGMA cache_size");
     relm_store_exec(s, "PRAGMA cache_size = -131072", NULL);
-    {
-        sqlite3_stmt *st = relm_store_stmt(
-            s, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", d);
-        if (st == NULL)
-            goto fail;
-        if (sqlite3_step(st) == SQLITE_ROW)
-            snprintf(im.now, sizeof im.now, "%s", sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
-        im.origin.at = im.now;
-    }
+    if (start_batch(&im) != RELM_OK)
+        goto fail;
     if (!o->relationships) {
         im.fresh = count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM cis LIMIT 1)") == 0;
         /* Names are known unique through the in-memory set, so even the
@@ -1047,26 +1071,6 @@ int relm_cmdb_import(relm_store *s, const char *path,
         if (size > 0 && ncis >= 0 && (int64_t)size / 40 > ncis / 4 &&
             load_ids(&im) != RELM_OK)
             goto fail;
-        /* New relationships carry this batch instead of a history row
-         * each: who, when and from where are recorded once. */
-        sqlite3_stmt *st = relm_store_stmt(
-            s, "INSERT INTO ci_batches (at, actor_id, origin, "
-               "origin_release_id) VALUES (?1, ?2, ?3, ?4)", d);
-        if (st == NULL)
-            goto fail;
-        sqlite3_bind_text(st, 1, im.now, -1, SQLITE_STATIC);
-        if (relm_store_actor_id(s) > 0)
-            sqlite3_bind_int64(st, 2, relm_store_actor_id(s));
-        sqlite3_bind_text(st, 3, im.origin.note, -1, SQLITE_STATIC);
-        if (im.origin.release_id > 0)
-            sqlite3_bind_int64(st, 4, im.origin.release_id);
-        int src = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (src != SQLITE_DONE) {
-            relm_store_fail(s, d, "import");
-            goto fail;
-        }
-        im.batch = sqlite3_last_insert_rowid(relm_store_db(s));
     }
     if (o->format == RELM_IMPORT_JSONL)
         rc = import_jsonl(&im, f);

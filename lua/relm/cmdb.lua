@@ -296,8 +296,14 @@ end
 -- The CI as it was at `at` (normalised timestamp), undoing later history.
 local function get_at(name, at)
     local id, cur = locate(name, 3)
-    local rec, existed = undo(cur, sql([[SELECT action, diff FROM ci_history
-        WHERE ci_id = ? AND at > ? ORDER BY id DESC]], id, at))
+    -- The history rows after `at`, plus the creation an import batch still
+    -- tells (it comes before every row of the CI).
+    local rec, existed = undo(cur, sql([[
+        SELECT action, diff, at, id FROM ci_history WHERE ci_id = :id AND at > :at
+        UNION ALL
+        SELECT 'create', '{}', b.at, 0 FROM cis c JOIN ci_batches b ON b.id = c.batch_id
+         WHERE c.id = :id AND b.at > :at
+        ORDER BY 3 DESC, 4 DESC]], { id = id, at = at }))
     if not existed then
         rerror("not_found", ("CI '%s' did not exist at %s"):format(name, at), 3)
     end
@@ -313,11 +319,12 @@ local function get_at(name, at)
     return out
 end
 
--- The full diff of a create recorded compactly as {} (bulk import): the
--- state right after it is the current one with every later row undone.
+-- The full diff of a create recorded as {} (a bulk import's, hid = 0 while
+-- its batch still tells it): the state right after it is the current one
+-- with every later row undone.
 local function create_diff(id, cur, hid)
     local rec = undo(cur, sql([[SELECT action, diff FROM ci_history
-        WHERE ci_id = ? AND id > ? ORDER BY id DESC]], id, hid))
+        WHERE ci_id = ? AND id > ? ORDER BY id DESC]], id, hid or 0))
     local diff = {}
     for k in pairs(STD) do
         if rec[k] ~= nil then diff[k] = { nil, rec[k] } end
@@ -542,13 +549,17 @@ function M.history(name)
     check_name(name, "history")
     local id, cur = locate(name, 2)
     local out = {}
-    -- ci_history, plus the relate rows a bulk import deferred: relationships
+    -- ci_history, plus what a bulk import deferred: the CIs and relationships
     -- it created carry its batch (who, when, origin) instead of rows here.
     for i, r in ipairs(sql([[
         SELECT h.id, h.at, u.name AS actor, h.action, h.diff, h.ci_name AS name,
                h.origin_release_id AS origin_release, h.origin
           FROM ci_history h LEFT JOIN users u ON u.id = h.actor_id
          WHERE h.ci_id = :id
+        UNION ALL
+        SELECT NULL, b.at, u.name, 'create', '{}', c.name, b.origin_release_id, b.origin
+          FROM cis c JOIN ci_batches b ON b.id = c.batch_id LEFT JOIN users u ON u.id = b.actor_id
+         WHERE c.id = :id
         UNION ALL
         SELECT NULL, b.at, u.name, 'relate', json_object(k.name, json_array(NULL, t.name)),
                f.name, b.origin_release_id, b.origin
