@@ -322,9 +322,12 @@ end
 -- The full diff of a create recorded as {} (a bulk import's, hid = 0 while
 -- its batch still tells it): the state right after it is the current one
 -- with every later row undone.
-local function create_diff(id, cur, hid)
+local function create_diff(id, cur, hid, hat)
+    -- Later means later in time (a deferred create is written after rows
+    -- that followed it), then in id.
     local rec = undo(cur, sql([[SELECT action, diff FROM ci_history
-        WHERE ci_id = ? AND id > ? ORDER BY id DESC]], id, hid or 0))
+        WHERE ci_id = :id AND (at > :at OR (at = :at AND id > :hid))
+        ORDER BY at DESC, id DESC]], { id = id, at = hat, hid = hid or 0 }))
     local diff = {}
     for k in pairs(STD) do
         if rec[k] ~= nil then diff[k] = { nil, rec[k] } end
@@ -576,7 +579,7 @@ function M.history(name)
          WHERE r.to_id = :id AND r.batch_id IS NOT NULL
         ORDER BY 2, 1]], { id = id })) do
         if r.action == "create" and r.diff == "{}" then
-            r.diff = create_diff(id, cur, r.id)
+            r.diff = create_diff(id, cur, r.id, r.at)
         else
             r.diff = decode_diff(r.diff)
         end
