@@ -47,6 +47,8 @@ int relm_cmdb_kind_of(const char *name)
     return -1;
 }
 
+/* Index of a standard field name in relm_cmdb_std_fields, or -1 for an
+ * attribute. key need not be NUL-terminated. */
 static int std_index(const char *key, size_t len)
 {
     for (int i = 0; i < NSTD; i++)
@@ -136,6 +138,7 @@ void cmdb_buf_free(cmdb_buf *b)
     b->len = b->cap = 0;
 }
 
+/* A NUL-terminated malloc'd copy of s[0..n), or NULL. */
 static char *dup_n(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
@@ -146,6 +149,7 @@ static char *dup_n(const char *s, size_t n)
     return p;
 }
 
+/* Fill d for an allocation failure; returns RELM_ERR. */
 static int oom(relm_diag *d)
 {
     return relm_diag_set(d, "out_of_memory", "out of memory");
@@ -508,6 +512,8 @@ cmdb_ci *cmdb_ci_new(void)
     return calloc(1, sizeof(cmdb_ci));
 }
 
+/* Free every value c holds and forget the stored CI it was loaded from;
+ * the attribute array and the reused buffers and statements stay. */
 static void ci_clear(cmdb_ci *c)
 {
     for (int i = 0; i < NSTD; i++) {
@@ -613,6 +619,7 @@ static int std_text(const relm_cmdb_value *v, char **out, relm_diag *d)
     return *out != NULL ? RELM_OK : oom(d);
 }
 
+/* Is v one of the NULL-terminated list? */
 static int one_of(const char *v, const char *const *list)
 {
     for (int i = 0; list[i] != NULL; i++)
@@ -866,6 +873,7 @@ static int diff_pair(cmdb_buf *b, const char *key, const char *before,
     return PUTS(b, "]");
 }
 
+/* The stored JSON of attribute `name` before this write, or NULL. */
 static const char *before_attr(const cmdb_ci *c, const char *name)
 {
     for (size_t i = 0; i < c->nbefore; i++)
@@ -923,6 +931,7 @@ static int resolve_refs(relm_store *s, cmdb_ci *c, relm_diag *d)
     return RELM_OK;
 }
 
+/* Bind v as text, or NULL when v is NULL. */
 static void bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
     if (v == NULL)
@@ -1189,6 +1198,8 @@ int64_t cmdb_rel_kind(relm_store *s, const char *kind, relm_diag *d)
     return id;
 }
 
+/* Letters, digits and _, not starting with a digit: safe as a CSV header,
+ * a JSON path step and a Lua field name. */
 static int valid_ident(const char *s)
 {
     if (s == NULL || !(isalpha((unsigned char)*s) || *s == '_'))

@@ -23,6 +23,8 @@ typedef struct arena {
     arena_block *head;
 } arena;
 
+/* Copy s[0..n) plus a NUL into the arena (1 MB blocks: a million names
+ * cost a few dozen mallocs, not a million). NULL when out of memory. */
 static char *arena_dup(arena *a, const char *s, size_t n)
 {
     if (a->head == NULL || a->head->used + n + 1 > a->head->cap) {
@@ -42,6 +44,7 @@ static char *arena_dup(arena *a, const char *s, size_t n)
     return p;
 }
 
+/* Free every block of the arena. */
 static void arena_free(arena *a)
 {
     while (a->head != NULL) {
@@ -65,6 +68,7 @@ typedef struct smap {
     arena keys;
 } smap;
 
+/* FNV-1a over the bytes: names are short and this is cheap. */
 static uint32_t hash_bytes(const char *s, size_t n)
 {
     uint32_t h = 2166136261u;
@@ -75,6 +79,7 @@ static uint32_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
+/* Double the table (1024 slots to start), rehashing from stored hashes. */
 static int smap_grow(smap *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 1024;
@@ -133,6 +138,7 @@ static int smap_put(smap *m, const char *key, size_t n, int64_t val,
     return 0;
 }
 
+/* 1 and *val when key is in the map, else 0. */
 static int smap_get(smap *m, const char *key, size_t n, int64_t *val)
 {
     if (m->cap == 0)
@@ -144,6 +150,7 @@ static int smap_get(smap *m, const char *key, size_t n, int64_t *val)
     return 1;
 }
 
+/* Free the table and its keys. */
 static void smap_free(smap *m)
 {
     free(m->slots);
@@ -173,7 +180,8 @@ typedef struct kind_slot {
     int64_t id;
 } kind_slot;
 
-/* A JSON Lines row as key/value pairs (also used for CSV rows). */
+/* The state of one import: the row being read (CSV fields, or a JSON Lines
+ * object as key, value pairs), the header, caches and the batch. */
 typedef struct importer {
     relm_store *s;
     const char *path;
@@ -284,6 +292,7 @@ static int row_diag(importer *im, int column)
     return row_error(im, column, im->d->code ? im->d->code : "error", "%s", msg);
 }
 
+/* The NUL-terminated text of field col of the current row. */
 static const char *field(const importer *im, int col)
 {
     return im->fields.p + im->off[col];
@@ -997,6 +1006,7 @@ static int start_batch(importer *im)
     return RELM_OK;
 }
 
+/* The first column of the first row of sql (a count), or -1. */
 static int64_t count_rows(relm_store *s, const char *sql)
 {
     sqlite3_stmt *st = relm_store_stmt(s, sql, NULL);
@@ -1146,6 +1156,8 @@ static void csv_field(FILE *f, const char *s, size_t n, int first)
     fputc('"', f);
 }
 
+/* Write every relationship as from,kind,to (CSV with header) or one JSON
+ * object per line, in the order they were made. */
 static int export_relationships(relm_store *s, FILE *f, int jsonl,
                                 int64_t *count, relm_diag *d)
 {
@@ -1189,6 +1201,8 @@ static int export_relationships(relm_store *s, FILE *f, int jsonl,
     "LEFT JOIN groups g ON g.id = c.owner_group_id "                           \
     "LEFT JOIN media m ON m.id = c.media_id " filter " ORDER BY c.id"
 
+/* Write the CIs (of one type when type is set): CSV with the standard
+ * fields then every attribute column, or JSON Lines with attributes flat. */
 static int export_cis(relm_store *s, FILE *f, int jsonl, const char *type,
                       int64_t *count, relm_diag *d)
 {
