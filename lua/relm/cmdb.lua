@@ -112,6 +112,21 @@ local function check_choice(fn, what, value, ...)
     rerror("invalid_argument", ("relm.cmdb.%s: %s must be %s, got %s"):format(fn, what, want, tostring(value)), 3)
 end
 
+-- Call a C primitive. A relm error it raises is raised again as if by the
+-- caller of the public function (level 3: call, the public function, its
+-- caller), so that `where` names the user's script rather than this file.
+-- Public functions must not tail-call this (that would remove their level).
+local function call(fn, ...)
+    local r = table.pack(pcall(fn, ...))
+    if r[1] then
+        return table.unpack(r, 2, r.n)
+    end
+    if base.is_error(r[2]) then
+        rerror(r[2].code, r[2].message, 3)
+    end
+    error(r[2], 0)
+end
+
 local function origin_of(opts)
     if opts.origin_release ~= nil or opts.origin ~= nil then
         return { origin_release = opts.origin_release, origin = opts.origin }
@@ -165,7 +180,7 @@ function M.define_type(def)
         list[#list + 1] = { name = k, kind = kind, required = a.required and true or false,
                             default = a.default, values = a.values }
     end
-    C.define_type(def.name, def.description, list)
+    call(C.define_type, def.name, def.description, list)
     return M.type(def.name)
 end
 
@@ -217,7 +232,7 @@ function M.define_relation(def)
         rerror("invalid_argument", "relm.cmdb.define_relation: argument must be a table {name=, impact=}", 2)
     end
     check_name(def.name, "define_relation")
-    C.define_relation(def.name, def.impact, def.description)
+    call(C.define_relation, def.name, def.impact, def.description)
     return sql("SELECT name, impact, description FROM rel_types WHERE name = ?", def.name)[1]
 end
 
@@ -363,7 +378,8 @@ function M.get(name, opts)
     check_name(name, "get")
     opts = check_opts(opts, "get")
     if opts.at ~= nil then
-        return get_at(name, norm_time(opts.at))
+        local r = get_at(name, norm_time(opts.at))
+        return r
     end
     local r = sql(RECORD_SQL .. " WHERE c.name = ?", name)[1]
     if not r then
@@ -391,7 +407,7 @@ function M.add(fields, opts)
         rerror("invalid_field", "relm.cmdb.add: field 'name' is required", 2)
     end
     check_name(fields.type, "add", "type")
-    C.add(fields.type, flatten(fields, "add"), origin_of(opts))
+    call(C.add, fields.type, flatten(fields, "add"), origin_of(opts))
     return M.get(fields.name)
 end
 
@@ -406,7 +422,7 @@ function M.update(name, fields, opts)
         rerror("invalid_argument", "relm.cmdb.update: argument 'fields' must be a table", 2)
     end
     opts = check_opts(opts, "update")
-    C.update(name, flatten(fields, "update"), origin_of(opts))
+    call(C.update, name, flatten(fields, "update"), origin_of(opts))
     return M.get(fields.name or name)
 end
 
@@ -417,7 +433,7 @@ end
 function M.remove(name, opts)
     check_name(name, "remove")
     opts = check_opts(opts, "remove")
-    C.remove(name, opts.force and true or false, origin_of(opts))
+    call(C.remove, name, opts.force and true or false, origin_of(opts))
     return true
 end
 
@@ -508,7 +524,7 @@ function M.relate(from, kind, to, opts)
     check_name(from, "relate", "from")
     check_name(kind, "relate", "kind")
     check_name(to, "relate", "to")
-    C.relate(from, kind, to, origin_of(check_opts(opts, "relate")))
+    call(C.relate, from, kind, to, origin_of(check_opts(opts, "relate")))
     return true
 end
 
@@ -517,7 +533,7 @@ function M.unrelate(from, kind, to, opts)
     check_name(from, "unrelate", "from")
     check_name(kind, "unrelate", "kind")
     check_name(to, "unrelate", "to")
-    C.unrelate(from, kind, to, origin_of(check_opts(opts, "unrelate")))
+    call(C.unrelate, from, kind, to, origin_of(check_opts(opts, "unrelate")))
     return true
 end
 
@@ -606,7 +622,7 @@ function M.import(path, opts)
     check_choice("import", "format", format, "csv", "jsonl")
     check_choice("import", "kind", kind, "cis", "relationships")
     check_choice("import", "on_error", on_error, "abort", "skip")
-    local n, report = C.import(path, format, kind, on_error == "skip", origin_of(opts))
+    local n, report = call(C.import, path, format, kind, on_error == "skip", origin_of(opts))
     if on_error == "skip" then
         return n, report
     end
@@ -624,7 +640,8 @@ function M.export(path, opts)
     local kind = opts.kind or "cis"
     check_choice("export", "format", format, "csv", "jsonl")
     check_choice("export", "kind", kind, "cis", "relationships")
-    return C.export(path, format, kind, opts.type)
+    local n = call(C.export, path, format, kind, opts.type)
+    return n
 end
 
 -- ---------------------------------------------------------- composition
