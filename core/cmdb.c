@@ -47,6 +47,8 @@ int relm_cmdb_kind_of(const char *name)
     return -1;
 }
 
+/* Index of a standard field name in relm_cmdb_std_fields, or -1 for an
+ * attribute. key need not be NUL-terminated. */
 static int std_index(const char *key, size_t len)
 {
     for (int i = 0; i < NSTD; i++)
@@ -136,6 +138,7 @@ void cmdb_buf_free(cmdb_buf *b)
     b->len = b->cap = 0;
 }
 
+/* A NUL-terminated malloc'd copy of s[0..n), or NULL. */
 static char *dup_n(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
@@ -146,6 +149,7 @@ static char *dup_n(const char *s, size_t n)
     return p;
 }
 
+/* Fill d for an allocation failure; returns RELM_ERR. */
 static int oom(relm_diag *d)
 {
     return relm_diag_set(d, "out_of_memory", "out of memory");
@@ -498,7 +502,7 @@ struct cmdb_ci {
     char **before_names, **before_json;
     size_t nbefore;
     int64_t owner_group_id, media_id;
-    int compact;                /* creates record "{}" (see cmdb_ci_compact) */
+    int64_t batch;              /* creates carry this import batch (cmdb_ci_batch) */
     cmdb_buf diff, attrs;       /* reused from one save to the next */
     sqlite3_stmt *st_insert, *st_update, *st_history; /* held across saves */
 };
@@ -508,6 +512,8 @@ cmdb_ci *cmdb_ci_new(void)
     return calloc(1, sizeof(cmdb_ci));
 }
 
+/* Free every value c holds and forget the stored CI it was loaded from;
+ * the attribute array and the reused buffers and statements stay. */
 static void ci_clear(cmdb_ci *c)
 {
     for (int i = 0; i < NSTD; i++) {
@@ -565,9 +571,9 @@ static int ci_set_type(cmdb_ci *c, const cmdb_type *t)
     return RELM_OK;
 }
 
-void cmdb_ci_compact(cmdb_ci *c, int on)
+void cmdb_ci_batch(cmdb_ci *c, int64_t batch)
 {
-    c->compact = on;
+    c->batch = batch;
 }
 
 void cmdb_ci_reset(cmdb_ci *c, const cmdb_type *t)
@@ -613,6 +619,7 @@ static int std_text(const relm_cmdb_value *v, char **out, relm_diag *d)
     return *out != NULL ? RELM_OK : oom(d);
 }
 
+/* Is v one of the NULL-terminated list? */
 static int one_of(const char *v, const char *const *list)
 {
     for (int i = 0; list[i] != NULL; i++)
@@ -866,6 +873,7 @@ static int diff_pair(cmdb_buf *b, const char *key, const char *before,
     return PUTS(b, "]");
 }
 
+/* The stored JSON of attribute `name` before this write, or NULL. */
 static const char *before_attr(const cmdb_ci *c, const char *name)
 {
     for (size_t i = 0; i < c->nbefore; i++)
@@ -923,6 +931,7 @@ static int resolve_refs(relm_store *s, cmdb_ci *c, relm_diag *d)
     return RELM_OK;
 }
 
+/* Bind v as text, or NULL when v is NULL. */
 static void bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
     if (v == NULL)
@@ -938,9 +947,72 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
     return cmdb_history_at(s, NULL, ci_id, ci_name, action, diff, o, d);
 }
 
+static int history_insert(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                          const char *ci_name, const char *action,
+                          const char *diff, const relm_cmdb_origin *o,
+                          relm_diag *d);
+
+int cmdb_ci_flush(relm_store *s, int64_t ci_id, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT c.name, b.at, b.actor_id, b.origin, b.origin_release_id "
+           "FROM cis c JOIN ci_batches b ON b.id = c.batch_id WHERE c.id = ?1",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, ci_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return RELM_OK; /* nothing deferred */
+    }
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    const char *at = (const char *)sqlite3_column_text(st, 1);
+    const char *note = (const char *)sqlite3_column_text(st, 3);
+    char *name_c = strdup(name != NULL ? name : "");
+    char *at_c = strdup(at != NULL ? at : "");
+    char *note_c = note != NULL ? strdup(note) : NULL;
+    relm_cmdb_origin bo = {sqlite3_column_int64(st, 4), note_c, at_c,
+                           sqlite3_column_int64(st, 2)};
+    sqlite3_reset(st);
+    int rc = RELM_ERR;
+    if (name_c == NULL || at_c == NULL) {
+        oom(d);
+        goto out;
+    }
+    st = relm_store_stmt(s, "UPDATE cis SET batch_id = NULL WHERE id = ?1", d);
+    if (st == NULL)
+        goto out;
+    sqlite3_bind_int64(st, 1, ci_id);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE) {
+        relm_store_fail(s, d, "ci history");
+        goto out;
+    }
+    /* The diff "{}": the created state is rebuilt on reading (the current
+     * record with every later change undone). */
+    rc = history_insert(s, NULL, ci_id, name_c, "create", "{}", &bo, d);
+out:
+    free(name_c);
+    free(at_c);
+    free(note_c);
+    return rc;
+}
+
 int cmdb_history_at(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
                     const char *ci_name, const char *action, const char *diff,
                     const relm_cmdb_origin *o, relm_diag *d)
+{
+    if (cmdb_ci_flush(s, ci_id, d) != RELM_OK)
+        return RELM_ERR;
+    return history_insert(s, slot, ci_id, ci_name, action, diff, o, d);
+}
+
+/* Insert one ci_history row (no deferred-create check). */
+static int history_insert(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                          const char *ci_name, const char *action,
+                          const char *diff, const relm_cmdb_origin *o,
+                          relm_diag *d)
 {
     sqlite3_stmt *st = cmdb_stmt(
         s, slot, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
@@ -990,8 +1062,8 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     }
     /* The diff: standard fields, then attributes (set now or before). */
     cmdb_buf *diff = &c->diff, *attrs = &c->attrs;
-    /* A compact create needs no diff: skip building it. */
-    int want_diff = !(c->compact && c->id == 0);
+    /* A create in a batch writes no history row: skip building the diff. */
+    int want_diff = !(c->batch > 0 && c->id == 0);
     diff->len = attrs->len = 0;
     int rc = RELM_ERR;
     if (PUTS(diff, "{") != RELM_OK || PUTS(attrs, "{") != RELM_OK)
@@ -1031,9 +1103,9 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         st = cmdb_stmt(
             s, &c->st_insert, "INSERT INTO cis (name, type_id, status, version, serial, "
                "criticality, owner_group_id, location, media_id, attributes, "
-               "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-               "?9, ?10, coalesce(?12, " NOW_SQL "), coalesce(?12, " NOW_SQL
-               "))", d);
+               "created_at, updated_at, batch_id) VALUES (?1, ?2, ?3, ?4, ?5, "
+               "?6, ?7, ?8, ?9, ?10, coalesce(?12, " NOW_SQL "), coalesce(?12, "
+               NOW_SQL "), ?13)", d);
     else
         st = cmdb_stmt(
             s, &c->st_update, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
@@ -1059,6 +1131,8 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         sqlite3_bind_int64(st, 11, c->id);
     if (o != NULL && o->at != NULL)
         sqlite3_bind_text(st, 12, o->at, -1, SQLITE_STATIC);
+    if (c->id == 0 && c->batch > 0)
+        sqlite3_bind_int64(st, 13, c->batch);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -1072,15 +1146,14 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     }
     const char *action = "update";
-    const char *dtext = diff->p;
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
         action = "create";
-        if (c->compact)
-            dtext = "{}";
     }
-    if (cmdb_history_at(s, &c->st_history, c->id, c->std[F_NAME], action, dtext,
-                        o, d) != RELM_OK)
+    /* A create in a batch is told by the batch (see cmdb_ci_batch). */
+    if (!(c->batch > 0 && strcmp(action, "create") == 0) &&
+        cmdb_history_at(s, &c->st_history, c->id, c->std[F_NAME], action,
+                        diff->p, o, d) != RELM_OK)
         goto done;
     *changed = 1;
     rc = RELM_OK;
@@ -1125,6 +1198,8 @@ int64_t cmdb_rel_kind(relm_store *s, const char *kind, relm_diag *d)
     return id;
 }
 
+/* Letters, digits and _, not starting with a digit: safe as a CSV header,
+ * a JSON path step and a Lua field name. */
 static int valid_ident(const char *s)
 {
     if (s == NULL || !(isalpha((unsigned char)*s) || *s == '_'))
@@ -1707,6 +1782,12 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     if (PUTS(&diff, "}") != RELM_OK) {
         cmdb_buf_free(&diff);
         oom(d);
+        goto fail;
+    }
+    /* A creation the import batch still tells must reach ci_history
+     * before the row that tells the batch goes. */
+    if (cmdb_ci_flush(s, c->id, d) != RELM_OK) {
+        cmdb_buf_free(&diff);
         goto fail;
     }
     st = relm_store_stmt(s, "DELETE FROM cis WHERE id = ?1", d);

@@ -157,11 +157,15 @@ void cmdb_ci_reset(cmdb_ci *c, const cmdb_type *t);
  * absent, 1 when loaded, RELM_ERR on error. */
 int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
                  relm_diag *d);
-/* With on set, a create records the diff "{}" instead of every field: the
- * created state is exactly the current one with every later change undone,
- * so relm.cmdb.history rebuilds it on demand. Bulk import uses this to
- * write a history row per CI at a fraction of the cost. */
-void cmdb_ci_compact(cmdb_ci *c, int on);
+/* Creates saved through c carry the import batch `batch` (ci_batches) and
+ * write no history row: the batch tells who created them, when and from
+ * where, and cmdb_ci_flush writes the row when the CI is next written.
+ * 0 = ordinary creates. */
+void cmdb_ci_batch(cmdb_ci *c, int64_t batch);
+/* If CI ci_id's creation is still told by its import batch, write that
+ * "create" row to ci_history now (with the batch's time, actor and origin)
+ * and detach the CI from the batch. Every history write does this first. */
+int cmdb_ci_flush(relm_store *s, int64_t ci_id, relm_diag *d);
 /* Apply one value (standard field or attribute) to c; errors name it. */
 int cmdb_ci_set(relm_store *s, cmdb_ci *c, const relm_cmdb_value *v,
                 relm_diag *d);
