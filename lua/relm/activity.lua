@@ -1,8 +1,7 @@
--- activity.lua: relm.activity, planning-phase and deployment-phase activities of a
--- release: a kanban board (todo, in_progress, done, cancelled) with owners, order,
--- dependencies and schedule. Writes are C primitives (relm.core.activity): one
--- transaction, permission checked, an occurrence in the release's log. See
--- docs/activities.md.
+-- relm/activity.lua: the planning and deployment activities of releases. A
+-- kanban board per release (todo, in_progress, done, cancelled) with owners,
+-- order, dependencies and schedule; writes are C primitives (one transaction,
+-- permission checked, an occurrence in the release's log). docs/activities.md.
 local C = require "relm.core.activity"
 local R = require "relm.core.release"
 local cjson = require "cjson"
