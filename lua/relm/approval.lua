@@ -233,7 +233,11 @@ local function read_rules(path)
     local ran, err = pcall(sandbox.call, fn)
     if not ran then
         local msg = message_of(err)
-        if not msg:find(name, 1, true) then
+        -- "time limit of N ms exceeded (at file:line)": lead with the place.
+        local at = msg:match("%(at ([^%)]+:%d+)%)$")
+        if at and msg:sub(1, #at) ~= at then
+            msg = at .. ": " .. msg:gsub("%s*%(at [^%)]+%)$", "")
+        elseif not msg:find(name, 1, true) then
             msg = name .. ": " .. msg
         end
         relm.error("invalid_rule", msg, 0)

@@ -36,6 +36,10 @@ function H.people()
     relm.permission.grant { group = "cab", workflow = "*", action = "approve" }
     relm.permission.grant { group = "managers", workflow = "*", action = "approve" }
     H.justification = relm.justification.add { description = "Not needed any more", cancel = true }
+    H.suspension = relm.justification.add { description = "Waiting for the vendor", suspend = true }
+    relm.permission.grant { group = "ops", workflow = "*", action = "cancel" }
+    relm.permission.grant { group = "ops", workflow = "*", action = "suspend" }
+    relm.permission.grant { group = "ops", workflow = "*", action = "reactivate" }
 end
 
 function H.setup()
@@ -54,6 +58,34 @@ function H.release(fields, state)
         r = relm.release.act(r.id, "plan")
     end
     return r
+end
+
+local tmp = os.getenv("RELM_TEST_TMP") or "/tmp"
+local nfiles = 0
+
+---Write a rule file (text) into the scratch directory; returns its path.
+function H.rule_file(text)
+    nfiles = nfiles + 1
+    local path = ("%s/rules_%d_%d.lua"):format(tmp, math.random(1e9), nfiles)
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+    return path
+end
+
+---Use exactly the rules in text (no rules directory).
+function H.rules(text)
+    relm.approval.configure { dir = false }
+    local path = H.rule_file(text)
+    relm.approval.load(path)
+    return path
+end
+
+---A release taken to homologation (through rush and finish).
+function H.in_homologation(fields)
+    local r = H.release(fields)
+    relm.release.act(r.id, "rush")
+    return relm.release.act(r.id, "finish")
 end
 
 ---Row counts of everything the activity and approval writes touch.

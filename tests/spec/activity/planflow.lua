@@ -10,7 +10,7 @@ workflow "planflow" {
 state "registration" { phase = "registration", cancel = true, suspend = true }
 state "planning"     { phase = "planning", cancel = true, suspend = true }
 state "deployment"   { phase = "deployment", cancel = true, suspend = true }
-state "homologation" { phase = "deployment", cancel = true }
+state "homologation" { phase = "deployment", cancel = true, suspend = true }
 state "resolved"     { phase = "closure" }
 state "closed"       { phase = "closure", final = true }
 state "cancelled"    { phase = "closure", final = true }
