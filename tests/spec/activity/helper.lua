@@ -60,17 +60,32 @@ function H.release(fields, state)
     return r
 end
 
-local tmp = os.getenv("RELM_TEST_TMP") or "/tmp"
-local nfiles = 0
+-- Rule files go to a short scratch directory: Lua shortens long file
+-- names in its error messages, and the specs match file:line exactly.
+local scratch, written = nil, {}
 
 ---Write a rule file (text) into the scratch directory; returns its path.
 function H.rule_file(text)
-    nfiles = nfiles + 1
-    local path = ("%s/rules_%d_%d.lua"):format(tmp, math.random(1e9), nfiles)
+    if not scratch then
+        scratch = assert(require("luv").fs_mkdtemp("/tmp/relmXXXXXX"))
+    end
+    local path = ("%s/r%d.lua"):format(scratch, #written + 1)
     local f = assert(io.open(path, "w"))
     f:write(text)
     f:close()
+    written[#written + 1] = path
     return path
+end
+
+---Remove the scratch files.
+function H.cleanup()
+    for _, p in ipairs(written) do
+        os.remove(p)
+    end
+    if scratch then
+        os.remove(scratch)
+    end
+    written, scratch = {}, nil
 end
 
 ---Use exactly the rules in text (no rules directory).

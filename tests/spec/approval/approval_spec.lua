@@ -38,6 +38,7 @@ end
 
 describe("relm.approval", function()
     setup(H.setup)
+    teardown(H.cleanup)
 
     it("the CAB three-liner: a priority 1 release waits for half the CAB", function()
         H.rules [[

@@ -29,6 +29,7 @@ end
 
 describe("approval rule files", function()
     setup(H.setup)
+    teardown(H.cleanup)
 
     it("loads the three-line CAB rule and lists it", function()
         local path = H.rules [[
@@ -123,6 +124,7 @@ rule "meddler" { when = function(r) r.title = "changed"; r.priority = 1; return 
 end)
 
 describe("workflow keys for activities and approvals", function()
+    teardown(H.cleanup)
     it("are checked with file:line", function()
         local path = H.rule_file [[
 workflow "badflow" { initial = "a" }
@@ -131,14 +133,14 @@ state "closed" { phase = "closure", final = true }
 transition "go" { from = "a", to = "closed", approval = true, on_reject = "nowhere" }
 transition "back" { from = "a", to = "a", on_reject = "go" }
 ]]
-        local dir = path:match("^(.*)/")
-        local wpath = dir .. "/badflow.lua"
-        os.rename(path, wpath)
+        local wpath = path:match("^(.*)/") .. "/badflow.lua"
+        assert(os.rename(path, wpath))
         local ok, problems = relm.workflow.check(wpath)
         assert.is_false(ok)
         local text = table.concat(problems, "\n")
         assert.matches(esc(wpath) .. ":2: state 'a': activities = 'some' is not \"any\" or \"done\"", text)
         assert.matches(esc(wpath) .. ":4: transition 'go': on_reject names unknown transition 'nowhere'", text)
         assert.matches(esc(wpath) .. ":5: transition 'back': on_reject needs approval = true", text)
+        os.remove(wpath)
     end)
 end)
