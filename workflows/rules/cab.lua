@@ -2,6 +2,7 @@
 -- release, and any release touching a CI of high or critical criticality.
 -- A rule applies where a workflow transition says `approval = true`
 -- (docs/approvals.md).
+-- luacheck: read globals rule group person levels
 
 rule "cab" { when = { priority = {1, 2} }, approvers = group "cab" { quorum = "50%" } }
 

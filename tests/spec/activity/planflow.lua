@@ -1,6 +1,7 @@
 -- planflow.lua: the fixture workflow of the activity and approval specs:
 -- planning and deployment phases, a homologation state whose "resolve"
 -- needs the approval rules' approvers and whose rejection goes back.
+-- luacheck: read globals workflow state transition
 
 workflow "planflow" {
     initial = "registration",

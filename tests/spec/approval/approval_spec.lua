@@ -190,7 +190,10 @@ rule "risky" {
     approvers = person "gina",
 }
 rule "elsewhere" { states = "planning", when = {}, approvers = person "frank" }
-rule "typed" { when = { type = {"major", "emergency"}, urgency = "high" }, approvers = { person "dave", person "erin" } }
+rule "typed" {
+    when = { type = {"major", "emergency"}, urgency = "high" },
+    approvers = { person "dave", person "erin" },
+}
 ]]
         local a = H.in_homologation { title = "Move the database", risk = "high" }
         local reqs = relm.approval.status(a.id).requests
