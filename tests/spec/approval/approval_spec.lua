@@ -284,6 +284,45 @@ rule "big" { when = { priority = 1 }, approvers = group "cab" { quorum = 5 } }
         assert.are.equal("deployment", relm.release.get(r.id).state)
     end)
 
+    it("one decision answers every request the approver is asked in", function()
+        H.rules [[
+rule "cab" { when = { priority = 1 }, approvers = group "cab" { quorum = 2 } }
+rule "dave" { when = { priority = 1 }, approvers = person "dave" }
+]]
+        local r = H.in_homologation { impact = "high", urgency = "high" }
+        assert.are.equal(2, #waiting_for("dave", r))
+        local round = decide("dave", r, "approve")
+        assert.are.equal("open", round.status)
+        assert.are.same({ "pending", "approved" }, { round.requests[1].status, round.requests[2].status })
+        assert.are.same({}, waiting_for("dave", r))
+        assert.are.equal("approved", decide("frank", r, "approve").status)
+    end)
+
+    it("asks at registration when the first state needs approval", function()
+        local wpath = H.rule_file("")
+        wpath = wpath:match("^(.*)/") .. "/gateflow.lua"
+        local f = assert(io.open(wpath, "w"))
+        f:write([[
+workflow "gateflow" { initial = "proposed" }
+state "proposed" { phase = "registration", cancel = true }
+state "closed" { phase = "closure", final = true }
+state "cancelled" { phase = "closure", final = true }
+transition "go" { from = "proposed", to = "closed", approval = true }
+]])
+        f:close()
+        relm.release.workflow(wpath)
+        os.remove(wpath)
+        H.rules [[
+rule "gina" { when = { workflow = "gateflow" }, approvers = person "gina" }
+]]
+        local r = as("bob", relm.release.register, { workflow = "gateflow", title = "Proposal" })
+        assert.are.equal("gina", relm.approval.status(r.id).requests[1].person)
+        assert.are.equal("approval.request", relm.release.history(r.id)[2].action)
+        H.refused("not_allowed", "waiting for approval by person 'gina'", function()
+            relm.release.act(r.id, "go")
+        end)
+    end)
+
     it("asks again on request, withdrawing the open round", function()
         H.rules [[
 rule "cab" { when = { priority = 1 }, approvers = group "cab" }
