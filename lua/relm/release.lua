@@ -508,6 +508,8 @@ local function plan(r, wf, action)
         op.from_state = r.state
         op.to_state = wf.close_state
         op.to_phase = wf.close_state and wf.states[wf.close_state].phase
+        -- Closing takes the closing transition: its permission too.
+        op.permission = tname and wf.transitions[tname].permission or nil
         return "close", op, tname or nil
     end
     return action, op, nil
@@ -663,6 +665,20 @@ function M.act(id, action, opts)
     end
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
+    end
+    if opts.fields and opts.fields.note ~= nil then
+        -- "note" is the action's note, wherever it is given.
+        local o, f = {}, {}
+        for k, v in pairs(opts) do
+            o[k] = v
+        end
+        for k, v in pairs(opts.fields) do
+            f[k] = v
+        end
+        o.note = o.note or f.note
+        f.note = nil
+        o.fields = f
+        opts = o
     end
     local r
     if opts.dry_run then
