@@ -8,6 +8,25 @@ local priority = require "relm.priority"
 
 local M = {}
 
+-- Modules that take part in releases' lifecycles (docs/internals.md). Each
+-- may export transition_gate(r, wf, tname, ctx), run inside a transition's
+-- transaction before anything is written (raise to refuse);
+-- transition_done(before, after, wf, tname, ctx), run in the same
+-- transaction after the action is written; registered(r, wf), run in
+-- register's transaction. Loaded on first use.
+M.extensions = { "relm.activity", "relm.approval" }
+
+local function extensions(fname, ...)
+    for _, name in ipairs(M.extensions) do
+        local ok, mod = pcall(require, name)
+        if ok and type(mod) == "table" and type(mod[fname]) == "function" then
+            mod[fname](...)
+        elseif not ok and not tostring(mod):find("module '" .. name .. "' not found", 1, true) then
+            error(mod, 0)
+        end
+    end
+end
+
 -- cjson reads every number as a float; release fields that are whole
 -- numbers (ids, priority, counters, seconds) should be Lua integers.
 local tointeger = math.tointeger
@@ -313,8 +332,12 @@ function M.register(spec)
             fields[k] = v
         end
     end
-    local _, json = C.register(wf.name, initial, st.phase, fields)
-    return to_release(json)
+    return relm.tx(function()
+        local _, json = C.register(wf.name, initial, st.phase, fields)
+        local r = to_release(json)
+        extensions("registered", r, wf)
+        return r
+    end)
 end
 
 -- Which fields update() may change in release r: the state's `editable`
@@ -390,7 +413,8 @@ function M.actions(id)
     if r.status == "open" then
         for _, name in ipairs(wf:available(r.state)) do
             local t = wf.transitions[name]
-            if can(t.permission or "execute") and by_ok(t, r) and wf:guard(name, r, user_ctx()) then
+            if can(t.permission or "execute") and by_ok(t, r) and wf:guard(name, r, user_ctx())
+                and pcall(extensions, "transition_gate", r, wf, name, user_ctx()) then
                 out[#out + 1] = name
             end
         end
@@ -598,6 +622,14 @@ local function dry_run(r, wf, action, opts)
     if out.guard and not out.guard.ok then
         reasons[#reasons + 1] = "guard: " .. tostring(out.guard.reason)
     end
+    if tname then
+        -- Activities and approvals (M.extensions) may hold the transition.
+        local gok, gerr = pcall(extensions, "transition_gate", r, wf, tname, user_ctx())
+        out.gates = { ok = gok, reason = not gok and (type(gerr) == "table" and gerr.message or tostring(gerr)) or nil }
+        if not gok then
+            reasons[#reasons + 1] = out.gates.reason
+        end
+    end
     if out.justification and not out.justification.ok then
         reasons[#reasons + 1] = out.justification.reason
     end
@@ -688,6 +720,7 @@ function M.act(id, action, opts)
                     relm.error("not_allowed", ("cannot %s release %s: %s"):format(
                         action, cur.number, tostring(reason or "the workflow's guard refused")))
                 end
+                extensions("transition_gate", cur, wf, tname, ctx)
                 local to = wf.transitions[tname].to
                 for _, c in ipairs({ wf:exit(cur.state, merged, ctx) or false, wf:enter(to, merged, ctx) or false }) do
                     if c then
@@ -706,7 +739,11 @@ function M.act(id, action, opts)
             return changes
         end
     end
-    return to_release(C.apply(r.id, kind, op, hook))
+    return relm.tx(function()
+        local after = to_release(C.apply(r.id, kind, op, hook))
+        extensions("transition_done", r, after, wf, tname, { user = relm.whoami(), action = action, note = opts.note })
+        return after
+    end)
 end
 
 ---The release's occurrences, oldest first: {id=, at=, actor=, action=,
