@@ -43,8 +43,10 @@ local function is_scalar_list(v)
     return true
 end
 
--- A record: a table of scalars (or lists of scalars) keyed by strings,
--- printed as a table row (unless its metatable says how it prints itself).
+-- A record: a table keyed by strings, printed as a table row (unless its
+-- metatable says how it prints itself). Lists of scalars print in one
+-- cell; deeper tables (an occurrence's snapshots) print as {…}, to be
+-- looked at one by one.
 local function is_record(row)
     if type(row) ~= "table" then
         return false
@@ -54,8 +56,8 @@ local function is_record(row)
         return false
     end
     for k, v in pairs(row) do
-        if type(k) ~= "string" or (type(v) == "table" and not is_scalar_list(v))
-            or type(v) == "function" or type(v) == "userdata" or type(v) == "thread" then
+        if type(k) ~= "string" or type(v) == "function" or type(v) == "userdata"
+            or type(v) == "thread" then
             return false
         end
     end
@@ -105,6 +107,9 @@ local function cell(v)
     elseif math.type(v) == "float" then
         s = string.format("%.14g", v)
     elseif type(v) == "table" then
+        if not is_scalar_list(v) then
+            return next(v) == nil and "{}" or "{…}"
+        end
         local parts = {}
         for i, x in ipairs(v) do
             parts[i] = tostring(x)
