@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -36,10 +37,14 @@
  * script could make, a backtracking string pattern, is replaced in the
  * sandbox by core/pattern.c, which polls relm_sandbox_expired(). For
  * anything else, rather than hang the engine for ever, the watchdog ends
- * the process with a message when the hook has still not run HARD_GRACE_MS
- * after the deadline; SQLite rolls back whatever transaction was open. */
+ * the process with a message when the hook has still not run after the
+ * running thread spent HARD_GRACE_MS more of CPU time past the deadline
+ * (CPU time, not wall time: a process stopped with Ctrl-Z, held in a
+ * debugger or starved of CPU is not stuck); SQLite rolls back whatever
+ * transaction was open. */
 #define WATCH_SIGNAL (SIGRTMIN + 4)
 #define HARD_GRACE_MS 2000u
+static volatile unsigned hard_grace_ms = HARD_GRACE_MS;
 
 static struct {
     uv_once_t once;
@@ -49,6 +54,7 @@ static struct {
     int ok;             /* the watchdog is running */
     uint64_t deadline;  /* uv_hrtime() of the running call's end; 0 = none */
     int sent;           /* the signal for this deadline has been sent */
+    uint64_t cpu_sent;  /* the target's CPU time then (0: unknown) */
     uint64_t wake_at;   /* when the watchdog will wake unasked (UINT64_MAX) */
     pthread_t target;   /* the thread running the call */
 } W = {.once = UV_ONCE_INIT, .wake_at = UINT64_MAX};
@@ -111,29 +117,43 @@ static void on_watch_signal(int sig)
     errno = saved;
 }
 
+/* CPU time used so far by thread t, in ns; 0 when it cannot be read. */
+static uint64_t thread_cpu_ns(pthread_t t)
+{
+    clockid_t clock;
+    struct timespec ts;
+    if (pthread_getcpuclockid(t, &clock) != 0 ||
+        clock_gettime(clock, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 1;
+}
+
 /* The watchdog: sleep until the current deadline (or until told of an
- * earlier one), then signal the running thread once per deadline. */
+ * earlier one), then signal the running thread once per deadline; if the
+ * hook does not run, see HARD_GRACE_MS above. */
 static void watchdog(void *arg)
 {
     (void)arg;
     uv_mutex_lock(&W.mu);
     for (;;) {
+        const uint64_t grace = (uint64_t)hard_grace_ms * 1000000u;
         uint64_t now = uv_hrtime();
-        uint64_t hard = W.deadline + (uint64_t)HARD_GRACE_MS * 1000000u;
-        if (W.deadline == 0 || (W.sent && s_hooked)) {
+        if (W.deadline == 0 || (W.sent && (s_hooked || W.cpu_sent == 0))) {
             W.wake_at = UINT64_MAX;
             uv_cond_wait(&W.cv, &W.mu);
-        } else if (W.sent && now < hard) {
-            W.wake_at = UINT64_MAX; /* watch() need not wake us early */
-            (void)uv_cond_timedwait(&W.cv, &W.mu, hard - now);
         } else if (W.sent) {
-            fprintf(stderr, "relm: sandbox: a sandboxed call is stuck in a "
-                    "library function %u ms past its time limit; stopping "
-                    "the process\n",
-                    HARD_GRACE_MS);
-            _exit(70);
+            uint64_t cpu = thread_cpu_ns(W.target);
+            if (cpu != 0 && cpu - W.cpu_sent >= grace) {
+                fprintf(stderr, "relm: sandbox: a sandboxed call is stuck in "
+                        "a library function %u ms of CPU past its time "
+                        "limit; stopping the process\n", hard_grace_ms);
+                _exit(70);
+            }
+            W.wake_at = UINT64_MAX; /* watch() need not wake us early */
+            (void)uv_cond_timedwait(&W.cv, &W.mu, grace / 8);
         } else if (now >= W.deadline) {
             W.sent = 1;
+            W.cpu_sent = thread_cpu_ns(W.target);
             pthread_kill(W.target, WATCH_SIGNAL);
         } else {
             W.wake_at = W.deadline;
@@ -189,6 +209,11 @@ void relm_sandbox_config(const relm_sandbox_limits *lim,
     }
     if (out != NULL)
         *out = defaults;
+}
+
+void relm_sandbox_hard_grace(unsigned ms)
+{
+    hard_grace_ms = ms != 0 ? ms : HARD_GRACE_MS;
 }
 
 int relm_sandbox_active(void)
