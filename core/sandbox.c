@@ -12,6 +12,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include <lauxlib.h>
+
 #include "host.h"
 
 /* Why a libuv thread, a condition variable and a signal:
@@ -226,6 +228,83 @@ int relm_sandbox_expired(void)
     return s_active && s_fired;
 }
 
+/* Describe the error value at idx in one line without running any of its
+ * metamethods: it comes from a script, and a __tostring that loops would
+ * run here, outside the sandbox, unstopped. Relm error objects (their
+ * metatable is the engine's) read as "where code: message". Pushes the
+ * string and returns it. */
+static const char *safe_error_string(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+        lua_pushvalue(L, idx);
+        break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, idx));
+        else
+            lua_pushfstring(L, "%f", (LUAI_UACNUMBER)lua_tonumber(L, idx));
+        break;
+    case LUA_TTABLE:
+        if (lua_getmetatable(L, idx)) {
+            luaL_getmetatable(L, RELM_ERROR_MT);
+            int ours = lua_rawequal(L, -1, -2);
+            lua_pop(L, 2);
+            if (ours) {
+                const char *part[3];
+                static const char *const keys[3] = {"where", "code",
+                                                    "message"};
+                for (int i = 0; i < 3; i++) {
+                    lua_pushstring(L, keys[i]);
+                    part[i] = lua_rawget(L, idx) == LUA_TSTRING
+                                  ? lua_tostring(L, -1) : "";
+                }
+                lua_pushfstring(L, "%s%s: %s", part[0], part[1], part[2]);
+                lua_replace(L, -4);
+                lua_pop(L, 2);
+                break;
+            }
+        }
+        /* fall through */
+    default:
+        lua_pushfstring(L, "(error object is a %s value)",
+                        luaL_typename(L, idx));
+        break;
+    }
+    return lua_tostring(L, -1);
+}
+
+static int tostring_value(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* Replace a script's error value that is neither a string nor a relm error
+ * by its tostring(), computed while the call's deadline and memory cap
+ * still hold, so that its __tostring runs sandboxed. On any failure the
+ * value stays (safe_error_string describes it by type). */
+static void stringify_error(lua_State *L)
+{
+    int t = lua_type(L, -1);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER)
+        return;
+    if (t == LUA_TTABLE && lua_getmetatable(L, -1)) {
+        luaL_getmetatable(L, RELM_ERROR_MT);
+        int ours = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (ours)
+            return;
+    }
+    lua_pushcfunction(L, tostring_value);
+    lua_pushvalue(L, -2);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+        lua_replace(L, -2);
+    else
+        lua_pop(L, 1);
+}
+
 /* "16 MB", or "512 KB" for caps below a megabyte or not a whole number. */
 static void format_bytes(char *buf, size_t len, size_t bytes)
 {
@@ -288,7 +367,15 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     s_active = 1;
     watch(deadline);
 
-    int status = relm_host_pcall(L, nargs, nresults);
+    /* lua_pcall without a message handler, not relm_host_pcall: the host's
+     * handler formats the error value, which could run a script's
+     * __tostring while the hook is off (an error raised by the hook itself
+     * calls the handler with hooks disabled). The script's file:line is in
+     * the message; the caller's traceback is recorded when the sandbox
+     * error is raised in turn. */
+    int status = lua_pcall(L, nargs, nresults, 0);
+    if (status == LUA_ERRRUN && !s_fired)
+        stringify_error(L);
 
     /* From here on the handler does nothing (s_active is 0), so restoring
      * the hook cannot race with it. */
@@ -318,7 +405,7 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
         return relm_diag_set(d, "sandbox", "memory limit of %s exceeded",
                              size);
     }
-    relm_diag_set(d, "sandbox", "%s", relm_lua_error_string(L, -1));
+    relm_diag_set(d, "sandbox", "%s", safe_error_string(L, -1));
     lua_pop(L, 1);
     return RELM_ERR;
 }
