@@ -814,7 +814,8 @@ function WF:guard(tname, r, opts)
         ok, res, reason = pcall(sandbox.call_with, limits, run_guard, t.guard_fn, plain(r or {}, false, 0),
             plain(opts, false, 0))
     else
-        ok, res, reason = pcall(sandbox.call, run_guard, t.guard_fn, plain(r or {}, false, 0), plain(opts or {}, false, 0))
+        ok, res, reason = pcall(sandbox.call, run_guard, t.guard_fn, plain(r or {}, false, 0),
+            plain(opts or {}, false, 0))
     end
     if not ok then
         if not relm.is_error(res, "sandbox") then
