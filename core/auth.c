@@ -1,0 +1,73 @@
+/* auth.c: permission checks against groups, memberships and permissions.
+ * Reads only; callers check before they open their transaction. */
+#include "auth.h"
+
+#include <string.h>
+
+static const char *const actions[] = {"create", "execute", "delegate",
+                                      "suspend", "reactivate", "reopen",
+                                      "cancel", "approve", "admin", NULL};
+
+/* See auth.h. */
+int relm_auth_known_action(const char *action)
+{
+    for (int i = 0; actions[i] != NULL; i++)
+        if (strcmp(actions[i], action) == 0)
+            return 1;
+    return 0;
+}
+
+/* Run the membership query for (workflow, action); 1 when a row matches.
+ * Superusers match through the ('*', 'admin') row or users.is_admin. */
+static int has_permission(relm_store *s, const char *workflow,
+                          const char *action)
+{
+    int64_t uid = relm_store_actor_id(s);
+    if (uid == 0)
+        return 0;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT 1 FROM users u WHERE u.id = ?1 AND u.active = 1 AND "
+        "(u.is_admin = 1 OR EXISTS (SELECT 1 FROM memberships m "
+        "JOIN permissions p ON p.group_id = m.group_id WHERE m.user_id = ?1 "
+        "AND (p.workflow = ?2 OR p.workflow = '*') "
+        "AND (p.action = ?3 OR p.action = 'admin')))",
+        NULL);
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_int64(st, 1, uid);
+    sqlite3_bind_text(st, 2, workflow, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+    int ok = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return ok;
+}
+
+int relm_auth_is_admin(relm_store *s)
+{
+    /* '*' as the workflow asks for a permission valid everywhere, which
+     * only ('*', 'admin') or is_admin grant. */
+    return has_permission(s, "*", "admin");
+}
+
+int relm_auth_check(relm_store *s, const char *workflow, const char *action,
+                    relm_diag *d)
+{
+    if (has_permission(s, workflow, action))
+        return RELM_OK;
+    const char *who = relm_store_actor_name(s);
+    return relm_diag_set(d, "permission_denied",
+                         "user '%s' may not %s releases of workflow '%s' "
+                         "(no group of theirs holds that permission)",
+                         who[0] ? who : "(nobody)", action, workflow);
+}
+
+int relm_auth_require_admin(relm_store *s, const char *what, relm_diag *d)
+{
+    if (relm_auth_is_admin(s))
+        return RELM_OK;
+    const char *who = relm_store_actor_name(s);
+    return relm_diag_set(d, "permission_denied",
+                         "%s needs an administrator; user '%s' is not one",
+                         what, who[0] ? who : "(nobody)");
+}

@@ -1,0 +1,338 @@
+/* people.c: administrative writes on users, groups, memberships,
+ * permissions and justifications, each checked, transactional and logged. */
+#include "people.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "release.h"
+
+/* Open an administrator-only write: check, then begin. */
+static int begin_admin(relm_store *s, const char *what, relm_diag *d)
+{
+    if (relm_auth_require_admin(s, what, d) != RELM_OK)
+        return RELM_ERR;
+    return relm_store_begin(s, d);
+}
+
+/* Append the occurrence for an administrative write and commit; after_sql
+ * selects a JSON snapshot of the subject from ?1 = subject_id (NULL for
+ * none). On failure rolls back. */
+static int log_commit(relm_store *s, const char *subject, int64_t sid,
+                      const char *action, const char *after_sql,
+                      const char *note, relm_diag *d)
+{
+    char now[32];
+    time_t t = (time_t)relm_release_now();
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    char *after = NULL;
+    if (after_sql != NULL) {
+        sqlite3_stmt *st = relm_store_stmt(s, after_sql, d);
+        if (st == NULL)
+            goto fail;
+        sqlite3_bind_int64(st, 1, sid);
+        if (sqlite3_step(st) == SQLITE_ROW)
+            after = strdup((const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+    }
+    relm_occurrence o = {.at = now, .subject = subject, .subject_id = sid,
+                         .action = action, .note = note, .after = after};
+    int rc = relm_audit_append(s, &o, NULL, d);
+    free(after);
+    if (rc != RELM_OK)
+        goto fail;
+    if (relm_store_commit(s, d) != RELM_OK)
+        goto fail;
+    return RELM_OK;
+fail:
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
+/* Roll back the open write and report failure (d is already filled). */
+static int fail_rb(relm_store *s)
+{
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
+/* Step a write statement; maps a UNIQUE violation to duplicate. */
+static int step_write(relm_store *s, sqlite3_stmt *st, const char *what,
+                      const char *name, relm_diag *d)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return RELM_OK;
+    if ((sqlite3_extended_errcode(relm_store_db(s)) & 0xff) ==
+        SQLITE_CONSTRAINT)
+        return relm_diag_set(d, "duplicate", "%s '%s' already exists", what,
+                             name);
+    return relm_store_fail(s, d, what);
+}
+
+/* Id of the user or group called name, or 0 (with not_found in d). */
+static int64_t lookup(relm_store *s, int user, const char *name, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, user ? "SELECT id FROM users WHERE name = ?1"
+                : "SELECT id FROM groups WHERE name = ?1", d);
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0)
+                                                : 0;
+    sqlite3_reset(st);
+    if (id == 0)
+        relm_diag_set(d, "not_found", "no %s named '%s'",
+                      user ? "user" : "group", name);
+    return id;
+}
+
+#define USER_JSON                                                          \
+    "SELECT json_object('name', name, 'full_name', full_name, 'email', "   \
+    "email, 'phone', phone, 'unit', unit, 'location', location, "          \
+    "'active', active, 'is_admin', is_admin) FROM users WHERE id = ?1"
+
+/* A user or group name: 1-100 characters, no blanks (it is typed in
+ * commands and --user). */
+static int valid_name(const char *name)
+{
+    if (name == NULL || name[0] == '\0' || strlen(name) > 100)
+        return 0;
+    for (const char *p = name; *p; p++)
+        if (*p == ' ' || *p == '\t' || *p == '\n')
+            return 0;
+    return 1;
+}
+
+int relm_people_user_add(relm_store *s, const relm_user_spec *u, int64_t *id,
+                         relm_diag *d)
+{
+    if (!valid_name(u->name))
+        return relm_diag_set(d, "invalid_field",
+                             "name: a non-empty word without spaces "
+                             "(at most 100 characters)");
+    if (begin_admin(s, "adding a user", d) != RELM_OK)
+        return RELM_ERR;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "INSERT INTO users (name, full_name, email, phone, unit, location, "
+        "is_admin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        d);
+    if (st == NULL)
+        return fail_rb(s);
+    sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, u->full_name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, u->email, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, u->phone, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, u->unit, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 6, u->location, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 7, u->is_admin ? 1 : 0);
+    if (step_write(s, st, "user", u->name, d) != RELM_OK)
+        return fail_rb(s);
+    *id = sqlite3_last_insert_rowid(relm_store_db(s));
+    return log_commit(s, "user", *id, "add", USER_JSON, NULL, d);
+}
+
+int relm_people_user_set_active(relm_store *s, const char *name, int active,
+                                relm_diag *d)
+{
+    if (begin_admin(s, "changing a user", d) != RELM_OK)
+        return RELM_ERR;
+    int64_t uid = lookup(s, 1, name, d);
+    if (uid == 0)
+        return fail_rb(s);
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "UPDATE users SET active = ?2 WHERE id = ?1", d);
+    if (st == NULL)
+        return fail_rb(s);
+    sqlite3_bind_int64(st, 1, uid);
+    sqlite3_bind_int(st, 2, active ? 1 : 0);
+    if (step_write(s, st, "user", name, d) != RELM_OK)
+        return fail_rb(s);
+    return log_commit(s, "user", uid, active ? "activate" : "deactivate",
+                      USER_JSON, NULL, d);
+}
+
+int relm_people_group_add(relm_store *s, const char *name,
+                          const char *description, int64_t *id, relm_diag *d)
+{
+    if (!valid_name(name))
+        return relm_diag_set(d, "invalid_field",
+                             "name: a non-empty word without spaces "
+                             "(at most 100 characters)");
+    if (begin_admin(s, "adding a group", d) != RELM_OK)
+        return RELM_ERR;
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "INSERT INTO groups (name, description) VALUES (?1, ?2)", d);
+    if (st == NULL)
+        return fail_rb(s);
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, description, -1, SQLITE_STATIC);
+    if (step_write(s, st, "group", name, d) != RELM_OK)
+        return fail_rb(s);
+    *id = sqlite3_last_insert_rowid(relm_store_db(s));
+    return log_commit(s, "group", *id, "add",
+                      "SELECT json_object('name', name, 'description', "
+                      "description) FROM groups WHERE id = ?1",
+                      NULL, d);
+}
+
+int relm_people_member(relm_store *s, const char *user, const char *group,
+                       int add, relm_diag *d)
+{
+    if (begin_admin(s, "changing group membership", d) != RELM_OK)
+        return RELM_ERR;
+    int64_t uid = lookup(s, 1, user, d);
+    if (uid == 0)
+        return fail_rb(s);
+    int64_t gid = lookup(s, 0, group, d);
+    if (gid == 0)
+        return fail_rb(s);
+    sqlite3_stmt *st = relm_store_stmt(
+        s, add ? "INSERT OR IGNORE INTO memberships (user_id, group_id) "
+                 "VALUES (?1, ?2)"
+               : "DELETE FROM memberships WHERE user_id = ?1 AND "
+                 "group_id = ?2", d);
+    if (st == NULL)
+        return fail_rb(s);
+    sqlite3_bind_int64(st, 1, uid);
+    sqlite3_bind_int64(st, 2, gid);
+    if (step_write(s, st, "membership", user, d) != RELM_OK)
+        return fail_rb(s);
+    if (sqlite3_changes(relm_store_db(s)) == 0) {
+        relm_store_rollback(s); /* nothing changed: nothing to log */
+        return RELM_OK;
+    }
+    char note[256];
+    snprintf(note, sizeof note, "%s %s %s", user, add ? "joins" : "leaves",
+             group);
+    return log_commit(s, "group", gid, add ? "add_member" : "remove_member",
+                      "SELECT json_object('name', g.name, 'members', "
+                      "(SELECT json_group_array(u.name) FROM memberships m "
+                      "JOIN users u ON u.id = m.user_id WHERE m.group_id = "
+                      "g.id)) FROM groups g WHERE g.id = ?1",
+                      note, d);
+}
+
+int relm_people_permission(relm_store *s, const char *group,
+                           const char *workflow, const char *action,
+                           int grant, relm_diag *d)
+{
+    if (!relm_auth_known_action(action))
+        return relm_diag_set(d, "invalid_field",
+                             "action: '%s' is not one of create, execute, "
+                             "delegate, suspend, reactivate, reopen, cancel, "
+                             "approve, admin", action);
+    if (workflow == NULL || workflow[0] == '\0')
+        return relm_diag_set(d, "invalid_field",
+                             "workflow: a workflow name or \"*\"");
+    if (begin_admin(s, grant ? "granting a permission"
+                             : "revoking a permission", d) != RELM_OK)
+        return RELM_ERR;
+    int64_t gid = lookup(s, 0, group, d);
+    if (gid == 0)
+        return fail_rb(s);
+    sqlite3_stmt *st = relm_store_stmt(
+        s, grant ? "INSERT OR IGNORE INTO permissions (group_id, workflow, "
+                   "action) VALUES (?1, ?2, ?3)"
+                 : "DELETE FROM permissions WHERE group_id = ?1 AND "
+                   "workflow = ?2 AND action = ?3", d);
+    if (st == NULL)
+        return fail_rb(s);
+    sqlite3_bind_int64(st, 1, gid);
+    sqlite3_bind_text(st, 2, workflow, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
+    if (step_write(s, st, "permission", group, d) != RELM_OK)
+        return fail_rb(s);
+    if (sqlite3_changes(relm_store_db(s)) == 0) {
+        relm_store_rollback(s);
+        return RELM_OK;
+    }
+    char note[300];
+    snprintf(note, sizeof note, "%s %s: %s on %s", grant ? "grant" : "revoke",
+             group, action, workflow);
+    return log_commit(s, "permission", gid, grant ? "grant" : "revoke", NULL,
+                      note, d);
+}
+
+#define JUSTIFICATION_JSON                                                 \
+    "SELECT json_object('id', id, 'description', description, "            \
+    "'suspend', for_suspend, 'cancel', for_cancel, 'reopen', for_reopen, "  \
+    "'active', active) FROM justifications WHERE id = ?1"
+
+int relm_people_justification_add(relm_store *s,
+                                  const relm_justification_spec *j,
+                                  int64_t *id, relm_diag *d)
+{
+    if (j->description == NULL || j->description[0] == '\0')
+        return relm_diag_set(d, "invalid_field",
+                             "description: required, a non-empty string");
+    if (j->suspend <= 0 && j->cancel <= 0 && j->reopen <= 0)
+        return relm_diag_set(d, "invalid_field",
+                             "a justification must be usable for at least one "
+                             "of suspend, cancel, reopen");
+    if (begin_admin(s, "adding a justification", d) != RELM_OK)
+        return RELM_ERR;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "INSERT INTO justifications (description, for_suspend, for_cancel, "
+        "for_reopen, active) VALUES (?1, ?2, ?3, ?4, ?5)",
+        d);
+    if (st == NULL)
+        return fail_rb(s);
+    sqlite3_bind_text(st, 1, j->description, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 2, j->suspend > 0);
+    sqlite3_bind_int(st, 3, j->cancel > 0);
+    sqlite3_bind_int(st, 4, j->reopen > 0);
+    sqlite3_bind_int(st, 5, j->active != 0);
+    if (step_write(s, st, "justification", j->description, d) != RELM_OK)
+        return fail_rb(s);
+    *id = sqlite3_last_insert_rowid(relm_store_db(s));
+    return log_commit(s, "justification", *id, "add", JUSTIFICATION_JSON,
+                      NULL, d);
+}
+
+int relm_people_justification_update(relm_store *s, int64_t id,
+                                     const relm_justification_spec *j,
+                                     relm_diag *d)
+{
+    if (j->description != NULL && j->description[0] == '\0')
+        return relm_diag_set(d, "invalid_field",
+                             "description: may not be empty");
+    if (begin_admin(s, "changing a justification", d) != RELM_OK)
+        return RELM_ERR;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "UPDATE justifications SET description = coalesce(?2, description), "
+        "for_suspend = CASE WHEN ?3 < 0 THEN for_suspend ELSE ?3 END, "
+        "for_cancel = CASE WHEN ?4 < 0 THEN for_cancel ELSE ?4 END, "
+        "for_reopen = CASE WHEN ?5 < 0 THEN for_reopen ELSE ?5 END, "
+        "active = CASE WHEN ?6 < 0 THEN active ELSE ?6 END WHERE id = ?1",
+        d);
+    if (st == NULL)
+        return fail_rb(s);
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, j->description, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 3, j->suspend < 0 ? -1 : j->suspend > 0);
+    sqlite3_bind_int(st, 4, j->cancel < 0 ? -1 : j->cancel > 0);
+    sqlite3_bind_int(st, 5, j->reopen < 0 ? -1 : j->reopen > 0);
+    sqlite3_bind_int(st, 6, j->active < 0 ? -1 : j->active > 0);
+    if (step_write(s, st, "justification", "", d) != RELM_OK)
+        return fail_rb(s);
+    if (sqlite3_changes(relm_store_db(s)) == 0) {
+        relm_store_rollback(s);
+        return relm_diag_set(d, "not_found",
+                             "no justification with id %" PRId64, id);
+    }
+    return log_commit(s, "justification", id, "update", JUSTIFICATION_JSON,
+                      NULL, d);
+}

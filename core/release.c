@@ -1,0 +1,1244 @@
+/* release.c: release records and their core primitives. Each primitive is
+ * one transaction: permission, the caller's guard hook, writes, occurrence. */
+#include "release.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "auth.h"
+
+/* ---- field sets ------------------------------------------------------ */
+
+void relm_fields_init(relm_fields *f)
+{
+    f->n = 0;
+}
+
+void relm_fields_free(relm_fields *f)
+{
+    for (int i = 0; i < f->n; i++)
+        free(f->v[i].s);
+    f->n = 0;
+}
+
+/* The slot for name: the existing one (its old text freed) or a new one. */
+static relm_field_value *slot_for(relm_fields *f, const char *name,
+                                  relm_diag *d)
+{
+    if (strlen(name) >= sizeof f->v[0].name) {
+        relm_diag_set(d, "invalid_field", "field name too long: '%.40s...'",
+                      name);
+        return NULL;
+    }
+    for (int i = 0; i < f->n; i++) {
+        if (strcmp(f->v[i].name, name) == 0) {
+            free(f->v[i].s);
+            f->v[i].s = NULL;
+            return &f->v[i];
+        }
+    }
+    if (f->n == RELM_FIELDS_MAX) {
+        relm_diag_set(d, "invalid_field", "too many fields (at most %d)",
+                      RELM_FIELDS_MAX);
+        return NULL;
+    }
+    relm_field_value *v = &f->v[f->n++];
+    snprintf(v->name, sizeof v->name, "%s", name);
+    v->s = NULL;
+    return v;
+}
+
+int relm_fields_set_null(relm_fields *f, const char *name, relm_diag *d)
+{
+    relm_field_value *v = slot_for(f, name, d);
+    if (v == NULL)
+        return RELM_ERR;
+    v->type = RELM_FV_NULL;
+    return RELM_OK;
+}
+
+int relm_fields_set_int(relm_fields *f, const char *name, int64_t i,
+                        relm_diag *d)
+{
+    relm_field_value *v = slot_for(f, name, d);
+    if (v == NULL)
+        return RELM_ERR;
+    v->type = RELM_FV_INT;
+    v->i = i;
+    return RELM_OK;
+}
+
+int relm_fields_set_text(relm_fields *f, const char *name, const char *s,
+                         size_t len, relm_diag *d)
+{
+    relm_field_value *v = slot_for(f, name, d);
+    if (v == NULL)
+        return RELM_ERR;
+    v->type = RELM_FV_NULL;
+    v->s = malloc(len + 1);
+    if (v->s == NULL)
+        return relm_diag_set(d, "out_of_memory", "out of memory");
+    memcpy(v->s, s, len);
+    v->s[len] = '\0';
+    v->type = RELM_FV_TEXT;
+    return RELM_OK;
+}
+
+const relm_field_value *relm_fields_get(const relm_fields *f,
+                                        const char *name)
+{
+    if (f == NULL)
+        return NULL;
+    for (int i = 0; i < f->n; i++)
+        if (strcmp(f->v[i].name, name) == 0)
+            return &f->v[i];
+    return NULL;
+}
+
+/* ---- the known fields -------------------------------------------------- */
+
+enum { K_TEXT, K_LEVEL, K_DATE, K_USER, K_GROUP, K_PRIORITY, K_BOOL, K_INT,
+       K_SECONDS };
+static const char *const kind_names[] = {"text", "level", "date", "user",
+                                         "group", "priority", "boolean",
+                                         "integer", "seconds"};
+
+typedef struct fieldspec {
+    const char *name;
+    const char *column;
+    int kind;
+    unsigned flags;
+} fieldspec;
+
+#define REG RELM_FIELD_REGISTER
+#define UPD (RELM_FIELD_UPDATE | RELM_FIELD_WORKFLOW)
+#define WF RELM_FIELD_WORKFLOW
+static const fieldspec specs[] = {
+    {"title", "title", K_TEXT, REG | UPD},
+    {"description", "description", K_TEXT, REG | UPD},
+    {"requester", "requester_id", K_USER, REG | UPD},
+    {"contact_name", "contact_name", K_TEXT, REG | UPD},
+    {"contact_email", "contact_email", K_TEXT, REG | UPD},
+    {"contact_phone", "contact_phone", K_TEXT, REG | UPD},
+    {"contact_unit", "contact_unit", K_TEXT, REG | UPD},
+    {"contact_location", "contact_location", K_TEXT, REG | UPD},
+    {"portfolio_id", "portfolio_id", K_INT, REG},
+    {"model_id", "model_id", K_INT, REG},
+    {"type", "type", K_TEXT, REG | UPD},
+    {"contract", "contract", K_TEXT, REG | UPD},
+    {"executor_group", "executor_group_id", K_GROUP, REG | UPD},
+    {"current_group", "current_group_id", K_GROUP, REG | WF},
+    {"responsible", "responsible_id", K_USER, REG | WF},
+    {"impact", "impact", K_LEVEL, REG | UPD},
+    {"urgency", "urgency", K_LEVEL, REG | UPD},
+    {"risk", "risk", K_LEVEL, REG | UPD},
+    {"priority", "priority", K_PRIORITY, REG | UPD},
+    {"category", "category", K_TEXT, REG | UPD},
+    {"version", "version", K_TEXT, REG | UPD},
+    {"planned_start", "planned_start", K_DATE, REG | UPD},
+    {"planned_end", "planned_end", K_DATE, REG | UPD},
+    {"release_date", "release_date", K_DATE, REG | UPD},
+    {"solution_category", "solution_category", K_TEXT, REG | UPD},
+    {"closure_text", "closure_text", K_TEXT, REG | UPD},
+    {"notify", "notify", K_BOOL, REG | UPD},
+    {"sla_seconds", "sla_seconds", K_SECONDS, REG},
+};
+#undef REG
+#undef UPD
+#undef WF
+#define NSPECS ((int)(sizeof specs / sizeof specs[0]))
+
+const relm_field_info *relm_release_field(int i)
+{
+    static relm_field_info infos[sizeof specs / sizeof specs[0]];
+    if (i < 0 || i >= NSPECS)
+        return NULL;
+    infos[i].name = specs[i].name;
+    infos[i].kind = kind_names[specs[i].kind];
+    infos[i].flags = specs[i].flags;
+    return &infos[i];
+}
+
+/* The spec of the field called name, or NULL for an unknown field. */
+static const fieldspec *spec_for(const char *name)
+{
+    for (int i = 0; i < NSPECS; i++)
+        if (strcmp(specs[i].name, name) == 0)
+            return &specs[i];
+    return NULL;
+}
+
+/* ---- time ------------------------------------------------------------ */
+
+static int64_t fixed_clock;
+
+int64_t relm_release_now(void)
+{
+    return fixed_clock > 0 ? fixed_clock : (int64_t)time(NULL);
+}
+
+void relm_release_set_clock(int64_t epoch)
+{
+    fixed_clock = epoch > 0 ? epoch : 0;
+}
+
+/* Format epoch seconds t as ISO-8601 UTC ("2027-01-15T08:00:00Z"), the
+ * form every time column holds, so that text order is time order. */
+static void iso_time(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Accept YYYY-MM-DD, optionally followed by THH:MM or THH:MM:SS and an
+ * optional Z; the values must be a real calendar date and time. */
+static int valid_date(const char *v)
+{
+    int y, mo, da, h = 0, mi = 0, se = 0, n = 0;
+    if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3 || n != 10)
+        return 0;
+    const char *p = v + 10;
+    if (*p == 'T' || *p == ' ') {
+        int m = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5)
+            return 0;
+        p += 6;
+        if (*p == ':') {
+            if (sscanf(p + 1, "%2d%n", &se, &m) != 1 || m != 2)
+                return 0;
+            p += 3;
+        }
+        if (*p == 'Z')
+            p++;
+    }
+    if (*p != '\0')
+        return 0;
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (mo < 1 || mo > 12 || da < 1 || da > mdays[mo - 1] || h > 23 ||
+        mi > 59 || se > 60 || y < 1900)
+        return 0;
+    if (mo == 2 && da == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+        return 0;
+    return 1;
+}
+
+/* ---- reading --------------------------------------------------------- */
+
+/* The snapshot of a release comes from the view release_snapshots
+ * (migration 0006): every field with names resolved, JSON nulls dropped, so
+ * it reads like the Lua table the user sees. A short SQL text also keeps
+ * the statement-cache lookup cheap on this hot path. */
+#define SNAPSHOT_SQL "SELECT snapshot, id FROM release_snapshots "
+
+/* Snapshot of release id into *json (malloc'd). */
+static int snapshot(relm_store *s, int64_t id, char **json, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, SNAPSHOT_SQL "WHERE id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE)
+            return relm_diag_set(d, "not_found", "no release with id %" PRId64,
+                                 id);
+        return relm_store_fail(s, d, "release");
+    }
+    *json = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (*json == NULL)
+        return relm_diag_set(d, "out_of_memory", "out of memory");
+    return RELM_OK;
+}
+
+/* Bind the release key (id, or number when id is 0) to parameter 1 of st
+ * and step to its row; not_found when there is none. On RELM_OK the row is
+ * current and the caller resets st; on RELM_ERR st is already reset. */
+static int step_release(relm_store *s, sqlite3_stmt *st, int64_t id,
+                        const char *number, relm_diag *d)
+{
+    if (st == NULL)
+        return RELM_ERR;
+    if (id != 0)
+        sqlite3_bind_int64(st, 1, id);
+    else
+        sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        return RELM_OK;
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(s, d, "release");
+    if (id != 0)
+        return relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
+    return relm_diag_set(d, "not_found", "no release numbered '%s'", number);
+}
+
+int relm_release_get(relm_store *s, int64_t id, const char *number,
+                     char **json, int64_t *found_id, relm_diag *d)
+{
+    *json = NULL;
+    sqlite3_stmt *st =
+        id != 0 ? relm_store_stmt(s, SNAPSHOT_SQL "WHERE id = ?1", d)
+                : relm_store_stmt(s, SNAPSHOT_SQL "WHERE number = ?1", d);
+    if (step_release(s, st, id, number, d) != RELM_OK)
+        return RELM_ERR;
+    *json = strdup((const char *)sqlite3_column_text(st, 0));
+    if (found_id != NULL)
+        *found_id = sqlite3_column_int64(st, 1);
+    sqlite3_reset(st);
+    if (*json == NULL)
+        return relm_diag_set(d, "out_of_memory", "out of memory");
+    return RELM_OK;
+}
+
+/* What a primitive needs to know about the release before it decides. */
+typedef struct current {
+    char workflow[128];
+    char state[128];
+    char phase[32];
+    char status[16];
+} current;
+
+/* Copy text column i of the current row into out ("" for NULL). */
+static void copy_col(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    snprintf(out, size, "%s", v != NULL ? v : "");
+}
+
+/* Read workflow, state, phase and status of release id into c;
+ * not_found when there is no such release. */
+static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT workflow, state, phase, status FROM releases WHERE id = ?1",
+        d);
+    if (step_release(s, st, id, NULL, d) != RELM_OK)
+        return RELM_ERR;
+    copy_col(st, 0, c->workflow, sizeof c->workflow);
+    copy_col(st, 1, c->state, sizeof c->state);
+    copy_col(st, 2, c->phase, sizeof c->phase);
+    copy_col(st, 3, c->status, sizeof c->status);
+    sqlite3_reset(st);
+    return RELM_OK;
+}
+
+int relm_release_head(relm_store *s, int64_t id, const char *number,
+                      relm_release_head_info *h, relm_diag *d)
+{
+    sqlite3_stmt *st =
+        id != 0 ? relm_store_stmt(s,
+                                  "SELECT id, number, workflow, state, status "
+                                  "FROM releases WHERE id = ?1",
+                                  d)
+                : relm_store_stmt(s,
+                                  "SELECT id, number, workflow, state, status "
+                                  "FROM releases WHERE number = ?1",
+                                  d);
+    if (step_release(s, st, id, number, d) != RELM_OK)
+        return RELM_ERR;
+    h->id = sqlite3_column_int64(st, 0);
+    copy_col(st, 1, h->number, sizeof h->number);
+    copy_col(st, 2, h->workflow, sizeof h->workflow);
+    copy_col(st, 3, h->state, sizeof h->state);
+    copy_col(st, 4, h->status, sizeof h->status);
+    sqlite3_reset(st);
+    return RELM_OK;
+}
+
+int relm_release_workflow(relm_store *s, int64_t id, char *out, size_t size,
+                          relm_diag *d)
+{
+    current c;
+    if (read_current(s, id, &c, d) != RELM_OK)
+        return RELM_ERR;
+    snprintf(out, size, "%s", c.workflow);
+    return RELM_OK;
+}
+
+/* ---- validation and writing of fields ---------------------------------- */
+
+/* Resolve a user or group name (or id) to its id; invalid_field if none. */
+static int resolve_ref(relm_store *s, const fieldspec *sp,
+                       const relm_field_value *v, int64_t *out, relm_diag *d)
+{
+    int is_user = sp->kind == K_USER;
+    const char *sql =
+        v->type == RELM_FV_INT
+            ? (is_user ? "SELECT id FROM users WHERE id = ?1 AND active = 1"
+                       : "SELECT id FROM groups WHERE id = ?1")
+            : (is_user ? "SELECT id FROM users WHERE name = ?1 AND active = 1"
+                       : "SELECT id FROM groups WHERE name = ?1");
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    if (v->type == RELM_FV_INT)
+        sqlite3_bind_int64(st, 1, v->i);
+    else
+        sqlite3_bind_text(st, 1, v->s, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return RELM_OK;
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(s, d, "lookup");
+    if (v->type == RELM_FV_INT)
+        return relm_diag_set(d, "invalid_field", "%s: no %s with id %" PRId64,
+                             sp->name, is_user ? "active user" : "group", v->i);
+    return relm_diag_set(d, "invalid_field", "%s: no %s named '%s'", sp->name,
+                         is_user ? "active user" : "group", v->s);
+}
+
+/* A value ready to bind. */
+typedef struct bound {
+    int type;
+    int64_t i;
+    const char *s;
+    char buf[32];
+} bound;
+
+/* Check v against the field's kind and turn it into what the column
+ * stores. Empty text clears a field (NULL), except the title. */
+static int prepare_value(relm_store *s, const fieldspec *sp,
+                         const relm_field_value *v, bound *b, relm_diag *d)
+{
+    b->type = v->type;
+    b->i = v->i;
+    b->s = v->s;
+    if (v->type == RELM_FV_TEXT && v->s[0] == '\0')
+        b->type = RELM_FV_NULL;
+    if (b->type == RELM_FV_NULL) {
+        if (strcmp(sp->name, "title") == 0)
+            return relm_diag_set(d, "invalid_field", "title: may not be empty");
+        if (sp->kind == K_PRIORITY || sp->kind == K_BOOL ||
+            strcmp(sp->name, "impact") == 0 || strcmp(sp->name, "urgency") == 0)
+            return relm_diag_set(d, "invalid_field", "%s: may not be empty",
+                                 sp->name);
+        return RELM_OK;
+    }
+    switch (sp->kind) {
+    case K_TEXT:
+        if (v->type == RELM_FV_INT) {
+            snprintf(b->buf, sizeof b->buf, "%" PRId64, v->i);
+            b->type = RELM_FV_TEXT;
+            b->s = b->buf;
+        }
+        return RELM_OK;
+    case K_LEVEL:
+        if (v->type != RELM_FV_TEXT ||
+            (strcmp(v->s, "low") != 0 && strcmp(v->s, "medium") != 0 &&
+             strcmp(v->s, "high") != 0))
+            return relm_diag_set(d, "invalid_field",
+                                 "%s: must be low, medium or high", sp->name);
+        return RELM_OK;
+    case K_DATE:
+        if (v->type != RELM_FV_TEXT || !valid_date(v->s))
+            return relm_diag_set(d, "invalid_field",
+                                 "%s: must be a date YYYY-MM-DD or "
+                                 "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",
+                                 sp->name,
+                                 v->type == RELM_FV_TEXT ? v->s : "a number");
+        return RELM_OK;
+    case K_USER:
+    case K_GROUP:
+        b->type = RELM_FV_INT;
+        return resolve_ref(s, sp, v, &b->i, d);
+    case K_PRIORITY:
+        if (v->type != RELM_FV_INT || v->i < 1 || v->i > 5)
+            return relm_diag_set(d, "invalid_field",
+                                 "priority: must be an integer 1-5");
+        return RELM_OK;
+    case K_BOOL:
+        if (v->type != RELM_FV_INT || (v->i != 0 && v->i != 1))
+            return relm_diag_set(d, "invalid_field", "%s: must be a boolean",
+                                 sp->name);
+        return RELM_OK;
+    case K_SECONDS:
+        if (v->type != RELM_FV_INT || v->i <= 0)
+            return relm_diag_set(d, "invalid_field",
+                                 "%s: must be a positive integer", sp->name);
+        return RELM_OK;
+    default:
+        if (v->type != RELM_FV_INT)
+            return relm_diag_set(d, "invalid_field", "%s: must be an integer",
+                                 sp->name);
+        return RELM_OK;
+    }
+}
+
+/* Bind b to parameter n (text copied: b may live on the stack). */
+static void bind_bound(sqlite3_stmt *st, int n, const bound *b)
+{
+    if (b->type == RELM_FV_INT)
+        sqlite3_bind_int64(st, n, b->i);
+    else if (b->type == RELM_FV_TEXT)
+        sqlite3_bind_text(st, n, b->s, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, n);
+}
+
+/* Write the field changes in f (all of which must carry flag, or be
+ * "extra.<name>") to release id with one UPDATE, also stamping updated_at.
+ * The SQL text depends only on which fields are set, so the statement
+ * cache serves the repeating shapes of a workflow. */
+static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
+                        unsigned flag, const char *now, relm_diag *d)
+{
+    bound b[RELM_FIELDS_MAX];
+    const fieldspec *sp[RELM_FIELDS_MAX];
+    char sql[4096];
+    size_t len = 0;
+    int nextra = 0;
+    len += (size_t)snprintf(sql + len, sizeof sql - len, "UPDATE releases SET ");
+    for (int i = 0; i < f->n; i++) {
+        const relm_field_value *v = &f->v[i];
+        if (strncmp(v->name, "extra.", 6) == 0) {
+            if (v->name[6] == '\0')
+                return relm_diag_set(d, "invalid_field", "empty extra field name");
+            sp[i] = NULL;
+            nextra++;
+            continue;
+        }
+        sp[i] = spec_for(v->name);
+        if (sp[i] == NULL)
+            return relm_diag_set(d, "invalid_field",
+                                 "unknown field '%s' (see docs/releases.md)",
+                                 v->name);
+        if (!(sp[i]->flags & flag))
+            return relm_diag_set(d, "invalid_field",
+                                 "field '%s' cannot be set here (%s)", v->name,
+                                 flag == RELM_FIELD_REGISTER
+                                     ? "not at registration"
+                                     : "it is set by the engine or by a "
+                                       "primitive");
+        if (prepare_value(s, sp[i], v, &b[i], d) != RELM_OK)
+            return RELM_ERR;
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s = ?%d, ",
+                                sp[i]->column, i + 1);
+    }
+    int p = f->n + 1;
+    if (nextra > 0) {
+        len += (size_t)snprintf(sql + len, sizeof sql - len,
+                                "extra = json_set(extra");
+        for (int i = 0; i < f->n; i++)
+            if (sp[i] == NULL) {
+                len += (size_t)snprintf(sql + len, sizeof sql - len,
+                                        ", ?%d, ?%d", p, p + 1);
+                p += 2;
+            }
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "), ");
+    }
+    len += (size_t)snprintf(sql + len, sizeof sql - len,
+                            "updated_at = ?%d WHERE id = ?%d", p, p + 1);
+    if (len >= sizeof sql - 1)
+        return relm_diag_set(d, "invalid_field", "too many fields at once");
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    int q = f->n + 1;
+    for (int i = 0; i < f->n; i++) {
+        if (sp[i] != NULL) {
+            bind_bound(st, i + 1, &b[i]);
+            continue;
+        }
+        /* $."name" quotes the key so any characters are taken literally. */
+        char path[96];
+        snprintf(path, sizeof path, "$.\"%s\"", f->v[i].name + 6);
+        sqlite3_bind_text(st, q, path, -1, SQLITE_TRANSIENT);
+        const relm_field_value *v = &f->v[i];
+        if (v->type == RELM_FV_INT)
+            sqlite3_bind_int64(st, q + 1, v->i);
+        else if (v->type == RELM_FV_TEXT)
+            sqlite3_bind_text(st, q + 1, v->s, -1, SQLITE_STATIC);
+        q += 2;
+    }
+    sqlite3_bind_text(st, p, now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, p + 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(s, d, "release update");
+    return RELM_OK;
+}
+
+/* Run one statement with ?1 = id, ?2 = now (ISO), ?3 = now (epoch), ?4 = an
+ * optional integer argument (0 binds NULL). */
+static int exec_row(relm_store *s, const char *sql, int64_t id,
+                    const char *now, int64_t arg, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    int n = sqlite3_bind_parameter_count(st);
+    sqlite3_bind_int64(st, 1, id);
+    if (n >= 2)
+        sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
+    if (n >= 3)
+        sqlite3_bind_int64(st, 3, relm_release_now());
+    if (n >= 4 && arg != 0)
+        sqlite3_bind_int64(st, 4, arg);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return relm_store_fail(s, d, "release");
+    return RELM_OK;
+}
+
+/* Invariants that hold after any write: planned end not before start; a
+ * closed release has its closure fields. */
+static int check_after(relm_store *s, int64_t id, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT status, release_date IS NULL, solution_category IS NULL, "
+        "closure_text IS NULL, planned_start, planned_end FROM releases "
+        "WHERE id = ?1",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return relm_store_fail(s, d, "release");
+    }
+    char missing[128] = "";
+    const char *status = (const char *)sqlite3_column_text(st, 0);
+    if (strcmp(status, "closed") == 0) {
+        static const char *const names[] = {"release_date",
+                                            "solution_category",
+                                            "closure_text"};
+        for (int i = 0; i < 3; i++)
+            if (sqlite3_column_int(st, i + 1)) {
+                size_t l = strlen(missing);
+                snprintf(missing + l, sizeof missing - l, "%s%s",
+                         l ? ", " : "", names[i]);
+            }
+    }
+    const char *ps = (const char *)sqlite3_column_text(st, 4);
+    const char *pe = (const char *)sqlite3_column_text(st, 5);
+    int bad_plan = ps != NULL && pe != NULL && strcmp(pe, ps) < 0;
+    char pe_copy[40] = "", ps_copy[40] = "";
+    if (bad_plan) {
+        snprintf(ps_copy, sizeof ps_copy, "%s", ps);
+        snprintf(pe_copy, sizeof pe_copy, "%s", pe);
+    }
+    sqlite3_reset(st);
+    if (missing[0])
+        return relm_diag_set(d, "invalid_field",
+                             "closing needs %s (missing required field)",
+                             missing);
+    if (bad_plan)
+        return relm_diag_set(d, "invalid_field",
+                             "planned_end %s is before planned_start %s",
+                             pe_copy, ps_copy);
+    return RELM_OK;
+}
+
+int relm_release_check_justification(relm_store *s, int64_t id,
+                                     const char *use, relm_diag *d)
+{
+    if (id <= 0)
+        return relm_diag_set(d, "justification_required",
+                             "%s needs a justification (opts.justification = "
+                             "the id of one usable for %s; see "
+                             "relm.justification.list())", use, use);
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT active, CASE ?2 WHEN 'suspend' THEN for_suspend "
+        "WHEN 'cancel' THEN for_cancel WHEN 'reopen' THEN for_reopen "
+        "ELSE 0 END, description FROM justifications WHERE id = ?1",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, use, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return relm_store_fail(s, d, "justification");
+        return relm_diag_set(d, "justification_required",
+                             "no justification with id %" PRId64, id);
+    }
+    int active = sqlite3_column_int(st, 0);
+    int usable = sqlite3_column_int(st, 1);
+    char desc[200];
+    copy_col(st, 2, desc, sizeof desc);
+    sqlite3_reset(st);
+    if (!active)
+        return relm_diag_set(d, "justification_required",
+                             "justification %" PRId64 " ('%s') is inactive",
+                             id, desc);
+    if (!usable)
+        return relm_diag_set(d, "justification_required",
+                             "justification %" PRId64 " ('%s') is not usable "
+                             "for %s", id, desc, use);
+    return RELM_OK;
+}
+
+/* ---- register -------------------------------------------------------- */
+
+static int next_number(relm_store *s, int64_t now, char out[32],
+                       relm_diag *d)
+{
+    char iso[32];
+    iso_time(now, iso);
+    int year = atoi(iso);
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "INSERT INTO release_numbers (year, last) VALUES (?1, 1) "
+        "ON CONFLICT (year) DO UPDATE SET last = last + 1 RETURNING last",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int(st, 1, year);
+    int rc = sqlite3_step(st);
+    int64_t n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return relm_store_fail(s, d, "release number");
+    snprintf(out, 32, "REL-%04d-%06" PRId64, year, n);
+    return RELM_OK;
+}
+
+/* One column of the INSERT that registers a release. */
+typedef struct col_value {
+    const char *column;
+    bound b;
+} col_value;
+
+/* Append column = b to cols unless the column is already there (the
+ * caller's value wins over a default). Returns the slot added, or NULL.
+ * A value whose text lives in its own buffer is re-pointed at the copy. */
+static bound *add_col(col_value *cols, int *n, const char *column,
+                      const bound *b)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp(cols[i].column, column) == 0)
+            return NULL;
+    cols[*n].column = column;
+    cols[*n].b = *b;
+    if (b->s == b->buf)
+        cols[*n].b.s = cols[*n].b.buf;
+    return &cols[(*n)++].b;
+}
+
+/* A text value (NULL v binds NULL). */
+static bound text_bound(const char *v)
+{
+    bound b = {.type = v != NULL ? RELM_FV_TEXT : RELM_FV_NULL, .s = v};
+    return b;
+}
+
+/* An integer value. */
+static bound int_bound(int64_t v)
+{
+    bound b = {.type = RELM_FV_INT, .i = v};
+    return b;
+}
+
+int relm_release_register(relm_store *s, const char *workflow,
+                          const char *state, const char *phase,
+                          const relm_fields *fields, int64_t *id,
+                          char **after, relm_diag *d)
+{
+    *id = 0;
+    if (after != NULL)
+        *after = NULL;
+    const relm_field_value *title = relm_fields_get(fields, "title");
+    if (title == NULL || title->type != RELM_FV_TEXT || title->s[0] == '\0')
+        return relm_diag_set(d, "invalid_field",
+                             "title is required (a non-empty string)");
+    if (relm_auth_check(s, workflow, "create", d) != RELM_OK)
+        return RELM_ERR;
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    int64_t t = relm_release_now();
+    char now[32], number[32], deadline[32];
+    iso_time(t, now);
+    char *snap = NULL;
+    /* Fixed columns, then the caller's fields, then the defaults that
+     * depend on them; one INSERT whose shape the statement cache keeps. */
+    col_value cols[RELM_FIELDS_MAX + 24];
+    int nc = 0;
+    const char *extra_path[RELM_FIELDS_MAX];
+    const relm_field_value *extra_val[RELM_FIELDS_MAX];
+    char extra_buf[RELM_FIELDS_MAX][96];
+    int nextra = 0;
+    int64_t requester = relm_store_actor_id(s), executor = 0;
+    int64_t sla = 0;
+    const char *pstart = NULL, *pend = NULL;
+    if (next_number(s, t, number, d) != RELM_OK)
+        goto fail;
+    bound b;
+    b = text_bound(number);
+    add_col(cols, &nc, "number", &b);
+    b = text_bound(workflow);
+    add_col(cols, &nc, "workflow", &b);
+    b = text_bound(state);
+    add_col(cols, &nc, "state", &b);
+    b = text_bound(phase);
+    add_col(cols, &nc, "phase", &b);
+    b = text_bound(now);
+    add_col(cols, &nc, "created_at", &b);
+    add_col(cols, &nc, "updated_at", &b);
+    add_col(cols, &nc, "active_since", &b);
+    for (int i = 0; i < fields->n; i++) {
+        const relm_field_value *v = &fields->v[i];
+        if (strncmp(v->name, "extra.", 6) == 0) {
+            if (v->name[6] == '\0') {
+                relm_diag_set(d, "invalid_field", "empty extra field name");
+                goto fail;
+            }
+            snprintf(extra_buf[nextra], sizeof extra_buf[0], "$.\"%s\"",
+                     v->name + 6);
+            extra_path[nextra] = extra_buf[nextra];
+            extra_val[nextra++] = v;
+            continue;
+        }
+        const fieldspec *sp = spec_for(v->name);
+        if (sp == NULL) {
+            relm_diag_set(d, "invalid_field",
+                          "unknown field '%s' (see docs/releases.md)",
+                          v->name);
+            goto fail;
+        }
+        if (!(sp->flags & RELM_FIELD_REGISTER)) {
+            relm_diag_set(d, "invalid_field",
+                          "field '%s' cannot be set at registration", v->name);
+            goto fail;
+        }
+        if (prepare_value(s, sp, v, &b, d) != RELM_OK)
+            goto fail;
+        add_col(cols, &nc, sp->column, &b);
+        if (strcmp(sp->name, "requester") == 0 && b.type == RELM_FV_INT)
+            requester = b.i;
+        else if (strcmp(sp->name, "executor_group") == 0 &&
+                 b.type == RELM_FV_INT)
+            executor = b.i;
+        else if (strcmp(sp->name, "sla_seconds") == 0)
+            sla = b.i;
+        else if (strcmp(sp->name, "planned_start") == 0)
+            pstart = b.s;
+        else if (strcmp(sp->name, "planned_end") == 0)
+            pend = b.s;
+    }
+    if (pstart != NULL && pend != NULL && strcmp(pend, pstart) < 0) {
+        relm_diag_set(d, "invalid_field",
+                      "planned_end %s is before planned_start %s", pend,
+                      pstart);
+        goto fail;
+    }
+    /* Defaults: the requester is the actor, the queue the executor group,
+     * the contact the requester's profile, the time limit now + SLA. */
+    if (requester != 0) {
+        b = int_bound(requester);
+        add_col(cols, &nc, "requester_id", &b);
+    }
+    if (executor != 0) {
+        b = int_bound(executor);
+        add_col(cols, &nc, "current_group_id", &b);
+    }
+    if (sla > 0) {
+        iso_time(t + sla, deadline);
+        b = text_bound(deadline);
+        add_col(cols, &nc, "deadline", &b);
+    }
+    sqlite3_stmt *prof = NULL;
+    if (requester != 0) {
+        prof = relm_store_stmt(s,
+                               "SELECT coalesce(full_name, name), email, "
+                               "phone, unit, location FROM users WHERE id = ?1",
+                               d);
+        if (prof == NULL)
+            goto fail;
+        sqlite3_bind_int64(prof, 1, requester);
+        if (sqlite3_step(prof) == SQLITE_ROW) {
+            static const char *const contact[] = {
+                "contact_name", "contact_email", "contact_phone",
+                "contact_unit", "contact_location"};
+            for (int k = 0; k < 5; k++) {
+                const char *v = (const char *)sqlite3_column_text(prof, k);
+                if (v == NULL)
+                    continue;
+                /* The column text stays valid until prof is reset, after
+                 * the INSERT below has run. */
+                b = text_bound(v);
+                add_col(cols, &nc, contact[k], &b);
+            }
+        }
+    }
+    char sql[4096];
+    size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO releases (");
+    for (int i = 0; i < nc; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s, ",
+                                cols[i].column);
+    len += (size_t)snprintf(sql + len, sizeof sql - len, "extra) VALUES (");
+    for (int i = 0; i < nc; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "?%d, ", i + 1);
+    len += (size_t)snprintf(sql + len, sizeof sql - len, "json_set('{}'");
+    for (int i = 0; i < nextra; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", ?%d, ?%d",
+                                nc + 2 * i + 1, nc + 2 * i + 2);
+    len += (size_t)snprintf(sql + len, sizeof sql - len, "))");
+    if (len >= sizeof sql - 1) {
+        if (prof != NULL)
+            sqlite3_reset(prof);
+        relm_diag_set(d, "invalid_field", "too many fields at once");
+        goto fail;
+    }
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL) {
+        if (prof != NULL)
+            sqlite3_reset(prof);
+        goto fail;
+    }
+    for (int i = 0; i < nc; i++)
+        bind_bound(st, i + 1, &cols[i].b);
+    for (int i = 0; i < nextra; i++) {
+        int q = nc + 2 * i + 1;
+        sqlite3_bind_text(st, q, extra_path[i], -1, SQLITE_TRANSIENT);
+        if (extra_val[i]->type == RELM_FV_INT)
+            sqlite3_bind_int64(st, q + 1, extra_val[i]->i);
+        else if (extra_val[i]->type == RELM_FV_TEXT)
+            sqlite3_bind_text(st, q + 1, extra_val[i]->s, -1, SQLITE_STATIC);
+    }
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (prof != NULL)
+        sqlite3_reset(prof);
+    if (rc != SQLITE_DONE) {
+        relm_store_fail(s, d, "register");
+        goto fail;
+    }
+    *id = sqlite3_last_insert_rowid(relm_store_db(s));
+    if (snapshot(s, *id, &snap, d) != RELM_OK)
+        goto fail;
+    relm_occurrence o = {.at = now, .subject = "release", .subject_id = *id,
+                         .action = "register", .to_state = state,
+                         .after = snap};
+    if (relm_audit_append(s, &o, NULL, d) != RELM_OK)
+        goto fail;
+    if (relm_store_commit(s, d) != RELM_OK)
+        goto fail;
+    if (after != NULL)
+        *after = snap;
+    else
+        free(snap);
+    return RELM_OK;
+fail:
+    free(snap);
+    relm_store_rollback(s);
+    *id = 0;
+    return RELM_ERR;
+}
+
+/* ---- the primitives ---------------------------------------------------- */
+
+static const char *const kind_action[] = {
+    "transition", "update", "suspend", "reactivate", "cancel",
+    "reopen", "close", "capture", "delegate", "share"};
+static const char *const kind_permission[] = {
+    "execute", "execute", "suspend", "reactivate", "cancel",
+    "reopen", "execute", "execute", "delegate", "delegate"};
+
+/* 1 when the release read into c has status a. */
+static int status_is(const current *c, const char *a)
+{
+    return strcmp(c->status, a) == 0;
+}
+
+/* Refuse an action the release's status does not allow. */
+static int check_status(const relm_release_op *op, const current *c,
+                        const char *action, relm_diag *d)
+{
+    int ok;
+    const char *why;
+    switch (op->kind) {
+    case RELM_OP_TRANSITION:
+    case RELM_OP_CLOSE:
+    case RELM_OP_SUSPEND:
+        ok = status_is(c, "open");
+        why = "it must be open";
+        break;
+    case RELM_OP_REACTIVATE:
+        ok = status_is(c, "suspended");
+        why = "only a suspended release can be reactivated";
+        break;
+    case RELM_OP_REOPEN:
+        ok = status_is(c, "closed");
+        why = "only a closed release can be reopened";
+        break;
+    default:
+        ok = status_is(c, "open") || status_is(c, "suspended");
+        why = "it is no longer open";
+        break;
+    }
+    if (ok)
+        return RELM_OK;
+    return relm_diag_set(d, "not_allowed", "cannot %s: the release is %s; %s",
+                         action, c->status, why);
+}
+
+/* Target (group and/or user) of delegate and share, resolved to ids. */
+static int resolve_target(relm_store *s, const relm_release_op *op,
+                          int64_t *gid, int64_t *uid, relm_diag *d)
+{
+    *gid = *uid = 0;
+    if ((op->to_group == NULL || !op->to_group[0]) &&
+        (op->to_user == NULL || !op->to_user[0]))
+        return relm_diag_set(d, "invalid_field",
+                             "%s needs to_group or to_user",
+                             kind_action[op->kind]);
+    if (op->kind == RELM_OP_SHARE && op->to_group != NULL &&
+        op->to_group[0] && op->to_user != NULL && op->to_user[0])
+        return relm_diag_set(d, "invalid_field",
+                             "share with a group or a person, not both at "
+                             "once");
+    if (op->note == NULL || !op->note[0])
+        return relm_diag_set(d, "invalid_field",
+                             "%s needs a note (opts.note) saying why",
+                             kind_action[op->kind]);
+    relm_field_value v = {.type = RELM_FV_TEXT};
+    if (op->to_group != NULL && op->to_group[0]) {
+        v.s = (char *)op->to_group;
+        fieldspec g = {"to_group", "", K_GROUP, 0};
+        if (resolve_ref(s, &g, &v, gid, d) != RELM_OK)
+            return RELM_ERR;
+    }
+    if (op->to_user != NULL && op->to_user[0]) {
+        v.s = (char *)op->to_user;
+        fieldspec u = {"to_user", "", K_USER, 0};
+        if (resolve_ref(s, &u, &v, uid, d) != RELM_OK)
+            return RELM_ERR;
+    }
+    return RELM_OK;
+}
+
+/* The kind-specific writes, after the caller's fields are in. */
+static int write_kind(relm_store *s, int64_t id, const relm_release_op *op,
+                      const char *now, int64_t gid, int64_t uid, relm_diag *d)
+{
+    /* Stopping the clock folds the running time into elapsed_seconds. */
+#define STOP_CLOCK                                                           \
+    "elapsed_seconds = elapsed_seconds + CASE WHEN active_since IS NULL "    \
+    "THEN 0 ELSE max(0, ?3 - CAST(strftime('%s', active_since) AS "          \
+    "INTEGER)) END, active_since = NULL"
+    switch (op->kind) {
+    case RELM_OP_SUSPEND:
+        return exec_row(s,
+                        "UPDATE releases SET status = 'suspended', "
+                        "suspended_at = ?2, " STOP_CLOCK ", "
+                        "remaining_seconds = CASE WHEN deadline IS NULL THEN "
+                        "NULL ELSE CAST(strftime('%s', deadline) AS INTEGER) "
+                        "- ?3 END, deadline = NULL WHERE id = ?1",
+                        id, now, 0, d);
+    case RELM_OP_REACTIVATE:
+        return exec_row(s,
+                        "UPDATE releases SET status = 'open', suspended_at = "
+                        "NULL, active_since = ?2, deadline = CASE WHEN "
+                        "remaining_seconds IS NULL THEN NULL ELSE strftime("
+                        "'%Y-%m-%dT%H:%M:%SZ', ?3 + remaining_seconds, "
+                        "'unixepoch') END, remaining_seconds = NULL "
+                        "WHERE id = ?1",
+                        id, now, 0, d);
+    case RELM_OP_CANCEL:
+        return exec_row(s,
+                        "UPDATE releases SET status = 'cancelled', "
+                        "closed_at = ?2, " STOP_CLOCK " WHERE id = ?1",
+                        id, now, 0, d);
+    case RELM_OP_CLOSE:
+        return exec_row(s,
+                        "UPDATE releases SET status = 'closed', closed_at = "
+                        "?2, " STOP_CLOCK " WHERE id = ?1",
+                        id, now, 0, d);
+    case RELM_OP_TRANSITION:
+        if (!op->closes)
+            return RELM_OK;
+        return exec_row(s,
+                        "UPDATE releases SET status = 'closed', closed_at = "
+                        "?2, " STOP_CLOCK " WHERE id = ?1",
+                        id, now, 0, d);
+    case RELM_OP_REOPEN:
+        return exec_row(s,
+                        "UPDATE releases SET status = 'open', closed_at = "
+                        "NULL, reopen_count = reopen_count + 1, "
+                        "active_since = ?2, remaining_seconds = NULL, "
+                        "deadline = CASE WHEN sla_seconds IS NULL THEN NULL "
+                        "ELSE strftime('%Y-%m-%dT%H:%M:%SZ', ?3 + "
+                        "sla_seconds, 'unixepoch') END WHERE id = ?1",
+                        id, now, 0, d);
+    case RELM_OP_CAPTURE:
+        return exec_row(s,
+                        "UPDATE releases SET responsible_id = ?4 WHERE id = ?1",
+                        id, now, relm_store_actor_id(s), d);
+    case RELM_OP_DELEGATE:
+        if (gid != 0 &&
+            exec_row(s,
+                     "UPDATE releases SET current_group_id = ?4, "
+                     "responsible_id = NULL WHERE id = ?1",
+                     id, now, gid, d) != RELM_OK)
+            return RELM_ERR;
+        if (uid != 0 &&
+            exec_row(s,
+                     "UPDATE releases SET responsible_id = ?4 WHERE id = ?1",
+                     id, now, uid, d) != RELM_OK)
+            return RELM_ERR;
+        return RELM_OK;
+    case RELM_OP_SHARE: {
+        sqlite3_stmt *st = relm_store_stmt(
+            s,
+            "INSERT INTO release_shares (release_id, group_id, user_id, "
+            "note, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            d);
+        if (st == NULL)
+            return RELM_ERR;
+        sqlite3_bind_int64(st, 1, id);
+        if (gid != 0)
+            sqlite3_bind_int64(st, 2, gid);
+        if (uid != 0)
+            sqlite3_bind_int64(st, 3, uid);
+        sqlite3_bind_text(st, 4, op->note, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(st);
+        sqlite3_reset(st);
+        if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+            sqlite3_extended_errcode(relm_store_db(s)) ==
+                SQLITE_CONSTRAINT_UNIQUE)
+            return relm_diag_set(d, "duplicate",
+                                 "the release is already shared with %s",
+                                 gid != 0 ? op->to_group : op->to_user);
+        if (rc != SQLITE_DONE)
+            return relm_store_fail(s, d, "share");
+        return RELM_OK;
+    }
+    default:
+        return RELM_OK;
+    }
+#undef STOP_CLOCK
+}
+
+int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
+                       char **after, relm_diag *d)
+{
+    if (after != NULL)
+        *after = NULL;
+    const char *action = op->action ? op->action : kind_action[op->kind];
+    const char *perm = op->permission ? op->permission
+                                      : kind_permission[op->kind];
+    const char *use = op->kind == RELM_OP_SUSPEND  ? "suspend"
+                      : op->kind == RELM_OP_CANCEL ? "cancel"
+                      : op->kind == RELM_OP_REOPEN ? "reopen"
+                                                   : NULL;
+    current c;
+    char *before = NULL, *snap = NULL;
+    relm_fields hooked;
+    relm_fields_init(&hooked);
+    if (!relm_auth_known_action(perm))
+        return relm_diag_set(d, "invalid_argument",
+                             "unknown permission action '%s'", perm);
+    if ((op->kind == RELM_OP_CANCEL || op->kind == RELM_OP_REOPEN ||
+         op->kind == RELM_OP_CLOSE) && (op->to_state == NULL || !op->to_state[0]))
+        return relm_diag_set(d, "invalid_argument",
+                             "%s needs the target state", action);
+    /* The permission depends on the release's workflow, so it is checked
+     * right after the release is read, inside the transaction (the write
+     * lock makes the read current) and before anything is written. */
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    int64_t t = relm_release_now();
+    char now[32];
+    iso_time(t, now);
+    int64_t gid = 0, uid = 0;
+    if (read_current(s, id, &c, d) != RELM_OK)
+        goto fail;
+    if (relm_auth_check(s, c.workflow, perm, d) != RELM_OK)
+        goto fail;
+    if (check_status(op, &c, action, d) != RELM_OK)
+        goto fail;
+    if (op->from_state != NULL && strcmp(op->from_state, c.state) != 0) {
+        relm_diag_set(d, "not_allowed",
+                      "cannot %s: the release is in state '%s', not '%s'",
+                      action, c.state, op->from_state);
+        goto fail;
+    }
+    if (use != NULL &&
+        relm_release_check_justification(s, op->justification_id, use, d) !=
+            RELM_OK)
+        goto fail;
+    if ((op->kind == RELM_OP_DELEGATE || op->kind == RELM_OP_SHARE) &&
+        resolve_target(s, op, &gid, &uid, d) != RELM_OK)
+        goto fail;
+    if (snapshot(s, id, &before, d) != RELM_OK)
+        goto fail;
+    if (op->hook != NULL && op->hook(op->hook_ud, before, &hooked, d) != RELM_OK)
+        goto fail;
+    if (op->fields != NULL && op->fields->n > 0 &&
+        write_fields(s, id, op->fields, RELM_FIELD_UPDATE, now, d) != RELM_OK)
+        goto fail;
+    if (hooked.n > 0 &&
+        write_fields(s, id, &hooked, RELM_FIELD_WORKFLOW, now, d) != RELM_OK)
+        goto fail;
+    /* State, phase and the time stamp in one statement: every primitive
+     * touches updated_at, so this runs always. */
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "UPDATE releases SET state = coalesce(?2, state), phase = "
+        "coalesce(?3, phase), updated_at = ?4 WHERE id = ?1",
+        d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, op->to_state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, op->to_phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        relm_store_fail(s, d, "release state");
+        goto fail;
+    }
+    if (write_kind(s, id, op, now, gid, uid, d) != RELM_OK)
+        goto fail;
+    /* The invariants can only break when fields changed or it closes. */
+    int wrote = (op->fields != NULL && op->fields->n > 0) || hooked.n > 0;
+    int closing = op->kind == RELM_OP_CLOSE || op->closes;
+    if ((wrote || closing) && check_after(s, id, d) != RELM_OK)
+        goto fail;
+    if (snapshot(s, id, &snap, d) != RELM_OK)
+        goto fail;
+    relm_occurrence o = {
+        .at = now, .subject = "release", .subject_id = id, .action = action,
+        .from_state = c.state,
+        .to_state = op->to_state != NULL ? op->to_state : c.state,
+        .justification_id = use != NULL ? op->justification_id : 0,
+        .note = op->note, .before = before, .after = snap,
+    };
+    if (relm_audit_append(s, &o, NULL, d) != RELM_OK)
+        goto fail;
+    if (relm_store_commit(s, d) != RELM_OK)
+        goto fail;
+    free(before);
+    relm_fields_free(&hooked);
+    if (after != NULL)
+        *after = snap;
+    else
+        free(snap);
+    return RELM_OK;
+fail:
+    free(before);
+    free(snap);
+    relm_fields_free(&hooked);
+    relm_store_rollback(s);
+    return RELM_ERR;
+}

@@ -1,0 +1,139 @@
+/* release.h: release records and the primitives every workflow gets
+ * (transition, update, suspend, reactivate, cancel, reopen, close, capture,
+ * delegate, share). Each primitive is one transaction that checks the
+ * permission, runs the caller's hook (the workflow guard), writes, and
+ * appends an occurrence. */
+#ifndef RELM_RELEASE_H
+#define RELM_RELEASE_H
+
+#include <stdint.h>
+
+#include "diag.h"
+#include "store.h"
+
+/* A set of field changes: name -> NULL, integer or text. A name set twice
+ * keeps the last value. Names are release fields (see relm_release_field)
+ * or "extra.<name>" for a workflow's own fields, kept in releases.extra. */
+enum { RELM_FV_NULL, RELM_FV_INT, RELM_FV_TEXT };
+#define RELM_FIELDS_MAX 64
+
+typedef struct relm_field_value {
+    char name[64];
+    int type;
+    int64_t i;
+    char *s; /* owned */
+} relm_field_value;
+
+typedef struct relm_fields {
+    relm_field_value v[RELM_FIELDS_MAX];
+    int n;
+} relm_fields;
+
+void relm_fields_init(relm_fields *f);
+void relm_fields_free(relm_fields *f);
+int relm_fields_set_null(relm_fields *f, const char *name, relm_diag *d);
+int relm_fields_set_int(relm_fields *f, const char *name, int64_t v,
+                        relm_diag *d);
+int relm_fields_set_text(relm_fields *f, const char *name, const char *v,
+                         size_t len, relm_diag *d);
+const relm_field_value *relm_fields_get(const relm_fields *f,
+                                        const char *name);
+
+/* Field metadata for callers that validate before calling: flags say
+ * whether register and update/act accept the field, and whether a
+ * workflow's entry/exit actions may set it (the hook's changes). */
+enum { RELM_FIELD_REGISTER = 1, RELM_FIELD_UPDATE = 2, RELM_FIELD_WORKFLOW = 4 };
+typedef struct relm_field_info {
+    const char *name;
+    const char *kind; /* "text", "level", "date", "user", "group", ... */
+    unsigned flags;
+} relm_field_info;
+/* The i-th known field (NULL past the end). */
+const relm_field_info *relm_release_field(int i);
+
+/* The clock every primitive uses: the system's, unless a test fixed it
+ * (epoch > 0 fixes it, 0 restores the system clock). */
+int64_t relm_release_now(void);
+void relm_release_set_clock(int64_t epoch);
+
+/* Called inside the primitive's transaction, after the permission check and
+ * before any write, with the release as it is now (JSON snapshot). It may
+ * refuse (return RELM_ERR with d filled, e.g. a guard said no) or add field
+ * changes to out; it may also rename the target state (to_state, owned by
+ * the hook, must outlive the call). */
+typedef int (*relm_release_hook)(void *ud, const char *snapshot,
+                                 relm_fields *out, relm_diag *d);
+
+typedef enum relm_release_kind {
+    RELM_OP_TRANSITION,
+    RELM_OP_UPDATE,
+    RELM_OP_SUSPEND,
+    RELM_OP_REACTIVATE,
+    RELM_OP_CANCEL,
+    RELM_OP_REOPEN,
+    RELM_OP_CLOSE,
+    RELM_OP_CAPTURE,
+    RELM_OP_DELEGATE,
+    RELM_OP_SHARE,
+} relm_release_kind;
+
+typedef struct relm_release_op {
+    relm_release_kind kind;
+    const char *action;      /* name logged; NULL = the kind's name */
+    const char *permission;  /* permission action; NULL = the kind's own */
+    const char *from_state;  /* required current state; NULL = any */
+    const char *to_state;    /* new state; NULL = unchanged */
+    const char *to_phase;    /* new phase; NULL = unchanged */
+    int closes;              /* transition into the workflow's close state */
+    int64_t justification_id;
+    const char *note;
+    const char *to_group;    /* delegate/share target group name */
+    const char *to_user;     /* delegate/share target user name */
+    const relm_fields *fields;
+    relm_release_hook hook;
+    void *hook_ud;
+} relm_release_op;
+
+/* Register a new release of workflow in its initial state and phase, with
+ * fields (title required). Permission: (workflow, create). On success *id
+ * is the new id and *after (malloc'd, caller frees) its JSON snapshot. */
+int relm_release_register(relm_store *s, const char *workflow,
+                          const char *state, const char *phase,
+                          const relm_fields *fields, int64_t *id,
+                          char **after, relm_diag *d);
+
+/* Run one primitive on release id. Refusals (not_found, permission_denied,
+ * not_allowed, justification_required, invalid_field, or the hook's code)
+ * write nothing. On success *after (malloc'd, may be NULL when not wanted)
+ * is the release's JSON snapshot after the action. */
+int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
+                       char **after, relm_diag *d);
+
+/* The JSON snapshot of release id, or of the release numbered number when
+ * id is 0 (malloc'd into *json). not_found when there is none. */
+int relm_release_get(relm_store *s, int64_t id, const char *number,
+                     char **json, int64_t *found_id, relm_diag *d);
+
+/* Where a release stands, without building its snapshot: what callers
+ * need to decide which primitive to run. By id, or by number when id is 0. */
+typedef struct relm_release_head_info {
+    int64_t id;
+    char number[32];
+    char workflow[128];
+    char state[128];
+    char status[16];
+} relm_release_head_info;
+int relm_release_head(relm_store *s, int64_t id, const char *number,
+                      relm_release_head_info *h, relm_diag *d);
+
+/* The workflow name of release id (for callers that must load it before
+ * they act). out has room for size bytes. */
+int relm_release_workflow(relm_store *s, int64_t id, char *out, size_t size,
+                          relm_diag *d);
+
+/* Check justification id can be used for use ("suspend", "cancel",
+ * "reopen"): it exists, is active and is marked usable for that. */
+int relm_release_check_justification(relm_store *s, int64_t id,
+                                     const char *use, relm_diag *d);
+
+#endif

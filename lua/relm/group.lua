@@ -1,0 +1,67 @@
+-- relm/group.lua: groups of people; permissions are granted to
+-- groups (relm.permission). Writes are for administrators.
+local P = require "relm.core.people"
+
+local M = {}
+
+local function check_str(v, fname, n, what)
+    if type(v) ~= "string" then
+        relm.error("invalid_argument",
+            ("%s: argument #%d (%s) must be a string, got %s"):format(fname, n, what, type(v)), 3)
+    end
+end
+
+---Add a group. spec: name (required), description. Returns its id.
+---@param spec {name: string, description: string?}
+---@return integer
+function M.add(spec)
+    if type(spec) ~= "table" then
+        relm.error("invalid_argument", "relm.group.add: argument #1 must be a table {name=, description=}", 2)
+    end
+    for k in pairs(spec) do
+        if k ~= "name" and k ~= "description" then
+            relm.error("invalid_field", "relm.group.add: unknown field '" .. tostring(k) .. "'", 2)
+        end
+    end
+    check_str(spec.name, "relm.group.add", 1, "name")
+    return P.group_add(spec.name, spec.description)
+end
+
+---Put user in group (idempotent).
+---@param group string
+---@param user string
+function M.add_member(group, user)
+    check_str(group, "relm.group.add_member", 1, "group")
+    check_str(user, "relm.group.add_member", 2, "user")
+    P.member(user, group, true)
+end
+
+---Take user out of group (idempotent).
+---@param group string
+---@param user string
+function M.remove_member(group, user)
+    check_str(group, "relm.group.remove_member", 1, "group")
+    check_str(user, "relm.group.remove_member", 2, "user")
+    P.member(user, group, false)
+end
+
+---Every group with its members.
+---@return table[]
+function M.list()
+    local rows = relm.sql([[
+        SELECT g.id, g.name, g.description,
+               (SELECT group_concat(u.name, ',') FROM memberships m
+                  JOIN users u ON u.id = m.user_id WHERE m.group_id = g.id) AS members
+        FROM groups g ORDER BY g.name]])
+    for _, r in ipairs(rows) do
+        local ms = {}
+        for m in (r.members or ""):gmatch("[^,]+") do
+            ms[#ms + 1] = m
+        end
+        table.sort(ms)
+        r.members = ms
+    end
+    return rows
+end
+
+return M

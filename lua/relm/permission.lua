@@ -1,0 +1,65 @@
+-- relm/permission.lua: what each group may do: group x
+-- workflow ("*" = every workflow) x action. Writes are for administrators.
+local P = require "relm.core.people"
+
+local M = {}
+
+M.actions = { "create", "execute", "delegate", "suspend", "reactivate", "reopen", "cancel", "approve", "admin" }
+
+local function args(spec, fname)
+    if type(spec) ~= "table" then
+        relm.error("invalid_argument", fname .. ": argument #1 must be a table {group=, workflow=, action=}", 3)
+    end
+    for k in pairs(spec) do
+        if k ~= "group" and k ~= "workflow" and k ~= "action" then
+            relm.error("invalid_field", fname .. ": unknown field '" .. tostring(k) .. "'", 3)
+        end
+    end
+    for _, k in ipairs({ "group", "action" }) do
+        if type(spec[k]) ~= "string" then
+            relm.error("invalid_field", fname .. ": " .. k .. " must be a string", 3)
+        end
+    end
+    if spec.workflow ~= nil and type(spec.workflow) ~= "string" then
+        relm.error("invalid_field", fname .. ": workflow must be a string (or \"*\")", 3)
+    end
+    return spec.group, spec.workflow or "*", spec.action
+end
+
+---Grant group the right to do action on releases of workflow (default
+---"*"). Idempotent. Raises not_found, invalid_field, permission_denied.
+---@param spec {group: string, workflow: string?, action: string}
+function M.grant(spec)
+    local g, w, a = args(spec, "relm.permission.grant")
+    P.permission(g, w, a, true)
+end
+
+---Take the permission back. Idempotent.
+---@param spec {group: string, workflow: string?, action: string}
+function M.revoke(spec)
+    local g, w, a = args(spec, "relm.permission.revoke")
+    P.permission(g, w, a, false)
+end
+
+---Every permission, or those of one group: array of {group=, workflow=, action=}.
+---@param group string?
+---@return table[]
+function M.list(group)
+    if group ~= nil and type(group) ~= "string" then
+        relm.error("invalid_argument", "relm.permission.list: argument #1 (group) must be a string", 2)
+    end
+    return relm.sql([[
+        SELECT g.name AS "group", p.workflow, p.action FROM permissions p
+        JOIN groups g ON g.id = p.group_id
+        WHERE ?1 IS NULL OR g.name = ?1 ORDER BY g.name, p.workflow, p.action]], group)
+end
+
+---Whether the acting user may do action on releases of workflow.
+---@param workflow string
+---@param action string
+---@return boolean
+function M.can(workflow, action)
+    return require("relm.core.release").can(workflow, action)
+end
+
+return M

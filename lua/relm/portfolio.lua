@@ -1,0 +1,308 @@
+-- relm/portfolio.lua: portfolios of release models written as
+-- Lua templates (portfolios/*.lua), kept in the database (portfolios,
+-- models). See docs/portfolios.md for the template language.
+local P = require "relm.core.portfolio"
+local cjson = require "cjson"
+
+local M = {}
+
+local MODEL_KEYS = {
+    description = "string", type = "string", workflow = "string", executor_group = "string",
+    calendar = "string", impact = "string", urgency = "string", risk = "string", category = "string",
+    sla_hours = "number", status = "string", email = "table", planning = "table",
+    deployment = "table", notes = "table",
+}
+local EMAIL_KEYS = { creation = true, actions = true, closure = true }
+local ACTIVITY_KEYS = {
+    title = "string", description = "string", group = "string", assignee = "string",
+    estimate_hours = "number", order = "number",
+}
+
+-- The error a template raised through bad(): the sandbox reports script
+-- errors under its own code, so the original is kept here to re-raise.
+local template_error
+
+-- Raise invalid_field naming the template file and what is wrong.
+local function bad(where, msg)
+    local ok, err = pcall(relm.error, "invalid_field", where .. ": " .. msg, 0)
+    assert(not ok)
+    template_error = err
+    error(err, 0)
+end
+
+-- A planning/deployment activity: a title, or a table of ACTIVITY_KEYS.
+local function activity(where, a, i)
+    if type(a) == "string" then
+        return { title = a, order = i }
+    end
+    if type(a) ~= "table" then
+        bad(where, "activity #" .. i .. " must be a title or a table")
+    end
+    for k, v in pairs(a) do
+        if ACTIVITY_KEYS[k] == nil then
+            bad(where, "activity #" .. i .. ": unknown field '" .. tostring(k) .. "'")
+        elseif type(v) ~= ACTIVITY_KEYS[k] then
+            bad(where, "activity #" .. i .. ": " .. k .. " must be a " .. ACTIVITY_KEYS[k])
+        end
+    end
+    if type(a.title) ~= "string" then
+        bad(where, "activity #" .. i .. " needs a title")
+    end
+    local out = {}
+    for k, v in pairs(a) do
+        out[k] = v
+    end
+    out.order = out.order or i
+    return out
+end
+
+-- Check and flatten one model of a template into what the core stores.
+local function normalise_model(file, pname, name, spec)
+    local where = ("%s: portfolio '%s', model '%s'"):format(file, pname, name)
+    for k, v in pairs(spec) do
+        if MODEL_KEYS[k] == nil then
+            bad(where, "unknown field '" .. tostring(k) .. "'")
+        elseif type(v) ~= MODEL_KEYS[k] then
+            bad(where, k .. " must be a " .. MODEL_KEYS[k] .. ", got " .. type(v))
+        end
+    end
+    for _, k in ipairs({ "impact", "urgency", "risk" }) do
+        local v = spec[k]
+        if v ~= nil and v ~= "low" and v ~= "medium" and v ~= "high" then
+            bad(where, k .. " must be low, medium or high, got '" .. v .. "'")
+        end
+    end
+    if spec.status ~= nil and spec.status ~= "new" and spec.status ~= "active" and spec.status ~= "retired" then
+        bad(where, "status must be new, active or retired, got '" .. spec.status .. "'")
+    end
+    if spec.sla_hours ~= nil and spec.sla_hours <= 0 then
+        bad(where, "sla_hours must be positive")
+    end
+    for k in pairs(spec.email or {}) do
+        if not EMAIL_KEYS[k] then
+            bad(where, "email: unknown template '" .. tostring(k) .. "' (creation, actions, closure)")
+        end
+    end
+    local prefill = { planning = {}, deployment = {}, notes = {} }
+    for _, phase in ipairs({ "planning", "deployment" }) do
+        for i, a in ipairs(spec[phase] or {}) do
+            prefill[phase][i] = activity(where .. ", " .. phase, a, i)
+        end
+    end
+    for i, n in ipairs(spec.notes or {}) do
+        if type(n) ~= "string" then
+            bad(where, "notes #" .. i .. " must be a string")
+        end
+        prefill.notes[i] = n
+    end
+    local m = {
+        name = name, description = spec.description, type = spec.type, workflow = spec.workflow,
+        executor_group = spec.executor_group, calendar = spec.calendar, impact = spec.impact,
+        urgency = spec.urgency, risk = spec.risk, category = spec.category,
+        sla_hours = spec.sla_hours, status = spec.status,
+        templates = cjson.encode(spec.email or {}),
+        prefill = cjson.encode(prefill),
+    }
+    if next(spec.email or {}) == nil then
+        m.templates = "{}"
+    end
+    return m
+end
+
+-- Run a template: `portfolio "name" { ... }` once, then `model "name" {
+-- ... }` for each model. The file sees only those two words; anything
+-- else it names is an error. Returns {name=, description=, models=}.
+local function read_template(path)
+    local f, err = io.open(path, "r")
+    if not f then
+        relm.error("not_found", "portfolio template: " .. tostring(err), 0)
+    end
+    local text = f:read("a")
+    f:close()
+    local file = path:match("[^/]+$")
+    local result = { models = {} }
+    local seen = {}
+    local env = {}
+    function env.portfolio(name)
+        if type(name) ~= "string" then
+            bad(file, 'write portfolio "name" { description = "..." }')
+        end
+        if result.name then
+            bad(file, "one portfolio per file ('" .. result.name .. "' already)")
+        end
+        return function(spec)
+            if type(spec) ~= "table" then
+                bad(file, 'write portfolio "' .. name .. '" { description = "..." }')
+            end
+            for k in pairs(spec) do
+                if k ~= "description" then
+                    bad(file, "portfolio '" .. name .. "': unknown field '" .. tostring(k) .. "'")
+                end
+            end
+            result.name = name
+            result.description = spec.description
+        end
+    end
+    function env.model(name)
+        if type(name) ~= "string" then
+            bad(file, 'write model "name" { workflow = "...", ... }')
+        end
+        return function(spec)
+            if not result.name then
+                bad(file, "model '" .. name .. "' comes before the portfolio line")
+            end
+            if type(spec) ~= "table" then
+                bad(file, 'write model "' .. name .. '" { workflow = "...", ... }')
+            end
+            if seen[name] then
+                bad(file, "model '" .. name .. "' is defined twice")
+            end
+            seen[name] = true
+            result.models[#result.models + 1] = normalise_model(file, result.name, name, spec)
+        end
+    end
+    setmetatable(env, {
+        __index = function(_, k)
+            bad(file, "unknown name '" .. tostring(k) .. "' (a template knows portfolio and model)")
+        end,
+        __newindex = function(_, k)
+            bad(file, "templates cannot set globals ('" .. tostring(k) .. "')")
+        end,
+    })
+    -- Text only, in the sandbox: a template that loops or eats memory
+    -- fails with the sandbox's message instead of hanging the engine.
+    local SB = require "relm.core.sandbox"
+    local lok, chunk = pcall(SB.load, text, "@" .. path, env)
+    if not lok then
+        relm.error("invalid_field", "portfolio template: " .. tostring(chunk.message or chunk), 0)
+    end
+    template_error = nil
+    local ok, rerr = pcall(SB.call, chunk)
+    if not ok then
+        local original = template_error
+        template_error = nil
+        if original then
+            error(original, 0)
+        end
+        relm.error("invalid_field", "portfolio template " .. file .. ": " .. tostring(rerr.message or rerr), 0)
+    end
+    if not result.name then
+        bad(file, 'no portfolio "name" { ... } line')
+    end
+    return result
+end
+
+---Load (or reload) the portfolio template at path into the database,
+---replacing models of the same names. Administrators only. Returns the
+---portfolio's name. Raises not_found, invalid_field, permission_denied.
+---@param path string
+---@return string
+function M.load(path)
+    if type(path) ~= "string" then
+        relm.error("invalid_argument", "relm.portfolio.load: argument #1 (path) must be a string", 2)
+    end
+    local t = read_template(path)
+    P.sync(t.name, t.description, path:match("[^/]+$"), t.models, true)
+    return t.name
+end
+
+local synced = false
+
+---Add the shipped templates (portfolios/*.lua under relm.home) that are
+---not in the database yet; models already there are left as they are.
+---Runs once per process on first use, when the acting user is an
+---administrator. Returns the names synced.
+---@return string[]
+function M.sync()
+    synced = true
+    local names = {}
+    local dir = relm.home .. "/portfolios"
+    for _, file in ipairs(P.templates(dir)) do
+        local t = read_template(dir .. "/" .. file)
+        P.sync(t.name, t.description, file, t.models, false)
+        names[#names + 1] = t.name
+    end
+    return names
+end
+
+local function ensure_synced()
+    if not synced and relm.user.is_admin() then
+        M.sync()
+    end
+    synced = true
+end
+
+-- cjson reads every number as a float: give whole numbers back as integers.
+local function integers(t)
+    for k, v in pairs(t) do
+        if type(v) == "number" then
+            t[k] = math.tointeger(v) or v
+        elseif type(v) == "table" then
+            integers(v)
+        end
+    end
+    return t
+end
+
+local function decode_model(r)
+    r.templates = cjson.decode(r.templates)
+    r.prefill = integers(cjson.decode(r.prefill))
+    return r
+end
+
+---Every portfolio with its models: array of {name=, description=,
+---models={ {name=, type=, workflow=, executor_group=, status=, ...} }}.
+---@return table[]
+function M.list()
+    ensure_synced()
+    local out, by = {}, {}
+    for _, p in ipairs(relm.sql("SELECT id, name, description, source FROM portfolios ORDER BY name")) do
+        local e = { name = p.name, description = p.description, source = p.source, models = {} }
+        out[#out + 1] = e
+        by[p.id] = e
+    end
+    for _, m in ipairs(relm.sql("SELECT * FROM models ORDER BY portfolio_id, name")) do
+        local e = by[m.portfolio_id]
+        m = decode_model(m)
+        m.portfolio = e.name
+        e.models[#e.models + 1] = m
+    end
+    return out
+end
+
+---One model of a portfolio (with id, portfolio_id, defaults, templates
+---and prefill). Raises not_found.
+---@param portfolio string
+---@param model string
+---@return table
+function M.model(portfolio, model)
+    if type(portfolio) ~= "string" or type(model) ~= "string" then
+        relm.error("invalid_argument", "relm.portfolio.model: portfolio and model names (strings) expected", 2)
+    end
+    ensure_synced()
+    local rows = relm.sql([[SELECT m.* FROM models m JOIN portfolios p ON p.id = m.portfolio_id
+        WHERE p.name = ? AND m.name = ?]], portfolio, model)
+    if not rows[1] then
+        if not relm.sql("SELECT 1 FROM portfolios WHERE name = ?", portfolio)[1] then
+            relm.error("not_found", "no portfolio named '" .. portfolio .. "' (see relm.portfolio.list())", 2)
+        end
+        relm.error("not_found", "portfolio '" .. portfolio .. "' has no model '" .. model .. "'", 2)
+    end
+    local m = decode_model(rows[1])
+    m.portfolio = portfolio
+    return m
+end
+
+---Set a model's status: "new", "active" or "retired" (only active models
+---can be used to register releases). Administrators only.
+---@param portfolio string
+---@param model string
+---@param status string
+function M.set_status(portfolio, model, status)
+    if type(portfolio) ~= "string" or type(model) ~= "string" or type(status) ~= "string" then
+        relm.error("invalid_argument", "relm.portfolio.set_status: portfolio, model and status (strings) expected", 2)
+    end
+    P.model_status(portfolio, model, status)
+end
+
+return M
