@@ -57,7 +57,8 @@ static int l_sandbox_setmetatable(lua_State *L)
     int t = lua_type(L, 2);
     luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
     if (t == LUA_TTABLE) {
-        if (lua_getfield(L, 2, "__gc") != LUA_TNIL)
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL) /* raw: as the collector sees it */
             return luaL_error(L, "__gc metamethods are not allowed in the "
                               "sandbox");
         lua_pop(L, 1);

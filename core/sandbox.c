@@ -8,8 +8,11 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
+
+#include <lauxlib.h>
 
 #include "host.h"
 
@@ -36,10 +39,14 @@
  * script could make, a backtracking string pattern, is replaced in the
  * sandbox by core/pattern.c, which polls relm_sandbox_expired(). For
  * anything else, rather than hang the engine for ever, the watchdog ends
- * the process with a message when the hook has still not run HARD_GRACE_MS
- * after the deadline; SQLite rolls back whatever transaction was open. */
+ * the process with a message when the hook has still not run after the
+ * running thread spent HARD_GRACE_MS more of CPU time past the deadline
+ * (CPU time, not wall time: a process stopped with Ctrl-Z, held in a
+ * debugger or starved of CPU is not stuck); SQLite rolls back whatever
+ * transaction was open. */
 #define WATCH_SIGNAL (SIGRTMIN + 4)
 #define HARD_GRACE_MS 2000u
+static volatile unsigned hard_grace_ms = HARD_GRACE_MS;
 
 static struct {
     uv_once_t once;
@@ -49,6 +56,7 @@ static struct {
     int ok;             /* the watchdog is running */
     uint64_t deadline;  /* uv_hrtime() of the running call's end; 0 = none */
     int sent;           /* the signal for this deadline has been sent */
+    uint64_t cpu_sent;  /* the target's CPU time then (0: unknown) */
     uint64_t wake_at;   /* when the watchdog will wake unasked (UINT64_MAX) */
     pthread_t target;   /* the thread running the call */
 } W = {.once = UV_ONCE_INIT, .wake_at = UINT64_MAX};
@@ -111,29 +119,43 @@ static void on_watch_signal(int sig)
     errno = saved;
 }
 
+/* CPU time used so far by thread t, in ns; 0 when it cannot be read. */
+static uint64_t thread_cpu_ns(pthread_t t)
+{
+    clockid_t clock;
+    struct timespec ts;
+    if (pthread_getcpuclockid(t, &clock) != 0 ||
+        clock_gettime(clock, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec + 1;
+}
+
 /* The watchdog: sleep until the current deadline (or until told of an
- * earlier one), then signal the running thread once per deadline. */
+ * earlier one), then signal the running thread once per deadline; if the
+ * hook does not run, see HARD_GRACE_MS above. */
 static void watchdog(void *arg)
 {
     (void)arg;
     uv_mutex_lock(&W.mu);
     for (;;) {
+        const uint64_t grace = (uint64_t)hard_grace_ms * 1000000u;
         uint64_t now = uv_hrtime();
-        uint64_t hard = W.deadline + (uint64_t)HARD_GRACE_MS * 1000000u;
-        if (W.deadline == 0 || (W.sent && s_hooked)) {
+        if (W.deadline == 0 || (W.sent && (s_hooked || W.cpu_sent == 0))) {
             W.wake_at = UINT64_MAX;
             uv_cond_wait(&W.cv, &W.mu);
-        } else if (W.sent && now < hard) {
-            W.wake_at = UINT64_MAX; /* watch() need not wake us early */
-            (void)uv_cond_timedwait(&W.cv, &W.mu, hard - now);
         } else if (W.sent) {
-            fprintf(stderr, "relm: sandbox: a sandboxed call is stuck in a "
-                    "library function %u ms past its time limit; stopping "
-                    "the process\n",
-                    HARD_GRACE_MS);
-            _exit(70);
+            uint64_t cpu = thread_cpu_ns(W.target);
+            if (cpu != 0 && cpu - W.cpu_sent >= grace) {
+                fprintf(stderr, "relm: sandbox: a sandboxed call is stuck in "
+                        "a library function %u ms of CPU past its time "
+                        "limit; stopping the process\n", hard_grace_ms);
+                _exit(70);
+            }
+            W.wake_at = UINT64_MAX; /* watch() need not wake us early */
+            (void)uv_cond_timedwait(&W.cv, &W.mu, grace / 8);
         } else if (now >= W.deadline) {
             W.sent = 1;
+            W.cpu_sent = thread_cpu_ns(W.target);
             pthread_kill(W.target, WATCH_SIGNAL);
         } else {
             W.wake_at = W.deadline;
@@ -191,6 +213,11 @@ void relm_sandbox_config(const relm_sandbox_limits *lim,
         *out = defaults;
 }
 
+void relm_sandbox_hard_grace(unsigned ms)
+{
+    hard_grace_ms = ms != 0 ? ms : HARD_GRACE_MS;
+}
+
 int relm_sandbox_active(void)
 {
     return s_active;
@@ -199,6 +226,83 @@ int relm_sandbox_active(void)
 int relm_sandbox_expired(void)
 {
     return s_active && s_fired;
+}
+
+/* Describe the error value at idx in one line without running any of its
+ * metamethods: it comes from a script, and a __tostring that loops would
+ * run here, outside the sandbox, unstopped. Relm error objects (their
+ * metatable is the engine's) read as "where code: message". Pushes the
+ * string and returns it. */
+static const char *safe_error_string(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+        lua_pushvalue(L, idx);
+        break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            lua_pushfstring(L, "%I", (LUAI_UACINT)lua_tointeger(L, idx));
+        else
+            lua_pushfstring(L, "%f", (LUAI_UACNUMBER)lua_tonumber(L, idx));
+        break;
+    case LUA_TTABLE:
+        if (lua_getmetatable(L, idx)) {
+            luaL_getmetatable(L, RELM_ERROR_MT);
+            int ours = lua_rawequal(L, -1, -2);
+            lua_pop(L, 2);
+            if (ours) {
+                const char *part[3];
+                static const char *const keys[3] = {"where", "code",
+                                                    "message"};
+                for (int i = 0; i < 3; i++) {
+                    lua_pushstring(L, keys[i]);
+                    part[i] = lua_rawget(L, idx) == LUA_TSTRING
+                                  ? lua_tostring(L, -1) : "";
+                }
+                lua_pushfstring(L, "%s%s: %s", part[0], part[1], part[2]);
+                lua_replace(L, -4);
+                lua_pop(L, 2);
+                break;
+            }
+        }
+        /* fall through */
+    default:
+        lua_pushfstring(L, "(error object is a %s value)",
+                        luaL_typename(L, idx));
+        break;
+    }
+    return lua_tostring(L, -1);
+}
+
+static int tostring_value(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
+}
+
+/* Replace a script's error value that is neither a string nor a relm error
+ * by its tostring(), computed while the call's deadline and memory cap
+ * still hold, so that its __tostring runs sandboxed. On any failure the
+ * value stays (safe_error_string describes it by type). */
+static void stringify_error(lua_State *L)
+{
+    int t = lua_type(L, -1);
+    if (t == LUA_TSTRING || t == LUA_TNUMBER)
+        return;
+    if (t == LUA_TTABLE && lua_getmetatable(L, -1)) {
+        luaL_getmetatable(L, RELM_ERROR_MT);
+        int ours = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (ours)
+            return;
+    }
+    lua_pushcfunction(L, tostring_value);
+    lua_pushvalue(L, -2);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+        lua_replace(L, -2);
+    else
+        lua_pop(L, 1);
 }
 
 /* "16 MB", or "512 KB" for caps below a megabyte or not a whole number. */
@@ -263,7 +367,15 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     s_active = 1;
     watch(deadline);
 
-    int status = relm_host_pcall(L, nargs, nresults);
+    /* lua_pcall without a message handler, not relm_host_pcall: the host's
+     * handler formats the error value, which could run a script's
+     * __tostring while the hook is off (an error raised by the hook itself
+     * calls the handler with hooks disabled). The script's file:line is in
+     * the message; the caller's traceback is recorded when the sandbox
+     * error is raised in turn. */
+    int status = lua_pcall(L, nargs, nresults, 0);
+    if (status == LUA_ERRRUN && !s_fired)
+        stringify_error(L);
 
     /* From here on the handler does nothing (s_active is 0), so restoring
      * the hook cannot race with it. */
@@ -293,7 +405,7 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
         return relm_diag_set(d, "sandbox", "memory limit of %s exceeded",
                              size);
     }
-    relm_diag_set(d, "sandbox", "%s", relm_lua_error_string(L, -1));
+    relm_diag_set(d, "sandbox", "%s", safe_error_string(L, -1));
     lua_pop(L, 1);
     return RELM_ERR;
 }

@@ -36,6 +36,10 @@ void relm_sandbox_config(const relm_sandbox_limits *lim,
 int relm_sandbox_call(lua_State *L, int nargs, int nresults,
                       const relm_sandbox_limits *lim, relm_diag *d);
 
+/* CPU time (ms) a call may spend inside one C function after its deadline
+ * before the watchdog stops the process (0: the default, 2000). For tests. */
+void relm_sandbox_hard_grace(unsigned ms);
+
 /* Nonzero while a sandboxed call is running (in this process). */
 int relm_sandbox_active(void);
 

@@ -842,9 +842,15 @@ function WF:guard(tname, r, opts)
     if not t.guard_fn then
         return true
     end
-    local limits = opts and type(opts.limits) == "table" and opts.limits or {}
-    local ok, res, reason = pcall(sandbox.call_with, limits, run_guard, t.guard_fn, plain(r or {}, false, 0),
-        plain(opts or {}, false, 0))
+    local limits = opts and type(opts.limits) == "table" and opts.limits
+    local ok, res, reason
+    if limits then
+        ok, res, reason = pcall(sandbox.call_with, limits, run_guard, t.guard_fn, plain(r or {}, false, 0),
+            plain(opts, false, 0))
+    else
+        ok, res, reason = pcall(sandbox.call, run_guard, t.guard_fn, plain(r or {}, false, 0),
+            plain(opts or {}, false, 0))
+    end
     if not ok then
         if not relm.is_error(res, "sandbox") then
             error(res, 0) -- misuse (bad opts.limits), not the guard's doing

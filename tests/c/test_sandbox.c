@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -100,6 +101,42 @@ static void test_script_error(lua_State *L)
     lua_settop(L, top);
 }
 
+/* A C function that never returns: only the watchdog's last resort can
+ * end it. */
+static int spin_in_c(lua_State *L)
+{
+    (void)L;
+    volatile unsigned long n = 0;
+    for (;;)
+        n++;
+    return 0;
+}
+
+/* In a child process (before this process starts its own watchdog): a
+ * call stuck in C past its deadline ends the process with status 70. */
+static void test_stuck_in_c(const char *path)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        relm_diag d;
+        relm_store *s = NULL;
+        relm_store_opts o = {.create = 1};
+        if (relm_store_open(&s, path, &o, NULL, &d) != RELM_OK)
+            _exit(2);
+        lua_State *L = relm_host_open(s, relm_host_find_home(), &d);
+        if (L == NULL)
+            _exit(3);
+        relm_sandbox_hard_grace(200);
+        relm_sandbox_limits lim = {.timeout_ms = 20};
+        lua_pushcfunction(L, spin_in_c);
+        relm_sandbox_call(L, 0, 0, &lim, &d);
+        _exit(4);
+    }
+    int status = 0;
+    CHECK(pid > 0 && waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 70);
+}
+
 static void test_config(void)
 {
     relm_sandbox_limits out, set = {.timeout_ms = 123};
@@ -159,6 +196,7 @@ int main(void)
         fprintf(stderr, "host: %s\n", d.msg);
     CHECK(L != NULL);
     if (L != NULL) {
+        test_stuck_in_c(path);
         test_config();
         test_results_and_stack(L);
         test_timeout(L);

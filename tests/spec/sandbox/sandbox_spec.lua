@@ -129,6 +129,23 @@ describe("sandbox.call", function()
         assert.are.equal("sandbox", err.code)
     end)
 
+    it("describes any error value without running its metamethods outside the sandbox", function()
+        fails_with("^custom$", "error(setmetatable({}, { __tostring = function() return 'custom' end }))")
+        fails_with("^42$", "error(42)")
+        fails_with("^nil$", "error()")
+        -- A __tostring that loops is stopped by the deadline, even when it
+        -- loops only from its second call on.
+        fails_with("time limit of 40 ms exceeded",
+            "error(setmetatable({}, { __tostring = function() while true do end end }))")
+        fails_with("^x$", [[
+            local n = 0
+            error(setmetatable({}, { __tostring = function()
+                n = n + 1
+                if n > 1 then while true do end end
+                return "x"
+            end }))]])
+    end)
+
     it("stops an infinite loop at the deadline, then works again", function()
         local err = fails_with("^time limit of 40 ms exceeded %(at loop%.lua:2%)$",
             "local n = 0\nwhile true do n = n + 1 end",
