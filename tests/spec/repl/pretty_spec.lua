@@ -111,7 +111,8 @@ describe("relm.pretty.show", function()
 
     it("prints a list of scalars inside a record as one cell", function()
         local text = pretty.show({ { a = 1, via = { "app runs_on db", "db part_of dc" } }, { a = 2 } })
-        assert.are.equal("a  via\n-  -----------------------------\n1  app runs_on db, db part_of dc\n2\n(2 rows)", text)
+        assert.are.equal(
+            "a  via\n-  -----------------------------\n1  app runs_on db, db part_of dc\n2\n(2 rows)", text)
     end)
 
     it("prints an array of empty tables as Lua, not as a table of nothing", function()
