@@ -44,6 +44,7 @@ CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
 REPL_OBJ   = $(REPL_SRC:%.c=$(BUILD)/obj/%.o)
 CTEST_SRC  = $(sort $(wildcard tests/c/test_*.c))
 CTEST_BIN  = $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+PTYDRIVE   = $(BUILD)/tests/ptydrive
 DEPS_STAMP = $(BUILD)/.deps-ok
 
 .PHONY: all deps run test asan bench lint install uninstall clean
@@ -93,12 +94,17 @@ $(BUILD)/tests/%: tests/c/%.c $(CORE_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/c -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
+# The pseudo-terminal driver the REPL specs type through (not a C test).
+$(PTYDRIVE): tests/pty/ptydrive.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lutil
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 run: $(BUILD)/relm
 	$(BUILD)/relm repl
 
-test: $(BUILD)/relm $(CTEST_BIN)
+test: $(BUILD)/relm $(CTEST_BIN) $(PTYDRIVE)
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
 
 asan:

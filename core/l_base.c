@@ -216,8 +216,26 @@ int luaopen_relm_base(lua_State *L)
         {"info", l_base_info},
         {NULL, NULL},
     };
+    /* One-line docs for help() (convention: docs/internals.md). */
+    static const char *const docs[][2] = {
+        {"_module", "the relm global: read-only SQL, transactions, errors"},
+        {"sql", "(query, ...) -> rows: read-only SQL with bound parameters"},
+        {"tx", "(fn, ...) -> fn's results: one transaction; rolled back if "
+               "fn raises"},
+        {"error", "(code, message [, level]): raise a relm error"},
+        {"is_error", "(v [, code]) -> boolean: v is a relm error (of that "
+                     "code)"},
+        {"whoami", "() -> string: the name of the acting user"},
+        {"info", "() -> table: version, schema, db, user, lua, sqlite"},
+    };
     luaL_newlib(L, fns);
     lua_pushliteral(L, RELM_VERSION);
     lua_setfield(L, -2, "version");
+    lua_createtable(L, 0, (int)(sizeof docs / sizeof docs[0]));
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        lua_pushstring(L, docs[i][1]);
+        lua_setfield(L, -2, docs[i][0]);
+    }
+    lua_setfield(L, -2, "__doc");
     return 1;
 }

@@ -68,6 +68,9 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context)
     case SQLITE_NOTADB:
         code = "corrupt";
         break;
+    case SQLITE_INTERRUPT: /* sqlite3_interrupt from Ctrl-C in the REPL */
+        code = "interrupted";
+        break;
     default:
         break;
     }

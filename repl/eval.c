@@ -2,12 +2,15 @@
  * protected calls through the host, printing results, reporting errors. */
 #include "eval.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <lauxlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "host.h"
 #include "utf8.h"
@@ -70,7 +73,7 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
         return NULL;
     }
     size_t bad;
-    if (len != NULL && *len > 0 && buf[0] == 0x1b) {
+    if (*len > 0 && buf[0] == 0x1b) {
         snprintf(err, errlen, "%s: precompiled (binary) chunks are not "
                  "accepted; give the Lua source", name);
         free(buf);
@@ -89,9 +92,82 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
     return buf;
 }
 
+/* require("relm.eval").list(dir) -> array of the file names in dir (no
+ * "." entries), or nil and a message. Standard Lua cannot list a directory;
+ * relm.complete and relm.help use this to find the lua/relm/NAME.lua modules that
+ * have not been loaded yet, without spawning a shell. */
+static int l_eval_list(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    DIR *dir = opendir(path);
+    if (dir == NULL) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_newtable(L);
+    lua_Integer n = 0;
+    struct dirent *e;
+    while ((e = readdir(dir)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        lua_pushstring(L, e->d_name);
+        lua_rawseti(L, -2, ++n);
+    }
+    closedir(dir);
+    return 1;
+}
+
+/* Global help(...): loads lua/relm/help.lua on first use, so start-up does
+ * not pay for it. Stack: forwards every argument, returns its results. */
+static int l_eval_help(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "relm.help");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "help");
+    lua_replace(L, -2);
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+    return lua_gettop(L);
+}
+
+static int open_eval_module(lua_State *L)
+{
+    static const luaL_Reg fns[] = {{"list", l_eval_list}, {NULL, NULL}};
+    luaL_newlib(L, fns);
+    return 1;
+}
+
+/* Protected part of setup: package.preload["relm.eval"] and help(). */
+static int eval_setup(lua_State *L)
+{
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "preload");
+    lua_pushcfunction(L, open_eval_module);
+    lua_setfield(L, -2, "relm.eval");
+    lua_pushcfunction(L, l_eval_help);
+    lua_setglobal(L, "help");
+    return 0;
+}
+
+/* Once per state, before the first chunk of run, -e or the REPL: what
+ * every evaluated chunk may use beyond the `relm` global. */
+static void setup(lua_State *L)
+{
+    static lua_State *done;
+    if (done == L)
+        return;
+    done = L;
+    lua_pushcfunction(L, eval_setup);
+    if (relm_host_pcall(L, 0, 0) != LUA_OK)
+        lua_pop(L, 1);
+}
+
 int relm_eval_load(lua_State *L, const char *code, size_t len,
                    const char *chunkname, int try_return)
 {
+    setup(L);
     if (try_return) {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
@@ -123,6 +199,34 @@ void relm_eval_report(lua_State *L)
     fflush(stderr);
 }
 
+/* Columns of the terminal on stdout, or 0 when stdout is not a terminal
+ * (then tables are not cut to fit: the output goes to a file or a pipe). */
+static int terminal_columns(void)
+{
+    struct winsize ws;
+    if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 &&
+        ws.ws_col > 0)
+        return ws.ws_col;
+    return 0;
+}
+
+/* relm.pretty.print(...) with the terminal's width set, so a missing or
+ * broken pretty printer is an error reported like any other. Stack: takes
+ * the values to print, returns nothing. */
+static int print_results(lua_State *L)
+{
+    lua_getglobal(L, "relm");
+    lua_getfield(L, -1, "pretty");
+    lua_pushinteger(L, terminal_columns());
+    lua_setfield(L, -2, "width");
+    lua_getfield(L, -1, "print");
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 0);
+    return 0;
+}
+
 int relm_eval_call(lua_State *L, int nargs, int print)
 {
     int base = lua_gettop(L) - nargs - 1;
@@ -133,11 +237,7 @@ int relm_eval_call(lua_State *L, int nargs, int print)
     }
     int nres = lua_gettop(L) - base;
     if (print && nres > 0) {
-        lua_getglobal(L, "relm");
-        lua_getfield(L, -1, "pretty");
-        lua_getfield(L, -1, "print");
-        lua_replace(L, -3);
-        lua_pop(L, 1);
+        lua_pushcfunction(L, print_results);
         lua_insert(L, base + 1);
         status = relm_host_pcall(L, nres, 0);
         if (status != LUA_OK)

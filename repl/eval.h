@@ -18,7 +18,10 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
 /* Compile code as a text chunk (binary chunks are refused). With
  * try_return, "return <code>" is tried first so expressions print.
  * Leaves the function (or the error message) on the stack; returns the
- * lua_load status. */
+ * lua_load status. The first call on a state also defines what every
+ * evaluated chunk may use beyond `relm`: the global help() (loads
+ * lua/relm/help.lua on first use) and require("relm.eval").list(dir), the
+ * directory lister help and Tab completion find modules with. */
 int relm_eval_load(lua_State *L, const char *code, size_t len,
                    const char *chunkname, int try_return);
 

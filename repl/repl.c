@@ -13,18 +13,39 @@
 
 #include "eval.h"
 #include "host.h"
+#include "store.h"
 #include "version.h"
 
 static lua_State *repl_L;
-static volatile sig_atomic_t evaluating;
+static volatile sig_atomic_t evaluating; /* a statement is running */
+static volatile sig_atomic_t sigint_seen; /* Ctrl-C since the last prompt */
 
-/* Ctrl-C: while a statement runs, stop it at the next Lua instruction (or
- * SQLite step); at the prompt, readline clears the line. */
+/* Raise "interrupted" at every Lua instruction until the statement is
+ * over: a statement that pcalls in a loop cannot swallow the interrupt,
+ * because the loop itself is interrupted at its next instruction. Only the
+ * count event is used: it fires in Lua code only, never inside a C message
+ * handler, so the error does not turn into "error in error handling". */
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    relm_lua_error(L, "interrupted", "statement stopped by Ctrl-C");
+}
+
+/* Ctrl-C: while a statement runs, stop it at its next Lua instruction and
+ * its running SQLite statement (relm_host_interrupt interrupts SQLite and
+ * arms a one-shot hook; the sticky hook replaces it). At the prompt the
+ * read is cut short and the loop below starts a fresh line. */
 static void on_sigint(int sig)
 {
     (void)sig;
-    if (evaluating && repl_L != NULL)
+    sigint_seen = 1;
+    if (evaluating && repl_L != NULL) {
+        /* The terminal echoed ^C: the report starts on a line of its own. */
+        ssize_t w = write(STDOUT_FILENO, "\n", 1);
+        (void)w;
         relm_host_interrupt(repl_L);
+        lua_sethook(repl_L, interrupt_hook, LUA_MASKCOUNT, 1);
+    }
 }
 
 static void history_path(char *buf, size_t len)
@@ -47,6 +68,21 @@ static int incomplete(lua_State *L, int status)
     static const char eof[] = "<eof>";
     return len >= sizeof eof - 1 &&
            strcmp(msg + len - (sizeof eof - 1), eof) == 0;
+}
+
+/* True when "return <chunk>" is an unfinished expression, like "{" or
+ * "relm.sql(" (the chunk as a statement fails early on those). */
+static int incomplete_expression(lua_State *L, const char *chunk, size_t len)
+{
+    lua_pushliteral(L, "return ");
+    lua_pushlstring(L, chunk, len);
+    lua_concat(L, 2);
+    size_t rlen;
+    const char *code = lua_tolstring(L, -1, &rlen);
+    int status = luaL_loadbufferx(L, code, rlen, "=stdin", "t");
+    int result = incomplete(L, status);
+    lua_pop(L, 2);
+    return result;
 }
 
 /* Completion candidates come from lua/relm/complete.lua: a function from
@@ -129,11 +165,15 @@ int relm_repl(lua_State *L)
     repl_L = L;
     history_path(hist, sizeof hist);
     if (tty) {
+        /* Before using_history(), which starts libedit: "relm:" lines of
+         * ~/.editrc then apply to this program only. */
+        rl_readline_name = "relm";
         using_history();
         stifle_history(1000);
         if (hist[0] != '\0')
             read_history(hist);
         rl_attempted_completion_function = complete;
+        rl_completion_append_character = '\0';
         rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[]";
         relm_store *s = relm_host_store(L);
         printf("relm %s on %s as %s. help() lists the modules; Ctrl-D "
@@ -150,7 +190,21 @@ int relm_repl(lua_State *L)
     size_t chunk_len = 0;
     char *line;
     lua_settop(L, 0);
-    while ((line = read_line(chunk != NULL ? ">> " : "relm> ", tty)) != NULL) {
+    for (;;) {
+        sigint_seen = 0;
+        line = read_line(chunk != NULL ? ">> " : "relm> ", tty);
+        if (line == NULL && sigint_seen && tty) {
+            /* Ctrl-C at the prompt: drop the line (and any unfinished
+             * multi-line chunk) and prompt again, as a shell does. */
+            free(chunk);
+            chunk = NULL;
+            chunk_len = 0;
+            putchar('\n');
+            fflush(stdout);
+            continue;
+        }
+        if (line == NULL)
+            break;
         if (chunk == NULL && line[0] == '\0') {
             free(line);
             continue;
@@ -166,10 +220,12 @@ int relm_repl(lua_State *L)
         chunk = grown;
         memcpy(chunk + chunk_len, line, add + 1);
         chunk_len += add;
-        int first = memchr(chunk, '\n', chunk_len) == NULL;
         free(line);
-        int status = relm_eval_load(L, chunk, chunk_len, "=stdin", first);
-        if (incomplete(L, status)) {
+        /* "return <chunk>" first, multi-line chunks too, so an expression
+         * spread over lines (a long relm.sql call) prints its value. */
+        int status = relm_eval_load(L, chunk, chunk_len, "=stdin", 1);
+        if (incomplete(L, status) ||
+            (status != LUA_OK && incomplete_expression(L, chunk, chunk_len))) {
             lua_pop(L, 1); /* keep gathering lines */
             continue;
         }
@@ -185,10 +241,18 @@ int relm_repl(lua_State *L)
         evaluating = 1;
         relm_eval_call(L, 0, 1);
         evaluating = 0;
-        lua_sethook(L, NULL, 0, 0);
+        lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late */
         lua_settop(L, 0);
     }
-    free(chunk);
+    if (chunk != NULL) {
+        /* Input ended inside a chunk: say what is missing rather than drop
+         * it silently (a piped script cut short). */
+        if (relm_eval_load(L, chunk, chunk_len, "=stdin", 0) != LUA_OK)
+            relm_eval_report(L);
+        else
+            lua_pop(L, 1);
+        free(chunk);
+    }
     if (tty) {
         putchar('\n');
         if (hist[0] != '\0')

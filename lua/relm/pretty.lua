@@ -1,8 +1,17 @@
--- relm/pretty.lua: how values look in the REPL and in `relm -e`: arrays of
--- records as aligned tables, other tables as readable Lua with cycles marked.
+-- relm/pretty.lua: how values print in the REPL and `relm -e`. Arrays of
+-- records print as aligned tables, other tables as readable Lua, cycles marked.
 local M = {}
 
-local MAX_CELL = 40 -- widest cell before it is cut with an ellipsis
+--- Widest cell before it is cut with an ellipsis.
+M.max_cell = 40
+--- Rows printed by show() before the rest is only counted.
+M.max_rows = 1000
+--- Terminal columns a table is made to fit (0 or nil: do not fit). The
+--- evaluator sets it before printing: the terminal's width, or 0 when
+--- stdout is a file or a pipe.
+M.width = 0
+
+local MIN_CELL = 6 -- fitting never cuts a column narrower than this
 
 local function is_array(t)
     local n = #t
@@ -19,22 +28,43 @@ local function is_array(t)
     return count == n
 end
 
--- An array of records: every element a table whose values are scalars.
+-- A record: a table of scalars keyed by strings, printed as a table row
+-- (unless its metatable says how it prints itself).
+local function is_record(row)
+    if type(row) ~= "table" then
+        return false
+    end
+    local mt = getmetatable(row)
+    if mt ~= nil and (type(mt) ~= "table" or mt.__tostring) then
+        return false
+    end
+    for k, v in pairs(row) do
+        if type(k) ~= "string" or type(v) == "table" or type(v) == "function"
+            or type(v) == "userdata" or type(v) == "thread" then
+            return false
+        end
+    end
+    return true
+end
+
+-- An array of records (what relm.sql returns). Records whose values nest
+-- tables are not: they print as readable Lua instead.
 local function is_record_list(t)
     if type(t) ~= "table" or not is_array(t) then
         return false
     end
+    local mt = getmetatable(t)
+    if mt ~= nil and (type(mt) ~= "table" or (mt.__tostring and mt.__name ~= "relm.rows")) then
+        return false
+    end
+    local any_field = false
     for _, row in ipairs(t) do
-        if type(row) ~= "table" or getmetatable(row) ~= nil then
+        if not is_record(row) then
             return false
         end
-        for k, v in pairs(row) do
-            if type(k) ~= "string" or type(v) == "table" or type(v) == "function" then
-                return false
-            end
-        end
+        any_field = any_field or next(row) ~= nil
     end
-    return true
+    return any_field -- records without fields would be a table of nothing
 end
 
 -- Display width of a UTF-8 string (code points; good enough for tables).
@@ -42,28 +72,73 @@ local function width(s)
     return utf8.len(s) or #s
 end
 
+-- s cut to at most w display columns, the last one an ellipsis.
+local function cut(s, w)
+    if width(s) <= w then
+        return s
+    end
+    if not utf8.len(s) then
+        return s:sub(1, w - 1) .. "…"
+    end
+    return s:sub(1, utf8.offset(s, w) - 1) .. "…"
+end
+
 local function cell(v)
     local s
     if v == nil then
         s = ""
     elseif math.type(v) == "float" then
-        s = string.format("%.6g", v)
+        s = string.format("%.14g", v)
     else
         s = tostring(v)
     end
-    s = s:gsub("[\r\n\t]", " ")
-    if width(s) > MAX_CELL then
-        local cut = utf8.offset(s, MAX_CELL) or MAX_CELL
-        s = s:sub(1, cut - 1) .. "…"
-    end
-    return s
+    s = s:gsub("[%c]", " ")
+    return cut(s, M.max_cell)
 end
 
---- Format an array of records as an aligned text table.
+-- Narrow the widest columns until the line fits the width (or every
+-- column is down to MIN_CELL): a wide table stays one line per row.
+local function fit(widths, total_width)
+    if not total_width or total_width <= 0 then
+        return
+    end
+    local function total()
+        local sum = 2 * (#widths - 1)
+        for _, w in ipairs(widths) do
+            sum = sum + w
+        end
+        return sum
+    end
+    local over = total() - total_width
+    while over > 0 do
+        local widest = 1
+        for c, w in ipairs(widths) do
+            if w > widths[widest] then
+                widest = c
+            end
+        end
+        if widths[widest] <= MIN_CELL then
+            return
+        end
+        widths[widest] = widths[widest] - 1
+        over = over - 1
+    end
+end
+
+--- Format an array of records as an aligned text table: a header, a rule,
+--- a line per record (numbers right-aligned, long cells cut) and the count.
 ---@param rows table[] records keyed by column name
 ---@param columns? string[] column order (default: relm.sql's order, else sorted keys)
+---@param opts? {width: integer, max_rows: integer} fit to width columns; print at most max_rows
 ---@return string
-function M.table(rows, columns)
+function M.table(rows, columns, opts)
+    if type(rows) ~= "table" then
+        error("pretty.table: argument #1 (rows) must be an array of records", 2)
+    end
+    if columns ~= nil and type(columns) ~= "table" then
+        error("pretty.table: argument #2 (columns) must be an array of names", 2)
+    end
+    opts = opts or {}
     if columns == nil then
         local mt = getmetatable(rows)
         columns = type(mt) == "table" and mt.columns or nil
@@ -89,11 +164,26 @@ function M.table(rows, columns)
         end)
         columns = list
     end
-    local widths, cells = {}, {}
-    for c, name in ipairs(columns) do
-        widths[c] = width(name)
+    local shown = #rows
+    if opts.max_rows and opts.max_rows >= 0 and shown > opts.max_rows then
+        shown = opts.max_rows
     end
-    for r, row in ipairs(rows) do
+    local widths, cells, numeric = {}, {}, {}
+    for c, name in ipairs(columns) do
+        widths[c] = width(cell(name))
+        -- Right-align columns whose every value is a number.
+        local all = #rows > 0
+        for r = 1, shown do
+            local v = rows[r][name]
+            if v ~= nil and type(v) ~= "number" then
+                all = false
+                break
+            end
+        end
+        numeric[c] = all
+    end
+    for r = 1, shown do
+        local row = rows[r]
         cells[r] = {}
         for c, name in ipairs(columns) do
             local s = cell(row[name])
@@ -103,34 +193,32 @@ function M.table(rows, columns)
             end
         end
     end
-    local function line(values, numeric)
+    fit(widths, opts.width)
+    local function line(values)
         local parts = {}
-        for c, s in ipairs(values) do
+        for c, v in ipairs(values) do
+            local s = cut(v, widths[c])
             local pad = string.rep(" ", widths[c] - width(s))
-            parts[c] = numeric and numeric[c] and pad .. s or s .. pad
+            parts[c] = numeric[c] and pad .. s or s .. pad
         end
         return (table.concat(parts, "  "):gsub("%s+$", ""))
     end
-    -- Right-align columns whose every value is a number.
-    local numeric = {}
+    local header = {}
     for c, name in ipairs(columns) do
-        local all = #rows > 0
-        for _, row in ipairs(rows) do
-            if row[name] ~= nil and type(row[name]) ~= "number" then
-                all = false
-                break
-            end
-        end
-        numeric[c] = all
+        header[c] = cell(name)
     end
-    local out = { line(columns), nil }
+    local out = { line(header) }
     local rule = {}
     for c = 1, #columns do
         rule[c] = string.rep("-", widths[c])
     end
     out[2] = table.concat(rule, "  ")
-    for r = 1, #rows do
-        out[#out + 1] = line(cells[r], numeric)
+    for r = 1, shown do
+        out[#out + 1] = line(cells[r])
+    end
+    if shown < #rows then
+        out[#out + 1] = string.format("… %d more rows not shown (relm.pretty.max_rows = %d)",
+            #rows - shown, opts.max_rows)
     end
     out[#out + 1] = string.format("(%d row%s)", #rows, #rows == 1 and "" or "s")
     return table.concat(out, "\n")
@@ -210,11 +298,17 @@ end
 ---@param v any
 ---@return string
 function M.show(v)
+    if type(v) == "string" then
+        return v -- as lua5.4 prints it: the text itself
+    end
     if is_record_list(v) then
-        return M.table(v)
+        return M.table(v, nil, { width = M.width, max_rows = M.max_rows })
     end
     local mt = getmetatable(v)
-    if type(v) == "table" and mt and mt.__name == "relm.rows" and #v == 0 then
+    if type(v) == "table" and type(mt) == "table" and mt.__name == "relm.rows" and #v == 0 then
+        if type(mt.columns) == "table" and #mt.columns > 0 then
+            return M.table(v, mt.columns, { width = M.width })
+        end
         return "(0 rows)"
     end
     return M.format(v)

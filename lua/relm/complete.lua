@@ -1,0 +1,156 @@
+-- relm/complete.lua: Tab completion for the REPL: globals, keywords, names
+-- under `relm.` at any depth (modules not loaded yet included) and methods.
+local M = {}
+
+-- Files of lua/relm that are the engine's plumbing, not modules to offer.
+local INTERNAL = { init = true, complete = true, help = true, modules = true, eval = true }
+
+local KEYWORDS = {
+    "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
+    "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return",
+    "then", "true", "until", "while",
+}
+
+local module_cache
+
+--- Names of the relm modules, loaded or not, sorted: every lua/relm/*.lua
+--- file under relm.home (listed by the evaluator's C helper, so no shell is
+--- spawned) plus every C module preloaded as relm.core.<name>.
+---@return string[]
+function M.modules()
+    if module_cache then
+        return module_cache
+    end
+    local seen, list = {}, {}
+    local function add(name)
+        if not seen[name] and not INTERNAL[name] and name:match("^[%a_][%w_]*$") then
+            seen[name] = true
+            list[#list + 1] = name
+        end
+    end
+    for key in pairs(package.preload) do
+        local name = key:match("^relm%.core%.(.+)$")
+        if name and name ~= "base" then
+            add(name)
+        end
+    end
+    local ok, ev = pcall(require, "relm.eval")
+    local home = rawget(relm or {}, "home")
+    if ok and type(ev) == "table" and ev.list and home then
+        local files = ev.list(home .. "/lua/relm") or {}
+        for _, file in ipairs(files) do
+            local name = file:match("^(.+)%.lua$")
+            if name then
+                add(name)
+            end
+        end
+    end
+    -- Modules loaded some other way (a script's own package.path) count too.
+    for key in pairs(package.loaded) do
+        local name = key:match("^relm%.([%a_][%w_]*)$")
+        if name then
+            add(name)
+        end
+    end
+    table.sort(list)
+    module_cache = list
+    return list
+end
+
+--- Forget the module list (after files were added to lua/relm).
+function M.reset()
+    module_cache = nil
+end
+
+-- Index v[k] without letting a failing __index escape.
+local function get(v, k)
+    local ok, r = pcall(function()
+        return v[k]
+    end)
+    if ok then
+        return r
+    end
+    return nil
+end
+
+-- Add the identifier keys of t (and of tables its __index chain leads to)
+-- that start with prefix to out; methods_only keeps functions only.
+local function collect(t, prefix, out, methods_only, depth)
+    depth = depth or 0
+    if depth > 8 then
+        return
+    end
+    if type(t) == "table" then
+        for k, v in next, t do
+            if type(k) == "string" and k:match("^[%a_][%w_]*$") and k:sub(1, #prefix) == prefix
+                and (not methods_only or type(v) == "function")
+                and (prefix:sub(1, 1) == "_" or k:sub(1, 1) ~= "_") then
+                out[k] = true
+            end
+        end
+    end
+    local mt = (type(t) == "table" or type(t) == "string" or type(t) == "userdata")
+        and debug.getmetatable(t)
+    if type(mt) == "table" and type(rawget(mt, "__index")) == "table" then
+        collect(rawget(mt, "__index"), prefix, out, methods_only, depth + 1)
+    end
+end
+
+--- Complete the word typed so far.
+---@param word string e.g. "relm.cmdb.im", "rows[1]:" is not supported, "s:up"
+---@return string[] full words that can replace it, sorted
+function M.complete(word)
+    if type(word) ~= "string" then
+        error("complete: argument #1 (word) must be a string", 2)
+    end
+    local path, sep, prefix = word:match("^(.-)([.:])([%w_]*)$")
+    local found = {}
+    if not path then
+        prefix = word:match("[%a_][%w_]*$") or ""
+        if prefix ~= word then
+            return {}
+        end
+        collect(_G, prefix, found)
+        for _, kw in ipairs(KEYWORDS) do
+            if kw:sub(1, #prefix) == prefix then
+                found[kw] = true
+            end
+        end
+        path, sep = "", ""
+    else
+        -- Resolve the path a.b.c from the globals, one identifier at a time.
+        if path == "" then
+            return {}
+        end
+        local v = _G
+        for part in (path .. "."):gmatch("(.-)%.") do
+            if not part:match("^[%a_][%w_]*$") then
+                return {}
+            end
+            v = get(v, part)
+            if v == nil then
+                return {}
+            end
+        end
+        collect(v, prefix, found, sep == ":")
+        if sep == "." and v == rawget(_G, "relm") then
+            for _, name in ipairs(M.modules()) do
+                if name:sub(1, #prefix) == prefix then
+                    found[name] = true
+                end
+            end
+        end
+    end
+    local out = {}
+    for k in pairs(found) do
+        out[#out + 1] = path .. sep .. k
+    end
+    table.sort(out)
+    return out
+end
+
+return setmetatable(M, {
+    __call = function(_, word)
+        return M.complete(word)
+    end,
+})

@@ -1,0 +1,354 @@
+-- relm/help.lua: help() in the REPL and scripts: the modules with a line each,
+-- a module's functions, one function's doc, read from the modules' own source.
+--
+-- Docs come from two places. A Lua module documents a function with the
+-- LuaCATS `---` lines right above `function M.name(...)`: the first sentence
+-- is its one-line summary, `---@param`/`---@return` lines its details; the
+-- module's summary is its two-line header comment. A C module may export a
+-- `__doc` table: {_module = "one line", fname = "(args) -> result: one line"}.
+local complete = require "relm.complete"
+
+local M = {}
+
+local parsed = {} -- path -> {header=, funcs={name->doc}, order={names}}
+
+-- First sentence of text, without its final period.
+local function sentence(text)
+    text = text:gsub("%s+", " "):gsub("^ ", "")
+    local first = text:match("^(.-%.)%s") or text
+    return (first:gsub("%.$", ""))
+end
+
+-- Parse the LuaCATS doc comments of one Lua file (cached per path).
+local function parse(path)
+    if path == nil then
+        return { funcs = {}, order = {} }
+    end
+    if parsed[path] then
+        return parsed[path]
+    end
+    local info = { header = nil, funcs = {}, order = {} }
+    parsed[path] = info
+    local f = io.open(path, "r")
+    if not f then
+        return info
+    end
+    local header, in_header, pending = {}, true, {}
+    for line in f:lines() do
+        if in_header then
+            local h = line:match("^%-%-%s?(.*)$")
+            if h and not line:match("^%-%-%-") and h ~= "" then
+                header[#header + 1] = h
+            else
+                in_header = false
+            end
+        end
+        local doc = line:match("^%-%-%-%s?(.*)$")
+        if doc then
+            pending[#pending + 1] = doc
+        else
+            local name, args = line:match("^function%s+[%w_]+[.:]([%a_][%w_]*)%s*%((.-)%)")
+            if not name then
+                name, args = line:match("^[%w_]+%.([%a_][%w_]*)%s*=%s*function%s*%((.-)%)")
+            end
+            if name and #pending > 0 then
+                local d = { name = name, args = args, text = {}, params = {}, returns = {} }
+                for _, l in ipairs(pending) do
+                    local p = l:match("^@param%s+(.*)$")
+                    local r = l:match("^@return%s+(.*)$")
+                    if p then
+                        d.params[#d.params + 1] = p
+                    elseif r then
+                        d.returns[#d.returns + 1] = r
+                    elseif not l:match("^@") then
+                        d.text[#d.text + 1] = l
+                    end
+                end
+                local rtypes = {}
+                for i, r in ipairs(d.returns) do
+                    rtypes[i] = r:match("^(%S+)")
+                end
+                d.sig = name .. "(" .. args .. ")"
+                    .. (#rtypes > 0 and " -> " .. table.concat(rtypes, ", ") or "")
+                d.summary = sentence(table.concat(d.text, " "))
+                info.funcs[name] = d
+                info.order[#info.order + 1] = name
+            end
+            pending = {}
+        end
+    end
+    f:close()
+    local h = table.concat(header, " "):gsub("^relm/[%w_]+%.lua:%s*", "")
+    info.header = h ~= "" and sentence(h) or nil
+    return info
+end
+
+-- The source file of module name ("" is the top level, lua/relm/init.lua).
+local function source(name)
+    return package.searchpath(name == "" and "relm" or "relm." .. name, package.path)
+end
+
+-- The C module behind name, if there is one (loading a C module is cheap).
+local function c_module(name)
+    local key = "relm.core." .. (name == "" and "base" or name)
+    if package.loaded[key] == nil and package.preload[key] == nil then
+        return nil
+    end
+    local ok, m = pcall(require, key)
+    return ok and type(m) == "table" and m or nil
+end
+
+local function c_docs(name)
+    local c = c_module(name)
+    local d = c and rawget(c, "__doc")
+    return type(d) == "table" and d or {}
+end
+
+-- The module table of name without loading anything new.
+local function loaded(name)
+    if name == "" then
+        return relm
+    end
+    return rawget(relm, name) or package.loaded["relm." .. name]
+        or package.loaded["relm.core." .. name]
+end
+
+local function width()
+    local w = rawget(relm, "pretty") and relm.pretty.width
+    return (type(w) == "number" and w >= 40) and w or 80
+end
+
+-- Cut s to the terminal's width.
+local function fit(s)
+    local w = width()
+    if (utf8.len(s) or #s) > w then
+        s = s:sub(1, (utf8.offset(s, w) or w) - 1) .. "…"
+    end
+    return s
+end
+
+--- One-line description of a module (its header comment, or the C
+--- module's __doc._module), or nil when it has none.
+---@param name string module name, e.g. "cmdb"
+---@return string|nil
+function M.describe(name)
+    local c = c_docs(name)._module
+    c = type(c) == "string" and c or nil
+    -- init.lua's header describes the file, the C half the API.
+    if name == "" and c then
+        return c
+    end
+    return parse(source(name)).header or c
+end
+
+-- The doc of function fname of module name: {sig=, summary=, ...}.
+local function function_doc(name, fname)
+    local d = parse(source(name)).funcs[fname]
+    if d then
+        return d
+    end
+    local c = c_docs(name)[fname]
+    if type(c) == "string" then
+        local sig, summary = c:match("^(%b().-):%s+(.*)$")
+        if c:sub(1, 1) ~= "(" then
+            sig, summary = nil, c
+        end
+        return { name = fname, sig = fname .. (sig or ""), summary = summary, text = { summary },
+                 params = {}, returns = {} }
+    end
+    return nil
+end
+
+--- The functions of a module, each with its one-line doc, in source order.
+---@param name string module name ("" for the top level `relm`)
+---@return {name: string, sig: string, summary: string|nil}[]
+function M.functions(name)
+    local t = loaded(name)
+    if t == nil and name ~= "" then
+        t = relm[name] -- loads it
+    end
+    local out, seen = {}, {}
+    if type(t) ~= "table" then
+        return out
+    end
+    local function add(fname)
+        if not seen[fname] and type(t[fname]) == "function" and fname:sub(1, 1) ~= "_" then
+            seen[fname] = true
+            local d = function_doc(name, fname)
+            out[#out + 1] = { name = fname, sig = d and d.sig or fname .. "(...)",
+                              summary = d and d.summary }
+        end
+    end
+    for _, fname in ipairs(parse(source(name)).order) do
+        add(fname)
+    end
+    local rest = {}
+    for k in pairs(t) do
+        if type(k) == "string" then
+            rest[#rest + 1] = k
+        end
+    end
+    table.sort(rest)
+    for _, fname in ipairs(rest) do
+        add(fname)
+    end
+    return out
+end
+
+-- Which module and name a value is: "cmdb", nil for relm.cmdb; "cmdb",
+-- "add" for relm.cmdb.add; "", "sql" for relm.sql.
+local function locate(v)
+    if v == relm then
+        return ""
+    end
+    local names = { "" }
+    for _, n in ipairs(complete.modules()) do
+        names[#names + 1] = n
+    end
+    for _, n in ipairs(names) do
+        if n ~= "" and v == loaded(n) then
+            return n
+        end
+    end
+    if type(v) ~= "function" then
+        return nil
+    end
+    for _, n in ipairs(names) do
+        for _, t in ipairs({ loaded(n), n ~= "" and package.loaded["relm.core." .. n] or nil }) do
+            if type(t) == "table" then
+                for k, f in pairs(t) do
+                    if f == v and type(k) == "string" then
+                        return n, k
+                    end
+                end
+            end
+        end
+    end
+    return nil
+end
+
+-- Resolve "cmdb", "relm.cmdb", "relm.cmdb.add" or "sql" to module, name.
+local function resolve(s)
+    s = s:gsub("^relm%.?", "")
+    local mod, fname = s:match("^([%a_][%w_]*)%.([%a_][%w_]*)$")
+    if mod then
+        return mod, fname
+    end
+    if s == "" then
+        return ""
+    end
+    if type(rawget(relm, s)) == "function" then
+        return "", s
+    end
+    return s
+end
+
+local function qualified(name, fname)
+    return "relm." .. (name ~= "" and name .. "." or "") .. (fname or "")
+end
+
+local function lines_overview()
+    local out = { "relm modules (help(relm.NAME) lists a module's functions):" }
+    local mods = complete.modules()
+    local w = 0
+    for _, n in ipairs(mods) do
+        w = math.max(w, #n)
+    end
+    for _, n in ipairs(mods) do
+        out[#out + 1] = fit((string.format("  %-" .. w .. "s  %s", n, M.describe(n) or ""):gsub("%s+$", "")))
+    end
+    local top = {}
+    for _, f in ipairs(M.functions("")) do
+        top[#top + 1] = "relm." .. f.name
+    end
+    -- The top-level functions, wrapped to the width.
+    local line = "top level (help(relm) for details):"
+    for _, name in ipairs(top) do
+        if #line + #name + 2 > width() then
+            out[#out + 1] = line
+            line = " "
+        end
+        line = line .. " " .. name .. ","
+    end
+    out[#out + 1] = (line:gsub(",$", ""))
+    out[#out + 1] = fit("help(relm.NAME.fn): one function. Tab completes, Ctrl-C stops, Ctrl-D leaves.")
+    return out
+end
+
+local function lines_module(name)
+    local out = {}
+    local d = M.describe(name)
+    out[#out + 1] = fit((name == "" and "relm" or "relm." .. name) .. (d and ": " .. d or ""))
+    local fns = M.functions(name)
+    if #fns == 0 then
+        out[#out + 1] = "  (no functions)"
+    end
+    for _, f in ipairs(fns) do
+        local prefix = name == "" and "relm." or "relm." .. name .. "."
+        out[#out + 1] = fit("  " .. prefix .. f.sig .. (f.summary and ": " .. f.summary or ""))
+    end
+    return out
+end
+
+local function lines_function(name, fname, v)
+    local d = function_doc(name, fname)
+    local out = {}
+    if not d then
+        out[1] = qualified(name, fname) .. "(...): no documentation"
+        local info = type(v) == "function" and debug.getinfo(v, "S")
+        if info and info.what == "Lua" then
+            out[2] = "  defined at " .. info.short_src .. ":" .. info.linedefined
+        end
+        return out
+    end
+    out[1] = qualified(name, "") .. d.sig
+    for _, l in ipairs(d.text) do
+        out[#out + 1] = "  " .. l
+    end
+    for _, p in ipairs(d.params) do
+        out[#out + 1] = "  @param " .. p
+    end
+    for _, r in ipairs(d.returns) do
+        out[#out + 1] = "  @return " .. r
+    end
+    return out
+end
+
+--- The help text for v as an array of lines: no argument lists the modules;
+--- a module (relm.cmdb or "cmdb") lists its functions with one line each; a
+--- function (relm.cmdb.add or "cmdb.add") shows its whole doc.
+---@param v any
+---@return string[]
+function M.lines(v)
+    if v == nil then
+        return lines_overview()
+    end
+    local name, fname
+    if type(v) == "string" then
+        name, fname = resolve(v)
+        if fname == nil and name ~= "" and loaded(name) == nil and relm[name] == nil then
+            return { "no module relm." .. name .. "; help() lists the modules" }
+        end
+    else
+        name, fname = locate(v)
+        if name == nil then
+            local info = type(v) == "function" and debug.getinfo(v, "S")
+            local where = info and info.what == "Lua"
+                and " (a function defined at " .. info.short_src .. ":" .. info.linedefined .. ")" or ""
+            return { "no help for this " .. type(v) .. where .. "; help() lists the modules" }
+        end
+    end
+    if fname then
+        local t = loaded(name)
+        return lines_function(name, fname, t and t[fname])
+    end
+    return lines_module(name)
+end
+
+--- Print help: help(), help(relm.x), help(relm.x.f), or the same as strings.
+---@param v any
+function M.help(v)
+    io.write(table.concat(M.lines(v), "\n"), "\n")
+end
+
+return M

@@ -1,0 +1,149 @@
+-- pretty_spec.lua: how values print in the REPL and `relm -e`, through
+-- relm.pretty called directly on real query results.
+local pretty = relm.pretty
+
+-- Capture what pretty.print writes to stdout.
+local function printed(...)
+    local path = os.tmpname()
+    local old = io.output()
+    io.output(path)
+    local ok, err = pcall(pretty.print, ...)
+    io.output():close()
+    io.output(old)
+    local f = assert(io.open(path))
+    local text = f:read("a")
+    f:close()
+    os.remove(path)
+    assert(ok, err)
+    return text
+end
+
+describe("relm.pretty.table", function()
+    it("keeps relm.sql's column order and aligns the columns", function()
+        local rows = relm.sql("SELECT 'admin' AS zname, 1 AS a, 'x' AS m")
+        assert.are.equal(table.concat({
+            "zname  a  m",
+            "-----  -  -",
+            "admin  1  x",
+            "(1 row)",
+        }, "\n"), pretty.table(rows))
+    end)
+
+    it("right-aligns columns of numbers, left-aligns text", function()
+        local rows = relm.sql("SELECT 'a' AS name, 5 AS n UNION ALL SELECT 'bbbb', 1234 ORDER BY n")
+        assert.are.equal(table.concat({
+            "name     n",
+            "----  ----",
+            "a        5",
+            "bbbb  1234",
+            "(2 rows)",
+        }, "\n"), pretty.table(rows))
+    end)
+
+    it("prints NULL as an empty cell and floats without noise", function()
+        local rows = relm.sql("SELECT NULL AS a, 0.1 + 0.2 AS b, 'z' AS c")
+        local lines = {}
+        for l in pretty.table(rows):gmatch("[^\n]+") do
+            lines[#lines + 1] = l
+        end
+        assert.are.equal("   0.3  z", lines[3])
+    end)
+
+    it("cuts long cells with an ellipsis", function()
+        local rows = relm.sql("SELECT ? AS long", string.rep("x", 100))
+        local line = pretty.table(rows):match("\n(x+…)\n")
+        assert.is_not_nil(line)
+        assert.are.equal(pretty.max_cell, utf8.len(line))
+    end)
+
+    it("narrows the widest columns to fit the terminal width", function()
+        local rows = relm.sql("SELECT ? AS a, ? AS b, ? AS c, 42 AS n",
+            string.rep("a", 50), string.rep("b", 50), string.rep("c", 50))
+        local text = pretty.table(rows, nil, { width = 80 })
+        for line in text:gmatch("[^\n]+") do
+            assert.is_true(utf8.len(line) <= 80, line)
+        end
+        assert.matches("aaaa…  bbbb", text)
+        assert.matches("  42\n", text)
+        -- Without a width (output to a file or pipe) nothing is narrowed.
+        assert.matches(string.rep("a", 39) .. "…", pretty.table(rows))
+    end)
+
+    it("sorts keys of plain records with id and name first", function()
+        local text = pretty.table({ { z = 1, name = "n", id = 7, a = true } })
+        assert.matches("^id  name  a     z\n", text)
+    end)
+
+    it("names its argument when it is not a table", function()
+        local ok, err = pcall(pretty.table, "rows")
+        assert.is_false(ok)
+        assert.matches("argument #1 %(rows%)", err)
+    end)
+
+    it("stops at max_rows and says how many were left out", function()
+        local rows = relm.sql("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 30) "
+            .. "SELECT x FROM c")
+        local text = pretty.table(rows, nil, { max_rows = 5 })
+        assert.matches("\n5\n… 25 more rows not shown", text)
+        assert.matches("%(30 rows%)$", text)
+        assert.is_nil(text:find("\n6\n", 1, true))
+    end)
+end)
+
+describe("relm.pretty.show", function()
+    it("prints an empty query result as its header and (0 rows)", function()
+        local text = pretty.show(relm.sql("SELECT name FROM users WHERE 0"))
+        assert.are.equal("name\n----\n(0 rows)", text)
+    end)
+
+    it("prints an array of records as a table", function()
+        assert.matches("^name\n%-%-%-%-%-\nadmin\n%(1 row%)$", pretty.show(relm.sql("SELECT name FROM users")))
+    end)
+
+    it("falls back to readable Lua when records nest tables", function()
+        local text = pretty.show({ { a = 1, b = { 1, 2 } }, { a = 2 } })
+        assert.are.equal("{ { a = 1, b = { 1, 2 } }, { a = 2 } }", text)
+    end)
+
+    it("prints an array of empty tables as Lua, not as a table of nothing", function()
+        assert.are.equal("{ {}, {} }", pretty.show({ {}, {} }))
+    end)
+
+    it("marks cycles instead of recursing forever", function()
+        local t = { x = 1 }
+        t.self = t
+        assert.are.equal("{ self = <cycle>, x = 1 }", pretty.show(t))
+    end)
+
+    it("breaks long tables over lines with indentation", function()
+        local text = pretty.show({ alpha = string.rep("a", 30), beta = { gamma = string.rep("g", 30) } })
+        assert.are.equal(table.concat({
+            "{",
+            '  alpha = "' .. string.rep("a", 30) .. '",',
+            "  beta = {",
+            '    gamma = "' .. string.rep("g", 30) .. '"',
+            "  }",
+            "}",
+        }, "\n"), text)
+    end)
+
+    it("prints strings as their text and quotes strings inside tables", function()
+        assert.are.equal("two\nlines", pretty.show("two\nlines"))
+        assert.are.equal('{ "a", 1 }', pretty.show({ "a", 1 }))
+    end)
+
+    it("uses __tostring, e.g. for relm errors", function()
+        local _, err = pcall(relm.error, "not_found", "no CI named 'x'")
+        assert.are.equal("not_found: no CI named 'x'", pretty.show(err))
+    end)
+end)
+
+describe("relm.pretty.print", function()
+    it("prints every result, nil ones included", function()
+        assert.are.equal("nil\n1\nnil\n", printed(nil, 1, nil))
+    end)
+
+    it("prints nothing for no results", function()
+        assert.are.equal("", printed())
+    end)
+end)
