@@ -15,7 +15,8 @@ passed=0 failed=0 skipped=0
 # C tests print "name: N passed, N failed" as their last line.
 for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] || continue
-    out=$(cd "$tmp" && "$t" 2>&1); rc=$?
+    case $t in /*) abs=$t ;; *) abs=$(pwd)/$t ;; esac
+    out=$(cd "$tmp" && "$abs" 2>&1); rc=$?
     printf '%s\n' "$out"
     line=$(printf '%s\n' "$out" | grep -E '^[a-z_]+: [0-9]+ passed, [0-9]+ failed' | tail -n 1)
     if [ -z "$line" ]; then

@@ -1,0 +1,77 @@
+/* graph.h: the in-memory relationship graph behind impact analysis: CSR
+ * adjacency in both directions, rebuilt when the store generation moves. */
+#ifndef RELM_GRAPH_H
+#define RELM_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+#include "store.h"
+
+typedef struct relm_graph relm_graph;
+
+/* Which way a query walks. UP: the CIs a change to the origin can break;
+ * DOWN: what the origin needs; BOTH: the union (used for pictures). */
+enum { RELM_GRAPH_UP = 0, RELM_GRAPH_DOWN = 1, RELM_GRAPH_BOTH = 2 };
+
+typedef struct relm_graph_query {
+    int direction;          /* RELM_GRAPH_UP, _DOWN or _BOTH */
+    int depth;              /* hops to follow; < 0 means unlimited */
+    int64_t limit;          /* results to return; < 0 means unlimited */
+    const int64_t *kinds;   /* rel_types ids to follow; NULL means all */
+    size_t nkinds;
+} relm_graph_query;
+
+/* The answer to one query, in breadth-first order (nearest first). Result
+ * i was reached from result parent[i] (-1: from the origin) over one
+ * relationship of kind kind[i], stored as "i kind parent" when stored_from
+ * [i] is 1 and as "parent kind i" when it is 0. It owns its arrays and
+ * stays valid after the graph is rebuilt or freed. */
+typedef struct relm_impact {
+    size_t n;
+    int64_t origin;
+    int64_t *id;
+    int32_t *depth;
+    int32_t *parent;
+    int32_t *kind;
+    uint8_t *stored_from;
+} relm_impact;
+
+relm_graph *relm_graph_new(void);
+void relm_graph_free(relm_graph *g);
+
+/* Make g reflect the database: rebuild the adjacency when it was never
+ * built, when relm_store_generation moved (another process or this one
+ * committed), when this connection changed rows since the build (inside an
+ * open transaction), or when the last build happened inside a transaction
+ * that may since have been rolled back. Cheap when nothing changed. */
+int relm_graph_refresh(relm_graph *g, relm_store *s, relm_diag *d);
+
+/* Walk from CI id origin per q and fill out (which the caller releases with
+ * relm_impact_free). Refreshes g first. The origin itself is not part of
+ * the result. Fails with not_found when origin is not a CI. */
+int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
+                      const relm_graph_query *q, relm_impact *out,
+                      relm_diag *d);
+void relm_impact_free(relm_impact *r);
+
+/* Facts for tests and benchmarks: node slots, relationships, and how many
+ * times the adjacency was built since relm_graph_new. */
+void relm_graph_stats(const relm_graph *g, size_t *nodes, size_t *edges,
+                      uint64_t *builds);
+
+/* Name, type name and status of CI id as one malloc'd block
+ * "name\0type\0status\0" (*out; the caller frees it), or not_found. */
+int relm_graph_ci_info(relm_store *s, int64_t id, char **out, relm_diag *d);
+
+/* The id of the CI called name, or not_found ("no CI named ..."). */
+int relm_graph_ci_id(relm_store *s, const char *name, int64_t *id,
+                     relm_diag *d);
+
+/* The id of the relationship kind called name, or unknown_relation
+ * naming the kinds that exist (the cmdb's code for it). */
+int relm_graph_kind_id(relm_store *s, const char *name, int64_t *id,
+                       relm_diag *d);
+
+#endif
