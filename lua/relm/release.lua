@@ -45,6 +45,18 @@ local PRIMITIVES = {
 }
 M.primitives = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", "delegate", "share" }
 
+-- Extension points for modules that keep rows beside a release (today
+-- relm.related). register_keys[k](release, value) runs inside register's
+-- transaction for the extra register{} key k; close_hooks[i](release, wf)
+-- runs inside a closing action's transaction. An error in either refuses
+-- the whole action and nothing is written.
+M.register_keys = {
+    change = function(r, v) return require("relm.related").relate(r.id, "change", v) end,
+}
+M.close_hooks = {
+    function(r, wf) return require("relm.related").release_closing(r, wf) end,
+}
+
 local ACT_OPTS = {
     fields = true, note = true, justification = true, to_group = true, to_user = true, dry_run = true,
 }
@@ -231,7 +243,7 @@ function M.register(spec)
             end
         elseif k == "priority" then
             relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 2)
-        elseif REGISTER_EXTRA[k] then -- luacheck: ignore 542
+        elseif REGISTER_EXTRA[k] or M.register_keys[k] then -- luacheck: ignore 542
         elseif FIELDS[k] then
             if not FIELDS[k].register then
                 relm.error("invalid_field", "register: field '" .. k .. "' cannot be set at registration", 2)
@@ -264,8 +276,24 @@ function M.register(spec)
             fields[k] = v
         end
     end
-    local _, json = C.register(wf.name, initial, st.phase, fields)
-    return to_release(json)
+    local ext = {}
+    for k, fn in pairs(M.register_keys) do
+        if spec[k] ~= nil then
+            ext[#ext + 1] = { fn, spec[k] }
+        end
+    end
+    if #ext == 0 then
+        local _, json = C.register(wf.name, initial, st.phase, fields)
+        return to_release(json)
+    end
+    return relm.tx(function()
+        local _, json = C.register(wf.name, initial, st.phase, fields)
+        local r = to_release(json)
+        for _, e in ipairs(ext) do
+            e[1](r, e[2])
+        end
+        return r
+    end)
 end
 
 -- Which fields update() may change in release r: the state's `editable`
@@ -606,6 +634,11 @@ function M.act(id, action, opts)
                     end
                 end
             end
+            if kind == "close" or op.closes then
+                for _, fn in ipairs(M.close_hooks) do
+                    fn(cur, wf)
+                end
+            end
             local all = overlay(op.fields, changes)
             if all.impact ~= nil or all.urgency ~= nil then
                 reprioritise(all, cur)
@@ -641,6 +674,13 @@ function M.history(id)
         }
     end
     return out
+end
+
+-- Related information and impact live in relm.related (docs/related.md):
+-- relate(id, kind, target, {note=}), unrelate, related(id), impact(id),
+-- for_ci(name).
+for _, name in ipairs({ "relate", "unrelate", "related", "impact", "for_ci" }) do
+    M[name] = function(...) return require("relm.related")[name](...) end
 end
 
 ---Fix the engine's clock at epoch seconds (nil: back to the system clock).
