@@ -721,7 +721,7 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
     }
     if (sqlite3_changes(relm_store_db(s)) == 0) {
         relm_diag_set(d, "not_found", "release %s is not linked to %s '%s'",
-                      r.number, kind, target);
+                      r.number, is_ci ? "CI" : kind, target);
         goto fail;
     }
     if (link_occurrence(s, id, &r, "unrelate", kind, target, NULL, cis, at,
