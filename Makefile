@@ -1,23 +1,34 @@
 # relm: build, test, bench, install. Everything is written under build/.
 #   make            build build/relm (installs missing Debian packages first)
-#   make run        build and start the REPL on ./relm.db
+#   make run        build and start the REPL on ./relm.db (or $RELM_DB)
 #   make test       every C test and busted spec; ends "N passed, N failed"
 #   make asan       the same suite under -fsanitize=address,undefined
 #   make bench      benchmarks in tests/bench, each a ratio to a baseline
 #   make lint       luacheck over the Lua, cppcheck over the C
-#   make install    PREFIX=/usr/local DESTDIR= ; make clean
+#   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
+#   make V=1        show the full compiler command lines
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
 BUILD   ?= build
 CC      ?= cc
 DATADIR  = $(PREFIX)/share/relm
+MANDIR   = $(PREFIX)/share/man/man1
 
 # Debian packages the build, the tests and the tools need.
-DEB_PACKAGES = gcc make pkg-config lua5.4 liblua5.4-dev libsqlite3-dev \
-               libuv1-dev libedit-dev libcsv-dev lua-busted lua-check \
-               lua-cjson cppcheck
+DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
+               libsqlite3-dev libuv1-dev libedit-dev libcsv-dev lua-busted \
+               lua-check lua-cjson cppcheck
 PKGS = lua5.4 sqlite3 libuv libedit
+
+# Quiet output: one "CC core/store.c" line per step; V=1 shows commands.
+ifeq ($(V),1)
+Q   =
+say = @:
+else
+Q   = @
+say = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Wpointer-arith -Wformat=2 -Wno-format-nonliteral
@@ -30,11 +41,19 @@ OPT  = -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
        -fno-sanitize-recover=undefined
 endif
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CPPFLAGS  += -Icore -I$(BUILD)/gen -DRELM_DATADIR='"$(DATADIR)"' -D_GNU_SOURCE
-CFLAGS    += -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS)
-LDLIBS    += $(PKG_LIBS) -lcsv -lm
+# pkg-config runs lazily, the first time a recipe needs the flags: recipes
+# run after the deps step, so on a fresh machine the flags come from the
+# packages it has just installed (a ':=' here would read them before).
+# The eval caches the answer so pkg-config runs once per make, not per file.
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
+# '+=' keeps these recursive (lazy) and lets a rule written as
+# $(CC) $(CPPFLAGS) $(CFLAGS) ... $(LDLIBS) get every flag.
+CPPFLAGS += -Icore -I$(BUILD)/gen -D_GNU_SOURCE
+CFLAGS   += -std=c11 $(WARN) $(OPT) $(PKG_CFLAGS)
+LDLIBS   += $(PKG_LIBS) -lcsv -lm
+COMPILE   = $(CC) $(CPPFLAGS) $(CFLAGS)
+LINK      = $(CC) $(CFLAGS) $(LDFLAGS)
 
 CORE_SRC   = $(sort $(wildcard core/*.c))
 REPL_SRC   = $(sort $(wildcard repl/*.c))
@@ -46,13 +65,15 @@ CTEST_SRC  = $(sort $(wildcard tests/c/test_*.c))
 CTEST_BIN  = $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 PTYDRIVE   = $(BUILD)/tests/ptydrive
 DEPS_STAMP = $(BUILD)/.deps-ok
+GEN        = $(BUILD)/gen/modules.inc $(BUILD)/gen/config.h
 
-.PHONY: all deps run test asan bench lint install uninstall clean
+.PHONY: all deps run test asan bench lint install uninstall clean FORCE
 
 all: $(BUILD)/relm
 
 # Install what is missing: only when something is, and only as root;
-# otherwise print the command to run.
+# otherwise print the command to run. The stamp depends on the Makefile so
+# a package added to the list is checked on the next build.
 deps: $(DEPS_STAMP)
 $(DEPS_STAMP): Makefile
 	@missing=""; for p in $(DEB_PACKAGES); do \
@@ -60,9 +81,10 @@ $(DEPS_STAMP): Makefile
 	    || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing:$$missing"; \
+	    echo "  DEPS   apt-get install$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null || exit 1; \
+	      apt-get install -y -qq --no-install-recommends $$missing >/dev/null \
+	      || { echo "relm: apt-get install failed"; exit 1; }; \
 	  else \
 	    echo "relm needs these Debian packages; run:"; \
 	    echo "  sudo apt-get install -y$$missing"; exit 1; \
@@ -70,34 +92,48 @@ $(DEPS_STAMP): Makefile
 	fi
 	@mkdir -p $(@D) && touch $@
 
+# One RELM_MODULE(name) line per core/l_<name>.c: host.c preloads them all.
 $(BUILD)/gen/modules.inc: $(BINDINGS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	@for f in $(BINDINGS); do n=$${f#core/l_}; echo "RELM_MODULE($${n%.c})"; \
 	  done > $@.tmp && mv $@.tmp $@
 
+# Where the installed Lua files live. Rewritten only when PREFIX changes, so
+# `make install PREFIX=...` rebuilds host.o and nothing else.
+$(BUILD)/gen/config.h: FORCE | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	@printf '#define RELM_DATADIR "%s"\n' '$(DATADIR)' > $@.tmp; \
+	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) core/gen_migrations.sh | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	@sh core/gen_migrations.sh $@ $(MIGRATIONS)
+	$(call say,GEN,$@)
+	$(Q)sh core/gen_migrations.sh $@ $(MIGRATIONS)
 
-$(BUILD)/obj/%.o: %.c $(BUILD)/gen/modules.inc | $(DEPS_STAMP)
+$(BUILD)/obj/%.o: %.c | $(GEN) $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(COMPILE) -MMD -MP -c -o $@ $<
 
 $(BUILD)/obj/gen/migrations.o: $(BUILD)/gen/migrations.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(call say,CC,$<)
+	$(Q)$(COMPILE) -c -o $@ $<
 
 $(BUILD)/relm: $(CORE_OBJ) $(REPL_OBJ)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(call say,LD,$@)
+	$(Q)$(LINK) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/c/%.c $(CORE_OBJ)
+$(BUILD)/tests/%: tests/c/%.c $(CORE_OBJ) $(GEN)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -Itests/c -o $@ $< $(CORE_OBJ) $(LDLIBS)
+	$(call say,CC,$<)
+	$(Q)$(COMPILE) -Itests/c -o $@ $< $(CORE_OBJ) $(LDLIBS)
 
 # The pseudo-terminal driver the REPL specs type through (not a C test).
-$(PTYDRIVE): tests/pty/ptydrive.c
+$(PTYDRIVE): tests/pty/ptydrive.c | $(GEN)
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< -lutil
+	$(call say,CC,$<)
+	$(Q)$(COMPILE) -o $@ $< -lutil
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
@@ -107,27 +143,38 @@ run: $(BUILD)/relm
 test: $(BUILD)/relm $(CTEST_BIN) $(PTYDRIVE)
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
 
+# The whole suite again, sanitized, in its own build directory. Leak
+# checking stays on: a leak in the core is a finding like any other.
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 test
 
-bench: $(BUILD)/relm
+bench: $(BUILD)/relm $(BUILD)/bench/timeit
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/bench/run.sh
 
-lint: $(DEPS_STAMP)
-	luacheck -q lua workflows portfolios tests
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --std=c11 --inline-suppr -Icore -I$(BUILD)/gen core repl
+# Times whole commands for the benchmark scenarios.
+$(BUILD)/bench/timeit: tests/bench/timeit.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $<
+
+lint: $(GEN)
+	$(call say,LUACHECK,lua tests)
+	$(Q)luacheck -q --formatter plain $(wildcard lua workflows portfolios tests)
+	$(call say,CPPCHECK,core repl)
+	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --std=c11 --inline-suppr -D__GNUC__ -Icore -I$(BUILD)/gen core repl
 
 install: $(BUILD)/relm
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR) \
-	  $(DESTDIR)$(PREFIX)/share/man/man1
-	install -m 755 $(BUILD)/relm $(DESTDIR)$(PREFIX)/bin/relm
-	cp -R lua workflows portfolios $(DESTDIR)$(DATADIR)/
-	install -m 644 docs/relm.1 $(DESTDIR)$(PREFIX)/share/man/man1/relm.1
+	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
+	$(Q)install -m 755 $(BUILD)/relm $(DESTDIR)$(PREFIX)/bin/relm
+	$(Q)rm -rf $(addprefix $(DESTDIR)$(DATADIR)/,lua workflows portfolios)
+	$(Q)cp -R $(wildcard lua workflows portfolios) $(DESTDIR)$(DATADIR)/
+	$(Q)install -m 644 docs/relm.1 $(DESTDIR)$(MANDIR)/relm.1
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/relm $(DESTDIR)$(DATADIR) \
-	  $(DESTDIR)$(PREFIX)/share/man/man1/relm.1
+	  $(DESTDIR)$(MANDIR)/relm.1
 
 clean:
-	rm -rf build
+	rm -rf $(BUILD)

@@ -10,11 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h" /* RELM_DATADIR, generated from the Makefile's PREFIX */
 #include "modules.h"
-
-#ifndef RELM_DATADIR
-#define RELM_DATADIR "/usr/local/share/relm"
-#endif
 
 /* The allocator's userdata doubles as the host context: reachable from any
  * lua_State with lua_getallocf, without a registry lookup. */
@@ -23,6 +20,12 @@ typedef struct host_ctx {
     size_t limit;
     relm_store *store;
 } host_ctx;
+
+/* The context of the process's one state. Holding it here also keeps it
+ * reachable when a script's os.exit(code, true) closes the state from
+ * inside a call and the process ends without relm_host_close (otherwise a
+ * leak checker reports it). */
+static host_ctx *process_ctx;
 
 static const struct {
     const char *name;
@@ -203,20 +206,24 @@ static int file_exists(const char *path)
     return access(path, R_OK) == 0;
 }
 
+/* Where lua/relm/init.lua is, in order: $RELM_HOME; a source tree holding
+ * the executable (build/relm, build/asan/relm); <prefix>/share/relm beside
+ * an installed <prefix>/bin/relm, so a copied or DESTDIR-staged install
+ * works too; and last the data directory compiled in from PREFIX. */
 const char *relm_host_find_home(void)
 {
-    static char home[4096];
+    static char home[4400];
     const char *env = getenv("RELM_HOME");
     if (env != NULL && *env != '\0') {
         snprintf(home, sizeof home, "%s", env);
         return home;
     }
-    char exe[4096], probe[4200];
+    char exe[4096], probe[4400];
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     if (n > 0) {
         exe[n] = '\0';
         /* build/relm or build/asan/relm: look a few levels up for lua/. */
-        for (int up = 0; up < 4; up++) {
+        for (int up = 0; up < 3; up++) {
             char *slash = strrchr(exe, '/');
             if (slash == NULL || slash == exe)
                 break;
@@ -225,6 +232,14 @@ const char *relm_host_find_home(void)
             if (file_exists(probe)) {
                 snprintf(home, sizeof home, "%s", exe);
                 return home;
+            }
+            if (up == 1) {
+                snprintf(probe, sizeof probe,
+                         "%s/share/relm/lua/relm/init.lua", exe);
+                if (file_exists(probe)) {
+                    snprintf(home, sizeof home, "%s/share/relm", exe);
+                    return home;
+                }
             }
         }
     }
@@ -281,8 +296,10 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
         return NULL;
     }
     ctx->store = s;
+    process_ctx = ctx;
     lua_State *L = lua_newstate(host_alloc, ctx);
     if (L == NULL) {
+        process_ctx = NULL;
         free(ctx);
         relm_diag_set(d, "out_of_memory", "cannot create the Lua state");
         return NULL;
@@ -305,5 +322,7 @@ void relm_host_close(lua_State *L)
         return;
     host_ctx *ctx = ctx_of(L);
     lua_close(L);
+    if (ctx == process_ctx)
+        process_ctx = NULL;
     free(ctx);
 }

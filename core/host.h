@@ -21,7 +21,8 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d);
 void relm_host_close(lua_State *L);
 
 /* The directory holding lua/, workflows/ and portfolios/: $RELM_HOME, else
- * the source tree above the executable, else the installed data dir.
+ * the source tree above the executable, else <prefix>/share/relm beside an
+ * installed <prefix>/bin/relm, else the data dir compiled in from PREFIX.
  * Returns a static buffer. */
 const char *relm_host_find_home(void);
 

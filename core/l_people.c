@@ -224,5 +224,10 @@ int luaopen_relm_people(lua_State *L)
         {NULL, NULL},
     };
     luaL_newlib(L, fns);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "the C half of relm.user, relm.group, relm.permission "
+                       "and relm.justification (use those)");
+    lua_setfield(L, -2, "_module");
+    lua_setfield(L, -2, "__doc");
     return 1;
 }

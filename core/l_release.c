@@ -122,6 +122,35 @@ static int l_release_get(lua_State *L)
     return 2;
 }
 
+/* head(id | number) -> {id=, number=, workflow=, state=, status=}.
+ * Raises not_found. */
+static int l_release_head(lua_State *L)
+{
+    relm_diag d;
+    relm_release_head_info h;
+    int rc;
+    if (lua_type(L, 1) == LUA_TNUMBER)
+        rc = relm_release_head(relm_host_store(L), luaL_checkinteger(L, 1),
+                               NULL, &h, &d);
+    else
+        rc = relm_release_head(relm_host_store(L), 0, luaL_checkstring(L, 1),
+                               &h, &d);
+    if (rc != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, h.id);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, h.number);
+    lua_setfield(L, -2, "number");
+    lua_pushstring(L, h.workflow);
+    lua_setfield(L, -2, "workflow");
+    lua_pushstring(L, h.state);
+    lua_setfield(L, -2, "state");
+    lua_pushstring(L, h.status);
+    lua_setfield(L, -2, "status");
+    return 1;
+}
+
 /* workflow(id) -> name of the release's workflow. Raises not_found. */
 static int l_release_workflow(lua_State *L)
 {
@@ -334,6 +363,7 @@ int luaopen_relm_release(lua_State *L)
     static const luaL_Reg fns[] = {
         {"register", l_release_register},
         {"get", l_release_get},
+        {"head", l_release_head},
         {"workflow", l_release_workflow},
         {"apply", l_release_apply},
         {"can", l_release_can},

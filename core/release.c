@@ -252,10 +252,12 @@ static int valid_date(const char *v)
     "'elapsed_seconds', r.elapsed_seconds, 'active_since', r.active_since, "   \
     "'remaining_seconds', r.remaining_seconds, "                               \
     "'suspended_at', r.suspended_at, 'extra', json(r.extra), "                 \
-    "'shared_with', (SELECT json_group_array(json_patch('{}', json_object("    \
-    "'group', sg.name, 'user', su.name, 'note', sh.note))) "                   \
-    "FROM release_shares sh LEFT JOIN groups sg ON sg.id = sh.group_id "       \
-    "LEFT JOIN users su ON su.id = sh.user_id WHERE sh.release_id = r.id), "   \
+    "'shared_with', (SELECT json_group_array(json(x)) FROM (SELECT "           \
+    "json_patch('{}', json_object('group', sg.name, 'user', su.name, "         \
+    "'note', sh.note)) AS x FROM release_shares sh "                           \
+    "LEFT JOIN groups sg ON sg.id = sh.group_id "                              \
+    "LEFT JOIN users su ON su.id = sh.user_id WHERE sh.release_id = r.id "     \
+    "ORDER BY sh.id)), "                                                       \
     "'created_at', r.created_at, 'updated_at', r.updated_at, "                 \
     "'closed_at', r.closed_at)), r.id "                                        \
     "FROM releases r LEFT JOIN users ru ON ru.id = r.requester_id "            \
@@ -354,6 +356,44 @@ static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
     copy_col(st, 1, c->state, sizeof c->state);
     copy_col(st, 2, c->phase, sizeof c->phase);
     copy_col(st, 3, c->status, sizeof c->status);
+    sqlite3_reset(st);
+    return RELM_OK;
+}
+
+int relm_release_head(relm_store *s, int64_t id, const char *number,
+                      relm_release_head_info *h, relm_diag *d)
+{
+    sqlite3_stmt *st =
+        id != 0 ? relm_store_stmt(s,
+                                  "SELECT id, number, workflow, state, status "
+                                  "FROM releases WHERE id = ?1",
+                                  d)
+                : relm_store_stmt(s,
+                                  "SELECT id, number, workflow, state, status "
+                                  "FROM releases WHERE number = ?1",
+                                  d);
+    if (st == NULL)
+        return RELM_ERR;
+    if (id != 0)
+        sqlite3_bind_int64(st, 1, id);
+    else
+        sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE)
+            return relm_store_fail(s, d, "release");
+        if (id != 0)
+            return relm_diag_set(d, "not_found", "no release with id %" PRId64,
+                                 id);
+        return relm_diag_set(d, "not_found", "no release numbered '%s'",
+                             number);
+    }
+    h->id = sqlite3_column_int64(st, 0);
+    copy_col(st, 1, h->number, sizeof h->number);
+    copy_col(st, 2, h->workflow, sizeof h->workflow);
+    copy_col(st, 3, h->state, sizeof h->state);
+    copy_col(st, 4, h->status, sizeof h->status);
     sqlite3_reset(st);
     return RELM_OK;
 }
@@ -714,6 +754,36 @@ static int next_number(relm_store *s, int64_t now, char out[32],
     return RELM_OK;
 }
 
+/* One column of the INSERT that registers a release. */
+typedef struct col_value {
+    const char *column;
+    bound b;
+} col_value;
+
+/* Append column = b to cols unless the column is already there. */
+static void add_col(col_value *cols, int *n, const char *column,
+                    const bound *b)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp(cols[i].column, column) == 0)
+            return;
+    cols[*n].column = column;
+    cols[*n].b = *b;
+    (*n)++;
+}
+
+static bound text_bound(const char *v)
+{
+    bound b = {.type = v != NULL ? RELM_FV_TEXT : RELM_FV_NULL, .s = v};
+    return b;
+}
+
+static bound int_bound(int64_t v)
+{
+    bound b = {.type = RELM_FV_INT, .i = v};
+    return b;
+}
+
 int relm_release_register(relm_store *s, const char *workflow,
                           const char *state, const char *phase,
                           const relm_fields *fields, int64_t *id,
@@ -731,60 +801,174 @@ int relm_release_register(relm_store *s, const char *workflow,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     int64_t t = relm_release_now();
-    char now[32], number[32];
+    char now[32], number[32], deadline[32];
     iso_time(t, now);
     char *snap = NULL;
+    /* Fixed columns, then the caller's fields, then the defaults that
+     * depend on them; one INSERT whose shape the statement cache keeps. */
+    col_value cols[RELM_FIELDS_MAX + 24];
+    int nc = 0;
+    const char *extra_path[RELM_FIELDS_MAX];
+    const relm_field_value *extra_val[RELM_FIELDS_MAX];
+    char extra_buf[RELM_FIELDS_MAX][96];
+    int nextra = 0;
+    int64_t requester = relm_store_actor_id(s), executor = 0;
+    int64_t sla = 0;
+    const char *pstart = NULL, *pend = NULL;
     if (next_number(s, t, number, d) != RELM_OK)
         goto fail;
-    sqlite3_stmt *st = relm_store_stmt(
-        s,
-        "INSERT INTO releases (number, title, workflow, state, phase, "
-        "status, requester_id, created_at, updated_at, active_since) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, 'open', ?6, ?7, ?7, ?7)",
-        d);
-    if (st == NULL)
+    bound b;
+    b = text_bound(number);
+    add_col(cols, &nc, "number", &b);
+    b = text_bound(workflow);
+    add_col(cols, &nc, "workflow", &b);
+    b = text_bound(state);
+    add_col(cols, &nc, "state", &b);
+    b = text_bound(phase);
+    add_col(cols, &nc, "phase", &b);
+    b = text_bound(now);
+    add_col(cols, &nc, "created_at", &b);
+    add_col(cols, &nc, "updated_at", &b);
+    add_col(cols, &nc, "active_since", &b);
+    for (int i = 0; i < fields->n; i++) {
+        const relm_field_value *v = &fields->v[i];
+        if (strncmp(v->name, "extra.", 6) == 0) {
+            if (v->name[6] == '\0') {
+                relm_diag_set(d, "invalid_field", "empty extra field name");
+                goto fail;
+            }
+            snprintf(extra_buf[nextra], sizeof extra_buf[0], "$.\"%s\"",
+                     v->name + 6);
+            extra_path[nextra] = extra_buf[nextra];
+            extra_val[nextra++] = v;
+            continue;
+        }
+        const fieldspec *sp = spec_for(v->name);
+        if (sp == NULL) {
+            relm_diag_set(d, "invalid_field",
+                          "unknown field '%s' (see docs/releases.md)",
+                          v->name);
+            goto fail;
+        }
+        if (!(sp->flags & RELM_FIELD_REGISTER)) {
+            relm_diag_set(d, "invalid_field",
+                          "field '%s' cannot be set at registration", v->name);
+            goto fail;
+        }
+        if (prepare_value(s, sp, v, &b, d) != RELM_OK)
+            goto fail;
+        if (b.type == RELM_FV_TEXT && b.s == b.buf) {
+            /* b is copied into cols: keep its text pointing at the copy. */
+            add_col(cols, &nc, sp->column, &b);
+            cols[nc - 1].b.s = cols[nc - 1].b.buf;
+        } else {
+            add_col(cols, &nc, sp->column, &b);
+        }
+        if (strcmp(sp->name, "requester") == 0 && b.type == RELM_FV_INT)
+            requester = b.i;
+        else if (strcmp(sp->name, "executor_group") == 0 &&
+                 b.type == RELM_FV_INT)
+            executor = b.i;
+        else if (strcmp(sp->name, "sla_seconds") == 0)
+            sla = b.i;
+        else if (strcmp(sp->name, "planned_start") == 0)
+            pstart = b.s;
+        else if (strcmp(sp->name, "planned_end") == 0)
+            pend = b.s;
+    }
+    if (pstart != NULL && pend != NULL && strcmp(pend, pstart) < 0) {
+        relm_diag_set(d, "invalid_field",
+                      "planned_end %s is before planned_start %s", pend,
+                      pstart);
         goto fail;
-    sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, title->s, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, workflow, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 5, phase, -1, SQLITE_STATIC);
-    if (relm_store_actor_id(s) != 0)
-        sqlite3_bind_int64(st, 6, relm_store_actor_id(s));
-    sqlite3_bind_text(st, 7, now, -1, SQLITE_STATIC);
+    }
+    /* Defaults: the requester is the actor, the queue the executor group,
+     * the contact the requester's profile, the time limit now + SLA. */
+    if (requester != 0) {
+        b = int_bound(requester);
+        add_col(cols, &nc, "requester_id", &b);
+    }
+    if (executor != 0) {
+        b = int_bound(executor);
+        add_col(cols, &nc, "current_group_id", &b);
+    }
+    if (sla > 0) {
+        iso_time(t + sla, deadline);
+        b = text_bound(deadline);
+        add_col(cols, &nc, "deadline", &b);
+    }
+    sqlite3_stmt *prof = NULL;
+    if (requester != 0) {
+        prof = relm_store_stmt(s,
+                               "SELECT coalesce(full_name, name), email, "
+                               "phone, unit, location FROM users WHERE id = ?1",
+                               d);
+        if (prof == NULL)
+            goto fail;
+        sqlite3_bind_int64(prof, 1, requester);
+        if (sqlite3_step(prof) == SQLITE_ROW) {
+            static const char *const contact[] = {
+                "contact_name", "contact_email", "contact_phone",
+                "contact_unit", "contact_location"};
+            for (int k = 0; k < 5; k++) {
+                const char *v = (const char *)sqlite3_column_text(prof, k);
+                if (v == NULL)
+                    continue;
+                b = text_bound(NULL);
+                snprintf(b.buf, sizeof b.buf, "%s", v);
+                b.type = RELM_FV_TEXT;
+                add_col(cols, &nc, contact[k], &b);
+                /* Long profile values do not fit the buffer: bind the
+                 * column text itself, valid until the reset below. */
+                cols[nc - 1].b.s = strlen(v) < sizeof b.buf
+                                       ? cols[nc - 1].b.buf : v;
+            }
+        }
+    }
+    char sql[4096];
+    size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO releases (");
+    for (int i = 0; i < nc; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s, ",
+                                cols[i].column);
+    len += (size_t)snprintf(sql + len, sizeof sql - len, "extra) VALUES (");
+    for (int i = 0; i < nc; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, "?%d, ", i + 1);
+    len += (size_t)snprintf(sql + len, sizeof sql - len, "json_set('{}'");
+    for (int i = 0; i < nextra; i++)
+        len += (size_t)snprintf(sql + len, sizeof sql - len, ", ?%d, ?%d",
+                                nc + 2 * i + 1, nc + 2 * i + 2);
+    len += (size_t)snprintf(sql + len, sizeof sql - len, "))");
+    if (len >= sizeof sql - 1) {
+        if (prof != NULL)
+            sqlite3_reset(prof);
+        relm_diag_set(d, "invalid_field", "too many fields at once");
+        goto fail;
+    }
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL) {
+        if (prof != NULL)
+            sqlite3_reset(prof);
+        goto fail;
+    }
+    for (int i = 0; i < nc; i++)
+        bind_bound(st, i + 1, &cols[i].b);
+    for (int i = 0; i < nextra; i++) {
+        int q = nc + 2 * i + 1;
+        sqlite3_bind_text(st, q, extra_path[i], -1, SQLITE_TRANSIENT);
+        if (extra_val[i]->type == RELM_FV_INT)
+            sqlite3_bind_int64(st, q + 1, extra_val[i]->i);
+        else if (extra_val[i]->type == RELM_FV_TEXT)
+            sqlite3_bind_text(st, q + 1, extra_val[i]->s, -1, SQLITE_STATIC);
+    }
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
+    if (prof != NULL)
+        sqlite3_reset(prof);
     if (rc != SQLITE_DONE) {
         relm_store_fail(s, d, "register");
         goto fail;
     }
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
-    if (write_fields(s, *id, fields, RELM_FIELD_REGISTER, now, d) != RELM_OK)
-        goto fail;
-    /* Defaults that depend on other fields: the queue starts at the
-     * executor group, the contact is the requester's, and the time limit
-     * runs from now. */
-    if (exec_row(s,
-                 "UPDATE releases SET "
-                 "current_group_id = coalesce(current_group_id, "
-                 "executor_group_id), "
-                 "contact_name = coalesce(contact_name, (SELECT coalesce("
-                 "full_name, name) FROM users WHERE id = requester_id)), "
-                 "contact_email = coalesce(contact_email, (SELECT email FROM "
-                 "users WHERE id = requester_id)), "
-                 "contact_phone = coalesce(contact_phone, (SELECT phone FROM "
-                 "users WHERE id = requester_id)), "
-                 "contact_unit = coalesce(contact_unit, (SELECT unit FROM "
-                 "users WHERE id = requester_id)), "
-                 "contact_location = coalesce(contact_location, (SELECT "
-                 "location FROM users WHERE id = requester_id)), "
-                 "deadline = CASE WHEN sla_seconds IS NULL THEN NULL ELSE "
-                 "strftime('%Y-%m-%dT%H:%M:%SZ', ?3 + sla_seconds, "
-                 "'unixepoch') END, updated_at = ?2 WHERE id = ?1",
-                 *id, now, 0, d) != RELM_OK)
-        goto fail;
-    if (check_after(s, *id, d) != RELM_OK)
-        goto fail;
     if (snapshot(s, *id, &snap, d) != RELM_OK)
         goto fail;
     relm_occurrence o = {.at = now, .subject = "release", .subject_id = *id,
@@ -1013,12 +1197,9 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
          op->kind == RELM_OP_CLOSE) && (op->to_state == NULL || !op->to_state[0]))
         return relm_diag_set(d, "invalid_argument",
                              "%s needs the target state", action);
-    /* Read and check permission before the transaction opens, so a refusal
-     * costs no write lock; everything is read again inside it. */
-    if (read_current(s, id, &c, d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_auth_check(s, c.workflow, perm, d) != RELM_OK)
-        return RELM_ERR;
+    /* The permission depends on the release's workflow, so it is checked
+     * right after the release is read, inside the transaction (the write
+     * lock makes the read current) and before anything is written. */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     int64_t t = relm_release_now();
@@ -1026,6 +1207,8 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     iso_time(t, now);
     int64_t gid = 0, uid = 0;
     if (read_current(s, id, &c, d) != RELM_OK)
+        goto fail;
+    if (relm_auth_check(s, c.workflow, perm, d) != RELM_OK)
         goto fail;
     if (check_status(op, &c, action, d) != RELM_OK)
         goto fail;
@@ -1052,30 +1235,31 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     if (hooked.n > 0 &&
         write_fields(s, id, &hooked, RELM_FIELD_WORKFLOW, now, d) != RELM_OK)
         goto fail;
-    if (op->to_state != NULL || op->to_phase != NULL) {
-        sqlite3_stmt *st = relm_store_stmt(
-            s,
-            "UPDATE releases SET state = coalesce(?2, state), phase = "
-            "coalesce(?3, phase) WHERE id = ?1",
-            d);
-        if (st == NULL)
-            goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_text(st, 2, op->to_state, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, op->to_phase, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) {
-            relm_store_fail(s, d, "release state");
-            goto fail;
-        }
+    /* State, phase and the time stamp in one statement: every primitive
+     * touches updated_at, so this runs always. */
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "UPDATE releases SET state = coalesce(?2, state), phase = "
+        "coalesce(?3, phase), updated_at = ?4 WHERE id = ?1",
+        d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, op->to_state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, op->to_phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        relm_store_fail(s, d, "release state");
+        goto fail;
     }
     if (write_kind(s, id, op, now, gid, uid, d) != RELM_OK)
         goto fail;
-    if (exec_row(s, "UPDATE releases SET updated_at = ?2 WHERE id = ?1", id,
-                 now, 0, d) != RELM_OK)
-        goto fail;
-    if (check_after(s, id, d) != RELM_OK)
+    /* The invariants can only break when fields changed or it closes. */
+    int wrote = (op->fields != NULL && op->fields->n > 0) || hooked.n > 0;
+    int closing = op->kind == RELM_OP_CLOSE || op->closes;
+    if ((wrote || closing) && check_after(s, id, d) != RELM_OK)
         goto fail;
     if (snapshot(s, id, &snap, d) != RELM_OK)
         goto fail;

@@ -114,6 +114,18 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
 int relm_release_get(relm_store *s, int64_t id, const char *number,
                      char **json, int64_t *found_id, relm_diag *d);
 
+/* Where a release stands, without building its snapshot: what callers
+ * need to decide which primitive to run. By id, or by number when id is 0. */
+typedef struct relm_release_head_info {
+    int64_t id;
+    char number[32];
+    char workflow[128];
+    char state[128];
+    char status[16];
+} relm_release_head_info;
+int relm_release_head(relm_store *s, int64_t id, const char *number,
+                      relm_release_head_info *h, relm_diag *d);
+
 /* The workflow name of release id (for callers that must load it before
  * they act). out has room for size bytes. */
 int relm_release_workflow(relm_store *s, int64_t id, char *out, size_t size,

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "migrations.h"
 
@@ -232,7 +233,7 @@ int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d)
         if (rc != SQLITE_DONE)
             return relm_store_fail(s, d, "actor");
         return relm_diag_set(d, "unknown_user",
-                             "no active user named '%s' (see relm.user.list())",
+                             "no active user named '%s'",
                              name);
     }
     s->actor_id = sqlite3_column_int64(st, 0);
@@ -305,9 +306,57 @@ fail:
     return RELM_ERR;
 }
 
-/* Decide from the header alone whether this file is ours, fresh, foreign or
- * newer, before any statement that could write to it. */
-static int check_identity(relm_store *s, relm_diag *d)
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           (uint32_t)p[3];
+}
+
+/* Read the 100-byte SQLite header straight from the file, before SQLite
+ * opens it: a connection on a foreign WAL database could create -wal and
+ * -shm files beside it or checkpoint it on close, and a refused file must
+ * be left exactly as it was. An empty file is a fresh database. The header
+ * holds user_version at offset 60 and application_id at offset 68. */
+static int check_header(const char *path, relm_diag *d)
+{
+    static const char magic[16] = "SQLite format 3";
+    unsigned char h[100];
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        return relm_diag_set(d, "io_error", "%s: cannot read: %s", path,
+                             strerror(errno));
+    size_t n = fread(h, 1, sizeof h, f);
+    int err = ferror(f);
+    fclose(f);
+    if (err)
+        return relm_diag_set(d, "io_error", "%s: cannot read", path);
+    if (n == 0)
+        return RELM_OK;
+    if (n < sizeof h || memcmp(h, magic, sizeof magic) != 0)
+        return relm_diag_set(d, "not_relm_db", "%s: not a relm database (not "
+                             "an SQLite file, or corrupt); left untouched",
+                             path);
+    uint32_t app = be32(h + 68), ver = be32(h + 60);
+    if (app == 0 && ver == 0)
+        return RELM_OK; /* maybe an empty SQLite file: check_identity says */
+    if (app != RELM_APPLICATION_ID)
+        return relm_diag_set(d, "not_relm_db",
+                             "%s: not a relm database (it belongs to "
+                             "another program); left untouched", path);
+    if (ver > (uint32_t)relm_store_schema_version())
+        return relm_diag_set(d, "newer_schema",
+                             "%s: written by a newer relm (schema %u, this "
+                             "relm knows up to %d); upgrade relm to open it",
+                             path, (unsigned)ver, relm_store_schema_version());
+    return RELM_OK;
+}
+
+/* Decide from the schema whether this file is ours, fresh, foreign or
+ * newer, before any statement that could write to it. check_header has
+ * already refused most foreign files; this catches the rest (a WAL file
+ * whose header is not yet checkpointed, an SQLite file with tables but no
+ * application id). */
+static int check_identity(relm_store *s, int64_t *version, relm_diag *d)
 {
     int64_t app = 0, ver = 0, nobj = 0;
     if (query_int(s, "PRAGMA application_id", &app, d) != RELM_OK ||
@@ -318,6 +367,7 @@ static int check_identity(relm_store *s, relm_diag *d)
         return relm_diag_set(d, "not_relm_db", "%s: not a relm database "
                              "or corrupt (%s); left untouched", s->path, why);
     }
+    *version = ver;
     if (app == 0 && nobj == 0 && ver == 0)
         return RELM_OK; /* empty: ours to initialise */
     if (app != RELM_APPLICATION_ID)
@@ -331,6 +381,37 @@ static int check_identity(relm_store *s, relm_diag *d)
                              s->path, (long long)ver,
                              relm_store_schema_version());
     return RELM_OK;
+}
+
+/* The files SQLite may create beside a database, which a refused file must
+ * not be left with. */
+static const char *side_suffix[] = {"-wal", "-shm", "-journal"};
+enum { NSIDE = sizeof side_suffix / sizeof side_suffix[0] };
+
+/* Note which side files exist (bit i for side_suffix[i]). */
+static unsigned side_files(const char *path)
+{
+    unsigned have = 0;
+    char name[4200];
+    struct stat st;
+    for (unsigned i = 0; i < NSIDE; i++) {
+        snprintf(name, sizeof name, "%s%s", path, side_suffix[i]);
+        if (stat(name, &st) == 0)
+            have |= 1u << i;
+    }
+    return have;
+}
+
+/* Remove the side files that were not there before (had) and are now. */
+static void remove_new_side_files(const char *path, unsigned had)
+{
+    char name[4200];
+    unsigned now = side_files(path);
+    for (unsigned i = 0; i < NSIDE; i++)
+        if ((now & ~had) & (1u << i)) {
+            snprintf(name, sizeof name, "%s%s", path, side_suffix[i]);
+            unlink(name);
+        }
 }
 
 int relm_store_open(relm_store **out, const char *path,
@@ -353,7 +434,13 @@ int relm_store_open(relm_store **out, const char *path,
         free(s);
         return relm_diag_set(d, "out_of_memory", "out of memory");
     }
+    if (exists && check_header(path, d) != RELM_OK) {
+        free(s->path);
+        free(s);
+        return RELM_ERR;
+    }
     s->data_version = -1;
+    unsigned had_side = side_files(path);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                 (exists ? 0 : SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -368,16 +455,24 @@ int relm_store_open(relm_store **out, const char *path,
     int busy = opts != NULL && opts->busy_timeout_ms > 0
                    ? opts->busy_timeout_ms : 5000;
     sqlite3_busy_timeout(s->db, busy);
-    if (check_identity(s, d) != RELM_OK) {
+    /* Until the file is known to be ours, closing must not checkpoint. */
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+    int64_t version = 0;
+    if (check_identity(s, &version, d) != RELM_OK) {
         relm_store_close(s);
+        remove_new_side_files(path, had_side);
         return RELM_ERR;
     }
+    sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
     const char *sync = opts != NULL && opts->synchronous_full
                            ? "PRAGMA synchronous = FULL"
                            : "PRAGMA synchronous = NORMAL";
     if (relm_store_exec(s, "PRAGMA journal_mode = WAL", d) != RELM_OK ||
         relm_store_exec(s, "PRAGMA foreign_keys = ON", d) != RELM_OK ||
-        relm_store_exec(s, sync, d) != RELM_OK || migrate(s, d) != RELM_OK) {
+        relm_store_exec(s, sync, d) != RELM_OK ||
+        /* Up to date (every start but the first after an upgrade): skip
+         * the write lock that migrate takes to re-check under it. */
+        (version < relm_store_schema_version() && migrate(s, d) != RELM_OK)) {
         relm_store_close(s);
         return RELM_ERR;
     }

@@ -1,5 +1,6 @@
 -- applications.lua: releases of business applications and the services
 -- built on them. One portfolio line, then one block per model.
+-- luacheck: read globals portfolio model
 
 portfolio "applications" {
     description = "Business applications, their versions and configuration",

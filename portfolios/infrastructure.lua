@@ -1,5 +1,6 @@
 -- infrastructure.lua: releases that change servers, networks, storage and
 -- the data centre. One portfolio line, then one block per model.
+-- luacheck: read globals portfolio model
 
 portfolio "infrastructure" {
     description = "Servers, network, storage and data-centre facilities",

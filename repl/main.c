@@ -62,17 +62,22 @@ static const struct {
      "usage: relm [OPTIONS] -e 'LUA'\n"
      "Run one statement (or expression) and print its results, e.g.\n"
      "  relm -e 'relm.sql(\"select name from users\")'\n"},
-    {"help", "usage: relm help [COMMAND]\n"},
+    {"help", "usage: relm help [COMMAND]\n"
+             "Print the usage text, or the help of one command (run, repl, -e).\n"},
 };
 
+/* Report a usage error as one line with a hint and return exit status 2.
+ * fmt has one %s, filled with what. */
 static int usage_error(const char *fmt, const char *what)
 {
     fprintf(stderr, "relm: ");
     fprintf(stderr, fmt, what);
-    fprintf(stderr, "\nTry 'relm --help'.\n");
+    fprintf(stderr, " (try 'relm --help')\n");
     return EXIT_USAGE;
 }
 
+/* Print the usage text, or the help of one command; an unknown topic is a
+ * usage error. */
 static int print_help(const char *topic)
 {
     if (topic == NULL) {
@@ -84,11 +89,29 @@ static int print_help(const char *topic)
             fputs(command_help[i].text, stdout);
             return 0;
         }
-    return usage_error("no help for '%s' (commands: run, repl, -e, help)",
-                       topic);
+    return usage_error("no help for '%s'; the commands are run, repl, -e "
+                       "and help", topic);
 }
 
-/* Returns -1 on success, else the exit status to leave with. */
+/* Set the option called name ("db", "user" or "sync") to v. Returns -1 on
+ * success, else the usage exit status. */
+static int set_option(options *o, const char *name, const char *v)
+{
+    if (*v == '\0')
+        return usage_error("--%s needs a non-empty value", name);
+    if (strcmp(name, "db") == 0)
+        o->db = v;
+    else if (strcmp(name, "user") == 0)
+        o->user = v;
+    else if (strcmp(v, "full") == 0 || strcmp(v, "normal") == 0)
+        o->synchronous_full = v[0] == 'f';
+    else
+        return usage_error("--sync takes 'full' or 'normal', not '%s'", v);
+    return -1;
+}
+
+/* Parse options and the command into o. Returns -1 to go on, else the exit
+ * status to leave with (0 after --help/--version, 2 on a usage error). */
 static int parse_args(int argc, char **argv, options *o)
 {
     int i = 1;
@@ -98,20 +121,18 @@ static int parse_args(int argc, char **argv, options *o)
             strcmp(a, "--sync") == 0) {
             if (i + 1 >= argc)
                 return usage_error("option %s needs a value", a);
-            const char *v = argv[++i];
-            if (a[2] == 'd')
-                o->db = v;
-            else if (a[2] == 'u')
-                o->user = v;
-            else if (strcmp(v, "full") == 0 || strcmp(v, "normal") == 0)
-                o->synchronous_full = v[0] == 'f';
-            else
-                return usage_error("--sync takes 'full' or 'normal', not '%s'",
-                                   v);
-        } else if (strncmp(a, "--db=", 5) == 0) {
-            o->db = a + 5;
-        } else if (strncmp(a, "--user=", 7) == 0) {
-            o->user = a + 7;
+            int rc = set_option(o, a + 2, argv[++i]);
+            if (rc >= 0)
+                return rc;
+        } else if (strncmp(a, "--db=", 5) == 0 ||
+                   strncmp(a, "--user=", 7) == 0 ||
+                   strncmp(a, "--sync=", 7) == 0) {
+            char name[8];
+            size_t n = (size_t)(strchr(a, '=') - a - 2);
+            snprintf(name, sizeof name, "%.*s", (int)n, a + 2);
+            int rc = set_option(o, name, a + 3 + n);
+            if (rc >= 0)
+                return rc;
         } else if (strcmp(a, "--traceback") == 0) {
             relm_eval_traceback = 1;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
@@ -151,14 +172,16 @@ static int parse_args(int argc, char **argv, options *o)
     } else if (strcmp(o->command, "help") == 0) {
         return print_help(i + 1 < argc ? argv[i + 1] : NULL);
     } else {
-        return usage_error("unknown command '%s' (commands: run, repl, -e, "
-                           "help)", o->command);
+        return usage_error("unknown command '%s'; the commands are run, "
+                           "repl, -e and help", o->command);
     }
     return -1;
 }
 
 /* The `arg` table as lua5.4 builds it: the script at 0, its arguments at
- * 1..n, the interpreter and options before it at negative indices. */
+ * 1..n, the interpreter and options before it at negative indices. With no
+ * script (-e), script is 0 and every argument has a positive index, as
+ * lua5.4 -e does. */
 static void set_arg_table(lua_State *L, int argc, char **argv, int script)
 {
     lua_createtable(L, argc - script - 1, script + 1);
@@ -169,13 +192,44 @@ static void set_arg_table(lua_State *L, int argc, char **argv, int script)
     lua_setglobal(L, "arg");
 }
 
+/* Compile code in a throwaway Lua state so that a syntax error is reported
+ * before the database is opened (a failed start must not create one).
+ * With try_return, "return <code>" is tried first, as the evaluator does.
+ * Returns 0 when the code compiles, else prints the error and returns 1. */
+static int precompile(const char *code, size_t len, const char *chunkname,
+                      int try_return)
+{
+    lua_State *T = luaL_newstate();
+    if (T == NULL) {
+        fprintf(stderr, "relm: out of memory\n");
+        return 1;
+    }
+    int status = LUA_ERRSYNTAX;
+    if (try_return) {
+        lua_pushliteral(T, "return ");
+        lua_pushlstring(T, code, len);
+        lua_concat(T, 2);
+        size_t rlen;
+        const char *ret = lua_tolstring(T, -1, &rlen);
+        status = luaL_loadbufferx(T, ret, rlen, chunkname, "t");
+        lua_settop(T, 0);
+    }
+    if (status != LUA_OK)
+        status = luaL_loadbufferx(T, code, len, chunkname, "t");
+    if (status != LUA_OK) {
+        const char *msg = lua_tostring(T, -1);
+        fprintf(stderr, "%s\n", msg != NULL ? msg : "cannot compile");
+    }
+    lua_close(T);
+    return status == LUA_OK ? 0 : 1;
+}
+
+/* Run a script already read into buf, with its arguments after argv[script]
+ * both in `arg` and as the chunk's `...`. Returns the exit status. */
 static int run_script(lua_State *L, const char *buf, size_t len,
-                      const char *path, int argc, char **argv, int script)
+                      const char *chunkname, int argc, char **argv, int script)
 {
     set_arg_table(L, argc, argv, script);
-    char chunkname[4200];
-    snprintf(chunkname, sizeof chunkname, "@%s",
-             strcmp(path, "-") == 0 ? "stdin" : path);
     if (relm_eval_load(L, buf, len, chunkname, 0) != LUA_OK) {
         relm_eval_report(L);
         return 1;
@@ -187,6 +241,7 @@ static int run_script(lua_State *L, const char *buf, size_t len,
     return relm_eval_call(L, nargs, 0) == LUA_OK ? 0 : 1;
 }
 
+/* Remove a database this start created and then refused to use. */
 static void remove_db(const char *path)
 {
     static const char *suffix[] = {"", "-wal", "-shm", "-journal"};
@@ -195,6 +250,18 @@ static void remove_db(const char *path)
         snprintf(name, sizeof name, "%s%s", path, suffix[i]);
         unlink(name);
     }
+}
+
+/* The open store, closed at exit when a script leaves through os.exit():
+ * closing checkpoints the WAL (no -wal/-shm files left beside the database)
+ * and rolls back a transaction the script had not committed. */
+static relm_store *open_store;
+
+static void close_store_at_exit(void)
+{
+    relm_store *s = open_store;
+    open_store = NULL;
+    relm_store_close(s);
 }
 
 int main(int argc, char **argv)
@@ -206,14 +273,22 @@ int main(int argc, char **argv)
         o.db = "relm.db";
     if (o.user == NULL || *o.user == '\0')
         o.user = "admin";
+    const char *sync = getenv("RELM_SYNC");
+    if (sync != NULL && *sync != '\0') {
+        if (strcmp(sync, "full") != 0 && strcmp(sync, "normal") != 0)
+            return usage_error("$RELM_SYNC must be 'full' or 'normal', not "
+                               "'%s'", sync);
+        o.synchronous_full = sync[0] == 'f';
+    }
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0)
         return rc;
 
-    /* Read and check the script before the database is touched, so a bad
+    /* Read and compile the script before the database is touched, so a bad
      * start leaves no file behind. */
     char *script = NULL;
     size_t script_len = 0;
+    char chunkname[4200];
     if (strcmp(o.command, "run") == 0) {
         char err[4400];
         script = relm_eval_read_script(o.arg, &script_len, err, sizeof err);
@@ -221,6 +296,15 @@ int main(int argc, char **argv)
             fprintf(stderr, "relm: %s\n", err);
             return 1;
         }
+        snprintf(chunkname, sizeof chunkname, "@%s",
+                 strcmp(o.arg, "-") == 0 ? "stdin" : o.arg);
+        if (precompile(script, script_len, chunkname, 0) != 0) {
+            free(script);
+            return 1;
+        }
+    } else if (strcmp(o.command, "-e") == 0 &&
+               precompile(o.arg, strlen(o.arg), "=(command line)", 1) != 0) {
+        return 1;
     }
 
     relm_diag d;
@@ -239,16 +323,21 @@ int main(int argc, char **argv)
         free(script);
         return 1;
     }
+    open_store = store;
+    atexit(close_store_at_exit);
 
-    if (script != NULL)
-        rc = run_script(L, script, script_len, o.arg, argc, argv,
+    if (script != NULL) {
+        rc = run_script(L, script, script_len, chunkname, argc, argv,
                         o.script_index);
-    else if (strcmp(o.command, "-e") == 0)
+    } else if (strcmp(o.command, "-e") == 0) {
+        set_arg_table(L, argc, argv, 0);
         rc = relm_eval_string(L, o.arg, "=(command line)");
-    else
+    } else {
         rc = relm_repl(L);
+    }
     free(script);
     relm_host_close(L);
+    open_store = NULL;
     relm_store_close(store);
     return rc;
 }

@@ -1,4 +1,4 @@
--- audit.lua: relm.audit, the occurrence log: every action on a release
+-- relm/audit.lua: the occurrence log: every action on a release
 -- (and every administrative write), append-only and hash-chained.
 local A = require "relm.core.audit"
 

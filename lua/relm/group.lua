@@ -1,4 +1,4 @@
--- group.lua: relm.group, groups of people; permissions are granted to
+-- relm/group.lua: groups of people; permissions are granted to
 -- groups (relm.permission). Writes are for administrators.
 local P = require "relm.core.people"
 
@@ -6,7 +6,8 @@ local M = {}
 
 local function check_str(v, fname, n, what)
     if type(v) ~= "string" then
-        relm.error("invalid_argument", ("%s: argument #%d (%s) must be a string, got %s"):format(fname, n, what, type(v)), 3)
+        relm.error("invalid_argument",
+            ("%s: argument #%d (%s) must be a string, got %s"):format(fname, n, what, type(v)), 3)
     end
 end
 

@@ -1,4 +1,4 @@
--- justification.lua: relm.justification, the catalogue of reasons a person
+-- relm/justification.lua: the catalogue of reasons a person
 -- gives to suspend, cancel or reopen a release. Administrators maintain it.
 local P = require "relm.core.people"
 

@@ -1,4 +1,4 @@
--- permission.lua: relm.permission, what each group may do: group x
+-- relm/permission.lua: what each group may do: group x
 -- workflow ("*" = every workflow) x action. Writes are for administrators.
 local P = require "relm.core.people"
 

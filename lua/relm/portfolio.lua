@@ -1,4 +1,4 @@
--- portfolio.lua: relm.portfolio, portfolios of release models written as
+-- relm/portfolio.lua: portfolios of release models written as
 -- Lua templates (portfolios/*.lua), kept in the database (portfolios,
 -- models). See docs/portfolios.md for the template language.
 local P = require "relm.core.portfolio"
@@ -18,9 +18,16 @@ local ACTIVITY_KEYS = {
     estimate_hours = "number", order = "number",
 }
 
+-- The error a template raised through bad(): the sandbox reports script
+-- errors under its own code, so the original is kept here to re-raise.
+local template_error
+
 -- Raise invalid_field naming the template file and what is wrong.
 local function bad(where, msg)
-    relm.error("invalid_field", where .. ": " .. msg, 0)
+    local ok, err = pcall(relm.error, "invalid_field", where .. ": " .. msg, 0)
+    assert(not ok)
+    template_error = err
+    error(err, 0)
 end
 
 -- A planning/deployment activity: a title, or a table of ACTIVITY_KEYS.
@@ -58,6 +65,18 @@ local function normalise_model(file, pname, name, spec)
         elseif type(v) ~= MODEL_KEYS[k] then
             bad(where, k .. " must be a " .. MODEL_KEYS[k] .. ", got " .. type(v))
         end
+    end
+    for _, k in ipairs({ "impact", "urgency", "risk" }) do
+        local v = spec[k]
+        if v ~= nil and v ~= "low" and v ~= "medium" and v ~= "high" then
+            bad(where, k .. " must be low, medium or high, got '" .. v .. "'")
+        end
+    end
+    if spec.status ~= nil and spec.status ~= "new" and spec.status ~= "active" and spec.status ~= "retired" then
+        bad(where, "status must be new, active or retired, got '" .. spec.status .. "'")
+    end
+    if spec.sla_hours ~= nil and spec.sla_hours <= 0 then
+        bad(where, "sla_hours must be positive")
     end
     for k in pairs(spec.email or {}) do
         if not EMAIL_KEYS[k] then
@@ -144,28 +163,28 @@ local function read_template(path)
     end
     setmetatable(env, {
         __index = function(_, k)
-            relm.error("invalid_field", file .. ": unknown name '" .. tostring(k) .. "' (a template knows portfolio and model)", 2)
+            bad(file, "unknown name '" .. tostring(k) .. "' (a template knows portfolio and model)")
         end,
         __newindex = function(_, k)
-            relm.error("invalid_field", file .. ": templates cannot set globals ('" .. tostring(k) .. "')", 2)
+            bad(file, "templates cannot set globals ('" .. tostring(k) .. "')")
         end,
     })
-    local chunk, lerr = load(text, "@" .. path, "t", env)
-    if not chunk then
-        relm.error("invalid_field", "portfolio template: " .. lerr, 0)
+    -- Text only, in the sandbox: a template that loops or eats memory
+    -- fails with the sandbox's message instead of hanging the engine.
+    local SB = require "relm.core.sandbox"
+    local lok, chunk = pcall(SB.load, text, "@" .. path, env)
+    if not lok then
+        relm.error("invalid_field", "portfolio template: " .. tostring(chunk.message or chunk), 0)
     end
-    local sandbox = package.preload["relm.core.sandbox"] and require("relm.core.sandbox")
-    local ok, rerr
-    if sandbox and sandbox.call then
-        ok, rerr = pcall(sandbox.call, chunk)
-    else
-        ok, rerr = pcall(chunk)
-    end
+    template_error = nil
+    local ok, rerr = pcall(SB.call, chunk)
     if not ok then
-        if relm.is_error(rerr) then
-            error(rerr, 0)
+        local original = template_error
+        template_error = nil
+        if original then
+            error(original, 0)
         end
-        relm.error("invalid_field", "portfolio template: " .. tostring(rerr), 0)
+        relm.error("invalid_field", "portfolio template " .. file .. ": " .. tostring(rerr.message or rerr), 0)
     end
     if not result.name then
         bad(file, 'no portfolio "name" { ... } line')

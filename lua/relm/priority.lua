@@ -1,4 +1,4 @@
--- priority.lua: the rule that turns impact and urgency into a priority
+-- relm/priority.lua: the rule that turns impact and urgency into a priority
 -- 1 (most urgent) .. 5, and a priority into a default SLA allowance.
 -- Process designers may replace M.rule (see docs/releases.md).
 local M = {}

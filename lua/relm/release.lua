@@ -1,4 +1,4 @@
--- release.lua: relm.release, the release lifecycle. Lua decides the process
+-- relm/release.lua: the release lifecycle. Lua decides the process
 -- (which workflow transition, required fields, guards, entry/exit actions);
 -- the C primitives in relm.core.release own the invariants (permission,
 -- one transaction, occurrence logged). See docs/releases.md.
@@ -33,6 +33,15 @@ for _, f in ipairs(C.fields()) do
     FIELDS[f.name] = f
 end
 
+-- Fields the engine keeps itself: shown by get(), never set directly.
+local MANAGED = {}
+for _, k in ipairs({ "id", "number", "workflow", "status", "state", "phase", "reopen_count",
+    "deadline", "elapsed_seconds", "active_since", "remaining_seconds", "suspended_at", "extra",
+    "shared_with", "created_at", "updated_at", "closed_at", "portfolio", "model", "elapsed",
+    "time_left", "overdue" }) do
+    MANAGED[k] = true
+end
+
 -- Names register{} takes besides the core's fields.
 local REGISTER_EXTRA = {
     portfolio = true, model = true, workflow = true, contact = true, sla_hours = true,
@@ -64,7 +73,8 @@ local ACT_OPTS = {
 -- Compiled workflows by name, loaded once per process.
 local workflows = {}
 
----The compiled workflow called name (cached).
+---The compiled workflow called name, or at a path (cached; a workflow
+---loaded from a path is then also known by its name in this process).
 ---@param name string
 ---@return table
 function M.workflow(name)
@@ -72,8 +82,37 @@ function M.workflow(name)
     if not wf then
         wf = relm.workflow.load(name)
         workflows[name] = wf
+        workflows[wf.name] = workflows[wf.name] or wf
     end
     return wf
+end
+
+-- Who a transition expects (`by`): "anyone", the release's "requester",
+-- or a member of its "executor" (or current) group. Superusers may stand
+-- in for anyone. Returns true, or false and why not.
+local function by_ok(t, r)
+    local by = t.by or "anyone"
+    if by == "anyone" then
+        return true
+    end
+    local me = relm.whoami()
+    if by == "requester" then
+        if r.requester == me or relm.user.is_admin() then
+            return true
+        end
+        return false, ("only the requester (%s) may %s release %s"):format(tostring(r.requester), t.name, r.number)
+    end
+    if by == "executor" then
+        local member = relm.sql([[SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
+            JOIN groups g ON g.id = m.group_id WHERE u.name = ?1 AND g.name IN (?2, ?3) LIMIT 1]],
+            me, r.executor_group, r.current_group)[1]
+        if member or relm.user.is_admin() then
+            return true
+        end
+        return false, ("only a member of the executor group (%s) may %s release %s"):format(
+            tostring(r.current_group or r.executor_group), t.name, r.number)
+    end
+    return true
 end
 
 -- Names of the workflow's own fields: every name its states and transitions
@@ -88,7 +127,7 @@ local function custom_fields(wf)
     set = {}
     local function add(list)
         for _, f in ipairs(list or {}) do
-            if not FIELDS[f] then
+            if not FIELDS[f] and f ~= "note" then
                 set[f] = true
             end
         end
@@ -174,7 +213,9 @@ local function core_fields(wf, fields, allowed, what)
             relm.error("invalid_field", what .. ": field names must be strings", 4)
         end
         local f = FIELDS[k]
-        if f then
+        if MANAGED[k] then
+            relm.error("invalid_field", what .. ": field '" .. k .. "' is kept by the engine and cannot be set", 4)
+        elseif f then
             if allowed and not allowed(k, f) then
                 relm.error("invalid_field", what .. ": field '" .. k .. "' cannot be set here", 4)
             end
@@ -233,7 +274,8 @@ function M.register(spec)
     for k, v in pairs(spec) do
         if k == "contact" then
             if type(v) ~= "table" then
-                relm.error("invalid_field", "register: contact must be a table {name=, email=, phone=, unit=, location=}", 2)
+                relm.error("invalid_field",
+                    "register: contact must be a table {name=, email=, phone=, unit=, location=}", 2)
             end
             for ck, cv in pairs(v) do
                 if not FIELDS["contact_" .. tostring(ck)] then
@@ -244,6 +286,8 @@ function M.register(spec)
         elseif k == "priority" then
             relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 2)
         elseif REGISTER_EXTRA[k] or M.register_keys[k] then -- luacheck: ignore 542
+        elseif MANAGED[k] then
+            relm.error("invalid_field", "register: field '" .. k .. "' is kept by the engine and cannot be set", 2)
         elseif FIELDS[k] then
             if not FIELDS[k].register then
                 relm.error("invalid_field", "register: field '" .. k .. "' cannot be set at registration", 2)
@@ -308,7 +352,7 @@ local function editable(wf, r)
         end
         return function(k) return set[k] == true end, st.editable
     end
-    return function(k, f) return f == nil or f.update end, nil
+    return function(_, f) return f == nil or f.update end, nil
 end
 
 ---Change fields of a release. Only fields the current state allows (its
@@ -369,7 +413,7 @@ function M.actions(id)
     if r.status == "open" then
         for _, name in ipairs(wf:available(r.state)) do
             local t = wf.transitions[name]
-            if can(t.permission or "execute") and wf:guard(name, r, user_ctx()) then
+            if can(t.permission or "execute") and by_ok(t, r) and wf:guard(name, r, user_ctx()) then
                 out[#out + 1] = name
             end
         end
@@ -405,7 +449,7 @@ end
 
 -- The core call for one action, worked out from the workflow: returns the
 -- kind, the op table and the transition name whose guard applies (if any).
-local function plan(r, wf, action, opts)
+local function plan(r, wf, action)
     local st = wf.states[r.state] or {}
     local t = wf.transitions[action]
     if t then
@@ -431,7 +475,8 @@ local function plan(r, wf, action, opts)
     end
     if not PRIMITIVES[action] then
         local names = wf:available(r.state)
-        relm.error("not_allowed", ("unknown action '%s' for release %s (workflow '%s'; from state '%s': %s; primitives: %s)")
+        relm.error("not_allowed",
+            ("unknown action '%s' for release %s (workflow '%s'; from state '%s': %s; primitives: %s)")
             :format(tostring(action), r.number, wf.name, r.state,
                 #names > 0 and table.concat(names, ", ") or "no transitions", table.concat(M.primitives, ", ")), 4)
     end
@@ -492,10 +537,15 @@ local function overlay(r, fields)
     return m
 end
 
-local function missing_fields(need, merged)
+-- Fields in need that are not in merged; "note" is the action's note.
+local function missing_fields(need, merged, note)
     local missing = {}
     for _, f in ipairs(need) do
-        if not present(merged[f]) then
+        if f == "note" then
+            if not present(note) then
+                missing[#missing + 1] = f
+            end
+        elseif not present(merged[f]) then
             missing[#missing + 1] = f
         end
     end
@@ -505,7 +555,7 @@ end
 -- What act() would do, without writing: the workflow's explanation plus
 -- the checks the core makes (permission, justification, status).
 local function dry_run(r, wf, action, opts)
-    local ok, kind, op, tname = pcall(plan, r, wf, action, opts)
+    local ok, kind, op, tname = pcall(plan, r, wf, action)
     if not ok then
         return { allowed = false, action = action, from = r.state, reason = tostring(kind), error = kind }
     end
@@ -522,7 +572,9 @@ local function dry_run(r, wf, action, opts)
     if tname then
         local ex = wf:explain(tname, merged, user_ctx()) or {}
         out.guard = ex.guard
-        out.missing = missing_fields(required(wf, r, tname), merged)
+        out.missing = missing_fields(required(wf, r, tname), merged, opts.note)
+        local bok, bwhy = by_ok(wf.transitions[tname], r)
+        out.by = { ok = bok, reason = bwhy }
         if kind == "close" or op.closes then
             for _, f in ipairs({ "release_date", "solution_category", "closure_text" }) do
                 if not present(merged[f]) then
@@ -552,6 +604,9 @@ local function dry_run(r, wf, action, opts)
     end
     if #out.missing > 0 then
         reasons[#reasons + 1] = "missing required field(s): " .. table.concat(out.missing, ", ")
+    end
+    if out.by and not out.by.ok then
+        reasons[#reasons + 1] = out.by.reason
     end
     if out.guard and not out.guard.ok then
         reasons[#reasons + 1] = "guard: " .. tostring(out.guard.reason)
@@ -592,12 +647,15 @@ function M.act(id, action, opts)
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
     end
-    local r = M.get(id)
-    local wf = M.workflow(r.workflow)
+    local r
     if opts.dry_run then
-        return dry_run(r, wf, action, opts)
+        r = M.get(id)
+        return dry_run(r, M.workflow(r.workflow), action, opts)
     end
-    local kind, op, tname = plan(r, wf, action, opts)
+    -- Where it stands is enough to plan; the hook sees the full release.
+    r = C.head(id)
+    local wf = M.workflow(r.workflow)
+    local kind, op, tname = plan(r, wf, action)
     if (opts.fields or {}).priority ~= nil then
         relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 2)
     end
@@ -614,7 +672,11 @@ function M.act(id, action, opts)
             local merged = overlay(cur, opts.fields)
             local changes = {}
             if tname then
-                local missing = missing_fields(required(wf, cur, tname), merged)
+                local bok, bwhy = by_ok(wf.transitions[tname], cur)
+                if not bok then
+                    relm.error("permission_denied", bwhy)
+                end
+                local missing = missing_fields(required(wf, cur, tname), merged, opts.note)
                 if #missing > 0 then
                     relm.error("invalid_field", ("cannot %s release %s: missing required field(s): %s")
                         :format(action, cur.number, table.concat(missing, ", ")))
@@ -628,7 +690,8 @@ function M.act(id, action, opts)
                 local to = wf.transitions[tname].to
                 for _, c in ipairs({ wf:exit(cur.state, merged, ctx) or false, wf:enter(to, merged, ctx) or false }) do
                     if c then
-                        for k, v in pairs(core_fields(wf, c, function(_, f) return f.workflow end, "workflow action")) do
+                        local by_workflow = function(_, f) return f.workflow end
+                        for k, v in pairs(core_fields(wf, c, by_workflow, "workflow action")) do
                             changes[k] = v
                         end
                     end

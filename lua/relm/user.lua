@@ -1,4 +1,4 @@
--- user.lua: relm.user, the people who act on releases. Writes are for
+-- relm/user.lua: the people who act on releases. Writes are for
 -- administrators (checked in the core); see docs/permissions.md.
 local P = require "relm.core.people"
 
@@ -7,7 +7,8 @@ local M = {}
 ---Add a user. spec: name (required, no spaces), full_name, email, phone,
 ---unit, location, admin (boolean: superuser). Raises duplicate,
 ---invalid_field, permission_denied.
----@param spec {name: string, full_name: string?, email: string?, phone: string?, unit: string?, location: string?, admin: boolean?}
+---@param spec {name: string, full_name: string?, email: string?, phone: string?,
+---  unit: string?, location: string?, admin: boolean?}
 ---@return integer id
 function M.add(spec)
     if type(spec) ~= "table" then

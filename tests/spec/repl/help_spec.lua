@@ -34,7 +34,7 @@ describe("help()", function()
     it("lists the modules with a line each and the top-level functions", function()
         local t = text()
         assert.matches("relm modules", t)
-        assert.matches("\n  pretty  how values print in the REPL", t)
+        assert.matches("\n  pretty +how values print in the REPL", t)
         assert.matches("relm%.sql, relm%.tx", t)
         -- The engine's own plumbing is not offered as a module.
         assert.is_nil(t:find("\n  init ", 1, true))

@@ -161,7 +161,7 @@ describe("the REPL in a terminal", function()
             "expect relm> ",
             "send help()\\n",
             "expect relm modules",
-            "expect pretty  how values print",
+            "expect how values print",
             "send help(relm.sql)\\n",
             "expect relm.sql(query, ...) -> rows\\n",
             "ctrl d",

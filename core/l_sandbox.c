@@ -1,0 +1,450 @@
+/* l_sandbox.c: relm.core.sandbox, the allow-listed environment scripts run
+ * in (env, load) and sandboxed calls with time and memory limits (call). */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "host.h"
+#include "modules.h"
+#include "sandbox.h"
+
+#define TEMPLATE_KEY "relm.sandbox.template"
+#define ENVMT_KEY "relm.sandbox.envmt"
+#define MTS_KEY "relm.sandbox.mts"
+
+/* Base functions a script may use, taken from the real globals when the
+ * module opens (so later changes to _G do not leak in). Left out on
+ * purpose: collectgarbage, dofile, loadfile, require, load (replaced by a
+ * text-only version), xpcall/setmetatable/getmetatable/print (replaced),
+ * and the coroutine library: a hook is per coroutine, so code running in a
+ * coroutine would not see the deadline. */
+static const char *const base_names[] = {
+    "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
+    "tonumber", "tostring", "type", "rawequal", "rawget",
+    "rawlen", "rawset", "_VERSION", NULL,
+};
+
+/* Libraries copied (shallow) into every environment, so a script that
+ * changes string.format changes only its own copy. */
+static const char *const lib_names[] = {"string", "table", "math", "utf8",
+                                        NULL};
+static const char *const os_names[] = {"time", "date", "clock", NULL};
+
+/* __index of every environment: reading a global nobody defined is a
+ * mistake in the script, reported at the script's line. */
+static int l_sandbox_unknown_global(lua_State *L)
+{
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
+    return luaL_error(L, "unknown global '%s'", k);
+}
+
+/* __newindex: scripts keep their helpers in locals; a global assignment is
+ * almost always a typo or a missing `local`. */
+static int l_sandbox_new_global(lua_State *L)
+{
+    const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
+    return luaL_error(L, "cannot create global '%s' (declare it with "
+                      "'local %s')", k, k);
+}
+
+/* setmetatable(t, mt) for scripts: refuses __gc (finalizers run with hooks
+ * off, so a looping finalizer could not be stopped) and remembers mt as a
+ * script's own, so getmetatable may show it back. Stack: t, mt -> t. */
+static int l_sandbox_setmetatable(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int t = lua_type(L, 2);
+    luaL_argexpected(L, t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table");
+    if (t == LUA_TTABLE) {
+        if (lua_getfield(L, 2, "__gc") != LUA_TNIL)
+            return luaL_error(L, "__gc metamethods are not allowed in the "
+                              "sandbox");
+        lua_pop(L, 1);
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return luaL_error(L, "cannot change a protected metatable");
+    if (t == LUA_TTABLE) {
+        lua_getfield(L, LUA_REGISTRYINDEX, MTS_KEY);
+        lua_pushvalue(L, 2);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, -3);
+        lua_pop(L, 1);
+    }
+    lua_settop(L, 2);
+    lua_setmetatable(L, 1);
+    return 1;
+}
+
+/* getmetatable(v) for scripts: only metatables a script set itself (or a
+ * __metatable field). Strings, userdata and engine objects show nothing, so
+ * the shared string metatable cannot be reached or changed. Stack: v -> mt. */
+static int l_sandbox_getmetatable(lua_State *L)
+{
+    luaL_checkany(L, 1);
+    if (lua_type(L, 1) != LUA_TTABLE || !lua_getmetatable(L, 1)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
+        return 1;
+    lua_getfield(L, LUA_REGISTRYINDEX, MTS_KEY);
+    lua_pushvalue(L, -2);
+    int ours = lua_rawget(L, -2) != LUA_TNIL;
+    lua_pop(L, 2);
+    if (!ours)
+        lua_pushnil(L);
+    return 1;
+}
+
+/* xpcall(f, handler, ...) for scripts: the handler runs once the failed
+ * call has unwound, not at the point of the error. Lua calls a message
+ * handler with hooks off when the error comes from the timeout hook, so a
+ * looping handler could never be stopped there. Stack: f, h, ... ->
+ * true, results | false, handler's result. */
+static int l_sandbox_xpcall(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_checkany(L, 1);
+    luaL_checktype(L, 2, LUA_TFUNCTION);
+    lua_pushvalue(L, 1);
+    for (int i = 3; i <= n; i++)
+        lua_pushvalue(L, i);
+    if (lua_pcall(L, n - 2, LUA_MULTRET, 0) == LUA_OK) {
+        lua_pushboolean(L, 1);
+        lua_insert(L, n + 1);
+        return lua_gettop(L) - n;
+    }
+    lua_pushvalue(L, 2);
+    lua_insert(L, -2);
+    lua_call(L, 1, 1);
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+}
+
+/* print(...) for scripts: to stderr, prefixed with the script position, so
+ * it never mixes with a batch script's output. Stack: ... -> (). */
+static int l_sandbox_print(lua_State *L)
+{
+    int n = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_where(L, 1);
+    luaL_addvalue(&b);
+    for (int i = 1; i <= n; i++) {
+        if (i > 1)
+            luaL_addchar(&b, '\t');
+        luaL_tolstring(L, i, NULL);
+        luaL_addvalue(&b);
+    }
+    luaL_addchar(&b, '\n');
+    luaL_pushresult(&b);
+    size_t len;
+    const char *s = lua_tolstring(L, -1, &len);
+    fwrite(s, 1, len, stderr);
+    fflush(stderr);
+    return 0;
+}
+
+/* load(chunk [, name [, mode [, env]]]) for scripts: text chunks only; the
+ * environment defaults to the script's own (upvalue 1). Returns the function
+ * or nil plus the message, like the standard load. */
+static int l_sandbox_env_load(lua_State *L)
+{
+    size_t len;
+    int status;
+    const char *name = luaL_optstring(L, 2, "=(load)");
+    int has_env = !lua_isnone(L, 4);
+    if (lua_type(L, 1) == LUA_TSTRING) {
+        const char *s = lua_tolstring(L, 1, &len);
+        status = luaL_loadbufferx(L, s, len, name, "t");
+    } else {
+        return luaL_error(L, "load: only source text is accepted in the "
+                          "sandbox");
+    }
+    if (status != LUA_OK) {
+        lua_pushnil(L);
+        lua_insert(L, -2);
+        return 2;
+    }
+    if (has_env)
+        lua_pushvalue(L, 4);
+    else
+        lua_pushvalue(L, lua_upvalueindex(1));
+    if (lua_setupvalue(L, -2, 1) == NULL)
+        lua_pop(L, 1);
+    return 1;
+}
+
+/* dump stand-in for the string metatable: ("").dump must not reach the
+ * real string.dump from inside the sandbox. */
+static int l_sandbox_no_dump(lua_State *L)
+{
+    return luaL_error(L, "string.dump is not available");
+}
+
+/* Push a new environment: base functions, fresh copies of the libraries, a
+ * load bound to it, the unknown-global metatable. Stack: -> env. */
+static void push_env(lua_State *L)
+{
+    lua_newtable(L);
+    int env = lua_gettop(L);
+    lua_getfield(L, LUA_REGISTRYINDEX, TEMPLATE_KEY);
+    lua_pushnil(L);
+    while (lua_next(L, -2) != 0) {
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            lua_newtable(L);
+            lua_pushnil(L);
+            while (lua_next(L, -3) != 0) {
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, -4);
+            }
+            lua_replace(L, -2);
+        }
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, env);
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, env);
+    lua_pushcclosure(L, l_sandbox_env_load, 1);
+    lua_setfield(L, env, "load");
+    lua_getfield(L, LUA_REGISTRYINDEX, ENVMT_KEY);
+    lua_setmetatable(L, env);
+}
+
+/* relm.core.sandbox.env() -> a fresh environment table. */
+static int l_sandbox_env(lua_State *L)
+{
+    push_env(L);
+    return 1;
+}
+
+/* relm.core.sandbox.load(code, chunkname [, env]) -> fn, env. Text only;
+ * env defaults to a fresh environment. Raises code "sandbox" with the
+ * compiler's message (which names chunkname:line) on a syntax error. */
+static int l_sandbox_load(lua_State *L)
+{
+    size_t len;
+    const char *code = luaL_checklstring(L, 1, &len);
+    const char *name = luaL_optstring(L, 2, "=(sandbox)");
+    if (lua_isnoneornil(L, 3)) {
+        lua_settop(L, 2);
+        push_env(L);
+    } else {
+        luaL_checktype(L, 3, LUA_TTABLE);
+        lua_settop(L, 3);
+    }
+    if (len > 0 && code[0] == LUA_SIGNATURE[0])
+        return relm_lua_error(L, "sandbox", "%s: binary chunks are not "
+                              "accepted; give the Lua source", name);
+    if (luaL_loadbufferx(L, code, len, name, "t") != LUA_OK)
+        return relm_lua_error(L, "sandbox", "%s", lua_tostring(L, -1));
+    lua_pushvalue(L, 3);
+    lua_setupvalue(L, -2, 1);
+    lua_pushvalue(L, 3);
+    return 2;
+}
+
+/* Read {timeout_ms=, memory_mb=} at idx into lim (missing fields stay 0);
+ * raises invalid_argument naming argno on bad values. */
+static void read_limits(lua_State *L, int idx, int argno,
+                        relm_sandbox_limits *lim)
+{
+    memset(lim, 0, sizeof *lim);
+    if (lua_isnoneornil(L, idx))
+        return;
+    if (!lua_istable(L, idx))
+        relm_lua_error(L, "invalid_argument", "argument #%d: expected a "
+                       "table {timeout_ms=, memory_mb=}", argno);
+    lua_getfield(L, idx, "timeout_ms");
+    if (!lua_isnil(L, -1)) {
+        int isnum;
+        lua_Number v = lua_tonumberx(L, -1, &isnum);
+        if (!isnum || v < 1 || v > 3600000)
+            relm_lua_error(L, "invalid_argument", "argument #%d: timeout_ms "
+                           "must be a number of milliseconds from 1 to "
+                           "3600000", argno);
+        lim->timeout_ms = (unsigned)v;
+    }
+    lua_getfield(L, idx, "memory_mb");
+    if (!lua_isnil(L, -1)) {
+        int isnum;
+        lua_Number v = lua_tonumberx(L, -1, &isnum);
+        if (!isnum || v <= 0 || v > 65536)
+            relm_lua_error(L, "invalid_argument", "argument #%d: memory_mb "
+                           "must be a number of megabytes above 0 and up to "
+                           "65536", argno);
+        lim->memory_bytes = (size_t)(v * 1048576.0);
+        if (lim->memory_bytes == 0)
+            lim->memory_bytes = 1;
+    }
+    lua_pop(L, 2);
+}
+
+/* Run the function at stack index base with the arguments above it under
+ * lim; returns its results or raises a "sandbox" relm error. */
+static int call_at(lua_State *L, int base, const relm_sandbox_limits *lim)
+{
+    luaL_checktype(L, base, LUA_TFUNCTION);
+    relm_diag d;
+    int nargs = lua_gettop(L) - base;
+    if (relm_sandbox_call(L, nargs, LUA_MULTRET, lim, &d) != RELM_OK) {
+        lua_pop(L, 1);
+        return relm_lua_diag_error(L, &d);
+    }
+    return lua_gettop(L) - base + 1;
+}
+
+/* relm.core.sandbox.call(fn, ...) -> fn's results, run with the default
+ * limits. Raises code "sandbox" on timeout, memory or a script error. */
+static int l_sandbox_call(lua_State *L)
+{
+    return call_at(L, 1, NULL);
+}
+
+/* relm.core.sandbox.call_with({timeout_ms=, memory_mb=}, fn, ...) -> fn's
+ * results, with per-call limits (missing ones take the defaults). */
+static int l_sandbox_call_with(lua_State *L)
+{
+    relm_sandbox_limits lim;
+    read_limits(L, 1, 1, &lim);
+    return call_at(L, 2, &lim);
+}
+
+/* relm.core.sandbox.config([{timeout_ms=, memory_mb=}]) -> the defaults in
+ * force after applying the given ones. */
+static int l_sandbox_config(lua_State *L)
+{
+    relm_sandbox_limits lim, out;
+    read_limits(L, 1, 1, &lim);
+    relm_sandbox_config(&lim, &out);
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, (lua_Integer)out.timeout_ms);
+    lua_setfield(L, -2, "timeout_ms");
+    lua_pushnumber(L, (lua_Number)out.memory_bytes / 1048576.0);
+    lua_setfield(L, -2, "memory_mb");
+    return 1;
+}
+
+/* relm.core.sandbox.active() -> true inside a sandboxed call. */
+static int l_sandbox_active(lua_State *L)
+{
+    lua_pushboolean(L, relm_sandbox_active());
+    return 1;
+}
+
+/* Give the shared string metatable an __index without dump: method calls
+ * on strings ("x"):upper() still find every string function (and any added
+ * to `string` later, through a second __index), but ("").dump raises. */
+static void guard_string_metatable(lua_State *L)
+{
+    lua_pushliteral(L, "");
+    if (!lua_getmetatable(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    lua_getfield(L, -1, "__index");
+    if (lua_getfield(L, -1, "dump") == LUA_TFUNCTION &&
+        lua_tocfunction(L, -1) != l_sandbox_no_dump) {
+        lua_pop(L, 1);
+        lua_newtable(L); /* proxy */
+        lua_pushnil(L);
+        while (lua_next(L, -3) != 0) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        }
+        lua_pushcfunction(L, l_sandbox_no_dump);
+        lua_setfield(L, -2, "dump");
+        lua_createtable(L, 0, 1);
+        lua_pushvalue(L, -3);
+        lua_setfield(L, -2, "__index");
+        lua_setmetatable(L, -2);
+        lua_setfield(L, -3, "__index");
+    } else {
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 3);
+}
+
+/* Build the template environment from the real globals, the environment
+ * metatable and the weak set of script metatables, once per state. */
+static void build_template(lua_State *L)
+{
+    lua_newtable(L);
+    for (int i = 0; base_names[i] != NULL; i++) {
+        lua_getglobal(L, base_names[i]);
+        lua_setfield(L, -2, base_names[i]);
+    }
+    lua_pushcfunction(L, l_sandbox_setmetatable);
+    lua_setfield(L, -2, "setmetatable");
+    lua_pushcfunction(L, l_sandbox_getmetatable);
+    lua_setfield(L, -2, "getmetatable");
+    lua_pushcfunction(L, l_sandbox_print);
+    lua_setfield(L, -2, "print");
+    lua_pushcfunction(L, l_sandbox_xpcall);
+    lua_setfield(L, -2, "xpcall");
+    for (int i = 0; lib_names[i] != NULL; i++) {
+        lua_newtable(L);
+        lua_getglobal(L, lib_names[i]);
+        lua_pushnil(L);
+        while (lua_next(L, -2) != 0) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -5);
+        }
+        lua_pop(L, 1);
+        lua_setfield(L, -2, lib_names[i]);
+    }
+    lua_getfield(L, -1, "string");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "dump");
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_getglobal(L, "os");
+    for (int i = 0; os_names[i] != NULL; i++) {
+        lua_getfield(L, -1, os_names[i]);
+        lua_setfield(L, -3, os_names[i]);
+    }
+    lua_pop(L, 1);
+    lua_setfield(L, -2, "os");
+    lua_setfield(L, LUA_REGISTRYINDEX, TEMPLATE_KEY);
+
+    lua_createtable(L, 0, 3);
+    lua_pushcfunction(L, l_sandbox_unknown_global);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, l_sandbox_new_global);
+    lua_setfield(L, -2, "__newindex");
+    lua_pushboolean(L, 0);
+    lua_setfield(L, -2, "__metatable");
+    lua_setfield(L, LUA_REGISTRYINDEX, ENVMT_KEY);
+
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushliteral(L, "k");
+    lua_setfield(L, -2, "__mode");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, LUA_REGISTRYINDEX, MTS_KEY);
+}
+
+static const luaL_Reg funcs[] = {
+    {"env", l_sandbox_env},
+    {"load", l_sandbox_load},
+    {"call", l_sandbox_call},
+    {"call_with", l_sandbox_call_with},
+    {"config", l_sandbox_config},
+    {"active", l_sandbox_active},
+    {NULL, NULL},
+};
+
+int luaopen_relm_sandbox(lua_State *L)
+{
+    if (lua_getfield(L, LUA_REGISTRYINDEX, TEMPLATE_KEY) == LUA_TNIL)
+        build_template(L);
+    lua_pop(L, 1);
+    guard_string_metatable(L);
+    luaL_newlib(L, funcs);
+    return 1;
+}

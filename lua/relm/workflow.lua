@@ -1,0 +1,979 @@
+-- relm/workflow.lua: workflows written by process designers in a small
+-- declarative DSL (workflows/*.lua), loaded and run in the sandbox.
+--
+-- A workflow file is read in a fresh sandbox environment holding the DSL
+-- words (workflow, state, transition, on_enter, on_exit). Each word copies
+-- what it is given (raw, so no script metamethod runs outside the sandbox)
+-- and records the file:line it was called from; the result is validated in
+-- full (every problem reported, not only the first) and compiled into the
+-- table the release engine consumes. Guards and entry/exit actions only
+-- ever run through the sandbox, under its time and memory limits.
+local sandbox = require "relm.core.sandbox"
+
+local M = {}
+
+---Phases a state can belong to, in process order.
+M.phases = { "registration", "planning", "deployment", "closure" }
+
+---Permissions a transition can ask for (DESIGN.md, people and permissions).
+M.permissions = { "create", "execute", "delegate", "suspend", "reactivate", "reopen", "cancel", "approve", "admin" }
+
+---Action names every workflow gets from the core; no transition may use them.
+M.reserved = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", "delegate", "share" }
+
+---Who is expected to take a transition (`by = ...`).
+M.actors = { "anyone", "requester", "executor" }
+
+local function set_of(list)
+    local s = {}
+    for _, v in ipairs(list) do
+        s[v] = true
+    end
+    return s
+end
+
+local PHASES, PERMISSIONS, RESERVED, ACTORS = set_of(M.phases), set_of(M.permissions), set_of(M.reserved),
+    set_of(M.actors)
+
+-- Fields each declaration accepts, with the kind of value expected.
+local SPEC = {
+    workflow = {
+        label = "string", description = "string", initial = "string", reopen_to = "string",
+        close_state = "string", cancel_state = "string", fields = "names",
+    },
+    state = {
+        label = "string", description = "string", phase = "string", requires = "names", editable = "names",
+        suspend = "boolean", cancel = "boolean", final = "boolean", on_enter = "function", on_exit = "function",
+    },
+    transition = {
+        label = "string", description = "string", from = "states", to = "string", requires = "names",
+        permission = "string", by = "string", guard = "function",
+    },
+}
+
+local KIND_TEXT = {
+    string = "a text in quotes", boolean = "true or false", ["function"] = "a function",
+    names = "a list of names in braces, like {\"a\", \"b\"}",
+    states = "a state name or a list of state names in braces",
+}
+
+-- Compiled workflows by resolved path.
+local cache = {}
+
+--------------------------------------------------------------------------
+-- Helpers
+--------------------------------------------------------------------------
+
+-- Levenshtein distance, for "did you mean" hints on misspelt names.
+local function distance(a, b)
+    local prev = {}
+    for j = 0, #b do
+        prev[j] = j
+    end
+    for i = 1, #a do
+        local cur = { [0] = i }
+        for j = 1, #b do
+            local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+            cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+        end
+        prev = cur
+    end
+    return prev[#b]
+end
+
+local function suggest(word, candidates)
+    local best, bestd
+    for _, c in ipairs(candidates) do
+        local d = distance(word, c)
+        if d <= 2 and (not bestd or d < bestd) then
+            best, bestd = c, d
+        end
+    end
+    return best and (" (did you mean '" .. best .. "'?)") or ""
+end
+
+local function keys_sorted(t)
+    local out = {}
+    for k in pairs(t) do
+        out[#out + 1] = k
+    end
+    table.sort(out)
+    return out
+end
+
+-- Copy a value raw (next, never pairs or __index) keeping only plain data
+-- and, when keep_fn, functions. Used on everything that crosses the
+-- sandbox boundary in either direction.
+local function plain(v, keep_fn, depth)
+    local t = type(v)
+    if t == "string" or t == "number" or t == "boolean" then
+        return v
+    elseif t == "function" then
+        return keep_fn and v or nil
+    elseif t == "table" and depth < 8 then
+        local out = {}
+        local k, x = next(v)
+        while k ~= nil do
+            local tk = type(k)
+            if tk == "string" or tk == "number" or tk == "boolean" then
+                out[k] = plain(x, keep_fn, depth + 1)
+            end
+            k, x = next(v, k)
+        end
+        return out
+    end
+    return nil
+end
+
+local function present(v)
+    return v ~= nil and v ~= "" and not (type(v) == "table" and next(v) == nil)
+end
+
+-- The message of a sandbox error, without the "sandbox: " code prefix.
+local function message_of(err)
+    if relm.is_error(err) then
+        return tostring(err.message)
+    end
+    return tostring(err)
+end
+
+-- "(at file:line)" at the end of a timeout message moves to the front, so
+-- that every problem reads "file:line: message".
+local function located(msg, chunk, what)
+    local head, at = msg:match("^(.-) %(at (.+)%)$")
+    if head then
+        return ("%s: %s %s"):format(at, head, what)
+    end
+    if msg:find("^memory limit") then
+        return ("%s: %s %s"):format(chunk, msg, what)
+    end
+    if msg:find(chunk, 1, true) == 1 then
+        return msg
+    end
+    return ("%s: %s"):format(chunk, msg)
+end
+
+--------------------------------------------------------------------------
+-- Reading a file: the DSL words, run inside the sandbox
+--------------------------------------------------------------------------
+
+-- A collector records declarations in file order; each records its place.
+local function new_collector()
+    return { decls = {}, problems = {} }
+end
+
+local function add_problem(c, loc, fmt, ...)
+    c.problems[#c.problems + 1] = { loc = loc, msg = fmt:format(...) }
+end
+
+-- file:line of the script line that called the DSL word (level 3: the
+-- word's caller, seen from the helper).
+local function where()
+    local info = debug.getinfo(3, "Sl")
+    if info and info.currentline and info.currentline > 0 then
+        return { file = info.short_src, line = info.currentline }
+    end
+    return { file = "?", line = 0 }
+end
+
+-- A word used as `word "name" { fields }`: the first call takes the name,
+-- the second the description table.
+local function declare_word(c, kind)
+    return function(name)
+        local loc = where()
+        local d = { kind = kind, loc = loc, done = false }
+        if type(name) == "string" and name:match("^[%a_][%w_]*$") then
+            d.name = name
+        elseif type(name) == "string" then
+            add_problem(c, loc, "%s name '%s' must be one word of letters, digits and _", kind, name)
+            d.name = name
+        else
+            add_problem(c, loc, "%s needs a name in quotes: %s \"name\" { ... }", kind, kind)
+        end
+        c.decls[#c.decls + 1] = d
+        return function(spec)
+            d.done = true
+            if type(spec) ~= "table" then
+                add_problem(c, loc, "%s '%s' needs its description in braces: %s \"%s\" { ... }", kind,
+                    tostring(d.name), kind, tostring(d.name))
+                return
+            end
+            d.spec = plain(spec, true, 0)
+        end
+    end
+end
+
+-- on_enter "state" (function(r, ctx) ... end), and on_exit.
+local function action_word(c, kind)
+    return function(name)
+        local loc = where()
+        local d = { kind = kind, loc = loc, name = name, done = false }
+        if type(name) ~= "string" then
+            add_problem(c, loc, "%s needs a state name in quotes: %s \"state\" (function(r, ctx) ... end)", kind,
+                kind)
+        end
+        c.decls[#c.decls + 1] = d
+        return function(fn)
+            d.done = true
+            if type(fn) ~= "function" then
+                add_problem(c, loc, "%s '%s' needs a function: %s \"%s\" (function(r, ctx) ... end)", kind,
+                    tostring(name), kind, tostring(name))
+                return
+            end
+            d.fn = fn
+        end
+    end
+end
+
+local function read_file(path)
+    local f, err = io.open(path, "rb")
+    if not f then
+        return nil, err
+    end
+    local code = f:read("a")
+    f:close()
+    return code
+end
+
+-- The name a file shows in messages: relative to relm.home when under it.
+local function display_name(path)
+    local home = relm.home
+    if home and path:sub(1, #home + 1) == home .. "/" then
+        return path:sub(#home + 2)
+    end
+    return path
+end
+
+-- Run the file in the sandbox; returns the collector (with problems).
+local function collect(path, code, limits)
+    local chunk = display_name(path)
+    local c = new_collector()
+    c.chunk = chunk
+    local env = sandbox.env()
+    rawset(env, "workflow", declare_word(c, "workflow"))
+    rawset(env, "state", declare_word(c, "state"))
+    rawset(env, "transition", declare_word(c, "transition"))
+    rawset(env, "on_enter", action_word(c, "on_enter"))
+    rawset(env, "on_exit", action_word(c, "on_exit"))
+    local ok, fn = pcall(sandbox.load, code, "@" .. chunk, env)
+    if not ok then
+        add_problem(c, nil, "%s", message_of(fn))
+        c.fatal = true
+        return c
+    end
+    local ran, err = pcall(sandbox.call_with, limits or {}, fn)
+    if not ran then
+        add_problem(c, nil, "%s", located(message_of(err), chunk, "while loading the workflow"))
+        c.fatal = true
+    end
+    return c
+end
+
+--------------------------------------------------------------------------
+-- Validation and compilation (outside the sandbox, on plain data)
+--------------------------------------------------------------------------
+
+local function loc_text(c, loc)
+    if loc then
+        return ("%s:%d"):format(loc.file, loc.line)
+    end
+    return c.chunk
+end
+
+local function check_kind(v, kind)
+    if kind == "names" then
+        if type(v) ~= "table" then
+            return false
+        end
+        for k, x in pairs(v) do
+            if math.type(k) ~= "integer" or type(x) ~= "string" then
+                return false
+            end
+        end
+        return true
+    elseif kind == "states" then
+        if type(v) == "string" then
+            return true
+        end
+        return check_kind(v, "names") and #v > 0
+    end
+    return type(v) == kind
+end
+
+-- Check the fields of one declaration against SPEC.
+local function check_fields(c, d)
+    local known = SPEC[d.kind]
+    local names = keys_sorted(known)
+    for k, v in pairs(d.spec) do
+        if type(k) ~= "string" then
+            add_problem(c, d.loc, "%s '%s': unnamed value in the braces; write name = value", d.kind,
+                tostring(d.name))
+        elseif not known[k] then
+            add_problem(c, d.loc, "%s '%s': unknown field '%s'%s", d.kind, tostring(d.name), k, suggest(k, names))
+        elseif not check_kind(v, known[k]) then
+            add_problem(c, d.loc, "%s '%s': %s must be %s, not %s", d.kind, tostring(d.name), k,
+                KIND_TEXT[known[k]], type(v) == "table" and "that table" or type(v))
+            d.spec[k] = nil
+        end
+    end
+end
+
+local function copy_list(list)
+    local out = {}
+    for i, v in ipairs(list or {}) do
+        out[i] = v
+    end
+    return out
+end
+
+local function label_of(name)
+    return (name:gsub("_", " "))
+end
+
+local WF = {}
+WF.__index = WF
+
+-- Validate collected declarations; returns the compiled workflow (nil when
+-- there is any problem).
+local function compile(c, path)
+    local chunk = c.chunk
+    local wdecl
+    local states, state_order, transitions, transition_order = {}, {}, {}, {}
+    local enter, exit = {}, {}
+    local state_names = {}
+
+    for _, d in ipairs(c.decls) do
+        if (d.kind == "workflow" or d.kind == "state" or d.kind == "transition") and not d.done then
+            add_problem(c, d.loc, "%s '%s' needs its description in braces right after the name: %s \"%s\" { ... }",
+                d.kind, tostring(d.name), d.kind, tostring(d.name))
+        elseif (d.kind == "on_enter" or d.kind == "on_exit") and not d.done then
+            add_problem(c, d.loc, "%s '%s' needs a function after the state name", d.kind, tostring(d.name))
+        end
+        if d.spec then
+            check_fields(c, d)
+        end
+    end
+
+    -- Declarations, duplicates.
+    for _, d in ipairs(c.decls) do
+        if d.kind == "workflow" and d.spec then
+            if wdecl then
+                add_problem(c, d.loc, "a second workflow declaration (the first is at %s); one file holds one workflow",
+                    loc_text(c, wdecl.loc))
+            else
+                wdecl = d
+            end
+        elseif d.kind == "state" and d.spec and d.name then
+            if states[d.name] then
+                add_problem(c, d.loc, "state '%s' is declared twice (first at %s)", d.name,
+                    loc_text(c, states[d.name].decl.loc))
+            else
+                local s = d.spec
+                if s.phase == nil then
+                    add_problem(c, d.loc, "state '%s' needs a phase (one of %s)", d.name, table.concat(M.phases, ", "))
+                elseif not PHASES[s.phase] then
+                    add_problem(c, d.loc, "state '%s': unknown phase '%s'%s (phases: %s)", d.name, s.phase,
+                        suggest(s.phase, M.phases), table.concat(M.phases, ", "))
+                end
+                states[d.name] = {
+                    name = d.name, label = s.label or label_of(d.name), description = s.description,
+                    phase = s.phase, requires = copy_list(s.requires), editable = s.editable and copy_list(s.editable),
+                    suspend = s.suspend == true, cancel = s.cancel == true, final = s.final == true,
+                    where = loc_text(c, d.loc), decl = d,
+                }
+                state_order[#state_order + 1] = d.name
+                state_names[#state_names + 1] = d.name
+                enter[d.name], exit[d.name] = { s.on_enter }, { s.on_exit }
+            end
+        elseif d.kind == "transition" and d.spec and d.name then
+            if transitions[d.name] then
+                add_problem(c, d.loc, "transition '%s' is declared twice (first at %s)", d.name,
+                    loc_text(c, transitions[d.name].decl.loc))
+            else
+                if RESERVED[d.name] then
+                    add_problem(c, d.loc, "transition name '%s' is reserved: every workflow gets '%s' from the core " ..
+                        "(reserved: %s)", d.name, d.name, table.concat(M.reserved, ", "))
+                end
+                local s = d.spec
+                local from = type(s.from) == "string" and { s.from } or copy_list(s.from)
+                transitions[d.name] = {
+                    name = d.name, label = s.label or label_of(d.name), description = s.description,
+                    from_list = from, to = s.to, requires = copy_list(s.requires),
+                    permission = s.permission or "execute", by = s.by or "anyone", guard_fn = s.guard,
+                    where = loc_text(c, d.loc), decl = d,
+                }
+                transition_order[#transition_order + 1] = d.name
+            end
+        end
+    end
+
+    -- Entry/exit actions declared apart from their state.
+    for _, d in ipairs(c.decls) do
+        if (d.kind == "on_enter" or d.kind == "on_exit") and d.fn and type(d.name) == "string" then
+            if not states[d.name] then
+                add_problem(c, d.loc, "%s names unknown state '%s'%s", d.kind, d.name, suggest(d.name, state_names))
+            else
+                local list = d.kind == "on_enter" and enter[d.name] or exit[d.name]
+                list[#list + 1] = d.fn
+            end
+        end
+    end
+
+    -- The workflow declaration.
+    local w = wdecl and wdecl.spec or {}
+    local wloc = wdecl and wdecl.loc
+    if not wdecl and not c.fatal then
+        add_problem(c, { file = chunk, line = 1 }, "no workflow declaration; start the file with " ..
+            "workflow \"name\" { initial = \"first_state\", ... }")
+    end
+    local function state_ref(name, what, loc)
+        if name ~= nil and not states[name] then
+            add_problem(c, loc, "%s '%s' is not a state of this workflow%s", what, name, suggest(name, state_names))
+            return false
+        end
+        return true
+    end
+    if wdecl then
+        local base = path:match("([^/]+)%.lua$")
+        if wdecl.name and base and wdecl.name ~= base then
+            add_problem(c, wloc, "workflow name '%s' differs from its file name '%s.lua'; models refer to a workflow " ..
+                "by its file name", wdecl.name, base)
+        end
+        if w.initial == nil then
+            add_problem(c, wloc, "workflow '%s' needs initial = \"<state>\" (where new releases start)",
+                tostring(wdecl.name))
+        elseif state_ref(w.initial, "initial state", wloc) and states[w.initial].final then
+            add_problem(c, wloc, "initial state '%s' is final: releases could never move", w.initial)
+        end
+        if w.reopen_to ~= nil and state_ref(w.reopen_to, "reopen_to", wloc) and states[w.reopen_to].final then
+            add_problem(c, wloc, "reopen_to '%s' is a final state; reopened releases must be able to move", w.reopen_to)
+        end
+    end
+    local close_state = w.close_state or (states.closed and "closed") or nil
+    local cancel_state = w.cancel_state or (states.cancelled and "cancelled") or nil
+    if wdecl then
+        if close_state == nil then
+            add_problem(c, wloc, "no close state: declare a final state \"closed\" or set close_state = \"<state>\"")
+        elseif state_ref(close_state, "close_state", wloc) and not states[close_state].final then
+            add_problem(c, wloc, "close_state '%s' must be declared with final = true", close_state)
+        end
+        if cancel_state ~= nil and state_ref(cancel_state, "cancel_state", wloc) and not states[cancel_state].final then
+            add_problem(c, wloc, "cancel_state '%s' must be declared with final = true", cancel_state)
+        end
+    end
+
+    -- Transitions: states they join, permission, actor.
+    for _, name in ipairs(transition_order) do
+        local t = transitions[name]
+        local loc = t.decl.loc
+        t.from = {}
+        if #t.from_list == 0 then
+            add_problem(c, loc, "transition '%s' needs from = \"<state>\" (or a list of states)", name)
+        end
+        for _, f in ipairs(t.from_list) do
+            if state_ref(f, ("transition '%s' leaves from"):format(name), loc) then
+                if states[f].final then
+                    add_problem(c, loc, "transition '%s' leaves final state '%s'; only reopen leaves a final state",
+                        name, f)
+                end
+                t.from[f] = true
+            end
+        end
+        if t.to == nil then
+            add_problem(c, loc, "transition '%s' needs to = \"<state>\"", name)
+        else
+            state_ref(t.to, ("transition '%s' goes to"):format(name), loc)
+        end
+        if not PERMISSIONS[t.permission] then
+            add_problem(c, loc, "transition '%s': unknown permission '%s'%s (permissions: %s)", name, t.permission,
+                suggest(t.permission, M.permissions), table.concat(M.permissions, ", "))
+        end
+        if not ACTORS[t.by] then
+            add_problem(c, loc, "transition '%s': by = '%s' is not one of %s%s", name, t.by,
+                table.concat(M.actors, ", "), suggest(t.by, M.actors))
+        end
+    end
+
+    -- States: cancel needs a cancel state; reachability; dead ends.
+    local out_edges = {}
+    for _, name in ipairs(state_order) do
+        out_edges[name] = {}
+    end
+    local reaches_close = false
+    for _, name in ipairs(transition_order) do
+        local t = transitions[name]
+        if t.to and states[t.to] then
+            for f in pairs(t.from) do
+                table.insert(out_edges[f], t.to)
+            end
+            if t.to == close_state and next(t.from) then
+                reaches_close = true
+            end
+        end
+    end
+    for _, name in ipairs(state_order) do
+        local s = states[name]
+        if s.cancel then
+            if cancel_state == nil then
+                add_problem(c, s.decl.loc, "state '%s' allows cancel but the workflow has no cancel state " ..
+                    "(declare a final state \"cancelled\" or set cancel_state)", name)
+            elseif states[cancel_state] then
+                table.insert(out_edges[name], cancel_state)
+            end
+        end
+    end
+    if close_state and states[close_state] and w.reopen_to and states[w.reopen_to] then
+        table.insert(out_edges[close_state], w.reopen_to)
+    end
+    if wdecl and close_state and states[close_state] and not reaches_close then
+        add_problem(c, wloc, "no transition leads to close state '%s': releases could never be closed", close_state)
+    end
+    if w.initial and states[w.initial] then
+        local seen, queue = { [w.initial] = true }, { w.initial }
+        while #queue > 0 do
+            local s = table.remove(queue)
+            for _, n in ipairs(out_edges[s]) do
+                if not seen[n] then
+                    seen[n] = true
+                    queue[#queue + 1] = n
+                end
+            end
+        end
+        for _, name in ipairs(state_order) do
+            if not seen[name] then
+                add_problem(c, states[name].decl.loc, "state '%s' is unreachable from the initial state '%s'", name,
+                    w.initial)
+            end
+        end
+    end
+    for _, name in ipairs(state_order) do
+        local s = states[name]
+        if not s.final and #out_edges[name] == 0 then
+            add_problem(c, s.decl.loc, "state '%s' is a dead end: no transition leaves it and it is not final", name)
+        end
+    end
+
+    if #c.problems > 0 then
+        return nil
+    end
+
+    local wf = setmetatable({
+        name = wdecl.name, label = w.label or label_of(wdecl.name), description = w.description,
+        initial = w.initial, reopen_to = w.reopen_to, close_state = close_state, cancel_state = cancel_state,
+        fields = copy_list(w.fields), states = states, transitions = transitions,
+        state_order = state_order, transition_order = transition_order, path = path, chunk = chunk,
+    }, WF)
+    for _, name in ipairs(state_order) do
+        local s = states[name]
+        s.decl = nil
+        s._enter, s._exit = enter[name], exit[name]
+    end
+    for _, name in ipairs(transition_order) do
+        local t = transitions[name]
+        t.decl = nil
+        if t.guard_fn then
+            -- The contract's t.guard: callable, but always through the sandbox.
+            t.guard = function(r, opts)
+                return wf:guard(name, r, opts)
+            end
+        end
+    end
+    return wf
+end
+
+local function format_problems(c)
+    local list = {}
+    for i, p in ipairs(c.problems) do
+        list[i] = { text = p.loc and ("%s:%d: %s"):format(p.loc.file, p.loc.line, p.msg) or p.msg,
+            line = p.loc and p.loc.line or 0, i = i }
+    end
+    table.sort(list, function(a, b)
+        if a.line ~= b.line then
+            return a.line < b.line
+        end
+        return a.i < b.i
+    end)
+    local out = {}
+    for i, p in ipairs(list) do
+        out[i] = p.text
+    end
+    return out
+end
+
+-- Resolve a workflow name ("standard") or a path ("x/y.lua") to a path.
+local function resolve(name_or_path)
+    if name_or_path:find("/", 1, true) or name_or_path:match("%.lua$") then
+        return name_or_path
+    end
+    return ("%s/workflows/%s.lua"):format(relm.home, name_or_path)
+end
+
+-- Read, run and compile; returns wf or nil, problems (nil, nil, err when
+-- the file cannot be read).
+local function build(path, opts)
+    local code, err = read_file(path)
+    if not code then
+        return nil, nil, err
+    end
+    local c = collect(path, code, opts and opts.limits)
+    local wf = compile(c, path)
+    if not wf then
+        return nil, format_problems(c)
+    end
+    return wf
+end
+
+--------------------------------------------------------------------------
+-- Public API
+--------------------------------------------------------------------------
+
+---Validate a workflow file; report every problem as "file:line: message".
+---@param path string a file path, or the name of a shipped workflow
+---@return boolean ok
+---@return string[]|nil problems
+function M.check(path)
+    if type(path) ~= "string" then
+        relm.error("invalid_argument", "relm.workflow.check: argument #1 (path) must be a string", 2)
+    end
+    local file = resolve(path)
+    local wf, problems, err = build(file)
+    if err then
+        return false, { ("%s: cannot read the workflow file: %s"):format(display_name(file), err) }
+    end
+    if not wf then
+        return false, problems
+    end
+    return true
+end
+
+---The compiled workflow for a name (workflows/NAME.lua under relm.home) or
+---a path. Cached per path; see reload. Raises not_found, invalid_workflow.
+---@param name_or_path string
+---@return table wf
+function M.load(name_or_path)
+    if type(name_or_path) ~= "string" or name_or_path == "" then
+        relm.error("invalid_argument", "relm.workflow.load: argument #1 (name_or_path) must be a non-empty string", 2)
+    end
+    local path = resolve(name_or_path)
+    local wf = cache[path]
+    if wf then
+        return wf
+    end
+    local problems, err
+    wf, problems, err = build(path)
+    if err then
+        relm.error("not_found", ("no workflow '%s' (cannot read %s)"):format(name_or_path, display_name(path)), 2)
+    end
+    if not wf then
+        relm.error("invalid_workflow", ("workflow '%s' has %d problem%s:\n  %s"):format(name_or_path, #problems,
+            #problems == 1 and "" or "s", table.concat(problems, "\n  ")), 2)
+    end
+    cache[path] = wf
+    return wf
+end
+
+---Forget the cached compiled workflow and load the file again (after
+---editing it).
+---@param name_or_path string
+---@return table wf
+function M.reload(name_or_path)
+    if type(name_or_path) ~= "string" or name_or_path == "" then
+        relm.error("invalid_argument", "relm.workflow.reload: argument #1 (name_or_path) must be a non-empty string",
+            2)
+    end
+    cache[resolve(name_or_path)] = nil
+    return M.load(name_or_path)
+end
+
+---Names of the shipped workflows (files in relm.home/workflows), sorted.
+---@return string[]
+function M.list()
+    local uv = require "luv"
+    local out = {}
+    local req = uv.fs_scandir(relm.home .. "/workflows")
+    if not req then
+        return out
+    end
+    while true do
+        local name, kind = uv.fs_scandir_next(req)
+        if not name then
+            break
+        end
+        if (kind == "file" or kind == nil) and name:match("^[%w_%-]+%.lua$") then
+            out[#out + 1] = name:sub(1, -5)
+        end
+    end
+    table.sort(out)
+    return out
+end
+
+--------------------------------------------------------------------------
+-- Methods of a compiled workflow
+--------------------------------------------------------------------------
+
+---Names of the transitions leaving state, in the order the file declares
+---them (guards are not run).
+---@param state string
+---@return string[]
+function WF:available(state)
+    local out = {}
+    for _, name in ipairs(self.transition_order) do
+        if self.transitions[name].from[state] then
+            out[#out + 1] = name
+        end
+    end
+    return out
+end
+
+---Fields a transition needs: those required to leave its source state
+---(state.requires of `state`) and its own.
+---@param tname string
+---@param state string|nil the state left (default: none)
+---@return string[]
+function WF:required(tname, state)
+    local need, seen = {}, {}
+    local function add(list)
+        for _, f in ipairs(list or {}) do
+            if not seen[f] then
+                seen[f] = true
+                need[#need + 1] = f
+            end
+        end
+    end
+    local s = state and self.states[state]
+    add(s and s.requires)
+    local t = self.transitions[tname]
+    add(t and t.requires)
+    return need
+end
+
+-- Runs inside the sandbox: call the guard, reduce its answer to ok, reason.
+local function run_guard(g, r, ctx)
+    local ok, reason = g(r, ctx)
+    if ok then
+        return true
+    end
+    if reason ~= nil then
+        return false, tostring(reason)
+    end
+    return false, nil
+end
+
+---Run a transition's guard in the sandbox on a copy of the release.
+---@param tname string
+---@param r table the release (plain fields)
+---@param opts table|nil context passed to the guard as its second argument
+---  (user, note, ...); opts.limits = {timeout_ms=, memory_mb=} overrides
+---  the sandbox defaults
+---@return boolean ok
+---@return string|nil reason why not (with file:line when the guard failed)
+function WF:guard(tname, r, opts)
+    local t = self.transitions[tname]
+    if not t then
+        relm.error("not_found", ("workflow '%s' has no transition '%s'"):format(self.name, tostring(tname)), 2)
+    end
+    if not t.guard_fn then
+        return true
+    end
+    local limits = opts and type(opts.limits) == "table" and opts.limits or {}
+    local ok, res, reason = pcall(sandbox.call_with, limits, run_guard, t.guard_fn, plain(r or {}, false, 0),
+        plain(opts or {}, false, 0))
+    if not ok then
+        return false, ("guard of '%s' failed: %s"):format(tname, message_of(res))
+    end
+    if res then
+        return true
+    end
+    return false, reason or ("the guard of '%s' (%s) refused"):format(tname, t.where)
+end
+
+-- Runs inside the sandbox: every action of the list, merging the changes
+-- they return (raw copies, so no script metamethod escapes).
+local function run_actions(list, r, ctx)
+    local changes
+    for _, fn in ipairs(list) do
+        local ch = fn(r, ctx)
+        if type(ch) == "table" then
+            changes = changes or {}
+            local k, v = next(ch)
+            while k ~= nil do
+                if type(k) == "string" then
+                    local tv = type(v)
+                    if tv == "string" or tv == "number" or tv == "boolean" then
+                        changes[k] = v
+                        r[k] = v
+                    end
+                end
+                k, v = next(ch, k)
+            end
+        end
+    end
+    return changes
+end
+
+local function run_state_actions(self, which, state, r, ctx)
+    local s = self.states[state]
+    if not s then
+        relm.error("not_found", ("workflow '%s' has no state '%s'"):format(self.name, tostring(state)), 3)
+    end
+    local list = which == "enter" and s._enter or s._exit
+    if #list == 0 then
+        return nil
+    end
+    local ok, res = pcall(sandbox.call, run_actions, list, plain(r or {}, false, 0), plain(ctx or {}, false, 0))
+    if not ok then
+        relm.error("sandbox", ("%s action of state '%s' failed: %s"):format(which == "enter" and "entry" or "exit",
+            state, message_of(res)), 3)
+    end
+    return res
+end
+
+---Run the entry actions of state in the sandbox. Returns the field changes
+---they ask for (nil when none). Raises "sandbox" when an action fails.
+---@param state string
+---@param r table
+---@param ctx table|nil
+---@return table|nil changes
+function WF:enter(state, r, ctx)
+    return run_state_actions(self, "enter", state, r, ctx)
+end
+
+---Run the exit actions of state in the sandbox (see enter).
+---@param state string
+---@param r table
+---@param ctx table|nil
+---@return table|nil changes
+function WF:exit(state, r, ctx)
+    return run_state_actions(self, "exit", state, r, ctx)
+end
+
+---What taking transition tname would do to release r, without writing:
+---{allowed=, transition=, from=, to=, missing={fields}, guard={ok=, reason=},
+---permission=, by=, reason=}. A required field counts as given when r or
+---ctx.fields holds it, or ctx holds it directly (ctx.note for "note").
+---@param tname string
+---@param r table release (r.state is the state it is in)
+---@param ctx table|nil {user=, note=, fields={...}}
+---@return table
+function WF:explain(tname, r, ctx)
+    r = r or {}
+    ctx = ctx or {}
+    local t = self.transitions[tname]
+    if not t then
+        return { allowed = false, transition = tname, from = r.state, missing = {},
+            guard = { ok = false, reason = "no such transition" },
+            reason = ("workflow '%s' has no transition '%s'"):format(self.name, tostring(tname)) }
+    end
+    local merged = plain(r, false, 0)
+    if type(ctx.fields) == "table" then
+        for k, v in pairs(ctx.fields) do
+            merged[k] = v
+        end
+    end
+    local missing = {}
+    for _, f in ipairs(self:required(tname, r.state)) do
+        if not present(merged[f]) and not present(ctx[f]) then
+            missing[#missing + 1] = f
+        end
+    end
+    local out = {
+        transition = tname, label = t.label, from = r.state, to = t.to, missing = missing,
+        permission = t.permission, by = t.by,
+    }
+    local reasons = {}
+    if r.state ~= nil and not t.from[r.state] then
+        local from = {}
+        for _, s in ipairs(t.from_list) do
+            from[#from + 1] = s
+        end
+        reasons[#reasons + 1] = ("'%s' leaves only from %s, not from '%s'"):format(tname, table.concat(from, ", "),
+            r.state)
+    end
+    if #missing > 0 then
+        reasons[#reasons + 1] = "missing " .. table.concat(missing, ", ")
+    end
+    local ok, why = self:guard(tname, merged, ctx)
+    out.guard = { ok = ok, reason = why }
+    if not ok then
+        reasons[#reasons + 1] = why or "the guard refused"
+    end
+    out.allowed = #reasons == 0
+    out.reason = #reasons > 0 and table.concat(reasons, "; ") or nil
+    return out
+end
+
+--------------------------------------------------------------------------
+-- Diagram
+--------------------------------------------------------------------------
+
+local PHASE_COLOURS = {
+    registration = { "#eaf2fb", "#c6dbf2" },
+    planning = { "#eef8ea", "#cdeac1" },
+    deployment = { "#fdf3e6", "#f7d9a8" },
+    closure = { "#f1eef8", "#d7cdea" },
+}
+
+local function q(s)
+    return '"' .. tostring(s):gsub('[\\"]', "\\%0") .. '"'
+end
+
+---A Graphviz DOT state diagram of a workflow: states grouped and coloured
+---by phase, transitions labelled; close, cancel and reopen drawn dashed.
+---Render with `dot -Tsvg`.
+---@param name string|table a workflow name, path or compiled workflow
+---@return string
+function M.dot(name)
+    local wf = type(name) == "table" and name or M.load(name)
+    local out = {}
+    local function add(fmt, ...)
+        out[#out + 1] = fmt:format(...)
+    end
+    add("digraph %s {", q(wf.name))
+    add("  rankdir=LR; compound=true; fontname=\"Helvetica\";")
+    add("  label=%s; labelloc=t; fontsize=16;", q(wf.label .. (wf.description and (": " .. wf.description) or "")))
+    add("  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=11];")
+    add("  edge [fontname=\"Helvetica\", fontsize=9];")
+    for _, phase in ipairs(M.phases) do
+        local members = {}
+        for _, sname in ipairs(wf.state_order) do
+            if wf.states[sname].phase == phase then
+                members[#members + 1] = sname
+            end
+        end
+        if #members > 0 then
+            local col = PHASE_COLOURS[phase]
+            add("  subgraph %s {", q("cluster_" .. phase))
+            add("    label=%s; style=filled; color=%s; fillcolor=%s;", q(phase), q(col[2]), q(col[1]))
+            for _, sname in ipairs(members) do
+                local s = wf.states[sname]
+                local extra = s.final and ", peripheries=2" or ""
+                add("    %s [label=%s, fillcolor=%s%s];", q(sname), q(s.label), q(col[2]), extra)
+            end
+            add("  }")
+        end
+    end
+    add("  __start [shape=point, width=0.15, label=\"\"];")
+    add("  __start -> %s;", q(wf.initial))
+    for _, tname in ipairs(wf.transition_order) do
+        local t = wf.transitions[tname]
+        local style = t.to == wf.close_state and ", style=bold" or ""
+        for _, f in ipairs(t.from_list) do
+            add("  %s -> %s [label=%s%s];", q(f), q(t.to), q(t.label), style)
+        end
+    end
+    if wf.cancel_state then
+        for _, sname in ipairs(wf.state_order) do
+            if wf.states[sname].cancel then
+                add("  %s -> %s [label=\"cancel\", style=dotted, color=gray50, fontcolor=gray50];", q(sname),
+                    q(wf.cancel_state))
+            end
+        end
+    end
+    if wf.reopen_to then
+        add("  %s -> %s [label=\"reopen\", style=dashed];", q(wf.close_state), q(wf.reopen_to))
+    end
+    add("}")
+    return table.concat(out, "\n") .. "\n"
+end
+
+return M

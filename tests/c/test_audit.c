@@ -1,0 +1,152 @@
+/* test_audit.c: SHA-256 vectors, and the occurrence log's hash chain under
+ * tampering by a second SQLite connection (what Lua cannot do). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "check.h"
+#include "release.h"
+#include "sha256.h"
+#include "store.h"
+
+static void test_sha256(void)
+{
+    char hex[65];
+    relm_sha256_hex("", 0, hex);
+    CHECK(strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855") == 0);
+    relm_sha256_hex("abc", 3, hex);
+    CHECK(strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad") == 0);
+    const char *m = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+    relm_sha256_hex(m, strlen(m), hex);
+    CHECK(strcmp(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1") == 0);
+    /* Streaming in odd pieces gives the same digest as one call. */
+    relm_sha256 c;
+    unsigned char dig[32];
+    char hex2[65];
+    char big[1000];
+    memset(big, 'a', sizeof big);
+    relm_sha256_init(&c);
+    for (size_t off = 0; off < sizeof big; off += 7)
+        relm_sha256_update(&c, big + off, off + 7 <= sizeof big ? 7 : sizeof big - off);
+    relm_sha256_final(&c, dig);
+    relm_sha256_tohex(dig, hex2);
+    relm_sha256_hex(big, sizeof big, hex);
+    CHECK(strcmp(hex, hex2) == 0);
+}
+
+/* A store at path with n releases registered (and captured) by admin. */
+static relm_store *fresh(const char *path, int n)
+{
+    relm_diag d;
+    relm_store *s = NULL;
+    relm_store_opts o = {.create = 1};
+    unlink(path);
+    if (relm_store_open(&s, path, &o, NULL, &d) != RELM_OK ||
+        relm_store_set_actor(s, "admin", &d) != RELM_OK) {
+        fprintf(stderr, "open: %s\n", d.msg);
+        exit(1);
+    }
+    for (int i = 0; i < n; i++) {
+        relm_fields f;
+        relm_fields_init(&f);
+        relm_fields_set_text(&f, "title", "t", 1, &d);
+        int64_t id;
+        CHECK(relm_release_register(s, "w", "s", "registration", &f, &id, NULL,
+                                    &d) == RELM_OK);
+        relm_fields_free(&f);
+        relm_release_op op = {.kind = RELM_OP_CAPTURE};
+        CHECK(relm_release_apply(s, id, &op, NULL, &d) == RELM_OK);
+    }
+    return s;
+}
+
+/* Run sql on a second connection to path, as an attacker would. */
+static int tamper(const char *path, const char *sql)
+{
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open(path, &db);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+static void test_chain(void)
+{
+    const char *path = "test_audit.db";
+    relm_diag d;
+    relm_audit_report r;
+    relm_store *s = fresh(path, 3);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
+    CHECK(r.ok == 1 && r.rows == 6);
+
+    /* The triggers refuse changes even on another connection. */
+    CHECK(tamper(path, "UPDATE occurrences SET note = 'x' WHERE id = 2") != SQLITE_OK);
+    CHECK(tamper(path, "DELETE FROM occurrences WHERE id = 2") != SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.ok == 1);
+
+    /* Dropping the trigger lets a change through; the chain shows it. */
+    CHECK(tamper(path, "DROP TRIGGER occurrences_no_update; "
+                       "UPDATE occurrences SET actor = 'mallory' WHERE id = 4")
+          == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0);
+    CHECK(r.bad_id == 4);
+    CHECK(strstr(r.reason, "altered") != NULL);
+    relm_store_close(s);
+
+    /* Re-hashing the altered row does not help: the next link breaks. */
+    s = fresh(path, 3);
+    CHECK(tamper(path, "DROP TRIGGER occurrences_no_update; "
+                       "UPDATE occurrences SET hash = 'f' || substr(hash, 2) "
+                       "WHERE id = 2") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0 && r.bad_id == 2);
+    relm_store_close(s);
+
+    /* A deleted row is a gap. */
+    s = fresh(path, 3);
+    CHECK(tamper(path, "DROP TRIGGER occurrences_no_delete; "
+                       "DELETE FROM occurrences WHERE id = 3") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0);
+    CHECK(r.bad_id == 4);
+    CHECK(strstr(r.reason, "missing") != NULL);
+    relm_store_close(s);
+    unlink(path);
+}
+
+/* A refused primitive leaves no occurrence and no change. */
+static void test_refusal_writes_nothing(void)
+{
+    const char *path = "test_audit2.db";
+    relm_diag d;
+    relm_store *s = fresh(path, 1);
+    int64_t head_before, head_after;
+    char h1[65], h2[65];
+    CHECK(relm_audit_head(s, &head_before, h1, &d) == RELM_OK);
+    relm_release_op op = {.kind = RELM_OP_SUSPEND, .justification_id = 99};
+    CHECK(relm_release_apply(s, 1, &op, NULL, &d) == RELM_ERR);
+    CHECK(strcmp(d.code, "justification_required") == 0);
+    relm_release_op op2 = {.kind = RELM_OP_REOPEN, .to_state = "s"};
+    CHECK(relm_release_apply(s, 1, &op2, NULL, &d) == RELM_ERR);
+    CHECK(strcmp(d.code, "not_allowed") == 0);
+    relm_release_op op3 = {.kind = RELM_OP_CAPTURE};
+    CHECK(relm_release_apply(s, 42, &op3, NULL, &d) == RELM_ERR);
+    CHECK(strcmp(d.code, "not_found") == 0);
+    CHECK(relm_audit_head(s, &head_after, h2, &d) == RELM_OK);
+    CHECK(head_before == head_after && strcmp(h1, h2) == 0);
+    CHECK(relm_store_depth(s) == 0);
+    relm_store_close(s);
+    unlink(path);
+}
+
+int main(void)
+{
+    test_sha256();
+    test_chain();
+    test_refusal_writes_nothing();
+    return CHECK_DONE("test_audit");
+}
