@@ -482,6 +482,8 @@ struct cmdb_ci {
     char **before_names, **before_json;
     size_t nbefore;
     int64_t owner_group_id, media_id;
+    int compact;                /* creates record "{}" (see cmdb_ci_compact) */
+    cmdb_buf diff, attrs;       /* reused from one save to the next */
 };
 
 cmdb_ci *cmdb_ci_new(void)
@@ -520,6 +522,8 @@ void cmdb_ci_free(cmdb_ci *c)
         return;
     ci_clear(c);
     free(c->attr);
+    cmdb_buf_free(&c->diff);
+    cmdb_buf_free(&c->attrs);
     free(c);
 }
 
@@ -542,6 +546,11 @@ static int ci_set_type(cmdb_ci *c, const cmdb_type *t)
         c->attr[i] = NULL;
     c->type = t;
     return RELM_OK;
+}
+
+void cmdb_ci_compact(cmdb_ci *c, int on)
+{
+    c->compact = on;
 }
 
 void cmdb_ci_reset(cmdb_ci *c, const cmdb_type *t)
@@ -660,6 +669,8 @@ int cmdb_ci_set(relm_store *s, cmdb_ci *c, const relm_cmdb_value *v,
     int f = std_index(v->key, klen);
     if (f < 0) {
         int idx = cmdb_type_attr(c->type, v->key, klen);
+        if (idx < 0 && v->vtype == RELM_V_NIL)
+            return RELM_OK; /* clearing what the type lacks: nothing to do */
         if (idx < 0)
             return relm_diag_set(d, "unknown_attribute",
                                  "type '%s' has no attribute '%s' (see "
@@ -912,7 +923,8 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
 {
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
-           "origin_release_id, origin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", d);
+           "origin_release_id, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
+           "coalesce(?8, " NOW_SQL "))", d);
     if (st == NULL)
         return RELM_ERR;
     int64_t actor = relm_store_actor_id(s);
@@ -926,6 +938,8 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
         sqlite3_bind_int64(st, 6, o->release_id);
     if (o != NULL && o->note != NULL)
         sqlite3_bind_text(st, 7, o->note, -1, SQLITE_STATIC);
+    if (o != NULL && o->at != NULL)
+        sqlite3_bind_text(st, 8, o->at, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_DONE ? RELM_OK : relm_store_fail(s, d, "ci history");
@@ -953,34 +967,38 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         }
     }
     /* The diff: standard fields, then attributes (set now or before). */
-    cmdb_buf diff = {0}, attrs = {0};
+    cmdb_buf *diff = &c->diff, *attrs = &c->attrs;
+    /* A compact create needs no diff: skip building it. */
+    int want_diff = !(c->compact && c->id == 0);
+    diff->len = attrs->len = 0;
     int rc = RELM_ERR;
-    if (PUTS(&diff, "{") != RELM_OK || PUTS(&attrs, "{") != RELM_OK)
+    if (PUTS(diff, "{") != RELM_OK || PUTS(attrs, "{") != RELM_OK)
         goto nomem;
-    for (int i = 0; i < NSTD; i++)
-        if (diff_pair(&diff, relm_cmdb_std_fields[i], c->std_before[i],
+    for (int i = 0; i < NSTD && want_diff; i++)
+        if (diff_pair(diff, relm_cmdb_std_fields[i], c->std_before[i],
                       c->std[i], 1) != RELM_OK)
             goto nomem;
     for (size_t i = 0; i < t->nattrs; i++) {
         const char *name = t->attrs[i].name;
-        if (diff_pair(&diff, name, before_attr(c, name), c->attr[i], 0) != RELM_OK)
+        if (want_diff &&
+            diff_pair(diff, name, before_attr(c, name), c->attr[i], 0) != RELM_OK)
             goto nomem;
         if (c->attr[i] == NULL)
             continue;
-        if (cmdb_buf_put(&attrs, attrs.len > 1 ? "," : "", attrs.len > 1) != RELM_OK ||
-            cmdb_buf_json_string(&attrs, name, strlen(name)) != RELM_OK ||
-            PUTS(&attrs, ":") != RELM_OK ||
-            cmdb_buf_put(&attrs, c->attr[i], strlen(c->attr[i])) != RELM_OK)
+        if (cmdb_buf_put(attrs, attrs->len > 1 ? "," : "", attrs->len > 1) != RELM_OK ||
+            cmdb_buf_json_string(attrs, name, strlen(name)) != RELM_OK ||
+            PUTS(attrs, ":") != RELM_OK ||
+            cmdb_buf_put(attrs, c->attr[i], strlen(c->attr[i])) != RELM_OK)
             goto nomem;
     }
     /* Attributes stored before that the (new) type does not know. */
     for (size_t i = 0; i < c->nbefore; i++)
         if (cmdb_type_attr(t, c->before_names[i], strlen(c->before_names[i])) < 0 &&
-            diff_pair(&diff, c->before_names[i], c->before_json[i], NULL, 0) != RELM_OK)
+            diff_pair(diff, c->before_names[i], c->before_json[i], NULL, 0) != RELM_OK)
             goto nomem;
-    if (PUTS(&diff, "}") != RELM_OK || PUTS(&attrs, "}") != RELM_OK)
+    if (PUTS(diff, "}") != RELM_OK || PUTS(attrs, "}") != RELM_OK)
         goto nomem;
-    if (c->id != 0 && diff.len <= 2) {
+    if (c->id != 0 && diff->len <= 2) {
         rc = RELM_OK; /* nothing changed: no write, no history */
         goto done;
     }
@@ -990,14 +1008,17 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     if (c->id == 0)
         st = relm_store_stmt(
             s, "INSERT INTO cis (name, type_id, status, version, serial, "
-               "criticality, owner_group_id, location, media_id, attributes) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", d);
+               "criticality, owner_group_id, location, media_id, attributes, "
+               "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+               "?9, ?10, coalesce(?12, " NOW_SQL "), coalesce(?12, " NOW_SQL
+               "))", d);
     else
         st = relm_store_stmt(
             s, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
                "version = ?4, serial = ?5, criticality = ?6, "
                "owner_group_id = ?7, location = ?8, media_id = ?9, "
-               "attributes = ?10, updated_at = " NOW_SQL " WHERE id = ?11", d);
+               "attributes = ?10, updated_at = coalesce(?12, " NOW_SQL ") "
+               "WHERE id = ?11", d);
     if (st == NULL)
         goto done;
     sqlite3_bind_text(st, 1, c->std[F_NAME], -1, SQLITE_STATIC);
@@ -1011,9 +1032,11 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     bind_opt(st, 8, c->std[F_LOCATION]);
     if (c->media_id > 0)
         sqlite3_bind_int64(st, 9, c->media_id);
-    sqlite3_bind_text(st, 10, attrs.p, (int)attrs.len, SQLITE_STATIC);
+    sqlite3_bind_text(st, 10, attrs->p, (int)attrs->len, SQLITE_STATIC);
     if (c->id != 0)
         sqlite3_bind_int64(st, 11, c->id);
+    if (o != NULL && o->at != NULL)
+        sqlite3_bind_text(st, 12, o->at, -1, SQLITE_STATIC);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -1027,11 +1050,14 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     }
     const char *action = "update";
+    const char *dtext = diff->p;
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
         action = "create";
+        if (c->compact)
+            dtext = "{}";
     }
-    if (cmdb_history(s, c->id, c->std[F_NAME], action, diff.p, o, d) != RELM_OK)
+    if (cmdb_history(s, c->id, c->std[F_NAME], action, dtext, o, d) != RELM_OK)
         goto done;
     *changed = 1;
     rc = RELM_OK;
@@ -1039,8 +1065,6 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
 nomem:
     oom(d);
 done:
-    cmdb_buf_free(&diff);
-    cmdb_buf_free(&attrs);
     return rc;
 }
 
@@ -1348,7 +1372,13 @@ int relm_cmdb_update(relm_store *s, const char *name,
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     if (found != 1)
         goto fail;
-    /* The type first, so that attributes are checked against the new one. */
+    /* Attributes being cleared go first (so a type change may drop them),
+     * then the type, so that the rest are checked against the new one. */
+    for (size_t i = 0; i < n; i++)
+        if (f[i].vtype == RELM_V_NIL && std_index(f[i].key, strlen(f[i].key)) < 0 &&
+            cmdb_type_attr(c->type, f[i].key, strlen(f[i].key)) >= 0 &&
+            cmdb_ci_set(s, c, &f[i], d) != RELM_OK)
+            goto fail;
     for (size_t i = 0; i < n; i++)
         if (strcmp(f[i].key, "type") == 0 && cmdb_ci_set(s, c, &f[i], d) != RELM_OK)
             goto fail;

@@ -103,6 +103,7 @@ static void get_origin(lua_State *L, int idx, relm_cmdb_origin *o)
 {
     o->release_id = 0;
     o->note = NULL;
+    o->at = NULL;
     if (lua_isnoneornil(L, idx))
         return;
     luaL_checktype(L, idx, LUA_TTABLE);

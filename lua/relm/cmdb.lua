@@ -92,12 +92,24 @@ local function flatten(fields, fn)
                 rerror("invalid_argument", ("relm.cmdb.%s: '%s' given both flat and in attributes"):format(fn, k), 3)
             end
             if STD[k] then
-                rerror("unknown_attribute", ("relm.cmdb.%s: '%s' is a standard field, not an attribute"):format(fn, k), 3)
+                rerror("unknown_attribute",
+                    ("relm.cmdb.%s: '%s' is a standard field, not an attribute"):format(fn, k), 3)
             end
             out[k] = v
         end
     end
     return out
+end
+
+-- Raise invalid_argument unless value is one of the allowed strings.
+local function check_choice(fn, what, value, ...)
+    for _, ok in ipairs({ ... }) do
+        if value == ok then
+            return value
+        end
+    end
+    local want = '"' .. table.concat({ ... }, '" or "') .. '"'
+    rerror("invalid_argument", ("relm.cmdb.%s: %s must be %s, got %s"):format(fn, what, want, tostring(value)), 3)
 end
 
 local function origin_of(opts)
@@ -141,11 +153,13 @@ function M.define_type(def)
         if type(a) == "string" then
             a = { kind = a }
         elseif type(a) ~= "table" then
-            rerror("invalid_argument", ("relm.cmdb.define_type: attribute '%s' must be a kind name or a table {kind=}"):format(k), 2)
+            rerror("invalid_argument",
+                ("relm.cmdb.define_type: attribute '%s' must be a kind name or a table {kind=}"):format(k), 2)
         end
         local kind = a.kind or (a.values and "enum")
         if not KINDS[kind] then
-            rerror("invalid_argument", ("relm.cmdb.define_type: attribute '%s': unknown kind '%s' (string, integer, number, boolean, date, enum)")
+            rerror("invalid_argument", ("relm.cmdb.define_type: attribute '%s': unknown kind '%s' "
+                .. "(string, integer, number, boolean, date, enum)")
                 :format(k, tostring(kind)), 2)
         end
         list[#list + 1] = { name = k, kind = kind, required = a.required and true or false,
@@ -240,21 +254,28 @@ local function record(r)
     return rec
 end
 
--- The CI as it was at `at` (normalised timestamp), undoing later history.
-local function get_at(name, at)
+-- The id of the CI `name` and its current RECORD_SQL row (nil when it was
+-- removed: then the id is that of the last CI of that name in the history).
+local function locate(name, level)
     local cur = sql(RECORD_SQL .. " WHERE c.name = ?", name)[1]
-    local id = cur and cur.id
-    if not id then
-        local r = sql("SELECT ci_id FROM ci_history WHERE ci_name = ? ORDER BY id DESC LIMIT 1", name)[1]
-        if not r then
-            rerror("not_found", ("no CI named '%s'"):format(name), 3)
-        end
-        id = r.ci_id
+    if cur then
+        return cur.id, cur
     end
+    local r = sql("SELECT ci_id FROM ci_history WHERE ci_name = ? ORDER BY id DESC LIMIT 1", name)[1]
+    if not r then
+        rerror("not_found", ("no CI named '%s'"):format(name), level + 1)
+    end
+    return r.ci_id, nil
+end
+
+-- Rebuild a CI's state by undoing, newest first, the history rows that
+-- `later` selects (rows ordered by id DESC), starting from the current
+-- record (cur, or nothing for a removed CI, whose remove row restores it).
+-- Returns the state {fields..., attributes = {...}} and whether the CI
+-- existed at that point.
+local function undo(cur, rows)
     local rec = cur and record(cur) or { attributes = {} }
     local existed = cur ~= nil
-    local rows = sql([[SELECT action, diff, at FROM ci_history WHERE ci_id = ? AND at > ?
-        ORDER BY id DESC]], id, at)
     for _, h in ipairs(rows) do
         if h.action == "create" then
             existed = false
@@ -269,11 +290,17 @@ local function get_at(name, at)
             end
         end
     end
+    return rec, existed
+end
+
+-- The CI as it was at `at` (normalised timestamp), undoing later history.
+local function get_at(name, at)
+    local id, cur = locate(name, 3)
+    local rec, existed = undo(cur, sql([[SELECT action, diff FROM ci_history
+        WHERE ci_id = ? AND at > ? ORDER BY id DESC]], id, at))
     if not existed then
         rerror("not_found", ("CI '%s' did not exist at %s"):format(name, at), 3)
     end
-    -- A CI created before the first history row we hold (not possible for
-    -- CIs written by relm) is taken as it is now.
     local out = {}
     for k, v in pairs(rec) do out[k] = v end
     out.attributes = {}
@@ -281,10 +308,24 @@ local function get_at(name, at)
         out[k] = v
         out.attributes[k] = v
     end
-    out.as_of = at
-    out.id = id
+    out.as_of, out.id = at, id
     out.updated_at, out.created_at = nil, nil
     return out
+end
+
+-- The full diff of a create recorded compactly as {} (bulk import): the
+-- state right after it is the current one with every later row undone.
+local function create_diff(id, cur, hid)
+    local rec = undo(cur, sql([[SELECT action, diff FROM ci_history
+        WHERE ci_id = ? AND id > ? ORDER BY id DESC]], id, hid))
+    local diff = {}
+    for k in pairs(STD) do
+        if rec[k] ~= nil then diff[k] = { nil, rec[k] } end
+    end
+    for k, v in pairs(rec.attributes) do
+        diff[k] = { nil, v }
+    end
+    return diff
 end
 
 -- Normalise a time (ISO 8601 text or Unix seconds) to the stored format.
@@ -324,7 +365,8 @@ end
 --- Add a CI. Attributes are given flat (cpu = 8) or under attributes = {}.
 --- Raises unknown_type, unknown_attribute, invalid_attribute,
 --- missing_attribute, invalid_field, duplicate.
----@param fields {type: string, name: string, status?: string, version?: string, serial?: string, criticality?: string, owner_group?: string, location?: string, media?: string, attributes?: table}
+---@param fields {type: string, name: string, status?: string, version?: string, serial?: string,
+---  criticality?: string, owner_group?: string, location?: string, media?: string, attributes?: table}
 ---@param opts? {origin_release?: integer, origin?: string}
 ---@return table record the stored CI
 function M.add(fields, opts)
@@ -492,21 +534,17 @@ end
 ---@return table[]
 function M.history(name)
     check_name(name, "history")
-    local cur = sql("SELECT id FROM cis WHERE name = ?", name)[1]
-    local id = cur and cur.id
-    if not id then
-        local r = sql("SELECT ci_id FROM ci_history WHERE ci_name = ? ORDER BY id DESC LIMIT 1", name)[1]
-        if not r then
-            rerror("not_found", ("no CI named '%s' (and none in the history)"):format(name), 2)
-        end
-        id = r.ci_id
-    end
+    local id, cur = locate(name, 2)
     local out = {}
     for i, r in ipairs(sql([[SELECT h.id, h.at, u.name AS actor, h.action, h.diff, h.ci_name AS name,
             h.origin_release_id AS origin_release, h.origin
             FROM ci_history h LEFT JOIN users u ON u.id = h.actor_id
             WHERE h.ci_id = ? ORDER BY h.id]], id)) do
-        r.diff = decode_diff(r.diff)
+        if r.action == "create" and r.diff == "{}" then
+            r.diff = create_diff(id, cur, r.id)
+        else
+            r.diff = decode_diff(r.diff)
+        end
         out[i] = r
     end
     return out
@@ -517,7 +555,8 @@ end
 --- Import CIs or relationships from a CSV or JSON Lines file. All or
 --- nothing unless on_error = "skip" (then also returns the bad rows).
 ---@param path string
----@param opts? {format?: "csv"|"jsonl", kind?: "cis"|"relationships", on_error?: "abort"|"skip", origin_release?: integer, origin?: string}
+---@param opts? {format?: "csv"|"jsonl", kind?: "cis"|"relationships", on_error?: "abort"|"skip",
+---  origin_release?: integer, origin?: string}
 ---@return integer count
 ---@return table? report with on_error = "skip": {{row=, column=, message=}...}
 function M.import(path, opts)
@@ -526,15 +565,9 @@ function M.import(path, opts)
     local format = opts.format or (path:match("%.jsonl$") and "jsonl") or "csv"
     local kind = opts.kind or "cis"
     local on_error = opts.on_error or "abort"
-    if format ~= "csv" and format ~= "jsonl" then
-        rerror("invalid_argument", ("relm.cmdb.import: format must be \"csv\" or \"jsonl\", got %s"):format(tostring(format)), 2)
-    end
-    if kind ~= "cis" and kind ~= "relationships" then
-        rerror("invalid_argument", ("relm.cmdb.import: kind must be \"cis\" or \"relationships\", got %s"):format(tostring(kind)), 2)
-    end
-    if on_error ~= "abort" and on_error ~= "skip" then
-        rerror("invalid_argument", ("relm.cmdb.import: on_error must be \"abort\" or \"skip\", got %s"):format(tostring(on_error)), 2)
-    end
+    check_choice("import", "format", format, "csv", "jsonl")
+    check_choice("import", "kind", kind, "cis", "relationships")
+    check_choice("import", "on_error", on_error, "abort", "skip")
     local n, report = C.import(path, format, kind, on_error == "skip", origin_of(opts))
     if on_error == "skip" then
         return n, report
@@ -551,12 +584,8 @@ function M.export(path, opts)
     opts = check_opts(opts, "export")
     local format = opts.format or (path:match("%.jsonl$") and "jsonl") or "csv"
     local kind = opts.kind or "cis"
-    if format ~= "csv" and format ~= "jsonl" then
-        rerror("invalid_argument", ("relm.cmdb.export: format must be \"csv\" or \"jsonl\", got %s"):format(tostring(format)), 2)
-    end
-    if kind ~= "cis" and kind ~= "relationships" then
-        rerror("invalid_argument", ("relm.cmdb.export: kind must be \"cis\" or \"relationships\", got %s"):format(tostring(kind)), 2)
-    end
+    check_choice("export", "format", format, "csv", "jsonl")
+    check_choice("export", "kind", kind, "cis", "relationships")
     return C.export(path, format, kind, opts.type)
 end
 

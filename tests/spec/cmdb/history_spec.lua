@@ -1,0 +1,97 @@
+-- history_spec.lua: every write leaves a history row; get as of a moment.
+local cmdb = relm.cmdb
+
+local function now()
+    return relm.sql("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now') AS t")[1].t
+end
+
+-- A moment strictly after the last write and strictly before the next one
+-- (the clock has millisecond steps), so "as of" falls between writes.
+local function tick()
+    local last = relm.sql("SELECT max(at) AS t FROM ci_history")[1].t or ""
+    local t
+    repeat t = now() until t > last
+    repeat until now() > t
+    return t
+end
+
+setup(function()
+    cmdb.define_type{ name = "server", attributes = { cpu = "integer" } }
+end)
+
+describe("relm.cmdb.history", function()
+    it("records create, update, relate and remove, oldest first, with actor and diff", function()
+        cmdb.add{ type = "server", name = "h1", cpu = 2 }
+        cmdb.add{ type = "server", name = "h2" }
+        cmdb.update("h1", { cpu = 4, location = "dc1" })
+        cmdb.update("h1", { cpu = 4 }) -- no change: no row
+        cmdb.relate("h1", "runs_on", "h2")
+        local h = cmdb.history("h1")
+        local actions = {}
+        for i, r in ipairs(h) do actions[i] = r.action end
+        assert.are.same({ "create", "update", "relate" }, actions)
+        assert.are.equal("admin", h[1].actor)
+        assert.are.same({ nil, 2 }, h[1].diff.cpu)
+        assert.are.same({ 2, 4 }, h[2].diff.cpu)
+        assert.are.same({ nil, "dc1" }, h[2].diff.location)
+        assert.is_nil(h[2].diff.name)
+        assert.are.same({ nil, "h2" }, h[3].diff.runs_on)
+        local h2 = cmdb.history("h2")
+        assert.are.equal("relate", h2[#h2].action)
+    end)
+
+    it("records the origin release when one is given", function()
+        cmdb.update("h1", { cpu = 8 }, { origin_release = 42 })
+        local h = cmdb.history("h1")
+        assert.are.equal(42, h[#h].origin_release)
+    end)
+
+    it("keeps the history of a removed CI", function()
+        cmdb.add{ type = "server", name = "gone", cpu = 1 }
+        cmdb.remove("gone")
+        local h = cmdb.history("gone")
+        assert.are.equal("remove", h[#h].action)
+        assert.are.same({ 1 }, h[#h].diff.cpu)
+        local ok, err = pcall(cmdb.history, "never")
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "not_found"))
+    end)
+end)
+
+describe("relm.cmdb.get{at=}", function()
+    it("answers as of a past moment", function()
+        local t0 = tick()
+        cmdb.add{ type = "server", name = "t1", cpu = 1, location = "a" }
+        local t1 = tick()
+        cmdb.update("t1", { cpu = 2, location = cmdb.null })
+        local t2 = tick()
+        cmdb.update("t1", { cpu = 3, status = "archived" })
+        local ok, err = pcall(cmdb.get, "t1", { at = t0 })
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "not_found"))
+        local r1 = cmdb.get("t1", { at = t1 })
+        assert.are.equal(1, r1.cpu)
+        assert.are.equal("a", r1.location)
+        assert.are.equal("active", r1.status)
+        local r2 = cmdb.get("t1", { at = t2 })
+        assert.are.equal(2, r2.cpu)
+        assert.is_nil(r2.location)
+        assert.are.equal(3, cmdb.get("t1").cpu)
+        assert.are.equal("archived", cmdb.get("t1").status)
+    end)
+
+    it("answers for a CI removed since", function()
+        cmdb.add{ type = "server", name = "t2", cpu = 5 }
+        local t = tick()
+        cmdb.remove("t2")
+        assert.are.equal(5, cmdb.get("t2", { at = t }).cpu)
+        local ok = pcall(cmdb.get, "t2")
+        assert.is_false(ok)
+    end)
+
+    it("refuses a time it cannot read", function()
+        local ok, err = pcall(cmdb.get, "t1", { at = "last tuesday" })
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "invalid_argument"))
+    end)
+end)
