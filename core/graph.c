@@ -36,10 +36,16 @@ struct relm_graph {
     uint8_t *kind_impact;
     size_t nkinds;
 
-    /* Breadth-first scratch: visit stamps and the queue of node indexes. */
-    uint32_t *stamp;
-    uint32_t epoch;
+    /* Breadth-first scratch, reused by every query so that a query writes
+     * to memory that is already mapped: visit stamps (a byte per node,
+     * cleared when the epoch wraps), the queue of node indexes (which is
+     * the result list), parents, hops and level boundaries. */
+    uint8_t *stamp;
+    uint8_t epoch;
     uint32_t *queue;
+    int32_t *parent;
+    uint16_t *hop;
+    uint32_t *level;
 };
 
 relm_graph *relm_graph_new(void)
@@ -60,11 +66,18 @@ static void graph_clear(relm_graph *g)
     free(g->kind_impact);
     free(g->stamp);
     free(g->queue);
+    free(g->parent);
+    free(g->hop);
+    free(g->level);
+    g->parent = NULL;
+    g->hop = NULL;
+    g->level = NULL;
     g->ids = NULL;
     g->out_off = g->out_to = g->in_off = g->in_from = NULL;
     g->out_kind = g->in_kind = NULL;
     g->kind_impact = NULL;
-    g->stamp = g->queue = NULL;
+    g->stamp = NULL;
+    g->queue = NULL;
     g->nnodes = g->nedges = g->nkinds = 0;
     g->epoch = 0;
     g->built = 0;
@@ -105,11 +118,6 @@ static int64_t node_of(const relm_graph *g, int64_t id)
     return lo < g->nnodes && g->ids[lo] == id ? (int64_t)lo : -1;
 }
 
-static int64_t id_of(const relm_graph *g, uint32_t node)
-{
-    return g->ids == NULL ? (int64_t)node : g->ids[node];
-}
-
 /* One integer from a query without parameters (0 when NULL/no row). */
 static int scalar(relm_store *s, const char *sql, int64_t *out, relm_diag *d)
 {
@@ -139,9 +147,9 @@ static int load_kinds(relm_graph *g, relm_store *s, relm_diag *d)
     int64_t maxid;
     if (scalar(s, "SELECT max(id) FROM rel_types", &maxid, d) != RELM_OK)
         return RELM_ERR;
-    if (maxid >= 0xffff)
+    if (maxid >= 0x7fff)
         return relm_diag_set(d, "internal", "impact graph: relationship kind "
-                             "ids above 65534 are not supported");
+                             "ids above 32766 are not supported");
     g->nkinds = (size_t)maxid + 1;
     g->kind_impact = malloc(g->nkinds);
     if (g->kind_impact == NULL)
@@ -333,9 +341,14 @@ static int graph_build(relm_graph *g, relm_store *s, relm_diag *d)
     if (own_tx)
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (rc == RELM_OK) {
-        g->stamp = calloc(g->nnodes ? g->nnodes : 1, sizeof *g->stamp);
-        g->queue = malloc((g->nnodes ? g->nnodes : 1) * sizeof *g->queue);
-        if (g->stamp == NULL || g->queue == NULL)
+        size_t n = g->nnodes + 1;
+        g->stamp = calloc(n, sizeof *g->stamp);
+        g->queue = malloc(n * sizeof *g->queue);
+        g->parent = malloc(n * sizeof *g->parent);
+        g->hop = malloc(n * sizeof *g->hop);
+        g->level = malloc((n + 1) * sizeof *g->level);
+        if (g->stamp == NULL || g->queue == NULL || g->parent == NULL ||
+            g->hop == NULL || g->level == NULL)
             rc = oom(d);
     }
     if (rc != RELM_OK) {
@@ -363,36 +376,6 @@ int relm_graph_refresh(relm_graph *g, relm_store *s, relm_diag *d)
     return RELM_OK;
 }
 
-void relm_impact_free(relm_impact *r)
-{
-    if (r == NULL)
-        return;
-    free(r->id);
-    free(r->depth);
-    free(r->parent);
-    free(r->kind);
-    free(r->stored_from);
-    memset(r, 0, sizeof *r);
-}
-
-/* Allocate room for cap results. */
-static int impact_alloc(relm_impact *r, size_t cap)
-{
-    if (cap == 0)
-        cap = 1;
-    r->id = malloc(cap * sizeof *r->id);
-    r->depth = malloc(cap * sizeof *r->depth);
-    r->parent = malloc(cap * sizeof *r->parent);
-    r->kind = malloc(cap * sizeof *r->kind);
-    r->stored_from = malloc(cap);
-    if (r->id == NULL || r->depth == NULL || r->parent == NULL ||
-        r->kind == NULL || r->stored_from == NULL) {
-        relm_impact_free(r);
-        return RELM_ERR;
-    }
-    return RELM_OK;
-}
-
 int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
                       const relm_graph_query *q, relm_impact *out,
                       relm_diag *d)
@@ -408,27 +391,25 @@ int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
 
     /* Which side of each kind to follow: the "in" list of a node holds
      * relationships where it is `to`, i.e. CIs that depend on it. */
-    uint8_t follow_in[0x10000 / 8 + 1], follow_out[0x10000 / 8 + 1];
+    uint8_t follow_in[0x8000 / 8], follow_out[0x8000 / 8];
     memset(follow_in, 0, sizeof follow_in);
     memset(follow_out, 0, sizeof follow_out);
-    int any_in = 0, any_out = 0;
+    int any_in = 0, any_out = 0, all_in = 1, all_out = 1;
     for (size_t k = 0; k < g->nkinds; k++) {
         if (g->kind_impact[k] == 0xff)
             continue;
-        if (q->kinds != NULL) {
-            int wanted = 0;
-            for (size_t j = 0; j < q->nkinds && !wanted; j++)
-                wanted = q->kinds[j] == (int64_t)k;
-            if (!wanted)
-                continue;
-        }
+        int wanted = q->kinds == NULL;
+        for (size_t j = 0; j < q->nkinds && !wanted; j++)
+            wanted = q->kinds[j] == (int64_t)k;
         int imp = g->kind_impact[k];
         int in = 0, outw = 0;
-        if (q->direction == RELM_GRAPH_UP || q->direction == RELM_GRAPH_BOTH) {
+        if (wanted && (q->direction == RELM_GRAPH_UP ||
+                       q->direction == RELM_GRAPH_BOTH)) {
             in |= imp != IMPACT_REVERSE;
             outw |= imp != IMPACT_FORWARD;
         }
-        if (q->direction == RELM_GRAPH_DOWN || q->direction == RELM_GRAPH_BOTH) {
+        if (wanted && (q->direction == RELM_GRAPH_DOWN ||
+                       q->direction == RELM_GRAPH_BOTH)) {
             outw |= imp != IMPACT_REVERSE;
             in |= imp != IMPACT_FORWARD;
         }
@@ -438,13 +419,19 @@ int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
             follow_out[k >> 3] |= (uint8_t)(1u << (k & 7));
         any_in |= in;
         any_out |= outw;
+        all_in &= in;
+        all_out &= outw;
     }
 
     size_t cap = g->nnodes ? g->nnodes - 1 : 0;
     if (q->limit >= 0 && (uint64_t)q->limit < cap)
         cap = (size_t)q->limit;
-    if (impact_alloc(out, cap) != RELM_OK)
-        return oom(d);
+    out->node = g->queue + 1;
+    out->parent = g->parent;
+    out->hop = g->hop;
+    out->level = g->level;
+    out->ids = g->ids;
+    g->level[0] = 0;
     if (cap == 0 || q->depth == 0)
         return RELM_OK;
 
@@ -452,58 +439,73 @@ int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
         memset(g->stamp, 0, g->nnodes * sizeof *g->stamp);
         g->epoch = 1;
     }
-    const uint32_t ep = g->epoch;
-    uint32_t *queue = g->queue, *stamp = g->stamp;
-    size_t head = 0, tail = 0, n = 0;
-    queue[tail++] = (uint32_t)start;
+    const uint8_t ep = g->epoch;
+    uint8_t *stamp = g->stamp;
+    uint32_t *queue = g->queue, *level = g->level;
+    int32_t *parent = g->parent;
+    uint16_t *hop = g->hop;
+    const uint32_t *in_off = g->in_off, *in_from = g->in_from;
+    const uint32_t *out_off = g->out_off, *out_to = g->out_to;
+    const uint16_t *in_kind = g->in_kind, *out_kind = g->out_kind;
+    /* queue[i] for i >= 1 is result i - 1; results are appended as they
+     * are discovered, so parent, hop and level line up with the queue. */
+    size_t head = 0, tail = 1, n = 0, depth = 0, level_end = 1;
+    size_t maxdepth = q->depth < 0 ? SIZE_MAX : (size_t)q->depth;
+    queue[0] = (uint32_t)start;
     stamp[start] = ep;
-    int32_t maxdepth = q->depth < 0 ? INT32_MAX : q->depth;
 
-    /* queue[i] for i >= 1 is result i - 1, so a node's result position and
-     * depth come from its queue position. */
-    while (head < tail && n < cap) {
+/* Visit node v reached from queue position head over hop h (shared by
+ * both directions and both the filtered and the unfiltered loop). */
+#define VISIT(v, h)                                                          \
+    do {                                                                     \
+        stamp[v] = ep;                                                       \
+        queue[tail++] = (v);                                                 \
+        parent[n] = (int32_t)head - 1;                                       \
+        hop[n] = (uint16_t)(h);                                              \
+        if (++n == cap)                                                      \
+            goto done;                                                       \
+    } while (0)
+
+    while (head < tail) {
+        if (head == level_end) { /* every node of this depth expanded */
+            level[++depth] = (uint32_t)n;
+            level_end = tail;
+        }
+        if (depth >= maxdepth)
+            break;
         uint32_t u = queue[head];
-        int32_t du = head == 0 ? 0 : out->depth[head - 1];
-        int32_t pu = (int32_t)head - 1;
-        head++;
-        if (du >= maxdepth)
-            continue;
         if (any_in) {
-            for (uint32_t e = g->in_off[u]; e < g->in_off[u + 1]; e++) {
-                uint32_t v = g->in_from[e];
-                uint16_t k = g->in_kind[e];
-                if (stamp[v] == ep || !(follow_in[k >> 3] & (1u << (k & 7))))
+            for (uint32_t e = in_off[u]; e < in_off[u + 1]; e++) {
+                uint32_t v = in_from[e];
+                if (stamp[v] == ep)
                     continue;
-                stamp[v] = ep;
-                queue[tail++] = v;
-                out->id[n] = id_of(g, v);
-                out->depth[n] = du + 1;
-                out->parent[n] = pu;
-                out->kind[n] = k;
-                out->stored_from[n] = 1;
-                if (++n == cap)
-                    break;
+                uint16_t k = in_kind[e];
+                if (!all_in && !(follow_in[k >> 3] & (1u << (k & 7))))
+                    continue;
+                VISIT(v, k | RELM_HOP_STORED_FROM);
             }
         }
-        if (any_out && n < cap) {
-            for (uint32_t e = g->out_off[u]; e < g->out_off[u + 1]; e++) {
-                uint32_t v = g->out_to[e];
-                uint16_t k = g->out_kind[e];
-                if (stamp[v] == ep || !(follow_out[k >> 3] & (1u << (k & 7))))
+        if (any_out) {
+            for (uint32_t e = out_off[u]; e < out_off[u + 1]; e++) {
+                uint32_t v = out_to[e];
+                if (stamp[v] == ep)
                     continue;
-                stamp[v] = ep;
-                queue[tail++] = v;
-                out->id[n] = id_of(g, v);
-                out->depth[n] = du + 1;
-                out->parent[n] = pu;
-                out->kind[n] = k;
-                out->stored_from[n] = 0;
-                if (++n == cap)
-                    break;
+                uint16_t k = out_kind[e];
+                if (!all_out && !(follow_out[k >> 3] & (1u << (k & 7))))
+                    continue;
+                VISIT(v, k);
             }
         }
+        head++;
     }
+#undef VISIT
+done:
     out->n = n;
+    /* Close the level being filled: results after level[depth] sit one
+     * level deeper than `depth` unless the walk stopped at a boundary. */
+    if (n > level[depth])
+        level[++depth] = (uint32_t)n;
+    out->nlevels = depth;
     return RELM_OK;
 }
 

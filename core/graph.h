@@ -23,20 +23,47 @@ typedef struct relm_graph_query {
     size_t nkinds;
 } relm_graph_query;
 
-/* The answer to one query, in breadth-first order (nearest first). Result
- * i was reached from result parent[i] (-1: from the origin) over one
- * relationship of kind kind[i], stored as "i kind parent" when stored_from
- * [i] is 1 and as "parent kind i" when it is 0. It owns its arrays and
- * stays valid after the graph is rebuilt or freed. */
+/* The answer to one query, in breadth-first order (nearest first). It
+ * points into the graph's scratch space: valid until the next query,
+ * refresh or free of the same graph (copy what must outlive that).
+ * Result i is node node[i]; it was reached from result parent[i] (-1: from
+ * the origin) over one relationship whose kind id is hop[i] & 0x7fff,
+ * stored as "i kind parent" when hop[i] & 0x8000 and as "parent kind i"
+ * otherwise. Results level[d - 1] .. level[d] - 1 are at depth d
+ * (level[0] = 0, level[nlevels] = n). */
 typedef struct relm_impact {
     size_t n;
     int64_t origin;
-    int64_t *id;
-    int32_t *depth;
-    int32_t *parent;
-    int32_t *kind;
-    uint8_t *stored_from;
+    const uint32_t *node;
+    const int32_t *parent;
+    const uint16_t *hop;
+    const uint32_t *level;
+    size_t nlevels;
+    const int64_t *ids;     /* node -> CI id; NULL when they are equal */
 } relm_impact;
+
+#define RELM_HOP_STORED_FROM 0x8000u
+#define RELM_HOP_KIND(h) ((int64_t)((h) & 0x7fffu))
+
+/* CI id of result i. */
+static inline int64_t relm_impact_id(const relm_impact *r, size_t i)
+{
+    return r->ids != NULL ? r->ids[r->node[i]] : (int64_t)r->node[i];
+}
+
+/* Depth of result i (1 = next to the origin). */
+static inline int relm_impact_depth(const relm_impact *r, size_t i)
+{
+    size_t lo = 1, hi = r->nlevels;
+    while (lo < hi) { /* first d with level[d] > i */
+        size_t mid = (lo + hi) / 2;
+        if (r->level[mid] > i)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return (int)lo;
+}
 
 relm_graph *relm_graph_new(void);
 void relm_graph_free(relm_graph *g);
@@ -48,13 +75,13 @@ void relm_graph_free(relm_graph *g);
  * that may since have been rolled back. Cheap when nothing changed. */
 int relm_graph_refresh(relm_graph *g, relm_store *s, relm_diag *d);
 
-/* Walk from CI id origin per q and fill out (which the caller releases with
- * relm_impact_free). Refreshes g first. The origin itself is not part of
- * the result. Fails with not_found when origin is not a CI. */
+/* Walk from CI id origin per q and describe the result in *out (see
+ * relm_impact for how long it stays valid). Refreshes g first. The origin
+ * itself is not part of the result. Fails with not_found when origin is
+ * not a CI. */
 int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
                       const relm_graph_query *q, relm_impact *out,
                       relm_diag *d);
-void relm_impact_free(relm_impact *r);
 
 /* Facts for tests and benchmarks: node slots, relationships, and how many
  * times the adjacency was built since relm_graph_new. */

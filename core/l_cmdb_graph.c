@@ -14,12 +14,17 @@
 #define IMPACT_MT "relm.impact"
 #define IMPACT_SETS "relm.impact_sets"
 
-/* The answer of one impact() call. Uservalue 1 maps kind id -> kind name
- * (as of the query), uservalue 2 caches CI names by result position
- * (0 = the origin) so that `via` paths share lookups. */
+/* The answer of one impact() call, copied out of the graph's scratch into
+ * this userdata (so Lua's collector sees its real size): r points at the
+ * arrays that follow the header. Uservalue 1 maps kind id -> kind name (as
+ * of the query); uservalue 2 caches CI names by result position + 1 (0 =
+ * the origin); uservalue 3 caches the text of the hop that reached each
+ * result, since every `via` below it repeats it. */
 typedef struct impact_set {
     relm_impact r;
 } impact_set;
+
+#define ALIGN8(x) (((x) + 7) & ~(size_t)7)
 
 /* __gc of the graph userdata. */
 static int l_cmdb_graph_gc(lua_State *L)
@@ -50,14 +55,6 @@ static relm_graph *get_graph(lua_State *L)
     return *slot;
 }
 
-/* __gc of an impact set. */
-static int l_cmdb_graph_set_gc(lua_State *L)
-{
-    impact_set *set = luaL_checkudata(L, 1, IMPACT_SET_MT);
-    relm_impact_free(&set->r);
-    return 0;
-}
-
 /* Push the name of result position pos (-1 = origin) of set at index si,
  * fetching and caching it (and remembering type and status in the row
  * being built when want_row is nonzero: pushes name, type, status then).
@@ -74,7 +71,7 @@ static int push_ci(lua_State *L, int si, impact_set *set, int32_t pos,
         }
         lua_pop(L, 2);
     }
-    int64_t id = pos < 0 ? set->r.origin : set->r.id[pos];
+    int64_t id = pos < 0 ? set->r.origin : relm_impact_id(&set->r, (size_t)pos);
     char *info = NULL;
     relm_diag d;
     if (relm_graph_ci_info(relm_host_store(L), id, &info, &d) != RELM_OK) {
@@ -112,13 +109,20 @@ static int push_ci(lua_State *L, int si, impact_set *set, int32_t pos,
  * stored, "from kind to", so a person reads it the way it was entered. */
 static void push_hop(lua_State *L, int si, impact_set *set, int32_t pos)
 {
+    si = lua_absindex(L, si);
+    lua_getiuservalue(L, si, 3);
+    if (lua_rawgeti(L, -1, (lua_Integer)pos + 1) == LUA_TSTRING) {
+        lua_remove(L, -2);
+        return;
+    }
+    lua_pop(L, 2);
     push_ci(L, si, set, pos, 0);
     push_ci(L, si, set, set->r.parent[pos], 0);
     lua_getiuservalue(L, si, 1);
-    lua_rawgeti(L, -1, set->r.kind[pos]);
+    lua_rawgeti(L, -1, RELM_HOP_KIND(set->r.hop[pos]));
     lua_remove(L, -2);
     /* stack: this, parent, kind */
-    if (set->r.stored_from[pos])
+    if (set->r.hop[pos] & RELM_HOP_STORED_FROM)
         lua_pushfstring(L, "%s %s %s", lua_tostring(L, -3),
                         lua_tostring(L, -1), lua_tostring(L, -2));
     else
@@ -126,6 +130,10 @@ static void push_hop(lua_State *L, int si, impact_set *set, int32_t pos)
                         lua_tostring(L, -1), lua_tostring(L, -3));
     lua_replace(L, -4);
     lua_pop(L, 2);
+    lua_getiuservalue(L, si, 3);
+    lua_pushvalue(L, -2);
+    lua_rawseti(L, -2, (lua_Integer)pos + 1);
+    lua_pop(L, 1);
 }
 
 /* Push the row for result position pos of the set at index si. */
@@ -137,18 +145,18 @@ static void push_row(lua_State *L, int si, impact_set *set, int32_t pos)
     lua_setfield(L, -4, "status");
     lua_setfield(L, -3, "type");
     lua_setfield(L, -2, "name");
-    lua_pushinteger(L, set->r.id[pos]);
+    lua_pushinteger(L, relm_impact_id(&set->r, (size_t)pos));
     lua_setfield(L, -2, "id");
-    lua_pushinteger(L, set->r.depth[pos]);
+    int32_t depth = relm_impact_depth(&set->r, (size_t)pos);
+    lua_pushinteger(L, depth);
     lua_setfield(L, -2, "depth");
     lua_getiuservalue(L, si, 1);
-    lua_rawgeti(L, -1, set->r.kind[pos]);
+    lua_rawgeti(L, -1, RELM_HOP_KIND(set->r.hop[pos]));
     lua_setfield(L, -3, "kind");
     lua_pop(L, 1);
     push_ci(L, si, set, set->r.parent[pos], 0);
     lua_setfield(L, -2, "through");
     /* via: hops from the origin outwards. */
-    int32_t depth = set->r.depth[pos];
     lua_createtable(L, depth, 0);
     int32_t p = pos;
     for (int32_t j = depth; j >= 1 && p >= 0; j--) {
@@ -173,8 +181,32 @@ static impact_set *set_of(lua_State *L, int idx)
     return set;
 }
 
-/* __index(t, k) of a result table: materialize row k on first access and
- * keep it in t. Stack: t k -> row or nil. */
+/* Rows are built this many at a time, in one read transaction: a lookup
+ * per statement outside a transaction costs a lock and a read system call
+ * each, several times the lookup itself. */
+#define ROW_BLOCK 256
+
+/* Protected part of __index: build rows first..last (1-based) of result
+ * table t that are not built yet. Stack: t set first last -> nothing. */
+static int build_rows(lua_State *L)
+{
+    impact_set *set = lua_touserdata(L, 2);
+    lua_Integer first = lua_tointeger(L, 3), last = lua_tointeger(L, 4);
+    for (lua_Integer i = first; i <= last; i++) {
+        if (lua_rawgeti(L, 1, i) != LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pop(L, 1);
+        push_row(L, 2, set, (int32_t)(i - 1));
+        lua_rawseti(L, 1, i);
+    }
+    return 0;
+}
+
+/* __index(t, k) of a result table: build row k (and the rows after it, a
+ * block at a time) on first access and keep them in t. Stack: t k -> row
+ * or nil. */
 static int l_cmdb_graph_result_index(lua_State *L)
 {
     if (!lua_isinteger(L, 2))
@@ -183,9 +215,25 @@ static int l_cmdb_graph_result_index(lua_State *L)
     impact_set *set = set_of(L, 1);
     if (i < 1 || (lua_Unsigned)i > set->r.n)
         return 0;
-    push_row(L, -1, set, (int32_t)(i - 1));
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, 1, i);
+    lua_Integer last = i + ROW_BLOCK - 1;
+    if ((lua_Unsigned)last > set->r.n)
+        last = (lua_Integer)set->r.n;
+    /* The transaction is ours only when none is open; a Lua error while
+     * building must not leave it open, hence the protected call. */
+    sqlite3 *db = relm_store_db(relm_host_store(L));
+    int own = sqlite3_get_autocommit(db) &&
+              sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    lua_pushcfunction(L, build_rows);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, -3); /* the set, left by set_of */
+    lua_pushinteger(L, i);
+    lua_pushinteger(L, last);
+    int rc = lua_pcall(L, 4, 0, 0);
+    if (own)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != LUA_OK)
+        return lua_error(L);
+    lua_rawgeti(L, 1, i);
     return 1;
 }
 
@@ -336,12 +384,47 @@ static int l_cmdb_graph_impact(lua_State *L)
     if (relm_graph_ci_id(s, name, &origin, &d) != RELM_OK)
         return relm_lua_diag_error(L, &d);
 
-    impact_set *set = lua_newuserdatauv(L, sizeof *set, 2);
-    memset(set, 0, sizeof *set);
+    relm_impact r;
+    if (relm_graph_impact(get_graph(L), s, origin, &q, &r, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    /* Copy the answer out of the graph's scratch: [set][ids: int64, only
+     * for sparse ids][node u32][parent i32][level u32][hop u16]. */
+    size_t n = r.n, off_ids = ALIGN8(sizeof(impact_set));
+    size_t off_node = off_ids + (r.ids != NULL ? n * sizeof(int64_t) : 0);
+    size_t off_parent = off_node + n * sizeof(uint32_t);
+    size_t off_level = off_parent + n * sizeof(int32_t);
+    size_t off_hop = off_level + (r.nlevels + 1) * sizeof(uint32_t);
+    size_t size = off_hop + n * sizeof(uint16_t);
+    impact_set *set = lua_newuserdatauv(L, size, 3);
+    char *base = (char *)set;
+    uint32_t *node = (uint32_t *)(void *)(base + off_node);
+    int32_t *parent = (int32_t *)(void *)(base + off_parent);
+    uint32_t *level = (uint32_t *)(void *)(base + off_level);
+    uint16_t *hop = (uint16_t *)(void *)(base + off_hop);
+    if (r.ids != NULL) {
+        /* Sparse ids: keep the ids themselves; node[i] = i indexes them. */
+        int64_t *ids = (int64_t *)(void *)(base + off_ids);
+        for (size_t i = 0; i < n; i++) {
+            ids[i] = relm_impact_id(&r, i);
+            node[i] = (uint32_t)i;
+        }
+        set->r.ids = ids;
+    } else {
+        memcpy(node, r.node, n * sizeof *node);
+        set->r.ids = NULL;
+    }
+    memcpy(parent, r.parent, n * sizeof *parent);
+    memcpy(level, r.level, (r.nlevels + 1) * sizeof *level);
+    memcpy(hop, r.hop, n * sizeof *hop);
+    set->r.n = n;
+    set->r.origin = origin;
+    set->r.node = node;
+    set->r.parent = parent;
+    set->r.level = level;
+    set->r.nlevels = r.nlevels;
+    set->r.hop = hop;
     luaL_setmetatable(L, IMPACT_SET_MT);
     int si = lua_gettop(L);
-    if (relm_graph_impact(get_graph(L), s, origin, &q, &set->r, &d) != RELM_OK)
-        return relm_lua_diag_error(L, &d);
 
     /* Kind names as of now, and the origin's name at cache slot 0. */
     lua_newtable(L);
@@ -360,6 +443,8 @@ static int l_cmdb_graph_impact(lua_State *L)
     lua_pushvalue(L, 1);
     lua_rawseti(L, -2, 0);
     lua_setiuservalue(L, si, 2);
+    lua_newtable(L);
+    lua_setiuservalue(L, si, 3);
 
     lua_newtable(L);
     luaL_setmetatable(L, IMPACT_MT);
@@ -395,10 +480,7 @@ int luaopen_relm_cmdb_graph(lua_State *L)
         lua_setfield(L, -2, "__gc");
     }
     lua_pop(L, 1);
-    if (luaL_newmetatable(L, IMPACT_SET_MT)) {
-        lua_pushcfunction(L, l_cmdb_graph_set_gc);
-        lua_setfield(L, -2, "__gc");
-    }
+    luaL_newmetatable(L, IMPACT_SET_MT);
     lua_pop(L, 1);
     if (luaL_newmetatable(L, IMPACT_MT)) {
         lua_pushcfunction(L, l_cmdb_graph_result_index);

@@ -225,11 +225,16 @@ int relm_media_verify(relm_store *s, const char *name, const char *version,
     char registered[65];
     if (find_media(s, name, version, &id, registered, d) != RELM_OK)
         return RELM_ERR;
+    char label[400];
+    if (version != NULL)
+        snprintf(label, sizeof label, "media '%.150s' version '%.150s'", name,
+                 version);
+    else
+        snprintf(label, sizeof label, "media '%.150s'", name);
     if (registered[0] == '\0')
-        return relm_diag_set(d, "no_checksum", "media '%s'%s%s has no "
-                             "registered sha256; set one with "
-                             "relm.media.update before verifying", name,
-                             version ? " version " : "", version ? version : "");
+        return relm_diag_set(d, "no_checksum", "%s has no registered sha256; "
+                             "set one with relm.media.update before "
+                             "verifying", label);
     const char *source = "the checksum given";
     if (relm_media_is_sha256(what)) {
         lower_hex(what, actual);
@@ -239,10 +244,9 @@ int relm_media_verify(relm_store *s, const char *name, const char *version,
         source = what;
     }
     if (strcmp(actual, registered) != 0)
-        return relm_diag_set(d, "checksum_mismatch", "media '%s'%s%s: %s has "
-                             "sha256 %s but %s is registered", name,
-                             version ? " version " : "", version ? version : "",
-                             source, actual, registered);
+        return relm_diag_set(d, "checksum_mismatch", "%s: %s has sha256 %s "
+                             "but %s is registered", label, source, actual,
+                             registered);
     return RELM_OK;
 }
 

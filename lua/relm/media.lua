@@ -5,6 +5,17 @@ local C = require "relm.core.media"
 
 local M = {}
 
+---@class relm.media.fields
+---@field name string
+---@field version? string
+---@field sha256? string 64 hex digits
+---@field file? string compute sha256 from this file
+---@field logical_location? string
+---@field physical_location? string
+---@field licence_keys? string[]
+---@field licence_count? integer
+---@field notes? string
+
 local COLUMNS = "id, name, version, sha256, logical_location, physical_location, "
     .. "licence_keys, licence_count, notes, created_at"
 
@@ -29,7 +40,7 @@ end
 
 ---Register a software medium. Give `sha256`, or `file` to compute it (both:
 ---they must agree, else checksum_mismatch). Raises duplicate, invalid_argument.
----@param t {name:string, version?:string, sha256?:string, file?:string, logical_location?:string, physical_location?:string, licence_keys?:string[], licence_count?:integer, notes?:string}
+---@param t relm.media.fields
 ---@return table medium
 function M.add(t)
     C.add(t)

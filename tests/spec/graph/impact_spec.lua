@@ -190,6 +190,28 @@ describe("relm.cmdb.impact stays correct", function()
     end)
 end)
 
+describe("relm.cmdb.impact rows read after a change", function()
+    it("keep the membership of the call and show a removed CI as removed", function()
+        cmdb.add{ type = "thing", name = "leaf" }
+        cmdb.relate("leaf", "depends_on", "lonely")
+        local res = cmdb.impact("lonely")
+        local before = #res -- # builds no row
+        local pos
+        -- no row read yet: remove the CI, then read the rows
+        cmdb.unrelate("leaf", "depends_on", "lonely")
+        cmdb.remove("leaf")
+        for i = 1, #res do
+            if res[i].status == "removed" then
+                pos = i
+            end
+        end
+        assert.are.equal(before, #res)
+        assert.is_not_nil(pos)
+        assert.matches("%(removed%)", res[pos].name)
+        assert.are.same({ "leaf depends_on lonely" }, { (res[pos].via[1]:gsub("^#%d+ %(removed%)", "leaf")) })
+    end)
+end)
+
 describe("relm.cmdb.impact refuses bad input", function()
     local function fails(code, pattern, ...)
         local writes = count("SELECT count(*) AS n FROM ci_history")
