@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "host.h"
@@ -28,8 +29,17 @@
  * the hook there, exactly as lua.c does for Ctrl-C. lua_sethook walks the
  * chain of call frames to set their traps; from the thread that owns the
  * state that walk sees only live frames, whereas from another thread it
- * could race with the collector freeing frames the owner just left. */
+ * could race with the collector freeing frames the owner just left.
+ *
+ * A hook only runs between Lua instructions: one C library call that never
+ * returns (a pathological string pattern such as ("a"):rep(30):find(
+ * (".-"):rep(20) .. "b") backtracks for hours inside lstrlib) cannot be
+ * stopped from inside the state. Rather than hang the engine for ever, the
+ * watchdog ends the process with a message when the hook has still not run
+ * HARD_GRACE_MS after the deadline; SQLite rolls back whatever transaction
+ * was open. */
 #define WATCH_SIGNAL (SIGRTMIN + 4)
+#define HARD_GRACE_MS 2000u
 
 static struct {
     uv_once_t once;
@@ -46,6 +56,7 @@ static struct {
 /* Shared with the signal handler; written by the thread running calls. */
 static volatile sig_atomic_t s_active; /* a sandboxed call is running */
 static volatile sig_atomic_t s_fired;  /* its deadline passed: hook armed */
+static volatile sig_atomic_t s_hooked; /* the armed hook has run */
 static lua_State *volatile s_L;        /* the state running it */
 
 /* Main-thread only. */
@@ -62,6 +73,7 @@ static char s_where[256];     /* script position where the hook first fired */
 static void timeout_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
+    s_hooked = 1;
     if (s_where[0] == '\0') {
         lua_Debug info;
         for (int level = 0; lua_getstack(L, level, &info); level++) {
@@ -101,9 +113,19 @@ static void watchdog(void *arg)
     uv_mutex_lock(&W.mu);
     for (;;) {
         uint64_t now = uv_hrtime();
-        if (W.deadline == 0 || W.sent) {
+        uint64_t hard = W.deadline + (uint64_t)HARD_GRACE_MS * 1000000u;
+        if (W.deadline == 0 || (W.sent && s_hooked)) {
             W.wake_at = UINT64_MAX;
             uv_cond_wait(&W.cv, &W.mu);
+        } else if (W.sent && now < hard) {
+            W.wake_at = UINT64_MAX; /* watch() need not wake us early */
+            (void)uv_cond_timedwait(&W.cv, &W.mu, hard - now);
+        } else if (W.sent) {
+            fprintf(stderr, "relm: sandbox: a sandboxed call is stuck in a "
+                    "library function %u ms past its time limit (a "
+                    "pathological string pattern?); stopping the process\n",
+                    HARD_GRACE_MS);
+            _exit(70);
         } else if (now >= W.deadline) {
             W.sent = 1;
             pthread_kill(W.target, WATCH_SIGNAL);
@@ -226,6 +248,7 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     s_limit_ms = eff_ms;
     s_where[0] = '\0';
     s_fired = 0;
+    s_hooked = 0;
     s_active = 1;
     watch(deadline);
 

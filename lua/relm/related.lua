@@ -163,17 +163,21 @@ function M.for_ci(name)
 end
 M.releases = M.for_ci
 
--- Called by relm.release inside a closing action's transaction (its
--- close_hooks): apply the workflow's CI policy to the release's CIs.
-function M.release_closing(release, wf)
+-- relm.release calls this (M.extensions) inside every action's
+-- transaction once the action is written: when the action closed the
+-- release, apply the workflow's CI policy (ci_on_close) to its CIs, so the
+-- closure and the CI updates commit or fail together.
+function M.transition_done(before, after, wf)
+    if after.status ~= "closed" or before.status == "closed" then
+        return
+    end
     local policy = wf and wf.ci_on_close
     if policy == nil then
         policy = M.default_ci_on_close
     end
-    if not policy then
-        return 0
+    if policy then
+        C.close_cis(after.id, policy)
     end
-    return C.close_cis(release.id, policy)
 end
 
 ---The impact of release `id`: the union of the "up" impact of every CI it

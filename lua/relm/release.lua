@@ -8,6 +8,25 @@ local priority = require "relm.priority"
 
 local M = {}
 
+-- Modules that take part in releases' lifecycles (docs/internals.md). Each
+-- may export transition_gate(r, wf, tname, ctx), run inside a transition's
+-- transaction before anything is written (raise to refuse);
+-- transition_done(before, after, wf, tname, ctx), run in the same
+-- transaction after the action is written; registered(r, wf), run in
+-- register's transaction. Loaded on first use.
+M.extensions = { "relm.activity", "relm.approval", "relm.related" }
+
+local function extensions(fname, ...)
+    for _, name in ipairs(M.extensions) do
+        local ok, mod = pcall(require, name)
+        if ok and type(mod) == "table" and type(mod[fname]) == "function" then
+            mod[fname](...)
+        elseif not ok and not tostring(mod):find("module '" .. name .. "' not found", 1, true) then
+            error(mod, 0)
+        end
+    end
+end
+
 -- cjson reads every number as a float; release fields that are whole
 -- numbers (ids, priority, counters, seconds) should be Lua integers.
 local tointeger = math.tointeger
@@ -54,16 +73,11 @@ local PRIMITIVES = {
 }
 M.primitives = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", "delegate", "share" }
 
--- Extension points for modules that keep rows beside a release (today
--- relm.related). register_keys[k](release, value) runs inside register's
--- transaction for the extra register{} key k; close_hooks[i](release, wf)
--- runs inside a closing action's transaction. An error in either refuses
--- the whole action and nothing is written.
+-- Extra register{} keys of extension modules: register_keys[k](release,
+-- value) runs inside register's transaction (an error refuses the whole
+-- registration). relm.related: change= registers against an RFC.
 M.register_keys = {
     change = function(r, v) return require("relm.related").relate(r.id, "change", v) end,
-}
-M.close_hooks = {
-    function(r, wf) return require("relm.related").release_closing(r, wf) end,
 }
 
 local ACT_OPTS = {
@@ -326,13 +340,10 @@ function M.register(spec)
             ext[#ext + 1] = { fn, spec[k] }
         end
     end
-    if #ext == 0 then
-        local _, json = C.register(wf.name, initial, st.phase, fields)
-        return to_release(json)
-    end
     return relm.tx(function()
         local _, json = C.register(wf.name, initial, st.phase, fields)
         local r = to_release(json)
+        extensions("registered", r, wf)
         for _, e in ipairs(ext) do
             e[1](r, e[2])
         end
@@ -413,7 +424,8 @@ function M.actions(id)
     if r.status == "open" then
         for _, name in ipairs(wf:available(r.state)) do
             local t = wf.transitions[name]
-            if can(t.permission or "execute") and by_ok(t, r) and wf:guard(name, r, user_ctx()) then
+            if can(t.permission or "execute") and by_ok(t, r) and wf:guard(name, r, user_ctx())
+                and pcall(extensions, "transition_gate", r, wf, name, user_ctx()) then
                 out[#out + 1] = name
             end
         end
@@ -687,6 +699,7 @@ function M.act(id, action, opts)
                     relm.error("not_allowed", ("cannot %s release %s: %s"):format(
                         action, cur.number, tostring(reason or "the workflow's guard refused")))
                 end
+                extensions("transition_gate", cur, wf, tname, ctx)
                 local to = wf.transitions[tname].to
                 for _, c in ipairs({ wf:exit(cur.state, merged, ctx) or false, wf:enter(to, merged, ctx) or false }) do
                     if c then
@@ -697,11 +710,6 @@ function M.act(id, action, opts)
                     end
                 end
             end
-            if kind == "close" or op.closes then
-                for _, fn in ipairs(M.close_hooks) do
-                    fn(cur, wf)
-                end
-            end
             local all = overlay(op.fields, changes)
             if all.impact ~= nil or all.urgency ~= nil then
                 reprioritise(all, cur)
@@ -710,7 +718,11 @@ function M.act(id, action, opts)
             return changes
         end
     end
-    return to_release(C.apply(r.id, kind, op, hook))
+    return relm.tx(function()
+        local after = to_release(C.apply(r.id, kind, op, hook))
+        extensions("transition_done", r, after, wf, tname, { user = relm.whoami(), action = action, note = opts.note })
+        return after
+    end)
 end
 
 ---The release's occurrences, oldest first: {id=, at=, actor=, action=,

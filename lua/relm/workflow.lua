@@ -44,10 +44,12 @@ local SPEC = {
     state = {
         label = "string", description = "string", phase = "string", requires = "names", editable = "names",
         suspend = "boolean", cancel = "boolean", final = "boolean", on_enter = "function", on_exit = "function",
+        activities = "string",
     },
     transition = {
         label = "string", description = "string", from = "states", to = "string", requires = "names",
         permission = "string", by = "string", guard = "function",
+        approval = "boolean", on_reject = "string", activities = "string",
     },
 }
 
@@ -379,7 +381,7 @@ local function compile(c, path)
                     name = d.name, label = s.label or label_of(d.name), description = s.description,
                     phase = s.phase, requires = copy_list(s.requires), editable = s.editable and copy_list(s.editable),
                     suspend = s.suspend == true, cancel = s.cancel == true, final = s.final == true,
-                    where = loc_text(c, d.loc), decl = d,
+                    activities = s.activities, where = loc_text(c, d.loc), decl = d,
                 }
                 state_order[#state_order + 1] = d.name
                 state_names[#state_names + 1] = d.name
@@ -400,6 +402,7 @@ local function compile(c, path)
                     name = d.name, label = s.label or label_of(d.name), description = s.description,
                     from_list = from, to = s.to, requires = copy_list(s.requires),
                     permission = s.permission or "execute", by = s.by or "anyone", guard_fn = s.guard,
+                    approval = s.approval == true, on_reject = s.on_reject, activities = s.activities,
                     where = loc_text(c, d.loc), decl = d,
                 }
                 transition_order[#transition_order + 1] = d.name
@@ -491,6 +494,37 @@ local function compile(c, path)
         if not ACTORS[t.by] then
             add_problem(c, loc, "transition '%s': by = '%s' is not one of %s%s", name, t.by,
                 table.concat(M.actors, ", "), suggest(t.by, M.actors))
+        end
+    end
+
+    -- Activities and approvals (docs/activities.md, docs/approvals.md).
+    for _, name in ipairs(state_order) do
+        local a = states[name].activities
+        if a ~= nil and a ~= "any" and a ~= "done" then
+            add_problem(c, states[name].decl.loc, "state '%s': activities = '%s' is not \"any\" or \"done\"", name, a)
+        end
+    end
+    for _, name in ipairs(transition_order) do
+        local t = transitions[name]
+        if t.activities ~= nil and t.activities ~= "any" and t.activities ~= "done" then
+            add_problem(c, t.decl.loc, "transition '%s': activities = '%s' is not \"any\" or \"done\"", name,
+                t.activities)
+        end
+        if t.on_reject ~= nil then
+            local r = transitions[t.on_reject]
+            if not t.approval then
+                add_problem(c, t.decl.loc, "transition '%s': on_reject needs approval = true", name)
+            elseif not r then
+                add_problem(c, t.decl.loc, "transition '%s': on_reject names unknown transition '%s'%s", name,
+                    t.on_reject, suggest(t.on_reject, transition_order))
+            else
+                for f in pairs(t.from) do
+                    if not r.from[f] then
+                        add_problem(c, t.decl.loc, "transition '%s': on_reject '%s' does not leave from '%s'", name,
+                            t.on_reject, f)
+                    end
+                end
+            end
         end
     end
 

@@ -1,0 +1,87 @@
+-- helper.lua: shared set-up for the activity and approval specs: the fixture
+-- workflow (planflow.lua: planning, deployment, homologation with approval),
+-- people with known permissions, and row counts that show whether anything
+-- was written.
+local assert = require "luassert"
+local H = {}
+
+H.WF = "planflow"
+
+---Load the fixture workflow (tests/spec/activity/planflow.lua) so releases
+---can name it "planflow" in this process.
+function H.workflows()
+    relm.release.workflow("tests/spec/activity/planflow.lua")
+end
+
+---People: bob (ops: create + execute), carol (no group), dave/erin/frank
+---(cab: approve), gina (managers: approve), olga (owners group, nothing).
+function H.people()
+    if relm.user.get("bob") then
+        return
+    end
+    for _, u in ipairs({ "bob", "carol", "dave", "erin", "frank", "gina", "olga" }) do
+        relm.user.add { name = u }
+    end
+    for _, g in ipairs({ "ops", "cab", "managers", "owners" }) do
+        relm.group.add { name = g }
+    end
+    relm.group.add_member("ops", "bob")
+    for _, u in ipairs({ "dave", "erin", "frank" }) do
+        relm.group.add_member("cab", u)
+    end
+    relm.group.add_member("managers", "gina")
+    relm.group.add_member("owners", "olga")
+    relm.permission.grant { group = "ops", workflow = "*", action = "create" }
+    relm.permission.grant { group = "ops", workflow = "*", action = "execute" }
+    relm.permission.grant { group = "cab", workflow = "*", action = "approve" }
+    relm.permission.grant { group = "managers", workflow = "*", action = "approve" }
+    H.justification = relm.justification.add { description = "Not needed any more", cancel = true }
+end
+
+function H.setup()
+    H.workflows()
+    H.people()
+end
+
+---A fresh release of the fixture workflow, taken to state (default planning).
+function H.release(fields, state)
+    local spec = { workflow = H.WF, title = "Upgrade the database", executor_group = "ops" }
+    for k, v in pairs(fields or {}) do
+        spec[k] = v
+    end
+    local r = relm.release.register(spec)
+    if (state or "planning") ~= "registration" then
+        r = relm.release.act(r.id, "plan")
+    end
+    return r
+end
+
+---Row counts of everything the activity and approval writes touch.
+function H.counts()
+    local function n(t)
+        local ok, rows = pcall(relm.sql, "SELECT count(*) AS n FROM " .. t)
+        return ok and rows[1].n or -1
+    end
+    return {
+        activities = n("activities"), deps = n("activity_deps"), occurrences = n("occurrences"),
+        releases = n("releases"), requests = n("approval_requests"), decisions = n("approval_decisions"),
+        updated = relm.sql("SELECT max(updated_at) AS m FROM activities")[1].m,
+        states = relm.sql("SELECT group_concat(state) AS s FROM releases")[1].s,
+    }
+end
+
+---Assert fn raises a relm error with code (and message matching pattern),
+---and that nothing was written.
+function H.refused(code, pattern, fn)
+    local before = H.counts()
+    local ok, err = pcall(fn)
+    assert.is_false(ok, "expected a " .. code .. " error")
+    assert.is_true(relm.is_error(err, code), "expected " .. code .. ", got " .. tostring(err))
+    if pattern then
+        assert.matches(pattern, err.message)
+    end
+    assert.are.same(before, H.counts())
+    return err
+end
+
+return H

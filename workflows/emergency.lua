@@ -1,0 +1,51 @@
+-- emergency.lua: an emergency release. Authorized by someone holding the
+-- approve permission (the emergency board), executed at once, reviewed
+-- after the fact and closed. No suspension: an emergency does not wait.
+
+workflow "emergency" {
+    label = "Emergency release",
+    description = "approve, execute, review, close",
+    initial = "registered",
+    reopen_to = "in_execution",
+}
+
+state "registered" {
+    label = "Registered",
+    phase = "registration",
+    cancel = true,
+}
+
+state "in_execution" {
+    label = "In execution",
+    phase = "deployment",
+    cancel = true,
+}
+
+state "review"    { label = "Review after the fact", phase = "closure" }
+state "closed"    { label = "Closed",    phase = "closure", final = true }
+state "cancelled" { label = "Cancelled", phase = "closure", final = true }
+
+transition "authorize" {
+    label = "Emergency approval",
+    from = "registered", to = "in_execution",
+    permission = "approve",
+}
+
+transition "execute" {
+    label = "Executed",
+    from = "in_execution", to = "review",
+    by = "executor",
+}
+
+transition "not_resolved" {
+    label = "Not resolved",
+    from = "review", to = "in_execution",
+    requires = { "note" },
+}
+
+transition "accept" {
+    label = "Accept and close",
+    from = "review", to = "closed",
+    by = "requester",
+    requires = { "release_date", "solution_category", "closure_text" },
+}
