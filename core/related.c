@@ -830,22 +830,24 @@ fail:
 /* ---- impact -------------------------------------------------------------- */
 
 /* The graph's answer, read only through these, so a change of its layout
- * touches nothing else here. */
+ * touches nothing else here. It lives in the graph's scratch space until
+ * the next query: everything kept is copied out before that. */
 static int64_t hit_id(const relm_impact *r, size_t i)
 {
-    return r->id[i];
+    return relm_impact_id(r, i);
 }
 static int32_t hit_depth(const relm_impact *r, size_t i)
 {
-    return r->depth[i];
+    return relm_impact_depth(r, i);
 }
 static int64_t hit_through(const relm_impact *r, size_t i)
 {
-    return r->parent[i] < 0 ? r->origin : r->id[r->parent[i]];
+    return r->parent[i] < 0 ? r->origin
+                            : relm_impact_id(r, (size_t)r->parent[i]);
 }
 static void hit_done(relm_impact *r)
 {
-    relm_impact_free(r);
+    (void)r; /* nothing to free: the graph owns the answer */
 }
 
 /* A set of CI ids: open addressing, power-of-two table, 0 = empty. */

@@ -74,3 +74,35 @@ describe("closing a release", function()
         assert.are.equal("in_development", status("web-01"))
     end)
 end)
+
+describe("ci_on_close in the workflow DSL", function()
+    setup(function() H.setup(); H.cmdb() end)
+
+    -- The fixture workflow under another name with a ci_on_close line.
+    local function variant(name, line)
+        local text = io.open("tests/fixtures/workflows/shimflow.lua"):read("a")
+        text = text:gsub('workflow "shimflow" {', 'workflow "' .. name .. '" {\n    ' .. line, 1)
+        local path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/" .. name .. ".lua"
+        local f = assert(io.open(path, "w"))
+        f:write(text)
+        f:close()
+        return path
+    end
+
+    it("is read from the workflow file", function()
+        relm.release.workflow(variant("homolflow", 'ci_on_close = { in_development = "homologation" },'))
+        relm.cmdb.update("web-01", { status = "in_development" })
+        local r = H.release { workflow = "homolflow" }
+        relm.release.relate(r.id, "ci", "web-01")
+        H.resolve(r)
+        relm.release.act(r.id, "close", { fields = H.closing })
+        assert.are.equal("homologation", relm.cmdb.get("web-01").status)
+    end)
+
+    it("is checked like every workflow field", function()
+        local path = variant("badflow", 'ci_on_close = { "active" },')
+        local ok, err = pcall(relm.release.workflow, path)
+        assert.is_false(ok)
+        assert.matches("ci_on_close must be CI statuses", tostring(err))
+    end)
+end)

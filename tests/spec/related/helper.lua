@@ -6,15 +6,12 @@ local H = {}
 
 H.WF = "shimflow"
 
----Make the fixture workflow loadable (the real relm.workflow when it is
----there, else the test shim) and people with known permissions:
+---Load the release specs' fixture workflow (tests/fixtures/workflows/
+---shimflow.lua) and make people with known permissions:
 ---bob (ops: create + execute), carol (no group), dave (ops + leads:
 ---everything but admin), erin (ops + leads + cab).
 function H.setup()
-    local ok, wf = pcall(function() return relm.workflow end)
-    if not (ok and wf and wf.load) then
-        rawset(relm, "workflow", dofile("tests/fixtures/workflow_shim.lua"))
-    end
+    relm.release.workflow("tests/fixtures/workflows/shimflow.lua")
     if relm.user.get("bob") then
         return
     end
