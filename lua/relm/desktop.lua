@@ -1,0 +1,441 @@
+-- relm/desktop.lua: the release desktop, the work queue of the acting user:
+-- releases and activities waiting for them or their groups, counts by
+-- situation, priority and group, and the actions a queue offers (the same
+-- primitives as relm.release.act). Call it: relm.desktop{...}. docs/desktop.md.
+local cjson = require "cjson"
+local pretty = require "relm.pretty"
+
+local M = {}
+
+local OPTS = { user = true, number = true, assigned = true, shared = true, kind = true, group = true,
+    limit = true, format = true }
+
+-- Columns of a row, in the order the JSON and scripts see them documented.
+M.fields = {
+    "kind", "number", "release_id", "activity_id", "title", "requester", "created", "priority",
+    "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why",
+}
+
+-- Releases waiting for user ?1: in the current group of one of their
+-- groups, theirs, or shared with them or one of their groups; open or
+-- suspended. `why` says "assigned" or "shared". Every lookup goes through
+-- an index that leads with the owner (0009_related.sql).
+local RELEASES_SQL = [[
+WITH g(id) AS (SELECT group_id FROM memberships WHERE user_id = ?1),
+mine(id) AS (
+    SELECT r.id FROM releases r WHERE r.current_group_id IN (SELECT id FROM g)
+        AND r.status IN ('open', 'suspended')
+    UNION SELECT r.id FROM releases r WHERE r.responsible_id = ?1
+        AND r.status IN ('open', 'suspended')
+),
+shared(id) AS (
+    SELECT sh.release_id FROM release_shares sh WHERE sh.user_id = ?1
+    UNION SELECT sh.release_id FROM release_shares sh
+        WHERE sh.group_id IN (SELECT id FROM g)
+),
+q(id, why) AS (
+    SELECT id, 'assigned' FROM mine
+    UNION ALL SELECT id, 'shared' FROM shared WHERE id NOT IN (SELECT id FROM mine)
+)
+SELECT 'release' AS kind, r.number, r.id AS release_id, NULL AS activity_id, r.title,
+       ru.name AS requester, r.created_at AS created, r.priority, r.deadline AS time_limit,
+       r.status, r.remaining_seconds, r.state AS task, cg.name AS "group",
+       rs.name AS responsible, q.why,
+       (SELECT group_concat(coalesce(sg.name, su.name), ', ') FROM release_shares sh
+            LEFT JOIN groups sg ON sg.id = sh.group_id LEFT JOIN users su ON su.id = sh.user_id
+            WHERE sh.release_id = r.id) AS shared_with
+FROM q JOIN releases r ON r.id = q.id
+LEFT JOIN users ru ON ru.id = r.requester_id
+LEFT JOIN groups cg ON cg.id = r.current_group_id
+LEFT JOIN users rs ON rs.id = r.responsible_id
+WHERE r.status IN ('open', 'suspended') AND (?2 IS NULL OR r.number GLOB ?2)]]
+
+-- Activities waiting for user ?1: to do or in progress, owned by them or
+-- one of their groups, of an open or suspended release. Their time limit
+-- is the end of their schedule (start + estimate), else the release's.
+local ACTIVITIES_SQL = [[
+WITH g(id) AS (SELECT group_id FROM memberships WHERE user_id = ?1),
+q(id) AS (
+    SELECT a.id FROM activities a WHERE a.owner_group_id IN (SELECT id FROM g)
+        AND a.status IN ('todo', 'in_progress')
+    UNION SELECT a.id FROM activities a WHERE a.owner_user_id = ?1
+        AND a.status IN ('todo', 'in_progress')
+)
+SELECT 'activity' AS kind, r.number, r.id AS release_id, a.id AS activity_id, r.title,
+       ru.name AS requester, a.created_at AS created, r.priority,
+       CASE WHEN a.scheduled_at IS NULL THEN r.deadline
+            ELSE strftime('%Y-%m-%dT%H:%M:%SZ', a.scheduled_at,
+                 '+' || coalesce(a.estimated_minutes, 0) || ' minutes') END AS time_limit,
+       r.status, r.remaining_seconds, a.title AS task, og.name AS "group",
+       ou.name AS responsible, 'assigned' AS why,
+       (SELECT group_concat(coalesce(sg.name, su.name), ', ') FROM release_shares sh
+            LEFT JOIN groups sg ON sg.id = sh.group_id LEFT JOIN users su ON su.id = sh.user_id
+            WHERE sh.release_id = r.id) AS shared_with
+FROM q JOIN activities a ON a.id = q.id JOIN releases r ON r.id = a.release_id
+LEFT JOIN users ru ON ru.id = r.requester_id
+LEFT JOIN groups og ON og.id = a.owner_group_id
+LEFT JOIN users ou ON ou.id = a.owner_user_id
+WHERE r.status IN ('open', 'suspended') AND (?2 IS NULL OR r.number GLOB ?2)]]
+
+local function fail(code, msg)
+    relm.error(code, msg, 4)
+end
+
+-- Seconds since the epoch of an ISO-8601 UTC time (nil for nil).
+local seconds = require("relm.core.release").seconds
+local function epoch(iso)
+    return iso and seconds(iso) or nil
+end
+
+local function has_activities()
+    return relm.sql("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'activities'")[1] ~= nil
+end
+
+-- The user a desktop is for: the acting one, or opts.user (administrators,
+-- or the user themselves).
+local function who(opts)
+    local name = opts.user or relm.whoami()
+    if type(name) ~= "string" then
+        fail("invalid_argument", "relm.desktop: user must be a user name, got " .. type(name))
+    end
+    local u = relm.sql("SELECT id, name FROM users WHERE name = ?", name)[1]
+    if not u then
+        fail("not_found", "no user named '" .. name .. "'")
+    end
+    if name ~= relm.whoami() and not relm.user.is_admin() then
+        fail("permission_denied", "only administrators see another user's desktop")
+    end
+    return u
+end
+
+local function check(opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        fail("invalid_argument", "relm.desktop: argument #1 (opts) must be a table, got " .. type(opts))
+    end
+    opts = opts or {}
+    for k in pairs(opts) do
+        if not OPTS[k] then
+            fail("invalid_argument", "relm.desktop: unknown option '" .. tostring(k)
+                .. "' (user, number, assigned, shared, kind, group, limit, format)")
+        end
+    end
+    if opts.number ~= nil and (type(opts.number) ~= "string" or opts.number == "") then
+        fail("invalid_argument", "relm.desktop: number must be a release number, its digits or a pattern with *")
+    end
+    if opts.kind ~= nil and opts.kind ~= "release" and opts.kind ~= "activity" then
+        fail("invalid_argument", "relm.desktop: kind must be \"release\" or \"activity\", got " .. tostring(opts.kind))
+    end
+    if opts.limit ~= nil and (math.type(opts.limit) ~= "integer" or opts.limit < 0) then
+        fail("invalid_argument", "relm.desktop: limit must be a non-negative integer")
+    end
+    if opts.format ~= nil and opts.format ~= "json" and opts.format ~= "table" then
+        fail("invalid_argument", "relm.desktop: format must be \"json\" or \"table\", got " .. tostring(opts.format))
+    end
+    if opts.group ~= nil and type(opts.group) ~= "string" then
+        fail("invalid_argument", "relm.desktop: group must be a group name")
+    end
+    for _, k in ipairs({ "assigned", "shared" }) do
+        if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
+            fail("invalid_argument", "relm.desktop: " .. k .. " must be true or false")
+        end
+    end
+    return opts
+end
+
+-- GLOB pattern for a number filter: as given with *, the counter's digits,
+-- or the exact number.
+local function number_glob(n)
+    if n == nil then
+        return nil
+    end
+    if n:find("*", 1, true) then
+        return n
+    end
+    if n:match("^%d+$") then
+        return ("*-%06d"):format(tonumber(n))
+    end
+    return (n:gsub("[%[%]?]", "[%0]"))
+end
+
+-- Fill the computed fields of a row: delay (seconds past the time limit),
+-- situation ("in execution", "suspended", "late").
+local function finish(row, now)
+    if row.status == "suspended" then
+        local rem = row.remaining_seconds
+        row.delay = rem and rem < 0 and -rem or 0
+        row.situation = "suspended"
+    else
+        local limit = epoch(row.time_limit)
+        row.delay = limit and now > limit and now - limit or 0
+        row.situation = row.delay > 0 and "late" or "in execution"
+    end
+    row.remaining_seconds = nil
+    row.release_status = row.status
+    row.status = nil
+    return row
+end
+
+-- "2d04h", "3h05", "12m" or "" for no delay.
+local function short_delay(s)
+    if not s or s <= 0 then
+        return ""
+    end
+    if s >= 86400 then
+        return ("%dd%02dh"):format(s // 86400, s % 86400 // 3600)
+    elseif s >= 3600 then
+        return ("%dh%02d"):format(s // 3600, s % 3600 // 60)
+    end
+    return ("%dm"):format(math.max(1, s // 60))
+end
+
+local SIT_SHORT = { ["in execution"] = "exec", suspended = "susp", late = "LATE" }
+
+-- How a desktop prints: one line per item in 80 columns (or the
+-- terminal's width), then the counts by situation.
+local function cut(s, w)
+    if utf8.len(s) and utf8.len(s) > w then
+        return s:sub(1, utf8.offset(s, w) - 1) .. "…"
+    end
+    return s
+end
+
+local function render(d)
+    local mt = getmetatable(d)
+    if #d == 0 then
+        return ("(nothing waiting for %s)"):format(mt.user)
+    end
+    -- number, p, sit, limit and delay take 36 columns and 16 go between
+    -- the 9 columns; what is left is shared out, the task getting most.
+    local width = pretty.width and pretty.width > 0 and pretty.width or 80
+    local room = math.max(20, width - 52)
+    local wt, wg, wr = room * 45 // 100, room * 20 // 100, room * 17 // 100
+    local ws = room - wt - wg - wr
+    local rows = {}
+    for i, r in ipairs(d) do
+        rows[i] = {
+            number = r.number, p = r.priority, sit = SIT_SHORT[r.situation] or r.situation,
+            limit = r.time_limit and r.time_limit:sub(6, 16):gsub("T", " ") or "",
+            delay = short_delay(r.delay),
+            task = cut(r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task, wt),
+            group = cut(r.group or "", wg), resp = cut(r.responsible or "", wr),
+            shared = cut(r.shared_with or "", ws),
+        }
+    end
+    local text = pretty.table(rows, { "number", "p", "sit", "limit", "delay", "task", "group", "resp", "shared" },
+        { width = width, max_rows = pretty.max_rows })
+    local c = mt.counts
+    return text .. ("\n%d in execution, %d suspended, %d late (relm.desktop.counts() for more)")
+        :format(c.situation["in execution"], c.situation.suspended, c.situation.late)
+end
+
+-- Counts by situation, priority and group of rows.
+local function count(rows)
+    local c = {
+        total = #rows, releases = 0, activities = 0,
+        situation = { ["in execution"] = 0, suspended = 0, late = 0 },
+        priority = { 0, 0, 0, 0, 0 }, group = {},
+    }
+    for _, r in ipairs(rows) do
+        if r.kind == "release" then
+            c.releases = c.releases + 1
+        else
+            c.activities = c.activities + 1
+        end
+        c.situation[r.situation] = c.situation[r.situation] + 1
+        c.priority[r.priority] = (c.priority[r.priority] or 0) + 1
+        local g = r.group or "(none)"
+        c.group[g] = (c.group[g] or 0) + 1
+    end
+    return c
+end
+
+-- The rows of the desktop for opts (checked), sorted: priority, then the
+-- nearest time limit, then number.
+local function items(opts)
+    local u = who(opts)
+    local glob = number_glob(opts.number)
+    local rows = {}
+    if opts.kind ~= "activity" then
+        rows = relm.sql(RELEASES_SQL, u.id, glob)
+    end
+    if opts.kind ~= "release" and not opts.shared and has_activities() then
+        local acts = relm.sql(ACTIVITIES_SQL, u.id, glob)
+        local n = #rows
+        for i = 1, #acts do
+            rows[n + i] = acts[i]
+        end
+    end
+    local now = relm.release.now()
+    local out = {}
+    for _, r in ipairs(rows) do
+        if (not opts.assigned or r.why == "assigned") and (not opts.shared or r.why == "shared")
+            and (not opts.group or r.group == opts.group) then
+            out[#out + 1] = finish(r, now)
+        end
+    end
+    table.sort(out, function(a, b)
+        if a.priority ~= b.priority then
+            return a.priority < b.priority
+        end
+        local la, lb = a.time_limit or "~", b.time_limit or "~"
+        if la ~= lb then
+            return la < lb
+        end
+        if a.number ~= b.number then
+            return a.number < b.number
+        end
+        return (a.activity_id or 0) < (b.activity_id or 0)
+    end)
+    return out, u
+end
+
+---The desktop of the acting user: releases and activities waiting for
+---them or their groups, most urgent first (priority, then time limit).
+---Each item: kind ("release" or "activity"), number, release_id,
+---activity_id, title, requester, created, priority, time_limit, delay
+---(seconds late), situation ("in execution", "suspended", "late"), task
+---(the workflow state, or the activity), group, responsible, shared_with,
+---why ("assigned" or "shared"). opts: number= (a number, its digits or a
+---pattern with *), assigned=true / shared=true (only those), kind=,
+---group=, user= (administrators: someone else's desktop), limit=,
+---format="json" (a JSON text {user=, items=, counts=} for scripts).
+---Prints as a table that fits 80 columns. Call as relm.desktop{...}.
+---@param opts? table
+---@return table|string
+function M.list(opts)
+    opts = check(opts)
+    local all, u = items(opts)
+    local counts = count(all)
+    local shown = all
+    if opts.limit and #all > opts.limit then
+        shown = {}
+        for i = 1, opts.limit do
+            shown[i] = all[i]
+        end
+    end
+    if opts.format == "json" then
+        local list = {}
+        for i, r in ipairs(shown) do
+            local o = {}
+            for _, f in ipairs(M.fields) do
+                o[f] = r[f] == nil and cjson.null or r[f]
+            end
+            list[i] = o
+        end
+        local cg = next(counts.group) and counts.group or cjson.empty_array
+        return cjson.encode({
+            user = u.name, items = #list > 0 and list or cjson.empty_array,
+            counts = { total = counts.total, releases = counts.releases, activities = counts.activities,
+                situation = counts.situation, priority = counts.priority, group = cg },
+        })
+    end
+    return setmetatable(shown, { __tostring = render, __name = "relm.desktop", user = u.name, counts = counts })
+end
+
+---Counts of the desktop's items: {total=, releases=, activities=,
+---situation={["in execution"]=, suspended=, late=}, priority={n1..n5},
+---group={name=n}}. Takes the same filters as the desktop.
+---@param opts? table
+---@return table
+function M.counts(opts)
+    opts = check(opts)
+    local all = items(opts)
+    return count(all)
+end
+
+-- ---- actions: the same primitives as relm.release.act -------------------
+
+-- The release a desktop item, number or id stands for.
+local function release_of(item)
+    if type(item) == "table" then
+        return item.release_id
+    end
+    return item
+end
+
+local function action(name)
+    return function(item, opts)
+        return relm.release.act(release_of(item), name, opts)
+    end
+end
+
+---Take responsibility for a release (relm.release.act(x, "capture")).
+M.capture = action("capture")
+---Hand a release to a group or person: opts {to_group=, to_user=, note=}.
+M.delegate = action("delegate")
+---Share a release with a group or person: opts {to_group=, to_user=, note=}.
+M.share = action("share")
+---Suspend a release: opts {justification=, note=}.
+M.suspend = action("suspend")
+---Reactivate a suspended release.
+M.reactivate = action("reactivate")
+
+local NEXT_COLUMN = { todo = "in_progress", in_progress = "done" }
+
+---Execute the current task of a desktop item (a row, a release number or
+---id). A release takes its workflow transition opts.action, or the only
+---one open to the user now; an activity row moves to opts.to or its next
+---board column (todo -> in_progress -> done). Other opts go to the
+---primitive (fields=, note=, ...).
+---@param item table|string|integer
+---@param opts? table
+---@return table
+function M.execute(item, opts)
+    opts = opts or {}
+    if type(opts) ~= "table" then
+        fail("invalid_argument", "relm.desktop.execute: argument #2 (opts) must be a table")
+    end
+    if type(item) == "table" and item.kind == "activity" then
+        local a = relm.activity.get(item.activity_id)
+        local to = opts.to or NEXT_COLUMN[a.status]
+        if not to then
+            fail("not_allowed", ("activity #%d is %s; nothing left to execute"):format(a.id, a.status))
+        end
+        return relm.activity.move(a.id, to, { note = opts.note, actual_minutes = opts.actual_minutes })
+    end
+    local id = release_of(item)
+    local name = opts.action
+    local rest = {}
+    for k, v in pairs(opts) do
+        if k ~= "action" then
+            rest[k] = v
+        end
+    end
+    if not name then
+        local r = relm.release.get(id)
+        local wf = relm.release.workflow(r.workflow)
+        local found = {}
+        for _, a in ipairs(relm.release.actions(id)) do
+            if wf.transitions[a] then
+                found[#found + 1] = a
+            end
+        end
+        if #found ~= 1 then
+            fail("not_allowed", ("release %s: %s; say which with {action=}"):format(r.number,
+                #found == 0 and "no workflow transition is open to you now"
+                or "several transitions are open (" .. table.concat(found, ", ") .. ")"))
+        end
+        name = found[1]
+    end
+    return relm.release.act(id, name, rest)
+end
+
+---Schedule an activity (a desktop row or an activity id) at a date/time;
+---opts as relm.activity.schedule (estimated_minutes=, owner=, group=, note=).
+---@param item table|integer
+---@param at string|false
+---@param opts? table
+---@return table activity
+function M.schedule(item, at, opts)
+    local id = type(item) == "table" and item.activity_id or item
+    if math.type(id) ~= "integer" then
+        fail("invalid_argument", "relm.desktop.schedule: argument #1 must be an activity row or id")
+    end
+    return relm.activity.schedule(id, at, opts)
+end
+
+return setmetatable(M, {
+    __call = function(_, opts)
+        return M.list(opts)
+    end,
+})
