@@ -322,12 +322,17 @@ function M.list(opts)
             end
             list[i] = o
         end
-        local cg = next(counts.group) and counts.group or cjson.empty_array
-        return cjson.encode({
-            user = u.name, items = #list > 0 and list or cjson.empty_array,
+        -- lua-cjson 2.1 writes an empty table as {}: items must stay an
+        -- array, so an empty list is spliced in as [].
+        local text = cjson.encode({
+            user = u.name, items = #list > 0 and list or false,
             counts = { total = counts.total, releases = counts.releases, activities = counts.activities,
-                situation = counts.situation, priority = counts.priority, group = cg },
+                situation = counts.situation, priority = counts.priority, group = counts.group },
         })
+        if #list == 0 then
+            text = text:gsub('"items":false', '"items":[]', 1)
+        end
+        return text
     end
     return setmetatable(shown, { __tostring = render, __name = "relm.desktop", user = u.name, counts = counts })
 end
