@@ -2,6 +2,7 @@
 -- releases and activities waiting for them or their groups, counts by
 -- situation, priority and group, and the actions a queue offers (the same
 -- primitives as relm.release.act). Call it: relm.desktop{...}. docs/desktop.md.
+local C = require "relm.core.desktop"
 local cjson = require "cjson"
 local pretty = require "relm.pretty"
 
@@ -16,79 +17,14 @@ M.fields = {
     "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why",
 }
 
--- Releases waiting for user ?1: in the current group of one of their
--- groups, theirs, or shared with them or one of their groups; open or
--- suspended. `why` says "assigned" or "shared". Every lookup goes through
--- an index that leads with the owner (0009_related.sql).
-local RELEASES_SQL = [[
-WITH g(id) AS (SELECT group_id FROM memberships WHERE user_id = ?1),
-mine(id) AS (
-    SELECT r.id FROM releases r WHERE r.current_group_id IN (SELECT id FROM g)
-        AND r.status IN ('open', 'suspended')
-    UNION SELECT r.id FROM releases r WHERE r.responsible_id = ?1
-        AND r.status IN ('open', 'suspended')
-),
-shared(id) AS (
-    SELECT sh.release_id FROM release_shares sh WHERE sh.user_id = ?1
-    UNION SELECT sh.release_id FROM release_shares sh
-        WHERE sh.group_id IN (SELECT id FROM g)
-),
-q(id, why) AS (
-    SELECT id, 'assigned' FROM mine
-    UNION ALL SELECT id, 'shared' FROM shared WHERE id NOT IN (SELECT id FROM mine)
-)
-SELECT 'release' AS kind, r.number, r.id AS release_id, NULL AS activity_id, r.title,
-       ru.name AS requester, r.created_at AS created, r.priority, r.deadline AS time_limit,
-       r.status, r.remaining_seconds, r.state AS task, cg.name AS "group",
-       rs.name AS responsible, q.why,
-       (SELECT group_concat(coalesce(sg.name, su.name), ', ') FROM release_shares sh
-            LEFT JOIN groups sg ON sg.id = sh.group_id LEFT JOIN users su ON su.id = sh.user_id
-            WHERE sh.release_id = r.id) AS shared_with
-FROM q JOIN releases r ON r.id = q.id
-LEFT JOIN users ru ON ru.id = r.requester_id
-LEFT JOIN groups cg ON cg.id = r.current_group_id
-LEFT JOIN users rs ON rs.id = r.responsible_id
-WHERE r.status IN ('open', 'suspended') AND (?2 IS NULL OR r.number GLOB ?2)]]
-
--- Activities waiting for user ?1: to do or in progress, owned by them or
--- one of their groups, of an open or suspended release. Their time limit
--- is the end of their schedule (start + estimate), else the release's.
-local ACTIVITIES_SQL = [[
-WITH g(id) AS (SELECT group_id FROM memberships WHERE user_id = ?1),
-q(id) AS (
-    SELECT a.id FROM activities a WHERE a.owner_group_id IN (SELECT id FROM g)
-        AND a.status IN ('todo', 'in_progress')
-    UNION SELECT a.id FROM activities a WHERE a.owner_user_id = ?1
-        AND a.status IN ('todo', 'in_progress')
-)
-SELECT 'activity' AS kind, r.number, r.id AS release_id, a.id AS activity_id, r.title,
-       ru.name AS requester, a.created_at AS created, r.priority,
-       CASE WHEN a.scheduled_at IS NULL THEN r.deadline
-            ELSE strftime('%Y-%m-%dT%H:%M:%SZ', a.scheduled_at,
-                 '+' || coalesce(a.estimated_minutes, 0) || ' minutes') END AS time_limit,
-       r.status, r.remaining_seconds, a.title AS task, og.name AS "group",
-       ou.name AS responsible, 'assigned' AS why,
-       (SELECT group_concat(coalesce(sg.name, su.name), ', ') FROM release_shares sh
-            LEFT JOIN groups sg ON sg.id = sh.group_id LEFT JOIN users su ON su.id = sh.user_id
-            WHERE sh.release_id = r.id) AS shared_with
-FROM q JOIN activities a ON a.id = q.id JOIN releases r ON r.id = a.release_id
-LEFT JOIN users ru ON ru.id = r.requester_id
-LEFT JOIN groups og ON og.id = a.owner_group_id
-LEFT JOIN users ou ON ou.id = a.owner_user_id
-WHERE r.status IN ('open', 'suspended') AND (?2 IS NULL OR r.number GLOB ?2)]]
+-- The queries (core/desktop.c), for the benchmark's bare-SQLite baseline.
+do
+    local releases, activities = C.sql()
+    M._sql = { releases = releases, activities = activities }
+end
 
 local function fail(code, msg)
     relm.error(code, msg, 4)
-end
-
--- Seconds since the epoch of an ISO-8601 UTC time (nil for nil).
-local seconds = require("relm.core.release").seconds
-local function epoch(iso)
-    return iso and seconds(iso) or nil
-end
-
-local function has_activities()
-    return relm.sql("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'activities'")[1] ~= nil
 end
 
 -- The user a desktop is for: the acting one, or opts.user (administrators,
@@ -142,37 +78,19 @@ local function check(opts)
     return opts
 end
 
--- GLOB pattern for a number filter: as given with *, the counter's digits,
--- or the exact number.
-local function number_glob(n)
+-- The number filter for the core: a GLOB pattern with *, the counter's
+-- digits ("42" is REL-YYYY-000042), or the exact number.
+local function number_filter(n, f)
     if n == nil then
-        return nil
+        return
     end
     if n:find("*", 1, true) then
-        return n
-    end
-    if n:match("^%d+$") then
-        return ("*-%06d"):format(tonumber(n))
-    end
-    return (n:gsub("[%[%]?]", "[%0]"))
-end
-
--- Fill the computed fields of a row: delay (seconds past the time limit),
--- situation ("in execution", "suspended", "late").
-local function finish(row, now)
-    if row.status == "suspended" then
-        local rem = row.remaining_seconds
-        row.delay = rem and rem < 0 and -rem or 0
-        row.situation = "suspended"
+        f.number_glob = n
+    elseif n:match("^%d+$") then
+        f.number_glob = ("*-%06d"):format(tonumber(n))
     else
-        local limit = epoch(row.time_limit)
-        row.delay = limit and now > limit and now - limit or 0
-        row.situation = row.delay > 0 and "late" or "in execution"
+        f.number = n
     end
-    row.remaining_seconds = nil
-    row.release_status = row.status
-    row.status = nil
-    return row
 end
 
 -- "2d04h", "3h05", "12m" or "" for no delay.
@@ -228,65 +146,14 @@ local function render(d)
         :format(c.situation["in execution"], c.situation.suspended, c.situation.late)
 end
 
--- Counts by situation, priority and group of rows.
-local function count(rows)
-    local c = {
-        total = #rows, releases = 0, activities = 0,
-        situation = { ["in execution"] = 0, suspended = 0, late = 0 },
-        priority = { 0, 0, 0, 0, 0 }, group = {},
-    }
-    for _, r in ipairs(rows) do
-        if r.kind == "release" then
-            c.releases = c.releases + 1
-        else
-            c.activities = c.activities + 1
-        end
-        c.situation[r.situation] = c.situation[r.situation] + 1
-        c.priority[r.priority] = (c.priority[r.priority] or 0) + 1
-        local g = r.group or "(none)"
-        c.group[g] = (c.group[g] or 0) + 1
-    end
-    return c
-end
-
--- The rows of the desktop for opts (checked), sorted: priority, then the
--- nearest time limit, then number.
-local function items(opts)
+-- The items (at most limit) and counts of the desktop for opts (checked),
+-- most urgent first: priority, then the nearest time limit, then number.
+local function items(opts, limit)
     local u = who(opts)
-    local glob = number_glob(opts.number)
-    local rows = {}
-    if opts.kind ~= "activity" then
-        rows = relm.sql(RELEASES_SQL, u.id, glob)
-    end
-    if opts.kind ~= "release" and not opts.shared and has_activities() then
-        local acts = relm.sql(ACTIVITIES_SQL, u.id, glob)
-        local n = #rows
-        for i = 1, #acts do
-            rows[n + i] = acts[i]
-        end
-    end
-    local now = relm.release.now()
-    local out = {}
-    for _, r in ipairs(rows) do
-        if (not opts.assigned or r.why == "assigned") and (not opts.shared or r.why == "shared")
-            and (not opts.group or r.group == opts.group) then
-            out[#out + 1] = finish(r, now)
-        end
-    end
-    table.sort(out, function(a, b)
-        if a.priority ~= b.priority then
-            return a.priority < b.priority
-        end
-        local la, lb = a.time_limit or "~", b.time_limit or "~"
-        if la ~= lb then
-            return la < lb
-        end
-        if a.number ~= b.number then
-            return a.number < b.number
-        end
-        return (a.activity_id or 0) < (b.activity_id or 0)
-    end)
-    return out, u
+    local f = { assigned = opts.assigned, shared = opts.shared, kind = opts.kind, group = opts.group }
+    number_filter(opts.number, f)
+    local list, counts = C.load(u.id, relm.release.now(), f, limit)
+    return list, counts, u
 end
 
 ---The desktop of the acting user: releases and activities waiting for
@@ -304,15 +171,7 @@ end
 ---@return table|string
 function M.list(opts)
     opts = check(opts)
-    local all, u = items(opts)
-    local counts = count(all)
-    local shown = all
-    if opts.limit and #all > opts.limit then
-        shown = {}
-        for i = 1, opts.limit do
-            shown[i] = all[i]
-        end
-    end
+    local shown, counts, u = items(opts, opts.limit)
     if opts.format == "json" then
         local list = {}
         for i, r in ipairs(shown) do
@@ -324,11 +183,7 @@ function M.list(opts)
         end
         -- lua-cjson 2.1 writes an empty table as {}: items must stay an
         -- array, so an empty list is spliced in as [].
-        local text = cjson.encode({
-            user = u.name, items = #list > 0 and list or false,
-            counts = { total = counts.total, releases = counts.releases, activities = counts.activities,
-                situation = counts.situation, priority = counts.priority, group = counts.group },
-        })
+        local text = cjson.encode({ user = u.name, items = #list > 0 and list or false, counts = counts })
         if #list == 0 then
             text = text:gsub('"items":false', '"items":[]', 1)
         end
@@ -344,8 +199,8 @@ end
 ---@return table
 function M.counts(opts)
     opts = check(opts)
-    local all = items(opts)
-    return count(all)
+    local _, counts = items(opts, 0)
+    return counts
 end
 
 -- ---- actions: the same primitives as relm.release.act -------------------
