@@ -180,6 +180,36 @@ function M.transition_done(before, after, wf)
     end
 end
 
+-- How an impact prints in the REPL: a line per touched CI, then the
+-- business services reached (the fields hold everything).
+local IMPACT_MT = { __name = "relm.release_impact" }
+IMPACT_MT.__tostring = function(imp)
+    local pretty = require "relm.pretty"
+    local width = pretty.width and pretty.width > 0 and pretty.width or 80
+    local out = { ("release %s touches %d CI(s); %d CI(s) can be affected; %d business service(s)")
+        :format(imp.release, imp.touched, imp.impacted, #imp.services) }
+    if imp.touched > 0 then
+        local rows = {}
+        for i, g in ipairs(imp.by_ci) do
+            rows[i] = { ci = g.ci, type = g.type, status = g.status, reaches = g.count, services = #g.services }
+        end
+        out[2] = pretty.table(rows, { "ci", "type", "status", "reaches", "services" }, { width = width })
+    end
+    if #imp.services > 0 then
+        local line, lines = "services:", {}
+        for _, sv in ipairs(imp.services) do
+            if #line + #sv.name + 1 > width then
+                lines[#lines + 1] = line
+                line = " "
+            end
+            line = line .. " " .. sv.name
+        end
+        lines[#lines + 1] = line
+        out[#out + 1] = table.concat(lines, "\n")
+    end
+    return table.concat(out, "\n")
+end
+
 ---The impact of release `id`: the union of the "up" impact of every CI it
 ---touches, grouped by the CI that causes it, with the business services
 ---reached (CIs whose type is in relm.related.service_types). opts.depth
@@ -187,7 +217,8 @@ end
 ---(default 200; counts stay exact). Returns {release=, touched=,
 ---impacted=, services={{name=, type=, status=, causes={...}}}, by_ci=
 ---{{ci=, type=, status=, count=, truncated=, services={...}, impacted=
----{{name=, type=, status=, depth=, through=}}}}}.
+---{{name=, type=, status=, depth=, through=}}}}}. Prints in the REPL as
+---a line per touched CI and the services reached.
 ---@param id integer|string
 ---@param opts? {depth?: integer, limit?: integer}
 ---@return table
@@ -227,10 +258,10 @@ function M.impact(id, opts)
         s.causes = causes[s.name] or {}
     end
     table.sort(r.services, function(a, b) return a.name < b.name end)
-    return {
+    return setmetatable({
         release = number, touched = #r.by_ci, impacted = r.distinct,
         services = r.services, by_ci = r.by_ci,
-    }
+    }, IMPACT_MT)
 end
 
 -- ---- records --------------------------------------------------------------

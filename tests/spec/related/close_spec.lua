@@ -55,6 +55,7 @@ describe("closing a release", function()
         local before = H.counts()
         local ok, err = pcall(relm.release.act, r.id, "close", { fields = H.closing })
         assert.is_false(ok, "the CMDB should refuse the status")
+        assert.matches("no_such_status", tostring(err))
         assert.are.same(before, H.counts())
         assert.are.equal("resolved", relm.release.get(r.id).state)
         wf.ci_on_close = { in_development = "homologation" }

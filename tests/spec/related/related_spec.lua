@@ -38,7 +38,9 @@ describe("records (relm.change, relm.problem, relm.incident)", function()
             relm.problem.add { title = "again", number = "PRB-1" }
         end)
         H.refused("invalid_field", "unknown field 'colour'", function() relm.change.add { title = "x", colour = 1 } end)
-        H.refused("invalid_argument", "kind must be one of", function() relm.related.add { kind = "rfc", title = "x" } end)
+        H.refused("invalid_argument", "kind must be one of", function()
+            relm.related.add { kind = "rfc", title = "x" }
+        end)
     end)
 end)
 
@@ -146,7 +148,9 @@ describe("relm.release.relate", function()
         H.refused("invalid_argument", "unknown option 'colour'", function()
             relm.release.relate(r.id, "ci", "srv-01", { colour = "red" })
         end)
-        H.refused("not_found", "no release numbered 'REL%-0'", function() relm.release.relate("REL-0", "ci", "db-01") end)
+        H.refused("not_found", "no release numbered 'REL%-0'", function()
+            relm.release.relate("REL-0", "ci", "db-01")
+        end)
         H.refused("not_found", "not linked to CI 'srv%-01'", function() relm.release.unrelate(r.id, "ci", "srv-01") end)
     end)
 
