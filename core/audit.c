@@ -26,11 +26,13 @@ static void feed_text(relm_sha256 *c, const char *v, size_t n)
     relm_sha256_update(c, ";", 1);
 }
 
+/* Feed a NUL-terminated text (or NULL) as one field. */
 static void feed_str(relm_sha256 *c, const char *v)
 {
     feed_text(c, v, v != NULL ? strlen(v) : 0);
 }
 
+/* Feed an integer as its decimal text, or NULL. */
 static void feed_int(relm_sha256 *c, int64_t v, int is_null)
 {
     char buf[32];
@@ -62,6 +64,8 @@ typedef struct row_view {
     const char *after;
 } row_view;
 
+/* hash = sha256(prev_hash || canonical text of the row), as 64 hex
+ * digits: the link verify recomputes. */
 static void row_hash(const char *prev, const row_view *r, char out[65])
 {
     relm_sha256 c;
@@ -165,6 +169,7 @@ int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,
     return RELM_OK;
 }
 
+/* Text of column i of the current row (NULL for NULL). */
 static const char *col_text(sqlite3_stmt *st, int i)
 {
     return (const char *)sqlite3_column_text(st, i);

@@ -8,6 +8,7 @@ static const char *const actions[] = {"create", "execute", "delegate",
                                       "suspend", "reactivate", "reopen",
                                       "cancel", "approve", "admin", NULL};
 
+/* See auth.h. */
 int relm_auth_known_action(const char *action)
 {
     for (int i = 0; actions[i] != NULL; i++)

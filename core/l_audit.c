@@ -42,6 +42,7 @@ static int l_audit_head(lua_State *L)
     return 2;
 }
 
+/* Open relm.core.audit: pushes the module table. */
 int luaopen_relm_audit(lua_State *L)
 {
     static const luaL_Reg fns[] = {

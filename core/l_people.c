@@ -209,6 +209,7 @@ static int l_people_as_user(lua_State *L)
     return lua_gettop(L);
 }
 
+/* Open relm.core.people: pushes the module table (with __doc). */
 int luaopen_relm_people(lua_State *L)
 {
     static const luaL_Reg fns[] = {

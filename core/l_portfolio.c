@@ -9,6 +9,8 @@
 #include "modules.h"
 #include "portfolio.h"
 
+/* String field k of the table at t, or NULL; stays alive while the
+ * table does. Stack neutral. */
 static const char *str_at(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);
@@ -108,6 +110,7 @@ static int l_portfolio_templates(lua_State *L)
     return 1;
 }
 
+/* Open relm.core.portfolio: pushes the module table. */
 int luaopen_relm_portfolio(lua_State *L)
 {
     static const luaL_Reg fns[] = {

@@ -213,6 +213,9 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
     return rc;
 }
 
+/* String field k of the table at index t, or NULL when absent or not a
+ * string. The string stays alive as long as the table holds it. Stack
+ * neutral. */
 static const char *opt_field(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);
@@ -358,6 +361,7 @@ static int l_release_seconds(lua_State *L)
     return 1;
 }
 
+/* Open relm.core.release: pushes the module table. */
 int luaopen_relm_release(lua_State *L)
 {
     static const luaL_Reg fns[] = {

@@ -446,5 +446,25 @@ int luaopen_relm_sandbox(lua_State *L)
     lua_pop(L, 1);
     guard_string_metatable(L);
     luaL_newlib(L, funcs);
+    /* One-line docs for help() (lua/relm/help.lua). */
+    static const char *const docs[][2] = {
+        {"_module", "where workflow scripts run: allow-list, time and memory "
+                    "caps"},
+        {"env", "() -> table: a fresh sandbox environment"},
+        {"load", "(code, chunkname [, env]) -> fn, env: compile text in an "
+                 "environment"},
+        {"call", "(fn, ...) -> results: run under the default limits"},
+        {"call_with", "({timeout_ms=, memory_mb=}, fn, ...) -> results: run "
+                      "under given limits"},
+        {"config", "([{timeout_ms=, memory_mb=}]) -> table: read or set the "
+                   "default limits"},
+        {"active", "() -> boolean: inside a sandboxed call?"},
+    };
+    lua_createtable(L, 0, (int)(sizeof docs / sizeof docs[0]));
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        lua_pushstring(L, docs[i][1]);
+        lua_setfield(L, -2, docs[i][0]);
+    }
+    lua_setfield(L, -2, "__doc");
     return 1;
 }

@@ -56,6 +56,7 @@ fail:
     return RELM_ERR;
 }
 
+/* Roll back the open write and report failure (d is already filled). */
 static int fail_rb(relm_store *s)
 {
     relm_store_rollback(s);
@@ -100,6 +101,8 @@ static int64_t lookup(relm_store *s, int user, const char *name, relm_diag *d)
     "email, 'phone', phone, 'unit', unit, 'location', location, "          \
     "'active', active, 'is_admin', is_admin) FROM users WHERE id = ?1"
 
+/* A user or group name: 1-100 characters, no blanks (it is typed in
+ * commands and --user). */
 static int valid_name(const char *name)
 {
     if (name == NULL || name[0] == '\0' || strlen(name) > 100)

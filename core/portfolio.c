@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "release.h"
 
+/* The engine's clock as ISO-8601 UTC. */
 static void now_iso(char out[32])
 {
     time_t t = (time_t)relm_release_now();
@@ -20,12 +21,14 @@ static void now_iso(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* NULL (not given) or one of low, medium, high. */
 static int is_level(const char *v)
 {
     return v == NULL || strcmp(v, "low") == 0 || strcmp(v, "medium") == 0 ||
            strcmp(v, "high") == 0;
 }
 
+/* NULL (not given) or one of new, active, retired. */
 static int is_status(const char *v)
 {
     return v == NULL || strcmp(v, "new") == 0 || strcmp(v, "active") == 0 ||
@@ -59,6 +62,7 @@ static int check_model(const char *portfolio, const relm_model_spec *m,
     return RELM_OK;
 }
 
+/* Step a write statement to its end and reset it; fills d on error. */
 static int step_done(relm_store *s, sqlite3_stmt *st, const char *what,
                      relm_diag *d)
 {

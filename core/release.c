@@ -163,6 +163,7 @@ const relm_field_info *relm_release_field(int i)
     return &infos[i];
 }
 
+/* The spec of the field called name, or NULL for an unknown field. */
 static const fieldspec *spec_for(const char *name)
 {
     for (int i = 0; i < NSPECS; i++)
@@ -185,6 +186,8 @@ void relm_release_set_clock(int64_t epoch)
     fixed_clock = epoch > 0 ? epoch : 0;
 }
 
+/* Format epoch seconds t as ISO-8601 UTC ("2027-01-15T08:00:00Z"), the
+ * form every time column holds, so that text order is time order. */
 static void iso_time(int64_t t, char out[32])
 {
     time_t tt = (time_t)t;
@@ -227,50 +230,16 @@ static int valid_date(const char *v)
 
 /* ---- reading --------------------------------------------------------- */
 
-/* The snapshot of a release: every field with names resolved, JSON nulls
- * dropped (json_patch onto {} removes them) so it reads like the Lua table
- * the user sees. */
-#define SNAPSHOT_SQL                                                           \
-    "SELECT json_patch('{}', json_object("                                     \
-    "'id', r.id, 'number', r.number, 'title', r.title, "                       \
-    "'description', r.description, 'requester', ru.name, "                     \
-    "'contact_name', r.contact_name, 'contact_email', r.contact_email, "       \
-    "'contact_phone', r.contact_phone, 'contact_unit', r.contact_unit, "       \
-    "'contact_location', r.contact_location, 'portfolio', p.name, "            \
-    "'model', m.name, 'workflow', r.workflow, 'type', r.type, "                \
-    "'contract', r.contract, 'executor_group', eg.name, "                      \
-    "'current_group', cg.name, 'responsible', rs.name, "                       \
-    "'impact', r.impact, 'urgency', r.urgency, 'risk', r.risk, "               \
-    "'priority', r.priority, 'category', r.category, 'version', r.version, "   \
-    "'planned_start', r.planned_start, 'planned_end', r.planned_end, "         \
-    "'release_date', r.release_date, "                                         \
-    "'solution_category', r.solution_category, "                               \
-    "'closure_text', r.closure_text, 'notify', json(CASE r.notify WHEN 1 "     \
-    "THEN 'true' ELSE 'false' END), 'status', r.status, 'state', r.state, "    \
-    "'phase', r.phase, 'reopen_count', r.reopen_count, "                       \
-    "'sla_seconds', r.sla_seconds, 'deadline', r.deadline, "                   \
-    "'elapsed_seconds', r.elapsed_seconds, 'active_since', r.active_since, "   \
-    "'remaining_seconds', r.remaining_seconds, "                               \
-    "'suspended_at', r.suspended_at, 'extra', json(r.extra), "                 \
-    "'shared_with', (SELECT json_group_array(json(x)) FROM (SELECT "           \
-    "json_patch('{}', json_object('group', sg.name, 'user', su.name, "         \
-    "'note', sh.note)) AS x FROM release_shares sh "                           \
-    "LEFT JOIN groups sg ON sg.id = sh.group_id "                              \
-    "LEFT JOIN users su ON su.id = sh.user_id WHERE sh.release_id = r.id "     \
-    "ORDER BY sh.id)), "                                                       \
-    "'created_at', r.created_at, 'updated_at', r.updated_at, "                 \
-    "'closed_at', r.closed_at)), r.id "                                        \
-    "FROM releases r LEFT JOIN users ru ON ru.id = r.requester_id "            \
-    "LEFT JOIN portfolios p ON p.id = r.portfolio_id "                         \
-    "LEFT JOIN models m ON m.id = r.model_id "                                 \
-    "LEFT JOIN groups eg ON eg.id = r.executor_group_id "                      \
-    "LEFT JOIN groups cg ON cg.id = r.current_group_id "                       \
-    "LEFT JOIN users rs ON rs.id = r.responsible_id "
+/* The snapshot of a release comes from the view release_snapshots
+ * (migration 0006): every field with names resolved, JSON nulls dropped, so
+ * it reads like the Lua table the user sees. A short SQL text also keeps
+ * the statement-cache lookup cheap on this hot path. */
+#define SNAPSHOT_SQL "SELECT snapshot, id FROM release_snapshots "
 
 /* Snapshot of release id into *json (malloc'd). */
 static int snapshot(relm_store *s, int64_t id, char **json, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, SNAPSHOT_SQL "WHERE r.id = ?1", d);
+    sqlite3_stmt *st = relm_store_stmt(s, SNAPSHOT_SQL "WHERE id = ?1", d);
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
@@ -294,8 +263,8 @@ int relm_release_get(relm_store *s, int64_t id, const char *number,
 {
     *json = NULL;
     sqlite3_stmt *st =
-        id != 0 ? relm_store_stmt(s, SNAPSHOT_SQL "WHERE r.id = ?1", d)
-                : relm_store_stmt(s, SNAPSHOT_SQL "WHERE r.number = ?1", d);
+        id != 0 ? relm_store_stmt(s, SNAPSHOT_SQL "WHERE id = ?1", d)
+                : relm_store_stmt(s, SNAPSHOT_SQL "WHERE number = ?1", d);
     if (st == NULL)
         return RELM_ERR;
     if (id != 0)
@@ -330,12 +299,15 @@ typedef struct current {
     char status[16];
 } current;
 
+/* Copy text column i of the current row into out ("" for NULL). */
 static void copy_col(sqlite3_stmt *st, int i, char *out, size_t size)
 {
     const char *v = (const char *)sqlite3_column_text(st, i);
     snprintf(out, size, "%s", v != NULL ? v : "");
 }
 
+/* Read workflow, state, phase and status of release id into c;
+ * not_found when there is no such release. */
 static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
 {
     sqlite3_stmt *st = relm_store_stmt(
@@ -520,6 +492,7 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
     }
 }
 
+/* Bind b to parameter n (text copied: b may live on the stack). */
 static void bind_bound(sqlite3_stmt *st, int n, const bound *b)
 {
     if (b->type == RELM_FV_INT)
@@ -760,24 +733,30 @@ typedef struct col_value {
     bound b;
 } col_value;
 
-/* Append column = b to cols unless the column is already there. */
-static void add_col(col_value *cols, int *n, const char *column,
-                    const bound *b)
+/* Append column = b to cols unless the column is already there (the
+ * caller's value wins over a default). Returns the slot added, or NULL.
+ * A value whose text lives in its own buffer is re-pointed at the copy. */
+static bound *add_col(col_value *cols, int *n, const char *column,
+                      const bound *b)
 {
     for (int i = 0; i < *n; i++)
         if (strcmp(cols[i].column, column) == 0)
-            return;
+            return NULL;
     cols[*n].column = column;
     cols[*n].b = *b;
-    (*n)++;
+    if (b->s == b->buf)
+        cols[*n].b.s = cols[*n].b.buf;
+    return &cols[(*n)++].b;
 }
 
+/* A text value (NULL v binds NULL). */
 static bound text_bound(const char *v)
 {
     bound b = {.type = v != NULL ? RELM_FV_TEXT : RELM_FV_NULL, .s = v};
     return b;
 }
 
+/* An integer value. */
 static bound int_bound(int64_t v)
 {
     bound b = {.type = RELM_FV_INT, .i = v};
@@ -857,13 +836,7 @@ int relm_release_register(relm_store *s, const char *workflow,
         }
         if (prepare_value(s, sp, v, &b, d) != RELM_OK)
             goto fail;
-        if (b.type == RELM_FV_TEXT && b.s == b.buf) {
-            /* b is copied into cols: keep its text pointing at the copy. */
-            add_col(cols, &nc, sp->column, &b);
-            cols[nc - 1].b.s = cols[nc - 1].b.buf;
-        } else {
-            add_col(cols, &nc, sp->column, &b);
-        }
+        add_col(cols, &nc, sp->column, &b);
         if (strcmp(sp->name, "requester") == 0 && b.type == RELM_FV_INT)
             requester = b.i;
         else if (strcmp(sp->name, "executor_group") == 0 &&
@@ -914,14 +887,10 @@ int relm_release_register(relm_store *s, const char *workflow,
                 const char *v = (const char *)sqlite3_column_text(prof, k);
                 if (v == NULL)
                     continue;
-                b = text_bound(NULL);
-                snprintf(b.buf, sizeof b.buf, "%s", v);
-                b.type = RELM_FV_TEXT;
+                /* The column text stays valid until prof is reset, after
+                 * the INSERT below has run. */
+                b = text_bound(v);
                 add_col(cols, &nc, contact[k], &b);
-                /* Long profile values do not fit the buffer: bind the
-                 * column text itself, valid until the reset below. */
-                cols[nc - 1].b.s = strlen(v) < sizeof b.buf
-                                       ? cols[nc - 1].b.buf : v;
             }
         }
     }
@@ -999,6 +968,7 @@ static const char *const kind_permission[] = {
     "execute", "execute", "suspend", "reactivate", "cancel",
     "reopen", "execute", "execute", "delegate", "delegate"};
 
+/* 1 when the release read into c has status a. */
 static int status_is(const current *c, const char *a)
 {
     return strcmp(c->status, a) == 0;

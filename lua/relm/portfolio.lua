@@ -232,11 +232,21 @@ local function ensure_synced()
     synced = true
 end
 
+-- cjson reads every number as a float: give whole numbers back as integers.
+local function integers(t)
+    for k, v in pairs(t) do
+        if type(v) == "number" then
+            t[k] = math.tointeger(v) or v
+        elseif type(v) == "table" then
+            integers(v)
+        end
+    end
+    return t
+end
+
 local function decode_model(r)
     r.templates = cjson.decode(r.templates)
-    local pre = cjson.decode(r.prefill)
-    r.prefill = pre
-    r.sla_hours = r.sla_hours
+    r.prefill = integers(cjson.decode(r.prefill))
     return r
 end
 

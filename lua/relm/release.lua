@@ -84,19 +84,24 @@ local ACT_OPTS = {
     fields = true, note = true, justification = true, to_group = true, to_user = true, dry_run = true,
 }
 
--- Compiled workflows by name, loaded once per process.
-local workflows = {}
+-- Where each workflow name was found. relm.workflow caches compiled
+-- workflows by path (and reload() refreshes them), so asking it by path
+-- skips the search of the workflow directories on every action.
+local by_path = {}
 
----The compiled workflow called name, or at a path (cached; a workflow
----loaded from a path is then also known by its name in this process).
+---The compiled workflow called name, or at a path (a workflow loaded from
+---a path is then also known by its name in this process).
 ---@param name string
 ---@return table
 function M.workflow(name)
-    local wf = workflows[name]
-    if not wf then
-        wf = relm.workflow.load(name)
-        workflows[name] = wf
-        workflows[wf.name] = workflows[wf.name] or wf
+    local path = by_path[name]
+    if path then
+        return relm.workflow.load(path)
+    end
+    local wf = relm.workflow.load(name)
+    by_path[name] = wf.path or name
+    if name:find("/", 1, true) or name:match("%.lua$") then
+        by_path[wf.name] = wf.path or name
     end
     return wf
 end
@@ -196,7 +201,7 @@ local function check_id(id, fname)
     end
 end
 
----A release by id or number (e.g. "REL-2027-000042").
+---A release, by id or by number such as "REL-2027-000042".
 ---@param id integer|string
 ---@return table release
 function M.get(id)
@@ -519,6 +524,8 @@ local function plan(r, wf, action)
         op.from_state = r.state
         op.to_state = wf.close_state
         op.to_phase = wf.close_state and wf.states[wf.close_state].phase
+        -- Closing takes the closing transition: its permission too.
+        op.permission = tname and wf.transitions[tname].permission or nil
         return "close", op, tname or nil
     end
     return action, op, nil
@@ -600,6 +607,14 @@ local function dry_run(r, wf, action, opts)
         local jok, why = C.justification_ok(opts.justification, use)
         out.justification = { ok = jok, reason = why }
     end
+    if kind == "delegate" or kind == "share" then
+        if not present(opts.to_group) and not present(opts.to_user) then
+            out.missing[#out.missing + 1] = "to_group or to_user"
+        end
+        if not present(opts.note) then
+            out.missing[#out.missing + 1] = "note"
+        end
+    end
     local status_ok = ({
         transition = r.status == "open", close = r.status == "open", suspend = r.status == "open",
         reactivate = r.status == "suspended", reopen = r.status == "closed",
@@ -658,6 +673,20 @@ function M.act(id, action, opts)
     end
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
+    end
+    if opts.fields and opts.fields.note ~= nil then
+        -- "note" is the action's note, wherever it is given.
+        local o, f = {}, {}
+        for k, v in pairs(opts) do
+            o[k] = v
+        end
+        for k, v in pairs(opts.fields) do
+            f[k] = v
+        end
+        o.note = o.note or f.note
+        f.note = nil
+        o.fields = f
+        opts = o
     end
     local r
     if opts.dry_run then

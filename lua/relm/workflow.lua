@@ -1,5 +1,5 @@
--- relm/workflow.lua: workflows written by process designers in a small
--- declarative DSL (workflows/*.lua), loaded and run in the sandbox.
+-- relm/workflow.lua: workflows in a declarative DSL: load, check, draw, explain.
+-- Process designers write them in workflows/*.lua; they run in the sandbox.
 --
 -- A workflow file is read in a fresh sandbox environment holding the DSL
 -- words (workflow, state, transition, on_enter, on_exit). Each word copies
@@ -353,6 +353,12 @@ WF.__index = WF
 -- Validate collected declarations; returns the compiled workflow (nil when
 -- there is any problem).
 local function compile(c, path)
+    if c.fatal then
+        -- The file stopped part way: what is missing after the failure says
+        -- nothing about the file, so report only the failure and what the
+        -- words read before it.
+        return nil
+    end
     local chunk = c.chunk
     local wdecl
     local states, state_order, transitions, transition_order = {}, {}, {}, {}
@@ -454,7 +460,8 @@ local function compile(c, path)
     if wdecl then
         local base = path:match("([^/]+)%.lua$")
         if wdecl.name and base and wdecl.name ~= base then
-            add_problem(c, wloc, "workflow name '%s' differs from its file name '%s.lua'; models refer to a workflow " ..
+            add_problem(c, wloc, "workflow name '%s' differs from its file name '%s.lua'; " ..
+                "models refer to a workflow " ..
                 "by its file name", wdecl.name, base)
         end
         if w.initial == nil then
@@ -489,7 +496,7 @@ local function compile(c, path)
             add_problem(c, loc, "transition '%s' needs from = \"<state>\" (or a list of states)", name)
         end
         for _, f in ipairs(t.from_list) do
-            if state_ref(f, ("transition '%s' leaves from"):format(name), loc) then
+            if state_ref(f, ("transition '%s': from"):format(name), loc) then
                 if states[f].final then
                     add_problem(c, loc, "transition '%s' leaves final state '%s'; only reopen leaves a final state",
                         name, f)
@@ -500,7 +507,7 @@ local function compile(c, path)
         if t.to == nil then
             add_problem(c, loc, "transition '%s' needs to = \"<state>\"", name)
         else
-            state_ref(t.to, ("transition '%s' goes to"):format(name), loc)
+            state_ref(t.to, ("transition '%s': to"):format(name), loc)
         end
         if not PERMISSIONS[t.permission] then
             add_problem(c, loc, "transition '%s': unknown permission '%s'%s (permissions: %s)", name, t.permission,
@@ -650,12 +657,35 @@ local function format_problems(c)
     return out
 end
 
--- Resolve a workflow name ("standard") or a path ("x/y.lua") to a path.
+---Directories searched for workflow files, in order: those of
+---$RELM_WORKFLOW_PATH (colon-separated), then relm.home/workflows.
+---@return string[]
+function M.path()
+    local dirs = {}
+    for dir in (os.getenv("RELM_WORKFLOW_PATH") or ""):gmatch("[^:]+") do
+        dirs[#dirs + 1] = (dir:gsub("/+$", ""))
+    end
+    dirs[#dirs + 1] = relm.home .. "/workflows"
+    return dirs
+end
+
+-- Resolve a workflow name ("standard") or a path ("x/y.lua") to a path:
+-- the first directory of M.path() holding NAME.lua (the last one when none
+-- does, for the error message).
 local function resolve(name_or_path)
     if name_or_path:find("/", 1, true) or name_or_path:match("%.lua$") then
         return name_or_path
     end
-    return ("%s/workflows/%s.lua"):format(relm.home, name_or_path)
+    local file
+    for _, dir in ipairs(M.path()) do
+        file = ("%s/%s.lua"):format(dir, name_or_path)
+        local f = io.open(file, "rb")
+        if f then
+            f:close()
+            return file
+        end
+    end
+    return file
 end
 
 -- Read, run and compile; returns wf or nil, problems (nil, nil, err when
@@ -735,22 +765,25 @@ function M.reload(name_or_path)
     return M.load(name_or_path)
 end
 
----Names of the shipped workflows (files in relm.home/workflows), sorted.
+---Names of the workflows available by name: the files NAME.lua in the
+---directories of relm.workflow.path() (shipped ones in relm.home/workflows),
+---sorted, each once.
 ---@return string[]
 function M.list()
     local uv = require "luv"
-    local out = {}
-    local req = uv.fs_scandir(relm.home .. "/workflows")
-    if not req then
-        return out
-    end
-    while true do
-        local name, kind = uv.fs_scandir_next(req)
-        if not name then
-            break
-        end
-        if (kind == "file" or kind == nil) and name:match("^[%w_%-]+%.lua$") then
-            out[#out + 1] = name:sub(1, -5)
+    local out, seen = {}, {}
+    for _, dir in ipairs(M.path()) do
+        local req = uv.fs_scandir(dir)
+        while req do
+            local name, kind = uv.fs_scandir_next(req)
+            if not name then
+                break
+            end
+            local base = name:match("^([%w_%-]+)%.lua$")
+            if base and kind ~= "directory" and not seen[base] then
+                seen[base] = true
+                out[#out + 1] = base
+            end
         end
     end
     table.sort(out)
@@ -1014,7 +1047,8 @@ function M.dot(name)
     if wf.cancel_state then
         for _, sname in ipairs(wf.state_order) do
             if wf.states[sname].cancel then
-                add("  %s -> %s [label=\"cancel\", style=dotted, color=gray50, fontcolor=gray50];", q(sname),
+                add("  %s -> %s [label=\"cancel\", style=dotted, color=gray50, fontcolor=gray50, " ..
+                    "constraint=false];", q(sname),
                     q(wf.cancel_state))
             end
         end

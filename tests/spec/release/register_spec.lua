@@ -35,6 +35,19 @@ describe("relm.release.register", function()
         assert.are.equal(os.date("!%Y"), ya)
     end)
 
+    it("starts the sequence again each year", function()
+        relm.release.set_clock(1830297600) -- 2028-01-01T00:00:00Z
+        local a = H.release()
+        local b = H.release()
+        relm.release.set_clock(1861920000) -- 2029-01-01T00:00:00Z
+        local c = H.release()
+        relm.release.set_clock(nil)
+        assert.are.equal("REL-2028-000001", a.number)
+        assert.are.equal("REL-2028-000002", b.number)
+        assert.are.equal("REL-2029-000001", c.number)
+        assert.are.equal("2028-01-01T00:00:00Z", a.created_at)
+    end)
+
     it("computes priority from impact x urgency with the reference matrix", function()
         local want = {
             high = { high = 1, medium = 2, low = 3 },

@@ -1,0 +1,209 @@
+/* test_release.c: the release primitives' invariants at the C level, with
+ * no Lua or workflow in the way: permission, status rules, justification,
+ * closure fields, SLA arithmetic, and that a refusal writes nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "check.h"
+#include "people.h"
+#include "release.h"
+#include "store.h"
+
+static relm_store *s;
+static relm_diag d;
+
+/* Rows in the tables a primitive writes, as one number per table. */
+static void counts(int64_t out[3])
+{
+    const char *sql[] = {"SELECT count(*) FROM releases",
+                         "SELECT count(*) FROM occurrences",
+                         "SELECT coalesce(sum(length(updated_at) + "
+                         "length(state) + length(status)), 0) FROM releases"};
+    for (int i = 0; i < 3; i++) {
+        sqlite3_stmt *st = relm_store_stmt(s, sql[i], &d);
+        out[i] = st != NULL && sqlite3_step(st) == SQLITE_ROW
+                     ? sqlite3_column_int64(st, 0) : -1;
+        if (st != NULL)
+            sqlite3_reset(st);
+    }
+}
+
+static int64_t reg(const char *title, int64_t sla)
+{
+    relm_fields f;
+    relm_fields_init(&f);
+    relm_fields_set_text(&f, "title", title, strlen(title), &d);
+    if (sla > 0)
+        relm_fields_set_int(&f, "sla_seconds", sla, &d);
+    int64_t id = 0;
+    int rc = relm_release_register(s, "wf", "start", "registration", &f, &id,
+                                   NULL, &d);
+    relm_fields_free(&f);
+    return rc == RELM_OK ? id : 0;
+}
+
+/* Apply op to id expecting refusal with code; nothing may change. */
+static int refused(int64_t id, const relm_release_op *op, const char *code)
+{
+    int64_t before[3], after[3];
+    counts(before);
+    int rc = relm_release_apply(s, id, op, NULL, &d);
+    counts(after);
+    int same = memcmp(before, after, sizeof before) == 0;
+    if (rc == RELM_OK || strcmp(d.code, code) != 0 || !same ||
+        relm_store_depth(s) != 0) {
+        fprintf(stderr, "expected %s, got %s: %s\n", code,
+                rc == RELM_OK ? "ok" : d.code, rc == RELM_OK ? "" : d.msg);
+        return 0;
+    }
+    return 1;
+}
+
+/* A snapshot field as text ("" when absent), for checks. */
+static void field(int64_t id, const char *name, char *out, size_t size)
+{
+    char *json = NULL;
+    out[0] = '\0';
+    if (relm_release_get(s, id, NULL, &json, NULL, &d) != RELM_OK)
+        return;
+    char key[80];
+    snprintf(key, sizeof key, "\"%s\":", name);
+    const char *p = strstr(json, key);
+    if (p != NULL) {
+        p += strlen(key);
+        size_t n = 0;
+        if (*p == '"')
+            p++;
+        while (p[n] && p[n] != '"' && p[n] != ',' && p[n] != '}')
+            n++;
+        snprintf(out, size, "%.*s", (int)n, p);
+    }
+    free(json);
+}
+
+int main(void)
+{
+    const char *path = "test_release.db";
+    relm_store_opts o = {.create = 1};
+    unlink(path);
+    if (relm_store_open(&s, path, &o, NULL, &d) != RELM_OK ||
+        relm_store_set_actor(s, "admin", &d) != RELM_OK) {
+        fprintf(stderr, "open: %s\n", d.msg);
+        return 1;
+    }
+    char v[128];
+    relm_release_set_clock(1800000000); /* 2027-01-15T08:00:00Z */
+
+    int64_t a = reg("first", 36000);
+    CHECK(a > 0);
+    field(a, "number", v, sizeof v);
+    CHECK(strcmp(v, "REL-2027-000001") == 0);
+    field(a, "deadline", v, sizeof v);
+    CHECK(strcmp(v, "2027-01-15T18:00:00Z") == 0);
+
+    /* Status rules. */
+    relm_release_op reac = {.kind = RELM_OP_REACTIVATE};
+    CHECK(refused(a, &reac, "not_allowed"));
+    relm_release_op reo = {.kind = RELM_OP_REOPEN, .to_state = "start",
+                           .justification_id = 1};
+    CHECK(refused(a, &reo, "not_allowed"));
+    relm_release_op wrong = {.kind = RELM_OP_TRANSITION, .from_state = "elsewhere",
+                             .to_state = "next"};
+    CHECK(refused(a, &wrong, "not_allowed"));
+    relm_release_op ghost = {.kind = RELM_OP_CAPTURE};
+    CHECK(refused(4242, &ghost, "not_found"));
+
+    /* Justifications: none, unknown, inactive, unsuitable. */
+    relm_justification_spec js = {"vendor", 1, 0, 0, 1};
+    relm_justification_spec jc = {"dropped", 0, 1, 0, 1};
+    relm_justification_spec jx = {"old", 1, 1, 1, 0};
+    int64_t j_s, j_c, j_x;
+    CHECK(relm_people_justification_add(s, &js, &j_s, &d) == RELM_OK);
+    CHECK(relm_people_justification_add(s, &jc, &j_c, &d) == RELM_OK);
+    CHECK(relm_people_justification_add(s, &jx, &j_x, &d) == RELM_OK);
+    relm_release_op sus = {.kind = RELM_OP_SUSPEND};
+    CHECK(refused(a, &sus, "justification_required"));
+    sus.justification_id = 999;
+    CHECK(refused(a, &sus, "justification_required"));
+    sus.justification_id = j_x;
+    CHECK(refused(a, &sus, "justification_required"));
+    sus.justification_id = j_c;
+    CHECK(refused(a, &sus, "justification_required"));
+
+    /* SLA: one hour runs, suspended four hours, deadline moves by four. */
+    relm_release_set_clock(1800000000 + 3600);
+    sus.justification_id = j_s;
+    CHECK(relm_release_apply(s, a, &sus, NULL, &d) == RELM_OK);
+    field(a, "remaining_seconds", v, sizeof v);
+    CHECK(strcmp(v, "32400") == 0);
+    relm_release_set_clock(1800000000 + 5 * 3600);
+    CHECK(relm_release_apply(s, a, &reac, NULL, &d) == RELM_OK);
+    field(a, "deadline", v, sizeof v);
+    CHECK(strcmp(v, "2027-01-15T22:00:00Z") == 0);
+    field(a, "elapsed_seconds", v, sizeof v);
+    CHECK(strcmp(v, "3600") == 0);
+
+    /* Closing needs the closure fields; then reopen counts. */
+    relm_release_op cl = {.kind = RELM_OP_CLOSE, .to_state = "done",
+                          .to_phase = "closure"};
+    CHECK(refused(a, &cl, "invalid_field"));
+    CHECK(strstr(d.msg, "release_date, solution_category, closure_text") != NULL);
+    relm_fields f;
+    relm_fields_init(&f);
+    relm_fields_set_text(&f, "release_date", "2027-01-16", 10, &d);
+    relm_fields_set_text(&f, "solution_category", "done", 4, &d);
+    relm_fields_set_text(&f, "closure_text", "ok", 2, &d);
+    cl.fields = &f;
+    CHECK(relm_release_apply(s, a, &cl, NULL, &d) == RELM_OK);
+    relm_fields_free(&f);
+    field(a, "status", v, sizeof v);
+    CHECK(strcmp(v, "closed") == 0);
+    CHECK(refused(a, &sus, "not_allowed"));
+    relm_justification_spec jr = {"defect", 0, 0, 1, 1};
+    int64_t j_r;
+    CHECK(relm_people_justification_add(s, &jr, &j_r, &d) == RELM_OK);
+    reo.justification_id = j_c;
+    CHECK(refused(a, &reo, "justification_required"));
+    reo.justification_id = j_r;
+    CHECK(relm_release_apply(s, a, &reo, NULL, &d) == RELM_OK);
+    field(a, "reopen_count", v, sizeof v);
+    CHECK(strcmp(v, "1") == 0);
+    field(a, "state", v, sizeof v);
+    CHECK(strcmp(v, "start") == 0);
+
+    /* Bad field values are refused before anything is written. */
+    relm_fields_init(&f);
+    relm_fields_set_text(&f, "impact", "huge", 4, &d);
+    relm_release_op up = {.kind = RELM_OP_UPDATE, .fields = &f};
+    CHECK(refused(a, &up, "invalid_field"));
+    relm_fields_free(&f);
+    relm_fields_init(&f);
+    relm_fields_set_text(&f, "state", "done", 4, &d);
+    up.fields = &f;
+    CHECK(refused(a, &up, "invalid_field"));
+    relm_fields_free(&f);
+
+    /* Another user without permissions: every primitive refused. */
+    relm_user_spec u = {.name = "bob"};
+    int64_t uid;
+    CHECK(relm_people_user_add(s, &u, &uid, &d) == RELM_OK);
+    CHECK(relm_store_set_actor(s, "bob", &d) == RELM_OK);
+    relm_release_op cap = {.kind = RELM_OP_CAPTURE};
+    CHECK(refused(a, &cap, "permission_denied"));
+    CHECK(refused(a, &sus, "permission_denied"));
+    CHECK(reg("by bob", 0) == 0 && strcmp(d.code, "permission_denied") == 0);
+    relm_user_spec u2 = {.name = "mallory"};
+    CHECK(relm_people_user_add(s, &u2, &uid, &d) == RELM_ERR &&
+          strcmp(d.code, "permission_denied") == 0);
+
+    /* The chain holds after all of it. */
+    relm_audit_report r;
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.ok);
+    relm_release_set_clock(0);
+    relm_store_close(s);
+    unlink(path);
+    return CHECK_DONE("test_release");
+}

@@ -1,0 +1,149 @@
+/* test_sandbox.c: relm_sandbox_call from C, as core primitives use it: the
+ * stack contract, diag codes, limits restored, hooks given back. */
+#include <lauxlib.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "host.h"
+#include "sandbox.h"
+
+static char dir[256];
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)L;
+    (void)ar;
+}
+
+/* Push the function compiled from code (text, default environment). */
+static void push_chunk(lua_State *L, const char *code, const char *name)
+{
+    if (luaL_loadbufferx(L, code, strlen(code), name, "t") != LUA_OK) {
+        fprintf(stderr, "load %s: %s\n", name, lua_tostring(L, -1));
+        lua_pop(L, 1);
+        lua_pushnil(L);
+    }
+}
+
+static void test_results_and_stack(lua_State *L)
+{
+    relm_diag d;
+    int top = lua_gettop(L);
+    push_chunk(L, "local a, b = ... return a + b, 'x'", "=sum");
+    lua_pushinteger(L, 40);
+    lua_pushinteger(L, 2);
+    CHECK(relm_sandbox_call(L, 2, 2, NULL, &d) == RELM_OK);
+    CHECK(lua_gettop(L) == top + 2);
+    CHECK(lua_tointeger(L, -2) == 42);
+    CHECK(strcmp(lua_tostring(L, -1), "x") == 0);
+    lua_settop(L, top);
+    CHECK(!relm_sandbox_active());
+}
+
+static void test_timeout(lua_State *L)
+{
+    relm_diag d;
+    int top = lua_gettop(L);
+    relm_sandbox_limits lim = {.timeout_ms = 30};
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1000000);
+    push_chunk(L, "while true do pcall(function() while true do end end) end",
+               "@spin.lua");
+    CHECK(relm_sandbox_call(L, 0, 0, &lim, &d) == RELM_ERR);
+    CHECK(lua_gettop(L) == top + 1); /* the error value */
+    CHECK(d.code != NULL && strcmp(d.code, "sandbox") == 0);
+    CHECK(strcmp(d.msg, "time limit of 30 ms exceeded (at spin.lua:1)") == 0);
+    /* The caller's hook is given back, untouched. */
+    CHECK(lua_gethook(L) == count_hook);
+    CHECK(lua_gethookmask(L) == LUA_MASKCOUNT);
+    CHECK(lua_gethookcount(L) == 1000000);
+    lua_sethook(L, NULL, 0, 0);
+    lua_settop(L, top);
+    /* And the next call runs normally. */
+    push_chunk(L, "return 7", "=seven");
+    CHECK(relm_sandbox_call(L, 0, 1, &lim, &d) == RELM_OK);
+    CHECK(lua_tointeger(L, -1) == 7);
+    lua_settop(L, top);
+}
+
+static void test_memory(lua_State *L)
+{
+    relm_diag d;
+    int top = lua_gettop(L);
+    relm_sandbox_limits lim = {.timeout_ms = 10000,
+                               .memory_bytes = (size_t)2 << 20};
+    size_t before = relm_host_mem_limit(L, 0);
+    push_chunk(L, "local t = {} for i = 1, math.maxinteger do "
+                  "t[i] = ('x'):rep(256) .. i end", "@hog.lua");
+    CHECK(relm_sandbox_call(L, 0, 0, &lim, &d) == RELM_ERR);
+    CHECK(strcmp(d.msg, "memory limit of 2 MB exceeded") == 0);
+    CHECK(relm_host_mem_limit(L, 0) == before); /* cap lifted */
+    lua_settop(L, top);
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    lim.memory_bytes = 1000;
+    push_chunk(L, "return ('y'):rep(4096)", "@small.lua");
+    CHECK(relm_sandbox_call(L, 0, 1, &lim, &d) == RELM_ERR);
+    CHECK(strcmp(d.msg, "memory limit of 1 KB exceeded") == 0);
+    lua_settop(L, top);
+}
+
+static void test_script_error(lua_State *L)
+{
+    relm_diag d;
+    int top = lua_gettop(L);
+    push_chunk(L, "local t\nreturn t.x", "@bug.lua");
+    CHECK(relm_sandbox_call(L, 0, 1, NULL, &d) == RELM_ERR);
+    CHECK(strstr(d.msg, "bug.lua:2: attempt to index a nil value") == d.msg);
+    CHECK(lua_gettop(L) == top + 1);
+    lua_settop(L, top);
+}
+
+static void test_config(void)
+{
+    relm_sandbox_limits out, set = {.timeout_ms = 123};
+    relm_sandbox_config(NULL, &out);
+    CHECK(out.timeout_ms == RELM_SANDBOX_TIMEOUT_MS);
+    CHECK(out.memory_bytes == RELM_SANDBOX_MEMORY_BYTES);
+    relm_sandbox_config(&set, &out);
+    CHECK(out.timeout_ms == 123);
+    CHECK(out.memory_bytes == RELM_SANDBOX_MEMORY_BYTES);
+    set.timeout_ms = RELM_SANDBOX_TIMEOUT_MS;
+    relm_sandbox_config(&set, NULL);
+}
+
+int main(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    snprintf(dir, sizeof dir, "%s/relm-test-sandbox.XXXXXX",
+             tmp != NULL && *tmp != '\0' ? tmp : "/tmp");
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 2;
+    }
+    char path[400];
+    snprintf(path, sizeof path, "%s/s.db", dir);
+    relm_diag d;
+    relm_store *s = NULL;
+    relm_store_opts o = {.create = 1};
+    lua_State *L = NULL;
+    if (relm_store_open(&s, path, &o, NULL, &d) != RELM_OK)
+        fprintf(stderr, "open: %s\n", d.msg);
+    else if ((L = relm_host_open(s, relm_host_find_home(), &d)) == NULL)
+        fprintf(stderr, "host: %s\n", d.msg);
+    CHECK(L != NULL);
+    if (L != NULL) {
+        test_config();
+        test_results_and_stack(L);
+        test_timeout(L);
+        test_memory(L);
+        test_script_error(L);
+        relm_host_close(L);
+    }
+    relm_store_close(s);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    return CHECK_DONE("test_sandbox");
+}

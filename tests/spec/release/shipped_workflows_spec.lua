@@ -1,0 +1,82 @@
+-- shipped_workflows_spec.lua: every shipped workflow can take a release
+-- from registration to closure through relm.release.act, and back with
+-- reopen; its primitives work where its states allow them.
+local H = dofile("tests/fixtures/release_helper.lua")
+
+local CLOSURE = { release_date = "2027-01-20", solution_category = "deployed", closure_text = "done" }
+local VALUES = { planned_start = "2027-01-10", planned_end = "2027-01-12", impact = "low", urgency = "low",
+    risk = "low", executor_group = "ops" }
+
+-- The transitions from the initial state to the close state (shortest).
+local function path(wf)
+    local prev, queue, seen = {}, { wf.initial }, { [wf.initial] = true }
+    while #queue > 0 do
+        local s = table.remove(queue, 1)
+        for _, t in ipairs(wf:available(s)) do
+            local to = wf.transitions[t].to
+            if not seen[to] and to ~= wf.cancel_state then
+                seen[to] = true
+                prev[to] = { from = s, t = t }
+                queue[#queue + 1] = to
+            end
+        end
+    end
+    local out, s = {}, wf.close_state
+    while s ~= wf.initial do
+        table.insert(out, 1, prev[s].t)
+        s = prev[s].from
+    end
+    return out
+end
+
+describe("the shipped workflows", function()
+    local j
+    setup(function() j = H.setup() end)
+
+    for _, name in ipairs({ "standard", "minor", "major", "emergency" }) do
+        it(name .. " goes from registration to closure and can be reopened", function()
+            local wf = relm.release.workflow(name)
+            local r = relm.release.register { workflow = name, title = "walk " .. name, executor_group = "ops" }
+            assert.are.equal(wf.initial, r.state)
+            local steps = path(wf)
+            assert.is_true(#steps >= 2)
+            for i, t in ipairs(steps) do
+                local fields = {}
+                for _, f in ipairs(wf:required(t, r.state)) do
+                    fields[f] = CLOSURE[f] or VALUES[f] or "x"
+                end
+                if i == #steps then
+                    for k, v in pairs(CLOSURE) do
+                        fields[k] = v
+                    end
+                end
+                fields.note = nil
+                r = relm.release.act(r.id, t, { fields = fields, note = "step " .. i })
+                assert.are.equal(wf.transitions[t].to, r.state)
+            end
+            assert.are.equal("closed", r.status)
+            assert.are.equal(wf.close_state, r.state)
+            r = relm.release.act(r.id, "reopen", { justification = j.reopen })
+            assert.are.equal(wf.reopen_to, r.state)
+            assert.are.equal(1, r.reopen_count)
+            assert.are.equal(#steps + 2, #relm.release.history(r.id))
+            assert.is_true(relm.audit.verify())
+        end)
+
+        it(name .. " can be suspended, reactivated and cancelled from its initial state", function()
+            local wf = relm.release.workflow(name)
+            local r = relm.release.register { workflow = name, title = "stop " .. name, executor_group = "ops" }
+            if wf.states[wf.initial].suspend then
+                r = relm.release.act(r.id, "suspend", { justification = j.suspend })
+                assert.are.equal("suspended", r.status)
+                r = relm.release.act(r.id, "reactivate")
+                assert.are.equal("open", r.status)
+            end
+            if wf.states[wf.initial].cancel then
+                r = relm.release.act(r.id, "cancel", { justification = j.cancel })
+                assert.are.equal("cancelled", r.status)
+                assert.are.equal(wf.cancel_state, r.state)
+            end
+        end)
+    end
+end)
