@@ -47,6 +47,8 @@ int relm_cmdb_kind_of(const char *name)
     return -1;
 }
 
+/* Index of a standard field name in relm_cmdb_std_fields, or -1 for an
+ * attribute. key need not be NUL-terminated. */
 static int std_index(const char *key, size_t len)
 {
     for (int i = 0; i < NSTD; i++)
@@ -54,6 +56,22 @@ static int std_index(const char *key, size_t len)
             memcmp(relm_cmdb_std_fields[i], key, len) == 0)
             return i;
     return -1;
+}
+
+/* ---- statements held across rows ---- */
+
+sqlite3_stmt *cmdb_stmt(relm_store *s, sqlite3_stmt **slot, const char *sql,
+                        relm_diag *d)
+{
+    if (slot != NULL && *slot != NULL) {
+        sqlite3_reset(*slot);
+        sqlite3_clear_bindings(*slot);
+        return *slot;
+    }
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (slot != NULL)
+        *slot = st;
+    return st;
 }
 
 /* ---- buffers ---- */
@@ -120,6 +138,7 @@ void cmdb_buf_free(cmdb_buf *b)
     b->len = b->cap = 0;
 }
 
+/* A NUL-terminated malloc'd copy of s[0..n), or NULL. */
 static char *dup_n(const char *s, size_t n)
 {
     char *p = malloc(n + 1);
@@ -130,6 +149,7 @@ static char *dup_n(const char *s, size_t n)
     return p;
 }
 
+/* Fill d for an allocation failure; returns RELM_ERR. */
 static int oom(relm_diag *d)
 {
     return relm_diag_set(d, "out_of_memory", "out of memory");
@@ -482,8 +502,9 @@ struct cmdb_ci {
     char **before_names, **before_json;
     size_t nbefore;
     int64_t owner_group_id, media_id;
-    int compact;                /* creates record "{}" (see cmdb_ci_compact) */
+    int64_t batch;              /* creates carry this import batch (cmdb_ci_batch) */
     cmdb_buf diff, attrs;       /* reused from one save to the next */
+    sqlite3_stmt *st_insert, *st_update, *st_history; /* held across saves */
 };
 
 cmdb_ci *cmdb_ci_new(void)
@@ -491,6 +512,8 @@ cmdb_ci *cmdb_ci_new(void)
     return calloc(1, sizeof(cmdb_ci));
 }
 
+/* Free every value c holds and forget the stored CI it was loaded from;
+ * the attribute array and the reused buffers and statements stay. */
 static void ci_clear(cmdb_ci *c)
 {
     for (int i = 0; i < NSTD; i++) {
@@ -548,9 +571,9 @@ static int ci_set_type(cmdb_ci *c, const cmdb_type *t)
     return RELM_OK;
 }
 
-void cmdb_ci_compact(cmdb_ci *c, int on)
+void cmdb_ci_batch(cmdb_ci *c, int64_t batch)
 {
-    c->compact = on;
+    c->batch = batch;
 }
 
 void cmdb_ci_reset(cmdb_ci *c, const cmdb_type *t)
@@ -596,6 +619,7 @@ static int std_text(const relm_cmdb_value *v, char **out, relm_diag *d)
     return *out != NULL ? RELM_OK : oom(d);
 }
 
+/* Is v one of the NULL-terminated list? */
 static int one_of(const char *v, const char *const *list)
 {
     for (int i = 0; list[i] != NULL; i++)
@@ -652,9 +676,7 @@ static int ci_change_type(relm_store *s, cmdb_ci *c, const char *name,
         c->attr[j] = old[i];
     }
     free(old);
-    /* The old type may be the owned one: keep it alive until c is reset by
-     * parking it; simplest is to free it after the swap since nothing
-     * points into it any more. */
+    /* The old type (possibly the one c owned) is no longer referenced. */
     cmdb_type_free(c->owned_type);
     c->owned_type = t;
     free(c->std[F_TYPE]);
@@ -758,9 +780,8 @@ static int ci_snapshot(cmdb_ci *c)
 }
 
 int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
-                 cmdb_type **type, relm_diag *d)
+                 relm_diag *d)
 {
-    (void)type;
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT c.id, c.name, t.name, c.status, c.version, c.serial, "
            "c.criticality, g.name, c.location, "
@@ -852,6 +873,7 @@ static int diff_pair(cmdb_buf *b, const char *key, const char *before,
     return PUTS(b, "]");
 }
 
+/* The stored JSON of attribute `name` before this write, or NULL. */
 static const char *before_attr(const cmdb_ci *c, const char *name)
 {
     for (size_t i = 0; i < c->nbefore; i++)
@@ -909,6 +931,7 @@ static int resolve_refs(relm_store *s, cmdb_ci *c, relm_diag *d)
     return RELM_OK;
 }
 
+/* Bind v as text, or NULL when v is NULL. */
 static void bind_opt(sqlite3_stmt *st, int i, const char *v)
 {
     if (v == NULL)
@@ -921,13 +944,84 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
                  const char *action, const char *diff,
                  const relm_cmdb_origin *o, relm_diag *d)
 {
+    return cmdb_history_at(s, NULL, ci_id, ci_name, action, diff, o, d);
+}
+
+static int history_insert(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                          const char *ci_name, const char *action,
+                          const char *diff, const relm_cmdb_origin *o,
+                          relm_diag *d);
+
+int cmdb_ci_flush(relm_store *s, int64_t ci_id, relm_diag *d)
+{
     sqlite3_stmt *st = relm_store_stmt(
-        s, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
+        s, "SELECT c.name, b.at, b.actor_id, b.origin, b.origin_release_id "
+           "FROM cis c JOIN ci_batches b ON b.id = c.batch_id WHERE c.id = ?1",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, ci_id);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return RELM_OK; /* nothing deferred */
+    }
+    const char *name = (const char *)sqlite3_column_text(st, 0);
+    const char *at = (const char *)sqlite3_column_text(st, 1);
+    const char *note = (const char *)sqlite3_column_text(st, 3);
+    char *name_c = strdup(name != NULL ? name : "");
+    char *at_c = strdup(at != NULL ? at : "");
+    char *note_c = note != NULL ? strdup(note) : NULL;
+    relm_cmdb_origin bo = {sqlite3_column_int64(st, 4), note_c, at_c,
+                           sqlite3_column_int64(st, 2)};
+    sqlite3_reset(st);
+    int rc = RELM_ERR;
+    if (name_c == NULL || at_c == NULL) {
+        oom(d);
+        goto out;
+    }
+    st = relm_store_stmt(s, "UPDATE cis SET batch_id = NULL WHERE id = ?1", d);
+    if (st == NULL)
+        goto out;
+    sqlite3_bind_int64(st, 1, ci_id);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (src != SQLITE_DONE) {
+        relm_store_fail(s, d, "ci history");
+        goto out;
+    }
+    /* The diff "{}": the created state is rebuilt on reading (the current
+     * record with every later change undone). */
+    rc = history_insert(s, NULL, ci_id, name_c, "create", "{}", &bo, d);
+out:
+    free(name_c);
+    free(at_c);
+    free(note_c);
+    return rc;
+}
+
+int cmdb_history_at(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                    const char *ci_name, const char *action, const char *diff,
+                    const relm_cmdb_origin *o, relm_diag *d)
+{
+    if (cmdb_ci_flush(s, ci_id, d) != RELM_OK)
+        return RELM_ERR;
+    return history_insert(s, slot, ci_id, ci_name, action, diff, o, d);
+}
+
+/* Insert one ci_history row (no deferred-create check). */
+static int history_insert(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                          const char *ci_name, const char *action,
+                          const char *diff, const relm_cmdb_origin *o,
+                          relm_diag *d)
+{
+    sqlite3_stmt *st = cmdb_stmt(
+        s, slot, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff, "
            "origin_release_id, origin, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
            "coalesce(?8, " NOW_SQL "))", d);
     if (st == NULL)
         return RELM_ERR;
-    int64_t actor = relm_store_actor_id(s);
+    int64_t actor = o != NULL && o->actor_id > 0 ? o->actor_id
+                                                 : relm_store_actor_id(s);
     sqlite3_bind_int64(st, 1, ci_id);
     sqlite3_bind_text(st, 2, ci_name, -1, SQLITE_STATIC);
     if (actor > 0)
@@ -968,8 +1062,8 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     }
     /* The diff: standard fields, then attributes (set now or before). */
     cmdb_buf *diff = &c->diff, *attrs = &c->attrs;
-    /* A compact create needs no diff: skip building it. */
-    int want_diff = !(c->compact && c->id == 0);
+    /* A create in a batch writes no history row: skip building the diff. */
+    int want_diff = !(c->batch > 0 && c->id == 0);
     diff->len = attrs->len = 0;
     int rc = RELM_ERR;
     if (PUTS(diff, "{") != RELM_OK || PUTS(attrs, "{") != RELM_OK)
@@ -1006,15 +1100,15 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     sqlite3_stmt *st;
     if (c->id == 0)
-        st = relm_store_stmt(
-            s, "INSERT INTO cis (name, type_id, status, version, serial, "
+        st = cmdb_stmt(
+            s, &c->st_insert, "INSERT INTO cis (name, type_id, status, version, serial, "
                "criticality, owner_group_id, location, media_id, attributes, "
-               "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-               "?9, ?10, coalesce(?12, " NOW_SQL "), coalesce(?12, " NOW_SQL
-               "))", d);
+               "created_at, updated_at, batch_id) VALUES (?1, ?2, ?3, ?4, ?5, "
+               "?6, ?7, ?8, ?9, ?10, coalesce(?12, " NOW_SQL "), coalesce(?12, "
+               NOW_SQL "), ?13)", d);
     else
-        st = relm_store_stmt(
-            s, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
+        st = cmdb_stmt(
+            s, &c->st_update, "UPDATE cis SET name = ?1, type_id = ?2, status = ?3, "
                "version = ?4, serial = ?5, criticality = ?6, "
                "owner_group_id = ?7, location = ?8, media_id = ?9, "
                "attributes = ?10, updated_at = coalesce(?12, " NOW_SQL ") "
@@ -1037,6 +1131,8 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         sqlite3_bind_int64(st, 11, c->id);
     if (o != NULL && o->at != NULL)
         sqlite3_bind_text(st, 12, o->at, -1, SQLITE_STATIC);
+    if (c->id == 0 && c->batch > 0)
+        sqlite3_bind_int64(st, 13, c->batch);
     int src = sqlite3_step(st);
     sqlite3_reset(st);
     if (src != SQLITE_DONE) {
@@ -1050,14 +1146,14 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         goto done;
     }
     const char *action = "update";
-    const char *dtext = diff->p;
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
         action = "create";
-        if (c->compact)
-            dtext = "{}";
     }
-    if (cmdb_history(s, c->id, c->std[F_NAME], action, dtext, o, d) != RELM_OK)
+    /* A create in a batch is told by the batch (see cmdb_ci_batch). */
+    if (!(c->batch > 0 && strcmp(action, "create") == 0) &&
+        cmdb_history_at(s, &c->st_history, c->id, c->std[F_NAME], action,
+                        diff->p, o, d) != RELM_OK)
         goto done;
     *changed = 1;
     rc = RELM_OK;
@@ -1102,6 +1198,8 @@ int64_t cmdb_rel_kind(relm_store *s, const char *kind, relm_diag *d)
     return id;
 }
 
+/* Letters, digits and _, not starting with a digit: safe as a CSV header,
+ * a JSON path step and a Lua field name. */
 static int valid_ident(const char *s)
 {
     if (s == NULL || !(isalpha((unsigned char)*s) || *s == '_'))
@@ -1311,7 +1409,6 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
     return RELM_OK;
 }
 
-/* Find the type named among the values (key "type"). */
 int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
                   size_t n, const relm_cmdb_origin *o, int64_t *id,
                   relm_diag *d)
@@ -1367,7 +1464,7 @@ int relm_cmdb_update(relm_store *s, const char *name,
     int rc = RELM_ERR, changed;
     if (relm_store_begin(s, d) != RELM_OK)
         goto out;
-    int found = cmdb_ci_load(s, c, name, strlen(name), NULL, d);
+    int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     if (found != 1)
@@ -1427,6 +1524,38 @@ static int edge_history(relm_store *s, int64_t from_id, const char *from,
     rc = RELM_OK;
 done:
     cmdb_buf_free(&b);
+    return rc;
+}
+
+/* A relationship made by a bulk import carries its batch id instead of
+ * history rows (see 0003_cmdb_batches.sql). Before it goes, write the relate
+ * rows it deferred, with the batch's time, actor and origin. */
+static int edge_deferred(relm_store *s, int64_t batch, int64_t from_id,
+                         const char *from, const char *kind, int64_t to_id,
+                         const char *to, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT at, actor_id, origin, origin_release_id FROM ci_batches "
+           "WHERE id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, batch);
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return RELM_OK; /* the batch is gone: nothing more to tell */
+    }
+    const char *at = (const char *)sqlite3_column_text(st, 0);
+    const char *note = (const char *)sqlite3_column_text(st, 2);
+    char *at_c = strdup(at != NULL ? at : "");
+    char *note_c = note != NULL ? strdup(note) : NULL;
+    relm_cmdb_origin bo = {sqlite3_column_int64(st, 3), note_c, at_c,
+                           sqlite3_column_int64(st, 1)};
+    sqlite3_reset(st);
+    int rc = at_c == NULL ? oom(d)
+                          : edge_history(s, from_id, from, kind, to_id, to, 1,
+                                         &bo, d);
+    free(at_c);
+    free(note_c);
     return rc;
 }
 
@@ -1492,6 +1621,18 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT batch_id FROM relationships WHERE from_id = ?1 AND "
+           "kind_id = ?2 AND to_id = ?3", d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, k);
+    sqlite3_bind_int64(st, 3, b);
+    int64_t batch = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (batch > 0 && edge_deferred(s, batch, a, from, kind, b, to, d) != RELM_OK)
+        goto fail;
+    st = relm_store_stmt(
         s, "DELETE FROM relationships WHERE from_id = ?1 AND kind_id = ?2 "
            "AND to_id = ?3", d);
     if (st == NULL)
@@ -1552,7 +1693,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     int rc = RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         goto out;
-    int found = cmdb_ci_load(s, c, name, strlen(name), NULL, d);
+    int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     if (found != 1)
@@ -1576,7 +1717,8 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     if (nrel > 0) {
         /* Record each removed edge on both ends before deleting it. */
         st = relm_store_stmt(
-            s, "SELECT f.id, f.name, k.name, t.id, t.name FROM relationships r "
+            s, "SELECT f.id, f.name, k.name, t.id, t.name, r.batch_id "
+               "FROM relationships r "
                "JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id "
                "JOIN rel_types k ON k.id = r.kind_id "
                "WHERE r.from_id = ?1 OR r.to_id = ?1", d);
@@ -1588,10 +1730,15 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
             char *fn = strdup((const char *)sqlite3_column_text(st, 1));
             char *kn = strdup((const char *)sqlite3_column_text(st, 2));
             char *tn = strdup((const char *)sqlite3_column_text(st, 4));
-            if (fn && kn && tn)
-                ok = edge_history(s, sqlite3_column_int64(st, 0), fn, kn,
-                                  sqlite3_column_int64(st, 3), tn, 0, o, d);
-            else
+            int64_t fid = sqlite3_column_int64(st, 0);
+            int64_t tid = sqlite3_column_int64(st, 3);
+            int64_t batch = sqlite3_column_int64(st, 5);
+            if (fn && kn && tn) {
+                ok = batch > 0 ? edge_deferred(s, batch, fid, fn, kn, tid, tn, d)
+                               : RELM_OK;
+                if (ok == RELM_OK)
+                    ok = edge_history(s, fid, fn, kn, tid, tn, 0, o, d);
+            } else
                 ok = oom(d);
             free(fn);
             free(kn);
@@ -1635,6 +1782,12 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     if (PUTS(&diff, "}") != RELM_OK) {
         cmdb_buf_free(&diff);
         oom(d);
+        goto fail;
+    }
+    /* A creation the import batch still tells must reach ci_history
+     * before the row that tells the batch goes. */
+    if (cmdb_ci_flush(s, c->id, d) != RELM_OK) {
+        cmdb_buf_free(&diff);
         goto fail;
     }
     st = relm_store_stmt(s, "DELETE FROM cis WHERE id = ?1", d);

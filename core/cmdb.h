@@ -39,6 +39,7 @@ typedef struct relm_cmdb_origin {
     const char *note;   /* free text (e.g. "import cis.csv"); may be NULL */
     const char *at;     /* time to record (ISO 8601, as stored); NULL = now.
                            A bulk import stamps every row with its start. */
+    int64_t actor_id;   /* who; 0 = the store's acting user */
 } relm_cmdb_origin;
 
 /* One attribute of a define_type call. */
@@ -151,16 +152,20 @@ cmdb_ci *cmdb_ci_new(void);
 void cmdb_ci_free(cmdb_ci *c);
 /* Reset c to an empty CI of type t (which must outlive the use of c). */
 void cmdb_ci_reset(cmdb_ci *c, const cmdb_type *t);
-/* Load the stored CI `name` into c; returns 0 when absent, 1 when loaded,
- * RELM_ERR on error. *type receives its type (caller frees), or when
- * types_cache is given, lookups go through it. */
+/* Load the stored CI `name` into c (with its own copy of its type's
+ * schema) and remember it as the "before" of the next save. Returns 0 when
+ * absent, 1 when loaded, RELM_ERR on error. */
 int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
-                 cmdb_type **type, relm_diag *d);
-/* With on set, a create records the diff "{}" instead of every field: the
- * created state is exactly the current one with every later change undone,
- * so relm.cmdb.history rebuilds it on demand. Bulk import uses this to
- * write a history row per CI at a fraction of the cost. */
-void cmdb_ci_compact(cmdb_ci *c, int on);
+                 relm_diag *d);
+/* Creates saved through c carry the import batch `batch` (ci_batches) and
+ * write no history row: the batch tells who created them, when and from
+ * where, and cmdb_ci_flush writes the row when the CI is next written.
+ * 0 = ordinary creates. */
+void cmdb_ci_batch(cmdb_ci *c, int64_t batch);
+/* If CI ci_id's creation is still told by its import batch, write that
+ * "create" row to ci_history now (with the batch's time, actor and origin)
+ * and detach the CI from the batch. Every history write does this first. */
+int cmdb_ci_flush(relm_store *s, int64_t ci_id, relm_diag *d);
 /* Apply one value (standard field or attribute) to c; errors name it. */
 int cmdb_ci_set(relm_store *s, cmdb_ci *c, const relm_cmdb_value *v,
                 relm_diag *d);
@@ -172,7 +177,15 @@ int cmdb_ci_set_attr(cmdb_ci *c, int idx, const relm_cmdb_value *v,
  * update changed nothing. */
 int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
                  int *changed, relm_diag *d);
-/* Write one ci_history row. */
+/* relm_store_stmt(s, sql) the first time, then the statement kept in *slot
+ * (reset, bindings cleared): a bulk import skips the cache lookup per row.
+ * slot may be NULL. */
+sqlite3_stmt *cmdb_stmt(relm_store *s, sqlite3_stmt **slot, const char *sql,
+                        relm_diag *d);
+/* Write one ci_history row (cmdb_history_at: through a statement slot). */
+int cmdb_history_at(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
+                    const char *ci_name, const char *action, const char *diff,
+                    const relm_cmdb_origin *o, relm_diag *d);
 int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
                  const char *action, const char *diff,
                  const relm_cmdb_origin *o, relm_diag *d);

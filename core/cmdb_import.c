@@ -23,6 +23,8 @@ typedef struct arena {
     arena_block *head;
 } arena;
 
+/* Copy s[0..n) plus a NUL into the arena (1 MB blocks: a million names
+ * cost a few dozen mallocs, not a million). NULL when out of memory. */
 static char *arena_dup(arena *a, const char *s, size_t n)
 {
     if (a->head == NULL || a->head->used + n + 1 > a->head->cap) {
@@ -42,6 +44,7 @@ static char *arena_dup(arena *a, const char *s, size_t n)
     return p;
 }
 
+/* Free every block of the arena. */
 static void arena_free(arena *a)
 {
     while (a->head != NULL) {
@@ -65,6 +68,7 @@ typedef struct smap {
     arena keys;
 } smap;
 
+/* FNV-1a over the bytes: names are short and this is cheap. */
 static uint32_t hash_bytes(const char *s, size_t n)
 {
     uint32_t h = 2166136261u;
@@ -75,6 +79,7 @@ static uint32_t hash_bytes(const char *s, size_t n)
     return h;
 }
 
+/* Double the table (1024 slots to start), rehashing from stored hashes. */
 static int smap_grow(smap *m)
 {
     size_t cap = m->cap ? m->cap * 2 : 1024;
@@ -133,6 +138,7 @@ static int smap_put(smap *m, const char *key, size_t n, int64_t val,
     return 0;
 }
 
+/* 1 and *val when key is in the map, else 0. */
 static int smap_get(smap *m, const char *key, size_t n, int64_t *val)
 {
     if (m->cap == 0)
@@ -144,6 +150,7 @@ static int smap_get(smap *m, const char *key, size_t n, int64_t *val)
     return 1;
 }
 
+/* Free the table and its keys. */
 static void smap_free(smap *m)
 {
     free(m->slots);
@@ -173,7 +180,8 @@ typedef struct kind_slot {
     int64_t id;
 } kind_slot;
 
-/* A JSON Lines row as key/value pairs (also used for CSV rows). */
+/* The state of one import: the row being read (CSV fields, or a JSON Lines
+ * object as key, value pairs), the header, caches and the batch. */
 typedef struct importer {
     relm_store *s;
     const char *path;
@@ -204,6 +212,8 @@ typedef struct importer {
     size_t nkinds;
     smap ids;               /* name -> CI id, for large relationship files */
     int use_ids;
+    sqlite3_stmt *st_relate, *st_find; /* held across rows */
+    int64_t batch;          /* this import's ci_batches row */
     char *note;             /* origin note "import <path>" */
     char now[40];           /* the import's timestamp, on every row */
     char *dropped[6];       /* definitions of indexes dropped for the load */
@@ -282,6 +292,7 @@ static int row_diag(importer *im, int column)
     return row_error(im, column, im->d->code ? im->d->code : "error", "%s", msg);
 }
 
+/* The NUL-terminated text of field col of the current row. */
 static const char *field(const importer *im, int col)
 {
     return im->fields.p + im->off[col];
@@ -422,14 +433,13 @@ static int ci_row(importer *im)
                          name, (long long)first);
     int found = 0;
     if (!im->fresh) {
-        found = cmdb_ci_load(im->s, im->ci, name, nlen, NULL, im->d);
+        found = cmdb_ci_load(im->s, im->ci, name, nlen, im->d);
         if (found < 0)
             return row_diag(im, 0);
     }
     relm_cmdb_value v;
     memset(&v, 0, sizeof v);
     v.from_text = 1;
-    int same_type = 1;
     if (found) {
         v.key = "type";
         v.vtype = RELM_V_TEXT;
@@ -448,7 +458,6 @@ static int ci_row(importer *im)
         if (cmdb_ci_set(im->s, im->ci, &v, im->d) != RELM_OK)
             return row_diag(im, im->col_name + 1);
     }
-    (void)same_type;
     for (size_t c = 0; c < im->ncols; c++) {
         int k = im->col_std[c];
         if (k == 0 || k == 1)
@@ -491,8 +500,8 @@ static int64_t ci_id(importer *im, const char *name, size_t len)
         smap_get(&im->ids, name, len, &id);
         return id;
     }
-    sqlite3_stmt *st = relm_store_stmt(im->s, "SELECT id FROM cis WHERE name = ?1",
-                                       im->d);
+    sqlite3_stmt *st = cmdb_stmt(im->s, &im->st_find,
+                                 "SELECT id FROM cis WHERE name = ?1", im->d);
     if (st == NULL)
         return -1;
     sqlite3_bind_text(st, 1, name, (int)len, SQLITE_STATIC);
@@ -536,37 +545,22 @@ static int rel_row(importer *im, const char *from, size_t flen, int fcol,
     if (a == b)
         return row_error(im, tcol, "invalid_argument", "a CI cannot be "
                          "related to itself ('%s' %s '%s')", from, kind, to);
-    sqlite3_stmt *st = relm_store_stmt(
-        im->s, "INSERT INTO relationships (from_id, kind_id, to_id) VALUES "
-               "(?1, ?2, ?3) ON CONFLICT DO NOTHING", im->d);
+    sqlite3_stmt *st = cmdb_stmt(
+        im->s, &im->st_relate, "INSERT INTO relationships (from_id, kind_id, "
+               "to_id, created_at, batch_id) VALUES (?1, ?2, ?3, ?4, ?5) ON "
+               "CONFLICT DO NOTHING", im->d);
     if (st == NULL)
         return row_diag(im, 0);
     sqlite3_bind_int64(st, 1, a);
     sqlite3_bind_int64(st, 2, k);
     sqlite3_bind_int64(st, 3, b);
+    sqlite3_bind_text(st, 4, im->now, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 5, im->batch);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
         relm_store_fail(im->s, im->d, "import");
         return row_diag(im, 0);
-    }
-    if (sqlite3_changes(relm_store_db(im->s)) > 0) {
-        /* One history row, on the dependent (from) side: the edge as its
-         * "kind" field gaining `to`. */
-        cmdb_buf b2 = {0};
-        int ok = cmdb_buf_put(&b2, "{", 1) == RELM_OK &&
-                 cmdb_buf_json_string(&b2, kind, strlen(kind)) == RELM_OK &&
-                 cmdb_buf_put(&b2, ":[null,", 7) == RELM_OK &&
-                 cmdb_buf_json_string(&b2, to, tlen) == RELM_OK &&
-                 cmdb_buf_put(&b2, "]}", 2) == RELM_OK;
-        if (!ok) {
-            cmdb_buf_free(&b2);
-            return file_error(im, "out_of_memory", "out of memory");
-        }
-        rc = cmdb_history(im->s, a, from, "relate", b2.p, &im->origin, im->d);
-        cmdb_buf_free(&b2);
-        if (rc != RELM_OK)
-            return row_diag(im, 0);
     }
     im->count++;
     return RELM_OK;
@@ -669,11 +663,17 @@ static int import_csv(importer *im, FILE *f)
     static char buf[1 << 16];
     size_t n;
     int rc = RELM_OK;
+    int first = 1;
     while (!im->failed && (n = fread(buf, 1, sizeof buf, f)) > 0) {
-        if (csv_parse(&p, buf, n, on_field, on_row, im) != n && !im->failed) {
+        const char *start = buf;
+        if (first && n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+            start += 3; /* a UTF-8 byte order mark, as spreadsheets write */
+            n -= 3;
+        }
+        first = 0;
+        if (csv_parse(&p, start, n, on_field, on_row, im) != n && !im->failed) {
             im->row++;
             int col = (int)im->nf + 1;
-            im->o->skip_errors ? (void)0 : (void)0;
             /* A structural error leaves the parser in an unknown place:
              * always fatal, also in skip mode. */
             relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a quote "
@@ -713,16 +713,11 @@ static int jsonl_row(importer *im, const char *line, size_t len)
     if (!relm_utf8_valid(line, len, &bad))
         return row_error(im, (int)bad + 1, "invalid_utf8",
                          "not valid UTF-8 (byte %zu)", bad + 1);
-    sqlite3_stmt *v = relm_store_stmt(im->s, "SELECT json_valid(?1), "
-                                             "json_type(?1)", im->d);
-    if (v == NULL)
-        return row_diag(im, 0);
-    sqlite3_bind_text(v, 1, line, (int)len, SQLITE_STATIC);
-    int ok = sqlite3_step(v) == SQLITE_ROW && sqlite3_column_int(v, 0) &&
-             sqlite3_column_text(v, 1) != NULL &&
-             strcmp((const char *)sqlite3_column_text(v, 1), "object") == 0;
-    sqlite3_reset(v);
-    if (!ok)
+    /* An object: json_each then fails on anything malformed after it. */
+    size_t lead = 0;
+    while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
+        lead++;
+    if (lead == len || line[lead] != '{')
         return row_error(im, 0, "invalid_json", "not a JSON object");
     sqlite3_stmt *st = relm_store_stmt(
         im->s, "SELECT key, value, type FROM json_each(?1)", im->d);
@@ -735,7 +730,8 @@ static int jsonl_row(importer *im, const char *line, size_t len)
     int types[256];
     int64_t ints[256];
     double reals[256];
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int step;
+    while ((step = sqlite3_step(st)) == SQLITE_ROW) {
         if (im->nf >= 128) {
             sqlite3_reset(st);
             return row_error(im, 0, "invalid_row", "too many keys (128 at most)");
@@ -776,6 +772,9 @@ static int jsonl_row(importer *im, const char *line, size_t len)
         }
     }
     sqlite3_reset(st);
+    if (step != SQLITE_DONE)
+        return row_error(im, 0, "invalid_json", "not a JSON object (%s)",
+                         sqlite3_errmsg(relm_store_db(im->s)));
     size_t npairs = im->nf / 2;
     if (im->o->relationships) {
         int f = -1, k = -1, t = -1;
@@ -838,7 +837,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
         return row_error(im, 0, "duplicate", "name '%s' appears twice in the "
                          "file (first at line %lld)", name, (long long)first);
     int found = 0;
-    if (!im->fresh && (found = cmdb_ci_load(im->s, im->ci, name, nlen, NULL,
+    if (!im->fresh && (found = cmdb_ci_load(im->s, im->ci, name, nlen,
                                             im->d)) < 0)
         return row_diag(im, 0);
     if (!found)
@@ -972,6 +971,41 @@ static int finish_indexes(importer *im)
     return RELM_OK;
 }
 
+/* Stamp the import: its time (on every row it writes) and its ci_batches
+ * row (who, when, from where), which the CIs and relationships it creates
+ * carry instead of a history row each. */
+static int start_batch(importer *im)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        im->s, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", im->d);
+    if (st == NULL)
+        return RELM_ERR;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(im->now, sizeof im->now, "%s", sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    im->origin.at = im->now;
+    st = relm_store_stmt(im->s, "INSERT INTO ci_batches (at, actor_id, origin, "
+                                "origin_release_id) VALUES (?1, ?2, ?3, ?4)",
+                         im->d);
+    if (st == NULL)
+        return RELM_ERR;
+    int64_t actor = relm_store_actor_id(im->s);
+    sqlite3_bind_text(st, 1, im->now, -1, SQLITE_STATIC);
+    if (actor > 0)
+        sqlite3_bind_int64(st, 2, actor);
+    sqlite3_bind_text(st, 3, im->origin.note, -1, SQLITE_STATIC);
+    if (im->origin.release_id > 0)
+        sqlite3_bind_int64(st, 4, im->origin.release_id);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(im->s, im->d, "import");
+    im->batch = sqlite3_last_insert_rowid(relm_store_db(im->s));
+    cmdb_ci_batch(im->ci, im->batch);
+    return RELM_OK;
+}
+
+/* The first column of the first row of sql (a count), or -1. */
 static int64_t count_rows(relm_store *s, const char *sql)
 {
     sqlite3_stmt *st = relm_store_stmt(s, sql, NULL);
@@ -1006,8 +1040,6 @@ int relm_cmdb_import(relm_store *s, const char *path,
     im.origin.note = o->origin != NULL && o->origin->note != NULL
                          ? o->origin->note : im.note;
     im.ci = cmdb_ci_new();
-    if (im.ci != NULL)
-        cmdb_ci_compact(im.ci, 1);
     if (im.ci == NULL || smap_grow(&im.seen) != RELM_OK) {
         fclose(f);
         free(im.note);
@@ -1022,16 +1054,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
      * rows touch far more index pages than the default 2 MB holds. */
     im.cache_size = count_rows(s, "PRAGMA cache_size");
     relm_store_exec(s, "PRAGMA cache_size = -131072", NULL);
-    {
-        sqlite3_stmt *st = relm_store_stmt(
-            s, "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')", d);
-        if (st == NULL)
-            goto fail;
-        if (sqlite3_step(st) == SQLITE_ROW)
-            snprintf(im.now, sizeof im.now, "%s", sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
-        im.origin.at = im.now;
-    }
+    if (start_batch(&im) != RELM_OK)
+        goto fail;
     if (!o->relationships) {
         im.fresh = count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM cis LIMIT 1)") == 0;
         /* Names are known unique through the in-memory set, so even the
@@ -1131,6 +1155,8 @@ static void csv_field(FILE *f, const char *s, size_t n, int first)
     fputc('"', f);
 }
 
+/* Write every relationship as from,kind,to (CSV with header) or one JSON
+ * object per line, in the order they were made. */
 static int export_relationships(relm_store *s, FILE *f, int jsonl,
                                 int64_t *count, relm_diag *d)
 {
@@ -1174,6 +1200,8 @@ static int export_relationships(relm_store *s, FILE *f, int jsonl,
     "LEFT JOIN groups g ON g.id = c.owner_group_id "                           \
     "LEFT JOIN media m ON m.id = c.media_id " filter " ORDER BY c.id"
 
+/* Write the CIs (of one type when type is set): CSV with the standard
+ * fields then every attribute column, or JSON Lines with attributes flat. */
 static int export_cis(relm_store *s, FILE *f, int jsonl, const char *type,
                       int64_t *count, relm_diag *d)
 {

@@ -104,6 +104,7 @@ static void get_origin(lua_State *L, int idx, relm_cmdb_origin *o)
     o->release_id = 0;
     o->note = NULL;
     o->at = NULL;
+    o->actor_id = 0;
     if (lua_isnoneornil(L, idx))
         return;
     luaL_checktype(L, idx, LUA_TTABLE);
@@ -127,6 +128,9 @@ static int l_cmdb_define_type(lua_State *L)
     relm_cmdb_attr_def *defs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *defs, 0);
     memset(defs, 0, (n ? n : 1) * sizeof *defs);
     for (size_t i = 0; i < n; i++) {
+        /* Every attribute leaves its strings on the stack (they must live
+         * until the core call): make room for them. */
+        luaL_checkstack(L, 8, "too many attributes");
         lua_rawgeti(L, 3, (lua_Integer)i + 1);
         int t = lua_gettop(L);
         luaL_checktype(L, t, LUA_TTABLE);

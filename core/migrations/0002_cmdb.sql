@@ -50,8 +50,10 @@ CREATE TABLE spares (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 ) STRICT;
 
+-- AUTOINCREMENT: a removed CI's id is never given to a new CI, because
+-- ci_history rows (which outlive the CI) are keyed by it.
 CREATE TABLE cis (
-    id             INTEGER PRIMARY KEY,
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
     name           TEXT NOT NULL,
     type_id        INTEGER NOT NULL REFERENCES ci_types(id),
     status         TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active',

@@ -112,6 +112,21 @@ local function check_choice(fn, what, value, ...)
     rerror("invalid_argument", ("relm.cmdb.%s: %s must be %s, got %s"):format(fn, what, want, tostring(value)), 3)
 end
 
+-- Call a C primitive. A relm error it raises is raised again as if by the
+-- caller of the public function (level 3: call, the public function, its
+-- caller), so that `where` names the user's script rather than this file.
+-- Public functions must not tail-call this (that would remove their level).
+local function call(fn, ...)
+    local r = table.pack(pcall(fn, ...))
+    if r[1] then
+        return table.unpack(r, 2, r.n)
+    end
+    if base.is_error(r[2]) then
+        rerror(r[2].code, r[2].message, 3)
+    end
+    error(r[2], 0)
+end
+
 local function origin_of(opts)
     if opts.origin_release ~= nil or opts.origin ~= nil then
         return { origin_release = opts.origin_release, origin = opts.origin }
@@ -165,7 +180,7 @@ function M.define_type(def)
         list[#list + 1] = { name = k, kind = kind, required = a.required and true or false,
                             default = a.default, values = a.values }
     end
-    C.define_type(def.name, def.description, list)
+    call(C.define_type, def.name, def.description, list)
     return M.type(def.name)
 end
 
@@ -217,7 +232,7 @@ function M.define_relation(def)
         rerror("invalid_argument", "relm.cmdb.define_relation: argument must be a table {name=, impact=}", 2)
     end
     check_name(def.name, "define_relation")
-    C.define_relation(def.name, def.impact, def.description)
+    call(C.define_relation, def.name, def.impact, def.description)
     return sql("SELECT name, impact, description FROM rel_types WHERE name = ?", def.name)[1]
 end
 
@@ -296,8 +311,14 @@ end
 -- The CI as it was at `at` (normalised timestamp), undoing later history.
 local function get_at(name, at)
     local id, cur = locate(name, 3)
-    local rec, existed = undo(cur, sql([[SELECT action, diff FROM ci_history
-        WHERE ci_id = ? AND at > ? ORDER BY id DESC]], id, at))
+    -- The history rows after `at`, plus the creation an import batch still
+    -- tells (it comes before every row of the CI).
+    local rec, existed = undo(cur, sql([[
+        SELECT action, diff, at, id FROM ci_history WHERE ci_id = :id AND at > :at
+        UNION ALL
+        SELECT 'create', '{}', b.at, 0 FROM cis c JOIN ci_batches b ON b.id = c.batch_id
+         WHERE c.id = :id AND b.at > :at
+        ORDER BY 3 DESC, 4 DESC]], { id = id, at = at }))
     if not existed then
         rerror("not_found", ("CI '%s' did not exist at %s"):format(name, at), 3)
     end
@@ -313,11 +334,15 @@ local function get_at(name, at)
     return out
 end
 
--- The full diff of a create recorded compactly as {} (bulk import): the
--- state right after it is the current one with every later row undone.
-local function create_diff(id, cur, hid)
+-- The full diff of a create recorded as {} (a bulk import's, hid = 0 while
+-- its batch still tells it): the state right after it is the current one
+-- with every later row undone.
+local function create_diff(id, cur, hid, hat)
+    -- Later means later in time (a deferred create is written after rows
+    -- that followed it), then in id.
     local rec = undo(cur, sql([[SELECT action, diff FROM ci_history
-        WHERE ci_id = ? AND id > ? ORDER BY id DESC]], id, hid))
+        WHERE ci_id = :id AND (at > :at OR (at = :at AND id > :hid))
+        ORDER BY at DESC, id DESC]], { id = id, at = hat, hid = hid or 0 }))
     local diff = {}
     for k in pairs(STD) do
         if rec[k] ~= nil then diff[k] = { nil, rec[k] } end
@@ -353,7 +378,8 @@ function M.get(name, opts)
     check_name(name, "get")
     opts = check_opts(opts, "get")
     if opts.at ~= nil then
-        return get_at(name, norm_time(opts.at))
+        local r = get_at(name, norm_time(opts.at))
+        return r
     end
     local r = sql(RECORD_SQL .. " WHERE c.name = ?", name)[1]
     if not r then
@@ -381,7 +407,7 @@ function M.add(fields, opts)
         rerror("invalid_field", "relm.cmdb.add: field 'name' is required", 2)
     end
     check_name(fields.type, "add", "type")
-    C.add(fields.type, flatten(fields, "add"), origin_of(opts))
+    call(C.add, fields.type, flatten(fields, "add"), origin_of(opts))
     return M.get(fields.name)
 end
 
@@ -396,7 +422,7 @@ function M.update(name, fields, opts)
         rerror("invalid_argument", "relm.cmdb.update: argument 'fields' must be a table", 2)
     end
     opts = check_opts(opts, "update")
-    C.update(name, flatten(fields, "update"), origin_of(opts))
+    call(C.update, name, flatten(fields, "update"), origin_of(opts))
     return M.get(fields.name or name)
 end
 
@@ -407,7 +433,7 @@ end
 function M.remove(name, opts)
     check_name(name, "remove")
     opts = check_opts(opts, "remove")
-    C.remove(name, opts.force and true or false, origin_of(opts))
+    call(C.remove, name, opts.force and true or false, origin_of(opts))
     return true
 end
 
@@ -439,7 +465,13 @@ function M.find(q)
             rerror("invalid_argument", "relm.cmdb.find: 'attrs' must be a table", 2)
         end
         local keys = {}
-        for k in pairs(q.attrs) do keys[#keys + 1] = k end
+        for k in pairs(q.attrs) do
+            if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
+                rerror("invalid_argument",
+                    ("relm.cmdb.find: attrs: '%s' is not an attribute name"):format(tostring(k)), 2)
+            end
+            keys[#keys + 1] = k
+        end
         table.sort(keys)
         for _, k in ipairs(keys) do
             local v = q.attrs[k]
@@ -492,7 +524,7 @@ function M.relate(from, kind, to, opts)
     check_name(from, "relate", "from")
     check_name(kind, "relate", "kind")
     check_name(to, "relate", "to")
-    C.relate(from, kind, to, origin_of(check_opts(opts, "relate")))
+    call(C.relate, from, kind, to, origin_of(check_opts(opts, "relate")))
     return true
 end
 
@@ -501,7 +533,7 @@ function M.unrelate(from, kind, to, opts)
     check_name(from, "unrelate", "from")
     check_name(kind, "unrelate", "kind")
     check_name(to, "unrelate", "to")
-    C.unrelate(from, kind, to, origin_of(check_opts(opts, "unrelate")))
+    call(C.unrelate, from, kind, to, origin_of(check_opts(opts, "unrelate")))
     return true
 end
 
@@ -536,12 +568,34 @@ function M.history(name)
     check_name(name, "history")
     local id, cur = locate(name, 2)
     local out = {}
-    for i, r in ipairs(sql([[SELECT h.id, h.at, u.name AS actor, h.action, h.diff, h.ci_name AS name,
-            h.origin_release_id AS origin_release, h.origin
-            FROM ci_history h LEFT JOIN users u ON u.id = h.actor_id
-            WHERE h.ci_id = ? ORDER BY h.id]], id)) do
+    -- ci_history, plus what a bulk import deferred: the CIs and relationships
+    -- it created carry its batch (who, when, origin) instead of rows here.
+    for i, r in ipairs(sql([[
+        SELECT h.id, h.at, u.name AS actor, h.action, h.diff, h.ci_name AS name,
+               h.origin_release_id AS origin_release, h.origin
+          FROM ci_history h LEFT JOIN users u ON u.id = h.actor_id
+         WHERE h.ci_id = :id
+        UNION ALL
+        SELECT NULL, b.at, u.name, 'create', '{}', c.name, b.origin_release_id, b.origin
+          FROM cis c JOIN ci_batches b ON b.id = c.batch_id LEFT JOIN users u ON u.id = b.actor_id
+         WHERE c.id = :id
+        UNION ALL
+        SELECT NULL, b.at, u.name, 'relate', json_object(k.name, json_array(NULL, t.name)),
+               f.name, b.origin_release_id, b.origin
+          FROM relationships r JOIN ci_batches b ON b.id = r.batch_id
+          JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id
+          JOIN rel_types k ON k.id = r.kind_id LEFT JOIN users u ON u.id = b.actor_id
+         WHERE r.from_id = :id AND r.batch_id IS NOT NULL
+        UNION ALL
+        SELECT NULL, b.at, u.name, 'relate', json_object(k.name || ' (in)', json_array(NULL, f.name)),
+               t.name, b.origin_release_id, b.origin
+          FROM relationships r JOIN ci_batches b ON b.id = r.batch_id
+          JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id
+          JOIN rel_types k ON k.id = r.kind_id LEFT JOIN users u ON u.id = b.actor_id
+         WHERE r.to_id = :id AND r.batch_id IS NOT NULL
+        ORDER BY 2, 1]], { id = id })) do
         if r.action == "create" and r.diff == "{}" then
-            r.diff = create_diff(id, cur, r.id)
+            r.diff = create_diff(id, cur, r.id, r.at)
         else
             r.diff = decode_diff(r.diff)
         end
@@ -568,7 +622,7 @@ function M.import(path, opts)
     check_choice("import", "format", format, "csv", "jsonl")
     check_choice("import", "kind", kind, "cis", "relationships")
     check_choice("import", "on_error", on_error, "abort", "skip")
-    local n, report = C.import(path, format, kind, on_error == "skip", origin_of(opts))
+    local n, report = call(C.import, path, format, kind, on_error == "skip", origin_of(opts))
     if on_error == "skip" then
         return n, report
     end
@@ -586,7 +640,8 @@ function M.export(path, opts)
     local kind = opts.kind or "cis"
     check_choice("export", "format", format, "csv", "jsonl")
     check_choice("export", "kind", kind, "cis", "relationships")
-    return C.export(path, format, kind, opts.type)
+    local n = call(C.export, path, format, kind, opts.type)
+    return n
 end
 
 -- ---------------------------------------------------------- composition

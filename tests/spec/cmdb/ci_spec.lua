@@ -155,6 +155,7 @@ describe("relm.cmdb.find", function()
         assert.are.same({}, cmdb.find{ type = "server", attrs = { cpu = 99 } })
         fails("invalid_argument", cmdb.find, { order = "cpu; drop table cis" })
         fails("invalid_argument", cmdb.find, { limit = "ten" })
+        fails("invalid_argument", cmdb.find, { attrs = { ['a"b'] = 1 } })
     end)
 end)
 

@@ -40,6 +40,16 @@ describe("relm.cmdb.history", function()
         assert.are.equal("relate", h2[#h2].action)
     end)
 
+    it("never mixes the history of a removed CI into a new one", function()
+        cmdb.add{ type = "server", name = "first" }
+        cmdb.remove("first")
+        cmdb.add{ type = "server", name = "second" }
+        local h = cmdb.history("second")
+        assert.are.equal(1, #h)
+        assert.are.equal("second", h[1].name)
+        assert.are.equal(2, #cmdb.history("first"))
+    end)
+
     it("records the origin release when one is given", function()
         cmdb.update("h1", { cpu = 8 }, { origin_release = 42 })
         local h = cmdb.history("h1")
@@ -55,6 +65,55 @@ describe("relm.cmdb.history", function()
         local ok, err = pcall(cmdb.history, "never")
         assert.is_false(ok)
         assert.is_true(relm.is_error(err, "not_found"))
+    end)
+end)
+
+describe("history of imported CIs", function()
+    local TMP = os.getenv("RELM_TEST_TMP") or "/tmp"
+
+    local function import(text)
+        local path = TMP .. "/history_import.csv"
+        local f = assert(io.open(path, "wb"))
+        f:write(text)
+        f:close()
+        return cmdb.import(path)
+    end
+
+    local function rows(name)
+        return relm.sql([[SELECT count(*) AS n FROM ci_history
+            WHERE ci_id = (SELECT id FROM cis WHERE name = ?)]], name)[1].n
+    end
+
+    it("tells an import's creation from its batch until the CI is next written", function()
+        local t0 = tick()
+        import("name,type,cpu\nimp1,server,3\nimp2,server,4\n")
+        local t1 = tick()
+        assert.are.equal(0, rows("imp1")) -- nothing stored per CI yet
+        local h = cmdb.history("imp1")
+        assert.are.equal(1, #h)
+        assert.are.equal("create", h[1].action)
+        assert.are.equal("admin", h[1].actor)
+        assert.matches("import", h[1].origin)
+        assert.are.same({ nil, 3 }, h[1].diff.cpu)
+        assert.are.same({ nil, "imp1" }, h[1].diff.name)
+        local ok = pcall(cmdb.get, "imp1", { at = t0 })
+        assert.is_false(ok)
+        assert.are.equal(3, cmdb.get("imp1", { at = t1 }).cpu)
+
+        cmdb.update("imp1", { cpu = 5 })
+        assert.are.equal(2, rows("imp1")) -- the create row, then the update
+        h = cmdb.history("imp1")
+        assert.are.equal(2, #h)
+        assert.are.same({ "create", "update" }, { h[1].action, h[2].action })
+        assert.are.same({ nil, 3 }, h[1].diff.cpu)
+        assert.are.same({ 3, 5 }, h[2].diff.cpu)
+        assert.are.equal(3, cmdb.get("imp1", { at = t1 }).cpu)
+
+        cmdb.remove("imp2")
+        h = cmdb.history("imp2")
+        assert.are.same({ "create", "remove" }, { h[1].action, h[2].action })
+        assert.are.same({ nil, 4 }, h[1].diff.cpu)
+        assert.are.equal(4, cmdb.get("imp2", { at = t1 }).cpu)
     end)
 end)
 

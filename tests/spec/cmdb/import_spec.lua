@@ -77,6 +77,15 @@ describe("relm.cmdb.import of CIs (CSV)", function()
         assert.matches("import", h[1].origin)
     end)
 
+    it("accepts CRLF line ends and a UTF-8 byte order mark", function()
+        local p = file("\xef\xbb\xbfname,type,note\r\ncr1,server,\"caf\xc3\xa9\"\r\ncr2,server,x\r\n")
+        assert.are.equal(2, cmdb.import(p))
+        assert.are.equal("caf\xc3\xa9", cmdb.get("cr1").note)
+        assert.are.equal("x", cmdb.get("cr2").note)
+        cmdb.remove("cr1")
+        cmdb.remove("cr2")
+    end)
+
     it("re-importing updates rather than duplicates", function()
         local p = file("name,type,cpu\ns1,server,16\nnew1,server,1\n")
         local before = counts()
@@ -115,6 +124,51 @@ describe("relm.cmdb.import of relationships", function()
         assert.are.equal(2, cmdb.import(p, { kind = "relationships" }))
         assert.are.same(before, counts())
         assert.are.equal(2, #cmdb.relations("web"))
+    end)
+
+    it("shows the relationships an import made in the history of both ends", function()
+        local h = cmdb.history("web")
+        local last = h[#h]
+        assert.are.equal("relate", last.action)
+        assert.are.equal("admin", last.actor)
+        assert.matches("import", last.origin)
+        local kinds = {}
+        for _, r in ipairs(h) do
+            for k, v in pairs(r.diff) do kinds[k] = v[2] end
+        end
+        assert.are.equal("s1", kinds.runs_on)
+        assert.are.equal("s,2", kinds.depends_on)
+        local hs = cmdb.history("s1")
+        assert.are.same({ nil, "web" }, hs[#hs].diff["runs_on (in)"])
+        -- removing such a relationship writes the deferred relate row, then the unrelate
+        cmdb.relate("web", "depends_on", "j1")
+        cmdb.unrelate("web", "depends_on", "s,2")
+        local after = cmdb.history("web")
+        assert.are.equal(#h + 1 + 1, #after)
+        assert.are.equal("unrelate", after[#after].action)
+        assert.are.same({ "s,2" }, after[#after].diff.depends_on)
+        local relate_rows = 0
+        for _, r in ipairs(after) do
+            if r.action == "relate" and r.diff.depends_on and r.diff.depends_on[2] == "s,2" then
+                relate_rows = relate_rows + 1
+                assert.matches("import", r.origin)
+            end
+        end
+        assert.are.equal(1, relate_rows)
+        cmdb.relate("web", "depends_on", "s,2")
+    end)
+
+    it("removing a CI with imported relationships writes their deferred rows", function()
+        cmdb.add{ type = "app", name = "tmp-app" }
+        assert.are.equal(1, cmdb.import(file("from,kind,to\ntmp-app,runs_on,j1\n"), { kind = "relationships" }))
+        local before = #cmdb.history("j1")
+        cmdb.remove("tmp-app", { force = true })
+        local h = cmdb.history("j1")
+        assert.are.equal(before + 1, #h)
+        assert.are.equal("relate", h[#h - 1].action)
+        assert.matches("import", h[#h - 1].origin)
+        assert.are.same({ nil, "tmp-app" }, h[#h - 1].diff["runs_on (in)"])
+        assert.are.equal("unrelate", h[#h].action)
     end)
 
     it("reads JSON Lines", function()

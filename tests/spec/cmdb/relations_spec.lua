@@ -59,6 +59,12 @@ describe("relm.cmdb.relate", function()
         assert.matches("ghost", refused("not_found", cmdb.relate, "ghost", "depends_on", "app"))
     end)
 
+    it("reports the error at the caller's line", function()
+        local ok, err = pcall(function() cmdb.relate("app", "depends_on", "ghost") end)
+        assert.is_false(ok)
+        assert.matches("relations_spec%.lua:%d+:", err.where)
+    end)
+
     it("checks its arguments", function()
         refused("invalid_argument", cmdb.relate, "app", "depends_on")
         refused("invalid_argument", cmdb.relate, 1, "depends_on", "db")

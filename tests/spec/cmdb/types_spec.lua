@@ -72,10 +72,21 @@ describe("relm.cmdb.define_type", function()
         assert.are.equal(before, count("ci_types"))
     end)
 
+    it("takes a type with many attributes at once", function()
+        local attrs = {}
+        for i = 1, 200 do
+            attrs["a" .. i] = { kind = "enum", values = { "x", "y" }, default = "y" }
+        end
+        cmdb.define_type{ name = "wide", attributes = attrs }
+        assert.are.equal(200, #cmdb.type("wide").attributes)
+        assert.are.equal("y", cmdb.add{ type = "wide", name = "w1" }.a200)
+        cmdb.remove("w1")
+    end)
+
     it("lists types and raises unknown_type for a missing one", function()
         local names = {}
         for _, t in ipairs(cmdb.types()) do names[#names + 1] = t.name end
-        assert.are.same({ "server" }, names)
+        assert.are.same({ "server", "wide" }, names)
         fails("unknown_type", cmdb.type, "router")
     end)
 
