@@ -509,9 +509,9 @@ done:
     return RELM_OK;
 }
 
-int relm_graph_ci_info(relm_store *s, int64_t id, char **out, relm_diag *d)
+int relm_graph_ci_info(relm_store *s, int64_t id, char *buf, size_t cap,
+                       size_t *need, relm_diag *d)
 {
-    *out = NULL;
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT c.name, t.name, c.status FROM cis c "
            "JOIN ci_types t ON t.id = c.type_id WHERE c.id = ?1", d);
@@ -531,21 +531,18 @@ int relm_graph_ci_info(relm_store *s, int64_t id, char **out, relm_diag *d)
         len[i] = (size_t)sqlite3_column_bytes(st, i);
         total += len[i] + 1;
     }
-    char *buf = malloc(total);
-    if (buf == NULL) {
-        sqlite3_reset(st);
-        return oom(d);
-    }
-    char *p = buf;
-    for (int i = 0; i < 3; i++) {
-        const unsigned char *v = sqlite3_column_text(st, i);
-        if (len[i] > 0 && v != NULL)
-            memcpy(p, v, len[i]);
-        p[len[i]] = '\0';
-        p += len[i] + 1;
+    *need = total;
+    if (total <= cap) {
+        char *p = buf;
+        for (int i = 0; i < 3; i++) {
+            const unsigned char *v = sqlite3_column_text(st, i);
+            if (len[i] > 0 && v != NULL)
+                memcpy(p, v, len[i]);
+            p[len[i]] = '\0';
+            p += len[i] + 1;
+        }
     }
     sqlite3_reset(st);
-    *out = buf;
     return RELM_OK;
 }
 

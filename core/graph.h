@@ -88,9 +88,11 @@ int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
 void relm_graph_stats(const relm_graph *g, size_t *nodes, size_t *edges,
                       uint64_t *builds);
 
-/* Name, type name and status of CI id as one malloc'd block
- * "name\0type\0status\0" (*out; the caller frees it), or not_found. */
-int relm_graph_ci_info(relm_store *s, int64_t id, char **out, relm_diag *d);
+/* Name, type name and status of CI id written to buf as
+ * "name\0type\0status\0", or not_found. *need is the size that takes;
+ * when it exceeds cap nothing is written (call again with a bigger buf). */
+int relm_graph_ci_info(relm_store *s, int64_t id, char *buf, size_t cap,
+                       size_t *need, relm_diag *d);
 
 /* The id of the CI called name, or not_found ("no CI named ..."). */
 int relm_graph_ci_id(relm_store *s, const char *name, int64_t *id,

@@ -72,9 +72,22 @@ static int push_ci(lua_State *L, int si, impact_set *set, int32_t pos,
         lua_pop(L, 2);
     }
     int64_t id = pos < 0 ? set->r.origin : relm_impact_id(&set->r, (size_t)pos);
-    char *info = NULL;
+    /* Names fit the stack buffer; a longer one goes to a userdata so that
+     * nothing leaks if pushing the strings raises. */
+    char small[512], *info = small;
+    size_t need = 0;
     relm_diag d;
-    if (relm_graph_ci_info(relm_host_store(L), id, &info, &d) != RELM_OK) {
+    int rc = relm_graph_ci_info(relm_host_store(L), id, small, sizeof small,
+                                &need, &d);
+    int box = 0; /* stack slot of the userdata buffer, kept until copied */
+    if (rc == RELM_OK && need > sizeof small) {
+        info = lua_newuserdatauv(L, need, 0);
+        box = lua_gettop(L);
+        rc = relm_graph_ci_info(relm_host_store(L), id, info, need, &need, &d);
+    }
+    if (rc != RELM_OK) {
+        if (box)
+            lua_remove(L, box);
         if (strcmp(d.code, "not_found") != 0)
             relm_lua_diag_error(L, &d);
         /* Removed since the query: say so rather than fail the whole row. */
@@ -89,11 +102,11 @@ static int push_ci(lua_State *L, int si, impact_set *set, int32_t pos,
     const char *name = info;
     const char *type = name + strlen(name) + 1;
     const char *status = type + strlen(type) + 1;
-    /* Copy into Lua strings before anything can raise, then free. */
     lua_pushstring(L, name);
     lua_pushstring(L, type);
     lua_pushstring(L, status);
-    free(info);
+    if (box)
+        lua_remove(L, box);
     lua_getiuservalue(L, si, 2);
     lua_pushvalue(L, -4);
     lua_rawseti(L, -2, (lua_Integer)pos + 1);

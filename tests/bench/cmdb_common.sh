@@ -3,7 +3,10 @@
 # and a database loaded by the bare loop), kept in $BUILD/bench/cmdb1m.
 BUILD=${BUILD:-build}
 RELM_BIN=${RELM_BIN:-$(pwd)/$BUILD/relm}
-BENCH_TMP=${BENCH_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/relm-bench.XXXXXX")}
+if [ -z "${BENCH_TMP:-}" ]; then # run on its own, not by run.sh
+    BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/relm-bench.XXXXXX")
+    trap 'rm -rf "$BENCH_TMP"' EXIT INT TERM
+fi
 TOOL=$(pwd)/$BUILD/bench/cmdb_tool
 DATA=$(pwd)/$BUILD/bench/cmdb1m
 IMPACT_LUA=$(pwd)/tests/bench/cmdb_impact.lua

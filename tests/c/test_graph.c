@@ -138,11 +138,15 @@ int main(void)
     CHECK(run(g, "far", RELM_GRAPH_DOWN, -1, -1, &r) == RELM_OK);
     CHECK(r.n == 1 && relm_impact_id(&r, 0) == 5);
 
-    char *info = NULL;
-    CHECK(relm_graph_ci_info(s, 5, &info, &d) == RELM_OK);
-    CHECK(info != NULL && strcmp(info, "net") == 0 &&
+    char info[64], tiny[4] = "xyz";
+    size_t need = 0;
+    CHECK(relm_graph_ci_info(s, 5, info, sizeof info, &need, &d) == RELM_OK);
+    CHECK(need == 17 && strcmp(info, "net") == 0 &&
           strcmp(info + 4, "thing") == 0 && strcmp(info + 10, "active") == 0);
-    free(info);
+    CHECK(relm_graph_ci_info(s, 5, tiny, sizeof tiny, &need, &d) == RELM_OK);
+    CHECK(need == 17 && strcmp(tiny, "xyz") == 0);
+    CHECK(relm_graph_ci_info(s, 4242, info, sizeof info, &need, &d) == RELM_ERR);
+    CHECK(strcmp(d.code, "not_found") == 0);
 
     relm_graph_free(g);
     relm_store_close(s);

@@ -143,6 +143,17 @@ describe("relm.cmdb.impact", function()
         assert.are.equal("srv1", copy[1].name)
     end)
 
+    it("reads long names whole", function()
+        local long = string.rep("x", 700)
+        cmdb.add{ type = "thing", name = long }
+        cmdb.relate(long, "depends_on", "disk")
+        local r = cmdb.impact("disk")[1]
+        assert.are.equal(long, r.name)
+        assert.are.same({ long .. " depends_on disk" }, r.via)
+        cmdb.unrelate(long, "depends_on", "disk")
+        cmdb.remove(long)
+    end)
+
     it("both directions together for pictures", function()
         assert.are.same({ "app1", "app2", "disk", "net", "svc" },
             names(cmdb.impact("srv1", { direction = "both", depth = 2 })))
