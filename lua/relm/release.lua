@@ -638,6 +638,14 @@ local function dry_run(r, wf, action, opts)
     if out.guard and not out.guard.ok then
         reasons[#reasons + 1] = "guard: " .. tostring(out.guard.reason)
     end
+    if tname then
+        -- Activities and approvals (M.extensions) may hold the transition.
+        local gok, gerr = pcall(extensions, "transition_gate", r, wf, tname, user_ctx())
+        out.gates = { ok = gok, reason = not gok and (type(gerr) == "table" and gerr.message or tostring(gerr)) or nil }
+        if not gok then
+            reasons[#reasons + 1] = out.gates.reason
+        end
+    end
     if out.justification and not out.justification.ok then
         reasons[#reasons + 1] = out.justification.reason
     end

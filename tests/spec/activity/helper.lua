@@ -36,6 +36,10 @@ function H.people()
     relm.permission.grant { group = "cab", workflow = "*", action = "approve" }
     relm.permission.grant { group = "managers", workflow = "*", action = "approve" }
     H.justification = relm.justification.add { description = "Not needed any more", cancel = true }
+    H.suspension = relm.justification.add { description = "Waiting for the vendor", suspend = true }
+    relm.permission.grant { group = "ops", workflow = "*", action = "cancel" }
+    relm.permission.grant { group = "ops", workflow = "*", action = "suspend" }
+    relm.permission.grant { group = "ops", workflow = "*", action = "reactivate" }
 end
 
 function H.setup()
@@ -54,6 +58,49 @@ function H.release(fields, state)
         r = relm.release.act(r.id, "plan")
     end
     return r
+end
+
+-- Rule files go to a short scratch directory: Lua shortens long file
+-- names in its error messages, and the specs match file:line exactly.
+local scratch, written = nil, {}
+
+---Write a rule file (text) into the scratch directory; returns its path.
+function H.rule_file(text)
+    if not scratch then
+        scratch = assert(require("luv").fs_mkdtemp("/tmp/relmXXXXXX"))
+    end
+    local path = ("%s/r%d.lua"):format(scratch, #written + 1)
+    local f = assert(io.open(path, "w"))
+    f:write(text)
+    f:close()
+    written[#written + 1] = path
+    return path
+end
+
+---Remove the scratch files.
+function H.cleanup()
+    for _, p in ipairs(written) do
+        os.remove(p)
+    end
+    if scratch then
+        os.remove(scratch)
+    end
+    written, scratch = {}, nil
+end
+
+---Use exactly the rules in text (no rules directory).
+function H.rules(text)
+    relm.approval.configure { dir = false }
+    local path = H.rule_file(text)
+    relm.approval.load(path)
+    return path
+end
+
+---A release taken to homologation (through rush and finish).
+function H.in_homologation(fields)
+    local r = H.release(fields)
+    relm.release.act(r.id, "rush")
+    return relm.release.act(r.id, "finish")
 end
 
 ---Row counts of everything the activity and approval writes touch.

@@ -1,6 +1,7 @@
 -- planflow.lua: the fixture workflow of the activity and approval specs:
 -- planning and deployment phases, a homologation state whose "resolve"
 -- needs the approval rules' approvers and whose rejection goes back.
+-- luacheck: read globals workflow state transition
 
 workflow "planflow" {
     initial = "registration",
@@ -10,7 +11,7 @@ workflow "planflow" {
 state "registration" { phase = "registration", cancel = true, suspend = true }
 state "planning"     { phase = "planning", cancel = true, suspend = true }
 state "deployment"   { phase = "deployment", cancel = true, suspend = true }
-state "homologation" { phase = "deployment", cancel = true }
+state "homologation" { phase = "deployment", cancel = true, suspend = true }
 state "resolved"     { phase = "closure" }
 state "closed"       { phase = "closure", final = true }
 state "cancelled"    { phase = "closure", final = true }

@@ -1,0 +1,726 @@
+-- relm/approval.lua: approval rules and decisions. Rules are Lua files
+-- (workflows/rules/*.lua) run in the sandbox; each says which releases it
+-- matches and whom it asks: a group with a quorum, a person, or levels one
+-- after the other. A workflow transition with `approval = true` waits for
+-- them; `on_reject` names where a rejection sends the release. The writes
+-- are C primitives (relm.core.approval). See docs/approvals.md.
+local C = require "relm.core.approval"
+local sandbox = require "relm.core.sandbox"
+local cjson = require "cjson"
+
+local M = {}
+
+-- ---- the rule language -----------------------------------------------------
+
+-- Criteria a `when` table may name: release fields matched by equality
+-- (or membership, when the rule gives a list), plus `cis`.
+local WHEN_KEYS = {
+    portfolio = true, model = true, type = true, priority = true, risk = true, impact = true,
+    urgency = true, workflow = true, category = true, executor_group = true, state = true, cis = true,
+}
+local CI_KEYS = { criticality = true, type = true, status = true, name = true }
+local RULE_KEYS = { when = true, approvers = true, description = true, states = true }
+
+local APPROVER = {}
+APPROVER.__index = APPROVER
+
+-- Where the rule file called us from: "file:line" of the caller's caller.
+local function caller(level)
+    local info = debug.getinfo(level + 1, "Sl")
+    if info and info.currentline and info.currentline > 0 then
+        local src = info.source:sub(1, 1) == "@" and info.source:sub(2) or info.short_src
+        return ("%s:%d"):format(src, info.currentline)
+    end
+    return "?"
+end
+
+-- A mistake in a rule file: raised at the rule file's line.
+local function bad(level, fmt, ...)
+    error(caller(level + 1) .. ": " .. fmt:format(...), 0)
+end
+
+local function check_quorum(q, level)
+    if math.type(q) == "integer" and q >= 1 then
+        return tostring(q)
+    end
+    if q == "all" then
+        return q
+    end
+    if type(q) == "string" then
+        local n = q:match("^(%d+)%%$")
+        if n and tonumber(n) >= 1 and tonumber(n) <= 100 then
+            return q
+        end
+        if q:match("^%d+$") and tonumber(q) >= 1 then
+            return q
+        end
+    end
+    bad(level + 1, 'quorum must be a number (2), a percentage ("50%%") or "all", got %s', tostring(q))
+end
+
+-- `group "cab"` is an approver; calling it with options gives another:
+-- `group "cab" { quorum = "50%", veto = false }`.
+function APPROVER.__call(self, opts)
+    if type(opts) ~= "table" then
+        bad(2, "%s '%s' takes its options in braces, like { quorum = 2 }", self.kind, self.name)
+    end
+    local copy = setmetatable({ kind = self.kind, name = self.name, quorum = self.quorum, veto = self.veto }, APPROVER)
+    for k, v in pairs(opts) do
+        if k == "quorum" and self.kind == "group" then
+            copy.quorum = check_quorum(v, 2)
+        elseif k == "veto" and type(v) == "boolean" then
+            copy.veto = v
+        else
+            bad(2, "%s '%s': unknown option '%s' (%s)", self.kind, self.name, tostring(k),
+                self.kind == "group" and "quorum, veto" or "veto")
+        end
+    end
+    return copy
+end
+
+local function is_approver(v)
+    return getmetatable(v) == APPROVER
+end
+
+-- The words a rule file sees besides the sandbox's allow-list.
+local function words(file, into)
+    local w = {}
+    function w.group(name)
+        if type(name) ~= "string" or name == "" then
+            bad(2, 'write group "name", optionally followed by { quorum = ... }')
+        end
+        return setmetatable({ kind = "group", name = name, quorum = "1", veto = true }, APPROVER)
+    end
+    function w.person(name)
+        if type(name) ~= "string" or name == "" then
+            bad(2, 'write person "user name"')
+        end
+        return setmetatable({ kind = "person", name = name, veto = true }, APPROVER)
+    end
+    function w.levels(list)
+        if type(list) ~= "table" or #list == 0 then
+            bad(2, "levels takes a list in braces: levels { group \"a\", group \"b\" }")
+        end
+        for i, l in ipairs(list) do
+            if not is_approver(l) then
+                if type(l) ~= "table" or #l == 0 then
+                    bad(2, "level %d must be an approver or a list of approvers", i)
+                end
+                for _, a in ipairs(l) do
+                    if not is_approver(a) then
+                        bad(2, "level %d: every entry must be group \"...\" or person \"...\"", i)
+                    end
+                end
+            end
+        end
+        return { kind = "levels", list = list }
+    end
+    function w.rule(name)
+        local where = caller(2)
+        if type(name) ~= "string" or name == "" then
+            bad(2, 'write rule "name" { when = { ... }, approvers = ... }')
+        end
+        return function(spec)
+            if type(spec) ~= "table" then
+                bad(2, "rule '%s' needs its description in braces: rule \"%s\" { ... }", name, name)
+            end
+            for k in pairs(spec) do
+                if not RULE_KEYS[k] then
+                    bad(2, "rule '%s': unknown field '%s' (when, approvers, states, description)", name, tostring(k))
+                end
+            end
+            local when = spec.when
+            if when == nil then
+                when = {}
+            end
+            if type(when) == "table" then
+                for k, v in pairs(when) do
+                    if not WHEN_KEYS[k] then
+                        bad(2, "rule '%s': when cannot match '%s' (it matches %s)", name, tostring(k),
+                            "portfolio, model, type, priority, risk, impact, urgency, workflow, category, "
+                            .. "executor_group, state, cis")
+                    end
+                    if k == "cis" then
+                        if type(v) ~= "table" then
+                            bad(2, "rule '%s': cis must be a table like { criticality = \"high\" }", name)
+                        end
+                        for ck in pairs(v) do
+                            if not CI_KEYS[ck] then
+                                bad(2, "rule '%s': cis cannot match '%s' (criticality, type, status, name)", name,
+                                    tostring(ck))
+                            end
+                        end
+                    end
+                end
+            elseif type(when) ~= "function" then
+                bad(2, "rule '%s': when must be a table of criteria or a function(release)", name)
+            end
+            local ap = spec.approvers
+            local levels
+            if is_approver(ap) then
+                levels = { { ap } }
+            elseif type(ap) == "table" and ap.kind == "levels" then
+                levels = {}
+                for i, l in ipairs(ap.list) do
+                    levels[i] = is_approver(l) and { l } or l
+                end
+            elseif type(ap) == "table" and #ap > 0 then
+                for _, a in ipairs(ap) do
+                    if not is_approver(a) then
+                        bad(2, "rule '%s': approvers must be group \"...\", person \"...\", a list of them, or "
+                            .. "levels { ... }", name)
+                    end
+                end
+                levels = { ap }
+            else
+                bad(2, "rule '%s' needs approvers = group \"...\", person \"...\", a list, or levels { ... }", name)
+            end
+            local states = spec.states
+            if type(states) == "string" then
+                states = { states }
+            elseif states ~= nil and type(states) ~= "table" then
+                bad(2, "rule '%s': states must be a state name or a list of them", name)
+            end
+            into[#into + 1] = {
+                name = name, source = where, file = file, when = when, levels = levels,
+                description = spec.description, states = states,
+            }
+        end
+    end
+    return w
+end
+
+-- ---- loading the rule files --------------------------------------------------
+
+local loaded = {}     -- file -> array of rules, in the order they were loaded
+local order = {}      -- files in load order
+local dir_done = false
+
+local function display_name(path)
+    local home = relm.home
+    if home and path:sub(1, #home + 1) == home .. "/" then
+        return path:sub(#home + 2)
+    end
+    return path
+end
+
+local function message_of(err)
+    if type(err) == "table" and err.message then
+        return err.message
+    end
+    return tostring(err)
+end
+
+-- Run one rule file in the sandbox; returns its rules or raises
+-- invalid_rule with file:line.
+local function read_rules(path)
+    local f, ferr = io.open(path, "rb")
+    if not f then
+        relm.error("not_found", "cannot read the rule file: " .. tostring(ferr), 0)
+    end
+    local code = f:read("a")
+    f:close()
+    local name = display_name(path)
+    local env = sandbox.env()
+    local rules = {}
+    for k, v in pairs(words(name, rules)) do
+        rawset(env, k, v)
+    end
+    local ok, fn = pcall(sandbox.load, code, "@" .. name, env)
+    if not ok then
+        relm.error("invalid_rule", message_of(fn), 0)
+    end
+    local ran, err = pcall(sandbox.call, fn)
+    if not ran then
+        local msg = message_of(err)
+        -- "time limit of N ms exceeded (at file:line)": lead with the place.
+        local at = msg:match("%(at ([^%)]+:%d+)%)$")
+        if at and msg:sub(1, #at) ~= at then
+            msg = at .. ": " .. msg:gsub("%s*%(at [^%)]+%)$", "")
+        elseif not msg:find(name, 1, true) then
+            msg = name .. ": " .. msg
+        end
+        relm.error("invalid_rule", msg, 0)
+    end
+    local seen = {}
+    for _, r in ipairs(rules) do
+        if seen[r.name] then
+            relm.error("invalid_rule", ("%s: rule '%s' is declared twice (first at %s)"):format(r.source, r.name,
+                seen[r.name]), 0)
+        end
+        seen[r.name] = r.source
+    end
+    return rules
+end
+
+-- Add path's rules to the active set (replacing what the file gave before);
+-- a name another file already uses is refused.
+local function install(path)
+    local rules = read_rules(path)
+    for _, file in ipairs(order) do
+        if file ~= path then
+            for _, other in ipairs(loaded[file]) do
+                for _, r in ipairs(rules) do
+                    if r.name == other.name then
+                        relm.error("invalid_rule", ("%s: rule '%s' is already declared at %s"):format(r.source,
+                            r.name, other.source), 0)
+                    end
+                end
+            end
+        end
+    end
+    if not loaded[path] then
+        order[#order + 1] = path
+    end
+    loaded[path] = rules
+    return rules
+end
+
+---The directory whose *.lua files hold the approval rules (loaded in name
+---order on first use): relm.home/workflows/rules unless configure{} says.
+M.dir = nil
+
+---Set where rules come from: dir = a directory of rule files, or false for
+---none (only files given to relm.approval.load). Forgets the rules loaded
+---so far.
+---@param opts table {dir = string|false}
+function M.configure(opts)
+    if type(opts) ~= "table" then
+        relm.error("invalid_argument", "relm.approval.configure: argument #1 must be a table {dir=}", 2)
+    end
+    if opts.dir ~= nil and opts.dir ~= false and type(opts.dir) ~= "string" then
+        relm.error("invalid_argument", "relm.approval.configure: dir must be a directory path or false", 2)
+    end
+    M.dir = opts.dir
+    loaded, order, dir_done = {}, {}, false
+end
+
+local function rules_dir()
+    if M.dir == false then
+        return nil
+    end
+    return M.dir or (relm.home .. "/workflows/rules")
+end
+
+local function load_dir()
+    if dir_done then
+        return
+    end
+    local dir = rules_dir()
+    local files = {}
+    if dir then
+        local uv = require "luv"
+        local req = uv.fs_scandir(dir)
+        while req do
+            local name, kind = uv.fs_scandir_next(req)
+            if not name then
+                break
+            end
+            if (kind == "file" or kind == nil) and name:match("%.lua$") then
+                files[#files + 1] = dir .. "/" .. name
+            end
+        end
+    end
+    table.sort(files)
+    for _, f in ipairs(files) do
+        install(f)
+    end
+    dir_done = true
+end
+
+---Load (or load again) one rule file and add its rules. Raises
+---invalid_rule with file:line when the file has a syntax error, fails or
+---times out while loading, or misuses the rule language.
+---@param path string
+---@return string[] names of the rules it declares
+function M.load(path)
+    if type(path) ~= "string" then
+        relm.error("invalid_argument", "relm.approval.load: argument #1 (path) must be a string", 2)
+    end
+    load_dir()
+    local names = {}
+    for i, r in ipairs(install(path)) do
+        names[i] = r.name
+    end
+    return names
+end
+
+---Check a rule file without installing it: true, or false and the problem
+---("file:line: message").
+---@param path string
+---@return boolean ok
+---@return string? problem
+function M.check(path)
+    local ok, err = pcall(read_rules, path)
+    if ok then
+        return true
+    end
+    return false, message_of(err)
+end
+
+---The active rules: {name=, source="file:line", description=, states=}.
+---@return table[]
+function M.rules()
+    load_dir()
+    local out = {}
+    for _, file in ipairs(order) do
+        for _, r in ipairs(loaded[file]) do
+            out[#out + 1] = { name = r.name, source = r.source, description = r.description, states = r.states }
+        end
+    end
+    return out
+end
+
+-- ---- matching ----------------------------------------------------------------
+
+local function has_release_cis()
+    return relm.sql("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'release_cis'")[1] ~= nil
+end
+
+-- The CIs a release touches (empty until the related-information module's
+-- release_cis table exists).
+local function cis_of(release_id)
+    if not has_release_cis() then
+        return {}
+    end
+    return relm.sql([[SELECT c.name, t.name AS type, c.criticality, c.status
+        FROM release_cis rc JOIN cis c ON c.id = rc.ci_id JOIN ci_types t ON t.id = c.type_id
+        WHERE rc.release_id = ? ORDER BY c.name]], release_id)
+end
+
+local function one_of(want, v)
+    if type(want) == "table" then
+        for _, w in ipairs(want) do
+            if w == v then
+                return true
+            end
+        end
+        return false
+    end
+    return want == v
+end
+
+local function matches(when, view)
+    for k, want in pairs(when) do
+        if k == "cis" then
+            local any = false
+            for _, ci in ipairs(view.cis) do
+                local all = true
+                for ck, cv in pairs(want) do
+                    if not one_of(cv, ci[ck]) then
+                        all = false
+                        break
+                    end
+                end
+                if all then
+                    any = true
+                    break
+                end
+            end
+            if not any then
+                return false
+            end
+        elseif not one_of(want, view[k]) then
+            return false
+        end
+    end
+    return true
+end
+
+-- A plain copy of the release for rules (a rule may not change the caller's).
+local function view_of(r)
+    local v = {}
+    for k, x in pairs(r) do
+        if type(x) ~= "table" then
+            v[k] = x
+        end
+    end
+    v.cis = cis_of(r.id)
+    return v
+end
+
+---What the active rules ask for release r in state: an array of asks
+---{rule=, source=, level=, group= | user=, quorum=, veto=}. A `when`
+---function that fails or runs out of time raises sandbox naming the rule
+---and its file:line.
+---@param r table a release
+---@param state string?
+---@return table[]
+function M.asks(r, state)
+    load_dir()
+    state = state or r.state
+    local view
+    local out = {}
+    for _, file in ipairs(order) do
+        for _, rule in ipairs(loaded[file]) do
+            if not rule.states or one_of(rule.states, state) then
+                view = view or view_of(r)
+                local hit
+                if type(rule.when) == "function" then
+                    local copy = {}
+                    for k, x in pairs(view) do
+                        copy[k] = x
+                    end
+                    local ok, res = pcall(sandbox.call, rule.when, copy)
+                    if not ok then
+                        relm.error("sandbox", ("rule '%s' (%s) failed: %s"):format(rule.name, rule.source,
+                            message_of(res)), 0)
+                    end
+                    hit = res and true or false
+                else
+                    hit = matches(rule.when, view)
+                end
+                if hit then
+                    for level, list in ipairs(rule.levels) do
+                        for _, a in ipairs(list) do
+                            out[#out + 1] = {
+                                rule = rule.name, source = rule.source, level = level,
+                                group = a.kind == "group" and a.name or nil,
+                                user = a.kind == "person" and a.name or nil,
+                                quorum = a.kind == "group" and a.quorum or nil, veto = a.veto,
+                            }
+                        end
+                    end
+                end
+            end
+        end
+    end
+    return out
+end
+
+-- ---- rounds, decisions, and the hooks relm.release calls -----------------------
+
+local function integers(t)
+    for k, v in pairs(t) do
+        if type(v) == "number" then
+            t[k] = math.tointeger(v) or v
+        elseif type(v) == "table" then
+            integers(v)
+        end
+    end
+    return t
+end
+
+local function release_of(rel, fname)
+    if type(rel) == "table" and math.type(rel.id) == "integer" then
+        rel = rel.id
+    end
+    if math.type(rel) ~= "integer" and type(rel) ~= "string" then
+        relm.error("invalid_argument", fname .. ": argument #1 (release) must be a release id, number or table", 3)
+    end
+    return relm.release.get(rel)
+end
+
+-- Transitions leaving state that need approval, sorted by name.
+local function approval_transitions(wf, state)
+    local out = {}
+    for name, t in pairs(wf.transitions or {}) do
+        if t.approval and t.from and t.from[state] then
+            out[#out + 1] = name
+        end
+    end
+    table.sort(out)
+    return out
+end
+
+---The release's latest approval round: {id=, state=, status=, requests={
+---{rule=, source=, level=, group= | person=, quorum=, needed=, approvals=,
+---rejections=, status=, decisions={...}}}}, or nil when it never had one.
+---@param release integer|string|table
+---@return table?
+function M.status(release)
+    local r = release_of(release, "relm.approval.status")
+    local json = C.round(r.id)
+    if json == "null" then
+        return nil
+    end
+    return integers(cjson.decode(json))
+end
+
+-- "group 'cab' (1 of 2 approvals), person 'gina'; then level 2 of rule
+-- 'x': group 'board'" for a round.
+local function still_to_approve(round)
+    local now, later = {}, {}
+    for _, q in ipairs(round.requests or {}) do
+        local who = q.group and ("group '%s' (%d of %d approvals)"):format(q.group, q.approvals, q.needed)
+            or ("person '%s'"):format(q.person)
+        if q.status == "pending" then
+            now[#now + 1] = who
+        elseif q.status == "waiting" then
+            later[#later + 1] = ("level %d of rule '%s': %s"):format(q.level, q.rule, who)
+        end
+    end
+    local s = #now > 0 and table.concat(now, ", ") or "nobody"
+    if #later > 0 then
+        s = s .. "; then " .. table.concat(later, ", ")
+    end
+    return s
+end
+
+-- Who rejected, and why, in a rejected round.
+local function rejections(round)
+    local out = {}
+    for _, q in ipairs(round.requests or {}) do
+        for _, dcs in ipairs(q.decisions or {}) do
+            if dcs.decision == "reject" then
+                out[#out + 1] = ("%s (%s)"):format(dcs.user, tostring(dcs.note))
+            end
+        end
+    end
+    return table.concat(out, ", ")
+end
+
+---Ask the active rules now for the release's current state and open a new
+---round (withdrawing an open one). Normally automatic when a release enters
+---a state with an `approval = true` transition; call it after changing the
+---rules or the release. Returns the round.
+---@param release integer|string|table
+---@return table round
+function M.request(release)
+    local r = release_of(release, "relm.approval.request")
+    return relm.tx(function()
+        C.open(r.id, M.asks(r, r.state))
+        return M.status(r.id)
+    end)
+end
+
+---Record the acting user's decision on a release waiting for approval.
+---opts: decision = "approve" | "reject", note = (required to reject). A
+---rejection that settles the round sends the release through the workflow's
+---`on_reject` transition, in the same transaction. Raises not_allowed (not
+---asked, nothing waiting), duplicate (already decided), permission_denied
+---(no approve permission), invalid_field (rejection without a note).
+---@param release integer|string|table
+---@param opts table
+---@return table round the round afterwards, with .release the release
+function M.decide(release, opts)
+    if type(opts) ~= "table" then
+        relm.error("invalid_argument", "relm.approval.decide: argument #2 must be a table {decision=, note=}", 2)
+    end
+    for k in pairs(opts) do
+        if k ~= "decision" and k ~= "note" then
+            relm.error("invalid_argument", "relm.approval.decide: unknown option '" .. tostring(k) .. "'", 2)
+        end
+    end
+    if opts.decision ~= "approve" and opts.decision ~= "reject" then
+        relm.error("invalid_argument", 'relm.approval.decide: decision must be "approve" or "reject", got '
+            .. tostring(opts.decision), 2)
+    end
+    if opts.note ~= nil and type(opts.note) ~= "string" then
+        relm.error("invalid_argument", "relm.approval.decide: note must be a string", 2)
+    end
+    local r = release_of(release, "relm.approval.decide")
+    return relm.tx(function()
+        local status = C.decide(r.id, opts.decision, opts.note)
+        local after = r
+        if status == "rejected" then
+            local wf = relm.release.workflow(r.workflow)
+            for _, name in ipairs(approval_transitions(wf, r.state)) do
+                local back = wf.transitions[name].on_reject
+                if back then
+                    after = relm.release.act(r.id, back, { note = opts.note })
+                    break
+                end
+            end
+        end
+        local round = M.status(r.id)
+        round.release = after == r and relm.release.get(r.id) or after
+        return round
+    end)
+end
+
+---What waits for a user's decision (default: the acting user): one row per
+---release and request {release=, release_id=, title=, priority=, state=,
+---rule=, level=, group= | person=, needed=, approvals=, requested_at=}.
+---@param opts table? {user = name}
+---@return table[]
+function M.pending(opts)
+    opts = opts or {}
+    if type(opts) ~= "table" then
+        relm.error("invalid_argument", "relm.approval.pending: argument #1 must be a table {user=}", 2)
+    end
+    local user = opts.user or relm.whoami()
+    if type(user) ~= "string" then
+        relm.error("invalid_argument", "relm.approval.pending: user must be a user name", 2)
+    end
+    local u = relm.sql("SELECT id FROM users WHERE name = ?", user)[1]
+    if not u then
+        relm.error("not_found", "no user named '" .. user .. "'", 2)
+    end
+    return relm.sql([[
+        SELECT r.number AS release, r.id AS release_id, r.title, r.priority, r.state,
+               q.rule, q.level, g.name AS "group", pu.name AS person, q.needed,
+               (SELECT count(*) FROM approval_decisions x WHERE x.request_id = q.id
+                  AND x.decision = 'approve') AS approvals,
+               q.created_at AS requested_at
+        FROM approval_requests q
+        JOIN approval_rounds ro ON ro.id = q.round_id AND ro.status = 'open'
+        JOIN releases r ON r.id = q.release_id AND r.status = 'open' AND r.state = ro.state
+        LEFT JOIN groups g ON g.id = q.group_id
+        LEFT JOIN users pu ON pu.id = q.user_id
+        WHERE q.status = 'pending'
+          AND (q.user_id = ?1 OR q.group_id IN (SELECT group_id FROM memberships WHERE user_id = ?1))
+          AND NOT EXISTS (SELECT 1 FROM approval_decisions x WHERE x.request_id = q.id AND x.user_id = ?1)
+        ORDER BY r.priority, q.created_at, q.id]], u.id)
+end
+
+---Called by relm.release inside a transition's transaction before anything
+---is written: a transition with `approval = true` is refused (not_allowed,
+---saying who is still to approve, or who rejected) until the release's
+---round in its current state is approved.
+---@param r table
+---@param wf table
+---@param tname string
+function M.transition_gate(r, wf, tname)
+    local t = wf.transitions[tname]
+    if not (t and t.approval) then
+        return
+    end
+    local json = C.round(r.id)
+    local round = json ~= "null" and integers(cjson.decode(json)) or nil
+    if not round or round.state ~= r.state or round.status == "withdrawn" then
+        relm.error("not_allowed", ("cannot %s release %s: no approval has been asked in state '%s' "
+            .. "(relm.approval.request(%q) asks the rules now)"):format(tname, r.number, r.state, r.number))
+    end
+    if round.status == "open" then
+        relm.error("not_allowed", ("cannot %s release %s: waiting for approval by %s")
+            :format(tname, r.number, still_to_approve(round)))
+    elseif round.status == "rejected" then
+        relm.error("not_allowed", ("cannot %s release %s: the approval was rejected by %s")
+            :format(tname, r.number, rejections(round)))
+    end
+end
+
+-- Open a round when r is open in a state some approval transition leaves.
+local function enter(r, wf)
+    if r.status == "open" and #approval_transitions(wf, r.state) > 0 then
+        C.open(r.id, M.asks(r, r.state))
+    end
+end
+
+---Called by relm.release after a release moved (same transaction): the
+---round of the state it left is withdrawn if still open, and a new round
+---is asked when the new state needs approval.
+---@param before table
+---@param after table
+---@param wf table
+function M.transition_done(before, after, wf)
+    -- Suspending and reactivating keep the round and its decisions.
+    local moved = before.state ~= after.state
+    if moved or after.status == "closed" or after.status == "cancelled" then
+        C.withdraw(after.id)
+    end
+    if moved or (before.status == "closed" and after.status == "open") then
+        enter(after, wf)
+    end
+end
+
+---Called by relm.release in register's transaction: a workflow whose first
+---state needs approval asks for it at once.
+---@param r table
+---@param wf table
+function M.registered(r, wf)
+    enter(r, wf)
+end
+
+return M
