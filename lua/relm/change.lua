@@ -1,3 +1,3 @@
--- change.lua: relm.change, minimal change records (number, title, status, CIs) that
+-- relm/change.lua: minimal change records (number, title, status, CIs) that
 -- releases relate to: add{title=, cis={...}}, get, update, list. See docs/related.md.
 return require("relm.related").api("change")

@@ -213,22 +213,45 @@ local function release_of(item)
     return item
 end
 
-local function action(name)
-    return function(item, opts)
-        return relm.release.act(release_of(item), name, opts)
-    end
+---Take responsibility for a release: relm.release.act(x, "capture").
+---@param item table|string|integer a desktop item, a release number or id
+---@param opts? table
+---@return table release
+function M.capture(item, opts)
+    return relm.release.act(release_of(item), "capture", opts)
 end
 
----Take responsibility for a release (relm.release.act(x, "capture")).
-M.capture = action("capture")
----Hand a release to a group or person: opts {to_group=, to_user=, note=}.
-M.delegate = action("delegate")
----Share a release with a group or person: opts {to_group=, to_user=, note=}.
-M.share = action("share")
----Suspend a release: opts {justification=, note=}.
-M.suspend = action("suspend")
----Reactivate a suspended release.
-M.reactivate = action("reactivate")
+---Hand a release to a group or person: act(x, "delegate", {to_group=, to_user=, note=}).
+---@param item table|string|integer
+---@param opts table
+---@return table release
+function M.delegate(item, opts)
+    return relm.release.act(release_of(item), "delegate", opts)
+end
+
+---Share a release with a group or person: act(x, "share", {to_group= or to_user=, note=}).
+---@param item table|string|integer
+---@param opts table
+---@return table release
+function M.share(item, opts)
+    return relm.release.act(release_of(item), "share", opts)
+end
+
+---Suspend a release: act(x, "suspend", {justification=, note=}).
+---@param item table|string|integer
+---@param opts table
+---@return table release
+function M.suspend(item, opts)
+    return relm.release.act(release_of(item), "suspend", opts)
+end
+
+---Reactivate a suspended release: act(x, "reactivate").
+---@param item table|string|integer
+---@param opts? table
+---@return table release
+function M.reactivate(item, opts)
+    return relm.release.act(release_of(item), "reactivate", opts)
+end
 
 local NEXT_COLUMN = { todo = "in_progress", in_progress = "done" }
 

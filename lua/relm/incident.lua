@@ -1,3 +1,3 @@
--- incident.lua: relm.incident, minimal incident records (number, title, status, CIs) that
+-- relm/incident.lua: minimal incident records (number, title, status, CIs) that
 -- releases relate to: add{title=, cis={...}}, get, update, list. See docs/related.md.
 return require("relm.related").api("incident")

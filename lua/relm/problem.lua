@@ -1,3 +1,3 @@
--- problem.lua: relm.problem, minimal problem records (number, title, status, CIs) that
+-- relm/problem.lua: minimal problem records (number, title, status, CIs) that
 -- releases relate to: add{title=, cis={...}}, get, update, list. See docs/related.md.
 return require("relm.related").api("problem")

@@ -1,5 +1,5 @@
--- related.lua: relm.related, what a release is linked to (CIs, changes,
--- problems, incidents, known errors, knowledge, documents, media, projects),
+-- relm/related.lua: what a release is linked to (CIs, changes, problems,
+-- incidents, known errors, knowledge, documents, media, projects),
 -- the minimal records of those objects, the CI updates a closing release
 -- makes and the impact of a release. relm.release.relate/unrelate/related/
 -- impact/for_ci are this module's functions. See docs/related.md.

@@ -1,4 +1,4 @@
--- search.lua: relm.search, advanced search of releases (every status by
+-- relm/search.lua: advanced search of releases (every status by
 -- default; status="closed" for the reference product's closed-release
 -- search) with full-text search over title, description and closure text
 -- (SQLite FTS5), and export to CSV or JSON. See docs/search.md.
