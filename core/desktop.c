@@ -311,8 +311,10 @@ int relm_desktop_load(relm_store *s, int64_t user_id, int64_t now,
         if (read_rows(s, st, now, f, out, d) != RELM_OK)
             return RELM_ERR;
     }
-    sort_text = out->text;
-    qsort(out->items, out->n, sizeof *out->items, by_urgency);
-    sort_text = NULL;
+    if (out->n > 1) {
+        sort_text = out->text;
+        qsort(out->items, out->n, sizeof *out->items, by_urgency);
+        sort_text = NULL;
+    }
     return RELM_OK;
 }

@@ -59,6 +59,18 @@ describe("relm.release.impact", function()
         assert.are.equal(1, relm.release.impact(r.id).by_ci[1].count)
     end)
 
+    it("walks the CMDB's own in-memory graph (one build for both)", function()
+        local r = H.release()
+        relm.release.relate(r.id, "ci", "srv-01")
+        relm.cmdb.add { type = "app", name = "graph-probe" } -- the graph is stale now
+        local builds = relm.cmdb.graph_stats().builds
+        relm.release.impact(r.id) -- rebuilds the CMDB's graph...
+        assert.are.equal(builds + 1, relm.cmdb.graph_stats().builds)
+        relm.cmdb.impact("srv-01") -- ...which the CMDB then uses as is
+        relm.release.impact(r.id)
+        assert.are.equal(builds + 1, relm.cmdb.graph_stats().builds)
+    end)
+
     it("is empty for a release that touches nothing; refuses bad input", function()
         local r = H.release()
         local imp = relm.release.impact(r.id)
