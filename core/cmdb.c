@@ -1168,34 +1168,32 @@ done:
 
 int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, "SELECT id FROM cis WHERE name = ?1", d);
-    if (st == NULL)
-        return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     int64_t id = 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (id == 0)
+    if (relm_store_lookup(s, "SELECT id FROM cis WHERE name = ?1", name, &id,
+                          d) == RELM_NOT_FOUND)
         relm_diag_set(d, "not_found", "no CI named '%s'", name);
     return id;
 }
 
 int64_t cmdb_rel_kind(relm_store *s, const char *kind, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, "SELECT id FROM rel_types WHERE name = ?1", d);
-    if (st == NULL)
-        return 0;
-    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     int64_t id = 0;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (id == 0)
-        relm_diag_set(d, "unknown_relation", "no relationship type named '%s' "
-                      "(see relm.cmdb.relation_types(); create it with "
-                      "relm.cmdb.define_relation)", kind);
-    return id;
+    if (relm_store_lookup(s, "SELECT id FROM rel_types WHERE name = ?1", kind,
+                          &id, d) != RELM_NOT_FOUND)
+        return id;
+    char known[512] = "";
+    sqlite3_stmt *st = relm_store_stmt(s, "SELECT group_concat(name, ', ') FROM "
+                                          "(SELECT name FROM rel_types ORDER BY name)",
+                                       NULL);
+    if (st != NULL) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
+            snprintf(known, sizeof known, "%s", sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+    }
+    relm_diag_set(d, "unknown_relation", "no relationship type named '%s' "
+                  "(known: %s; create one with relm.cmdb.define_relation)",
+                  kind, known);
+    return 0;
 }
 
 /* Letters, digits and _, not starting with a digit: safe as a CSV header,

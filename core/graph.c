@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmdb.h"
+
 /* Impact codes of rel_types.impact. */
 enum { IMPACT_FORWARD = 0, IMPACT_REVERSE = 1, IMPACT_BOTH = 2 };
 
@@ -549,44 +551,13 @@ int relm_graph_ci_info(relm_store *s, int64_t id, char *buf, size_t cap,
 int relm_graph_ci_id(relm_store *s, const char *name, int64_t *id,
                      relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, "SELECT id FROM cis WHERE name = ?1", d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return RELM_OK;
-    if (rc != SQLITE_DONE)
-        return relm_store_fail(s, d, "impact");
-    return relm_diag_set(d, "not_found", "no CI named '%s'", name);
+    *id = relm_cmdb_id(s, name, d);
+    return *id != 0 ? RELM_OK : RELM_ERR;
 }
 
 int relm_graph_kind_id(relm_store *s, const char *name, int64_t *id,
                        relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, "SELECT id FROM rel_types WHERE name = ?1", d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return RELM_OK;
-    if (rc != SQLITE_DONE)
-        return relm_store_fail(s, d, "impact");
-    st = relm_store_stmt(s, "SELECT group_concat(name, ', ') FROM "
-                            "(SELECT name FROM rel_types ORDER BY name)", d);
-    char known[512] = "";
-    if (st != NULL) {
-        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0) != NULL)
-            snprintf(known, sizeof known, "%s", sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
-    }
-    return relm_diag_set(d, "unknown_relation", "no relationship type named "
-                         "'%s' (known: %s)", name, known);
+    *id = cmdb_rel_kind(s, name, d);
+    return *id != 0 ? RELM_OK : RELM_ERR;
 }

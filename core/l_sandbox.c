@@ -6,6 +6,7 @@
 
 #include "host.h"
 #include "modules.h"
+#include "pattern.h"
 #include "sandbox.h"
 
 #define TEMPLATE_KEY "relm.sandbox.template"
@@ -174,6 +175,287 @@ static int l_sandbox_env_load(lua_State *L)
     if (lua_setupvalue(L, -2, 1) == NULL)
         lua_pop(L, 1);
     return 1;
+}
+
+/* ---- string.find, match, gmatch, gsub over core/pattern.c ----
+ * Same behaviour as the standard library, but the matcher polls the
+ * sandbox deadline, so a backtracking pattern cannot outlive it. */
+
+/* Raise the matcher's error: the deadline, or a malformed pattern. */
+static int pattern_error(lua_State *L, const relm_pattern *ms)
+{
+    if (ms->timed_out)
+        return relm_sandbox_raise_timeout(L);
+    return luaL_error(L, "%s", ms->error);
+}
+
+/* Start position argument: 1-based, negative from the end, clipped. */
+static size_t start_index(lua_Integer pos, size_t len)
+{
+    if (pos > 0)
+        return (size_t)pos;
+    if (pos == 0 || pos < -(lua_Integer)len)
+        return 1;
+    return len + (size_t)pos + 1;
+}
+
+/* Push capture i of a match from s to e (the whole match when there are no
+ * captures and i is 0). Stack: -> value. */
+static void push_capture(lua_State *L, const relm_pattern *ms, int i,
+                         const char *s, const char *e)
+{
+    if (i >= ms->level) {
+        if (i != 0)
+            luaL_error(L, "invalid capture index %%%d", i + 1);
+        lua_pushlstring(L, s, (size_t)(e - s));
+        return;
+    }
+    ptrdiff_t len = ms->capture[i].len;
+    if (len == RELM_PATTERN_CAP_UNFINISHED)
+        luaL_error(L, "unfinished capture");
+    else if (len == RELM_PATTERN_CAP_POSITION)
+        lua_pushinteger(L, (ms->capture[i].init - ms->src_init) + 1);
+    else
+        lua_pushlstring(L, ms->capture[i].init, (size_t)len);
+}
+
+/* Push every capture (or the whole match when s is given and there are
+ * none); returns how many. */
+static int push_captures(lua_State *L, const relm_pattern *ms,
+                         const char *s, const char *e)
+{
+    int n = (ms->level == 0 && s != NULL) ? 1 : ms->level;
+    luaL_checkstack(L, n, "too many captures");
+    for (int i = 0; i < n; i++)
+        push_capture(L, ms, i, s, e);
+    return n;
+}
+
+/* string.find (find != 0) and string.match. Stack: s, p [, init [, plain]]
+ * -> start, end, captures | captures | fail. */
+static int find_or_match(lua_State *L, int find)
+{
+    size_t ls, lp;
+    const char *s = luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    size_t init = start_index(luaL_optinteger(L, 3, 1), ls) - 1;
+    if (init > ls) {
+        luaL_pushfail(L);
+        return 1;
+    }
+    if (find && (lua_toboolean(L, 4) || relm_pattern_is_plain(p, lp))) {
+        const char *hit = memmem(s + init, ls - init, p, lp);
+        if (hit != NULL) {
+            lua_pushinteger(L, (hit - s) + 1);
+            lua_pushinteger(L, (lua_Integer)((size_t)(hit - s) + lp));
+            return 2;
+        }
+        luaL_pushfail(L);
+        return 1;
+    }
+    relm_pattern ms;
+    int anchor = *p == '^';
+    if (anchor) {
+        p++;
+        lp--;
+    }
+    relm_pattern_init(&ms, s, ls, p, lp, relm_sandbox_expired);
+    const char *at = s + init;
+    do {
+        const char *e = relm_pattern_match(&ms, at, p);
+        if (ms.error != NULL)
+            return pattern_error(L, &ms);
+        if (e != NULL) {
+            if (find) {
+                lua_pushinteger(L, (at - s) + 1);
+                lua_pushinteger(L, e - s);
+                return push_captures(L, &ms, NULL, NULL) + 2;
+            }
+            return push_captures(L, &ms, at, e);
+        }
+    } while (at++ < ms.src_end && !anchor);
+    luaL_pushfail(L);
+    return 1;
+}
+
+static int l_sandbox_str_find(lua_State *L)
+{
+    return find_or_match(L, 1);
+}
+
+static int l_sandbox_str_match(lua_State *L)
+{
+    return find_or_match(L, 0);
+}
+
+typedef struct gmatch_state {
+    const char *at;        /* where the next search starts */
+    const char *p;         /* the pattern */
+    const char *lastmatch; /* end of the last match, to skip repeats */
+    relm_pattern ms;
+} gmatch_state;
+
+/* The iterator of gmatch. Upvalues: s, p, state. */
+static int gmatch_next(lua_State *L)
+{
+    gmatch_state *gm = lua_touserdata(L, lua_upvalueindex(3));
+    for (const char *at = gm->at; at <= gm->ms.src_end; at++) {
+        const char *e = relm_pattern_match(&gm->ms, at, gm->p);
+        if (gm->ms.error != NULL)
+            return pattern_error(L, &gm->ms);
+        if (e != NULL && e != gm->lastmatch) {
+            gm->at = gm->lastmatch = e;
+            return push_captures(L, &gm->ms, at, e);
+        }
+    }
+    gm->at = gm->ms.src_end + 1;
+    return 0;
+}
+
+/* string.gmatch(s, p [, init]) -> iterator. */
+static int l_sandbox_str_gmatch(lua_State *L)
+{
+    size_t ls, lp;
+    const char *s = luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    size_t init = start_index(luaL_optinteger(L, 3, 1), ls) - 1;
+    if (init > ls)
+        init = ls + 1;
+    lua_settop(L, 2);
+    gmatch_state *gm = lua_newuserdatauv(L, sizeof *gm, 0);
+    relm_pattern_init(&gm->ms, s, ls, p, lp, relm_sandbox_expired);
+    gm->at = s + init;
+    gm->p = p;
+    gm->lastmatch = NULL;
+    lua_pushcclosure(L, gmatch_next, 3);
+    return 1;
+}
+
+/* Append the replacement string (argument 3) for a match, expanding %0-%9
+ * and %%. */
+static void add_template(lua_State *L, luaL_Buffer *b, const relm_pattern *ms,
+                         const char *s, const char *e)
+{
+    size_t l;
+    const char *news = lua_tolstring(L, 3, &l);
+    const char *pct;
+    while ((pct = memchr(news, '%', l)) != NULL) {
+        luaL_addlstring(b, news, (size_t)(pct - news));
+        pct++;
+        if (*pct == '%') {
+            luaL_addchar(b, '%');
+        } else if (*pct == '0') {
+            luaL_addlstring(b, s, (size_t)(e - s));
+        } else if (*pct >= '1' && *pct <= '9') {
+            push_capture(L, ms, *pct - '1', s, e);
+            luaL_tolstring(L, -1, NULL);
+            lua_remove(L, -2);
+            luaL_addvalue(b);
+        } else {
+            luaL_error(L, "invalid use of '%%' in replacement string");
+        }
+        l -= (size_t)(pct + 1 - news);
+        news = pct + 1;
+    }
+    luaL_addlstring(b, news, l);
+}
+
+/* Append the replacement for one match; returns 1 when it changed the
+ * text (a false or nil result keeps the original). */
+static int add_replacement(lua_State *L, luaL_Buffer *b,
+                           const relm_pattern *ms, const char *s,
+                           const char *e, int kind)
+{
+    if (kind == LUA_TFUNCTION) {
+        lua_pushvalue(L, 3);
+        int n = push_captures(L, ms, s, e);
+        lua_call(L, n, 1);
+    } else if (kind == LUA_TTABLE) {
+        push_capture(L, ms, 0, s, e);
+        lua_gettable(L, 3);
+    } else {
+        add_template(L, b, ms, s, e);
+        return 1;
+    }
+    if (!lua_toboolean(L, -1)) {
+        lua_pop(L, 1);
+        luaL_addlstring(b, s, (size_t)(e - s));
+        return 0;
+    }
+    if (!lua_isstring(L, -1))
+        return luaL_error(L, "invalid replacement value (a %s)",
+                          luaL_typename(L, -1));
+    luaL_addvalue(b);
+    return 1;
+}
+
+/* string.gsub(s, p, repl [, n]) -> string, count. */
+static int l_sandbox_str_gsub(lua_State *L)
+{
+    size_t ls, lp;
+    const char *src = luaL_checklstring(L, 1, &ls);
+    const char *p = luaL_checklstring(L, 2, &lp);
+    int kind = lua_type(L, 3);
+    lua_Integer max = luaL_optinteger(L, 4, (lua_Integer)ls + 1);
+    luaL_argexpected(L, kind == LUA_TNUMBER || kind == LUA_TSTRING ||
+                     kind == LUA_TFUNCTION || kind == LUA_TTABLE, 3,
+                     "string/function/table");
+    const char *lastmatch = NULL;
+    int anchor = *p == '^';
+    if (anchor) {
+        p++;
+        lp--;
+    }
+    relm_pattern ms;
+    relm_pattern_init(&ms, src, ls, p, lp, relm_sandbox_expired);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    lua_Integer n = 0;
+    int changed = 0;
+    while (n < max) {
+        const char *e = relm_pattern_match(&ms, src, p);
+        if (ms.error != NULL)
+            return pattern_error(L, &ms);
+        if (e != NULL && e != lastmatch) {
+            n++;
+            changed = add_replacement(L, &b, &ms, src, e, kind) | changed;
+            src = lastmatch = e;
+        } else if (src < ms.src_end) {
+            luaL_addchar(&b, *src++);
+        } else {
+            break;
+        }
+        if (anchor)
+            break;
+    }
+    if (!changed) {
+        lua_pushvalue(L, 1);
+    } else {
+        luaL_addlstring(&b, src, (size_t)(ms.src_end - src));
+        luaL_pushresult(&b);
+    }
+    lua_pushinteger(L, n);
+    return 2;
+}
+
+static const luaL_Reg pattern_funcs[] = {
+    {"find", l_sandbox_str_find},
+    {"match", l_sandbox_str_match},
+    {"gmatch", l_sandbox_str_gmatch},
+    {"gsub", l_sandbox_str_gsub},
+    {NULL, NULL},
+};
+
+/* A method of the shared string metatable: the sandbox's version inside a
+ * sandboxed call, the standard one (upvalue 1) everywhere else, so trusted
+ * code keeps the stock library. Upvalue 2: the sandbox's version. */
+static int l_sandbox_str_dispatch(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(relm_sandbox_active() ? 2 : 1));
+    lua_insert(L, 1);
+    lua_call(L, n, LUA_MULTRET);
+    return lua_gettop(L);
 }
 
 /* dump stand-in for the string metatable: ("").dump must not reach the
@@ -358,6 +640,12 @@ static void guard_string_metatable(lua_State *L)
         }
         lua_pushcfunction(L, l_sandbox_no_dump);
         lua_setfield(L, -2, "dump");
+        for (int i = 0; pattern_funcs[i].name != NULL; i++) {
+            lua_getfield(L, -2, pattern_funcs[i].name);
+            lua_pushcfunction(L, pattern_funcs[i].func);
+            lua_pushcclosure(L, l_sandbox_str_dispatch, 2);
+            lua_setfield(L, -2, pattern_funcs[i].name);
+        }
         lua_createtable(L, 0, 1);
         lua_pushvalue(L, -3);
         lua_setfield(L, -2, "__index");
@@ -401,6 +689,7 @@ static void build_template(lua_State *L)
     lua_getfield(L, -1, "string");
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
+    luaL_setfuncs(L, pattern_funcs, 0);
     lua_pop(L, 1);
     lua_newtable(L);
     lua_getglobal(L, "os");

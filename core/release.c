@@ -258,13 +258,12 @@ static int snapshot(relm_store *s, int64_t id, char **json, relm_diag *d)
     return RELM_OK;
 }
 
-int relm_release_get(relm_store *s, int64_t id, const char *number,
-                     char **json, int64_t *found_id, relm_diag *d)
+/* Bind the release key (id, or number when id is 0) to parameter 1 of st
+ * and step to its row; not_found when there is none. On RELM_OK the row is
+ * current and the caller resets st; on RELM_ERR st is already reset. */
+static int step_release(relm_store *s, sqlite3_stmt *st, int64_t id,
+                        const char *number, relm_diag *d)
 {
-    *json = NULL;
-    sqlite3_stmt *st =
-        id != 0 ? relm_store_stmt(s, SNAPSHOT_SQL "WHERE id = ?1", d)
-                : relm_store_stmt(s, SNAPSHOT_SQL "WHERE number = ?1", d);
     if (st == NULL)
         return RELM_ERR;
     if (id != 0)
@@ -272,16 +271,25 @@ int relm_release_get(relm_store *s, int64_t id, const char *number,
     else
         sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return relm_store_fail(s, d, "release");
-        if (id != 0)
-            return relm_diag_set(d, "not_found", "no release with id %" PRId64,
-                                 id);
-        return relm_diag_set(d, "not_found", "no release numbered '%s'",
-                             number);
-    }
+    if (rc == SQLITE_ROW)
+        return RELM_OK;
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(s, d, "release");
+    if (id != 0)
+        return relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
+    return relm_diag_set(d, "not_found", "no release numbered '%s'", number);
+}
+
+int relm_release_get(relm_store *s, int64_t id, const char *number,
+                     char **json, int64_t *found_id, relm_diag *d)
+{
+    *json = NULL;
+    sqlite3_stmt *st =
+        id != 0 ? relm_store_stmt(s, SNAPSHOT_SQL "WHERE id = ?1", d)
+                : relm_store_stmt(s, SNAPSHOT_SQL "WHERE number = ?1", d);
+    if (step_release(s, st, id, number, d) != RELM_OK)
+        return RELM_ERR;
     *json = strdup((const char *)sqlite3_column_text(st, 0));
     if (found_id != NULL)
         *found_id = sqlite3_column_int64(st, 1);
@@ -313,17 +321,8 @@ static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT workflow, state, phase, status FROM releases WHERE id = ?1",
         d);
-    if (st == NULL)
+    if (step_release(s, st, id, NULL, d) != RELM_OK)
         return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            return relm_diag_set(d, "not_found", "no release with id %" PRId64,
-                                 id);
-        return relm_store_fail(s, d, "release");
-    }
     copy_col(st, 0, c->workflow, sizeof c->workflow);
     copy_col(st, 1, c->state, sizeof c->state);
     copy_col(st, 2, c->phase, sizeof c->phase);
@@ -344,23 +343,8 @@ int relm_release_head(relm_store *s, int64_t id, const char *number,
                                   "SELECT id, number, workflow, state, status "
                                   "FROM releases WHERE number = ?1",
                                   d);
-    if (st == NULL)
+    if (step_release(s, st, id, number, d) != RELM_OK)
         return RELM_ERR;
-    if (id != 0)
-        sqlite3_bind_int64(st, 1, id);
-    else
-        sqlite3_bind_text(st, 1, number, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return relm_store_fail(s, d, "release");
-        if (id != 0)
-            return relm_diag_set(d, "not_found", "no release with id %" PRId64,
-                                 id);
-        return relm_diag_set(d, "not_found", "no release numbered '%s'",
-                             number);
-    }
     h->id = sqlite3_column_int64(st, 0);
     copy_col(st, 1, h->number, sizeof h->number);
     copy_col(st, 2, h->workflow, sizeof h->workflow);

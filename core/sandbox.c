@@ -31,13 +31,13 @@
  * state that walk sees only live frames, whereas from another thread it
  * could race with the collector freeing frames the owner just left.
  *
- * A hook only runs between Lua instructions: one C library call that never
- * returns (a pathological string pattern such as ("a"):rep(30):find(
- * (".-"):rep(20) .. "b") backtracks for hours inside lstrlib) cannot be
- * stopped from inside the state. Rather than hang the engine for ever, the
- * watchdog ends the process with a message when the hook has still not run
- * HARD_GRACE_MS after the deadline; SQLite rolls back whatever transaction
- * was open. */
+ * A hook only runs between Lua instructions: a C library call that never
+ * returns cannot be stopped from inside the state. The one such call a
+ * script could make, a backtracking string pattern, is replaced in the
+ * sandbox by core/pattern.c, which polls relm_sandbox_expired(). For
+ * anything else, rather than hang the engine for ever, the watchdog ends
+ * the process with a message when the hook has still not run HARD_GRACE_MS
+ * after the deadline; SQLite rolls back whatever transaction was open. */
 #define WATCH_SIGNAL (SIGRTMIN + 4)
 #define HARD_GRACE_MS 2000u
 
@@ -70,9 +70,8 @@ static char s_where[256];     /* script position where the hook first fired */
  * then the next instruction raises again, until the call unwinds to
  * relm_sandbox_call, which restores the previous hook. The first firing
  * records where the script was, for the message. */
-static void timeout_hook(lua_State *L, lua_Debug *ar)
+int relm_sandbox_raise_timeout(lua_State *L)
 {
-    (void)ar;
     s_hooked = 1;
     if (s_where[0] == '\0') {
         lua_Debug info;
@@ -87,7 +86,14 @@ static void timeout_hook(lua_State *L, lua_Debug *ar)
             snprintf(s_where, sizeof s_where, "?");
     }
     lua_pushliteral(L, "sandbox: time limit exceeded");
-    lua_error(L);
+    return lua_error(L);
+}
+
+static void timeout_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    s_hooked = 1;
+    relm_sandbox_raise_timeout(L);
 }
 
 /* Runs on the thread executing the call (pthread_kill targets it), like
@@ -122,8 +128,8 @@ static void watchdog(void *arg)
             (void)uv_cond_timedwait(&W.cv, &W.mu, hard - now);
         } else if (W.sent) {
             fprintf(stderr, "relm: sandbox: a sandboxed call is stuck in a "
-                    "library function %u ms past its time limit (a "
-                    "pathological string pattern?); stopping the process\n",
+                    "library function %u ms past its time limit; stopping "
+                    "the process\n",
                     HARD_GRACE_MS);
             _exit(70);
         } else if (now >= W.deadline) {
@@ -188,6 +194,11 @@ void relm_sandbox_config(const relm_sandbox_limits *lim,
 int relm_sandbox_active(void)
 {
     return s_active;
+}
+
+int relm_sandbox_expired(void)
+{
+    return s_active && s_fired;
 }
 
 /* "16 MB", or "512 KB" for caps below a megabyte or not a whole number. */

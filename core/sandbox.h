@@ -39,4 +39,12 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
 /* Nonzero while a sandboxed call is running (in this process). */
 int relm_sandbox_active(void);
 
+/* Nonzero once the running sandboxed call's deadline has passed. Safe to
+ * poll from long-running C code (pattern matching) called by a script. */
+int relm_sandbox_expired(void);
+
+/* From a C function a script called, after relm_sandbox_expired(): raise
+ * the time-limit error, recording the script line for the message. */
+int relm_sandbox_raise_timeout(lua_State *L);
+
 #endif

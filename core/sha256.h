@@ -1,4 +1,4 @@
-/* sha256.h: SHA-256 (FIPS 180-4) for the occurrence log's hash chain.
+/* sha256.h: SHA-256 (FIPS 180-4) for the occurrence log's hash chain and media checksums.
  * Streaming interface plus a one-call helper that yields lowercase hex. */
 #ifndef RELM_SHA256_H
 #define RELM_SHA256_H

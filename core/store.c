@@ -143,6 +143,24 @@ sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
     return st;
 }
 
+int relm_store_lookup(relm_store *s, const char *sql, const char *key,
+                      int64_t *out, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        *out = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    if (rc == SQLITE_ROW)
+        return RELM_OK;
+    if (rc == SQLITE_DONE)
+        return RELM_NOT_FOUND;
+    return relm_store_fail(s, d, "lookup");
+}
+
 int relm_store_exec(relm_store *s, const char *sql, relm_diag *d)
 {
     char *err = NULL;

@@ -43,6 +43,14 @@ int relm_store_schema_version(void);
  * Returns NULL with d filled on a prepare error. */
 sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d);
 
+/* Look up one integer (an id) by one text key: sql selects one column with
+ * one parameter, e.g. "SELECT id FROM cis WHERE name = ?1". Returns RELM_OK
+ * with *out set when a row exists, RELM_NOT_FOUND (d untouched) when none,
+ * RELM_ERR with d filled when the query fails. */
+enum { RELM_NOT_FOUND = 1 };
+int relm_store_lookup(relm_store *s, const char *sql, const char *key,
+                      int64_t *out, relm_diag *d);
+
 /* Run one or more statements without results (DDL, pragmas). */
 int relm_store_exec(relm_store *s, const char *sql, relm_diag *d);
 

@@ -52,9 +52,18 @@ function M.modules()
             add(name)
         end
     end
-    table.sort(list)
-    module_cache = list
-    return list
+    -- X_part modules (relm.core.cmdb_graph, lua/relm/cmdb_graph.lua) are
+    -- pieces merged into module X, not modules of their own.
+    local modules = {}
+    for _, name in ipairs(list) do
+        local owner = name:match("^([%a][%w]*)_")
+        if not (owner and seen[owner]) then
+            modules[#modules + 1] = name
+        end
+    end
+    table.sort(modules)
+    module_cache = modules
+    return modules
 end
 
 --- Forget the module list (after files were added to lua/relm).

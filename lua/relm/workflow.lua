@@ -862,6 +862,9 @@ function WF:guard(tname, r, opts)
     local ok, res, reason = pcall(sandbox.call_with, limits, run_guard, t.guard_fn, plain(r or {}, false, 0),
         plain(opts or {}, false, 0))
     if not ok then
+        if not relm.is_error(res, "sandbox") then
+            error(res, 0) -- misuse (bad opts.limits), not the guard's doing
+        end
         return false, ("guard of '%s' failed: %s"):format(tname, message_of(res))
     end
     if res then

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "host.h"
@@ -112,8 +113,33 @@ static void test_config(void)
     relm_sandbox_config(&set, NULL);
 }
 
+/* The source tree above this test binary (build/tests or build/asan/tests),
+ * for the host's Lua modules, unless RELM_HOME says otherwise. */
+static void find_home(void)
+{
+    if (getenv("RELM_HOME") != NULL)
+        return;
+    char exe[4096], probe[4200];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0)
+        return;
+    exe[n] = '\0';
+    for (int up = 0; up < 5; up++) {
+        char *slash = strrchr(exe, '/');
+        if (slash == NULL || slash == exe)
+            return;
+        *slash = '\0';
+        snprintf(probe, sizeof probe, "%s/lua/relm/init.lua", exe);
+        if (access(probe, R_OK) == 0) {
+            setenv("RELM_HOME", exe, 1);
+            return;
+        }
+    }
+}
+
 int main(void)
 {
+    find_home();
     const char *tmp = getenv("TMPDIR");
     snprintf(dir, sizeof dir, "%s/relm-test-sandbox.XXXXXX",
              tmp != NULL && *tmp != '\0' ? tmp : "/tmp");

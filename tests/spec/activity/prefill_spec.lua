@@ -6,7 +6,7 @@ describe("relm.activity pre-fill from a portfolio model", function()
     local path
     setup(function()
         H.setup()
-        path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/relm_prefill_portfolio.lua"
+        path = H.rule_file("") -- a scratch file name; the template goes there
         local f = assert(io.open(path, "w"))
         f:write([[
 portfolio "fixture" { description = "models for the activity specs" }
@@ -26,6 +26,7 @@ model "db-upgrade" {
         f:close()
         relm.portfolio.load(path)
     end)
+    teardown(H.cleanup)
 
     it("copies the model's activities onto the new release", function()
         local r = relm.user.as("bob", relm.release.register, { portfolio = "fixture", model = "db-upgrade",

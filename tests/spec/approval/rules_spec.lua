@@ -88,6 +88,25 @@ rule "cab" { when = { priority = {1, 2} }, approvers = group "cab" { quorum = "5
         assert.matches("^" .. esc(other) .. ":2: rule 'cab' is already declared at " .. esc(path) .. ":1", err.message)
     end)
 
+    it("a broken file in the rules directory refuses the transition that needs it, writing nothing", function()
+        local dir = assert(require("luv").fs_mkdtemp("/tmp/relmXXXXXX"))
+        local path = dir .. "/cab.lua"
+        local f = assert(io.open(path, "w"))
+        f:write('rule "cab" { when = { priority = 1 }, approvers = group "cab" }\nrule "x" {\n')
+        f:close()
+        relm.approval.configure { dir = dir }
+        local r = H.release {}
+        relm.release.act(r.id, "rush")
+        local err = H.refused("invalid_rule", "^" .. esc(path) .. ":3: ", function()
+            relm.release.act(r.id, "finish")
+        end)
+        assert.matches("expected", err.message)
+        assert.are.equal("deployment", relm.release.get(r.id).state)
+        os.remove(path)
+        os.remove(dir)
+        relm.approval.configure { dir = false }
+    end)
+
     it("a when-function that fails refuses the transition with file:line and writes nothing", function()
         local path = H.rules [[
 rule "broken" {
