@@ -16,13 +16,19 @@ local M = {}
 -- register's transaction. Loaded on first use.
 M.extensions = { "relm.activity", "relm.approval", "relm.related" }
 
+local hooks -- the extension modules, required once on first use
+
 local function extensions(fname, ...)
-    for _, name in ipairs(M.extensions) do
-        local ok, mod = pcall(require, name)
-        if ok and type(mod) == "table" and type(mod[fname]) == "function" then
-            mod[fname](...)
-        elseif not ok and not tostring(mod):find("module '" .. name .. "' not found", 1, true) then
-            error(mod, 0)
+    if hooks == nil then
+        hooks = {}
+        for _, name in ipairs(M.extensions) do
+            hooks[#hooks + 1] = require(name)
+        end
+    end
+    for _, mod in ipairs(hooks) do
+        local f = mod[fname]
+        if f ~= nil then
+            f(...)
         end
     end
 end
