@@ -7,8 +7,8 @@
 #include <string.h>
 #include <time.h>
 
-/* Both queries return the same columns:
- *  0 is_activity  1 number  2 release_id  3 activity_id  4 title
+/* The queries return the same columns:
+ *  0 kind  1 number  2 release_id  3 activity or request id  4 title
  *  5 requester  6 created  7 priority  8 deadline  9 scheduled_at
  * 10 estimated_minutes  11 status  12 remaining_seconds  13 task  14 group
  * 15 responsible  16 shared (0/1)  17 shared_with
@@ -22,7 +22,7 @@
     "release_shares sh LEFT JOIN groups sg ON sg.id = sh.group_id LEFT "     \
     "JOIN users su ON su.id = sh.user_id WHERE sh.release_id = r.id)"
 
-const char *const relm_desktop_sql[2] = {
+const char *const relm_desktop_sql[3] = {
     "WITH g(id) AS (SELECT group_id FROM memberships WHERE user_id = ?1), "
     "mine(id) AS ("
     " SELECT r.id FROM releases r WHERE r.current_group_id IN (SELECT id FROM "
@@ -57,6 +57,28 @@ const char *const relm_desktop_sql[2] = {
     "LEFT JOIN users ru ON ru.id = r.requester_id "
     "LEFT JOIN groups og ON og.id = a.owner_group_id "
     "LEFT JOIN users ou ON ou.id = a.owner_user_id",
+
+    /* Approval requests waiting for the user's decision: the same rows as
+     * relm.approval.pending (an open round in the release's current
+     * state, the request pending, no decision of theirs yet). */
+    "WITH g(id) AS (SELECT group_id FROM memberships WHERE user_id = ?1), "
+    "p(id) AS ("
+    " SELECT id FROM approval_requests WHERE user_id = ?1 AND status = "
+    "'pending'"
+    " UNION SELECT id FROM approval_requests WHERE group_id IN (SELECT id "
+    "FROM g) AND status = 'pending') "
+    "SELECT 2, r.number, r.id, q.id, r.title, ru.name, q.created_at, "
+    "r.priority, r.deadline, NULL, NULL, r.status, r.remaining_seconds, "
+    "'approve (' || q.rule || ')', qg.name, qu.name, 0, " SHARED_WITH " "
+    "FROM p JOIN approval_requests q ON q.id = p.id "
+    "JOIN approval_rounds ro ON ro.id = q.round_id AND ro.status = 'open' "
+    "JOIN releases r ON r.id = q.release_id AND r.status = 'open' AND "
+    "r.state = ro.state "
+    "LEFT JOIN users ru ON ru.id = r.requester_id "
+    "LEFT JOIN groups qg ON qg.id = q.group_id "
+    "LEFT JOIN users qu ON qu.id = q.user_id "
+    "WHERE NOT EXISTS (SELECT 1 FROM approval_decisions x WHERE "
+    "x.request_id = q.id AND x.user_id = ?1)",
 };
 
 /* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's
@@ -199,7 +221,7 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
         }
         relm_desk_item *it = &dt->items[dt->n];
         memset(it, 0, sizeof *it);
-        it->is_activity = sqlite3_column_int(st, 0);
+        it->kind = sqlite3_column_int(st, 0);
         it->number = put_col(dt, st, 1, &oom);
         it->release_id = sqlite3_column_int64(st, 2);
         it->activity_id = sqlite3_column_int64(st, 3);
@@ -244,10 +266,7 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
         if (oom)
             break;
         dt->n++;
-        if (it->is_activity)
-            dt->activities++;
-        else
-            dt->releases++;
+        dt->by_kind[it->kind]++;
         dt->by_situation[it->situation]++;
         dt->by_priority[it->priority]++;
         if (count_group(dt, it) != 0) {
@@ -290,20 +309,25 @@ int relm_desktop_load(relm_store *s, int64_t user_id, int64_t now,
     arena_put(out, "", 0, &oom); /* offset 0 stands for NULL */
     if (oom)
         return relm_diag_set(d, "out_of_memory", "out of memory");
-    int with_activities = 0;
-    if (f->kind != RELM_DESK_RELEASES && !f->shared) {
-        sqlite3_stmt *st = relm_store_stmt(
-            s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = "
-               "'activities'", d);
-        if (st == NULL)
-            return RELM_ERR;
-        with_activities = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_reset(st);
-    }
-    for (int q = 0; q < 2; q++) {
-        if ((q == 0 && f->kind == RELM_DESK_ACTIVITIES) ||
-            (q == 1 && !with_activities))
+    /* The tables behind each kind; activities and approvals are other
+     * modules' and may not be there. Only releases can be shared. */
+    static const char *const table[3] = {"releases", "activities",
+                                         "approval_requests"};
+    for (int q = 0; q < 3; q++) {
+        if ((f->kind != RELM_DESK_ALL && f->kind != q) || (q > 0 && f->shared))
             continue;
+        if (q > 0) {
+            sqlite3_stmt *st = relm_store_stmt(
+                s, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
+                   "name = ?1", d);
+            if (st == NULL)
+                return RELM_ERR;
+            sqlite3_bind_text(st, 1, table[q], -1, SQLITE_STATIC);
+            int there = sqlite3_step(st) == SQLITE_ROW;
+            sqlite3_reset(st);
+            if (!there)
+                continue;
+        }
         sqlite3_stmt *st = relm_store_stmt(s, relm_desktop_sql[q], d);
         if (st == NULL)
             return RELM_ERR;

@@ -8,6 +8,7 @@
 #include "modules.h"
 
 static const char *const SITUATION[] = {"in execution", "suspended", "late"};
+static const char *const KIND[] = {"release", "activity", "approval"};
 
 /* t[k] = the arena string at off, when there is one. Stack: t at -1. */
 static void set_text(lua_State *L, const relm_desktop *dt, const char *k,
@@ -31,12 +32,14 @@ static void push_item(lua_State *L, const relm_desktop *dt,
                       const relm_desk_item *it)
 {
     lua_createtable(L, 0, 16);
-    lua_pushstring(L, it->is_activity ? "activity" : "release");
+    lua_pushstring(L, KIND[it->kind]);
     lua_setfield(L, -2, "kind");
     set_text(L, dt, "number", it->number);
     set_int(L, "release_id", it->release_id);
-    if (it->is_activity)
+    if (it->kind == RELM_DESK_ACTIVITY)
         set_int(L, "activity_id", it->activity_id);
+    else if (it->kind == RELM_DESK_APPROVAL)
+        set_int(L, "request_id", it->activity_id);
     set_text(L, dt, "title", it->title);
     set_text(L, dt, "requester", it->requester);
     set_text(L, dt, "created", it->created);
@@ -58,8 +61,9 @@ static void push_counts(lua_State *L, const relm_desktop *dt)
 {
     lua_createtable(L, 0, 6);
     set_int(L, "total", (lua_Integer)dt->n);
-    set_int(L, "releases", (lua_Integer)dt->releases);
-    set_int(L, "activities", (lua_Integer)dt->activities);
+    set_int(L, "releases", (lua_Integer)dt->by_kind[RELM_DESK_RELEASE]);
+    set_int(L, "activities", (lua_Integer)dt->by_kind[RELM_DESK_ACTIVITY]);
+    set_int(L, "approvals", (lua_Integer)dt->by_kind[RELM_DESK_APPROVAL]);
     lua_createtable(L, 0, 3);
     for (int i = 0; i < 3; i++)
         set_int(L, SITUATION[i], (lua_Integer)dt->by_situation[i]);
@@ -95,7 +99,8 @@ static int opt_bool(lua_State *L, int t, const char *k)
 }
 
 /* load(user_id, now, filter, limit) -> items, counts. filter: {number_glob=,
- * number=, assigned=, shared=, kind="release"|"activity", group=}; limit
+ * number=, assigned=, shared=, kind="release"|"activity"|"approval",
+ * group=}; limit
  * (nil = every item) caps the items pushed, not the counts. The arena is
  * freed before anything that may raise runs, or leaks only on a Lua
  * allocation failure. Stack: 4 args -> items counts. */
@@ -112,13 +117,17 @@ static int l_desktop_load(lua_State *L)
     f.shared = opt_bool(L, 3, "shared");
     f.group = opt_str(L, 3, "group");
     const char *kind = opt_str(L, 3, "kind");
-    f.kind = kind == NULL                       ? RELM_DESK_BOTH
-             : strcmp(kind, "release") == 0    ? RELM_DESK_RELEASES
-             : strcmp(kind, "activity") == 0   ? RELM_DESK_ACTIVITIES
-                                                : -1;
-    if (f.kind < 0)
-        return relm_lua_error(L, "invalid_argument", "kind must be "
-                              "\"release\" or \"activity\", got %s", kind);
+    f.kind = RELM_DESK_ALL;
+    if (kind != NULL) {
+        f.kind = -2;
+        for (int k = 0; k < 3; k++)
+            if (strcmp(kind, KIND[k]) == 0)
+                f.kind = k;
+        if (f.kind == -2)
+            return relm_lua_error(L, "invalid_argument", "kind must be "
+                                  "\"release\", \"activity\" or "
+                                  "\"approval\", got %s", kind);
+    }
     relm_desktop dt;
     relm_diag d;
     if (relm_desktop_load(relm_host_store(L), user, now, &f, &dt, &d) !=
@@ -137,12 +146,12 @@ static int l_desktop_load(lua_State *L)
     return 2;
 }
 
-/* sql() -> the releases query, the activities query (?1 = user id). */
+/* sql() -> the releases, activities and approvals queries (?1 = user id). */
 static int l_desktop_sql(lua_State *L)
 {
-    lua_pushstring(L, relm_desktop_sql[0]);
-    lua_pushstring(L, relm_desktop_sql[1]);
-    return 2;
+    for (int i = 0; i < 3; i++)
+        lua_pushstring(L, relm_desktop_sql[i]);
+    return 3;
 }
 
 int luaopen_relm_desktop(lua_State *L)

@@ -1,5 +1,5 @@
 -- relm/desktop.lua: the release desktop, the work queue of the acting user:
--- releases and activities waiting for them or their groups, counts by
+-- releases, activities and approvals waiting for them or their groups, counts by
 -- situation, priority and group, and the actions a queue offers (the same
 -- primitives as relm.release.act). Call it: relm.desktop{...}. docs/desktop.md.
 local C = require "relm.core.desktop"
@@ -13,14 +13,14 @@ local OPTS = { user = true, number = true, assigned = true, shared = true, kind 
 
 -- Columns of a row, in the order the JSON and scripts see them documented.
 M.fields = {
-    "kind", "number", "release_id", "activity_id", "title", "requester", "created", "priority",
+    "kind", "number", "release_id", "activity_id", "request_id", "title", "requester", "created", "priority",
     "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why",
 }
 
 -- The queries (core/desktop.c), for the benchmark's bare-SQLite baseline.
 do
-    local releases, activities = C.sql()
-    M._sql = { releases = releases, activities = activities }
+    local releases, activities, approvals = C.sql()
+    M._sql = { releases = releases, activities = activities, approvals = approvals }
 end
 
 local function fail(code, msg)
@@ -58,8 +58,9 @@ local function check(opts)
     if opts.number ~= nil and (type(opts.number) ~= "string" or opts.number == "") then
         fail("invalid_argument", "relm.desktop: number must be a release number, its digits or a pattern with *")
     end
-    if opts.kind ~= nil and opts.kind ~= "release" and opts.kind ~= "activity" then
-        fail("invalid_argument", "relm.desktop: kind must be \"release\" or \"activity\", got " .. tostring(opts.kind))
+    if opts.kind ~= nil and opts.kind ~= "release" and opts.kind ~= "activity" and opts.kind ~= "approval" then
+        fail("invalid_argument", "relm.desktop: kind must be \"release\", \"activity\" or \"approval\", got "
+            .. tostring(opts.kind))
     end
     if opts.limit ~= nil and (math.type(opts.limit) ~= "integer" or opts.limit < 0) then
         fail("invalid_argument", "relm.desktop: limit must be a non-negative integer")
@@ -156,12 +157,12 @@ local function items(opts, limit)
     return list, counts, u
 end
 
----The desktop of the acting user: releases and activities waiting for
----them or their groups, most urgent first (priority, then time limit).
----Each item: kind ("release" or "activity"), number, release_id,
----activity_id, title, requester, created, priority, time_limit, delay
+---The desktop of the acting user: releases, activities and approval
+---requests waiting for them or their groups, most urgent first (priority,
+---then time limit). Each item: kind ("release", "activity" or
+---"approval"), number, release_id, activity_id, request_id, title, requester, created, priority, time_limit, delay
 ---(seconds late), situation ("in execution", "suspended", "late"), task
----(the workflow state, or the activity), group, responsible, shared_with,
+---(the workflow state, the activity, "approve (rule)"), group, responsible, shared_with,
 ---why ("assigned" or "shared"). opts: number= (a number, its digits or a
 ---pattern with *), assigned=true / shared=true (only those), kind=,
 ---group=, user= (administrators: someone else's desktop), limit=,
@@ -258,8 +259,9 @@ local NEXT_COLUMN = { todo = "in_progress", in_progress = "done" }
 ---Execute the current task of a desktop item (a row, a release number or
 ---id). A release takes its workflow transition opts.action, or the only
 ---one open to the user now; an activity row moves to opts.to or its next
----board column (todo -> in_progress -> done). Other opts go to the
----primitive (fields=, note=, ...).
+---board column (todo -> in_progress -> done); an approval row is decided
+---with opts.decision ("approve" or "reject") and opts.note. Other opts go
+---to the primitive (fields=, note=, ...).
 ---@param item table|string|integer
 ---@param opts? table
 ---@return table
@@ -267,6 +269,12 @@ function M.execute(item, opts)
     opts = opts or {}
     if type(opts) ~= "table" then
         fail("invalid_argument", "relm.desktop.execute: argument #2 (opts) must be a table")
+    end
+    if type(item) == "table" and item.kind == "approval" then
+        if opts.decision ~= "approve" and opts.decision ~= "reject" then
+            fail("invalid_argument", "relm.desktop.execute: an approval needs {decision=\"approve\"|\"reject\", note=}")
+        end
+        return relm.approval.decide(item.release_id, { decision = opts.decision, note = opts.note })
     end
     if type(item) == "table" and item.kind == "activity" then
         local a = relm.activity.get(item.activity_id)

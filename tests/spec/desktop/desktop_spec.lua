@@ -182,3 +182,54 @@ describe("actions from the desktop", function()
         assert.are.same(before, H.counts())
     end)
 end)
+
+describe("approvals on the desktop", function()
+    setup(H.setup)
+
+    it("shows the approval requests waiting for the user, and decides from there", function()
+        local dir = os.getenv("RELM_TEST_TMP") or "/tmp"
+        local function write(path, text)
+            local f = assert(io.open(path, "w"))
+            f:write(text)
+            f:close()
+        end
+        write(dir .. "/deskflow.lua", [[
+workflow "deskflow" { initial = "build" }
+state "build"        { phase = "deployment", cancel = true }
+state "homologation" { phase = "deployment", cancel = true, suspend = true }
+state "resolved"     { phase = "closure" }
+state "closed"       { phase = "closure", final = true }
+state "cancelled"    { phase = "closure", final = true }
+transition "built"   { from = "build", to = "homologation" }
+transition "resolve" { from = "homologation", to = "resolved", approval = true, on_reject = "rework" }
+transition "rework"  { from = "homologation", to = "build", permission = "approve" }
+transition "accept"  { from = "resolved", to = "closed" }
+]])
+        os.execute("mkdir -p '" .. dir .. "/deskrules'")
+        write(dir .. "/deskrules/cab.lua",
+            'rule "cab" { when = { priority = {1, 2} }, approvers = group "cab" { quorum = "all" } }\n')
+        relm.permission.grant { group = "cab", workflow = "*", action = "approve" }
+        relm.release.workflow(dir .. "/deskflow.lua")
+        relm.approval.configure { dir = dir .. "/deskrules" }
+        local r = relm.release.register { workflow = "deskflow", title = "Payroll cluster",
+            impact = "high", urgency = "high", executor_group = "dba" }
+        relm.release.act(r.id, "built")
+        local d = desk("erin", { kind = "approval" })
+        assert.are.equal(1, #d)
+        local item = d[1]
+        assert.are.equal("approval", item.kind)
+        assert.are.equal(r.number, item.number)
+        assert.are.equal("approve (cab)", item.task)
+        assert.are.equal("cab", item.group)
+        assert.is_number(item.request_id)
+        assert.are.equal(1, relm.user.as("erin", function() return relm.desktop.counts() end).approvals)
+        local ok, err = pcall(function()
+            relm.user.as("erin", function() relm.desktop.execute(item) end)
+        end)
+        assert.is_false(ok)
+        assert.matches("needs {decision=", tostring(err))
+        relm.user.as("erin", function() relm.desktop.execute(item, { decision = "approve" }) end)
+        assert.are.equal(0, #desk("erin", { kind = "approval" }))
+        assert.are.equal("resolved", relm.release.act(r.id, "resolve").state)
+    end)
+end)
