@@ -28,8 +28,25 @@ local function is_array(t)
     return count == n
 end
 
--- A record: a table of scalars keyed by strings, printed as a table row
--- (unless its metatable says how it prints itself).
+-- A list of scalars (an impact row's `via`, a release's shared_with) fits
+-- in one cell, joined with ", ".
+local function is_scalar_list(v)
+    if getmetatable(v) ~= nil or not is_array(v) then
+        return false
+    end
+    for _, x in ipairs(v) do
+        local t = type(x)
+        if t ~= "string" and t ~= "number" and t ~= "boolean" then
+            return false
+        end
+    end
+    return true
+end
+
+-- A record: a table keyed by strings, printed as a table row (unless its
+-- metatable says how it prints itself). Lists of scalars print in one
+-- cell; deeper tables (an occurrence's snapshots) print as {…}, to be
+-- looked at one by one.
 local function is_record(row)
     if type(row) ~= "table" then
         return false
@@ -39,8 +56,8 @@ local function is_record(row)
         return false
     end
     for k, v in pairs(row) do
-        if type(k) ~= "string" or type(v) == "table" or type(v) == "function"
-            or type(v) == "userdata" or type(v) == "thread" then
+        if type(k) ~= "string" or type(v) == "function" or type(v) == "userdata"
+            or type(v) == "thread" then
             return false
         end
     end
@@ -89,6 +106,15 @@ local function cell(v)
         s = ""
     elseif math.type(v) == "float" then
         s = string.format("%.14g", v)
+    elseif type(v) == "table" then
+        if not is_scalar_list(v) then
+            return next(v) == nil and "{}" or "{…}"
+        end
+        local parts = {}
+        for i, x in ipairs(v) do
+            parts[i] = tostring(x)
+        end
+        s = table.concat(parts, ", ")
     else
         s = tostring(v)
     end

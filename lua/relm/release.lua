@@ -18,6 +18,8 @@ M.extensions = { "relm.activity", "relm.approval", "relm.related" }
 
 local hooks -- the extension modules, required once on first use
 
+local hooks -- the extension modules, required once on first use
+
 local function extensions(fname, ...)
     if hooks == nil then
         hooks = {}
@@ -662,7 +664,8 @@ end
 
 ---Take an action on a release: a transition of its workflow or a
 ---primitive (suspend, reactivate, cancel, reopen, close, capture, delegate,
----share). opts: fields= (set with the action), note=, justification= (id),
+---share). opts: fields= (set with the action; fields may also be given flat
+---in opts), note=, justification= (id),
 ---to_group=/to_user= (delegate, share), dry_run=true (report what would
 ---happen, write nothing). Returns the release after the action (or the
 ---dry-run report). Raises not_found, not_allowed, invalid_field,
@@ -680,13 +683,37 @@ function M.act(id, action, opts)
     if type(opts) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: argument #3 (opts) must be a table", 2)
     end
-    for k in pairs(opts) do
-        if not ACT_OPTS[k] then
-            relm.error("invalid_argument", "relm.release.act: unknown option '" .. tostring(k) .. "'", 2)
-        end
-    end
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
+    end
+    -- Fields may also be given flat, next to the options:
+    -- act(id, "accept", {closure_text = "...", ...}).
+    local flat
+    for k, v in pairs(opts) do
+        if not ACT_OPTS[k] then
+            if type(k) ~= "string" then
+                relm.error("invalid_argument", "relm.release.act: unknown option '" .. tostring(k) .. "'", 2)
+            end
+            if opts.fields and opts.fields[k] ~= nil then
+                relm.error("invalid_argument", "relm.release.act: field '" .. k
+                    .. "' given both flat and under fields=", 2)
+            end
+            flat = flat or {}
+            flat[k] = v
+        end
+    end
+    if flat then
+        local o, f = { fields = {} }, flat
+        for k, v in pairs(opts) do
+            if ACT_OPTS[k] then
+                o[k] = v
+            end
+        end
+        for k, v in pairs(opts.fields or {}) do
+            f[k] = v
+        end
+        o.fields = f
+        opts = o
     end
     if opts.fields and opts.fields.note ~= nil then
         -- "note" is the action's note, wherever it is given.
@@ -768,6 +795,10 @@ function M.act(id, action, opts)
     end)
 end
 
+local HISTORY_COLUMNS = {
+    "id", "at", "actor", "action", "from", "to", "justification_text", "note", "before", "after",
+}
+
 ---The release's occurrences, oldest first: {id=, at=, actor=, action=,
 ---from=, to=, justification=, note=, before=, after=} (snapshots decoded).
 ---@param id integer|string
@@ -791,7 +822,8 @@ function M.history(id)
             after = o.after and decode(o.after) or nil,
         }
     end
-    return out
+    -- The column order the REPL prints them in (see relm.pretty).
+    return setmetatable(out, { __name = "relm.rows", columns = HISTORY_COLUMNS })
 end
 
 -- Related information and impact live in relm.related (docs/related.md):

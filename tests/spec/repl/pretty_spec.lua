@@ -100,9 +100,18 @@ describe("relm.pretty.show", function()
         assert.matches("^name\n%-%-%-%-%-\nadmin\n%(1 row%)$", pretty.show(relm.sql("SELECT name FROM users")))
     end)
 
-    it("falls back to readable Lua when records nest tables", function()
-        local text = pretty.show({ { a = 1, b = { 1, 2 } }, { a = 2 } })
-        assert.are.equal("{ { a = 1, b = { 1, 2 } }, { a = 2 } }", text)
+    it("shows records nested in records as {…}, to be looked at one by one", function()
+        local text = pretty.show({ { a = 1, b = { x = 1 } }, { a = 2, b = {} } })
+        assert.are.equal("a  b\n-  ---\n1  {…}\n2  {}\n(2 rows)", text)
+    end)
+
+    it("prints a single record with nested tables as readable Lua", function()
+        assert.are.equal("{ a = 1, b = { x = 1 } }", pretty.show({ a = 1, b = { x = 1 } }))
+    end)
+
+    it("prints a list of scalars inside a record as one cell", function()
+        local text = pretty.show({ { a = 1, via = { "app runs_on db", "db part_of dc" } }, { a = 2 } })
+        assert.are.equal("a  via\n-  -----------------------------\n1  app runs_on db, db part_of dc\n2\n(2 rows)", text)
     end)
 
     it("prints an array of empty tables as Lua, not as a table of nothing", function()
