@@ -18,8 +18,6 @@ M.extensions = { "relm.activity", "relm.approval", "relm.related" }
 
 local hooks -- the extension modules, required once on first use
 
-local hooks -- the extension modules, required once on first use
-
 local function extensions(fname, ...)
     if hooks == nil then
         hooks = {}
