@@ -14,7 +14,7 @@ local M = {}
 -- transition_done(before, after, wf, tname, ctx), run in the same
 -- transaction after the action is written; registered(r, wf), run in
 -- register's transaction. Loaded on first use.
-M.extensions = { "relm.activity", "relm.approval" }
+M.extensions = { "relm.activity", "relm.approval", "relm.related" }
 
 local hooks -- the extension modules, required once on first use
 
@@ -78,6 +78,13 @@ local PRIMITIVES = {
     capture = true, delegate = true, share = true,
 }
 M.primitives = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", "delegate", "share" }
+
+-- Extra register{} keys of extension modules: register_keys[k](release,
+-- value) runs inside register's transaction (an error refuses the whole
+-- registration). relm.related: change= registers against an RFC.
+M.register_keys = {
+    change = function(r, v) return require("relm.related").relate(r.id, "change", v) end,
+}
 
 local ACT_OPTS = {
     fields = true, note = true, justification = true, to_group = true, to_user = true, dry_run = true,
@@ -303,7 +310,7 @@ function M.register(spec)
             end
         elseif k == "priority" then
             relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 2)
-        elseif REGISTER_EXTRA[k] then -- luacheck: ignore 542
+        elseif REGISTER_EXTRA[k] or M.register_keys[k] then -- luacheck: ignore 542
         elseif MANAGED[k] then
             relm.error("invalid_field", "register: field '" .. k .. "' is kept by the engine and cannot be set", 2)
         elseif FIELDS[k] then
@@ -338,10 +345,19 @@ function M.register(spec)
             fields[k] = v
         end
     end
+    local ext = {}
+    for k, fn in pairs(M.register_keys) do
+        if spec[k] ~= nil then
+            ext[#ext + 1] = { fn, spec[k] }
+        end
+    end
     return relm.tx(function()
         local _, json = C.register(wf.name, initial, st.phase, fields)
         local r = to_release(json)
         extensions("registered", r, wf)
+        for _, e in ipairs(ext) do
+            e[1](r, e[2])
+        end
         return r
     end)
 end
@@ -806,6 +822,13 @@ function M.history(id)
     end
     -- The column order the REPL prints them in (see relm.pretty).
     return setmetatable(out, { __name = "relm.rows", columns = HISTORY_COLUMNS })
+end
+
+-- Related information and impact live in relm.related (docs/related.md):
+-- relate(id, kind, target, {note=}), unrelate, related(id), impact(id),
+-- for_ci(name).
+for _, name in ipairs({ "relate", "unrelate", "related", "impact", "for_ci" }) do
+    M[name] = function(...) return require("relm.related")[name](...) end
 end
 
 ---Fix the engine's clock at epoch seconds (nil: back to the system clock).

@@ -40,6 +40,7 @@ local SPEC = {
     workflow = {
         label = "string", description = "string", initial = "string", reopen_to = "string",
         close_state = "string", cancel_state = "string", fields = "names",
+        ci_on_close = "status_map",
     },
     state = {
         label = "string", description = "string", phase = "string", requires = "names", editable = "names",
@@ -57,6 +58,7 @@ local KIND_TEXT = {
     string = "a text in quotes", boolean = "true or false", ["function"] = "a function",
     names = "a list of names in braces, like {\"a\", \"b\"}",
     states = "a state name or a list of state names in braces",
+    status_map = "CI statuses before = after in braces, like {in_development = \"active\"}, or false",
 }
 
 -- Compiled workflows by resolved path.
@@ -289,6 +291,19 @@ local function check_kind(v, kind)
         end
         for k, x in pairs(v) do
             if math.type(k) ~= "integer" or type(x) ~= "string" then
+                return false
+            end
+        end
+        return true
+    elseif kind == "status_map" then
+        if v == false then
+            return true
+        end
+        if type(v) ~= "table" then
+            return false
+        end
+        for k, x in pairs(v) do
+            if type(k) ~= "string" or type(x) ~= "string" then
                 return false
             end
         end
@@ -602,6 +617,7 @@ local function compile(c, path)
         name = wdecl.name, label = w.label or label_of(wdecl.name), description = w.description,
         initial = w.initial, reopen_to = w.reopen_to, close_state = close_state, cancel_state = cancel_state,
         fields = copy_list(w.fields), states = states, transitions = transitions,
+        ci_on_close = w.ci_on_close,
         state_order = state_order, transition_order = transition_order, path = path, chunk = chunk,
     }, WF)
     for _, name in ipairs(state_order) do

@@ -1,0 +1,1062 @@
+/* related.c: links from a release to CIs and other records, the minimal
+ * change/problem/incident records, CI updates on closure, release impact. */
+#include "related.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "cmdb.h"
+#include "release.h"
+
+/* Record kinds and the prefix of their generated numbers. */
+static const struct {
+    const char *kind;
+    const char *prefix;
+} record_kinds[] = {
+    {"change", "CHG"},     {"problem", "PRB"},   {"incident", "INC"},
+    {"known_error", "KE"}, {"knowledge", "KB"},  {"document", "DOC"},
+    {"project", "PRJ"},
+};
+#define NRECORD_KINDS (sizeof record_kinds / sizeof record_kinds[0])
+
+static const char *const KIND_LIST =
+    "ci, change, problem, incident, known_error, knowledge, document, "
+    "media, project";
+
+int relm_related_is_record_kind(const char *kind)
+{
+    for (size_t i = 0; i < NRECORD_KINDS; i++)
+        if (strcmp(record_kinds[i].kind, kind) == 0)
+            return 1;
+    return 0;
+}
+
+static const char *record_prefix(const char *kind)
+{
+    for (size_t i = 0; i < NRECORD_KINDS; i++)
+        if (strcmp(record_kinds[i].kind, kind) == 0)
+            return record_kinds[i].prefix;
+    return NULL;
+}
+
+/* The engine's clock (the release module's, so tests that fix it see the
+ * same time everywhere) as ISO-8601 UTC. */
+static void now_iso(char out[32])
+{
+    time_t t = (time_t)relm_release_now();
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v != NULL)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* Step a statement that returns no rows, reset it and map failures. */
+static int step_done(relm_store *s, sqlite3_stmt *st, const char *what,
+                     relm_diag *d)
+{
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(s, d, what);
+    return RELM_OK;
+}
+
+/* Step a statement expected to yield one integer (0 when no row). */
+static int step_int(relm_store *s, sqlite3_stmt *st, int64_t *out,
+                    const char *what, relm_diag *d)
+{
+    int rc = sqlite3_step(st);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return relm_store_fail(s, d, what);
+    return RELM_OK;
+}
+
+/* The JSON text of a record (for the occurrence log), malloc'd. */
+static char *record_json(relm_store *s, int64_t id, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT json_patch('{}', json_object('kind', kind, 'number', number, "
+        "'title', title, 'description', description, 'status', status, "
+        "'url', url, 'cis', (SELECT json_group_array(c.name) FROM record_cis "
+        "rc JOIN cis c ON c.id = rc.ci_id WHERE rc.record_id = r.id))) "
+        "FROM records r WHERE id = ?1",
+        d);
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_int64(st, 1, id);
+    char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (out == NULL)
+        relm_diag_set(d, "not_found", "no record with id %" PRId64, id);
+    return out;
+}
+
+/* ---- records ------------------------------------------------------------ */
+
+/* Replace the CI list of record id with names (ncis of them). */
+static int set_record_cis(relm_store *s, int64_t id, const char *kind,
+                          const char *const *names, size_t n, relm_diag *d)
+{
+    sqlite3_stmt *st =
+        relm_store_stmt(s, "DELETE FROM record_cis WHERE record_id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    if (step_done(s, st, "record cis", d) != RELM_OK)
+        return RELM_ERR;
+    for (size_t i = 0; i < n; i++) {
+        relm_diag cd;
+        int64_t ci = relm_cmdb_id(s, names[i], &cd);
+        if (ci == 0)
+            return relm_diag_set(d, strcmp(cd.code, "not_found") == 0
+                                        ? "not_found" : cd.code,
+                                 "%s: %s", kind, cd.msg);
+        st = relm_store_stmt(s, "INSERT OR IGNORE INTO record_cis (record_id, "
+                                "ci_id) VALUES (?1, ?2)", d);
+        if (st == NULL)
+            return RELM_ERR;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, ci);
+        if (step_done(s, st, "record cis", d) != RELM_OK)
+            return RELM_ERR;
+        if (sqlite3_changes(relm_store_db(s)) == 0)
+            return relm_diag_set(d, "duplicate", "%s: CI '%s' is listed twice",
+                                 kind, names[i]);
+    }
+    return RELM_OK;
+}
+
+/* Append the occurrence of an action on a record. */
+static int record_occurrence(relm_store *s, const char *kind, int64_t id,
+                             const char *action, const char *at, char *before,
+                             relm_diag *d)
+{
+    char *after = record_json(s, id, d);
+    if (after == NULL)
+        return RELM_ERR;
+    relm_occurrence o = {.at = at, .subject = kind, .subject_id = id,
+                         .action = action, .before = before, .after = after};
+    int rc = relm_audit_append(s, &o, NULL, d);
+    free(after);
+    return rc;
+}
+
+static int check_kind(const char *kind, relm_diag *d)
+{
+    if (kind == NULL || !relm_related_is_record_kind(kind))
+        return relm_diag_set(d, "invalid_argument",
+                             "unknown record kind '%s' (change, problem, "
+                             "incident, known_error, knowledge, document, "
+                             "project)", kind ? kind : "(nil)");
+    return RELM_OK;
+}
+
+int relm_related_record_add(relm_store *s, const char *kind,
+                            const relm_record_spec *spec, int64_t *id,
+                            char *number_out, size_t size, relm_diag *d)
+{
+    if (check_kind(kind, d) != RELM_OK)
+        return RELM_ERR;
+    if (spec->title == NULL || spec->title[0] == '\0')
+        return relm_diag_set(d, "invalid_field", "%s: title is required",
+                             kind);
+    if (spec->number != NULL && spec->number[0] == '\0')
+        return relm_diag_set(d, "invalid_field", "%s: number must not be "
+                             "empty", kind);
+    if (spec->status != NULL && spec->status[0] == '\0')
+        return relm_diag_set(d, "invalid_field", "%s: status must not be "
+                             "empty", kind);
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    char at[32], number[64];
+    now_iso(at);
+    sqlite3_stmt *st;
+    if (spec->number != NULL) {
+        snprintf(number, sizeof number, "%s", spec->number);
+    } else {
+        /* Next free generated number: a number given by hand may already
+         * hold the counter's next value, so skip past it. */
+        for (;;) {
+            int64_t last;
+            st = relm_store_stmt(
+                s, "INSERT INTO record_numbers (kind, last) VALUES (?1, 1) "
+                   "ON CONFLICT (kind) DO UPDATE SET last = last + 1 "
+                   "RETURNING last", d);
+            if (st == NULL)
+                goto fail;
+            sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+            if (step_int(s, st, &last, "record number", d) != RELM_OK)
+                goto fail;
+            snprintf(number, sizeof number, "%s-%06" PRId64,
+                     record_prefix(kind), last);
+            int64_t taken;
+            st = relm_store_stmt(s, "SELECT count(*) FROM records WHERE "
+                                    "kind = ?1 AND number = ?2", d);
+            if (st == NULL)
+                goto fail;
+            sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
+            if (step_int(s, st, &taken, "record number", d) != RELM_OK)
+                goto fail;
+            if (taken == 0)
+                break;
+        }
+    }
+    st = relm_store_stmt(
+        s, "INSERT INTO records (kind, number, title, description, status, "
+           "url, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, "
+           "coalesce(?5, 'open'), ?6, ?7, ?7)", d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, spec->title, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 4, spec->description);
+    bind_text_or_null(st, 5, spec->status);
+    bind_text_or_null(st, 6, spec->url);
+    sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        int ext = sqlite3_extended_errcode(relm_store_db(s));
+        sqlite3_reset(st);
+        if (ext == SQLITE_CONSTRAINT_UNIQUE)
+            relm_diag_set(d, "duplicate", "there is already a %s numbered "
+                          "'%s'", kind, number);
+        else
+            relm_store_fail(s, d, "record");
+        goto fail;
+    }
+    sqlite3_reset(st);
+    *id = sqlite3_last_insert_rowid(relm_store_db(s));
+    if (spec->cis != NULL &&
+        set_record_cis(s, *id, kind, spec->cis, spec->ncis, d) != RELM_OK)
+        goto fail;
+    if (record_occurrence(s, kind, *id, "add", at, NULL, d) != RELM_OK)
+        goto fail;
+    if (relm_store_commit(s, d) != RELM_OK)
+        goto fail;
+    snprintf(number_out, size, "%s", number);
+    return RELM_OK;
+fail:
+    relm_store_rollback(s);
+    *id = 0;
+    return RELM_ERR;
+}
+
+/* Id of the record kind/number, 0 with not_found. */
+static int64_t record_id(relm_store *s, const char *kind, const char *number,
+                         relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT id FROM records WHERE kind = ?1 AND number = ?2", d);
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
+    int64_t id;
+    if (step_int(s, st, &id, "record", d) != RELM_OK)
+        return 0;
+    if (id == 0)
+        relm_diag_set(d, "not_found", "no %s numbered '%s'", kind, number);
+    return id;
+}
+
+int relm_related_record_update(relm_store *s, const char *kind,
+                               const char *number,
+                               const relm_record_spec *spec, relm_diag *d)
+{
+    if (check_kind(kind, d) != RELM_OK)
+        return RELM_ERR;
+    const char *empty = spec->title != NULL && !spec->title[0]     ? "title"
+                        : spec->number != NULL && !spec->number[0] ? "number"
+                        : spec->status != NULL && !spec->status[0] ? "status"
+                                                                   : NULL;
+    if (empty != NULL)
+        return relm_diag_set(d, "invalid_field", "%s: %s must not be empty",
+                             kind, empty);
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    char at[32];
+    now_iso(at);
+    char *before = NULL;
+    int64_t id = record_id(s, kind, number, d);
+    if (id == 0)
+        goto fail;
+    before = record_json(s, id, d);
+    if (before == NULL)
+        goto fail;
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "UPDATE records SET number = coalesce(?2, number), title = "
+           "coalesce(?3, title), description = coalesce(?4, description), "
+           "status = coalesce(?5, status), url = coalesce(?6, url), "
+           "updated_at = ?7 WHERE id = ?1", d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    bind_text_or_null(st, 2, spec->number);
+    bind_text_or_null(st, 3, spec->title);
+    bind_text_or_null(st, 4, spec->description);
+    bind_text_or_null(st, 5, spec->status);
+    bind_text_or_null(st, 6, spec->url);
+    sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        int ext = sqlite3_extended_errcode(relm_store_db(s));
+        sqlite3_reset(st);
+        if (ext == SQLITE_CONSTRAINT_UNIQUE)
+            relm_diag_set(d, "duplicate", "there is already a %s numbered "
+                          "'%s'", kind, spec->number);
+        else
+            relm_store_fail(s, d, "record");
+        goto fail;
+    }
+    sqlite3_reset(st);
+    if (spec->cis != NULL &&
+        set_record_cis(s, id, kind, spec->cis, spec->ncis, d) != RELM_OK)
+        goto fail;
+    if (record_occurrence(s, kind, id, "update", at, before, d) != RELM_OK)
+        goto fail;
+    if (relm_store_commit(s, d) != RELM_OK)
+        goto fail;
+    free(before);
+    return RELM_OK;
+fail:
+    free(before);
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
+/* ---- links --------------------------------------------------------------- */
+
+/* What relate/unrelate need to know about the release. */
+typedef struct release_info {
+    char number[64];
+    char workflow[128];
+    char status[16];
+    char state[128];
+} release_info;
+
+static void copy_text(sqlite3_stmt *st, int col, char *out, size_t size)
+{
+    const char *v = (const char *)sqlite3_column_text(st, col);
+    snprintf(out, size, "%s", v != NULL ? v : "");
+}
+
+/* Read release id and check the acting user may change its links: it
+ * exists, is open or suspended, and they hold execute or create on its
+ * workflow. */
+static int release_for_links(relm_store *s, int64_t id, const char *action,
+                             release_info *r, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT number, workflow, status, state FROM releases WHERE id = ?1",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        copy_text(st, 0, r->number, sizeof r->number);
+        copy_text(st, 1, r->workflow, sizeof r->workflow);
+        copy_text(st, 2, r->status, sizeof r->status);
+        copy_text(st, 3, r->state, sizeof r->state);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
+    if (rc != SQLITE_ROW)
+        return relm_store_fail(s, d, "release");
+    /* Who may work the release, or register one (so a requester can name
+     * the change a release is for), may relate things to it. */
+    if (relm_auth_check(s, r->workflow, "create", NULL) != RELM_OK &&
+        relm_auth_check(s, r->workflow, "execute", d) != RELM_OK)
+        return RELM_ERR;
+    if (strcmp(r->status, "open") != 0 && strcmp(r->status, "suspended") != 0)
+        return relm_diag_set(d, "not_allowed", "cannot %s: release %s is %s",
+                             action, r->number, r->status);
+    return RELM_OK;
+}
+
+/* Resolve "name" or "name@version" to a medium's id; invalid_argument when
+ * a bare name has several versions. */
+static int64_t media_id(relm_store *s, const char *target, relm_diag *d)
+{
+    char name[512];
+    const char *at = strrchr(target, '@');
+    const char *version = NULL;
+    if (at != NULL && at != target) {
+        snprintf(name, sizeof name, "%.*s", (int)(at - target), target);
+        version = at + 1;
+    } else {
+        snprintf(name, sizeof name, "%s", target);
+    }
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT id, version FROM media WHERE name = ?1 AND "
+           "(?2 IS NULL OR version = ?2) ORDER BY version", d);
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 2, version);
+    int64_t id = 0;
+    int n = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        id = sqlite3_column_int64(st, 0);
+        n++;
+    }
+    sqlite3_reset(st);
+    if (n == 0) {
+        relm_diag_set(d, "not_found", "no medium named '%s' in the "
+                      "definitive media library", target);
+        return 0;
+    }
+    if (n > 1) {
+        relm_diag_set(d, "invalid_argument", "medium '%s' has %d versions; "
+                      "say which as name@version", name, n);
+        return 0;
+    }
+    return id;
+}
+
+/* Append the occurrence of relate/unrelate on release id: the note says
+ * what in words; after is {kind, target, note, cis} (cis: the CI names
+ * the link brought or took, for a CI or a change). */
+static int link_occurrence(relm_store *s, int64_t id, const release_info *r,
+                           const char *action, const char *kind,
+                           const char *target, const char *note,
+                           const char *cis_json, const char *at, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT json_patch('{}', json_object('kind', ?1, 'target', ?2, "
+           "'note', ?3, 'cis', json(?4)))", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
+    bind_text_or_null(st, 3, note);
+    bind_text_or_null(st, 4, cis_json);
+    char *after = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        after = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (after == NULL)
+        return relm_store_fail(s, d, "occurrence");
+    char text[1024];
+    snprintf(text, sizeof text, "%s %s%s%s", kind, target,
+             note != NULL ? ": " : "", note != NULL ? note : "");
+    relm_occurrence o = {.at = at, .subject = "release", .subject_id = id,
+                         .action = action, .from_state = r->state,
+                         .to_state = r->state, .note = text, .after = after};
+    int rc = relm_audit_append(s, &o, NULL, d);
+    free(after);
+    return rc;
+}
+
+/* JSON array of the names of release id's CIs brought by record rec (or
+ * the single CI ci when rec is 0), malloc'd. */
+static char *cis_json(relm_store *s, int64_t id, int64_t rec, int64_t ci,
+                      relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT json_group_array(c.name) FROM release_cis rc JOIN cis c "
+           "ON c.id = rc.ci_id WHERE rc.release_id = ?1 AND "
+           "(rc.via_record_id = ?2 OR rc.ci_id = ?3)", d);
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, rec);
+    sqlite3_bind_int64(st, 3, ci);
+    char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        out = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (out == NULL)
+        relm_store_fail(s, d, "release cis");
+    return out;
+}
+
+/* Link CI ci (named name) to release id directly. */
+static int relate_ci(relm_store *s, int64_t id, const release_info *r,
+                     const char *name, const char *note, const char *at,
+                     int64_t *ci, relm_diag *d)
+{
+    relm_diag cd;
+    *ci = relm_cmdb_id(s, name, &cd);
+    if (*ci == 0) {
+        *d = cd;
+        return RELM_ERR;
+    }
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT rc.via_record_id, r.number FROM release_cis rc LEFT JOIN "
+           "records r ON r.id = rc.via_record_id WHERE rc.release_id = ?1 "
+           "AND rc.ci_id = ?2", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, *ci);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        char via[128] = "";
+        if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+            snprintf(via, sizeof via, " (through change %s)",
+                     (const char *)sqlite3_column_text(st, 1));
+        sqlite3_reset(st);
+        return relm_diag_set(d, "duplicate", "release %s is already linked "
+                             "to CI '%s'%s", r->number, name, via);
+    }
+    sqlite3_reset(st);
+    st = relm_store_stmt(
+        s, "INSERT INTO release_cis (release_id, ci_id, note, actor_id, "
+           "created_at) VALUES (?1, ?2, ?3, nullif(?4, 0), ?5)", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, *ci);
+    bind_text_or_null(st, 3, note);
+    sqlite3_bind_int64(st, 4, relm_store_actor_id(s));
+    sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
+    return step_done(s, st, "release cis", d);
+}
+
+/* Link record or medium target_id of kind to release id. */
+static int relate_link(relm_store *s, int64_t id, const release_info *r,
+                       const char *kind, const char *target, int64_t rec,
+                       int64_t med, const char *note, const char *at,
+                       relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "INSERT OR IGNORE INTO release_links (release_id, kind, "
+           "record_id, media_id, note, actor_id, created_at) VALUES (?1, ?2, "
+           "nullif(?3, 0), nullif(?4, 0), ?5, nullif(?6, 0), ?7)", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 3, rec);
+    sqlite3_bind_int64(st, 4, med);
+    bind_text_or_null(st, 5, note);
+    sqlite3_bind_int64(st, 6, relm_store_actor_id(s));
+    sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
+    if (step_done(s, st, "release links", d) != RELM_OK)
+        return RELM_ERR;
+    if (sqlite3_changes(relm_store_db(s)) == 0)
+        return relm_diag_set(d, "duplicate", "release %s is already linked "
+                             "to %s '%s'", r->number, kind, target);
+    return RELM_OK;
+}
+
+int relm_related_relate(relm_store *s, int64_t id, const char *kind,
+                        const char *target, const char *note, int *added,
+                        relm_diag *d)
+{
+    if (added != NULL)
+        *added = 0;
+    int is_ci = strcmp(kind, "ci") == 0, is_media = strcmp(kind, "media") == 0;
+    if (!is_ci && !is_media && !relm_related_is_record_kind(kind))
+        return relm_diag_set(d, "invalid_argument", "unknown kind '%s' (%s)",
+                             kind, KIND_LIST);
+    if (target == NULL || target[0] == '\0')
+        return relm_diag_set(d, "invalid_argument", "relate: the target "
+                             "(a %s) must be a non-empty name", kind);
+    release_info r;
+    if (release_for_links(s, id, "relate", &r, d) != RELM_OK)
+        return RELM_ERR;
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    char at[32];
+    now_iso(at);
+    char *cis = NULL;
+    int64_t rec = 0, med = 0, ci = 0;
+    if (is_ci) {
+        if (relate_ci(s, id, &r, target, note, at, &ci, d) != RELM_OK)
+            goto fail;
+        if (added != NULL)
+            *added = 1;
+    } else {
+        if (is_media)
+            med = media_id(s, target, d);
+        else
+            rec = record_id(s, kind, target, d);
+        if (rec == 0 && med == 0)
+            goto fail;
+        if (relate_link(s, id, &r, kind, target, rec, med, note, at, d) !=
+            RELM_OK)
+            goto fail;
+        if (strcmp(kind, "change") == 0) {
+            /* The change's CIs the release does not have yet. */
+            sqlite3_stmt *st = relm_store_stmt(
+                s, "INSERT INTO release_cis (release_id, ci_id, via_record_id, "
+                   "actor_id, created_at) SELECT ?1, rc.ci_id, ?2, "
+                   "nullif(?3, 0), ?4 FROM record_cis rc WHERE rc.record_id = "
+                   "?2 AND NOT EXISTS (SELECT 1 FROM release_cis x WHERE "
+                   "x.release_id = ?1 AND x.ci_id = rc.ci_id) ORDER BY "
+                   "rc.ci_id", d);
+            if (st == NULL)
+                goto fail;
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_bind_int64(st, 2, rec);
+            sqlite3_bind_int64(st, 3, relm_store_actor_id(s));
+            sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
+            if (step_done(s, st, "release cis", d) != RELM_OK)
+                goto fail;
+            if (added != NULL)
+                *added = sqlite3_changes(relm_store_db(s));
+        }
+    }
+    if (is_ci || strcmp(kind, "change") == 0) {
+        cis = cis_json(s, id, rec, ci, d);
+        if (cis == NULL)
+            goto fail;
+    }
+    if (link_occurrence(s, id, &r, "relate", kind, target, note, cis, at, d) !=
+        RELM_OK)
+        goto fail;
+    if (relm_store_commit(s, d) != RELM_OK)
+        goto fail;
+    free(cis);
+    return RELM_OK;
+fail:
+    free(cis);
+    relm_store_rollback(s);
+    if (added != NULL)
+        *added = 0;
+    return RELM_ERR;
+}
+
+/* Run one statement binding (?1 release, ?2 record or CI id). */
+static int exec_pair(relm_store *s, const char *sql, int64_t a, int64_t b,
+                     relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    return step_done(s, st, "release links", d);
+}
+
+int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
+                          const char *target, relm_diag *d)
+{
+    int is_ci = strcmp(kind, "ci") == 0, is_media = strcmp(kind, "media") == 0;
+    if (!is_ci && !is_media && !relm_related_is_record_kind(kind))
+        return relm_diag_set(d, "invalid_argument", "unknown kind '%s' (%s)",
+                             kind, KIND_LIST);
+    if (target == NULL || target[0] == '\0')
+        return relm_diag_set(d, "invalid_argument", "unrelate: the target "
+                             "(a %s) must be a non-empty name", kind);
+    release_info r;
+    if (release_for_links(s, id, "unrelate", &r, d) != RELM_OK)
+        return RELM_ERR;
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    char at[32];
+    now_iso(at);
+    char *cis = NULL;
+    int64_t rec = 0, med = 0, ci = 0;
+    if (is_ci) {
+        relm_diag cd;
+        ci = relm_cmdb_id(s, target, &cd);
+        if (ci == 0) {
+            *d = cd;
+            goto fail;
+        }
+        cis = cis_json(s, id, 0, ci, d);
+        if (cis == NULL ||
+            exec_pair(s, "DELETE FROM release_cis WHERE release_id = ?1 AND "
+                         "ci_id = ?2", id, ci, d) != RELM_OK)
+            goto fail;
+    } else {
+        if (is_media)
+            med = media_id(s, target, d);
+        else
+            rec = record_id(s, kind, target, d);
+        if (rec == 0 && med == 0)
+            goto fail;
+        if (strcmp(kind, "change") == 0) {
+            cis = cis_json(s, id, rec, 0, d);
+            /* CIs only this change brought go; those another related
+             * change lists stay, now through that change. */
+            if (cis == NULL ||
+                exec_pair(s,
+                          "DELETE FROM release_cis WHERE release_id = ?1 AND "
+                          "via_record_id = ?2 AND NOT EXISTS (SELECT 1 FROM "
+                          "release_links l JOIN record_cis rc ON rc.record_id "
+                          "= l.record_id WHERE l.release_id = ?1 AND l.kind = "
+                          "'change' AND l.record_id <> ?2 AND rc.ci_id = "
+                          "release_cis.ci_id)", id, rec, d) != RELM_OK ||
+                exec_pair(s,
+                          "UPDATE release_cis SET via_record_id = (SELECT "
+                          "l.record_id FROM release_links l JOIN record_cis "
+                          "rc ON rc.record_id = l.record_id WHERE "
+                          "l.release_id = ?1 AND l.kind = 'change' AND "
+                          "l.record_id <> ?2 AND rc.ci_id = release_cis.ci_id "
+                          "ORDER BY l.id LIMIT 1) WHERE release_id = ?1 AND "
+                          "via_record_id = ?2", id, rec, d) != RELM_OK)
+                goto fail;
+        }
+        sqlite3_stmt *st = relm_store_stmt(
+            s, "DELETE FROM release_links WHERE release_id = ?1 AND "
+               "ifnull(record_id, 0) = ?2 AND ifnull(media_id, 0) = ?3", d);
+        if (st == NULL)
+            goto fail;
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_bind_int64(st, 2, rec);
+        sqlite3_bind_int64(st, 3, med);
+        if (step_done(s, st, "release links", d) != RELM_OK)
+            goto fail;
+    }
+    if (sqlite3_changes(relm_store_db(s)) == 0) {
+        relm_diag_set(d, "not_found", "release %s is not linked to %s '%s'",
+                      r.number, is_ci ? "CI" : kind, target);
+        goto fail;
+    }
+    if (link_occurrence(s, id, &r, "unrelate", kind, target, NULL, cis, at,
+                        d) != RELM_OK)
+        goto fail;
+    if (relm_store_commit(s, d) != RELM_OK)
+        goto fail;
+    free(cis);
+    return RELM_OK;
+fail:
+    free(cis);
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
+/* ---- closure ------------------------------------------------------------- */
+
+int relm_related_close(relm_store *s, int64_t id, const char *const *from,
+                       const char *const *to, size_t n, int *changed,
+                       relm_diag *d)
+{
+    if (changed != NULL)
+        *changed = 0;
+    if (n == 0)
+        return RELM_OK;
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    char number[64] = "", origin[128];
+    char **names = NULL, **status = NULL;
+    size_t count = 0, cap = 0;
+    sqlite3_stmt *st =
+        relm_store_stmt(s, "SELECT number FROM releases WHERE id = ?1", d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        copy_text(st, 0, number, sizeof number);
+    sqlite3_reset(st);
+    if (number[0] == '\0') {
+        relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
+        goto fail;
+    }
+    snprintf(origin, sizeof origin, "release %s closed", number);
+    /* Collect first: the CMDB's update reads and writes cis itself. */
+    st = relm_store_stmt(s, "SELECT c.name, c.status FROM release_cis rc JOIN "
+                            "cis c ON c.id = rc.ci_id WHERE rc.release_id = ?1 "
+                            "ORDER BY c.name", d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        if (count == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nn = realloc(names, cap * sizeof *nn);
+            char **ns = nn ? realloc(status, cap * sizeof *ns) : NULL;
+            if (nn != NULL)
+                names = nn;
+            if (ns == NULL) {
+                sqlite3_reset(st);
+                relm_diag_set(d, "out_of_memory", "out of memory");
+                goto fail;
+            }
+            status = ns;
+        }
+        names[count] = strdup((const char *)sqlite3_column_text(st, 0));
+        status[count] = strdup((const char *)sqlite3_column_text(st, 1));
+        count++;
+    }
+    sqlite3_reset(st);
+    relm_cmdb_origin o = {.release_id = id, .note = origin};
+    for (size_t i = 0; i < count; i++) {
+        for (size_t k = 0; k < n; k++) {
+            if (status[i] == NULL || strcmp(status[i], from[k]) != 0)
+                continue;
+            relm_cmdb_value v = {.key = "status", .vtype = RELM_V_TEXT,
+                                 .s = to[k], .len = strlen(to[k])};
+            if (relm_cmdb_update(s, names[i], &v, 1, &o, d) != RELM_OK)
+                goto fail;
+            if (changed != NULL)
+                (*changed)++;
+            break;
+        }
+    }
+    if (relm_store_commit(s, d) != RELM_OK)
+        goto fail;
+    for (size_t i = 0; i < count; i++) {
+        free(names[i]);
+        free(status[i]);
+    }
+    free(names);
+    free(status);
+    return RELM_OK;
+fail:
+    for (size_t i = 0; i < count; i++) {
+        free(names[i]);
+        free(status[i]);
+    }
+    free(names);
+    free(status);
+    relm_store_rollback(s);
+    if (changed != NULL)
+        *changed = 0;
+    return RELM_ERR;
+}
+
+/* ---- impact -------------------------------------------------------------- */
+
+/* The graph's answer, read only through these, so a change of its layout
+ * touches nothing else here. It lives in the graph's scratch space until
+ * the next query: everything kept is copied out before that. */
+static int64_t hit_id(const relm_impact *r, size_t i)
+{
+    return relm_impact_id(r, i);
+}
+static int32_t hit_depth(const relm_impact *r, size_t i)
+{
+    return relm_impact_depth(r, i);
+}
+static int64_t hit_through(const relm_impact *r, size_t i)
+{
+    return r->parent[i] < 0 ? r->origin
+                            : relm_impact_id(r, (size_t)r->parent[i]);
+}
+static void hit_done(relm_impact *r)
+{
+    (void)r; /* nothing to free: the graph owns the answer */
+}
+
+/* A set of CI ids: open addressing, power-of-two table, 0 = empty. */
+typedef struct idset {
+    int64_t *slot;
+    size_t cap, n;
+} idset;
+
+static size_t idset_hash(int64_t v, size_t mask)
+{
+    uint64_t x = (uint64_t)v * 0x9E3779B97F4A7C15ull;
+    return (size_t)(x >> 17) & mask;
+}
+
+/* Add v (> 0); returns 1 when new, 0 when present, -1 out of memory. */
+static int idset_add(idset *s, int64_t v)
+{
+    if (2 * (s->n + 1) > s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 1024;
+        int64_t *slot = calloc(cap, sizeof *slot);
+        if (slot == NULL)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            if (s->slot[i] == 0)
+                continue;
+            size_t j = idset_hash(s->slot[i], cap - 1);
+            while (slot[j] != 0)
+                j = (j + 1) & (cap - 1);
+            slot[j] = s->slot[i];
+        }
+        free(s->slot);
+        s->slot = slot;
+        s->cap = cap;
+    }
+    size_t j = idset_hash(v, s->cap - 1);
+    while (s->slot[j] != 0) {
+        if (s->slot[j] == v)
+            return 0;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->slot[j] = v;
+    s->n++;
+    return 1;
+}
+
+/* A growable array of ids. */
+typedef struct idvec {
+    int64_t *v;
+    size_t n, cap;
+} idvec;
+
+static int idvec_push(idvec *a, int64_t x)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        int64_t *v = realloc(a->v, cap * sizeof *v);
+        if (v == NULL)
+            return -1;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = x;
+    return 0;
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int is_service(const idvec *services, int64_t id)
+{
+    return services->n > 0 &&
+           bsearch(&id, services->v, services->n, sizeof id, cmp_id) != NULL;
+}
+
+void relm_release_impact_free(relm_release_impact *r)
+{
+    for (size_t i = 0; i < r->ngroups; i++) {
+        free(r->groups[i].rows);
+        free(r->groups[i].services);
+    }
+    free(r->groups);
+    free(r->services);
+    memset(r, 0, sizeof *r);
+}
+
+/* Ids read by sql (binding ?1 to an integer and ?2 to text) into out. */
+static int read_ids(relm_store *s, const char *sql, int64_t a, const char *b,
+                    idvec *out, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, a);
+    bind_text_or_null(st, 2, b);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (idvec_push(out, sqlite3_column_int64(st, 0)) != 0) {
+            sqlite3_reset(st);
+            return relm_diag_set(d, "out_of_memory", "out of memory");
+        }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(s, d, "impact");
+    return RELM_OK;
+}
+
+int relm_related_impact(relm_store *s, relm_graph *g, int64_t id,
+                        const relm_rimpact_opts *o, relm_release_impact *out,
+                        relm_diag *d)
+{
+    memset(out, 0, sizeof *out);
+    idvec touched = {0}, services = {0}, all_services = {0};
+    idset seen = {0}, seen_services = {0};
+    int64_t exists;
+    sqlite3_stmt *st =
+        relm_store_stmt(s, "SELECT count(*) FROM releases WHERE id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    if (step_int(s, st, &exists, "release", d) != RELM_OK)
+        return RELM_ERR;
+    if (!exists)
+        return relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
+    if (read_ids(s, "SELECT ci_id FROM release_cis WHERE release_id = ?1 "
+                    "ORDER BY created_at, ci_id", id, NULL, &touched,
+                 d) != RELM_OK)
+        goto fail;
+    if (read_ids(s, "SELECT c.id FROM cis c WHERE c.type_id IN (SELECT t.id "
+                    "FROM ci_types t WHERE t.name IN (SELECT value FROM "
+                    "json_each(?2))) AND ?1 = ?1",
+                 0, o->service_types_json ? o->service_types_json : "[]",
+                 &services, d) != RELM_OK)
+        goto fail;
+    qsort(services.v, services.n, sizeof *services.v, cmp_id);
+    out->groups = calloc(touched.n ? touched.n : 1, sizeof *out->groups);
+    if (out->groups == NULL)
+        goto oom;
+    relm_graph_query q = {RELM_GRAPH_UP, o->depth, -1, NULL, 0};
+    for (size_t t = 0; t < touched.n; t++) {
+        relm_rimpact_group *grp = &out->groups[out->ngroups++];
+        grp->ci = touched.v[t];
+        idvec gs = {0};
+        if (is_service(&services, grp->ci)) {
+            if (idvec_push(&gs, grp->ci) != 0)
+                goto oom;
+            int added = idset_add(&seen_services, grp->ci);
+            if (added < 0 || (added && idvec_push(&all_services, grp->ci)))
+                goto oom;
+        }
+        relm_impact r;
+        if (relm_graph_impact(g, s, grp->ci, &q, &r, d) != RELM_OK) {
+            free(gs.v);
+            goto fail;
+        }
+        grp->count = r.n;
+        size_t keep = o->limit < 0 || (size_t)o->limit > r.n ? r.n
+                                                              : (size_t)o->limit;
+        grp->rows = calloc(keep ? keep : 1, sizeof *grp->rows);
+        if (grp->rows == NULL) {
+            hit_done(&r);
+            free(gs.v);
+            goto oom;
+        }
+        for (size_t i = 0; i < r.n; i++) {
+            int64_t ci = hit_id(&r, i);
+            if (i < keep) {
+                grp->rows[i].id = ci;
+                grp->rows[i].depth = hit_depth(&r, i);
+                grp->rows[i].through = hit_through(&r, i);
+            }
+            if (idset_add(&seen, ci) < 0)
+                goto oom_hit;
+            if (is_service(&services, ci)) {
+                if (idvec_push(&gs, ci) != 0)
+                    goto oom_hit;
+                int added = idset_add(&seen_services, ci);
+                if (added < 0 || (added && idvec_push(&all_services, ci)))
+                    goto oom_hit;
+            }
+            continue;
+        oom_hit:
+            hit_done(&r);
+            free(gs.v);
+            goto oom;
+        }
+        grp->nrows = keep;
+        grp->services = gs.v;
+        grp->nservices = gs.n;
+        hit_done(&r);
+    }
+    out->distinct = seen.n;
+    out->services = all_services.v;
+    out->nservices = all_services.n;
+    free(touched.v);
+    free(services.v);
+    free(seen.slot);
+    free(seen_services.slot);
+    return RELM_OK;
+oom:
+    relm_diag_set(d, "out_of_memory", "out of memory");
+fail:
+    free(touched.v);
+    free(services.v);
+    free(all_services.v);
+    free(seen.slot);
+    free(seen_services.slot);
+    relm_release_impact_free(out);
+    return RELM_ERR;
+}

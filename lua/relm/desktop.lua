@@ -1,0 +1,332 @@
+-- relm/desktop.lua: the release desktop, the work queue of the acting user:
+-- releases, activities and approvals waiting for them or their groups, counts by
+-- situation, priority and group, and the actions a queue offers (the same
+-- primitives as relm.release.act). Call it: relm.desktop{...}. docs/desktop.md.
+local C = require "relm.core.desktop"
+local cjson = require "cjson"
+local pretty = require "relm.pretty"
+
+local M = {}
+
+local OPTS = { user = true, number = true, assigned = true, shared = true, kind = true, group = true,
+    limit = true, format = true }
+
+-- Columns of a row, in the order the JSON and scripts see them documented.
+M.fields = {
+    "kind", "number", "release_id", "activity_id", "request_id", "title", "requester", "created", "priority",
+    "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why",
+}
+
+-- The queries (core/desktop.c), for the benchmark's bare-SQLite baseline.
+do
+    local releases, activities, approvals = C.sql()
+    M._sql = { releases = releases, activities = activities, approvals = approvals }
+end
+
+local function fail(code, msg)
+    relm.error(code, msg, 4)
+end
+
+-- The user a desktop is for: the acting one, or opts.user (administrators,
+-- or the user themselves).
+local function who(opts)
+    local name = opts.user or relm.whoami()
+    if type(name) ~= "string" then
+        fail("invalid_argument", "relm.desktop: user must be a user name, got " .. type(name))
+    end
+    local u = relm.sql("SELECT id, name FROM users WHERE name = ?", name)[1]
+    if not u then
+        fail("not_found", "no user named '" .. name .. "'")
+    end
+    if name ~= relm.whoami() and not relm.user.is_admin() then
+        fail("permission_denied", "only administrators see another user's desktop")
+    end
+    return u
+end
+
+local function check(opts)
+    if opts ~= nil and type(opts) ~= "table" then
+        fail("invalid_argument", "relm.desktop: argument #1 (opts) must be a table, got " .. type(opts))
+    end
+    opts = opts or {}
+    for k in pairs(opts) do
+        if not OPTS[k] then
+            fail("invalid_argument", "relm.desktop: unknown option '" .. tostring(k)
+                .. "' (user, number, assigned, shared, kind, group, limit, format)")
+        end
+    end
+    if opts.number ~= nil and (type(opts.number) ~= "string" or opts.number == "") then
+        fail("invalid_argument", "relm.desktop: number must be a release number, its digits or a pattern with *")
+    end
+    if opts.kind ~= nil and opts.kind ~= "release" and opts.kind ~= "activity" and opts.kind ~= "approval" then
+        fail("invalid_argument", "relm.desktop: kind must be \"release\", \"activity\" or \"approval\", got "
+            .. tostring(opts.kind))
+    end
+    if opts.limit ~= nil and (math.type(opts.limit) ~= "integer" or opts.limit < 0) then
+        fail("invalid_argument", "relm.desktop: limit must be a non-negative integer")
+    end
+    if opts.format ~= nil and opts.format ~= "json" and opts.format ~= "table" then
+        fail("invalid_argument", "relm.desktop: format must be \"json\" or \"table\", got " .. tostring(opts.format))
+    end
+    if opts.group ~= nil and type(opts.group) ~= "string" then
+        fail("invalid_argument", "relm.desktop: group must be a group name")
+    end
+    for _, k in ipairs({ "assigned", "shared" }) do
+        if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
+            fail("invalid_argument", "relm.desktop: " .. k .. " must be true or false")
+        end
+    end
+    return opts
+end
+
+-- The number filter for the core: a GLOB pattern with *, the counter's
+-- digits ("42" is REL-YYYY-000042), or the exact number.
+local function number_filter(n, f)
+    if n == nil then
+        return
+    end
+    if n:find("*", 1, true) then
+        f.number_glob = n
+    elseif n:match("^%d+$") then
+        f.number_glob = ("*-%06d"):format(tonumber(n))
+    else
+        f.number = n
+    end
+end
+
+-- "2d04h", "3h05", "12m" or "" for no delay.
+local function short_delay(s)
+    if not s or s <= 0 then
+        return ""
+    end
+    if s >= 86400 then
+        return ("%dd%02dh"):format(s // 86400, s % 86400 // 3600)
+    elseif s >= 3600 then
+        return ("%dh%02d"):format(s // 3600, s % 3600 // 60)
+    end
+    return ("%dm"):format(math.max(1, s // 60))
+end
+
+local SIT_SHORT = { ["in execution"] = "exec", suspended = "susp", late = "LATE" }
+
+-- How a desktop prints: one line per item in 80 columns (or the
+-- terminal's width), then the counts by situation.
+local function cut(s, w)
+    if utf8.len(s) and utf8.len(s) > w then
+        return s:sub(1, utf8.offset(s, w) - 1) .. "…"
+    end
+    return s
+end
+
+local function render(d)
+    local mt = getmetatable(d)
+    if #d == 0 then
+        return ("(nothing waiting for %s)"):format(mt.user)
+    end
+    -- number, p, sit, limit and delay take 36 columns and 16 go between
+    -- the 9 columns; what is left is shared out, the task getting most.
+    local width = pretty.width and pretty.width > 0 and pretty.width or 80
+    local room = math.max(20, width - 52)
+    local wt, wg, wr = room * 45 // 100, room * 20 // 100, room * 17 // 100
+    local ws = room - wt - wg - wr
+    local rows = {}
+    for i, r in ipairs(d) do
+        rows[i] = {
+            number = r.number, p = r.priority, sit = SIT_SHORT[r.situation] or r.situation,
+            limit = r.time_limit and r.time_limit:sub(6, 16):gsub("T", " ") or "",
+            delay = short_delay(r.delay),
+            task = cut(r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task, wt),
+            group = cut(r.group or "", wg), resp = cut(r.responsible or "", wr),
+            shared = cut(r.shared_with or "", ws),
+        }
+    end
+    local text = pretty.table(rows, { "number", "p", "sit", "limit", "delay", "task", "group", "resp", "shared" },
+        { width = width, max_rows = pretty.max_rows })
+    local c = mt.counts
+    return text .. ("\n%d in execution, %d suspended, %d late (relm.desktop.counts() for more)")
+        :format(c.situation["in execution"], c.situation.suspended, c.situation.late)
+end
+
+-- The items (at most limit) and counts of the desktop for opts (checked),
+-- most urgent first: priority, then the nearest time limit, then number.
+local function items(opts, limit)
+    local u = who(opts)
+    local f = { assigned = opts.assigned, shared = opts.shared, kind = opts.kind, group = opts.group }
+    number_filter(opts.number, f)
+    local list, counts = C.load(u.id, relm.release.now(), f, limit)
+    return list, counts, u
+end
+
+---The desktop of the acting user: releases, activities and approval
+---requests waiting for them or their groups, most urgent first (priority,
+---then time limit). Each item: kind ("release", "activity" or
+---"approval"), number, release_id, activity_id, request_id, title, requester, created, priority, time_limit, delay
+---(seconds late), situation ("in execution", "suspended", "late"), task
+---(the workflow state, the activity, "approve (rule)"), group, responsible, shared_with,
+---why ("assigned" or "shared"). opts: number= (a number, its digits or a
+---pattern with *), assigned=true / shared=true (only those), kind=,
+---group=, user= (administrators: someone else's desktop), limit=,
+---format="json" (a JSON text {user=, items=, counts=} for scripts).
+---Prints as a table that fits 80 columns. Call as relm.desktop{...}.
+---@param opts? table
+---@return table|string
+function M.list(opts)
+    opts = check(opts)
+    local shown, counts, u = items(opts, opts.limit)
+    if opts.format == "json" then
+        local list = {}
+        for i, r in ipairs(shown) do
+            local o = {}
+            for _, f in ipairs(M.fields) do
+                o[f] = r[f] == nil and cjson.null or r[f]
+            end
+            list[i] = o
+        end
+        -- lua-cjson 2.1 writes an empty table as {}: items must stay an
+        -- array, so an empty list is spliced in as [].
+        local text = cjson.encode({ user = u.name, items = #list > 0 and list or false, counts = counts })
+        if #list == 0 then
+            text = text:gsub('"items":false', '"items":[]', 1)
+        end
+        return text
+    end
+    return setmetatable(shown, { __tostring = render, __name = "relm.desktop", user = u.name, counts = counts })
+end
+
+---Counts of the desktop's items: {total=, releases=, activities=,
+---situation={["in execution"]=, suspended=, late=}, priority={n1..n5},
+---group={name=n}}. Takes the same filters as the desktop.
+---@param opts? table
+---@return table
+function M.counts(opts)
+    opts = check(opts)
+    local _, counts = items(opts, 0)
+    return counts
+end
+
+-- ---- actions: the same primitives as relm.release.act -------------------
+
+-- The release a desktop item, number or id stands for.
+local function release_of(item)
+    if type(item) == "table" then
+        return item.release_id
+    end
+    return item
+end
+
+---Take responsibility for a release: relm.release.act(x, "capture").
+---@param item table|string|integer a desktop item, a release number or id
+---@param opts? table
+---@return table release
+function M.capture(item, opts)
+    return relm.release.act(release_of(item), "capture", opts)
+end
+
+---Hand a release to a group or person: act(x, "delegate", {to_group=, to_user=, note=}).
+---@param item table|string|integer
+---@param opts table
+---@return table release
+function M.delegate(item, opts)
+    return relm.release.act(release_of(item), "delegate", opts)
+end
+
+---Share a release with a group or person: act(x, "share", {to_group= or to_user=, note=}).
+---@param item table|string|integer
+---@param opts table
+---@return table release
+function M.share(item, opts)
+    return relm.release.act(release_of(item), "share", opts)
+end
+
+---Suspend a release: act(x, "suspend", {justification=, note=}).
+---@param item table|string|integer
+---@param opts table
+---@return table release
+function M.suspend(item, opts)
+    return relm.release.act(release_of(item), "suspend", opts)
+end
+
+---Reactivate a suspended release: act(x, "reactivate").
+---@param item table|string|integer
+---@param opts? table
+---@return table release
+function M.reactivate(item, opts)
+    return relm.release.act(release_of(item), "reactivate", opts)
+end
+
+local NEXT_COLUMN = { todo = "in_progress", in_progress = "done" }
+
+---Execute the current task of a desktop item (a row, a release number or
+---id). A release takes its workflow transition opts.action, or the only
+---one open to the user now; an activity row moves to opts.to or its next
+---board column (todo -> in_progress -> done); an approval row is decided
+---with opts.decision ("approve" or "reject") and opts.note. Other opts go
+---to the primitive (fields=, note=, ...).
+---@param item table|string|integer
+---@param opts? table
+---@return table
+function M.execute(item, opts)
+    opts = opts or {}
+    if type(opts) ~= "table" then
+        fail("invalid_argument", "relm.desktop.execute: argument #2 (opts) must be a table")
+    end
+    if type(item) == "table" and item.kind == "approval" then
+        if opts.decision ~= "approve" and opts.decision ~= "reject" then
+            fail("invalid_argument", "relm.desktop.execute: an approval needs {decision=\"approve\"|\"reject\", note=}")
+        end
+        return relm.approval.decide(item.release_id, { decision = opts.decision, note = opts.note })
+    end
+    if type(item) == "table" and item.kind == "activity" then
+        local a = relm.activity.get(item.activity_id)
+        local to = opts.to or NEXT_COLUMN[a.status]
+        if not to then
+            fail("not_allowed", ("activity #%d is %s; nothing left to execute"):format(a.id, a.status))
+        end
+        return relm.activity.move(a.id, to, { note = opts.note, actual_minutes = opts.actual_minutes })
+    end
+    local id = release_of(item)
+    local name = opts.action
+    local rest = {}
+    for k, v in pairs(opts) do
+        if k ~= "action" then
+            rest[k] = v
+        end
+    end
+    if not name then
+        local r = relm.release.get(id)
+        local wf = relm.release.workflow(r.workflow)
+        local found = {}
+        for _, a in ipairs(relm.release.actions(id)) do
+            if wf.transitions[a] then
+                found[#found + 1] = a
+            end
+        end
+        if #found ~= 1 then
+            fail("not_allowed", ("release %s: %s; say which with {action=}"):format(r.number,
+                #found == 0 and "no workflow transition is open to you now"
+                or "several transitions are open (" .. table.concat(found, ", ") .. ")"))
+        end
+        name = found[1]
+    end
+    return relm.release.act(id, name, rest)
+end
+
+---Schedule an activity (a desktop row or an activity id) at a date/time;
+---opts as relm.activity.schedule (estimated_minutes=, owner=, group=, note=).
+---@param item table|integer
+---@param at string|false
+---@param opts? table
+---@return table activity
+function M.schedule(item, at, opts)
+    local id = type(item) == "table" and item.activity_id or item
+    if math.type(id) ~= "integer" then
+        fail("invalid_argument", "relm.desktop.schedule: argument #1 must be an activity row or id")
+    end
+    return relm.activity.schedule(id, at, opts)
+end
+
+return setmetatable(M, {
+    __call = function(_, opts)
+        return M.list(opts)
+    end,
+})

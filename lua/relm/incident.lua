@@ -1,0 +1,3 @@
+-- relm/incident.lua: minimal incident records (number, title, status, CIs) that
+-- releases relate to: add{title=, cis={...}}, get, update, list. See docs/related.md.
+return require("relm.related").api("incident")

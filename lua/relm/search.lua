@@ -1,0 +1,324 @@
+-- relm/search.lua: advanced search of releases (every status by
+-- default; status="closed" for the reference product's closed-release
+-- search) with full-text search over title, description and closure text
+-- (SQLite FTS5), and export to CSV or JSON. See docs/search.md.
+local cjson = require "cjson"
+
+local M = {}
+
+local STATUS = { open = true, suspended = true, closed = true, cancelled = true }
+local SITUATION = {
+    ["in execution"] = true, in_execution = true, suspended = true, late = true, closed = true, cancelled = true,
+}
+
+-- Columns of a result row, in the order export writes them.
+M.columns = {
+    "id", "number", "title", "status", "state", "phase", "priority", "requester", "unit", "contract",
+    "portfolio", "model", "executor_group", "current_group", "responsible", "created_at", "deadline",
+    "closed_at", "release_date", "solution_category", "closure_text", "reopen_count",
+}
+-- What the REPL shows of a row (every column is in the row).
+local SHOWN = { "number", "title", "status", "priority", "requester", "executor_group", "created_at", "closed_at" }
+
+local FILTERS = {
+    status = true, situation = true, number = true, opened = true, opened_from = true, opened_to = true,
+    closed = true, closed_from = true, closed_to = true, contract = true, unit = true, user = true,
+    requester = true, responsible = true, priority = true, group = true, portfolio = true, model = true,
+    text = true, limit = true, offset = true, order = true,
+}
+
+local ORDER = {
+    number = "r.number", ["-number"] = "r.number DESC", opened = "r.created_at, r.id",
+    ["-opened"] = "r.created_at DESC, r.id DESC", closed = "r.closed_at, r.id",
+    ["-closed"] = "r.closed_at DESC, r.id DESC", priority = "r.priority, r.id",
+    ["-priority"] = "r.priority DESC, r.id",
+}
+
+local function bad(msg)
+    relm.error("invalid_argument", "relm.search.releases: " .. msg, 4)
+end
+
+-- One value or an array of values, each checked by ok(v); returns an array.
+local function list_of(name, v, ok, what)
+    local t = type(v) == "table" and v or { v }
+    if #t == 0 then
+        bad(name .. " must be " .. what .. " or an array of them")
+    end
+    for _, x in ipairs(t) do
+        if not ok(x) then
+            bad(("%s must be %s or an array of them, got %s"):format(name, what, tostring(x)))
+        end
+    end
+    return t
+end
+
+-- "YYYY-MM-DD" or an ISO date-time; `upper` makes a bare date mean the end
+-- of that day (periods are inclusive).
+local function date_bound(name, v, upper)
+    if type(v) ~= "string" or not (v:match("^%d%d%d%d%-%d%d%-%d%d$")
+            or v:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d")) then
+        bad(name .. " must be a date YYYY-MM-DD or an ISO date-time, got " .. tostring(v))
+    end
+    if #v == 10 then
+        return upper and v .. "T23:59:59.999Z" or v .. "T00:00:00Z"
+    end
+    return v
+end
+
+-- A period filter: {from=, to=} (either may be absent) or from/to keys.
+local function period(f, key)
+    local from, to = f[key .. "_from"], f[key .. "_to"]
+    local p = f[key]
+    if p ~= nil then
+        if type(p) ~= "table" then
+            bad(key .. " must be a table {from=, to=}")
+        end
+        for k in pairs(p) do
+            if k ~= "from" and k ~= "to" then
+                bad(key .. ": unknown key '" .. tostring(k) .. "' (from, to)")
+            end
+        end
+        from, to = from or p.from, to or p.to
+    end
+    return from and date_bound(key .. ".from", from, false), to and date_bound(key .. ".to", to, true)
+end
+
+-- Words of a free text turned into an FTS5 query: every word must appear
+-- (as a prefix), quoted so that punctuation cannot be read as syntax.
+local function fts_query(text)
+    local words = {}
+    for w in text:gmatch("[^%s%p]+") do
+        words[#words + 1] = '"' .. w .. '"*'
+    end
+    if #words == 0 then
+        bad("text must contain at least one word")
+    end
+    return table.concat(words, " AND ")
+end
+
+-- The WHERE clause (fixed SQL text) and its bound values for filters f.
+local function where(f)
+    local sql, args = {}, {}
+    local function add(clause, ...)
+        sql[#sql + 1] = clause
+        for _, v in ipairs({ ... }) do
+            args[#args + 1] = v
+        end
+    end
+    -- One "?" per value of a list filter.
+    local function any(clause_one, values)
+        local parts = {}
+        for _, v in ipairs(values) do
+            parts[#parts + 1] = clause_one
+            args[#args + 1] = v
+        end
+        sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
+    end
+    if f.status ~= nil then
+        any("r.status = ?", list_of("status", f.status, function(v) return STATUS[v] end,
+            "open, suspended, closed or cancelled"))
+    end
+    if f.situation ~= nil then
+        local parts = {}
+        for _, s in ipairs(list_of("situation", f.situation, function(v) return SITUATION[v] end,
+            "\"in execution\", suspended, late, closed or cancelled")) do
+            if s == "in execution" or s == "in_execution" then
+                parts[#parts + 1] = "(r.status = 'open' AND (r.deadline IS NULL OR r.deadline >= ?))"
+                args[#args + 1] = os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
+            elseif s == "late" then
+                parts[#parts + 1] = "((r.status = 'open' AND r.deadline < ?) OR "
+                    .. "(r.status = 'suspended' AND r.remaining_seconds < 0))"
+                args[#args + 1] = os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
+            else
+                parts[#parts + 1] = "r.status = ?"
+                args[#args + 1] = s
+            end
+        end
+        sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
+    end
+    if f.number ~= nil then
+        if type(f.number) ~= "string" or f.number == "" then
+            bad("number must be a release number or a pattern with *, got " .. tostring(f.number))
+        end
+        if f.number:find("*", 1, true) then
+            add("r.number GLOB ?", f.number)
+        elseif f.number:match("^%d+$") then
+            add("r.number GLOB ('*-' || printf('%06d', ?))", math.tointeger(tonumber(f.number)))
+        else
+            add("r.number = ?", f.number)
+        end
+    end
+    local from, to = period(f, "opened")
+    if from then add("r.created_at >= ?", from) end
+    if to then add("r.created_at <= ?", to) end
+    from, to = period(f, "closed")
+    if from then add("r.closed_at >= ?", from) end
+    if to then add("r.closed_at <= ?", to) end
+    for _, k in ipairs({ "contract", "unit" }) do
+        if f[k] ~= nil then
+            any(k == "unit" and "r.contact_unit = ?" or "r.contract = ?",
+                list_of(k, f[k], function(v) return type(v) == "string" end, "a string"))
+        end
+    end
+    local function named(key, clause)
+        if f[key] ~= nil then
+            any(clause, list_of(key, f[key], function(v) return type(v) == "string" end, "a name"))
+        end
+    end
+    named("user", "ru.name = ?")
+    named("requester", "ru.name = ?")
+    named("responsible", "rs.name = ?")
+    named("portfolio", "p.name = ?")
+    named("model", "m.name = ?")
+    if f.group ~= nil then
+        local parts = {}
+        for _, g in ipairs(list_of("group", f.group, function(v) return type(v) == "string" end, "a group name")) do
+            parts[#parts + 1] = "eg.name = ? OR cg.name = ?"
+            args[#args + 1] = g
+            args[#args + 1] = g
+        end
+        sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
+    end
+    if f.priority ~= nil then
+        any("r.priority = ?", list_of("priority", f.priority, function(v)
+            return math.type(v) == "integer" and v >= 1 and v <= 5
+        end, "an integer 1-5"))
+    end
+    if f.text ~= nil then
+        if type(f.text) ~= "string" then
+            bad("text must be a string")
+        end
+        add("r.id IN (SELECT rowid FROM releases_fts WHERE releases_fts MATCH ?)", fts_query(f.text))
+    end
+    return #sql > 0 and ("WHERE " .. table.concat(sql, " AND ")) or "", args
+end
+
+---Search releases. Filters (all optional, combined with AND; a list means
+---any of): status ("open", "suspended", "closed", "cancelled"; default:
+---every status), situation ("in execution", "suspended", "late", "closed",
+---"cancelled"), number (exact, the digits after the last dash, or a
+---pattern with *), opened={from=, to=} and closed={from=, to=} (dates
+---YYYY-MM-DD, inclusive; or opened_from= ...), contract, unit (the
+---contact's unit), user (the requester; also requester=, responsible=),
+---priority (1-5), group (executor or current group), portfolio, model,
+---text (every word, as a prefix, in the title, description or closure
+---text), limit (default 1000), offset, order ("-opened" default,
+---"opened", "closed", "-closed", "number", "priority", ...).
+---Raises invalid_argument naming the bad filter.
+---@param filters? table
+---@return table[] releases
+function M.releases(filters)
+    if filters ~= nil and type(filters) ~= "table" then
+        bad("argument #1 (filters) must be a table, got " .. type(filters))
+    end
+    local f = filters or {}
+    for k in pairs(f) do
+        if not FILTERS[k] then
+            bad("unknown filter '" .. tostring(k) .. "' (see docs/search.md)")
+        end
+    end
+    local limit, offset = f.limit or 1000, f.offset or 0
+    if math.type(limit) ~= "integer" or limit < 0 then
+        bad("limit must be a non-negative integer")
+    end
+    if math.type(offset) ~= "integer" or offset < 0 then
+        bad("offset must be a non-negative integer")
+    end
+    local order = ORDER[f.order or "-opened"]
+    if not order then
+        local names = {}
+        for k in pairs(ORDER) do
+            names[#names + 1] = k
+        end
+        table.sort(names)
+        bad("order must be one of " .. table.concat(names, ", ") .. ", got " .. tostring(f.order))
+    end
+    local w, args = where(f)
+    args[#args + 1] = limit
+    args[#args + 1] = offset
+    local rows = relm.sql([[
+        SELECT r.id, r.number, r.title, r.status, r.state, r.phase, r.priority,
+               ru.name AS requester, r.contact_unit AS unit, r.contract,
+               p.name AS portfolio, m.name AS model, eg.name AS executor_group,
+               cg.name AS current_group, rs.name AS responsible, r.created_at,
+               r.deadline, r.closed_at, r.release_date, r.solution_category,
+               r.closure_text, r.reopen_count
+        FROM releases r
+        LEFT JOIN users ru ON ru.id = r.requester_id
+        LEFT JOIN users rs ON rs.id = r.responsible_id
+        LEFT JOIN groups eg ON eg.id = r.executor_group_id
+        LEFT JOIN groups cg ON cg.id = r.current_group_id
+        LEFT JOIN portfolios p ON p.id = r.portfolio_id
+        LEFT JOIN models m ON m.id = r.model_id
+        ]] .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
+    return setmetatable(rows, { columns = SHOWN, search = true })
+end
+
+-- One CSV field (RFC 4180: quoted when it holds a comma, quote or line
+-- break; quotes doubled).
+local function csv_field(v)
+    if v == nil then
+        return ""
+    end
+    local s = tostring(v)
+    if s:find('[,"\r\n]') then
+        return '"' .. s:gsub('"', '""') .. '"'
+    end
+    return s
+end
+
+---Write releases to a file: rows from relm.search.releases, or a filter
+---table to search with first. opts.format "csv" (header row, RFC 4180) or
+---"json" (an array of objects); by default from the file's extension
+---(.json, else CSV). Returns the number of releases written.
+---@param rows_or_filters table
+---@param path string
+---@param opts? {format?: "csv"|"json"}
+---@return integer count
+function M.export(rows_or_filters, path, opts)
+    if type(rows_or_filters) ~= "table" then
+        relm.error("invalid_argument", "relm.search.export: argument #1 must be search results or filters", 2)
+    end
+    if type(path) ~= "string" or path == "" then
+        relm.error("invalid_argument", "relm.search.export: argument #2 (path) must be a file name", 2)
+    end
+    opts = opts or {}
+    local format = opts.format or (path:lower():match("%.json$") and "json" or "csv")
+    if format ~= "csv" and format ~= "json" then
+        relm.error("invalid_argument", "relm.search.export: format must be \"csv\" or \"json\", got "
+            .. tostring(format), 2)
+    end
+    local mt = getmetatable(rows_or_filters)
+    local rows = rows_or_filters
+    if not (mt and mt.search) and (next(rows_or_filters) == nil or rows_or_filters[1] == nil) then
+        rows = M.releases(rows_or_filters)
+    end
+    local f, err = io.open(path, "w")
+    if not f then
+        relm.error("io_error", "relm.search.export: " .. tostring(err), 2)
+    end
+    if format == "json" then
+        local out = {}
+        for i, r in ipairs(rows) do
+            local o = {}
+            for _, c in ipairs(M.columns) do
+                o[c] = r[c] == nil and cjson.null or r[c]
+            end
+            out[i] = o
+        end
+        f:write(#out == 0 and "[]" or cjson.encode(out), "\n")
+    else
+        f:write(table.concat(M.columns, ","), "\r\n")
+        for _, r in ipairs(rows) do
+            local line = {}
+            for i, c in ipairs(M.columns) do
+                line[i] = csv_field(r[c])
+            end
+            f:write(table.concat(line, ","), "\r\n")
+        end
+    end
+    f:close()
+    return #rows
+end
+
+return M

@@ -1,0 +1,109 @@
+-- close_spec.lua: what a closing release does to its CIs (the workflow's
+-- ci_on_close, default in_development -> active), inside the closure's
+-- transaction, with the release as origin in the CI history.
+local H = dofile("tests/spec/related/helper.lua")
+
+local function status(name)
+    return relm.cmdb.get(name).status
+end
+
+local function set(name, st)
+    relm.cmdb.update(name, { status = st })
+end
+
+describe("closing a release", function()
+    setup(function() H.setup(); H.cmdb() end)
+    before_each(function() set("web-01", "in_development") end)
+
+    it("promotes its in-development CIs to active; history names the release", function()
+        local r = H.release()
+        relm.release.relate(r.id, "ci", "web-01")
+        relm.release.relate(r.id, "ci", "db-01")
+        H.resolve(r)
+        assert.are.equal("in_development", status("web-01")) -- not before closure
+        r = relm.release.act(r.id, "close", { fields = H.closing })
+        assert.are.equal("closed", r.status)
+        assert.are.equal("active", status("web-01"))
+        assert.are.equal("active", status("db-01"))
+        local h = relm.cmdb.history("web-01")
+        local last = h[#h]
+        assert.are.same({ "in_development", "active" }, last.diff.status)
+        assert.are.equal(r.id, last.origin_release)
+        -- db-01 was already active: no history row from the closure.
+        local hd = relm.cmdb.history("db-01")
+        assert.is_nil(hd[#hd].origin_release)
+    end)
+
+    it("changes nothing when the closure is refused (same transaction)", function()
+        local r = H.release()
+        relm.release.relate(r.id, "ci", "web-01")
+        H.resolve(r)
+        local before = H.counts()
+        local ok, err = pcall(relm.release.act, r.id, "close", { fields = { release_date = "2026-11-20" } })
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "invalid_field"), tostring(err))
+        assert.are.same(before, H.counts())
+        assert.are.equal("in_development", status("web-01"))
+    end)
+
+    it("follows the workflow's ci_on_close, and a failing CI update refuses the closure", function()
+        local wf = relm.release.workflow(H.WF)
+        local r = H.release()
+        relm.release.relate(r.id, "ci", "web-01")
+        H.resolve(r)
+        wf.ci_on_close = { in_development = "no_such_status" }
+        local before = H.counts()
+        local ok, err = pcall(relm.release.act, r.id, "close", { fields = H.closing })
+        assert.is_false(ok, "the CMDB should refuse the status")
+        assert.matches("no_such_status", tostring(err))
+        assert.are.same(before, H.counts())
+        assert.are.equal("resolved", relm.release.get(r.id).state)
+        wf.ci_on_close = { in_development = "homologation" }
+        relm.release.act(r.id, "close", { fields = H.closing })
+        assert.are.equal("homologation", status("web-01"))
+        wf.ci_on_close = nil
+    end)
+
+    it("leaves CIs alone when the workflow says ci_on_close = false", function()
+        local wf = relm.release.workflow(H.WF)
+        wf.ci_on_close = false
+        local r = H.release()
+        relm.release.relate(r.id, "ci", "web-01")
+        H.resolve(r)
+        relm.release.act(r.id, "close", { fields = H.closing })
+        wf.ci_on_close = nil
+        assert.are.equal("in_development", status("web-01"))
+    end)
+end)
+
+describe("ci_on_close in the workflow DSL", function()
+    setup(function() H.setup(); H.cmdb() end)
+
+    -- The fixture workflow under another name with a ci_on_close line.
+    local function variant(name, line)
+        local text = io.open("tests/fixtures/workflows/shimflow.lua"):read("a")
+        text = text:gsub('workflow "shimflow" {', 'workflow "' .. name .. '" {\n    ' .. line, 1)
+        local path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/" .. name .. ".lua"
+        local f = assert(io.open(path, "w"))
+        f:write(text)
+        f:close()
+        return path
+    end
+
+    it("is read from the workflow file", function()
+        relm.release.workflow(variant("homolflow", 'ci_on_close = { in_development = "homologation" },'))
+        relm.cmdb.update("web-01", { status = "in_development" })
+        local r = H.release { workflow = "homolflow" }
+        relm.release.relate(r.id, "ci", "web-01")
+        H.resolve(r)
+        relm.release.act(r.id, "close", { fields = H.closing })
+        assert.are.equal("homologation", relm.cmdb.get("web-01").status)
+    end)
+
+    it("is checked like every workflow field", function()
+        local path = variant("badflow", 'ci_on_close = { "active" },')
+        local ok, err = pcall(relm.release.workflow, path)
+        assert.is_false(ok)
+        assert.matches("ci_on_close must be CI statuses", tostring(err))
+    end)
+end)

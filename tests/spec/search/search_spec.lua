@@ -1,0 +1,139 @@
+-- search_spec.lua: relm.search.releases filters (status, situation, number,
+-- periods, contract, unit, user, priority, group, text) and export.
+local H = dofile("tests/spec/related/helper.lua")
+
+local function numbers(rows)
+    local out = {}
+    for i, r in ipairs(rows) do
+        out[i] = r.number
+    end
+    table.sort(out)
+    return out
+end
+
+describe("relm.search.releases", function()
+    local db, web, late, held
+    setup(function()
+        H.setup()
+        relm.release.set_clock(os.time { year = 2026, month = 3, day = 10, hour = 12 })
+        db = H.release { title = "Upgrade the database cluster", description = "PostgreSQL 16 on the new hosts",
+            contract = "C-100", contact = { unit = "Finance" }, impact = "high", urgency = "high",
+            requester = "bob" }
+        H.resolve(db)
+        relm.release.set_clock(os.time { year = 2026, month = 3, day = 12, hour = 12 })
+        db = relm.release.act(db.id, "close", { fields = { release_date = "2026-03-12", solution_category = "deployed",
+            closure_text = "Migração concluída sem incidentes" } })
+        relm.release.set_clock(os.time { year = 2026, month = 4, day = 1, hour = 12 })
+        web = H.release { title = "Web farm refresh", executor_group = "dba", sla_hours = 1000 }
+        late = H.release { title = "Late one", sla_hours = 1 }
+        held = H.release { title = "Held one", sla_hours = 1000 }
+        H.as("dave", function() relm.release.act(held.id, "suspend", { justification = H.suspend }) end)
+        relm.release.set_clock(os.time { year = 2026, month = 4, day = 2, hour = 12 })
+    end)
+    teardown(function() relm.release.set_clock(nil) end)
+
+    it("returns every release by default, newest first", function()
+        local rows = relm.search.releases()
+        assert.are.equal(4, #rows)
+        assert.are.equal(held.number, rows[1].number)
+        assert.are.equal(db.number, rows[4].number)
+    end)
+
+    it("filters by status and situation", function()
+        assert.are.same({ db.number }, numbers(relm.search.releases { status = "closed" }))
+        assert.are.same({ held.number }, numbers(relm.search.releases { situation = "suspended" }))
+        assert.are.same({ late.number }, numbers(relm.search.releases { situation = "late" }))
+        assert.are.same(numbers({ web }), numbers(relm.search.releases { situation = "in execution" }))
+        assert.are.same(numbers({ db, held }), numbers(relm.search.releases { status = { "closed", "suspended" } }))
+    end)
+
+    it("filters by number: exact, the counter's digits, or a pattern", function()
+        assert.are.same({ db.number }, numbers(relm.search.releases { number = db.number }))
+        local digits = db.number:match("(%d+)$")
+        assert.are.same({ db.number }, numbers(relm.search.releases { number = tostring(tonumber(digits)) }))
+        assert.are.equal(4, #relm.search.releases { number = "REL-2026-*" })
+        assert.are.same({}, relm.search.releases { number = "REL-1999-000001" })
+    end)
+
+    it("filters by opening and closing period (inclusive dates)", function()
+        assert.are.same({ db.number }, numbers(relm.search.releases { opened = { to = "2026-03-10" } }))
+        assert.are.equal(3, #relm.search.releases { opened_from = "2026-04-01" })
+        assert.are.same({ db.number }, numbers(relm.search.releases {
+            closed = { from = "2026-03-12", to = "2026-03-12" } }))
+        assert.are.same({}, relm.search.releases { closed = { from = "2026-03-13" } })
+    end)
+
+    it("filters by contract, unit, user, priority and group", function()
+        assert.are.same({ db.number }, numbers(relm.search.releases { contract = "C-100" }))
+        assert.are.same({ db.number }, numbers(relm.search.releases { unit = "Finance" }))
+        assert.are.same({ db.number }, numbers(relm.search.releases { user = "bob" }))
+        assert.are.same({ db.number }, numbers(relm.search.releases { priority = 1 }))
+        assert.are.same({ web.number }, numbers(relm.search.releases { group = "dba" }))
+        assert.are.same({}, relm.search.releases { contract = "C-100", status = "open" })
+    end)
+
+    it("finds text in title, description and closure text, accents or not", function()
+        assert.are.same({ db.number }, numbers(relm.search.releases { text = "postgres" }))
+        assert.are.same({ db.number }, numbers(relm.search.releases { text = "migracao incidentes" }))
+        assert.are.same({ web.number }, numbers(relm.search.releases { text = "farm" }))
+        assert.are.same({}, relm.search.releases { text = "farm database" })
+        -- FTS5 syntax in the text is read as words, not as a query.
+        assert.are.same({ db.number }, numbers(relm.search.releases { text = 'cluster" (upgrade*' }))
+    end)
+
+    it("keeps the text index in step with updates", function()
+        relm.release.update(web.id, { description = "Also replaces the load balancers" })
+        assert.are.same({ web.number }, numbers(relm.search.releases { text = "balancers" }))
+        relm.release.update(web.id, { description = "Nothing special" })
+        assert.are.same({}, relm.search.releases { text = "balancers" })
+    end)
+
+    it("pages with limit and offset and orders on request", function()
+        local rows = relm.search.releases { order = "opened", limit = 2, offset = 1 }
+        assert.are.equal(2, #rows)
+        assert.are.equal(web.number, rows[1].number)
+    end)
+
+    it("refuses bad filters with a message naming them", function()
+        local function refused(pattern, f)
+            local ok, err = pcall(relm.search.releases, f)
+            assert.is_false(ok)
+            assert.is_true(relm.is_error(err, "invalid_argument"), tostring(err))
+            assert.matches(pattern, err.message)
+        end
+        refused("unknown filter 'colour'", { colour = "red" })
+        refused("status must be", { status = "done" })
+        refused("situation must be", { situation = "asleep" })
+        refused("priority must be", { priority = 9 })
+        refused("opened.from must be a date", { opened = { from = "yesterday" } })
+        refused("closed: unknown key 'since'", { closed = { since = "2026-01-01" } })
+        refused("text must contain at least one word", { text = "  ...  " })
+        refused("limit must be", { limit = -1 })
+        refused("order must be one of", { order = "sideways" })
+        refused("argument #1", "closed")
+    end)
+end)
+
+describe("relm.search.export", function()
+    setup(H.setup)
+
+    it("writes CSV with a header and quoted fields, and JSON", function()
+        H.release { title = 'Quote "this", please' }
+        local dir = os.getenv("RELM_TEST_TMP") or "/tmp"
+        local csv = dir .. "/releases.csv"
+        local n = relm.search.export({ text = "quote" }, csv)
+        assert.are.equal(1, n)
+        local text = io.open(csv):read("a")
+        assert.matches("^id,number,title,status", text)
+        assert.matches('"Quote ""this"", please"', text, 1, true)
+        local json = dir .. "/releases.json"
+        assert.are.equal(1, relm.search.export(relm.search.releases { text = "quote" }, json))
+        local data = require("cjson").decode(io.open(json):read("a"))
+        assert.are.equal('Quote "this", please', data[1].title)
+        assert.are.equal(0, relm.search.export({ text = "nothingmatches" }, json, { format = "json" }))
+        assert.are.equal("[]\n", io.open(json):read("a"))
+        local ok, err = pcall(relm.search.export, {}, csv, { format = "xml" })
+        assert.is_false(ok)
+        assert.matches("format must be", tostring(err))
+    end)
+end)
