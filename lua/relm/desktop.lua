@@ -94,12 +94,15 @@ local function number_filter(n, f)
     end
 end
 
--- "2d04h", "3h05", "12m" or "" for no delay.
+-- "12d", "2d04h", "3h05", "12m" or "" for no delay: never more than five
+-- characters below 100,000 days, so the column keeps its width.
 local function short_delay(s)
     if not s or s <= 0 then
         return ""
     end
-    if s >= 86400 then
+    if s >= 10 * 86400 then
+        return ("%dd"):format(s // 86400)
+    elseif s >= 86400 then
         return ("%dd%02dh"):format(s // 86400, s % 86400 // 3600)
     elseif s >= 3600 then
         return ("%dh%02d"):format(s // 3600, s % 3600 // 60)
@@ -109,42 +112,130 @@ end
 
 local SIT_SHORT = { ["in execution"] = "exec", suspended = "susp", late = "LATE" }
 
--- How a desktop prints: one line per item in 80 columns (or the
--- terminal's width), then the counts by situation.
+-- The printed columns: the first five are short and never cut (a cut
+-- number is useless); the last four share what is left of the line.
+local FIXED = { "number", "p", "sit", "limit", "delay" }
+local FLEX = { "task", "group", "resp", "shared" }
+
+local function text_width(s)
+    return utf8.len(s) or #s
+end
+
 local function cut(s, w)
-    if utf8.len(s) and utf8.len(s) > w then
-        return s:sub(1, utf8.offset(s, w) - 1) .. "…"
+    if text_width(s) > w then
+        return utf8.len(s) and s:sub(1, utf8.offset(s, w) - 1) .. "…" or s:sub(1, w - 1) .. "…"
     end
     return s
 end
 
+-- Cut the flexible cells of rows so that the table fits width columns:
+-- each flexible column starts at its widest cell, then the one widest for
+-- its weight loses a column at a time (the task weighs three times the
+-- others, so it keeps most room), none going below its header.
+local WEIGHT = { 3, 1, 1, 1 }
+
+local function fit(rows, width)
+    local used = 2 * (#FIXED + #FLEX - 1)
+    for _, c in ipairs(FIXED) do
+        local w = #c
+        for _, r in ipairs(rows) do
+            w = math.max(w, text_width(tostring(r[c])))
+        end
+        used = used + w
+    end
+    local ws = {}
+    for i, c in ipairs(FLEX) do
+        ws[i] = #c
+        for _, r in ipairs(rows) do
+            ws[i] = math.max(ws[i], text_width(r[c]))
+        end
+        used = used + ws[i]
+    end
+    while used > width do
+        local widest = 1
+        for i = 2, #FLEX do
+            if ws[i] > #FLEX[i] and (ws[widest] <= #FLEX[widest]
+                    or ws[i] / WEIGHT[i] > ws[widest] / WEIGHT[widest]) then
+                widest = i
+            end
+        end
+        if ws[widest] <= #FLEX[widest] then
+            break
+        end
+        ws[widest] = ws[widest] - 1
+        used = used - 1
+    end
+    for _, r in ipairs(rows) do
+        for i, c in ipairs(FLEX) do
+            r[c] = cut(r[c], ws[i])
+        end
+    end
+end
+
+-- label followed by items separated by commas, wrapped at width under
+-- the first item.
+local function wrap(label, items, width)
+    local lines, line = {}, label
+    for i, item in ipairs(items) do
+        local piece = item .. (i < #items and "," or "")
+        if line ~= label and text_width(line) + 1 + text_width(piece) > width then
+            lines[#lines + 1] = line
+            line = string.rep(" ", #label) .. piece
+        else
+            line = line .. (line == label and "" or " ") .. piece
+        end
+    end
+    lines[#lines + 1] = line
+    return table.concat(lines, "\n")
+end
+
+-- How a desktop prints: one line per item in 80 columns (or the
+-- terminal's width), then the counts by situation, priority and group.
 local function render(d)
     local mt = getmetatable(d)
     if #d == 0 then
         return ("(nothing waiting for %s)"):format(mt.user)
     end
-    -- number, p, sit, limit and delay take 36 columns and 16 go between
-    -- the 9 columns; what is left is shared out, the task getting most.
     local width = pretty.width and pretty.width > 0 and pretty.width or 80
-    local room = math.max(20, width - 52)
-    local wt, wg, wr = room * 45 // 100, room * 20 // 100, room * 17 // 100
-    local ws = room - wt - wg - wr
     local rows = {}
     for i, r in ipairs(d) do
         rows[i] = {
             number = r.number, p = r.priority, sit = SIT_SHORT[r.situation] or r.situation,
-            limit = r.time_limit and r.time_limit:sub(6, 16):gsub("T", " ") or "",
+            limit = r.time_limit and (r.time_limit:sub(6, 16):gsub("T", " ")) or "",
             delay = short_delay(r.delay),
-            task = cut(r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task, wt),
-            group = cut(r.group or "", wg), resp = cut(r.responsible or "", wr),
-            shared = cut(r.shared_with or "", ws),
+            task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task or "",
+            group = r.group or "", resp = r.responsible or "", shared = r.shared_with or "",
         }
     end
-    local text = pretty.table(rows, { "number", "p", "sit", "limit", "delay", "task", "group", "resp", "shared" },
-        { width = width, max_rows = pretty.max_rows })
+    fit(rows, width)
+    local columns = table.move(FLEX, 1, #FLEX, #FIXED + 1, table.move(FIXED, 1, #FIXED, 1, {}))
+    local text = pretty.table(rows, columns, { width = width, max_rows = pretty.max_rows })
     local c = mt.counts
-    return text .. ("\n%d in execution, %d suspended, %d late (relm.desktop.counts() for more)")
-        :format(c.situation["in execution"], c.situation.suspended, c.situation.late)
+    local sit = {
+        "in execution " .. c.situation["in execution"], "suspended " .. c.situation.suspended,
+        "late " .. c.situation.late,
+    }
+    local prio = {}
+    for p = 1, 5 do
+        if c.priority[p] > 0 then
+            prio[#prio + 1] = ("p%d %d"):format(p, c.priority[p])
+        end
+    end
+    local groups = {}
+    for name, n in pairs(c.group) do
+        groups[#groups + 1] = { name = name, n = n }
+    end
+    table.sort(groups, function(a, b)
+        if a.n ~= b.n then
+            return a.n > b.n
+        end
+        return a.name < b.name
+    end)
+    for i, g in ipairs(groups) do
+        groups[i] = g.name .. " " .. g.n
+    end
+    return table.concat({ text, wrap("situation: ", sit, width), wrap("priority:  ", prio, width),
+        wrap("group:     ", groups, width) }, "\n")
 end
 
 -- The items (at most limit) and counts of the desktop for opts (checked),

@@ -87,7 +87,9 @@ describe("relm.desktop", function()
         local text = tostring(desk("bob"))
         assert.matches("number%s+p%s+sit%s+limit%s+delay%s+task", text)
         assert.matches(urgent.number, text, 1, true)
-        assert.matches("2 late", text)
+        assert.matches("situation: in execution 1, suspended 1, late 2", text, 1, true)
+        assert.matches("priority:  p1 1, p3 3", text, 1, true)
+        assert.matches("group:     ops 3, dba 1", text, 1, true)
         for line in text:gmatch("[^\n]+") do
             assert.is_true(utf8.len(line) <= 80, line)
         end
@@ -127,6 +129,39 @@ describe("relm.desktop", function()
         refused("permission_denied", "administrators", function() desk("bob", { user = "dave" }) end)
         assert.are.equal(4, #relm.desktop { user = "bob" }) -- an administrator may look
     end)
+end)
+
+describe("the printed desktop", function()
+    setup(function()
+        H.setup()
+        relm.release.set_clock(T0)
+    end)
+    teardown(function() relm.release.set_clock(nil) end)
+
+    it("keeps numbers whole in 80 columns whatever the other cells hold", function()
+        relm.group.add { name = "network-engineering-and-security" }
+        relm.group.add_member("network-engineering-and-security", "bob")
+        relm.user.add { name = "maximilian.vandenberghe" }
+        local long = H.release { title = "Long", executor_group = "network-engineering-and-security" }
+        relm.release.act(long.id, "share", { to_user = "maximilian.vandenberghe", note = "fyi" })
+        relm.release.act(long.id, "capture")
+        relm.activity.add(long.id, { phase = "deployment", owner = "bob",
+            title = "Back up every database of the cluster before the upgrade starts",
+            scheduled_at = "2025-01-01T09:00", estimated_minutes = 30 })
+        local text = tostring(desk("bob"))
+        for line in text:gmatch("[^\n]+") do
+            assert.is_true(utf8.len(line) <= 80, line)
+        end
+        for _, r in ipairs(desk("bob")) do
+            assert.matches(r.number .. "  ", text, 1, true)
+        end
+        -- More than ten days late prints in days only, so the column keeps
+        -- its five characters.
+        assert.matches("%s%d%d%dd%s", text)
+        assert.matches("#%d+ Back up", text)
+        assert.matches("network%-engineering%-and%-security 1", text)
+    end)
+
 end)
 
 describe("actions from the desktop", function()
