@@ -180,29 +180,51 @@ function M.transition_done(before, after, wf)
     end
 end
 
--- How an impact prints in the REPL: a line per touched CI, then the
--- business services reached (the fields hold everything).
+-- "1 CI", "3 CIs".
+local function count(n, what)
+    return ("%d %s%s"):format(n, what, n == 1 and "" or "s")
+end
+
+-- How an impact prints in the REPL, for a CAB: what the release touches
+-- and what can break, a line per touched CI with the business services it
+-- reaches, then every service reached (the fields hold everything).
 local IMPACT_MT = { __name = "relm.release_impact" }
 IMPACT_MT.__tostring = function(imp)
     local pretty = require "relm.pretty"
     local width = pretty.width and pretty.width > 0 and pretty.width or 80
-    local out = { ("release %s touches %d CI(s); %d CI(s) can be affected; %d business service(s)")
-        :format(imp.release, imp.touched, imp.impacted, #imp.services) }
+    local head = ("release %s touches %s; %s can be affected, %s")
+        :format(imp.release, count(imp.touched, "CI"), count(imp.impacted, "CI"),
+            count(#imp.services, "business service"))
+    local out = { #head > width and (head:gsub("; ", "\n", 1)) or head }
     if imp.touched > 0 then
         local rows = {}
         for i, g in ipairs(imp.by_ci) do
-            rows[i] = { ci = g.ci, type = g.type, status = g.status, reaches = g.count, services = #g.services }
+            rows[i] = { ["touched CI"] = g.ci, type = g.type, status = g.status, reaches = g.count,
+                ["services reached"] = #g.services == 0 and "-"
+                    or (#g.services > 3 and #g.services .. ": " or "") .. table.concat(g.services, ", ") }
         end
-        out[2] = pretty.table(rows, { "ci", "type", "status", "reaches", "services" }, { width = width })
+        out[2] = pretty.table(rows, { "touched CI", "type", "status", "reaches", "services reached" },
+            { width = width, max_rows = pretty.max_rows })
     end
     if #imp.services > 0 then
-        local line, lines = "services:", {}
-        for _, sv in ipairs(imp.services) do
-            if #line + #sv.name + 1 > width then
+        -- Every service, wrapped; a CMDB with hundreds stops after a
+        -- screenful and says how many more imp.services holds.
+        local label, max_lines = "services:", 8
+        local line, lines, shown = label, {}, 0
+        for i, sv in ipairs(imp.services) do
+            local piece = sv.name .. (i < #imp.services and "," or "")
+            if line ~= label and #line + #piece + 1 > width then
                 lines[#lines + 1] = line
-                line = " "
+                line = string.rep(" ", #label)
+                if #lines == max_lines - 1 then
+                    break
+                end
             end
-            line = line .. " " .. sv.name
+            line = line .. " " .. piece
+            shown = i
+        end
+        if shown < #imp.services then
+            line = line .. (" … %d more (.services)"):format(#imp.services - shown)
         end
         lines[#lines + 1] = line
         out[#out + 1] = table.concat(lines, "\n")
@@ -248,6 +270,7 @@ function M.impact(id, opts)
     local number = relm.sql("SELECT number FROM releases WHERE id = ?", rid)[1].number
     local causes = {}
     for _, g in ipairs(r.by_ci) do
+        table.sort(g.services)
         for _, s in ipairs(g.services) do
             local list = causes[s] or {}
             list[#list + 1] = g.ci

@@ -32,9 +32,35 @@ describe("relm.release.impact", function()
         local r = H.release()
         relm.release.relate(r.id, "ci", "srv-01")
         local text = relm.pretty.show(relm.release.impact(r.id))
-        assert.matches("touches 1 CI%(s%); 4 CI%(s%) can be affected; 2 business service", text)
-        assert.matches("srv%-01%s+server%s+active%s+4%s+2", text)
-        assert.matches("services: billing shop", text)
+        assert.matches("touches 1 CI; 4 CIs can be affected, 2 business services", text, 1, true)
+        assert.matches("srv%-01%s+server%s+active%s+4%s+billing, shop", text)
+        assert.matches("services: billing, shop", text, 1, true)
+    end)
+
+    it("prints a long list of services in a screenful, within 80 columns", function()
+        relm.cmdb.add { type = "server", name = "core-switch" }
+        for i = 1, 120 do
+            local name = ("svc-%03d"):format(i)
+            relm.cmdb.add { type = "service", name = name }
+            relm.cmdb.relate(name, "depends_on", "core-switch")
+        end
+        local r = H.release()
+        relm.release.relate(r.id, "ci", "core-switch")
+        relm.release.relate(r.id, "ci", "db-01")
+        local imp = relm.release.impact(r.id)
+        assert.are.equal(121, #imp.services)
+        local text = tostring(imp)
+        local lines = 0
+        for line in text:gmatch("[^\n]+") do
+            lines = lines + 1
+            assert.is_true(utf8.len(line) <= 80, line)
+        end
+        assert.is_true(lines <= 16, text)
+        assert.matches("core%-switch%s+server%s+active%s+120%s+120: svc%-001, svc%-002", text)
+        assert.matches("db%-01%s+app%s+active%s+1%s+billing\n", text)
+        local more = tonumber(text:match("… (%d+) more %(%.services%)"))
+        local listed = select(2, text:match("services:(.*)"):gsub("svc%-%d+", ""))
+        assert.are.equal(120, more + listed)
     end)
 
     it("honours depth and limit; counts stay exact", function()
