@@ -64,6 +64,44 @@ describe("closing a release", function()
         wf.ci_on_close = nil
     end)
 
+    it("undoes CIs already promoted when the closure fails after them", function()
+        local R = require "relm.related"
+        relm.cmdb.add { type = "app", name = "zz-late", status = "to_validate" }
+        local r = H.release()
+        relm.release.relate(r.id, "ci", "web-01")
+        relm.release.relate(r.id, "ci", "zz-late")
+        H.resolve(r)
+        local before = H.counts()
+        -- web-01 is promoted first (by name), then zz-late's update fails.
+        local wf = relm.release.workflow(H.WF)
+        wf.ci_on_close = { in_development = "active", to_validate = "no_such_status" }
+        local ok, err = pcall(relm.release.act, r.id, "close", { fields = H.closing })
+        wf.ci_on_close = nil
+        assert.is_false(ok)
+        assert.matches("no_such_status", tostring(err))
+        assert.are.same(before, H.counts())
+        assert.are.equal("in_development", status("web-01"))
+        -- The CI updates succeed, then something later in the same
+        -- transaction raises: the promotion goes with the closure.
+        local done = R.transition_done
+        R.transition_done = function(...)
+            done(...)
+            assert.are.equal("active", status("web-01")) -- promoted, not committed
+            relm.error("not_allowed", "a later step refused")
+        end
+        ok, err = pcall(relm.release.act, r.id, "close", { fields = H.closing })
+        R.transition_done = done
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "not_allowed"), tostring(err))
+        assert.are.same(before, H.counts())
+        assert.are.equal("in_development", status("web-01"))
+        assert.are.equal("resolved", relm.release.get(r.id).state)
+        local h = relm.cmdb.history("web-01")
+        assert.are_not.equal(r.id, h[#h].origin_release)
+        relm.release.act(r.id, "close", { fields = H.closing })
+        assert.are.equal("active", status("web-01"))
+    end)
+
     it("leaves CIs alone when the workflow says ci_on_close = false", function()
         local wf = relm.release.workflow(H.WF)
         wf.ci_on_close = false
