@@ -571,11 +571,15 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
     if (target == NULL || target[0] == '\0')
         return relm_diag_set(d, "invalid_argument", "relate: the target "
                              "(a %s) must be a non-empty name", kind);
-    release_info r;
-    if (release_for_links(s, id, "relate", &r, d) != RELM_OK)
-        return RELM_ERR;
+    /* The release is read inside the transaction, so its status and
+     * permission cannot change between the check and the write. */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
+    release_info r;
+    if (release_for_links(s, id, "relate", &r, d) != RELM_OK) {
+        relm_store_rollback(s);
+        return RELM_ERR;
+    }
     char at[32];
     now_iso(at);
     char *cis = NULL;
@@ -658,11 +662,15 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
     if (target == NULL || target[0] == '\0')
         return relm_diag_set(d, "invalid_argument", "unrelate: the target "
                              "(a %s) must be a non-empty name", kind);
-    release_info r;
-    if (release_for_links(s, id, "unrelate", &r, d) != RELM_OK)
-        return RELM_ERR;
+    /* The release is read inside the transaction, so its status and
+     * permission cannot change between the check and the write. */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
+    release_info r;
+    if (release_for_links(s, id, "unrelate", &r, d) != RELM_OK) {
+        relm_store_rollback(s);
+        return RELM_ERR;
+    }
     char at[32];
     now_iso(at);
     char *cis = NULL;
