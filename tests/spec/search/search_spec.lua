@@ -88,6 +88,39 @@ describe("relm.search.releases", function()
         assert.are.same({}, relm.search.releases { text = "balancers" })
     end)
 
+    it("keeps the text index in step with closure, a refused closure and reopening", function()
+        local r = H.release { title = "Rotate the certificates", sla_hours = 1000 }
+        H.resolve(r)
+        -- A closure refused by the workflow (a field missing) indexes nothing.
+        local ok = pcall(relm.release.act, r.id, "close", { fields = { release_date = "2026-04-02",
+            solution_category = "deployed", closure_text = "" } })
+        assert.is_false(ok)
+        ok = pcall(relm.tx, function()
+            relm.release.act(r.id, "close", { fields = { release_date = "2026-04-02",
+                solution_category = "deployed", closure_text = "Wildcard renewed early" } })
+            relm.error("not_allowed", "changed my mind")
+        end)
+        assert.is_false(ok)
+        assert.are.same({}, relm.search.releases { text = "wildcard" })
+        relm.release.act(r.id, "close", { fields = { release_date = "2026-04-02",
+            solution_category = "deployed", closure_text = "Wildcard renewed early" } })
+        assert.are.same({ r.number }, numbers(relm.search.releases { status = "closed", text = "wildcard" }))
+        assert.are.same({ r.number }, numbers(relm.search.releases { text = "certificates renewed" }))
+        local reopen = relm.justification.add { description = "Not finished", reopen = true }
+        H.as("dave", function() relm.release.act(r.id, "reopen", { justification = reopen }) end)
+        assert.are.same({}, relm.search.releases { status = "closed", text = "wildcard" })
+        assert.are.same({ r.number }, numbers(relm.search.releases { status = "open", text = "wildcard" }))
+        relm.release.update(r.id, { title = "Rotate the TLS keys" })
+        assert.are.same({}, relm.search.releases { text = "certificates" })
+        assert.are.same({ r.number }, numbers(relm.search.releases { text = "tls wildcard" }))
+        -- The index holds exactly one row per release, no stale entries.
+        assert.are.equal(relm.sql("SELECT count(*) AS n FROM releases")[1].n,
+            relm.sql("SELECT count(*) AS n FROM releases_fts_docsize")[1].n)
+        relm.release.act(r.id, "cancel", { justification = relm.justification.add {
+            description = "Dropped", cancel = true } })
+        assert.are.same({ r.number }, numbers(relm.search.releases { status = "cancelled", text = "tls" }))
+    end)
+
     it("pages with limit and offset and orders on request", function()
         local rows = relm.search.releases { order = "opened", limit = 2, offset = 1 }
         assert.are.equal(2, #rows)
