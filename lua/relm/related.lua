@@ -192,7 +192,7 @@ local IMPACT_MT = { __name = "relm.release_impact" }
 IMPACT_MT.__tostring = function(imp)
     local pretty = require "relm.pretty"
     local width = pretty.width and pretty.width > 0 and pretty.width or 80
-    local head = ("release %s touches %s; %s can be affected, %s")
+    local head = ("%s touches %s; %s can be affected (%s)")
         :format(imp.release, count(imp.touched, "CI"), count(imp.impacted, "CI"),
             count(#imp.services, "business service"))
     local out = { #head > width and (head:gsub("; ", "\n", 1)) or head }
