@@ -113,9 +113,11 @@ end
 local SIT_SHORT = { ["in execution"] = "exec", suspended = "susp", late = "LATE" }
 
 -- The printed columns: the first five are short and never cut (a cut
--- number is useless); the last four share what is left of the line.
+-- number is useless); the others share what is left of the line, the
+-- task weighing three times the others so that it keeps most room.
 local FIXED = { "number", "p", "sit", "limit", "delay" }
 local FLEX = { "task", "group", "resp", "shared" }
+local WEIGHT = { task = 3, group = 1, resp = 1, shared = 1 }
 
 local function text_width(s)
     return utf8.len(s) or #s
@@ -128,48 +130,55 @@ local function cut(s, w)
     return s
 end
 
--- Cut the flexible cells of rows so that the table fits width columns:
--- each flexible column starts at its widest cell, then the one widest for
--- its weight loses a column at a time (the task weighs three times the
--- others, so it keeps most room), none going below its header.
-local WEIGHT = { 3, 1, 1, 1 }
-
+-- The columns to print for rows, their flexible cells cut so that the
+-- table fits width columns: a flexible column empty in every row is left
+-- out (but the task); each other starts at its widest cell, then the one
+-- widest for its weight loses a column at a time, none going below its
+-- header.
 local function fit(rows, width)
-    local used = 2 * (#FIXED + #FLEX - 1)
+    local columns, flex, ws = {}, {}, {}
+    local used = 0
     for _, c in ipairs(FIXED) do
         local w = #c
         for _, r in ipairs(rows) do
             w = math.max(w, text_width(tostring(r[c])))
         end
+        columns[#columns + 1] = c
         used = used + w
     end
-    local ws = {}
-    for i, c in ipairs(FLEX) do
-        ws[i] = #c
+    for _, c in ipairs(FLEX) do
+        local w = 0
         for _, r in ipairs(rows) do
-            ws[i] = math.max(ws[i], text_width(r[c]))
+            w = math.max(w, text_width(r[c]))
         end
-        used = used + ws[i]
+        if w > 0 or c == "task" then
+            columns[#columns + 1] = c
+            flex[#flex + 1] = c
+            ws[#flex] = math.max(w, #c)
+            used = used + ws[#flex]
+        end
     end
+    used = used + 2 * (#columns - 1)
     while used > width do
         local widest = 1
-        for i = 2, #FLEX do
-            if ws[i] > #FLEX[i] and (ws[widest] <= #FLEX[widest]
-                    or ws[i] / WEIGHT[i] > ws[widest] / WEIGHT[widest]) then
+        for i = 2, #flex do
+            if ws[i] > #flex[i] and (ws[widest] <= #flex[widest]
+                    or ws[i] / WEIGHT[flex[i]] > ws[widest] / WEIGHT[flex[widest]]) then
                 widest = i
             end
         end
-        if ws[widest] <= #FLEX[widest] then
+        if ws[widest] <= #flex[widest] then
             break
         end
         ws[widest] = ws[widest] - 1
         used = used - 1
     end
     for _, r in ipairs(rows) do
-        for i, c in ipairs(FLEX) do
+        for i, c in ipairs(flex) do
             r[c] = cut(r[c], ws[i])
         end
     end
+    return columns
 end
 
 -- label followed by items separated by commas, wrapped at width under
@@ -207,8 +216,7 @@ local function render(d)
             group = r.group or "", resp = r.responsible or "", shared = r.shared_with or "",
         }
     end
-    fit(rows, width)
-    local columns = table.move(FLEX, 1, #FLEX, #FIXED + 1, table.move(FIXED, 1, #FIXED, 1, {}))
+    local columns = fit(rows, width)
     local text = pretty.table(rows, columns, { width = width, max_rows = pretty.max_rows })
     local c = mt.counts
     local sit = {
