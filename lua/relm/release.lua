@@ -601,8 +601,13 @@ local function dry_run(r, wf, action, opts)
         local bok, bwhy = by_ok(wf.transitions[tname], r)
         out.by = { ok = bok, reason = bwhy }
         if kind == "close" or op.closes then
+            -- The closing transition may require them too: list each once.
+            local listed = {}
+            for _, f in ipairs(out.missing) do
+                listed[f] = true
+            end
             for _, f in ipairs({ "release_date", "solution_category", "closure_text" }) do
-                if not present(merged[f]) then
+                if not present(merged[f]) and not listed[f] then
                     out.missing[#out.missing + 1] = f
                 end
             end

@@ -102,6 +102,19 @@ describe("closing a release", function()
         assert.are.equal("active", status("web-01"))
     end)
 
+    it("a dry run of the closure names each missing closure field once", function()
+        local r = relm.release.register { workflow = "standard", title = "Dry close" }
+        for _, a in ipairs({ "authorize", "execute" }) do
+            relm.release.act(r.id, a)
+        end
+        relm.release.act(r.id, "pass", { test_result = "ok" })
+        relm.release.act(r.id, "resolve")
+        local d = relm.release.act(r.id, "accept", { dry_run = true, closure_text = "Done" })
+        assert.is_false(d.allowed)
+        assert.are.same({ "release_date", "solution_category" }, d.missing)
+        assert.are.equal("missing required field(s): release_date, solution_category", d.reason)
+    end)
+
     it("leaves CIs alone when the workflow says ci_on_close = false", function()
         local wf = relm.release.workflow(H.WF)
         wf.ci_on_close = false
