@@ -124,7 +124,8 @@ end
 
 -- Narrow the widest columns until the line fits the width (or every
 -- column is down to MIN_CELL): a wide table stays one line per row.
-local function fit(widths, total_width)
+-- Columns whose index is in keep are never narrowed.
+local function fit(widths, total_width, keep)
     if not total_width or total_width <= 0 then
         return
     end
@@ -137,13 +138,13 @@ local function fit(widths, total_width)
     end
     local over = total() - total_width
     while over > 0 do
-        local widest = 1
+        local widest
         for c, w in ipairs(widths) do
-            if w > widths[widest] then
+            if not keep[c] and (widest == nil or w > widths[widest]) then
                 widest = c
             end
         end
-        if widths[widest] <= MIN_CELL then
+        if widest == nil or widths[widest] <= MIN_CELL then
             return
         end
         widths[widest] = widths[widest] - 1
@@ -155,7 +156,7 @@ end
 --- a line per record (numbers right-aligned, long cells cut) and the count.
 ---@param rows table[] records keyed by column name
 ---@param columns? string[] column order (default: relm.sql's order, else sorted keys)
----@param opts? {width: integer, max_rows: integer} fit to width columns; print at most max_rows
+---@param opts? {width: integer, max_rows: integer, keep: string[]} fit to width columns (never narrowing those in keep); print at most max_rows
 ---@return string
 function M.table(rows, columns, opts)
     if type(rows) ~= "table" then
@@ -219,7 +220,13 @@ function M.table(rows, columns, opts)
             end
         end
     end
-    fit(widths, opts.width)
+    local keep = {}
+    for c, name in ipairs(columns) do
+        for _, k in ipairs(opts.keep or {}) do
+            keep[c] = keep[c] or k == name
+        end
+    end
+    fit(widths, opts.width, keep)
     local function line(values)
         local parts = {}
         for c, v in ipairs(values) do

@@ -17,8 +17,26 @@ M.columns = {
     "portfolio", "model", "executor_group", "current_group", "responsible", "created_at", "deadline",
     "closed_at", "release_date", "solution_category", "closure_text", "reopen_count",
 }
--- What the REPL shows of a row (every column is in the row).
-local SHOWN = { "number", "title", "status", "priority", "requester", "executor_group", "created_at", "closed_at" }
+-- How results print in the REPL: the columns a reader scans first, never
+-- cut; dates without their time; the executor group and the title share
+-- what is left of the line. Every column is in the rows themselves.
+local SHOWN = { "number", "status", "p", "opened", "closed", "group", "title" }
+local KEEP = { "number", "status", "p", "opened", "closed" }
+
+local function render(rows)
+    local pretty = require "relm.pretty"
+    local view = {}
+    for i, r in ipairs(rows) do
+        view[i] = {
+            number = r.number, status = r.status, p = r.priority, opened = (r.created_at or ""):sub(1, 10),
+            closed = (r.closed_at or ""):sub(1, 10), group = r.executor_group, title = r.title,
+        }
+    end
+    local width = pretty.width and pretty.width > 0 and pretty.width or 80
+    return pretty.table(view, SHOWN, { width = width, max_rows = pretty.max_rows, keep = KEEP })
+end
+
+local RESULTS_MT = { __name = "relm.search", __tostring = render, search = true }
 
 local FILTERS = {
     status = true, situation = true, number = true, opened = true, opened_from = true, opened_to = true,
@@ -251,7 +269,7 @@ function M.releases(filters)
         LEFT JOIN portfolios p ON p.id = r.portfolio_id
         LEFT JOIN models m ON m.id = r.model_id
         ]] .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
-    return setmetatable(rows, { columns = SHOWN, search = true })
+    return setmetatable(rows, RESULTS_MT)
 end
 
 -- One CSV field (RFC 4180: quoted when it holds a comma, quote or line

@@ -121,6 +121,19 @@ describe("relm.search.releases", function()
         assert.are.same({ r.number }, numbers(relm.search.releases { status = "cancelled", text = "tls" }))
     end)
 
+    it("prints in 80 columns with numbers, status, priority and dates whole", function()
+        local rows = relm.search.releases { order = "number" }
+        local text = relm.pretty.show(rows)
+        assert.are.equal(text, tostring(rows))
+        assert.matches("^number%s+status%s+p%s+opened%s+closed%s+group%s+title\n", text)
+        for line in text:gmatch("[^\n]+") do
+            assert.is_true(utf8.len(line) <= 80, line)
+        end
+        assert.matches(db.number .. "  closed     1  2026-03-10  2026-03-12  ops    Upgrade", text, 1, true)
+        assert.matches("(" .. #rows .. " rows)", text, 1, true)
+        assert.matches("(0 rows)", tostring(relm.search.releases { number = "REL-1999-*" }), 1, true)
+    end)
+
     it("pages with limit and offset and orders on request", function()
         local rows = relm.search.releases { order = "opened", limit = 2, offset = 1 }
         assert.are.equal(2, #rows)
