@@ -113,11 +113,20 @@ end
 local SIT_SHORT = { ["in execution"] = "exec", suspended = "susp", late = "LATE" }
 
 -- The printed columns: the first five are short and never cut (a cut
--- number is useless); the others share what is left of the line, the
--- task weighing three times the others so that it keeps most room.
+-- number is useless); the others share what is left of the line.
 local FIXED = { "number", "p", "sit", "limit", "delay" }
 local FLEX = { "task", "group", "resp", "shared" }
-local WEIGHT = { task = 3, group = 1, resp = 1, shared = 1 }
+
+-- How the flexible columns give up room, pass after pass, each cutting
+-- the column widest for its weight down to its floor (never below the
+-- header): names of groups and people first down to 12 characters, then
+-- the task down to 16, then all of them, the task weighing three times
+-- the others so that it keeps the most.
+local PASSES = {
+    { floor = { group = 12, resp = 12, shared = 12 }, weight = {} },
+    { floor = { task = 16, group = 12, resp = 12, shared = 12 }, weight = {} },
+    { floor = { task = 0, group = 0, resp = 0, shared = 0 }, weight = { task = 3 } },
+}
 
 local function text_width(s)
     return utf8.len(s) or #s
@@ -131,10 +140,8 @@ local function cut(s, w)
 end
 
 -- The columns to print for rows, their flexible cells cut so that the
--- table fits width columns: a flexible column empty in every row is left
--- out (but the task); each other starts at its widest cell, then the one
--- widest for its weight loses a column at a time, none going below its
--- header.
+-- table fits width columns (see PASSES); a flexible column empty in every
+-- row is left out, but the task.
 local function fit(rows, width)
     local columns, flex, ws = {}, {}, {}
     local used = 0
@@ -159,19 +166,21 @@ local function fit(rows, width)
         end
     end
     used = used + 2 * (#columns - 1)
-    while used > width do
-        local widest = 1
-        for i = 2, #flex do
-            if ws[i] > #flex[i] and (ws[widest] <= #flex[widest]
-                    or ws[i] / WEIGHT[flex[i]] > ws[widest] / WEIGHT[flex[widest]]) then
-                widest = i
+    for _, pass in ipairs(PASSES) do
+        while used > width do
+            local widest, share
+            for i, c in ipairs(flex) do
+                local s = ws[i] / (pass.weight[c] or 1)
+                if ws[i] > math.max(#c, pass.floor[c] or ws[i]) and (widest == nil or s > share) then
+                    widest, share = i, s
+                end
             end
+            if widest == nil then
+                break
+            end
+            ws[widest] = ws[widest] - 1
+            used = used - 1
         end
-        if ws[widest] <= #flex[widest] then
-            break
-        end
-        ws[widest] = ws[widest] - 1
-        used = used - 1
     end
     for _, r in ipairs(rows) do
         for i, c in ipairs(flex) do
