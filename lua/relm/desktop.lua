@@ -88,7 +88,7 @@ local function number_filter(n, f)
     if n:find("*", 1, true) then
         f.number_glob = n
     elseif n:match("^%d+$") then
-        f.number_glob = ("*-%06d"):format(tonumber(n))
+        f.number_glob = require("relm.search").number_glob(n)
     else
         f.number = n
     end

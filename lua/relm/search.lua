@@ -52,6 +52,16 @@ local ORDER = {
     ["-priority"] = "r.priority DESC, r.id",
 }
 
+---The GLOB pattern for a release number given as the counter's digits:
+---"42" and "0042" are "*-000042" (any year's REL-YYYY-000042), whatever
+---their length.
+---@param digits string
+---@return string
+function M.number_glob(digits)
+    local n = digits:gsub("^0+", "")
+    return "*-" .. string.rep("0", 6 - #n) .. n
+end
+
 local function bad(msg)
     relm.error("invalid_argument", "relm.search.releases: " .. msg, 4)
 end
@@ -161,7 +171,7 @@ local function where(f)
         if f.number:find("*", 1, true) then
             add("r.number GLOB ?", f.number)
         elseif f.number:match("^%d+$") then
-            add("r.number GLOB ('*-' || printf('%06d', ?))", math.tointeger(tonumber(f.number)))
+            add("r.number GLOB ?", M.number_glob(f.number))
         else
             add("r.number = ?", f.number)
         end

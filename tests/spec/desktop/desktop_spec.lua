@@ -66,6 +66,8 @@ describe("relm.desktop", function()
     it("filters by number, assigned, shared, kind and group", function()
         assert.are.same({ urgent.number }, numbers(desk("bob", { number = urgent.number })))
         assert.are.same({ urgent.number }, numbers(desk("bob", { number = tostring(urgent.id) })))
+        assert.are.same({ urgent.number }, numbers(desk("bob", { number = "000" .. urgent.id })))
+        assert.are.same({}, desk("bob", { number = "99999999999999999999" })) -- no integer overflow
         assert.are.same({ other.number }, numbers(desk("bob", { shared = true })))
         assert.are.equal(3, #desk("bob", { assigned = true }))
         assert.are.same({ patch.number .. "#" .. act.id }, numbers(desk("bob", { kind = "activity" })))

@@ -53,6 +53,8 @@ describe("relm.search.releases", function()
         assert.are.same({ db.number }, numbers(relm.search.releases { number = tostring(tonumber(digits)) }))
         assert.are.equal(4, #relm.search.releases { number = "REL-2026-*" })
         assert.are.same({}, relm.search.releases { number = "REL-1999-000001" })
+        assert.are.same({ db.number }, numbers(relm.search.releases { number = "00" .. tonumber(digits) }))
+        assert.are.same({}, relm.search.releases { number = "99999999999999999999" })
     end)
 
     it("filters by opening and closing period (inclusive dates)", function()
