@@ -32,6 +32,22 @@ local function fail(code, msg)
     relm.error(code, msg, 3)
 end
 
+-- fn as a public function: a relm error raised inside it (by a check here
+-- or by the core) is raised again as if by its caller, so that the message
+-- names the user's script and line rather than this file.
+local function public(fn)
+    return function(...)
+        local r = table.pack(pcall(fn, ...))
+        if r[1] then
+            return table.unpack(r, 2, r.n)
+        end
+        if relm.is_error(r[2]) then
+            relm.error(r[2].code, r[2].message, 2)
+        end
+        error(r[2], 0)
+    end
+end
+
 -- Release id from an id or a number ("REL-2026-000001").
 local function release_id(id, fn)
     if math.type(id) == "integer" then
@@ -407,7 +423,15 @@ function M.api(kind)
     function A.list(opts)
         return M.list(kind, opts)
     end
+    for name, fn in pairs(A) do
+        A[name] = public(fn)
+    end
     return A
 end
+
+for _, name in ipairs({ "relate", "unrelate", "related", "for_ci", "impact", "add", "update", "get", "list" }) do
+    M[name] = public(M[name])
+end
+M.releases = M.for_ci
 
 return M

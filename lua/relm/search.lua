@@ -62,6 +62,22 @@ function M.number_glob(digits)
     return "*-" .. string.rep("0", 6 - #n) .. n
 end
 
+-- fn as a public function: a relm error raised inside it, however deep,
+-- is raised again as if by its caller, so that the message names the
+-- user's script and line rather than this file.
+local function public(fn)
+    return function(...)
+        local r = table.pack(pcall(fn, ...))
+        if r[1] then
+            return table.unpack(r, 2, r.n)
+        end
+        if relm.is_error(r[2]) then
+            relm.error(r[2].code, r[2].message, 2)
+        end
+        error(r[2], 0)
+    end
+end
+
 local function bad(msg)
     relm.error("invalid_argument", "relm.search.releases: " .. msg, 4)
 end
@@ -348,5 +364,8 @@ function M.export(rows_or_filters, path, opts)
     f:close()
     return #rows
 end
+
+M.releases = public(M.releases)
+M.export = public(M.export)
 
 return M

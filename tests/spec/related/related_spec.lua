@@ -154,6 +154,21 @@ describe("relm.release.relate", function()
         H.refused("not_found", "not linked to CI 'srv%-01'", function() relm.release.unrelate(r.id, "ci", "srv-01") end)
     end)
 
+    it("errors name the caller's line, not relm's own files", function()
+        local r = H.release()
+        local cases = {
+            function() relm.release.relate(r.id, "ci", "nope") end,             -- raised by the core
+            function() relm.release.relate(r.id, "rfc", "x") end,               -- raised by a check
+            function() relm.change.add { title = "x", cis = { "nope" } } end,  -- through relm.change
+            function() relm.release.impact(r.id, { depth = -1 }) end,
+        }
+        for _, fn in ipairs(cases) do
+            local ok, err = pcall(fn)
+            assert.is_false(ok)
+            assert.matches("related_spec%.lua:%d+: $", err.where)
+        end
+    end)
+
     it("refuses a user without permission and a closed release; nothing written", function()
         local r = H.release()
         H.refused("permission_denied", nil, function()

@@ -159,6 +159,11 @@ describe("relm.search.releases", function()
         refused("limit must be", { limit = -1 })
         refused("order must be one of", { order = "sideways" })
         refused("argument #1", "closed")
+        -- However deep the check, the error names the caller's line.
+        for _, f in ipairs({ { colour = 1 }, { status = "done" }, { opened = { from = "x" } } }) do
+            local _, err = pcall(function() relm.search.releases(f) end)
+            assert.matches("search_spec%.lua:%d+: $", err.where)
+        end
     end)
 end)
 
