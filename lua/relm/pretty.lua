@@ -156,7 +156,7 @@ end
 --- a line per record (numbers right-aligned, long cells cut) and the count.
 ---@param rows table[] records keyed by column name
 ---@param columns? string[] column order (default: relm.sql's order, else sorted keys)
----@param opts? {width: integer, max_rows: integer, keep: string[]} fit to width columns (never narrowing those in keep); print at most max_rows
+---@param opts? {width: integer, max_rows: integer, keep: string[]} fit to width (keep: never cut); max_rows
 ---@return string
 function M.table(rows, columns, opts)
     if type(rows) ~= "table" then
