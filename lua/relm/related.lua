@@ -34,7 +34,8 @@ end
 
 -- fn as a public function: a relm error raised inside it (by a check here
 -- or by the core) is raised again as if by its caller, so that the message
--- names the user's script and line rather than this file.
+-- names the user's script and line rather than this file. relm.search
+-- uses it too (M._public).
 local function public(fn)
     return function(...)
         local r = table.pack(pcall(fn, ...))
@@ -433,5 +434,6 @@ for _, name in ipairs({ "relate", "unrelate", "related", "for_ci", "impact", "ad
     M[name] = public(M[name])
 end
 M.releases = M.for_ci
+M._public = public
 
 return M

@@ -62,21 +62,9 @@ function M.number_glob(digits)
     return "*-" .. string.rep("0", 6 - #n) .. n
 end
 
--- fn as a public function: a relm error raised inside it, however deep,
--- is raised again as if by its caller, so that the message names the
--- user's script and line rather than this file.
-local function public(fn)
-    return function(...)
-        local r = table.pack(pcall(fn, ...))
-        if r[1] then
-            return table.unpack(r, 2, r.n)
-        end
-        if relm.is_error(r[2]) then
-            relm.error(r[2].code, r[2].message, 2)
-        end
-        error(r[2], 0)
-    end
-end
+-- A relm error raised inside releases/export, however deep the check, is
+-- raised again as if by their caller (see relm.related).
+local public = require("relm.related")._public
 
 local function bad(msg)
     relm.error("invalid_argument", "relm.search.releases: " .. msg, 4)
