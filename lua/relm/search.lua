@@ -84,17 +84,22 @@ local function list_of(name, v, ok, what)
     return t
 end
 
--- "YYYY-MM-DD" or an ISO date-time; `upper` makes a bare date mean the end
--- of that day (periods are inclusive).
+-- "YYYY-MM-DD" or "YYYY-MM-DDTHH:MM[:SS][Z]" (UTC, as relm stores times)
+-- made comparable with the stored "YYYY-MM-DDTHH:MM:SSZ": `upper` makes a
+-- bare date mean the end of that day (periods are inclusive).
 local function date_bound(name, v, upper)
-    if type(v) ~= "string" or not (v:match("^%d%d%d%d%-%d%d%-%d%d$")
-            or v:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d")) then
-        bad(name .. " must be a date YYYY-MM-DD or an ISO date-time, got " .. tostring(v))
+    local date = type(v) == "string" and v:match("^(%d%d%d%d%-%d%d%-%d%d)$")
+    if date then
+        return date .. (upper and "T23:59:59Z" or "T00:00:00Z")
     end
-    if #v == 10 then
-        return upper and v .. "T23:59:59.999Z" or v .. "T00:00:00Z"
+    local minute, sec
+    if type(v) == "string" then
+        minute, sec = v:match("^(%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d)(:?%d?%d?)Z?$")
     end
-    return v
+    if not minute or (sec ~= "" and #sec ~= 3) then
+        bad(name .. " must be a date YYYY-MM-DD or a UTC date-time YYYY-MM-DDTHH:MM[:SS][Z], got " .. tostring(v))
+    end
+    return minute .. (sec ~= "" and sec or ":00") .. "Z"
 end
 
 -- A period filter: {from=, to=} (either may be absent) or from/to keys.

@@ -63,6 +63,10 @@ describe("relm.search.releases", function()
         assert.are.same({ db.number }, numbers(relm.search.releases {
             closed = { from = "2026-03-12", to = "2026-03-12" } }))
         assert.are.same({}, relm.search.releases { closed = { from = "2026-03-13" } })
+        -- A date-time bound without seconds or Z still includes that moment.
+        local at = db.created_at -- YYYY-MM-DDTHH:MM:SSZ
+        assert.are.same({ db.number }, numbers(relm.search.releases { opened = { to = at:sub(1, 19) } }))
+        assert.are.same({ db.number }, numbers(relm.search.releases { opened = { from = at:sub(1, 16), to = at } }))
     end)
 
     it("filters by contract, unit, user, priority and group", function()
@@ -154,6 +158,7 @@ describe("relm.search.releases", function()
         refused("situation must be", { situation = "asleep" })
         refused("priority must be", { priority = 9 })
         refused("opened.from must be a date", { opened = { from = "yesterday" } })
+        refused("closed.to must be a date YYYY%-MM%-DD or a UTC date%-time", { closed = { to = "2026-03-12T10:00+02:00" } })
         refused("closed: unknown key 'since'", { closed = { since = "2026-01-01" } })
         refused("text must contain at least one word", { text = "  ...  " })
         refused("limit must be", { limit = -1 })
