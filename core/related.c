@@ -695,24 +695,23 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
         if (rec == 0 && med == 0)
             goto fail;
         if (strcmp(kind, "change") == 0) {
+            /* CIs another related change also lists stay, now through
+             * that change; those only this change brought (still "via"
+             * it) are the ones the occurrence names, and go. */
+            if (exec_pair(s,
+                          "UPDATE release_cis SET via_record_id = coalesce(("
+                          "SELECT l.record_id FROM release_links l JOIN "
+                          "record_cis rc ON rc.record_id = l.record_id WHERE "
+                          "l.release_id = ?1 AND l.kind = 'change' AND "
+                          "l.record_id <> ?2 AND rc.ci_id = release_cis.ci_id "
+                          "ORDER BY l.id LIMIT 1), via_record_id) WHERE "
+                          "release_id = ?1 AND via_record_id = ?2", id, rec,
+                          d) != RELM_OK)
+                goto fail;
             cis = cis_json(s, id, rec, 0, d);
-            /* CIs only this change brought go; those another related
-             * change lists stay, now through that change. */
             if (cis == NULL ||
                 exec_pair(s,
                           "DELETE FROM release_cis WHERE release_id = ?1 AND "
-                          "via_record_id = ?2 AND NOT EXISTS (SELECT 1 FROM "
-                          "release_links l JOIN record_cis rc ON rc.record_id "
-                          "= l.record_id WHERE l.release_id = ?1 AND l.kind = "
-                          "'change' AND l.record_id <> ?2 AND rc.ci_id = "
-                          "release_cis.ci_id)", id, rec, d) != RELM_OK ||
-                exec_pair(s,
-                          "UPDATE release_cis SET via_record_id = (SELECT "
-                          "l.record_id FROM release_links l JOIN record_cis "
-                          "rc ON rc.record_id = l.record_id WHERE "
-                          "l.release_id = ?1 AND l.kind = 'change' AND "
-                          "l.record_id <> ?2 AND rc.ci_id = release_cis.ci_id "
-                          "ORDER BY l.id LIMIT 1) WHERE release_id = ?1 AND "
                           "via_record_id = ?2", id, rec, d) != RELM_OK)
                 goto fail;
         }
@@ -796,13 +795,17 @@ int relm_related_close(relm_store *s, int64_t id, const char *const *from,
         }
         names[count] = strdup((const char *)sqlite3_column_text(st, 0));
         status[count] = strdup((const char *)sqlite3_column_text(st, 1));
-        count++;
+        if (names[count++] == NULL || status[count - 1] == NULL) {
+            sqlite3_reset(st);
+            relm_diag_set(d, "out_of_memory", "out of memory");
+            goto fail;
+        }
     }
     sqlite3_reset(st);
     relm_cmdb_origin o = {.release_id = id, .note = origin};
     for (size_t i = 0; i < count; i++) {
         for (size_t k = 0; k < n; k++) {
-            if (status[i] == NULL || strcmp(status[i], from[k]) != 0)
+            if (strcmp(status[i], from[k]) != 0)
                 continue;
             relm_cmdb_value v = {.key = "status", .vtype = RELM_V_TEXT,
                                  .s = to[k], .len = strlen(to[k])};

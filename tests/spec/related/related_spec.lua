@@ -94,7 +94,7 @@ describe("relm.release.relate", function()
     end)
 
     it("a CI two related changes list stays when one of them goes", function()
-        local a = relm.change.add { title = "A", cis = { "db-01" } }
+        local a = relm.change.add { title = "A", cis = { "db-01", "billing" } }
         local b = relm.change.add { title = "B", cis = { "db-01" } }
         local r = H.release()
         relm.release.relate(r.id, "change", a.number)
@@ -103,6 +103,10 @@ describe("relm.release.relate", function()
         local rows = relm.sql([[SELECT r.number AS via FROM release_cis rc JOIN records r ON r.id = rc.via_record_id
             WHERE rc.release_id = ?]], r.id)
         assert.are.same({ { via = b.number } }, rows)
+        -- The log names only the CI that went with the change.
+        local h = relm.release.history(r.id)
+        assert.are.equal("unrelate", h[#h].action)
+        assert.are.same({ "billing" }, h[#h].after.cis)
     end)
 
     it("register{change=} registers the release against an RFC in one transaction", function()
