@@ -130,6 +130,7 @@ static size_t arena_put(relm_desktop *dt, const char *s, size_t n, int *oom)
     return off;
 }
 
+/* Column col of the current row of st into the arena (0 for NULL). */
 static size_t put_col(relm_desktop *dt, sqlite3_stmt *st, int col, int *oom)
 {
     const char *v = (const char *)sqlite3_column_text(st, col);
@@ -285,6 +286,8 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
 /* qsort has no context argument: the arena being sorted is passed here. */
 static const char *sort_text;
 
+/* Most urgent first: priority, then the nearest time limit (none last),
+ * then number, then activity id, so the order is total. */
 static int by_urgency(const void *pa, const void *pb)
 {
     const relm_desk_item *a = pa, *b = pb;

@@ -21,6 +21,7 @@ static void set_text(lua_State *L, const relm_desktop *dt, const char *k,
     lua_setfield(L, -2, k);
 }
 
+/* t[k] = v. Stack: t at -1. */
 static void set_int(lua_State *L, const char *k, lua_Integer v)
 {
     lua_pushinteger(L, v);
@@ -82,14 +83,18 @@ static void push_counts(lua_State *L, const relm_desktop *dt)
     lua_setfield(L, -2, "group");
 }
 
+/* The string field k of the table at t, or NULL when it is not a string
+ * (a number is not converted: its string would die with the stack slot,
+ * while a string field stays alive in t). Stack: unchanged. */
 static const char *opt_str(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);
-    const char *v = lua_isstring(L, -1) ? lua_tostring(L, -1) : NULL;
-    lua_pop(L, 1); /* t keeps the string alive */
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 1);
     return v;
 }
 
+/* The truth of field k of the table at t. Stack: unchanged. */
 static int opt_bool(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);

@@ -36,6 +36,7 @@ int relm_related_is_record_kind(const char *kind)
     return 0;
 }
 
+/* The prefix of kind's generated numbers ("CHG"), NULL for no record kind. */
 static const char *record_prefix(const char *kind)
 {
     for (size_t i = 0; i < NRECORD_KINDS; i++)
@@ -54,6 +55,7 @@ static void now_iso(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Bind v to parameter i, or NULL when v is NULL. v must outlive the step. */
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
     if (v != NULL)
@@ -158,6 +160,7 @@ static int record_occurrence(relm_store *s, const char *kind, int64_t id,
     return rc;
 }
 
+/* RELM_OK when kind is a record kind, else invalid_argument listing them. */
 static int check_kind(const char *kind, relm_diag *d)
 {
     if (kind == NULL || !relm_related_is_record_kind(kind))
@@ -351,6 +354,7 @@ typedef struct release_info {
     char state[128];
 } release_info;
 
+/* Column col of the current row into out (size bytes; "" for NULL). */
 static void copy_text(sqlite3_stmt *st, int col, char *out, size_t size)
 {
     const char *v = (const char *)sqlite3_column_text(st, col);
@@ -840,25 +844,13 @@ fail:
 
 /* ---- impact -------------------------------------------------------------- */
 
-/* The graph's answer, read only through these, so a change of its layout
- * touches nothing else here. It lives in the graph's scratch space until
- * the next query: everything kept is copied out before that. */
-static int64_t hit_id(const relm_impact *r, size_t i)
-{
-    return relm_impact_id(r, i);
-}
-static int32_t hit_depth(const relm_impact *r, size_t i)
-{
-    return relm_impact_depth(r, i);
-}
+/* The CI that hit i of the graph's answer r was reached through (the
+ * origin for a first hop). The answer lives in the graph's scratch space
+ * until its next query: everything kept is copied out before that. */
 static int64_t hit_through(const relm_impact *r, size_t i)
 {
     return r->parent[i] < 0 ? r->origin
                             : relm_impact_id(r, (size_t)r->parent[i]);
-}
-static void hit_done(relm_impact *r)
-{
-    (void)r; /* nothing to free: the graph owns the answer */
 }
 
 /* A set of CI ids: open addressing, power-of-two table, 0 = empty. */
@@ -867,6 +859,7 @@ typedef struct idset {
     size_t cap, n;
 } idset;
 
+/* Slot of v in a table of mask + 1 slots (Fibonacci hashing). */
 static size_t idset_hash(int64_t v, size_t mask)
 {
     uint64_t x = (uint64_t)v * 0x9E3779B97F4A7C15ull;
@@ -910,6 +903,7 @@ typedef struct idvec {
     size_t n, cap;
 } idvec;
 
+/* Append x; 0 on success, -1 out of memory. */
 static int idvec_push(idvec *a, int64_t x)
 {
     if (a->n == a->cap) {
@@ -924,12 +918,14 @@ static int idvec_push(idvec *a, int64_t x)
     return 0;
 }
 
+/* qsort/bsearch order of ids. */
 static int cmp_id(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
+/* 1 when id is in services (sorted). */
 static int is_service(const idvec *services, int64_t id)
 {
     return services->n > 0 &&
@@ -1021,15 +1017,14 @@ int relm_related_impact(relm_store *s, relm_graph *g, int64_t id,
                                                               : (size_t)o->limit;
         grp->rows = calloc(keep ? keep : 1, sizeof *grp->rows);
         if (grp->rows == NULL) {
-            hit_done(&r);
             free(gs.v);
             goto oom;
         }
         for (size_t i = 0; i < r.n; i++) {
-            int64_t ci = hit_id(&r, i);
+            int64_t ci = relm_impact_id(&r, i);
             if (i < keep) {
                 grp->rows[i].id = ci;
-                grp->rows[i].depth = hit_depth(&r, i);
+                grp->rows[i].depth = relm_impact_depth(&r, i);
                 grp->rows[i].through = hit_through(&r, i);
             }
             if (idset_add(&seen, ci) < 0)
@@ -1043,14 +1038,12 @@ int relm_related_impact(relm_store *s, relm_graph *g, int64_t id,
             }
             continue;
         oom_hit:
-            hit_done(&r);
             free(gs.v);
             goto oom;
         }
         grp->nrows = keep;
         grp->services = gs.v;
         grp->nservices = gs.n;
-        hit_done(&r);
     }
     out->distinct = seen.n;
     out->services = all_services.v;
