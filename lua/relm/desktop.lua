@@ -121,10 +121,12 @@ local FLEX = { "task", "group", "resp", "shared" }
 -- the column widest for its weight down to its floor (never below the
 -- header): names of groups and people first down to 12 characters, then
 -- the task down to 16, then all of them, the task weighing three times
--- the others so that it keeps the most.
+-- the others so that it keeps the most, first keeping short names (six
+-- characters) whole.
 local PASSES = {
     { floor = { group = 12, resp = 12, shared = 12 }, weight = {} },
     { floor = { task = 16, group = 12, resp = 12, shared = 12 }, weight = {} },
+    { floor = { task = 8, group = 6, resp = 6, shared = 6 }, weight = { task = 3 } },
     { floor = { task = 0, group = 0, resp = 0, shared = 0 }, weight = { task = 3 } },
 }
 
