@@ -28,8 +28,10 @@ M.service_types = { "service", "business_service" }
 --- (the same shape; false or {} to leave CIs alone).
 M.default_ci_on_close = { in_development = "active" }
 
+-- Raise a relm error; public() below raises it again as if by the caller
+-- of the public function.
 local function fail(code, msg)
-    relm.error(code, msg, 3)
+    relm.error(code, msg, 0)
 end
 
 -- fn as a public function: a relm error raised inside it (by a check here

@@ -66,8 +66,9 @@ end
 -- raised again as if by their caller (see relm.related).
 local public = require("relm.related")._public
 
+-- Raise invalid_argument; public() raises it again as if by the caller.
 local function bad(msg)
-    relm.error("invalid_argument", "relm.search.releases: " .. msg, 4)
+    relm.error("invalid_argument", "relm.search.releases: " .. msg, 0)
 end
 
 -- One value or an array of values, each checked by ok(v); returns an array.

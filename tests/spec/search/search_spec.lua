@@ -198,6 +198,7 @@ describe("relm.search.export", function()
         assert.is_false(ok)
         assert.is_true(relm.is_error(err, "io_error"), tostring(err))
         ok, err = pcall(relm.search.export, { colour = "red" }, csv)
+        assert.is_false(ok)
         assert.is_true(relm.is_error(err, "invalid_argument"), tostring(err))
         assert.matches('"Quote ""this"", please"', io.open(csv):read("a"), 1, true) -- left as it was
     end)
