@@ -42,6 +42,22 @@ describe("records (relm.change, relm.problem, relm.incident)", function()
             relm.related.add { kind = "rfc", title = "x" }
         end)
     end)
+
+    it("refuses an update to an empty title, a taken number, an unknown CI or record; nothing written", function()
+        local p = relm.problem.add { title = "to change", number = "PRB-2" }
+        H.refused("invalid_field", "title must not be empty", function() relm.problem.update(p.number, { title = "" }) end)
+        H.refused("duplicate", "already a problem numbered 'PRB%-1'", function()
+            relm.problem.update(p.number, { number = "PRB-1", title = "renamed" })
+        end)
+        H.refused("not_found", "no CI named 'nope'", function()
+            relm.problem.update(p.number, { title = "renamed", cis = { "web-01", "nope" } })
+        end)
+        H.refused("not_found", "no problem numbered 'PRB%-404'", function()
+            relm.problem.update("PRB-404", { title = "x" })
+        end)
+        assert.are.equal("to change", relm.problem.get(p.number).title)
+        assert.are.same({}, relm.problem.get(p.number).cis)
+    end)
 end)
 
 describe("relm.release.relate", function()
