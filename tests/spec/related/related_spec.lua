@@ -45,7 +45,9 @@ describe("records (relm.change, relm.problem, relm.incident)", function()
 
     it("refuses an update to an empty title, a taken number, an unknown CI or record; nothing written", function()
         local p = relm.problem.add { title = "to change", number = "PRB-2" }
-        H.refused("invalid_field", "title must not be empty", function() relm.problem.update(p.number, { title = "" }) end)
+        H.refused("invalid_field", "title must not be empty", function()
+            relm.problem.update(p.number, { title = "" })
+        end)
         H.refused("duplicate", "already a problem numbered 'PRB%-1'", function()
             relm.problem.update(p.number, { number = "PRB-1", title = "renamed" })
         end)
