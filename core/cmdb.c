@@ -1098,6 +1098,10 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     }
     if (resolve_refs(s, c, d) != RELM_OK)
         goto done;
+    /* A creation still told by its import batch is written first, while the
+     * row carries the name it was created under (a rename comes next). */
+    if (c->id != 0 && cmdb_ci_flush(s, c->id, d) != RELM_OK)
+        goto done;
     sqlite3_stmt *st;
     if (c->id == 0)
         st = cmdb_stmt(

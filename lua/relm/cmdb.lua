@@ -322,15 +322,15 @@ local function get_at(name, at)
     if not existed then
         rerror("not_found", ("CI '%s' did not exist at %s"):format(name, at), 3)
     end
-    local out = {}
-    for k, v in pairs(rec) do out[k] = v end
-    out.attributes = {}
+    -- Only the standard fields and the rebuilt attributes: rec also holds
+    -- the current attributes flat (from record()), which undo does not touch.
+    local out = { attributes = {} }
+    for k in pairs(STD) do out[k] = rec[k] end
     for k, v in pairs(rec.attributes) do
         out[k] = v
         out.attributes[k] = v
     end
     out.as_of, out.id = at, id
-    out.updated_at, out.created_at = nil, nil
     return out
 end
 
