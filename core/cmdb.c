@@ -1170,6 +1170,20 @@ done:
 
 /* ---- public primitives ---- */
 
+/* One counter per process: a process with two stores on different files
+ * only rebuilds a graph more often than it needs to. */
+static uint64_t edge_epoch;
+
+uint64_t relm_cmdb_edge_epoch(void)
+{
+    return edge_epoch;
+}
+
+void relm_cmdb_edges_changed(void)
+{
+    edge_epoch++;
+}
+
 int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d)
 {
     int64_t id = 0;
@@ -1385,6 +1399,7 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
                              impact);
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
+    relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO rel_types (name, impact, description) VALUES "
            "(?1, coalesce(?2, 'forward'), ?3) ON CONFLICT (name) DO UPDATE "
@@ -1578,6 +1593,7 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
                              "to itself ('%s' %s '%s')", from, kind, to);
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
+    relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO relationships (from_id, kind_id, to_id) VALUES "
            "(?1, ?2, ?3) ON CONFLICT DO NOTHING", d);
@@ -1622,6 +1638,7 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
+    relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT batch_id FROM relationships WHERE from_id = ?1 AND "
            "kind_id = ?2 AND to_id = ?3", d);
@@ -1717,6 +1734,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
         goto fail;
     }
     if (nrel > 0) {
+        relm_cmdb_edges_changed();
         /* Record each removed edge on both ends before deleting it. */
         st = relm_store_stmt(
             s, "SELECT f.id, f.name, k.name, t.id, t.name, r.batch_id "
@@ -1762,6 +1780,26 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
         }
     }
     if (nlinks > 0) {
+        /* Each release link dropped is told in the CI's history, with the
+         * release number (the release itself keeps its own log). */
+        st = relm_store_stmt(
+            s, "SELECT json_object('release', json_array(r.number, NULL)) "
+               "FROM release_cis rc JOIN releases r ON r.id = rc.release_id "
+               "WHERE rc.ci_id = ?1 ORDER BY r.id", d);
+        if (st == NULL)
+            goto fail;
+        sqlite3_bind_int64(st, 1, c->id);
+        int ok = RELM_OK;
+        while (ok == RELM_OK && sqlite3_step(st) == SQLITE_ROW) {
+            char *diff = strdup((const char *)sqlite3_column_text(st, 0));
+            ok = diff != NULL ? cmdb_history(s, c->id, name, "unrelate", diff,
+                                             o, d)
+                              : oom(d);
+            free(diff);
+        }
+        sqlite3_reset(st);
+        if (ok != RELM_OK)
+            goto fail;
         st = relm_store_stmt(s, "DELETE FROM release_cis WHERE ci_id = ?1", d);
         if (st == NULL)
             goto fail;

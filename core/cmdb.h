@@ -109,6 +109,16 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
                        const char *to, const relm_cmdb_origin *o,
                        relm_diag *d);
 
+/* A counter this process bumps before it writes relationships or
+ * relationship types (committed or not). The impact graph rebuilds when it
+ * moves; commits by other processes it sees through PRAGMA data_version.
+ * Writes to CIs alone do not move it. */
+uint64_t relm_cmdb_edge_epoch(void);
+/* Move relm_cmdb_edge_epoch. The relm_cmdb_* primitives and the importer
+ * call it before they write; C code that writes relationships or rel_types
+ * with its own SQL must call it too (Lua cannot: relm.sql is read-only). */
+void relm_cmdb_edges_changed(void);
+
 /* Id of the CI `name`, or 0 with d filled (not_found). */
 int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d);
 

@@ -1056,6 +1056,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
     relm_store_exec(s, "PRAGMA cache_size = -131072", NULL);
     if (start_batch(&im) != RELM_OK)
         goto fail;
+    if (o->relationships)
+        relm_cmdb_edges_changed();
     if (!o->relationships) {
         im.fresh = count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM cis LIMIT 1)") == 0;
         /* Names are known unique through the in-memory set, so even the

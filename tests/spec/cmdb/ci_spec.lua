@@ -172,6 +172,24 @@ describe("relm.cmdb.remove", function()
         assert.are.equal(0, count("relationships"))
     end)
 
+    it("refuses while a release links the CI, unless forced; the dropped link is in its history", function()
+        relm.release.workflow("tests/fixtures/workflows/shimflow.lua")
+        cmdb.add{ type = "server", name = "rel-host", ram = 1 }
+        local r = relm.release.register{ workflow = "shimflow", title = "Patch rel-host",
+                                         executor_group = "administrators" }
+        relm.release.relate(r.id, "ci", "rel-host")
+        local links = count("release_cis")
+        local msg = refused("in_use", cmdb.remove, "rel-host")
+        assert.matches("1 release link", msg)
+        assert.are.equal(links, count("release_cis"))
+        cmdb.remove("rel-host", { force = true })
+        fails("not_found", cmdb.get, "rel-host")
+        assert.are.equal(links - 1, count("release_cis"))
+        local h = cmdb.history("rel-host")
+        assert.are.same({ "create", "unrelate", "remove" }, { h[1].action, h[2].action, h[3].action })
+        assert.are.same({ r.number }, h[2].diff.release)
+    end)
+
     it("removes a CI nothing points at", function()
         cmdb.remove("web")
         fails("not_found", cmdb.get, "web")
