@@ -1197,7 +1197,11 @@ static int export_relationships(relm_store *s, FILE *f, int jsonl,
     " 'status', c.status, 'version', c.version, 'serial', c.serial, "          \
     "'criticality', c.criticality, 'owner_group', g.name, 'location', "       \
     "c.location, 'media', CASE WHEN m.id IS NULL THEN NULL WHEN m.version = " \
-    "'' THEN m.name ELSE m.name || '@' || m.version END), c.attributes) END "  \
+    "'' THEN m.name ELSE m.name || '@' || m.version END), c.attributes) END, " \
+    "CASE WHEN ?2 THEN (SELECT group_concat(name, ',') FROM (SELECT a.name "  \
+    "FROM ci_type_attrs a WHERE a.type_id = c.type_id AND json_type("          \
+    "c.attributes, '$.\"' || a.name || '\"') IS NULL ORDER BY a.position, "   \
+    "a.name)) END "                                                            \
     "FROM cis c JOIN ci_types t ON t.id = c.type_id "                          \
     "LEFT JOIN groups g ON g.id = c.owner_group_id "                           \
     "LEFT JOIN media m ON m.id = c.media_id " filter " ORDER BY c.id"
@@ -1257,8 +1261,23 @@ static int export_cis(relm_store *s, FILE *f, int jsonl, const char *type,
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         (*count)++;
         if (jsonl) {
-            fwrite(sqlite3_column_text(st, 10), 1,
-                   (size_t)sqlite3_column_bytes(st, 10), f);
+            /* The attributes of its type the CI lacks are written as null,
+             * as CSV writes an empty cell: importing the file back clears
+             * them, so export -> import round-trips. Attribute names are
+             * identifiers: they need no escaping. */
+            size_t len = (size_t)sqlite3_column_bytes(st, 10);
+            const char *missing = (const char *)sqlite3_column_text(st, 11);
+            if (missing == NULL) {
+                fwrite(sqlite3_column_text(st, 10), 1, len, f);
+            } else {
+                fwrite(sqlite3_column_text(st, 10), 1, len - 1, f);
+                for (const char *p = missing; *p != '\0';) {
+                    size_t n = strcspn(p, ",");
+                    fprintf(f, ",\"%.*s\":null", (int)n, p);
+                    p += n + (p[n] == ',');
+                }
+                fputc('}', f);
+            }
             fputc('\n', f);
             continue;
         }

@@ -319,6 +319,35 @@ describe("relm.cmdb.export", function()
         assert.is_true(cmdb.get("j1").virtual)
     end)
 
+    it("round-trips every standard field, owner group and media included", function()
+        cmdb.define_type{ name = "rt", attributes = { cpu = "integer", up = "boolean", e = { values = { "a", "b" } } } }
+        relm.group.add{ name = "rt-ops" }
+        relm.media.add{ name = "rt-os", version = "1.2" }
+        cmdb.add{ type = "rt", name = "rt1", status = "homologation", version = "3", serial = "SN-1",
+                  criticality = "critical", owner_group = "rt-ops", location = "dc, \"1\"", media = "rt-os@1.2",
+                  cpu = 3, up = true, e = "b" }
+        cmdb.add{ type = "rt", name = "rt2" }
+        local function state()
+            local out = {}
+            for _, r in ipairs(cmdb.find{ type = "rt" }) do
+                r.updated_at, r.attributes = nil, nil
+                out[r.name] = r
+            end
+            return out
+        end
+        for _, fmt in ipairs({ "csv", "jsonl" }) do
+            local before = state()
+            local p = TMP .. "/rt." .. fmt
+            assert.are.equal(2, cmdb.export(p, { format = fmt, type = "rt" }))
+            cmdb.update("rt1", { status = "archived", version = cmdb.null, serial = "x", criticality = "low",
+                                 owner_group = cmdb.null, location = "y", media = cmdb.null, cpu = 9,
+                                 up = false, e = "a" })
+            cmdb.update("rt2", { owner_group = "rt-ops", media = "rt-os", cpu = 1 })
+            assert.are.equal(2, cmdb.import(p, { format = fmt }))
+            assert.are.same(before, state())
+        end
+    end)
+
     it("exports one type only", function()
         local p = TMP .. "/apps.csv"
         assert.are.equal(2, cmdb.export(p, { type = "app" }))
