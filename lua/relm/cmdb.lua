@@ -612,7 +612,7 @@ end
 ---@param opts? {format?: "csv"|"jsonl", kind?: "cis"|"relationships", on_error?: "abort"|"skip",
 ---  origin_release?: integer, origin?: string}
 ---@return integer count
----@return table? report with on_error = "skip": {{row=, column=, message=}...}
+---@return table? report with on_error = "skip": {{row=, column=, code=, message=}...}
 function M.import(path, opts)
     check_name(path, "import", "path")
     opts = check_opts(opts, "import")
@@ -623,10 +623,17 @@ function M.import(path, opts)
     check_choice("import", "kind", kind, "cis", "relationships")
     check_choice("import", "on_error", on_error, "abort", "skip")
     local n, report = call(C.import, path, format, kind, on_error == "skip", origin_of(opts))
-    if on_error == "skip" then
-        return n, report
+    if on_error ~= "skip" then
+        return n
     end
-    return n
+    -- Each problem as {row=, column=, code=, message=} (column nil when the
+    -- whole row or JSON line is at fault), printed in that column order.
+    for _, p in ipairs(report) do
+        local code, msg = p.message:match("^([%w_]+): (.*)$")
+        p.code, p.message = code, msg or p.message
+        if p.column == 0 then p.column = nil end
+    end
+    return n, setmetatable(report, { columns = { "row", "column", "code", "message" } })
 end
 
 --- Export CIs or relationships in the format import reads.
