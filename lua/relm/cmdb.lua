@@ -559,9 +559,42 @@ end
 
 -- ------------------------------------------------------------- history
 
+local STD_ORDER = { "name", "type", "status", "version", "serial", "criticality", "owner_group", "location", "media" }
+
+-- A one-line reading of a diff for people: "cpu 4→8, location=dc1,
+-- note cleared (was x)"; standard fields first, then the rest by name.
+-- A relate/unrelate diff (relation set) reads "+runs_on srv1".
+local function summary(diff, relation)
+    local keys, seen = {}, {}
+    for _, k in ipairs(STD_ORDER) do
+        if diff[k] then keys[#keys + 1], seen[k] = k, true end
+    end
+    local rest = {}
+    for k in pairs(diff) do
+        if not seen[k] then rest[#rest + 1] = k end
+    end
+    table.sort(rest)
+    table.move(rest, 1, #rest, #keys + 1, keys)
+    local parts = {}
+    for i, k in ipairs(keys) do
+        local b, a = diff[k][1], diff[k][2]
+        if relation then -- "runs_on" = {nil, "srv1"}: "+runs_on srv1"
+            parts[i] = ("%s%s %s"):format(b == nil and "+" or "-", k, tostring(a or b))
+        elseif b == nil then
+            parts[i] = ("%s=%s"):format(k, tostring(a))
+        elseif a == nil then
+            parts[i] = ("%s cleared (was %s)"):format(k, tostring(b))
+        else
+            parts[i] = ("%s %s→%s"):format(k, tostring(b), tostring(a))
+        end
+    end
+    return table.concat(parts, ", ")
+end
+
 --- Every change to the CI, oldest first: {at=, actor=, action=, diff=,
---- origin_release=, origin=}; diff maps each changed field to
---- {before, after}. Works for removed CIs too.
+--- changes=, origin_release=, origin=}; diff maps each changed field to
+--- {before, after}, changes reads it in one line ("cpu 4→8"). Works for
+--- removed CIs too. Prints as a table.
 ---@param name string
 ---@return table[]
 function M.history(name)
@@ -599,9 +632,11 @@ function M.history(name)
         else
             r.diff = decode_diff(r.diff)
         end
+        r.changes = r.action == "remove" and "(the whole record, in diff)"
+            or summary(r.diff, r.action == "relate" or r.action == "unrelate")
         out[i] = r
     end
-    return out
+    return setmetatable(out, { columns = { "at", "actor", "action", "changes", "origin", "origin_release" } })
 end
 
 -- ------------------------------------------------------ import, export
