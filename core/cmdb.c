@@ -1576,18 +1576,32 @@ static int edge_deferred(relm_store *s, int64_t batch, int64_t from_id,
     return rc;
 }
 
+/* Resolve the edge `from kind to` to ids: e[0] = from, e[1] = kind,
+ * e[2] = to. Fails with unknown_relation or not_found. */
+static int edge_ids(relm_store *s, const char *from, const char *kind,
+                    const char *to, int64_t e[3], relm_diag *d)
+{
+    if ((e[1] = cmdb_rel_kind(s, kind, d)) == 0 ||
+        (e[0] = relm_cmdb_id(s, from, d)) == 0 ||
+        (e[2] = relm_cmdb_id(s, to, d)) == 0)
+        return RELM_ERR;
+    return RELM_OK;
+}
+
+/* Bind e (edge_ids) as ?1 from, ?2 kind, ?3 to. */
+static void bind_edge(sqlite3_stmt *st, const int64_t e[3])
+{
+    for (int i = 0; i < 3; i++)
+        sqlite3_bind_int64(st, i + 1, e[i]);
+}
+
 int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
                      const char *to, const relm_cmdb_origin *o, relm_diag *d)
 {
-    int64_t k = cmdb_rel_kind(s, kind, d);
-    if (k == 0)
+    int64_t e[3];
+    if (edge_ids(s, from, kind, to, e, d) != RELM_OK)
         return RELM_ERR;
-    int64_t a = relm_cmdb_id(s, from, d);
-    if (a == 0)
-        return RELM_ERR;
-    int64_t b = relm_cmdb_id(s, to, d);
-    if (b == 0)
-        return RELM_ERR;
+    int64_t a = e[0], b = e[2];
     if (a == b)
         return relm_diag_set(d, "invalid_argument", "a CI cannot be related "
                              "to itself ('%s' %s '%s')", from, kind, to);
@@ -1599,9 +1613,7 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
            "(?1, ?2, ?3) ON CONFLICT DO NOTHING", d);
     if (st == NULL)
         goto fail;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, k);
-    sqlite3_bind_int64(st, 3, b);
+    bind_edge(st, e);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -1627,15 +1639,10 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
                        const char *to, const relm_cmdb_origin *o,
                        relm_diag *d)
 {
-    int64_t k = cmdb_rel_kind(s, kind, d);
-    if (k == 0)
+    int64_t e[3];
+    if (edge_ids(s, from, kind, to, e, d) != RELM_OK)
         return RELM_ERR;
-    int64_t a = relm_cmdb_id(s, from, d);
-    if (a == 0)
-        return RELM_ERR;
-    int64_t b = relm_cmdb_id(s, to, d);
-    if (b == 0)
-        return RELM_ERR;
+    int64_t a = e[0], b = e[2];
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
@@ -1644,9 +1651,7 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
            "kind_id = ?2 AND to_id = ?3", d);
     if (st == NULL)
         goto fail;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, k);
-    sqlite3_bind_int64(st, 3, b);
+    bind_edge(st, e);
     int64_t batch = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (batch > 0 && edge_deferred(s, batch, a, from, kind, b, to, d) != RELM_OK)
@@ -1656,9 +1661,7 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
            "AND to_id = ?3", d);
     if (st == NULL)
         goto fail;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, k);
-    sqlite3_bind_int64(st, 3, b);
+    bind_edge(st, e);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
