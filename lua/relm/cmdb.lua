@@ -443,11 +443,22 @@ local ORDERS = {
     location = "c.location", serial = "c.serial",
 }
 
+local FIND_KEYS = { type = true, status = true, name = true, location = true, criticality = true,
+                    attrs = true, limit = true, order = true }
+
 --- CIs matching every given condition, as records.
----@param q? {type?: string, status?: string, name?: string, attrs?: table, limit?: integer, order?: string}
+---@param q? {type?: string, status?: string, name?: string, location?: string, criticality?: string,
+---  attrs?: table, limit?: integer, order?: string}
 ---@return table[]
 function M.find(q)
     q = check_opts(q, "find")
+    -- A misspelt condition would otherwise match every CI.
+    for k in pairs(q) do
+        if not FIND_KEYS[k] then
+            rerror("invalid_argument", ("relm.cmdb.find: unknown condition '%s' (type, status, name, "
+                .. "location, criticality, attrs, limit, order)"):format(tostring(k)), 2)
+        end
+    end
     local where, args = {}, {}
     local function add(cond, ...)
         where[#where + 1] = cond
