@@ -1683,27 +1683,71 @@ fail:
     return RELM_ERR;
 }
 
-/* Count the release links to CI id when the release module's table exists
- * (release_cis with a ci_id column); 0 otherwise. */
-static int64_t release_links(relm_store *s, int64_t id)
+/* Tables of other modules that link records to CIs by ci_id: the CMDB
+ * knows their shape but not their module, and each may be absent. For each:
+ * how to count the links to CI ?1, how to name each one in a history diff
+ * ({"<what>": ["<number>", null]}) and how to drop them. */
+static const struct ci_link {
+    const char *table, *what, *count, *diffs, *drop;
+} ci_links[] = {
+    {"release_cis", "release link(s)",
+     "SELECT count(*) FROM release_cis WHERE ci_id = ?1",
+     "SELECT json_object('release', json_array(r.number, NULL)) FROM "
+     "release_cis l JOIN releases r ON r.id = l.release_id WHERE "
+     "l.ci_id = ?1 ORDER BY r.id",
+     "DELETE FROM release_cis WHERE ci_id = ?1"},
+    {"record_cis", "change/problem/incident link(s)",
+     "SELECT count(*) FROM record_cis WHERE ci_id = ?1",
+     "SELECT json_object(r.kind, json_array(r.number, NULL)) FROM "
+     "record_cis l JOIN records r ON r.id = l.record_id WHERE "
+     "l.ci_id = ?1 ORDER BY r.id",
+     "DELETE FROM record_cis WHERE ci_id = ?1"},
+};
+#define NLINK_TABLES (sizeof ci_links / sizeof ci_links[0])
+
+/* Count the links of kind k to CI id; 0 when the table does not exist. */
+static int64_t link_count(relm_store *s, const struct ci_link *k, int64_t id)
 {
     sqlite3_stmt *st = relm_store_stmt(
-        s, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND "
-           "name = 'release_cis'", NULL);
+        s, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        NULL);
     if (st == NULL)
         return 0;
+    sqlite3_bind_text(st, 1, k->table, -1, SQLITE_STATIC);
     int exists = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
-    if (!exists)
-        return 0;
-    st = relm_store_stmt(s, "SELECT count(*) FROM release_cis WHERE ci_id = ?1",
-                         NULL);
-    if (st == NULL)
+    if (!exists || (st = relm_store_stmt(s, k->count, NULL)) == NULL)
         return 0;
     sqlite3_bind_int64(st, 1, id);
     int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return n;
+}
+
+/* Drop the links of kind k to CI id (name), each told in the CI's history
+ * as an "unrelate" naming the record (the record keeps its own log). */
+static int link_drop(relm_store *s, const struct ci_link *k, int64_t id,
+                     const char *name, const relm_cmdb_origin *o,
+                     relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, k->diffs, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int ok = RELM_OK;
+    while (ok == RELM_OK && sqlite3_step(st) == SQLITE_ROW) {
+        char *diff = strdup((const char *)sqlite3_column_text(st, 0));
+        ok = diff != NULL ? cmdb_history(s, id, name, "unrelate", diff, o, d)
+                          : oom(d);
+        free(diff);
+    }
+    sqlite3_reset(st);
+    if (ok != RELM_OK || (st = relm_store_stmt(s, k->drop, d)) == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    return src == SQLITE_DONE ? RELM_OK : relm_store_fail(s, d, "remove");
 }
 
 int relm_cmdb_remove(relm_store *s, const char *name, int force,
@@ -1728,12 +1772,20 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     sqlite3_bind_int64(st, 1, c->id);
     int64_t nrel = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    int64_t nlinks = release_links(s, c->id);
-    if ((nrel > 0 || nlinks > 0) && !force) {
-        relm_diag_set(d, "in_use", "CI '%s' is still in use (%lld "
-                      "relationship(s), %lld release link(s)); remove them "
-                      "first or pass {force = true}", name, (long long)nrel,
-                      (long long)nlinks);
+    int64_t nlinks[NLINK_TABLES], nany = nrel;
+    char uses[256];
+    int off = snprintf(uses, sizeof uses, "%lld relationship(s)",
+                       (long long)nrel);
+    for (size_t i = 0; i < NLINK_TABLES; i++) {
+        nlinks[i] = link_count(s, &ci_links[i], c->id);
+        nany += nlinks[i];
+        if (nlinks[i] > 0 && off > 0 && (size_t)off < sizeof uses)
+            off += snprintf(uses + off, sizeof uses - (size_t)off, ", %lld %s",
+                            (long long)nlinks[i], ci_links[i].what);
+    }
+    if (nany > 0 && !force) {
+        relm_diag_set(d, "in_use", "CI '%s' is still in use (%s); remove "
+                      "them first or pass {force = true}", name, uses);
         goto fail;
     }
     if (nrel > 0) {
@@ -1782,38 +1834,10 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
             goto fail;
         }
     }
-    if (nlinks > 0) {
-        /* Each release link dropped is told in the CI's history, with the
-         * release number (the release itself keeps its own log). */
-        st = relm_store_stmt(
-            s, "SELECT json_object('release', json_array(r.number, NULL)) "
-               "FROM release_cis rc JOIN releases r ON r.id = rc.release_id "
-               "WHERE rc.ci_id = ?1 ORDER BY r.id", d);
-        if (st == NULL)
+    for (size_t i = 0; i < NLINK_TABLES; i++)
+        if (nlinks[i] > 0 &&
+            link_drop(s, &ci_links[i], c->id, name, o, d) != RELM_OK)
             goto fail;
-        sqlite3_bind_int64(st, 1, c->id);
-        int ok = RELM_OK;
-        while (ok == RELM_OK && sqlite3_step(st) == SQLITE_ROW) {
-            char *diff = strdup((const char *)sqlite3_column_text(st, 0));
-            ok = diff != NULL ? cmdb_history(s, c->id, name, "unrelate", diff,
-                                             o, d)
-                              : oom(d);
-            free(diff);
-        }
-        sqlite3_reset(st);
-        if (ok != RELM_OK)
-            goto fail;
-        st = relm_store_stmt(s, "DELETE FROM release_cis WHERE ci_id = ?1", d);
-        if (st == NULL)
-            goto fail;
-        sqlite3_bind_int64(st, 1, c->id);
-        int src = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (src != SQLITE_DONE) {
-            relm_store_fail(s, d, "remove");
-            goto fail;
-        }
-    }
     /* The history row keeps the whole record (every field: [value, null]),
      * so the CI can be reconstructed as of any moment before. */
     cmdb_buf diff = {0};

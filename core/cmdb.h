@@ -92,9 +92,10 @@ int relm_cmdb_update(relm_store *s, const char *name,
                      const relm_cmdb_value *f, size_t n,
                      const relm_cmdb_origin *o, relm_diag *d);
 
-/* Remove the CI `name`. Refused ("in_use") while relationships or release
- * links point at it, unless force is set: then they are removed too (each
- * recorded). The history row keeps the whole record as it was. */
+/* Remove the CI `name`. Refused ("in_use") while relationships, release
+ * links or change/problem/incident records (record_cis) point at it, unless
+ * force is set: then those links are removed too, each recorded in the
+ * CI's history. The history row keeps the whole record as it was. */
 int relm_cmdb_remove(relm_store *s, const char *name, int force,
                      const relm_cmdb_origin *o, relm_diag *d);
 

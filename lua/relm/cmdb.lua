@@ -426,8 +426,9 @@ function M.update(name, fields, opts)
     return M.get(fields.name or name)
 end
 
---- Remove a CI; refused (in_use) while relationships or release links point
---- at it, unless {force = true}.
+--- Remove a CI; refused (in_use) while relationships, release links or
+--- change/problem/incident records point at it, unless {force = true}
+--- (then those links go too, each recorded in the CI's history).
 ---@param name string
 ---@param opts? {force?: boolean, origin_release?: integer, origin?: string}
 function M.remove(name, opts)

@@ -191,6 +191,21 @@ describe("relm.cmdb.remove", function()
         assert.are.same({ r.number }, h[2].diff.release)
     end)
 
+    it("refuses while a change record names the CI, unless forced", function()
+        cmdb.add{ type = "server", name = "chg-host", ram = 1 }
+        local chg = relm.change.add{ title = "Swap a disk", cis = { "chg-host" } }
+        local links = count("record_cis")
+        assert.matches("1 change/problem/incident link", refused("in_use", cmdb.remove, "chg-host"))
+        assert.are.equal(links, count("record_cis"))
+        cmdb.remove("chg-host", { force = true })
+        fails("not_found", cmdb.get, "chg-host")
+        assert.are.equal(links - 1, count("record_cis"))
+        local h = cmdb.history("chg-host")
+        assert.are.same({ chg.number }, h[2].diff.change)
+        assert.are.equal("-change " .. chg.number, h[2].changes)
+        assert.are.equal("open", relm.change.get(chg.number).status)
+    end)
+
     it("removes a CI nothing points at", function()
         cmdb.remove("web")
         fails("not_found", cmdb.get, "web")
