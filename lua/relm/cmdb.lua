@@ -27,6 +27,15 @@ local function check_name(name, fn, arg)
     end
 end
 
+-- The name field of add/update: a non-empty string (the C core would take
+-- a number as its text, and the record could then not be read back by it).
+local function check_field_name(name, fn)
+    if type(name) ~= "string" or name == "" then
+        rerror("invalid_field", ("relm.cmdb.%s: field 'name' must be a non-empty string, got %s")
+            :format(fn, name == "" and "an empty string" or type(name)), 3)
+    end
+end
+
 local function check_opts(opts, fn)
     if opts ~= nil and type(opts) ~= "table" then
         rerror("invalid_argument", ("relm.cmdb.%s: argument 'opts' must be a table, got %s"):format(fn, type(opts)), 3)
@@ -406,6 +415,7 @@ function M.add(fields, opts)
     if fields.name == nil then
         rerror("invalid_field", "relm.cmdb.add: field 'name' is required", 2)
     end
+    check_field_name(fields.name, "add")
     check_name(fields.type, "add", "type")
     call(C.add, fields.type, flatten(fields, "add"), origin_of(opts))
     return M.get(fields.name)
@@ -422,6 +432,9 @@ function M.update(name, fields, opts)
         rerror("invalid_argument", "relm.cmdb.update: argument 'fields' must be a table", 2)
     end
     opts = check_opts(opts, "update")
+    if fields.name ~= nil and fields.name ~= M.null then
+        check_field_name(fields.name, "update")
+    end
     call(C.update, name, flatten(fields, "update"), origin_of(opts))
     return M.get(fields.name or name)
 end

@@ -99,6 +99,8 @@ describe("relm.cmdb.add and get", function()
         refused("invalid_field", cmdb.add, { type = "server", ram = 1 })
         refused("invalid_field", cmdb.add, { type = "server", name = "", ram = 1 })
         refused("invalid_field", cmdb.add, { type = "server", name = "x", ram = 1, location = {} })
+        assert.matches("'name' must be a non%-empty string", refused("invalid_field", cmdb.add,
+            { type = "server", name = 5, ram = 1 }))
     end)
 
     it("raises not_found for a CI that does not exist", function()
@@ -122,6 +124,9 @@ describe("relm.cmdb.update", function()
         refused("missing_attribute", cmdb.update, "s2", { ram = cmdb.null })
         refused("not_found", cmdb.update, "nope", { cpu = 1 })
         refused("duplicate", cmdb.update, "s2", { name = "s1" })
+        refused("invalid_field", cmdb.update, "s2", { name = 7 })
+        refused("invalid_field", cmdb.update, "s2", { name = cmdb.null })
+        assert.are.equal("s2", cmdb.get("s2").name)
         assert.are.equal(4, cmdb.get("s2").cpu)
     end)
 
