@@ -36,9 +36,32 @@ local function check_field_name(name, fn)
     end
 end
 
+-- The options each function takes: a misspelt one (get{as_of=}) would
+-- otherwise be ignored without a word.
+local OPTIONS = {
+    get = { at = true },
+    add = { origin_release = true, origin = true },
+    update = { origin_release = true, origin = true },
+    remove = { force = true, origin_release = true, origin = true },
+    relate = { origin_release = true, origin = true },
+    unrelate = { origin_release = true, origin = true },
+    import = { format = true, kind = true, on_error = true, origin_release = true, origin = true },
+    export = { format = true, kind = true, type = true },
+}
+
 local function check_opts(opts, fn)
     if opts ~= nil and type(opts) ~= "table" then
         rerror("invalid_argument", ("relm.cmdb.%s: argument 'opts' must be a table, got %s"):format(fn, type(opts)), 3)
+    end
+    local known = OPTIONS[fn]
+    for k in pairs(known and opts or {}) do
+        if not known[k] then
+            local names = {}
+            for n in pairs(known) do names[#names + 1] = n end
+            table.sort(names)
+            rerror("invalid_argument", ("relm.cmdb.%s: unknown option '%s' (%s)")
+                :format(fn, tostring(k), table.concat(names, ", ")), 3)
+        end
     end
     return opts or {}
 end
