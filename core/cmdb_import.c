@@ -284,6 +284,26 @@ static int file_error(importer *im, const char *code, const char *fmt, ...)
     return RELM_ERR;
 }
 
+/* A problem with column `column` (1-based) of the header: always aborts,
+ * naming the place as file:1:column. */
+static int header_error(importer *im, int column, const char *code,
+                        const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static int header_error(importer *im, int column, const char *code,
+                        const char *fmt, ...)
+{
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    relm_diag_set(im->d, code, "%s:%lld:%d: %s", im->path, (long long)im->row,
+                  column, msg);
+    im->failed = 1;
+    return RELM_ERR;
+}
+
 /* Move a core error (d) into the row's report, prefixed with the place. */
 static int row_diag(importer *im, int column)
 {
@@ -339,21 +359,26 @@ static type_slot *type_for(importer *im, const char *name, int column)
 static int read_header(importer *im)
 {
     if (im->bad_utf8_col > 0)
-        return file_error(im, "invalid_utf8", "column %d of the header is not "
-                          "valid UTF-8", im->bad_utf8_col);
+        return header_error(im, im->bad_utf8_col, "invalid_utf8", "this "
+                            "column of the header is not valid UTF-8");
     im->ncols = im->nf;
     im->cols = calloc(im->nf, sizeof *im->cols);
     im->col_std = calloc(im->nf, sizeof *im->col_std);
     if (im->cols == NULL || im->col_std == NULL)
         return file_error(im, "out_of_memory", "out of memory");
     im->col_name = im->col_type = im->col_from = im->col_kind = im->col_to = -1;
+    int unknown = -1; /* first column a relationships file cannot have */
     for (size_t c = 0; c < im->nf; c++) {
         if ((im->cols[c] = strdup(field(im, (int)c))) == NULL)
             return file_error(im, "out_of_memory", "out of memory");
+        if (im->cols[c][0] == '\0')
+            return header_error(im, (int)c + 1, "invalid_header", "this column "
+                                "of the header has no name");
         for (size_t k = 0; k < c; k++)
             if (strcmp(im->cols[k], im->cols[c]) == 0)
-                return file_error(im, "invalid_header", "column '%s' appears "
-                                  "twice in the header", im->cols[c]);
+                return header_error(im, (int)c + 1, "invalid_header", "column "
+                                    "'%s' appears twice in the header (first "
+                                    "as column %zu)", im->cols[c], k + 1);
         im->col_std[c] = -1;
         const char *h = im->cols[c];
         if (im->o->relationships) {
@@ -363,10 +388,8 @@ static int read_header(importer *im)
                 im->col_kind = (int)c;
             else if (strcmp(h, "to") == 0)
                 im->col_to = (int)c;
-            else
-                return file_error(im, "invalid_header", "unknown column '%s' "
-                                  "(a relationships file has the columns "
-                                  "from,kind,to)", h);
+            else if (unknown < 0)
+                unknown = (int)c;
             continue;
         }
         for (int k = 0; k < (int)(sizeof ci_std / sizeof ci_std[0]); k++)
@@ -378,9 +401,20 @@ static int read_header(importer *im)
             im->col_type = (int)c;
     }
     if (im->o->relationships) {
-        if (im->col_from < 0 || im->col_kind < 0 || im->col_to < 0)
+        /* No known column at all: the file starts with data. */
+        if (im->col_from < 0 && im->col_kind < 0 && im->col_to < 0)
             return file_error(im, "invalid_header", "missing header: the first "
                               "row must name the columns from,kind,to");
+        if (unknown >= 0)
+            return header_error(im, unknown + 1, "invalid_header", "unknown "
+                                "column '%s' (a relationships file has the "
+                                "columns from,kind,to)", im->cols[unknown]);
+        if (im->col_from < 0 || im->col_kind < 0 || im->col_to < 0)
+            return file_error(im, "invalid_header", "the header must name "
+                              "the columns from,kind,to (missing: %s%s%s)",
+                              im->col_from < 0 ? "from " : "",
+                              im->col_kind < 0 ? "kind " : "",
+                              im->col_to < 0 ? "to" : "");
         return RELM_OK;
     }
     if (im->col_name < 0 || im->col_type < 0)
@@ -399,11 +433,11 @@ static int read_header(importer *im)
         int known = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_reset(st);
         if (!known)
-            return file_error(im, "unknown_attribute", "unknown column '%s': "
-                              "not a CI field (name, type, status, version, "
-                              "serial, criticality, owner_group, location, "
-                              "media) nor an attribute of any CI type",
-                              im->cols[c]);
+            return header_error(im, (int)c + 1, "unknown_attribute", "unknown "
+                                "column '%s': not a CI field (name, type, "
+                                "status, version, serial, criticality, "
+                                "owner_group, location, media) nor an "
+                                "attribute of any CI type", im->cols[c]);
     }
     return RELM_OK;
 }

@@ -186,7 +186,8 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
 
     it("an unknown attribute column", function()
         local p = file("name,type,gpu\nok1,server,1\n")
-        assert.matches("gpu", refused("unknown_attribute", "1", p))
+        assert.matches("gpu", refused("unknown_attribute", "1:3", p))
+        assert.matches("no name", refused("invalid_header", "1:3", file("name,type,\nok1,server,\n")))
     end)
 
     it("an attribute the row's type lacks", function()
@@ -245,7 +246,7 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
     it("invalid UTF-8", function()
         local msg = refused("invalid_utf8", "3:3", file("name,type,note\nok1,server,fine\nok2,server,bad\xff\xfe\n"))
         assert.matches("UTF%-8", msg)
-        refused("invalid_utf8", "1", file("name,type,n\xc3\n"))
+        refused("invalid_utf8", "1:3", file("name,type,n\xc3\n"))
     end)
 
     it("an empty file", function()
@@ -255,8 +256,11 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
 
     it("a missing header", function()
         assert.matches("header", refused("invalid_header", "1", file("h1,server,1\n")))
-        refused("invalid_header", "1", file("web,runs_on,s1\n"), { kind = "relationships" })
-        refused("invalid_header", "1", file("name,type,name\n"))
+        assert.matches("missing header", refused("invalid_header", "1", file("web,runs_on,s1\n"),
+            { kind = "relationships" }))
+        assert.matches("'via'", refused("invalid_header", "1:3", file("from,kind,via\n"), { kind = "relationships" }))
+        assert.matches("missing: to", refused("invalid_header", "1", file("from,kind\n"), { kind = "relationships" }))
+        assert.matches("twice", refused("invalid_header", "1:3", file("name,type,name\n")))
     end)
 
     it("bad JSON Lines", function()
