@@ -222,6 +222,20 @@ typedef struct importer {
     relm_cmdb_origin origin;
 } importer;
 
+/* Stop the import with d = "file:row[:column]: msg" (column 0: none). */
+static int stop_at(importer *im, int column, const char *code,
+                   const char *msg)
+{
+    if (column > 0)
+        relm_diag_set(im->d, code, "%s:%lld:%d: %s", im->path,
+                      (long long)im->row, column, msg);
+    else
+        relm_diag_set(im->d, code, "%s:%lld: %s", im->path,
+                      (long long)im->row, msg);
+    im->failed = 1;
+    return RELM_ERR;
+}
+
 /* Record a problem at row:column: in abort mode fill d and stop; in skip
  * mode add it to the report. Returns RELM_ERR either way (the row is
  * bad). */
@@ -237,16 +251,8 @@ static int row_error(importer *im, int column, const char *code,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!im->o->skip_errors || im->rep == NULL) {
-        if (column > 0)
-            relm_diag_set(im->d, code, "%s:%lld:%d: %s", im->path,
-                          (long long)im->row, column, msg);
-        else
-            relm_diag_set(im->d, code, "%s:%lld: %s", im->path,
-                          (long long)im->row, msg);
-        im->failed = 1;
-        return RELM_ERR;
-    }
+    if (!im->o->skip_errors || im->rep == NULL)
+        return stop_at(im, column, code, msg);
     relm_import_report *r = im->rep;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
@@ -268,40 +274,21 @@ static int row_error(importer *im, int column, const char *code,
     return RELM_ERR;
 }
 
-/* A fatal problem with the file as a whole (header, I/O): always aborts. */
-static int file_error(importer *im, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int file_error(importer *im, const char *code, const char *fmt, ...)
-{
-    char msg[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    relm_diag_set(im->d, code, "%s:%lld: %s", im->path, (long long)im->row, msg);
-    im->failed = 1;
-    return RELM_ERR;
-}
-
-/* A problem with column `column` (1-based) of the header: always aborts,
- * naming the place as file:1:column. */
-static int header_error(importer *im, int column, const char *code,
-                        const char *fmt, ...)
+/* A fatal problem with the file as a whole (header, I/O): always aborts.
+ * column: the header column at fault (1-based), or 0. */
+static int file_error(importer *im, int column, const char *code,
+                      const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-static int header_error(importer *im, int column, const char *code,
-                        const char *fmt, ...)
+static int file_error(importer *im, int column, const char *code,
+                      const char *fmt, ...)
 {
     char msg[900];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    relm_diag_set(im->d, code, "%s:%lld:%d: %s", im->path, (long long)im->row,
-                  column, msg);
-    im->failed = 1;
-    return RELM_ERR;
+    return stop_at(im, column, code, msg);
 }
 
 /* Move a core error (d) into the row's report, prefixed with the place. */
@@ -343,7 +330,7 @@ static type_slot *type_for(importer *im, const char *name, int column)
     if (ts == NULL || map == NULL) {
         free(map);
         cmdb_type_free(t);
-        file_error(im, "out_of_memory", "out of memory");
+        file_error(im, 0, "out_of_memory", "out of memory");
         return NULL;
     }
     for (size_t c = 0; c < im->ncols; c++)
@@ -359,24 +346,24 @@ static type_slot *type_for(importer *im, const char *name, int column)
 static int read_header(importer *im)
 {
     if (im->bad_utf8_col > 0)
-        return header_error(im, im->bad_utf8_col, "invalid_utf8", "this "
+        return file_error(im, im->bad_utf8_col, "invalid_utf8", "this "
                             "column of the header is not valid UTF-8");
     im->ncols = im->nf;
     im->cols = calloc(im->nf, sizeof *im->cols);
     im->col_std = calloc(im->nf, sizeof *im->col_std);
     if (im->cols == NULL || im->col_std == NULL)
-        return file_error(im, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", "out of memory");
     im->col_name = im->col_type = im->col_from = im->col_kind = im->col_to = -1;
     int unknown = -1; /* first column a relationships file cannot have */
     for (size_t c = 0; c < im->nf; c++) {
         if ((im->cols[c] = strdup(field(im, (int)c))) == NULL)
-            return file_error(im, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", "out of memory");
         if (im->cols[c][0] == '\0')
-            return header_error(im, (int)c + 1, "invalid_header", "this column "
+            return file_error(im, (int)c + 1, "invalid_header", "this column "
                                 "of the header has no name");
         for (size_t k = 0; k < c; k++)
             if (strcmp(im->cols[k], im->cols[c]) == 0)
-                return header_error(im, (int)c + 1, "invalid_header", "column "
+                return file_error(im, (int)c + 1, "invalid_header", "column "
                                     "'%s' appears twice in the header (first "
                                     "as column %zu)", im->cols[c], k + 1);
         im->col_std[c] = -1;
@@ -403,14 +390,14 @@ static int read_header(importer *im)
     if (im->o->relationships) {
         /* No known column at all: the file starts with data. */
         if (im->col_from < 0 && im->col_kind < 0 && im->col_to < 0)
-            return file_error(im, "invalid_header", "missing header: the first "
+            return file_error(im, 0, "invalid_header", "missing header: the first "
                               "row must name the columns from,kind,to");
         if (unknown >= 0)
-            return header_error(im, unknown + 1, "invalid_header", "unknown "
+            return file_error(im, unknown + 1, "invalid_header", "unknown "
                                 "column '%s' (a relationships file has the "
                                 "columns from,kind,to)", im->cols[unknown]);
         if (im->col_from < 0 || im->col_kind < 0 || im->col_to < 0)
-            return file_error(im, "invalid_header", "the header must name "
+            return file_error(im, 0, "invalid_header", "the header must name "
                               "the columns from,kind,to (missing: %s%s%s)",
                               im->col_from < 0 ? "from " : "",
                               im->col_kind < 0 ? "kind " : "",
@@ -418,14 +405,14 @@ static int read_header(importer *im)
         return RELM_OK;
     }
     if (im->col_name < 0 || im->col_type < 0)
-        return file_error(im, "invalid_header", "missing header: the first row "
+        return file_error(im, 0, "invalid_header", "missing header: the first row "
                           "must name the columns name,type (then standard "
                           "fields and attributes)");
     /* Every other column must be an attribute of some type. */
     sqlite3_stmt *st = relm_store_stmt(
         im->s, "SELECT 1 FROM ci_type_attrs WHERE name = ?1 LIMIT 1", im->d);
     if (st == NULL)
-        return file_error(im, im->d->code, "%s", im->d->msg);
+        return file_error(im, 0, im->d->code, "%s", im->d->msg);
     for (size_t c = 0; c < im->nf; c++) {
         if (im->col_std[c] >= 0)
             continue;
@@ -433,7 +420,7 @@ static int read_header(importer *im)
         int known = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_reset(st);
         if (!known)
-            return header_error(im, (int)c + 1, "unknown_attribute", "unknown "
+            return file_error(im, (int)c + 1, "unknown_attribute", "unknown "
                                 "column '%s': not a CI field (name, type, "
                                 "status, version, serial, criticality, "
                                 "owner_group, location, media) nor an "
@@ -460,7 +447,7 @@ static int ci_row(importer *im)
     int64_t first = 0;
     int dup = smap_put(&im->seen, name, nlen, im->row, &first);
     if (dup < 0)
-        return file_error(im, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", "out of memory");
     if (dup == 1)
         return row_error(im, im->col_name + 1, "duplicate", "name '%s' "
                          "appears twice in the file (first at row %lld)",
@@ -562,7 +549,7 @@ static int rel_row(importer *im, const char *from, size_t flen, int fcol,
             return row_diag(im, kcol);
         kind_slot *ks = realloc(im->kinds, (im->nkinds + 1) * sizeof *ks);
         if (ks == NULL)
-            return file_error(im, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", "out of memory");
         im->kinds = ks;
         ks[im->nkinds].name = strdup(kind);
         ks[im->nkinds].id = k;
@@ -653,7 +640,7 @@ static void on_field(void *data, size_t len, void *ud)
         if (l != NULL)
             im->len = l;
         if (o == NULL || l == NULL) {
-            file_error(im, "out_of_memory", "out of memory");
+            file_error(im, 0, "out_of_memory", "out of memory");
             return;
         }
         im->fcap = cap;
@@ -666,7 +653,7 @@ static void on_field(void *data, size_t len, void *ud)
     im->len[im->nf] = len;
     if (cmdb_buf_put(&im->fields, s, len) != RELM_OK ||
         cmdb_buf_put(&im->fields, "", 1) != RELM_OK) {
-        file_error(im, "out_of_memory", "out of memory");
+        file_error(im, 0, "out_of_memory", "out of memory");
         return;
     }
     im->nf++;
@@ -693,7 +680,7 @@ static int import_csv(importer *im, FILE *f)
 {
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
-        return file_error(im, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", "out of memory");
     static char buf[1 << 16];
     size_t n;
     int rc = RELM_OK;
@@ -718,7 +705,7 @@ static int import_csv(importer *im, FILE *f)
         }
     }
     if (!im->failed && ferror(f))
-        file_error(im, "io_error", "read error: %s", strerror(errno));
+        file_error(im, 0, "io_error", "read error: %s", strerror(errno));
     if (!im->failed && csv_fini(&p, on_field, on_row, im) != 0 && !im->failed) {
         im->row++;
         relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: unterminated quoted "
@@ -729,7 +716,7 @@ static int import_csv(importer *im, FILE *f)
     csv_free(&p);
     if (!im->failed && im->row == 0) {
         im->row = 1;
-        file_error(im, "invalid_csv", "the file is empty (expected a header "
+        file_error(im, 0, "invalid_csv", "the file is empty (expected a header "
                    "row: %s)", im->o->relationships ? "from,kind,to"
                                                      : "name,type,...");
     }
@@ -856,7 +843,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
         type_slot *nts = realloc(im->types, (im->ntypes + 1) * sizeof *nts);
         if (nts == NULL) {
             cmdb_type_free(t);
-            return file_error(im, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", "out of memory");
         }
         im->types = nts;
         ts = &im->types[im->ntypes++];
@@ -866,7 +853,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
     int64_t first = 0;
     int dup = smap_put(&im->seen, name, nlen, im->row, &first);
     if (dup < 0)
-        return file_error(im, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", "out of memory");
     if (dup == 1)
         return row_error(im, 0, "duplicate", "name '%s' appears twice in the "
                          "file (first at line %lld)", name, (long long)first);
@@ -939,10 +926,10 @@ static int import_jsonl(importer *im, FILE *f)
     }
     free(line);
     if (!im->failed && ferror(f))
-        file_error(im, "io_error", "read error: %s", strerror(errno));
+        file_error(im, 0, "io_error", "read error: %s", strerror(errno));
     if (!im->failed && !any) {
         im->row = 1;
-        file_error(im, "invalid_json", "the file is empty (expected one JSON "
+        file_error(im, 0, "invalid_json", "the file is empty (expected one JSON "
                    "object per line)");
     }
     return im->failed ? RELM_ERR : RELM_OK;
