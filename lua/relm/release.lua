@@ -191,7 +191,10 @@ local function to_release(json)
     end
     r.elapsed = elapsed
     if r.deadline then
-        r.time_left = (C.seconds(r.deadline) or now) - now
+        -- A closed or cancelled release keeps the time left it had when it
+        -- ended: finishing on time does not turn into "late" a week later.
+        local at = r.closed_at and C.seconds(r.closed_at) or now
+        r.time_left = (C.seconds(r.deadline) or at) - at
     elseif r.remaining_seconds then
         r.time_left = r.remaining_seconds
     end
