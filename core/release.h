@@ -80,7 +80,9 @@ typedef enum relm_release_kind {
 typedef struct relm_release_op {
     relm_release_kind kind;
     const char *action;      /* name logged; NULL = the kind's name */
-    const char *permission;  /* permission action; NULL = the kind's own */
+    const char *permission;  /* transition/close only: the permission the
+                              * workflow names; NULL = execute. Ignored for
+                              * the other kinds, whose permission is fixed */
     const char *from_state;  /* required current state; NULL = any */
     const char *to_state;    /* new state; NULL = unchanged */
     const char *to_phase;    /* new phase; NULL = unchanged */

@@ -191,6 +191,13 @@ describe("capture, delegate and share", function()
         H.refused("permission_denied", nil, function()
             relm.user.as("bob", relm.release.act, r.id, "delegate", { to_group = "ops", note = "x" })
         end, r.id)
+        -- the person made responsible must be able to work the release
+        H.refused("invalid_field", "'carol' may not execute releases of workflow 'shimflow'", function()
+            relm.release.act(r.id, "delegate", { to_user = "carol", note = "x" })
+        end, r.id)
+        H.refused("invalid_field", "no active user named 'nobody'", function()
+            relm.release.act(r.id, "delegate", { to_user = "nobody", note = "x" })
+        end, r.id)
     end)
 
     it("share adds to shared_with, once per group or person", function()
@@ -201,5 +208,30 @@ describe("capture, delegate and share", function()
         H.refused("duplicate", "already shared", function()
             relm.release.act(r.id, "share", { to_group = "leads", note = "again" })
         end, r.id)
+    end)
+end)
+
+describe("permissions checked in the core", function()
+    local j
+    setup(function() j = H.setup() end)
+
+    it("a primitive needs its own permission whatever the caller names", function()
+        -- bob holds create and execute on the workflow, not cancel,
+        -- suspend, reactivate, reopen or delegate: naming another
+        -- permission to the core does not get around that.
+        local core = require "relm.core.release"
+        local r = H.release()
+        local ops = {
+            cancel = { to_state = "cancelled", to_phase = "closure", justification = j.cancel },
+            suspend = { justification = j.suspend },
+            delegate = { to_group = "leads", note = "x" },
+            share = { to_group = "leads", note = "x" },
+        }
+        for kind, op in pairs(ops) do
+            op.permission = "execute"
+            H.refused("permission_denied", "may not", function()
+                relm.user.as("bob", core.apply, r.id, kind, op)
+            end, r.id)
+        end
     end)
 end)
