@@ -127,3 +127,53 @@ describe("portfolio templates in the sandbox", function()
         assert.are.equal(n, relm.sql("SELECT count(*) AS n FROM portfolios")[1].n)
     end)
 end)
+
+describe("the shipped templates on a fresh database", function()
+    -- Each case runs relm in its own process on its own new database.
+    local n = 0
+    local function fresh()
+        n = n + 1
+        return ("%s/fresh-%d.db"):format(os.getenv("RELM_TEST_TMP") or "/tmp", n)
+    end
+    local function run(db, user, code)
+        local cmd = ("%q --db %q --user %s -e %q 2>&1"):format(os.getenv("RELM_BIN") or "build/relm", db, user, code)
+        local p = io.popen(cmd)
+        local out = p:read("a")
+        local ok, _, rc = p:close()
+        return ok and 0 or rc, out
+    end
+
+    it("are in the database before the first other person is", function()
+        local db = fresh()
+        assert.are.equal(0, (run(db, "admin", "relm.user.add{name='bob'}")))
+        local rc, out = run(db, "bob", [[
+            local ps = relm.portfolio.list()
+            print(#ps, ps[1].name, #ps[1].models, ps[1].models[1].id ~= nil)
+            print(relm.sql('SELECT count(*) AS n FROM portfolios')[1].n)]])
+        assert.are.equal(0, rc, out)
+        assert.matches("^2\tapplications\t5\ttrue\n2\n", out)
+    end)
+
+    it("are shown, unloaded, to someone else when no administrator has loaded them", function()
+        local db = fresh()
+        -- a user added through the core, so nothing synced the templates
+        assert.are.equal(0, (run(db, "admin", "require('relm.core.people').user_add{name='bob'}")))
+        local rc, out = run(db, "bob", [[
+            local ps = relm.portfolio.list()
+            print(#ps, ps[2].name, ps[2].loaded, #ps[2].models, ps[2].models[1].loaded)
+            print(relm.sql('SELECT count(*) AS n FROM portfolios')[1].n)]])
+        assert.are.equal(0, rc, out)
+        assert.matches("^2\tinfrastructure\tfalse\t5\tfalse\n0\n", out)
+        rc, out = run(db, "bob", "relm.portfolio.model('infrastructure', 'server-patching')")
+        assert.are.equal(1, rc)
+        assert.matches("not_found: portfolio 'infrastructure' is shipped but not loaded", out, 1, true)
+        rc, out = run(db, "bob", "relm.portfolio.sync()")
+        assert.are.equal(1, rc)
+        assert.matches("permission_denied", out)
+        rc, out = run(db, "admin", "print(#relm.portfolio.list())")
+        assert.are.equal(0, rc, out)
+        rc, out = run(db, "bob", "print(relm.portfolio.model('infrastructure', 'server-patching').id ~= nil)")
+        assert.are.equal(0, rc, out)
+        assert.matches("^true", out)
+    end)
+end)
