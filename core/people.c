@@ -333,6 +333,23 @@ int relm_people_justification_update(relm_store *s, int64_t id,
         return relm_diag_set(d, "not_found",
                              "no justification with id %" PRId64, id);
     }
+    /* The same rule as add: a justification justifies something. */
+    st = relm_store_stmt(s,
+                         "SELECT for_suspend + for_cancel + for_reopen FROM "
+                         "justifications WHERE id = ?1",
+                         d);
+    if (st == NULL)
+        return fail_rb(s);
+    sqlite3_bind_int64(st, 1, id);
+    int uses = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    if (uses == 0) {
+        relm_diag_set(d, "invalid_field",
+                      "justification %" PRId64 " would be usable for none of "
+                      "suspend, cancel, reopen (deactivate it instead: "
+                      "active = false)", id);
+        return fail_rb(s);
+    }
     return log_commit(s, "justification", id, "update", JUSTIFICATION_JSON,
                       NULL, d);
 }

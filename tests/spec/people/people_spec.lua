@@ -164,6 +164,25 @@ describe("relm.justification", function()
         assert.is_true(relm.is_error(err, "not_found"))
         assert.are.equal(n, count("justifications"))
         assert.are.equal(o, count("occurrences"))
+        -- an update may not leave it usable for nothing
+        local id = relm.justification.add { description = "Only suspend", suspend = true }
+        o = count("occurrences")
+        for _, fields in ipairs({ { suspend = false }, { description = "", suspend = true },
+            { description = 5 }, { colour = "red" } }) do
+            ok, err = pcall(relm.justification.update, id, fields)
+            assert.is_false(ok)
+            assert.is_true(relm.is_error(err, "invalid_field"), tostring(err))
+        end
+        assert.matches("usable for none", select(2, pcall(relm.justification.update, id, { suspend = false })).message)
+        assert.are.same({ id = id, description = "Only suspend", suspend = true, cancel = false, reopen = false,
+            active = true }, relm.justification.get(id))
+        assert.are.equal(o, count("occurrences"))
+        ok, err = pcall(relm.user.as, "bob", relm.justification.update, id, { active = false })
+        assert.is_true(relm.is_error(err, "permission_denied"), tostring(err))
+        ok, err = pcall(relm.user.as, "bob", relm.justification.add, { description = "x", suspend = true })
+        assert.is_true(relm.is_error(err, "permission_denied"), tostring(err))
+        assert.is_true(relm.justification.get(id).active)
+        assert.are.equal(o, count("occurrences"))
     end)
 end)
 
