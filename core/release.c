@@ -914,13 +914,14 @@ int relm_release_register(relm_store *s, const char *workflow,
             sqlite3_bind_text(st, q + 1, extra_val[i]->s, -1, SQLITE_STATIC);
     }
     int rc = sqlite3_step(st);
+    /* Read the error before resetting prof, which would clear it. */
+    if (rc != SQLITE_DONE)
+        relm_store_fail(s, d, "register");
     sqlite3_reset(st);
     if (prof != NULL)
         sqlite3_reset(prof);
-    if (rc != SQLITE_DONE) {
-        relm_store_fail(s, d, "register");
+    if (rc != SQLITE_DONE)
         goto fail;
-    }
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (snapshot(s, *id, &snap, d) != RELM_OK)
         goto fail;

@@ -63,7 +63,7 @@ local MANAGED = {}
 for _, k in ipairs({ "id", "number", "workflow", "status", "state", "phase", "reopen_count",
     "deadline", "elapsed_seconds", "active_since", "remaining_seconds", "suspended_at", "extra",
     "shared_with", "created_at", "updated_at", "closed_at", "portfolio", "model", "elapsed",
-    "time_left", "overdue" }) do
+    "time_left", "overdue", "portfolio_id", "model_id" }) do
     MANAGED[k] = true
 end
 
@@ -314,6 +314,8 @@ function M.register(spec)
         elseif k == "priority" then
             relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 2)
         elseif REGISTER_EXTRA[k] or M.register_keys[k] then -- luacheck: ignore 542
+        elseif k == "portfolio_id" or k == "model_id" then
+            relm.error("invalid_field", "register: name the model with portfolio= and model= (names), not " .. k, 2)
         elseif MANAGED[k] then
             relm.error("invalid_field", "register: field '" .. k .. "' is kept by the engine and cannot be set", 2)
         elseif FIELDS[k] then
