@@ -145,6 +145,10 @@ describe("relm.justification", function()
         j = relm.justification.get(id)
         assert.is_false(j.active)
         assert.is_true(j.cancel)
+        -- the occurrence keeps the catalogue entry before and after
+        local o = relm.sql([[SELECT json_extract(before, '$.active') AS was, json_extract(after, '$.active') AS now
+            FROM occurrences WHERE subject = 'justification' AND subject_id = ? AND action = 'update']], id)
+        assert.are.same({ { was = 1, now = 0 } }, o)
         local usable = relm.justification.list { use = "suspend" }
         for _, x in ipairs(usable) do
             assert.is_not.equal(id, x.id)
