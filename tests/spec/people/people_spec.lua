@@ -194,12 +194,7 @@ describe("--user", function()
     setup(H.setup)
 
     local function run(user, code)
-        local db = relm.info().db
-        local cmd = ("%q --db %q --user %s -e %q 2>&1"):format(os.getenv("RELM_BIN") or "build/relm", db, user, code)
-        local p = io.popen(cmd)
-        local out = p:read("a")
-        local ok, _, rc = p:close()
-        return ok and 0 or rc, out
+        return H.run(nil, user, code)
     end
 
     it("acts as the named user in a separate process", function()

@@ -133,15 +133,13 @@ describe("the shipped templates on a fresh database", function()
     local n = 0
     local function fresh()
         n = n + 1
-        return ("%s/fresh-%d.db"):format(os.getenv("RELM_TEST_TMP") or "/tmp", n)
+        local path = ("%s/fresh-%d.db"):format(os.getenv("RELM_TEST_TMP") or "/tmp", n)
+        for _, suffix in ipairs({ "", "-wal", "-shm" }) do
+            os.remove(path .. suffix)
+        end
+        return path
     end
-    local function run(db, user, code)
-        local cmd = ("%q --db %q --user %s -e %q 2>&1"):format(os.getenv("RELM_BIN") or "build/relm", db, user, code)
-        local p = io.popen(cmd)
-        local out = p:read("a")
-        local ok, _, rc = p:close()
-        return ok and 0 or rc, out
-    end
+    local run = H.run
 
     it("are in the database before the first other person is", function()
         local db = fresh()
