@@ -4,7 +4,6 @@
 -- one transaction, occurrence logged). See docs/releases.md.
 local C = require "relm.core.release"
 local cjson = require "cjson"
-local priority = require "relm.priority"
 
 local M = {}
 
@@ -257,12 +256,14 @@ local function core_fields(wf, fields, allowed, what)
     return out
 end
 
--- Recompute priority into changes when impact or urgency change.
+-- Recompute priority into changes when impact or urgency change. The rule
+-- is looked up through relm.priority at each call, so a replaced
+-- relm.priority.rule applies at once (docs/releases.md, Priority).
 local function reprioritise(changes, current)
     if changes.impact ~= nil or changes.urgency ~= nil then
         local impact = changes.impact or current.impact
         local urgency = changes.urgency or current.urgency
-        changes.priority = priority.compute(impact, urgency, current)
+        changes.priority = relm.priority.compute(impact, urgency, current)
     end
 end
 
@@ -331,7 +332,7 @@ function M.register(spec)
     end
     fields.impact = fields.impact or "medium"
     fields.urgency = fields.urgency or "medium"
-    fields.priority = priority.compute(fields.impact, fields.urgency, fields)
+    fields.priority = relm.priority.compute(fields.impact, fields.urgency, fields)
     if spec.sla_hours ~= nil then
         if type(spec.sla_hours) ~= "number" or spec.sla_hours <= 0 then
             relm.error("invalid_field", "register: sla_hours must be a positive number", 2)
@@ -340,7 +341,7 @@ function M.register(spec)
     elseif model and model.sla_hours then
         fields.sla_seconds = math.floor(model.sla_hours * 3600)
     else
-        fields.sla_seconds = priority.sla_seconds(fields.priority)
+        fields.sla_seconds = relm.priority.sla_seconds(fields.priority)
     end
     local initial = wf.initial
     local st = wf.states[initial]
@@ -622,6 +623,11 @@ local function dry_run(r, wf, action, opts)
         if not present(opts.to_group) and not present(opts.to_user) then
             out.missing[#out.missing + 1] = "to_group or to_user"
         end
+        if kind == "delegate" and type(opts.to_user) == "string" and present(opts.to_user)
+            and not C.can(wf.name, "execute", opts.to_user) then
+            out.target = { ok = false, reason = ("to_user: '%s' may not execute releases of workflow '%s'")
+                :format(opts.to_user, wf.name) }
+        end
         if not present(opts.note) then
             out.missing[#out.missing + 1] = "note"
         end
@@ -659,6 +665,9 @@ local function dry_run(r, wf, action, opts)
     end
     if out.justification and not out.justification.ok then
         reasons[#reasons + 1] = out.justification.reason
+    end
+    if out.target then
+        reasons[#reasons + 1] = out.target.reason
     end
     out.allowed = #reasons == 0
     out.reason = #reasons > 0 and table.concat(reasons, "; ") or nil
