@@ -698,6 +698,22 @@ function M.act(id, action, opts)
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
     end
+    local jid = opts.justification
+    if type(jid) == "table" then -- an entry of relm.justification.list()
+        jid = jid.id
+    end
+    if jid ~= nil and math.type(jid) ~= "integer" then
+        relm.error("invalid_argument", "relm.release.act: opts.justification must be the id of a justification "
+            .. "(see relm.justification.list()), got " .. type(opts.justification), 2)
+    end
+    if jid ~= opts.justification then
+        local o = {}
+        for k, v in pairs(opts) do
+            o[k] = v
+        end
+        o.justification = jid
+        opts = o
+    end
     -- Fields may also be given flat, next to the options:
     -- act(id, "accept", {closure_text = "...", ...}).
     local flat

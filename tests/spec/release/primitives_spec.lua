@@ -55,6 +55,11 @@ describe("suspend and reactivate", function()
             function() relm.release.act(r.id, "suspend", { justification = j.inactive }) end, r.id)
         H.refused("justification_required", "not usable for suspend",
             function() relm.release.act(r.id, "suspend", { justification = j.cancel }) end, r.id)
+        H.refused("invalid_argument", "must be the id of a justification",
+            function() relm.release.act(r.id, "suspend", { justification = "Waiting for the vendor" }) end, r.id)
+        -- an entry of the catalogue will do as well as its id
+        local entry = relm.justification.list { use = "suspend" }[1]
+        assert.are.equal("suspended", relm.release.act(r.id, "suspend", { justification = entry }).status)
     end)
 
     it("is refused where the workflow does not allow it, or twice", function()
