@@ -517,7 +517,7 @@ local function plan(r, wf, action)
         end
         op.from_state = r.state
     elseif action == "cancel" then
-        if (r.status == "open" or r.status == "suspended") and (not st.cancel or not wf.cancel_state) then
+        if not wf.cancel_state or ((r.status == "open" or r.status == "suspended") and not st.cancel) then
             relm.error("not_allowed", ("cannot cancel release %s in state '%s': the workflow does not allow it there")
                 :format(r.number, r.state), 4)
         end
@@ -525,6 +525,10 @@ local function plan(r, wf, action)
         op.to_state = wf.cancel_state
         op.to_phase = wf.cancel_state and wf.states[wf.cancel_state].phase
     elseif action == "reopen" then
+        if not wf.reopen_to then
+            relm.error("not_allowed", ("cannot reopen release %s: workflow '%s' names no state to reopen to "
+                .. "(reopen_to)"):format(r.number, wf.name), 4)
+        end
         op.to_state = wf.reopen_to
         op.to_phase = wf.reopen_to and wf.states[wf.reopen_to].phase
     elseif action == "close" then

@@ -240,3 +240,36 @@ describe("permissions checked in the core", function()
         end
     end)
 end)
+
+describe("a workflow without reopen or cancel states", function()
+    local j
+    setup(function()
+        j = H.setup()
+        local path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/oneway.lua"
+        local f = assert(io.open(path, "w"))
+        f:write([[
+workflow "oneway" { initial = "open" }
+state "open" { phase = "registration", suspend = true }
+state "closed" { phase = "closure", final = true }
+transition "finish" { from = "open", to = "closed" }
+]])
+        f:close()
+        relm.release.workflow(path)
+    end)
+
+    it("refuses reopen and cancel as not allowed, writing nothing", function()
+        local r = relm.release.register { workflow = "oneway", title = "one way" }
+        H.refused("not_allowed", "does not allow", function()
+            relm.release.act(r.id, "cancel", { justification = j.cancel })
+        end, r.id)
+        r = relm.release.act(r.id, "finish", CLOSURE)
+        assert.are.equal("closed", r.status)
+        H.refused("not_allowed", "names no state to reopen to", function()
+            relm.release.act(r.id, "reopen", { justification = j.reopen })
+        end, r.id)
+        H.refused("not_allowed", "does not allow", function()
+            relm.release.act(r.id, "cancel", { justification = j.cancel })
+        end, r.id)
+        assert.are.same({}, relm.release.actions(r.id))
+    end)
+end)
