@@ -217,13 +217,9 @@ function M.get(id)
     return to_release((C.get(id)))
 end
 
--- Resolve id or number to the numeric id.
+-- Resolve id or number to the numeric id; not_found when there is none.
 local function id_of(id)
-    if math.type(id) == "integer" then
-        return id
-    end
-    local _, n = C.get(id)
-    return n
+    return C.head(id).id
 end
 
 local function present(v)

@@ -27,6 +27,14 @@ describe("relm.release.history", function()
         assert.is_string(h[3].at)
     end)
 
+    it("raises not_found for an unknown release, by id or number", function()
+        for _, id in ipairs({ 99999, "REL-1999-000001" }) do
+            local ok, err = pcall(relm.release.history, id)
+            assert.is_false(ok)
+            assert.is_true(relm.is_error(err, "not_found"), tostring(err))
+        end
+    end)
+
     it("records nothing for a refused action", function()
         local r = H.release()
         local n = #relm.release.history(r.id)
