@@ -392,6 +392,9 @@ function M.update(id, fields)
         relm.error("invalid_argument", "relm.release.update: argument #2 (fields) must be a table", 2)
     end
     local r = M.get(id)
+    if next(fields) == nil then
+        return r -- nothing to change: no write, no occurrence
+    end
     local wf = M.workflow(r.workflow)
     if fields.priority ~= nil then
         relm.error("invalid_field", "update: priority is computed from impact and urgency (relm.priority)", 2)

@@ -260,6 +260,9 @@ describe("relm.release.update", function()
         assert.are.equal(1, r.priority)
         local h = relm.release.history(r.id)
         assert.are.equal("update", h[#h].action)
+        local before = H.counts()
+        assert.are.equal("Renamed", relm.release.update(r.id, {}).title) -- nothing to change, nothing written
+        assert.are.same(before, H.counts())
     end)
 
     it("allows only the state's editable fields when it lists them", function()
