@@ -213,6 +213,20 @@ describe("capture, delegate and share", function()
         H.refused("duplicate", "already shared", function()
             relm.release.act(r.id, "share", { to_group = "leads", note = "again" })
         end, r.id)
+        H.refused("invalid_field", "a group or a person, not both", function()
+            relm.release.act(r.id, "share", { to_group = "ops", to_user = "bob", note = "x" })
+        end, r.id)
+    end)
+
+    it("are refused once the release is cancelled", function()
+        local r = H.release()
+        r = relm.release.act(r.id, "cancel", { justification = H.justifications().cancel })
+        for action, opts in pairs({ capture = {}, delegate = { to_group = "leads", note = "x" },
+            share = { to_user = "carol", note = "x" }, suspend = { justification = H.j.suspend },
+            reactivate = {}, reopen = { justification = H.j.reopen } }) do
+            H.refused("not_allowed", "cancelled", function() relm.release.act(r.id, action, opts) end, r.id)
+        end
+        assert.are.same({}, relm.release.actions(r.id))
     end)
 end)
 
