@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "audit.h"
 #include "auth.h"
@@ -44,10 +43,7 @@ static int log_commit(relm_store *s, const char *subject, int64_t sid,
                       const char *note, relm_diag *d)
 {
     char now[32];
-    time_t t = (time_t)relm_release_now();
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    relm_release_now_iso(now);
     char *after = json_sql != NULL ? snapshot_json(s, json_sql, sid) : NULL;
     relm_occurrence o = {.at = now, .subject = subject, .subject_id = sid,
                          .action = action, .note = note, .before = before,

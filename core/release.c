@@ -196,6 +196,11 @@ static void iso_time(int64_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void relm_release_now_iso(char out[32])
+{
+    iso_time(relm_release_now(), out);
+}
+
 /* Accept YYYY-MM-DD, optionally followed by THH:MM or THH:MM:SS and an
  * optional Z; the values must be a real calendar date and time. */
 static int valid_date(const char *v)
