@@ -147,6 +147,25 @@ int relm_people_user_add(relm_store *s, const relm_user_spec *u, int64_t *id,
     return log_commit(s, "user", *id, "add", USER_JSON, NULL, NULL, d);
 }
 
+/* 1 when an active superuser other than user uid exists (so uid can be
+ * deactivated without leaving the database without one). */
+static int other_superuser(relm_store *s, int64_t uid)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT 1 FROM users u WHERE u.id <> ?1 AND u.active = 1 AND "
+        "(u.is_admin = 1 OR EXISTS (SELECT 1 FROM memberships m JOIN "
+        "permissions p ON p.group_id = m.group_id WHERE m.user_id = u.id "
+        "AND p.workflow = '*' AND p.action = 'admin')) LIMIT 1",
+        NULL);
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_int64(st, 1, uid);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return found;
+}
+
 int relm_people_user_set_active(relm_store *s, const char *name, int active,
                                 relm_diag *d)
 {
@@ -155,6 +174,13 @@ int relm_people_user_set_active(relm_store *s, const char *name, int active,
     int64_t uid = lookup(s, 1, name, d);
     if (uid == 0)
         return fail_rb(s);
+    if (!active && relm_auth_user_can(s, uid, "*", "admin") &&
+        !other_superuser(s, uid)) {
+        relm_diag_set(d, "not_allowed",
+                      "'%s' is the last active administrator; make another "
+                      "one first (relm.user.add{admin = true})", name);
+        return fail_rb(s);
+    }
     sqlite3_stmt *st = relm_store_stmt(
         s, "UPDATE users SET active = ?2 WHERE id = ?1", d);
     if (st == NULL)
