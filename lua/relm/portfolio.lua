@@ -238,29 +238,6 @@ function M.ensure_synced()
 end
 local ensure_synced = M.ensure_synced
 
--- The shipped templates whose portfolio is not in the database: what a
--- non-administrator sees of a database no administrator has set up yet
--- (read from the files, marked loaded = false, and not registrable).
-local function unloaded_templates()
-    local out = {}
-    local dir = relm.home .. "/portfolios"
-    for _, file in ipairs(P.templates(dir)) do
-        local ok, t = pcall(read_template, dir .. "/" .. file)
-        if ok and not relm.sql("SELECT 1 FROM portfolios WHERE name = ?", t.name)[1] then
-            t.source, t.loaded = file, false
-            for _, m in ipairs(t.models) do
-                m.portfolio, m.loaded = t.name, false
-                m.templates = cjson.decode(m.templates)
-                m.prefill = cjson.decode(m.prefill)
-                m.type, m.workflow, m.status = m.type or "normal", m.workflow or "standard", m.status or "active"
-            end
-            table.sort(t.models, function(a, b) return a.name < b.name end)
-            out[#out + 1] = t
-        end
-    end
-    return out
-end
-
 -- cjson reads every number as a float: give whole numbers back as integers.
 local function integers(t)
     for k, v in pairs(t) do
@@ -277,6 +254,28 @@ local function decode_model(r)
     r.templates = cjson.decode(r.templates)
     r.prefill = integers(cjson.decode(r.prefill))
     return r
+end
+
+-- The shipped templates whose portfolio is not in the database: what a
+-- non-administrator sees of a database no administrator has set up yet
+-- (read from the files, marked loaded = false, and not registrable).
+local function unloaded_templates()
+    local out = {}
+    local dir = relm.home .. "/portfolios"
+    for _, file in ipairs(P.templates(dir)) do
+        local ok, t = pcall(read_template, dir .. "/" .. file)
+        if ok and not relm.sql("SELECT 1 FROM portfolios WHERE name = ?", t.name)[1] then
+            t.source, t.loaded = file, false
+            for _, m in ipairs(t.models) do
+                m.portfolio, m.loaded = t.name, false
+                decode_model(m)
+                m.type, m.workflow, m.status = m.type or "normal", m.workflow or "standard", m.status or "active"
+            end
+            table.sort(t.models, function(a, b) return a.name < b.name end)
+            out[#out + 1] = t
+        end
+    end
+    return out
 end
 
 ---Every portfolio with its models: array of {name=, description=,

@@ -159,9 +159,14 @@ describe("the shipped templates on a fresh database", function()
         local rc, out = run(db, "bob", [[
             local ps = relm.portfolio.list()
             print(#ps, ps[2].name, ps[2].loaded, #ps[2].models, ps[2].models[1].loaded)
-            print(relm.sql('SELECT count(*) AS n FROM portfolios')[1].n)]])
+            print(relm.sql('SELECT count(*) AS n FROM portfolios')[1].n)
+            for _, m in ipairs(ps[2].models) do
+                if m.name == 'server-patching' then
+                    print(m.workflow, m.status, m.prefill.deployment[2].title, math.type(m.prefill.deployment[2].order))
+                end
+            end]])
         assert.are.equal(0, rc, out)
-        assert.matches("^2\tinfrastructure\tfalse\t5\tfalse\n0\n", out)
+        assert.matches("^2\tinfrastructure\tfalse\t5\tfalse\n0\nminor\tactive\tApply the patches\tinteger\n", out)
         rc, out = run(db, "bob", "relm.portfolio.model('infrastructure', 'server-patching')")
         assert.are.equal(1, rc)
         assert.matches("not_found: portfolio 'infrastructure' is shipped but not loaded", out, 1, true)
