@@ -304,6 +304,25 @@ function M.list()
     return out
 end
 
+local MODEL_COLUMNS = {
+    "portfolio", "name", "type", "workflow", "executor_group", "impact", "urgency", "sla_hours", "status",
+}
+
+---Every model of every portfolio as one row each, by portfolio and name:
+---{portfolio=, name=, type=, workflow=, executor_group=, impact=,
+---urgency=, sla_hours=, status=, ...}: the catalogue at a glance (the
+---REPL prints it as a table).
+---@return table[]
+function M.models()
+    local out = {}
+    for _, p in ipairs(M.list()) do
+        for _, m in ipairs(p.models) do
+            out[#out + 1] = m
+        end
+    end
+    return setmetatable(out, { __name = "relm.rows", columns = MODEL_COLUMNS })
+end
+
 ---One model of a portfolio (with id, portfolio_id, defaults, templates
 ---and prefill). Raises not_found.
 ---@param portfolio string

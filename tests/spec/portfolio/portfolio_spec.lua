@@ -43,6 +43,23 @@ describe("relm.portfolio", function()
         assert.are.equal("retired", find(apps.models, "legacy-migration").status)
     end)
 
+    it("lists every model as one row each, in portfolio and name order", function()
+        local rows = relm.portfolio.models()
+        local n = 0
+        for _, p in ipairs(relm.portfolio.list()) do
+            n = n + #p.models
+        end
+        assert.are.equal(n, #rows)
+        assert.are.equal("applications", rows[1].portfolio)
+        for i = 2, #rows do
+            local a, b = rows[i - 1], rows[i]
+            assert.is_true(a.portfolio < b.portfolio or (a.portfolio == b.portfolio and a.name < b.name))
+        end
+        local mt = getmetatable(rows)
+        assert.are.equal("relm.rows", mt.__name)
+        assert.are.equal("portfolio", mt.columns[1])
+    end)
+
     it("gives a release the model's defaults", function()
         local path = write("fixture-portfolio.lua", [[
 portfolio "fixture" { description = "for specs" }
