@@ -68,7 +68,7 @@ static int check_filter(relm_store *s, const relm_baseline_filter *f,
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_ROW)
-            return relm_diag_set(d, "not_found", "no CI type named '%s'", f->type);
+            return relm_diag_set(d, "unknown_type", "no CI type named '%s'", f->type);
     }
     if (f->names_json != NULL) {
         sqlite3_stmt *st = relm_store_stmt(

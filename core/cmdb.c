@@ -1098,6 +1098,10 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     }
     if (resolve_refs(s, c, d) != RELM_OK)
         goto done;
+    /* A creation still told by its import batch is written first, while the
+     * row carries the name it was created under (a rename comes next). */
+    if (c->id != 0 && cmdb_ci_flush(s, c->id, d) != RELM_OK)
+        goto done;
     sqlite3_stmt *st;
     if (c->id == 0)
         st = cmdb_stmt(
@@ -1165,6 +1169,20 @@ done:
 }
 
 /* ---- public primitives ---- */
+
+/* One counter per process: a process with two stores on different files
+ * only rebuilds a graph more often than it needs to. */
+static uint64_t edge_epoch;
+
+uint64_t relm_cmdb_edge_epoch(void)
+{
+    return edge_epoch;
+}
+
+void relm_cmdb_edges_changed(void)
+{
+    edge_epoch++;
+}
 
 int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d)
 {
@@ -1381,6 +1399,7 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
                              impact);
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
+    relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO rel_types (name, impact, description) VALUES "
            "(?1, coalesce(?2, 'forward'), ?3) ON CONFLICT (name) DO UPDATE "
@@ -1557,31 +1576,44 @@ static int edge_deferred(relm_store *s, int64_t batch, int64_t from_id,
     return rc;
 }
 
+/* Resolve the edge `from kind to` to ids: e[0] = from, e[1] = kind,
+ * e[2] = to. Fails with unknown_relation or not_found. */
+static int edge_ids(relm_store *s, const char *from, const char *kind,
+                    const char *to, int64_t e[3], relm_diag *d)
+{
+    if ((e[1] = cmdb_rel_kind(s, kind, d)) == 0 ||
+        (e[0] = relm_cmdb_id(s, from, d)) == 0 ||
+        (e[2] = relm_cmdb_id(s, to, d)) == 0)
+        return RELM_ERR;
+    return RELM_OK;
+}
+
+/* Bind e (edge_ids) as ?1 from, ?2 kind, ?3 to. */
+static void bind_edge(sqlite3_stmt *st, const int64_t e[3])
+{
+    for (int i = 0; i < 3; i++)
+        sqlite3_bind_int64(st, i + 1, e[i]);
+}
+
 int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
                      const char *to, const relm_cmdb_origin *o, relm_diag *d)
 {
-    int64_t k = cmdb_rel_kind(s, kind, d);
-    if (k == 0)
+    int64_t e[3];
+    if (edge_ids(s, from, kind, to, e, d) != RELM_OK)
         return RELM_ERR;
-    int64_t a = relm_cmdb_id(s, from, d);
-    if (a == 0)
-        return RELM_ERR;
-    int64_t b = relm_cmdb_id(s, to, d);
-    if (b == 0)
-        return RELM_ERR;
+    int64_t a = e[0], b = e[2];
     if (a == b)
         return relm_diag_set(d, "invalid_argument", "a CI cannot be related "
                              "to itself ('%s' %s '%s')", from, kind, to);
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
+    relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO relationships (from_id, kind_id, to_id) VALUES "
            "(?1, ?2, ?3) ON CONFLICT DO NOTHING", d);
     if (st == NULL)
         goto fail;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, k);
-    sqlite3_bind_int64(st, 3, b);
+    bind_edge(st, e);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -1607,25 +1639,19 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
                        const char *to, const relm_cmdb_origin *o,
                        relm_diag *d)
 {
-    int64_t k = cmdb_rel_kind(s, kind, d);
-    if (k == 0)
+    int64_t e[3];
+    if (edge_ids(s, from, kind, to, e, d) != RELM_OK)
         return RELM_ERR;
-    int64_t a = relm_cmdb_id(s, from, d);
-    if (a == 0)
-        return RELM_ERR;
-    int64_t b = relm_cmdb_id(s, to, d);
-    if (b == 0)
-        return RELM_ERR;
+    int64_t a = e[0], b = e[2];
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
+    relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT batch_id FROM relationships WHERE from_id = ?1 AND "
            "kind_id = ?2 AND to_id = ?3", d);
     if (st == NULL)
         goto fail;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, k);
-    sqlite3_bind_int64(st, 3, b);
+    bind_edge(st, e);
     int64_t batch = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     if (batch > 0 && edge_deferred(s, batch, a, from, kind, b, to, d) != RELM_OK)
@@ -1635,9 +1661,7 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
            "AND to_id = ?3", d);
     if (st == NULL)
         goto fail;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, k);
-    sqlite3_bind_int64(st, 3, b);
+    bind_edge(st, e);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
@@ -1659,27 +1683,71 @@ fail:
     return RELM_ERR;
 }
 
-/* Count the release links to CI id when the release module's table exists
- * (release_cis with a ci_id column); 0 otherwise. */
-static int64_t release_links(relm_store *s, int64_t id)
+/* Tables of other modules that link records to CIs by ci_id: the CMDB
+ * knows their shape but not their module, and each may be absent. For each:
+ * how to count the links to CI ?1, how to name each one in a history diff
+ * ({"<what>": ["<number>", null]}) and how to drop them. */
+static const struct ci_link {
+    const char *table, *what, *count, *diffs, *drop;
+} ci_links[] = {
+    {"release_cis", "release link(s)",
+     "SELECT count(*) FROM release_cis WHERE ci_id = ?1",
+     "SELECT json_object('release', json_array(r.number, NULL)) FROM "
+     "release_cis l JOIN releases r ON r.id = l.release_id WHERE "
+     "l.ci_id = ?1 ORDER BY r.id",
+     "DELETE FROM release_cis WHERE ci_id = ?1"},
+    {"record_cis", "change/problem/incident link(s)",
+     "SELECT count(*) FROM record_cis WHERE ci_id = ?1",
+     "SELECT json_object(r.kind, json_array(r.number, NULL)) FROM "
+     "record_cis l JOIN records r ON r.id = l.record_id WHERE "
+     "l.ci_id = ?1 ORDER BY r.id",
+     "DELETE FROM record_cis WHERE ci_id = ?1"},
+};
+#define NLINK_TABLES (sizeof ci_links / sizeof ci_links[0])
+
+/* Count the links of kind k to CI id; 0 when the table does not exist. */
+static int64_t link_count(relm_store *s, const struct ci_link *k, int64_t id)
 {
     sqlite3_stmt *st = relm_store_stmt(
-        s, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND "
-           "name = 'release_cis'", NULL);
+        s, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+        NULL);
     if (st == NULL)
         return 0;
+    sqlite3_bind_text(st, 1, k->table, -1, SQLITE_STATIC);
     int exists = sqlite3_step(st) == SQLITE_ROW;
     sqlite3_reset(st);
-    if (!exists)
-        return 0;
-    st = relm_store_stmt(s, "SELECT count(*) FROM release_cis WHERE ci_id = ?1",
-                         NULL);
-    if (st == NULL)
+    if (!exists || (st = relm_store_stmt(s, k->count, NULL)) == NULL)
         return 0;
     sqlite3_bind_int64(st, 1, id);
     int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
     return n;
+}
+
+/* Drop the links of kind k to CI id (name), each told in the CI's history
+ * as an "unrelate" naming the record (the record keeps its own log). */
+static int link_drop(relm_store *s, const struct ci_link *k, int64_t id,
+                     const char *name, const relm_cmdb_origin *o,
+                     relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, k->diffs, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int ok = RELM_OK;
+    while (ok == RELM_OK && sqlite3_step(st) == SQLITE_ROW) {
+        char *diff = strdup((const char *)sqlite3_column_text(st, 0));
+        ok = diff != NULL ? cmdb_history(s, id, name, "unrelate", diff, o, d)
+                          : oom(d);
+        free(diff);
+    }
+    sqlite3_reset(st);
+    if (ok != RELM_OK || (st = relm_store_stmt(s, k->drop, d)) == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int src = sqlite3_step(st);
+    sqlite3_reset(st);
+    return src == SQLITE_DONE ? RELM_OK : relm_store_fail(s, d, "remove");
 }
 
 int relm_cmdb_remove(relm_store *s, const char *name, int force,
@@ -1704,15 +1772,24 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     sqlite3_bind_int64(st, 1, c->id);
     int64_t nrel = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
     sqlite3_reset(st);
-    int64_t nlinks = release_links(s, c->id);
-    if ((nrel > 0 || nlinks > 0) && !force) {
-        relm_diag_set(d, "in_use", "CI '%s' is still in use (%lld "
-                      "relationship(s), %lld release link(s)); remove them "
-                      "first or pass {force = true}", name, (long long)nrel,
-                      (long long)nlinks);
+    int64_t nlinks[NLINK_TABLES], nany = nrel;
+    char uses[256];
+    int off = snprintf(uses, sizeof uses, "%lld relationship(s)",
+                       (long long)nrel);
+    for (size_t i = 0; i < NLINK_TABLES; i++) {
+        nlinks[i] = link_count(s, &ci_links[i], c->id);
+        nany += nlinks[i];
+        if (nlinks[i] > 0 && off > 0 && (size_t)off < sizeof uses)
+            off += snprintf(uses + off, sizeof uses - (size_t)off, ", %lld %s",
+                            (long long)nlinks[i], ci_links[i].what);
+    }
+    if (nany > 0 && !force) {
+        relm_diag_set(d, "in_use", "CI '%s' is still in use (%s); remove "
+                      "them first or pass {force = true}", name, uses);
         goto fail;
     }
     if (nrel > 0) {
+        relm_cmdb_edges_changed();
         /* Record each removed edge on both ends before deleting it. */
         st = relm_store_stmt(
             s, "SELECT f.id, f.name, k.name, t.id, t.name, r.batch_id "
@@ -1757,18 +1834,10 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
             goto fail;
         }
     }
-    if (nlinks > 0) {
-        st = relm_store_stmt(s, "DELETE FROM release_cis WHERE ci_id = ?1", d);
-        if (st == NULL)
+    for (size_t i = 0; i < NLINK_TABLES; i++)
+        if (nlinks[i] > 0 &&
+            link_drop(s, &ci_links[i], c->id, name, o, d) != RELM_OK)
             goto fail;
-        sqlite3_bind_int64(st, 1, c->id);
-        int src = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (src != SQLITE_DONE) {
-            relm_store_fail(s, d, "remove");
-            goto fail;
-        }
-    }
     /* The history row keeps the whole record (every field: [value, null]),
      * so the CI can be reconstructed as of any moment before. */
     cmdb_buf diff = {0};

@@ -92,9 +92,10 @@ int relm_cmdb_update(relm_store *s, const char *name,
                      const relm_cmdb_value *f, size_t n,
                      const relm_cmdb_origin *o, relm_diag *d);
 
-/* Remove the CI `name`. Refused ("in_use") while relationships or release
- * links point at it, unless force is set: then they are removed too (each
- * recorded). The history row keeps the whole record as it was. */
+/* Remove the CI `name`. Refused ("in_use") while relationships, release
+ * links or change/problem/incident records (record_cis) point at it, unless
+ * force is set: then those links are removed too, each recorded in the
+ * CI's history. The history row keeps the whole record as it was. */
 int relm_cmdb_remove(relm_store *s, const char *name, int force,
                      const relm_cmdb_origin *o, relm_diag *d);
 
@@ -108,6 +109,16 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
 int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
                        const char *to, const relm_cmdb_origin *o,
                        relm_diag *d);
+
+/* A counter this process bumps before it writes relationships or
+ * relationship types (committed or not). The impact graph rebuilds when it
+ * moves; commits by other processes it sees through PRAGMA data_version.
+ * Writes to CIs alone do not move it. */
+uint64_t relm_cmdb_edge_epoch(void);
+/* Move relm_cmdb_edge_epoch. The relm_cmdb_* primitives and the importer
+ * call it before they write; C code that writes relationships or rel_types
+ * with its own SQL must call it too (Lua cannot: relm.sql is read-only). */
+void relm_cmdb_edges_changed(void);
 
 /* Id of the CI `name`, or 0 with d filled (not_found). */
 int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d);

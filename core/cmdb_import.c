@@ -222,6 +222,20 @@ typedef struct importer {
     relm_cmdb_origin origin;
 } importer;
 
+/* Stop the import with d = "file:row[:column]: msg" (column 0: none). */
+static int stop_at(importer *im, int column, const char *code,
+                   const char *msg)
+{
+    if (column > 0)
+        relm_diag_set(im->d, code, "%s:%lld:%d: %s", im->path,
+                      (long long)im->row, column, msg);
+    else
+        relm_diag_set(im->d, code, "%s:%lld: %s", im->path,
+                      (long long)im->row, msg);
+    im->failed = 1;
+    return RELM_ERR;
+}
+
 /* Record a problem at row:column: in abort mode fill d and stop; in skip
  * mode add it to the report. Returns RELM_ERR either way (the row is
  * bad). */
@@ -237,16 +251,8 @@ static int row_error(importer *im, int column, const char *code,
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!im->o->skip_errors || im->rep == NULL) {
-        if (column > 0)
-            relm_diag_set(im->d, code, "%s:%lld:%d: %s", im->path,
-                          (long long)im->row, column, msg);
-        else
-            relm_diag_set(im->d, code, "%s:%lld: %s", im->path,
-                          (long long)im->row, msg);
-        im->failed = 1;
-        return RELM_ERR;
-    }
+    if (!im->o->skip_errors || im->rep == NULL)
+        return stop_at(im, column, code, msg);
     relm_import_report *r = im->rep;
     if (r->n == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
@@ -268,20 +274,21 @@ static int row_error(importer *im, int column, const char *code,
     return RELM_ERR;
 }
 
-/* A fatal problem with the file as a whole (header, I/O): always aborts. */
-static int file_error(importer *im, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* A fatal problem with the file as a whole (header, I/O): always aborts.
+ * column: the header column at fault (1-based), or 0. */
+static int file_error(importer *im, int column, const char *code,
+                      const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
-static int file_error(importer *im, const char *code, const char *fmt, ...)
+static int file_error(importer *im, int column, const char *code,
+                      const char *fmt, ...)
 {
     char msg[900];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    relm_diag_set(im->d, code, "%s:%lld: %s", im->path, (long long)im->row, msg);
-    im->failed = 1;
-    return RELM_ERR;
+    return stop_at(im, column, code, msg);
 }
 
 /* Move a core error (d) into the row's report, prefixed with the place. */
@@ -323,7 +330,7 @@ static type_slot *type_for(importer *im, const char *name, int column)
     if (ts == NULL || map == NULL) {
         free(map);
         cmdb_type_free(t);
-        file_error(im, "out_of_memory", "out of memory");
+        file_error(im, 0, "out_of_memory", "out of memory");
         return NULL;
     }
     for (size_t c = 0; c < im->ncols; c++)
@@ -339,21 +346,26 @@ static type_slot *type_for(importer *im, const char *name, int column)
 static int read_header(importer *im)
 {
     if (im->bad_utf8_col > 0)
-        return file_error(im, "invalid_utf8", "column %d of the header is not "
-                          "valid UTF-8", im->bad_utf8_col);
+        return file_error(im, im->bad_utf8_col, "invalid_utf8", "this "
+                            "column of the header is not valid UTF-8");
     im->ncols = im->nf;
     im->cols = calloc(im->nf, sizeof *im->cols);
     im->col_std = calloc(im->nf, sizeof *im->col_std);
     if (im->cols == NULL || im->col_std == NULL)
-        return file_error(im, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", "out of memory");
     im->col_name = im->col_type = im->col_from = im->col_kind = im->col_to = -1;
+    int unknown = -1; /* first column a relationships file cannot have */
     for (size_t c = 0; c < im->nf; c++) {
         if ((im->cols[c] = strdup(field(im, (int)c))) == NULL)
-            return file_error(im, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", "out of memory");
+        if (im->cols[c][0] == '\0')
+            return file_error(im, (int)c + 1, "invalid_header", "this column "
+                                "of the header has no name");
         for (size_t k = 0; k < c; k++)
             if (strcmp(im->cols[k], im->cols[c]) == 0)
-                return file_error(im, "invalid_header", "column '%s' appears "
-                                  "twice in the header", im->cols[c]);
+                return file_error(im, (int)c + 1, "invalid_header", "column "
+                                    "'%s' appears twice in the header (first "
+                                    "as column %zu)", im->cols[c], k + 1);
         im->col_std[c] = -1;
         const char *h = im->cols[c];
         if (im->o->relationships) {
@@ -363,10 +375,8 @@ static int read_header(importer *im)
                 im->col_kind = (int)c;
             else if (strcmp(h, "to") == 0)
                 im->col_to = (int)c;
-            else
-                return file_error(im, "invalid_header", "unknown column '%s' "
-                                  "(a relationships file has the columns "
-                                  "from,kind,to)", h);
+            else if (unknown < 0)
+                unknown = (int)c;
             continue;
         }
         for (int k = 0; k < (int)(sizeof ci_std / sizeof ci_std[0]); k++)
@@ -378,20 +388,31 @@ static int read_header(importer *im)
             im->col_type = (int)c;
     }
     if (im->o->relationships) {
-        if (im->col_from < 0 || im->col_kind < 0 || im->col_to < 0)
-            return file_error(im, "invalid_header", "missing header: the first "
+        /* No known column at all: the file starts with data. */
+        if (im->col_from < 0 && im->col_kind < 0 && im->col_to < 0)
+            return file_error(im, 0, "invalid_header", "missing header: the first "
                               "row must name the columns from,kind,to");
+        if (unknown >= 0)
+            return file_error(im, unknown + 1, "invalid_header", "unknown "
+                                "column '%s' (a relationships file has the "
+                                "columns from,kind,to)", im->cols[unknown]);
+        if (im->col_from < 0 || im->col_kind < 0 || im->col_to < 0)
+            return file_error(im, 0, "invalid_header", "the header must name "
+                              "the columns from,kind,to (missing: %s%s%s)",
+                              im->col_from < 0 ? "from " : "",
+                              im->col_kind < 0 ? "kind " : "",
+                              im->col_to < 0 ? "to" : "");
         return RELM_OK;
     }
     if (im->col_name < 0 || im->col_type < 0)
-        return file_error(im, "invalid_header", "missing header: the first row "
+        return file_error(im, 0, "invalid_header", "missing header: the first row "
                           "must name the columns name,type (then standard "
                           "fields and attributes)");
     /* Every other column must be an attribute of some type. */
     sqlite3_stmt *st = relm_store_stmt(
         im->s, "SELECT 1 FROM ci_type_attrs WHERE name = ?1 LIMIT 1", im->d);
     if (st == NULL)
-        return file_error(im, im->d->code, "%s", im->d->msg);
+        return file_error(im, 0, im->d->code, "%s", im->d->msg);
     for (size_t c = 0; c < im->nf; c++) {
         if (im->col_std[c] >= 0)
             continue;
@@ -399,11 +420,11 @@ static int read_header(importer *im)
         int known = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_reset(st);
         if (!known)
-            return file_error(im, "unknown_attribute", "unknown column '%s': "
-                              "not a CI field (name, type, status, version, "
-                              "serial, criticality, owner_group, location, "
-                              "media) nor an attribute of any CI type",
-                              im->cols[c]);
+            return file_error(im, (int)c + 1, "unknown_attribute", "unknown "
+                                "column '%s': not a CI field (name, type, "
+                                "status, version, serial, criticality, "
+                                "owner_group, location, media) nor an "
+                                "attribute of any CI type", im->cols[c]);
     }
     return RELM_OK;
 }
@@ -426,7 +447,7 @@ static int ci_row(importer *im)
     int64_t first = 0;
     int dup = smap_put(&im->seen, name, nlen, im->row, &first);
     if (dup < 0)
-        return file_error(im, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", "out of memory");
     if (dup == 1)
         return row_error(im, im->col_name + 1, "duplicate", "name '%s' "
                          "appears twice in the file (first at row %lld)",
@@ -528,7 +549,7 @@ static int rel_row(importer *im, const char *from, size_t flen, int fcol,
             return row_diag(im, kcol);
         kind_slot *ks = realloc(im->kinds, (im->nkinds + 1) * sizeof *ks);
         if (ks == NULL)
-            return file_error(im, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", "out of memory");
         im->kinds = ks;
         ks[im->nkinds].name = strdup(kind);
         ks[im->nkinds].id = k;
@@ -619,7 +640,7 @@ static void on_field(void *data, size_t len, void *ud)
         if (l != NULL)
             im->len = l;
         if (o == NULL || l == NULL) {
-            file_error(im, "out_of_memory", "out of memory");
+            file_error(im, 0, "out_of_memory", "out of memory");
             return;
         }
         im->fcap = cap;
@@ -632,7 +653,7 @@ static void on_field(void *data, size_t len, void *ud)
     im->len[im->nf] = len;
     if (cmdb_buf_put(&im->fields, s, len) != RELM_OK ||
         cmdb_buf_put(&im->fields, "", 1) != RELM_OK) {
-        file_error(im, "out_of_memory", "out of memory");
+        file_error(im, 0, "out_of_memory", "out of memory");
         return;
     }
     im->nf++;
@@ -659,7 +680,7 @@ static int import_csv(importer *im, FILE *f)
 {
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
-        return file_error(im, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", "out of memory");
     static char buf[1 << 16];
     size_t n;
     int rc = RELM_OK;
@@ -684,7 +705,7 @@ static int import_csv(importer *im, FILE *f)
         }
     }
     if (!im->failed && ferror(f))
-        file_error(im, "io_error", "read error: %s", strerror(errno));
+        file_error(im, 0, "io_error", "read error: %s", strerror(errno));
     if (!im->failed && csv_fini(&p, on_field, on_row, im) != 0 && !im->failed) {
         im->row++;
         relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: unterminated quoted "
@@ -695,7 +716,7 @@ static int import_csv(importer *im, FILE *f)
     csv_free(&p);
     if (!im->failed && im->row == 0) {
         im->row = 1;
-        file_error(im, "invalid_csv", "the file is empty (expected a header "
+        file_error(im, 0, "invalid_csv", "the file is empty (expected a header "
                    "row: %s)", im->o->relationships ? "from,kind,to"
                                                      : "name,type,...");
     }
@@ -822,7 +843,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
         type_slot *nts = realloc(im->types, (im->ntypes + 1) * sizeof *nts);
         if (nts == NULL) {
             cmdb_type_free(t);
-            return file_error(im, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", "out of memory");
         }
         im->types = nts;
         ts = &im->types[im->ntypes++];
@@ -832,7 +853,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
     int64_t first = 0;
     int dup = smap_put(&im->seen, name, nlen, im->row, &first);
     if (dup < 0)
-        return file_error(im, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", "out of memory");
     if (dup == 1)
         return row_error(im, 0, "duplicate", "name '%s' appears twice in the "
                          "file (first at line %lld)", name, (long long)first);
@@ -905,10 +926,10 @@ static int import_jsonl(importer *im, FILE *f)
     }
     free(line);
     if (!im->failed && ferror(f))
-        file_error(im, "io_error", "read error: %s", strerror(errno));
+        file_error(im, 0, "io_error", "read error: %s", strerror(errno));
     if (!im->failed && !any) {
         im->row = 1;
-        file_error(im, "invalid_json", "the file is empty (expected one JSON "
+        file_error(im, 0, "invalid_json", "the file is empty (expected one JSON "
                    "object per line)");
     }
     return im->failed ? RELM_ERR : RELM_OK;
@@ -1056,6 +1077,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
     relm_store_exec(s, "PRAGMA cache_size = -131072", NULL);
     if (start_batch(&im) != RELM_OK)
         goto fail;
+    if (o->relationships)
+        relm_cmdb_edges_changed();
     if (!o->relationships) {
         im.fresh = count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM cis LIMIT 1)") == 0;
         /* Names are known unique through the in-memory set, so even the
@@ -1195,7 +1218,11 @@ static int export_relationships(relm_store *s, FILE *f, int jsonl,
     " 'status', c.status, 'version', c.version, 'serial', c.serial, "          \
     "'criticality', c.criticality, 'owner_group', g.name, 'location', "       \
     "c.location, 'media', CASE WHEN m.id IS NULL THEN NULL WHEN m.version = " \
-    "'' THEN m.name ELSE m.name || '@' || m.version END), c.attributes) END "  \
+    "'' THEN m.name ELSE m.name || '@' || m.version END), c.attributes) END, " \
+    "CASE WHEN ?2 THEN (SELECT group_concat(name, ',') FROM (SELECT a.name "  \
+    "FROM ci_type_attrs a WHERE a.type_id = c.type_id AND json_type("          \
+    "c.attributes, '$.\"' || a.name || '\"') IS NULL ORDER BY a.position, "   \
+    "a.name)) END "                                                            \
     "FROM cis c JOIN ci_types t ON t.id = c.type_id "                          \
     "LEFT JOIN groups g ON g.id = c.owner_group_id "                           \
     "LEFT JOIN media m ON m.id = c.media_id " filter " ORDER BY c.id"
@@ -1255,8 +1282,23 @@ static int export_cis(relm_store *s, FILE *f, int jsonl, const char *type,
     while ((src = sqlite3_step(st)) == SQLITE_ROW) {
         (*count)++;
         if (jsonl) {
-            fwrite(sqlite3_column_text(st, 10), 1,
-                   (size_t)sqlite3_column_bytes(st, 10), f);
+            /* The attributes of its type the CI lacks are written as null,
+             * as CSV writes an empty cell: importing the file back clears
+             * them, so export -> import round-trips. Attribute names are
+             * identifiers: they need no escaping. */
+            size_t len = (size_t)sqlite3_column_bytes(st, 10);
+            const char *missing = (const char *)sqlite3_column_text(st, 11);
+            if (missing == NULL) {
+                fwrite(sqlite3_column_text(st, 10), 1, len, f);
+            } else {
+                fwrite(sqlite3_column_text(st, 10), 1, len - 1, f);
+                for (const char *p = missing; *p != '\0';) {
+                    size_t n = strcspn(p, ",");
+                    fprintf(f, ",\"%.*s\":null", (int)n, p);
+                    p += n + (p[n] == ',');
+                }
+                fputc('}', f);
+            }
             fputc('\n', f);
             continue;
         }

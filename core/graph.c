@@ -1,5 +1,5 @@
 /* graph.c: the in-memory relationship graph behind impact analysis: CSR
- * adjacency in both directions, rebuilt when the store generation moves. */
+ * adjacency in both directions, rebuilt when relationships may have changed. */
 #include "graph.h"
 
 #include <stdio.h>
@@ -18,8 +18,8 @@ enum { IMPACT_FORWARD = 0, IMPACT_REVERSE = 1, IMPACT_BOTH = 2 };
 struct relm_graph {
     int built;
     int built_in_tx;        /* built inside a transaction: trust it once */
-    uint64_t generation;    /* relm_store_generation at the build */
-    int64_t total_changes;  /* sqlite3_total_changes64 at the build */
+    uint64_t edge_epoch;    /* relm_cmdb_edge_epoch at the build */
+    int64_t data_version;   /* PRAGMA data_version at the build */
     uint64_t builds;
 
     /* Node index = CI id when ids == NULL, else the position of the id in
@@ -364,18 +364,35 @@ static int graph_build(relm_graph *g, relm_store *s, relm_diag *d)
 
 int relm_graph_refresh(relm_graph *g, relm_store *s, relm_diag *d)
 {
-    uint64_t gen = relm_store_generation(s);
-    int64_t changes = sqlite3_total_changes64(relm_store_db(s));
-    if (g->built && !g->built_in_tx && gen == g->generation &&
-        changes == g->total_changes)
+    /* Not relm_store_generation: it also moves on this process's commits
+     * that leave relationships alone (a CI update, a release). */
+    int64_t dv;
+    if (scalar(s, "PRAGMA data_version", &dv, d) != RELM_OK)
+        return RELM_ERR;
+    uint64_t epoch = relm_cmdb_edge_epoch();
+    if (g->built && !g->built_in_tx && epoch == g->edge_epoch &&
+        dv == g->data_version)
         return RELM_OK;
     if (graph_build(g, s, d) != RELM_OK)
         return RELM_ERR;
-    g->generation = gen;
-    g->total_changes = changes;
+    g->edge_epoch = epoch;
+    g->data_version = dv;
     g->built_in_tx = relm_store_depth(s) > 0 ||
                      !sqlite3_get_autocommit(relm_store_db(s));
     return RELM_OK;
+}
+
+/* Is there a CI with this id? (Errors read as "no".) */
+static int ci_exists(relm_store *s, int64_t id)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, "SELECT 1 FROM cis WHERE id = ?1",
+                                       NULL);
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_int64(st, 1, id);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return found;
 }
 
 int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
@@ -386,8 +403,10 @@ int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
     out->origin = origin;
     if (relm_graph_refresh(g, s, d) != RELM_OK)
         return RELM_ERR;
+    /* A CI added since the build is not a node yet; it has no
+     * relationships (adding one moves the edge epoch), so no results. */
     int64_t start = node_of(g, origin);
-    if (start < 0)
+    if (start < 0 && !ci_exists(s, origin))
         return relm_diag_set(d, "not_found", "no CI with id %lld",
                              (long long)origin);
 
@@ -434,7 +453,7 @@ int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
     out->level = g->level;
     out->ids = g->ids;
     g->level[0] = 0;
-    if (cap == 0 || q->depth == 0)
+    if (start < 0 || cap == 0 || q->depth == 0)
         return RELM_OK;
 
     if (++g->epoch == 0) {

@@ -1,5 +1,5 @@
 /* graph.h: the in-memory relationship graph behind impact analysis: CSR
- * adjacency in both directions, rebuilt when the store generation moves. */
+ * adjacency in both directions, rebuilt when relationships may have changed. */
 #ifndef RELM_GRAPH_H
 #define RELM_GRAPH_H
 
@@ -69,10 +69,12 @@ relm_graph *relm_graph_new(void);
 void relm_graph_free(relm_graph *g);
 
 /* Make g reflect the database: rebuild the adjacency when it was never
- * built, when relm_store_generation moved (another process or this one
- * committed), when this connection changed rows since the build (inside an
- * open transaction), or when the last build happened inside a transaction
- * that may since have been rolled back. Cheap when nothing changed. */
+ * built, when this process wrote relationships or relationship types since
+ * (relm_cmdb_edge_epoch; committed or not), when another connection
+ * committed (PRAGMA data_version), or when the last build happened inside
+ * a transaction that may since have been rolled back. Writes of this
+ * process that leave relationships alone do not rebuild it. Cheap when
+ * nothing changed. */
 int relm_graph_refresh(relm_graph *g, relm_store *s, relm_diag *d);
 
 /* Walk from CI id origin per q and describe the result in *out (see

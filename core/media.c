@@ -5,8 +5,10 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "cmdb.h"
 #include "sha256.h"
 
 /* How a CI record shows its medium (as relm.cmdb.get does): "name@version",
@@ -287,22 +289,28 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
         sqlite3_bind_int64(st, 2, media_id);
     if (step_write(s, st, "media link", d) != RELM_OK)
         goto fail;
-    /* History in the cmdb's shape: diff {field: [before, after]}. */
+    /* History in the cmdb's shape, diff {media: [before, after]}, written
+     * through the cmdb so that a creation an import batch still tells is
+     * written before it. */
     st = relm_store_stmt(
-        s, "INSERT INTO ci_history (ci_id, ci_name, actor_id, action, diff) "
-           "VALUES (?1, ?2, ?3, 'update', json_object('media', json_array("
-           "(SELECT " MEDIA_LABEL " FROM media m WHERE m.id = ?4), "
-           "(SELECT " MEDIA_LABEL " FROM media m WHERE m.id = ?5))))",
-        d);
+        s, "SELECT json_object('media', json_array("
+           "(SELECT " MEDIA_LABEL " FROM media m WHERE m.id = ?1), "
+           "(SELECT " MEDIA_LABEL " FROM media m WHERE m.id = ?2)))", d);
     if (st == NULL)
         goto fail;
-    sqlite3_bind_int64(st, 1, ci_id);
-    sqlite3_bind_text(st, 2, ci, -1, SQLITE_STATIC);
-    if (relm_store_actor_id(s) > 0)
-        sqlite3_bind_int64(st, 3, relm_store_actor_id(s));
-    sqlite3_bind_int64(st, 4, old_id);
-    sqlite3_bind_int64(st, 5, media_id);
-    if (step_write(s, st, "media link history", d) != RELM_OK)
+    sqlite3_bind_int64(st, 1, old_id);
+    sqlite3_bind_int64(st, 2, media_id);
+    char *diff = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        diff = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (diff == NULL) {
+        relm_diag_set(d, "out_of_memory", "out of memory");
+        goto fail;
+    }
+    rc = cmdb_history(s, ci_id, ci, "update", diff, NULL, d);
+    free(diff);
+    if (rc != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;

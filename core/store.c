@@ -23,7 +23,9 @@ struct relm_store {
     size_t nslots;      /* a power of two */
     size_t nused;
     int depth;          /* transaction nesting: 0 = autocommit */
+    const char *pending_pragma; /* run before the first statement */
     int64_t actor_id;
+    int actor_pending;  /* actor_name is to be looked up on first use */
     char actor_name[128];
     uint64_t generation;
     int64_t data_version;
@@ -109,8 +111,18 @@ static int cache_grow(relm_store *s)
     return RELM_OK;
 }
 
+/* Run the connection setting deferred by relm_store_open, once. */
+static int apply_pending(relm_store *s, relm_diag *d)
+{
+    const char *sql = s->pending_pragma;
+    s->pending_pragma = NULL;
+    return relm_store_exec(s, sql, d);
+}
+
 sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
 {
+    if (s->pending_pragma != NULL && apply_pending(s, d) != RELM_OK)
+        return NULL;
     if (s->nused * 2 >= s->nslots && cache_grow(s) != RELM_OK) {
         relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
         return NULL;
@@ -163,6 +175,8 @@ int relm_store_lookup(relm_store *s, const char *sql, const char *key,
 
 int relm_store_exec(relm_store *s, const char *sql, relm_diag *d)
 {
+    if (s->pending_pragma != NULL && apply_pending(s, d) != RELM_OK)
+        return RELM_ERR;
     char *err = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
         int rc = relm_store_fail(s, d, "exec");
@@ -255,13 +269,29 @@ int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d)
                              name);
     }
     s->actor_id = sqlite3_column_int64(st, 0);
+    s->actor_pending = 0;
     sqlite3_reset(st);
     snprintf(s->actor_name, sizeof s->actor_name, "%s", name);
     return RELM_OK;
 }
 
-int64_t relm_store_actor_id(const relm_store *s)
+void relm_store_defer_actor(relm_store *s, const char *name)
 {
+    s->actor_id = 0;
+    s->actor_pending = 1;
+    snprintf(s->actor_name, sizeof s->actor_name, "%s", name);
+}
+
+int64_t relm_store_actor_id(relm_store *s)
+{
+    if (s->actor_pending) {
+        char name[sizeof s->actor_name];
+        snprintf(name, sizeof name, "%s", s->actor_name);
+        s->actor_pending = 0;
+        /* On failure the id stays 0: no such user, so every permission
+         * check refuses, which is what a vanished default user deserves. */
+        relm_store_set_actor(s, name, NULL);
+    }
     return s->actor_id;
 }
 
@@ -334,11 +364,12 @@ static uint32_t be32(const unsigned char *p)
  * opens it: a connection on a foreign WAL database could create -wal and
  * -shm files beside it or checkpoint it on close, and a refused file must
  * be left exactly as it was. An empty file is a fresh database. The header
- * holds user_version at offset 60 and application_id at offset 68. */
-static int check_header(const char *path, relm_diag *d)
+ * (100 bytes) holds user_version at offset 60 and application_id at offset 68; bytes
+ * 18 and 19 are 2 once the file is in WAL mode, which sets *wal. */
+static int check_header(const char *path, int *wal, relm_diag *d)
 {
     static const char magic[16] = "SQLite format 3";
-    unsigned char h[100];
+    unsigned char h[101];
     FILE *f = fopen(path, "rb");
     if (f == NULL)
         return relm_diag_set(d, "io_error", "%s: cannot read: %s", path,
@@ -350,10 +381,16 @@ static int check_header(const char *path, relm_diag *d)
         return relm_diag_set(d, "io_error", "%s: cannot read", path);
     if (n == 0)
         return RELM_OK;
-    if (n < sizeof h || memcmp(h, magic, sizeof magic) != 0)
+    /* Byte 100 starts the schema's root page, a table b-tree page (leaf
+     * 0x0d or interior 0x05). Checking it catches a garbled file without
+     * parsing the schema, which would cost every start a millisecond; other
+     * damage is reported as "corrupt" by the first query that meets it. */
+    if (n < sizeof h || memcmp(h, magic, sizeof magic) != 0 ||
+        (h[100] != 0x0d && h[100] != 0x05))
         return relm_diag_set(d, "not_relm_db", "%s: not a relm database (not "
                              "an SQLite file, or corrupt); left untouched",
                              path);
+    *wal = h[18] == 2 && h[19] == 2;
     uint32_t app = be32(h + 68), ver = be32(h + 60);
     if (app == 0 && ver == 0)
         return RELM_OK; /* maybe an empty SQLite file: check_identity says */
@@ -377,9 +414,13 @@ static int check_header(const char *path, relm_diag *d)
 static int check_identity(relm_store *s, int64_t *version, relm_diag *d)
 {
     int64_t app = 0, ver = 0, nobj = 0;
+    /* The two header pragmas do not parse the schema; counting
+     * sqlite_schema does (milliseconds on a full schema), so it is asked
+     * only when the header cannot tell a fresh file from a foreign one. */
     if (query_int(s, "PRAGMA application_id", &app, d) != RELM_OK ||
         query_int(s, "PRAGMA user_version", &ver, d) != RELM_OK ||
-        query_int(s, "SELECT count(*) FROM sqlite_schema", &nobj, d) != RELM_OK) {
+        (app == 0 && ver == 0 &&
+         query_int(s, "SELECT count(*) FROM sqlite_schema", &nobj, d) != RELM_OK)) {
         char why[sizeof d->msg];
         snprintf(why, sizeof why, "%s", d->msg);
         return relm_diag_set(d, "not_relm_db", "%s: not a relm database "
@@ -452,7 +493,8 @@ int relm_store_open(relm_store **out, const char *path,
         free(s);
         return relm_diag_set(d, "out_of_memory", "out of memory");
     }
-    if (exists && check_header(path, d) != RELM_OK) {
+    int wal = 0;
+    if (exists && check_header(path, &wal, d) != RELM_OK) {
         free(s->path);
         free(s);
         return RELM_ERR;
@@ -482,14 +524,22 @@ int relm_store_open(relm_store **out, const char *path,
         return RELM_ERR;
     }
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
-    const char *sync = opts != NULL && opts->synchronous_full
-                           ? "PRAGMA synchronous = FULL"
-                           : "PRAGMA synchronous = NORMAL";
-    if (relm_store_exec(s, "PRAGMA journal_mode = WAL", d) != RELM_OK ||
-        relm_store_exec(s, "PRAGMA foreign_keys = ON", d) != RELM_OK ||
-        relm_store_exec(s, sync, d) != RELM_OK ||
-        /* Up to date (every start but the first after an upgrade): skip
-         * the write lock that migrate takes to re-check under it. */
+    /* PRAGMA synchronous parses the whole schema (about a millisecond),
+     * as does any first statement: so it runs just before that statement,
+     * and a start that never touches the database does not pay for it. */
+    s->pending_pragma = opts != NULL && opts->synchronous_full
+                            ? "PRAGMA synchronous = FULL"
+                            : "PRAGMA synchronous = NORMAL";
+    if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL)
+        != SQLITE_OK) {
+        relm_store_fail(s, d, "foreign keys");
+        relm_store_close(s);
+        return RELM_ERR;
+    }
+    /* journal_mode parses the whole schema too, so it is set only on files
+     * not yet in WAL mode. An up-to-date file (every start but the first
+     * after an upgrade) skips the write lock that migrate takes. */
+    if ((!wal && relm_store_exec(s, "PRAGMA journal_mode = WAL", d) != RELM_OK) ||
         (version < relm_store_schema_version() && migrate(s, d) != RELM_OK)) {
         relm_store_close(s);
         return RELM_ERR;

@@ -66,7 +66,11 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context);
 
 /* The acting user: set once at start-up from --user; 0 means none yet. */
 int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d);
-int64_t relm_store_actor_id(const relm_store *s);
+/* Like set_actor, but looked up when the id is first asked for: the
+ * default user costs a start-up nothing (the first query parses the whole
+ * schema, about a millisecond). An unknown name then leaves the id 0. */
+void relm_store_defer_actor(relm_store *s, const char *name);
+int64_t relm_store_actor_id(relm_store *s);
 const char *relm_store_actor_name(const relm_store *s);
 
 /* Bumped whenever this process or another one commits a change, so caches

@@ -272,7 +272,7 @@ int main(int argc, char **argv)
     if (o.db == NULL || *o.db == '\0')
         o.db = "relm.db";
     if (o.user == NULL || *o.user == '\0')
-        o.user = "admin";
+        o.user = NULL; /* admin, looked up on first use */
     const char *sync = getenv("RELM_SYNC");
     if (sync != NULL && *sync != '\0') {
         if (strcmp(sync, "full") != 0 && strcmp(sync, "normal") != 0)
@@ -314,7 +314,8 @@ int main(int argc, char **argv)
                              .create = 1};
     lua_State *L = NULL;
     if (relm_store_open(&store, o.db, &sopts, &created, &d) != RELM_OK ||
-        relm_store_set_actor(store, o.user, &d) != RELM_OK ||
+        (o.user != NULL ? relm_store_set_actor(store, o.user, &d)
+                        : (relm_store_defer_actor(store, "admin"), RELM_OK)) != RELM_OK ||
         (L = relm_host_open(store, relm_host_find_home(), &d)) == NULL) {
         fprintf(stderr, "relm: %s\n", d.msg);
         relm_store_close(store);

@@ -27,9 +27,41 @@ local function check_name(name, fn, arg)
     end
 end
 
+-- The name field of add/update: a non-empty string (the C core would take
+-- a number as its text, and the record could then not be read back by it).
+local function check_field_name(name, fn)
+    if type(name) ~= "string" or name == "" then
+        rerror("invalid_field", ("relm.cmdb.%s: field 'name' must be a non-empty string, got %s")
+            :format(fn, name == "" and "an empty string" or type(name)), 3)
+    end
+end
+
+-- The options each function takes: a misspelt one (get{as_of=}) would
+-- otherwise be ignored without a word.
+local OPTIONS = {
+    get = { at = true },
+    add = { origin_release = true, origin = true },
+    update = { origin_release = true, origin = true },
+    remove = { force = true, origin_release = true, origin = true },
+    relate = { origin_release = true, origin = true },
+    unrelate = { origin_release = true, origin = true },
+    import = { format = true, kind = true, on_error = true, origin_release = true, origin = true },
+    export = { format = true, kind = true, type = true },
+}
+
 local function check_opts(opts, fn)
     if opts ~= nil and type(opts) ~= "table" then
         rerror("invalid_argument", ("relm.cmdb.%s: argument 'opts' must be a table, got %s"):format(fn, type(opts)), 3)
+    end
+    local known = OPTIONS[fn]
+    for k in pairs(known and opts or {}) do
+        if not known[k] then
+            local names = {}
+            for n in pairs(known) do names[#names + 1] = n end
+            table.sort(names)
+            rerror("invalid_argument", ("relm.cmdb.%s: unknown option '%s' (%s)")
+                :format(fn, tostring(k), table.concat(names, ", ")), 3)
+        end
     end
     return opts or {}
 end
@@ -322,15 +354,15 @@ local function get_at(name, at)
     if not existed then
         rerror("not_found", ("CI '%s' did not exist at %s"):format(name, at), 3)
     end
-    local out = {}
-    for k, v in pairs(rec) do out[k] = v end
-    out.attributes = {}
+    -- Only the standard fields and the rebuilt attributes: rec also holds
+    -- the current attributes flat (from record()), which undo does not touch.
+    local out = { attributes = {} }
+    for k in pairs(STD) do out[k] = rec[k] end
     for k, v in pairs(rec.attributes) do
         out[k] = v
         out.attributes[k] = v
     end
     out.as_of, out.id = at, id
-    out.updated_at, out.created_at = nil, nil
     return out
 end
 
@@ -406,6 +438,7 @@ function M.add(fields, opts)
     if fields.name == nil then
         rerror("invalid_field", "relm.cmdb.add: field 'name' is required", 2)
     end
+    check_field_name(fields.name, "add")
     check_name(fields.type, "add", "type")
     call(C.add, fields.type, flatten(fields, "add"), origin_of(opts))
     return M.get(fields.name)
@@ -422,12 +455,16 @@ function M.update(name, fields, opts)
         rerror("invalid_argument", "relm.cmdb.update: argument 'fields' must be a table", 2)
     end
     opts = check_opts(opts, "update")
+    if fields.name ~= nil and fields.name ~= M.null then
+        check_field_name(fields.name, "update")
+    end
     call(C.update, name, flatten(fields, "update"), origin_of(opts))
     return M.get(fields.name or name)
 end
 
---- Remove a CI; refused (in_use) while relationships or release links point
---- at it, unless {force = true}.
+--- Remove a CI; refused (in_use) while relationships, release links or
+--- change/problem/incident records point at it, unless {force = true}
+--- (then those links go too, each recorded in the CI's history).
 ---@param name string
 ---@param opts? {force?: boolean, origin_release?: integer, origin?: string}
 function M.remove(name, opts)
@@ -443,11 +480,22 @@ local ORDERS = {
     location = "c.location", serial = "c.serial",
 }
 
+local FIND_KEYS = { type = true, status = true, name = true, location = true, criticality = true,
+                    attrs = true, limit = true, order = true }
+
 --- CIs matching every given condition, as records.
----@param q? {type?: string, status?: string, name?: string, attrs?: table, limit?: integer, order?: string}
+---@param q? {type?: string, status?: string, name?: string, location?: string, criticality?: string,
+---  attrs?: table, limit?: integer, order?: string}
 ---@return table[]
 function M.find(q)
     q = check_opts(q, "find")
+    -- A misspelt condition would otherwise match every CI.
+    for k in pairs(q) do
+        if not FIND_KEYS[k] then
+            rerror("invalid_argument", ("relm.cmdb.find: unknown condition '%s' (type, status, name, "
+                .. "location, criticality, attrs, limit, order)"):format(tostring(k)), 2)
+        end
+    end
     local where, args = {}, {}
     local function add(cond, ...)
         where[#where + 1] = cond
@@ -559,9 +607,42 @@ end
 
 -- ------------------------------------------------------------- history
 
+local STD_ORDER = { "name", "type", "status", "version", "serial", "criticality", "owner_group", "location", "media" }
+
+-- A one-line reading of a diff for people: "cpu 4→8, location=dc1,
+-- note cleared (was x)"; standard fields first, then the rest by name.
+-- A relate/unrelate diff (relation set) reads "+runs_on srv1".
+local function summary(diff, relation)
+    local keys, seen = {}, {}
+    for _, k in ipairs(STD_ORDER) do
+        if diff[k] then keys[#keys + 1], seen[k] = k, true end
+    end
+    local rest = {}
+    for k in pairs(diff) do
+        if not seen[k] then rest[#rest + 1] = k end
+    end
+    table.sort(rest)
+    table.move(rest, 1, #rest, #keys + 1, keys)
+    local parts = {}
+    for i, k in ipairs(keys) do
+        local b, a = diff[k][1], diff[k][2]
+        if relation then -- "runs_on" = {nil, "srv1"}: "+runs_on srv1"
+            parts[i] = ("%s%s %s"):format(b == nil and "+" or "-", k, tostring(a or b))
+        elseif b == nil then
+            parts[i] = ("%s=%s"):format(k, tostring(a))
+        elseif a == nil then
+            parts[i] = ("%s cleared (was %s)"):format(k, tostring(b))
+        else
+            parts[i] = ("%s %s→%s"):format(k, tostring(b), tostring(a))
+        end
+    end
+    return table.concat(parts, ", ")
+end
+
 --- Every change to the CI, oldest first: {at=, actor=, action=, diff=,
---- origin_release=, origin=}; diff maps each changed field to
---- {before, after}. Works for removed CIs too.
+--- changes=, origin_release=, origin=}; diff maps each changed field to
+--- {before, after}, changes reads it in one line ("cpu 4→8"). Works for
+--- removed CIs too. Prints as a table.
 ---@param name string
 ---@return table[]
 function M.history(name)
@@ -599,9 +680,11 @@ function M.history(name)
         else
             r.diff = decode_diff(r.diff)
         end
+        r.changes = r.action == "remove" and "(the whole record, in diff)"
+            or summary(r.diff, r.action == "relate" or r.action == "unrelate")
         out[i] = r
     end
-    return out
+    return setmetatable(out, { columns = { "at", "actor", "action", "changes", "origin", "origin_release" } })
 end
 
 -- ------------------------------------------------------ import, export
@@ -612,7 +695,7 @@ end
 ---@param opts? {format?: "csv"|"jsonl", kind?: "cis"|"relationships", on_error?: "abort"|"skip",
 ---  origin_release?: integer, origin?: string}
 ---@return integer count
----@return table? report with on_error = "skip": {{row=, column=, message=}...}
+---@return table? report with on_error = "skip": {{row=, column=, code=, message=}...}
 function M.import(path, opts)
     check_name(path, "import", "path")
     opts = check_opts(opts, "import")
@@ -623,10 +706,17 @@ function M.import(path, opts)
     check_choice("import", "kind", kind, "cis", "relationships")
     check_choice("import", "on_error", on_error, "abort", "skip")
     local n, report = call(C.import, path, format, kind, on_error == "skip", origin_of(opts))
-    if on_error == "skip" then
-        return n, report
+    if on_error ~= "skip" then
+        return n
     end
-    return n
+    -- Each problem as {row=, column=, code=, message=} (column nil when the
+    -- whole row or JSON line is at fault), printed in that column order.
+    for _, p in ipairs(report) do
+        local code, msg = p.message:match("^([%w_]+): (.*)$")
+        p.code, p.message = code, msg or p.message
+        if p.column == 0 then p.column = nil end
+    end
+    return n, setmetatable(report, { columns = { "row", "column", "code", "message" } })
 end
 
 --- Export CIs or relationships in the format import reads.

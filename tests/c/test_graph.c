@@ -6,12 +6,24 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cmdb.h"
 #include "graph.h"
 #include "store.h"
 
 static relm_store *s;
 
+/* Run SQL as C code that writes relationships itself must: telling the
+ * cmdb, so that graphs rebuild. */
 static void exec(const char *sql)
+{
+    relm_diag d;
+    relm_cmdb_edges_changed();
+    if (relm_store_exec(s, sql, &d) != RELM_OK)
+        fprintf(stderr, "exec failed: %s\n", d.msg);
+}
+
+/* Run SQL behind the cmdb's back. */
+static void exec_quiet(const char *sql)
 {
     relm_diag d;
     if (relm_store_exec(s, sql, &d) != RELM_OK)
@@ -121,6 +133,20 @@ int main(void)
     relm_store_rollback(s);
     CHECK(run(g, "net", RELM_GRAPH_UP, 1, -1, &r) == RELM_OK);
     CHECK(!has(&r, "lonely", 1) && r.n == 1);
+
+    /* Writes that leave relationships alone keep the graph; a CI added
+     * since the build has no results (and is no error). */
+    CHECK(run(g, "net", RELM_GRAPH_UP, -1, -1, &r) == RELM_OK);
+    size_t reached = r.n;
+    relm_graph_stats(g, NULL, NULL, &builds);
+    exec_quiet("UPDATE cis SET status = 'archived' WHERE name = 'svc';"
+               "INSERT INTO cis(name, type_id) VALUES ('newer', 1)");
+    CHECK(run(g, "newer", RELM_GRAPH_UP, -1, -1, &r) == RELM_OK && r.n == 0);
+    CHECK(run(g, "net", RELM_GRAPH_UP, -1, -1, &r) == RELM_OK && r.n == reached);
+    uint64_t builds2;
+    relm_graph_stats(g, NULL, NULL, &builds2);
+    CHECK(builds2 == builds);
+    exec("DELETE FROM cis WHERE name = 'newer'");
 
     /* Unknown origin. */
     relm_graph_query all = {RELM_GRAPH_UP, -1, -1, NULL, 0};

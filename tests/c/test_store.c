@@ -165,6 +165,13 @@ static void test_fresh_and_migrations(void)
     CHECK(relm_store_set_actor(s, "nobody", &d) == RELM_ERR);
     CHECK(strcmp(d.code, "unknown_user") == 0);
     CHECK(strstr(d.msg, "nobody") != NULL);
+    /* A deferred actor is looked up when first asked for; an unknown one
+     * stays 0, which no permission check accepts. */
+    relm_store_defer_actor(s, "admin");
+    CHECK(strcmp(relm_store_actor_name(s), "admin") == 0);
+    CHECK(relm_store_actor_id(s) == scalar(s, "SELECT id FROM users WHERE name = 'admin'"));
+    relm_store_defer_actor(s, "nobody");
+    CHECK(relm_store_actor_id(s) == 0);
     relm_store_close(s);
 
     /* Reopening changes nothing: same version, still one admin. */

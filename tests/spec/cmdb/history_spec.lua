@@ -36,6 +36,10 @@ describe("relm.cmdb.history", function()
         assert.are.same({ nil, "dc1" }, h[2].diff.location)
         assert.is_nil(h[2].diff.name)
         assert.are.same({ nil, "h2" }, h[3].diff.runs_on)
+        -- and one line per change for people
+        assert.are.equal("location=dc1, cpu 2→4", h[2].changes)
+        assert.are.equal("+runs_on h2", h[3].changes)
+        assert.matches("^at%s+actor%s+action%s+changes", relm.pretty.table(h))
         local h2 = cmdb.history("h2")
         assert.are.equal("relate", h2[#h2].action)
     end)
@@ -59,6 +63,9 @@ describe("relm.cmdb.history", function()
     it("keeps the history of a removed CI", function()
         cmdb.add{ type = "server", name = "gone", cpu = 1 }
         cmdb.remove("gone")
+        cmdb.add{ type = "server", name = "gone2", cpu = 1, location = "x" }
+        cmdb.update("gone2", { cpu = cmdb.null, location = "y" })
+        assert.are.equal("location x→y, cpu cleared (was 1)", cmdb.history("gone2")[2].changes)
         local h = cmdb.history("gone")
         assert.are.equal("remove", h[#h].action)
         assert.are.same({ 1 }, h[#h].diff.cpu)
@@ -114,6 +121,90 @@ describe("history of imported CIs", function()
         assert.are.same({ "create", "remove" }, { h[1].action, h[2].action })
         assert.are.same({ nil, 4 }, h[1].diff.cpu)
         assert.are.equal(4, cmdb.get("imp2", { at = t1 }).cpu)
+    end)
+end)
+
+describe("history of imported CIs, every later path", function()
+    local TMP = os.getenv("RELM_TEST_TMP") or "/tmp"
+    local seq = 0
+
+    local function import(text, opts)
+        seq = seq + 1
+        local path = ("%s/history_paths_%d.csv"):format(TMP, seq)
+        local f = assert(io.open(path, "wb"))
+        f:write(text)
+        f:close()
+        return cmdb.import(path, opts)
+    end
+
+    local function actions(name)
+        local out = {}
+        for i, r in ipairs(cmdb.history(name)) do out[i] = r.action end
+        return out
+    end
+
+    setup(function()
+        cmdb.define_type{ name = "box", attributes = { cpu = "integer", note = "string" } }
+    end)
+
+    it("re-import writes the create, then an update with the real diff", function()
+        import("name,type,cpu\npa,box,1\n")
+        local t1 = tick()
+        import("name,type,cpu\npa,box,7\n")
+        local h = cmdb.history("pa")
+        assert.are.same({ "create", "update" }, actions("pa"))
+        assert.are.same({ nil, 1 }, h[1].diff.cpu)
+        assert.are.same({ 1, 7 }, h[2].diff.cpu)
+        assert.matches("import", h[2].origin)
+        assert.are.equal(1, cmdb.get("pa", { at = t1 }).cpu)
+        assert.are.equal(7, cmdb.get("pa").cpu)
+    end)
+
+    it("an attribute set after the import is absent as of before", function()
+        import("name,type,cpu\npb,box,2\n")
+        local t1 = tick()
+        cmdb.update("pb", { note = "later" })
+        local r = cmdb.get("pb", { at = t1 })
+        assert.is_nil(r.note)
+        assert.is_nil(r.attributes.note)
+        assert.are.equal(2, r.cpu)
+        assert.are.equal("later", cmdb.get("pb").note)
+    end)
+
+    it("unrelating an imported relationship keeps its relate row", function()
+        import("name,type\npc,box\npd,box\n")
+        import("from,kind,to\npc,runs_on,pd\n", { kind = "relationships" })
+        cmdb.unrelate("pc", "runs_on", "pd")
+        assert.are.same({ "create", "relate", "unrelate" }, actions("pc"))
+        assert.are.same({ "create", "relate", "unrelate" }, actions("pd"))
+        local h = cmdb.history("pd")
+        assert.are.same({ nil, "pc" }, h[2].diff["runs_on (in)"])
+        assert.are.same({ "pc" }, h[3].diff["runs_on (in)"])
+    end)
+
+    it("a renamed imported CI keeps its creation under the old name", function()
+        import("name,type,cpu\npe,box,3\n")
+        local t1 = tick()
+        cmdb.update("pe", { name = "pe2" })
+        local h = cmdb.history("pe2")
+        assert.are.same({ "create", "update" }, actions("pe2"))
+        assert.are.equal("pe", h[1].name)
+        assert.are.same({ nil, "pe" }, h[1].diff.name)
+        assert.are.same({ "pe", "pe2" }, h[2].diff.name)
+        assert.are.same(actions("pe2"), actions("pe"))
+        assert.are.equal("pe", cmdb.get("pe2", { at = t1 }).name)
+    end)
+
+    it("a media link after the import comes after its creation", function()
+        relm.media.add{ name = "boxos", version = "1" }
+        import("name,type\npf,box\n")
+        relm.media.link("pf", "boxos", "1")
+        assert.are.same({ "create", "update" }, actions("pf"))
+        assert.are.equal(2, relm.sql([[SELECT count(*) AS n FROM ci_history
+            WHERE ci_id = (SELECT id FROM cis WHERE name = 'pf')]])[1].n)
+        local h = cmdb.history("pf")
+        assert.is_nil(h[1].diff.media)
+        assert.are.same({ nil, "boxos@1" }, h[2].diff.media)
     end)
 end)
 

@@ -186,7 +186,8 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
 
     it("an unknown attribute column", function()
         local p = file("name,type,gpu\nok1,server,1\n")
-        assert.matches("gpu", refused("unknown_attribute", "1", p))
+        assert.matches("gpu", refused("unknown_attribute", "1:3", p))
+        assert.matches("no name", refused("invalid_header", "1:3", file("name,type,\nok1,server,\n")))
     end)
 
     it("an attribute the row's type lacks", function()
@@ -245,7 +246,7 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
     it("invalid UTF-8", function()
         local msg = refused("invalid_utf8", "3:3", file("name,type,note\nok1,server,fine\nok2,server,bad\xff\xfe\n"))
         assert.matches("UTF%-8", msg)
-        refused("invalid_utf8", "1", file("name,type,n\xc3\n"))
+        refused("invalid_utf8", "1:3", file("name,type,n\xc3\n"))
     end)
 
     it("an empty file", function()
@@ -255,8 +256,11 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
 
     it("a missing header", function()
         assert.matches("header", refused("invalid_header", "1", file("h1,server,1\n")))
-        refused("invalid_header", "1", file("web,runs_on,s1\n"), { kind = "relationships" })
-        refused("invalid_header", "1", file("name,type,name\n"))
+        assert.matches("missing header", refused("invalid_header", "1", file("web,runs_on,s1\n"),
+            { kind = "relationships" }))
+        assert.matches("'via'", refused("invalid_header", "1:3", file("from,kind,via\n"), { kind = "relationships" }))
+        assert.matches("missing: to", refused("invalid_header", "1", file("from,kind\n"), { kind = "relationships" }))
+        assert.matches("twice", refused("invalid_header", "1:3", file("name,type,name\n")))
     end)
 
     it("bad JSON Lines", function()
@@ -287,11 +291,26 @@ describe("relm.cmdb.import{on_error = 'skip'}", function()
         assert.are.equal(2, n)
         assert.are.equal(before.cis + 2, counts().cis)
         assert.are.equal(3, #report)
-        assert.are.same({ 3, 3 }, { report[1].row, report[1].column })
-        assert.matches("invalid_attribute", report[1].message)
-        assert.are.same({ 4, 2 }, { report[2].row, report[2].column })
-        assert.are.same({ 6, 3 }, { report[3].row, report[3].column })
+        assert.are.same({ 3, 3, "invalid_attribute" }, { report[1].row, report[1].column, report[1].code })
+        assert.are.equal([[attribute 'cpu' of type 'server' must be an integer; got "x"]], report[1].message)
+        assert.are.same({ 4, 2, "unknown_type" }, { report[2].row, report[2].column, report[2].code })
+        assert.are.same({ 6, 3, "invalid_row" }, { report[3].row, report[3].column, report[3].code })
         assert.are.equal(1, cmdb.get("good1").cpu)
+        assert.are.same({ "row", "column", "code", "message" }, getmetatable(report).columns)
+        assert.matches("^row%s+column%s+code%s+message\n", relm.pretty.table(report))
+    end)
+
+    it("reports bad JSON Lines by line, with no column", function()
+        local p = file('{"name":"jg1","type":"server","cpu":1}\n{"name":"jb1","type":"server","cpu":"x"}\n'
+            .. 'not json\n{"name":"jg2","type":"server"}\n', "jsonl")
+        local n, report = cmdb.import(p, { on_error = "skip" })
+        assert.are.equal(2, n)
+        assert.are.equal(2, #report)
+        assert.are.same({ 2, "invalid_attribute" }, { report[1].row, report[1].code })
+        assert.is_nil(report[1].column)
+        assert.matches("^key 'cpu': ", report[1].message)
+        assert.are.same({ 3, "invalid_json" }, { report[2].row, report[2].code })
+        assert.are.equal(1, cmdb.get("jg1").cpu)
     end)
 end)
 
@@ -317,6 +336,35 @@ describe("relm.cmdb.export", function()
         cmdb.export(b, { format = "jsonl" })
         assert.are.equal(slurp(a), slurp(b))
         assert.is_true(cmdb.get("j1").virtual)
+    end)
+
+    it("round-trips every standard field, owner group and media included", function()
+        cmdb.define_type{ name = "rt", attributes = { cpu = "integer", up = "boolean", e = { values = { "a", "b" } } } }
+        relm.group.add{ name = "rt-ops" }
+        relm.media.add{ name = "rt-os", version = "1.2" }
+        cmdb.add{ type = "rt", name = "rt1", status = "homologation", version = "3", serial = "SN-1",
+                  criticality = "critical", owner_group = "rt-ops", location = "dc, \"1\"", media = "rt-os@1.2",
+                  cpu = 3, up = true, e = "b" }
+        cmdb.add{ type = "rt", name = "rt2" }
+        local function state()
+            local out = {}
+            for _, r in ipairs(cmdb.find{ type = "rt" }) do
+                r.updated_at, r.attributes = nil, nil
+                out[r.name] = r
+            end
+            return out
+        end
+        for _, fmt in ipairs({ "csv", "jsonl" }) do
+            local before = state()
+            local p = TMP .. "/rt." .. fmt
+            assert.are.equal(2, cmdb.export(p, { format = fmt, type = "rt" }))
+            cmdb.update("rt1", { status = "archived", version = cmdb.null, serial = "x", criticality = "low",
+                                 owner_group = cmdb.null, location = "y", media = cmdb.null, cpu = 9,
+                                 up = false, e = "a" })
+            cmdb.update("rt2", { owner_group = "rt-ops", media = "rt-os", cpu = 1 })
+            assert.are.equal(2, cmdb.import(p, { format = fmt }))
+            assert.are.same(before, state())
+        end
     end)
 
     it("exports one type only", function()

@@ -65,7 +65,7 @@ describe("relm.cmdb.baseline", function()
         local items = count("SELECT count(*) AS n FROM baseline_items")
         local cases = {
             { "duplicate", "already exists", "all" },
-            { "not_found", "no CI type named 'router'", "x", { type = "router" } },
+            { "unknown_type", "no CI type named 'router'", "x", { type = "router" } },
             { "not_found", "no CI named 'ghost'", "x", { names = { "s1", "ghost" } } },
             { "invalid_argument", "unknown status 'broken'", "x", { status = "broken" } },
             { "invalid_argument", "unknown filter 'colour'", "x", { colour = "red" } },

@@ -186,6 +186,33 @@ describe("relm.cmdb.impact stays correct", function()
         assert.are.equal(before, cmdb.graph_stats().builds)
     end)
 
+    it("without a rebuild after writes that leave relationships alone", function()
+        cmdb.impact("net")
+        local builds = cmdb.graph_stats().builds
+        cmdb.update("svc", { status = "in_maintenance" })
+        cmdb.add{ type = "thing", name = "newcomer" }
+        assert.are.same({}, cmdb.impact("newcomer")) -- not in the graph yet: no relationships
+        assert.are.equal("in_maintenance", by_name(cmdb.impact("net")).svc.status)
+        assert.are.equal(builds, cmdb.graph_stats().builds)
+        cmdb.relate("newcomer", "depends_on", "net")
+        assert.are.equal(1, by_name(cmdb.impact("net", { depth = 1 })).newcomer.depth)
+        assert.are.same({ "net" }, names(cmdb.impact("newcomer", { direction = "down", depth = 1 })))
+        assert.are.equal(builds + 1, cmdb.graph_stats().builds)
+        cmdb.unrelate("newcomer", "depends_on", "net")
+        cmdb.remove("newcomer")
+        cmdb.update("svc", { status = "active" })
+    end)
+
+    it("after a relationship type changes direction", function()
+        cmdb.define_relation{ name = "feeds", impact = "forward" }
+        cmdb.relate("lonely", "feeds", "net")
+        assert.is_not_nil(by_name(cmdb.impact("net", { depth = 1 })).lonely)
+        cmdb.define_relation{ name = "feeds", impact = "reverse" }
+        assert.is_nil(by_name(cmdb.impact("net", { depth = 1 })).lonely)
+        assert.is_not_nil(by_name(cmdb.impact("lonely", { depth = 1 })).net)
+        cmdb.unrelate("lonely", "feeds", "net")
+    end)
+
     it("after another relm process writes relationships", function()
         local db = relm.info().db
         assert.are.equal(0, #cmdb.impact("lonely")) -- adjacency built now

@@ -62,7 +62,9 @@ describe("relm.release.impact", function()
     it("walks the CMDB's own in-memory graph (one build for both)", function()
         local r = H.release()
         relm.release.relate(r.id, "ci", "srv-01")
-        relm.cmdb.add { type = "app", name = "graph-probe" } -- the graph is stale now
+        relm.cmdb.add { type = "app", name = "graph-probe" }
+        relm.cmdb.relate("graph-probe", "depends_on", "srv-01")
+        relm.cmdb.unrelate("graph-probe", "depends_on", "srv-01") -- the graph is stale now
         local builds = relm.cmdb.graph_stats().builds
         relm.release.impact(r.id) -- rebuilds the CMDB's graph...
         assert.are.equal(builds + 1, relm.cmdb.graph_stats().builds)
