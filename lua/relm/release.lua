@@ -172,6 +172,56 @@ local function custom_fields(wf)
     return set
 end
 
+-- How a release prints (REPL, print, tostring): a card of "field value"
+-- lines in the order an analyst reads a release, absent fields left out.
+-- The table itself holds every field, the clock's raw state included.
+local CARD = {
+    "status", "state", "phase", "workflow", "priority", "impact", "urgency", "risk", "type",
+    "portfolio", "model", "requester", "contact_name", "contact_email", "contact_phone",
+    "contact_unit", "contact_location", "executor_group", "current_group", "responsible",
+    "shared_with", "planned_start", "planned_end", "release_date", "deadline", "time_left",
+    "overdue", "elapsed", "sla_seconds", "suspended_at", "reopen_count", "category", "version",
+    "contract", "solution_category", "closure_text", "description",
+}
+-- Seconds as the card shows them: the number, then hours and minutes.
+local SECONDS = { time_left = true, elapsed = true, sla_seconds = true }
+local function duration(v)
+    local a = math.abs(v)
+    local d, h, m = a // 86400, a % 86400 // 3600, a % 3600 // 60
+    local text = d > 0 and ("%dd %dh %02dm"):format(d, h, m) or ("%dh %02dm"):format(h, m)
+    return ("%d (%s%s)"):format(v, v < 0 and "late by " or "", text)
+end
+local RELEASE_MT = { __name = "relm.release" }
+RELEASE_MT.__tostring = function(r)
+    local pretty = require "relm.pretty"
+    local names = {}
+    for _, k in ipairs(CARD) do
+        names[#names + 1] = k
+    end
+    local own = {} -- the workflow's own fields, by name
+    for k in pairs(type(r.extra) == "table" and r.extra or {}) do
+        own[#own + 1] = k
+    end
+    table.sort(own)
+    for _, k in ipairs(own) do
+        names[#names + 1] = k
+    end
+    for _, k in ipairs({ "created_at", "updated_at", "closed_at", "id" }) do
+        names[#names + 1] = k
+    end
+    local out = { ("%s  %s"):format(tostring(r.number), tostring(r.title)) }
+    for _, k in ipairs(names) do
+        local v = rawget(r, k)
+        if v ~= nil and not (type(v) == "table" and next(v) == nil) then
+            local text = type(v) == "string" and v
+                or (SECONDS[k] and math.type(v) == "integer" and duration(v)) or pretty.format(v)
+            out[#out + 1] = ("  %-18s %s"):format(k, (text:gsub("\n%s*", " ")))
+        end
+    end
+    return table.concat(out, "\n")
+end
+M.card_fields = CARD
+
 -- Decode a snapshot into the release table a user sees: the workflow's own
 -- fields appear as plain fields too, and the SLA clock is read as of now.
 local function to_release(json)
@@ -198,7 +248,7 @@ local function to_release(json)
         r.time_left = r.remaining_seconds
     end
     r.overdue = r.time_left ~= nil and r.time_left < 0 or false
-    return r
+    return setmetatable(r, RELEASE_MT)
 end
 M._to_release = to_release
 

@@ -144,6 +144,22 @@ describe("the SLA clock", function()
         assert.is_number(r.time_left)
     end)
 
+    it("prints on the release's card in hours and minutes", function()
+        at(0)
+        local r = H.release { sla_hours = 2, title = "Card" }
+        at(3.5)
+        r = relm.release.get(r.id)
+        local card = tostring(r)
+        assert.are.equal(card, require("relm.pretty").show(r)) -- what the REPL prints
+        assert.matches("^" .. r.number .. "  Card\n", card)
+        assert.matches("\n  status +open\n", card)
+        assert.matches("\n  time_left +%-5400 %(late by 1h 30m%)\n", card)
+        assert.matches("\n  elapsed +12600 %(3h 30m%)\n", card)
+        assert.matches("\n  overdue +true\n", card)
+        assert.is_nil(card:find("elapsed_seconds", 1, true)) -- the clock's raw state stays off the card
+        assert.are.equal(-5400, r.time_left) -- the table keeps plain values
+    end)
+
     it("may be fixed only by an administrator", function()
         local ok, err = pcall(relm.user.as, "bob", relm.release.set_clock, T0)
         assert.is_false(ok)
