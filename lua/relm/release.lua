@@ -220,7 +220,6 @@ RELEASE_MT.__tostring = function(r)
     end
     return table.concat(out, "\n")
 end
-M.card_fields = CARD
 
 -- Decode a snapshot into the release table a user sees: the workflow's own
 -- fields appear as plain fields too, and the SLA clock is read as of now.
