@@ -217,7 +217,8 @@ int relm_audit_verify(relm_store *s, relm_audit_report *r, relm_diag *d)
             r->ok = 0;
             r->bad_id = v.id;
             snprintf(r->reason, sizeof r->reason,
-                     "row %" PRId64 " is missing (deleted) before row %" PRId64,
+                     "row %" PRId64 " is missing before row %" PRId64
+                     " (deleted, or a row inserted out of sequence)",
                      expect_id, v.id);
             break;
         }
@@ -246,5 +247,42 @@ int relm_audit_verify(relm_store *s, relm_audit_report *r, relm_diag *d)
         return relm_store_fail(s, d, "verify");
     }
     sqlite3_reset(st);
+    return RELM_OK;
+}
+
+/* See audit.h. An intact chain (ids 1..rows, every link holding) plus
+ * the kept row still there with the kept hash. */
+int relm_audit_verify_kept(relm_store *s, int64_t id, const char *hash,
+                           relm_audit_report *r, relm_diag *d)
+{
+    if (relm_audit_verify(s, r, d) != RELM_OK)
+        return RELM_ERR;
+    if (!r->ok || id <= 0)
+        return RELM_OK;
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT hash FROM occurrences WHERE id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *h = col_text(st, 0);
+        if (h == NULL || hash == NULL || strcmp(h, hash) != 0) {
+            r->ok = 0;
+            r->bad_id = id;
+            snprintf(r->reason, sizeof r->reason,
+                     "row %" PRId64 " no longer has the hash kept for it: "
+                     "the log was rewritten from that row or before", id);
+        }
+    } else if (rc == SQLITE_DONE) {
+        r->ok = 0;
+        r->bad_id = id;
+        snprintf(r->reason, sizeof r->reason,
+                 "row %" PRId64 " is gone: the log ends at row %" PRId64
+                 " (its tail was truncated)", id, r->rows);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return relm_store_fail(s, d, "verify");
     return RELM_OK;
 }

@@ -44,6 +44,15 @@ typedef struct relm_audit_report {
  * when the log cannot be read. */
 int relm_audit_verify(relm_store *s, relm_audit_report *r, relm_diag *d);
 
+/* relm_audit_verify, then check that row id (a head kept outside the
+ * database earlier, see relm_audit_head) is still there with that hash. The
+ * chain alone cannot show a truncated tail, nor a log rewritten from some
+ * row on with freshly computed hashes (the hash has no secret); a kept
+ * head shows both when it is at or after the first changed row. id <= 0
+ * checks the chain only. */
+int relm_audit_verify_kept(relm_store *s, int64_t id, const char *hash,
+                           relm_audit_report *r, relm_diag *d);
+
 /* The hash of the last row (64 zeros for an empty log), for keeping an
  * outside copy that also detects truncation of the tail. */
 int relm_audit_head(relm_store *s, int64_t *id, char hash[65], relm_diag *d);

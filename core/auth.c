@@ -17,12 +17,12 @@ int relm_auth_known_action(const char *action)
     return 0;
 }
 
-/* Run the membership query for (workflow, action); 1 when a row matches.
- * Superusers match through the ('*', 'admin') row or users.is_admin. */
-static int has_permission(relm_store *s, const char *workflow,
-                          const char *action)
+/* See auth.h. Runs the membership query for (workflow, action); 1 when a
+ * row matches. Superusers match through the ('*', 'admin') row or
+ * users.is_admin. */
+int relm_auth_user_can(relm_store *s, int64_t uid, const char *workflow,
+                       const char *action)
 {
-    int64_t uid = relm_store_actor_id(s);
     if (uid == 0)
         return 0;
     sqlite3_stmt *st = relm_store_stmt(
@@ -47,13 +47,13 @@ int relm_auth_is_admin(relm_store *s)
 {
     /* '*' as the workflow asks for a permission valid everywhere, which
      * only ('*', 'admin') or is_admin grant. */
-    return has_permission(s, "*", "admin");
+    return relm_auth_user_can(s, relm_store_actor_id(s), "*", "admin");
 }
 
 int relm_auth_check(relm_store *s, const char *workflow, const char *action,
                     relm_diag *d)
 {
-    if (has_permission(s, workflow, action))
+    if (relm_auth_user_can(s, relm_store_actor_id(s), workflow, action))
         return RELM_OK;
     const char *who = relm_store_actor_name(s);
     return relm_diag_set(d, "permission_denied",

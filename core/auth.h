@@ -16,6 +16,12 @@ int relm_auth_is_admin(relm_store *s);
 int relm_auth_check(relm_store *s, const char *workflow, const char *action,
                     relm_diag *d);
 
+/* 1 when user uid (active) may perform action on releases of workflow,
+ * by the same rule as relm_auth_check; 0 otherwise. For checks about
+ * someone other than the actor (the person a release is delegated to). */
+int relm_auth_user_can(relm_store *s, int64_t uid, const char *workflow,
+                       const char *action);
+
 /* RELM_OK for a superuser, else permission_denied saying what needed it. */
 int relm_auth_require_admin(relm_store *s, const char *what, relm_diag *d);
 

@@ -6,12 +6,16 @@
 #include "host.h"
 #include "modules.h"
 
-/* verify() -> true, rows | false, {id=, reason=, rows=}. */
+/* verify([id, hash]) -> true, rows | false, {id=, reason=, rows=}. With
+ * id and hash (a head kept earlier), also checks that row is unchanged. */
 static int l_audit_verify(lua_State *L)
 {
     relm_audit_report r;
     relm_diag d;
-    if (relm_audit_verify(relm_host_store(L), &r, &d) != RELM_OK)
+    int64_t id = luaL_optinteger(L, 1, 0);
+    const char *hash = id > 0 ? luaL_checkstring(L, 2) : NULL;
+    if (relm_audit_verify_kept(relm_host_store(L), id, hash, &r, &d) !=
+        RELM_OK)
         return relm_lua_diag_error(L, &d);
     if (r.ok) {
         lua_pushboolean(L, 1);

@@ -276,13 +276,24 @@ static int l_release_apply(lua_State *L)
     return 1;
 }
 
-/* can(workflow, action) -> boolean: may the acting user do it? */
+/* can(workflow, action [, user]) -> boolean: may the acting user (or the
+ * active user named user) do it? An unknown user may not. */
 static int l_release_can(lua_State *L)
 {
     const char *wf = luaL_checkstring(L, 1);
     const char *action = luaL_checkstring(L, 2);
-    lua_pushboolean(L, relm_auth_check(relm_host_store(L), wf, action, NULL) ==
-                           RELM_OK);
+    relm_store *s = relm_host_store(L);
+    if (lua_isnoneornil(L, 3)) {
+        lua_pushboolean(L, relm_auth_check(s, wf, action, NULL) == RELM_OK);
+        return 1;
+    }
+    int64_t uid = 0;
+    relm_diag d;
+    int rc = relm_store_lookup(s, "SELECT id FROM users WHERE name = ?1",
+                               luaL_checkstring(L, 3), &uid, &d);
+    if (rc == RELM_ERR)
+        return relm_lua_diag_error(L, &d);
+    lua_pushboolean(L, rc == RELM_OK && relm_auth_user_can(s, uid, wf, action));
     return 1;
 }
 

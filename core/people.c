@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "audit.h"
 #include "auth.h"
@@ -20,32 +19,38 @@ static int begin_admin(relm_store *s, const char *what, relm_diag *d)
     return relm_store_begin(s, d);
 }
 
-/* Append the occurrence for an administrative write and commit; after_sql
+/* The JSON snapshot sql selects from ?1 = id (malloc'd; NULL when there
+ * is no row, or out of memory: the occurrence is then logged without it). */
+static char *snapshot_json(relm_store *s, const char *sql, int64_t id)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, NULL);
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_int64(st, 1, id);
+    char *json = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        json = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return json;
+}
+
+/* Append the occurrence for an administrative write and commit; json_sql
  * selects a JSON snapshot of the subject from ?1 = subject_id (NULL for
- * none). On failure rolls back. */
+ * none), before (malloc'd or NULL, freed here) is the one taken before the
+ * write. On failure rolls back. */
 static int log_commit(relm_store *s, const char *subject, int64_t sid,
-                      const char *action, const char *after_sql,
+                      const char *action, const char *json_sql, char *before,
                       const char *note, relm_diag *d)
 {
     char now[32];
-    time_t t = (time_t)relm_release_now();
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    char *after = NULL;
-    if (after_sql != NULL) {
-        sqlite3_stmt *st = relm_store_stmt(s, after_sql, d);
-        if (st == NULL)
-            goto fail;
-        sqlite3_bind_int64(st, 1, sid);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            after = strdup((const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
-    }
+    relm_release_now_iso(now);
+    char *after = json_sql != NULL ? snapshot_json(s, json_sql, sid) : NULL;
     relm_occurrence o = {.at = now, .subject = subject, .subject_id = sid,
-                         .action = action, .note = note, .after = after};
+                         .action = action, .note = note, .before = before,
+                         .after = after};
     int rc = relm_audit_append(s, &o, NULL, d);
     free(after);
+    free(before);
     if (rc != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
@@ -139,7 +144,26 @@ int relm_people_user_add(relm_store *s, const relm_user_spec *u, int64_t *id,
     if (step_write(s, st, "user", u->name, d) != RELM_OK)
         return fail_rb(s);
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
-    return log_commit(s, "user", *id, "add", USER_JSON, NULL, d);
+    return log_commit(s, "user", *id, "add", USER_JSON, NULL, NULL, d);
+}
+
+/* 1 when an active superuser other than user uid exists (so uid can be
+ * deactivated without leaving the database without one). */
+static int other_superuser(relm_store *s, int64_t uid)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT 1 FROM users u WHERE u.id <> ?1 AND u.active = 1 AND "
+        "(u.is_admin = 1 OR EXISTS (SELECT 1 FROM memberships m JOIN "
+        "permissions p ON p.group_id = m.group_id WHERE m.user_id = u.id "
+        "AND p.workflow = '*' AND p.action = 'admin')) LIMIT 1",
+        NULL);
+    if (st == NULL)
+        return 0;
+    sqlite3_bind_int64(st, 1, uid);
+    int found = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_reset(st);
+    return found;
 }
 
 int relm_people_user_set_active(relm_store *s, const char *name, int active,
@@ -150,16 +174,26 @@ int relm_people_user_set_active(relm_store *s, const char *name, int active,
     int64_t uid = lookup(s, 1, name, d);
     if (uid == 0)
         return fail_rb(s);
+    if (!active && relm_auth_user_can(s, uid, "*", "admin") &&
+        !other_superuser(s, uid)) {
+        relm_diag_set(d, "not_allowed",
+                      "'%s' is the last active administrator; make another "
+                      "one first (relm.user.add{admin = true})", name);
+        return fail_rb(s);
+    }
     sqlite3_stmt *st = relm_store_stmt(
         s, "UPDATE users SET active = ?2 WHERE id = ?1", d);
     if (st == NULL)
         return fail_rb(s);
+    char *before = snapshot_json(s, USER_JSON, uid);
     sqlite3_bind_int64(st, 1, uid);
     sqlite3_bind_int(st, 2, active ? 1 : 0);
-    if (step_write(s, st, "user", name, d) != RELM_OK)
+    if (step_write(s, st, "user", name, d) != RELM_OK) {
+        free(before);
         return fail_rb(s);
+    }
     return log_commit(s, "user", uid, active ? "activate" : "deactivate",
-                      USER_JSON, NULL, d);
+                      USER_JSON, before, NULL, d);
 }
 
 int relm_people_group_add(relm_store *s, const char *name,
@@ -183,7 +217,7 @@ int relm_people_group_add(relm_store *s, const char *name,
     return log_commit(s, "group", *id, "add",
                       "SELECT json_object('name', name, 'description', "
                       "description) FROM groups WHERE id = ?1",
-                      NULL, d);
+                      NULL, NULL, d);
 }
 
 int relm_people_member(relm_store *s, const char *user, const char *group,
@@ -220,7 +254,7 @@ int relm_people_member(relm_store *s, const char *user, const char *group,
                       "(SELECT json_group_array(u.name) FROM memberships m "
                       "JOIN users u ON u.id = m.user_id WHERE m.group_id = "
                       "g.id)) FROM groups g WHERE g.id = ?1",
-                      note, d);
+                      NULL, note, d);
 }
 
 int relm_people_permission(relm_store *s, const char *group,
@@ -261,7 +295,7 @@ int relm_people_permission(relm_store *s, const char *group,
     snprintf(note, sizeof note, "%s %s: %s on %s", grant ? "grant" : "revoke",
              group, action, workflow);
     return log_commit(s, "permission", gid, grant ? "grant" : "revoke", NULL,
-                      note, d);
+                      NULL, note, d);
 }
 
 #define JUSTIFICATION_JSON                                                 \
@@ -298,7 +332,7 @@ int relm_people_justification_add(relm_store *s,
         return fail_rb(s);
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     return log_commit(s, "justification", *id, "add", JUSTIFICATION_JSON,
-                      NULL, d);
+                      NULL, NULL, d);
 }
 
 int relm_people_justification_update(relm_store *s, int64_t id,
@@ -320,19 +354,43 @@ int relm_people_justification_update(relm_store *s, int64_t id,
         d);
     if (st == NULL)
         return fail_rb(s);
+    char *before = snapshot_json(s, JUSTIFICATION_JSON, id);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, j->description, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 3, j->suspend < 0 ? -1 : j->suspend > 0);
     sqlite3_bind_int(st, 4, j->cancel < 0 ? -1 : j->cancel > 0);
     sqlite3_bind_int(st, 5, j->reopen < 0 ? -1 : j->reopen > 0);
     sqlite3_bind_int(st, 6, j->active < 0 ? -1 : j->active > 0);
-    if (step_write(s, st, "justification", "", d) != RELM_OK)
+    if (step_write(s, st, "justification", "", d) != RELM_OK) {
+        free(before);
         return fail_rb(s);
+    }
     if (sqlite3_changes(relm_store_db(s)) == 0) {
+        free(before);
         relm_store_rollback(s);
         return relm_diag_set(d, "not_found",
                              "no justification with id %" PRId64, id);
     }
+    /* The same rule as add: a justification justifies something. */
+    st = relm_store_stmt(s,
+                         "SELECT for_suspend + for_cancel + for_reopen FROM "
+                         "justifications WHERE id = ?1",
+                         d);
+    if (st == NULL) {
+        free(before);
+        return fail_rb(s);
+    }
+    sqlite3_bind_int64(st, 1, id);
+    int uses = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
+    sqlite3_reset(st);
+    if (uses == 0) {
+        relm_diag_set(d, "invalid_field",
+                      "justification %" PRId64 " would be usable for none of "
+                      "suspend, cancel, reopen (deactivate it instead: "
+                      "active = false)", id);
+        free(before);
+        return fail_rb(s);
+    }
     return log_commit(s, "justification", id, "update", JUSTIFICATION_JSON,
-                      NULL, d);
+                      before, NULL, d);
 }

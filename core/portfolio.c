@@ -6,20 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "audit.h"
 #include "auth.h"
 #include "release.h"
-
-/* The engine's clock as ISO-8601 UTC. */
-static void now_iso(char out[32])
-{
-    time_t t = (time_t)relm_release_now();
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
 
 /* NULL (not given) or one of low, medium, high. */
 static int is_level(const char *v)
@@ -167,7 +157,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
     }
     if (changed > 0 || replace) {
         char now[32];
-        now_iso(now);
+        relm_release_now_iso(now);
         char *after = NULL;
         st = relm_store_stmt(
             s,
@@ -232,7 +222,7 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
         goto fail;
     }
     char now[32], note[300];
-    now_iso(now);
+    relm_release_now_iso(now);
     snprintf(note, sizeof note, "%s/%s -> %s", portfolio, model, status);
     relm_occurrence o = {.at = now, .subject = "model", .subject_id = mid,
                          .action = "status", .note = note};

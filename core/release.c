@@ -196,6 +196,11 @@ static void iso_time(int64_t t, char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+void relm_release_now_iso(char out[32])
+{
+    iso_time(relm_release_now(), out);
+}
+
 /* Accept YYYY-MM-DD, optionally followed by THH:MM or THH:MM:SS and an
  * optional Z; the values must be a real calendar date and time. */
 static int valid_date(const char *v)
@@ -914,13 +919,14 @@ int relm_release_register(relm_store *s, const char *workflow,
             sqlite3_bind_text(st, q + 1, extra_val[i]->s, -1, SQLITE_STATIC);
     }
     int rc = sqlite3_step(st);
+    /* Read the error before resetting prof, which would clear it. */
+    if (rc != SQLITE_DONE)
+        relm_store_fail(s, d, "register");
     sqlite3_reset(st);
     if (prof != NULL)
         sqlite3_reset(prof);
-    if (rc != SQLITE_DONE) {
-        relm_store_fail(s, d, "register");
+    if (rc != SQLITE_DONE)
         goto fail;
-    }
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (snapshot(s, *id, &snap, d) != RELM_OK)
         goto fail;
@@ -990,9 +996,13 @@ static int check_status(const relm_release_op *op, const current *c,
                          action, c->status, why);
 }
 
-/* Target (group and/or user) of delegate and share, resolved to ids. */
+/* Target (group and/or user) of delegate and share, resolved to ids. A
+ * person a release is delegated to becomes its responsible, so they must
+ * be able to work it: execute on the release's workflow. (A group is a
+ * queue, and sharing is for information: neither needs a permission.) */
 static int resolve_target(relm_store *s, const relm_release_op *op,
-                          int64_t *gid, int64_t *uid, relm_diag *d)
+                          const char *workflow, int64_t *gid, int64_t *uid,
+                          relm_diag *d)
 {
     *gid = *uid = 0;
     if ((op->to_group == NULL || !op->to_group[0]) &&
@@ -1021,6 +1031,14 @@ static int resolve_target(relm_store *s, const relm_release_op *op,
         fieldspec u = {"to_user", "", K_USER, 0};
         if (resolve_ref(s, &u, &v, uid, d) != RELM_OK)
             return RELM_ERR;
+        if (op->kind == RELM_OP_DELEGATE &&
+            !relm_auth_user_can(s, *uid, workflow, "execute"))
+            return relm_diag_set(d, "invalid_field",
+                                 "to_user: '%s' may not execute releases of "
+                                 "workflow '%s', so cannot be made "
+                                 "responsible (grant a group of theirs "
+                                 "execute, or delegate to a group)",
+                                 op->to_user, workflow);
     }
     return RELM_OK;
 }
@@ -1134,8 +1152,12 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     if (after != NULL)
         *after = NULL;
     const char *action = op->action ? op->action : kind_action[op->kind];
-    const char *perm = op->permission ? op->permission
-                                      : kind_permission[op->kind];
+    /* Only a workflow transition (and close, which takes the closing
+     * transition) names its own permission; every other primitive needs
+     * its fixed one, whatever the caller passes. */
+    int named = op->kind == RELM_OP_TRANSITION || op->kind == RELM_OP_CLOSE;
+    const char *perm = named && op->permission ? op->permission
+                                               : kind_permission[op->kind];
     const char *use = op->kind == RELM_OP_SUSPEND  ? "suspend"
                       : op->kind == RELM_OP_CANCEL ? "cancel"
                       : op->kind == RELM_OP_REOPEN ? "reopen"
@@ -1177,7 +1199,7 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
             RELM_OK)
         goto fail;
     if ((op->kind == RELM_OP_DELEGATE || op->kind == RELM_OP_SHARE) &&
-        resolve_target(s, op, &gid, &uid, d) != RELM_OK)
+        resolve_target(s, op, c.workflow, &gid, &uid, d) != RELM_OK)
         goto fail;
     if (snapshot(s, id, &before, d) != RELM_OK)
         goto fail;

@@ -55,6 +55,9 @@ const relm_field_info *relm_release_field(int i);
  * (epoch > 0 fixes it, 0 restores the system clock). */
 int64_t relm_release_now(void);
 void relm_release_set_clock(int64_t epoch);
+/* The engine's clock as ISO-8601 UTC ("2027-01-15T08:00:00Z"), the form
+ * every time column holds, for any module that stamps a row. */
+void relm_release_now_iso(char out[32]);
 
 /* Called inside the primitive's transaction, after the permission check and
  * before any write, with the release as it is now (JSON snapshot). It may
@@ -80,7 +83,9 @@ typedef enum relm_release_kind {
 typedef struct relm_release_op {
     relm_release_kind kind;
     const char *action;      /* name logged; NULL = the kind's name */
-    const char *permission;  /* permission action; NULL = the kind's own */
+    const char *permission;  /* transition/close only: the permission the
+                              * workflow names; NULL = execute. Ignored for
+                              * the other kinds, whose permission is fixed */
     const char *from_state;  /* required current state; NULL = any */
     const char *to_state;    /* new state; NULL = unchanged */
     const char *to_phase;    /* new phase; NULL = unchanged */

@@ -4,20 +4,27 @@ local A = require "relm.core.audit"
 
 local M = {}
 
----Walk the hash chain. Returns true when every link holds, or false and
----the first broken link {id=, reason=} (a row altered, or deleted).
+---Walk the hash chain. Returns true and the number of rows when every
+---link holds, or false and the first broken link {id=, reason=, rows=}: a
+---row altered, deleted, or inserted out of sequence. Given a head saved
+---earlier (id and hash from relm.audit.head()), also checks that row is
+---still there unchanged, which shows a truncated tail or a log rewritten
+---with fresh hashes: the chain alone cannot (see docs/releases.md).
+---@param id integer? a kept head's id
+---@param hash string? a kept head's hash
 ---@return boolean ok
----@return table? broken
-function M.verify()
-    local ok, info = A.verify()
-    if ok then
-        return true
+---@return integer|table rows_or_broken
+function M.verify(id, hash)
+    if id ~= nil and (math.type(id) ~= "integer" or type(hash) ~= "string") then
+        relm.error("invalid_argument",
+            "relm.audit.verify: give no arguments, or the id and hash relm.audit.head() returned", 2)
     end
-    return false, info
+    return A.verify(id, hash)
 end
 
----The last occurrence's id and hash. Keep a copy elsewhere to detect a
----truncated tail, which the chain alone cannot show.
+---The last occurrence's id and hash (0 and 64 zeros for an empty log).
+---Keep them outside the database: relm.audit.verify(id, hash) later shows
+---whether the log was truncated or rewritten since.
 ---@return integer id
 ---@return string hash
 function M.head()

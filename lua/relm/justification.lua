@@ -30,6 +30,8 @@ function M.update(id, fields)
     P.justification_update(id, fields)
 end
 
+local COLUMNS = { "id", "description", "suspend", "cancel", "reopen", "active" }
+
 local function shape(r)
     return {
         id = r.id, description = r.description, suspend = r.for_suspend == 1,
@@ -59,7 +61,8 @@ function M.list(opts)
             out[#out + 1] = j
         end
     end
-    return out
+    -- The column order the REPL prints them in (see relm.pretty).
+    return setmetatable(out, { __name = "relm.rows", columns = COLUMNS })
 end
 
 ---One justification by id (nil when there is none).

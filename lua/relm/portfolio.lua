@@ -210,8 +210,11 @@ local synced = false
 
 ---Add the shipped templates (portfolios/*.lua under relm.home) that are
 ---not in the database yet; models already there are left as they are.
----Runs once per process on first use, when the acting user is an
----administrator. Returns the names synced.
+---Administrators only (it writes portfolios, models and executor groups).
+---Runs by itself once per process on an administrator's first use of
+---relm.portfolio (or of register{portfolio=, model=}) and before
+---relm.user.add, so a database has them before anyone else can act.
+---Returns the names synced.
 ---@return string[]
 function M.sync()
     synced = true
@@ -225,12 +228,15 @@ function M.sync()
     return names
 end
 
-local function ensure_synced()
+---Sync the shipped templates if this process has not yet and the acting
+---user may (see sync). For relm.user.add and the readers below.
+function M.ensure_synced()
     if not synced and relm.user.is_admin() then
         M.sync()
     end
     synced = true
 end
+local ensure_synced = M.ensure_synced
 
 -- cjson reads every number as a float: give whole numbers back as integers.
 local function integers(t)
@@ -250,6 +256,28 @@ local function decode_model(r)
     return r
 end
 
+-- The shipped templates whose portfolio is not in the database: what a
+-- non-administrator sees of a database no administrator has set up yet
+-- (read from the files, marked loaded = false, and not registrable).
+local function unloaded_templates()
+    local out = {}
+    local dir = relm.home .. "/portfolios"
+    for _, file in ipairs(P.templates(dir)) do
+        local ok, t = pcall(read_template, dir .. "/" .. file)
+        if ok and not relm.sql("SELECT 1 FROM portfolios WHERE name = ?", t.name)[1] then
+            t.source, t.loaded = file, false
+            for _, m in ipairs(t.models) do
+                m.portfolio, m.loaded = t.name, false
+                decode_model(m)
+                m.type, m.workflow, m.status = m.type or "normal", m.workflow or "standard", m.status or "active"
+            end
+            table.sort(t.models, function(a, b) return a.name < b.name end)
+            out[#out + 1] = t
+        end
+    end
+    return out
+end
+
 ---Every portfolio with its models: array of {name=, description=,
 ---models={ {name=, type=, workflow=, executor_group=, status=, ...} }}.
 ---@return table[]
@@ -267,7 +295,32 @@ function M.list()
         m.portfolio = e.name
         e.models[#e.models + 1] = m
     end
+    if not relm.user.is_admin() then
+        for _, t in ipairs(unloaded_templates()) do
+            out[#out + 1] = t
+        end
+        table.sort(out, function(a, b) return a.name < b.name end)
+    end
     return out
+end
+
+local MODEL_COLUMNS = {
+    "portfolio", "name", "type", "workflow", "executor_group", "impact", "urgency", "sla_hours", "status",
+}
+
+---Every model of every portfolio as one row each, by portfolio and name:
+---{portfolio=, name=, type=, workflow=, executor_group=, impact=,
+---urgency=, sla_hours=, status=, ...}: the catalogue at a glance (the
+---REPL prints it as a table).
+---@return table[]
+function M.models()
+    local out = {}
+    for _, p in ipairs(M.list()) do
+        for _, m in ipairs(p.models) do
+            out[#out + 1] = m
+        end
+    end
+    return setmetatable(out, { __name = "relm.rows", columns = MODEL_COLUMNS })
 end
 
 ---One model of a portfolio (with id, portfolio_id, defaults, templates
@@ -284,6 +337,13 @@ function M.model(portfolio, model)
         WHERE p.name = ? AND m.name = ?]], portfolio, model)
     if not rows[1] then
         if not relm.sql("SELECT 1 FROM portfolios WHERE name = ?", portfolio)[1] then
+            for _, t in ipairs(relm.user.is_admin() and {} or unloaded_templates()) do
+                if t.name == portfolio then
+                    relm.error("not_found", "portfolio '" .. portfolio .. "' is shipped but not loaded into "
+                        .. "this database yet: an administrator loads it (relm.portfolio.sync(), or any "
+                        .. "relm.portfolio call made as an administrator)", 2)
+                end
+            end
             relm.error("not_found", "no portfolio named '" .. portfolio .. "' (see relm.portfolio.list())", 2)
         end
         relm.error("not_found", "portfolio '" .. portfolio .. "' has no model '" .. model .. "'", 2)

@@ -4,7 +4,6 @@
 -- one transaction, occurrence logged). See docs/releases.md.
 local C = require "relm.core.release"
 local cjson = require "cjson"
-local priority = require "relm.priority"
 
 local M = {}
 
@@ -63,7 +62,7 @@ local MANAGED = {}
 for _, k in ipairs({ "id", "number", "workflow", "status", "state", "phase", "reopen_count",
     "deadline", "elapsed_seconds", "active_since", "remaining_seconds", "suspended_at", "extra",
     "shared_with", "created_at", "updated_at", "closed_at", "portfolio", "model", "elapsed",
-    "time_left", "overdue" }) do
+    "time_left", "overdue", "portfolio_id", "model_id" }) do
     MANAGED[k] = true
 end
 
@@ -173,6 +172,55 @@ local function custom_fields(wf)
     return set
 end
 
+-- How a release prints (REPL, print, tostring): a card of "field value"
+-- lines in the order an analyst reads a release, absent fields left out.
+-- The table itself holds every field, the clock's raw state included.
+local CARD = {
+    "status", "state", "phase", "workflow", "priority", "impact", "urgency", "risk", "type",
+    "portfolio", "model", "requester", "contact_name", "contact_email", "contact_phone",
+    "contact_unit", "contact_location", "executor_group", "current_group", "responsible",
+    "shared_with", "planned_start", "planned_end", "release_date", "deadline", "time_left",
+    "overdue", "elapsed", "sla_seconds", "suspended_at", "reopen_count", "category", "version",
+    "contract", "solution_category", "closure_text", "description",
+}
+-- Seconds as the card shows them: the number, then hours and minutes.
+local SECONDS = { time_left = true, elapsed = true, sla_seconds = true }
+local function duration(v)
+    local a = math.abs(v)
+    local d, h, m = a // 86400, a % 86400 // 3600, a % 3600 // 60
+    local text = d > 0 and ("%dd %dh %02dm"):format(d, h, m) or ("%dh %02dm"):format(h, m)
+    return ("%d (%s%s)"):format(v, v < 0 and "late by " or "", text)
+end
+local RELEASE_MT = { __name = "relm.release" }
+RELEASE_MT.__tostring = function(r)
+    local pretty = require "relm.pretty"
+    local names = {}
+    for _, k in ipairs(CARD) do
+        names[#names + 1] = k
+    end
+    local own = {} -- the workflow's own fields, by name
+    for k in pairs(type(r.extra) == "table" and r.extra or {}) do
+        own[#own + 1] = k
+    end
+    table.sort(own)
+    for _, k in ipairs(own) do
+        names[#names + 1] = k
+    end
+    for _, k in ipairs({ "created_at", "updated_at", "closed_at", "id" }) do
+        names[#names + 1] = k
+    end
+    local out = { ("%s  %s"):format(tostring(r.number), tostring(r.title)) }
+    for _, k in ipairs(names) do
+        local v = rawget(r, k)
+        if v ~= nil and not (type(v) == "table" and next(v) == nil) then
+            local text = type(v) == "string" and v
+                or (SECONDS[k] and math.type(v) == "integer" and duration(v)) or pretty.format(v)
+            out[#out + 1] = ("  %-18s %s"):format(k, (text:gsub("\n%s*", " ")))
+        end
+    end
+    return table.concat(out, "\n")
+end
+
 -- Decode a snapshot into the release table a user sees: the workflow's own
 -- fields appear as plain fields too, and the SLA clock is read as of now.
 local function to_release(json)
@@ -191,12 +239,15 @@ local function to_release(json)
     end
     r.elapsed = elapsed
     if r.deadline then
-        r.time_left = (C.seconds(r.deadline) or now) - now
+        -- A closed or cancelled release keeps the time left it had when it
+        -- ended: finishing on time does not turn into "late" a week later.
+        local at = r.closed_at and C.seconds(r.closed_at) or now
+        r.time_left = (C.seconds(r.deadline) or at) - at
     elseif r.remaining_seconds then
         r.time_left = r.remaining_seconds
     end
     r.overdue = r.time_left ~= nil and r.time_left < 0 or false
-    return r
+    return setmetatable(r, RELEASE_MT)
 end
 M._to_release = to_release
 
@@ -215,13 +266,9 @@ function M.get(id)
     return to_release((C.get(id)))
 end
 
--- Resolve id or number to the numeric id.
+-- Resolve id or number to the numeric id; not_found when there is none.
 local function id_of(id)
-    if math.type(id) == "integer" then
-        return id
-    end
-    local _, n = C.get(id)
-    return n
+    return C.head(id).id
 end
 
 local function present(v)
@@ -254,12 +301,14 @@ local function core_fields(wf, fields, allowed, what)
     return out
 end
 
--- Recompute priority into changes when impact or urgency change.
+-- Recompute priority into changes when impact or urgency change. The rule
+-- is looked up through relm.priority at each call, so a replaced
+-- relm.priority.rule applies at once (docs/releases.md, Priority).
 local function reprioritise(changes, current)
     if changes.impact ~= nil or changes.urgency ~= nil then
         local impact = changes.impact or current.impact
         local urgency = changes.urgency or current.urgency
-        changes.priority = priority.compute(impact, urgency, current)
+        changes.priority = relm.priority.compute(impact, urgency, current)
     end
 end
 
@@ -311,6 +360,8 @@ function M.register(spec)
         elseif k == "priority" then
             relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 2)
         elseif REGISTER_EXTRA[k] or M.register_keys[k] then -- luacheck: ignore 542
+        elseif k == "portfolio_id" or k == "model_id" then
+            relm.error("invalid_field", "register: name the model with portfolio= and model= (names), not " .. k, 2)
         elseif MANAGED[k] then
             relm.error("invalid_field", "register: field '" .. k .. "' is kept by the engine and cannot be set", 2)
         elseif FIELDS[k] then
@@ -326,7 +377,7 @@ function M.register(spec)
     end
     fields.impact = fields.impact or "medium"
     fields.urgency = fields.urgency or "medium"
-    fields.priority = priority.compute(fields.impact, fields.urgency, fields)
+    fields.priority = relm.priority.compute(fields.impact, fields.urgency, fields)
     if spec.sla_hours ~= nil then
         if type(spec.sla_hours) ~= "number" or spec.sla_hours <= 0 then
             relm.error("invalid_field", "register: sla_hours must be a positive number", 2)
@@ -335,7 +386,7 @@ function M.register(spec)
     elseif model and model.sla_hours then
         fields.sla_seconds = math.floor(model.sla_hours * 3600)
     else
-        fields.sla_seconds = priority.sla_seconds(fields.priority)
+        fields.sla_seconds = relm.priority.sla_seconds(fields.priority)
     end
     local initial = wf.initial
     local st = wf.states[initial]
@@ -390,6 +441,9 @@ function M.update(id, fields)
         relm.error("invalid_argument", "relm.release.update: argument #2 (fields) must be a table", 2)
     end
     local r = M.get(id)
+    if next(fields) == nil then
+        return r -- nothing to change: no write, no occurrence
+    end
     local wf = M.workflow(r.workflow)
     if fields.priority ~= nil then
         relm.error("invalid_field", "update: priority is computed from impact and urgency (relm.priority)", 2)
@@ -511,7 +565,7 @@ local function plan(r, wf, action)
         end
         op.from_state = r.state
     elseif action == "cancel" then
-        if (r.status == "open" or r.status == "suspended") and (not st.cancel or not wf.cancel_state) then
+        if not wf.cancel_state or ((r.status == "open" or r.status == "suspended") and not st.cancel) then
             relm.error("not_allowed", ("cannot cancel release %s in state '%s': the workflow does not allow it there")
                 :format(r.number, r.state), 4)
         end
@@ -519,6 +573,10 @@ local function plan(r, wf, action)
         op.to_state = wf.cancel_state
         op.to_phase = wf.cancel_state and wf.states[wf.cancel_state].phase
     elseif action == "reopen" then
+        if not wf.reopen_to then
+            relm.error("not_allowed", ("cannot reopen release %s: workflow '%s' names no state to reopen to "
+                .. "(reopen_to)"):format(r.number, wf.name), 4)
+        end
         op.to_state = wf.reopen_to
         op.to_phase = wf.reopen_to and wf.states[wf.reopen_to].phase
     elseif action == "close" then
@@ -622,6 +680,11 @@ local function dry_run(r, wf, action, opts)
         if not present(opts.to_group) and not present(opts.to_user) then
             out.missing[#out.missing + 1] = "to_group or to_user"
         end
+        if kind == "delegate" and type(opts.to_user) == "string" and present(opts.to_user)
+            and not C.can(wf.name, "execute", opts.to_user) then
+            out.target = { ok = false, reason = ("to_user: '%s' may not execute releases of workflow '%s'")
+                :format(opts.to_user, wf.name) }
+        end
         if not present(opts.note) then
             out.missing[#out.missing + 1] = "note"
         end
@@ -660,6 +723,9 @@ local function dry_run(r, wf, action, opts)
     if out.justification and not out.justification.ok then
         reasons[#reasons + 1] = out.justification.reason
     end
+    if out.target then
+        reasons[#reasons + 1] = out.target.reason
+    end
     out.allowed = #reasons == 0
     out.reason = #reasons > 0 and table.concat(reasons, "; ") or nil
     return out
@@ -688,6 +754,22 @@ function M.act(id, action, opts)
     end
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
+    end
+    local jid = opts.justification
+    if type(jid) == "table" then -- an entry of relm.justification.list()
+        jid = jid.id
+    end
+    if jid ~= nil and math.type(jid) ~= "integer" then
+        relm.error("invalid_argument", "relm.release.act: opts.justification must be the id of a justification "
+            .. "(see relm.justification.list()), got " .. type(opts.justification), 2)
+    end
+    if jid ~= opts.justification then
+        local o = {}
+        for k, v in pairs(opts) do
+            o[k] = v
+        end
+        o.justification = jid
+        opts = o
     end
     -- Fields may also be given flat, next to the options:
     -- act(id, "accept", {closure_text = "...", ...}).

@@ -14,6 +14,11 @@ function M.add(spec)
     if type(spec) ~= "table" then
         relm.error("invalid_argument", "relm.user.add: argument #1 must be a table, got " .. type(spec), 2)
     end
+    -- The database gets the shipped portfolios before it gets a second
+    -- person: someone who is not an administrator cannot load them. A
+    -- broken template must not stop an administrator adding people (it
+    -- shows, with its message, at relm.portfolio.list()).
+    pcall(relm.portfolio.ensure_synced)
     return P.user_add(spec)
 end
 

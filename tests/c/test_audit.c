@@ -116,6 +116,44 @@ static void test_chain(void)
     CHECK(r.bad_id == 4);
     CHECK(strstr(r.reason, "missing") != NULL);
     relm_store_close(s);
+
+    /* An inserted row: appended with a made-up hash, or out of sequence. */
+    s = fresh(path, 3);
+    CHECK(tamper(path, "INSERT INTO occurrences (id, at, actor, subject, "
+                       "action, prev_hash, hash) SELECT 7, at, actor, "
+                       "subject, 'cancel', hash, hash FROM occurrences "
+                       "WHERE id = 6") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0 && r.bad_id == 7);
+    CHECK(strstr(r.reason, "altered") != NULL);
+    relm_store_close(s);
+    s = fresh(path, 3);
+    CHECK(tamper(path, "INSERT INTO occurrences (id, at, actor, subject, "
+                       "action, prev_hash, hash) VALUES (100, 'x', 'x', "
+                       "'release', 'x', 'x', 'x')") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0 && r.bad_id == 100);
+    CHECK(strstr(r.reason, "row 7 is missing before row 100") != NULL);
+    relm_store_close(s);
+
+    /* A truncated tail keeps the chain whole; a kept head shows it. */
+    s = fresh(path, 3);
+    int64_t kept;
+    char kept_hash[65];
+    CHECK(relm_audit_head(s, &kept, kept_hash, &d) == RELM_OK && kept == 6);
+    CHECK(relm_audit_verify_kept(s, kept, kept_hash, &r, &d) == RELM_OK);
+    CHECK(r.ok == 1 && r.rows == 6);
+    CHECK(tamper(path, "DROP TRIGGER occurrences_no_delete; "
+                       "DELETE FROM occurrences WHERE id >= 5") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.ok == 1);
+    CHECK(relm_audit_verify_kept(s, kept, kept_hash, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0 && r.bad_id == 6);
+    CHECK(strstr(r.reason, "truncated") != NULL);
+    /* A row rewritten with a freshly computed hash: the kept one differs. */
+    CHECK(relm_audit_verify_kept(s, 4, kept_hash, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0 && r.bad_id == 4);
+    CHECK(strstr(r.reason, "rewritten") != NULL);
+    relm_store_close(s);
     unlink(path);
 }
 

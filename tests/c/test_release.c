@@ -190,6 +190,33 @@ int main(void)
     relm_user_spec u = {.name = "bob"};
     int64_t uid;
     CHECK(relm_people_user_add(s, &u, &uid, &d) == RELM_OK);
+    /* carol may execute "wf": a primitive still needs its own permission
+     * whatever the caller names, and a person delegated to must be able
+     * to execute the workflow. */
+    relm_user_spec uc = {.name = "carol"};
+    int64_t gid;
+    CHECK(relm_people_user_add(s, &uc, &uid, &d) == RELM_OK);
+    CHECK(relm_people_group_add(s, "doers", NULL, &gid, &d) == RELM_OK);
+    CHECK(relm_people_member(s, "carol", "doers", 1, &d) == RELM_OK);
+    CHECK(relm_people_permission(s, "doers", "wf", "execute", 1, &d) ==
+          RELM_OK);
+    relm_release_op del = {.kind = RELM_OP_DELEGATE, .to_user = "bob",
+                           .note = "yours"};
+    CHECK(refused(a, &del, "invalid_field"));
+    CHECK(strstr(d.msg, "'bob' may not execute") != NULL);
+    del.to_user = "carol";
+    CHECK(relm_release_apply(s, a, &del, NULL, &d) == RELM_OK);
+    field(a, "responsible", v, sizeof v);
+    CHECK(strcmp(v, "carol") == 0);
+    CHECK(relm_store_set_actor(s, "carol", &d) == RELM_OK);
+    relm_release_op forged = {.kind = RELM_OP_SUSPEND, .permission = "execute",
+                              .justification_id = j_s};
+    CHECK(refused(a, &forged, "permission_denied"));
+    relm_release_op forged_cancel = {.kind = RELM_OP_CANCEL,
+                                     .permission = "execute",
+                                     .to_state = "gone",
+                                     .justification_id = j_c};
+    CHECK(refused(a, &forged_cancel, "permission_denied"));
     CHECK(relm_store_set_actor(s, "bob", &d) == RELM_OK);
     relm_release_op cap = {.kind = RELM_OP_CAPTURE};
     CHECK(refused(a, &cap, "permission_denied"));

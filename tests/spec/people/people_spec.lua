@@ -91,6 +91,27 @@ describe("relm.user and relm.group", function()
         assert.is_false(ok)
         assert.is_true(relm.is_error(err, "unknown_user"))
     end)
+
+    it("never deactivates the last active administrator", function()
+        local o = count("occurrences")
+        local ok, err = pcall(relm.user.set_active, "admin", false)
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "not_allowed"), tostring(err))
+        assert.matches("last active administrator", err.message)
+        assert.is_true(relm.user.get("admin").active)
+        assert.are.equal(o, count("occurrences"))
+        -- with a second one, either may go (and come back)
+        relm.user.add { name = "root2", admin = true }
+        relm.user.as("root2", function()
+            relm.user.set_active("admin", false)
+            assert.is_false(relm.user.get("admin").active)
+            local ok2, err2 = pcall(relm.user.set_active, "root2", false)
+            assert.is_false(ok2)
+            assert.is_true(relm.is_error(err2, "not_allowed"), tostring(err2))
+            relm.user.set_active("admin", true)
+        end)
+        assert.is_true(relm.user.get("admin").active)
+    end)
 end)
 
 describe("relm.permission", function()
@@ -145,6 +166,10 @@ describe("relm.justification", function()
         j = relm.justification.get(id)
         assert.is_false(j.active)
         assert.is_true(j.cancel)
+        -- the occurrence keeps the catalogue entry before and after
+        local o = relm.sql([[SELECT json_extract(before, '$.active') AS was, json_extract(after, '$.active') AS now
+            FROM occurrences WHERE subject = 'justification' AND subject_id = ? AND action = 'update']], id)
+        assert.are.same({ { was = 1, now = 0 } }, o)
         local usable = relm.justification.list { use = "suspend" }
         for _, x in ipairs(usable) do
             assert.is_not.equal(id, x.id)
@@ -164,6 +189,25 @@ describe("relm.justification", function()
         assert.is_true(relm.is_error(err, "not_found"))
         assert.are.equal(n, count("justifications"))
         assert.are.equal(o, count("occurrences"))
+        -- an update may not leave it usable for nothing
+        local id = relm.justification.add { description = "Only suspend", suspend = true }
+        o = count("occurrences")
+        for _, fields in ipairs({ { suspend = false }, { description = "", suspend = true },
+            { description = 5 }, { colour = "red" } }) do
+            ok, err = pcall(relm.justification.update, id, fields)
+            assert.is_false(ok)
+            assert.is_true(relm.is_error(err, "invalid_field"), tostring(err))
+        end
+        assert.matches("usable for none", select(2, pcall(relm.justification.update, id, { suspend = false })).message)
+        assert.are.same({ id = id, description = "Only suspend", suspend = true, cancel = false, reopen = false,
+            active = true }, relm.justification.get(id))
+        assert.are.equal(o, count("occurrences"))
+        local _, e1 = pcall(relm.user.as, "bob", relm.justification.update, id, { active = false })
+        assert.is_true(relm.is_error(e1, "permission_denied"), tostring(e1))
+        local _, e2 = pcall(relm.user.as, "bob", relm.justification.add, { description = "x", suspend = true })
+        assert.is_true(relm.is_error(e2, "permission_denied"), tostring(e2))
+        assert.is_true(relm.justification.get(id).active)
+        assert.are.equal(o, count("occurrences"))
     end)
 end)
 
@@ -171,12 +215,7 @@ describe("--user", function()
     setup(H.setup)
 
     local function run(user, code)
-        local db = relm.info().db
-        local cmd = ("%q --db %q --user %s -e %q 2>&1"):format(os.getenv("RELM_BIN") or "build/relm", db, user, code)
-        local p = io.popen(cmd)
-        local out = p:read("a")
-        local ok, _, rc = p:close()
-        return ok and 0 or rc, out
+        return H.run(nil, user, code)
     end
 
     it("acts as the named user in a separate process", function()

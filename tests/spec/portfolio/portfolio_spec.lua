@@ -43,6 +43,23 @@ describe("relm.portfolio", function()
         assert.are.equal("retired", find(apps.models, "legacy-migration").status)
     end)
 
+    it("lists every model as one row each, in portfolio and name order", function()
+        local rows = relm.portfolio.models()
+        local n = 0
+        for _, p in ipairs(relm.portfolio.list()) do
+            n = n + #p.models
+        end
+        assert.are.equal(n, #rows)
+        assert.are.equal("applications", rows[1].portfolio)
+        for i = 2, #rows do
+            local a, b = rows[i - 1], rows[i]
+            assert.is_true(a.portfolio < b.portfolio or (a.portfolio == b.portfolio and a.name < b.name))
+        end
+        local mt = getmetatable(rows)
+        assert.are.equal("relm.rows", mt.__name)
+        assert.are.equal("portfolio", mt.columns[1])
+    end)
+
     it("gives a release the model's defaults", function()
         local path = write("fixture-portfolio.lua", [[
 portfolio "fixture" { description = "for specs" }
@@ -125,5 +142,58 @@ describe("portfolio templates in the sandbox", function()
         assert.is_true(relm.is_error(err, "invalid_field"), tostring(err))
         assert.matches("time limit", err.message)
         assert.are.equal(n, relm.sql("SELECT count(*) AS n FROM portfolios")[1].n)
+    end)
+end)
+
+describe("the shipped templates on a fresh database", function()
+    -- Each case runs relm in its own process on its own new database.
+    local n = 0
+    local function fresh()
+        n = n + 1
+        local path = ("%s/fresh-%d.db"):format(os.getenv("RELM_TEST_TMP") or "/tmp", n)
+        for _, suffix in ipairs({ "", "-wal", "-shm" }) do
+            os.remove(path .. suffix)
+        end
+        return path
+    end
+    local run = H.run
+
+    it("are in the database before the first other person is", function()
+        local db = fresh()
+        assert.are.equal(0, (run(db, "admin", "relm.user.add{name='bob'}")))
+        local rc, out = run(db, "bob", [[
+            local ps = relm.portfolio.list()
+            print(#ps, ps[1].name, #ps[1].models, ps[1].models[1].id ~= nil)
+            print(relm.sql('SELECT count(*) AS n FROM portfolios')[1].n)]])
+        assert.are.equal(0, rc, out)
+        assert.matches("^2\tapplications\t5\ttrue\n2\n", out)
+    end)
+
+    it("are shown, unloaded, to someone else when no administrator has loaded them", function()
+        local db = fresh()
+        -- a user added through the core, so nothing synced the templates
+        assert.are.equal(0, (run(db, "admin", "require('relm.core.people').user_add{name='bob'}")))
+        local rc, out = run(db, "bob", [[
+            local ps = relm.portfolio.list()
+            print(#ps, ps[2].name, ps[2].loaded, #ps[2].models, ps[2].models[1].loaded)
+            print(relm.sql('SELECT count(*) AS n FROM portfolios')[1].n)
+            for _, m in ipairs(ps[2].models) do
+                if m.name == 'server-patching' then
+                    print(m.workflow, m.status, m.prefill.deployment[2].title, math.type(m.prefill.deployment[2].order))
+                end
+            end]])
+        assert.are.equal(0, rc, out)
+        assert.matches("^2\tinfrastructure\tfalse\t5\tfalse\n0\nminor\tactive\tApply the patches\tinteger\n", out)
+        rc, out = run(db, "bob", "relm.portfolio.model('infrastructure', 'server-patching')")
+        assert.are.equal(1, rc)
+        assert.matches("not_found: portfolio 'infrastructure' is shipped but not loaded", out, 1, true)
+        rc, out = run(db, "bob", "relm.portfolio.sync()")
+        assert.are.equal(1, rc)
+        assert.matches("permission_denied", out)
+        rc, out = run(db, "admin", "print(#relm.portfolio.list())")
+        assert.are.equal(0, rc, out)
+        rc, out = run(db, "bob", "print(relm.portfolio.model('infrastructure', 'server-patching').id ~= nil)")
+        assert.are.equal(0, rc, out)
+        assert.matches("^true", out)
     end)
 end)

@@ -55,6 +55,11 @@ describe("suspend and reactivate", function()
             function() relm.release.act(r.id, "suspend", { justification = j.inactive }) end, r.id)
         H.refused("justification_required", "not usable for suspend",
             function() relm.release.act(r.id, "suspend", { justification = j.cancel }) end, r.id)
+        H.refused("invalid_argument", "must be the id of a justification",
+            function() relm.release.act(r.id, "suspend", { justification = "Waiting for the vendor" }) end, r.id)
+        -- an entry of the catalogue will do as well as its id
+        local entry = relm.justification.list { use = "suspend" }[1]
+        assert.are.equal("suspended", relm.release.act(r.id, "suspend", { justification = entry }).status)
     end)
 
     it("is refused where the workflow does not allow it, or twice", function()
@@ -191,6 +196,13 @@ describe("capture, delegate and share", function()
         H.refused("permission_denied", nil, function()
             relm.user.as("bob", relm.release.act, r.id, "delegate", { to_group = "ops", note = "x" })
         end, r.id)
+        -- the person made responsible must be able to work the release
+        H.refused("invalid_field", "'carol' may not execute releases of workflow 'shimflow'", function()
+            relm.release.act(r.id, "delegate", { to_user = "carol", note = "x" })
+        end, r.id)
+        H.refused("invalid_field", "no active user named 'nobody'", function()
+            relm.release.act(r.id, "delegate", { to_user = "nobody", note = "x" })
+        end, r.id)
     end)
 
     it("share adds to shared_with, once per group or person", function()
@@ -201,5 +213,77 @@ describe("capture, delegate and share", function()
         H.refused("duplicate", "already shared", function()
             relm.release.act(r.id, "share", { to_group = "leads", note = "again" })
         end, r.id)
+        H.refused("invalid_field", "a group or a person, not both", function()
+            relm.release.act(r.id, "share", { to_group = "ops", to_user = "bob", note = "x" })
+        end, r.id)
+    end)
+
+    it("are refused once the release is cancelled", function()
+        local r = H.release()
+        r = relm.release.act(r.id, "cancel", { justification = H.justifications().cancel })
+        for action, opts in pairs({ capture = {}, delegate = { to_group = "leads", note = "x" },
+            share = { to_user = "carol", note = "x" }, suspend = { justification = H.j.suspend },
+            reactivate = {}, reopen = { justification = H.j.reopen } }) do
+            H.refused("not_allowed", "cancelled", function() relm.release.act(r.id, action, opts) end, r.id)
+        end
+        assert.are.same({}, relm.release.actions(r.id))
+    end)
+end)
+
+describe("permissions checked in the core", function()
+    local j
+    setup(function() j = H.setup() end)
+
+    it("a primitive needs its own permission whatever the caller names", function()
+        -- bob holds create and execute on the workflow, not cancel,
+        -- suspend, reactivate, reopen or delegate: naming another
+        -- permission to the core does not get around that.
+        local core = require "relm.core.release"
+        local r = H.release()
+        local ops = {
+            cancel = { to_state = "cancelled", to_phase = "closure", justification = j.cancel },
+            suspend = { justification = j.suspend },
+            delegate = { to_group = "leads", note = "x" },
+            share = { to_group = "leads", note = "x" },
+        }
+        for kind, op in pairs(ops) do
+            op.permission = "execute"
+            H.refused("permission_denied", "may not", function()
+                relm.user.as("bob", core.apply, r.id, kind, op)
+            end, r.id)
+        end
+    end)
+end)
+
+describe("a workflow without reopen or cancel states", function()
+    local j
+    setup(function()
+        j = H.setup()
+        local path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/oneway.lua"
+        local f = assert(io.open(path, "w"))
+        f:write([[
+workflow "oneway" { initial = "open" }
+state "open" { phase = "registration", suspend = true }
+state "closed" { phase = "closure", final = true }
+transition "finish" { from = "open", to = "closed" }
+]])
+        f:close()
+        relm.release.workflow(path)
+    end)
+
+    it("refuses reopen and cancel as not allowed, writing nothing", function()
+        local r = relm.release.register { workflow = "oneway", title = "one way" }
+        H.refused("not_allowed", "does not allow", function()
+            relm.release.act(r.id, "cancel", { justification = j.cancel })
+        end, r.id)
+        r = relm.release.act(r.id, "finish", CLOSURE)
+        assert.are.equal("closed", r.status)
+        H.refused("not_allowed", "names no state to reopen to", function()
+            relm.release.act(r.id, "reopen", { justification = j.reopen })
+        end, r.id)
+        H.refused("not_allowed", "does not allow", function()
+            relm.release.act(r.id, "cancel", { justification = j.cancel })
+        end, r.id)
+        assert.are.same({}, relm.release.actions(r.id))
     end)
 end)

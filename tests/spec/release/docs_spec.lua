@@ -1,0 +1,74 @@
+-- docs_spec.lua: the self-contained examples of docs/releases.md run, and
+-- print what the page says they print (the `-->` comments).
+local function blocks_under(heading)
+    local f = assert(io.open("docs/releases.md"))
+    local text = f:read("a")
+    f:close()
+    local section = text:match("\n#+ " .. heading .. "\n(.-)\n#+ ")
+    assert(section, "no section '" .. heading .. "' in docs/releases.md")
+    local out = {}
+    for block in section:gmatch("```lua\n(.-)```") do
+        out[#out + 1] = block
+    end
+    return out
+end
+
+-- Words of a printed or documented line, so that alignment does not count.
+local function words(s)
+    local w = {}
+    for x in s:gmatch("%S+") do
+        w[#w + 1] = x
+    end
+    return table.concat(w, " ")
+end
+
+-- Run code with print collected; return the printed lines and the lines
+-- the code's `print(...)  --> text` comments expect, in order.
+local function run(code)
+    local printed, expected = {}, {}
+    local lines = {}
+    for line in code:gmatch("[^\n]+") do
+        lines[#lines + 1] = line
+    end
+    for i, line in ipairs(lines) do
+        if line:match("^%s*print%(") then
+            -- on the same line, or alone on the next one
+            local want = line:match("%-%->%s*(.-)%s*$") or (lines[i + 1] or ""):match("^%s*%-%->%s*(.-)%s*$")
+            expected[#expected + 1] = want
+        end
+    end
+    local env = setmetatable({
+        print = function(...)
+            local parts = {}
+            for i = 1, select("#", ...) do
+                parts[i] = tostring((select(i, ...)))
+            end
+            printed[#printed + 1] = table.concat(parts, " ")
+        end,
+    }, { __index = _G })
+    local chunk = assert(load(code, "=docs/releases.md", "t", env))
+    chunk()
+    return printed, expected
+end
+
+describe("docs/releases.md", function()
+    after_each(function() relm.release.set_clock(nil) end)
+
+    it("runs a release from start to finish", function()
+        local printed = run(blocks_under("A release from start to finish")[1])
+        assert.matches("^REL%-%d+%-000001 open registered 2$", words(printed[1]))
+        assert.are.equal("authorize, suspend, cancel, capture, delegate, share", printed[2])
+        assert.are.equal("closed closed", words(printed[3]))
+    end)
+
+    for _, heading in ipairs({ "SLA clock", "Dry run" }) do
+        it("prints what it says under '" .. heading .. "'", function()
+            local printed, expected = run(blocks_under(heading)[1])
+            assert.is_true(#expected >= 2)
+            assert.are.equal(#expected, #printed)
+            for i, want in ipairs(expected) do
+                assert.are.equal(words(want), words(printed[i]))
+            end
+        end)
+    end
+end)
