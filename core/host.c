@@ -19,6 +19,7 @@ typedef struct host_ctx {
     size_t used;
     size_t limit;
     relm_store *store;
+    char engine_src[4200]; /* "@<home>/lua/": chunk names of engine modules */
 } host_ctx;
 
 /* The context of the process's one state. Holding it here also keeps it
@@ -87,6 +88,27 @@ static int panic(lua_State *L)
     return 0; /* abort */
 }
 
+/* Push "file:line: " of the first frame from level up that is the user's
+ * code: a script, the REPL, a workflow file. Frames of the engine's own Lua
+ * modules (lua/relm/...) and C functions are passed over, so an error
+ * raised deep in relm.release points at the script line that called it.
+ * Falls back to luaL_where(level) when no such frame exists. */
+static void push_where(lua_State *L, int level)
+{
+    const char *engine = ctx_of(L)->engine_src;
+    size_t n = strlen(engine);
+    lua_Debug ar;
+    for (int lv = level; lua_getstack(L, lv, &ar); lv++) {
+        if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0)
+            continue;
+        if (strncmp(ar.source, engine, n) == 0)
+            continue;
+        lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+        return;
+    }
+    luaL_where(L, level);
+}
+
 void relm_lua_push_error(lua_State *L, const char *code, const char *message,
                          int level)
 {
@@ -96,7 +118,7 @@ void relm_lua_push_error(lua_State *L, const char *code, const char *message,
     lua_pushstring(L, message);
     lua_setfield(L, -2, "message");
     if (level > 0) {
-        luaL_where(L, level);
+        push_where(L, level);
         lua_setfield(L, -2, "where");
     }
     luaL_setmetatable(L, RELM_ERROR_MT);
@@ -296,6 +318,7 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
         return NULL;
     }
     ctx->store = s;
+    snprintf(ctx->engine_src, sizeof ctx->engine_src, "@%s/lua/", home);
     process_ctx = ctx;
     lua_State *L = lua_newstate(host_alloc, ctx);
     if (L == NULL) {
