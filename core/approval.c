@@ -188,7 +188,8 @@ static int quorum_needed(const relm_approval_ask *a, int64_t members,
     if (members == 0)
         return relm_diag_set(d, "not_allowed",
                              "rule '%s' (%s) asks group '%s' to approve, but "
-                             "it has no active members",
+                             "it has no active members: add the approvers "
+                             "to it first (relm.group.add_member)",
                              a->rule, a->source ? a->source : "?", a->group);
     if (strcmp(q, "all") == 0) {
         *needed = members;
@@ -243,7 +244,8 @@ static int resolve_ask(relm_store *s, const relm_approval_ask *a, int is_user,
                          a->source ? a->source : "?",
                          is_user ? "person" : "group", name,
                          is_user ? "who is not an active user"
-                                 : "which does not exist");
+                                 : "which does not exist (create it with "
+                                   "relm.group.add, or change the rule)");
 }
 
 /* Withdraw every open round of the release inside the caller's

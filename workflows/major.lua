@@ -88,10 +88,13 @@ transition "submit_plan" {
     end,
 }
 
+-- The rules in workflows/rules/ (the CAB) are asked when the plan arrives
+-- here; "approve" waits for them, and a rejection takes "reject".
 transition "approve" {
     label = "CAB approves",
     from = "cab_review", to = "build",
     permission = "approve",
+    approval = true, on_reject = "reject",
 }
 
 on_exit "cab_review" (function(r, ctx)
