@@ -82,9 +82,11 @@ local function is_approver(v)
     return getmetatable(v) == APPROVER
 end
 
--- The words a rule file sees besides the sandbox's allow-list.
+-- The words a rule file sees besides the sandbox's allow-list; the second
+-- result seals them (`rule` refuses once the file has loaded).
 local function words(file, into)
     local w = {}
+    local sealed = false
     function w.group(name)
         if type(name) ~= "string" or name == "" then
             bad(2, 'write group "name", optionally followed by { quorum = ... }')
@@ -116,6 +118,10 @@ local function words(file, into)
         return { kind = "levels", list = list }
     end
     function w.rule(name)
+        if sealed then
+            -- From a `when` function: the file's rules are fixed once it has loaded.
+            error("rule is a declaration: write it at the top level of the rule file, not in a when function", 2)
+        end
         local where = caller(2)
         if type(name) ~= "string" or name == "" then
             bad(2, 'write rule "name" { when = { ... }, approvers = ... }')
@@ -187,7 +193,7 @@ local function words(file, into)
             }
         end
     end
-    return w
+    return w, function() sealed = true end
 end
 
 -- ---- loading the rule files --------------------------------------------------
@@ -223,7 +229,8 @@ local function read_rules(path)
     local name = display_name(path)
     local env = sandbox.env()
     local rules = {}
-    for k, v in pairs(words(name, rules)) do
+    local w, seal = words(name, rules)
+    for k, v in pairs(w) do
         rawset(env, k, v)
     end
     local ok, fn = pcall(sandbox.load, code, "@" .. name, env)
@@ -231,6 +238,7 @@ local function read_rules(path)
         relm.error("invalid_rule", message_of(fn), 0)
     end
     local ran, err = pcall(sandbox.call, fn)
+    seal()
     if not ran then
         local msg = message_of(err)
         -- "time limit of N ms exceeded (at file:line)": lead with the place.

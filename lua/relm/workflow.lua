@@ -180,10 +180,21 @@ local function where()
     return { file = "?", line = 0 }
 end
 
+-- Declarations are read while the file loads. A guard or action that
+-- calls a DSL word later would change nothing (the workflow is compiled
+-- by then), so it is told so at its line instead of silently ignored.
+local function sealed(c, kind)
+    if c.sealed then
+        error(("%s is a declaration: write it at the top level of the file, not in a guard or action"):format(kind),
+            3)
+    end
+end
+
 -- A word used as `word "name" { fields }`: the first call takes the name,
 -- the second the description table.
 local function declare_word(c, kind)
     return function(name)
+        sealed(c, kind)
         local loc = where()
         local d = { kind = kind, loc = loc, done = false }
         if type(name) == "string" and name:match("^[%a_][%w_]*$") then
@@ -210,6 +221,7 @@ end
 -- on_enter "state" (function(r, ctx) ... end), and on_exit.
 local function action_word(c, kind)
     return function(name)
+        sealed(c, kind)
         local loc = where()
         local d = { kind = kind, loc = loc, name = name, done = false }
         if type(name) ~= "string" then
@@ -266,6 +278,7 @@ local function collect(path, code, limits)
         return c
     end
     local ran, err = pcall(sandbox.call_with, limits or {}, fn)
+    c.sealed = true
     if not ran then
         add_problem(c, nil, "%s", located(message_of(err), chunk, "while loading the workflow"))
         c.fatal = true

@@ -128,6 +128,7 @@ describe("a malicious workflow file", function()
             via_load = ":16: attempt to call a nil value",
             via_debug = ":18: unknown global 'debug'",
             via_global = ":20: cannot create global 'shared_state'",
+            via_declaration = ":22: transition is a declaration: write it at the top level of the file",
         }
         for tname, pat in pairs(expect) do
             local ok, reason = wf:guard(tname, {})
@@ -135,6 +136,7 @@ describe("a malicious workflow file", function()
             assert.matches("^guard of '" .. tname .. "' failed: tests/fixtures/workflows/escape_guard%.lua" .. pat,
                 reason)
         end
+        assert.is_nil(wf.transitions.sneak)
     end)
 
     it("with a looping guard: that action fails, the next guard works", function()
