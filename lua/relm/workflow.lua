@@ -379,7 +379,9 @@ local function compile(c, path)
     local state_names = {}
 
     for _, d in ipairs(c.decls) do
-        if (d.kind == "workflow" or d.kind == "state" or d.kind == "transition") and not d.done then
+        -- (A declaration without a name was reported already: `state { ... }`
+        -- passes its braces as the name.)
+        if (d.kind == "workflow" or d.kind == "state" or d.kind == "transition") and not d.done and d.name then
             add_problem(c, d.loc, "%s '%s' needs its description in braces right after the name: %s \"%s\" { ... }",
                 d.kind, tostring(d.name), d.kind, tostring(d.name))
         elseif (d.kind == "on_enter" or d.kind == "on_exit") and not d.done then

@@ -51,6 +51,13 @@ describe("a malformed workflow file", function()
             { F .. "unreachable%.lua:5: state 'limbo' is unreachable from the initial state 'registered'$" })
     end)
 
+    it("with declarations that have no name: one problem each", function()
+        assert_problems("unnamed", {
+            F .. "unnamed%.lua:6: transition needs a name in quotes: transition \"name\" { ... }$",
+            F .. "unnamed%.lua:7: state needs a name in quotes: state \"name\" { ... }$",
+        })
+    end)
+
     it("with no workflow declaration", function()
         assert_problems("no_workflow", { F .. "no_workflow%.lua:1: no workflow declaration" })
     end)
