@@ -283,13 +283,19 @@ function M.dot(release)
     local number = cjson.decode(json).number
     local out = {
         "digraph " .. dot_string(number .. " activities") .. " {",
-        "  rankdir=LR;",
+        '  rankdir=LR; fontname="Helvetica";',
         '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
     }
+    local last_planning, first_deployment
     for _, phase in ipairs({ "planning", "deployment" }) do
         local any = false
         for _, a in ipairs(acts) do
             if a.phase == phase then
+                if phase == "planning" then
+                    last_planning = a.id
+                else
+                    first_deployment = first_deployment or a.id
+                end
                 if not any then
                     out[#out + 1] = "  subgraph cluster_" .. phase .. " {"
                     out[#out + 1] = "    label=" .. dot_string(phase) .. ";"
@@ -308,6 +314,10 @@ function M.dot(release)
         for _, on in ipairs(a.depends_on or {}) do
             out[#out + 1] = ("  a%d -> a%d;"):format(on, a.id)
         end
+    end
+    if last_planning and first_deployment then
+        -- Layout only: planning is drawn left of deployment, as it comes first.
+        out[#out + 1] = ("  a%d -> a%d [style=invis];"):format(last_planning, first_deployment)
     end
     out[#out + 1] = "}"
     return table.concat(out, "\n") .. "\n"

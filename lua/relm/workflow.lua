@@ -1064,8 +1064,23 @@ function M.dot(name)
     for _, tname in ipairs(wf.transition_order) do
         local t = wf.transitions[tname]
         local style = t.to == wf.close_state and ", style=bold" or ""
+        -- A transition that waits for the approval rules says so, on a
+        -- line of its own (a DOT "\n", spliced in after quoting); so does
+        -- the one a rejection takes.
+        local note = ""
+        if t.approval then
+            note = "\\n(after approval)"
+            style = style .. ', color="#2f6f3e", fontcolor="#2f6f3e"'
+        end
         for _, f in ipairs(t.from_list) do
-            add("  %s -> %s [label=%s%s];", q(f), q(t.to), q(t.label), style)
+            local back = ""
+            for _, other in ipairs(wf:available(f)) do
+                local o = wf.transitions[other]
+                if o.approval and o.on_reject == tname then
+                    back = "\\n(on rejection)"
+                end
+            end
+            add("  %s -> %s [label=%s\"%s];", q(f), q(t.to), q(t.label):sub(1, -2) .. note .. back, style)
         end
     end
     if wf.cancel_state then

@@ -262,6 +262,17 @@ describe("relm.activity", function()
         assert.matches('a' .. a.id .. ' %[label="#' .. a.id .. ' Plan \\"A\\"\\ntodo"', dot)
         assert.matches("a" .. a.id .. " %-> a" .. b.id .. ";", dot)
         assert.matches("bob", dot, 1, true)
+        assert.matches("a" .. a.id .. " %-> a" .. b.id .. " %[style=invis%];", dot) -- planning drawn first
         assert.matches("}\n$", dot)
+        -- Graphviz draws it, when installed.
+        if os.execute("command -v dot >/dev/null 2>&1") then
+            local path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/activities.dot"
+            local f = assert(io.open(path, "w"))
+            f:write(dot)
+            f:close()
+            assert.is_true(os.execute("dot -Tsvg '" .. path .. "' -o '" .. path .. ".svg'") == true)
+            os.remove(path)
+            os.remove(path .. ".svg")
+        end
     end)
 end)
