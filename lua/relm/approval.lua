@@ -381,16 +381,8 @@ end
 
 -- ---- matching ----------------------------------------------------------------
 
-local function has_release_cis()
-    return relm.sql("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'release_cis'")[1] ~= nil
-end
-
--- The CIs a release touches (empty until the related-information module's
--- release_cis table exists).
+-- The CIs a release touches (linked with relm.release.relate).
 local function cis_of(release_id)
-    if not has_release_cis() then
-        return {}
-    end
     return relm.sql([[SELECT c.name, t.name AS type, c.criticality, c.status
         FROM release_cis rc JOIN cis c ON c.id = rc.ci_id JOIN ci_types t ON t.id = c.type_id
         WHERE rc.release_id = ? ORDER BY c.name]], release_id)
