@@ -310,12 +310,14 @@ function M.dot(release)
             out[#out + 1] = "  }"
         end
     end
+    local drawn = {}
     for _, a in ipairs(acts) do
         for _, on in ipairs(a.depends_on or {}) do
             out[#out + 1] = ("  a%d -> a%d;"):format(on, a.id)
+            drawn[on .. ">" .. a.id] = true
         end
     end
-    if last_planning and first_deployment then
+    if last_planning and first_deployment and not drawn[last_planning .. ">" .. first_deployment] then
         -- Layout only: planning is drawn left of deployment, as it comes first.
         out[#out + 1] = ("  a%d -> a%d [style=invis];"):format(last_planning, first_deployment)
     end
