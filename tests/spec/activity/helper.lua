@@ -104,6 +104,11 @@ function H.in_homologation(fields)
     return relm.release.act(r.id, "finish")
 end
 
+---user's approval decision on release r (relm.approval.decide as user).
+function H.decide(user, r, decision, note)
+    return relm.user.as(user, relm.approval.decide, r.id, { decision = decision, note = note })
+end
+
 ---Row counts of everything the activity and approval writes touch.
 function H.counts()
     local function n(t)

@@ -8,9 +8,7 @@ local function as(user, fn, ...)
     return relm.user.as(user, fn, ...)
 end
 
-local function decide(user, r, decision, note)
-    return as(user, relm.approval.decide, r.id, { decision = decision, note = note })
-end
+local decide = H.decide
 
 -- What waits for user on release r only (other specs leave rounds open).
 local function waiting_for(user, r)

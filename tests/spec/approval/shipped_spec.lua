@@ -9,9 +9,7 @@ local function as(user, fn, ...)
     return relm.user.as(user, fn, ...)
 end
 
-local function decide(user, r, decision, note)
-    return as(user, relm.approval.decide, r.id, { decision = decision, note = note })
-end
+local decide = dofile("tests/spec/activity/helper.lua").decide
 
 local function counts()
     local n = function(t) return relm.sql("SELECT count(*) AS n FROM " .. t)[1].n end
