@@ -136,6 +136,7 @@ describe("a malicious workflow file", function()
             via_debug = ":18: unknown global 'debug'",
             via_global = ":20: cannot create global 'shared_state'",
             via_declaration = ":22: transition is a declaration: write it at the top level of the file",
+            via_relm = ":24: unknown global 'relm'",
         }
         for tname, pat in pairs(expect) do
             local ok, reason = wf:guard(tname, {})
