@@ -462,7 +462,9 @@ function M.asks(r, state)
                         copy[k] = x
                     end
                     local ok, res = pcall(sandbox.call, rule.when, copy)
-                    if not ok then
+                    if not ok and relm.is_error(res, "interrupted") then
+                        error(res, 0) -- Ctrl-C: not the rule's fault
+                    elseif not ok then
                         relm.error("sandbox", ("rule '%s' (%s) failed: %s"):format(rule.name, rule.source,
                             message_of(res)), 0)
                     end

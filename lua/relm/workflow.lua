@@ -928,7 +928,9 @@ local function run_state_actions(self, which, state, r, ctx)
         return nil
     end
     local ok, res = pcall(sandbox.call, run_actions, list, plain(r or {}, false, 0), plain(ctx or {}, false, 0))
-    if not ok then
+    if not ok and relm.is_error(res, "interrupted") then
+        error(res, 0) -- Ctrl-C: not the action's fault
+    elseif not ok then
         relm.error("sandbox", ("%s action of state '%s' failed: %s"):format(which == "enter" and "entry" or "exit",
             state, message_of(res)), 3)
     end
