@@ -30,6 +30,7 @@ local function integers(t)
     return t
 end
 
+-- A JSON value from the core, with whole numbers as integers.
 local function decode(json)
     return integers(cjson.decode(json))
 end
@@ -48,6 +49,8 @@ local function release_id(rel, fname)
         .. type(rel), 3)
 end
 
+-- The activity id for an id or an activity table (raises
+-- invalid_argument naming fname and argument argn).
 local function activity_id(id, fname, argn)
     if type(id) == "table" and math.type(id.id) == "integer" then
         return id.id

@@ -39,6 +39,8 @@ local function bad(level, fmt, ...)
     error(caller(level + 1) .. ": " .. fmt:format(...), 0)
 end
 
+-- The quorum as stored ("2", "50%", "all"), or a rule-file error at the
+-- caller's line.
 local function check_quorum(q, level)
     if math.type(q) == "integer" and q >= 1 then
         return tostring(q)
@@ -78,6 +80,7 @@ function APPROVER.__call(self, opts)
     return copy
 end
 
+-- Whether v was made by group "..." or person "...".
 local function is_approver(v)
     return getmetatable(v) == APPROVER
 end
@@ -202,6 +205,7 @@ local loaded = {}     -- file -> array of rules, in the order they were loaded
 local order = {}      -- files in load order
 local dir_done = false
 
+-- The name a file shows in messages: relative to relm.home when under it.
 local function display_name(path)
     local home = relm.home
     if home and path:sub(1, #home + 1) == home .. "/" then
@@ -210,6 +214,7 @@ local function display_name(path)
     return path
 end
 
+-- The message of an error value (a relm error's text without its code).
 local function message_of(err)
     if type(err) == "table" and err.message then
         return err.message
@@ -303,6 +308,7 @@ function M.configure(opts)
     loaded, order, dir_done = {}, {}, false
 end
 
+-- The rules directory in force, or nil for none.
 local function rules_dir()
     if M.dir == false then
         return nil
@@ -310,6 +316,7 @@ local function rules_dir()
     return M.dir or (relm.home .. "/workflows/rules")
 end
 
+-- Install every *.lua file of the rules directory, in name order, once.
 local function load_dir()
     if dir_done then
         return
@@ -388,6 +395,7 @@ local function cis_of(release_id)
         WHERE rc.release_id = ? ORDER BY c.name]], release_id)
 end
 
+-- Whether v equals want, or is one of want when it is a list.
 local function one_of(want, v)
     if type(want) == "table" then
         for _, w in ipairs(want) do
@@ -400,6 +408,7 @@ local function one_of(want, v)
     return want == v
 end
 
+-- Whether the release view meets every criterion of a `when` table.
 local function matches(when, view)
     for k, want in pairs(when) do
         if k == "cis" then
@@ -492,6 +501,8 @@ end
 
 -- ---- rounds, decisions, and the hooks relm.release calls -----------------------
 
+-- Turn the floats cjson decodes whole numbers into back into integers,
+-- in place, recursively; returns t.
 local function integers(t)
     for k, v in pairs(t) do
         if type(v) == "number" then
@@ -503,6 +514,8 @@ local function integers(t)
     return t
 end
 
+-- The release named by an id, number or release table (raises
+-- invalid_argument naming fname, or not_found).
 local function release_of(rel, fname)
     if type(rel) == "table" and math.type(rel.id) == "integer" then
         rel = rel.id

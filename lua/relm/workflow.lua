@@ -24,6 +24,7 @@ M.reserved = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", 
 ---Who is expected to take a transition (`by = ...`).
 M.actors = { "anyone", "requester", "executor" }
 
+-- {a=true, b=true} from {"a", "b"}.
 local function set_of(list)
     local s = {}
     for _, v in ipairs(list) do
@@ -85,6 +86,7 @@ local function distance(a, b)
     return prev[#b]
 end
 
+-- " (did you mean 'x'?)" for the closest candidate within two edits, or "".
 local function suggest(word, candidates)
     local best, bestd
     for _, c in ipairs(candidates) do
@@ -96,6 +98,7 @@ local function suggest(word, candidates)
     return best and (" (did you mean '" .. best .. "'?)") or ""
 end
 
+-- t's keys, sorted (stable messages and listings).
 local function keys_sorted(t)
     local out = {}
     for k in pairs(t) do
@@ -129,6 +132,7 @@ local function plain(v, keep_fn, depth)
     return nil
 end
 
+-- Whether a required field counts as filled in: not nil, "" or {}.
 local function present(v)
     return v ~= nil and v ~= "" and not (type(v) == "table" and next(v) == nil)
 end
@@ -166,6 +170,7 @@ local function new_collector()
     return { decls = {}, problems = {} }
 end
 
+-- Record a problem at loc (nil: the whole file) for check() to report.
 local function add_problem(c, loc, fmt, ...)
     c.problems[#c.problems + 1] = { loc = loc, msg = fmt:format(...) }
 end
@@ -241,6 +246,7 @@ local function action_word(c, kind)
     end
 end
 
+-- The file's text, or nil and the reason.
 local function read_file(path)
     local f, err = io.open(path, "rb")
     if not f then
@@ -290,6 +296,7 @@ end
 -- Validation and compilation (outside the sandbox, on plain data)
 --------------------------------------------------------------------------
 
+-- "file:line" of loc, or the file when loc is nil.
 local function loc_text(c, loc)
     if loc then
         return ("%s:%d"):format(loc.file, loc.line)
@@ -297,6 +304,8 @@ local function loc_text(c, loc)
     return c.chunk
 end
 
+-- Whether v has the kind of value SPEC names ("names", "states",
+-- "status_map" or a Lua type).
 local function check_kind(v, kind)
     if kind == "names" then
         if type(v) ~= "table" then
@@ -348,6 +357,7 @@ local function check_fields(c, d)
     end
 end
 
+-- A fresh array with list's elements (an empty one for nil).
 local function copy_list(list)
     local out = {}
     for i, v in ipairs(list or {}) do
@@ -356,6 +366,7 @@ local function copy_list(list)
     return out
 end
 
+-- The default label of a state or transition: its name with spaces.
 local function label_of(name)
     return (name:gsub("_", " "))
 end
@@ -653,6 +664,8 @@ local function compile(c, path)
     return wf
 end
 
+-- The collected problems as "file:line: message" strings, in line order
+-- (problems without a line first; on one line, in the order found).
 local function format_problems(c)
     local list = {}
     for i, p in ipairs(c.problems) do
@@ -918,6 +931,8 @@ local function run_actions(list, r, ctx)
     return changes
 end
 
+-- Run the entry or exit actions of state in the sandbox; their changes,
+-- or nil. Raises sandbox when one fails (interrupted passes through).
 local function run_state_actions(self, which, state, r, ctx)
     local s = self.states[state]
     if not s then
@@ -1022,6 +1037,7 @@ local PHASE_COLOURS = {
     closure = { "#f1eef8", "#d7cdea" },
 }
 
+-- s as a quoted DOT string.
 local function q(s)
     return '"' .. tostring(s):gsub('[\\"]', "\\%0") .. '"'
 end
