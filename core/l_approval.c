@@ -8,6 +8,7 @@
 #include "host.h"
 #include "modules.h"
 
+/* t[k] when it is a string, else NULL. Stack: unchanged. */
 static const char *opt_str(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);

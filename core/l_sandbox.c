@@ -279,11 +279,14 @@ static int find_or_match(lua_State *L, int find)
     return 1;
 }
 
+/* string.find for scripts. Stack: s, pattern [, init [, plain]] -> like
+ * string.find. */
 static int l_sandbox_str_find(lua_State *L)
 {
     return find_or_match(L, 1);
 }
 
+/* string.match for scripts. Stack: s, pattern [, init] -> captures. */
 static int l_sandbox_str_match(lua_State *L)
 {
     return find_or_match(L, 0);

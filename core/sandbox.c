@@ -97,6 +97,7 @@ int relm_sandbox_raise_timeout(lua_State *L)
     return lua_error(L);
 }
 
+/* The armed hook: raises the time-limit error (see above). */
 static void timeout_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -303,6 +304,7 @@ static const char *interrupt_message(lua_State *L, int idx)
     return msg;
 }
 
+/* tostring(v), called protected by stringify_error. Stack: v -> string. */
 static int tostring_value(lua_State *L)
 {
     luaL_tolstring(L, 1, NULL);
