@@ -32,6 +32,10 @@ state "cab_review" {
     label = "CAB review",
     phase = "planning",
     suspend = true, cancel = true,
+    -- A plan sent back and submitted again is undecided again.
+    on_enter = function(r, ctx)
+        return { cab_decision = "pending" }
+    end,
 }
 
 -- Deployment -----------------------------------------------------------

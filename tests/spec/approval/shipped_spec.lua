@@ -139,6 +139,7 @@ describe("the shipped CAB", function()
         refused("not_allowed", "no approval is waiting", function() decide("ann", r, "approve") end)
 
         r = relm.release.act(r.id, "submit_plan")
+        assert.are.equal("pending", r.cab_decision)
         round = relm.approval.status(r.id)
         assert.are.equal("open", round.status)
         assert.are.equal("cab_review", round.state)
