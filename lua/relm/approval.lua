@@ -679,17 +679,52 @@ function M.pending(opts)
         ORDER BY r.priority, q.created_at, q.id]], u.id)
 end
 
+---Raise what asking the rules would raise if release r entered state `to`
+---now (e.g. not_allowed: the group a rule asks has no active members), so
+---that relm.release.actions() does not offer a move that act() would then
+---refuse. The round is opened for real, in a savepoint rolled back at once:
+---the very checks that run when the release enters the state.
+---@param r table
+---@param wf table
+---@param to string
+function M.check_askable(r, wf, to)
+    if r.status ~= "open" or not to or #approval_transitions(wf, to) == 0 then
+        return
+    end
+    local view = {}
+    for k, v in pairs(r) do
+        view[k] = v
+    end
+    view.state = to
+    local asks = M.asks(view, to)
+    if #asks == 0 then
+        return
+    end
+    local probe = {}
+    local _, e = pcall(relm.tx, function()
+        C.open(r.id, asks)
+        error(probe, 0)
+    end)
+    if e ~= probe then
+        error(e, 0)
+    end
+end
+
 ---Called by relm.release inside a transition's transaction before anything
 ---is written: a transition with `approval = true` is refused (not_allowed,
 ---saying who is still to approve, or who rejected) until the release's
----round in its current state is approved.
+---round in its current state is approved; any transition into a state
+---where the rules cannot be asked (check_askable) is refused too.
 ---@param r table
 ---@param wf table
 ---@param tname string
 function M.transition_gate(r, wf, tname)
     local t = wf.transitions[tname]
-    if not (t and t.approval) then
+    if not t then
         return
+    end
+    if not t.approval then
+        return M.check_askable(r, wf, t.to)
     end
     local json = C.round(r.id)
     local round = json ~= "null" and integers(cjson.decode(json)) or nil
@@ -704,6 +739,7 @@ function M.transition_gate(r, wf, tname)
         relm.error("not_allowed", ("cannot %s release %s: the approval was rejected by %s")
             :format(tname, r.number, rejections(round)))
     end
+    M.check_askable(r, wf, t.to)
 end
 
 -- Open a round when r is open in a state some approval transition leaves.
