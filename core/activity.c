@@ -35,15 +35,6 @@
     "FROM (SELECT depends_on FROM activity_deps WHERE activity_id = a.id "     \
     "ORDER BY depends_on)))"
 
-/* The engine clock (relm_release_now, settable in tests) as ISO-8601 UTC. */
-static void now_iso(char out[32])
-{
-    time_t t = (time_t)relm_release_now();
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 int relm_activity_valid_date(const char *v)
 {
     int y, mo, da, h = 0, mi = 0, se = 0, n = 0;
@@ -349,7 +340,7 @@ int relm_activity_add(relm_store *s, int64_t release_id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    now_iso(now);
+    relm_release_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         check_open(&r, d) != RELM_OK)
         goto fail;
@@ -485,7 +476,7 @@ int relm_activity_update(relm_store *s, int64_t id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    now_iso(now);
+    relm_release_now_iso(now);
     if (read_activity(s, id, &release_id, status, d) != RELM_OK ||
         read_release(s, release_id, &r, d) != RELM_OK ||
         check_open(&r, d) != RELM_OK)
@@ -648,7 +639,7 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
                              "wait for itself", id);
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    now_iso(now);
+    relm_release_now_iso(now);
     if (read_release(s, rel_a, &r, d) != RELM_OK || check_open(&r, d) != RELM_OK)
         goto fail;
     if (relm_activity_get(s, id, &before, d) != RELM_OK)

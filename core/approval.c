@@ -37,15 +37,6 @@
     "ORDER BY q.rule, q.level, q.id))) FROM approval_rounds ro "               \
     "WHERE ro.id = ?1"
 
-/* The engine clock (relm_release_now, settable in tests) as ISO-8601 UTC. */
-static void now_iso(char out[32])
-{
-    time_t t = (time_t)relm_release_now();
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Column i of the current row into out ("" for NULL), truncated to size. */
 static void copy_text(sqlite3_stmt *st, int i, char *out, size_t size)
 {
@@ -301,7 +292,7 @@ int relm_approval_open(relm_store *s, int64_t release_id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    now_iso(now);
+    relm_release_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK)
         goto fail;
     if (strcmp(r.status, "open") != 0) {
@@ -477,7 +468,7 @@ int relm_approval_decide(relm_store *s, int64_t release_id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    now_iso(now);
+    relm_release_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         open_round(s, release_id, &r, &rid, d) != RELM_OK)
         goto fail;
@@ -632,7 +623,7 @@ int relm_approval_withdraw(relm_store *s, int64_t release_id,
         return RELM_OK;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    now_iso(now);
+    relm_release_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         relm_approval_round(s, release_id, &before, d) != RELM_OK ||
         withdraw_open(s, release_id, now, &n, d) != RELM_OK)

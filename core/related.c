@@ -45,16 +45,6 @@ static const char *record_prefix(const char *kind)
     return NULL;
 }
 
-/* The engine's clock (the release module's, so tests that fix it see the
- * same time everywhere) as ISO-8601 UTC. */
-static void now_iso(char out[32])
-{
-    time_t t = (time_t)relm_release_now();
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Bind v to parameter i, or NULL when v is NULL. v must outlive the step. */
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
 {
@@ -189,7 +179,7 @@ int relm_related_record_add(relm_store *s, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     char at[32], number[64];
-    now_iso(at);
+    relm_release_now_iso(at);
     sqlite3_stmt *st;
     if (spec->number != NULL) {
         snprintf(number, sizeof number, "%s", spec->number);
@@ -296,7 +286,7 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    now_iso(at);
+    relm_release_now_iso(at);
     char *before = NULL;
     int64_t id = record_id(s, kind, number, d);
     if (id == 0)
@@ -585,7 +575,7 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
         return RELM_ERR;
     }
     char at[32];
-    now_iso(at);
+    relm_release_now_iso(at);
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
     if (is_ci) {
@@ -676,7 +666,7 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
         return RELM_ERR;
     }
     char at[32];
-    now_iso(at);
+    relm_release_now_iso(at);
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
     if (is_ci) {
