@@ -35,37 +35,6 @@
     "FROM (SELECT depends_on FROM activity_deps WHERE activity_id = a.id "     \
     "ORDER BY depends_on)))"
 
-int relm_activity_valid_date(const char *v)
-{
-    int y, mo, da, h = 0, mi = 0, se = 0, n = 0;
-    if (v == NULL || sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3 ||
-        n != 10)
-        return 0;
-    const char *p = v + 10;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5)
-            return 0;
-        p += 6;
-        if (*p == ':') {
-            if (sscanf(p + 1, "%2d%n", &se, &m) != 1 || m != 2)
-                return 0;
-            p += 3;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p != '\0')
-        return 0;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || da < 1 || da > mdays[mo - 1] || h > 23 ||
-        mi > 59 || se > 59 || y < 1900)
-        return 0;
-    if (mo == 2 && da == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return 0;
-    return 1;
-}
-
 /* Run sql (a JSON-returning SELECT with ?1 = key) and copy the first
  * column of the first row into *json. none is the not_found message
  * (with %lld for key) used when there is no row. */
@@ -257,7 +226,7 @@ static int check_spec(const relm_activity_spec *a, relm_diag *d)
                              "cancelled, got '%s'",
                              a->status ? a->status : "nothing");
     if ((a->set & RELM_ACT_SCHEDULED) && a->scheduled_at != NULL &&
-        a->scheduled_at[0] && !relm_activity_valid_date(a->scheduled_at))
+        a->scheduled_at[0] && !relm_release_valid_date(a->scheduled_at))
         return relm_diag_set(d, "invalid_field",
                              "scheduled_at: must be a date YYYY-MM-DD or "
                              "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",

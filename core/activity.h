@@ -78,8 +78,4 @@ int relm_activity_get(relm_store *s, int64_t id, char **json, relm_diag *d);
 int relm_activity_list(relm_store *s, int64_t release_id, char **json,
                        relm_diag *d);
 
-/* 1 when text is a date the activities accept (YYYY-MM-DD, optionally
- * THH:MM[:SS] and Z). */
-int relm_activity_valid_date(const char *text);
-
 #endif

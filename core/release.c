@@ -201,9 +201,7 @@ void relm_release_now_iso(char out[32])
     iso_time(relm_release_now(), out);
 }
 
-/* Accept YYYY-MM-DD, optionally followed by THH:MM or THH:MM:SS and an
- * optional Z; the values must be a real calendar date and time. */
-static int valid_date(const char *v)
+int relm_release_valid_date(const char *v)
 {
     int y, mo, da, h = 0, mi = 0, se = 0, n = 0;
     if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3 || n != 10)
@@ -447,7 +445,7 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
                                  "%s: must be low, medium or high", sp->name);
         return RELM_OK;
     case K_DATE:
-        if (v->type != RELM_FV_TEXT || !valid_date(v->s))
+        if (v->type != RELM_FV_TEXT || !relm_release_valid_date(v->s))
             return relm_diag_set(d, "invalid_field",
                                  "%s: must be a date YYYY-MM-DD or "
                                  "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",

@@ -59,6 +59,10 @@ void relm_release_set_clock(int64_t epoch);
  * every time column holds, for any module that stamps a row. */
 void relm_release_now_iso(char out[32]);
 
+/* 1 when v is a date the engine stores: YYYY-MM-DD, optionally followed by
+ * THH:MM or THH:MM:SS and an optional Z, a real calendar date and time. */
+int relm_release_valid_date(const char *v);
+
 /* Called inside the primitive's transaction, after the permission check and
  * before any write, with the release as it is now (JSON snapshot). It may
  * refuse (return RELM_ERR with d filled, e.g. a guard said no) or add field
