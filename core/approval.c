@@ -117,38 +117,13 @@ int relm_approval_round(relm_store *s, int64_t release_id, char **json,
     return *json ? RELM_OK : relm_diag_set(d, "out_of_memory", "out of memory");
 }
 
-/* What the writes need to know about the release. */
-typedef struct rel_info {
-    char workflow[128];
-    char state[128];
-    char status[16];
-    char number[32];
-} rel_info;
+/* What the writes need to know about a release. */
+typedef relm_release_head_info rel_info;
 
 /* Read what the approval writes need of release id (not_found if none). */
 static int read_release(relm_store *s, int64_t id, rel_info *r, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s,
-        "SELECT workflow, state, status, number FROM releases WHERE id = ?1",
-        d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            return relm_diag_set(d, "not_found", "no release with id %" PRId64,
-                                 id);
-        return relm_store_fail(s, d, "release");
-    }
-    copy_text(st, 0, r->workflow, sizeof r->workflow);
-    copy_text(st, 1, r->state, sizeof r->state);
-    copy_text(st, 2, r->status, sizeof r->status);
-    copy_text(st, 3, r->number, sizeof r->number);
-    sqlite3_reset(st);
-    return RELM_OK;
+    return relm_release_head(s, id, NULL, r, d);
 }
 
 /* Append an approval occurrence to the release's log with the round's JSON
