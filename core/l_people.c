@@ -225,10 +225,13 @@ int luaopen_relm_people(lua_State *L)
         {NULL, NULL},
     };
     luaL_newlib(L, fns);
-    lua_createtable(L, 0, 1);
+    /* _internal: help() and Tab completion offer the Lua modules instead. */
+    lua_createtable(L, 0, 2);
     lua_pushliteral(L, "the C half of relm.user, relm.group, relm.permission "
                        "and relm.justification (use those)");
     lua_setfield(L, -2, "_module");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "_internal");
     lua_setfield(L, -2, "__doc");
     return 1;
 }

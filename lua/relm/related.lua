@@ -429,6 +429,13 @@ function M.api(kind)
     for name, fn in pairs(A) do
         A[name] = public(fn)
     end
+    -- One-line docs for help() (these functions are not written out per kind).
+    A.__doc = {
+        add = "({title=, number=, description=, status=, url=, cis={...}}) -> table: record a " .. kind,
+        get = "(number) -> table?: the " .. kind .. " with that number, or nil",
+        update = "(number, fields) -> table: change fields of a " .. kind,
+        list = "([{status=}]) -> table[]: every " .. kind .. ", oldest first",
+    }
     return A
 end
 
