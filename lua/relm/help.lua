@@ -51,6 +51,15 @@ local function parse(path)
             if not name then
                 name, args = line:match("^[%w_]+%.([%a_][%w_]*)%s*=%s*function%s*%((.-)%)")
             end
+            if not name then
+                -- M.checksum = C.checksum: the arguments are the @param names.
+                name = line:match("^[%w_]+%.([%a_][%w_]*)%s*=%s*[%a_][%w_.]*%s*$")
+                local names = {}
+                for _, l in ipairs(pending) do
+                    names[#names + 1] = l:match("^@param%s+([%w_.]+%??)")
+                end
+                args = table.concat(names, ", ")
+            end
             if name and #pending > 0 then
                 local d = { name = name, args = args, text = {}, params = {}, returns = {} }
                 for _, l in ipairs(pending) do
@@ -398,7 +407,8 @@ function M.lines(v)
         end
     end
     if fname then
-        local t = loaded(name)
+        -- By name, the module may not be loaded yet ("related.releases").
+        local t = loaded(name) or (name ~= "" and relm[name]) or nil
         return lines_function(name, fname, t and t[fname])
     end
     return lines_module(name)

@@ -182,10 +182,10 @@ function M.for_ci(name)
 end
 M.releases = M.for_ci
 
--- relm.release calls this (M.extensions) inside every action's
--- transaction once the action is written: when the action closed the
--- release, apply the workflow's CI policy (ci_on_close) to its CIs, so the
--- closure and the CI updates commit or fail together.
+---The transition_done hook relm.release calls (M.extensions) inside every
+---action's transaction once the action is written: when the action closed
+---the release, apply the workflow's CI policy (ci_on_close) to its CIs, so
+---the closure and the CI updates commit or fail together.
 function M.transition_done(before, after, wf)
     if after.status ~= "closed" or before.status == "closed" then
         return
