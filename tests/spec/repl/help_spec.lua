@@ -86,7 +86,8 @@ describe("help()", function()
     it("shows what a forwarder or a gathered function calls", function()
         -- relm.release.impact forwards to relm.related.impact (---@see).
         local t = text(relm.release.impact)
-        assert.matches("^relm%.release%.impact%(id, opts%) %-> table\n  %(calls relm%.related%.impact%)\n  The impact", t)
+        assert.matches("^relm%.release%.impact%(id, opts%) %-> table\n"
+            .. "  %(calls relm%.related%.impact%)\n  The impact", t)
         assert.matches("\n  relm%.release%.impact%(id, opts%) %-> table: The impact of release", text(relm.release))
         -- relm.cmdb.dot is relm.cmdb_graph.dot, documented there.
         assert.matches("^relm%.cmdb%.dot%(name, opts%) %-> string\n  Graphviz DOT", text(relm.cmdb.dot))
