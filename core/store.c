@@ -111,9 +111,15 @@ static int cache_grow(relm_store *s)
     return RELM_OK;
 }
 
-/* Run the connection setting deferred by relm_store_open, once. */
+/* Run the connection setting deferred by relm_store_open, once. SQLite
+ * refuses to change the safety level inside a transaction, and a read
+ * transaction may have been begun directly on the handle (graph.c does):
+ * then the setting waits for the next statement outside one. Every write
+ * starts with relm_store_begin in autocommit, so none runs without it. */
 static int apply_pending(relm_store *s, relm_diag *d)
 {
+    if (!sqlite3_get_autocommit(s->db))
+        return RELM_OK;
     const char *sql = s->pending_pragma;
     s->pending_pragma = NULL;
     return relm_store_exec(s, sql, d);

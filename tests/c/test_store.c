@@ -399,6 +399,23 @@ static void test_synchronous_full(void)
         return;
     CHECK(scalar(s, "PRAGMA synchronous") == 2); /* FULL */
     relm_store_close(s);
+
+    /* The setting is deferred to the first statement; when that statement
+     * comes inside a read transaction begun on the handle (as the impact
+     * graph does), it must wait rather than fail, and still hold for the
+     * writes after. */
+    s = NULL;
+    CHECK(relm_store_open(&s, path_of("fresh.db"), &o, NULL, &d) == RELM_OK);
+    if (s == NULL)
+        return;
+    sqlite3 *db = relm_store_db(s);
+    CHECK(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(scalar(s, "SELECT count(*) FROM users") >= 1);
+    CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(relm_store_begin(s, &d) == RELM_OK);
+    CHECK(relm_store_commit(s, &d) == RELM_OK);
+    CHECK(scalar(s, "PRAGMA synchronous") == 2);
+    relm_store_close(s);
 }
 
 int main(void)
