@@ -169,6 +169,19 @@ end
 -- calls relm.related.impact) shows the doc of the function it calls.
 local function_doc
 
+-- Every string key under which table t holds the value v.
+local function keys_of(t, v)
+    local out = {}
+    if type(t) == "table" then
+        for k, f in pairs(t) do
+            if f == v and type(k) == "string" then
+                out[#out + 1] = k
+            end
+        end
+    end
+    return out
+end
+
 -- The doc of the same function value found under another module: relm.cmdb
 -- gathers the functions of relm.cmdb_graph and relm.core.cmdb_*, whose
 -- docs are written there; an alias (M.releases = M.for_ci) finds its
@@ -181,14 +194,10 @@ local function doc_by_value(name, fname)
     end
     for key, t in pairs(package.loaded) do
         local n = type(key) == "string" and (key:match("^relm%.core%.([%w_]+)$") or key:match("^relm%.([%w_]+)$"))
-        if n and type(t) == "table" then
-            for k, f in pairs(t) do
-                if f == v and type(k) == "string" and not (n == name and k == fname) then
-                    local d = function_doc(n, k, 3)
-                    if d then
-                        return setmetatable({ sig = fname .. d.sig:sub(#k + 1) }, { __index = d })
-                    end
-                end
+        for _, k in ipairs(n and keys_of(t, v) or {}) do
+            local d = not (n == name and k == fname) and function_doc(n, k, 3)
+            if d then
+                return setmetatable({ sig = fname .. d.sig:sub(#k + 1) }, { __index = d })
             end
         end
     end
@@ -283,12 +292,9 @@ local function locate(v)
     end
     for _, n in ipairs(names) do
         for _, t in ipairs({ loaded(n), n ~= "" and package.loaded["relm.core." .. n] or nil }) do
-            if type(t) == "table" then
-                for k, f in pairs(t) do
-                    if f == v and type(k) == "string" then
-                        return n, k
-                    end
-                end
+            local k = keys_of(t, v)[1]
+            if k then
+                return n, k
             end
         end
     end
