@@ -419,6 +419,15 @@ print(select("#", ...), ...)
         local code, _, err = relm(dir, "-e 'relm.error(\"not_found\", \"no CI named web9\")'")
         assert.are.equal(1, code)
         assert.are.equal("(command line):1: not_found: no CI named web9\n", err)
+        -- Raised deep inside the engine's Lua (relm.cmdb.get), the error still
+        -- points at the statement, though "return <statement>" is a tail call.
+        code, _, err = relm(dir, "-e 'relm.cmdb.get(\"web9\")'")
+        assert.are.equal(1, code)
+        assert.are.equal("(command line):1: not_found: no CI named 'web9'\n", err)
+        write(dir .. "/deep.lua", "local n = 0\nrelm.tx(function()\n  n = n + 1\n  relm.cmdb.get('web9')\nend)\n")
+        code, _, err = relm(dir, "run deep.lua")
+        assert.are.equal(1, code)
+        assert.are.equal("deep.lua:4: not_found: no CI named 'web9'\n", err)
     end)
 
     it("exits with the status os.exit gives", function()
