@@ -418,6 +418,29 @@ static void test_synchronous_full(void)
     relm_store_close(s);
 }
 
+/* A deferred user that does not exist (the default admin, deactivated)
+ * costs nothing until a write, and then refuses it: no row is written in
+ * the name of nobody. */
+static void test_deferred_actor(void)
+{
+    relm_diag d;
+    relm_store *s = open_ok(path_of("fresh.db"), NULL);
+    if (s == NULL)
+        return;
+    relm_store_defer_actor(s, "ghost");
+    CHECK(relm_store_actor_id(s) == 0);
+    CHECK(relm_store_begin(s, &d) == RELM_ERR);
+    CHECK(strcmp(d.code, "unknown_user") == 0);
+    CHECK(strstr(d.msg, "'ghost'") != NULL);
+    CHECK(relm_store_depth(s) == 0);
+    CHECK(relm_store_begin(s, &d) == RELM_ERR); /* still refused */
+    relm_store_defer_actor(s, "admin");
+    CHECK(relm_store_begin(s, &d) == RELM_OK);
+    CHECK(relm_store_actor_id(s) > 0);
+    CHECK(relm_store_commit(s, &d) == RELM_OK);
+    relm_store_close(s);
+}
+
 int main(void)
 {
     const char *tmp = getenv("TMPDIR");
@@ -433,6 +456,7 @@ int main(void)
     test_stmt_cache();
     test_transactions();
     test_synchronous_full();
+    test_deferred_actor();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
