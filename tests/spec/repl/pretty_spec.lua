@@ -119,6 +119,12 @@ describe("relm.pretty.show", function()
         assert.are.equal("{ {}, {} }", pretty.show({ {}, {} }))
     end)
 
+    it("shows a hole in an array rather than closing it up", function()
+        assert.are.equal("{ 1, 2, [4] = 4 }", pretty.show({ 1, 2, nil, 4 }))
+        assert.are.equal("{ [2] = 2 }", pretty.show({ nil, 2 }))
+        assert.are.equal("{ 1, 2, 3, n = 3 }", pretty.show(table.pack(1, 2, 3)))
+    end)
+
     it("marks cycles instead of recursing forever", function()
         local t = { x = 1 }
         t.self = t
