@@ -115,6 +115,9 @@ local function cell(v)
             parts[i] = tostring(x)
         end
         s = table.concat(parts, ", ")
+    elseif type(v) == "string" and not utf8.len(v) then
+        -- A BLOB or other binary: raw bytes would garble the terminal.
+        s = "<" .. #v .. " bytes>"
     else
         s = tostring(v)
     end
