@@ -79,6 +79,12 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
         free(buf);
         return NULL;
     }
+    /* A first line starting with '#' (#!/usr/bin/env -S relm run) is
+     * skipped, as lua5.4 does; blanked rather than cut, so line numbers in
+     * messages stay those of the file. */
+    if (*len > 0 && buf[0] == '#')
+        for (size_t i = 0; i < *len && buf[i] != '\n'; i++)
+            buf[i] = ' ';
     if (!relm_utf8_valid(buf, *len, &bad)) {
         int line = 1;
         for (size_t i = 0; i < bad; i++)
