@@ -35,6 +35,7 @@
     "FROM (SELECT depends_on FROM activity_deps WHERE activity_id = a.id "     \
     "ORDER BY depends_on)))"
 
+/* The engine clock (relm_release_now, settable in tests) as ISO-8601 UTC. */
 static void now_iso(char out[32])
 {
     time_t t = (time_t)relm_release_now();
@@ -141,6 +142,7 @@ typedef struct rel_info {
     char number[32];
 } rel_info;
 
+/* Column i of the current row into out ("" for NULL), truncated to size. */
 static void copy_text(sqlite3_stmt *st, int i, char *out, size_t size)
 {
     const char *v = (const char *)sqlite3_column_text(st, i);
@@ -236,6 +238,7 @@ static int resolve(relm_store *s, const char *name, int is_user,
                          is_user ? "active user" : "group", name);
 }
 
+/* 1 when v is one of the NULL-terminated set. */
 static int is_one_of(const char *v, const char *const *set)
 {
     for (; *set != NULL; set++)
@@ -289,6 +292,7 @@ static void bind_opt_text(sqlite3_stmt *st, int n, const char *v)
         sqlite3_bind_null(st, n);
 }
 
+/* Bind id v to parameter n, or NULL when v is 0 (no group / person). */
 static void bind_opt_id(sqlite3_stmt *st, int n, int64_t v)
 {
     if (v != 0)

@@ -41,8 +41,8 @@ typedef struct relm_activity_spec {
 } relm_activity_spec;
 
 /* Add an activity to release release_id. Needs permission perm (NULL =
- * execute; registration pre-fills with create) on the release's workflow and a release that is neither closed nor cancelled
- * (not_allowed). phase and title are required; order defaults to the end
+ * execute; registration pre-fills with create) on the release's workflow
+ * and a release that is neither closed nor cancelled (not_allowed). phase and title are required; order defaults to the end
  * of the phase; status to todo. action names the occurrence appended to the
  * release's log ("activity.add", "activity.prefill"). One transaction. On
  * success *id is the new activity and *after (may be NULL; malloc'd) its

@@ -37,6 +37,7 @@
     "ORDER BY q.rule, q.level, q.id))) FROM approval_rounds ro "               \
     "WHERE ro.id = ?1"
 
+/* The engine clock (relm_release_now, settable in tests) as ISO-8601 UTC. */
 static void now_iso(char out[32])
 {
     time_t t = (time_t)relm_release_now();
@@ -45,6 +46,7 @@ static void now_iso(char out[32])
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* Column i of the current row into out ("" for NULL), truncated to size. */
 static void copy_text(sqlite3_stmt *st, int i, char *out, size_t size)
 {
     const char *v = (const char *)sqlite3_column_text(st, i);
@@ -132,6 +134,7 @@ typedef struct rel_info {
     char number[32];
 } rel_info;
 
+/* Read what the approval writes need of release id (not_found if none). */
 static int read_release(relm_store *s, int64_t id, rel_info *r, relm_diag *d)
 {
     sqlite3_stmt *st = relm_store_stmt(
@@ -188,7 +191,8 @@ static int quorum_needed(const relm_approval_ask *a, int64_t members,
     if (members == 0)
         return relm_diag_set(d, "not_allowed",
                              "rule '%s' (%s) asks group '%s' to approve, but "
-                             "it has no active members",
+                             "it has no active members: add the approvers "
+                             "to it first (relm.group.add_member)",
                              a->rule, a->source ? a->source : "?", a->group);
     if (strcmp(q, "all") == 0) {
         *needed = members;
@@ -243,7 +247,8 @@ static int resolve_ask(relm_store *s, const relm_approval_ask *a, int is_user,
                          a->source ? a->source : "?",
                          is_user ? "person" : "group", name,
                          is_user ? "who is not an active user"
-                                 : "which does not exist");
+                                 : "which does not exist (create it with "
+                                   "relm.group.add, or change the rule)");
 }
 
 /* Withdraw every open round of the release inside the caller's

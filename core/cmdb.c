@@ -1226,6 +1226,17 @@ static int valid_ident(const char *s)
     return 1;
 }
 
+/* Whether a is a plain declaration of a free-text standard field, such as
+ * attributes={version="string"}: a CI of every type has it already, so
+ * the declaration asks for nothing new and is accepted as it stands. */
+static int declares_std_text(const relm_cmdb_attr_def *a)
+{
+    return a->name != NULL && a->kind == RELM_CMDB_STRING && !a->required &&
+           a->def.vtype == RELM_V_NIL && a->nvalues == 0 &&
+           (strcmp(a->name, "version") == 0 || strcmp(a->name, "serial") == 0 ||
+            strcmp(a->name, "location") == 0);
+}
+
 /* Validate one attribute definition and encode its default and enum
  * values as JSON. */
 static int check_attr_def(const char *type, const relm_cmdb_attr_def *a,
@@ -1243,7 +1254,8 @@ static int check_attr_def(const char *type, const relm_cmdb_attr_def *a,
         strcmp(a->name, "as_of") == 0)
         return relm_diag_set(d, "invalid_argument", "attribute '%s' of type "
                              "'%s': '%s' is a standard CI field, not an "
-                             "attribute", a->name, type, a->name);
+                             "attribute (leave it out of attributes)",
+                             a->name, type, a->name);
     if (a->kind < 0 || a->kind >= RELM_CMDB_NKINDS)
         return relm_diag_set(d, "invalid_argument", "attribute '%s' of type "
                              "'%s': unknown kind (string, integer, number, "
@@ -1325,6 +1337,8 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
     for (size_t i = 0; i < nattrs; i++) {
         const relm_cmdb_attr_def *a = &attrs[i];
         char *def = NULL, *en = NULL;
+        if (declares_std_text(a))
+            continue;
         if (check_attr_def(name, a, &def, &en, d) != RELM_OK) {
             cmdb_type_free(t);
             goto fail;

@@ -92,7 +92,9 @@ static int panic(lua_State *L)
  * code: a script, the REPL, a workflow file. Frames of the engine's own Lua
  * modules (lua/relm/...) and C functions are passed over, so an error
  * raised deep in relm.release points at the script line that called it.
- * Falls back to luaL_where(level) when no such frame exists. */
+ * Pushes "" when no such frame exists (e.g. `relm -e` ran `return f(...)`,
+ * a tail call that left no frame of the user's): the engine's own file and
+ * line would only mislead the user. */
 static void push_where(lua_State *L, int level)
 {
     const char *engine = ctx_of(L)->engine_src;
@@ -106,7 +108,7 @@ static void push_where(lua_State *L, int level)
         lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
         return;
     }
-    luaL_where(L, level);
+    lua_pushliteral(L, "");
 }
 
 void relm_lua_push_error(lua_State *L, const char *code, const char *message,

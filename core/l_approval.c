@@ -8,6 +8,7 @@
 #include "host.h"
 #include "modules.h"
 
+/* t[k] when it is a string, else NULL. Stack: unchanged. */
 static const char *opt_str(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);
@@ -17,23 +18,24 @@ static const char *opt_str(lua_State *L, int t, const char *k)
 }
 
 /* open(release_id, asks) -> round_id. asks is an array of {rule=, source=,
- * level=, group= | user=, quorum=, veto=}. Stack: args -> round_id. */
+ * level=, group= | user=, quorum=, veto=}. Stack: args -> round_id (the
+ * asks' strings stay alive in arg 2 while the core reads them). */
 static int l_approval_open(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     size_t n = (size_t)luaL_len(L, 2);
-    relm_approval_ask *asks = calloc(n ? n : 1, sizeof *asks);
-    if (asks == NULL)
-        return relm_lua_error(L, "out_of_memory", "out of memory");
+    /* A userdata, not malloc: an error while reading the asks (a field
+     * access can raise) leaves nothing to free. */
+    relm_approval_ask *asks = lua_newuserdatauv(L, (n ? n : 1) * sizeof *asks,
+                                                0);
+    memset(asks, 0, (n ? n : 1) * sizeof *asks);
     for (size_t i = 0; i < n; i++) {
         lua_rawgeti(L, 2, (lua_Integer)i + 1);
         int t = lua_gettop(L);
-        if (!lua_istable(L, t)) {
-            free(asks);
+        if (!lua_istable(L, t))
             return relm_lua_error(L, "invalid_argument",
                                   "ask #%zu is not a table", i + 1);
-        }
         relm_approval_ask *a = &asks[i];
         a->rule = opt_str(L, t, "rule");
         a->source = opt_str(L, t, "source");
@@ -49,7 +51,6 @@ static int l_approval_open(lua_State *L)
     relm_diag d;
     int64_t round = 0;
     int rc = relm_approval_open(relm_host_store(L), rid, asks, n, &round, &d);
-    free(asks);
     if (rc != RELM_OK)
         return relm_lua_diag_error(L, &d);
     lua_pushinteger(L, round);

@@ -199,6 +199,11 @@ static impact_set *set_of(lua_State *L, int idx)
  * each, several times the lookup itself. */
 #define ROW_BLOCK 256
 
+/* Results up to this many rows are built at once into a plain table; only
+ * larger ones (an impact reaching much of a big CMDB, where building every
+ * row would cost far more than the walk) are built as they are read. */
+#define EAGER_ROWS 50000
+
 /* Protected part of __index: build rows first..last (1-based) of result
  * table t that are not built yet. Stack: t set first last -> nothing. */
 static int build_rows(lua_State *L)
@@ -217,6 +222,30 @@ static int build_rows(lua_State *L)
     return 0;
 }
 
+/* Build rows first..last of result table t from the set at index si, in
+ * one read transaction. The transaction is ours only when none is open; a
+ * Lua error while building must not leave it open, hence the protected
+ * call. Raises what building raised. Stack: unchanged. */
+static void materialize(lua_State *L, int t, int si, lua_Integer first,
+                        lua_Integer last)
+{
+    t = lua_absindex(L, t);
+    si = lua_absindex(L, si);
+    sqlite3 *db = relm_store_db(relm_host_store(L));
+    int own = sqlite3_get_autocommit(db) &&
+              sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    lua_pushcfunction(L, build_rows);
+    lua_pushvalue(L, t);
+    lua_pushvalue(L, si);
+    lua_pushinteger(L, first);
+    lua_pushinteger(L, last);
+    int rc = lua_pcall(L, 4, 0, 0);
+    if (own)
+        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    if (rc != LUA_OK)
+        lua_error(L);
+}
+
 /* __index(t, k) of a result table: build row k (and the rows after it, a
  * block at a time) on first access and keep them in t. Stack: t k -> row
  * or nil. */
@@ -231,21 +260,7 @@ static int l_cmdb_graph_result_index(lua_State *L)
     lua_Integer last = i + ROW_BLOCK - 1;
     if ((lua_Unsigned)last > set->r.n)
         last = (lua_Integer)set->r.n;
-    /* The transaction is ours only when none is open; a Lua error while
-     * building must not leave it open, hence the protected call. */
-    sqlite3 *db = relm_store_db(relm_host_store(L));
-    int own = sqlite3_get_autocommit(db) &&
-              sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
-    lua_pushcfunction(L, build_rows);
-    lua_pushvalue(L, 1);
-    lua_pushvalue(L, -3); /* the set, left by set_of */
-    lua_pushinteger(L, i);
-    lua_pushinteger(L, last);
-    int rc = lua_pcall(L, 4, 0, 0);
-    if (own)
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-    if (rc != LUA_OK)
-        return lua_error(L);
+    materialize(L, 1, -1, i, last); /* the set, left by set_of */
     lua_rawgeti(L, 1, i);
     return 1;
 }
@@ -324,9 +339,10 @@ static lua_Integer opt_count(lua_State *L, int idx, const char *key,
 }
 
 /* relm.cmdb.impact(name, {direction=, depth=, kinds=, limit=}) -> array of
- * rows {name, id, type, status, depth, kind, through, via}. Rows are built on
- * first access; #, ipairs and pairs see them all. Raises not_found (CI or
- * kind) and invalid_argument. Stack: name [opts] -> result. */
+ * rows {name, id, type, status, depth, kind, through, via}: a plain table
+ * up to EAGER_ROWS rows, else one whose rows are built on first access (#,
+ * ipairs and pairs see them all). Raises not_found (CI or kind) and
+ * invalid_argument. Stack: name [opts] -> result. */
 static int l_cmdb_graph_impact(lua_State *L)
 {
     static const char *const keys[] = {"direction", "depth", "kinds", "limit",
@@ -459,6 +475,13 @@ static int l_cmdb_graph_impact(lua_State *L)
     lua_newtable(L);
     lua_setiuservalue(L, si, 3);
 
+    if (n <= EAGER_ROWS) {
+        /* A plain table: next(), rawlen, table.insert and encoders all see
+         * every row, as they would in any other array. */
+        lua_createtable(L, (int)n, 0);
+        materialize(L, -1, si, 1, (lua_Integer)n);
+        return 1;
+    }
     lua_newtable(L);
     luaL_setmetatable(L, IMPACT_MT);
     lua_getfield(L, LUA_REGISTRYINDEX, IMPACT_SETS);

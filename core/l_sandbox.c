@@ -279,11 +279,14 @@ static int find_or_match(lua_State *L, int find)
     return 1;
 }
 
+/* string.find for scripts. Stack: s, pattern [, init [, plain]] -> like
+ * string.find. */
 static int l_sandbox_str_find(lua_State *L)
 {
     return find_or_match(L, 1);
 }
 
+/* string.match for scripts. Stack: s, pattern [, init] -> captures. */
 static int l_sandbox_str_match(lua_State *L)
 {
     return find_or_match(L, 0);
@@ -519,9 +522,12 @@ static int l_sandbox_load(lua_State *L)
         luaL_checktype(L, 3, LUA_TTABLE);
         lua_settop(L, 3);
     }
+    /* The chunk name as Lua shows it in messages: "@file" is file. */
     if (len > 0 && code[0] == LUA_SIGNATURE[0])
         return relm_lua_error(L, "sandbox", "%s: binary chunks are not "
-                              "accepted; give the Lua source", name);
+                              "accepted; give the Lua source",
+                              name[0] == '@' || name[0] == '=' ? name + 1
+                                                               : name);
     if (luaL_loadbufferx(L, code, len, name, "t") != LUA_OK)
         return relm_lua_error(L, "sandbox", "%s", lua_tostring(L, -1));
     lua_pushvalue(L, 3);

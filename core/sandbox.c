@@ -97,6 +97,7 @@ int relm_sandbox_raise_timeout(lua_State *L)
     return lua_error(L);
 }
 
+/* The armed hook: raises the time-limit error (see above). */
 static void timeout_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -275,6 +276,35 @@ static const char *safe_error_string(lua_State *L, int idx)
     return lua_tostring(L, -1);
 }
 
+/* The message of the error value at idx when it is the engine's
+ * "interrupted" error (Ctrl-C reached the script), else NULL. That is not
+ * the script's fault: it is reported with its own code, so callers that
+ * turn a failed script into a refusal let it through. Reads raw fields
+ * only, like safe_error_string; the string lives as long as the value. */
+static const char *interrupt_message(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) != LUA_TTABLE || !lua_getmetatable(L, idx))
+        return NULL;
+    luaL_getmetatable(L, RELM_ERROR_MT);
+    int ours = lua_rawequal(L, -1, -2);
+    lua_pop(L, 2);
+    if (!ours)
+        return NULL;
+    lua_pushliteral(L, "code");
+    int yes = lua_rawget(L, idx) == LUA_TSTRING &&
+              strcmp(lua_tostring(L, -1), "interrupted") == 0;
+    lua_pop(L, 1);
+    if (!yes)
+        return NULL;
+    lua_pushliteral(L, "message");
+    const char *msg = lua_rawget(L, idx) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                        : "interrupted";
+    lua_pop(L, 1);
+    return msg;
+}
+
+/* tostring(v), called protected by stringify_error. Stack: v -> string. */
 static int tostring_value(lua_State *L)
 {
     luaL_tolstring(L, 1, NULL);
@@ -378,11 +408,16 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
         stringify_error(L);
 
     /* From here on the handler does nothing (s_active is 0), so restoring
-     * the hook cannot race with it. */
+     * the hook cannot race with it. A hook someone else set while the call
+     * ran (Ctrl-C: repl.c's sticky interrupt hook) stays: giving back the
+     * caller's hook would lose the interrupt, and the statement that made
+     * this call would go on as if Ctrl-C had not been pressed. */
     s_active = 0;
     int fired = s_fired;
     s_fired = 0;
-    lua_sethook(L, old_hook, old_mask, old_count);
+    lua_Hook now_hook = lua_gethook(L);
+    if (now_hook == timeout_hook || now_hook == old_hook)
+        lua_sethook(L, old_hook, old_mask, old_count);
     relm_host_mem_limit(L, prev_limit);
     if (outer) {
         s_L = outer_L;
@@ -405,7 +440,12 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
         return relm_diag_set(d, "sandbox", "memory limit of %s exceeded",
                              size);
     }
-    relm_diag_set(d, "sandbox", "%s", safe_error_string(L, -1));
-    lua_pop(L, 1);
+    const char *stop = interrupt_message(L, -1);
+    if (stop != NULL)
+        relm_diag_set(d, "interrupted", "%s", stop);
+    else {
+        relm_diag_set(d, "sandbox", "%s", safe_error_string(L, -1));
+        lua_pop(L, 1);
+    }
     return RELM_ERR;
 }

@@ -30,7 +30,10 @@ void relm_sandbox_config(const relm_sandbox_limits *lim,
  * nresults results. On RELM_ERR they are replaced by the original error
  * value and d holds code "sandbox" and a one-line message: "time limit of
  * N ms exceeded (at file:line)", "memory limit of N MB exceeded" or the
- * script's own error message (which carries its file:line). Calls nest: an
+ * script's own error message (which carries its file:line); or code
+ * "interrupted" when Ctrl-C stopped the script (a hook set during the call
+ * by anyone but the sandbox is left in place, so the interrupt also stops
+ * the caller). Calls nest: an
  * inner call never gets more time or memory than its caller has left.
  * The engine state is sane after any failure. */
 int relm_sandbox_call(lua_State *L, int nargs, int nresults,

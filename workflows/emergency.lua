@@ -37,15 +37,15 @@ transition "execute" {
     by = "executor",
 }
 
-transition "not_resolved" {
-    label = "Not resolved",
-    from = "review", to = "in_execution",
-    requires = { "note" },
-}
-
 transition "accept" {
     label = "Accept and close",
     from = "review", to = "closed",
     by = "requester",
     requires = { "release_date", "solution_category", "closure_text" },
+}
+
+transition "not_resolved" {
+    label = "Not resolved",
+    from = "review", to = "in_execution",
+    requires = { "note" },
 }

@@ -32,6 +32,10 @@ state "cab_review" {
     label = "CAB review",
     phase = "planning",
     suspend = true, cancel = true,
+    -- A plan sent back and submitted again is undecided again.
+    on_enter = function(r, ctx)
+        return { cab_decision = "pending" }
+    end,
 }
 
 -- Deployment -----------------------------------------------------------
@@ -88,10 +92,13 @@ transition "submit_plan" {
     end,
 }
 
+-- The rules in workflows/rules/ (the CAB) are asked when the plan arrives
+-- here; "approve" waits for them, and a rejection takes "reject".
 transition "approve" {
     label = "CAB approves",
     from = "cab_review", to = "build",
     permission = "approve",
+    approval = true, on_reject = "reject",
 }
 
 on_exit "cab_review" (function(r, ctx)

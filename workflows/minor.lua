@@ -37,16 +37,16 @@ transition "resolve" {
     by = "executor",
 }
 
-transition "not_resolved" {
-    label = "Not resolved",
-    from = "resolved", to = "in_execution",
-    by = "requester",
-    requires = { "note" },
-}
-
 transition "accept" {
     label = "Accept and close",
     from = "resolved", to = "closed",
     by = "requester",
     requires = { "release_date", "solution_category", "closure_text" },
+}
+
+transition "not_resolved" {
+    label = "Not resolved",
+    from = "resolved", to = "in_execution",
+    by = "requester",
+    requires = { "note" },
 }

@@ -77,10 +77,13 @@ transition "fail" {
     by = "executor",
 }
 
+-- Approval rules (workflows/rules/: the CAB for priority 1 and 2) are asked
+-- when a release enters homologation; a rejection takes "not_resolved".
 transition "resolve" {
     label = "Approve",
     from = "homologation", to = "resolved",
     permission = "approve",
+    approval = true, on_reject = "not_resolved",
     guard = function(r)
         if r.risk == "high" and (r.test_result or "") == "" then
             return false, "a high-risk release needs a test result before it is approved"

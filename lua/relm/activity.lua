@@ -30,6 +30,7 @@ local function integers(t)
     return t
 end
 
+-- A JSON value from the core, with whole numbers as integers.
 local function decode(json)
     return integers(cjson.decode(json))
 end
@@ -48,6 +49,8 @@ local function release_id(rel, fname)
         .. type(rel), 3)
 end
 
+-- The activity id for an id or an activity table (raises
+-- invalid_argument naming fname and argument argn).
 local function activity_id(id, fname, argn)
     if type(id) == "table" and math.type(id.id) == "integer" then
         return id.id
@@ -283,13 +286,19 @@ function M.dot(release)
     local number = cjson.decode(json).number
     local out = {
         "digraph " .. dot_string(number .. " activities") .. " {",
-        "  rankdir=LR;",
+        '  rankdir=LR; fontname="Helvetica";',
         '  node [shape=box, style="rounded,filled", fontname="Helvetica"];',
     }
+    local last_planning, first_deployment
     for _, phase in ipairs({ "planning", "deployment" }) do
         local any = false
         for _, a in ipairs(acts) do
             if a.phase == phase then
+                if phase == "planning" then
+                    last_planning = a.id
+                else
+                    first_deployment = first_deployment or a.id
+                end
                 if not any then
                     out[#out + 1] = "  subgraph cluster_" .. phase .. " {"
                     out[#out + 1] = "    label=" .. dot_string(phase) .. ";"
@@ -304,10 +313,16 @@ function M.dot(release)
             out[#out + 1] = "  }"
         end
     end
+    local drawn = {}
     for _, a in ipairs(acts) do
         for _, on in ipairs(a.depends_on or {}) do
             out[#out + 1] = ("  a%d -> a%d;"):format(on, a.id)
+            drawn[on .. ">" .. a.id] = true
         end
+    end
+    if last_planning and first_deployment and not drawn[last_planning .. ">" .. first_deployment] then
+        -- Layout only: planning is drawn left of deployment, as it comes first.
+        out[#out + 1] = ("  a%d -> a%d [style=invis];"):format(last_planning, first_deployment)
     end
     out[#out + 1] = "}"
     return table.concat(out, "\n") .. "\n"

@@ -39,6 +39,8 @@ local function bad(level, fmt, ...)
     error(caller(level + 1) .. ": " .. fmt:format(...), 0)
 end
 
+-- The quorum as stored ("2", "50%", "all"), or a rule-file error at the
+-- caller's line.
 local function check_quorum(q, level)
     if math.type(q) == "integer" and q >= 1 then
         return tostring(q)
@@ -78,13 +80,16 @@ function APPROVER.__call(self, opts)
     return copy
 end
 
+-- Whether v was made by group "..." or person "...".
 local function is_approver(v)
     return getmetatable(v) == APPROVER
 end
 
--- The words a rule file sees besides the sandbox's allow-list.
+-- The words a rule file sees besides the sandbox's allow-list; the second
+-- result seals them (`rule` refuses once the file has loaded).
 local function words(file, into)
     local w = {}
+    local sealed = false
     function w.group(name)
         if type(name) ~= "string" or name == "" then
             bad(2, 'write group "name", optionally followed by { quorum = ... }')
@@ -116,6 +121,10 @@ local function words(file, into)
         return { kind = "levels", list = list }
     end
     function w.rule(name)
+        if sealed then
+            -- From a `when` function: the file's rules are fixed once it has loaded.
+            error("rule is a declaration: write it at the top level of the rule file, not in a when function", 2)
+        end
         local where = caller(2)
         if type(name) ~= "string" or name == "" then
             bad(2, 'write rule "name" { when = { ... }, approvers = ... }')
@@ -187,7 +196,7 @@ local function words(file, into)
             }
         end
     end
-    return w
+    return w, function() sealed = true end
 end
 
 -- ---- loading the rule files --------------------------------------------------
@@ -196,6 +205,7 @@ local loaded = {}     -- file -> array of rules, in the order they were loaded
 local order = {}      -- files in load order
 local dir_done = false
 
+-- The name a file shows in messages: relative to relm.home when under it.
 local function display_name(path)
     local home = relm.home
     if home and path:sub(1, #home + 1) == home .. "/" then
@@ -204,6 +214,7 @@ local function display_name(path)
     return path
 end
 
+-- The message of an error value (a relm error's text without its code).
 local function message_of(err)
     if type(err) == "table" and err.message then
         return err.message
@@ -223,7 +234,8 @@ local function read_rules(path)
     local name = display_name(path)
     local env = sandbox.env()
     local rules = {}
-    for k, v in pairs(words(name, rules)) do
+    local w, seal = words(name, rules)
+    for k, v in pairs(w) do
         rawset(env, k, v)
     end
     local ok, fn = pcall(sandbox.load, code, "@" .. name, env)
@@ -231,6 +243,7 @@ local function read_rules(path)
         relm.error("invalid_rule", message_of(fn), 0)
     end
     local ran, err = pcall(sandbox.call, fn)
+    seal()
     if not ran then
         local msg = message_of(err)
         -- "time limit of N ms exceeded (at file:line)": lead with the place.
@@ -295,6 +308,7 @@ function M.configure(opts)
     loaded, order, dir_done = {}, {}, false
 end
 
+-- The rules directory in force, or nil for none.
 local function rules_dir()
     if M.dir == false then
         return nil
@@ -302,6 +316,7 @@ local function rules_dir()
     return M.dir or (relm.home .. "/workflows/rules")
 end
 
+-- Install every *.lua file of the rules directory, in name order, once.
 local function load_dir()
     if dir_done then
         return
@@ -373,21 +388,14 @@ end
 
 -- ---- matching ----------------------------------------------------------------
 
-local function has_release_cis()
-    return relm.sql("SELECT 1 AS x FROM sqlite_master WHERE type = 'table' AND name = 'release_cis'")[1] ~= nil
-end
-
--- The CIs a release touches (empty until the related-information module's
--- release_cis table exists).
+-- The CIs a release touches (linked with relm.release.relate).
 local function cis_of(release_id)
-    if not has_release_cis() then
-        return {}
-    end
     return relm.sql([[SELECT c.name, t.name AS type, c.criticality, c.status
         FROM release_cis rc JOIN cis c ON c.id = rc.ci_id JOIN ci_types t ON t.id = c.type_id
         WHERE rc.release_id = ? ORDER BY c.name]], release_id)
 end
 
+-- Whether v equals want, or is one of want when it is a list.
 local function one_of(want, v)
     if type(want) == "table" then
         for _, w in ipairs(want) do
@@ -400,6 +408,7 @@ local function one_of(want, v)
     return want == v
 end
 
+-- Whether the release view meets every criterion of a `when` table.
 local function matches(when, view)
     for k, want in pairs(when) do
         if k == "cis" then
@@ -462,7 +471,9 @@ function M.asks(r, state)
                         copy[k] = x
                     end
                     local ok, res = pcall(sandbox.call, rule.when, copy)
-                    if not ok then
+                    if not ok and relm.is_error(res, "interrupted") then
+                        error(res, 0) -- Ctrl-C: not the rule's fault
+                    elseif not ok then
                         relm.error("sandbox", ("rule '%s' (%s) failed: %s"):format(rule.name, rule.source,
                             message_of(res)), 0)
                     end
@@ -490,6 +501,8 @@ end
 
 -- ---- rounds, decisions, and the hooks relm.release calls -----------------------
 
+-- Turn the floats cjson decodes whole numbers into back into integers,
+-- in place, recursively; returns t.
 local function integers(t)
     for k, v in pairs(t) do
         if type(v) == "number" then
@@ -501,6 +514,8 @@ local function integers(t)
     return t
 end
 
+-- The release named by an id, number or release table (raises
+-- invalid_argument naming fname, or not_found).
 local function release_of(rel, fname)
     if type(rel) == "table" and math.type(rel.id) == "integer" then
         rel = rel.id
@@ -664,17 +679,52 @@ function M.pending(opts)
         ORDER BY r.priority, q.created_at, q.id]], u.id)
 end
 
+---Raise what asking the rules would raise if release r entered state `to`
+---now (e.g. not_allowed: the group a rule asks has no active members), so
+---that relm.release.actions() does not offer a move that act() would then
+---refuse. The round is opened for real, in a savepoint rolled back at once:
+---the very checks that run when the release enters the state.
+---@param r table
+---@param wf table
+---@param to string
+function M.check_askable(r, wf, to)
+    if r.status ~= "open" or not to or #approval_transitions(wf, to) == 0 then
+        return
+    end
+    local view = {}
+    for k, v in pairs(r) do
+        view[k] = v
+    end
+    view.state = to
+    local asks = M.asks(view, to)
+    if #asks == 0 then
+        return
+    end
+    local probe = {}
+    local _, e = pcall(relm.tx, function()
+        C.open(r.id, asks)
+        error(probe, 0)
+    end)
+    if e ~= probe then
+        error(e, 0)
+    end
+end
+
 ---Called by relm.release inside a transition's transaction before anything
 ---is written: a transition with `approval = true` is refused (not_allowed,
 ---saying who is still to approve, or who rejected) until the release's
----round in its current state is approved.
+---round in its current state is approved; any transition into a state
+---where the rules cannot be asked (check_askable) is refused too.
 ---@param r table
 ---@param wf table
 ---@param tname string
 function M.transition_gate(r, wf, tname)
     local t = wf.transitions[tname]
-    if not (t and t.approval) then
+    if not t then
         return
+    end
+    if not t.approval then
+        return M.check_askable(r, wf, t.to)
     end
     local json = C.round(r.id)
     local round = json ~= "null" and integers(cjson.decode(json)) or nil
@@ -689,6 +739,7 @@ function M.transition_gate(r, wf, tname)
         relm.error("not_allowed", ("cannot %s release %s: the approval was rejected by %s")
             :format(tname, r.number, rejections(round)))
     end
+    M.check_askable(r, wf, t.to)
 end
 
 -- Open a round when r is open in a state some approval transition leaves.

@@ -312,9 +312,41 @@ local function reprioritise(changes, current)
     end
 end
 
+-- The portfolio and model names register{} was given: names, or entries of
+-- relm.portfolio.list(); a model name alone is enough when only one
+-- portfolio has a model so named. Returns nil for what is missing.
+local function model_names(spec)
+    local p, m = spec.portfolio, spec.model
+    if type(p) == "table" then
+        p = p.name
+    end
+    if type(m) == "table" then
+        p, m = p or m.portfolio, m.name
+    end
+    if p == nil and type(m) == "string" then
+        local found = {}
+        for _, e in ipairs(relm.portfolio.models()) do
+            if e.name == m then
+                found[#found + 1] = e.portfolio
+            end
+        end
+        if #found == 0 then
+            relm.error("not_found", "register: no portfolio has a model named '" .. m
+                .. "' (see relm.portfolio.list())", 3)
+        elseif #found > 1 then
+            relm.error("invalid_field", ("register: model '%s' is in portfolios %s; name one with portfolio=")
+                :format(m, table.concat(found, ", ")), 3)
+        end
+        p = found[1]
+    end
+    return p, m
+end
+
 ---Register a new release. spec: title (required) and any of the fields in
 ---docs/releases.md; portfolio= and model= apply the model's defaults
----(workflow, executor group, impact, urgency, risk, category, type, SLA);
+---(workflow, executor group, impact, urgency, risk, category, type, SLA):
+---names or entries of relm.portfolio.list(); model= alone when its name is
+---unique;
 ---contact={name=, email=, phone=, unit=, location=}; sla_hours=.
 ---Raises invalid_field, not_found, not_allowed (model not active),
 ---permission_denied (no `create` permission on the workflow).
@@ -327,13 +359,14 @@ function M.register(spec)
     local fields = {}
     local model
     if spec.portfolio ~= nil or spec.model ~= nil then
-        if type(spec.portfolio) ~= "string" or type(spec.model) ~= "string" then
+        local pname, mname = model_names(spec)
+        if type(pname) ~= "string" or type(mname) ~= "string" then
             relm.error("invalid_field", "register: portfolio and model go together, both names", 2)
         end
-        model = relm.portfolio.model(spec.portfolio, spec.model)
+        model = relm.portfolio.model(pname, mname)
         if model.status ~= "active" then
             relm.error("not_allowed", ("register: model '%s' of portfolio '%s' is %s; only active models can be used")
-                :format(spec.model, spec.portfolio, model.status), 2)
+                :format(mname, pname, model.status), 2)
         end
         fields.portfolio_id = model.portfolio_id
         fields.model_id = model.id

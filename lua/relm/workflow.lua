@@ -24,6 +24,7 @@ M.reserved = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", 
 ---Who is expected to take a transition (`by = ...`).
 M.actors = { "anyone", "requester", "executor" }
 
+-- {a=true, b=true} from {"a", "b"}.
 local function set_of(list)
     local s = {}
     for _, v in ipairs(list) do
@@ -85,6 +86,7 @@ local function distance(a, b)
     return prev[#b]
 end
 
+-- " (did you mean 'x'?)" for the closest candidate within two edits, or "".
 local function suggest(word, candidates)
     local best, bestd
     for _, c in ipairs(candidates) do
@@ -96,6 +98,7 @@ local function suggest(word, candidates)
     return best and (" (did you mean '" .. best .. "'?)") or ""
 end
 
+-- t's keys, sorted (stable messages and listings).
 local function keys_sorted(t)
     local out = {}
     for k in pairs(t) do
@@ -129,6 +132,7 @@ local function plain(v, keep_fn, depth)
     return nil
 end
 
+-- Whether a required field counts as filled in: not nil, "" or {}.
 local function present(v)
     return v ~= nil and v ~= "" and not (type(v) == "table" and next(v) == nil)
 end
@@ -166,6 +170,7 @@ local function new_collector()
     return { decls = {}, problems = {} }
 end
 
+-- Record a problem at loc (nil: the whole file) for check() to report.
 local function add_problem(c, loc, fmt, ...)
     c.problems[#c.problems + 1] = { loc = loc, msg = fmt:format(...) }
 end
@@ -180,10 +185,21 @@ local function where()
     return { file = "?", line = 0 }
 end
 
+-- Declarations are read while the file loads. A guard or action that
+-- calls a DSL word later would change nothing (the workflow is compiled
+-- by then), so it is told so at its line instead of silently ignored.
+local function sealed(c, kind)
+    if c.sealed then
+        error(("%s is a declaration: write it at the top level of the file, not in a guard or action"):format(kind),
+            3)
+    end
+end
+
 -- A word used as `word "name" { fields }`: the first call takes the name,
 -- the second the description table.
 local function declare_word(c, kind)
     return function(name)
+        sealed(c, kind)
         local loc = where()
         local d = { kind = kind, loc = loc, done = false }
         if type(name) == "string" and name:match("^[%a_][%w_]*$") then
@@ -210,6 +226,7 @@ end
 -- on_enter "state" (function(r, ctx) ... end), and on_exit.
 local function action_word(c, kind)
     return function(name)
+        sealed(c, kind)
         local loc = where()
         local d = { kind = kind, loc = loc, name = name, done = false }
         if type(name) ~= "string" then
@@ -229,6 +246,7 @@ local function action_word(c, kind)
     end
 end
 
+-- The file's text, or nil and the reason.
 local function read_file(path)
     local f, err = io.open(path, "rb")
     if not f then
@@ -266,6 +284,7 @@ local function collect(path, code, limits)
         return c
     end
     local ran, err = pcall(sandbox.call_with, limits or {}, fn)
+    c.sealed = true
     if not ran then
         add_problem(c, nil, "%s", located(message_of(err), chunk, "while loading the workflow"))
         c.fatal = true
@@ -277,6 +296,7 @@ end
 -- Validation and compilation (outside the sandbox, on plain data)
 --------------------------------------------------------------------------
 
+-- "file:line" of loc, or the file when loc is nil.
 local function loc_text(c, loc)
     if loc then
         return ("%s:%d"):format(loc.file, loc.line)
@@ -284,6 +304,8 @@ local function loc_text(c, loc)
     return c.chunk
 end
 
+-- Whether v has the kind of value SPEC names ("names", "states",
+-- "status_map" or a Lua type).
 local function check_kind(v, kind)
     if kind == "names" then
         if type(v) ~= "table" then
@@ -335,6 +357,7 @@ local function check_fields(c, d)
     end
 end
 
+-- A fresh array with list's elements (an empty one for nil).
 local function copy_list(list)
     local out = {}
     for i, v in ipairs(list or {}) do
@@ -343,6 +366,7 @@ local function copy_list(list)
     return out
 end
 
+-- The default label of a state or transition: its name with spaces.
 local function label_of(name)
     return (name:gsub("_", " "))
 end
@@ -366,7 +390,9 @@ local function compile(c, path)
     local state_names = {}
 
     for _, d in ipairs(c.decls) do
-        if (d.kind == "workflow" or d.kind == "state" or d.kind == "transition") and not d.done then
+        -- (A declaration without a name was reported already: `state { ... }`
+        -- passes its braces as the name.)
+        if (d.kind == "workflow" or d.kind == "state" or d.kind == "transition") and not d.done and d.name then
             add_problem(c, d.loc, "%s '%s' needs its description in braces right after the name: %s \"%s\" { ... }",
                 d.kind, tostring(d.name), d.kind, tostring(d.name))
         elseif (d.kind == "on_enter" or d.kind == "on_exit") and not d.done then
@@ -638,6 +664,8 @@ local function compile(c, path)
     return wf
 end
 
+-- The collected problems as "file:line: message" strings, in line order
+-- (problems without a line first; on one line, in the order found).
 local function format_problems(c)
     local list = {}
     for i, p in ipairs(c.problems) do
@@ -903,6 +931,8 @@ local function run_actions(list, r, ctx)
     return changes
 end
 
+-- Run the entry or exit actions of state in the sandbox; their changes,
+-- or nil. Raises sandbox when one fails (interrupted passes through).
 local function run_state_actions(self, which, state, r, ctx)
     local s = self.states[state]
     if not s then
@@ -913,7 +943,9 @@ local function run_state_actions(self, which, state, r, ctx)
         return nil
     end
     local ok, res = pcall(sandbox.call, run_actions, list, plain(r or {}, false, 0), plain(ctx or {}, false, 0))
-    if not ok then
+    if not ok and relm.is_error(res, "interrupted") then
+        error(res, 0) -- Ctrl-C: not the action's fault
+    elseif not ok then
         relm.error("sandbox", ("%s action of state '%s' failed: %s"):format(which == "enter" and "entry" or "exit",
             state, message_of(res)), 3)
     end
@@ -1005,6 +1037,7 @@ local PHASE_COLOURS = {
     closure = { "#f1eef8", "#d7cdea" },
 }
 
+-- s as a quoted DOT string.
 local function q(s)
     return '"' .. tostring(s):gsub('[\\"]', "\\%0") .. '"'
 end
@@ -1049,8 +1082,23 @@ function M.dot(name)
     for _, tname in ipairs(wf.transition_order) do
         local t = wf.transitions[tname]
         local style = t.to == wf.close_state and ", style=bold" or ""
+        -- A transition that waits for the approval rules says so, on a
+        -- line of its own (a DOT "\n", spliced in after quoting); so does
+        -- the one a rejection takes.
+        local note = ""
+        if t.approval then
+            note = "\\n(after approval)"
+            style = style .. ', color="#2f6f3e", fontcolor="#2f6f3e"'
+        end
         for _, f in ipairs(t.from_list) do
-            add("  %s -> %s [label=%s%s];", q(f), q(t.to), q(t.label), style)
+            local back = ""
+            for _, other in ipairs(wf:available(f)) do
+                local o = wf.transitions[other]
+                if o.approval and o.on_reject == tname then
+                    back = "\\n(on rejection)"
+                end
+            end
+            add("  %s -> %s [label=%s\"%s];", q(f), q(t.to), q(t.label):sub(1, -2) .. note .. back, style)
         end
     end
     if wf.cancel_state then

@@ -101,6 +101,40 @@ static void test_script_error(lua_State *L)
     lua_settop(L, top);
 }
 
+/* What repl.c does on Ctrl-C: a hook that raises "interrupted" at every
+ * instruction until the statement is over. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    relm_lua_error(L, "interrupted", "statement stopped by Ctrl-C");
+}
+
+/* Ctrl-C pressed while the script runs (stands in for the signal). */
+static int press_ctrl_c(lua_State *L)
+{
+    lua_sethook(L, interrupt_hook, LUA_MASKCOUNT, 1);
+    return 0;
+}
+
+/* Ctrl-C during a sandboxed call stops the script with code "interrupted",
+ * and the interrupt hook stays for the caller (it is not replaced by the
+ * caller's previous hook), so the statement stops too. */
+static void test_interrupt(lua_State *L)
+{
+    relm_diag d;
+    int top = lua_gettop(L);
+    push_chunk(L, "local ctrl_c = ...\nctrl_c()\n"
+                  "while true do pcall(function() end) end", "@busy.lua");
+    lua_pushcfunction(L, press_ctrl_c);
+    CHECK(relm_sandbox_call(L, 1, 0, NULL, &d) == RELM_ERR);
+    CHECK(d.code != NULL && strcmp(d.code, "interrupted") == 0);
+    CHECK(strcmp(d.msg, "statement stopped by Ctrl-C") == 0);
+    CHECK(lua_gettop(L) == top + 1); /* the error value */
+    CHECK(lua_gethook(L) == interrupt_hook);
+    lua_sethook(L, NULL, 0, 0);
+    lua_settop(L, top);
+}
+
 /* A C function that never returns: only the watchdog's last resort can
  * end it. */
 static int spin_in_c(lua_State *L)
@@ -202,6 +236,7 @@ int main(void)
         test_timeout(L);
         test_memory(L);
         test_script_error(L);
+        test_interrupt(L);
         relm_host_close(L);
     }
     relm_store_close(s);

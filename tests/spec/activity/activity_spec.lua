@@ -262,6 +262,20 @@ describe("relm.activity", function()
         assert.matches('a' .. a.id .. ' %[label="#' .. a.id .. ' Plan \\"A\\"\\ntodo"', dot)
         assert.matches("a" .. a.id .. " %-> a" .. b.id .. ";", dot)
         assert.matches("bob", dot, 1, true)
+        assert.is_nil(dot:find("[style=invis]", 1, true)) -- the dependency already orders the phases
+        -- Without one, an invisible edge draws planning before deployment.
+        local c = relm.activity.add(r.id, { phase = "planning", title = "Check C" })
+        assert.matches("a" .. c.id .. " %-> a" .. b.id .. " %[style=invis%];", relm.activity.dot(r.id))
         assert.matches("}\n$", dot)
+        -- Graphviz draws it, when installed.
+        if os.execute("command -v dot >/dev/null 2>&1") then
+            local path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/activities.dot"
+            local f = assert(io.open(path, "w"))
+            f:write(dot)
+            f:close()
+            assert.is_true(os.execute("dot -Tsvg '" .. path .. "' -o '" .. path .. ".svg'") == true)
+            os.remove(path)
+            os.remove(path .. ".svg")
+        end
     end)
 end)

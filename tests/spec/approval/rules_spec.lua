@@ -140,6 +140,25 @@ rule "meddler" { when = function(r) r.title = "changed"; r.priority = 1; return 
         assert.are.equal("Upgrade the database", relm.release.get(r.id).title)
         assert.are.same({}, relm.approval.status(r.id).requests)
     end)
+
+    it("a when-function cannot declare rules, and writes nothing", function()
+        local path = H.rules [[
+rule "sneaky" {
+    when = function(r) rule "injected" { approvers = person "gina" } return false end,
+    approvers = person "gina",
+}
+]]
+        local r = H.release {}
+        relm.release.act(r.id, "rush")
+        H.refused("sandbox", esc(path) .. ":2: rule is a declaration: write it at the top level", function()
+            relm.release.act(r.id, "finish")
+        end)
+        local names = {}
+        for _, rule in ipairs(relm.approval.rules()) do
+            names[#names + 1] = rule.name
+        end
+        assert.are.same({ "sneaky" }, names)
+    end)
 end)
 
 describe("workflow keys for activities and approvals", function()

@@ -229,24 +229,53 @@ describe("relm.cmdb.impact stays correct", function()
 end)
 
 describe("relm.cmdb.impact rows read after a change", function()
-    it("keep the membership of the call and show a removed CI as removed", function()
+    it("a small answer is built at the call: later changes do not show in it", function()
         cmdb.add{ type = "thing", name = "leaf" }
         cmdb.relate("leaf", "depends_on", "lonely")
         local res = cmdb.impact("lonely")
-        local before = #res -- # builds no row
-        local pos
-        -- no row read yet: remove the CI, then read the rows
         cmdb.unrelate("leaf", "depends_on", "lonely")
         cmdb.remove("leaf")
-        for i = 1, #res do
-            if res[i].status == "removed" then
+        assert.is_nil(getmetatable(res))
+        assert.is_not_nil(by_name(res).leaf)
+        assert.are.same({ "leaf depends_on lonely" }, by_name(res).leaf.via)
+    end)
+
+    it("a large one keeps the membership of the call and shows a removed CI as removed", function()
+        -- 50,001 CIs on one hub: past the size built at the call
+        local dir = assert(os.getenv("RELM_TEST_TMP"))
+        local n = 50001
+        local cis, rels = { "name,type", "hub,thing" }, { "from,kind,to" }
+        for i = 1, n do
+            cis[#cis + 1] = "spoke" .. i .. ",thing"
+            rels[#rels + 1] = "spoke" .. i .. ",depends_on,hub"
+        end
+        for file, lines in pairs{ ["/star_cis.csv"] = cis, ["/star_rels.csv"] = rels } do
+            local f = assert(io.open(dir .. file, "w"))
+            f:write(table.concat(lines, "\n"), "\n")
+            f:close()
+        end
+        cmdb.import(dir .. "/star_cis.csv", { format = "csv", kind = "cis" })
+        cmdb.import(dir .. "/star_rels.csv", { format = "csv", kind = "relationships" })
+        local res = cmdb.impact("hub")
+        assert.is_not_nil(getmetatable(res))
+        assert.are.equal(n, #res) -- # builds no row
+        assert.is_nil(next(res))
+        -- no row read yet: remove a CI, then read the rows
+        cmdb.unrelate("spoke7", "depends_on", "hub")
+        cmdb.remove("spoke7")
+        local pos, seen = nil, 0
+        for i, r in ipairs(res) do
+            seen = seen + 1
+            if r.status == "removed" then
                 pos = i
             end
         end
-        assert.are.equal(before, #res)
+        assert.are.equal(n, seen)
+        assert.are.equal(n, #res)
         assert.is_not_nil(pos)
         assert.matches("%(removed%)", res[pos].name)
-        assert.are.same({ "leaf depends_on lonely" }, { (res[pos].via[1]:gsub("^#%d+ %(removed%)", "leaf")) })
+        assert.are.same({ "spoke7 depends_on hub" }, { (res[pos].via[1]:gsub("^#%d+ %(removed%)", "spoke7")) })
+        assert.are.equal(n, #table.move(res, 1, #res, 1, {}))
     end)
 end)
 

@@ -19,7 +19,7 @@ function H.setup()
     relm.user.add { name = "carol" }
     relm.user.add { name = "dave" }
     relm.user.add { name = "erin" }
-    for _, g in ipairs({ "ops", "leads", "cab", "dba" }) do
+    for _, g in ipairs({ "ops", "leads", "dba" }) do -- cab: in every database
         relm.group.add { name = g }
     end
     relm.group.add_member("ops", "bob")

@@ -31,7 +31,12 @@ end
 
 describe("the shipped workflows", function()
     local j
-    setup(function() j = H.setup() end)
+    setup(function()
+        j = H.setup()
+        -- The shipped CAB rules (workflows/rules/cab.lua) ask group cab in
+        -- major's CAB review: dave is the whole board here.
+        relm.group.add_member("cab", "dave")
+    end)
 
     for _, name in ipairs({ "standard", "minor", "major", "emergency" }) do
         it(name .. " goes from registration to closure and can be reopened", function()
@@ -51,6 +56,10 @@ describe("the shipped workflows", function()
                     end
                 end
                 fields.note = nil
+                local round = relm.approval.status(r.id)
+                if round and round.status == "open" then
+                    relm.user.as("dave", relm.approval.decide, r.id, { decision = "approve" })
+                end
                 r = relm.release.act(r.id, t, { fields = fields, note = "step " .. i })
                 assert.are.equal(wf.transitions[t].to, r.state)
             end
@@ -59,7 +68,11 @@ describe("the shipped workflows", function()
             r = relm.release.act(r.id, "reopen", { justification = j.reopen })
             assert.are.equal(wf.reopen_to, r.state)
             assert.are.equal(1, r.reopen_count)
-            assert.are.equal(#steps + 2, #relm.release.history(r.id))
+            local actions = 0 -- approval.* occurrences come on top
+            for _, o in ipairs(relm.release.history(r.id)) do
+                actions = actions + (o.action:find("^approval%.") and 0 or 1)
+            end
+            assert.are.equal(#steps + 2, actions)
             assert.is_true(relm.audit.verify())
         end)
 

@@ -51,6 +51,13 @@ describe("a malformed workflow file", function()
             { F .. "unreachable%.lua:5: state 'limbo' is unreachable from the initial state 'registered'$" })
     end)
 
+    it("with declarations that have no name: one problem each", function()
+        assert_problems("unnamed", {
+            F .. "unnamed%.lua:6: transition needs a name in quotes: transition \"name\" { ... }$",
+            F .. "unnamed%.lua:7: state needs a name in quotes: state \"name\" { ... }$",
+        })
+    end)
+
     it("with no workflow declaration", function()
         assert_problems("no_workflow", { F .. "no_workflow%.lua:1: no workflow declaration" })
     end)
@@ -128,6 +135,8 @@ describe("a malicious workflow file", function()
             via_load = ":16: attempt to call a nil value",
             via_debug = ":18: unknown global 'debug'",
             via_global = ":20: cannot create global 'shared_state'",
+            via_declaration = ":22: transition is a declaration: write it at the top level of the file",
+            via_relm = ":24: unknown global 'relm'",
         }
         for tname, pat in pairs(expect) do
             local ok, reason = wf:guard(tname, {})
@@ -135,6 +144,7 @@ describe("a malicious workflow file", function()
             assert.matches("^guard of '" .. tname .. "' failed: tests/fixtures/workflows/escape_guard%.lua" .. pat,
                 reason)
         end
+        assert.is_nil(wf.transitions.sneak)
     end)
 
     it("with a looping guard: that action fails, the next guard works", function()

@@ -211,11 +211,27 @@ describe("dot", function()
         assert.matches('^digraph "standard" {', dot)
         assert.matches('subgraph "cluster_registration"', dot, 1, true)
         assert.matches('subgraph "cluster_deployment"', dot, 1, true)
-        assert.matches('"homologation" %-> "in_execution" %[label="Not resolved"%]', dot)
+        assert.matches('"homologation" %-> "in_execution" %[label="Not resolved\\n%(on rejection%)"%]', dot)
+        assert.matches('"homologation" %-> "resolved" %[label="Approve\\n%(after approval%)", color=', dot)
         assert.matches('"closed" %-> "in_execution" %[label="reopen", style=dashed%]', dot)
         assert.matches('"closed" %[label="Closed", fillcolor="#d7cdea", peripheries=2%]', dot)
         assert.matches('__start %-> "registered"', dot)
         assert.matches("}\n$", dot)
+    end)
+
+    it("renders with Graphviz, when installed", function()
+        if not os.execute("command -v dot >/dev/null 2>&1") then
+            return
+        end
+        local path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/wf.dot"
+        for _, name in ipairs(W.list()) do
+            local f = assert(io.open(path, "w"))
+            f:write(W.dot(name))
+            f:close()
+            assert.is_true(os.execute("dot -Tsvg '" .. path .. "' -o '" .. path .. ".svg'") == true, name)
+        end
+        os.remove(path)
+        os.remove(path .. ".svg")
     end)
 
     it("accepts a compiled workflow", function()
