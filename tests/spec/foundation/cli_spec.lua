@@ -357,6 +357,20 @@ describe("relm with the default user deactivated", function()
         code = relm(dir, "--user root2 -e 'relm.cmdb.define_type{name=\"box\"}'")
         assert.are.equal(0, code)
     end)
+
+    it("never goes on as someone else when relm.user.as takes the way back away", function()
+        local dir = fresh_dir()
+        write(dir .. "/s.lua", [[
+relm.user.add{name = "root2", admin = true}
+local ok, e = pcall(relm.user.as, "root2", relm.user.set_active, "admin", false)
+print(ok, e.code, relm.whoami())
+local ok2, e2 = pcall(relm.cmdb.define_type, {name = "box"})
+print(ok2, e2.code)
+]])
+        local code, out, err = relm(dir, "run s.lua")
+        assert.are.equal(0, code, err)
+        assert.are.equal("false\tunknown_user\tadmin\nfalse\tunknown_user\n", out)
+    end)
 end)
 
 describe("relm --db and $RELM_DB", function()
