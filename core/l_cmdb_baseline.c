@@ -230,6 +230,19 @@ int luaopen_relm_cmdb_baseline(lua_State *L)
         {"baseline_diff", l_cmdb_baseline_diff},
         {NULL, NULL},
     };
+    /* One-line docs for help() (convention: docs/internals.md). */
+    static const char *const docs[][2] = {
+        {"baseline", "(name [, {type=, status=, names={...}}]) -> {name=, "
+                     "id=, count=}: snapshot the CIs matching the filter"},
+        {"baseline_diff", "(a [, b]) -> {added=, removed=, changed=}: what "
+                          "differs from baseline a to b, or to now"},
+    };
     luaL_newlib(L, fns);
+    lua_createtable(L, 0, (int)(sizeof docs / sizeof docs[0]));
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        lua_pushstring(L, docs[i][1]);
+        lua_setfield(L, -2, docs[i][0]);
+    }
+    lua_setfield(L, -2, "__doc");
     return 1;
 }

@@ -542,6 +542,20 @@ int luaopen_relm_cmdb_graph(lua_State *L)
         {"graph_stats", l_cmdb_graph_stats},
         {NULL, NULL},
     };
+    /* One-line docs for help() (convention: docs/internals.md). */
+    static const char *const docs[][2] = {
+        {"impact", "(name [, {direction=, depth=, kinds=, limit=}]) -> rows: "
+                   "every CI that depends on name (\"up\", the default) or "
+                   "that name depends on (\"down\") or both, with depth and path"},
+        {"graph_stats", "() -> {nodes=, edges=, builds=}: the impact graph "
+                        "as last built"},
+    };
     luaL_newlib(L, fns);
+    lua_createtable(L, 0, (int)(sizeof docs / sizeof docs[0]));
+    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
+        lua_pushstring(L, docs[i][1]);
+        lua_setfield(L, -2, docs[i][0]);
+    }
+    lua_setfield(L, -2, "__doc");
     return 1;
 }

@@ -202,8 +202,13 @@ static int l_people_as_user(lua_State *L)
     lua_remove(L, 1);
     int status = relm_host_pcall(L, lua_gettop(L) - 1, LUA_MULTRET);
     relm_diag d2;
-    if (relm_store_set_actor(s, prev, &d2) != RELM_OK)
+    if (relm_store_set_actor(s, prev, &d2) != RELM_OK) {
+        /* fn deactivated the previous actor: acting on as name would be
+         * acting as the wrong person, so no one acts (writes then refuse
+         * with unknown_user). */
+        relm_store_defer_actor(s, prev);
         return relm_lua_diag_error(L, &d2);
+    }
     if (status != LUA_OK)
         return lua_error(L);
     return lua_gettop(L);
@@ -225,10 +230,13 @@ int luaopen_relm_people(lua_State *L)
         {NULL, NULL},
     };
     luaL_newlib(L, fns);
-    lua_createtable(L, 0, 1);
+    /* _internal: help() and Tab completion offer the Lua modules instead. */
+    lua_createtable(L, 0, 2);
     lua_pushliteral(L, "the C half of relm.user, relm.group, relm.permission "
                        "and relm.justification (use those)");
     lua_setfield(L, -2, "_module");
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "_internal");
     lua_setfield(L, -2, "__doc");
     return 1;
 }

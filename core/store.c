@@ -111,9 +111,15 @@ static int cache_grow(relm_store *s)
     return RELM_OK;
 }
 
-/* Run the connection setting deferred by relm_store_open, once. */
+/* Run the connection setting deferred by relm_store_open, once. SQLite
+ * refuses to change the safety level inside a transaction, and a read
+ * transaction may have been begun directly on the handle (graph.c does):
+ * then the setting waits for the next statement outside one. Every write
+ * starts with relm_store_begin in autocommit, so none runs without it. */
 static int apply_pending(relm_store *s, relm_diag *d)
 {
+    if (!sqlite3_get_autocommit(s->db))
+        return RELM_OK;
     const char *sql = s->pending_pragma;
     s->pending_pragma = NULL;
     return relm_store_exec(s, sql, d);
@@ -190,9 +196,15 @@ int relm_store_exec(relm_store *s, const char *sql, relm_diag *d)
     return RELM_OK;
 }
 
+static int resolve_actor(relm_store *s, relm_diag *d);
+
 int relm_store_begin(relm_store *s, relm_diag *d)
 {
     char sql[64];
+    /* Every write starts here: a deferred user who turns out not to exist
+     * (the default admin, deactivated) must not write as nobody. */
+    if (s->depth == 0 && s->actor_pending && resolve_actor(s, d) != RELM_OK)
+        return RELM_ERR;
     if (s->depth == 0)
         snprintf(sql, sizeof sql, "BEGIN IMMEDIATE");
     else
@@ -282,16 +294,28 @@ void relm_store_defer_actor(relm_store *s, const char *name)
     snprintf(s->actor_name, sizeof s->actor_name, "%s", name);
 }
 
+/* Look up the deferred user. On failure the name stays pending (so the
+ * next outermost begin refuses again) and the id 0, which every
+ * permission check refuses. */
+static int resolve_actor(relm_store *s, relm_diag *d)
+{
+    char name[sizeof s->actor_name];
+    snprintf(name, sizeof name, "%s", s->actor_name);
+    if (relm_store_set_actor(s, name, d) != RELM_OK) {
+        s->actor_id = 0;
+        s->actor_pending = 1;
+        if (d != NULL && d->code != NULL && strcmp(d->code, "unknown_user") == 0)
+            relm_diag_set(d, "unknown_user", "no active user named '%s' "
+                          "(start relm with --user NAME)", name);
+        return RELM_ERR;
+    }
+    return RELM_OK;
+}
+
 int64_t relm_store_actor_id(relm_store *s)
 {
-    if (s->actor_pending) {
-        char name[sizeof s->actor_name];
-        snprintf(name, sizeof name, "%s", s->actor_name);
-        s->actor_pending = 0;
-        /* On failure the id stays 0: no such user, so every permission
-         * check refuses, which is what a vanished default user deserves. */
-        relm_store_set_actor(s, name, NULL);
-    }
+    if (s->actor_pending)
+        resolve_actor(s, NULL);
     return s->actor_id;
 }
 

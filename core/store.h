@@ -68,7 +68,9 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context);
 int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d);
 /* Like set_actor, but looked up when the id is first asked for: the
  * default user costs a start-up nothing (the first query parses the whole
- * schema, about a millisecond). An unknown name then leaves the id 0. */
+ * schema, about a millisecond). While the name is unknown or inactive the
+ * id is 0 and every outermost relm_store_begin fails with unknown_user, so
+ * nothing is written in the name of nobody. */
 void relm_store_defer_actor(relm_store *s, const char *name);
 int64_t relm_store_actor_id(relm_store *s);
 const char *relm_store_actor_name(const relm_store *s);

@@ -79,6 +79,12 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
         free(buf);
         return NULL;
     }
+    /* A first line starting with '#' (#!/usr/bin/env -S relm run) is
+     * skipped, as lua5.4 does; blanked rather than cut, so line numbers in
+     * messages stay those of the file. */
+    if (*len > 0 && buf[0] == '#')
+        for (size_t i = 0; i < *len && buf[i] != '\n'; i++)
+            buf[i] = ' ';
     if (!relm_utf8_valid(buf, *len, &bad)) {
         int line = 1;
         for (size_t i = 0; i < bad; i++)
@@ -178,8 +184,25 @@ int relm_eval_load(lua_State *L, const char *code, size_t len,
         const char *ret = lua_tolstring(L, -1, &rlen);
         int status = luaL_loadbufferx(L, ret, rlen, chunkname, "t");
         lua_remove(L, -2);
-        if (status == LUA_OK)
+        if (status == LUA_OK) {
+            /* "return f(x)" is a tail call: an error in f would find no
+             * frame of the statement to point at (stdin:1:). Passing the
+             * values through a function keeps the statement's frame while
+             * they are computed, with the same values and line numbers. */
+            luaL_buffinit(L, &b);
+            luaL_addstring(&b, "return (function(...) return ... end)(");
+            luaL_addlstring(&b, code, len);
+            luaL_addstring(&b, "\n)");
+            luaL_pushresult(&b);
+            ret = lua_tolstring(L, -1, &rlen);
+            if (luaL_loadbufferx(L, ret, rlen, chunkname, "t") == LUA_OK) {
+                lua_remove(L, -2);
+                lua_remove(L, -2);
+            } else {
+                lua_pop(L, 2);
+            }
             return status;
+        }
         lua_pop(L, 1);
     }
     return luaL_loadbufferx(L, code, len, chunkname, "t");

@@ -10,8 +10,9 @@
 extern int relm_eval_traceback;
 
 /* Read a script (path, or "-" for stdin) into a malloc'd buffer after
- * checking it is a readable regular file of valid UTF-8. On failure returns
- * NULL and writes a one-line reason into err. */
+ * checking it is a readable regular file of valid UTF-8; a first line
+ * starting with # (a shebang) is blanked, as lua5.4 skips it. On failure
+ * returns NULL and writes a one-line reason into err. */
 char *relm_eval_read_script(const char *path, size_t *len, char *err,
                             size_t errlen);
 

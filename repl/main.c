@@ -57,7 +57,8 @@ static const struct {
      "Interactive session: expressions print their values, records print as\n"
      "aligned tables, Tab completes names, history is kept in\n"
      "~/.relm_history, Ctrl-C interrupts the statement, Ctrl-D leaves.\n"
-     "help() lists the modules.\n"},
+     "help() lists the modules. Fed by a pipe, it reads statements without\n"
+     "prompts, goes on after an error and then exits with status 1.\n"},
     {"-e",
      "usage: relm [OPTIONS] -e 'LUA'\n"
      "Run one statement (or expression) and print its results, e.g.\n"

@@ -189,6 +189,7 @@ int relm_repl(lua_State *L)
     char *chunk = NULL; /* lines gathered so far of an incomplete chunk */
     size_t chunk_len = 0;
     char *line;
+    int failed = 0; /* a statement raised or did not compile */
     lua_settop(L, 0);
     for (;;) {
         sigint_seen = 0;
@@ -236,10 +237,12 @@ int relm_repl(lua_State *L)
         chunk_len = 0;
         if (status != LUA_OK) {
             relm_eval_report(L);
+            failed = 1;
             continue;
         }
         evaluating = 1;
-        relm_eval_call(L, 0, 1);
+        if (relm_eval_call(L, 0, 1) != LUA_OK)
+            failed = 1;
         evaluating = 0;
         lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late */
         lua_settop(L, 0);
@@ -247,9 +250,10 @@ int relm_repl(lua_State *L)
     if (chunk != NULL) {
         /* Input ended inside a chunk: say what is missing rather than drop
          * it silently (a piped script cut short). */
-        if (relm_eval_load(L, chunk, chunk_len, "=stdin", 0) != LUA_OK)
+        if (relm_eval_load(L, chunk, chunk_len, "=stdin", 0) != LUA_OK) {
             relm_eval_report(L);
-        else
+            failed = 1;
+        } else
             lua_pop(L, 1);
         free(chunk);
     }
@@ -258,5 +262,9 @@ int relm_repl(lua_State *L)
         if (hist[0] != '\0')
             write_history(hist);
     }
-    return 0;
+    /* At a terminal the person saw each error and went on: leaving is a
+     * success. Piped input is a script by other means: like `relm run`,
+     * it exits 1 when any statement failed, so `relm repl < f && ...`
+     * does not carry on after an error. */
+    return !tty && failed ? 1 : 0;
 }

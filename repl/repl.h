@@ -5,7 +5,8 @@
 
 #include <lua.h>
 
-/* Run the REPL until end of input. Returns the exit status (0). */
+/* Run the REPL until end of input. Returns the exit status: 0, or 1 when
+ * input is not a terminal and a statement failed (as `relm run` would). */
 int relm_repl(lua_State *L);
 
 #endif

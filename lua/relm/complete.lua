@@ -21,7 +21,7 @@ function M.modules()
     if module_cache then
         return module_cache
     end
-    local seen, list = {}, {}
+    local seen, list, lua_file = {}, {}, {}
     local function add(name)
         if not seen[name] and not INTERNAL[name] and name:match("^[%a_][%w_]*$") then
             seen[name] = true
@@ -41,6 +41,7 @@ function M.modules()
         for _, file in ipairs(files) do
             local name = file:match("^(.+)%.lua$")
             if name then
+                lua_file[name] = true
                 add(name)
             end
         end
@@ -54,10 +55,21 @@ function M.modules()
     end
     -- X_part modules (relm.core.cmdb_graph, lua/relm/cmdb_graph.lua) are
     -- pieces merged into module X, not modules of their own.
+    -- A C module with no Lua file that is only the C half of Lua modules
+    -- (relm.core.people under relm.user, relm.group...) says so with
+    -- __doc._internal: relm.people still works, but it is not offered.
+    local function internal_c(name)
+        if lua_file[name] or not package.preload["relm.core." .. name] then
+            return false
+        end
+        local loaded, c = pcall(require, "relm.core." .. name)
+        local doc = loaded and type(c) == "table" and rawget(c, "__doc")
+        return type(doc) == "table" and doc._internal == true
+    end
     local modules = {}
     for _, name in ipairs(list) do
         local owner = name:match("^([%a][%w]*)_")
-        if not (owner and seen[owner]) then
+        if not (owner and seen[owner]) and not internal_c(name) then
             modules[#modules + 1] = name
         end
     end

@@ -51,12 +51,24 @@ local function parse(path)
             if not name then
                 name, args = line:match("^[%w_]+%.([%a_][%w_]*)%s*=%s*function%s*%((.-)%)")
             end
+            if not name then
+                -- M.checksum = C.checksum: the arguments are the @param names.
+                name = line:match("^[%w_]+%.([%a_][%w_]*)%s*=%s*[%a_][%w_.]*%s*$")
+                local names = {}
+                for _, l in ipairs(pending) do
+                    names[#names + 1] = l:match("^@param%s+([%w_.]+%??)")
+                end
+                args = table.concat(names, ", ")
+            end
             if name and #pending > 0 then
                 local d = { name = name, args = args, text = {}, params = {}, returns = {} }
                 for _, l in ipairs(pending) do
                     local p = l:match("^@param%s+(.*)$")
                     local r = l:match("^@return%s+(.*)$")
-                    if p then
+                    local see = l:match("^@see%s+(relm%.[%w_]+%.[%w_]+)")
+                    if see then
+                        d.see = see
+                    elseif p then
                         d.params[#d.params + 1] = p
                     elseif r then
                         d.returns[#d.returns + 1] = r
@@ -98,9 +110,15 @@ local function c_module(name)
     return ok and type(m) == "table" and m or nil
 end
 
+-- The __doc table of a C module, or of a Lua module built by a function
+-- rather than written out (relm.change comes from relm.related.api).
 local function c_docs(name)
     local c = c_module(name)
     local d = c and rawget(c, "__doc")
+    if type(d) ~= "table" and name ~= "" then
+        local t = rawget(relm, name) or package.loaded["relm." .. name]
+        d = type(t) == "table" and rawget(t, "__doc")
+    end
     return type(d) == "table" and d or {}
 end
 
@@ -109,8 +127,13 @@ local function loaded(name)
     if name == "" then
         return relm
     end
-    return rawget(relm, name) or package.loaded["relm." .. name]
-        or package.loaded["relm.core." .. name]
+    local t = rawget(relm, name) or package.loaded["relm." .. name]
+    -- The C half stands for the module only when there is no Lua file:
+    -- relm.core.release loaded by another module is not relm.release.
+    if t == nil and not source(name) then
+        t = package.loaded["relm.core." .. name]
+    end
+    return t
 end
 
 local function width()
@@ -141,9 +164,57 @@ function M.describe(name)
     return parse(source(name)).header or c
 end
 
--- The doc of function fname of module name: {sig=, summary=, ...}.
-local function function_doc(name, fname)
+-- The doc of function fname of module name: {sig=, summary=, ...}. A
+-- forwarder documented only by `---@see relm.other.fn` (relm.release.impact
+-- calls relm.related.impact) shows the doc of the function it calls.
+local function_doc
+
+-- Every string key under which table t holds the value v.
+local function keys_of(t, v)
+    local out = {}
+    if type(t) == "table" then
+        for k, f in pairs(t) do
+            if f == v and type(k) == "string" then
+                out[#out + 1] = k
+            end
+        end
+    end
+    return out
+end
+
+-- The doc of the same function value found under another module: relm.cmdb
+-- gathers the functions of relm.cmdb_graph and relm.core.cmdb_*, whose
+-- docs are written there; an alias (M.releases = M.for_ci) finds its
+-- original. The signature takes the name it was asked for.
+local function doc_by_value(name, fname)
+    local v = loaded(name)
+    v = type(v) == "table" and rawget(v, fname)
+    if type(v) ~= "function" then
+        return nil
+    end
+    for key, t in pairs(package.loaded) do
+        local n = type(key) == "string" and (key:match("^relm%.core%.([%w_]+)$") or key:match("^relm%.([%w_]+)$"))
+        for _, k in ipairs(n and keys_of(t, v) or {}) do
+            local d = not (n == name and k == fname) and function_doc(n, k, 3)
+            if d then
+                return setmetatable({ sig = fname .. d.sig:sub(#k + 1) }, { __index = d })
+            end
+        end
+    end
+    return nil
+end
+
+function_doc = function(name, fname, hops)
     local d = parse(source(name)).funcs[fname]
+    if d and #d.text == 0 and d.see and (hops or 0) < 3 then
+        local mod, f = d.see:match("^relm%.([%w_]+)%.([%w_]+)$")
+        local target = function_doc(mod, f, (hops or 0) + 1)
+        if target then
+            local t = setmetatable({ text = { "(calls " .. d.see .. ")" } }, { __index = target })
+            table.move(target.text, 1, #target.text, 2, t.text)
+            return t
+        end
+    end
     if d then
         return d
     end
@@ -156,7 +227,7 @@ local function function_doc(name, fname)
         return { name = fname, sig = fname .. (sig or ""), summary = summary, text = { summary },
                  params = {}, returns = {} }
     end
-    return nil
+    return (hops or 0) < 3 and doc_by_value(name, fname) or nil
 end
 
 --- The functions of a module, each with its one-line doc, in source order.
@@ -201,9 +272,15 @@ local function locate(v)
     if v == relm then
         return ""
     end
-    local names = { "" }
+    local names, seen = { "" }, {}
     for _, n in ipairs(complete.modules()) do
-        names[#names + 1] = n
+        names[#names + 1], seen[n] = n, true
+    end
+    -- Modules not offered (relm.people) still get help once loaded.
+    for n, t in pairs(relm) do
+        if type(n) == "string" and type(t) == "table" and not seen[n] then
+            names[#names + 1] = n
+        end
     end
     for _, n in ipairs(names) do
         if n ~= "" and v == loaded(n) then
@@ -215,12 +292,9 @@ local function locate(v)
     end
     for _, n in ipairs(names) do
         for _, t in ipairs({ loaded(n), n ~= "" and package.loaded["relm.core." .. n] or nil }) do
-            if type(t) == "table" then
-                for k, f in pairs(t) do
-                    if f == v and type(k) == "string" then
-                        return n, k
-                    end
-                end
+            local k = keys_of(t, v)[1]
+            if k then
+                return n, k
             end
         end
     end
@@ -339,7 +413,8 @@ function M.lines(v)
         end
     end
     if fname then
-        local t = loaded(name)
+        -- By name, the module may not be loaded yet ("related.releases").
+        local t = loaded(name) or (name ~= "" and relm[name]) or nil
         return lines_function(name, fname, t and t[fname])
     end
     return lines_module(name)

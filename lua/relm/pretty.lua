@@ -115,6 +115,9 @@ local function cell(v)
             parts[i] = tostring(x)
         end
         s = table.concat(parts, ", ")
+    elseif type(v) == "string" and not utf8.len(v) then
+        -- A BLOB or other binary: raw bytes would garble the terminal.
+        s = "<" .. #v .. " bytes>"
     else
         s = tostring(v)
     end
@@ -293,7 +296,12 @@ function M.format(v, indent, seen)
         seen[v] = nil
         return "{}"
     end
-    local n = #v
+    -- Only the unbroken run 1..n prints positionally: with a hole, #v may
+    -- count past it, and { 1, 2, nil, 4 } must not read as { 1, 2, 4 }.
+    local n = 0
+    while rawget(v, n + 1) ~= nil do
+        n = n + 1
+    end
     table.sort(keys, function(a, b)
         local ta, tb = type(a), type(b)
         if ta ~= tb then

@@ -182,10 +182,10 @@ function M.for_ci(name)
 end
 M.releases = M.for_ci
 
--- relm.release calls this (M.extensions) inside every action's
--- transaction once the action is written: when the action closed the
--- release, apply the workflow's CI policy (ci_on_close) to its CIs, so the
--- closure and the CI updates commit or fail together.
+---The transition_done hook relm.release calls (M.extensions) inside every
+---action's transaction once the action is written: when the action closed
+---the release, apply the workflow's CI policy (ci_on_close) to its CIs, so
+---the closure and the CI updates commit or fail together.
 function M.transition_done(before, after, wf)
     if after.status ~= "closed" or before.status == "closed" then
         return
@@ -429,6 +429,13 @@ function M.api(kind)
     for name, fn in pairs(A) do
         A[name] = public(fn)
     end
+    -- One-line docs for help() (these functions are not written out per kind).
+    A.__doc = {
+        add = "({title=, number=, description=, status=, url=, cis={...}}) -> table: record a " .. kind,
+        get = "(number) -> table?: the " .. kind .. " with that number, or nil",
+        update = "(number, fields) -> table: change fields of a " .. kind,
+        list = "([{status=}]) -> table[]: every " .. kind .. ", oldest first",
+    }
     return A
 end
 

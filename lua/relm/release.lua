@@ -944,12 +944,23 @@ function M.history(id)
     return setmetatable(out, { __name = "relm.rows", columns = HISTORY_COLUMNS })
 end
 
--- Related information and impact live in relm.related (docs/related.md):
--- relate(id, kind, target, {note=}), unrelate, related(id), impact(id),
--- for_ci(name).
-for _, name in ipairs({ "relate", "unrelate", "related", "impact", "for_ci" }) do
-    M[name] = function(...) return require("relm.related")[name](...) end
-end
+-- Related information and impact live in relm.related (docs/related.md),
+-- loaded on first use; help() shows the doc of the function each calls.
+
+---@see relm.related.relate
+function M.relate(...) return require("relm.related").relate(...) end
+
+---@see relm.related.unrelate
+function M.unrelate(...) return require("relm.related").unrelate(...) end
+
+---@see relm.related.related
+function M.related(...) return require("relm.related").related(...) end
+
+---@see relm.related.impact
+function M.impact(...) return require("relm.related").impact(...) end
+
+---@see relm.related.for_ci
+function M.for_ci(...) return require("relm.related").for_ci(...) end
 
 ---Fix the engine's clock at epoch seconds (nil: back to the system clock).
 ---For tests and demonstrations of SLA arithmetic; administrators only.

@@ -399,6 +399,46 @@ static void test_synchronous_full(void)
         return;
     CHECK(scalar(s, "PRAGMA synchronous") == 2); /* FULL */
     relm_store_close(s);
+
+    /* The setting is deferred to the first statement; when that statement
+     * comes inside a read transaction begun on the handle (as the impact
+     * graph does), it must wait rather than fail, and still hold for the
+     * writes after. */
+    s = NULL;
+    CHECK(relm_store_open(&s, path_of("fresh.db"), &o, NULL, &d) == RELM_OK);
+    if (s == NULL)
+        return;
+    sqlite3 *db = relm_store_db(s);
+    CHECK(sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(scalar(s, "SELECT count(*) FROM users") >= 1);
+    CHECK(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(relm_store_begin(s, &d) == RELM_OK);
+    CHECK(relm_store_commit(s, &d) == RELM_OK);
+    CHECK(scalar(s, "PRAGMA synchronous") == 2);
+    relm_store_close(s);
+}
+
+/* A deferred user that does not exist (the default admin, deactivated)
+ * costs nothing until a write, and then refuses it: no row is written in
+ * the name of nobody. */
+static void test_deferred_actor(void)
+{
+    relm_diag d;
+    relm_store *s = open_ok(path_of("fresh.db"), NULL);
+    if (s == NULL)
+        return;
+    relm_store_defer_actor(s, "ghost");
+    CHECK(relm_store_actor_id(s) == 0);
+    CHECK(relm_store_begin(s, &d) == RELM_ERR);
+    CHECK(strcmp(d.code, "unknown_user") == 0);
+    CHECK(strstr(d.msg, "'ghost'") != NULL);
+    CHECK(relm_store_depth(s) == 0);
+    CHECK(relm_store_begin(s, &d) == RELM_ERR); /* still refused */
+    relm_store_defer_actor(s, "admin");
+    CHECK(relm_store_begin(s, &d) == RELM_OK);
+    CHECK(relm_store_actor_id(s) > 0);
+    CHECK(relm_store_commit(s, &d) == RELM_OK);
+    relm_store_close(s);
 }
 
 int main(void)
@@ -416,6 +456,7 @@ int main(void)
     test_stmt_cache();
     test_transactions();
     test_synchronous_full();
+    test_deferred_actor();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

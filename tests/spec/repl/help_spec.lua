@@ -83,6 +83,32 @@ describe("help()", function()
         end)
     end)
 
+    it("shows what a forwarder or a gathered function calls", function()
+        -- relm.release.impact forwards to relm.related.impact (---@see).
+        local t = text(relm.release.impact)
+        assert.matches("^relm%.release%.impact%(id, opts%) %-> table\n"
+            .. "  %(calls relm%.related%.impact%)\n  The impact", t)
+        assert.matches("\n  relm%.release%.impact%(id, opts%) %-> table: The impact of release", text(relm.release))
+        -- relm.cmdb.dot is relm.cmdb_graph.dot, documented there.
+        assert.matches("^relm%.cmdb%.dot%(name, opts%) %-> string\n  Graphviz DOT", text(relm.cmdb.dot))
+        -- relm.related.releases is an alias of relm.related.for_ci.
+        assert.matches("^relm%.related%.releases%(name%) %-> table%[%]", text("related.releases"))
+        assert.matches("relm%.change%.get%(number%) %-> table%?: the change with that number", text(relm.change))
+        -- Every function an analyst is offered has a one-line doc.
+        for _, m in ipairs(complete.modules()) do
+            for _, f in ipairs(help.functions(m)) do
+                assert(f.summary, "relm." .. m .. "." .. f.name .. " has no documentation")
+            end
+        end
+    end)
+
+    it("offers the Lua faces of people, not the C half, which still has help", function()
+        assert.is_nil(text():find("\n  people ", 1, true))
+        assert.matches("\n  user ", text())
+        assert.are.same({}, complete.complete("relm.peop"))
+        assert.matches("^relm%.people: the C half of relm%.user", text(relm.people))
+    end)
+
     it("says so for values and names it does not know", function()
         assert.matches("^no help for this table", text({}))
         assert.matches("^no help for this function %(a function defined at ", text(function() end))

@@ -119,6 +119,17 @@ describe("relm.pretty.show", function()
         assert.are.equal("{ {}, {} }", pretty.show({ {}, {} }))
     end)
 
+    it("shows binary cells (BLOBs) by their size, not as raw bytes", function()
+        local out = pretty.show(relm.sql("SELECT x'00ff10' AS b, 'é' AS t"))
+        assert.are.equal("b          t\n---------  -\n<3 bytes>  é\n(1 row)", out)
+    end)
+
+    it("shows a hole in an array rather than closing it up", function()
+        assert.are.equal("{ 1, 2, [4] = 4 }", pretty.show({ 1, 2, nil, 4 }))
+        assert.are.equal("{ [2] = 2 }", pretty.show({ nil, 2 }))
+        assert.are.equal("{ 1, 2, 3, n = 3 }", pretty.show(table.pack(1, 2, 3)))
+    end)
+
     it("marks cycles instead of recursing forever", function()
         local t = { x = 1 }
         t.self = t

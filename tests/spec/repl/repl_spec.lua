@@ -194,24 +194,35 @@ describe("the REPL in a terminal", function()
 end)
 
 describe("the REPL without a terminal", function()
-    it("reads statements from a pipe without prompts", function()
+    -- Pipe input into `relm repl`; returns stdout, stderr and the exit status.
+    local function piped(input)
         local dir = session_dir()
-        local p = assert(io.popen(string.format(
-            "printf 'return 1+1\\nfunction f(x)\\n  return x * 2\\nend\\nf(21)\\n' | %s --db %s repl 2>&1",
-            q(bin), q(dir .. "/r.db"))))
+        write(dir .. "/in", input)
+        local p = assert(io.popen(string.format("%s --db %s repl < %s 2>%s",
+            q(bin), q(dir .. "/r.db"), q(dir .. "/in"), q(dir .. "/err"))))
         local out = p:read("a")
-        assert.is_true(p:close())
+        local _, _, code = p:close()
+        return out, read(dir .. "/err"), code
+    end
+
+    it("reads statements from a pipe without prompts", function()
+        local out, err, code = piped("return 1+1\nfunction f(x)\n  return x * 2\nend\nf(21)\n")
         assert.are.equal("2\n42\n", out)
+        assert.are.equal("", err)
+        assert.are.equal(0, code)
     end)
 
     it("prints expressions spread over lines and reports a chunk cut short", function()
-        local dir = session_dir()
-        local p = assert(io.popen(string.format(
-            "printf 'relm.sql(\\n\"select 1 as one\"\\n)\\n{\\n1,\\n2 }\\nfor i = 1, 2 do\\n' | %s --db %s repl 2>%s",
-            q(bin), q(dir .. "/r.db"), q(dir .. "/err"))))
-        local out = p:read("a")
-        p:close()
+        local out, err, code = piped('relm.sql(\n"select 1 as one"\n)\n{\n1,\n2 }\nfor i = 1, 2 do\n')
         assert.are.equal("one\n---\n  1\n(1 row)\n{ 1, 2 }\n", out)
-        assert.matches("'end' expected near <eof>", read(dir .. "/err"))
+        assert.matches("'end' expected near <eof>", err)
+        assert.are.equal(1, code)
+    end)
+
+    it("goes on after an error but exits 1, as a script would", function()
+        local out, err, code = piped('x = 20\nerror("boom")\nreturn x + 1\n')
+        assert.are.equal("21\n", out)
+        assert.are.equal("stdin:1: boom\n", err)
+        assert.are.equal(1, code)
     end)
 end)
