@@ -96,13 +96,6 @@ int relm_activity_list(relm_store *s, int64_t release_id, char **json,
 /* What the writes need to know about a release. */
 typedef relm_release_head_info rel_info;
 
-/* Column i of the current row into out ("" for NULL), truncated to size. */
-static void copy_text(sqlite3_stmt *st, int i, char *out, size_t size)
-{
-    const char *v = (const char *)sqlite3_column_text(st, i);
-    snprintf(out, size, "%s", v != NULL ? v : "");
-}
-
 /* Read release id into r; not_found when there is none. */
 static int read_release(relm_store *s, int64_t id, rel_info *r, relm_diag *d)
 {
@@ -138,7 +131,7 @@ static int read_activity(relm_store *s, int64_t id, int64_t *release_id,
     }
     *release_id = sqlite3_column_int64(st, 0);
     if (status != NULL)
-        copy_text(st, 1, status, 16);
+        relm_store_column_copy(st, 1, status, 16);
     sqlite3_reset(st);
     return RELM_OK;
 }
@@ -534,7 +527,7 @@ static int find_cycle(relm_store *s, int64_t id, int64_t on, char *path,
     int rc = sqlite3_step(st);
     int found = rc == SQLITE_ROW;
     if (found)
-        copy_text(st, 0, path, size);
+        relm_store_column_copy(st, 0, path, size);
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
         relm_store_fail(s, d, "dependencies");

@@ -37,13 +37,6 @@
     "ORDER BY q.rule, q.level, q.id))) FROM approval_rounds ro "               \
     "WHERE ro.id = ?1"
 
-/* Column i of the current row into out ("" for NULL), truncated to size. */
-static void copy_text(sqlite3_stmt *st, int i, char *out, size_t size)
-{
-    const char *v = (const char *)sqlite3_column_text(st, i);
-    snprintf(out, size, "%s", v != NULL ? v : "");
-}
-
 /* Step a write statement and reset it. */
 static int step_write(relm_store *s, sqlite3_stmt *st, const char *what,
                       relm_diag *d)
@@ -412,7 +405,7 @@ static int waiting_for(relm_store *s, int64_t rid, char *buf, size_t size,
     sqlite3_bind_int64(st, 1, rid);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
-        copy_text(st, 0, buf, size);
+        relm_store_column_copy(st, 0, buf, size);
     else
         snprintf(buf, size, "nobody");
     sqlite3_reset(st);

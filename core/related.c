@@ -344,13 +344,6 @@ typedef struct release_info {
     char state[128];
 } release_info;
 
-/* Column col of the current row into out (size bytes; "" for NULL). */
-static void copy_text(sqlite3_stmt *st, int col, char *out, size_t size)
-{
-    const char *v = (const char *)sqlite3_column_text(st, col);
-    snprintf(out, size, "%s", v != NULL ? v : "");
-}
-
 /* Read release id and check the acting user may change its links: it
  * exists, is open or suspended, and they hold execute or create on its
  * workflow. */
@@ -365,10 +358,10 @@ static int release_for_links(relm_store *s, int64_t id, const char *action,
     sqlite3_bind_int64(st, 1, id);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
-        copy_text(st, 0, r->number, sizeof r->number);
-        copy_text(st, 1, r->workflow, sizeof r->workflow);
-        copy_text(st, 2, r->status, sizeof r->status);
-        copy_text(st, 3, r->state, sizeof r->state);
+        relm_store_column_copy(st, 0, r->number, sizeof r->number);
+        relm_store_column_copy(st, 1, r->workflow, sizeof r->workflow);
+        relm_store_column_copy(st, 2, r->status, sizeof r->status);
+        relm_store_column_copy(st, 3, r->state, sizeof r->state);
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
@@ -759,7 +752,7 @@ int relm_related_close(relm_store *s, int64_t id, const char *const *from,
         goto fail;
     sqlite3_bind_int64(st, 1, id);
     if (sqlite3_step(st) == SQLITE_ROW)
-        copy_text(st, 0, number, sizeof number);
+        relm_store_column_copy(st, 0, number, sizeof number);
     sqlite3_reset(st);
     if (number[0] == '\0') {
         relm_diag_set(d, "not_found", "no release with id %" PRId64, id);

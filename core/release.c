@@ -310,13 +310,6 @@ typedef struct current {
     char status[16];
 } current;
 
-/* Copy text column i of the current row into out ("" for NULL). */
-static void copy_col(sqlite3_stmt *st, int i, char *out, size_t size)
-{
-    const char *v = (const char *)sqlite3_column_text(st, i);
-    snprintf(out, size, "%s", v != NULL ? v : "");
-}
-
 /* Read workflow, state, phase and status of release id into c;
  * not_found when there is no such release. */
 static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
@@ -326,10 +319,10 @@ static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
         d);
     if (step_release(s, st, id, NULL, d) != RELM_OK)
         return RELM_ERR;
-    copy_col(st, 0, c->workflow, sizeof c->workflow);
-    copy_col(st, 1, c->state, sizeof c->state);
-    copy_col(st, 2, c->phase, sizeof c->phase);
-    copy_col(st, 3, c->status, sizeof c->status);
+    relm_store_column_copy(st, 0, c->workflow, sizeof c->workflow);
+    relm_store_column_copy(st, 1, c->state, sizeof c->state);
+    relm_store_column_copy(st, 2, c->phase, sizeof c->phase);
+    relm_store_column_copy(st, 3, c->status, sizeof c->status);
     sqlite3_reset(st);
     return RELM_OK;
 }
@@ -349,10 +342,10 @@ int relm_release_head(relm_store *s, int64_t id, const char *number,
     if (step_release(s, st, id, number, d) != RELM_OK)
         return RELM_ERR;
     h->id = sqlite3_column_int64(st, 0);
-    copy_col(st, 1, h->number, sizeof h->number);
-    copy_col(st, 2, h->workflow, sizeof h->workflow);
-    copy_col(st, 3, h->state, sizeof h->state);
-    copy_col(st, 4, h->status, sizeof h->status);
+    relm_store_column_copy(st, 1, h->number, sizeof h->number);
+    relm_store_column_copy(st, 2, h->workflow, sizeof h->workflow);
+    relm_store_column_copy(st, 3, h->state, sizeof h->state);
+    relm_store_column_copy(st, 4, h->status, sizeof h->status);
     sqlite3_reset(st);
     return RELM_OK;
 }
@@ -676,7 +669,7 @@ int relm_release_check_justification(relm_store *s, int64_t id,
     int active = sqlite3_column_int(st, 0);
     int usable = sqlite3_column_int(st, 1);
     char desc[200];
-    copy_col(st, 2, desc, sizeof desc);
+    relm_store_column_copy(st, 2, desc, sizeof desc);
     sqlite3_reset(st);
     if (!active)
         return relm_diag_set(d, "justification_required",

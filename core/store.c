@@ -179,6 +179,12 @@ int relm_store_lookup(relm_store *s, const char *sql, const char *key,
     return relm_store_fail(s, d, "lookup");
 }
 
+void relm_store_column_copy(sqlite3_stmt *st, int i, char *out, size_t size)
+{
+    const char *v = (const char *)sqlite3_column_text(st, i);
+    snprintf(out, size, "%s", v != NULL ? v : "");
+}
+
 int relm_store_exec(relm_store *s, const char *sql, relm_diag *d)
 {
     if (s->pending_pragma != NULL && apply_pending(s, d) != RELM_OK)

@@ -51,6 +51,10 @@ enum { RELM_NOT_FOUND = 1 };
 int relm_store_lookup(relm_store *s, const char *sql, const char *key,
                       int64_t *out, relm_diag *d);
 
+/* Copy text column i of st's current row into out (size bytes, cut to
+ * fit; "" for NULL). */
+void relm_store_column_copy(sqlite3_stmt *st, int i, char *out, size_t size);
+
 /* Run one or more statements without results (DDL, pragmas). */
 int relm_store_exec(relm_store *s, const char *sql, relm_diag *d);
 
