@@ -75,6 +75,16 @@ size_t relm_host_mem_limit(lua_State *L, size_t limit)
     return prev;
 }
 
+void relm_host_set_docs(lua_State *L, const char *const docs[][2], size_t n)
+{
+    lua_createtable(L, 0, (int)n);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, docs[i][1]);
+        lua_setfield(L, -2, docs[i][0]);
+    }
+    lua_setfield(L, -2, "__doc");
+}
+
 relm_store *relm_host_store(lua_State *L)
 {
     return ctx_of(L)->store;

@@ -43,6 +43,11 @@ void relm_host_interrupt(lua_State *L);
 size_t relm_host_mem_used(lua_State *L);
 size_t relm_host_mem_limit(lua_State *L, size_t limit);
 
+/* Set t.__doc on the module table on top of the stack from docs, pairs of
+ * {name, "one-line doc"} ("_module" for the module itself), for help().
+ * Stack: [-0, +0]. */
+void relm_host_set_docs(lua_State *L, const char *const docs[][2], size_t n);
+
 /* The store the state was opened on. */
 relm_store *relm_host_store(lua_State *L);
 

@@ -238,11 +238,6 @@ int luaopen_relm_cmdb_baseline(lua_State *L)
                           "differs from baseline a to b, or to now"},
     };
     luaL_newlib(L, fns);
-    lua_createtable(L, 0, (int)(sizeof docs / sizeof docs[0]));
-    for (size_t i = 0; i < sizeof docs / sizeof docs[0]; i++) {
-        lua_pushstring(L, docs[i][1]);
-        lua_setfield(L, -2, docs[i][0]);
-    }
-    lua_setfield(L, -2, "__doc");
+    relm_host_set_docs(L, docs, sizeof docs / sizeof docs[0]);
     return 1;
 }
