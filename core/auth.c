@@ -58,8 +58,11 @@ int relm_auth_check(relm_store *s, const char *workflow, const char *action,
     const char *who = relm_store_actor_name(s);
     return relm_diag_set(d, "permission_denied",
                          "user '%s' may not %s releases of workflow '%s' "
-                         "(no group of theirs holds that permission)",
-                         who[0] ? who : "(nobody)", action, workflow);
+                         "(no group of theirs holds that permission; an "
+                         "administrator grants it with relm.permission.grant"
+                         "{ group = ..., workflow = '%s', action = '%s' })",
+                         who[0] ? who : "(nobody)", action, workflow,
+                         workflow, action);
 }
 
 int relm_auth_require_admin(relm_store *s, const char *what, relm_diag *d)

@@ -342,6 +342,16 @@ static type_slot *type_for(importer *im, const char *name, int column)
     return slot;
 }
 
+/* True when the header (im->cols, filled) has a column called name: used
+ * to tell a user who imports a file as the wrong kind what to pass. */
+static int header_has(const importer *im, const char *name)
+{
+    for (size_t c = 0; c < im->ncols; c++)
+        if (im->cols[c] != NULL && strcmp(im->cols[c], name) == 0)
+            return 1;
+    return 0;
+}
+
 /* Check the header row (CSV) and remember the columns. */
 static int read_header(importer *im)
 {
@@ -391,7 +401,11 @@ static int read_header(importer *im)
         /* No known column at all: the file starts with data. */
         if (im->col_from < 0 && im->col_kind < 0 && im->col_to < 0)
             return file_error(im, 0, "invalid_header", "missing header: the first "
-                              "row must name the columns from,kind,to");
+                              "row must name the columns from,kind,to%s",
+                              header_has(im, "name") && header_has(im, "type")
+                                  ? " (this is a CI file: import it without "
+                                    "kind = \"relationships\")"
+                                  : "");
         if (unknown >= 0)
             return file_error(im, unknown + 1, "invalid_header", "unknown "
                                 "column '%s' (a relationships file has the "
@@ -407,7 +421,11 @@ static int read_header(importer *im)
     if (im->col_name < 0 || im->col_type < 0)
         return file_error(im, 0, "invalid_header", "missing header: the first row "
                           "must name the columns name,type (then standard "
-                          "fields and attributes)");
+                          "fields and attributes)%s",
+                          header_has(im, "from") && header_has(im, "to")
+                              ? "; this is a relationships file: import it with "
+                                "{ kind = \"relationships\" }"
+                              : "");
     /* Every other column must be an attribute of some type. */
     sqlite3_stmt *st = relm_store_stmt(
         im->s, "SELECT 1 FROM ci_type_attrs WHERE name = ?1 LIMIT 1", im->d);

@@ -290,7 +290,8 @@ local function install(path)
 end
 
 ---The directory whose *.lua files hold the approval rules (loaded in name
----order on first use): relm.home/workflows/rules unless configure{} says.
+---order on first use): relm.home/workflows/rules unless configure{} or
+---$RELM_RULES_DIR says.
 M.dir = nil
 
 ---Set where rules come from: dir = a directory of rule files, or false for
@@ -308,12 +309,15 @@ function M.configure(opts)
     loaded, order, dir_done = {}, {}, false
 end
 
--- The rules directory in force, or nil for none.
+-- The rules directory in force, or nil for none: configure{dir=}, else
+-- $RELM_RULES_DIR (so every session of a designer finds their rules, as
+-- $RELM_WORKFLOW_PATH does for workflows), else the shipped rules.
 local function rules_dir()
     if M.dir == false then
         return nil
     end
-    return M.dir or (relm.home .. "/workflows/rules")
+    local env = os.getenv("RELM_RULES_DIR")
+    return M.dir or (env ~= nil and env ~= "" and env) or (relm.home .. "/workflows/rules")
 end
 
 -- Install every *.lua file of the rules directory, in name order, once.

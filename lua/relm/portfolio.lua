@@ -18,6 +18,16 @@ local ACTIVITY_KEYS = {
     estimate_hours = "number", order = "number",
 }
 
+-- "a, b, c": the names of a field table, sorted, for "unknown field" messages.
+local function known(keys)
+    local names = {}
+    for k in pairs(keys) do
+        names[#names + 1] = k
+    end
+    table.sort(names)
+    return table.concat(names, ", ")
+end
+
 -- The error a template raised through bad(): the sandbox reports script
 -- errors under its own code, so the original is kept here to re-raise.
 local template_error
@@ -40,7 +50,8 @@ local function activity(where, a, i)
     end
     for k, v in pairs(a) do
         if ACTIVITY_KEYS[k] == nil then
-            bad(where, "activity #" .. i .. ": unknown field '" .. tostring(k) .. "'")
+            bad(where, "activity #" .. i .. ": unknown field '" .. tostring(k) .. "' (known: "
+                .. known(ACTIVITY_KEYS) .. ")")
         elseif type(v) ~= ACTIVITY_KEYS[k] then
             bad(where, "activity #" .. i .. ": " .. k .. " must be a " .. ACTIVITY_KEYS[k])
         end
@@ -61,7 +72,7 @@ local function normalise_model(file, pname, name, spec)
     local where = ("%s: portfolio '%s', model '%s'"):format(file, pname, name)
     for k, v in pairs(spec) do
         if MODEL_KEYS[k] == nil then
-            bad(where, "unknown field '" .. tostring(k) .. "'")
+            bad(where, "unknown field '" .. tostring(k) .. "' (known: " .. known(MODEL_KEYS) .. ")")
         elseif type(v) ~= MODEL_KEYS[k] then
             bad(where, k .. " must be a " .. MODEL_KEYS[k] .. ", got " .. type(v))
         end

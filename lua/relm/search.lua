@@ -308,7 +308,8 @@ end
 ---Write releases to a file: rows from relm.search.releases, or a filter
 ---table to search with first. opts.format "csv" (header row, RFC 4180) or
 ---"json" (an array of objects); by default from the file's extension
----(.json, else CSV). Returns the number of releases written.
+---(.json, else CSV). Filters without a limit export every match. Returns
+---the number of releases written.
 ---@param rows_or_filters table
 ---@param path string
 ---@param opts? {format?: "csv"|"json"}
@@ -329,7 +330,14 @@ function M.export(rows_or_filters, path, opts)
     local mt = getmetatable(rows_or_filters)
     local rows = rows_or_filters
     if not (mt and mt.search) and (next(rows_or_filters) == nil or rows_or_filters[1] == nil) then
-        rows = M.releases(rows_or_filters)
+        -- An export is the whole answer: the 1000-row default of a search
+        -- on screen would silently cut the file. An explicit limit holds.
+        local f = {}
+        for k, v in pairs(rows_or_filters) do
+            f[k] = v
+        end
+        f.limit = f.limit or math.maxinteger
+        rows = M.releases(f)
     end
     local f, err = io.open(path, "w")
     if not f then

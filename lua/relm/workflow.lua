@@ -770,7 +770,18 @@ function M.load(name_or_path)
     local problems, err
     wf, problems, err = build(path)
     if err then
-        relm.error("not_found", ("no workflow '%s' (cannot read %s)"):format(name_or_path, display_name(path)), 2)
+        if path == name_or_path then
+            relm.error("not_found", ("no workflow '%s' (cannot read %s)"):format(name_or_path, display_name(path)), 2)
+        end
+        -- A name: say where it was looked for, what exists, and how to add a directory.
+        local dirs = {}
+        for i, dir in ipairs(M.path()) do
+            dirs[i] = display_name(dir)
+        end
+        local known = M.list()
+        relm.error("not_found", ("no workflow '%s'%s: no %s.lua in %s (known: %s; put your own in a directory "
+            .. "named in $RELM_WORKFLOW_PATH)"):format(name_or_path, suggest(name_or_path, known), name_or_path,
+            table.concat(dirs, ", "), table.concat(known, ", ")), 2)
     end
     if not wf then
         relm.error("invalid_workflow", ("workflow '%s' has %d problem%s:\n  %s"):format(name_or_path, #problems,

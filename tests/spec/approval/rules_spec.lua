@@ -182,3 +182,24 @@ transition "back" { from = "a", to = "a", on_reject = "go" }
         os.remove(wpath)
     end)
 end)
+
+describe("the rules directory", function()
+    it("is $RELM_RULES_DIR when set (instead of the shipped rules)", function()
+        local dir = os.getenv("RELM_TEST_TMP") .. "/rulesdir"
+        os.execute("mkdir -p " .. dir)
+        local f = assert(io.open(dir .. "/mine.lua", "w"))
+        f:write('rule "mine" { when = { workflow = "minor" }, approvers = group "cab" }\n')
+        f:close()
+        local script = [[
+            local names = {}
+            for _, r in ipairs(relm.approval.rules()) do names[#names + 1] = r.name end
+            print(table.concat(names, " "))
+        ]]
+        local cmd = ("RELM_RULES_DIR=%s %s --db %s/rulesdir.db -e %q 2>&1"):format(dir,
+            os.getenv("RELM_BIN"), os.getenv("RELM_TEST_TMP"), script)
+        local p = io.popen(cmd)
+        local out = p:read("a")
+        p:close()
+        assert.are.equal("mine\n", out)
+    end)
+end)

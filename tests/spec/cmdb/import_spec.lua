@@ -261,6 +261,10 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
         assert.matches("'via'", refused("invalid_header", "1:3", file("from,kind,via\n"), { kind = "relationships" }))
         assert.matches("missing: to", refused("invalid_header", "1", file("from,kind\n"), { kind = "relationships" }))
         assert.matches("twice", refused("invalid_header", "1:3", file("name,type,name\n")))
+        -- the wrong kind of file says which kind to pass
+        assert.matches('kind = "relationships"', refused("invalid_header", "1", file("from,kind,to\na,runs_on,b\n")))
+        assert.matches("this is a CI file", refused("invalid_header", "1", file("name,type\nx1,server\n"),
+            { kind = "relationships" }))
     end)
 
     it("bad JSON Lines", function()

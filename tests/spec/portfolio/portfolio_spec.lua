@@ -111,7 +111,11 @@ model "quick" { workflow = "shimflow", executor_group = "ops", impact = "high", 
         local n = relm.sql("SELECT count(*) AS n FROM models")[1].n
         local cases = {
             { "p1.lua", 'portfolio "p1" {}\nmodel "m" { impact = "huge" }', "impact" },
-            { "p2.lua", 'portfolio "p2" {}\nmodel "m" { colour = "red" }', "unknown field 'colour'" },
+            { "p2.lua", 'portfolio "p2" {}\nmodel "m" { colour = "red" }',
+                "unknown field 'colour' (known: calendar," },
+            { "p8.lua", 'portfolio "p8" {}\nmodel "m" { planning = { { titel = "a" } } }',
+                "activity #1: unknown field 'titel' (known: assignee, description, estimate_hours, group, order, "
+                .. "title)" },
             { "p3.lua", 'model "m" {}', "before the portfolio" },
             { "p4.lua", 'portfolio "p4" {}\nos.exit(1)', "unknown name 'os'" },
             { "p5.lua", 'portfolio "p5" {', "p5.lua" },

@@ -61,6 +61,18 @@ describe("docs/releases.md", function()
         assert.are.equal("closed closed", words(printed[3]))
     end)
 
+    it("runs the bulk script again without registering twice", function()
+        local code = blocks_under("Bulk work in a script")[1]
+        assert.are.same({ "500 registered, 0 stale cancelled" }, (run(code)))
+        assert.are.same({ "0 registered, 0 stale cancelled" }, (run(code)))
+        relm.release.set_clock(relm.release.now() + 40 * 86400)
+        local printed = run(code)
+        assert.matches("^0 registered, %d+ stale cancelled$", printed[1])
+        local open = relm.search.releases { status = "open", text = "patch wave", limit = 1000 }
+        assert.are.equal(0, #open)
+        assert.are.equal(500, #relm.search.releases { status = "cancelled", text = "patch wave", limit = 1000 })
+    end)
+
     for _, heading in ipairs({ "SLA clock", "Dry run" }) do
         it("prints what it says under '" .. heading .. "'", function()
             local printed, expected = run(blocks_under(heading)[1])

@@ -202,4 +202,21 @@ describe("relm.search.export", function()
         assert.is_true(relm.is_error(err, "invalid_argument"), tostring(err))
         assert.matches('"Quote ""this"", please"', io.open(csv):read("a"), 1, true) -- left as it was
     end)
+
+    it("exports every match of filters, past the 1000 rows a search shows", function()
+        relm.tx(function()
+            for i = 1, 1001 do
+                relm.release.register { title = "Bulk export " .. i, workflow = "minor" }
+            end
+        end)
+        local csv = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/all.csv"
+        assert.are.equal(1000, #relm.search.releases { text = "bulk export" })
+        assert.are.equal(1001, relm.search.export({ text = "bulk export" }, csv))
+        local lines = 0
+        for _ in io.lines(csv) do
+            lines = lines + 1
+        end
+        assert.are.equal(1002, lines)
+        assert.are.equal(10, relm.search.export({ text = "bulk export", limit = 10 }, csv))
+    end)
 end)

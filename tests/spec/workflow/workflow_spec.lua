@@ -185,6 +185,12 @@ describe("load", function()
         assert.is_false(ok)
         assert.is_true(relm.is_error(err, "not_found"))
         assert.matches("no workflow 'no_such_flow'", err.message)
+        -- a name says where it looked, what exists and how to add a directory
+        assert.matches("no no_such_flow%.lua in workflows %(known: [^)]*standard", err.message)
+        assert.matches("RELM_WORKFLOW_PATH", err.message)
+        ok, err = pcall(W.load, "standrd")
+        assert.is_false(ok)
+        assert.matches("no workflow 'standrd' %(did you mean 'standard'%?%)", err.message)
     end)
 
     it("raises invalid_workflow listing the problems", function()
