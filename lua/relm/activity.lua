@@ -371,7 +371,7 @@ function M.transition_gate(r, wf, tname)
             end
             names[#names + 1] = ("#%d '%s' (%s)"):format(a.id, a.title, a.status)
         end
-        relm.error("not_allowed", ("cannot %s release %s: %d %s activit%s not done or cancelled: %s")
+        relm.error("not_allowed", ("'%s' is not allowed on release %s: %d %s activit%s not done or cancelled: %s")
             :format(tname, r.number, #open, phase, #open == 1 and "y is" or "ies are", table.concat(names, ", ")))
     end
 end

@@ -733,14 +733,14 @@ function M.transition_gate(r, wf, tname)
     local json = C.round(r.id)
     local round = json ~= "null" and integers(cjson.decode(json)) or nil
     if not round or round.state ~= r.state or round.status == "withdrawn" then
-        relm.error("not_allowed", ("cannot %s release %s: no approval has been asked in state '%s' "
+        relm.error("not_allowed", ("'%s' is not allowed on release %s: no approval has been asked in state '%s' "
             .. "(relm.approval.request(%q) asks the rules now)"):format(tname, r.number, r.state, r.number))
     end
     if round.status == "open" then
-        relm.error("not_allowed", ("cannot %s release %s: waiting for approval by %s")
+        relm.error("not_allowed", ("'%s' is not allowed on release %s: waiting for approval by %s")
             :format(tname, r.number, still_to_approve(round)))
     elseif round.status == "rejected" then
-        relm.error("not_allowed", ("cannot %s release %s: the approval was rejected by %s")
+        relm.error("not_allowed", ("'%s' is not allowed on release %s: the approval was rejected by %s")
             :format(tname, r.number, rejections(round)))
     end
     M.check_askable(r, wf, t.to)

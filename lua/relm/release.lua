@@ -569,7 +569,7 @@ local function plan(r, wf, action)
                 from[#from + 1] = s
             end
             table.sort(from)
-            relm.error("not_allowed", ("cannot %s release %s: it is in state '%s' and '%s' leaves only from %s")
+            relm.error("not_allowed", ("'%s' is not allowed on release %s: it is in state '%s' and '%s' leaves only from %s")
                 :format(action, r.number, r.state, action, table.concat(from, ", ")), 4)
         end
         local kind = "transition"
@@ -878,13 +878,13 @@ function M.act(id, action, opts)
                 end
                 local missing = missing_fields(required(wf, cur, tname), merged, opts.note)
                 if #missing > 0 then
-                    relm.error("invalid_field", ("cannot %s release %s: missing required field(s): %s")
+                    relm.error("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s")
                         :format(action, cur.number, table.concat(missing, ", ")))
                 end
                 local ctx = { user = relm.whoami(), action = action, note = opts.note }
                 local gok, reason = wf:guard(tname, merged, ctx)
                 if not gok then
-                    relm.error("not_allowed", ("cannot %s release %s: %s"):format(
+                    relm.error("not_allowed", ("'%s' is not allowed on release %s: %s"):format(
                         action, cur.number, tostring(reason or "the workflow's guard refused")))
                 end
                 extensions("transition_gate", cur, wf, tname, ctx)

@@ -51,7 +51,7 @@ rule "cab" { when = { priority = {1, 2} }, approvers = group "cab" { quorum = "5
         assert.are.equal("cab", round.requests[1].group)
         assert.are.equal("50%", round.requests[1].quorum)
         assert.are.equal(2, round.requests[1].needed) -- 50% of 3 members, rounded up
-        H.refused("not_allowed", "cannot resolve release " .. number_pattern(r)
+        H.refused("not_allowed", "'resolve' is not allowed on release " .. number_pattern(r)
             .. ": waiting for approval by group 'cab' %(0 of 2 approvals%)", function()
             relm.release.act(r.id, "resolve")
         end)
