@@ -177,12 +177,11 @@ end
 local function squeeze(columns, widths, cells, numeric, keep, total_width)
     local drop, floor = {}, {}
     for c = 1, #columns do
-        local empty, stamps, any, widest = true, true, false, 0
+        local empty, stamps, widest = true, true, 0
         for r = 1, #cells do
             local s = cells[r][c]
             widest = math.max(widest, width(s))
             if s ~= "" then
-                any = true
                 empty = empty and (s == "{}" or s == "{…}")
                 stamps = stamps and is_stamp(s)
             end
@@ -314,8 +313,9 @@ function M.table(rows, columns, opts)
             keep[c] = keep[c] or k == name
         end
     end
-    local hidden, floor = {}, nil
+    local hidden = {}
     if opts.width and opts.width > 0 and line_width(widths) > opts.width then
+        local floor
         columns, widths, cells, numeric, floor, hidden =
             squeeze(columns, widths, cells, numeric, keep, opts.width)
         fit(widths, opts.width, floor)
