@@ -113,6 +113,29 @@ describe("help()", function()
         assert.matches("^no help for this table", text({}))
         assert.matches("^no help for this function %(a function defined at ", text(function() end))
         assert.matches("^no module relm%.nosuch", text("nosuch"))
+        assert.is_nil(text("nosuch"):find("functions called", 1, true))
+    end)
+
+    it("points a bare function name to the modules that have it", function()
+        local t = text("impact")
+        assert.matches("^no module relm%.impact", t)
+        assert.matches("functions called impact: .*help%(relm%.cmdb%.impact%)", t)
+        assert.matches("help%(relm%.release%.impact%)", t)
+    end)
+
+    it("wraps a function's documentation at spaces to the terminal width", function()
+        local old = relm.pretty.width
+        relm.pretty.width = 50
+        local ok, lines = pcall(help.lines, relm.search.releases)
+        relm.pretty.width = old
+        assert(ok, lines)
+        assert.is_true(#lines > 8)
+        for _, l in ipairs(lines) do
+            assert.is_true(utf8.len(l) <= 50, l)
+            assert.is_nil(l:find("…", 1, true), l)
+            assert.matches("^%S", lines[1])
+        end
+        assert.matches("^  %S", lines[2])
     end)
 end)
 
