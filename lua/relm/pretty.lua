@@ -12,6 +12,7 @@ M.max_rows = 1000
 M.width = 0
 
 local MIN_CELL = 6 -- fitting never cuts a column narrower than this
+local COMFORT_CELL = 8 -- columns are left out before text is cut narrower
 
 local function is_array(t)
     local n = #t
@@ -170,8 +171,8 @@ end
 -- cells: columns with nothing to read at a glance (every cell empty, {} or
 -- {…}) are left out, timestamps lose their seconds (2026-11-23 12:34, then
 -- never cut further), numbers are never cut (a cut number reads as another
--- one), and if even the narrowest cells cannot fit, the rightmost columns
--- are left out. Columns in keep are never cut nor left out. Returns the
+-- one), and if the cells cannot fit at a readable width, the rightmost
+-- columns are left out. Columns in keep are never cut nor left out. Returns the
 -- columns, widths, cells, numeric and floor (fit's least width per column)
 -- that remain, and the names left out.
 local function squeeze(columns, widths, cells, numeric, keep, total_width)
@@ -198,13 +199,19 @@ local function squeeze(columns, widths, cells, numeric, keep, total_width)
             widths[c] = math.max(width(columns[c]), 16)
             floor[c] = 16
         elseif numeric[c] then
-            floor[c] = math.max(floor[c], widest)
+            -- Whole numbers, under a header cut to four columns at least.
+            floor[c] = math.max(math.min(widths[c], 4), widest)
         end
+    end
+    -- Columns are left out until each text column left can keep at least
+    -- COMFORT_CELL characters: fewer columns that read, not many that don't.
+    local function least(c)
+        return math.max(floor[c], math.min(widths[c], COMFORT_CELL))
     end
     local sum = -2
     for c = 1, #columns do
         if not drop[c] then
-            sum = sum + floor[c] + 2
+            sum = sum + least(c) + 2
         end
     end
     for c = #columns, 2, -1 do
@@ -213,7 +220,7 @@ local function squeeze(columns, widths, cells, numeric, keep, total_width)
         end
         if not drop[c] and not keep[c] then
             drop[c] = true
-            sum = sum - floor[c] - 2
+            sum = sum - least(c) - 2
         end
     end
     local nc, nw, ncells, nnum, nfloor, hidden = {}, {}, {}, {}, {}, {}
@@ -347,7 +354,17 @@ function M.table(rows, columns, opts)
             #rows - shown, opts.max_rows)
     end
     if #hidden > 0 then
-        out[#out + 1] = "not shown at this width: " .. table.concat(hidden, ", ")
+        -- Named on as many lines as the width needs.
+        local note = "not shown at this width:"
+        for i, name in ipairs(hidden) do
+            local piece = " " .. name .. (i < #hidden and "," or "")
+            if width(note) + width(piece) > opts.width then
+                out[#out + 1] = note
+                note = " "
+            end
+            note = note .. piece
+        end
+        out[#out + 1] = note
     end
     out[#out + 1] = string.format("(%d row%s)", #rows, #rows == 1 and "" or "s")
     return table.concat(out, "\n")
