@@ -178,11 +178,12 @@ end
 local function squeeze(columns, widths, cells, numeric, keep, total_width)
     local drop, floor = {}, {}
     for c = 1, #columns do
-        local empty, stamps, widest = true, true, 0
+        local empty, stamps, any, widest = true, true, false, 0
         for r = 1, #cells do
             local s = cells[r][c]
             widest = math.max(widest, width(s))
             if s ~= "" then
+                any = true
                 empty = empty and (s == "{}" or s == "{…}")
                 stamps = stamps and is_stamp(s)
             end
@@ -190,9 +191,9 @@ local function squeeze(columns, widths, cells, numeric, keep, total_width)
         floor[c] = math.min(widths[c], MIN_CELL)
         if keep[c] then
             floor[c] = widths[c]
-        elseif empty then
+        elseif empty and #cells > 0 then
             drop[c] = true
-        elseif stamps then
+        elseif stamps and any then
             for r = 1, #cells do
                 cells[r][c] = cells[r][c]:gsub("^(%d+%-%d+%-%d+)T(%d+:%d+).*$", "%1 %2")
             end

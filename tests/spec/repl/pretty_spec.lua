@@ -116,6 +116,16 @@ describe("relm.pretty.table", function()
         assert.matches("not shown at this width: field%d%d, .*field15\n%(1 row%)$", text)
     end)
 
+    it("keeps every header of an empty result, narrowed to the width", function()
+        local columns = { string.rep("a", 20), string.rep("b", 27), string.rep("c", 33), "created_at" }
+        local text = pretty.table({}, columns, { width = 60 })
+        assert.is_nil(text:find("not shown", 1, true))
+        assert.matches("  created_at\n", text)
+        for line in text:gmatch("[^\n]+") do
+            assert.is_true(utf8.len(line) <= 60, line)
+        end
+    end)
+
     it("puts timestamps (*_at) after the other keys of plain records", function()
         local text = pretty.table({ { created_at = "x", zeta = 1, name = "n", id = 7, number = "R-1" } })
         assert.matches("^id  number  name  zeta  created_at\n", text)
