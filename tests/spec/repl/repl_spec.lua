@@ -156,6 +156,18 @@ describe("the REPL in a terminal", function()
         })
     end)
 
+    it("fits a wide table to the 80-column terminal, naming what it leaves out", function()
+        assert_session({
+            "expect relm> ",
+            "send relm.sql('SELECT 1 AS id, ? AS at, ? AS a, ? AS b, NULL AS e', "
+                .. "'2026-11-23T12:34:22.669Z', ('x'):rep(50), ('y'):rep(50))\\n",
+            "expect \\n 1  2026-11-23 12:34  xxxx",
+            "expect \\nnot shown at this width: e\\n(1 row)\\n",
+            "ctrl d",
+            "exit 0",
+        })
+    end)
+
     it("lists the modules with help()", function()
         assert_session({
             "expect relm> ",
