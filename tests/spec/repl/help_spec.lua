@@ -139,6 +139,24 @@ describe("help()", function()
     end)
 end)
 
+describe("name hints for errors", function()
+    it("suggests the names next to a misspelt one in the statement's path", function()
+        assert.are.equal("did you mean relm.cmdb.get?",
+            complete.hint("stdin:1: attempt to call a nil value (field 'gett')", "relm.cmdb.gett('x')"))
+        assert.are.equal("did you mean relm.cmdb?",
+            complete.hint("stdin:1: attempt to index a nil value (field 'cmbd')", "relm.cmbd.get('x')"))
+        assert.matches("relm%.cmdb%.impact",
+            complete.hint("attempt to call a nil value (field 'impacts')", "x = relm.cmdb.impacts('db')"))
+    end)
+
+    it("says nothing when no name is close, or the error is another one", function()
+        assert.is_nil(complete.hint("attempt to call a nil value (field 'zzzzz')", "relm.cmdb.zzzzz()"))
+        assert.is_nil(complete.hint("attempt to index a nil value (field 'x')", "local t = {} t.x.y = 1"))
+        assert.is_nil(complete.hint("not_found: no CI named 'x'", "relm.cmdb.get('x')"))
+        assert.is_nil(complete.hint("attempt to call a nil value (field 'gett')", nil))
+    end)
+end)
+
 describe("completion", function()
     it("completes names under relm.", function()
         assert.are.same({ "relm.sql" }, complete("relm.sq"))

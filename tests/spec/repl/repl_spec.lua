@@ -149,6 +149,8 @@ describe("the REPL in a terminal", function()
             "expect \\nname\\n-----\\nadmin\\n(1 row)\\n",
             "send relm.sql('delete from users')\\n",
             "expect read_only: relm.sql runs read-only queries",
+            "send relm.cmdb.gett('x')\\n",
+            "expect (field 'gett')\\ndid you mean relm.cmdb.get?\\n",
             "send return nil, 1\\n",
             "expect \\nnil\\n1\\n",
             "ctrl d",
