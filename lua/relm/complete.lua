@@ -195,7 +195,8 @@ end
 --- A suggestion for an error about a name that does not exist, such as
 --- "attempt to call a nil value (field 'gett')" after `relm.cmdb.gett(x)`:
 --- the names beside it in the statement's path (relm.cmdb) at most two
---- letters away, as "did you mean relm.cmdb.get?"; nil when there is none.
+--- letters away or starting with it, as "did you mean relm.cmdb.get?"; nil
+--- when there is none.
 ---@param msg string the error message
 ---@param chunk string the statement that raised it
 ---@return string|nil
@@ -210,7 +211,11 @@ function M.hint(msg, chunk)
     end
     local near = {}
     for _, full in ipairs(M.complete(path .. ".")) do
-        local d = distance(full:match("[%w_]*$"), field)
+        local name = full:match("[%w_]*$")
+        local d = distance(name, field)
+        if #field >= 3 and name:sub(1, #field) == field then
+            d = math.min(d, 2) -- a name cut short (exec for execute)
+        end
         if d <= 2 and d < #field then
             near[#near + 1] = { name = full, d = d }
         end

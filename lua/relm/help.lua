@@ -453,8 +453,16 @@ function M.lines(v)
 end
 
 --- Print help: help(), help(relm.x), help(relm.x.f), or the same as strings.
+--- help(nil), what a misspelt help(relm.cmdb.imapct) passes, says so
+--- rather than list the modules as help() does.
 ---@param v any
-function M.help(v)
+function M.help(...)
+    local v = ...
+    if v == nil and select("#", ...) > 0 then
+        io.write("help(nil): no such name (misspelt?); help() lists the modules, "
+            .. "Tab completes names\n")
+        return
+    end
     io.write(table.concat(M.lines(v), "\n"), "\n")
 end
 
