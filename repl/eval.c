@@ -170,10 +170,20 @@ static void setup(lua_State *L)
         lua_pop(L, 1);
 }
 
+/* Registry key of the last statement loaded, for report_hint. */
+#define LAST_CHUNK "relm.eval.chunk"
+
 int relm_eval_load(lua_State *L, const char *code, size_t len,
                    const char *chunkname, int try_return)
 {
     setup(L);
+    /* Kept for the name hints of errors (report_hint); a whole script is
+     * not worth the copy. */
+    if (len <= 4096)
+        lua_pushlstring(L, code, len);
+    else
+        lua_pushnil(L);
+    lua_setfield(L, LUA_REGISTRYINDEX, LAST_CHUNK);
     if (try_return) {
         luaL_Buffer b;
         luaL_buffinit(L, &b);
@@ -208,6 +218,34 @@ int relm_eval_load(lua_State *L, const char *code, size_t len,
     return luaL_loadbufferx(L, code, len, chunkname, "t");
 }
 
+/* Protected part of report_hint. Stack: msg -> hint or nil. */
+static int hint_call(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "relm.complete");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "hint");
+    lua_pushvalue(L, 1);
+    lua_getfield(L, LUA_REGISTRYINDEX, LAST_CHUNK);
+    lua_call(L, 2, 1);
+    return 1;
+}
+
+/* After an error about a name that does not exist (relm.cmdb.gett), print
+ * relm.complete.hint's suggestion, if any; a failing hint is ignored: the
+ * error itself is already reported. Stack: unchanged. */
+static void report_hint(lua_State *L, const char *msg)
+{
+    if (strstr(msg, "a nil value (field '") == NULL)
+        return;
+    int top = lua_gettop(L);
+    lua_pushcfunction(L, hint_call);
+    lua_pushstring(L, msg);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_type(L, -1) == LUA_TSTRING)
+        fprintf(stderr, "%s\n", lua_tostring(L, -1));
+    lua_settop(L, top);
+}
+
 void relm_eval_report(lua_State *L)
 {
     const char *msg = relm_lua_error_string(L, -1);
@@ -218,6 +256,7 @@ void relm_eval_report(lua_State *L)
             msg = lua_tostring(L, -1);
     }
     fprintf(stderr, "%s\n", msg);
+    report_hint(L, msg);
     lua_settop(L, lua_gettop(L) - (relm_eval_traceback ? 3 : 2));
     fflush(stderr);
 }

@@ -170,6 +170,72 @@ function M.complete(word)
     return out
 end
 
+-- Edit distance between a and b, a swap of two neighbours counting one
+-- (optimal string alignment).
+local function distance(a, b)
+    local d = {}
+    for i = 0, #a do
+        d[i] = { [0] = i }
+    end
+    for j = 0, #b do
+        d[0][j] = j
+    end
+    for i = 1, #a do
+        for j = 1, #b do
+            local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
+            d[i][j] = math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost)
+            if i > 1 and j > 1 and a:sub(i, i) == b:sub(j - 1, j - 1) and a:sub(i - 1, i - 1) == b:sub(j, j) then
+                d[i][j] = math.min(d[i][j], d[i - 2][j - 2] + 1)
+            end
+        end
+    end
+    return d[#a][#b]
+end
+
+--- A suggestion for an error about a name that does not exist, such as
+--- "attempt to call a nil value (field 'gett')" after `relm.cmdb.gett(x)`:
+--- the names beside it in the statement's path (relm.cmdb) at most two
+--- letters away or starting with it, as "did you mean relm.cmdb.get?"; nil
+--- when there is none.
+---@param msg string the error message
+---@param chunk string the statement that raised it
+---@return string|nil
+function M.hint(msg, chunk)
+    local field = type(msg) == "string" and msg:match("a nil value %(field '([%a_][%w_]*)'%)")
+    if not field or type(chunk) ~= "string" then
+        return nil
+    end
+    local path = chunk:match("([%a_][%w_%.]*)[%.:]" .. field .. "%f[^%w_]")
+    if not path then
+        return nil
+    end
+    local near = {}
+    for _, full in ipairs(M.complete(path .. ".")) do
+        local name = full:match("[%w_]*$")
+        local d = distance(name, field)
+        if #field >= 3 and name:sub(1, #field) == field then
+            d = math.min(d, 2) -- a name cut short (exec for execute)
+        end
+        if d <= 2 and d < #field then
+            near[#near + 1] = { name = full, d = d }
+        end
+    end
+    if #near == 0 then
+        return nil
+    end
+    table.sort(near, function(x, y)
+        if x.d ~= y.d then
+            return x.d < y.d
+        end
+        return x.name < y.name
+    end)
+    local names = {}
+    for i = 1, math.min(3, #near) do
+        names[i] = near[i].name
+    end
+    return "did you mean " .. table.concat(names, " or ") .. "?"
+end
+
 return setmetatable(M, {
     __call = function(_, word)
         return M.complete(word)

@@ -318,10 +318,17 @@ end
 
 -- ---- actions: the same primitives as relm.release.act -------------------
 
--- The release a desktop item, number or id stands for.
-local function release_of(item)
-    if type(item) == "table" then
+-- The release a desktop item, number or id stands for; fn names the
+-- caller in the error for anything else (relm.desktop()[1] of an empty
+-- desktop is nil).
+local function release_of(item, fn)
+    if type(item) == "table" and item.release_id ~= nil then
         return item.release_id
+    end
+    if math.type(item) ~= "integer" and type(item) ~= "string" then
+        fail("invalid_argument", ("relm.desktop.%s: argument #1 (item) must be a row of relm.desktop(), "
+            .. "a release number or id, got %s"):format(fn, type(item) == "table" and "a table without release_id"
+            or tostring(item)))
     end
     return item
 end
@@ -331,7 +338,7 @@ end
 ---@param opts? table
 ---@return table release
 function M.capture(item, opts)
-    return relm.release.act(release_of(item), "capture", opts)
+    return relm.release.act(release_of(item, "capture"), "capture", opts)
 end
 
 ---Hand a release to a group or person: act(x, "delegate", {to_group=, to_user=, note=}).
@@ -339,7 +346,7 @@ end
 ---@param opts table
 ---@return table release
 function M.delegate(item, opts)
-    return relm.release.act(release_of(item), "delegate", opts)
+    return relm.release.act(release_of(item, "delegate"), "delegate", opts)
 end
 
 ---Share a release with a group or person: act(x, "share", {to_group= or to_user=, note=}).
@@ -347,7 +354,7 @@ end
 ---@param opts table
 ---@return table release
 function M.share(item, opts)
-    return relm.release.act(release_of(item), "share", opts)
+    return relm.release.act(release_of(item, "share"), "share", opts)
 end
 
 ---Suspend a release: act(x, "suspend", {justification=, note=}).
@@ -355,7 +362,7 @@ end
 ---@param opts table
 ---@return table release
 function M.suspend(item, opts)
-    return relm.release.act(release_of(item), "suspend", opts)
+    return relm.release.act(release_of(item, "suspend"), "suspend", opts)
 end
 
 ---Reactivate a suspended release: act(x, "reactivate").
@@ -363,7 +370,7 @@ end
 ---@param opts? table
 ---@return table release
 function M.reactivate(item, opts)
-    return relm.release.act(release_of(item), "reactivate", opts)
+    return relm.release.act(release_of(item, "reactivate"), "reactivate", opts)
 end
 
 local NEXT_COLUMN = { todo = "in_progress", in_progress = "done" }
@@ -396,7 +403,7 @@ function M.execute(item, opts)
         end
         return relm.activity.move(a.id, to, { note = opts.note, actual_minutes = opts.actual_minutes })
     end
-    local id = release_of(item)
+    local id = release_of(item, "execute")
     local name = opts.action
     local rest = {}
     for k, v in pairs(opts) do

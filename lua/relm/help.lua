@@ -321,6 +321,26 @@ local function qualified(name, fname)
     return "relm." .. (name ~= "" and name .. "." or "") .. (fname or "")
 end
 
+-- s broken at spaces into lines no wider than the terminal, appended to
+-- out; lines after the first start with indent. A word longer than a
+-- line stays whole.
+local function wrap(out, s, indent)
+    local w = width()
+    local line = nil
+    for word in s:gmatch("%S+") do
+        local lead = line == nil and (s:match("^%s*") or "") or nil
+        if line == nil then
+            line = lead .. word
+        elseif (utf8.len(line) or #line) + 1 + (utf8.len(word) or #word) > w then
+            out[#out + 1] = line
+            line = indent .. word
+        else
+            line = line .. " " .. word
+        end
+    end
+    out[#out + 1] = line or s
+end
+
 local function lines_overview()
     local out = { "relm modules (help(relm.NAME) lists a module's functions):" }
     local mods = complete.modules()
@@ -375,15 +395,15 @@ local function lines_function(name, fname, v)
         end
         return out
     end
-    out[1] = qualified(name, "") .. d.sig
+    wrap(out, qualified(name, "") .. d.sig, "    ")
     for _, l in ipairs(d.text) do
-        out[#out + 1] = "  " .. l
+        wrap(out, "  " .. l, "  ")
     end
     for _, p in ipairs(d.params) do
-        out[#out + 1] = "  @param " .. p
+        wrap(out, "  @param " .. p, "      ")
     end
     for _, r in ipairs(d.returns) do
-        out[#out + 1] = "  @return " .. r
+        wrap(out, "  @return " .. r, "      ")
     end
     return out
 end
@@ -401,7 +421,19 @@ function M.lines(v)
     if type(v) == "string" then
         name, fname = resolve(v)
         if fname == nil and name ~= "" and loaded(name) == nil and relm[name] == nil then
-            return { "no module relm." .. name .. "; help() lists the modules" }
+            -- help("impact"): the functions of that name, if any.
+            local found = {}
+            for _, mod in ipairs(complete.modules()) do
+                local t = relm[mod]
+                if type(t) == "table" and type(t[name]) == "function" then
+                    found[#found + 1] = "help(relm." .. mod .. "." .. name .. ")"
+                end
+            end
+            local out = { "no module relm." .. name .. "; help() lists the modules" }
+            if #found > 0 then
+                wrap(out, "  functions called " .. name .. ": " .. table.concat(found, ", "), "    ")
+            end
+            return out
         end
     else
         name, fname = locate(v)
@@ -421,8 +453,16 @@ function M.lines(v)
 end
 
 --- Print help: help(), help(relm.x), help(relm.x.f), or the same as strings.
+--- help(nil), what a misspelt help(relm.cmdb.imapct) passes, says so
+--- rather than list the modules as help() does.
 ---@param v any
-function M.help(v)
+function M.help(...)
+    local v = ...
+    if v == nil and select("#", ...) > 0 then
+        io.write("help(nil): no such name (misspelt?); help() lists the modules, "
+            .. "Tab completes names\n")
+        return
+    end
     io.write(table.concat(M.lines(v), "\n"), "\n")
 end
 

@@ -12,6 +12,7 @@ M.max_rows = 1000
 M.width = 0
 
 local MIN_CELL = 6 -- fitting never cuts a column narrower than this
+local COMFORT_CELL = 8 -- columns are left out before text is cut narrower
 
 local function is_array(t)
     local n = #t
@@ -126,33 +127,119 @@ local function cell(v)
 end
 
 -- Narrow the widest columns until the line fits the width (or every
--- column is down to MIN_CELL): a wide table stays one line per row.
--- Columns whose index is in keep are never narrowed.
-local function fit(widths, total_width, keep)
+-- column is down to its floor): a wide table stays one line per row.
+-- floor[c] is the least column c may be narrowed to.
+local function fit(widths, total_width, floor)
     if not total_width or total_width <= 0 then
         return
     end
-    local function total()
-        local sum = 2 * (#widths - 1)
-        for _, w in ipairs(widths) do
-            sum = sum + w
-        end
-        return sum
+    local over = -2
+    for _, w in ipairs(widths) do
+        over = over + w + 2
     end
-    local over = total() - total_width
+    over = over - total_width
     while over > 0 do
         local widest
         for c, w in ipairs(widths) do
-            if not keep[c] and (widest == nil or w > widths[widest]) then
+            if w > floor[c] and (widest == nil or w > widths[widest]) then
                 widest = c
             end
         end
-        if widest == nil or widths[widest] <= MIN_CELL then
+        if widest == nil then
             return
         end
         widths[widest] = widths[widest] - 1
         over = over - 1
     end
+end
+
+-- Width of a line of columns of these widths, two spaces between.
+local function line_width(widths)
+    local sum = 2 * (#widths - 1)
+    for _, w in ipairs(widths) do
+        sum = sum + w
+    end
+    return sum
+end
+
+-- An ISO timestamp as relm stores them (2026-11-23T12:34:22.669Z).
+local function is_stamp(s)
+    return s:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[%.%d]*Z?$") ~= nil
+end
+
+-- Make room in a table too wide for total_width, before fit() narrows
+-- cells: columns with nothing to read at a glance (every cell empty, {} or
+-- {…}) are left out, timestamps lose their seconds (2026-11-23 12:34, then
+-- never cut further), numbers are never cut (a cut number reads as another
+-- one), and if the cells cannot fit at a readable width, the rightmost
+-- columns are left out. Columns in keep are never cut nor left out. Returns the
+-- columns, widths, cells, numeric and floor (fit's least width per column)
+-- that remain, and the names left out.
+local function squeeze(columns, widths, cells, numeric, keep, total_width)
+    local drop, floor = {}, {}
+    for c = 1, #columns do
+        local empty, stamps, any, widest = true, true, false, 0
+        for r = 1, #cells do
+            local s = cells[r][c]
+            widest = math.max(widest, width(s))
+            if s ~= "" then
+                any = true
+                empty = empty and (s == "{}" or s == "{…}")
+                stamps = stamps and is_stamp(s)
+            end
+        end
+        floor[c] = math.min(widths[c], MIN_CELL)
+        if keep[c] then
+            floor[c] = widths[c]
+        elseif empty and #cells > 0 then
+            drop[c] = true
+        elseif stamps and any then
+            for r = 1, #cells do
+                cells[r][c] = cells[r][c]:gsub("^(%d+%-%d+%-%d+)T(%d+:%d+).*$", "%1 %2")
+            end
+            widths[c] = math.max(width(columns[c]), 16)
+            floor[c] = 16
+        elseif numeric[c] then
+            -- Whole numbers, under a header cut to four columns at least.
+            floor[c] = math.max(math.min(widths[c], 4), widest)
+        end
+    end
+    -- Columns are left out until each text column left can keep at least
+    -- COMFORT_CELL characters: fewer columns that read, not many that don't.
+    local function least(c)
+        return math.max(floor[c], math.min(widths[c], COMFORT_CELL))
+    end
+    local sum = -2
+    for c = 1, #columns do
+        if not drop[c] then
+            sum = sum + least(c) + 2
+        end
+    end
+    for c = #columns, 2, -1 do
+        if sum <= total_width then
+            break
+        end
+        if not drop[c] and not keep[c] then
+            drop[c] = true
+            sum = sum - least(c) - 2
+        end
+    end
+    local nc, nw, ncells, nnum, nfloor, hidden = {}, {}, {}, {}, {}, {}
+    for r = 1, #cells do
+        ncells[r] = {}
+    end
+    for c, name in ipairs(columns) do
+        if drop[c] then
+            hidden[#hidden + 1] = name
+        else
+            local i = #nc + 1
+            nc[i], nw[i], nnum[i], nfloor[i] = name, widths[c], numeric[c], floor[c]
+            for r = 1, #cells do
+                ncells[r][i] = cells[r][c]
+            end
+        end
+    end
+    return nc, nw, ncells, nnum, nfloor, hidden
 end
 
 --- Format an array of records as an aligned text table: a header, a rule,
@@ -183,12 +270,16 @@ function M.table(rows, columns, opts)
                 end
             end
         end
+        -- id, number and name lead; timestamps (*_at) trail: what tells
+        -- one row from another comes first.
+        local function rank(k)
+            return k == "id" and 1 or k == "number" and 2 or k == "name" and 3
+                or k:match("_at$") and 5 or 4
+        end
         table.sort(list, function(a, b)
-            if a == "id" or b == "id" then
-                return a == "id" and b ~= "id"
-            end
-            if a == "name" or b == "name" then
-                return a == "name" and b ~= "name"
+            local ra, rb = rank(a), rank(b)
+            if ra ~= rb then
+                return ra < rb
             end
             return a < b
         end)
@@ -202,15 +293,16 @@ function M.table(rows, columns, opts)
     for c, name in ipairs(columns) do
         widths[c] = width(cell(name))
         -- Right-align columns whose every value is a number.
-        local all = #rows > 0
+        local all, any = true, false
         for r = 1, shown do
             local v = rows[r][name]
             if v ~= nil and type(v) ~= "number" then
                 all = false
                 break
             end
+            any = any or v ~= nil
         end
-        numeric[c] = all
+        numeric[c] = all and any
     end
     for r = 1, shown do
         local row = rows[r]
@@ -229,7 +321,13 @@ function M.table(rows, columns, opts)
             keep[c] = keep[c] or k == name
         end
     end
-    fit(widths, opts.width, keep)
+    local hidden = {}
+    if opts.width and opts.width > 0 and line_width(widths) > opts.width then
+        local floor
+        columns, widths, cells, numeric, floor, hidden =
+            squeeze(columns, widths, cells, numeric, keep, opts.width)
+        fit(widths, opts.width, floor)
+    end
     local function line(values)
         local parts = {}
         for c, v in ipairs(values) do
@@ -255,6 +353,19 @@ function M.table(rows, columns, opts)
     if shown < #rows then
         out[#out + 1] = string.format("… %d more rows not shown (relm.pretty.max_rows = %d)",
             #rows - shown, opts.max_rows)
+    end
+    if #hidden > 0 then
+        -- Named on as many lines as the width needs.
+        local note = "not shown at this width:"
+        for i, name in ipairs(hidden) do
+            local piece = " " .. name .. (i < #hidden and "," or "")
+            if width(note) + width(piece) > opts.width then
+                out[#out + 1] = note
+                note = " "
+            end
+            note = note .. piece
+        end
+        out[#out + 1] = note
     end
     out[#out + 1] = string.format("(%d row%s)", #rows, #rows == 1 and "" or "s")
     return table.concat(out, "\n")

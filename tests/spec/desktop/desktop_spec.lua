@@ -131,6 +131,22 @@ describe("relm.desktop", function()
         refused("permission_denied", "administrators", function() desk("bob", { user = "dave" }) end)
         assert.are.equal(4, #relm.desktop { user = "bob" }) -- an administrator may look
     end)
+
+    it("names itself and what it wants when given no item (the first row of an empty desktop)", function()
+        local before = relm.sql("SELECT count(*) AS n FROM occurrences")[1].n
+        for _, name in ipairs({ "execute", "capture", "delegate", "share", "suspend", "reactivate" }) do
+            local ok, err = pcall(relm.desktop[name], nil, {})
+            assert.is_false(ok)
+            assert.is_true(relm.is_error(err, "invalid_argument"), tostring(err))
+            assert.matches("^relm%.desktop%." .. name .. ": argument #1 %(item%) must be a row of relm%.desktop%(%)",
+                err.message)
+            assert.matches("got nil$", err.message)
+        end
+        local ok, err = pcall(relm.desktop.execute, {}, {})
+        assert.is_false(ok)
+        assert.matches("got a table without release_id", err.message)
+        assert.are.equal(before, relm.sql("SELECT count(*) AS n FROM occurrences")[1].n)
+    end)
 end)
 
 describe("the printed desktop", function()

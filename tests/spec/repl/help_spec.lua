@@ -113,6 +113,65 @@ describe("help()", function()
         assert.matches("^no help for this table", text({}))
         assert.matches("^no help for this function %(a function defined at ", text(function() end))
         assert.matches("^no module relm%.nosuch", text("nosuch"))
+        assert.is_nil(text("nosuch"):find("functions called", 1, true))
+    end)
+
+    it("says help(nil) is no name, rather than list the modules (a misspelt help(relm.x.y))", function()
+        local path = os.tmpname()
+        local old = io.output()
+        io.output(path)
+        local ok, err = pcall(help.help, nil)
+        io.output():close()
+        io.output(old)
+        local f = assert(io.open(path))
+        local out = f:read("a")
+        f:close()
+        os.remove(path)
+        assert(ok, err)
+        assert.matches("^help%(nil%): no such name", out)
+        assert.is_nil(out:find("relm modules", 1, true))
+    end)
+
+    it("points a bare function name to the modules that have it", function()
+        local t = text("impact")
+        assert.matches("^no module relm%.impact", t)
+        assert.matches("functions called impact: .*help%(relm%.cmdb%.impact%)", t)
+        assert.matches("help%(relm%.release%.impact%)", t)
+    end)
+
+    it("wraps a function's documentation at spaces to the terminal width", function()
+        local old = relm.pretty.width
+        relm.pretty.width = 50
+        local ok, lines = pcall(help.lines, relm.search.releases)
+        relm.pretty.width = old
+        assert(ok, lines)
+        assert.is_true(#lines > 8)
+        for _, l in ipairs(lines) do
+            assert.is_true(utf8.len(l) <= 50, l)
+            assert.is_nil(l:find("…", 1, true), l)
+            assert.matches("^%S", lines[1])
+        end
+        assert.matches("^  %S", lines[2])
+    end)
+end)
+
+describe("name hints for errors", function()
+    it("suggests the names next to a misspelt one in the statement's path", function()
+        assert.are.equal("did you mean relm.cmdb.get?",
+            complete.hint("stdin:1: attempt to call a nil value (field 'gett')", "relm.cmdb.gett('x')"))
+        assert.are.equal("did you mean relm.cmdb?",
+            complete.hint("stdin:1: attempt to index a nil value (field 'cmbd')", "relm.cmbd.get('x')"))
+        assert.matches("relm%.cmdb%.impact",
+            complete.hint("attempt to call a nil value (field 'impacts')", "x = relm.cmdb.impacts('db')"))
+        assert.are.equal("did you mean relm.desktop.execute?",
+            complete.hint("attempt to call a nil value (field 'exec')", "relm.desktop.exec(1)"))
+    end)
+
+    it("says nothing when no name is close, or the error is another one", function()
+        assert.is_nil(complete.hint("attempt to call a nil value (field 'zzzzz')", "relm.cmdb.zzzzz()"))
+        assert.is_nil(complete.hint("attempt to index a nil value (field 'x')", "local t = {} t.x.y = 1"))
+        assert.is_nil(complete.hint("not_found: no CI named 'x'", "relm.cmdb.get('x')"))
+        assert.is_nil(complete.hint("attempt to call a nil value (field 'gett')", nil))
     end)
 end)
 

@@ -69,6 +69,68 @@ describe("relm.pretty.table", function()
         assert.matches(string.rep("a", 39) .. "…", pretty.table(rows))
     end)
 
+    it("leaves out, and names, columns with nothing to read when the table is too wide", function()
+        local rows = {
+            { id = 1, note = string.rep("n", 70), before = { a = 1 }, empty_field = nil, tags = {} },
+            { id = 2, note = "short", before = { a = 2 }, tags = {} },
+        }
+        local text = pretty.table(rows, { "id", "note", "justification_text", "before", "tags" }, { width = 60 })
+        assert.matches("^id  note", text)
+        assert.is_nil(text:find("before  ", 1, true))
+        assert.matches("\nnot shown at this width: justification_text, before, tags\n%(2 rows%)$", text)
+        for line in text:gmatch("[^\n]+") do
+            assert.is_true(utf8.len(line) <= 60, line)
+        end
+        -- Fitting: nothing is left out.
+        assert.matches("^id  note%s+justification_text  before  tags\n", pretty.table(rows, { "id", "note",
+            "justification_text", "before", "tags" }))
+    end)
+
+    it("shortens timestamps to the minute and keeps numbers whole when narrowing", function()
+        local rows = {
+            { at = "2026-11-23T12:34:22.669Z", amount = 123456789012, text = string.rep("t", 60) },
+        }
+        local text = pretty.table(rows, { "at", "amount", "text" }, { width = 50 })
+        assert.matches("\n2026%-11%-23 12:34  123456789012  tttt", text)
+        for line in text:gmatch("[^\n]+") do
+            assert.is_true(utf8.len(line) <= 50, line)
+        end
+        -- Not narrowed: the timestamp prints as stored.
+        assert.matches("2026%-11%-23T12:34:22%.669Z", pretty.table(rows, { "at", "amount", "text" }))
+    end)
+
+    it("leaves out the rightmost columns when even the narrowest cells cannot fit", function()
+        local row = { id = 7 }
+        local columns = { "id" }
+        for i = 1, 15 do
+            local k = string.format("field%02d", i)
+            row[k] = string.rep("v", 12)
+            columns[#columns + 1] = k
+        end
+        local text = pretty.table({ row }, columns, { width = 80 })
+        for line in text:gmatch("[^\n]+") do
+            assert.is_true(utf8.len(line) <= 80, line)
+        end
+        assert.matches("^id  field", text)
+        assert.matches("\n 7  vvvv", text)
+        assert.matches("not shown at this width: field%d%d, .*field15\n%(1 row%)$", text)
+    end)
+
+    it("keeps every header of an empty result, narrowed to the width", function()
+        local columns = { string.rep("a", 20), string.rep("b", 27), string.rep("c", 33), "created_at" }
+        local text = pretty.table({}, columns, { width = 60 })
+        assert.is_nil(text:find("not shown", 1, true))
+        assert.matches("  created_at\n", text)
+        for line in text:gmatch("[^\n]+") do
+            assert.is_true(utf8.len(line) <= 60, line)
+        end
+    end)
+
+    it("puts timestamps (*_at) after the other keys of plain records", function()
+        local text = pretty.table({ { created_at = "x", zeta = 1, name = "n", id = 7, number = "R-1" } })
+        assert.matches("^id  number  name  zeta  created_at\n", text)
+    end)
+
     it("sorts keys of plain records with id and name first", function()
         local text = pretty.table({ { z = 1, name = "n", id = 7, a = true } })
         assert.matches("^id  name  a     z\n", text)

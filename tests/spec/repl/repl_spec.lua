@@ -149,8 +149,22 @@ describe("the REPL in a terminal", function()
             "expect \\nname\\n-----\\nadmin\\n(1 row)\\n",
             "send relm.sql('delete from users')\\n",
             "expect read_only: relm.sql runs read-only queries",
+            "send relm.cmdb.gett('x')\\n",
+            "expect (field 'gett')\\ndid you mean relm.cmdb.get?\\n",
             "send return nil, 1\\n",
             "expect \\nnil\\n1\\n",
+            "ctrl d",
+            "exit 0",
+        })
+    end)
+
+    it("fits a wide table to the 80-column terminal, naming what it leaves out", function()
+        assert_session({
+            "expect relm> ",
+            "send relm.sql('SELECT 1 AS id, ? AS at, ? AS a, ? AS b, NULL AS e', "
+                .. "'2026-11-23T12:34:22.669Z', ('x'):rep(50), ('y'):rep(50))\\n",
+            "expect \\n 1  2026-11-23 12:34  xxxx",
+            "expect \\nnot shown at this width: e\\n(1 row)\\n",
             "ctrl d",
             "exit 0",
         })
