@@ -569,8 +569,8 @@ local function plan(r, wf, action)
                 from[#from + 1] = s
             end
             table.sort(from)
-            relm.error("not_allowed", ("'%s' is not allowed on release %s: it is in state '%s' and '%s' leaves only from %s")
-                :format(action, r.number, r.state, action, table.concat(from, ", ")), 4)
+            relm.error("not_allowed", ("'%s' is not allowed on release %s: it is in state '%s' and '%s' "
+                .. "leaves only from %s"):format(action, r.number, r.state, action, table.concat(from, ", ")), 4)
         end
         local kind = "transition"
         if t.to == wf.cancel_state then
