@@ -545,6 +545,30 @@ static int relate_link(relm_store *s, int64_t id, const release_info *r,
     return RELM_OK;
 }
 
+/* The common start of relate and unrelate: check kind and target, begin
+ * the transaction and read the release inside it, so that its status and
+ * permission cannot change between the check and the write. On RELM_OK a
+ * transaction is open for the caller to commit or roll back. */
+static int begin_link(relm_store *s, int64_t id, const char *verb,
+                      const char *kind, const char *target, release_info *r,
+                      relm_diag *d)
+{
+    if (strcmp(kind, "ci") != 0 && strcmp(kind, "media") != 0 &&
+        !relm_related_is_record_kind(kind))
+        return relm_diag_set(d, "invalid_argument", "unknown kind '%s' (%s)",
+                             kind, KIND_LIST);
+    if (target == NULL || target[0] == '\0')
+        return relm_diag_set(d, "invalid_argument", "%s: the target (a %s) "
+                             "must be a non-empty name", verb, kind);
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    if (release_for_links(s, id, verb, r, d) != RELM_OK) {
+        relm_store_rollback(s);
+        return RELM_ERR;
+    }
+    return RELM_OK;
+}
+
 int relm_related_relate(relm_store *s, int64_t id, const char *kind,
                         const char *target, const char *note, int *added,
                         relm_diag *d)
@@ -552,21 +576,9 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
     if (added != NULL)
         *added = 0;
     int is_ci = strcmp(kind, "ci") == 0, is_media = strcmp(kind, "media") == 0;
-    if (!is_ci && !is_media && !relm_related_is_record_kind(kind))
-        return relm_diag_set(d, "invalid_argument", "unknown kind '%s' (%s)",
-                             kind, KIND_LIST);
-    if (target == NULL || target[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "relate: the target "
-                             "(a %s) must be a non-empty name", kind);
-    /* The release is read inside the transaction, so its status and
-     * permission cannot change between the check and the write. */
-    if (relm_store_begin(s, d) != RELM_OK)
-        return RELM_ERR;
     release_info r;
-    if (release_for_links(s, id, "relate", &r, d) != RELM_OK) {
-        relm_store_rollback(s);
+    if (begin_link(s, id, "relate", kind, target, &r, d) != RELM_OK)
         return RELM_ERR;
-    }
     char at[32];
     relm_release_now_iso(at);
     char *cis = NULL;
@@ -643,21 +655,9 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
                           const char *target, relm_diag *d)
 {
     int is_ci = strcmp(kind, "ci") == 0, is_media = strcmp(kind, "media") == 0;
-    if (!is_ci && !is_media && !relm_related_is_record_kind(kind))
-        return relm_diag_set(d, "invalid_argument", "unknown kind '%s' (%s)",
-                             kind, KIND_LIST);
-    if (target == NULL || target[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "unrelate: the target "
-                             "(a %s) must be a non-empty name", kind);
-    /* The release is read inside the transaction, so its status and
-     * permission cannot change between the check and the write. */
-    if (relm_store_begin(s, d) != RELM_OK)
-        return RELM_ERR;
     release_info r;
-    if (release_for_links(s, id, "unrelate", &r, d) != RELM_OK) {
-        relm_store_rollback(s);
+    if (begin_link(s, id, "unrelate", kind, target, &r, d) != RELM_OK)
         return RELM_ERR;
-    }
     char at[32];
     relm_release_now_iso(at);
     char *cis = NULL;
