@@ -1,53 +1,9 @@
 -- acceptance_spec.lua: every line of the acceptance interface in DESIGN.md,
 -- called exactly as written there, the way an outside checker would.
-local BIN = assert(os.getenv("RELM_BIN"), "RELM_BIN is not set")
-local TMP = assert(os.getenv("RELM_TEST_TMP"), "RELM_TEST_TMP is not set")
-
-local function q(s)
-    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local function read(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local data = f:read("a")
-    f:close()
-    return data
-end
-
-local function write(path, data)
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-end
-
-local ndirs = 0
--- A new empty directory.
+local H = dofile("tests/fixtures/cli_helper.lua")
+local read, write, spawn = H.read, H.write, H.relm
 local function fresh_dir()
-    ndirs = ndirs + 1
-    local dir = TMP .. "/acceptance" .. ndirs
-    assert(os.execute("rm -rf " .. q(dir) .. " && mkdir -p " .. q(dir)))
-    return dir
-end
-
--- Run relm in dir: `env` is a prefix of VAR=value words, `stdin` text for
--- standard input. Returns exit status, stdout, stderr. RELM_DB and
--- RELM_USER are cleared unless env sets them.
-local function spawn(dir, args, opts)
-    opts = opts or {}
-    local input = " < /dev/null"
-    if opts.stdin then
-        write(dir .. "/.stdin", opts.stdin)
-        input = " < .stdin"
-    end
-    local cmd = "cd " .. q(dir) .. " && env -u RELM_DB -u RELM_USER -u RELM_SYNC " .. (opts.env or "")
-        .. " " .. q(BIN) .. " " .. args .. input .. " > .out 2> .err; echo $?"
-    local p = assert(io.popen(cmd))
-    local code = tonumber(p:read("a"):match("(%d+)%s*$"))
-    p:close()
-    return code, read(dir .. "/.out"), read(dir .. "/.err")
+    return H.fresh_dir("acceptance")
 end
 
 local function exists(path)

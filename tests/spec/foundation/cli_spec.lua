@@ -1,71 +1,9 @@
 -- cli_spec.lua: the relm command as a user types it: exit codes, messages,
 -- the arg table, and that a failed start creates or changes no database.
-local BIN = assert(os.getenv("RELM_BIN"), "RELM_BIN is not set")
-local TMP = assert(os.getenv("RELM_TEST_TMP"), "RELM_TEST_TMP is not set")
-
-local function q(s)
-    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
-
-local n = 0
--- A new empty directory for one case.
+local H = dofile("tests/fixtures/cli_helper.lua")
+local BIN, q, read, write, files, relm = H.BIN, H.q, H.read, H.write, H.files, H.relm
 local function fresh_dir()
-    n = n + 1
-    local dir = TMP .. "/cli" .. n
-    assert(os.execute("rm -rf " .. q(dir) .. " && mkdir -p " .. q(dir)))
-    return dir
-end
-
-local function read(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local data = f:read("a")
-    f:close()
-    return data
-end
-
-local function write(path, data)
-    local f = assert(io.open(path, "wb"))
-    f:write(data)
-    f:close()
-end
-
--- The names in dir, sorted, as one string ("a b c").
-local function files(dir)
-    local p = assert(io.popen("ls -A " .. q(dir)))
-    local names = {}
-    for name in p:lines() do
-        names[#names + 1] = name
-    end
-    p:close()
-    table.sort(names)
-    return table.concat(names, " ")
-end
-
--- Run relm in dir with a command line (already quoted as needed) and an
--- optional environment prefix and stdin text. Returns exit code, stdout,
--- stderr. RELM_DB/RELM_USER/RELM_SYNC are cleared unless env sets them.
-local function relm(dir, args, opts)
-    opts = opts or {}
-    local input
-    if opts.stdin then
-        write(dir .. "/.stdin", opts.stdin)
-        input = " < .stdin"
-    else
-        input = " < /dev/null"
-    end
-    local cmd = "cd " .. q(dir) .. " && env -u RELM_DB -u RELM_USER -u RELM_SYNC "
-        .. (opts.env or "") .. " " .. (opts.prefix or "") .. q(BIN) .. " " .. args .. input
-        .. " > " .. q(TMP .. "/.out") .. " 2> " .. q(TMP .. "/.err") .. "; echo $?"
-    local p = assert(io.popen(cmd))
-    local code = tonumber(p:read("a"):match("(%d+)%s*$"))
-    p:close()
-    if opts.stdin then
-        os.remove(dir .. "/.stdin")
-    end
-    return code, read(TMP .. "/.out"), read(TMP .. "/.err")
+    return H.fresh_dir("cli")
 end
 
 local function lines(s)
