@@ -23,10 +23,10 @@ do
     M._sql = { releases = releases, activities = activities, approvals = approvals }
 end
 
--- Raise a relm error; the public functions (see the end of the file)
--- raise it again as if by their caller.
+-- Raise a relm error at the user's line (relm errors skip the engine's
+-- own frames).
 local function fail(code, msg)
-    relm.error(code, msg, 0)
+    relm.error(code, msg, 1)
 end
 
 -- The user a desktop is for: the acting one, or opts.user (administrators,
@@ -442,14 +442,6 @@ function M.schedule(item, at, opts)
         fail("invalid_argument", "relm.desktop.schedule: argument #1 must be an activity row or id")
     end
     return relm.activity.schedule(id, at, opts)
-end
-
--- Errors name the caller's script and line, however deep they are raised
--- (here, in relm.release or in the core).
-local public = require("relm.related")._public
-for _, name in ipairs({ "list", "counts", "capture", "delegate", "share", "suspend", "reactivate", "execute",
-    "schedule" }) do
-    M[name] = public(M[name])
 end
 
 return setmetatable(M, {

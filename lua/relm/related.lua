@@ -28,27 +28,10 @@ M.service_types = { "service", "business_service" }
 --- (the same shape; false or {} to leave CIs alone).
 M.default_ci_on_close = { in_development = "active" }
 
--- Raise a relm error; public() below raises it again as if by the caller
--- of the public function.
+-- Raise a relm error. Its position is the user's line however deep this
+-- is called from: relm errors skip the engine's own frames (core/host.c).
 local function fail(code, msg)
-    relm.error(code, msg, 0)
-end
-
--- fn as a public function: a relm error raised inside it (by a check here
--- or by the core) is raised again as if by its caller, so that the message
--- names the user's script and line rather than this file. relm.search
--- uses it too (M._public).
-local function public(fn)
-    return function(...)
-        local r = table.pack(pcall(fn, ...))
-        if r[1] then
-            return table.unpack(r, 2, r.n)
-        end
-        if relm.is_error(r[2]) then
-            relm.error(r[2].code, r[2].message, 2)
-        end
-        error(r[2], 0)
-    end
+    relm.error(code, msg, 1)
 end
 
 -- Release id from an id or a number ("REL-2026-000001").
@@ -426,9 +409,6 @@ function M.api(kind)
     function A.list(opts)
         return M.list(kind, opts)
     end
-    for name, fn in pairs(A) do
-        A[name] = public(fn)
-    end
     -- One-line docs for help() (these functions are not written out per kind).
     A.__doc = {
         add = "({title=, number=, description=, status=, url=, cis={...}}) -> table: record a " .. kind,
@@ -439,10 +419,6 @@ function M.api(kind)
     return A
 end
 
-for _, name in ipairs({ "relate", "unrelate", "related", "for_ci", "impact", "add", "update", "get", "list" }) do
-    M[name] = public(M[name])
-end
 M.releases = M.for_ci
-M._public = public
 
 return M

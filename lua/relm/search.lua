@@ -62,13 +62,10 @@ function M.number_glob(digits)
     return "*-" .. string.rep("0", 6 - #n) .. n
 end
 
--- A relm error raised inside releases/export, however deep the check, is
--- raised again as if by their caller (see relm.related).
-local public = require("relm.related")._public
-
--- Raise invalid_argument; public() raises it again as if by the caller.
+-- Raise invalid_argument at the user's line (relm errors skip the
+-- engine's own frames).
 local function bad(msg)
-    relm.error("invalid_argument", "relm.search.releases: " .. msg, 0)
+    relm.error("invalid_argument", "relm.search.releases: " .. msg, 1)
 end
 
 -- One value or an array of values, each checked by ok(v); returns an array.
@@ -367,7 +364,5 @@ function M.export(rows_or_filters, path, opts)
     return #rows
 end
 
-M.releases = public(M.releases)
-M.export = public(M.export)
 
 return M
