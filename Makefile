@@ -21,7 +21,7 @@ DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
                lua-check lua-cjson cppcheck
 PKGS = lua5.4 sqlite3 libuv libedit
 
-# Quiet output: one "CC core/store.c" line per step; V=1 shows commands.
+# Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)
 Q   =
 say = @:
@@ -55,10 +55,14 @@ LDLIBS   += $(PKG_LIBS) -lcsv -lm
 COMPILE   = $(CC) $(CPPFLAGS) $(CFLAGS)
 LINK      = $(CC) $(CFLAGS) $(LDFLAGS)
 
-CORE_SRC   = $(sort $(wildcard core/*.c))
+# core/ is in rooms (docs/internals.md): base/ (no Lua, no domain), cmdb/,
+# the release engine at the top, lua/ (host, sandbox, bindings), and later
+# loop/ and http/. Every room's sources build into the one binary.
+ROOMS      = core core/base core/cmdb core/lua core/loop core/http
+CORE_SRC   = $(sort $(foreach r,$(ROOMS),$(wildcard $(r)/*.c)))
 REPL_SRC   = $(sort $(wildcard repl/*.c))
-BINDINGS   = $(sort $(wildcard core/l_*.c))
-MIGRATIONS = $(sort $(wildcard core/migrations/*.sql))
+BINDINGS   = $(sort $(wildcard core/lua/l_*.c))
+MIGRATIONS = $(sort $(wildcard core/base/migrations/*.sql))
 CORE_OBJ   = $(CORE_SRC:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/gen/migrations.o
 REPL_OBJ   = $(REPL_SRC:%.c=$(BUILD)/obj/%.o)
 CTEST_SRC  = $(sort $(wildcard tests/c/test_*.c))
@@ -92,10 +96,10 @@ $(DEPS_STAMP): Makefile
 	fi
 	@mkdir -p $(@D) && touch $@
 
-# One RELM_MODULE(name) line per core/l_<name>.c: host.c preloads them all.
+# One RELM_MODULE(name) line per core/lua/l_<name>.c: host.c preloads them all.
 $(BUILD)/gen/modules.inc: $(BINDINGS) Makefile | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	@for f in $(BINDINGS); do n=$${f#core/l_}; echo "RELM_MODULE($${n%.c})"; \
+	@for f in $(BINDINGS); do n=$${f#core/lua/l_}; echo "RELM_MODULE($${n%.c})"; \
 	  done > $@.tmp && mv $@.tmp $@
 
 # Where the installed Lua files live. Rewritten only when PREFIX changes, so
@@ -105,10 +109,10 @@ $(BUILD)/gen/config.h: FORCE | $(DEPS_STAMP)
 	@printf '#define RELM_DATADIR "%s"\n' '$(DATADIR)' > $@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
-$(BUILD)/gen/migrations.c: $(MIGRATIONS) core/gen_migrations.sh | $(DEPS_STAMP)
+$(BUILD)/gen/migrations.c: $(MIGRATIONS) core/base/gen_migrations.sh | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(call say,GEN,$@)
-	$(Q)sh core/gen_migrations.sh $@ $(MIGRATIONS)
+	$(Q)sh core/base/gen_migrations.sh $@ $(MIGRATIONS)
 
 $(BUILD)/obj/%.o: %.c | $(GEN) $(DEPS_STAMP)
 	@mkdir -p $(@D)

@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "diag.h"
-#include "store.h"
+#include "base/diag.h"
+#include "base/store.h"
 
 /* Which fields of a relm_activity_spec are given. A text field given as
  * NULL (or "") clears it, except title and phase which may not be empty. */

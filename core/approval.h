@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "diag.h"
-#include "store.h"
+#include "base/diag.h"
+#include "base/store.h"
 
 /* One thing a rule asks: a group (with a quorum) or a person, at a level.
  * Levels are per rule: level 2 of a rule starts when its level 1 is

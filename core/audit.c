@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "sha256.h"
+#include "base/sha256.h"
 
 static const char genesis[65] =
     "0000000000000000000000000000000000000000000000000000000000000000";

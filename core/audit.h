@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#include "diag.h"
-#include "store.h"
+#include "base/diag.h"
+#include "base/store.h"
 
 /* What happened. Strings may be NULL except subject, action and at;
  * before/after are JSON snapshots of the subject. */

@@ -3,8 +3,8 @@
 #ifndef RELM_AUTH_H
 #define RELM_AUTH_H
 
-#include "diag.h"
-#include "store.h"
+#include "base/diag.h"
+#include "base/store.h"
 
 /* 1 when the acting user is a superuser: users.is_admin, or a member of a
  * group holding ('*', 'admin'). 0 otherwise (and when there is no actor). */

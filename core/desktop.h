@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "diag.h"
-#include "store.h"
+#include "base/diag.h"
+#include "base/store.h"
 
 enum { RELM_DESK_RUNNING = 0, RELM_DESK_SUSPENDED = 1, RELM_DESK_LATE = 2 };
 /* Kinds of item (and of the kind filter; RELM_DESK_ALL = every kind). */

@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmdb.h"
-#include "sha256.h"
+#include "cmdb/cmdb.h"
+#include "base/sha256.h"
 
 /* How a CI record shows its medium (as relm.cmdb.get does): "name@version",
  * or just "name" for a medium without a version. */

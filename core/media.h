@@ -5,8 +5,8 @@
 
 #include <stdint.h>
 
-#include "diag.h"
-#include "store.h"
+#include "base/diag.h"
+#include "base/store.h"
 
 /* Fields of a software medium. NULL strings (and has_count = 0) mean "not
  * given": add stores NULL, update leaves the column as it is. */

@@ -6,8 +6,8 @@
 
 #include <stdint.h>
 
-#include "diag.h"
-#include "store.h"
+#include "base/diag.h"
+#include "base/store.h"
 
 typedef struct relm_user_spec {
     const char *name; /* required, unique */

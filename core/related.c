@@ -10,7 +10,7 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "cmdb.h"
+#include "cmdb/cmdb.h"
 #include "release.h"
 
 /* Record kinds and the prefix of their generated numbers. */

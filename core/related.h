@@ -7,9 +7,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "diag.h"
-#include "graph.h"
-#include "store.h"
+#include "base/diag.h"
+#include "cmdb/graph.h"
+#include "base/store.h"
 
 /* 1 when kind names a record kind ("change", "problem", "incident",
  * "known_error", "knowledge", "document", "project"). */

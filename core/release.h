@@ -8,8 +8,8 @@
 
 #include <stdint.h>
 
-#include "diag.h"
-#include "store.h"
+#include "base/diag.h"
+#include "base/store.h"
 
 /* A set of field changes: name -> NULL, integer or text. A name set twice
  * keeps the last value. Names are release fields (see relm_release_field)

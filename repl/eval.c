@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "host.h"
-#include "utf8.h"
+#include "lua/host.h"
+#include "base/utf8.h"
 
 int relm_eval_traceback = 0;
 

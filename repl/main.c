@@ -7,10 +7,10 @@
 #include <unistd.h>
 
 #include "eval.h"
-#include "host.h"
+#include "lua/host.h"
 #include "repl.h"
-#include "store.h"
-#include "version.h"
+#include "base/store.h"
+#include "base/version.h"
 
 enum { EXIT_USAGE = 2 };
 

@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "eval.h"
-#include "host.h"
-#include "store.h"
-#include "version.h"
+#include "lua/host.h"
+#include "base/store.h"
+#include "base/version.h"
 
 static lua_State *repl_L;
 static volatile sig_atomic_t evaluating; /* a statement is running */

@@ -13,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 base="$BENCH_TMP/release_baseline"
 cc -std=c11 -O2 -D_GNU_SOURCE -I"$root/core" $(pkg-config --cflags sqlite3) \
-    -o "$base" "$here/release_baseline.c" "$root/core/sha256.c" $(pkg-config --libs sqlite3)
+    -o "$base" "$here/release_baseline.c" "$root/core/base/sha256.c" $(pkg-config --libs sqlite3)
 s_times="" b_times="" steps=0
 i=0
 while [ "$i" -lt "$ROUNDS" ]; do

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "sha256.h"
+#include "base/sha256.h"
 
 static double now(void)
 {

@@ -8,8 +8,8 @@
 #include "audit.h"
 #include "check.h"
 #include "release.h"
-#include "sha256.h"
-#include "store.h"
+#include "base/sha256.h"
+#include "base/store.h"
 
 static void test_sha256(void)
 {

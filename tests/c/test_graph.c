@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "cmdb.h"
-#include "graph.h"
-#include "store.h"
+#include "cmdb/cmdb.h"
+#include "cmdb/graph.h"
+#include "base/store.h"
 
 static relm_store *s;
 

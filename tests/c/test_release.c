@@ -10,7 +10,7 @@
 #include "check.h"
 #include "people.h"
 #include "release.h"
-#include "store.h"
+#include "base/store.h"
 
 static relm_store *s;
 static relm_diag d;

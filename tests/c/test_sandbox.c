@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "host.h"
-#include "sandbox.h"
+#include "lua/host.h"
+#include "lua/sandbox.h"
 
 static char dir[256];
 

@@ -8,8 +8,8 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "migrations.h"
-#include "store.h"
+#include "base/migrations.h"
+#include "base/store.h"
 
 static char dir[256];
 

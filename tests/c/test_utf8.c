@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 /* Check that s (n bytes) is refused with the first bad byte at want. */
 static void refused_at(const char *s, size_t n, size_t want)

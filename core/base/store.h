@@ -1,0 +1,87 @@
+/* store.h: the SQLite store: opening, migrations, cached statements and
+ * nested transactions. Every other core module reaches the database here. */
+#ifndef RELM_STORE_H
+#define RELM_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "base/diag.h"
+
+/* "RELM" in ASCII; written into PRAGMA application_id so that a file made
+ * by another program is recognised and refused. */
+#define RELM_APPLICATION_ID 0x52454c4d
+
+typedef struct relm_store relm_store;
+
+typedef struct relm_store_opts {
+    int synchronous_full; /* 1: PRAGMA synchronous=FULL, 0: NORMAL */
+    int busy_timeout_ms;  /* 0 picks the default (5000 ms) */
+    int create;           /* 1: create the file when it does not exist */
+} relm_store_opts;
+
+/* Open (and if needed create and migrate) the database at path. A file that
+ * is not a relm database, is corrupt, or was written by a newer relm is
+ * refused before anything is written to it. On success *out owns the
+ * connection; on failure *out is NULL and d says why. *created is set to 1
+ * when this call created the file (so a failed start can remove it). */
+int relm_store_open(relm_store **out, const char *path,
+                    const relm_store_opts *opts, int *created, relm_diag *d);
+
+/* Finalize every cached statement and close. Accepts NULL. */
+void relm_store_close(relm_store *s);
+
+sqlite3 *relm_store_db(relm_store *s);
+const char *relm_store_path(const relm_store *s);
+
+/* The schema version this binary knows (the highest compiled migration). */
+int relm_store_schema_version(void);
+
+/* A prepared statement for sql, from the cache when it was prepared before.
+ * It comes back reset with no bindings. The caller must be done with it
+ * (stepped to the end or reset) before asking for the same SQL again.
+ * Returns NULL with d filled on a prepare error. */
+sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d);
+
+/* Look up one integer (an id) by one text key: sql selects one column with
+ * one parameter, e.g. "SELECT id FROM cis WHERE name = ?1". Returns RELM_OK
+ * with *out set when a row exists, RELM_NOT_FOUND (d untouched) when none,
+ * RELM_ERR with d filled when the query fails. */
+enum { RELM_NOT_FOUND = 1 };
+int relm_store_lookup(relm_store *s, const char *sql, const char *key,
+                      int64_t *out, relm_diag *d);
+
+/* Copy text column i of st's current row into out (size bytes, cut to
+ * fit; "" for NULL). */
+void relm_store_column_copy(sqlite3_stmt *st, int i, char *out, size_t size);
+
+/* Run one or more statements without results (DDL, pragmas). */
+int relm_store_exec(relm_store *s, const char *sql, relm_diag *d);
+
+/* Transactions nest: the outermost begin is BEGIN IMMEDIATE, inner ones are
+ * savepoints. commit and rollback close the innermost level. */
+int relm_store_begin(relm_store *s, relm_diag *d);
+int relm_store_commit(relm_store *s, relm_diag *d);
+void relm_store_rollback(relm_store *s);
+int relm_store_depth(const relm_store *s);
+
+/* Map an SQLite result code from this connection into d, with context. */
+int relm_store_fail(relm_store *s, relm_diag *d, const char *context);
+
+/* The acting user: set once at start-up from --user; 0 means none yet. */
+int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d);
+/* Like set_actor, but looked up when the id is first asked for: the
+ * default user costs a start-up nothing (the first query parses the whole
+ * schema, about a millisecond). While the name is unknown or inactive the
+ * id is 0 and every outermost relm_store_begin fails with unknown_user, so
+ * nothing is written in the name of nobody. */
+void relm_store_defer_actor(relm_store *s, const char *name);
+int64_t relm_store_actor_id(relm_store *s);
+const char *relm_store_actor_name(const relm_store *s);
+
+/* Bumped whenever this process or another one commits a change, so caches
+ * built from the database can tell they are stale (PRAGMA data_version plus
+ * a local counter for this connection's own commits). */
+uint64_t relm_store_generation(relm_store *s);
+
+#endif

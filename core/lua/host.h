@@ -1,0 +1,70 @@
+/* host.h: the one embedded Lua state: opening it, the module path, the
+ * protected-call helper, relm error objects and access to the store. */
+#ifndef RELM_HOST_H
+#define RELM_HOST_H
+
+#include <lua.h>
+#include <stddef.h>
+
+#include "base/diag.h"
+#include "base/store.h"
+
+/* Registry and metatable names used by more than one binding. */
+#define RELM_ERROR_MT "relm.error"
+#define RELM_ROWS_MT "relm.rows"
+
+/* Open the process's Lua state on store s: standard libraries, the module
+ * path rooted at home/lua, every C module in package.preload as
+ * "relm.core.<name>", and the global `relm` built by lua/relm/init.lua.
+ * Returns NULL with d filled on failure. */
+lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d);
+void relm_host_close(lua_State *L);
+
+/* The directory holding lua/, workflows/ and portfolios/: $RELM_HOME, else
+ * the source tree above the executable, else <prefix>/share/relm beside an
+ * installed <prefix>/bin/relm, else the data dir compiled in from PREFIX.
+ * Returns a static buffer. */
+const char *relm_host_find_home(void);
+
+/* Call the function below nargs arguments like lua_pcall, with a message
+ * handler that records the traceback of the original error (see
+ * relm_host_traceback). Every C->Lua call goes through here. */
+int relm_host_pcall(lua_State *L, int nargs, int nresults);
+
+/* Push the traceback recorded for the most recent error (or nil). */
+void relm_host_traceback(lua_State *L);
+
+/* Ask the running Lua code to stop with an "interrupted" error at the next
+ * instruction. Safe to call from a signal handler. */
+void relm_host_interrupt(lua_State *L);
+
+/* Memory accounting through the allocator: bytes in use now, and a cap
+ * (0 = none) past which allocations fail. Returns the previous cap. */
+size_t relm_host_mem_used(lua_State *L);
+size_t relm_host_mem_limit(lua_State *L, size_t limit);
+
+/* Set t.__doc on the module table on top of the stack from docs, pairs of
+ * {name, "one-line doc"} ("_module" for the module itself), for help().
+ * Stack: [-0, +0]. */
+void relm_host_set_docs(lua_State *L, const char *const docs[][2], size_t n);
+
+/* The store the state was opened on. */
+relm_store *relm_host_store(lua_State *L);
+
+/* Raise a relm error object {code=, message=, where=} that prints as
+ * "code: message". where is the position of the Lua caller (level 1). */
+int relm_lua_error(lua_State *L, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Raise the error a core function reported in d. */
+int relm_lua_diag_error(lua_State *L, const relm_diag *d);
+
+/* Push an error object without raising it. */
+void relm_lua_push_error(lua_State *L, const char *code, const char *message,
+                         int level);
+
+/* Format any error value as one line: "where code: message" for relm error
+ * objects, tostring() otherwise. Pushes the string. */
+const char *relm_lua_error_string(lua_State *L, int idx);
+
+#endif

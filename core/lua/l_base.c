@@ -1,0 +1,236 @@
+/* l_base.c: relm.core.base, the top of the `relm` global: read-only SQL,
+ * transactions, error objects and facts about the session. */
+#include <lauxlib.h>
+#include <string.h>
+
+#include "lua/host.h"
+#include "lua/modules.h"
+#include "base/version.h"
+
+/* Bind Lua value at idx to parameter n of st; raises on a table or other
+ * value SQL cannot hold, naming the argument. */
+static void bind_value(lua_State *L, sqlite3_stmt *st, int n, int idx,
+                       int argno)
+{
+    int rc = SQLITE_OK;
+    switch (lua_type(L, idx)) {
+    case LUA_TNIL:
+        rc = sqlite3_bind_null(st, n);
+        break;
+    case LUA_TBOOLEAN:
+        rc = sqlite3_bind_int(st, n, lua_toboolean(L, idx));
+        break;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx))
+            rc = sqlite3_bind_int64(st, n, lua_tointeger(L, idx));
+        else
+            rc = sqlite3_bind_double(st, n, lua_tonumber(L, idx));
+        break;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *v = lua_tolstring(L, idx, &len);
+        rc = sqlite3_bind_text(st, n, v, (int)len, SQLITE_TRANSIENT);
+        break;
+    }
+    default:
+        sqlite3_reset(st);
+        relm_lua_error(L, "invalid_argument",
+                       "relm.sql: argument #%d: cannot bind a %s", argno,
+                       luaL_typename(L, idx));
+    }
+    if (rc == SQLITE_RANGE) {
+        sqlite3_reset(st);
+        relm_lua_error(L, "invalid_argument",
+                       "relm.sql: argument #%d: the query has only %d "
+                       "parameters", argno, sqlite3_bind_parameter_count(st));
+    }
+}
+
+/* Push column i of the current row. */
+static void push_column(lua_State *L, sqlite3_stmt *st, int i)
+{
+    switch (sqlite3_column_type(st, i)) {
+    case SQLITE_INTEGER:
+        lua_pushinteger(L, sqlite3_column_int64(st, i));
+        break;
+    case SQLITE_FLOAT:
+        lua_pushnumber(L, sqlite3_column_double(st, i));
+        break;
+    case SQLITE_NULL:
+        lua_pushnil(L);
+        break;
+    default: {
+        const char *v = (const char *)sqlite3_column_blob(st, i);
+        lua_pushlstring(L, v != NULL ? v : "", (size_t)sqlite3_column_bytes(st, i));
+        break;
+    }
+    }
+}
+
+/* relm.sql(query, ...) -> rows. Positional parameters bind the extra
+ * arguments; a single table argument binds :named parameters. The result
+ * is an array of row tables keyed by column, whose metatable lists the
+ * columns in order (for aligned printing). Refuses statements that write. */
+static int l_base_sql(lua_State *L)
+{
+    const char *query = luaL_checkstring(L, 1);
+    int nargs = lua_gettop(L) - 1;
+    relm_store *s = relm_host_store(L);
+    relm_diag d;
+    sqlite3_stmt *st = relm_store_stmt(s, query, &d);
+    if (st == NULL)
+        return relm_lua_error(L, "sql_error", "relm.sql: %s", d.msg);
+    if (!sqlite3_stmt_readonly(st))
+        return relm_lua_error(L, "read_only",
+                              "relm.sql runs read-only queries; use the relm "
+                              "modules (or relm.tx with them) to write");
+    int nparams = sqlite3_bind_parameter_count(st);
+    const char *first = nparams > 0 ? sqlite3_bind_parameter_name(st, 1) : NULL;
+    if (nargs == 1 && lua_istable(L, 2) && first != NULL && first[0] != '?') {
+        for (int i = 1; i <= nparams; i++) {
+            const char *name = sqlite3_bind_parameter_name(st, i);
+            if (name == NULL)
+                continue;
+            lua_getfield(L, 2, name + 1);
+            bind_value(L, st, i, -1, 2);
+            lua_pop(L, 1);
+        }
+    } else {
+        for (int i = 1; i <= nargs; i++)
+            bind_value(L, st, i, i + 1, i + 1);
+    }
+    int ncol = sqlite3_column_count(st);
+    lua_newtable(L); /* rows */
+    lua_createtable(L, 0, 2); /* its metatable */
+    lua_createtable(L, ncol, 0);
+    for (int i = 0; i < ncol; i++) {
+        lua_pushstring(L, sqlite3_column_name(st, i));
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "columns");
+    lua_pushliteral(L, RELM_ROWS_MT);
+    lua_setfield(L, -2, "__name");
+    lua_setmetatable(L, -2);
+    int rc;
+    lua_Integer n = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        lua_createtable(L, 0, ncol);
+        for (int i = 0; i < ncol; i++) {
+            push_column(L, st, i);
+            lua_setfield(L, -2, sqlite3_column_name(st, i));
+        }
+        lua_rawseti(L, -2, ++n);
+    }
+    if (rc != SQLITE_DONE) {
+        relm_store_fail(s, &d, "relm.sql");
+        sqlite3_reset(st);
+        return relm_lua_diag_error(L, &d);
+    }
+    sqlite3_reset(st);
+    return 1;
+}
+
+/* relm.tx(fn, ...) -> fn's results. One transaction (a savepoint when
+ * nested); rolled back and the error re-raised when fn raises. */
+static int l_base_tx(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    relm_store *s = relm_host_store(L);
+    relm_diag d;
+    if (relm_store_begin(s, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    if (relm_host_pcall(L, lua_gettop(L) - 1, LUA_MULTRET) != LUA_OK) {
+        relm_store_rollback(s);
+        return lua_error(L);
+    }
+    if (relm_store_commit(s, &d) != RELM_OK) {
+        relm_store_rollback(s);
+        return relm_lua_diag_error(L, &d);
+    }
+    return lua_gettop(L);
+}
+
+/* relm.error(code, message [, level]) raises a relm error object. */
+static int l_base_error(lua_State *L)
+{
+    const char *code = luaL_checkstring(L, 1);
+    const char *msg = luaL_checkstring(L, 2);
+    int level = (int)luaL_optinteger(L, 3, 1);
+    relm_lua_push_error(L, code, msg, level > 0 ? level : 0);
+    return lua_error(L);
+}
+
+/* relm.is_error(v [, code]) -> true when v is a relm error (of that code). */
+static int l_base_is_error(lua_State *L)
+{
+    int ok = 0;
+    if (lua_istable(L, 1) && lua_getmetatable(L, 1)) {
+        luaL_getmetatable(L, RELM_ERROR_MT);
+        ok = lua_rawequal(L, -1, -2);
+        lua_pop(L, 2);
+        if (ok && !lua_isnoneornil(L, 2)) {
+            lua_getfield(L, 1, "code");
+            ok = lua_rawequal(L, -1, 2);
+            lua_pop(L, 1);
+        }
+    }
+    lua_pushboolean(L, ok);
+    return 1;
+}
+
+/* relm.whoami() -> name of the acting user. */
+static int l_base_whoami(lua_State *L)
+{
+    lua_pushstring(L, relm_store_actor_name(relm_host_store(L)));
+    return 1;
+}
+
+/* relm.info() -> {version=, schema=, db=, user=, lua=, sqlite=}. */
+static int l_base_info(lua_State *L)
+{
+    relm_store *s = relm_host_store(L);
+    lua_createtable(L, 0, 6);
+    lua_pushliteral(L, RELM_VERSION);
+    lua_setfield(L, -2, "version");
+    lua_pushinteger(L, relm_store_schema_version());
+    lua_setfield(L, -2, "schema");
+    lua_pushstring(L, relm_store_path(s));
+    lua_setfield(L, -2, "db");
+    lua_pushstring(L, relm_store_actor_name(s));
+    lua_setfield(L, -2, "user");
+    lua_pushliteral(L, LUA_RELEASE);
+    lua_setfield(L, -2, "lua");
+    lua_pushstring(L, sqlite3_libversion());
+    lua_setfield(L, -2, "sqlite");
+    return 1;
+}
+
+int luaopen_relm_base(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"sql", l_base_sql},
+        {"tx", l_base_tx},
+        {"error", l_base_error},
+        {"is_error", l_base_is_error},
+        {"whoami", l_base_whoami},
+        {"info", l_base_info},
+        {NULL, NULL},
+    };
+    /* One-line docs for help() (convention: docs/internals.md). */
+    static const char *const docs[][2] = {
+        {"_module", "the relm global: read-only SQL, transactions, errors"},
+        {"sql", "(query, ...) -> rows: read-only SQL with bound parameters"},
+        {"tx", "(fn, ...) -> fn's results: one transaction; rolled back if "
+               "fn raises"},
+        {"error", "(code, message [, level]): raise a relm error"},
+        {"is_error", "(v [, code]) -> boolean: v is a relm error (of that "
+                     "code)"},
+        {"whoami", "() -> string: the name of the acting user"},
+        {"info", "() -> table: version, schema, db, user, lua, sqlite"},
+    };
+    luaL_newlib(L, fns);
+    lua_pushliteral(L, RELM_VERSION);
+    lua_setfield(L, -2, "version");
+    relm_host_set_docs(L, docs, sizeof docs / sizeof docs[0]);
+    return 1;
+}

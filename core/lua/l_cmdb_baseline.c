@@ -1,0 +1,243 @@
+/* l_cmdb_baseline.c: relm.core.cmdb_baseline, merged into relm.cmdb:
+ * baseline() snapshots a filtered set of CIs, baseline_diff() compares. */
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdb/baseline.h"
+#include "lua/host.h"
+#include "lua/modules.h"
+
+#define DIFF_MT "relm.baseline_diff"
+
+/* Push the array of strings at idx as a JSON array. Raises naming the
+ * element that is not a string. */
+static void push_names_json(lua_State *L, int idx, const char *fn)
+{
+    idx = lua_absindex(L, idx);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '[');
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
+            relm_lua_error(L, "invalid_argument", "%s: names[%d] must be a "
+                           "CI name, got %s", fn, (int)i, luaL_typename(L, -1));
+        size_t len;
+        const char *k = lua_tolstring(L, -1, &len);
+        if (i > 1)
+            luaL_addchar(&b, ',');
+        luaL_addchar(&b, '"');
+        for (size_t j = 0; j < len; j++) {
+            unsigned char c = (unsigned char)k[j];
+            if (c == '"' || c == '\\') {
+                luaL_addchar(&b, '\\');
+                luaL_addchar(&b, (char)c);
+            } else if (c < 0x20) {
+                char esc[8];
+                snprintf(esc, sizeof esc, "\\u%04x", c);
+                luaL_addstring(&b, esc);
+            } else {
+                luaL_addchar(&b, (char)c);
+            }
+        }
+        luaL_addchar(&b, '"');
+        lua_pop(L, 1);
+    }
+    luaL_addchar(&b, ']');
+    luaL_pushresult(&b);
+}
+
+/* String option key of table idx, or NULL. */
+static const char *opt_string(lua_State *L, int idx, const char *key,
+                              const char *fn)
+{
+    int t = lua_getfield(L, idx, key);
+    const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (t != LUA_TSTRING && t != LUA_TNIL)
+        relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
+                       fn, key, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+/* relm.cmdb.baseline(name, {type=, status=, names={...}}) -> {name=, id=,
+ * count=}. Every given filter must hold; no filter snapshots every CI.
+ * Raises duplicate, not_found, invalid_argument. Stack: name [filter]. */
+static int l_cmdb_baseline_create(lua_State *L)
+{
+    const char *fn = "relm.cmdb.baseline";
+    if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0)
+        return relm_lua_error(L, "invalid_argument", "%s: argument #1 (name) "
+                              "must be a non-empty string, got %s", fn,
+                              luaL_typename(L, 1));
+    const char *name = lua_tostring(L, 1);
+    relm_baseline_filter f = {NULL, NULL, NULL};
+    if (!lua_isnoneornil(L, 2)) {
+        if (!lua_istable(L, 2))
+            return relm_lua_error(L, "invalid_argument", "%s: argument #2 "
+                                  "(filter) must be a table, got %s", fn,
+                                  luaL_typename(L, 2));
+        lua_pushnil(L);
+        while (lua_next(L, 2) != 0) {
+            lua_pop(L, 1);
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
+            if (strcmp(k, "type") != 0 && strcmp(k, "status") != 0 &&
+                strcmp(k, "names") != 0)
+                return relm_lua_error(L, "invalid_argument", "%s: unknown "
+                                      "filter '%s' (type, status, names)", fn, k);
+        }
+        f.type = opt_string(L, 2, "type", fn);
+        f.status = opt_string(L, 2, "status", fn);
+        int t = lua_getfield(L, 2, "names");
+        if (t == LUA_TTABLE) {
+            push_names_json(L, -1, fn);
+            f.names_json = lua_tostring(L, -1);
+        } else if (t != LUA_TNIL) {
+            return relm_lua_error(L, "invalid_argument", "%s: names must be "
+                                  "an array of CI names, got %s", fn,
+                                  luaL_typename(L, -1));
+        }
+    }
+    relm_diag d;
+    int64_t id, count;
+    if (relm_baseline_create(relm_host_store(L), name, &f, &id, &count, &d)
+        != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "name");
+    lua_pushinteger(L, id);
+    lua_setfield(L, -2, "id");
+    lua_pushinteger(L, count);
+    lua_setfield(L, -2, "count");
+    return 1;
+}
+
+/* Push one side of a field change as a Lua value (nil when absent). */
+static void push_value(lua_State *L, int kind, const char *text)
+{
+    switch (kind) {
+    case RELM_BV_TRUE:
+        lua_pushboolean(L, 1);
+        break;
+    case RELM_BV_FALSE:
+        lua_pushboolean(L, 0);
+        break;
+    case RELM_BV_INTEGER:
+        lua_pushinteger(L, text ? strtoll(text, NULL, 10) : 0);
+        break;
+    case RELM_BV_REAL:
+        lua_pushnumber(L, text ? strtod(text, NULL) : 0);
+        break;
+    case RELM_BV_TEXT:
+        lua_pushstring(L, text ? text : "");
+        break;
+    default:
+        lua_pushnil(L);
+    }
+}
+
+/* Build the Lua answer from diff (which the caller frees afterwards).
+ * Pushes {added={names}, removed={names}, changed={{name=, fields={field=
+ * {before=, after=}}}}}. */
+static void push_diff(lua_State *L, const relm_baseline_changes *diff)
+{
+    lua_createtable(L, 0, 3);
+    lua_newtable(L);
+    lua_newtable(L);
+    lua_newtable(L);
+    int res = lua_gettop(L) - 3, added = res + 1, removed = res + 2,
+        changed = res + 3;
+    const char *last = NULL;
+    for (size_t i = 0; i < diff->n; i++) {
+        const relm_baseline_change *c = &diff->v[i];
+        const char *ci = c->ci ? c->ci : "?";
+        if (c->change == 'a' || c->change == 'r') {
+            int t = c->change == 'a' ? added : removed;
+            lua_pushstring(L, ci);
+            lua_rawseti(L, t, (lua_Integer)lua_rawlen(L, t) + 1);
+            continue;
+        }
+        if (last == NULL || strcmp(last, ci) != 0) {
+            lua_createtable(L, 0, 2);
+            lua_pushstring(L, ci);
+            lua_setfield(L, -2, "name");
+            lua_newtable(L);
+            lua_setfield(L, -2, "fields");
+            lua_rawseti(L, changed, (lua_Integer)lua_rawlen(L, changed) + 1);
+            last = ci;
+        }
+        lua_rawgeti(L, changed, (lua_Integer)lua_rawlen(L, changed));
+        lua_getfield(L, -1, "fields");
+        lua_createtable(L, 0, 2);
+        push_value(L, c->before_kind, c->before);
+        lua_setfield(L, -2, "before");
+        push_value(L, c->after_kind, c->after);
+        lua_setfield(L, -2, "after");
+        lua_setfield(L, -2, c->field ? c->field : "?");
+        lua_pop(L, 2);
+    }
+    lua_setfield(L, res, "changed");
+    lua_setfield(L, res, "removed");
+    lua_setfield(L, res, "added");
+}
+
+/* relm.cmdb.baseline_diff(a [, b]) -> {added=, removed=, changed=}: what
+ * differs from baseline a to baseline b, or to now when b is nil. Raises
+ * not_found. Stack: a [b] -> diff. */
+static int l_cmdb_baseline_diff(lua_State *L)
+{
+    const char *fn = "relm.cmdb.baseline_diff";
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return relm_lua_error(L, "invalid_argument", "%s: argument #1 must be "
+                              "a baseline name, got %s", fn, luaL_typename(L, 1));
+    if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TSTRING)
+        return relm_lua_error(L, "invalid_argument", "%s: argument #2 must be "
+                              "a baseline name or nil (now), got %s", fn,
+                              luaL_typename(L, 2));
+    /* The C diff lives in a userdata so that a memory error while the Lua
+     * tables are built cannot leak it. */
+    relm_baseline_changes *diff = lua_newuserdatauv(L, sizeof *diff, 0);
+    memset(diff, 0, sizeof *diff);
+    luaL_setmetatable(L, DIFF_MT);
+    relm_diag d;
+    if (relm_baseline_diff(relm_host_store(L), lua_tostring(L, 1),
+                           lua_isnoneornil(L, 2) ? NULL : lua_tostring(L, 2),
+                           diff, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    push_diff(L, diff);
+    relm_baseline_diff_free(diff);
+    return 1;
+}
+
+/* __gc of the userdata holding a C diff. */
+static int l_cmdb_baseline_diff_gc(lua_State *L)
+{
+    relm_baseline_diff_free(luaL_checkudata(L, 1, DIFF_MT));
+    return 0;
+}
+
+int luaopen_relm_cmdb_baseline(lua_State *L)
+{
+    if (luaL_newmetatable(L, DIFF_MT)) {
+        lua_pushcfunction(L, l_cmdb_baseline_diff_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_pop(L, 1);
+    static const luaL_Reg fns[] = {
+        {"baseline", l_cmdb_baseline_create},
+        {"baseline_diff", l_cmdb_baseline_diff},
+        {NULL, NULL},
+    };
+    /* One-line docs for help() (convention: docs/internals.md). */
+    static const char *const docs[][2] = {
+        {"baseline", "(name [, {type=, status=, names={...}}]) -> {name=, "
+                     "id=, count=}: snapshot the CIs matching the filter"},
+        {"baseline_diff", "(a [, b]) -> {added=, removed=, changed=}: what "
+                          "differs from baseline a to b, or to now"},
+    };
+    luaL_newlib(L, fns);
+    relm_host_set_docs(L, docs, sizeof docs / sizeof docs[0]);
+    return 1;
+}

@@ -1,0 +1,260 @@
+/* l_media.c: relm.core.media, the writes of the definitive media library
+ * (lua/relm/media.lua adds the reads and is what relm.media loads). */
+#include <lauxlib.h>
+#include <string.h>
+
+#include "lua/host.h"
+#include "media.h"
+#include "lua/modules.h"
+
+/* Raise invalid_argument for the first key of table idx not in known. */
+static void check_keys(lua_State *L, int idx, const char *fn,
+                       const char *const *known)
+{
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        int ok = 0;
+        if (lua_type(L, -1) == LUA_TSTRING)
+            for (const char *const *k = known; *k && !ok; k++)
+                ok = strcmp(*k, lua_tostring(L, -1)) == 0;
+        if (!ok)
+            relm_lua_error(L, "invalid_argument", "%s: unknown field '%s'", fn,
+                           lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                           : luaL_typename(L, -1));
+    }
+}
+
+/* Field key of table idx as a string or NULL when absent; the string stays
+ * valid while the table holds it. Raises naming the field otherwise. */
+static const char *opt_field(lua_State *L, int idx, const char *key,
+                             const char *fn)
+{
+    int t = lua_getfield(L, idx, key);
+    const char *v = NULL;
+    if (t == LUA_TSTRING)
+        v = lua_tostring(L, -1);
+    else if (t != LUA_TNIL)
+        relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
+                       fn, key, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Optional integer field; *has says whether it was given. */
+static lua_Integer opt_int(lua_State *L, int idx, const char *key,
+                           const char *fn, int *has)
+{
+    int t = lua_getfield(L, idx, key);
+    int isint = 0;
+    lua_Integer v = lua_tointegerx(L, -1, &isint);
+    *has = t != LUA_TNIL;
+    if (*has && !isint)
+        relm_lua_error(L, "invalid_argument", "%s: %s must be an integer, "
+                       "got %s", fn, key, luaL_typename(L, -1));
+    if (*has && v < 0)
+        relm_lua_error(L, "invalid_argument", "%s: %s must be >= 0, got "
+                       LUA_INTEGER_FMT, fn, key, v);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Push licence_keys (an array of strings) as a JSON array, or nothing and
+ * return 0 when absent. */
+static int push_keys_json(lua_State *L, int idx, const char *fn)
+{
+    int t = lua_getfield(L, idx, "licence_keys");
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (t != LUA_TTABLE)
+        relm_lua_error(L, "invalid_argument", "%s: licence_keys must be an "
+                       "array of strings, got %s", fn, luaL_typename(L, -1));
+    int ti = lua_gettop(L);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '[');
+    lua_Integer n = (lua_Integer)lua_rawlen(L, ti);
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, ti, i) != LUA_TSTRING)
+            relm_lua_error(L, "invalid_argument", "%s: licence_keys[%d] must "
+                           "be a string, got %s", fn, (int)i,
+                           luaL_typename(L, -1));
+        size_t len;
+        const char *k = lua_tolstring(L, -1, &len);
+        lua_pop(L, 1);
+        if (i > 1)
+            luaL_addchar(&b, ',');
+        luaL_addchar(&b, '"');
+        for (size_t j = 0; j < len; j++) {
+            unsigned char c = (unsigned char)k[j];
+            if (c == '"' || c == '\\') {
+                luaL_addchar(&b, '\\');
+                luaL_addchar(&b, (char)c);
+            } else if (c < 0x20) {
+                char esc[8];
+                snprintf(esc, sizeof esc, "\\u%04x", c);
+                luaL_addstring(&b, esc);
+            } else {
+                luaL_addchar(&b, (char)c);
+            }
+        }
+        luaL_addchar(&b, '"');
+    }
+    luaL_addchar(&b, ']');
+    luaL_pushresult(&b);
+    lua_remove(L, ti);
+    return 1;
+}
+
+static const char *const media_keys[] = {
+    "name", "version", "sha256", "file", "logical_location",
+    "physical_location", "licence_keys", "licence_count", "notes", NULL};
+
+/* Read the fields of table idx into f. Pushes the licence_keys JSON (if
+ * any) so it stays alive: the caller pops lua_gettop() back. */
+static void read_fields(lua_State *L, int idx, relm_media_fields *f,
+                        const char *fn)
+{
+    memset(f, 0, sizeof *f);
+    f->sha256 = opt_field(L, idx, "sha256", fn);
+    f->file = opt_field(L, idx, "file", fn);
+    f->logical_location = opt_field(L, idx, "logical_location", fn);
+    f->physical_location = opt_field(L, idx, "physical_location", fn);
+    f->notes = opt_field(L, idx, "notes", fn);
+    f->licence_count = opt_int(L, idx, "licence_count", fn, &f->has_count);
+    if (push_keys_json(L, idx, fn))
+        f->licence_keys = lua_tostring(L, -1);
+}
+
+/* add{name=, version=, sha256=|file=, ...} -> id. Stack: t -> id. */
+static int l_media_add(lua_State *L)
+{
+    const char *fn = "relm.media.add";
+    if (!lua_istable(L, 1))
+        return relm_lua_error(L, "invalid_argument", "%s: argument #1 must be "
+                              "a table {name=, version=, ...}, got %s", fn,
+                              luaL_typename(L, 1));
+    check_keys(L, 1, fn, media_keys);
+    const char *name = opt_field(L, 1, "name", fn);
+    const char *version = opt_field(L, 1, "version", fn);
+    if (name == NULL || name[0] == '\0')
+        return relm_lua_error(L, "invalid_argument", "%s: name is required", fn);
+    relm_media_fields f;
+    read_fields(L, 1, &f, fn);
+    relm_diag d;
+    int64_t id;
+    if (relm_media_add(relm_host_store(L), name, version, &f, &id, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushinteger(L, id);
+    return 1;
+}
+
+/* update(name, version_or_nil, fields). Stack: name version t -> nothing. */
+static int l_media_update(lua_State *L)
+{
+    const char *fn = "relm.media.update";
+    const char *name = luaL_checkstring(L, 1);
+    const char *version = luaL_optstring(L, 2, NULL);
+    if (!lua_istable(L, 3))
+        return relm_lua_error(L, "invalid_argument", "%s: argument #3 (fields) "
+                              "must be a table, got %s", fn, luaL_typename(L, 3));
+    static const char *const keys[] = {"sha256", "file", "logical_location",
+                                       "physical_location", "licence_keys",
+                                       "licence_count", "notes", NULL};
+    check_keys(L, 3, fn, keys);
+    relm_media_fields f;
+    read_fields(L, 3, &f, fn);
+    relm_diag d;
+    if (relm_media_update(relm_host_store(L), name, version, &f, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    return 0;
+}
+
+/* verify(name, version_or_nil, path_or_sha256) -> sha256 (raises
+ * checksum_mismatch). Stack: 3 args -> hex. */
+static int l_media_verify(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *version = luaL_optstring(L, 2, NULL);
+    if (lua_type(L, 3) != LUA_TSTRING)
+        return relm_lua_error(L, "invalid_argument", "relm.media.verify: "
+                              "argument #3 must be a file path or a sha256, "
+                              "got %s", luaL_typename(L, 3));
+    char actual[65];
+    relm_diag d;
+    if (relm_media_verify(relm_host_store(L), name, version,
+                          lua_tostring(L, 3), actual, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushstring(L, actual);
+    return 1;
+}
+
+/* checksum(path) -> sha256 hex of the file. */
+static int l_media_checksum(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    char hex[65];
+    relm_diag d;
+    if (relm_media_sha256_file(path, hex, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushstring(L, hex);
+    return 1;
+}
+
+/* link(ci, name_or_nil, version_or_nil): point ci at the medium (nil
+ * name clears it). */
+static int l_media_link(lua_State *L)
+{
+    const char *ci = luaL_checkstring(L, 1);
+    const char *name = luaL_optstring(L, 2, NULL);
+    const char *version = luaL_optstring(L, 3, NULL);
+    relm_diag d;
+    if (relm_media_link(relm_host_store(L), ci, name, version, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    return 0;
+}
+
+/* spare_add{name=, model=, serial=, location=, quantity=, status=} -> id. */
+static int l_media_spare_add(lua_State *L)
+{
+    const char *fn = "relm.media.spare_add";
+    if (!lua_istable(L, 1))
+        return relm_lua_error(L, "invalid_argument", "%s: argument #1 must be "
+                              "a table {name=, ...}, got %s", fn,
+                              luaL_typename(L, 1));
+    static const char *const keys[] = {"name", "model", "serial", "location",
+                                       "quantity", "status", NULL};
+    check_keys(L, 1, fn, keys);
+    const char *name = opt_field(L, 1, "name", fn);
+    if (name == NULL || name[0] == '\0')
+        return relm_lua_error(L, "invalid_argument", "%s: name is required", fn);
+    relm_spare_fields f;
+    f.model = opt_field(L, 1, "model", fn);
+    f.serial = opt_field(L, 1, "serial", fn);
+    f.location = opt_field(L, 1, "location", fn);
+    f.status = opt_field(L, 1, "status", fn);
+    f.quantity = opt_int(L, 1, "quantity", fn, &f.has_quantity);
+    relm_diag d;
+    int64_t id;
+    if (relm_media_spare_add(relm_host_store(L), name, &f, &id, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushinteger(L, id);
+    return 1;
+}
+
+int luaopen_relm_media(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"add", l_media_add},
+        {"update", l_media_update},
+        {"verify", l_media_verify},
+        {"checksum", l_media_checksum},
+        {"link", l_media_link},
+        {"spare_add", l_media_spare_add},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, fns);
+    return 1;
+}

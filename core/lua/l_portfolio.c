@@ -1,0 +1,124 @@
+/* l_portfolio.c: relm.core.portfolio, the Lua face of core/portfolio.c.
+ * lua/relm/portfolio.lua reads the templates and hands normalised tables. */
+#include <dirent.h>
+#include <lauxlib.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lua/host.h"
+#include "lua/modules.h"
+#include "portfolio.h"
+
+/* String field k of the table at t, or NULL; stays alive while the
+ * table does. Stack neutral. */
+static const char *str_at(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 1);
+    return v;
+}
+
+/* sync(name, description, source, models, replace) -> id. models is an
+ * array of tables whose fields are strings (templates/prefill as JSON
+ * text) and sla_hours a number. */
+static int l_portfolio_sync(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    const char *desc = luaL_optstring(L, 2, NULL);
+    const char *source = luaL_optstring(L, 3, NULL);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    int replace = lua_toboolean(L, 5);
+    size_t n = (size_t)luaL_len(L, 4);
+    relm_model_spec *ms = calloc(n ? n : 1, sizeof *ms);
+    if (ms == NULL)
+        return relm_lua_error(L, "out_of_memory", "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 4, (lua_Integer)i + 1);
+        int t = lua_gettop(L);
+        if (!lua_istable(L, t)) {
+            free(ms);
+            return relm_lua_error(L, "invalid_field",
+                                  "portfolio '%s': model #%zu is not a table",
+                                  name, i + 1);
+        }
+        relm_model_spec *m = &ms[i];
+        m->name = str_at(L, t, "name");
+        m->description = str_at(L, t, "description");
+        m->type = str_at(L, t, "type");
+        m->workflow = str_at(L, t, "workflow");
+        m->executor_group = str_at(L, t, "executor_group");
+        m->calendar = str_at(L, t, "calendar");
+        m->impact = str_at(L, t, "impact");
+        m->urgency = str_at(L, t, "urgency");
+        m->risk = str_at(L, t, "risk");
+        m->category = str_at(L, t, "category");
+        m->templates = str_at(L, t, "templates");
+        m->prefill = str_at(L, t, "prefill");
+        m->status = str_at(L, t, "status");
+        lua_getfield(L, t, "sla_hours");
+        m->sla_hours = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+        lua_pop(L, 2); /* the model table stays referenced by arg 4 */
+    }
+    int64_t id = 0;
+    relm_diag d;
+    int rc = relm_portfolio_sync(relm_host_store(L), name, desc, source, ms, n,
+                                 replace, &id, &d);
+    free(ms);
+    if (rc != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushinteger(L, id);
+    return 1;
+}
+
+/* model_status(portfolio, model, status). */
+static int l_portfolio_model_status(lua_State *L)
+{
+    relm_diag d;
+    if (relm_portfolio_model_status(relm_host_store(L), luaL_checkstring(L, 1),
+                                    luaL_checkstring(L, 2),
+                                    luaL_checkstring(L, 3), &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    return 0;
+}
+
+/* templates(dir) -> sorted array of the *.lua file names in dir (empty
+ * when dir does not exist): the shipped portfolio templates. */
+static int l_portfolio_templates(lua_State *L)
+{
+    const char *dir = luaL_checkstring(L, 1);
+    lua_newtable(L);
+    DIR *dp = opendir(dir);
+    if (dp == NULL)
+        return 1;
+    lua_Integer n = 0;
+    struct dirent *e;
+    while ((e = readdir(dp)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && e->d_name[0] != '.' &&
+            strcmp(e->d_name + len - 4, ".lua") == 0) {
+            lua_pushstring(L, e->d_name);
+            lua_rawseti(L, -2, ++n);
+        }
+    }
+    closedir(dp);
+    lua_getglobal(L, "table");
+    lua_getfield(L, -1, "sort");
+    lua_pushvalue(L, -3);
+    lua_call(L, 1, 0);
+    lua_pop(L, 1);
+    return 1;
+}
+
+/* Open relm.core.portfolio: pushes the module table. */
+int luaopen_relm_portfolio(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"sync", l_portfolio_sync},
+        {"model_status", l_portfolio_model_status},
+        {"templates", l_portfolio_templates},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, fns);
+    return 1;
+}

@@ -1,0 +1,394 @@
+/* l_release.c: relm.core.release, the Lua face of core/release.c. Lua
+ * (lua/relm/release.lua) orchestrates workflows; this file runs primitives. */
+#include <lauxlib.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "lua/host.h"
+#include "lua/modules.h"
+#include "release.h"
+
+/* Copy the Lua table at idx (field name -> string, number or boolean) into
+ * f. Returns RELM_ERR with d filled for a value a field cannot hold. */
+static int table_to_fields(lua_State *L, int idx, relm_fields *f,
+                           relm_diag *d)
+{
+    idx = lua_absindex(L, idx);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        if (lua_type(L, -2) != LUA_TSTRING) {
+            lua_pop(L, 2);
+            return relm_diag_set(d, "invalid_field",
+                                 "field names must be strings");
+        }
+        const char *name = lua_tostring(L, -2);
+        int rc;
+        switch (lua_type(L, -1)) {
+        case LUA_TSTRING: {
+            size_t len;
+            const char *v = lua_tolstring(L, -1, &len);
+            rc = relm_fields_set_text(f, name, v, len, d);
+            break;
+        }
+        case LUA_TNUMBER:
+            if (lua_isinteger(L, -1)) {
+                rc = relm_fields_set_int(f, name, lua_tointeger(L, -1), d);
+            } else {
+                double x = lua_tonumber(L, -1);
+                if (x == floor(x) && fabs(x) < 9e15) {
+                    rc = relm_fields_set_int(f, name, (int64_t)x, d);
+                } else {
+                    char buf[64];
+                    snprintf(buf, sizeof buf, "%.14g", x);
+                    rc = relm_fields_set_text(f, name, buf, strlen(buf), d);
+                }
+            }
+            break;
+        case LUA_TBOOLEAN:
+            rc = relm_fields_set_int(f, name, lua_toboolean(L, -1), d);
+            break;
+        default:
+            rc = relm_diag_set(d, "invalid_field",
+                               "%s: cannot store a %s in a release field",
+                               name, luaL_typename(L, -1));
+            break;
+        }
+        lua_pop(L, 1);
+        if (rc != RELM_OK) {
+            lua_pop(L, 1);
+            return RELM_ERR;
+        }
+    }
+    return RELM_OK;
+}
+
+/* Push the malloc'd JSON text and free it. */
+static void push_json(lua_State *L, char *json)
+{
+    if (json != NULL)
+        lua_pushstring(L, json);
+    else
+        lua_pushnil(L);
+    free(json);
+}
+
+/* register(workflow, state, phase, fields) -> id, snapshot_json. */
+static int l_release_register(lua_State *L)
+{
+    const char *workflow = luaL_checkstring(L, 1);
+    const char *state = luaL_checkstring(L, 2);
+    const char *phase = luaL_checkstring(L, 3);
+    luaL_checktype(L, 4, LUA_TTABLE);
+    relm_diag d;
+    relm_fields f;
+    relm_fields_init(&f);
+    if (table_to_fields(L, 4, &f, &d) != RELM_OK) {
+        relm_fields_free(&f);
+        return relm_lua_diag_error(L, &d);
+    }
+    int64_t id = 0;
+    char *after = NULL;
+    int rc = relm_release_register(relm_host_store(L), workflow, state, phase,
+                                   &f, &id, &after, &d);
+    relm_fields_free(&f);
+    if (rc != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushinteger(L, id);
+    push_json(L, after);
+    return 2;
+}
+
+/* get(id | number) -> snapshot_json, id. Raises not_found. */
+static int l_release_get(lua_State *L)
+{
+    relm_diag d;
+    char *json = NULL;
+    int64_t id = 0;
+    int rc;
+    if (lua_type(L, 1) == LUA_TNUMBER)
+        rc = relm_release_get(relm_host_store(L), luaL_checkinteger(L, 1),
+                              NULL, &json, &id, &d);
+    else
+        rc = relm_release_get(relm_host_store(L), 0, luaL_checkstring(L, 1),
+                              &json, &id, &d);
+    if (rc != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    push_json(L, json);
+    lua_pushinteger(L, id);
+    return 2;
+}
+
+/* head(id | number) -> {id=, number=, workflow=, state=, status=}.
+ * Raises not_found. */
+static int l_release_head(lua_State *L)
+{
+    relm_diag d;
+    relm_release_head_info h;
+    int rc;
+    if (lua_type(L, 1) == LUA_TNUMBER)
+        rc = relm_release_head(relm_host_store(L), luaL_checkinteger(L, 1),
+                               NULL, &h, &d);
+    else
+        rc = relm_release_head(relm_host_store(L), 0, luaL_checkstring(L, 1),
+                               &h, &d);
+    if (rc != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, h.id);
+    lua_setfield(L, -2, "id");
+    lua_pushstring(L, h.number);
+    lua_setfield(L, -2, "number");
+    lua_pushstring(L, h.workflow);
+    lua_setfield(L, -2, "workflow");
+    lua_pushstring(L, h.state);
+    lua_setfield(L, -2, "state");
+    lua_pushstring(L, h.status);
+    lua_setfield(L, -2, "status");
+    return 1;
+}
+
+/* workflow(id) -> name of the release's workflow. Raises not_found. */
+static int l_release_workflow(lua_State *L)
+{
+    char name[128];
+    relm_diag d;
+    if (relm_release_workflow(relm_host_store(L), luaL_checkinteger(L, 1),
+                              name, sizeof name, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushstring(L, name);
+    return 1;
+}
+
+/* The hook's context: the Lua state and the stack slot of the function. */
+typedef struct hook_ctx {
+    lua_State *L;
+    int fn;
+} hook_ctx;
+
+/* Turn the error value on top of the stack into d and pop it. A relm
+ * error keeps its code; anything else becomes a guard failure. */
+static void error_to_diag(lua_State *L, relm_diag *d)
+{
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "code");
+        lua_getfield(L, -2, "message");
+        if (lua_isstring(L, -2)) {
+            static char code[64];
+            snprintf(code, sizeof code, "%s", lua_tostring(L, -2));
+            relm_diag_set(d, code, "%s", luaL_optstring(L, -1, ""));
+            lua_pop(L, 3);
+            return;
+        }
+        lua_pop(L, 2);
+    }
+    relm_diag_set(d, "not_allowed", "%s", relm_lua_error_string(L, -1));
+    lua_pop(L, 2);
+}
+
+/* Called by the core inside the transaction: fn(snapshot_json) -> nil or
+ * a table of field changes. Stack-neutral. */
+static int run_hook(void *ud, const char *snapshot, relm_fields *out,
+                    relm_diag *d)
+{
+    hook_ctx *h = ud;
+    lua_State *L = h->L;
+    lua_pushvalue(L, h->fn);
+    lua_pushstring(L, snapshot);
+    if (relm_host_pcall(L, 1, 1) != LUA_OK) {
+        error_to_diag(L, d);
+        return RELM_ERR;
+    }
+    int rc = RELM_OK;
+    if (lua_istable(L, -1))
+        rc = table_to_fields(L, -1, out, d);
+    else if (!lua_isnil(L, -1))
+        rc = relm_diag_set(d, "invalid_argument",
+                           "the workflow hook must return a table of field "
+                           "changes or nil, not a %s", luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return rc;
+}
+
+/* String field k of the table at index t, or NULL when absent or not a
+ * string. The string stays alive as long as the table holds it. Stack
+ * neutral. */
+static const char *opt_field(lua_State *L, int t, const char *k)
+{
+    lua_getfield(L, t, k);
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    lua_pop(L, 1); /* the string stays alive: t holds a reference */
+    return v;
+}
+
+/* apply(id, kind, op [, hook]) -> snapshot_json. op is a table {action=,
+ * permission=, from_state=, to_state=, to_phase=, closes=, justification=,
+ * note=, to_group=, to_user=, fields=}; hook(snapshot_json) runs inside
+ * the transaction and may return field changes or raise to refuse. */
+static int l_release_apply(lua_State *L)
+{
+    static const char *const kinds[] = {
+        "transition", "update", "suspend", "reactivate", "cancel", "reopen",
+        "close", "capture", "delegate", "share", NULL};
+    int64_t id = luaL_checkinteger(L, 1);
+    int kind = luaL_checkoption(L, 2, NULL, kinds);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    if (!lua_isnoneornil(L, 4))
+        luaL_checktype(L, 4, LUA_TFUNCTION);
+    lua_settop(L, 4);
+    relm_release_op op = {.kind = (relm_release_kind)kind};
+    op.action = opt_field(L, 3, "action");
+    op.permission = opt_field(L, 3, "permission");
+    op.from_state = opt_field(L, 3, "from_state");
+    op.to_state = opt_field(L, 3, "to_state");
+    op.to_phase = opt_field(L, 3, "to_phase");
+    op.note = opt_field(L, 3, "note");
+    op.to_group = opt_field(L, 3, "to_group");
+    op.to_user = opt_field(L, 3, "to_user");
+    lua_getfield(L, 3, "closes");
+    op.closes = lua_toboolean(L, -1);
+    lua_getfield(L, 3, "justification");
+    op.justification_id = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 2);
+    relm_diag d;
+    relm_fields f;
+    relm_fields_init(&f);
+    lua_getfield(L, 3, "fields"); /* index 5 */
+    if (lua_istable(L, 5) && table_to_fields(L, 5, &f, &d) != RELM_OK) {
+        relm_fields_free(&f);
+        return relm_lua_diag_error(L, &d);
+    }
+    op.fields = &f;
+    hook_ctx h = {L, 4};
+    if (!lua_isnil(L, 4)) {
+        op.hook = run_hook;
+        op.hook_ud = &h;
+    }
+    char *after = NULL;
+    int rc = relm_release_apply(relm_host_store(L), id, &op, &after, &d);
+    relm_fields_free(&f);
+    if (rc != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    push_json(L, after);
+    return 1;
+}
+
+/* can(workflow, action [, user]) -> boolean: may the acting user (or the
+ * active user named user) do it? An unknown user may not. */
+static int l_release_can(lua_State *L)
+{
+    const char *wf = luaL_checkstring(L, 1);
+    const char *action = luaL_checkstring(L, 2);
+    relm_store *s = relm_host_store(L);
+    if (lua_isnoneornil(L, 3)) {
+        lua_pushboolean(L, relm_auth_check(s, wf, action, NULL) == RELM_OK);
+        return 1;
+    }
+    int64_t uid = 0;
+    relm_diag d;
+    int rc = relm_store_lookup(s, "SELECT id FROM users WHERE name = ?1",
+                               luaL_checkstring(L, 3), &uid, &d);
+    if (rc == RELM_ERR)
+        return relm_lua_diag_error(L, &d);
+    lua_pushboolean(L, rc == RELM_OK && relm_auth_user_can(s, uid, wf, action));
+    return 1;
+}
+
+/* justification_ok(id, use) -> true | false, message. */
+static int l_release_justification_ok(lua_State *L)
+{
+    relm_diag d;
+    int64_t id = lua_isinteger(L, 1) ? lua_tointeger(L, 1) : 0;
+    const char *use = luaL_checkstring(L, 2);
+    if (relm_release_check_justification(relm_host_store(L), id, use, &d) ==
+        RELM_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, d.msg);
+    return 2;
+}
+
+/* fields() -> array of {name=, kind=, register=, update=, workflow=}. */
+static int l_release_fields(lua_State *L)
+{
+    lua_newtable(L);
+    const relm_field_info *fi;
+    for (int i = 0; (fi = relm_release_field(i)) != NULL; i++) {
+        lua_createtable(L, 0, 5);
+        lua_pushstring(L, fi->name);
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, fi->kind);
+        lua_setfield(L, -2, "kind");
+        lua_pushboolean(L, (fi->flags & RELM_FIELD_REGISTER) != 0);
+        lua_setfield(L, -2, "register");
+        lua_pushboolean(L, (fi->flags & RELM_FIELD_UPDATE) != 0);
+        lua_setfield(L, -2, "update");
+        lua_pushboolean(L, (fi->flags & RELM_FIELD_WORKFLOW) != 0);
+        lua_setfield(L, -2, "workflow");
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* now() -> epoch seconds of the engine's clock. */
+static int l_release_now(lua_State *L)
+{
+    lua_pushinteger(L, relm_release_now());
+    return 1;
+}
+
+/* set_clock(epoch | nil): fix the engine's clock (tests), nil restores the
+ * system clock. Administrators only, since it changes recorded times. */
+static int l_release_set_clock(lua_State *L)
+{
+    relm_diag d;
+    if (relm_auth_require_admin(relm_host_store(L), "setting the clock", &d) !=
+        RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    relm_release_set_clock(luaL_optinteger(L, 1, 0));
+    return 0;
+}
+
+/* seconds(iso) -> epoch seconds of an ISO-8601 UTC time (date-only is
+ * midnight), or nil when it does not parse. */
+static int l_release_seconds(lua_State *L)
+{
+    const char *v = luaL_checkstring(L, 1);
+    struct tm tm = {0};
+    int n = sscanf(v, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
+                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
+    if (n < 3) {
+        lua_pushnil(L);
+        return 1;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    lua_pushinteger(L, (lua_Integer)timegm(&tm));
+    return 1;
+}
+
+/* Open relm.core.release: pushes the module table. */
+int luaopen_relm_release(lua_State *L)
+{
+    static const luaL_Reg fns[] = {
+        {"register", l_release_register},
+        {"get", l_release_get},
+        {"head", l_release_head},
+        {"workflow", l_release_workflow},
+        {"apply", l_release_apply},
+        {"can", l_release_can},
+        {"justification_ok", l_release_justification_ok},
+        {"fields", l_release_fields},
+        {"now", l_release_now},
+        {"set_clock", l_release_set_clock},
+        {"seconds", l_release_seconds},
+        {NULL, NULL},
+    };
+    luaL_newlib(L, fns);
+    return 1;
+}
