@@ -9,6 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <uv.h>
+/* luv.h declares `lua_State *(*)()`, an old-style prototype. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wstrict-prototypes"
+#include <luv/luv.h>
+#pragma GCC diagnostic pop
 
 #include "config.h" /* RELM_DATADIR, generated from the Makefile's PREFIX */
 #include "lua/modules.h"
@@ -19,6 +25,7 @@ typedef struct host_ctx {
     size_t used;
     size_t limit;
     relm_store *store;
+    uv_loop_t loop;        /* the engine's one loop; luv is bound to it */
     char engine_src[4200]; /* "@<home>/lua/": chunk names of engine modules */
 } host_ctx;
 
@@ -281,6 +288,37 @@ const char *relm_host_find_home(void)
     return home;
 }
 
+/* Every luv callback runs through the host's protected call, so an error in
+ * one carries a traceback like any other (luv's default prints and exits). */
+static int luv_pcall(lua_State *L, int nargs, int nresults, int flags)
+{
+    (void)flags;
+    int status = relm_host_pcall(L, nargs, nresults);
+    if (status != LUA_OK) {
+        fprintf(stderr, "relm: in a loop callback: %s\n",
+                relm_lua_error_string(L, -1));
+        lua_pop(L, 2);
+    }
+    return status;
+}
+
+/* package.preload.luv: luv bound to the engine's own loop, as Neovim binds
+ * it (luv_set_loop before luaopen_luv), so Lua's file system calls, timers
+ * and handles live on the loop `relm serve` runs, never a private one. The
+ * engine's Lua modules use it; sandboxed scripts cannot reach require. */
+static int open_luv(lua_State *L)
+{
+    host_ctx *ctx = ctx_of(L);
+    luv_set_loop(L, &ctx->loop);
+    luv_set_callback(L, luv_pcall);
+    return luaopen_luv(L);
+}
+
+uv_loop_t *relm_host_loop(lua_State *L)
+{
+    return &ctx_of(L)->loop;
+}
+
 /* package.path: the engine's own lua/ first, then the system's (busted and
  * other Debian Lua packages live there). */
 static void set_paths(lua_State *L, const char *home)
@@ -298,6 +336,8 @@ static void set_paths(lua_State *L, const char *home)
         lua_pushcfunction(L, modules[i].open);
         lua_setfield(L, -2, name);
     }
+    lua_pushcfunction(L, open_luv);
+    lua_setfield(L, -2, "luv");
     lua_pop(L, 2);
 }
 
@@ -330,11 +370,17 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
         return NULL;
     }
     ctx->store = s;
+    if (uv_loop_init(&ctx->loop) != 0) {
+        free(ctx);
+        relm_diag_set(d, "out_of_memory", "cannot create the event loop");
+        return NULL;
+    }
     snprintf(ctx->engine_src, sizeof ctx->engine_src, "@%s/lua/", home);
     process_ctx = ctx;
     lua_State *L = lua_newstate(host_alloc, ctx);
     if (L == NULL) {
         process_ctx = NULL;
+        uv_loop_close(&ctx->loop);
         free(ctx);
         relm_diag_set(d, "out_of_memory", "cannot create the Lua state");
         return NULL;
@@ -351,12 +397,24 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
     return L;
 }
 
+static void close_walk(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
 void relm_host_close(lua_State *L)
 {
     if (L == NULL)
         return;
     host_ctx *ctx = ctx_of(L);
     lua_close(L);
+    /* Handles Lua left open (a timer a script never closed) are closed and
+     * their close callbacks run, so the loop can be closed cleanly. */
+    uv_walk(&ctx->loop, close_walk, NULL);
+    uv_run(&ctx->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&ctx->loop);
     if (ctx == process_ctx)
         process_ctx = NULL;
     free(ctx);

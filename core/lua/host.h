@@ -48,6 +48,11 @@ size_t relm_host_mem_limit(lua_State *L, size_t limit);
  * Stack: [-0, +0]. */
 void relm_host_set_docs(lua_State *L, const char *const docs[][2], size_t n);
 
+/* The engine's one libuv loop, owned by the host; `require "luv"` in the
+ * engine's Lua modules is bound to it. */
+struct uv_loop_s;
+struct uv_loop_s *relm_host_loop(lua_State *L);
+
 /* The store the state was opened on. */
 relm_store *relm_host_store(lua_State *L);
 
