@@ -304,6 +304,7 @@ int relm_release_get(relm_store *s, int64_t id, const char *number,
 
 /* What a primitive needs to know about the release before it decides. */
 typedef struct current {
+    int64_t row_version;
     char workflow[128];
     char state[128];
     char phase[32];
@@ -315,10 +316,13 @@ typedef struct current {
 static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
 {
     sqlite3_stmt *st = relm_store_stmt(
-        s, "SELECT workflow, state, phase, status FROM releases WHERE id = ?1",
+        s,
+        "SELECT workflow, state, phase, status, row_version FROM releases "
+        "WHERE id = ?1",
         d);
     if (step_release(s, st, id, NULL, d) != RELM_OK)
         return RELM_ERR;
+    c->row_version = sqlite3_column_int64(st, 4);
     relm_store_column_copy(st, 0, c->workflow, sizeof c->workflow);
     relm_store_column_copy(st, 1, c->state, sizeof c->state);
     relm_store_column_copy(st, 2, c->phase, sizeof c->phase);
@@ -631,8 +635,7 @@ static int check_after(relm_store *s, int64_t id, relm_diag *d)
     sqlite3_reset(st);
     if (missing[0])
         return relm_diag_set(d, "invalid_field",
-                             "closing needs %s (missing required field)",
-                             missing);
+                             "missing required field(s): %s", missing);
     if (bad_plan)
         return relm_diag_set(d, "invalid_field",
                              "planned_end %s is before planned_start %s",
@@ -755,14 +758,16 @@ int relm_release_register(relm_store *s, const char *workflow,
     if (title == NULL || title->type != RELM_FV_TEXT || title->s[0] == '\0')
         return relm_diag_set(d, "invalid_field",
                              "title is required (a non-empty string)");
-    if (relm_auth_check(s, workflow, "create", d) != RELM_OK)
-        return RELM_ERR;
+    /* BEGIN IMMEDIATE first: a permission revoked by a commit that lands
+     * before ours is seen (issue 9, races). */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     int64_t t = relm_release_now();
     char now[32], number[32], deadline[32];
     iso_time(t, now);
     char *snap = NULL;
+    if (relm_auth_check(s, workflow, "create", d) != RELM_OK)
+        goto fail;
     /* Fixed columns, then the caller's fields, then the defaults that
      * depend on them; one INSERT whose shape the statement cache keeps. */
     col_value cols[RELM_FIELDS_MAX + 24];
@@ -1175,6 +1180,14 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     int64_t gid = 0, uid = 0;
     if (read_current(s, id, &c, d) != RELM_OK)
         goto fail;
+    if (op->version != 0 && op->version != c.row_version) {
+        relm_diag_set(d, "conflict",
+                      "release %" PRId64 " was written since you read it "
+                      "(row_version %" PRId64 ", you have %" PRId64 "); "
+                      "read it again and retry",
+                      id, c.row_version, op->version);
+        goto fail;
+    }
     if (relm_auth_check(s, c.workflow, perm, d) != RELM_OK)
         goto fail;
     if (check_status(op, &c, action, d) != RELM_OK)
@@ -1207,7 +1220,8 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     sqlite3_stmt *st = relm_store_stmt(
         s,
         "UPDATE releases SET state = coalesce(?2, state), phase = "
-        "coalesce(?3, phase), updated_at = ?4 WHERE id = ?1",
+        "coalesce(?3, phase), updated_at = ?4, row_version = row_version + 1 "
+        "WHERE id = ?1",
         d);
     if (st == NULL)
         goto fail;

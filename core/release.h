@@ -99,6 +99,9 @@ typedef struct relm_release_op {
     const char *to_group;    /* delegate/share target group name */
     const char *to_user;     /* delegate/share target user name */
     const relm_fields *fields;
+    int64_t version;         /* compare-and-set: the row_version the caller
+                              * read; 0 = do not compare. A release written
+                              * since is refused with conflict */
     relm_release_hook hook;
     void *hook_ud;
 } relm_release_op;

@@ -27,6 +27,10 @@ typedef struct host_ctx {
     relm_store *store;
     uv_loop_t loop;        /* the engine's one loop; luv is bound to it */
     char engine_src[4200]; /* "@<home>/lua/": chunk names of engine modules */
+    char home[4096];
+    lua_State *user;       /* the state scripts and the REPL run in */
+    lua_State *engine;     /* the private definitions state (lazily opened):
+                            * workflows, approval rules, guards, actions */
 } host_ctx;
 
 /* The context of the process's one state. Holding it here also keeps it
@@ -362,6 +366,168 @@ static int open_relm(lua_State *L)
     return 0;
 }
 
+/* Open a Lua state on ctx with the relm modules (the user's or the
+ * engine's: the bindings ask relm_host_is_engine which table to build). */
+static lua_State *open_state(host_ctx *ctx, const char *home, relm_diag *d)
+{
+    lua_State *L = lua_newstate(host_alloc, ctx);
+    if (L == NULL) {
+        relm_diag_set(d, "out_of_memory", "cannot create the Lua state");
+        return NULL;
+    }
+    lua_atpanic(L, panic);
+    lua_pushcfunction(L, open_relm);
+    lua_pushstring(L, home);
+    if (relm_host_pcall(L, 1, 0) != LUA_OK) {
+        relm_diag_set(d, "lua_init", "cannot load the relm Lua modules from "
+                      "%s/lua: %s", home, relm_lua_error_string(L, -1));
+        lua_close(L);
+        return NULL;
+    }
+    return L;
+}
+
+int relm_host_is_engine(lua_State *L)
+{
+    host_ctx *ctx = ctx_of(L);
+    return ctx->engine != NULL && lua_topointer(L, LUA_REGISTRYINDEX) ==
+                                      lua_topointer(ctx->engine,
+                                                    LUA_REGISTRYINDEX);
+}
+
+lua_State *relm_host_engine(lua_State *L, relm_diag *d)
+{
+    host_ctx *ctx = ctx_of(L);
+    if (ctx->engine != NULL)
+        return ctx->engine;
+    /* While it opens, the modules it loads must already see themselves as
+     * the engine's: mark the state before requiring anything. */
+    lua_State *E = lua_newstate(host_alloc, ctx);
+    if (E == NULL) {
+        relm_diag_set(d, "out_of_memory", "cannot create the engine state");
+        return NULL;
+    }
+    ctx->engine = E;
+    lua_atpanic(E, panic);
+    lua_pushcfunction(E, open_relm);
+    lua_pushstring(E, ctx->home);
+    if (relm_host_pcall(E, 1, 0) != LUA_OK) {
+        relm_diag_set(d, "lua_init", "cannot open the engine state: %s",
+                      relm_lua_error_string(E, -1));
+        ctx->engine = NULL;
+        lua_close(E);
+        return NULL;
+    }
+    return E;
+}
+
+/* Copy the plain value at idx of from (nil, boolean, number, string, or a
+ * table of those, depth-limited) onto to's stack. Functions, userdata and
+ * threads become nil: nothing but data crosses between the states. */
+static void copy_value(lua_State *from, int idx, lua_State *to, int depth)
+{
+    idx = lua_absindex(from, idx);
+    switch (lua_type(from, idx)) {
+    case LUA_TBOOLEAN:
+        lua_pushboolean(to, lua_toboolean(from, idx));
+        return;
+    case LUA_TNUMBER:
+        if (lua_isinteger(from, idx))
+            lua_pushinteger(to, lua_tointeger(from, idx));
+        else
+            lua_pushnumber(to, lua_tonumber(from, idx));
+        return;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *v = lua_tolstring(from, idx, &len);
+        lua_pushlstring(to, v, len);
+        return;
+    }
+    case LUA_TTABLE:
+        if (depth > 16)
+            break;
+        lua_newtable(to);
+        luaL_checkstack(from, 4, "copying a value");
+        luaL_checkstack(to, 4, "copying a value");
+        lua_pushnil(from);
+        while (lua_next(from, idx) != 0) {
+            int kt = lua_type(from, -2);
+            if (kt == LUA_TSTRING || kt == LUA_TNUMBER || kt == LUA_TBOOLEAN) {
+                copy_value(from, -2, to, depth + 1);
+                copy_value(from, -1, to, depth + 1);
+                lua_rawset(to, -3);
+            }
+            lua_pop(from, 1);
+        }
+        if (luaL_getmetafield(from, idx, "__name") != LUA_TNIL) {
+            /* relm error objects keep their metatable (they print). */
+            if (lua_type(from, -1) == LUA_TSTRING &&
+                strcmp(lua_tostring(from, -1), RELM_ERROR_MT) == 0) {
+                luaL_setmetatable(to, RELM_ERROR_MT);
+            }
+            lua_pop(from, 1);
+        }
+        return;
+    default:
+        break;
+    }
+    lua_pushnil(to);
+}
+
+void relm_host_copy(lua_State *from, int idx, lua_State *to)
+{
+    if (from == to) {
+        lua_pushvalue(to, idx);
+        return;
+    }
+    copy_value(from, idx, to, 0);
+}
+
+int relm_host_engine_call(lua_State *L, const char *module, const char *fn,
+                          int nargs)
+{
+    relm_diag d;
+    lua_State *E = relm_host_engine(L, &d);
+    if (E == NULL)
+        return relm_lua_diag_error(L, &d);
+    int base = lua_gettop(L) - nargs;
+    int etop = lua_gettop(E);
+    luaL_checkstack(E, nargs + 4, "calling the engine");
+    lua_getglobal(E, "require");
+    lua_pushstring(E, module);
+    if (relm_host_pcall(E, 1, 1) != LUA_OK) {
+        lua_pushstring(L, relm_lua_error_string(E, -1));
+        lua_settop(E, etop);
+        return lua_error(L);
+    }
+    lua_getfield(E, -1, "_engine");
+    if (lua_istable(E, -1))
+        lua_getfield(E, -1, fn);
+    else
+        lua_pushnil(E);
+    if (!lua_isfunction(E, -1)) {
+        lua_settop(E, etop);
+        return relm_lua_error(L, "internal", "the engine has no %s.%s",
+                              module, fn);
+    }
+    for (int i = 1; i <= nargs; i++)
+        relm_host_copy(L, base + i, E);
+    if (relm_host_pcall(E, nargs, 1) != LUA_OK) {
+        relm_host_copy(E, -1, L);
+        lua_settop(E, etop);
+        if (lua_istable(L, -1)) {
+            /* Point the error at the user's line, not the engine's. */
+            push_where(L, 1);
+            lua_setfield(L, -2, "where");
+            luaL_setmetatable(L, RELM_ERROR_MT);
+        }
+        return lua_error(L);
+    }
+    relm_host_copy(E, -1, L);
+    lua_settop(E, etop);
+    return 1;
+}
+
 lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
 {
     host_ctx *ctx = calloc(1, sizeof *ctx);
@@ -376,24 +542,16 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
         return NULL;
     }
     snprintf(ctx->engine_src, sizeof ctx->engine_src, "@%s/lua/", home);
+    snprintf(ctx->home, sizeof ctx->home, "%s", home);
     process_ctx = ctx;
-    lua_State *L = lua_newstate(host_alloc, ctx);
+    lua_State *L = open_state(ctx, home, d);
     if (L == NULL) {
         process_ctx = NULL;
         uv_loop_close(&ctx->loop);
         free(ctx);
-        relm_diag_set(d, "out_of_memory", "cannot create the Lua state");
         return NULL;
     }
-    lua_atpanic(L, panic);
-    lua_pushcfunction(L, open_relm);
-    lua_pushstring(L, home);
-    if (relm_host_pcall(L, 1, 0) != LUA_OK) {
-        relm_diag_set(d, "lua_init", "cannot load the relm Lua modules from "
-                      "%s/lua: %s", home, relm_lua_error_string(L, -1));
-        relm_host_close(L);
-        return NULL;
-    }
+    ctx->user = L;
     return L;
 }
 
@@ -409,6 +567,10 @@ void relm_host_close(lua_State *L)
     if (L == NULL)
         return;
     host_ctx *ctx = ctx_of(L);
+    if (ctx->engine != NULL && ctx->engine != L) {
+        lua_close(ctx->engine);
+        ctx->engine = NULL;
+    }
     lua_close(L);
     /* Handles Lua left open (a timer a script never closed) are closed and
      * their close callbacks run, so the loop can be closed cleanly. */

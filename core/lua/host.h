@@ -53,6 +53,25 @@ void relm_host_set_docs(lua_State *L, const char *const docs[][2], size_t n);
 struct uv_loop_s;
 struct uv_loop_s *relm_host_loop(lua_State *L);
 
+/* The engine's private definitions state, opened on first use on the same
+ * store: workflows are compiled, approval rules read, guards and actions
+ * run there, and only there do the bindings offer the primitives that take
+ * a compiled decision (target state, permission, approvers). No function
+ * of the user's state returns it, so a script cannot reach it. */
+lua_State *relm_host_engine(lua_State *L, relm_diag *d);
+/* 1 when L is the engine's definitions state. */
+int relm_host_is_engine(lua_State *L);
+/* Push onto to a copy of the plain data at idx of from (nil, booleans,
+ * numbers, strings, tables of those); anything else becomes nil. */
+void relm_host_copy(lua_State *from, int idx, lua_State *to);
+
+/* Call require(module)._engine[fn] in the engine's state with a copy of
+ * the nargs values on top of L's stack; push a copy of its one result, or
+ * raise its error in L (a relm error keeps its code and fields and points
+ * at the caller's line). The arguments stay on L's stack. */
+int relm_host_engine_call(lua_State *L, const char *module, const char *fn,
+                          int nargs);
+
 /* The store the state was opened on. */
 relm_store *relm_host_store(lua_State *L);
 

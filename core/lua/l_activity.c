@@ -86,13 +86,17 @@ static void push_json(lua_State *L, char *json)
     free(json);
 }
 
-/* add(release_id, spec [, action [, permission]]) -> id, snapshot_json. */
+/* add(release_id, spec [, action [, permission]]) -> id, snapshot_json.
+ * The occurrence name and the permission (create, for a model's pre-filled
+ * activities at registration) are the engine's to choose: in the user's
+ * state an activity is added under execute, logged as activity.add. */
 static int l_activity_add(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    const char *action = luaL_optstring(L, 3, NULL);
-    const char *perm = luaL_optstring(L, 4, NULL);
+    int engine = relm_host_is_engine(L);
+    const char *action = engine ? luaL_optstring(L, 3, NULL) : NULL;
+    const char *perm = engine ? luaL_optstring(L, 4, NULL) : NULL;
     relm_activity_spec a;
     read_spec(L, 2, &a);
     relm_diag d;
@@ -111,7 +115,11 @@ static int l_activity_update(lua_State *L)
 {
     int64_t id = luaL_checkinteger(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    const char *action = luaL_optstring(L, 3, NULL);
+    /* The occurrence says what kind of change it was: one of these. */
+    static const char *const actions[] = {"activity.update", "activity.move",
+                                          "activity.schedule", NULL};
+    const char *action =
+        actions[luaL_checkoption(L, 3, "activity.update", actions)];
     const char *note = luaL_optstring(L, 4, NULL);
     relm_activity_spec a;
     read_spec(L, 2, &a);

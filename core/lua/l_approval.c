@@ -1,10 +1,11 @@
-/* l_approval.c: relm.core.approval, the Lua face of core/approval.c.
- * lua/relm/approval.lua runs the rules (sandboxed) and calls these writes. */
+/* l_approval.c: relm.core.approval, the Lua face of core/approval.c. The
+ * engine's private state runs the rules and opens rounds; scripts decide. */
 #include <lauxlib.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "approval.h"
+#include "auth.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
@@ -100,15 +101,59 @@ static int l_approval_round(lua_State *L)
     return 1;
 }
 
+/* request(release_id) -> round_id: the engine asks its rules (which a
+ * script cannot replace) and opens a round with the approvers they name. */
+static int l_approval_request(lua_State *L)
+{
+    luaL_checkinteger(L, 1);
+    lua_settop(L, 1);
+    return relm_host_engine_call(L, "relm.approval", "request", 1);
+}
+
+/* configure(opts) / load(path): where the engine reads approval rules
+ * from. Administrators only: rules decide who must approve. */
+static int engine_admin(lua_State *L, const char *fn, const char *what)
+{
+    relm_diag d;
+    lua_settop(L, 1);
+    if (relm_auth_require_admin(relm_host_store(L), what, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    return relm_host_engine_call(L, "relm.approval", fn, 1);
+}
+
+static int l_approval_configure(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    return engine_admin(L, "configure", "configuring approval rules");
+}
+
+static int l_approval_load(lua_State *L)
+{
+    luaL_checkstring(L, 1);
+    return engine_admin(L, "load", "loading approval rules");
+}
+
 int luaopen_relm_approval(lua_State *L)
 {
-    static const luaL_Reg fns[] = {
+    /* open and withdraw take the approvers and the moment from the caller:
+     * only the engine's state has them. */
+    static const luaL_Reg engine_fns[] = {
         {"open", l_approval_open},
-        {"decide", l_approval_decide},
         {"withdraw", l_approval_withdraw},
+        {NULL, NULL},
+    };
+    static const luaL_Reg user_fns[] = {
+        {"request", l_approval_request},
+        {"configure", l_approval_configure},
+        {"load", l_approval_load},
+        {NULL, NULL},
+    };
+    static const luaL_Reg fns[] = {
+        {"decide", l_approval_decide},
         {"round", l_approval_round},
         {NULL, NULL},
     };
     luaL_newlib(L, fns);
+    luaL_setfuncs(L, relm_host_is_engine(L) ? engine_fns : user_fns, 0);
     return 1;
 }

@@ -1,5 +1,6 @@
-/* l_release.c: relm.core.release, the Lua face of core/release.c. Lua
- * (lua/relm/release.lua) orchestrates workflows; this file runs primitives. */
+/* l_release.c: relm.core.release, the Lua face of core/release.c. In the
+ * engine's private state it offers the primitives (apply, register); in the
+ * user's state only calls that the engine plans itself (act, update, ...). */
 #include <lauxlib.h>
 #include <math.h>
 #include <stdio.h>
@@ -252,7 +253,9 @@ static int l_release_apply(lua_State *L)
     op.closes = lua_toboolean(L, -1);
     lua_getfield(L, 3, "justification");
     op.justification_id = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
-    lua_pop(L, 2);
+    lua_getfield(L, 3, "version");
+    op.version = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
+    lua_pop(L, 3);
     relm_diag d;
     relm_fields f;
     relm_fields_init(&f);
@@ -372,15 +375,85 @@ static int l_release_seconds(lua_State *L)
     return 1;
 }
 
-/* Open relm.core.release: pushes the module table. */
+/* The user's side: each call is planned by the engine (relm.release's
+ * _engine functions in the private state), never by the caller. */
+
+/* act(id, action, opts) -> snapshot_json | dry-run report. */
+static int l_release_act(lua_State *L)
+{
+    if (lua_type(L, 1) != LUA_TNUMBER && lua_type(L, 1) != LUA_TSTRING)
+        luaL_typeerror(L, 1, "release id or number");
+    luaL_checkstring(L, 2);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    return relm_host_engine_call(L, "relm.release", "act", 3);
+}
+
+/* update(id, fields, opts) -> snapshot_json. */
+static int l_release_update(lua_State *L)
+{
+    if (lua_type(L, 1) != LUA_TNUMBER && lua_type(L, 1) != LUA_TSTRING)
+        luaL_typeerror(L, 1, "release id or number");
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TTABLE);
+    lua_settop(L, 3);
+    return relm_host_engine_call(L, "relm.release", "update", 3);
+}
+
+/* register(workflow_name, fields) -> snapshot_json: the engine picks the
+ * initial state and phase and runs the entry actions. */
+static int l_release_register_user(lua_State *L)
+{
+    luaL_checkstring(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    return relm_host_engine_call(L, "relm.release", "register", 2);
+}
+
+/* actions(id) -> names of the actions whose dry run passes. */
+static int l_release_actions(lua_State *L)
+{
+    if (lua_type(L, 1) != LUA_TNUMBER && lua_type(L, 1) != LUA_TSTRING)
+        luaL_typeerror(L, 1, "release id or number");
+    lua_settop(L, 1);
+    return relm_host_engine_call(L, "relm.release", "actions", 1);
+}
+
+/* install(path) -> name: compile the workflow file at path in the engine
+ * and use it under its name. Administrators only: it changes what the
+ * engine enforces for every release of that workflow. */
+static int l_release_install(lua_State *L)
+{
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    relm_diag d;
+    if (relm_auth_require_admin(relm_host_store(L), "installing a workflow "
+                                "from a path", &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    return relm_host_engine_call(L, "relm.release", "install", 1);
+}
+
+/* Open relm.core.release: pushes the module table (the engine's or the
+ * user's, see the file comment). */
 int luaopen_relm_release(lua_State *L)
 {
-    static const luaL_Reg fns[] = {
+    static const luaL_Reg engine_fns[] = {
         {"register", l_release_register},
+        {"apply", l_release_apply},
+        {NULL, NULL},
+    };
+    static const luaL_Reg user_fns[] = {
+        {"act", l_release_act},
+        {"update", l_release_update},
+        {"register", l_release_register_user},
+        {"actions", l_release_actions},
+        {"install", l_release_install},
+        {NULL, NULL},
+    };
+    static const luaL_Reg fns[] = {
         {"get", l_release_get},
         {"head", l_release_head},
         {"workflow", l_release_workflow},
-        {"apply", l_release_apply},
         {"can", l_release_can},
         {"justification_ok", l_release_justification_ok},
         {"fields", l_release_fields},
@@ -390,5 +463,6 @@ int luaopen_relm_release(lua_State *L)
         {NULL, NULL},
     };
     luaL_newlib(L, fns);
+    luaL_setfuncs(L, relm_host_is_engine(L) ? engine_fns : user_fns, 0);
     return 1;
 }

@@ -305,6 +305,9 @@ function M.configure(opts)
     if opts.dir ~= nil and opts.dir ~= false and type(opts.dir) ~= "string" then
         relm.error("invalid_argument", "relm.approval.configure: dir must be a directory path or false", 2)
     end
+    if C.configure then
+        C.configure({ dir = opts.dir }) -- the engine's rules (administrators only)
+    end
     M.dir = opts.dir
     loaded, order, dir_done = {}, {}, false
 end
@@ -355,6 +358,9 @@ end
 function M.load(path)
     if type(path) ~= "string" then
         relm.error("invalid_argument", "relm.approval.load: argument #1 (path) must be a string", 2)
+    end
+    if C.load then
+        C.load(path) -- the engine's rules (administrators only)
     end
     load_dir()
     local names = {}
@@ -598,7 +604,7 @@ end
 function M.request(release)
     local r = release_of(release, "relm.approval.request")
     return relm.tx(function()
-        C.open(r.id, M.asks(r, r.state))
+        C.request(r.id)
         return M.status(r.id)
     end)
 end
@@ -776,6 +782,24 @@ end
 ---@param wf table
 function M.registered(r, wf)
     enter(r, wf)
+end
+
+-- The engine's side (its private state only: C.open exists only there).
+-- The rules are the engine's own copy, so a script cannot swap them.
+if C.open then
+    M._engine = {
+        request = function(id)
+            local r = relm.release.get(id)
+            return C.open(r.id, M.asks(r, r.state))
+        end,
+        configure = function(opts)
+            M.configure(opts)
+            return true
+        end,
+        load = function(path)
+            return M.load(path)
+        end,
+    }
 end
 
 return M

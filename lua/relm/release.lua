@@ -7,6 +7,14 @@ local cjson = require "cjson"
 
 local M = {}
 
+-- This module runs in two Lua states (docs/internals.md, "the trust
+-- boundary"). In the user's state (scripts, REPL) relm.core.release offers
+-- act/update/register/actions, which hand the call to the engine's private
+-- state; there, M._engine below plans it from the workflow the engine
+-- compiled itself and calls the primitives that take a decision (apply,
+-- register), which exist only in that state.
+local ENGINE = C.apply ~= nil
+
 -- Modules that take part in releases' lifecycles (docs/internals.md). Each
 -- may export transition_gate(r, wf, tname, ctx), run inside a transition's
 -- transaction before anything is written (raise to refuse);
@@ -61,7 +69,7 @@ end
 local MANAGED = {}
 for _, k in ipairs({ "id", "number", "workflow", "status", "state", "phase", "reopen_count",
     "deadline", "elapsed_seconds", "active_since", "remaining_seconds", "suspended_at", "extra",
-    "shared_with", "created_at", "updated_at", "closed_at", "portfolio", "model", "elapsed",
+    "shared_with", "created_at", "updated_at", "closed_at", "portfolio", "model", "elapsed", "row_version",
     "time_left", "overdue", "portfolio_id", "model_id" }) do
     MANAGED[k] = true
 end
@@ -72,11 +80,12 @@ local REGISTER_EXTRA = {
 }
 
 -- Primitives every workflow gets (besides its own transitions).
-local PRIMITIVES = {
-    suspend = true, reactivate = true, cancel = true, reopen = true, close = true,
-    capture = true, delegate = true, share = true,
-}
+-- The one list: relm.workflow.reserved, actions() and plan() read it.
 M.primitives = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", "delegate", "share" }
+local PRIMITIVES = {}
+for _, p in ipairs(M.primitives) do
+    PRIMITIVES[p] = true
+end
 
 -- Extra register{} keys of extension modules: register_keys[k](release,
 -- value) runs inside register's transaction (an error refuses the whole
@@ -85,27 +94,45 @@ M.register_keys = {
     change = function(r, v) return require("relm.related").relate(r.id, "change", v) end,
 }
 
-local ACT_OPTS = {
-    fields = true, note = true, justification = true, to_group = true, to_user = true, dry_run = true,
-}
 
 -- Where each workflow name was found. relm.workflow caches compiled
 -- workflows by path (and reload() refreshes them), so asking it by path
 -- skips the search of the workflow directories on every action.
 local by_path = {}
+-- Workflows the engine compiled, by name (engine state only).
+local compiled = {}
 
----The compiled workflow called name, or at a path (a workflow loaded from
----a path is then also known by its name in this process).
+---The compiled workflow called name (found on relm.workflow.path()), or
+---at a path. In a script a path also installs the file in the engine under
+---its name (administrators only: it changes what the engine enforces).
 ---@param name string
 ---@return table
 function M.workflow(name)
+    if type(name) ~= "string" then
+        relm.error("invalid_argument", "relm.release.workflow: argument #1 must be a workflow name or path", 2)
+    end
+    local is_path = name:find("/", 1, true) or name:match("%.lua$")
+    if ENGINE then
+        local wf = compiled[name]
+        if wf == nil then
+            if is_path then
+                relm.error("not_allowed", "the engine resolves workflows by name, not path: " .. name, 2)
+            end
+            wf = relm.workflow.load(name)
+            compiled[name] = wf
+        end
+        return wf
+    end
+    if is_path then
+        C.install(name)
+    end
     local path = by_path[name]
     if path then
         return relm.workflow.load(path)
     end
     local wf = relm.workflow.load(name)
     by_path[name] = wf.path or name
-    if name:find("/", 1, true) or name:match("%.lua$") then
+    if is_path then
         by_path[wf.name] = wf.path or name
     end
     return wf
@@ -421,26 +448,12 @@ function M.register(spec)
     else
         fields.sla_seconds = relm.priority.sla_seconds(fields.priority)
     end
-    local initial = wf.initial
-    local st = wf.states[initial]
-    local changes = wf:enter(initial, fields, { user = relm.whoami(), action = "register" })
-    if changes then
-        for k, v in pairs(core_fields(wf, changes, function(_, f) return f.register end, "entry action")) do
-            fields[k] = v
-        end
-    end
-    local ext = {}
-    for k, fn in pairs(M.register_keys) do
-        if spec[k] ~= nil then
-            ext[#ext + 1] = { fn, spec[k] }
-        end
-    end
     return relm.tx(function()
-        local _, json = C.register(wf.name, initial, st.phase, fields)
-        local r = to_release(json)
-        extensions("registered", r, wf)
-        for _, e in ipairs(ext) do
-            e[1](r, e[2])
+        local r = to_release(C.register(wf.name, fields))
+        for k, fn in pairs(M.register_keys) do
+            if spec[k] ~= nil then
+                fn(r, spec[k])
+            end
         end
         return r
     end)
@@ -461,37 +474,169 @@ local function editable(wf, r)
     return function(_, f) return f == nil or f.update end, nil
 end
 
+-- r with fields laid over it (a copy).
+local function overlay_of(r, fields)
+    local m = {}
+    for k, v in pairs(r) do
+        m[k] = v
+    end
+    for k, v in pairs(fields or {}) do
+        m[k] = v
+    end
+    return m
+end
+
+-- Check opts.version (compare-and-set): an integer or nil.
+local function check_version(opts, fname)
+    if opts.version ~= nil and math.type(opts.version) ~= "integer" then
+        relm.error("invalid_argument", fname .. ": opts.version must be the integer row_version of the release", 3)
+    end
+end
+
+-- The priority the rule in force gives when the changes touch impact or
+-- urgency (the rule is the user's process, relm.priority.rule, so it runs
+-- here, in the caller's state; the engine takes priority only alongside
+-- impact or urgency).
+local function with_priority(id, fields)
+    if fields.impact == nil and fields.urgency == nil then
+        return fields
+    end
+    local f = {}
+    for k, v in pairs(fields) do
+        f[k] = v
+    end
+    local r = M.get(id)
+    f.priority = relm.priority.compute(f.impact or r.impact, f.urgency or r.urgency, overlay_of(r, fields))
+    return f
+end
+
 ---Change fields of a release. Only fields the current state allows (its
 ---`editable` list, else every updatable field); priority follows impact
 ---and urgency. Closed and cancelled releases cannot be updated.
----Raises not_found, invalid_field, not_allowed, permission_denied.
+---opts.version: the row_version the caller read; a release written since
+---is refused with `conflict` (compare-and-set, docs/releases.md).
+---Raises not_found, invalid_field, not_allowed, permission_denied, conflict.
 ---@param id integer|string
 ---@param fields table
+---@param opts table? {version = n}
 ---@return table release
-function M.update(id, fields)
+function M.update(id, fields, opts)
     check_id(id, "relm.release.update")
     if type(fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.update: argument #2 (fields) must be a table", 2)
     end
-    local r = M.get(id)
-    if next(fields) == nil then
-        return r -- nothing to change: no write, no occurrence
+    opts = opts or {}
+    if type(opts) ~= "table" then
+        relm.error("invalid_argument", "relm.release.update: argument #3 (opts) must be a table", 2)
     end
-    local wf = M.workflow(r.workflow)
+    check_version(opts, "relm.release.update")
     if fields.priority ~= nil then
         relm.error("invalid_field", "update: priority is computed from impact and urgency (relm.priority)", 2)
     end
-    local allow, list = editable(wf, r)
-    for k in pairs(fields) do
-        if type(k) == "string" and not allow(k, FIELDS[k]) then
-            relm.error("invalid_field", ("update: field '%s' cannot be changed in state '%s'%s"):format(
-                k, r.state, list and (" (editable: " .. table.concat(list, ", ") .. ")") or ""), 2)
+    if next(fields) == nil then
+        return M.get(id) -- nothing to change: no write, no occurrence
+    end
+    return to_release(C.update(id, with_priority(id, fields), { version = opts.version }))
+end
+
+---Names of the actions the acting user may take on the release now: those
+---whose dry run passes (the real primitive, rolled back), primitives that
+---need an input (a justification, a target) counted when only that input
+---is missing.
+---@param id integer|string
+---@return string[]
+function M.actions(id)
+    check_id(id, "relm.release.actions")
+    return C.actions(id)
+end
+
+local ACT_OPTS = {
+    fields = true, note = true, justification = true, to_group = true, to_user = true, dry_run = true,
+    version = true,
+}
+
+---Take an action on a release: a transition of its workflow or a
+---primitive (suspend, reactivate, cancel, reopen, close, capture, delegate,
+---share). opts: fields= (set with the action; fields may also be given flat
+---in opts), note=, justification= (id),
+---to_group=/to_user= (delegate, share), dry_run=true (run the real action
+---and roll it back; returns a report), version= (compare-and-set: refused
+---with `conflict` when the release's row_version differs). Returns the
+---release after the action (or the dry-run report). Raises not_found,
+---not_allowed, invalid_field, justification_required, permission_denied,
+---conflict.
+---@param id integer|string
+---@param action string
+---@param opts table?
+---@return table
+function M.act(id, action, opts)
+    check_id(id, "relm.release.act")
+    if type(action) ~= "string" then
+        relm.error("invalid_argument", "relm.release.act: argument #2 (action) must be a string", 2)
+    end
+    opts = opts or {}
+    if type(opts) ~= "table" then
+        relm.error("invalid_argument", "relm.release.act: argument #3 (opts) must be a table", 2)
+    end
+    if opts.fields ~= nil and type(opts.fields) ~= "table" then
+        relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
+    end
+    local jid = opts.justification
+    if type(jid) == "table" then -- an entry of relm.justification.list()
+        jid = jid.id
+    end
+    if jid ~= nil and math.type(jid) ~= "integer" then
+        relm.error("invalid_argument", "relm.release.act: opts.justification must be the id of a justification "
+            .. "(see relm.justification.list()), got " .. type(opts.justification), 2)
+    end
+    local o = { fields = {}, justification = jid }
+    for k, v in pairs(opts) do
+        if k == "version" and math.type(v) ~= "integer" then
+            -- A string is the release's own `version` field, given flat;
+            -- an integer is the row_version to compare and set.
+            if opts.fields and opts.fields.version ~= nil then
+                relm.error("invalid_argument", "relm.release.act: field 'version' given both flat and under fields=", 2)
+            end
+            o.fields.version = v
+        elseif ACT_OPTS[k] then
+            if k ~= "fields" and k ~= "justification" then
+                o[k] = v
+            end
+        else
+            -- Fields may also be given flat, next to the options:
+            -- act(id, "accept", {closure_text = "...", ...}).
+            if type(k) ~= "string" then
+                relm.error("invalid_argument", "relm.release.act: unknown option '" .. tostring(k) .. "'", 2)
+            end
+            if opts.fields and opts.fields[k] ~= nil then
+                relm.error("invalid_argument", "relm.release.act: field '" .. k
+                    .. "' given both flat and under fields=", 2)
+            end
+            o.fields[k] = v
         end
     end
-    local changes = core_fields(wf, fields, function(_, f) return f.update end, "update")
-    reprioritise(changes, r)
-    return to_release(C.apply(r.id, "update", { from_state = r.state, fields = changes }))
+    for k, v in pairs(opts.fields or {}) do
+        o.fields[k] = v
+    end
+    if o.fields.note ~= nil then
+        -- "note" is the action's note, wherever it is given.
+        o.note = o.note or o.fields.note
+        o.fields.note = nil
+    end
+    if o.fields.priority ~= nil then
+        relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 2)
+    end
+    o.fields = with_priority(id, o.fields)
+    local res = C.act(id, action, o)
+    if type(res) == "table" then
+        return res -- the dry-run report
+    end
+    return to_release(res)
 end
+
+-- ---- the engine's side (runs only in the engine's private state) ------------
+
+local E = {}
 
 -- The transition from state that leads to the workflow's close state.
 local function closing_transition(wf, state)
@@ -503,62 +648,10 @@ local function closing_transition(wf, state)
     return nil
 end
 
-local function user_ctx()
-    return { user = relm.whoami() }
-end
 
----Names of the actions the acting user may take on the release now: the
----workflow transitions leaving its state whose permission they hold (and
----whose guard passes), then the applicable primitives.
----@param id integer|string
----@return string[]
-function M.actions(id)
-    check_id(id, "relm.release.actions")
-    local r = M.get(id)
-    local wf = M.workflow(r.workflow)
-    local st = wf.states[r.state] or {}
-    local out = {}
-    local can = function(perm) return C.can(wf.name, perm) end
-    if r.status == "open" then
-        for _, name in ipairs(wf:available(r.state)) do
-            local t = wf.transitions[name]
-            if can(t.permission or "execute") and by_ok(t, r) and wf:guard(name, r, user_ctx())
-                and pcall(extensions, "transition_gate", r, wf, name, user_ctx()) then
-                out[#out + 1] = name
-            end
-        end
-        if st.suspend and can("suspend") then
-            out[#out + 1] = "suspend"
-        end
-        if closing_transition(wf, r.state) and can("execute") then
-            out[#out + 1] = "close"
-        end
-    elseif r.status == "suspended" then
-        if can("reactivate") then
-            out[#out + 1] = "reactivate"
-        end
-    elseif r.status == "closed" then
-        if wf.reopen_to and can("reopen") then
-            out[#out + 1] = "reopen"
-        end
-    end
-    if r.status == "open" or r.status == "suspended" then
-        if st.cancel and wf.cancel_state and can("cancel") then
-            out[#out + 1] = "cancel"
-        end
-        if can("execute") and r.responsible ~= relm.whoami() then
-            out[#out + 1] = "capture"
-        end
-        if can("delegate") then
-            out[#out + 1] = "delegate"
-            out[#out + 1] = "share"
-        end
-    end
-    return out
-end
-
--- The core call for one action, worked out from the workflow: returns the
--- kind, the op table and the transition name whose guard applies (if any).
+-- The core call for one action, worked out from the engine's compiled
+-- workflow: returns the kind, the op table and the transition name whose
+-- guard applies (if any).
 local function plan(r, wf, action)
     local st = wf.states[r.state] or {}
     local t = wf.transitions[action]
@@ -570,7 +663,7 @@ local function plan(r, wf, action)
             end
             table.sort(from)
             relm.error("not_allowed", ("'%s' is not allowed on release %s: it is in state '%s' and '%s' "
-                .. "leaves only from %s"):format(action, r.number, r.state, action, table.concat(from, ", ")), 4)
+                .. "leaves only from %s"):format(action, r.number, r.state, action, table.concat(from, ", ")), 0)
         end
         local kind = "transition"
         if t.to == wf.cancel_state then
@@ -588,19 +681,19 @@ local function plan(r, wf, action)
         relm.error("not_allowed",
             ("unknown action '%s' for release %s (workflow '%s'; from state '%s': %s; primitives: %s)")
             :format(tostring(action), r.number, wf.name, r.state,
-                #names > 0 and table.concat(names, ", ") or "no transitions", table.concat(M.primitives, ", ")), 4)
+                #names > 0 and table.concat(names, ", ") or "no transitions", table.concat(M.primitives, ", ")), 0)
     end
     local op = { action = action }
     if action == "suspend" then
         if r.status == "open" and not st.suspend then
             relm.error("not_allowed", ("cannot suspend release %s in state '%s': the workflow does not allow it there")
-                :format(r.number, r.state), 4)
+                :format(r.number, r.state), 0)
         end
         op.from_state = r.state
     elseif action == "cancel" then
         if not wf.cancel_state or ((r.status == "open" or r.status == "suspended") and not st.cancel) then
             relm.error("not_allowed", ("cannot cancel release %s in state '%s': the workflow does not allow it there")
-                :format(r.number, r.state), 4)
+                :format(r.number, r.state), 0)
         end
         op.from_state = r.state
         op.to_state = wf.cancel_state
@@ -608,7 +701,7 @@ local function plan(r, wf, action)
     elseif action == "reopen" then
         if not wf.reopen_to then
             relm.error("not_allowed", ("cannot reopen release %s: workflow '%s' names no state to reopen to "
-                .. "(reopen_to)"):format(r.number, wf.name), 4)
+                .. "(reopen_to)"):format(r.number, wf.name), 0)
         end
         op.to_state = wf.reopen_to
         op.to_phase = wf.reopen_to and wf.states[wf.reopen_to].phase
@@ -616,7 +709,7 @@ local function plan(r, wf, action)
         local tname = r.status == "open" and closing_transition(wf, r.state)
         if r.status == "open" and not tname then
             relm.error("not_allowed", ("cannot close release %s from state '%s': no transition there leads to '%s'")
-                :format(r.number, r.state, tostring(wf.close_state)), 4)
+                :format(r.number, r.state, tostring(wf.close_state)), 0)
         end
         op.from_state = r.state
         op.to_state = wf.close_state
@@ -642,17 +735,6 @@ local function required(wf, r, tname)
     return need
 end
 
-local function overlay(r, fields)
-    local m = {}
-    for k, v in pairs(r) do
-        m[k] = v
-    end
-    for k, v in pairs(fields or {}) do
-        m[k] = v
-    end
-    return m
-end
-
 -- Fields in need that are not in merged; "note" is the action's note.
 local function missing_fields(need, merged, note)
     local missing = {}
@@ -668,209 +750,75 @@ local function missing_fields(need, merged, note)
     return missing
 end
 
--- What act() would do, without writing: the workflow's explanation plus
--- the checks the core makes (permission, justification, status).
-local function dry_run(r, wf, action, opts)
-    local ok, kind, op, tname = pcall(plan, r, wf, action)
-    if not ok then
-        return { allowed = false, action = action, from = r.state, reason = tostring(kind), error = kind }
+-- The acting user's groups (for guards' ctx).
+local function groups_of(user)
+    local out = {}
+    for i, g in ipairs(relm.sql([[SELECT g.name FROM memberships m JOIN users u ON u.id = m.user_id
+        JOIN groups g ON g.id = m.group_id WHERE u.name = ?1 ORDER BY g.name]], user)) do
+        out[i] = g.name
     end
-    local merged = overlay(r, opts.fields)
-    local perm = op.permission or ({
-        suspend = "suspend", reactivate = "reactivate", cancel = "cancel", reopen = "reopen",
-        delegate = "delegate", share = "delegate",
-    })[kind] or "execute"
-    local out = {
-        action = action, kind = kind, from = r.state, to = op.to_state or r.state,
-        permission = { name = perm, granted = C.can(wf.name, perm) },
-        missing = {},
-    }
-    if tname then
-        local ex = wf:explain(tname, merged, user_ctx()) or {}
-        out.guard = ex.guard
-        out.missing = missing_fields(required(wf, r, tname), merged, opts.note)
-        local bok, bwhy = by_ok(wf.transitions[tname], r)
-        out.by = { ok = bok, reason = bwhy }
-        if kind == "close" or op.closes then
-            -- The closing transition may require them too: list each once.
-            local listed = {}
-            for _, f in ipairs(out.missing) do
-                listed[f] = true
-            end
-            for _, f in ipairs({ "release_date", "solution_category", "closure_text" }) do
-                if not present(merged[f]) and not listed[f] then
-                    out.missing[#out.missing + 1] = f
-                end
-            end
-        end
-    end
-    local use = (kind == "suspend" or kind == "cancel" or kind == "reopen") and kind or nil
-    if use then
-        local jok, why = C.justification_ok(opts.justification, use)
-        out.justification = { ok = jok, reason = why }
-    end
-    if kind == "delegate" or kind == "share" then
-        if not present(opts.to_group) and not present(opts.to_user) then
-            out.missing[#out.missing + 1] = "to_group or to_user"
-        end
-        if kind == "delegate" and type(opts.to_user) == "string" and present(opts.to_user)
-            and not C.can(wf.name, "execute", opts.to_user) then
-            out.target = { ok = false, reason = ("to_user: '%s' may not execute releases of workflow '%s'")
-                :format(opts.to_user, wf.name) }
-        end
-        if not present(opts.note) then
-            out.missing[#out.missing + 1] = "note"
-        end
-    end
-    local status_ok = ({
-        transition = r.status == "open", close = r.status == "open", suspend = r.status == "open",
-        reactivate = r.status == "suspended", reopen = r.status == "closed",
-    })[kind]
-    if status_ok == nil then
-        status_ok = r.status == "open" or r.status == "suspended"
-    end
-    local reasons = {}
-    if not status_ok then
-        reasons[#reasons + 1] = "the release is " .. r.status
-    end
-    if not out.permission.granted then
-        reasons[#reasons + 1] = "permission '" .. perm .. "' is missing"
-    end
-    if #out.missing > 0 then
-        reasons[#reasons + 1] = "missing required field(s): " .. table.concat(out.missing, ", ")
-    end
-    if out.by and not out.by.ok then
-        reasons[#reasons + 1] = out.by.reason
-    end
-    if out.guard and not out.guard.ok then
-        reasons[#reasons + 1] = "guard: " .. tostring(out.guard.reason)
-    end
-    if tname then
-        -- Activities and approvals (M.extensions) may hold the transition.
-        local gok, gerr = pcall(extensions, "transition_gate", r, wf, tname, user_ctx())
-        out.gates = { ok = gok, reason = not gok and (type(gerr) == "table" and gerr.message or tostring(gerr)) or nil }
-        if not gok then
-            reasons[#reasons + 1] = out.gates.reason
-        end
-    end
-    if out.justification and not out.justification.ok then
-        reasons[#reasons + 1] = out.justification.reason
-    end
-    if out.target then
-        reasons[#reasons + 1] = out.target.reason
-    end
-    out.allowed = #reasons == 0
-    out.reason = #reasons > 0 and table.concat(reasons, "; ") or nil
     return out
 end
 
----Take an action on a release: a transition of its workflow or a
----primitive (suspend, reactivate, cancel, reopen, close, capture, delegate,
----share). opts: fields= (set with the action; fields may also be given flat
----in opts), note=, justification= (id),
----to_group=/to_user= (delegate, share), dry_run=true (report what would
----happen, write nothing). Returns the release after the action (or the
----dry-run report). Raises not_found, not_allowed, invalid_field,
----justification_required, permission_denied.
----@param id integer|string
----@param action string
----@param opts table?
----@return table
-function M.act(id, action, opts)
-    check_id(id, "relm.release.act")
-    if type(action) ~= "string" then
-        relm.error("invalid_argument", "relm.release.act: argument #2 (action) must be a string", 2)
+-- The one ctx every path gives guards and actions: who acts, their
+-- groups, the action and its note and, after a rejected approval round in
+-- the release's state, who rejected and why.
+local function guard_ctx(r, action, note)
+    local me = relm.whoami()
+    local ctx = { user = me, groups = groups_of(me), action = action, note = note }
+    local rej = r and r.id and relm.sql([[SELECT u.name AS user, d.note FROM approval_decisions d
+        JOIN approval_requests q ON q.id = d.request_id JOIN approval_rounds ro ON ro.id = q.round_id
+        JOIN users u ON u.id = d.user_id
+        WHERE ro.release_id = ?1 AND ro.status = 'rejected' AND d.decision = 'reject'
+        ORDER BY d.id DESC LIMIT 1]], r.id)[1]
+    if rej then
+        ctx.rejected_by, ctx.rejection_note = rej.user, rej.note
     end
-    opts = opts or {}
-    if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.release.act: argument #3 (opts) must be a table", 2)
-    end
-    if opts.fields ~= nil and type(opts.fields) ~= "table" then
-        relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
-    end
-    local jid = opts.justification
-    if type(jid) == "table" then -- an entry of relm.justification.list()
-        jid = jid.id
-    end
-    if jid ~= nil and math.type(jid) ~= "integer" then
-        relm.error("invalid_argument", "relm.release.act: opts.justification must be the id of a justification "
-            .. "(see relm.justification.list()), got " .. type(opts.justification), 2)
-    end
-    if jid ~= opts.justification then
-        local o = {}
-        for k, v in pairs(opts) do
-            o[k] = v
-        end
-        o.justification = jid
-        opts = o
-    end
-    -- Fields may also be given flat, next to the options:
-    -- act(id, "accept", {closure_text = "...", ...}).
-    local flat
-    for k, v in pairs(opts) do
-        if not ACT_OPTS[k] then
-            if type(k) ~= "string" then
-                relm.error("invalid_argument", "relm.release.act: unknown option '" .. tostring(k) .. "'", 2)
-            end
-            if opts.fields and opts.fields[k] ~= nil then
-                relm.error("invalid_argument", "relm.release.act: field '" .. k
-                    .. "' given both flat and under fields=", 2)
-            end
-            flat = flat or {}
-            flat[k] = v
-        end
-    end
-    if flat then
-        local o, f = { fields = {} }, flat
-        for k, v in pairs(opts) do
-            if ACT_OPTS[k] then
-                o[k] = v
-            end
-        end
-        for k, v in pairs(opts.fields or {}) do
-            f[k] = v
-        end
-        o.fields = f
-        opts = o
-    end
-    if opts.fields and opts.fields.note ~= nil then
-        -- "note" is the action's note, wherever it is given.
-        local o, f = {}, {}
-        for k, v in pairs(opts) do
-            o[k] = v
-        end
-        for k, v in pairs(opts.fields) do
-            f[k] = v
-        end
-        o.note = o.note or f.note
-        f.note = nil
-        o.fields = f
-        opts = o
-    end
-    local r
-    if opts.dry_run then
-        r = M.get(id)
-        return dry_run(r, M.workflow(r.workflow), action, opts)
-    end
+    return ctx
+end
+
+-- The details of the last refusal (missing fields, the guard's reason),
+-- which the dry-run report reads: kept here because a relm error crossing
+-- relm.tx keeps only its code and message.
+local last_refusal
+
+-- Raise a refusal with details the dry-run report reads.
+local function refuse(code, message, extra)
+    last_refusal = extra
+    relm.error(code, message, 0)
+end
+
+-- The real act, in the caller's transaction; returns the snapshot JSON.
+local function act_json(id, action, opts)
     -- Where it stands is enough to plan; the hook sees the full release.
-    r = C.head(id)
+    local r = C.head(id)
     local wf = M.workflow(r.workflow)
     local kind, op, tname = plan(r, wf, action)
-    if (opts.fields or {}).priority ~= nil then
-        relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 2)
+    local fields = opts.fields or {}
+    if fields.priority ~= nil and fields.impact == nil and fields.urgency == nil then
+        relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 0)
     end
-    op.fields = core_fields(wf, opts.fields or {}, function(_, f) return f.update end, action)
+    op.fields = core_fields(wf, fields, function(_, f) return f.update end, action)
     op.note = opts.note
     op.justification = opts.justification
     op.to_group = opts.to_group
     op.to_user = opts.to_user
+    op.version = opts.version
     local hook
     if tname or next(op.fields) then
         -- Runs inside the core's transaction on the release as it is there.
         hook = function(snapshot)
             local cur = to_release(snapshot)
-            local merged = overlay(cur, opts.fields)
+            local merged = overlay_of(cur, fields)
             local changes = {}
+            -- Fields given with the action honour the state's editable list.
+            local allow, list = editable(wf, cur)
+            for k in pairs(fields) do
+                if k ~= "priority" and not allow(k, FIELDS[k]) then
+                    relm.error("invalid_field", ("%s: field '%s' cannot be changed in state '%s'%s"):format(
+                        action, k, cur.state, list and (" (editable: " .. table.concat(list, ", ") .. ")") or ""))
+                end
+            end
             if tname then
                 local bok, bwhy = by_ok(wf.transitions[tname], cur)
                 if not bok then
@@ -878,19 +826,23 @@ function M.act(id, action, opts)
                 end
                 local missing = missing_fields(required(wf, cur, tname), merged, opts.note)
                 if #missing > 0 then
-                    relm.error("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s")
-                        :format(action, cur.number, table.concat(missing, ", ")))
+                    refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s")
+                        :format(action, cur.number, table.concat(missing, ", ")), { missing = missing })
                 end
-                local ctx = { user = relm.whoami(), action = action, note = opts.note }
+                local ctx = guard_ctx(cur, action, opts.note)
                 local gok, reason = wf:guard(tname, merged, ctx)
                 if not gok then
-                    relm.error("not_allowed", ("'%s' is not allowed on release %s: %s"):format(
-                        action, cur.number, tostring(reason or "the workflow's guard refused")))
+                    refuse("not_allowed", ("'%s' is not allowed on release %s: %s"):format(
+                        action, cur.number, tostring(reason or "the workflow's guard refused")), { guard = reason })
                 end
                 extensions("transition_gate", cur, wf, tname, ctx)
                 local to = wf.transitions[tname].to
                 for _, c in ipairs({ wf:exit(cur.state, merged, ctx) or false, wf:enter(to, merged, ctx) or false }) do
                     if c then
+                        if c.priority ~= nil then
+                            relm.error("invalid_field", "workflow action: priority is computed from impact and "
+                                .. "urgency (relm.priority); an action may not set it")
+                        end
                         local by_workflow = function(_, f) return f.workflow end
                         for k, v in pairs(core_fields(wf, c, by_workflow, "workflow action")) do
                             changes[k] = v
@@ -898,8 +850,8 @@ function M.act(id, action, opts)
                     end
                 end
             end
-            local all = overlay(op.fields, changes)
-            if all.impact ~= nil or all.urgency ~= nil then
+            if fields.priority == nil and (changes.impact ~= nil or changes.urgency ~= nil) then
+                local all = overlay_of(op.fields, changes)
                 reprioritise(all, cur)
                 changes.priority = all.priority
             end
@@ -907,11 +859,168 @@ function M.act(id, action, opts)
         end
     end
     return relm.tx(function()
-        local after = to_release(C.apply(r.id, kind, op, hook))
-        extensions("transition_done", r, after, wf, tname, { user = relm.whoami(), action = action, note = opts.note })
-        return after
+        local json = C.apply(r.id, kind, op, hook)
+        extensions("transition_done", r, to_release(json), wf, tname, guard_ctx(r, action, opts.note))
+        return json
     end)
 end
+
+-- Rolled back on purpose: the probe a dry run raises to undo its writes.
+local PROBE = setmetatable({}, { __name = "relm.dry_run" })
+
+-- Run the real action inside a savepoint and roll it back. Returns true,
+-- the snapshot it would leave; or false and the refusal.
+local function try(id, action, opts)
+    local json
+    last_refusal = nil
+    local ok, err = pcall(relm.tx, function()
+        json = act_json(id, action, opts)
+        error(PROBE, 0)
+    end)
+    if not ok and err == PROBE then
+        return true, json
+    end
+    return false, err, last_refusal or {}
+end
+
+-- The dry-run report: what the real action did before it was undone.
+local function dry_run(id, action, opts)
+    local r = M.get(id)
+    local wf = M.workflow(r.workflow)
+    local out = { action = action, from = r.state, to = r.state, missing = {} }
+    local pok, kind, op = pcall(plan, r, wf, action)
+    if pok then
+        out.kind, out.to = kind, op.to_state or r.state
+        local perm = op.permission or ({
+            suspend = "suspend", reactivate = "reactivate", cancel = "cancel", reopen = "reopen",
+            delegate = "delegate", share = "delegate",
+        })[kind] or "execute"
+        out.permission = { name = perm, granted = C.can(wf.name, perm) }
+    end
+    local ok, res, detail = try(id, action, opts)
+    out.allowed = ok
+    if ok then
+        local after = decode(res)
+        out.to, out.status = after.state, after.status
+        return out
+    end
+    local code = type(res) == "table" and res.code or "error"
+    local msg = type(res) == "table" and tostring(res.message) or tostring(res)
+    -- The report's reason drops the "'x' is not allowed on release N:" the
+    -- refusal starts with: the report is about that already.
+    out.code, out.reason, out.error = code, (msg:gsub("^'[^']*' is not allowed on release [^:]*: ", "")), res
+    if detail.missing then
+        out.missing = detail.missing
+    else
+        local list = msg:match("missing required field%(s%): (.*)$")
+        for f in (list or ""):gmatch("[^, ]+") do
+            out.missing[#out.missing + 1] = f
+        end
+    end
+    out.guard = { ok = detail.guard == nil, reason = detail.guard }
+    local jbad = code == "justification_required"
+    out.justification = { ok = not jbad, reason = jbad and msg or nil }
+    if code == "permission_denied" and out.permission then
+        out.permission.granted = out.permission.granted and not msg:find("'" .. out.permission.name .. "'", 1, true)
+    end
+    return out
+end
+
+function E.act(id, action, opts)
+    if opts.dry_run then
+        return dry_run(id, action, opts)
+    end
+    return act_json(id, action, opts)
+end
+
+function E.update(id, fields, opts)
+    local r = M.get(id)
+    local wf = M.workflow(r.workflow)
+    if fields.priority ~= nil and fields.impact == nil and fields.urgency == nil then
+        relm.error("invalid_field", "update: priority is computed from impact and urgency (relm.priority)", 0)
+    end
+    local allow, list = editable(wf, r)
+    for k in pairs(fields) do
+        if type(k) == "string" and k ~= "priority" and not allow(k, FIELDS[k]) then
+            relm.error("invalid_field", ("update: field '%s' cannot be changed in state '%s'%s"):format(
+                k, r.state, list and (" (editable: " .. table.concat(list, ", ") .. ")") or ""), 0)
+        end
+    end
+    local changes = core_fields(wf, fields, function(_, f) return f.update end, "update")
+    if changes.priority == nil then
+        reprioritise(changes, r)
+    end
+    return C.apply(r.id, "update", { from_state = r.state, fields = changes, version = opts.version })
+end
+
+-- Whether a refusal says only that the caller gave no input the action
+-- takes (a justification, a target, a note): actions() still offers it.
+local function wants_input(err, detail)
+    if type(err) ~= "table" then
+        return false
+    end
+    return err.code == "justification_required" or detail.missing ~= nil
+        or (err.code == "invalid_field" and tostring(err.message):find("needs to_group or to_user", 1, true) ~= nil)
+end
+
+function E.actions(id)
+    local r = M.get(id)
+    local wf = M.workflow(r.workflow)
+    local names = {}
+    if r.status == "open" then
+        for _, name in ipairs(wf:available(r.state)) do
+            names[#names + 1] = name
+        end
+    end
+    for _, p in ipairs(M.primitives) do
+        names[#names + 1] = p
+    end
+    local out = {}
+    for _, name in ipairs(names) do
+        if not (name == "capture" and r.responsible == relm.whoami()) then
+            local ok, err, detail = try(r.id, name, {})
+            if ok or wants_input(err, detail) then
+                out[#out + 1] = name
+            end
+        end
+    end
+    return out
+end
+
+function E.register(wfname, fields)
+    local wf = M.workflow(wfname)
+    local initial = wf.initial
+    local st = wf.states[initial]
+    local changes = wf:enter(initial, fields, guard_ctx(nil, "register", nil))
+    if changes then
+        if changes.priority ~= nil then
+            relm.error("invalid_field", "entry action: priority is computed from impact and urgency (relm.priority)",
+                0)
+        end
+        for k, v in pairs(core_fields(wf, changes, function(_, f) return f.register end, "entry action")) do
+            fields[k] = v
+        end
+    end
+    return relm.tx(function()
+        local id, json = C.register(wf.name, initial, st.phase, fields)
+        extensions("registered", to_release(json), wf)
+        return select(1, C.get(id))
+    end)
+end
+
+function E.install(path)
+    local wf = relm.workflow.reload(path)
+    compiled[wf.name] = wf
+    compiled[path] = wf
+    return wf.name
+end
+
+function E.reload(name)
+    compiled[name] = nil
+    return true
+end
+
+M._engine = ENGINE and E or nil
 
 local HISTORY_COLUMNS = {
     "id", "at", "actor", "action", "from", "to", "justification_text", "note", "before", "after",
