@@ -269,14 +269,14 @@ int relm_activity_add(relm_store *s, int64_t release_id,
         return relm_diag_set(d, "invalid_field", "title: required");
     if (check_spec(a, d) != RELM_OK)
         return RELM_ERR;
-    if (read_release(s, release_id, &r, d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_auth_check(s, r.workflow, perm ? perm : "execute", d) != RELM_OK)
-        return RELM_ERR;
+    /* BEGIN IMMEDIATE first, then the permission: a grant revoked by a
+     * commit that lands before ours is seen (issue 9, races). */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     relm_release_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
+        relm_auth_check(s, r.workflow, perm ? perm : "execute", d) !=
+            RELM_OK ||
         check_open(&r, d) != RELM_OK)
         goto fail;
     if (resolve(s, (a->set & RELM_ACT_GROUP) ? a->group : NULL, 0, &gid, d) !=
@@ -403,17 +403,15 @@ int relm_activity_update(relm_store *s, int64_t id,
         return relm_diag_set(d, "invalid_argument", "nothing to change");
     if (check_spec(a, d) != RELM_OK)
         return RELM_ERR;
-    if (read_activity(s, id, &release_id, status, d) != RELM_OK ||
-        read_release(s, release_id, &r, d) != RELM_OK)
-        return RELM_ERR;
-    if (!is_owner(s, id) &&
-        relm_auth_check(s, r.workflow, "execute", d) != RELM_OK)
-        return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     relm_release_now_iso(now);
+    /* The owner may move their own activity; anyone else needs execute.
+     * Checked inside the transaction (issue 9, races). */
     if (read_activity(s, id, &release_id, status, d) != RELM_OK ||
         read_release(s, release_id, &r, d) != RELM_OK ||
+        (!is_owner(s, id) &&
+         relm_auth_check(s, r.workflow, "execute", d) != RELM_OK) ||
         check_open(&r, d) != RELM_OK)
         goto fail;
     if ((a->set & RELM_ACT_STATUS) &&
@@ -558,24 +556,27 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
     char now[32];
     if (after != NULL)
         *after = NULL;
-    if (read_activity(s, id, &rel_a, NULL, d) != RELM_OK ||
-        read_activity(s, on, &rel_b, NULL, d) != RELM_OK ||
-        read_release(s, rel_a, &r, d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_auth_check(s, r.workflow, "execute", d) != RELM_OK)
-        return RELM_ERR;
-    if (rel_a != rel_b)
-        return relm_diag_set(d, "invalid_argument",
-                             "activity #%" PRId64 " and #%" PRId64 " belong "
-                             "to different releases", id, on);
-    if (add && id == on)
-        return relm_diag_set(d, "not_allowed",
-                             "dependency cycle: activity #%" PRId64 " cannot "
-                             "wait for itself", id);
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     relm_release_now_iso(now);
-    if (read_release(s, rel_a, &r, d) != RELM_OK || check_open(&r, d) != RELM_OK)
+    if (read_activity(s, id, &rel_a, NULL, d) != RELM_OK ||
+        read_activity(s, on, &rel_b, NULL, d) != RELM_OK ||
+        read_release(s, rel_a, &r, d) != RELM_OK ||
+        relm_auth_check(s, r.workflow, "execute", d) != RELM_OK)
+        goto fail;
+    if (rel_a != rel_b) {
+        relm_diag_set(d, "invalid_argument",
+                      "activity #%" PRId64 " and #%" PRId64 " belong "
+                      "to different releases", id, on);
+        goto fail;
+    }
+    if (add && id == on) {
+        relm_diag_set(d, "not_allowed",
+                      "dependency cycle: activity #%" PRId64 " cannot "
+                      "wait for itself", id);
+        goto fail;
+    }
+    if (check_open(&r, d) != RELM_OK)
         goto fail;
     if (relm_activity_get(s, id, &before, d) != RELM_OK)
         goto fail;

@@ -252,16 +252,15 @@ int relm_approval_open(relm_store *s, int64_t release_id,
                                  "ask #%zu: needs a rule, a level >= 1 and "
                                  "either a group or a person", i + 1);
     }
-    if (read_release(s, release_id, &r, d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_auth_check(s, r.workflow, "execute", NULL) != RELM_OK &&
-        relm_auth_check(s, r.workflow, "create", NULL) != RELM_OK &&
-        relm_auth_check(s, r.workflow, "approve", d) != RELM_OK)
-        return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     relm_release_now_iso(now);
+    /* The permission inside the transaction (issue 9, races). */
     if (read_release(s, release_id, &r, d) != RELM_OK)
+        goto fail;
+    if (relm_auth_check(s, r.workflow, "execute", NULL) != RELM_OK &&
+        relm_auth_check(s, r.workflow, "create", NULL) != RELM_OK &&
+        relm_auth_check(s, r.workflow, "approve", d) != RELM_OK)
         goto fail;
     if (strcmp(r.status, "open") != 0) {
         relm_diag_set(d, "not_allowed",
@@ -611,4 +610,39 @@ fail:
     free(before);
     relm_store_rollback(s);
     return RELM_ERR;
+}
+
+int relm_approval_satisfied(relm_store *s, int64_t release_id,
+                            const char *state, const char *action,
+                            relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT state, status FROM approval_rounds WHERE release_id = ?1 "
+        "ORDER BY id DESC LIMIT 1",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, release_id);
+    int rc = sqlite3_step(st);
+    char rstate[128] = "", rstatus[16] = "";
+    if (rc == SQLITE_ROW) {
+        relm_store_column_copy(st, 0, rstate, sizeof rstate);
+        relm_store_column_copy(st, 1, rstatus, sizeof rstatus);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        return relm_store_fail(s, d, "approval round");
+    if (rc == SQLITE_ROW && strcmp(rstate, state) == 0 &&
+        strcmp(rstatus, "approved") == 0)
+        return RELM_OK;
+    return relm_diag_set(d, "not_allowed",
+                         "'%s' leaves approval point '%s': %s", action, state,
+                         rc != SQLITE_ROW || strcmp(rstate, state) != 0
+                             ? "no approval round was opened there"
+                         : strcmp(rstatus, "open") == 0
+                             ? "the round is still waiting for approvers"
+                             : strcmp(rstatus, "rejected") == 0
+                                   ? "the round was rejected"
+                                   : "the round was withdrawn");
 }

@@ -58,4 +58,12 @@ int relm_approval_withdraw(relm_store *s, int64_t release_id,
 int relm_approval_round(relm_store *s, int64_t release_id, char **json,
                         relm_diag *d);
 
+/* RELM_OK when release_id's latest round was asked in state and is
+ * approved (its quorum reached at every level); not_allowed otherwise,
+ * saying why. The release primitive calls it, inside its transaction,
+ * before any transition leaves an approval point (action names it). */
+int relm_approval_satisfied(relm_store *s, int64_t release_id,
+                            const char *state, const char *action,
+                            relm_diag *d);
+
 #endif

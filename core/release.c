@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "approval.h"
 #include "audit.h"
 #include "auth.h"
 
@@ -1202,12 +1203,18 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         relm_release_check_justification(s, op->justification_id, use, d) !=
             RELM_OK)
         goto fail;
+
     if ((op->kind == RELM_OP_DELEGATE || op->kind == RELM_OP_SHARE) &&
         resolve_target(s, op, c.workflow, &gid, &uid, d) != RELM_OK)
         goto fail;
     if (snapshot(s, id, &before, d) != RELM_OK)
         goto fail;
     if (op->hook != NULL && op->hook(op->hook_ud, before, &hooked, d) != RELM_OK)
+        goto fail;
+    /* After the hook, whose gate explains who is still to approve: this is
+     * the check that holds whatever the hook did. */
+    if (op->approval &&
+        relm_approval_satisfied(s, id, c.state, action, d) != RELM_OK)
         goto fail;
     if (op->fields != NULL && op->fields->n > 0 &&
         write_fields(s, id, op->fields, RELM_FIELD_UPDATE, now, d) != RELM_OK)

@@ -94,6 +94,8 @@ typedef struct relm_release_op {
     const char *to_state;    /* new state; NULL = unchanged */
     const char *to_phase;    /* new phase; NULL = unchanged */
     int closes;              /* transition into the workflow's close state */
+    int approval;            /* the transition leaves an approval point: the
+                              * release's round there must be approved */
     int64_t justification_id;
     const char *note;
     const char *to_group;    /* delegate/share target group name */

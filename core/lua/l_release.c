@@ -251,6 +251,9 @@ static int l_release_apply(lua_State *L)
     op.to_user = opt_field(L, 3, "to_user");
     lua_getfield(L, 3, "closes");
     op.closes = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    lua_getfield(L, 3, "approval");
+    op.approval = lua_toboolean(L, -1);
     lua_getfield(L, 3, "justification");
     op.justification_id = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
     lua_getfield(L, 3, "version");

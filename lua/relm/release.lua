@@ -674,6 +674,7 @@ local function plan(r, wf, action)
             action = action, permission = t.permission or (kind == "cancel" and "cancel" or "execute"),
             from_state = r.state, to_state = t.to, to_phase = to_state and to_state.phase,
             closes = kind == "transition" and (t.to == wf.close_state or (to_state and to_state.final)) or false,
+            approval = t.approval and true or false,
         }, action
     end
     if not PRIMITIVES[action] then
