@@ -73,6 +73,28 @@ int relm_fields_set_int(relm_fields *f, const char *name, int64_t i,
     return RELM_OK;
 }
 
+int relm_fields_set_bool(relm_fields *f, const char *name, int b,
+                         relm_diag *d)
+{
+    relm_field_value *v = slot_for(f, name, d);
+    if (v == NULL)
+        return RELM_ERR;
+    v->type = RELM_FV_BOOL;
+    v->i = b != 0;
+    return RELM_OK;
+}
+
+int relm_fields_set_real(relm_fields *f, const char *name, double x,
+                         relm_diag *d)
+{
+    relm_field_value *v = slot_for(f, name, d);
+    if (v == NULL)
+        return RELM_ERR;
+    v->type = RELM_FV_REAL;
+    v->x = x;
+    return RELM_OK;
+}
+
 int relm_fields_set_text(relm_fields *f, const char *name, const char *s,
                          size_t len, relm_diag *d)
 {
@@ -411,8 +433,25 @@ typedef struct bound {
 /* Check v against the field's kind and turn it into what the column
  * stores. Empty text clears a field (NULL), except the title. */
 static int prepare_value(relm_store *s, const fieldspec *sp,
-                         const relm_field_value *v, bound *b, relm_diag *d)
+                         const relm_field_value *v0, bound *b, relm_diag *d)
 {
+    /* A column holds a boolean as 0/1, and a real only as text. */
+    relm_field_value tmp;
+    const relm_field_value *v = v0;
+    if (v0->type == RELM_FV_BOOL) {
+        tmp = *v0;
+        tmp.type = RELM_FV_INT;
+        v = &tmp;
+    } else if (v0->type == RELM_FV_REAL) {
+        if (sp->kind != K_TEXT)
+            return relm_diag_set(d, "invalid_field",
+                                 "%s: a fractional number cannot be stored "
+                                 "here", sp->name);
+        snprintf(b->buf, sizeof b->buf, "%.14g", v0->x);
+        b->type = RELM_FV_TEXT;
+        b->s = b->buf;
+        return RELM_OK;
+    }
     b->type = v->type;
     b->i = v->i;
     b->s = v->s;
@@ -488,6 +527,20 @@ static void bind_bound(sqlite3_stmt *st, int n, const bound *b)
         sqlite3_bind_null(st, n);
 }
 
+/* Bind a workflow field's value (kept in the extra JSON) to parameter n;
+ * a boolean goes through json() as true/false. */
+static void bind_extra(sqlite3_stmt *st, int n, const relm_field_value *v)
+{
+    if (v->type == RELM_FV_INT)
+        sqlite3_bind_int64(st, n, v->i);
+    else if (v->type == RELM_FV_TEXT)
+        sqlite3_bind_text(st, n, v->s, -1, SQLITE_STATIC);
+    else if (v->type == RELM_FV_BOOL)
+        sqlite3_bind_text(st, n, v->i ? "true" : "false", -1, SQLITE_STATIC);
+    else if (v->type == RELM_FV_REAL)
+        sqlite3_bind_double(st, n, v->x);
+}
+
 /* Write the field changes in f (all of which must carry flag, or be
  * "extra.<name>") to release id with one UPDATE, also stamping updated_at.
  * The SQL text depends only on which fields are set, so the statement
@@ -534,7 +587,10 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
         for (int i = 0; i < f->n; i++)
             if (sp[i] == NULL) {
                 len += (size_t)snprintf(sql + len, sizeof sql - len,
-                                        ", ?%d, ?%d", p, p + 1);
+                                        f->v[i].type == RELM_FV_BOOL
+                                            ? ", ?%d, json(?%d)"
+                                            : ", ?%d, ?%d",
+                                        p, p + 1);
                 p += 2;
             }
         len += (size_t)snprintf(sql + len, sizeof sql - len, "), ");
@@ -556,11 +612,7 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
         char path[96];
         snprintf(path, sizeof path, "$.\"%s\"", f->v[i].name + 6);
         sqlite3_bind_text(st, q, path, -1, SQLITE_TRANSIENT);
-        const relm_field_value *v = &f->v[i];
-        if (v->type == RELM_FV_INT)
-            sqlite3_bind_int64(st, q + 1, v->i);
-        else if (v->type == RELM_FV_TEXT)
-            sqlite3_bind_text(st, q + 1, v->s, -1, SQLITE_STATIC);
+        bind_extra(st, q + 1, &f->v[i]);
         q += 2;
     }
     sqlite3_bind_text(st, p, now, -1, SQLITE_STATIC);
@@ -890,7 +942,10 @@ int relm_release_register(relm_store *s, const char *workflow,
         len += (size_t)snprintf(sql + len, sizeof sql - len, "?%d, ", i + 1);
     len += (size_t)snprintf(sql + len, sizeof sql - len, "json_set('{}'");
     for (int i = 0; i < nextra; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", ?%d, ?%d",
+        len += (size_t)snprintf(sql + len, sizeof sql - len,
+                                extra_val[i]->type == RELM_FV_BOOL
+                                    ? ", ?%d, json(?%d)"
+                                    : ", ?%d, ?%d",
                                 nc + 2 * i + 1, nc + 2 * i + 2);
     len += (size_t)snprintf(sql + len, sizeof sql - len, "))");
     if (len >= sizeof sql - 1) {
@@ -910,10 +965,7 @@ int relm_release_register(relm_store *s, const char *workflow,
     for (int i = 0; i < nextra; i++) {
         int q = nc + 2 * i + 1;
         sqlite3_bind_text(st, q, extra_path[i], -1, SQLITE_TRANSIENT);
-        if (extra_val[i]->type == RELM_FV_INT)
-            sqlite3_bind_int64(st, q + 1, extra_val[i]->i);
-        else if (extra_val[i]->type == RELM_FV_TEXT)
-            sqlite3_bind_text(st, q + 1, extra_val[i]->s, -1, SQLITE_STATIC);
+        bind_extra(st, q + 1, extra_val[i]);
     }
     int rc = sqlite3_step(st);
     /* Read the error before resetting prof, which would clear it. */

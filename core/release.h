@@ -11,17 +11,20 @@
 #include "base/diag.h"
 #include "base/store.h"
 
-/* A set of field changes: name -> NULL, integer or text. A name set twice
- * keeps the last value. Names are release fields (see relm_release_field)
- * or "extra.<name>" for a workflow's own fields, kept in releases.extra. */
-enum { RELM_FV_NULL, RELM_FV_INT, RELM_FV_TEXT };
+/* A set of field changes: name -> NULL, integer, text, boolean or real. A
+ * name set twice keeps the last value. Names are release fields (see
+ * relm_release_field) or "extra.<name>" for a workflow's own fields, kept in
+ * releases.extra, where booleans and reals keep their JSON type (so they
+ * read back as what was written). */
+enum { RELM_FV_NULL, RELM_FV_INT, RELM_FV_TEXT, RELM_FV_BOOL, RELM_FV_REAL };
 #define RELM_FIELDS_MAX 64
 
 typedef struct relm_field_value {
     char name[64];
     int type;
-    int64_t i;
-    char *s; /* owned */
+    int64_t i; /* integer, or 0/1 for a boolean */
+    double x;  /* real */
+    char *s;   /* owned */
 } relm_field_value;
 
 typedef struct relm_fields {
@@ -34,6 +37,10 @@ void relm_fields_free(relm_fields *f);
 int relm_fields_set_null(relm_fields *f, const char *name, relm_diag *d);
 int relm_fields_set_int(relm_fields *f, const char *name, int64_t v,
                         relm_diag *d);
+int relm_fields_set_bool(relm_fields *f, const char *name, int v,
+                         relm_diag *d);
+int relm_fields_set_real(relm_fields *f, const char *name, double v,
+                         relm_diag *d);
 int relm_fields_set_text(relm_fields *f, const char *name, const char *v,
                          size_t len, relm_diag *d);
 const relm_field_value *relm_fields_get(const relm_fields *f,

@@ -40,17 +40,14 @@ static int table_to_fields(lua_State *L, int idx, relm_fields *f,
                 rc = relm_fields_set_int(f, name, lua_tointeger(L, -1), d);
             } else {
                 double x = lua_tonumber(L, -1);
-                if (x == floor(x) && fabs(x) < 9e15) {
+                if (x == floor(x) && fabs(x) < 9e15)
                     rc = relm_fields_set_int(f, name, (int64_t)x, d);
-                } else {
-                    char buf[64];
-                    snprintf(buf, sizeof buf, "%.14g", x);
-                    rc = relm_fields_set_text(f, name, buf, strlen(buf), d);
-                }
+                else
+                    rc = relm_fields_set_real(f, name, x, d);
             }
             break;
         case LUA_TBOOLEAN:
-            rc = relm_fields_set_int(f, name, lua_toboolean(L, -1), d);
+            rc = relm_fields_set_bool(f, name, lua_toboolean(L, -1), d);
             break;
         default:
             rc = relm_diag_set(d, "invalid_field",

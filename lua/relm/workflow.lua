@@ -920,23 +920,37 @@ end
 
 -- Runs inside the sandbox: every action of the list, merging the changes
 -- they return (raw copies, so no script metamethod escapes).
+local getinfo = debug.getinfo
 local function run_actions(list, r, ctx)
     local changes
     for _, fn in ipairs(list) do
         local ch = fn(r, ctx)
+        -- What an action may return: nil, or a flat table of field = value.
+        -- Anything else is the designer's mistake: say where it is.
+        local bad
+        if ch ~= nil and type(ch) ~= "table" then
+            bad = "a " .. type(ch)
+        end
         if type(ch) == "table" then
             changes = changes or {}
             local k, v = next(ch)
-            while k ~= nil do
-                if type(k) == "string" then
-                    local tv = type(v)
-                    if tv == "string" or tv == "number" or tv == "boolean" then
-                        changes[k] = v
-                        r[k] = v
-                    end
+            while k ~= nil and not bad do
+                local tv = type(v)
+                if type(k) ~= "string" then
+                    bad = "a table with a " .. type(k) .. " key"
+                elseif tv == "string" or tv == "number" or tv == "boolean" then
+                    changes[k] = v
+                    r[k] = v
+                else
+                    bad = ("a %s for field '%s'"):format(tv, k)
                 end
                 k, v = next(ch, k)
             end
+        end
+        if bad then
+            local info = getinfo(fn, "S")
+            error(("%s:%d: the action returned %s; an action returns nil or a table of field = value "
+                .. "(strings, numbers, booleans)"):format(info.short_src, info.linedefined, bad), 0)
         end
     end
     return changes
