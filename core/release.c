@@ -1000,12 +1000,29 @@ fail:
 
 /* ---- the primitives ---------------------------------------------------- */
 
+/* The one list of the primitives (by relm_release_kind) and the fixed
+ * permission each needs; relm.release, relm.workflow (reserved names) and
+ * the bindings read it through relm_release_kind_name. */
 static const char *const kind_action[] = {
     "transition", "update", "suspend", "reactivate", "cancel",
-    "reopen", "close", "capture", "delegate", "share"};
+    "reopen", "close", "capture", "delegate", "share", NULL};
 static const char *const kind_permission[] = {
     "execute", "execute", "suspend", "reactivate", "cancel",
     "reopen", "execute", "execute", "delegate", "delegate"};
+
+const char *relm_release_kind_name(int kind)
+{
+    if (kind < 0 || kind > RELM_OP_SHARE)
+        return NULL;
+    return kind_action[kind];
+}
+
+const char *relm_release_kind_permission(int kind)
+{
+    if (kind < 0 || kind > RELM_OP_SHARE)
+        return NULL;
+    return kind_permission[kind];
+}
 
 /* 1 when the release read into c has status a. */
 static int status_is(const current *c, const char *a)

@@ -91,6 +91,12 @@ typedef enum relm_release_kind {
     RELM_OP_SHARE,
 } relm_release_kind;
 
+/* The name of a kind ("transition", "update", then the primitives every
+ * workflow gets: "suspend" ... "share"), and the permission it needs (a
+ * transition's own comes from its workflow); NULL past RELM_OP_SHARE. */
+const char *relm_release_kind_name(int kind);
+const char *relm_release_kind_permission(int kind);
+
 typedef struct relm_release_op {
     relm_release_kind kind;
     const char *action;      /* name logged; NULL = the kind's name */

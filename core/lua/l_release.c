@@ -228,9 +228,9 @@ static const char *opt_field(lua_State *L, int t, const char *k)
  * the transaction and may return field changes or raise to refuse. */
 static int l_release_apply(lua_State *L)
 {
-    static const char *const kinds[] = {
-        "transition", "update", "suspend", "reactivate", "cancel", "reopen",
-        "close", "capture", "delegate", "share", NULL};
+    const char *kinds[RELM_OP_SHARE + 2];
+    for (int i = 0; i <= RELM_OP_SHARE + 1; i++)
+        kinds[i] = relm_release_kind_name(i);
     int64_t id = luaL_checkinteger(L, 1);
     int kind = luaL_checkoption(L, 2, NULL, kinds);
     luaL_checktype(L, 3, LUA_TTABLE);
@@ -334,6 +334,23 @@ static int l_release_fields(lua_State *L)
         lua_pushboolean(L, (fi->flags & RELM_FIELD_WORKFLOW) != 0);
         lua_setfield(L, -2, "workflow");
         lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
+/* primitives() -> array of {name=, permission=}: the actions every workflow
+ * gets besides its own transitions, each with its fixed permission (close
+ * takes the closing transition's own). The one list. */
+static int l_release_primitives(lua_State *L)
+{
+    lua_newtable(L);
+    for (int k = RELM_OP_SUSPEND; k <= RELM_OP_SHARE; k++) {
+        lua_createtable(L, 0, 2);
+        lua_pushstring(L, relm_release_kind_name(k));
+        lua_setfield(L, -2, "name");
+        lua_pushstring(L, relm_release_kind_permission(k));
+        lua_setfield(L, -2, "permission");
+        lua_rawseti(L, -2, k - RELM_OP_SUSPEND + 1);
     }
     return 1;
 }
@@ -457,6 +474,7 @@ int luaopen_relm_release(lua_State *L)
         {"can", l_release_can},
         {"justification_ok", l_release_justification_ok},
         {"fields", l_release_fields},
+        {"primitives", l_release_primitives},
         {"now", l_release_now},
         {"set_clock", l_release_set_clock},
         {"seconds", l_release_seconds},

@@ -81,10 +81,11 @@ local REGISTER_EXTRA = {
 
 -- Primitives every workflow gets (besides its own transitions).
 -- The one list: relm.workflow.reserved, actions() and plan() read it.
-M.primitives = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", "delegate", "share" }
-local PRIMITIVES = {}
-for _, p in ipairs(M.primitives) do
-    PRIMITIVES[p] = true
+M.primitives = {}
+local PRIMITIVES = {} -- name -> the permission it needs
+for i, p in ipairs(C.primitives()) do
+    M.primitives[i] = p.name
+    PRIMITIVES[p.name] = p.permission
 end
 
 -- Extra register{} keys of extension modules: register_keys[k](release,
@@ -892,10 +893,7 @@ local function dry_run(id, action, opts)
     local pok, kind, op = pcall(plan, r, wf, action)
     if pok then
         out.kind, out.to = kind, op.to_state or r.state
-        local perm = op.permission or ({
-            suspend = "suspend", reactivate = "reactivate", cancel = "cancel", reopen = "reopen",
-            delegate = "delegate", share = "delegate",
-        })[kind] or "execute"
+        local perm = op.permission or PRIMITIVES[kind] or "execute"
         out.permission = { name = perm, granted = C.can(wf.name, perm) }
     end
     local ok, res, detail = try(id, action, opts)

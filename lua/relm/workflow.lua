@@ -19,7 +19,10 @@ M.phases = { "registration", "planning", "deployment", "closure" }
 M.permissions = { "create", "execute", "delegate", "suspend", "reactivate", "reopen", "cancel", "approve", "admin" }
 
 ---Action names every workflow gets from the core; no transition may use them.
-M.reserved = { "suspend", "reactivate", "cancel", "reopen", "close", "capture", "delegate", "share" }
+M.reserved = {}
+for i, p in ipairs(require("relm.core.release").primitives()) do
+    M.reserved[i] = p.name
+end
 
 ---Who is expected to take a transition (`by = ...`).
 M.actors = { "anyone", "requester", "executor" }

@@ -11,7 +11,7 @@ local H = dofile("tests/spec/activity/helper.lua")
 local MODULES = {
     ["relm.core.release"] = {
         get = "read", head = "read", workflow = "read", can = "read", justification_ok = "read",
-        fields = "read", now = "read", seconds = "read", actions = "read (dry runs, rolled back)",
+        fields = "read", primitives = "read", now = "read", seconds = "read", actions = "read (dry runs, rolled back)",
         act = "write", update = "write", register = "write",
         set_clock = "admin", install = "admin",
     },
