@@ -450,6 +450,15 @@ static int l_release_install(lua_State *L)
     return relm_host_engine_call(L, "relm.release", "install", 1);
 }
 
+/* reload(name): the engine compiles workflow name again from the workflow
+ * path (after its file changed). */
+static int l_release_reload(lua_State *L)
+{
+    luaL_checkstring(L, 1);
+    lua_settop(L, 1);
+    return relm_host_engine_call(L, "relm.release", "reload", 1);
+}
+
 /* Open relm.core.release: pushes the module table (the engine's or the
  * user's, see the file comment). */
 int luaopen_relm_release(lua_State *L)
@@ -465,6 +474,7 @@ int luaopen_relm_release(lua_State *L)
         {"register", l_release_register_user},
         {"actions", l_release_actions},
         {"install", l_release_install},
+        {"reload", l_release_reload},
         {NULL, NULL},
     };
     static const luaL_Reg fns[] = {

@@ -1015,7 +1015,7 @@ function E.install(path)
 end
 
 function E.reload(name)
-    compiled[name] = nil
+    compiled[name] = relm.workflow.reload(name)
     return true
 end
 

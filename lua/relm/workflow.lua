@@ -804,7 +804,19 @@ function M.reload(name_or_path)
             2)
     end
     cache[resolve(name_or_path)] = nil
-    return M.load(name_or_path)
+    local wf = M.load(name_or_path)
+    -- The engine's own compile follows: by name for anyone (the file on
+    -- the workflow path is what it enforces anyway), by path as an install
+    -- (administrators only).
+    local core = require "relm.core.release"
+    if core.reload then
+        if name_or_path:find("/", 1, true) or name_or_path:match("%.lua$") then
+            core.install(name_or_path)
+        else
+            core.reload(name_or_path)
+        end
+    end
+    return wf
 end
 
 ---Names of the workflows available by name: the files NAME.lua in the

@@ -13,7 +13,7 @@ local MODULES = {
         get = "read", head = "read", workflow = "read", can = "read", justification_ok = "read",
         fields = "read", primitives = "read", now = "read", seconds = "read", actions = "read (dry runs, rolled back)",
         act = "write", update = "write", register = "write",
-        set_clock = "admin", install = "admin",
+        set_clock = "admin", install = "admin", reload = "engine re-reads a file of the workflow path",
     },
     ["relm.core.activity"] = {
         get = "read", list = "read", valid_date = "read",
