@@ -806,7 +806,7 @@ local function act_json(id, action, opts)
     op.to_group = opts.to_group
     op.to_user = opts.to_user
     op.version = opts.version
-    local hook
+    local hook, done_ctx
     if tname or next(op.fields) then
         -- Runs inside the core's transaction on the release as it is there.
         hook = function(snapshot)
@@ -831,7 +831,17 @@ local function act_json(id, action, opts)
                     refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s")
                         :format(action, cur.number, table.concat(missing, ", ")), { missing = missing })
                 end
-                local ctx = guard_ctx(cur, action, opts.note)
+                -- The full ctx costs two queries: built when a guard or an
+                -- action of this move will see it.
+                local t = wf.transitions[tname]
+                local st_from, st_to = wf.states[cur.state] or {}, wf.states[t.to] or {}
+                local ctx
+                if t.guard_fn or #(st_from._exit or {}) > 0 or #(st_to._enter or {}) > 0 then
+                    ctx = guard_ctx(cur, action, opts.note)
+                else
+                    ctx = { user = relm.whoami(), action = action, note = opts.note }
+                end
+                done_ctx = ctx
                 local gok, reason = wf:guard(tname, merged, ctx)
                 if not gok then
                     refuse("not_allowed", ("'%s' is not allowed on release %s: %s"):format(
@@ -862,7 +872,8 @@ local function act_json(id, action, opts)
     end
     return relm.tx(function()
         local json = C.apply(r.id, kind, op, hook)
-        extensions("transition_done", r, to_release(json), wf, tname, guard_ctx(r, action, opts.note))
+        extensions("transition_done", r, to_release(json), wf, tname,
+            done_ctx or { user = relm.whoami(), action = action, note = opts.note })
         return json
     end)
 end
