@@ -1001,7 +1001,7 @@ function E.register(wfname, fields)
     local wf = M.workflow(wfname)
     local initial = wf.initial
     local st = wf.states[initial]
-    local changes = wf:enter(initial, fields, guard_ctx(nil, "register", nil))
+    local changes = #(st._enter or {}) > 0 and wf:enter(initial, fields, guard_ctx(nil, "register", nil)) or nil
     if changes then
         if changes.priority ~= nil then
             relm.error("invalid_field", "entry action: priority is computed from impact and urgency (relm.priority)",
@@ -1012,9 +1012,11 @@ function E.register(wfname, fields)
         end
     end
     return relm.tx(function()
-        local id, json = C.register(wf.name, initial, st.phase, fields)
+        local _, json = C.register(wf.name, initial, st.phase, fields)
+        -- The hooks write activities and approval rounds, not the release
+        -- row: the snapshot register returned is still the release's.
         extensions("registered", to_release(json), wf)
-        return select(1, C.get(id))
+        return json
     end)
 end
 
