@@ -74,6 +74,19 @@ static int l_approval_decide(lua_State *L)
     return 1;
 }
 
+/* decide(release_id, decision [, note]) -> status, in the user's state: the
+ * engine records the decision (checked in C: the user is asked and holds
+ * approve) and, when it settles the round as rejected, takes the release
+ * through the workflow's on_reject transition, in the same transaction. */
+static int l_approval_decide_user(lua_State *L)
+{
+    luaL_checkinteger(L, 1);
+    luaL_checkstring(L, 2);
+    luaL_optstring(L, 3, NULL);
+    lua_settop(L, 3);
+    return relm_host_engine_call(L, "relm.approval", "decide", 3);
+}
+
 /* withdraw(release_id [, note]) -> true when an open round was withdrawn. */
 static int l_approval_withdraw(lua_State *L)
 {
@@ -140,16 +153,17 @@ int luaopen_relm_approval(lua_State *L)
     static const luaL_Reg engine_fns[] = {
         {"open", l_approval_open},
         {"withdraw", l_approval_withdraw},
+        {"decide", l_approval_decide},
         {NULL, NULL},
     };
     static const luaL_Reg user_fns[] = {
+        {"decide", l_approval_decide_user},
         {"request", l_approval_request},
         {"configure", l_approval_configure},
         {"load", l_approval_load},
         {NULL, NULL},
     };
     static const luaL_Reg fns[] = {
-        {"decide", l_approval_decide},
         {"round", l_approval_round},
         {NULL, NULL},
     };

@@ -636,21 +636,31 @@ function M.decide(release, opts)
     end
     local r = release_of(release, "relm.approval.decide")
     return relm.tx(function()
-        local status = C.decide(r.id, opts.decision, opts.note)
-        local after = r
+        C.decide(r.id, opts.decision, opts.note)
+        local round = M.status(r.id)
+        round.release = relm.release.get(r.id)
+        return round
+    end)
+end
+
+-- The engine's decide: the decision (C checks who may), then, when it
+-- settles the round as rejected, the workflow's on_reject transition as
+-- the person who rejected, all in one transaction.
+local function engine_decide(id, decision, note)
+    return relm.tx(function()
+        local status = C.decide(id, decision, note)
         if status == "rejected" then
+            local r = relm.release.get(id)
             local wf = relm.release.workflow(r.workflow)
             for _, name in ipairs(approval_transitions(wf, r.state)) do
                 local back = wf.transitions[name].on_reject
                 if back then
-                    after = relm.release.act(r.id, back, { note = opts.note })
+                    relm.release._engine.act(id, back, { note = note, fields = {} })
                     break
                 end
             end
         end
-        local round = M.status(r.id)
-        round.release = after == r and relm.release.get(r.id) or after
-        return round
+        return status
     end)
 end
 
@@ -788,6 +798,7 @@ end
 -- The rules are the engine's own copy, so a script cannot swap them.
 if C.open then
     M._engine = {
+        decide = engine_decide,
         request = function(id)
             local r = relm.release.get(id)
             return C.open(r.id, M.asks(r, r.state))

@@ -137,6 +137,15 @@ describe("the trust boundary", function()
         assert.are.equal("homologation", state(r))
     end)
 
+    it("takes a rejection where the workflow says, even through the core's decide", function()
+        local r = H.in_homologation()
+        assert.are.equal("rejected", as("dave", AP.decide, r.id, "reject", "rollback plan missing"))
+        local after = relm.release.get(r.id)
+        assert.are.equal("deployment", after.state)
+        local last = relm.release.history(r.id)
+        assert.are.equal("not_resolved", last[#last].action)
+    end)
+
     it("refuses `by` broken: the executor's step taken by someone else", function()
         relm.release.workflow("tests/fixtures/workflows/shimflow.lua")
         relm.permission.grant { group = "ops", workflow = "shimflow", action = "execute" }
