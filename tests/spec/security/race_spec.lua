@@ -57,7 +57,8 @@ describe("permission checks inside the transaction", function()
             end
             os.execute("sleep 0.02")
         end
-        spawn("bob", ([[local ok, err = pcall(require("relm.core.activity").add, %d, { phase = "planning", title = "late" })
+        spawn("bob", ([[local add = require("relm.core.activity").add
+            local ok, err = pcall(add, %d, { phase = "planning", title = "late" })
             print(ok, err) print("END")]]):format(r.id), writer)
         wait_for(holder)
         local out = wait_for(writer)
