@@ -303,11 +303,23 @@ local function present(v)
     return v ~= nil and v ~= ""
 end
 
+-- Whether v is a value of a declared workflow field type.
+local valid_date = require("relm.core.activity").valid_date
+local TYPE_OK = {
+    boolean = function(v) return type(v) == "boolean" end,
+    integer = function(v) return math.type(v) == "integer" end,
+    number = function(v) return type(v) == "number" end,
+    string = function(v) return type(v) == "string" end,
+    date = function(v) return type(v) == "string" and valid_date(v) end,
+}
+
 -- Turn user-facing field names into the names the core stores (custom
--- fields go to extra.<name>); raises invalid_field for unknown names.
+-- fields go to extra.<name>); raises invalid_field for unknown names and
+-- for a value that is not of its declared type (fields = {name = "type"}).
 local function core_fields(wf, fields, allowed, what)
     local out = {}
     local custom = custom_fields(wf)
+    local types = wf.field_types or {}
     for k, v in pairs(fields) do
         if type(k) ~= "string" then
             relm.error("invalid_field", what .. ": field names must be strings", 4)
@@ -321,6 +333,11 @@ local function core_fields(wf, fields, allowed, what)
             end
             out[k] = v
         elseif custom[k] then
+            local want = types[k]
+            if want and v ~= "" and not TYPE_OK[want](v) then
+                relm.error("invalid_field", ("%s: field '%s' is declared %s, got %s"):format(what, k, want,
+                    type(v) == "string" and ("'" .. v .. "'") or tostring(v)), 4)
+            end
             out["extra." .. k] = v
         else
             relm.error("invalid_field", what .. ": unknown field '" .. k .. "' (see docs/releases.md)", 4)

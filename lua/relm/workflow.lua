@@ -43,7 +43,7 @@ local PHASES, PERMISSIONS, RESERVED, ACTORS = set_of(M.phases), set_of(M.permiss
 local SPEC = {
     workflow = {
         label = "string", description = "string", initial = "string", reopen_to = "string",
-        close_state = "string", cancel_state = "string", fields = "names",
+        close_state = "string", cancel_state = "string", fields = "field_decls",
         ci_on_close = "status_map",
     },
     state = {
@@ -63,7 +63,16 @@ local KIND_TEXT = {
     names = "a list of names in braces, like {\"a\", \"b\"}",
     states = "a state name or a list of state names in braces",
     status_map = "CI statuses before = after in braces, like {in_development = \"active\"}, or false",
+    field_decls = "names, or name = type (boolean, integer, number, string, date) in braces, "
+        .. "like {\"ticket\", urgent = \"boolean\"}",
 }
+
+---Types a workflow field may be declared with: fields = { name = "type" }.
+M.field_types = { "boolean", "integer", "number", "string", "date" }
+local FIELD_TYPES = {}
+for _, t in ipairs(M.field_types) do
+    FIELD_TYPES[t] = true
+end
 
 -- Compiled workflows by resolved path.
 local cache = {}
@@ -310,7 +319,19 @@ end
 -- Whether v has the kind of value SPEC names ("names", "states",
 -- "status_map" or a Lua type).
 local function check_kind(v, kind)
-    if kind == "names" then
+    if kind == "field_decls" then
+        if type(v) ~= "table" then
+            return false
+        end
+        for k, x in pairs(v) do
+            local named = math.type(k) == "integer" and type(x) == "string"
+            local typed = type(k) == "string" and FIELD_TYPES[x]
+            if not (named or typed) then
+                return false
+            end
+        end
+        return true
+    elseif kind == "names" then
         if type(v) ~= "table" then
             return false
         end
@@ -358,6 +379,34 @@ local function check_fields(c, d)
             d.spec[k] = nil
         end
     end
+end
+
+-- The names a `fields` declaration gives (plain names, then typed ones
+-- in name order), and name -> type of the typed ones.
+local function field_names(decl)
+    local out, typed = {}, {}
+    for k, v in pairs(decl or {}) do
+        if math.type(k) == "integer" then
+            out[#out + 1] = v
+        else
+            typed[#typed + 1] = k
+        end
+    end
+    table.sort(typed)
+    for _, k in ipairs(typed) do
+        out[#out + 1] = k
+    end
+    return out
+end
+
+local function field_types_of(decl)
+    local out = {}
+    for k, v in pairs(decl or {}) do
+        if type(k) == "string" then
+            out[k] = v
+        end
+    end
+    return out
 end
 
 -- A fresh array with list's elements (an empty one for nil).
@@ -645,7 +694,8 @@ local function compile(c, path)
     local wf = setmetatable({
         name = wdecl.name, label = w.label or label_of(wdecl.name), description = w.description,
         initial = w.initial, reopen_to = w.reopen_to, close_state = close_state, cancel_state = cancel_state,
-        fields = copy_list(w.fields), states = states, transitions = transitions,
+        fields = field_names(w.fields), field_types = field_types_of(w.fields),
+        states = states, transitions = transitions,
         ci_on_close = w.ci_on_close,
         state_order = state_order, transition_order = transition_order, path = path, chunk = chunk,
     }, WF)

@@ -11,8 +11,11 @@ local function install()
     local path = dir .. "/ctxflow.lua"
     local f = assert(io.open(path, "w"))
     f:write([[
-workflow "ctxflow" { initial = "a", close_state = "done", fields = { "flag", "ratio", "seen", "who" } }
-state "a" { phase = "registration", editable = { "title", "flag", "ratio" } }
+workflow "ctxflow" {
+    initial = "a", close_state = "done",
+    fields = { "seen", "who", flag = "boolean", ratio = "number", due = "date", count = "integer" },
+}
+state "a" { phase = "registration", editable = { "title", "flag", "ratio", "due", "count" } }
 state "b" { phase = "deployment", on_enter = function(r, ctx) return { seen = ctx.note, who = ctx.groups[1] } end }
 state "p" { phase = "deployment", on_enter = function() return { priority = 1 } end }
 state "n" { phase = "deployment", on_enter = function() return { nested = { x = 1 } } end }
@@ -103,6 +106,19 @@ describe("the release engine", function()
         assert.are.equal(true, r.flag)
         assert.are.equal(3, r.ratio)
         assert.are.equal("integer", math.type(r.ratio))
+    end)
+
+    it("checks a declared field type, naming the field and its type", function()
+        local r = new()
+        H.refused("invalid_field", "field 'flag' is declared boolean, got 'yes'", function()
+            relm.release.update(r.id, { flag = "yes" })
+        end, r.id)
+        H.refused("invalid_field", "declared date", function() relm.release.update(r.id, { due = "2027-02-30" }) end,
+            r.id)
+        H.refused("invalid_field", "declared integer", function() relm.release.update(r.id, { count = 1.5 }) end, r.id)
+        r = relm.release.update(r.id, { due = "2027-02-28", count = 4 })
+        assert.are.equal("2027-02-28", r.due)
+        assert.are.equal(4, r.count)
     end)
 
     it("agrees with the act on a closing whose closure fields an entry action sets", function()
