@@ -493,14 +493,25 @@ int relm_host_engine_call(lua_State *L, const char *module, const char *fn,
     int base = lua_gettop(L) - nargs;
     int etop = lua_gettop(E);
     luaL_checkstack(E, nargs + 4, "calling the engine");
-    lua_getglobal(E, "require");
-    lua_pushstring(E, module);
-    if (relm_host_pcall(E, 1, 1) != LUA_OK) {
-        lua_pushstring(L, relm_lua_error_string(E, -1));
-        lua_settop(E, etop);
-        return lua_error(L);
+    /* module._engine, looked up once and kept in the engine's registry
+     * (this is on every act's path). */
+    char key[160];
+    snprintf(key, sizeof key, "relm.engine:%s", module);
+    if (lua_getfield(E, LUA_REGISTRYINDEX, key) != LUA_TTABLE) {
+        lua_pop(E, 1);
+        lua_getglobal(E, "require");
+        lua_pushstring(E, module);
+        if (relm_host_pcall(E, 1, 1) != LUA_OK) {
+            lua_pushstring(L, relm_lua_error_string(E, -1));
+            lua_settop(E, etop);
+            return lua_error(L);
+        }
+        lua_getfield(E, -1, "_engine");
+        if (lua_istable(E, -1)) {
+            lua_pushvalue(E, -1);
+            lua_setfield(E, LUA_REGISTRYINDEX, key);
+        }
     }
-    lua_getfield(E, -1, "_engine");
     if (lua_istable(E, -1))
         lua_getfield(E, -1, fn);
     else

@@ -74,6 +74,42 @@ static int l_approval_decide(lua_State *L)
     return 1;
 }
 
+/* last_rejection(release_id) -> user, note of the latest rejection in a
+ * rejected round of the release, or nothing: ctx.rejected_by and
+ * ctx.rejection_note for guards and actions (one cached statement). */
+static int l_approval_last_rejection(lua_State *L)
+{
+    relm_store *s = relm_host_store(L);
+    relm_diag d;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT u.name, d.note FROM approval_rounds ro "
+        "JOIN approval_requests q ON q.round_id = ro.id "
+        "JOIN approval_decisions d ON d.request_id = q.id "
+        "JOIN users u ON u.id = d.user_id "
+        "WHERE ro.release_id = ?1 AND ro.status = 'rejected' "
+        "AND d.decision = 'reject' ORDER BY d.id DESC LIMIT 1",
+        &d);
+    if (st == NULL)
+        return relm_lua_diag_error(L, &d);
+    sqlite3_bind_int64(st, 1, luaL_checkinteger(L, 1));
+    int rc = sqlite3_step(st), n = 0;
+    if (rc == SQLITE_ROW) {
+        lua_pushstring(L, (const char *)sqlite3_column_text(st, 0));
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL)
+            lua_pushnil(L);
+        else
+            lua_pushstring(L, (const char *)sqlite3_column_text(st, 1));
+        n = 2;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        relm_store_fail(s, &d, "approval decisions");
+        return relm_lua_diag_error(L, &d);
+    }
+    return n;
+}
+
 /* decide(release_id, decision [, note]) -> status, in the user's state: the
  * engine records the decision (checked in C: the user is asked and holds
  * approve) and, when it settles the round as rejected, takes the release
@@ -154,6 +190,7 @@ int luaopen_relm_approval(lua_State *L)
         {"open", l_approval_open},
         {"withdraw", l_approval_withdraw},
         {"decide", l_approval_decide},
+        {"last_rejection", l_approval_last_rejection},
         {NULL, NULL},
     };
     static const luaL_Reg user_fns[] = {

@@ -392,6 +392,35 @@ static int l_release_seconds(lua_State *L)
     return 1;
 }
 
+/* actor_groups() -> names of the acting user's groups, in name order: the
+ * ctx.groups every guard and action sees (one cached statement, since the
+ * engine builds that ctx on every guarded move). */
+static int l_release_actor_groups(lua_State *L)
+{
+    relm_store *s = relm_host_store(L);
+    relm_diag d;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT g.name FROM memberships m JOIN groups g ON g.id = m.group_id "
+        "WHERE m.user_id = ?1 ORDER BY g.name",
+        &d);
+    if (st == NULL)
+        return relm_lua_diag_error(L, &d);
+    sqlite3_bind_int64(st, 1, relm_store_actor_id(s));
+    lua_newtable(L);
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        lua_pushstring(L, (const char *)sqlite3_column_text(st, 0));
+        lua_rawseti(L, -2, ++n);
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        relm_store_fail(s, &d, "groups");
+        return relm_lua_diag_error(L, &d);
+    }
+    return 1;
+}
+
 /* The user's side: each call is planned by the engine (relm.release's
  * _engine functions in the private state), never by the caller. */
 
@@ -466,6 +495,7 @@ int luaopen_relm_release(lua_State *L)
     static const luaL_Reg engine_fns[] = {
         {"register", l_release_register},
         {"apply", l_release_apply},
+        {"actor_groups", l_release_actor_groups},
         {NULL, NULL},
     };
     static const luaL_Reg user_fns[] = {

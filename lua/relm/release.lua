@@ -279,6 +279,20 @@ local function to_release(json)
 end
 M._to_release = to_release
 
+-- The release as hooks after an action see it: its fields and the
+-- workflow's own, without the SLA clock read as of now (cheaper).
+local function to_view(json)
+    local r = decode(json)
+    if type(r.extra) == "table" then
+        for k, v in pairs(r.extra) do
+            if r[k] == nil then
+                r[k] = v
+            end
+        end
+    end
+    return r
+end
+
 local function check_id(id, fname)
     local t = type(id)
     if not (math.type(id) == "integer" or t == "string") then
@@ -769,29 +783,14 @@ local function missing_fields(need, merged, note)
     return missing
 end
 
--- The acting user's groups (for guards' ctx).
-local function groups_of(user)
-    local out = {}
-    for i, g in ipairs(relm.sql([[SELECT g.name FROM memberships m JOIN users u ON u.id = m.user_id
-        JOIN groups g ON g.id = m.group_id WHERE u.name = ?1 ORDER BY g.name]], user)) do
-        out[i] = g.name
-    end
-    return out
-end
-
 -- The one ctx every path gives guards and actions: who acts, their
 -- groups, the action and its note and, after a rejected approval round in
 -- the release's state, who rejected and why.
 local function guard_ctx(r, action, note)
     local me = relm.whoami()
-    local ctx = { user = me, groups = groups_of(me), action = action, note = note }
-    local rej = r and r.id and relm.sql([[SELECT u.name AS user, d.note FROM approval_decisions d
-        JOIN approval_requests q ON q.id = d.request_id JOIN approval_rounds ro ON ro.id = q.round_id
-        JOIN users u ON u.id = d.user_id
-        WHERE ro.release_id = ?1 AND ro.status = 'rejected' AND d.decision = 'reject'
-        ORDER BY d.id DESC LIMIT 1]], r.id)[1]
-    if rej then
-        ctx.rejected_by, ctx.rejection_note = rej.user, rej.note
+    local ctx = { user = me, groups = C.actor_groups(), action = action, note = note }
+    if r and r.id then
+        ctx.rejected_by, ctx.rejection_note = require("relm.core.approval").last_rejection(r.id)
     end
     return ctx
 end
@@ -889,7 +888,7 @@ local function act_json(id, action, opts)
     end
     return relm.tx(function()
         local json = C.apply(r.id, kind, op, hook)
-        extensions("transition_done", r, to_release(json), wf, tname,
+        extensions("transition_done", r, to_view(json), wf, tname,
             done_ctx or { user = relm.whoami(), action = action, note = opts.note })
         return json
     end)

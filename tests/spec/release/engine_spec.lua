@@ -121,6 +121,38 @@ describe("the release engine", function()
         assert.are.equal(4, r.count)
     end)
 
+    it("tells actions after a rejection who rejected and why (ctx.rejected_by, ctx.rejection_note)", function()
+        local dir = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/enginewf"
+        local f = assert(io.open(dir .. "/rejflow.lua", "w"))
+        f:write([[
+workflow "rejflow" { initial = "a", close_state = "done", fields = { "why", "who" } }
+state "a" { phase = "registration" }
+state "r" {
+    phase = "registration",
+    on_enter = function(r, ctx) return { why = ctx.rejection_note, who = ctx.rejected_by } end,
+}
+state "done" { phase = "closure", final = true }
+transition "go" { from = "a", to = "done", approval = true, on_reject = "back" }
+transition "back" { from = "a", to = "r", permission = "approve" }
+transition "again" { from = "r", to = "a" }
+]])
+        f:close()
+        f = assert(io.open(dir .. "/rej_rules.lua", "w"))
+        f:write([[rule "lead" { when = { workflow = "rejflow" }, approvers = person "dave" }]])
+        f:close()
+        relm.release.workflow(dir .. "/rejflow.lua")
+        relm.permission.grant { group = "leads", workflow = "rejflow", action = "approve" }
+        relm.approval.configure { dir = false }
+        relm.approval.load(dir .. "/rej_rules.lua")
+        local r = relm.release.register { workflow = "rejflow", title = "rej" }
+        assert.are.equal("open", relm.approval.status(r.id).status)
+        relm.user.as("dave", relm.approval.decide, r.id, { decision = "reject", note = "no rollback plan" })
+        local after = relm.release.get(r.id)
+        assert.are.equal("r", after.state)
+        assert.are.equal("dave", after.who)
+        assert.are.equal("no rollback plan", after.why)
+    end)
+
     it("agrees with the act on a closing whose closure fields an entry action sets", function()
         local r = new()
         relm.release.act(r.id, "go", { note = "please" })
