@@ -1013,8 +1013,26 @@ function E.actions(id)
     return out
 end
 
-function E.register(wfname, fields)
+function E.register(wfname, given)
     local wf = M.workflow(wfname)
+    -- The caller's fields are checked here as for update: known names (a
+    -- workflow field by its name or as extra.<name>, of its declared type),
+    -- settable at registration; the model's ids as relm.release.register
+    -- looked them up; priority only with impact or urgency.
+    local plain = {}
+    for k, v in pairs(given) do
+        if type(k) == "string" and k:sub(1, 6) == "extra." then
+            k = k:sub(7)
+        end
+        plain[k] = v
+    end
+    local portfolio_id, model_id = plain.portfolio_id, plain.model_id
+    plain.portfolio_id, plain.model_id = nil, nil
+    if plain.priority ~= nil and plain.impact == nil and plain.urgency == nil then
+        relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 0)
+    end
+    local fields = core_fields(wf, plain, function(_, f) return f.register end, "register")
+    fields.portfolio_id, fields.model_id = portfolio_id, model_id
     local initial = wf.initial
     local st = wf.states[initial]
     local changes = #(st._enter or {}) > 0 and wf:enter(initial, fields, guard_ctx(nil, "register", nil)) or nil

@@ -198,6 +198,8 @@ transition "plan" { from = "registration", to = "closed" }
         refused("invalid_field", "priority", function() R.update(r.id, { priority = 1 }, {}) end, r.id)
         refused("invalid_field", "priority", function() R.act(r.id, "rush", { fields = { priority = 1 } }) end, r.id)
         refused("invalid_field", nil, function() R.register(H.WF, { title = "x", state = "closed" }) end)
+        refused("invalid_field", "unknown field", function() R.register(H.WF, { title = "x", ["extra.zz"] = 1 }) end)
+        refused("invalid_field", "priority", function() R.register(H.WF, { title = "x", priority = 1 }) end)
         refused("invalid_field", nil, function() R.act(r.id, "rush", { fields = { row_version = 1 } }) end, r.id)
     end)
 
