@@ -1,4 +1,4 @@
--- 0011 release row_version: every write to a release increments it, so a
+-- 0015 release row_version: every write to a release increments it, so a
 -- script (and the HTTP API, as its ETag) can refuse a stale write:
 -- relm.release.update(id, fields, {version = n}) -> conflict. The snapshot
 -- view shows it as row_version (the release's own `version` field is the
