@@ -9,7 +9,7 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "release.h"
+#include "base/clock.h"
 
 /* Open an administrator-only write: check, then begin. */
 static int begin_admin(relm_store *s, const char *what, relm_diag *d)
@@ -43,7 +43,7 @@ static int log_commit(relm_store *s, const char *subject, int64_t sid,
                       const char *note, relm_diag *d)
 {
     char now[32];
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     char *after = json_sql != NULL ? snapshot_json(s, json_sql, sid) : NULL;
     relm_occurrence o = {.at = now, .subject = subject, .subject_id = sid,
                          .action = action, .note = note, .before = before,

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cmdb/cmdb.h"
+#include "base/clock.h"
 #include "release.h"
 
 /* Record kinds and the prefix of their generated numbers. */
@@ -195,7 +196,7 @@ int relm_related_record_add(relm_store *s, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     char at[32], number[64];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     sqlite3_stmt *st;
     if (spec->number != NULL) {
         snprintf(number, sizeof number, "%s", spec->number);
@@ -293,7 +294,7 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *before = NULL;
     int64_t id = record_id(s, kind, number, d);
     if (id == 0)
@@ -578,7 +579,7 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
     if (begin_link(s, id, "relate", kind, target, &r, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
     if (is_ci) {
@@ -657,7 +658,7 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
     if (begin_link(s, id, "unrelate", kind, target, &r, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
     if (is_ci) {

@@ -10,6 +10,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "base/clock.h"
 
 /* ---- field sets ------------------------------------------------------ */
 
@@ -174,18 +175,6 @@ static const fieldspec *spec_for(const char *name)
 
 /* ---- time ------------------------------------------------------------ */
 
-static int64_t fixed_clock;
-
-int64_t relm_release_now(void)
-{
-    return fixed_clock > 0 ? fixed_clock : (int64_t)time(NULL);
-}
-
-void relm_release_set_clock(int64_t epoch)
-{
-    fixed_clock = epoch > 0 ? epoch : 0;
-}
-
 /* Format epoch seconds t as ISO-8601 UTC ("2027-01-15T08:00:00Z"), the
  * form every time column holds, so that text order is time order. */
 static void iso_time(int64_t t, char out[32])
@@ -194,11 +183,6 @@ static void iso_time(int64_t t, char out[32])
     struct tm tm;
     gmtime_r(&tt, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void relm_release_now_iso(char out[32])
-{
-    iso_time(relm_release_now(), out);
 }
 
 int relm_release_valid_date(const char *v)
@@ -580,7 +564,7 @@ static int exec_row(relm_store *s, const char *sql, int64_t id,
     if (n >= 2)
         sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
     if (n >= 3)
-        sqlite3_bind_int64(st, 3, relm_release_now());
+        sqlite3_bind_int64(st, 3, relm_clock_now());
     if (n >= 4 && arg != 0)
         sqlite3_bind_int64(st, 4, arg);
     int rc = sqlite3_step(st);
@@ -759,7 +743,7 @@ int relm_release_register(relm_store *s, const char *workflow,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    int64_t t = relm_release_now();
+    int64_t t = relm_clock_now();
     char now[32], number[32], deadline[32];
     iso_time(t, now);
     char *snap = NULL;
@@ -1169,7 +1153,7 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
      * lock makes the read current) and before anything is written. */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    int64_t t = relm_release_now();
+    int64_t t = relm_clock_now();
     char now[32];
     iso_time(t, now);
     int64_t gid = 0, uid = 0;

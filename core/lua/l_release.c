@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "base/clock.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "release.h"
@@ -338,7 +339,7 @@ static int l_release_fields(lua_State *L)
 /* now() -> epoch seconds of the engine's clock. */
 static int l_release_now(lua_State *L)
 {
-    lua_pushinteger(L, relm_release_now());
+    lua_pushinteger(L, relm_clock_now());
     return 1;
 }
 
@@ -350,7 +351,7 @@ static int l_release_set_clock(lua_State *L)
     if (relm_auth_require_admin(relm_host_store(L), "setting the clock", &d) !=
         RELM_OK)
         return relm_lua_diag_error(L, &d);
-    relm_release_set_clock(luaL_optinteger(L, 1, 0));
+    relm_clock_set(luaL_optinteger(L, 1, 0));
     return 0;
 }
 
