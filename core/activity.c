@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "release.h"
 #include "base/clock.h"
+#include "base/time.h"
 
 /* The snapshot of an activity as the Lua table a user sees: names instead
  * of ids, JSON nulls dropped, the activities it waits for as an array. */
@@ -193,7 +194,7 @@ static int check_spec(const relm_activity_spec *a, relm_diag *d)
                              "cancelled, got '%s'",
                              a->status ? a->status : "nothing");
     if ((a->set & RELM_ACT_SCHEDULED) && a->scheduled_at != NULL &&
-        a->scheduled_at[0] && !relm_release_valid_date(a->scheduled_at))
+        a->scheduled_at[0] && !relm_time_valid(a->scheduled_at, RELM_TIME_CLOCK))
         return relm_diag_set(d, "invalid_field",
                              "scheduled_at: must be a date YYYY-MM-DD or "
                              "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",

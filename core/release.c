@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "base/clock.h"
+#include "base/time.h"
 
 /* ---- field sets ------------------------------------------------------ */
 
@@ -174,46 +175,6 @@ static const fieldspec *spec_for(const char *name)
 }
 
 /* ---- time ------------------------------------------------------------ */
-
-/* Format epoch seconds t as ISO-8601 UTC ("2027-01-15T08:00:00Z"), the
- * form every time column holds, so that text order is time order. */
-static void iso_time(int64_t t, char out[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-int relm_release_valid_date(const char *v)
-{
-    int y, mo, da, h = 0, mi = 0, se = 0, n = 0;
-    if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3 || n != 10)
-        return 0;
-    const char *p = v + 10;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5)
-            return 0;
-        p += 6;
-        if (*p == ':') {
-            if (sscanf(p + 1, "%2d%n", &se, &m) != 1 || m != 2)
-                return 0;
-            p += 3;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p != '\0')
-        return 0;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || da < 1 || da > mdays[mo - 1] || h > 23 ||
-        mi > 59 || se > 60 || y < 1900)
-        return 0;
-    if (mo == 2 && da == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return 0;
-    return 1;
-}
 
 /* ---- reading --------------------------------------------------------- */
 
@@ -422,7 +383,7 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
                                  "%s: must be low, medium or high", sp->name);
         return RELM_OK;
     case K_DATE:
-        if (v->type != RELM_FV_TEXT || !relm_release_valid_date(v->s))
+        if (v->type != RELM_FV_TEXT || !relm_time_valid(v->s, RELM_TIME_CLOCK))
             return relm_diag_set(d, "invalid_field",
                                  "%s: must be a date YYYY-MM-DD or "
                                  "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",
@@ -672,7 +633,7 @@ static int next_number(relm_store *s, int64_t now, char out[32],
                        relm_diag *d)
 {
     char iso[32];
-    iso_time(now, iso);
+    relm_time_format(now, iso);
     int year = atoi(iso);
     sqlite3_stmt *st = relm_store_stmt(
         s,
@@ -745,7 +706,7 @@ int relm_release_register(relm_store *s, const char *workflow,
         return RELM_ERR;
     int64_t t = relm_clock_now();
     char now[32], number[32], deadline[32];
-    iso_time(t, now);
+    relm_time_format(t, now);
     char *snap = NULL;
     /* Fixed columns, then the caller's fields, then the defaults that
      * depend on them; one INSERT whose shape the statement cache keeps. */
@@ -830,7 +791,7 @@ int relm_release_register(relm_store *s, const char *workflow,
         add_col(cols, &nc, "current_group_id", &b);
     }
     if (sla > 0) {
-        iso_time(t + sla, deadline);
+        relm_time_format(t + sla, deadline);
         b = text_bound(deadline);
         add_col(cols, &nc, "deadline", &b);
     }
@@ -1155,7 +1116,7 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         return RELM_ERR;
     int64_t t = relm_clock_now();
     char now[32];
-    iso_time(t, now);
+    relm_time_format(t, now);
     int64_t gid = 0, uid = 0;
     if (read_current(s, id, &c, d) != RELM_OK)
         goto fail;

@@ -51,10 +51,6 @@ typedef struct relm_field_info {
 /* The i-th known field (NULL past the end). */
 const relm_field_info *relm_release_field(int i);
 
-/* 1 when v is a date the engine stores: YYYY-MM-DD, optionally followed by
- * THH:MM or THH:MM:SS and an optional Z, a real calendar date and time. */
-int relm_release_valid_date(const char *v);
-
 /* Called inside the primitive's transaction, after the permission check and
  * before any write, with the release as it is now (JSON snapshot). It may
  * refuse (return RELM_ERR with d filled, e.g. a guard said no) or add field

@@ -4,6 +4,8 @@
 
 #include <time.h>
 
+#include "base/time.h"
+
 static int64_t fixed_clock;
 
 int64_t relm_clock_now(void)
@@ -18,8 +20,5 @@ void relm_clock_set(int64_t epoch)
 
 void relm_clock_now_iso(char out[32])
 {
-    time_t t = (time_t)relm_clock_now();
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    relm_time_format(relm_clock_now(), out);
 }

@@ -10,6 +10,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/time.h"
+
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 enum { F_NAME, F_TYPE, F_STATUS, F_VERSION, F_SERIAL, F_CRITICALITY,
@@ -307,60 +309,6 @@ static void show_value(const relm_cmdb_value *v, char *out, size_t n)
     }
 }
 
-/* Is s[0..n) an ISO 8601 date (YYYY-MM-DD) or timestamp
- * (YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|+HH:MM|-HH:MM])? */
-static int valid_date(const char *s, size_t n)
-{
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    char b[40];
-    if (n < 10 || n >= sizeof b)
-        return 0;
-    memcpy(b, s, n);
-    b[n] = '\0';
-    for (int i = 0; i < 10; i++)
-        if (i == 4 || i == 7 ? b[i] != '-' : !isdigit((unsigned char)b[i]))
-            return 0;
-    int y = atoi(b), m = atoi(b + 5), dd = atoi(b + 8);
-    if (m < 1 || m > 12 || dd < 1 || dd > mdays[m - 1])
-        return 0;
-    if (m == 2 && dd == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 0;
-    if (n == 10)
-        return 1;
-    const char *p = b + 10;
-    if (*p != 'T' && *p != ' ')
-        return 0;
-    p++;
-    if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
-        p[2] != ':' || !isdigit((unsigned char)p[3]) ||
-        !isdigit((unsigned char)p[4]) || atoi(p) > 23 || atoi(p + 3) > 59)
-        return 0;
-    p += 5;
-    if (*p == ':') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-            atoi(p + 1) > 60)
-            return 0;
-        p += 3;
-        if (*p == '.') {
-            p++;
-            if (!isdigit((unsigned char)*p))
-                return 0;
-            while (isdigit((unsigned char)*p))
-                p++;
-        }
-    }
-    if (*p == 'Z')
-        p++;
-    else if (*p == '+' || *p == '-') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-            p[3] != ':' || !isdigit((unsigned char)p[4]) ||
-            !isdigit((unsigned char)p[5]))
-            return 0;
-        p += 6;
-    }
-    return *p == '\0';
-}
-
 /* Encode v as the JSON text of an attribute of kind a->kind, or fail with
  * invalid_attribute naming the attribute and type. *json is malloc'd. */
 static int encode_attr(const cmdb_attr *a, const char *type,
@@ -447,7 +395,7 @@ static int encode_attr(const cmdb_attr *a, const char *type,
         want = "a boolean (true/false)";
         break;
     case RELM_CMDB_DATE:
-        if (v->vtype == RELM_V_TEXT && valid_date(v->s, v->len)) {
+        if (v->vtype == RELM_V_TEXT && relm_time_parse(v->s, v->len, NULL, NULL)) {
             if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK)
                 return oom(d);
             *json = b.p;

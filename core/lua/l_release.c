@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "base/clock.h"
+#include "base/time.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "release.h"
@@ -359,17 +360,13 @@ static int l_release_set_clock(lua_State *L)
  * midnight), or nil when it does not parse. */
 static int l_release_seconds(lua_State *L)
 {
-    const char *v = luaL_checkstring(L, 1);
-    struct tm tm = {0};
-    int n = sscanf(v, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
-                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-    if (n < 3) {
+    size_t n;
+    const char *v = luaL_checklstring(L, 1, &n);
+    int64_t t;
+    if (relm_time_parse(v, n, &t, NULL))
+        lua_pushinteger(L, (lua_Integer)t);
+    else
         lua_pushnil(L);
-        return 1;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    lua_pushinteger(L, (lua_Integer)timegm(&tm));
     return 1;
 }
 
