@@ -1064,17 +1064,8 @@ static int write_kind(relm_store *s, int64_t id, const relm_release_op *op,
             sqlite3_bind_int64(st, 3, uid);
         sqlite3_bind_text(st, 4, op->note, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_CONSTRAINT_UNIQUE ||
-            sqlite3_extended_errcode(relm_store_db(s)) ==
-                SQLITE_CONSTRAINT_UNIQUE)
-            return relm_diag_set(d, "duplicate",
-                                 "the release is already shared with %s",
-                                 gid != 0 ? op->to_group : op->to_user);
-        if (rc != SQLITE_DONE)
-            return relm_store_fail(s, d, "share");
-        return RELM_OK;
+        return relm_store_step_write(s, st, d, "the release's share with %s",
+                                     gid != 0 ? op->to_group : op->to_user);
     }
     default:
         return RELM_OK;

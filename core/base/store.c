@@ -3,9 +3,11 @@
 #include "base/store.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -78,6 +80,48 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context)
         break;
     }
     return relm_diag_set(d, code, "%s: %s", context, sqlite3_errmsg(s->db));
+}
+
+int relm_store_step_write(relm_store *s, sqlite3_stmt *st, relm_diag *d,
+                          const char *what, ...)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return RELM_OK;
+    }
+    /* Read the cause before the reset: the message is the step's. */
+    int ext = sqlite3_extended_errcode(s->db);
+    char name[256], why[512];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(name, sizeof name, what, ap);
+    va_end(ap);
+    snprintf(why, sizeof why, "%s", sqlite3_errmsg(s->db));
+    const char *sql = sqlite3_sql(st);
+    int deleting = sql != NULL && strncasecmp(sql, "DELETE", 6) == 0;
+    int ret;
+    switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        ret = relm_diag_set(d, "duplicate", "%s already exists", name);
+        break;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        ret = deleting
+                  ? relm_diag_set(d, "in_use", "%s is still in use", name)
+                  : relm_diag_set(d, "not_found", "%s refers to something "
+                                  "that does not exist", name);
+        break;
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+        ret = relm_diag_set(d, "invalid_argument", "%s: %s", name, why);
+        break;
+    default:
+        ret = relm_store_fail(s, d, name);
+        break;
+    }
+    sqlite3_reset(st);
+    return ret;
 }
 
 /* FNV-1a: short SQL strings, few collisions, no dependency. */

@@ -68,6 +68,19 @@ int relm_store_depth(const relm_store *s);
 /* Map an SQLite result code from this connection into d, with context. */
 int relm_store_fail(relm_store *s, relm_diag *d, const char *context);
 
+/* Step the write statement st (INSERT, UPDATE, DELETE) to its end and reset
+ * it. On failure d says why, naming the row by what (a printf format, e.g.
+ * "a CI named '%s'"), with one code per cause:
+ *   UNIQUE or PRIMARY KEY      duplicate         "<what> already exists"
+ *   FOREIGN KEY on a DELETE    in_use            "<what> is still in use"
+ *   FOREIGN KEY otherwise      not_found         "<what> refers to ..."
+ *   CHECK, NOT NULL            invalid_argument  "<what>: <SQLite's words>"
+ *   BUSY, LOCKED, other        as relm_store_fail (busy, never corrupt)
+ * Returns RELM_OK when the statement ran (it may have changed no row). */
+int relm_store_step_write(relm_store *s, sqlite3_stmt *st, relm_diag *d,
+                          const char *what, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* The acting user: set once at start-up from --user; 0 means none yet. */
 int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d);
 /* Like set_actor, but looked up when the id is first asked for: the

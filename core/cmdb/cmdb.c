@@ -1085,18 +1085,9 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         sqlite3_bind_text(st, 12, o->at, -1, SQLITE_STATIC);
     if (c->id == 0 && c->batch > 0)
         sqlite3_bind_int64(st, 13, c->batch);
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE) {
-        if ((sqlite3_extended_errcode(relm_store_db(s)) & 0xff) == SQLITE_CONSTRAINT &&
-            (c->std_before[F_NAME] == NULL ||
-             strcmp(c->std_before[F_NAME], c->std[F_NAME]) != 0))
-            relm_diag_set(d, "duplicate", "a CI named '%s' already exists",
-                          c->std[F_NAME]);
-        else
-            relm_store_fail(s, d, "cmdb");
+    if (relm_store_step_write(s, st, d, "a CI named '%s'", c->std[F_NAME]) !=
+        RELM_OK)
         goto done;
-    }
     const char *action = "update";
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
