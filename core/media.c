@@ -192,7 +192,7 @@ int relm_media_update(relm_store *s, const char *name, const char *version,
     sqlite3_bind_int64(st, 11, f->licence_count);
     sqlite3_bind_int(st, 12, f->notes != NULL);
     bind_opt(st, 13, f->notes);
-    if (relm_store_step_write(s, st, d, "%s", "media update") != RELM_OK)
+    if (relm_store_step_write(s, st, d, "media update") != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
@@ -269,7 +269,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
     sqlite3_bind_int64(st, 1, ci_id);
     if (media_id > 0)
         sqlite3_bind_int64(st, 2, media_id);
-    if (relm_store_step_write(s, st, d, "%s", "media link") != RELM_OK)
+    if (relm_store_step_write(s, st, d, "media link") != RELM_OK)
         goto fail;
     /* History in the cmdb's shape, diff {media: [before, after]}, written
      * through the cmdb so that a creation an import batch still tells is
@@ -327,7 +327,7 @@ int relm_media_spare_add(relm_store *s, const char *name,
     if (f->has_quantity)
         sqlite3_bind_int64(st, 5, f->quantity);
     bind_opt(st, 6, f->status);
-    if (relm_store_step_write(s, st, d, "%s", "spare") != RELM_OK)
+    if (relm_store_step_write(s, st, d, "spare") != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (relm_store_commit(s, d) != RELM_OK)

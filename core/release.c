@@ -428,6 +428,32 @@ static void bind_bound(sqlite3_stmt *st, int n, const bound *b)
         sqlite3_bind_null(st, n);
 }
 
+/* The UPDATE text for the fields of f (sp[i] NULL for an "extra.<name>"
+ * one, nextra of them): column = ?i for each column, one json_set for the
+ * extras, then updated_at and the id. sqlite3_malloc'd; NULL when out of
+ * memory. The text depends only on which fields are set. */
+static char *update_sql(sqlite3 *db, const relm_fields *f,
+                        const fieldspec *const *sp, int nextra)
+{
+    sqlite3_str *q = sqlite3_str_new(db);
+    sqlite3_str_appendall(q, "UPDATE releases SET ");
+    for (int i = 0; i < f->n; i++)
+        if (sp[i] != NULL)
+            sqlite3_str_appendf(q, "%s = ?%d, ", sp[i]->column, i + 1);
+    int p = f->n + 1;
+    if (nextra > 0) {
+        sqlite3_str_appendall(q, "extra = json_set(extra");
+        for (int i = 0; i < f->n; i++)
+            if (sp[i] == NULL) {
+                sqlite3_str_appendf(q, ", ?%d, ?%d", p, p + 1);
+                p += 2;
+            }
+        sqlite3_str_appendall(q, "), ");
+    }
+    sqlite3_str_appendf(q, "updated_at = ?%d WHERE id = ?%d", p, p + 1);
+    return sqlite3_str_finish(q);
+}
+
 /* Write the field changes in f (all of which must carry flag, or be
  * "extra.<name>") to release id with one UPDATE, also stamping updated_at.
  * The SQL text depends only on which fields are set, so the statement
@@ -437,10 +463,7 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
 {
     bound b[RELM_FIELDS_MAX];
     const fieldspec *sp[RELM_FIELDS_MAX];
-    char sql[4096];
-    size_t len = 0;
     int nextra = 0;
-    len += (size_t)snprintf(sql + len, sizeof sql - len, "UPDATE releases SET ");
     for (int i = 0; i < f->n; i++) {
         const relm_field_value *v = &f->v[i];
         if (strncmp(v->name, "extra.", 6) == 0) {
@@ -464,26 +487,14 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
                                        "primitive");
         if (prepare_value(s, sp[i], v, &b[i], d) != RELM_OK)
             return RELM_ERR;
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s = ?%d, ",
-                                sp[i]->column, i + 1);
     }
-    int p = f->n + 1;
-    if (nextra > 0) {
-        len += (size_t)snprintf(sql + len, sizeof sql - len,
-                                "extra = json_set(extra");
-        for (int i = 0; i < f->n; i++)
-            if (sp[i] == NULL) {
-                len += (size_t)snprintf(sql + len, sizeof sql - len,
-                                        ", ?%d, ?%d", p, p + 1);
-                p += 2;
-            }
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "), ");
-    }
-    len += (size_t)snprintf(sql + len, sizeof sql - len,
-                            "updated_at = ?%d WHERE id = ?%d", p, p + 1);
-    if (len >= sizeof sql - 1)
-        return relm_diag_set(d, "invalid_field", "too many fields at once");
+    int p = f->n + 1 + 2 * nextra;
+    char *sql = update_sql(relm_store_db(s), f, sp, nextra);
+    if (sql == NULL)
+        return relm_diag_set(d, "out_of_memory", "release update: out of "
+                             "memory");
     sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    sqlite3_free(sql);
     if (st == NULL)
         return RELM_ERR;
     int q = f->n + 1;
@@ -688,6 +699,26 @@ static bound int_bound(int64_t v)
     return b;
 }
 
+/* The INSERT text for a new release: the nc columns, then extra built by
+ * one json_set from nextra (path, value) pairs. sqlite3_malloc'd; NULL when
+ * out of memory. */
+static char *insert_sql(sqlite3 *db, const col_value *cols, int nc,
+                        int nextra)
+{
+    sqlite3_str *q = sqlite3_str_new(db);
+    sqlite3_str_appendall(q, "INSERT INTO releases (");
+    for (int i = 0; i < nc; i++)
+        sqlite3_str_appendf(q, "%s, ", cols[i].column);
+    sqlite3_str_appendall(q, "extra) VALUES (");
+    for (int i = 0; i < nc; i++)
+        sqlite3_str_appendf(q, "?%d, ", i + 1);
+    sqlite3_str_appendall(q, "json_set('{}'");
+    for (int i = 0; i < nextra; i++)
+        sqlite3_str_appendf(q, ", ?%d, ?%d", nc + 2 * i + 1, nc + 2 * i + 2);
+    sqlite3_str_appendall(q, "))");
+    return sqlite3_str_finish(q);
+}
+
 int relm_release_register(relm_store *s, const char *workflow,
                           const char *state, const char *phase,
                           const relm_fields *fields, int64_t *id,
@@ -819,26 +850,11 @@ int relm_release_register(relm_store *s, const char *workflow,
             }
         }
     }
-    char sql[4096];
-    size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO releases (");
-    for (int i = 0; i < nc; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s, ",
-                                cols[i].column);
-    len += (size_t)snprintf(sql + len, sizeof sql - len, "extra) VALUES (");
-    for (int i = 0; i < nc; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "?%d, ", i + 1);
-    len += (size_t)snprintf(sql + len, sizeof sql - len, "json_set('{}'");
-    for (int i = 0; i < nextra; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, ", ?%d, ?%d",
-                                nc + 2 * i + 1, nc + 2 * i + 2);
-    len += (size_t)snprintf(sql + len, sizeof sql - len, "))");
-    if (len >= sizeof sql - 1) {
-        if (prof != NULL)
-            sqlite3_reset(prof);
-        relm_diag_set(d, "invalid_field", "too many fields at once");
-        goto fail;
-    }
-    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    char *sql = insert_sql(relm_store_db(s), cols, nc, nextra);
+    sqlite3_stmt *st = sql != NULL ? relm_store_stmt(s, sql, d) : NULL;
+    if (sql == NULL)
+        relm_diag_set(d, "out_of_memory", "register: out of memory");
+    sqlite3_free(sql);
     if (st == NULL) {
         if (prof != NULL)
             sqlite3_reset(prof);
