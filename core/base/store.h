@@ -40,8 +40,14 @@ int relm_store_schema_version(void);
 /* A prepared statement for sql, from the cache when it was prepared before.
  * It comes back reset with no bindings. The caller must be done with it
  * (stepped to the end or reset) before asking for the same SQL again.
- * Returns NULL with d filled on a prepare error. */
+ * The cache keeps the RELM_STORE_CACHE_MAX most recently used statements
+ * and finalizes the least recently used one beyond that (never one that is
+ * mid-step), so a statement must not be kept across more than that many
+ * other requests. Returns NULL with d filled on a prepare error. */
+enum { RELM_STORE_CACHE_MAX = 256 };
 sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d);
+/* How many statements the cache holds now (at most RELM_STORE_CACHE_MAX). */
+int relm_store_cached(const relm_store *s);
 
 /* Look up one integer (an id) by one text key: sql selects one column with
  * one parameter, e.g. "SELECT id FROM cis WHERE name = ?1". Returns RELM_OK

@@ -299,17 +299,40 @@ static void test_stmt_cache(void)
     CHECK(a == b);
     CHECK(sqlite3_step(b) == SQLITE_DONE);
     sqlite3_reset(b);
-    /* Many different statements grow the cache without losing any. */
+    /* Many different statements: the cache stays bounded, keeping what
+     * is used often and a statement that is mid-step. */
     char sql[64];
     sqlite3_stmt *first = relm_store_stmt(s, "SELECT 0", &d);
-    int all = 1;
-    for (int i = 1; i < 300; i++) {
+    sqlite3_stmt *held = relm_store_stmt(s, "SELECT 1 UNION ALL SELECT 2", &d);
+    CHECK(held != NULL && sqlite3_step(held) == SQLITE_ROW);
+    int all = 1, kept = 1, most = 0;
+    for (int i = 1; i < 3000; i++) {
         snprintf(sql, sizeof sql, "SELECT %d", i);
         all &= relm_store_stmt(s, sql, &d) != NULL;
+        if (i % 100 == 0)
+            kept &= relm_store_stmt(s, "SELECT 0", &d) == first;
+        if (relm_store_cached(s) > most)
+            most = relm_store_cached(s);
     }
     CHECK(all);
-    CHECK(relm_store_stmt(s, "SELECT 0", &d) == first);
-    CHECK(relm_store_stmt(s, q, &d) == a);
+    CHECK(kept);
+    CHECK(most == RELM_STORE_CACHE_MAX);
+    /* SQLite's own count of this connection's statements: nothing evicted
+     * was left unfinalized. */
+    int open = 0;
+    for (sqlite3_stmt *p = sqlite3_next_stmt(relm_store_db(s), NULL); p;
+         p = sqlite3_next_stmt(relm_store_db(s), p))
+        open++;
+    CHECK(open == RELM_STORE_CACHE_MAX);
+    CHECK(sqlite3_step(held) == SQLITE_ROW);
+    CHECK(sqlite3_column_int(held, 0) == 2);
+    sqlite3_reset(held);
+    /* An evicted statement is prepared again when asked for. */
+    sqlite3_stmt *again = relm_store_stmt(s, q, &d);
+    CHECK(again != NULL);
+    sqlite3_bind_int(again, 1, 1);
+    CHECK(again != NULL && sqlite3_step(again) == SQLITE_ROW);
+    sqlite3_reset(again);
     /* A bad statement is an error with the SQLite message, not a crash. */
     CHECK(relm_store_stmt(s, "SELEKT 1", &d) == NULL);
     CHECK(strcmp(d.code, "sql_error") == 0);
