@@ -204,7 +204,7 @@ int relm_store_cached(const relm_store *s)
 
 /* Run the connection setting deferred by relm_store_open, once. SQLite
  * refuses to change the safety level inside a transaction, and a read
- * transaction may have been begun directly on the handle (graph.c does):
+ * transaction may be open (relm_store_read_begin, graph.c):
  * then the setting waits for the next statement outside one. Every write
  * starts with relm_store_begin in autocommit, so none runs without it. */
 static int apply_pending(relm_store *s, relm_diag *d)
@@ -366,6 +366,25 @@ void relm_store_rollback(relm_store *s)
         sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     }
     s->depth--;
+}
+
+int relm_store_read_begin(relm_store *s, int *own, relm_diag *d)
+{
+    *own = 0;
+    if (!sqlite3_get_autocommit(s->db))
+        return RELM_OK;
+    if (sqlite3_exec(s->db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+        return relm_store_fail(s, d, "begin read");
+    *own = 1;
+    return RELM_OK;
+}
+
+void relm_store_read_end(relm_store *s, int own)
+{
+    /* Ending a read-only transaction cannot lose anything; if SQLite has
+     * already ended it, COMMIT fails harmlessly. */
+    if (own)
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 }
 
 uint64_t relm_store_generation(relm_store *s)

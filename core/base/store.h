@@ -71,6 +71,13 @@ int relm_store_commit(relm_store *s, relm_diag *d);
 void relm_store_rollback(relm_store *s);
 int relm_store_depth(const relm_store *s);
 
+/* A read transaction, so that several queries see one snapshot: begun
+ * (deferred, no write lock) only when no transaction is open, and then
+ * *own is 1 and relm_store_read_end must end it. Reading does not count as
+ * a change (relm_store_generation is not bumped). */
+int relm_store_read_begin(relm_store *s, int *own, relm_diag *d);
+void relm_store_read_end(relm_store *s, int own);
+
 /* Map an SQLite result code from this connection into d, with context. */
 int relm_store_fail(relm_store *s, relm_diag *d, const char *context);
 

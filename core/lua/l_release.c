@@ -165,22 +165,26 @@ static int l_release_workflow(lua_State *L)
     return 1;
 }
 
-/* The hook's context: the Lua state and the stack slot of the function. */
+/* The hook's context: the Lua state, the stack slot of the function, and
+ * room for an error code raised by Lua (d->code points there: it lives on
+ * the binding's stack until the error is raised, not in a static buffer
+ * that a second state or a nested call would overwrite). */
 typedef struct hook_ctx {
     lua_State *L;
     int fn;
+    char code[64];
 } hook_ctx;
 
 /* Turn the error value on top of the stack into d and pop it. A relm
- * error keeps its code; anything else becomes a guard failure. */
-static void error_to_diag(lua_State *L, relm_diag *d)
+ * error keeps its code (copied into code); anything else becomes a guard
+ * failure. */
+static void error_to_diag(lua_State *L, relm_diag *d, char code[64])
 {
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "code");
         lua_getfield(L, -2, "message");
         if (lua_isstring(L, -2)) {
-            static char code[64];
-            snprintf(code, sizeof code, "%s", lua_tostring(L, -2));
+            snprintf(code, 64, "%s", lua_tostring(L, -2));
             relm_diag_set(d, code, "%s", luaL_optstring(L, -1, ""));
             lua_pop(L, 3);
             return;
@@ -201,7 +205,7 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
     lua_pushvalue(L, h->fn);
     lua_pushstring(L, snapshot);
     if (relm_host_pcall(L, 1, 1) != LUA_OK) {
-        error_to_diag(L, d);
+        error_to_diag(L, d, h->code);
         return RELM_ERR;
     }
     int rc = RELM_OK;
@@ -264,7 +268,7 @@ static int l_release_apply(lua_State *L)
         return relm_lua_diag_error(L, &d);
     }
     op.fields = &f;
-    hook_ctx h = {L, 4};
+    hook_ctx h = {.L = L, .fn = 4};
     if (!lua_isnil(L, 4)) {
         op.hook = run_hook;
         op.hook_ud = &h;
