@@ -264,14 +264,13 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
     return RELM_OK;
 }
 
-/* qsort has no context argument: the arena being sorted is passed here. */
-static const char *sort_text;
-
 /* Most urgent first: priority, then the nearest time limit (none last),
- * then number, then activity id, so the order is total. */
-static int by_urgency(const void *pa, const void *pb)
+ * then number (text is the arena), then activity id, so the order is
+ * total. */
+static int by_urgency(const void *pa, const void *pb, void *text)
 {
     const relm_desk_item *a = pa, *b = pb;
+    const char *sort_text = text;
     if (a->priority != b->priority)
         return a->priority - b->priority;
     if ((a->limit == 0) != (b->limit == 0))
@@ -320,9 +319,8 @@ int relm_desktop_load(relm_store *s, int64_t user_id, int64_t now,
             return RELM_ERR;
     }
     if (out->n > 1) {
-        sort_text = out->text;
-        qsort(out->items, out->n, sizeof *out->items, by_urgency);
-        sort_text = NULL;
+        /* qsort_r, not qsort: the numbers live in this desktop's arena. */
+        qsort_r(out->items, out->n, sizeof *out->items, by_urgency, out->text);
     }
     return RELM_OK;
 }

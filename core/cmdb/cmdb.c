@@ -10,6 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/context.h"
 #include "base/time.h"
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
@@ -1109,18 +1110,17 @@ done:
 
 /* ---- public primitives ---- */
 
-/* One counter per process: a process with two stores on different files
- * only rebuilds a graph more often than it needs to. */
-static uint64_t edge_epoch;
+/* One counter per process (base/context.h): a process with two stores on
+ * different files only rebuilds a graph more often than it needs to. */
 
 uint64_t relm_cmdb_edge_epoch(void)
 {
-    return edge_epoch;
+    return relm_process.edge_epoch;
 }
 
 void relm_cmdb_edges_changed(void)
 {
-    edge_epoch++;
+    relm_process.edge_epoch++;
 }
 
 int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d)
