@@ -4,7 +4,7 @@
 #   make test       every C test and busted spec; ends "N passed, N failed"
 #   make asan       the same suite under -fsanitize=address,undefined
 #   make bench      benchmarks in tests/bench, each a ratio to a baseline
-#   make lint       luacheck over the Lua, cppcheck over the C
+#   make lint       rooms check (who may include lua.h, uv.h), luacheck, cppcheck
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
 #   make V=1        show the full compiler command lines
 
@@ -71,7 +71,7 @@ PTYDRIVE   = $(BUILD)/tests/ptydrive
 DEPS_STAMP = $(BUILD)/.deps-ok
 GEN        = $(BUILD)/gen/modules.inc $(BUILD)/gen/config.h
 
-.PHONY: all deps run test asan bench lint install uninstall clean FORCE
+.PHONY: all deps run test asan bench lint check-rooms install uninstall clean FORCE
 
 all: $(BUILD)/relm
 
@@ -161,7 +161,23 @@ $(BUILD)/bench/timeit: tests/bench/timeit.c | $(DEPS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $<
 
-lint: $(GEN)
+# The rooms (docs/internals.md): only core/lua/ and repl/ may include the
+# Lua headers (lua.h, lauxlib.h, lualib.h, luv.h, or a lua/ header, which
+# brings them in); only core/lua/, core/loop/, core/http/ and repl/ may
+# include uv.h. ROOMS_TREE checks another tree (the rooms spec uses it).
+ROOMS_TREE ?= .
+LUA_INCLUDE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"]((lua|lauxlib|lualib|luv/luv)\.h|lua/)
+UV_INCLUDE  = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"]uv\.h
+check-rooms:
+	$(call say,ROOMS,core repl)
+	$(Q)cd '$(ROOMS_TREE)' && bad=$$( \
+	  grep -rnE '$(LUA_INCLUDE)' core repl 2>/dev/null | grep -vE '^(core/lua|repl)/'; \
+	  grep -rnE '$(UV_INCLUDE)' core repl 2>/dev/null \
+	    | grep -vE '^(core/lua|core/loop|core/http|repl)/'); \
+	if [ -n "$$bad" ]; then echo "$$bad" | sed 's|$$| <- not allowed in this room (docs/internals.md)|'; \
+	  exit 1; fi
+
+lint: check-rooms $(GEN)
 	$(call say,LUACHECK,lua tests)
 	$(Q)luacheck -q --formatter plain $(wildcard lua workflows portfolios tests)
 	$(call say,CPPCHECK,core repl)
