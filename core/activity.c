@@ -229,17 +229,6 @@ static void bind_opt_id(sqlite3_stmt *st, int n, int64_t v)
         sqlite3_bind_null(st, n);
 }
 
-/* Step a write statement and reset it. */
-static int step_write(relm_store *s, sqlite3_stmt *st, const char *what,
-                      relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return relm_store_fail(s, d, what);
-    return RELM_OK;
-}
-
 /* Append the occurrence of an activity write to the release's log. */
 static int log_write(relm_store *s, const rel_info *r, const char *now,
                      const char *action, const char *note, const char *before,
@@ -316,7 +305,7 @@ int relm_activity_add(relm_store *s, int64_t release_id,
         sqlite3_bind_int64(st, 11, a->actual_minutes);
     bind_opt_text(st, 12, (a->set & RELM_ACT_NOTES) ? a->notes : NULL);
     sqlite3_bind_text(st, 13, now, -1, SQLITE_STATIC);
-    if (step_write(s, st, "add activity", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "add activity") != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (relm_activity_get(s, *id, &snap, d) != RELM_OK)
@@ -479,7 +468,7 @@ int relm_activity_update(relm_store *s, int64_t id,
     sqlite3_bind_int(st, 22, (a->set & RELM_ACT_STATUS) != 0);
     bind_opt_text(st, 23, a->status);
     sqlite3_bind_text(st, 24, now, -1, SQLITE_STATIC);
-    if (step_write(s, st, "update activity", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "update activity") != RELM_OK)
         goto fail;
     if (relm_activity_get(s, id, &snap, d) != RELM_OK)
         goto fail;
@@ -548,7 +537,7 @@ static int exec_touch(relm_store *s, int64_t id, const char *now,
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-    return step_write(s, st, "activity", d);
+    return relm_store_step_write(s, st, d, "activity");
 }
 
 int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
@@ -609,7 +598,7 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
         goto fail;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, on);
-    if (step_write(s, st, "dependency", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "dependency") != RELM_OK)
         goto fail;
     if (sqlite3_changes(relm_store_db(s)) == 0) {
         if (add)

@@ -52,17 +52,6 @@ static int check_model(const char *portfolio, const relm_model_spec *m,
     return RELM_OK;
 }
 
-/* Step a write statement to its end and reset it; fills d on error. */
-static int step_done(relm_store *s, sqlite3_stmt *st, const char *what,
-                     relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return relm_store_fail(s, d, what);
-    return RELM_OK;
-}
-
 int relm_portfolio_sync(relm_store *s, const char *name,
                         const char *description, const char *source,
                         const relm_model_spec *models, size_t nmodels,
@@ -109,7 +98,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
             if (st == NULL)
                 goto fail;
             sqlite3_bind_text(st, 1, m->executor_group, -1, SQLITE_STATIC);
-            if (step_done(s, st, "executor group", d) != RELM_OK)
+            if (relm_store_step_write(s, st, d, "executor group") != RELM_OK)
                 goto fail;
         }
         st = relm_store_stmt(
@@ -151,7 +140,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
         sqlite3_bind_text(st, 13, m->templates, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 14, m->prefill, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 15, m->status, -1, SQLITE_STATIC);
-        if (step_done(s, st, "model", d) != RELM_OK)
+        if (relm_store_step_write(s, st, d, "model") != RELM_OK)
             goto fail;
         changed += sqlite3_changes(relm_store_db(s));
     }

@@ -55,17 +55,6 @@ static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
         sqlite3_bind_null(st, i);
 }
 
-/* Step a statement that returns no rows, reset it and map failures. */
-static int step_done(relm_store *s, sqlite3_stmt *st, const char *what,
-                     relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return relm_store_fail(s, d, what);
-    return RELM_OK;
-}
-
 /* Step a statement expected to yield one integer (0 when no row). */
 static int step_int(relm_store *s, sqlite3_stmt *st, int64_t *out,
                     const char *what, relm_diag *d)
@@ -112,7 +101,7 @@ static int set_record_cis(relm_store *s, int64_t id, const char *kind,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
-    if (step_done(s, st, "record cis", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "record cis") != RELM_OK)
         return RELM_ERR;
     for (size_t i = 0; i < n; i++) {
         relm_diag cd;
@@ -127,7 +116,7 @@ static int set_record_cis(relm_store *s, int64_t id, const char *kind,
             return RELM_ERR;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, ci);
-        if (step_done(s, st, "record cis", d) != RELM_OK)
+        if (relm_store_step_write(s, st, d, "record cis") != RELM_OK)
             return RELM_ERR;
         if (sqlite3_changes(relm_store_db(s)) == 0)
             return relm_diag_set(d, "duplicate", "%s: CI '%s' is listed twice",
@@ -226,7 +215,8 @@ int relm_related_record_add(relm_store *s, const char *kind,
     bind_text_or_null(st, 5, spec->status);
     bind_text_or_null(st, 6, spec->url);
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
-    if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind, number) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind, number) !=
+        RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (spec->cis != NULL &&
@@ -300,7 +290,8 @@ int relm_related_record_update(relm_store *s, const char *kind,
     bind_text_or_null(st, 5, spec->status);
     bind_text_or_null(st, 6, spec->url);
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
-    if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind, spec->number) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind,
+                              spec->number) != RELM_OK)
         goto fail;
     if (spec->cis != NULL &&
         set_record_cis(s, id, kind, spec->cis, spec->ncis, d) != RELM_OK)
@@ -498,7 +489,7 @@ static int relate_ci(relm_store *s, int64_t id, const release_info *r,
     bind_text_or_null(st, 3, note);
     sqlite3_bind_int64(st, 4, relm_store_actor_id(s));
     sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
-    return step_done(s, st, "release cis", d);
+    return relm_store_step_write(s, st, d, "release cis");
 }
 
 /* Link record or medium target_id of kind to release id. */
@@ -520,7 +511,7 @@ static int relate_link(relm_store *s, int64_t id, const release_info *r,
     bind_text_or_null(st, 5, note);
     sqlite3_bind_int64(st, 6, relm_store_actor_id(s));
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
-    if (step_done(s, st, "release links", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "release links") != RELM_OK)
         return RELM_ERR;
     if (sqlite3_changes(relm_store_db(s)) == 0)
         return relm_diag_set(d, "duplicate", "release %s is already linked "
@@ -596,7 +587,7 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
             sqlite3_bind_int64(st, 2, rec);
             sqlite3_bind_int64(st, 3, relm_store_actor_id(s));
             sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
-            if (step_done(s, st, "release cis", d) != RELM_OK)
+            if (relm_store_step_write(s, st, d, "release cis") != RELM_OK)
                 goto fail;
             if (added != NULL)
                 *added = sqlite3_changes(relm_store_db(s));
@@ -631,7 +622,7 @@ static int exec_pair(relm_store *s, const char *sql, int64_t a, int64_t b,
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, a);
     sqlite3_bind_int64(st, 2, b);
-    return step_done(s, st, "release links", d);
+    return relm_store_step_write(s, st, d, "release links");
 }
 
 int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
@@ -693,7 +684,7 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, rec);
         sqlite3_bind_int64(st, 3, med);
-        if (step_done(s, st, "release links", d) != RELM_OK)
+        if (relm_store_step_write(s, st, d, "release links") != RELM_OK)
             goto fail;
     }
     if (sqlite3_changes(relm_store_db(s)) == 0) {
