@@ -1548,6 +1548,21 @@ static void bind_edge(sqlite3_stmt *st, const int64_t e[3])
         sqlite3_bind_int64(st, i + 1, e[i]);
 }
 
+/* Run the write sql on edge e (bound as bind_edge does); *changed is 1
+ * when it changed a row, which is how relate and unrelate tell a no-op. */
+static int edge_write(relm_store *s, const char *sql, const int64_t e[3],
+                      int *changed, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    bind_edge(st, e);
+    if (relm_store_step_write(s, st, d, "the relationship") != RELM_OK)
+        return RELM_ERR;
+    *changed = sqlite3_changes(relm_store_db(s)) > 0;
+    return RELM_OK;
+}
+
 int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
                      const char *to, const relm_cmdb_origin *o, relm_diag *d)
 {
@@ -1561,19 +1576,12 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "INSERT INTO relationships (from_id, kind_id, to_id) VALUES "
-           "(?1, ?2, ?3) ON CONFLICT DO NOTHING", d);
-    if (st == NULL)
+    int changed = 0;
+    if (edge_write(s, "INSERT INTO relationships (from_id, kind_id, to_id) "
+                   "VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", e, &changed,
+                   d) != RELM_OK)
         goto fail;
-    bind_edge(st, e);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        relm_store_fail(s, d, "relate");
-        goto fail;
-    }
-    if (sqlite3_changes(relm_store_db(s)) == 0) {
+    if (!changed) {
         relm_diag_set(d, "duplicate", "'%s' %s '%s' already exists", from,
                       kind, to);
         goto fail;
@@ -1609,19 +1617,11 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
     sqlite3_reset(st);
     if (batch > 0 && edge_deferred(s, batch, a, from, kind, b, to, d) != RELM_OK)
         goto fail;
-    st = relm_store_stmt(
-        s, "DELETE FROM relationships WHERE from_id = ?1 AND kind_id = ?2 "
-           "AND to_id = ?3", d);
-    if (st == NULL)
+    int changed = 0;
+    if (edge_write(s, "DELETE FROM relationships WHERE from_id = ?1 AND "
+                   "kind_id = ?2 AND to_id = ?3", e, &changed, d) != RELM_OK)
         goto fail;
-    bind_edge(st, e);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        relm_store_fail(s, d, "unrelate");
-        goto fail;
-    }
-    if (sqlite3_changes(relm_store_db(s)) == 0) {
+    if (!changed) {
         relm_diag_set(d, "not_found", "there is no relationship '%s' %s '%s'",
                       from, kind, to);
         goto fail;

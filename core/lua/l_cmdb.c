@@ -235,8 +235,12 @@ static int l_cmdb_remove(lua_State *L)
     return 0;
 }
 
-/* relate(from, kind, to, opts). No results. */
-static int l_cmdb_relate(lua_State *L)
+/* The arguments (from, kind, to, opts) of relate and unrelate, handed to
+ * the primitive fn. No results. */
+static int edge_call(lua_State *L,
+                     int (*fn)(relm_store *, const char *, const char *,
+                               const char *, const relm_cmdb_origin *,
+                               relm_diag *))
 {
     const char *from = luaL_checkstring(L, 1);
     const char *kind = luaL_checkstring(L, 2);
@@ -244,23 +248,21 @@ static int l_cmdb_relate(lua_State *L)
     relm_cmdb_origin o;
     get_origin(L, 4, &o);
     relm_diag d;
-    if (relm_cmdb_relate(relm_host_store(L), from, kind, to, &o, &d) != RELM_OK)
+    if (fn(relm_host_store(L), from, kind, to, &o, &d) != RELM_OK)
         return relm_lua_diag_error(L, &d);
     return 0;
+}
+
+/* relate(from, kind, to, opts). No results. */
+static int l_cmdb_relate(lua_State *L)
+{
+    return edge_call(L, relm_cmdb_relate);
 }
 
 /* unrelate(from, kind, to, opts). No results. */
 static int l_cmdb_unrelate(lua_State *L)
 {
-    const char *from = luaL_checkstring(L, 1);
-    const char *kind = luaL_checkstring(L, 2);
-    const char *to = luaL_checkstring(L, 3);
-    relm_cmdb_origin o;
-    get_origin(L, 4, &o);
-    relm_diag d;
-    if (relm_cmdb_unrelate(relm_host_store(L), from, kind, to, &o, &d) != RELM_OK)
-        return relm_lua_diag_error(L, &d);
-    return 0;
+    return edge_call(L, relm_cmdb_unrelate);
 }
 
 /* import(path, format, kind, skip, opts) -> count, report. report is an

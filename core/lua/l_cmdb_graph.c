@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmdb/graph.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
@@ -293,26 +294,6 @@ static int l_cmdb_graph_result_pairs(lua_State *L)
     return 3;
 }
 
-/* Reject option keys the function does not know, naming the first. */
-static void check_keys(lua_State *L, int idx, const char *fn,
-                       const char *const *known)
-{
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        lua_pop(L, 1);
-        int ok = 0;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *k = known; *k && !ok; k++)
-                ok = strcmp(*k, lua_tostring(L, -1)) == 0;
-        if (!ok) {
-            const char *key = lua_type(L, -1) == LUA_TSTRING
-                                  ? lua_tostring(L, -1) : luaL_typename(L, -1);
-            relm_lua_error(L, "invalid_argument", "%s: unknown option '%s'",
-                           fn, key);
-        }
-    }
-}
-
 /* An optional non-negative integer option; nil or math.huge mean "no
  * bound" (-1). Stack: unchanged. */
 static lua_Integer opt_count(lua_State *L, int idx, const char *key,
@@ -364,7 +345,7 @@ static int l_cmdb_graph_impact(lua_State *L)
     relm_diag d;
     int64_t *kinds = NULL;
     if (lua_istable(L, 2)) {
-        check_keys(L, 2, fn, keys);
+        relm_lua_check_keys(L, 2, keys, "invalid_argument", fn, "option");
         lua_getfield(L, 2, "direction");
         if (!lua_isnil(L, -1)) {
             const char *dir = lua_tostring(L, -1);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "people.h"
@@ -38,23 +39,6 @@ static int bool_field(lua_State *L, int t, const char *k, int dflt)
     return v;
 }
 
-/* Raise for keys of table t not in the NULL-terminated list known. */
-static void check_keys(lua_State *L, int t, const char *what,
-                       const char *const *known)
-{
-    lua_pushnil(L);
-    while (lua_next(L, t) != 0) {
-        lua_pop(L, 1);
-        int ok = 0;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (int i = 0; known[i] != NULL && !ok; i++)
-                ok = strcmp(known[i], lua_tostring(L, -1)) == 0;
-        if (!ok)
-            relm_lua_error(L, "invalid_field", "%s: unknown field '%s'", what,
-                           luaL_tolstring(L, -1, NULL));
-    }
-}
-
 /* user_add{name=, full_name=, email=, phone=, unit=, location=, admin=}
  * -> id. */
 static int l_people_user_add(lua_State *L)
@@ -62,7 +46,8 @@ static int l_people_user_add(lua_State *L)
     static const char *const known[] = {"name", "full_name", "email", "phone",
                                         "unit", "location", "admin", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, "relm.user.add", known);
+    relm_lua_check_keys(L, 1, known, "invalid_field",
+                        "relm.user.add", "field");
     relm_user_spec u = {
         .name = str_field(L, 1, "name"),
         .full_name = str_field(L, 1, "full_name"),
@@ -139,7 +124,8 @@ static const char *const justification_keys[] = {
 static int l_people_justification_add(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, "relm.justification.add", justification_keys);
+    relm_lua_check_keys(L, 1, justification_keys, "invalid_field",
+                        "relm.justification.add", "field");
     relm_justification_spec j = {
         .description = str_field(L, 1, "description"),
         .suspend = bool_field(L, 1, "suspend", 0),
@@ -161,7 +147,8 @@ static int l_people_justification_update(lua_State *L)
 {
     int64_t id = luaL_checkinteger(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    check_keys(L, 2, "relm.justification.update", justification_keys);
+    relm_lua_check_keys(L, 2, justification_keys, "invalid_field",
+                        "relm.justification.update", "field");
     relm_justification_spec j = {
         .description = str_field(L, 2, "description"),
         .suspend = bool_field(L, 2, "suspend", -1),

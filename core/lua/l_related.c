@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmdb/graph.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "related.h"
@@ -14,23 +15,6 @@
 #define CMDB_GRAPH_KEY "relm.graph_instance"
 #define CMDB_GRAPH_MT "relm.graph"
 #define OWN_GRAPH_MT "relm.related.graph"
-
-/* An optional string field of the table at t (NULL when absent); raises
- * invalid_argument when it is there but not a string. The string stays
- * alive while t holds it. Stack: unchanged. */
-static const char *opt_string(lua_State *L, int t, const char *k,
-                              const char *fn)
-{
-    int type = lua_getfield(L, t, k);
-    const char *v = NULL;
-    if (type == LUA_TSTRING)
-        v = lua_tostring(L, -1);
-    else if (type != LUA_TNIL)
-        relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
-                       fn, k, luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
 
 /* Fill spec from the table at t; cis (an array of CI names) goes into a
  * userdata block left on the stack so it lives as long as the call.
@@ -55,11 +39,11 @@ static void read_spec(lua_State *L, int t, relm_record_spec *spec,
                                    : luaL_typename(L, -1));
     }
     memset(spec, 0, sizeof *spec);
-    spec->number = opt_string(L, t, "number", fn);
-    spec->title = opt_string(L, t, "title", fn);
-    spec->description = opt_string(L, t, "description", fn);
-    spec->status = opt_string(L, t, "status", fn);
-    spec->url = opt_string(L, t, "url", fn);
+    spec->number = relm_lua_opt_string(L, t, "number", fn);
+    spec->title = relm_lua_opt_string(L, t, "title", fn);
+    spec->description = relm_lua_opt_string(L, t, "description", fn);
+    spec->status = relm_lua_opt_string(L, t, "status", fn);
+    spec->url = relm_lua_opt_string(L, t, "url", fn);
     int type = lua_getfield(L, t, "cis");
     if (type == LUA_TNIL) {
         return; /* leaves the nil */

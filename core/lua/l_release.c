@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "base/clock.h"
 #include "base/time.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "release.h"
@@ -219,17 +220,6 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
     return rc;
 }
 
-/* String field k of the table at index t, or NULL when absent or not a
- * string. The string stays alive as long as the table holds it. Stack
- * neutral. */
-static const char *opt_field(lua_State *L, int t, const char *k)
-{
-    lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    lua_pop(L, 1); /* the string stays alive: t holds a reference */
-    return v;
-}
-
 /* apply(id, kind, op [, hook]) -> snapshot_json. op is a table {action=,
  * permission=, from_state=, to_state=, to_phase=, closes=, justification=,
  * note=, to_group=, to_user=, fields=}; hook(snapshot_json) runs inside
@@ -246,14 +236,14 @@ static int l_release_apply(lua_State *L)
         luaL_checktype(L, 4, LUA_TFUNCTION);
     lua_settop(L, 4);
     relm_release_op op = {.kind = (relm_release_kind)kind};
-    op.action = opt_field(L, 3, "action");
-    op.permission = opt_field(L, 3, "permission");
-    op.from_state = opt_field(L, 3, "from_state");
-    op.to_state = opt_field(L, 3, "to_state");
-    op.to_phase = opt_field(L, 3, "to_phase");
-    op.note = opt_field(L, 3, "note");
-    op.to_group = opt_field(L, 3, "to_group");
-    op.to_user = opt_field(L, 3, "to_user");
+    op.action = relm_lua_field_string(L, 3, "action");
+    op.permission = relm_lua_field_string(L, 3, "permission");
+    op.from_state = relm_lua_field_string(L, 3, "from_state");
+    op.to_state = relm_lua_field_string(L, 3, "to_state");
+    op.to_phase = relm_lua_field_string(L, 3, "to_phase");
+    op.note = relm_lua_field_string(L, 3, "note");
+    op.to_group = relm_lua_field_string(L, 3, "to_group");
+    op.to_user = relm_lua_field_string(L, 3, "to_user");
     lua_getfield(L, 3, "closes");
     op.closes = lua_toboolean(L, -1);
     lua_getfield(L, 3, "justification");
