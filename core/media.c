@@ -78,14 +78,6 @@ static int checksum_of(const relm_media_fields *f, char sum[65], relm_diag *d)
     return RELM_OK;
 }
 
-static void bind_opt(sqlite3_stmt *st, int n, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, n, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, n);
-}
-
 int relm_media_add(relm_store *s, const char *name, const char *version,
                    const relm_media_fields *f, int64_t *id, relm_diag *d)
 {
@@ -108,13 +100,13 @@ int relm_media_add(relm_store *s, const char *name, const char *version,
              version ? version : "");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, version ? version : "", -1, SQLITE_STATIC);
-    bind_opt(st, 3, sum[0] ? sum : NULL);
-    bind_opt(st, 4, f->logical_location);
-    bind_opt(st, 5, f->physical_location);
-    bind_opt(st, 6, f->licence_keys);
+    relm_store_bind_text(st, 3, sum[0] ? sum : NULL);
+    relm_store_bind_text(st, 4, f->logical_location);
+    relm_store_bind_text(st, 5, f->physical_location);
+    relm_store_bind_text(st, 6, f->licence_keys);
     if (f->has_count)
         sqlite3_bind_int64(st, 7, f->licence_count);
-    bind_opt(st, 8, f->notes);
+    relm_store_bind_text(st, 8, f->notes);
     if (relm_store_step_write(s, st, d, "%s", what) != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
@@ -137,7 +129,7 @@ static int find_media(relm_store *s, const char *name, const char *version,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, version);
+    relm_store_bind_text(st, 2, version);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
@@ -181,17 +173,17 @@ int relm_media_update(relm_store *s, const char *name, const char *version,
         goto fail;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int(st, 2, sum[0] != '\0');
-    bind_opt(st, 3, sum[0] ? sum : NULL);
+    relm_store_bind_text(st, 3, sum[0] ? sum : NULL);
     const char *vals[] = {f->logical_location, f->physical_location,
                           f->licence_keys};
     for (int i = 0; i < 3; i++) {
         sqlite3_bind_int(st, 4 + 2 * i, vals[i] != NULL);
-        bind_opt(st, 5 + 2 * i, vals[i]);
+        relm_store_bind_text(st, 5 + 2 * i, vals[i]);
     }
     sqlite3_bind_int(st, 10, f->has_count);
     sqlite3_bind_int64(st, 11, f->licence_count);
     sqlite3_bind_int(st, 12, f->notes != NULL);
-    bind_opt(st, 13, f->notes);
+    relm_store_bind_text(st, 13, f->notes);
     if (relm_store_step_write(s, st, d, "media update") != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
@@ -321,12 +313,12 @@ int relm_media_spare_add(relm_store *s, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, f->model);
-    bind_opt(st, 3, f->serial);
-    bind_opt(st, 4, f->location);
+    relm_store_bind_text(st, 2, f->model);
+    relm_store_bind_text(st, 3, f->serial);
+    relm_store_bind_text(st, 4, f->location);
     if (f->has_quantity)
         sqlite3_bind_int64(st, 5, f->quantity);
-    bind_opt(st, 6, f->status);
+    relm_store_bind_text(st, 6, f->status);
     if (relm_store_step_write(s, st, d, "spare") != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));

@@ -46,15 +46,6 @@ static const char *record_prefix(const char *kind)
     return NULL;
 }
 
-/* Bind v to parameter i, or NULL when v is NULL. v must outlive the step. */
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
 /* Step a statement expected to yield one integer (0 when no row). */
 static int step_int(relm_store *s, sqlite3_stmt *st, int64_t *out,
                     const char *what, relm_diag *d)
@@ -211,9 +202,9 @@ int relm_related_record_add(relm_store *s, const char *kind,
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, spec->title, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 4, spec->description);
-    bind_text_or_null(st, 5, spec->status);
-    bind_text_or_null(st, 6, spec->url);
+    relm_store_bind_text(st, 4, spec->description);
+    relm_store_bind_text(st, 5, spec->status);
+    relm_store_bind_text(st, 6, spec->url);
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
     if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind, number) !=
         RELM_OK)
@@ -284,11 +275,11 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, id);
-    bind_text_or_null(st, 2, spec->number);
-    bind_text_or_null(st, 3, spec->title);
-    bind_text_or_null(st, 4, spec->description);
-    bind_text_or_null(st, 5, spec->status);
-    bind_text_or_null(st, 6, spec->url);
+    relm_store_bind_text(st, 2, spec->number);
+    relm_store_bind_text(st, 3, spec->title);
+    relm_store_bind_text(st, 4, spec->description);
+    relm_store_bind_text(st, 5, spec->status);
+    relm_store_bind_text(st, 6, spec->url);
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
     if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind,
                               spec->number) != RELM_OK)
@@ -372,7 +363,7 @@ static int64_t media_id(relm_store *s, const char *target, relm_diag *d)
     if (st == NULL)
         return 0;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 2, version);
+    relm_store_bind_text(st, 2, version);
     int64_t id = 0;
     int n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -408,8 +399,8 @@ static int link_occurrence(relm_store *s, int64_t id, const release_info *r,
         return RELM_ERR;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 3, note);
-    bind_text_or_null(st, 4, cis_json);
+    relm_store_bind_text(st, 3, note);
+    relm_store_bind_text(st, 4, cis_json);
     char *after = NULL;
     if (sqlite3_step(st) == SQLITE_ROW)
         after = strdup((const char *)sqlite3_column_text(st, 0));
@@ -486,7 +477,7 @@ static int relate_ci(relm_store *s, int64_t id, const release_info *r,
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, *ci);
-    bind_text_or_null(st, 3, note);
+    relm_store_bind_text(st, 3, note);
     sqlite3_bind_int64(st, 4, relm_store_actor_id(s));
     sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
     return relm_store_step_write(s, st, d, "release cis");
@@ -508,7 +499,7 @@ static int relate_link(relm_store *s, int64_t id, const release_info *r,
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, rec);
     sqlite3_bind_int64(st, 4, med);
-    bind_text_or_null(st, 5, note);
+    relm_store_bind_text(st, 5, note);
     sqlite3_bind_int64(st, 6, relm_store_actor_id(s));
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
     if (relm_store_step_write(s, st, d, "release links") != RELM_OK)
@@ -908,7 +899,7 @@ static int read_ids(relm_store *s, const char *sql, int64_t a, const char *b,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, a);
-    bind_text_or_null(st, 2, b);
+    relm_store_bind_text(st, 2, b);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (idvec_push(out, sqlite3_column_int64(st, 0)) != 0) {

@@ -292,6 +292,14 @@ int relm_store_lookup(relm_store *s, const char *sql, const char *key,
     return relm_store_fail(s, d, "lookup");
 }
 
+void relm_store_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v != NULL)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 void relm_store_column_copy(sqlite3_stmt *st, int i, char *out, size_t size)
 {
     const char *v = (const char *)sqlite3_column_text(st, i);

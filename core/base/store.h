@@ -57,6 +57,10 @@ enum { RELM_NOT_FOUND = 1 };
 int relm_store_lookup(relm_store *s, const char *sql, const char *key,
                       int64_t *out, relm_diag *d);
 
+/* Bind v (which must outlive the step) to parameter i as text, or NULL
+ * when v is NULL: the optional text fields of every write. */
+void relm_store_bind_text(sqlite3_stmt *st, int i, const char *v);
+
 /* Copy text column i of st's current row into out (size bytes, cut to
  * fit; "" for NULL). */
 void relm_store_column_copy(sqlite3_stmt *st, int i, char *out, size_t size);

@@ -38,14 +38,6 @@ static const char *const statuses[] = {
     "active", "deactivated", "in_maintenance", "deployment", "homologation",
     "in_development", "archived", "to_validate", NULL};
 
-static void bind_opt(sqlite3_stmt *st, int n, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, n, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, n);
-}
-
 /* Check the filter names things that exist, before writing anything. */
 static int check_filter(relm_store *s, const relm_baseline_filter *f,
                         relm_diag *d)
@@ -107,9 +99,9 @@ int relm_baseline_create(relm_store *s, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, f->type);
-    bind_opt(st, 3, f->status);
-    bind_opt(st, 4, f->names_json);
+    relm_store_bind_text(st, 2, f->type);
+    relm_store_bind_text(st, 3, f->status);
+    relm_store_bind_text(st, 4, f->names_json);
     if (relm_store_actor_id(s) > 0)
         sqlite3_bind_int64(st, 5, relm_store_actor_id(s));
     if (relm_store_step_write(s, st, d, "a baseline named '%s'", name) !=
@@ -123,9 +115,9 @@ int relm_baseline_create(relm_store *s, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, *id);
-    bind_opt(st, 2, f->type);
-    bind_opt(st, 3, f->status);
-    bind_opt(st, 4, f->names_json);
+    relm_store_bind_text(st, 2, f->type);
+    relm_store_bind_text(st, 3, f->status);
+    relm_store_bind_text(st, 4, f->names_json);
     if (relm_store_step_write(s, st, d, "the snapshot of baseline '%s'",
                               name) != RELM_OK)
         goto fail;

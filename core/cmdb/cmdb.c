@@ -880,15 +880,6 @@ static int resolve_refs(relm_store *s, cmdb_ci *c, relm_diag *d)
     return RELM_OK;
 }
 
-/* Bind v as text, or NULL when v is NULL. */
-static void bind_opt(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
 int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
                  const char *action, const char *diff,
                  const relm_cmdb_origin *o, relm_diag *d)
@@ -1071,12 +1062,12 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     sqlite3_bind_text(st, 1, c->std[F_NAME], -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, t->id);
     sqlite3_bind_text(st, 3, c->std[F_STATUS], -1, SQLITE_STATIC);
-    bind_opt(st, 4, c->std[F_VERSION]);
-    bind_opt(st, 5, c->std[F_SERIAL]);
-    bind_opt(st, 6, c->std[F_CRITICALITY]);
+    relm_store_bind_text(st, 4, c->std[F_VERSION]);
+    relm_store_bind_text(st, 5, c->std[F_SERIAL]);
+    relm_store_bind_text(st, 6, c->std[F_CRITICALITY]);
     if (c->owner_group_id > 0)
         sqlite3_bind_int64(st, 7, c->owner_group_id);
-    bind_opt(st, 8, c->std[F_LOCATION]);
+    relm_store_bind_text(st, 8, c->std[F_LOCATION]);
     if (c->media_id > 0)
         sqlite3_bind_int64(st, 9, c->media_id);
     sqlite3_bind_text(st, 10, attrs->p, (int)attrs->len, SQLITE_STATIC);
@@ -1254,7 +1245,7 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, description);
+    relm_store_bind_text(st, 2, description);
     if (sqlite3_step(st) != SQLITE_DONE) {
         sqlite3_reset(st);
         relm_store_fail(s, d, "define_type");
@@ -1313,8 +1304,8 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
                 sqlite3_bind_text(st, 3, relm_cmdb_kind_name(a->kind), -1,
                                   SQLITE_STATIC);
                 sqlite3_bind_int(st, 4, a->required ? 1 : 0);
-                bind_opt(st, 5, def);
-                bind_opt(st, 6, en);
+                relm_store_bind_text(st, 5, def);
+                relm_store_bind_text(st, 6, en);
                 if (sqlite3_step(st) != SQLITE_DONE) {
                     relm_store_fail(s, d, "define_type");
                     problem = "x";
@@ -1363,8 +1354,8 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
         return RELM_ERR;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, impact);
-    bind_opt(st, 3, description);
+    relm_store_bind_text(st, 2, impact);
+    relm_store_bind_text(st, 3, description);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) {
