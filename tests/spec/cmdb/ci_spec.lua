@@ -1,16 +1,8 @@
 -- ci_spec.lua: adding, reading, changing, finding and removing CIs.
 local cmdb = relm.cmdb
 
-local function count(tbl)
-    return relm.sql("SELECT count(*) AS n FROM " .. tbl)[1].n
-end
-
-local function fails(code, fn, ...)
-    local ok, err = pcall(fn, ...)
-    assert.is_false(ok, "expected an error " .. code)
-    assert.is_true(relm.is_error(err, code), "expected " .. code .. ", got " .. tostring(err))
-    return tostring(err)
-end
+local S = dofile("tests/fixtures/spec_helper.lua")
+local count, fails = S.count, S.fails
 
 -- Assert fn fails with code and leaves cis and ci_history as they were.
 local function refused(code, fn, ...)

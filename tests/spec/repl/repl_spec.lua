@@ -5,25 +5,10 @@ local driver = bin:gsub("[^/]+$", "") .. "tests/ptydrive"
 local tmp = os.getenv("RELM_TEST_TMP") or os.tmpname():gsub("[^/]+$", "")
 local counter = 0
 
-local function q(s)
-    return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+-- Shell quoting and files: tests/fixtures/cli_helper.lua.
+local H = dofile("tests/fixtures/cli_helper.lua")
+local q, write, read = H.q, H.write, H.read
 
-local function write(path, text)
-    local f = assert(io.open(path, "w"))
-    f:write(text)
-    f:close()
-end
-
-local function read(path)
-    local f = io.open(path)
-    if not f then
-        return nil
-    end
-    local t = f:read("a")
-    f:close()
-    return t
-end
 
 -- A fresh home directory (for ~/.relm_history) and database per session.
 local function session_dir()
