@@ -310,23 +310,30 @@ static void show_value(const relm_cmdb_value *v, char *out, size_t n)
     }
 }
 
+/* The text value v as a JSON string in *json (malloc'd). */
+static int json_text(const relm_cmdb_value *v, char **json, relm_diag *d)
+{
+    cmdb_buf b = {0};
+    if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK) {
+        cmdb_buf_free(&b);
+        return oom(d);
+    }
+    *json = b.p;
+    return RELM_OK;
+}
+
 /* Encode v as the JSON text of an attribute of kind a->kind, or fail with
  * invalid_attribute naming the attribute and type. *json is malloc'd. */
 static int encode_attr(const cmdb_attr *a, const char *type,
                        const relm_cmdb_value *v, char **json, relm_diag *d)
 {
     char num[64], shown[96];
-    cmdb_buf b = {0};
     const char *want = NULL;
     *json = NULL;
     switch (a->kind) {
     case RELM_CMDB_STRING:
-        if (v->vtype == RELM_V_TEXT) {
-            if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK)
-                return oom(d);
-            *json = b.p;
-            return RELM_OK;
-        }
+        if (v->vtype == RELM_V_TEXT)
+            return json_text(v, json, d);
         want = "a string";
         break;
     case RELM_CMDB_INTEGER:
@@ -396,24 +403,16 @@ static int encode_attr(const cmdb_attr *a, const char *type,
         want = "a boolean (true/false)";
         break;
     case RELM_CMDB_DATE:
-        if (v->vtype == RELM_V_TEXT && relm_time_parse(v->s, v->len, NULL, NULL)) {
-            if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK)
-                return oom(d);
-            *json = b.p;
-            return RELM_OK;
-        }
+        if (v->vtype == RELM_V_TEXT && relm_time_parse(v->s, v->len, NULL, NULL))
+            return json_text(v, json, d);
         want = "a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)";
         break;
     case RELM_CMDB_ENUM:
         if (v->vtype == RELM_V_TEXT) {
             for (size_t i = 0; i < a->nvalues; i++) {
                 if (strlen(a->values[i]) == v->len &&
-                    memcmp(a->values[i], v->s, v->len) == 0) {
-                    if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK)
-                        return oom(d);
-                    *json = b.p;
-                    return RELM_OK;
-                }
+                    memcmp(a->values[i], v->s, v->len) == 0)
+                    return json_text(v, json, d);
             }
         }
         {
