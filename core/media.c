@@ -274,10 +274,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
         goto fail;
     sqlite3_bind_int64(st, 1, old_id);
     sqlite3_bind_int64(st, 2, media_id);
-    char *diff = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        diff = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *diff = relm_store_text(st);
     if (diff == NULL) {
         relm_diag_set(d, "out_of_memory", "out of memory");
         goto fail;

@@ -27,10 +27,7 @@ static char *snapshot_json(relm_store *s, const char *sql, int64_t id)
     if (st == NULL)
         return NULL;
     sqlite3_bind_int64(st, 1, id);
-    char *json = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        json = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *json = relm_store_text(st);
     return json;
 }
 

@@ -159,9 +159,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
         if (st == NULL)
             goto fail;
         sqlite3_bind_int64(st, 1, *id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            after = strdup((const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
+        after = relm_store_text(st);
         relm_occurrence o = {.at = now, .subject = "portfolio",
                              .subject_id = *id, .action = "sync",
                              .note = source, .after = after};

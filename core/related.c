@@ -72,10 +72,7 @@ static char *record_json(relm_store *s, int64_t id, relm_diag *d)
     if (st == NULL)
         return NULL;
     sqlite3_bind_int64(st, 1, id);
-    char *out = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *out = relm_store_text(st);
     if (out == NULL)
         relm_diag_set(d, "not_found", "no record with id %" PRId64, id);
     return out;
@@ -401,10 +398,7 @@ static int link_occurrence(relm_store *s, int64_t id, const release_info *r,
     sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
     relm_store_bind_text(st, 3, note);
     relm_store_bind_text(st, 4, cis_json);
-    char *after = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        after = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *after = relm_store_text(st);
     if (after == NULL)
         return relm_store_fail(s, d, "occurrence");
     char text[1024];
@@ -432,10 +426,7 @@ static char *cis_json(relm_store *s, int64_t id, int64_t rec, int64_t ci,
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, rec);
     sqlite3_bind_int64(st, 3, ci);
-    char *out = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *out = relm_store_text(st);
     if (out == NULL)
         relm_store_fail(s, d, "release cis");
     return out;

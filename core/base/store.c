@@ -292,6 +292,17 @@ int relm_store_lookup(relm_store *s, const char *sql, const char *key,
     return relm_store_fail(s, d, "lookup");
 }
 
+char *relm_store_text(sqlite3_stmt *st)
+{
+    char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        out = v != NULL ? strdup(v) : NULL;
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
 void relm_store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v != NULL)

@@ -57,6 +57,12 @@ enum { RELM_NOT_FOUND = 1 };
 int relm_store_lookup(relm_store *s, const char *sql, const char *key,
                       int64_t *out, relm_diag *d);
 
+/* Step st once and return a malloc'd copy of the text of column 0 of its
+ * row (the JSON snapshot of a row, say), then reset st. NULL when there
+ * is no row, the value is NULL, the step failed or memory ran out: the
+ * caller says which matters. */
+char *relm_store_text(sqlite3_stmt *st);
+
 /* Bind v (which must outlive the step) to parameter i as text, or NULL
  * when v is NULL: the optional text fields of every write. */
 void relm_store_bind_text(sqlite3_stmt *st, int i, const char *v);
