@@ -11,6 +11,8 @@
 #include "audit.h"
 #include "auth.h"
 #include "release.h"
+#include "base/clock.h"
+#include "base/time.h"
 
 /* The snapshot of an activity as the Lua table a user sees: names instead
  * of ids, JSON nulls dropped, the activities it waits for as an array. */
@@ -192,7 +194,7 @@ static int check_spec(const relm_activity_spec *a, relm_diag *d)
                              "cancelled, got '%s'",
                              a->status ? a->status : "nothing");
     if ((a->set & RELM_ACT_SCHEDULED) && a->scheduled_at != NULL &&
-        a->scheduled_at[0] && !relm_release_valid_date(a->scheduled_at))
+        a->scheduled_at[0] && !relm_time_valid(a->scheduled_at, RELM_TIME_CLOCK))
         return relm_diag_set(d, "invalid_field",
                              "scheduled_at: must be a date YYYY-MM-DD or "
                              "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",
@@ -275,7 +277,7 @@ int relm_activity_add(relm_store *s, int64_t release_id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         check_open(&r, d) != RELM_OK)
         goto fail;
@@ -411,7 +413,7 @@ int relm_activity_update(relm_store *s, int64_t id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_activity(s, id, &release_id, status, d) != RELM_OK ||
         read_release(s, release_id, &r, d) != RELM_OK ||
         check_open(&r, d) != RELM_OK)
@@ -574,7 +576,7 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
                              "wait for itself", id);
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_release(s, rel_a, &r, d) != RELM_OK || check_open(&r, d) != RELM_OK)
         goto fail;
     if (relm_activity_get(s, id, &before, d) != RELM_OK)

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "release.h"
+#include "base/clock.h"
 
 /* The round with its requests and their decisions, as the Lua table a user
  * sees (names instead of ids, nulls dropped). ?1 = round id. */
@@ -260,7 +261,7 @@ int relm_approval_open(relm_store *s, int64_t release_id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK)
         goto fail;
     if (strcmp(r.status, "open") != 0) {
@@ -436,7 +437,7 @@ int relm_approval_decide(relm_store *s, int64_t release_id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         open_round(s, release_id, &r, &rid, d) != RELM_OK)
         goto fail;
@@ -591,7 +592,7 @@ int relm_approval_withdraw(relm_store *s, int64_t release_id,
         return RELM_OK;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         relm_approval_round(s, release_id, &before, d) != RELM_OK ||
         withdraw_open(s, release_id, now, &n, d) != RELM_OK)

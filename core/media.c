@@ -86,24 +86,6 @@ static void bind_opt(sqlite3_stmt *st, int n, const char *v)
         sqlite3_bind_null(st, n);
 }
 
-/* Step a write statement to the end and reset it; RELM_ERR with d filled
- * (duplicate for a unique-index clash) on failure. */
-static int step_write(relm_store *s, sqlite3_stmt *st, const char *what,
-                      relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    int ext = sqlite3_extended_errcode(relm_store_db(s));
-    int ret = RELM_OK;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        if (ext == SQLITE_CONSTRAINT_UNIQUE)
-            ret = relm_diag_set(d, "duplicate", "%s already exists", what);
-        else
-            ret = relm_store_fail(s, d, what);
-    }
-    sqlite3_reset(st);
-    return ret;
-}
-
 int relm_media_add(relm_store *s, const char *name, const char *version,
                    const relm_media_fields *f, int64_t *id, relm_diag *d)
 {
@@ -133,7 +115,7 @@ int relm_media_add(relm_store *s, const char *name, const char *version,
     if (f->has_count)
         sqlite3_bind_int64(st, 7, f->licence_count);
     bind_opt(st, 8, f->notes);
-    if (step_write(s, st, what, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "%s", what) != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (relm_store_commit(s, d) != RELM_OK)
@@ -210,7 +192,7 @@ int relm_media_update(relm_store *s, const char *name, const char *version,
     sqlite3_bind_int64(st, 11, f->licence_count);
     sqlite3_bind_int(st, 12, f->notes != NULL);
     bind_opt(st, 13, f->notes);
-    if (step_write(s, st, "media update", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "media update") != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
@@ -287,7 +269,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
     sqlite3_bind_int64(st, 1, ci_id);
     if (media_id > 0)
         sqlite3_bind_int64(st, 2, media_id);
-    if (step_write(s, st, "media link", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "media link") != RELM_OK)
         goto fail;
     /* History in the cmdb's shape, diff {media: [before, after]}, written
      * through the cmdb so that a creation an import batch still tells is
@@ -345,7 +327,7 @@ int relm_media_spare_add(relm_store *s, const char *name,
     if (f->has_quantity)
         sqlite3_bind_int64(st, 5, f->quantity);
     bind_opt(st, 6, f->status);
-    if (step_write(s, st, "spare", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "spare") != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (relm_store_commit(s, d) != RELM_OK)

@@ -9,7 +9,7 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "release.h"
+#include "base/clock.h"
 
 /* NULL (not given) or one of low, medium, high. */
 static int is_level(const char *v)
@@ -157,7 +157,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
     }
     if (changed > 0 || replace) {
         char now[32];
-        relm_release_now_iso(now);
+        relm_clock_now_iso(now);
         char *after = NULL;
         st = relm_store_stmt(
             s,
@@ -222,7 +222,7 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
         goto fail;
     }
     char now[32], note[300];
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     snprintf(note, sizeof note, "%s/%s -> %s", portfolio, model, status);
     relm_occurrence o = {.at = now, .subject = "model", .subject_id = mid,
                          .action = "status", .note = note};

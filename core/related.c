@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cmdb/cmdb.h"
+#include "base/clock.h"
 #include "release.h"
 
 /* Record kinds and the prefix of their generated numbers. */
@@ -161,22 +162,6 @@ static int check_kind(const char *kind, relm_diag *d)
     return RELM_OK;
 }
 
-/* Step the INSERT or UPDATE of a record and reset it; a second record
- * with the same number is `duplicate`. */
-static int step_record(relm_store *s, sqlite3_stmt *st, const char *kind,
-                       const char *number, relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    int ext = sqlite3_extended_errcode(relm_store_db(s));
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return RELM_OK;
-    if (ext == SQLITE_CONSTRAINT_UNIQUE)
-        return relm_diag_set(d, "duplicate", "there is already a %s numbered "
-                             "'%s'", kind, number);
-    return relm_store_fail(s, d, "record");
-}
-
 int relm_related_record_add(relm_store *s, const char *kind,
                             const relm_record_spec *spec, int64_t *id,
                             char *number_out, size_t size, relm_diag *d)
@@ -195,7 +180,7 @@ int relm_related_record_add(relm_store *s, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     char at[32], number[64];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     sqlite3_stmt *st;
     if (spec->number != NULL) {
         snprintf(number, sizeof number, "%s", spec->number);
@@ -241,7 +226,7 @@ int relm_related_record_add(relm_store *s, const char *kind,
     bind_text_or_null(st, 5, spec->status);
     bind_text_or_null(st, 6, spec->url);
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
-    if (step_record(s, st, kind, number, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind, number) != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (spec->cis != NULL &&
@@ -293,7 +278,7 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *before = NULL;
     int64_t id = record_id(s, kind, number, d);
     if (id == 0)
@@ -315,7 +300,7 @@ int relm_related_record_update(relm_store *s, const char *kind,
     bind_text_or_null(st, 5, spec->status);
     bind_text_or_null(st, 6, spec->url);
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
-    if (step_record(s, st, kind, spec->number, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind, spec->number) != RELM_OK)
         goto fail;
     if (spec->cis != NULL &&
         set_record_cis(s, id, kind, spec->cis, spec->ncis, d) != RELM_OK)
@@ -578,7 +563,7 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
     if (begin_link(s, id, "relate", kind, target, &r, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
     if (is_ci) {
@@ -657,7 +642,7 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
     if (begin_link(s, id, "unrelate", kind, target, &r, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
     if (is_ci) {

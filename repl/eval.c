@@ -12,10 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/context.h"
 #include "lua/host.h"
 #include "base/utf8.h"
 
-int relm_eval_traceback = 0;
 
 static char *read_all(FILE *f, size_t *len)
 {
@@ -249,7 +249,7 @@ static void report_hint(lua_State *L, const char *msg)
 void relm_eval_report(lua_State *L)
 {
     const char *msg = relm_lua_error_string(L, -1);
-    if (relm_eval_traceback) {
+    if (relm_process.repl.traceback) {
         /* The recorded traceback starts with the message itself. */
         relm_host_traceback(L);
         if (lua_isstring(L, -1))
@@ -257,7 +257,7 @@ void relm_eval_report(lua_State *L)
     }
     fprintf(stderr, "%s\n", msg);
     report_hint(L, msg);
-    lua_settop(L, lua_gettop(L) - (relm_eval_traceback ? 3 : 2));
+    lua_settop(L, lua_gettop(L) - (relm_process.repl.traceback ? 3 : 2));
     fflush(stderr);
 }
 

@@ -6,9 +6,6 @@
 #include <lua.h>
 #include <stddef.h>
 
-/* Set by --traceback: errors are followed by the Lua traceback. */
-extern int relm_eval_traceback;
-
 /* Read a script (path, or "-" for stdin) into a malloc'd buffer after
  * checking it is a readable regular file of valid UTF-8; a first line
  * starting with # (a shebang) is blanked, as lua5.4 skips it. On failure

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "eval.h"
+#include "base/context.h"
 #include "lua/host.h"
 #include "repl.h"
 #include "base/store.h"
@@ -135,7 +136,7 @@ static int parse_args(int argc, char **argv, options *o)
             if (rc >= 0)
                 return rc;
         } else if (strcmp(a, "--traceback") == 0) {
-            relm_eval_traceback = 1;
+            relm_process.repl.traceback = 1;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
             printf("relm %s (%s, SQLite %s)\n", RELM_VERSION, LUA_RELEASE,
                    sqlite3_libversion());
@@ -253,15 +254,14 @@ static void remove_db(const char *path)
     }
 }
 
-/* The open store, closed at exit when a script leaves through os.exit():
- * closing checkpoints the WAL (no -wal/-shm files left beside the database)
- * and rolls back a transaction the script had not committed. */
-static relm_store *open_store;
-
+/* The open store (relm_process.repl.store), closed at exit when a script
+ * leaves through os.exit(): closing checkpoints the WAL (no -wal/-shm files
+ * left beside the database) and rolls back a transaction the script had
+ * not committed. */
 static void close_store_at_exit(void)
 {
-    relm_store *s = open_store;
-    open_store = NULL;
+    relm_store *s = relm_process.repl.store;
+    relm_process.repl.store = NULL;
     relm_store_close(s);
 }
 
@@ -325,7 +325,7 @@ int main(int argc, char **argv)
         free(script);
         return 1;
     }
-    open_store = store;
+    relm_process.repl.store = store;
     atexit(close_store_at_exit);
 
     if (script != NULL) {
@@ -339,7 +339,7 @@ int main(int argc, char **argv)
     }
     free(script);
     relm_host_close(L);
-    open_store = NULL;
+    relm_process.repl.store = NULL;
     relm_store_close(store);
     return rc;
 }

@@ -13,12 +13,13 @@
 
 #include "eval.h"
 #include "lua/host.h"
+#include "base/context.h"
 #include "base/store.h"
 #include "base/version.h"
 
-static lua_State *repl_L;
-static volatile sig_atomic_t evaluating; /* a statement is running */
-static volatile sig_atomic_t sigint_seen; /* Ctrl-C since the last prompt */
+/* The REPL's state, shared with the SIGINT handler, is the process
+ * context's repl section (base/context.h). */
+static struct relm_repl_state *const rs = &relm_process.repl;
 
 /* Raise "interrupted" at every Lua instruction until the statement is
  * over: a statement that pcalls in a loop cannot swallow the interrupt,
@@ -38,13 +39,13 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar)
 static void on_sigint(int sig)
 {
     (void)sig;
-    sigint_seen = 1;
-    if (evaluating && repl_L != NULL) {
+    rs->sigint_seen = 1;
+    if (rs->evaluating && rs->L != NULL) {
         /* The terminal echoed ^C: the report starts on a line of its own. */
         ssize_t w = write(STDOUT_FILENO, "\n", 1);
         (void)w;
-        relm_host_interrupt(repl_L);
-        lua_sethook(repl_L, interrupt_hook, LUA_MASKCOUNT, 1);
+        relm_host_interrupt(rs->L);
+        lua_sethook(rs->L, interrupt_hook, LUA_MASKCOUNT, 1);
     }
 }
 
@@ -91,7 +92,7 @@ static char **complete(const char *text, int start, int end)
 {
     (void)start;
     (void)end;
-    lua_State *L = repl_L;
+    lua_State *L = rs->L;
     rl_attempted_completion_over = 1;
     int top = lua_gettop(L);
     lua_getglobal(L, "require");
@@ -162,7 +163,7 @@ int relm_repl(lua_State *L)
 {
     int tty = isatty(STDIN_FILENO);
     char hist[4096];
-    repl_L = L;
+    rs->L = L;
     history_path(hist, sizeof hist);
     if (tty) {
         /* Before using_history(), which starts libedit: "relm:" lines of
@@ -192,9 +193,9 @@ int relm_repl(lua_State *L)
     int failed = 0; /* a statement raised or did not compile */
     lua_settop(L, 0);
     for (;;) {
-        sigint_seen = 0;
+        rs->sigint_seen = 0;
         line = read_line(chunk != NULL ? ">> " : "relm> ", tty);
-        if (line == NULL && sigint_seen && tty) {
+        if (line == NULL && rs->sigint_seen && tty) {
             /* Ctrl-C at the prompt: drop the line (and any unfinished
              * multi-line chunk) and prompt again, as a shell does. */
             free(chunk);
@@ -240,10 +241,10 @@ int relm_repl(lua_State *L)
             failed = 1;
             continue;
         }
-        evaluating = 1;
+        rs->evaluating = 1;
         if (relm_eval_call(L, 0, 1) != LUA_OK)
             failed = 1;
-        evaluating = 0;
+        rs->evaluating = 0;
         lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late */
         lua_settop(L, 0);
     }

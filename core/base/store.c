@@ -3,25 +3,38 @@
 #include "base/store.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/migrations.h"
 
-typedef struct stmt_slot {
-    char *sql;          /* owned copy of the key; NULL for an empty slot */
+/* The statement cache: at most RELM_STORE_CACHE_MAX prepared statements,
+ * found by their SQL text through a chained hash, kept in least-recently-
+ * used order. A long-running server asks for statements whose text varies
+ * (release updates by field set, searches by filter), so an unbounded cache
+ * would grow for as long as the process lives. Entries are indices into
+ * one array allocated on first use; -1 ends a chain or the list. */
+enum { STMT_BUCKETS = 512 }; /* a power of two, twice the capacity */
+typedef struct stmt_entry {
+    char *sql;          /* owned copy of the key */
     sqlite3_stmt *stmt;
-} stmt_slot;
+    size_t hash;
+    int chain;          /* next entry in the same bucket */
+    int newer, older;   /* neighbours in the LRU list */
+} stmt_entry;
 
 struct relm_store {
     sqlite3 *db;
     char *path;
-    stmt_slot *slots;   /* open-addressing hash table keyed by SQL text */
-    size_t nslots;      /* a power of two */
-    size_t nused;
+    stmt_entry *cache;  /* RELM_STORE_CACHE_MAX entries, or NULL */
+    int ncached;
+    int bucket[STMT_BUCKETS]; /* first entry per hash bucket, -1 for none */
+    int newest, oldest; /* ends of the LRU list */
     int depth;          /* transaction nesting: 0 = autocommit */
     const char *pending_pragma; /* run before the first statement */
     int64_t actor_id;
@@ -80,6 +93,48 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context)
     return relm_diag_set(d, code, "%s: %s", context, sqlite3_errmsg(s->db));
 }
 
+int relm_store_step_write(relm_store *s, sqlite3_stmt *st, relm_diag *d,
+                          const char *what, ...)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return RELM_OK;
+    }
+    /* Read the cause before the reset: the message is the step's. */
+    int ext = sqlite3_extended_errcode(s->db);
+    char name[256], why[512];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(name, sizeof name, what, ap);
+    va_end(ap);
+    snprintf(why, sizeof why, "%s", sqlite3_errmsg(s->db));
+    const char *sql = sqlite3_sql(st);
+    int deleting = sql != NULL && strncasecmp(sql, "DELETE", 6) == 0;
+    int ret;
+    switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        ret = relm_diag_set(d, "duplicate", "%s already exists", name);
+        break;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        ret = deleting
+                  ? relm_diag_set(d, "in_use", "%s is still in use", name)
+                  : relm_diag_set(d, "not_found", "%s refers to something "
+                                  "that does not exist", name);
+        break;
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+        ret = relm_diag_set(d, "invalid_argument", "%s: %s", name, why);
+        break;
+    default:
+        ret = relm_store_fail(s, d, name);
+        break;
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
 /* FNV-1a: short SQL strings, few collisions, no dependency. */
 static size_t hash_sql(const char *sql)
 {
@@ -91,29 +146,65 @@ static size_t hash_sql(const char *sql)
     return (size_t)h;
 }
 
-static int cache_grow(relm_store *s)
+/* Unlink entry i from the LRU list. */
+static void lru_unlink(relm_store *s, int i)
 {
-    size_t n = s->nslots ? s->nslots * 2 : 64;
-    stmt_slot *slots = calloc(n, sizeof *slots);
-    if (slots == NULL)
-        return RELM_ERR;
-    for (size_t i = 0; i < s->nslots; i++) {
-        if (s->slots[i].sql == NULL)
-            continue;
-        size_t j = hash_sql(s->slots[i].sql) & (n - 1);
-        while (slots[j].sql != NULL)
-            j = (j + 1) & (n - 1);
-        slots[j] = s->slots[i];
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->nslots = n;
-    return RELM_OK;
+    stmt_entry *e = &s->cache[i];
+    if (e->newer >= 0)
+        s->cache[e->newer].older = e->older;
+    else
+        s->newest = e->older;
+    if (e->older >= 0)
+        s->cache[e->older].newer = e->newer;
+    else
+        s->oldest = e->newer;
+}
+
+/* Put entry i at the newest end of the LRU list. */
+static void lru_push(relm_store *s, int i)
+{
+    stmt_entry *e = &s->cache[i];
+    e->newer = -1;
+    e->older = s->newest;
+    if (s->newest >= 0)
+        s->cache[s->newest].newer = i;
+    s->newest = i;
+    if (s->oldest < 0)
+        s->oldest = i;
+}
+
+/* Evict the least recently used statement that is not mid-step (a caller
+ * may still be reading its rows) and return its free entry; -1 when every
+ * cached statement is mid-step, which only a leak of unreset statements
+ * can cause. */
+static int cache_evict(relm_store *s)
+{
+    int i = s->oldest;
+    while (i >= 0 && sqlite3_stmt_busy(s->cache[i].stmt))
+        i = s->cache[i].newer;
+    if (i < 0)
+        return -1;
+    stmt_entry *e = &s->cache[i];
+    int *link = &s->bucket[e->hash & (STMT_BUCKETS - 1)];
+    while (*link != i)
+        link = &s->cache[*link].chain;
+    *link = e->chain;
+    lru_unlink(s, i);
+    sqlite3_finalize(e->stmt);
+    free(e->sql);
+    e->sql = NULL;
+    e->stmt = NULL;
+    return i;
+}
+
+int relm_store_cached(const relm_store *s)
+{
+    return s->ncached;
 }
 
 /* Run the connection setting deferred by relm_store_open, once. SQLite
  * refuses to change the safety level inside a transaction, and a read
- * transaction may have been begun directly on the handle (graph.c does):
+ * transaction may be open (relm_store_read_begin, graph.c):
  * then the setting waits for the next statement outside one. Every write
  * starts with relm_store_begin in autocommit, so none runs without it. */
 static int apply_pending(relm_store *s, relm_diag *d)
@@ -129,19 +220,26 @@ sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
 {
     if (s->pending_pragma != NULL && apply_pending(s, d) != RELM_OK)
         return NULL;
-    if (s->nused * 2 >= s->nslots && cache_grow(s) != RELM_OK) {
-        relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
-        return NULL;
-    }
-    size_t i = hash_sql(sql) & (s->nslots - 1);
-    while (s->slots[i].sql != NULL) {
-        if (strcmp(s->slots[i].sql, sql) == 0) {
-            sqlite3_stmt *st = s->slots[i].stmt;
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            return st;
+    if (s->cache == NULL) {
+        s->cache = calloc(RELM_STORE_CACHE_MAX, sizeof *s->cache);
+        if (s->cache == NULL) {
+            relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
+            return NULL;
         }
-        i = (i + 1) & (s->nslots - 1);
+    }
+    size_t h = hash_sql(sql);
+    for (int i = s->bucket[h & (STMT_BUCKETS - 1)]; i >= 0;
+         i = s->cache[i].chain) {
+        stmt_entry *e = &s->cache[i];
+        if (e->hash == h && strcmp(e->sql, sql) == 0) {
+            sqlite3_reset(e->stmt);
+            sqlite3_clear_bindings(e->stmt);
+            if (s->newest != i) {
+                lru_unlink(s, i);
+                lru_push(s, i);
+            }
+            return e->stmt;
+        }
     }
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
@@ -150,14 +248,29 @@ sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
         return NULL;
     }
     char *key = strdup(sql);
-    if (key == NULL) {
+    int i = key == NULL ? -1
+            : s->ncached < RELM_STORE_CACHE_MAX ? s->ncached
+            : cache_evict(s);
+    if (i < 0) {
         sqlite3_finalize(st);
-        relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
+        free(key);
+        if (key == NULL)
+            relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
+        else
+            relm_diag_set(d, "internal", "statement cache: all %d statements "
+                          "are mid-step (one is never reset)",
+                          RELM_STORE_CACHE_MAX);
         return NULL;
     }
-    s->slots[i].sql = key;
-    s->slots[i].stmt = st;
-    s->nused++;
+    if (i == s->ncached)
+        s->ncached++;
+    stmt_entry *e = &s->cache[i];
+    e->sql = key;
+    e->stmt = st;
+    e->hash = h;
+    e->chain = s->bucket[h & (STMT_BUCKETS - 1)];
+    s->bucket[h & (STMT_BUCKETS - 1)] = i;
+    lru_push(s, i);
     return st;
 }
 
@@ -253,6 +366,25 @@ void relm_store_rollback(relm_store *s)
         sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     }
     s->depth--;
+}
+
+int relm_store_read_begin(relm_store *s, int *own, relm_diag *d)
+{
+    *own = 0;
+    if (!sqlite3_get_autocommit(s->db))
+        return RELM_OK;
+    if (sqlite3_exec(s->db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+        return relm_store_fail(s, d, "begin read");
+    *own = 1;
+    return RELM_OK;
+}
+
+void relm_store_read_end(relm_store *s, int own)
+{
+    /* Ending a read-only transaction cannot lose anything; if SQLite has
+     * already ended it, COMMIT fails harmlessly. */
+    if (own)
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
 }
 
 uint64_t relm_store_generation(relm_store *s)
@@ -530,6 +662,8 @@ int relm_store_open(relm_store **out, const char *path,
         return RELM_ERR;
     }
     s->data_version = -1;
+    s->newest = s->oldest = -1;
+    memset(s->bucket, 0xff, sizeof s->bucket); /* every bucket -1: empty */
     unsigned had_side = side_files(path);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                 (exists ? 0 : SQLITE_OPEN_CREATE);
@@ -582,13 +716,11 @@ void relm_store_close(relm_store *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->nslots; i++) {
-        if (s->slots[i].sql == NULL)
-            continue;
-        sqlite3_finalize(s->slots[i].stmt);
-        free(s->slots[i].sql);
+    for (int i = 0; i < s->ncached; i++) {
+        sqlite3_finalize(s->cache[i].stmt);
+        free(s->cache[i].sql);
     }
-    free(s->slots);
+    free(s->cache);
     if (s->db != NULL)
         sqlite3_close_v2(s->db);
     free(s->path);

@@ -40,8 +40,14 @@ int relm_store_schema_version(void);
 /* A prepared statement for sql, from the cache when it was prepared before.
  * It comes back reset with no bindings. The caller must be done with it
  * (stepped to the end or reset) before asking for the same SQL again.
- * Returns NULL with d filled on a prepare error. */
+ * The cache keeps the RELM_STORE_CACHE_MAX most recently used statements
+ * and finalizes the least recently used one beyond that (never one that is
+ * mid-step), so a statement must not be kept across more than that many
+ * other requests. Returns NULL with d filled on a prepare error. */
+enum { RELM_STORE_CACHE_MAX = 256 };
 sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d);
+/* How many statements the cache holds now (at most RELM_STORE_CACHE_MAX). */
+int relm_store_cached(const relm_store *s);
 
 /* Look up one integer (an id) by one text key: sql selects one column with
  * one parameter, e.g. "SELECT id FROM cis WHERE name = ?1". Returns RELM_OK
@@ -65,8 +71,28 @@ int relm_store_commit(relm_store *s, relm_diag *d);
 void relm_store_rollback(relm_store *s);
 int relm_store_depth(const relm_store *s);
 
+/* A read transaction, so that several queries see one snapshot: begun
+ * (deferred, no write lock) only when no transaction is open, and then
+ * *own is 1 and relm_store_read_end must end it. Reading does not count as
+ * a change (relm_store_generation is not bumped). */
+int relm_store_read_begin(relm_store *s, int *own, relm_diag *d);
+void relm_store_read_end(relm_store *s, int own);
+
 /* Map an SQLite result code from this connection into d, with context. */
 int relm_store_fail(relm_store *s, relm_diag *d, const char *context);
+
+/* Step the write statement st (INSERT, UPDATE, DELETE) to its end and reset
+ * it. On failure d says why, naming the row by what (a printf format, e.g.
+ * "a CI named '%s'"), with one code per cause:
+ *   UNIQUE or PRIMARY KEY      duplicate         "<what> already exists"
+ *   FOREIGN KEY on a DELETE    in_use            "<what> is still in use"
+ *   FOREIGN KEY otherwise      not_found         "<what> refers to ..."
+ *   CHECK, NOT NULL            invalid_argument  "<what>: <SQLite's words>"
+ *   BUSY, LOCKED, other        as relm_store_fail (busy, never corrupt)
+ * Returns RELM_OK when the statement ran (it may have changed no row). */
+int relm_store_step_write(relm_store *s, sqlite3_stmt *st, relm_diag *d,
+                          const char *what, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* The acting user: set once at start-up from --user; 0 means none yet. */
 int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d);

@@ -112,17 +112,9 @@ int relm_baseline_create(relm_store *s, const char *name,
     bind_opt(st, 4, f->names_json);
     if (relm_store_actor_id(s) > 0)
         sqlite3_bind_int64(st, 5, relm_store_actor_id(s));
-    int rc = sqlite3_step(st);
-    int ext = sqlite3_extended_errcode(relm_store_db(s));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        if (ext == SQLITE_CONSTRAINT_UNIQUE)
-            relm_diag_set(d, "duplicate", "a baseline named '%s' already "
-                          "exists", name);
-        else
-            relm_store_fail(s, d, "baseline");
+    if (relm_store_step_write(s, st, d, "a baseline named '%s'", name) !=
+        RELM_OK)
         goto fail;
-    }
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     st = relm_store_stmt(
         s, "INSERT INTO baseline_items (baseline_id, ci_id, ci_name, snapshot) "
@@ -134,12 +126,9 @@ int relm_baseline_create(relm_store *s, const char *name,
     bind_opt(st, 2, f->type);
     bind_opt(st, 3, f->status);
     bind_opt(st, 4, f->names_json);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        relm_store_fail(s, d, "baseline snapshot");
+    if (relm_store_step_write(s, st, d, "the snapshot of baseline '%s'",
+                              name) != RELM_OK)
         goto fail;
-    }
     *count = sqlite3_changes64(relm_store_db(s));
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;

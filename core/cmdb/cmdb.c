@@ -10,6 +10,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/context.h"
+#include "base/time.h"
+
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 enum { F_NAME, F_TYPE, F_STATUS, F_VERSION, F_SERIAL, F_CRITICALITY,
@@ -307,60 +310,6 @@ static void show_value(const relm_cmdb_value *v, char *out, size_t n)
     }
 }
 
-/* Is s[0..n) an ISO 8601 date (YYYY-MM-DD) or timestamp
- * (YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|+HH:MM|-HH:MM])? */
-static int valid_date(const char *s, size_t n)
-{
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    char b[40];
-    if (n < 10 || n >= sizeof b)
-        return 0;
-    memcpy(b, s, n);
-    b[n] = '\0';
-    for (int i = 0; i < 10; i++)
-        if (i == 4 || i == 7 ? b[i] != '-' : !isdigit((unsigned char)b[i]))
-            return 0;
-    int y = atoi(b), m = atoi(b + 5), dd = atoi(b + 8);
-    if (m < 1 || m > 12 || dd < 1 || dd > mdays[m - 1])
-        return 0;
-    if (m == 2 && dd == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 0;
-    if (n == 10)
-        return 1;
-    const char *p = b + 10;
-    if (*p != 'T' && *p != ' ')
-        return 0;
-    p++;
-    if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
-        p[2] != ':' || !isdigit((unsigned char)p[3]) ||
-        !isdigit((unsigned char)p[4]) || atoi(p) > 23 || atoi(p + 3) > 59)
-        return 0;
-    p += 5;
-    if (*p == ':') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-            atoi(p + 1) > 60)
-            return 0;
-        p += 3;
-        if (*p == '.') {
-            p++;
-            if (!isdigit((unsigned char)*p))
-                return 0;
-            while (isdigit((unsigned char)*p))
-                p++;
-        }
-    }
-    if (*p == 'Z')
-        p++;
-    else if (*p == '+' || *p == '-') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-            p[3] != ':' || !isdigit((unsigned char)p[4]) ||
-            !isdigit((unsigned char)p[5]))
-            return 0;
-        p += 6;
-    }
-    return *p == '\0';
-}
-
 /* Encode v as the JSON text of an attribute of kind a->kind, or fail with
  * invalid_attribute naming the attribute and type. *json is malloc'd. */
 static int encode_attr(const cmdb_attr *a, const char *type,
@@ -447,7 +396,7 @@ static int encode_attr(const cmdb_attr *a, const char *type,
         want = "a boolean (true/false)";
         break;
     case RELM_CMDB_DATE:
-        if (v->vtype == RELM_V_TEXT && valid_date(v->s, v->len)) {
+        if (v->vtype == RELM_V_TEXT && relm_time_parse(v->s, v->len, NULL, NULL)) {
             if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK)
                 return oom(d);
             *json = b.p;
@@ -1137,18 +1086,9 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         sqlite3_bind_text(st, 12, o->at, -1, SQLITE_STATIC);
     if (c->id == 0 && c->batch > 0)
         sqlite3_bind_int64(st, 13, c->batch);
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE) {
-        if ((sqlite3_extended_errcode(relm_store_db(s)) & 0xff) == SQLITE_CONSTRAINT &&
-            (c->std_before[F_NAME] == NULL ||
-             strcmp(c->std_before[F_NAME], c->std[F_NAME]) != 0))
-            relm_diag_set(d, "duplicate", "a CI named '%s' already exists",
-                          c->std[F_NAME]);
-        else
-            relm_store_fail(s, d, "cmdb");
+    if (relm_store_step_write(s, st, d, "a CI named '%s'", c->std[F_NAME]) !=
+        RELM_OK)
         goto done;
-    }
     const char *action = "update";
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
@@ -1170,18 +1110,17 @@ done:
 
 /* ---- public primitives ---- */
 
-/* One counter per process: a process with two stores on different files
- * only rebuilds a graph more often than it needs to. */
-static uint64_t edge_epoch;
+/* One counter per process (base/context.h): a process with two stores on
+ * different files only rebuilds a graph more often than it needs to. */
 
 uint64_t relm_cmdb_edge_epoch(void)
 {
-    return edge_epoch;
+    return relm_process.edge_epoch;
 }
 
 void relm_cmdb_edges_changed(void)
 {
-    edge_epoch++;
+    relm_process.edge_epoch++;
 }
 
 int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d)

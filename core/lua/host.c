@@ -17,6 +17,7 @@
 #pragma GCC diagnostic pop
 
 #include "config.h" /* RELM_DATADIR, generated from the Makefile's PREFIX */
+#include "base/context.h"
 #include "lua/modules.h"
 
 /* The allocator's userdata doubles as the host context: reachable from any
@@ -29,11 +30,11 @@ typedef struct host_ctx {
     char engine_src[4200]; /* "@<home>/lua/": chunk names of engine modules */
 } host_ctx;
 
-/* The context of the process's one state. Holding it here also keeps it
- * reachable when a script's os.exit(code, true) closes the state from
- * inside a call and the process ends without relm_host_close (otherwise a
- * leak checker reports it). */
-static host_ctx *process_ctx;
+/* The context of the process's one state is relm_process.host
+ * (base/context.h). Holding it there also keeps it reachable when a
+ * script's os.exit(code, true) closes the state from inside a call and the
+ * process ends without relm_host_close (otherwise a leak checker reports
+ * it). */
 
 static const struct {
     const char *name;
@@ -376,10 +377,10 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
         return NULL;
     }
     snprintf(ctx->engine_src, sizeof ctx->engine_src, "@%s/lua/", home);
-    process_ctx = ctx;
+    relm_process.host = ctx;
     lua_State *L = lua_newstate(host_alloc, ctx);
     if (L == NULL) {
-        process_ctx = NULL;
+        relm_process.host = NULL;
         uv_loop_close(&ctx->loop);
         free(ctx);
         relm_diag_set(d, "out_of_memory", "cannot create the Lua state");
@@ -415,7 +416,7 @@ void relm_host_close(lua_State *L)
     uv_walk(&ctx->loop, close_walk, NULL);
     uv_run(&ctx->loop, UV_RUN_DEFAULT);
     uv_loop_close(&ctx->loop);
-    if (ctx == process_ctx)
-        process_ctx = NULL;
+    if (ctx == relm_process.host)
+        relm_process.host = NULL;
     free(ctx);
 }

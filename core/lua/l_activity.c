@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "activity.h"
-#include "release.h"
+#include "base/time.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
@@ -166,7 +166,7 @@ static int l_activity_list(lua_State *L)
 /* valid_date(text) -> boolean. */
 static int l_activity_valid_date(lua_State *L)
 {
-    lua_pushboolean(L, relm_release_valid_date(luaL_checkstring(L, 1)));
+    lua_pushboolean(L, relm_time_valid(luaL_checkstring(L, 1), RELM_TIME_CLOCK));
     return 1;
 }
 

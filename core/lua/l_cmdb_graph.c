@@ -231,17 +231,17 @@ static void materialize(lua_State *L, int t, int si, lua_Integer first,
 {
     t = lua_absindex(L, t);
     si = lua_absindex(L, si);
-    sqlite3 *db = relm_store_db(relm_host_store(L));
-    int own = sqlite3_get_autocommit(db) &&
-              sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    relm_store *s = relm_host_store(L);
+    int own = 0;
+    /* Without a snapshot the rows are still right, each from its own. */
+    (void)relm_store_read_begin(s, &own, NULL);
     lua_pushcfunction(L, build_rows);
     lua_pushvalue(L, t);
     lua_pushvalue(L, si);
     lua_pushinteger(L, first);
     lua_pushinteger(L, last);
     int rc = lua_pcall(L, 4, 0, 0);
-    if (own)
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    relm_store_read_end(s, own);
     if (rc != LUA_OK)
         lua_error(L);
 }

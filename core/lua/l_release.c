@@ -8,6 +8,8 @@
 #include <time.h>
 
 #include "auth.h"
+#include "base/clock.h"
+#include "base/time.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "release.h"
@@ -163,22 +165,26 @@ static int l_release_workflow(lua_State *L)
     return 1;
 }
 
-/* The hook's context: the Lua state and the stack slot of the function. */
+/* The hook's context: the Lua state, the stack slot of the function, and
+ * room for an error code raised by Lua (d->code points there: it lives on
+ * the binding's stack until the error is raised, not in a static buffer
+ * that a second state or a nested call would overwrite). */
 typedef struct hook_ctx {
     lua_State *L;
     int fn;
+    char code[64];
 } hook_ctx;
 
 /* Turn the error value on top of the stack into d and pop it. A relm
- * error keeps its code; anything else becomes a guard failure. */
-static void error_to_diag(lua_State *L, relm_diag *d)
+ * error keeps its code (copied into code); anything else becomes a guard
+ * failure. */
+static void error_to_diag(lua_State *L, relm_diag *d, char code[64])
 {
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "code");
         lua_getfield(L, -2, "message");
         if (lua_isstring(L, -2)) {
-            static char code[64];
-            snprintf(code, sizeof code, "%s", lua_tostring(L, -2));
+            snprintf(code, 64, "%s", lua_tostring(L, -2));
             relm_diag_set(d, code, "%s", luaL_optstring(L, -1, ""));
             lua_pop(L, 3);
             return;
@@ -199,7 +205,7 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
     lua_pushvalue(L, h->fn);
     lua_pushstring(L, snapshot);
     if (relm_host_pcall(L, 1, 1) != LUA_OK) {
-        error_to_diag(L, d);
+        error_to_diag(L, d, h->code);
         return RELM_ERR;
     }
     int rc = RELM_OK;
@@ -262,7 +268,7 @@ static int l_release_apply(lua_State *L)
         return relm_lua_diag_error(L, &d);
     }
     op.fields = &f;
-    hook_ctx h = {L, 4};
+    hook_ctx h = {.L = L, .fn = 4};
     if (!lua_isnil(L, 4)) {
         op.hook = run_hook;
         op.hook_ud = &h;
@@ -338,7 +344,7 @@ static int l_release_fields(lua_State *L)
 /* now() -> epoch seconds of the engine's clock. */
 static int l_release_now(lua_State *L)
 {
-    lua_pushinteger(L, relm_release_now());
+    lua_pushinteger(L, relm_clock_now());
     return 1;
 }
 
@@ -350,7 +356,7 @@ static int l_release_set_clock(lua_State *L)
     if (relm_auth_require_admin(relm_host_store(L), "setting the clock", &d) !=
         RELM_OK)
         return relm_lua_diag_error(L, &d);
-    relm_release_set_clock(luaL_optinteger(L, 1, 0));
+    relm_clock_set(luaL_optinteger(L, 1, 0));
     return 0;
 }
 
@@ -358,17 +364,13 @@ static int l_release_set_clock(lua_State *L)
  * midnight), or nil when it does not parse. */
 static int l_release_seconds(lua_State *L)
 {
-    const char *v = luaL_checkstring(L, 1);
-    struct tm tm = {0};
-    int n = sscanf(v, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
-                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-    if (n < 3) {
+    size_t n;
+    const char *v = luaL_checklstring(L, 1, &n);
+    int64_t t;
+    if (relm_time_parse(v, n, &t, NULL))
+        lua_pushinteger(L, (lua_Integer)t);
+    else
         lua_pushnil(L);
-        return 1;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    lua_pushinteger(L, (lua_Integer)timegm(&tm));
     return 1;
 }
 

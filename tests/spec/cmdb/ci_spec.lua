@@ -72,6 +72,8 @@ describe("relm.cmdb.add and get", function()
         local cases = {
             { cpu = "eight" }, { cpu = 1.5 }, { ram = "much" }, { virtual = "yes" },
             { bought = "2024-02-30" }, { bought = "yesterday" }, { os = "windows" },
+            -- the engine's one ISO-8601 parser checks the offset and the year too
+            { bought = "2024-01-02T03:04:05+99:00" }, { bought = "0202-01-02" },
         }
         for _, extra in ipairs(cases) do
             local f = { type = "server", name = "x", ram = 1 }
