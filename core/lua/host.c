@@ -18,6 +18,7 @@
 
 #include "config.h" /* RELM_DATADIR, generated from the Makefile's PREFIX */
 #include "lua/modules.h"
+#include "base/utf8.h"
 
 /* The allocator's userdata doubles as the host context: reachable from any
  * lua_State with lua_getallocf, without a registry lookup. */
@@ -158,6 +159,41 @@ int relm_lua_diag_error(lua_State *L, const relm_diag *d)
 {
     relm_lua_push_error(L, d->code != NULL ? d->code : "error", d->msg, 1);
     return lua_error(L);
+}
+
+const char *relm_lua_text(lua_State *L, int idx, const char *what,
+                          size_t *len)
+{
+    size_t n = 0, bad = 0;
+    const char *v = lua_tolstring(L, idx, &n);
+    if (v == NULL)
+        return NULL;
+    /* memchr first: it is the cheap test every field pays, and a NUL is
+     * valid UTF-8, so the validator alone would let it through. */
+    const char *nul = memchr(v, '\0', n);
+    if (nul != NULL)
+        relm_lua_error(L, "invalid_argument", "%s: contains a NUL byte "
+                       "(at byte %zu); text may not hold NUL", what,
+                       (size_t)(nul - v) + 1);
+    if (!relm_utf8_valid(v, n, &bad))
+        relm_lua_error(L, "invalid_argument", "%s: not valid UTF-8 (at "
+                       "byte %zu)", what, bad + 1);
+    if (len != NULL)
+        *len = n;
+    return v;
+}
+
+const char *relm_lua_checktext(lua_State *L, int idx, const char *what)
+{
+    luaL_checklstring(L, idx, NULL);
+    return relm_lua_text(L, idx, what, NULL);
+}
+
+const char *relm_lua_opttext(lua_State *L, int idx, const char *what)
+{
+    if (lua_isnoneornil(L, idx))
+        return NULL;
+    return relm_lua_checktext(L, idx, what);
 }
 
 const char *relm_lua_error_string(lua_State *L, int idx)
