@@ -26,10 +26,26 @@ static void feed_text(relm_sha256 *c, const char *v, size_t n)
     relm_sha256_update(c, ";", 1);
 }
 
-/* Feed a NUL-terminated text (or NULL) as one field. */
-static void feed_str(relm_sha256 *c, const char *v)
+/* A text field and its length in bytes. The length is the stored one
+ * (sqlite3_column_bytes), never strlen: text written into the file behind
+ * relm's back may hold a NUL, and what follows it must count. Honest rows
+ * never hold one (they are bound as NUL-terminated strings and every text
+ * entering relm is refused if it holds a NUL), so for them both lengths
+ * agree and chains written before this change verify unchanged. */
+typedef struct text_view {
+    const char *s;
+    size_t n;
+} text_view;
+
+static text_view cstr(const char *v)
 {
-    feed_text(c, v, v != NULL ? strlen(v) : 0);
+    text_view t = {v, v != NULL ? strlen(v) : 0};
+    return t;
+}
+
+static void feed_str(relm_sha256 *c, text_view v)
+{
+    feed_text(c, v.s, v.n);
 }
 
 /* Feed an integer as its decimal text, or NULL. */
@@ -47,21 +63,21 @@ static void feed_int(relm_sha256 *c, int64_t v, int is_null)
 /* The row as the chain sees it; the order here is the canonical order. */
 typedef struct row_view {
     int64_t id;
-    const char *at;
+    text_view at;
     int64_t actor_id;
     int actor_null;
-    const char *actor;
-    const char *subject;
+    text_view actor;
+    text_view subject;
     int64_t subject_id;
     int subject_null;
-    const char *action;
-    const char *from_state;
-    const char *to_state;
+    text_view action;
+    text_view from_state;
+    text_view to_state;
     int64_t justification_id;
     int justification_null;
-    const char *note;
-    const char *before;
-    const char *after;
+    text_view note;
+    text_view before;
+    text_view after;
 } row_view;
 
 /* hash = sha256(prev_hash || canonical text of the row), as 64 hex
@@ -124,13 +140,15 @@ int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,
     int64_t actor_id = relm_store_actor_id(s);
     const char *actor = relm_store_actor_name(s);
     row_view r = {
-        .id = last + 1, .at = o->at, .actor_id = actor_id,
-        .actor_null = actor_id == 0, .actor = actor, .subject = o->subject,
-        .subject_id = o->subject_id, .subject_null = o->subject_id == 0,
-        .action = o->action, .from_state = o->from_state,
-        .to_state = o->to_state, .justification_id = o->justification_id,
-        .justification_null = o->justification_id == 0, .note = o->note,
-        .before = o->before, .after = o->after,
+        .id = last + 1, .at = cstr(o->at), .actor_id = actor_id,
+        .actor_null = actor_id == 0, .actor = cstr(actor),
+        .subject = cstr(o->subject), .subject_id = o->subject_id,
+        .subject_null = o->subject_id == 0, .action = cstr(o->action),
+        .from_state = cstr(o->from_state), .to_state = cstr(o->to_state),
+        .justification_id = o->justification_id,
+        .justification_null = o->justification_id == 0,
+        .note = cstr(o->note), .before = cstr(o->before),
+        .after = cstr(o->after),
     };
     row_hash(prev, &r, hash);
     sqlite3_stmt *st = relm_store_stmt(
@@ -143,7 +161,7 @@ int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, r.id);
-    sqlite3_bind_text(st, 2, r.at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, o->at, -1, SQLITE_STATIC);
     if (!r.actor_null)
         sqlite3_bind_int64(st, 3, actor_id);
     sqlite3_bind_text(st, 4, actor, -1, SQLITE_STATIC);
@@ -175,6 +193,16 @@ static const char *col_text(sqlite3_stmt *st, int i)
     return (const char *)sqlite3_column_text(st, i);
 }
 
+/* Text of column i with its stored length in bytes (text after a NUL
+ * included). sqlite3_column_bytes must follow sqlite3_column_text. */
+static text_view col_view(sqlite3_stmt *st, int i)
+{
+    text_view t;
+    t.s = (const char *)sqlite3_column_text(st, i);
+    t.n = t.s != NULL ? (size_t)sqlite3_column_bytes(st, i) : 0;
+    return t;
+}
+
 int relm_audit_verify(relm_store *s, relm_audit_report *r, relm_diag *d)
 {
     memset(r, 0, sizeof *r);
@@ -194,21 +222,21 @@ int relm_audit_verify(relm_store *s, relm_audit_report *r, relm_diag *d)
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         row_view v = {
             .id = sqlite3_column_int64(st, 0),
-            .at = col_text(st, 1),
+            .at = col_view(st, 1),
             .actor_id = sqlite3_column_int64(st, 2),
             .actor_null = sqlite3_column_type(st, 2) == SQLITE_NULL,
-            .actor = col_text(st, 3),
-            .subject = col_text(st, 4),
+            .actor = col_view(st, 3),
+            .subject = col_view(st, 4),
             .subject_id = sqlite3_column_int64(st, 5),
             .subject_null = sqlite3_column_type(st, 5) == SQLITE_NULL,
-            .action = col_text(st, 6),
-            .from_state = col_text(st, 7),
-            .to_state = col_text(st, 8),
+            .action = col_view(st, 6),
+            .from_state = col_view(st, 7),
+            .to_state = col_view(st, 8),
             .justification_id = sqlite3_column_int64(st, 9),
             .justification_null = sqlite3_column_type(st, 9) == SQLITE_NULL,
-            .note = col_text(st, 10),
-            .before = col_text(st, 11),
-            .after = col_text(st, 12),
+            .note = col_view(st, 10),
+            .before = col_view(st, 11),
+            .after = col_view(st, 12),
         };
         const char *stored_prev = col_text(st, 13);
         const char *stored = col_text(st, 14);

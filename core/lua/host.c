@@ -161,23 +161,50 @@ int relm_lua_diag_error(lua_State *L, const relm_diag *d)
     return lua_error(L);
 }
 
-const char *relm_lua_text(lua_State *L, int idx, const char *what,
-                          size_t *len)
+/* Name argument idx of the running C function the way luaL_argerror
+ * does ("argument #2 to 'relate'"), for checks given no `what`. */
+static const char *arg_name(lua_State *L, int idx, char *buf, size_t size)
 {
-    size_t n = 0, bad = 0;
-    const char *v = lua_tolstring(L, idx, &n);
-    if (v == NULL)
-        return NULL;
+    lua_Debug ar;
+    const char *fn = "?";
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
+        ar.name != NULL)
+        fn = ar.name;
+    snprintf(buf, size, "argument #%d to '%s'", idx, fn);
+    return buf;
+}
+
+const char *relm_text_problem(const char *v, size_t n, size_t *at)
+{
+    size_t bad = 0;
     /* memchr first: it is the cheap test every field pays, and a NUL is
      * valid UTF-8, so the validator alone would let it through. */
     const char *nul = memchr(v, '\0', n);
-    if (nul != NULL)
-        relm_lua_error(L, "invalid_argument", "%s: contains a NUL byte "
-                       "(at byte %zu); text may not hold NUL", what,
-                       (size_t)(nul - v) + 1);
-    if (!relm_utf8_valid(v, n, &bad))
-        relm_lua_error(L, "invalid_argument", "%s: not valid UTF-8 (at "
-                       "byte %zu)", what, bad + 1);
+    if (nul != NULL) {
+        *at = (size_t)(nul - v) + 1;
+        return "contains a NUL byte";
+    }
+    if (!relm_utf8_valid(v, n, &bad)) {
+        *at = bad + 1;
+        return "is not valid UTF-8";
+    }
+    return NULL;
+}
+
+const char *relm_lua_text(lua_State *L, int idx, const char *what,
+                          size_t *len)
+{
+    size_t n = 0, at = 0;
+    char name[96];
+    const char *v = lua_tolstring(L, idx, &n);
+    if (v == NULL)
+        return NULL;
+    const char *why = relm_text_problem(v, n, &at);
+    if (why != NULL)
+        relm_lua_error(L, "invalid_argument", "%s: %s (at byte %zu)",
+                       what != NULL ? what : arg_name(L, idx, name,
+                                                      sizeof name),
+                       why, at);
     if (len != NULL)
         *len = n;
     return v;

@@ -76,8 +76,13 @@ void relm_lua_push_error(lua_State *L, const char *code, const char *message,
  * relm_lua_checktext: argument idx must be a string (or number);
  * relm_lua_opttext: the same, NULL when idx is none or nil;
  * relm_lua_text: the value at idx, already known to be a string (a table
- * field the caller fetched). *len may be NULL. */
+ * field the caller fetched). *len may be NULL. what NULL names the
+ * argument by position and function, as luaL_argerror does. */
 const char *relm_lua_checktext(lua_State *L, int idx, const char *what);
+/* The same test without raising, for code that reports through a diag:
+ * NULL when v[0..n) is acceptable text, else what is wrong ("contains a
+ * NUL byte", "is not valid UTF-8") with the 1-based byte in *at. */
+const char *relm_text_problem(const char *v, size_t n, size_t *at);
 const char *relm_lua_opttext(lua_State *L, int idx, const char *what);
 const char *relm_lua_text(lua_State *L, int idx, const char *what,
                           size_t *len);

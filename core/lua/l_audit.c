@@ -13,7 +13,7 @@ static int l_audit_verify(lua_State *L)
     relm_audit_report r;
     relm_diag d;
     int64_t id = luaL_optinteger(L, 1, 0);
-    const char *hash = id > 0 ? luaL_checkstring(L, 2) : NULL;
+    const char *hash = id > 0 ? relm_lua_checktext(L, 2, "hash") : NULL;
     if (relm_audit_verify_kept(relm_host_store(L), id, hash, &r, &d) !=
         RELM_OK)
         return relm_lua_diag_error(L, &d);
