@@ -523,7 +523,7 @@ static int check_identity(relm_store *s, int64_t *version, relm_diag *d)
          query_int(s, "SELECT count(*) FROM sqlite_schema", &nobj, d) != RELM_OK)) {
         /* A lock held by another process (exclusive locking mode, a
          * recovery in progress) is not damage: report it as busy. */
-        if (d != NULL && d->code != NULL && strcmp(d->code, "busy") == 0)
+        if (d->code != NULL && strcmp(d->code, "busy") == 0)
             return relm_diag_set(d, "busy", "%s: database is locked by "
                                  "another process; try again", s->path);
         char why[sizeof d->msg];
