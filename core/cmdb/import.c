@@ -196,6 +196,7 @@ typedef struct importer {
     size_t *off, *len;
     size_t nf, fcap;
     int bad_utf8_col;       /* first field of this row with bad UTF-8 */
+    int nul_col;            /* first field of this row holding a NUL byte */
     /* header */
     char **cols;
     size_t ncols;
@@ -358,6 +359,9 @@ static int read_header(importer *im)
     if (im->bad_utf8_col > 0)
         return file_error(im, im->bad_utf8_col, "invalid_utf8", "this "
                             "column of the header is not valid UTF-8");
+    if (im->nul_col > 0)
+        return file_error(im, im->nul_col, "invalid_field", "this column "
+                          "of the header holds a NUL byte");
     im->ncols = im->nf;
     im->cols = calloc(im->nf, sizeof *im->cols);
     im->col_std = calloc(im->nf, sizeof *im->col_std);
@@ -613,6 +617,11 @@ static void data_row(importer *im)
         row_error(im, im->bad_utf8_col, "invalid_utf8", "not valid UTF-8");
         return;
     }
+    if (im->nul_col > 0) {
+        row_error(im, im->nul_col, "invalid_field", "the field holds a NUL "
+                  "byte; text may not");
+        return;
+    }
     if (im->nf != im->ncols) {
         row_error(im, (int)(im->nf < im->ncols ? im->nf : im->ncols) + 1,
                   "invalid_row", "this row has %zu field(s); the header has "
@@ -667,6 +676,9 @@ static void on_field(void *data, size_t len, void *ud)
     size_t bad;
     if (im->bad_utf8_col == 0 && !relm_utf8_valid(s, len, &bad))
         im->bad_utf8_col = (int)im->nf + 1;
+    /* NUL is valid UTF-8, but every later strlen would cut the text there. */
+    if (im->nul_col == 0 && memchr(s, '\0', len) != NULL)
+        im->nul_col = (int)im->nf + 1;
     im->off[im->nf] = im->fields.len;
     im->len[im->nf] = len;
     if (cmdb_buf_put(&im->fields, s, len) != RELM_OK ||
@@ -692,6 +704,7 @@ static void on_row(int c, void *ud)
     im->nf = 0;
     im->fields.len = 0;
     im->bad_utf8_col = 0;
+    im->nul_col = 0;
 }
 
 static int import_csv(importer *im, FILE *f)
@@ -752,6 +765,21 @@ static int jsonl_row(importer *im, const char *line, size_t len)
     if (!relm_utf8_valid(line, len, &bad))
         return row_error(im, (int)bad + 1, "invalid_utf8",
                          "not valid UTF-8 (byte %zu)", bad + 1);
+    /* SQLite's JSON functions end a string at an escaped NUL (\u0000),
+     * which would store "a" for "a\u0000b" silently: refuse the escape
+     * (an odd run of backslashes before the u). */
+    for (const char *p = line; (p = memchr(p, 'u', (size_t)(line + len - p)))
+                               != NULL; p++)
+        if (p > line && p[-1] == '\\' && line + len - p >= 5 &&
+            memcmp(p + 1, "0000", 4) == 0) {
+            size_t run = 0;
+            for (const char *q = p - 1; q >= line && *q == '\\'; q--)
+                run++;
+            if (run % 2 == 1)
+                return row_error(im, (int)(p - line), "invalid_field",
+                                 "a NUL byte (\\u0000) in text; text may "
+                                 "not hold NUL");
+        }
     /* An object: json_each then fails on anything malformed after it. */
     size_t lead = 0;
     while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))

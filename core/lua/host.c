@@ -19,6 +19,7 @@
 #include "config.h" /* RELM_DATADIR, generated from the Makefile's PREFIX */
 #include "base/context.h"
 #include "lua/modules.h"
+#include "base/utf8.h"
 
 /* The allocator's userdata doubles as the host context: reachable from any
  * lua_State with lua_getallocf, without a registry lookup. */
@@ -159,6 +160,68 @@ int relm_lua_diag_error(lua_State *L, const relm_diag *d)
 {
     relm_lua_push_error(L, d->code != NULL ? d->code : "error", d->msg, 1);
     return lua_error(L);
+}
+
+/* Name argument idx of the running C function the way luaL_argerror
+ * does ("argument #2 to 'relate'"), for checks given no `what`. */
+static const char *arg_name(lua_State *L, int idx, char *buf, size_t size)
+{
+    lua_Debug ar;
+    const char *fn = "?";
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
+        ar.name != NULL)
+        fn = ar.name;
+    snprintf(buf, size, "argument #%d to '%s'", idx, fn);
+    return buf;
+}
+
+const char *relm_text_problem(const char *v, size_t n, size_t *at)
+{
+    size_t bad = 0;
+    /* memchr first: it is the cheap test every field pays, and a NUL is
+     * valid UTF-8, so the validator alone would let it through. */
+    const char *nul = memchr(v, '\0', n);
+    if (nul != NULL) {
+        *at = (size_t)(nul - v) + 1;
+        return "contains a NUL byte";
+    }
+    if (!relm_utf8_valid(v, n, &bad)) {
+        *at = bad + 1;
+        return "is not valid UTF-8";
+    }
+    return NULL;
+}
+
+const char *relm_lua_text(lua_State *L, int idx, const char *what,
+                          size_t *len)
+{
+    size_t n = 0, at = 0;
+    char name[96];
+    const char *v = lua_tolstring(L, idx, &n);
+    if (v == NULL)
+        return NULL;
+    const char *why = relm_text_problem(v, n, &at);
+    if (why != NULL)
+        relm_lua_error(L, "invalid_argument", "%s: %s (at byte %zu)",
+                       what != NULL ? what : arg_name(L, idx, name,
+                                                      sizeof name),
+                       why, at);
+    if (len != NULL)
+        *len = n;
+    return v;
+}
+
+const char *relm_lua_checktext(lua_State *L, int idx, const char *what)
+{
+    luaL_checklstring(L, idx, NULL);
+    return relm_lua_text(L, idx, what, NULL);
+}
+
+const char *relm_lua_opttext(lua_State *L, int idx, const char *what)
+{
+    if (lua_isnoneornil(L, idx))
+        return NULL;
+    return relm_lua_checktext(L, idx, what);
 }
 
 const char *relm_lua_error_string(lua_State *L, int idx)

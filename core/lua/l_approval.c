@@ -12,7 +12,7 @@
 static const char *opt_str(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? relm_lua_text(L, -1, k, NULL) : NULL;
     lua_pop(L, 1); /* the string stays alive: the table holds it */
     return v;
 }
@@ -62,8 +62,8 @@ static int l_approval_open(lua_State *L)
 static int l_approval_decide(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
-    const char *decision = luaL_checkstring(L, 2);
-    const char *note = luaL_optstring(L, 3, NULL);
+    const char *decision = relm_lua_checktext(L, 2, "decision");
+    const char *note = relm_lua_opttext(L, 3, "note");
     relm_diag d;
     char status[16];
     if (relm_approval_decide(relm_host_store(L), rid, decision, note, status,
@@ -77,7 +77,7 @@ static int l_approval_decide(lua_State *L)
 static int l_approval_withdraw(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
-    const char *note = luaL_optstring(L, 2, NULL);
+    const char *note = relm_lua_opttext(L, 2, "note");
     relm_diag d;
     int done = 0;
     if (relm_approval_withdraw(relm_host_store(L), rid, note, &done, &d) !=

@@ -24,7 +24,7 @@ static void push_names_json(lua_State *L, int idx, const char *fn)
             relm_lua_error(L, "invalid_argument", "%s: names[%d] must be a "
                            "CI name, got %s", fn, (int)i, luaL_typename(L, -1));
         size_t len;
-        const char *k = lua_tolstring(L, -1, &len);
+        const char *k = relm_lua_text(L, -1, "CI name", &len);
         if (i > 1)
             luaL_addchar(&b, ',');
         luaL_addchar(&b, '"');
@@ -53,7 +53,7 @@ static const char *opt_string(lua_State *L, int idx, const char *key,
                               const char *fn)
 {
     int t = lua_getfield(L, idx, key);
-    const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    const char *v = t == LUA_TSTRING ? relm_lua_text(L, -1, key, NULL) : NULL;
     if (t != LUA_TSTRING && t != LUA_TNIL)
         relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
                        fn, key, luaL_typename(L, -1));

@@ -89,7 +89,7 @@ static void push_counts(lua_State *L, const relm_desktop *dt)
 static const char *opt_str(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? relm_lua_text(L, -1, k, NULL) : NULL;
     lua_pop(L, 1);
     return v;
 }
