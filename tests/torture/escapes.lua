@@ -7,6 +7,7 @@
 -- the process is caught by tests/torture/run.sh (the last name tried is in
 -- $TORTURE_PROGRESS).
 --   relm --db DB run tests/torture/escapes.lua
+-- luacheck: no max line length (one catalogue entry per line)
 local sb = require "relm.core.sandbox"
 local progress = os.getenv("TORTURE_PROGRESS")
 

@@ -14,7 +14,8 @@ first, last, seed = tonumber(first), tonumber(last), tonumber(seed)
 math.randomseed(seed)
 
 local csv_seeds = {
-    "name,type,n,note\nweb-01,node,1,plain\n\"db,02\",node,2,\"quoted \"\"twice\"\"\"\nsrv,node,,\"line one\nline two\"\n",
+    "name,type,n,note\nweb-01,node,1,plain\n\"db,02\",node,2,\"quoted \"\"twice\"\"\"\n"
+        .. "srv,node,,\"line one\nline two\"\n",
     "from,kind,to\nweb-01,runs_on,srv\ndb,depends_on,srv\n",
     "\239\187\191name,type,n\nbom,node,3\n",
     "name,type,status,criticality,n\na,node,active,high,1\nb,node,retired,low,-2\n",

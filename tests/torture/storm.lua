@@ -29,7 +29,8 @@ local known = { authorize = true, execute = true, pass = true, fail = true, acce
     reactivate = true, cancel = true, reopen = true }
 local done = 0
 while done < count do
-    local open = relm.sql("SELECT id FROM releases WHERE status NOT IN ('closed', 'cancelled') ORDER BY random() LIMIT 1")
+    local open = relm.sql("SELECT id FROM releases WHERE status NOT IN ('closed', 'cancelled') "
+        .. "ORDER BY random() LIMIT 1")
     if #open == 0 or math.random() < 0.2 then
         relm.release.register { workflow = "shimflow", title = "storm " .. done, executor_group = "ops" }
     else

@@ -60,7 +60,8 @@ describe("sandboxed C functions that could loop for ever", function()
     it("table.concat refuses a huge range with file:line and joins as before", function()
         fails_with("^cat%.lua:1: table%.concat: a range of more than",
             "return table.concat({}, '', 1, math.maxinteger)", "cat.lua")
-        local ok, res = run("return table.concat({1, 'b', 3}, '-'), table.concat({}, 'x'), table.concat({1, 2, 3}, '', 2, 3)")
+        local ok, res = run("return table.concat({1, 'b', 3}, '-'), table.concat({}, 'x'), "
+            .. "table.concat({1, 2, 3}, '', 2, 3)")
         assert.is_true(ok)
         assert.are.equal("1-b-3", res)
         fails_with("invalid value %(at index 2%) in table for 'concat'", "return table.concat({1, {}, 3})")
@@ -139,5 +140,33 @@ describe("memory a script keeps between calls", function()
         local ok, err = pcall(sb.config, { owned_mb = 0 })
         assert.is_false(ok)
         assert.matches("owned_mb", err.message)
+    end)
+end)
+
+describe("a workflow guard that calls a long C loop", function()
+    it("refuses its transition with the workflow's file:line, and the engine goes on", function()
+        local path = os.tmpname() .. ".lua"
+        local f = assert(io.open(path, "w"))
+        local name = path:match("([^/]+)%.lua$")
+        f:write(('workflow "%s" { initial = "open" }\n'):format(name),
+            'state "open" { phase = "registration" }\n',
+            'state "closed" { phase = "closure", final = true }\n',
+            'transition "finish" { from = "open", to = "closed",\n',
+            '    guard = function(r)\n',
+            '        return #(""):rep(math.maxinteger, "-") > 0\n',
+            '    end,\n',
+            '}\n',
+            'transition "spin" { from = "open", to = "open",\n',
+            '    guard = function(r) return #table.concat({}, "", 1, math.maxinteger) == 0 end,\n',
+            '}\n')
+        f:close()
+        local wf = relm.workflow.load(path)
+        os.remove(path)
+        local ok, why = wf:guard("finish", {}, { limits = { timeout_ms = 5000 } })
+        assert.is_false(ok)
+        assert.matches(name .. "%.lua:6: string%.rep: a result of %d+ bytes is over", why)
+        ok, why = wf:guard("spin", {}, { limits = { timeout_ms = 5000 } })
+        assert.is_false(ok)
+        assert.matches(name .. "%.lua:10: table%.concat: a range of more than", why)
     end)
 end)
