@@ -957,7 +957,8 @@ int relm_related_impact(relm_store *s, relm_graph *g, int64_t id,
                  0, o->service_types_json ? o->service_types_json : "[]",
                  &services, d) != RELM_OK)
         goto fail;
-    qsort(services.v, services.n, sizeof *services.v, cmp_id);
+    if (services.n > 0) /* qsort(NULL, 0, ...) is undefined behaviour */
+        qsort(services.v, services.n, sizeof *services.v, cmp_id);
     out->groups = calloc(touched.n ? touched.n : 1, sizeof *out->groups);
     if (out->groups == NULL)
         goto oom;

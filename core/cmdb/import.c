@@ -707,11 +707,32 @@ static void on_row(int c, void *ud)
     im->nul_col = 0;
 }
 
+/* libcsv grows its field buffer blk_size bytes at a time (128 by default):
+ * a 10 MB field took 80,000 reallocations, quadratic time under ASan. Its
+ * realloc hook has no user pointer, so the parser being fed is kept here;
+ * after each growth blk_size becomes the buffer's size, which doubles it
+ * next time. A field may not outgrow CSV_FIELD_MAX: libcsv then reports
+ * CSV_ENOMEM, turned into an error naming the row and column. */
+#define CSV_FIELD_MAX ((size_t)32 << 20)
+static struct csv_parser *csv_growing;
+
+static void *csv_grow(void *ptr, size_t size)
+{
+    if (size > CSV_FIELD_MAX + 128)
+        return NULL;
+    void *q = realloc(ptr, size);
+    if (q != NULL && csv_growing != NULL)
+        csv_growing->blk_size = size;
+    return q;
+}
+
 static int import_csv(importer *im, FILE *f)
 {
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
         return file_error(im, 0, "out_of_memory", "out of memory");
+    csv_set_realloc_func(&p, csv_grow);
+    csv_growing = &p;
     static char buf[1 << 16];
     size_t n;
     int rc = RELM_OK;
@@ -728,10 +749,17 @@ static int import_csv(importer *im, FILE *f)
             int col = (int)im->nf + 1;
             /* A structural error leaves the parser in an unknown place:
              * always fatal, also in skip mode. */
-            relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a quote "
-                          "inside an unquoted field, or text after a closing "
-                          "quote)", im->path, (long long)im->row, col,
-                          csv_strerror(csv_error(&p)));
+            int big = csv_error(&p) == CSV_ENOMEM ||
+                      csv_error(&p) == CSV_ETOOBIG;
+            if (big)
+                relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: field "
+                              "longer than %zu MB", im->path,
+                              (long long)im->row, col, CSV_FIELD_MAX >> 20);
+            else
+                relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a "
+                              "quote inside an unquoted field, or text after "
+                              "a closing quote)", im->path, (long long)im->row,
+                              col, csv_strerror(csv_error(&p)));
             im->failed = 1;
         }
     }
@@ -745,6 +773,7 @@ static int import_csv(importer *im, FILE *f)
         im->failed = 1;
     }
     csv_free(&p);
+    csv_growing = NULL;
     if (!im->failed && im->row == 0) {
         im->row = 1;
         file_error(im, 0, "invalid_csv", "the file is empty (expected a header "

@@ -5,6 +5,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 #include "base/context.h"
 #include "lua/modules.h"
 #include "base/utf8.h"
+#include "lua/sandbox.h"
 
 /* The allocator's userdata doubles as the host context: reachable from any
  * lua_State with lua_getallocf, without a registry lookup. */
@@ -47,21 +50,40 @@ static const struct {
     {NULL, NULL},
 };
 
+/* Every block carries a header naming the sandboxed script that owns it
+ * (0: the engine), so the memory each script keeps between calls can be
+ * capped (core/lua/sandbox.c, "owned memory"). A block keeps its owner
+ * when it is resized. The header keeps the block maximally aligned. */
+typedef union block_hdr {
+    unsigned owner;
+    max_align_t align;
+} block_hdr;
+
 static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     host_ctx *ctx = ud;
     size_t old = ptr != NULL ? osize : 0;
+    block_hdr *h = ptr != NULL ? (block_hdr *)ptr - 1 : NULL;
+    unsigned owner = h != NULL ? h->owner : relm_sandbox_owner();
     if (nsize == 0) {
-        free(ptr);
+        free(h);
         ctx->used -= old;
+        relm_sandbox_owned(owner, old, 0);
         return NULL;
     }
     if (ctx->limit != 0 && nsize > old && ctx->used - old + nsize > ctx->limit)
         return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p != NULL)
-        ctx->used = ctx->used - old + nsize;
-    return p;
+    if (nsize > old && !relm_sandbox_owned_fits(owner, nsize - old))
+        return NULL;
+    if (nsize > SIZE_MAX - sizeof *h)
+        return NULL;
+    block_hdr *p = realloc(h, sizeof *h + nsize);
+    if (p == NULL)
+        return NULL;
+    p->owner = owner;
+    ctx->used = ctx->used - old + nsize;
+    relm_sandbox_owned(owner, old, nsize);
+    return p + 1;
 }
 
 static host_ctx *ctx_of(lua_State *L)
