@@ -1312,28 +1312,47 @@ int cmdb_occurrence(relm_store *s, const char *subject, int64_t id,
     return relm_audit_append(s, &o, NULL, d);
 }
 
-/* The occurrence of a define_type that changed something: after is the
- * type's schema as it now stands (the attribute rows, in order). */
-static int type_occurrence(relm_store *s, int64_t id, const char *name,
-                           size_t nattrs, relm_diag *d)
+/* The type `name` as JSON (description and every attribute with kind,
+ * required, default and enum values, in order), malloc'd; NULL when there
+ * is no such type. Compared before and after a define_type to tell
+ * whether it changed anything, and logged as the occurrence's after. */
+static char *type_json(relm_store *s, const char *name, int64_t *id)
 {
     sqlite3_stmt *st = relm_store_stmt(
-        s, "SELECT json_object('name', t.name, 'attributes', (SELECT "
-           "json_group_array(json_object('name', a.name, 'kind', a.kind, "
-           "'required', a.required)) FROM (SELECT * FROM ci_type_attrs WHERE "
+        s, "SELECT t.id, json_object('name', t.name, 'description', "
+           "t.description, 'attributes', (SELECT json_group_array("
+           "json_object('name', a.name, 'kind', a.kind, 'required', "
+           "a.required, 'default', json(a.default_value), 'values', "
+           "json(a.enum_values))) FROM (SELECT * FROM ci_type_attrs WHERE "
            "type_id = t.id ORDER BY position) a)) FROM ci_types t WHERE "
-           "t.id = ?1", d);
+           "t.name = ?1", NULL);
     if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    char *after = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        after = strdup((const char *)sqlite3_column_text(st, 0));
+        return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    char *json = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (id != NULL)
+            *id = sqlite3_column_int64(st, 0);
+        json = strdup((const char *)sqlite3_column_text(st, 1));
+    }
     sqlite3_reset(st);
-    char note[300];
-    snprintf(note, sizeof note, "type %s (%zu attribute(s) given)", name,
-             nattrs);
-    int rc = cmdb_occurrence(s, "ci_type", id, "define", note, after, d);
+    return json;
+}
+
+/* The occurrence of a define_type, when it changed the type (before is
+ * its JSON before the call, NULL when it is new): an idempotent call that
+ * changed nothing leaves no trail. */
+static int type_occurrence(relm_store *s, const char *name,
+                           const char *before, relm_diag *d)
+{
+    int64_t id = 0;
+    char *after = type_json(s, name, &id);
+    int rc = RELM_OK;
+    if (after == NULL)
+        rc = relm_store_fail(s, d, "define_type");
+    else if (before == NULL || strcmp(before, after) != 0)
+        rc = cmdb_occurrence(s, "ci_type", id, before ? "change" : "define",
+                             name, after, d);
     free(after);
     return rc;
 }
@@ -1354,7 +1373,7 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
                                      "given twice", attrs[i].name);
     if (cmdb_begin(s, "defining a CI type", d) != RELM_OK)
         return RELM_ERR;
-    sqlite3_int64 changes0 = sqlite3_total_changes64(relm_store_db(s));
+    char *before = type_json(s, name, NULL);
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO ci_types (name, description) VALUES (?1, ?2) "
            "ON CONFLICT (name) DO UPDATE SET description = "
@@ -1439,15 +1458,13 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
             goto fail;
         }
     }
-    /* An idempotent call that changed nothing leaves no trail. */
-    if (sqlite3_total_changes64(relm_store_db(s)) != changes0 &&
-        type_occurrence(s, t->id, name, nattrs, d) != RELM_OK) {
-        cmdb_type_free(t);
-        goto fail;
-    }
     cmdb_type_free(t);
+    if (type_occurrence(s, name, before, d) != RELM_OK)
+        goto fail;
+    free(before);
     return relm_store_commit(s, d) == RELM_OK ? RELM_OK : (relm_store_rollback(s), RELM_ERR);
 fail:
+    free(before);
     relm_store_rollback(s);
     return RELM_ERR;
 }
