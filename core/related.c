@@ -738,16 +738,19 @@ fail:
  * execute its workflow (as whoever closed it) or write the CMDB; and its
  * CIs have not been updated for this closure yet, so the status policy
  * applies once per closure and cannot be replayed on a closed release
- * later. The policy itself still comes from the caller (the workflow's
- * ci_on_close, read in Lua): see docs/permissions.md. */
+ * later (closed_at has whole seconds, history times milliseconds: they
+ * are compared as times, not text). The policy itself still comes from
+ * the caller (the workflow's ci_on_close, read in Lua): see
+ * docs/permissions.md. */
 static int close_allowed(relm_store *s, int64_t id, char *number,
                          size_t size, relm_diag *d)
 {
     char workflow[128] = "", status[16] = "";
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT number, workflow, status, (SELECT count(*) FROM "
-           "ci_history h WHERE h.origin_release_id = r.id AND h.at >= "
-           "r.closed_at) FROM releases r WHERE id = ?1", d);
+           "ci_history h WHERE h.origin_release_id = r.id AND "
+           "julianday(h.at) >= julianday(r.closed_at)) FROM releases r "
+           "WHERE id = ?1", d);
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
