@@ -1112,6 +1112,34 @@ static int64_t count_rows(relm_store *s, const char *sql)
     return n;
 }
 
+/* The one occurrence of an import (not one per row: the batch row and
+ * ci_history tell each CI): which file, what kind, how many rows. */
+static int import_occurrence(importer *im)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        im->s, "SELECT json_object('file', ?1, 'kind', ?2, 'format', ?3, "
+               "'rows', ?4, 'skipped', ?5, 'batch', ?6)", im->d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_text(st, 1, im->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, im->o->relationships ? "relationships" : "cis",
+                      -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, im->o->format == RELM_IMPORT_JSONL ? "jsonl"
+                                                                : "csv",
+                      -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, im->count);
+    sqlite3_bind_int64(st, 5, im->rep != NULL ? (int64_t)im->rep->n : 0);
+    sqlite3_bind_int64(st, 6, im->batch);
+    char *after = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        after = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    int rc = cmdb_occurrence(im->s, "cmdb", im->batch, "import", im->note,
+                             after, im->d);
+    free(after);
+    return rc;
+}
+
 int relm_cmdb_import(relm_store *s, const char *path,
                      const relm_cmdb_import_opts *o, int64_t *count,
                      relm_import_report *rep, relm_diag *d)
@@ -1144,7 +1172,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
         return relm_diag_set(d, "out_of_memory", "out of memory");
     }
     int rc = RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    /* Checked once per import, inside its transaction, not per row. */
+    if (cmdb_begin(s, "importing into the CMDB", d) != RELM_OK)
         goto out;
     /* A bigger page cache for the load (restored at the end): a million
      * rows touch far more index pages than the default 2 MB holds. */
@@ -1183,7 +1212,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
         rc = import_jsonl(&im, f);
     else
         rc = import_csv(&im, f);
-    if (rc != RELM_OK || finish_indexes(&im) != RELM_OK)
+    if (rc != RELM_OK || finish_indexes(&im) != RELM_OK ||
+        import_occurrence(&im) != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
