@@ -159,7 +159,7 @@ static int eval_setup(lua_State *L)
 
 /* Once per state, before the first chunk of run, -e or the REPL: what
  * every evaluated chunk may use beyond the `relm` global. */
-static void setup(lua_State *L)
+void relm_eval_setup(lua_State *L)
 {
     static lua_State *done;
     if (done == L)
@@ -176,7 +176,7 @@ static void setup(lua_State *L)
 int relm_eval_load(lua_State *L, const char *code, size_t len,
                    const char *chunkname, int try_return)
 {
-    setup(L);
+    relm_eval_setup(L);
     /* Kept for the name hints of errors (report_hint); a whole script is
      * not worth the copy. */
     if (len <= 4096)

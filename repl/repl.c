@@ -5,6 +5,7 @@
 
 #include <editline/readline.h>
 #include <lauxlib.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,8 +164,14 @@ int relm_repl(lua_State *L)
     int tty = isatty(STDIN_FILENO);
     char hist[4096];
     repl_L = L;
+    relm_eval_setup(L);
     history_path(hist, sizeof hist);
     if (tty) {
+        /* libedit decodes what is typed through the locale's character
+         * type: in the "C" locale every byte past ASCII is dropped, so
+         * s = "ção" arrived as s = "o". Only LC_CTYPE: LC_NUMERIC stays
+         * "C", so Lua keeps printing 1.5, never 1,5. */
+        setlocale(LC_CTYPE, "");
         /* Before using_history(), which starts libedit: "relm:" lines of
          * ~/.editrc then apply to this program only. */
         rl_readline_name = "relm";

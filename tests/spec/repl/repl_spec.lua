@@ -40,7 +40,8 @@ local function drive(dir, steps)
     assert(f, driver .. " is missing: build it with `make " .. driver:gsub("^.*/build/", "build/") .. "`")
     f:close()
     write(dir .. "/steps", table.concat(steps, "\n") .. "\n")
-    local cmd = string.format("HOME=%s TERM=xterm %s -v -t 10 %s -- %s --db %s repl 2>&1",
+    -- A UTF-8 locale, as a person's terminal has.
+    local cmd = string.format("HOME=%s TERM=xterm LC_ALL=C.UTF-8 %s -v -t 10 %s -- %s --db %s repl 2>&1",
         q(dir .. "/home"), q(driver), q(dir .. "/steps"), q(bin), q(dir .. "/r.db"))
     local p = assert(io.popen(cmd))
     local out = p:read("a")
@@ -137,6 +138,38 @@ describe("the REPL in a terminal", function()
             "expect relm> ",
             "send relm.sq\\t('SELECT 6 * 7 AS answer')\\n",
             "expect answer\\n------\\n    42\\n(1 row)",
+            "ctrl d",
+            "exit 0",
+        })
+    end)
+
+    it("keeps non-ASCII text typed at the prompt, and numbers print with a dot", function()
+        assert_session({
+            "expect relm> ",
+            'send s = "ção"\\n',
+            "expect relm> ",
+            "send s .. '|' .. #s\\n",
+            "expect \\nção|5\\n",
+            "send 3 / 2\\n",
+            "expect \\n1.5\\n",
+            "ctrl d",
+            "exit 0",
+        })
+    end)
+
+    it("offers every relm module when Tab is the very first key", function()
+        -- Lua-only modules (relm.justification, relm.workflow) are found
+        -- on disk, not only the ones loaded already; a second look after a
+        -- statement finds them too (no short list was cached).
+        assert_session({
+            "expect relm> ",
+            "send relm.\\t\\t",
+            "expect relm.justification",
+            "expect relm.workflow",
+            "send \\x15\\n",
+            "expect relm> ",
+            "send relm.ju\\t ~= nil\\n",
+            "expect \\ntrue\\n",
             "ctrl d",
             "exit 0",
         })
