@@ -20,6 +20,7 @@
 static lua_State *repl_L;
 static volatile sig_atomic_t evaluating; /* a statement is running */
 static volatile sig_atomic_t sigint_seen; /* Ctrl-C since the last prompt */
+static volatile sig_atomic_t hangup_seen; /* the terminal was closed */
 
 /* Raise "interrupted" at every Lua instruction until the statement is
  * over: a statement that pcalls in a loop cannot swallow the interrupt,
@@ -49,13 +50,52 @@ static void on_sigint(int sig)
     }
 }
 
-static void history_path(char *buf, size_t len)
+/* SIGHUP (the window closed, the ssh connection dropped): stop a running
+ * statement as Ctrl-C does and leave through the normal path, so the store
+ * is closed (WAL checkpointed) rather than killed mid-way. The read at the
+ * prompt returns, interrupted, and the loop below sees hangup_seen. */
+static void on_sighup(int sig)
+{
+    (void)sig;
+    hangup_seen = 1;
+    if (evaluating && repl_L != NULL) {
+        relm_host_interrupt(repl_L);
+        lua_sethook(repl_L, interrupt_hook, LUA_MASKCOUNT, 1);
+    }
+}
+
+/* Path of the file name in $HOME into buf, or "" without a $HOME. */
+static void home_path(char *buf, size_t len, const char *name)
 {
     const char *home = getenv("HOME");
     if (home == NULL || *home == '\0')
         buf[0] = '\0';
     else
-        snprintf(buf, len, "%s/.relm_history", home);
+        snprintf(buf, len, "%s/%s", home, name);
+}
+
+int relm_repl_run_init(lua_State *L)
+{
+    char path[4096], err[4400], chunkname[4200];
+    home_path(path, sizeof path, ".relmrc");
+    if (path[0] == '\0' || access(path, F_OK) != 0)
+        return 0;
+    size_t len;
+    char *code = relm_eval_read_script(path, &len, err, sizeof err);
+    if (code == NULL) {
+        fprintf(stderr, "relm: %s\n", err);
+        return 1;
+    }
+    snprintf(chunkname, sizeof chunkname, "@%s", path);
+    int rc = 0;
+    if (relm_eval_load(L, code, len, chunkname, 0) != LUA_OK) {
+        relm_eval_report(L);
+        rc = 1;
+    } else if (relm_eval_call(L, 0, 0) != LUA_OK) {
+        rc = 1;
+    }
+    free(code);
+    return rc;
 }
 
 /* True when the load error on top of the stack says the chunk just ended
@@ -165,7 +205,7 @@ int relm_repl(lua_State *L)
     char hist[4096];
     repl_L = L;
     relm_eval_setup(L);
-    history_path(hist, sizeof hist);
+    home_path(hist, sizeof hist, ".relm_history");
     if (tty) {
         /* libedit decodes what is typed through the locale's character
          * type: in the "C" locale every byte past ASCII is dropped, so
@@ -192,6 +232,8 @@ int relm_repl(lua_State *L)
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_sighup;
+    sigaction(SIGHUP, &sa, NULL);
 
     char *chunk = NULL; /* lines gathered so far of an incomplete chunk */
     size_t chunk_len = 0;
@@ -200,7 +242,13 @@ int relm_repl(lua_State *L)
     lua_settop(L, 0);
     for (;;) {
         sigint_seen = 0;
+        if (hangup_seen)
+            break;
         line = read_line(chunk != NULL ? ">> " : "relm> ", tty);
+        if (hangup_seen) {
+            free(line);
+            break;
+        }
         if (line == NULL && sigint_seen && tty) {
             /* Ctrl-C at the prompt: drop the line (and any unfinished
              * multi-line chunk) and prompt again, as a shell does. */
@@ -237,8 +285,13 @@ int relm_repl(lua_State *L)
             lua_pop(L, 1); /* keep gathering lines */
             continue;
         }
-        if (tty)
+        if (tty) {
+            /* Saved at once, not only at Ctrl-D: a session left through
+             * os.exit() or a closed terminal keeps its history too. */
             add_history(chunk);
+            if (hist[0] != '\0')
+                write_history(hist);
+        }
         free(chunk);
         chunk = NULL;
         chunk_len = 0;
@@ -264,7 +317,7 @@ int relm_repl(lua_State *L)
             lua_pop(L, 1);
         free(chunk);
     }
-    if (tty) {
+    if (tty && !hangup_seen) {
         putchar('\n');
         if (hist[0] != '\0')
             write_history(hist);
