@@ -305,6 +305,14 @@ int relm_repl(lua_State *L)
             failed = 1;
         evaluating = 0;
         lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late */
+        if (sigint_seen || hangup_seen) {
+            /* sqlite3_interrupt stays armed while no SQL statement runs
+             * (a Lua loop was stopped): the next statement to start clears
+             * it. Start one now, or the checkpoint when the store closes
+             * is interrupted instead and the WAL is left behind. */
+            sqlite3_exec(relm_store_db(relm_host_store(L)), "SELECT 1", NULL,
+                         NULL, NULL);
+        }
         lua_settop(L, 0);
     }
     if (chunk != NULL) {

@@ -28,11 +28,10 @@ function relm.mode(mode, opts)
 end
 
 ---Print results to a file (truncated) from now on; relm.output() prints
----to the screen again. Returns the previous output file, if any.
+---to the screen again.
 ---@param path? string
----@return string|nil
 function relm.output(path)
-    return require("relm.pretty").set_output(path, false)
+    require("relm.pretty").set_output(path, false)
 end
 
 ---Print the next result to a file, then to the screen again.

@@ -240,6 +240,53 @@ describe("the REPL in a terminal", function()
     end)
 end)
 
+describe("leaving the REPL another way than Ctrl-D", function()
+    -- The database keeps a -wal file only while it is open: once the
+    -- store is closed cleanly the WAL is checkpointed and removed.
+    local function left_cleanly(dir)
+        local hist = read(dir .. "/home/.relm_history")
+        assert.is_not_nil(hist, "no ~/.relm_history written")
+        assert.matches("relm.cmdb.define_type", hist, 1, true)
+        assert.is_nil(read(dir .. "/r.db-wal"), "the WAL was left behind")
+        assert.is_not_nil(read(dir .. "/r.db"))
+    end
+
+    it("keeps the history and closes the database on os.exit()", function()
+        local _, dir = assert_session({
+            "expect relm> ",
+            "send relm.cmdb.define_type{name = 'server'}\\n",
+            "expect relm> ",
+            "send os.exit(3)\\n",
+            "exit 3",
+        })
+        left_cleanly(dir)
+    end)
+
+    it("keeps the history and closes the database when the terminal closes", function()
+        local _, dir = assert_session({
+            "expect relm> ",
+            "send relm.cmdb.define_type{name = 'server'}\\n",
+            "expect relm> ",
+            "hangup",
+            "exit any",
+        })
+        left_cleanly(dir)
+    end)
+
+    it("stops a running statement when the terminal closes", function()
+        local _, dir = assert_session({
+            "expect relm> ",
+            "send relm.cmdb.define_type{name = 'server'}\\n",
+            "expect relm> ",
+            "send print('lo'..'op') while true do end\\n",
+            "expect loop\\n",
+            "hangup",
+            "exit any",
+        })
+        left_cleanly(dir)
+    end)
+end)
+
 describe("the REPL without a terminal", function()
     -- Pipe input into `relm repl`; returns stdout, stderr and the exit status.
     local function piped(input)
