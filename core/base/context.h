@@ -50,6 +50,7 @@ typedef struct relm_context {
         void *L;                           /* the REPL's lua_State */
         volatile sig_atomic_t evaluating;  /* a statement is running */
         volatile sig_atomic_t sigint_seen; /* Ctrl-C since the last prompt */
+        volatile sig_atomic_t hangup_seen; /* the terminal was closed */
         void *store;                       /* relm_store to close at exit */
         int traceback;                     /* --traceback: show Lua tracebacks */
     } repl;

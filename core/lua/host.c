@@ -135,12 +135,24 @@ static int panic(lua_State *L)
  * raised deep in relm.release points at the script line that called it.
  * Pushes "" when no such frame exists (e.g. `relm -e` ran `return f(...)`,
  * a tail call that left no frame of the user's): the engine's own file and
- * line would only mislead the user. */
+ * line would only mislead the user. When the error is raised from the
+ * engine's own Lua, the level it passed is not trusted: a level counted by
+ * hand goes stale when the helper that raises is called from one more
+ * place (relm.release.act's checks named the caller of the user's function,
+ * or nothing), so the search starts at the raising frame. The level only
+ * counts for relm.error called from the user's own code. */
 static void push_where(lua_State *L, int level)
 {
     const char *engine = ctx_of(L)->engine_src;
     size_t n = strlen(engine);
     lua_Debug ar;
+    for (int lv = 1; lv < level && lua_getstack(L, lv, &ar); lv++) {
+        if (!lua_getinfo(L, "S", &ar) || ar.what[0] == 'C')
+            continue;
+        if (strncmp(ar.source, engine, n) == 0)
+            level = 1;
+        break;
+    }
     for (int lv = level; lua_getstack(L, lv, &ar); lv++) {
         if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0)
             continue;

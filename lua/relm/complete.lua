@@ -34,11 +34,16 @@ function M.modules()
             add(name)
         end
     end
+    -- Without the directory listing the list holds only the modules loaded
+    -- so far (18 of 25 at the first Tab of a session): such a list is
+    -- returned but never cached, so the next Tab looks again.
+    local complete_list = false
     local ok, ev = pcall(require, "relm.eval")
     local home = rawget(relm or {}, "home")
     if ok and type(ev) == "table" and ev.list and home then
-        local files = ev.list(home .. "/lua/relm") or {}
-        for _, file in ipairs(files) do
+        local files = ev.list(home .. "/lua/relm")
+        complete_list = files ~= nil
+        for _, file in ipairs(files or {}) do
             local name = file:match("^(.+)%.lua$")
             if name then
                 lua_file[name] = true
@@ -74,7 +79,9 @@ function M.modules()
         end
     end
     table.sort(modules)
-    module_cache = modules
+    if complete_list then
+        module_cache = modules
+    end
     return modules
 end
 
