@@ -157,8 +157,16 @@ static int sql_authorize(void *ctx, int action, const char *a, const char *b,
     sql_guard *g = ctx;
     (void)inner;
     switch (action) {
-    case SQLITE_SELECT:
     case SQLITE_FUNCTION:
+        /* SQLite keeps both disabled on this connection; refusing them
+         * here as well says so in words and survives a change of that. */
+        if (b != NULL && (sqlite3_stricmp(b, "load_extension") == 0 ||
+                          sqlite3_stricmp(b, "fts3_tokenizer") == 0)) {
+            snprintf(g->refused, sizeof g->refused, "%s()", b);
+            return SQLITE_DENY;
+        }
+        return SQLITE_OK;
+    case SQLITE_SELECT:
     case SQLITE_RECURSIVE:
         return SQLITE_OK;
     case SQLITE_UPDATE:

@@ -77,6 +77,10 @@ describe("relm.sql is read-only in fact", function()
         assert.are.equal(1, #relm.sql("SELECT 1 FROM sqlite_schema WHERE name = 'occurrences_no_update'"))
     end)
 
+    it("refuses loading an extension", function()
+        assert.matches("load_extension", refused("SELECT load_extension('/tmp/x.so')"))
+    end)
+
     it("refuses a second statement instead of ignoring it", function()
         local ok, err = pcall(relm.sql, "SELECT 1; DELETE FROM users")
         assert.is_false(ok)
