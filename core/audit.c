@@ -349,12 +349,21 @@ static const struct {
 static void migration_text(const char *type, const char *name, char *out,
                            size_t size)
 {
-    char head[96];
-    snprintf(head, sizeof head, "CREATE %s %s ",
-             strcmp(type, "trigger") == 0 ? "TRIGGER" : "VIEW", name);
+    const char *kw = strcmp(type, "trigger") == 0 ? "TRIGGER" : "VIEW";
+    char head[2][128];
+    snprintf(head[0], sizeof head[0], "CREATE %s %s ", kw, name);
+    snprintf(head[1], sizeof head[1], "CREATE %s IF NOT EXISTS %s ", kw,
+             name);
     out[0] = '\0';
     for (int i = relm_migration_count - 1; i >= 0; i--) {
-        const char *p = strstr(relm_migrations[i].sql, head);
+        const char *p = NULL;
+        /* The last definition in the file wins (a migration may drop and
+         * create again). */
+        for (int h = 0; h < 2; h++)
+            for (const char *q = relm_migrations[i].sql;
+                 (q = strstr(q, head[h])) != NULL; q++)
+                if (p == NULL || q > p)
+                    p = q;
         if (p == NULL)
             continue;
         const char *end = strcmp(type, "trigger") == 0 ? strstr(p, "END;")

@@ -218,7 +218,12 @@ static int apply_pending(relm_store *s, relm_diag *d)
         return RELM_OK;
     const char *sql = s->pending_pragma;
     s->pending_pragma = NULL;
-    return relm_store_exec(s, sql, d);
+    /* The engine's own setting, not the statement a guard is vetting. */
+    relm_store_guard_fn guard = s->guard;
+    s->guard = NULL;
+    int rc = relm_store_exec(s, sql, d);
+    s->guard = guard;
+    return rc;
 }
 
 /* 1 when what follows a prepared statement is only blanks, semicolons and

@@ -75,6 +75,7 @@ static void push_column(lua_State *L, sqlite3_stmt *st, int i)
  * runs inside sqlite3_step. */
 typedef struct sql_guard {
     int admin;          /* the acting user is a superuser */
+    int hid;            /* a column was read as NULL for a non-admin */
     char refused[128];  /* what the first refusal was, for the message */
 } sql_guard;
 
@@ -156,8 +157,16 @@ static int sql_authorize(void *ctx, int action, const char *a, const char *b,
     sql_guard *g = ctx;
     (void)inner;
     switch (action) {
-    case SQLITE_SELECT:
     case SQLITE_FUNCTION:
+        /* SQLite keeps both disabled on this connection; refusing them
+         * here as well says so in words and survives a change of that. */
+        if (b != NULL && (sqlite3_stricmp(b, "load_extension") == 0 ||
+                          sqlite3_stricmp(b, "fts3_tokenizer") == 0)) {
+            snprintf(g->refused, sizeof g->refused, "%s()", b);
+            return SQLITE_DENY;
+        }
+        return SQLITE_OK;
+    case SQLITE_SELECT:
     case SQLITE_RECURSIVE:
         return SQLITE_OK;
     case SQLITE_UPDATE:
@@ -186,8 +195,10 @@ static int sql_authorize(void *ctx, int action, const char *a, const char *b,
             for (size_t i = 0; i < sizeof admin_columns /
                                    sizeof admin_columns[0]; i++)
                 if (strcmp(a, admin_columns[i][0]) == 0 &&
-                    strcmp(b, admin_columns[i][1]) == 0)
+                    strcmp(b, admin_columns[i][1]) == 0) {
+                    g->hid = 1;
                     return SQLITE_IGNORE;
+                }
         return SQLITE_OK;
     case SQLITE_PRAGMA:
         if (read_pragma(a, b))
@@ -212,28 +223,90 @@ static int guarded_step(relm_store *s, sqlite3_stmt *st)
     return rc;
 }
 
-/* Prepare the user's query with the guard set. The statement cache keys
- * it under a comment naming the rules it was vetted by, so an
- * administrator's statement (which reads every column) is never reused
- * for someone else. Raises read_only when the guard refused something,
- * sql_error for other mistakes (more than one statement, syntax). */
-static sqlite3_stmt *guarded_prepare(lua_State *L, relm_store *s,
-                                     const char *query)
+/* Registry key of the table that remembers, per query text, whether the
+ * query reads a column only administrators see: true when it does, else
+ * the cache key its statement has (the same statement serves everyone).
+ * Only a query that reads such a column costs a permission lookup. */
+static const char query_class_key = 'q';
+
+/* Above this many distinct queries, new ones are not remembered: they
+ * take the slower path (a permission lookup per call) but stay right. */
+enum { MAX_QUERY_CLASSES = 4096 };
+
+/* Prepare the query (a string at index qi) with rules under key prefix
+ * (admin or not). Leaves nothing on the stack; NULL with d filled. */
+static sqlite3_stmt *prepare_as(lua_State *L, relm_store *s, int qi,
+                                int admin, relm_diag *d)
 {
-    relm_diag d;
-    guard_state.admin = relm_auth_is_admin(s);
+    guard_state.admin = admin;
+    guard_state.hid = 0;
     guard_state.refused[0] = '\0';
-    lua_pushstring(L, guard_state.admin ? "/* relm.sql: admin */ "
-                                        : "/* relm.sql */ ");
-    lua_pushstring(L, query);
+    lua_pushstring(L, admin ? "/* relm.sql: admin */ " : "/* relm.sql */ ");
+    lua_pushvalue(L, qi);
     lua_concat(L, 2);
-    const char *key = lua_tostring(L, -1);
     relm_store_guard_fn old;
     void *old_ctx;
     relm_store_set_guard(s, sql_authorize, &guard_state, &old, &old_ctx);
-    sqlite3_stmt *st = relm_store_stmt(s, key, &d);
+    sqlite3_stmt *st = relm_store_stmt(s, lua_tostring(L, -1), d);
     relm_store_set_guard(s, old, old_ctx, NULL, NULL);
     lua_pop(L, 1);
+    return st;
+}
+
+/* Prepare the user's query (string at qi) with the guard set. The
+ * statement cache keys it under a comment naming the rules it was vetted
+ * by, so an administrator's statement (which reads every column) is never
+ * reused for someone else. A query seen for the first time is prepared
+ * with a non-administrator's rules, which tell whether it reads a hidden
+ * column; remembered, that spares the common query the permission lookup.
+ * Raises read_only when the guard refused something, sql_error for other
+ * mistakes (more than one statement, syntax). */
+static sqlite3_stmt *guarded_prepare(lua_State *L, relm_store *s, int qi)
+{
+    relm_diag d;
+    sqlite3_stmt *st = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &query_class_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &query_class_key);
+        lua_pushinteger(L, 0);
+        lua_setfield(L, -2, "\1count"); /* no query text starts with \1 */
+    }
+    int classes = lua_gettop(L);
+    lua_pushvalue(L, qi);
+    int known = lua_rawget(L, classes);
+    if (known == LUA_TSTRING) {
+        /* Reads nothing hidden: one statement for everyone. */
+        guard_state.admin = 0;
+        guard_state.refused[0] = '\0';
+        st = relm_store_stmt(s, lua_tostring(L, -1), &d);
+    } else if (known == LUA_TBOOLEAN) {
+        st = prepare_as(L, s, qi, relm_auth_is_admin(s), &d);
+    } else {
+        lua_getfield(L, classes, "\1count");
+        lua_Integer n = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        st = prepare_as(L, s, qi, 0, &d);
+        int hid = guard_state.hid;
+        if (st != NULL && n < MAX_QUERY_CLASSES) {
+            lua_pushvalue(L, qi);
+            if (hid) {
+                lua_pushboolean(L, 1);
+            } else {
+                lua_pushstring(L, "/* relm.sql */ ");
+                lua_pushvalue(L, qi);
+                lua_concat(L, 2);
+            }
+            lua_rawset(L, classes);
+            lua_pushinteger(L, n + 1);
+            lua_setfield(L, classes, "\1count");
+        }
+        if (st != NULL && (hid || n >= MAX_QUERY_CLASSES) &&
+            relm_auth_is_admin(s))
+            st = prepare_as(L, s, qi, 1, &d);
+    }
+    lua_settop(L, classes - 1);
     if (st == NULL && guard_state.refused[0] != '\0')
         relm_lua_error(L, "read_only", "relm.sql runs read-only queries: "
                        "%s is refused; use the relm modules (or relm.tx "
@@ -253,7 +326,8 @@ static int l_base_sql(lua_State *L)
     int nargs = lua_gettop(L) - 1;
     relm_store *s = relm_host_store(L);
     relm_diag d;
-    sqlite3_stmt *st = guarded_prepare(L, s, query);
+    (void)query;
+    sqlite3_stmt *st = guarded_prepare(L, s, 1);
     if (!sqlite3_stmt_readonly(st))
         return relm_lua_error(L, "read_only",
                               "relm.sql runs read-only queries; use the relm "

@@ -71,7 +71,7 @@ static int l_cmdb_baseline_create(lua_State *L)
         return relm_lua_error(L, "invalid_argument", "%s: argument #1 (name) "
                               "must be a non-empty string, got %s", fn,
                               luaL_typename(L, 1));
-    const char *name = lua_tostring(L, 1);
+    const char *name = relm_lua_text(L, 1, "relm.cmdb.baseline: name", NULL);
     relm_baseline_filter f = {NULL, NULL, NULL};
     if (!lua_isnoneornil(L, 2)) {
         if (!lua_istable(L, 2))

@@ -77,6 +77,10 @@ describe("relm.sql is read-only in fact", function()
         assert.are.equal(1, #relm.sql("SELECT 1 FROM sqlite_schema WHERE name = 'occurrences_no_update'"))
     end)
 
+    it("refuses loading an extension", function()
+        assert.matches("load_extension", refused("SELECT load_extension('/tmp/x.so')"))
+    end)
+
     it("refuses a second statement instead of ignoring it", function()
         local ok, err = pcall(relm.sql, "SELECT 1; DELETE FROM users")
         assert.is_false(ok)
@@ -131,5 +135,17 @@ describe("relm.sql shows what the acting user may see", function()
         assert.are.equal("peek@example.org", row.email)
         assert.are.equal("555-0199", row.phone)
         assert.is_nil(relm.user.as("sqlpeek", function() return relm.sql(q) end)[1].email)
+        -- and the other way round: an administrator first
+        local q2 = "SELECT phone FROM users WHERE name = ?"
+        assert.are.equal("555-0199", relm.sql(q2, "sqlpeek")[1].phone)
+        assert.is_nil(relm.user.as("sqlpeek", function() return relm.sql(q2, "sqlpeek") end)[1].phone)
+        assert.are.equal("555-0199", relm.sql(q2, "sqlpeek")[1].phone)
+    end)
+
+    it("hides them also where they only filter rows", function()
+        local n = relm.user.as("sqlpeek", function()
+            return relm.sql("SELECT count(*) AS n FROM users WHERE email LIKE '%@example.org'")[1].n
+        end)
+        assert.are.equal(0, n)
     end)
 end)
