@@ -47,6 +47,23 @@ describe("relm.export", function()
         assert.are.equal("name\r\n", read(dir .. "/none.csv"))
     end)
 
+    it("writes wide records and values of every type", function()
+        local wide, columns = {}, {}
+        for i = 1, 100 do
+            columns[i] = ("c%03d"):format(i)
+            wide[columns[i]] = i
+        end
+        wide.c050 = "a,b"
+        wide.c051 = true
+        wide.c052 = { "x", "y" }
+        local path = dir .. "/wide.csv"
+        relm.export({ wide }, path)
+        local header, line = read(path):match("^([^\r]*)\r\n([^\r]*)\r\n$")
+        assert.are.equal(table.concat(columns, ","), header)
+        assert.matches(',49,"a,b",true,"%[""x"",""y""%]",53,', line)
+        assert.matches(",100$", line)
+    end)
+
     it("refuses a format it does not write, naming the path, and writes nothing", function()
         for _, path in ipairs({ dir .. "/x.xlsx", dir .. "/noext" }) do
             local ok, err = pcall(relm.export, rows, path)
