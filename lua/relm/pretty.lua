@@ -761,10 +761,15 @@ function M.show(v)
         local text = M.table(v, nil, opts)
         return M.header and text or (text:gsub("^[^\n]*\n[^\n]*\n", ""))
     end
+    -- An empty answer prints its header and (0 rows), never {}: relm.sql
+    -- results, and any list whose metatable names its columns (the
+    -- convention of every function that returns records).
     local mt = getmetatable(v)
-    if type(v) == "table" and type(mt) == "table" and mt.__name == "relm.rows" and #v == 0 then
+    if type(v) == "table" and type(mt) == "table" and next(v) == nil and not mt.__tostring
+        and (mt.__name == "relm.rows" or type(mt.columns) == "table") then
         if type(mt.columns) == "table" and #mt.columns > 0 then
-            return M.table(v, mt.columns, opts)
+            local text = M.table(v, mt.columns, opts)
+            return M.header and text or (text:gsub("^[^\n]*\n[^\n]*\n", ""))
         end
         return "(0 rows)"
     end
