@@ -124,6 +124,31 @@ describe("relm.progress", function()
         assert.are.equal("work: 10 rows, 5 rows/s", p.line("work", 10, nil, 2))
     end)
 
+    it("draws and finishes the terminal line for a hook of its own", function()
+        local p = require "relm.progress"
+        local written = {}
+        local real, delay, interval = io.stderr, p.delay, p.interval
+        -- luacheck: push ignore 122 (standard error swapped for a recorder)
+        io.stderr = { write = function(_, ...)
+            for _, s in ipairs({ ... }) do
+                written[#written + 1] = s
+            end
+        end, flush = function() end }
+        p.delay, p.interval = 0, 0
+        local ok, err = pcall(function()
+            local report = p.terminal("import cis.csv", "bytes", true)
+            report(0, 1000)
+            report(500, 1000)
+            report(1000, 1000)
+        end)
+        io.stderr, p.delay, p.interval = real, delay, interval
+        -- luacheck: pop
+        assert(ok, err)
+        local text = table.concat(written)
+        assert.matches("\rimport cis.csv: 500/1,000 bytes %(50%%%)", text)
+        assert.matches("\rimport cis.csv: 1,000/1,000 bytes %(100%%%), [%d,]+ bytes/s\27%[K\n$", text)
+    end)
+
     it("stays silent when nobody listens and stderr is not a terminal", function()
         assert.is_nil(require("relm.progress").new { total = 10, terminal = false })
     end)
