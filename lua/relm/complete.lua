@@ -2,8 +2,9 @@
 -- under `relm.` at any depth (modules not loaded yet included) and methods.
 local M = {}
 
--- Files of lua/relm that are the engine's plumbing, not modules to offer.
-local INTERNAL = { init = true, complete = true, help = true, modules = true, eval = true }
+-- Files of lua/relm that are the engine's plumbing, not modules to offer
+-- (export.lua is the body of the function relm.export).
+local INTERNAL = { init = true, complete = true, help = true, modules = true, eval = true, export = true }
 
 local KEYWORDS = {
     "and", "break", "do", "else", "elseif", "end", "false", "for", "function",

@@ -56,16 +56,114 @@ local function text(v)
 end
 M.text = text
 
---- One CSV field, RFC 4180: quoted when it holds a comma, a quote, a line
---- break or leading/trailing space; quotes doubled.
+--- One CSV field, RFC 4180: quoted when it holds a comma, a quote or a
+--- line break; quotes doubled.
 ---@param v any
 ---@return string
-function M.csv_field(v)
-    local s = text(v)
-    if s:find('[,"\r\n]') or s:find("^%s") or s:find("%s$") then
-        return '"' .. s:gsub('"', '""') .. '"'
+local find, gsub, sformat = string.find, string.gsub, string.format
+local math_type = math.type
+
+local function csv_field(v)
+    local s
+    local t = type(v)
+    if t == "string" then
+        s = v
+    elseif t == "number" then
+        -- A number never needs quotes.
+        if math_type(v) == "integer" then
+            return tostring(v)
+        end
+        return sformat("%.14g", v)
+    else
+        s = text(v)
+    end
+    if find(s, '[,"\r\n]') then
+        return '"' .. gsub(s, '"', '""') .. '"'
     end
     return s
+end
+M.csv_field = csv_field
+
+-- Encoders specialised to a list of columns (compiled once per export): a
+-- record becomes one concatenation, with no table built per row.
+local encoders = setmetatable({}, { __mode = "k" })
+
+local function encoder(columns, kind)
+    local per = encoders[columns]
+    if per and per[kind] then
+        return per[kind]
+    end
+    if #columns > 60 then
+        -- Too long a concatenation for one expression of the parser: a
+        -- loop, a table per record.
+        local keys = {}
+        for i, c in ipairs(columns) do
+            keys[i] = cjson.encode(c) .. ":"
+        end
+        return function(r)
+            local out = {}
+            for i, c in ipairs(columns) do
+                out[i] = kind == "csv" and csv_field(r[c]) or keys[i] .. M.json_value(r[c])
+            end
+            local line = table.concat(out, ",")
+            return kind == "csv" and line or "{" .. line .. "}"
+        end
+    end
+    local parts = {}
+    for i, c in ipairs(columns) do
+        if kind == "csv" then
+            parts[i] = ("f(r[%q])"):format(c)
+        else
+            parts[i] = ("%q .. j(r[%q])"):format(cjson.encode(c) .. ":", c)
+        end
+    end
+    local body
+    if #parts == 0 then
+        body = kind == "csv" and '""' or '"{}"'
+    elseif kind == "csv" then
+        body = table.concat(parts, ' .. "," .. ')
+    else
+        body = '"{" .. ' .. table.concat(parts, ' .. "," .. ') .. ' .. "}"'
+    end
+    local chunk = "local f, j = ... return function(r) return " .. body .. " end"
+    local fn = assert(load(chunk, "=(relm.export encoder)", "t"))(csv_field, M.json_value)
+    encoders[columns] = per or {}
+    encoders[columns][kind] = fn
+    return fn
+end
+
+-- A CSV writer specialised to columns: writer(h, r) writes record r and
+-- its line break with one h:write, text that needs no quotes passed as it
+-- is without a function call (the common case of an export).
+local writers = setmetatable({}, { __mode = "k" })
+
+local function csv_writer(columns)
+    if writers[columns] then
+        return writers[columns]
+    end
+    if #columns > 60 then
+        -- Past the locals and arguments one Lua function may have: a line
+        -- at a time through the general encoder.
+        local encode = encoder(columns, "csv")
+        return function(h, r)
+            h:write(encode(r), "\r\n")
+        end
+    end
+    local lines, args = {}, {}
+    for i, c in ipairs(columns) do
+        lines[#lines + 1] = ("local v%d = r[%q]"):format(i, c)
+        -- Numbers go to h:write as they are: it prints them as Lua does
+        -- (%.14g), as csv_field would.
+        lines[#lines + 1] = ("local t%d = type(v%d) if t%d == 'string' then if find(v%d, QUOTE) then "
+            .. "v%d = f(v%d) end elseif t%d ~= 'number' then v%d = f(v%d) end"):format(i, i, i, i, i, i, i, i, i)
+        args[#args + 1] = "v" .. i
+    end
+    local chunk = "local f, find, QUOTE, COMMA, CRLF = ... return function(h, r) "
+        .. table.concat(lines, " ")
+        .. " h:write(" .. (#args > 0 and table.concat(args, ", COMMA, ") .. ", " or "") .. "CRLF) end"
+    local fn = assert(load(chunk, "=(relm.export writer)", "t"))(csv_field, find, '[,"\r\n]', ",", "\r\n")
+    writers[columns] = fn
+    return fn
 end
 
 --- One CSV record (without its line break).
@@ -73,11 +171,7 @@ end
 ---@param columns string[]
 ---@return string
 function M.csv_line(row, columns)
-    local out = {}
-    for i, c in ipairs(columns) do
-        out[i] = M.csv_field(row[c])
-    end
-    return table.concat(out, ",")
+    return encoder(columns, "csv")(row)
 end
 
 --- The header record of CSV.
@@ -91,7 +185,7 @@ end
 
 -- A JSON value: nil is null; strings that are not UTF-8 (BLOBs) are
 -- written as base16 would be unreadable, so as their size, like the REPL.
-local function json_value(v)
+function M.json_value(v)
     if v == nil then
         return "null"
     elseif type(v) == "string" and not utf8.len(v) then
@@ -112,11 +206,7 @@ end
 ---@param columns string[]
 ---@return string
 function M.json_object(row, columns)
-    local out = {}
-    for i, c in ipairs(columns) do
-        out[i] = cjson.encode(c) .. ":" .. json_value(row[c])
-    end
-    return "{" .. table.concat(out, ",") .. "}"
+    return encoder(columns, "json")(row)
 end
 
 --- The format of path: opts.format, else its extension; an extension
@@ -155,35 +245,50 @@ function M.write(h, rows, columns, format, opts)
     opts = opts or {}
     local tick = opts.progress
     local n = #rows
+    local encode, sep, head, tail
     if format == "csv" then
         if opts.header ~= false then
             h:write(M.csv_header(columns), "\r\n")
         end
+        local write = csv_writer(columns)
+        -- The progress reporter is asked every 512 rows: a clock read per
+        -- row would cost more than the row.
         for i = 1, n do
-            h:write(M.csv_line(rows[i], columns), "\r\n")
-            if tick then
+            write(h, rows[i])
+            if tick and i % 512 == 0 then
                 tick(i)
             end
         end
+        if tick then
+            tick(n)
+        end
+        return
     elseif format == "json" then
         if n == 0 then
             h:write("[]\n")
             return
         end
-        h:write("[")
-        for i = 1, n do
-            h:write(i > 1 and ",\n" or "", M.json_object(rows[i], columns))
-            if tick then
-                tick(i)
-            end
-        end
-        h:write("]\n")
+        encode, sep, head, tail = encoder(columns, "json"), ",\n", "[", "]\n"
     else
-        for i = 1, n do
-            h:write(M.json_object(rows[i], columns), "\n")
-            if tick then
-                tick(i)
-            end
+        encode, sep, head, tail = encoder(columns, "json"), "\n", "", "\n"
+    end
+    h:write(head)
+    -- Lines go out a block at a time (one write per BLOCK rows), and the
+    -- progress reporter is asked at the same pace: a clock read per row
+    -- would cost more than the row.
+    local BLOCK = 512
+    local block = {}
+    for first = 1, n, BLOCK do
+        local last = math.min(first + BLOCK - 1, n)
+        for i = first, last do
+            block[i - first + 1] = encode(rows[i])
+        end
+        for i = last - first + 2, #block do
+            block[i] = nil
+        end
+        h:write(table.concat(block, sep), last < n and sep or tail)
+        if tick then
+            tick(last)
         end
     end
 end

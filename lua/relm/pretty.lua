@@ -246,9 +246,11 @@ end
 --- a line per record (numbers right-aligned, long cells cut) and the count.
 ---@param rows table[] records keyed by column name
 ---@param columns? string[] column order (default: relm.sql's order, else sorted keys)
----@param opts? {width: integer, max_rows: integer, max_cell: integer, keep: string[], total: integer, offset: integer}
+---@param opts? {width: integer, max_rows: integer, max_cell: integer, keep: string[], total: integer, offset: integer,
+---  header: boolean}
 --- fit to width (keep: never cut); max_rows; cells cut at max_cell (default
---- M.max_cell); total and offset: where a capped answer stands
+--- M.max_cell); total and offset: where a capped answer stands; header =
+--- false leaves the header and its rule out
 ---@return string
 function M.table(rows, columns, opts)
     if type(rows) ~= "table" then
@@ -344,12 +346,14 @@ function M.table(rows, columns, opts)
     for c, name in ipairs(columns) do
         header[c] = cell(name, max_cell)
     end
-    local out = { line(header) }
-    local rule = {}
-    for c = 1, #columns do
-        rule[c] = string.rep("-", widths[c])
+    local out = {}
+    if opts.header ~= false then
+        local rule = {}
+        for c = 1, #columns do
+            rule[c] = string.rep("-", widths[c])
+        end
+        out[1], out[2] = line(header), table.concat(rule, "  ")
     end
-    out[2] = table.concat(rule, "  ")
     for r = 1, shown do
         out[#out + 1] = line(cells[r])
     end
@@ -755,14 +759,17 @@ function M.show(v)
     local terminal = M.terminal()
     local opts = {
         width = terminal and M.width or 0, max_rows = terminal and M.max_rows or nil,
-        max_cell = not terminal and math.huge or nil,
+        max_cell = not terminal and math.huge or nil, header = M.header,
     }
     if is_record_list(v) then
-        local text = M.table(v, nil, opts)
-        return M.header and text or (text:gsub("^[^\n]*\n[^\n]*\n", ""))
+        return M.table(v, nil, opts)
     end
+    -- An empty answer prints its header and (0 rows), never {}: relm.sql
+    -- results, and any list whose metatable names its columns (the
+    -- convention of every function that returns records).
     local mt = getmetatable(v)
-    if type(v) == "table" and type(mt) == "table" and mt.__name == "relm.rows" and #v == 0 then
+    if type(v) == "table" and type(mt) == "table" and next(v) == nil and not mt.__tostring
+        and (mt.__name == "relm.rows" or type(mt.columns) == "table") then
         if type(mt.columns) == "table" and #mt.columns > 0 then
             return M.table(v, mt.columns, opts)
         end

@@ -121,4 +121,28 @@ function Progress:done(done)
     end
 end
 
+--- A progress(done, total) function that draws the terminal line, for
+--- work that reports through its own hook (relm.cmdb.import's C hook calls
+--- progress(bytes_read, file_size)); nil when standard error is not a
+--- terminal (force = true draws anyway). The line is finished when done
+--- reaches total.
+---@param label string
+---@param unit? string
+---@param force? boolean
+---@return fun(done: integer, total: integer|nil)|nil
+function M.terminal(label, unit, force)
+    local p = M.new { label = label, unit = unit, terminal = force or nil }
+    if not p then
+        return nil
+    end
+    return function(done, total)
+        p.total = total
+        if total and done >= total then
+            p:done(done)
+        else
+            p:update(done)
+        end
+    end
+end
+
 return M

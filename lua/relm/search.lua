@@ -36,6 +36,7 @@ local function render(rows)
     return pretty.table(view, SHOWN, {
         width = terminal and pretty.width or 0, max_rows = terminal and pretty.max_rows or nil,
         max_cell = not terminal and math.huge or nil, keep = KEEP, total = rows.total, offset = rows.offset,
+        header = pretty.header,
     })
 end
 

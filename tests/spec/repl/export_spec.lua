@@ -47,6 +47,23 @@ describe("relm.export", function()
         assert.are.equal("name\r\n", read(dir .. "/none.csv"))
     end)
 
+    it("writes wide records and values of every type", function()
+        local wide, columns = {}, {}
+        for i = 1, 100 do
+            columns[i] = ("c%03d"):format(i)
+            wide[columns[i]] = i
+        end
+        wide.c050 = "a,b"
+        wide.c051 = true
+        wide.c052 = { "x", "y" }
+        local path = dir .. "/wide.csv"
+        relm.export({ wide }, path)
+        local header, line = read(path):match("^([^\r]*)\r\n([^\r]*)\r\n$")
+        assert.are.equal(table.concat(columns, ","), header)
+        assert.matches(',49,"a,b",true,"%[""x"",""y""%]",53,', line)
+        assert.matches(",100$", line)
+    end)
+
     it("refuses a format it does not write, naming the path, and writes nothing", function()
         for _, path in ipairs({ dir .. "/x.xlsx", dir .. "/noext" }) do
             local ok, err = pcall(relm.export, rows, path)
@@ -105,6 +122,31 @@ describe("relm.progress", function()
         assert.are.equal("import x.csv: 50,000/200,000 rows (25%), 25,000 rows/s, ETA 6s",
             p.line("import x.csv", 50000, 200000, 2))
         assert.are.equal("work: 10 rows, 5 rows/s", p.line("work", 10, nil, 2))
+    end)
+
+    it("draws and finishes the terminal line for a hook of its own", function()
+        local p = require "relm.progress"
+        local written = {}
+        local real, delay, interval = io.stderr, p.delay, p.interval
+        -- luacheck: push ignore 122 (standard error swapped for a recorder)
+        io.stderr = { write = function(_, ...)
+            for _, s in ipairs({ ... }) do
+                written[#written + 1] = s
+            end
+        end, flush = function() end }
+        p.delay, p.interval = 0, 0
+        local ok, err = pcall(function()
+            local report = p.terminal("import cis.csv", "bytes", true)
+            report(0, 1000)
+            report(500, 1000)
+            report(1000, 1000)
+        end)
+        io.stderr, p.delay, p.interval = real, delay, interval
+        -- luacheck: pop
+        assert(ok, err)
+        local text = table.concat(written)
+        assert.matches("\rimport cis.csv: 500/1,000 bytes %(50%%%)", text)
+        assert.matches("\rimport cis.csv: 1,000/1,000 bytes %(100%%%), [%d,]+ bytes/s\27%[K\n$", text)
     end)
 
     it("stays silent when nobody listens and stderr is not a terminal", function()

@@ -46,6 +46,13 @@ describe("help()", function()
         end
     end)
 
+    it("documents the sqlite3-like functions and relm.export as functions", function()
+        for _, name in ipairs({ "mode", "output", "once", "timer", "schema", "export" }) do
+            assert.matches("^relm%." .. name .. "%(", text(relm[name]))
+        end
+        assert.is_nil(text():find("\n  export ", 1, true), "relm.export is a function, not a module")
+    end)
+
     it("is a global that prints", function()
         assert.are.equal("function", type(_G.help))
     end)
