@@ -3,6 +3,8 @@
 #   make run        build and start the REPL on ./relm.db (or $RELM_DB)
 #   make test       every C test and busted spec; ends "N passed, N failed"
 #   make asan       the same suite under -fsanitize=address,undefined
+#   make torture    crash, concurrency, fuzz, sandbox-escape and audit-tamper
+#                   runs (short; LONG=1 or TORTURE=long for the long one)
 #   make bench      benchmarks in tests/bench, each a ratio to a baseline
 #   make lint       rooms check (who may include lua.h, uv.h), luacheck, cppcheck
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
@@ -71,7 +73,7 @@ PTYDRIVE   = $(BUILD)/tests/ptydrive
 DEPS_STAMP = $(BUILD)/.deps-ok
 GEN        = $(BUILD)/gen/modules.inc $(BUILD)/gen/config.h
 
-.PHONY: all deps run test asan bench lint check-rooms install uninstall clean FORCE
+.PHONY: all deps run test asan bench lint check-rooms install uninstall clean torture FORCE
 
 all: $(BUILD)/relm
 
@@ -151,6 +153,25 @@ test: $(BUILD)/relm $(CTEST_BIN) $(PTYDRIVE)
 # checking stays on: a leak in the core is a finding like any other.
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 test
+
+# The torture suite (tests/torture/run.sh): the fuzzer and the escape
+# catalogue run on the sanitized binary, built in build/asan as `make asan`
+# builds it (only the binary here).
+TORTURE ?= short
+ifeq ($(LONG),1)
+TORTURE = long
+endif
+torture: $(BUILD)/relm $(BUILD)/torture/sqlexec
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/relm
+	@RELM_BIN=$(BUILD)/relm RELM_ASAN=build/asan/relm \
+	  SQLEXEC=$(BUILD)/torture/sqlexec TORTURE_DIR=$(BUILD)/torture/work \
+	  sh tests/torture/run.sh $(TORTURE)
+
+# Edits a database file behind relm's back, for the audit tamper catalogue.
+$(BUILD)/torture/sqlexec: tests/torture/sqlexec.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
 
 bench: $(BUILD)/relm $(BUILD)/bench/timeit
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/bench/run.sh

@@ -78,6 +78,33 @@ static int checksum_of(const relm_media_fields *f, char sum[65], relm_diag *d)
     return RELM_OK;
 }
 
+#define MEDIA_JSON                                                          \
+    "SELECT json_object('name', name, 'version', version, 'sha256', "        \
+    "sha256, 'logical_location', logical_location, 'physical_location', "   \
+    "physical_location, 'licence_keys', json(licence_keys), "               \
+    "'licence_count', licence_count, 'notes', notes) FROM media WHERE "     \
+    "id = ?1"
+#define SPARE_JSON                                                          \
+    "SELECT json_object('name', name, 'model', model, 'serial', serial, "    \
+    "'location', location, 'quantity', quantity, 'status', status) FROM "   \
+    "spares WHERE id = ?1"
+
+/* Append the occurrence of a write to medium or spare id: after is the row
+ * as it now stands (json_sql selects it from ?1 = id), note names it. */
+static int library_occurrence(relm_store *s, const char *subject, int64_t id,
+                              const char *action, const char *json_sql,
+                              const char *note, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, json_sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    char *after = relm_store_text(st);
+    int rc = cmdb_occurrence(s, subject, id, action, note, after, d);
+    free(after);
+    return rc;
+}
+
 int relm_media_add(relm_store *s, const char *name, const char *version,
                    const relm_media_fields *f, int64_t *id, relm_diag *d)
 {
@@ -87,7 +114,7 @@ int relm_media_add(relm_store *s, const char *name, const char *version,
                              "empty");
     if (checksum_of(f, sum, d) != RELM_OK)
         return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "adding a medium", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO media (name, version, sha256, logical_location, "
@@ -110,6 +137,9 @@ int relm_media_add(relm_store *s, const char *name, const char *version,
     if (relm_store_step_write(s, st, d, "%s", what) != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
+    if (library_occurrence(s, "media", *id, "add", MEDIA_JSON, what, d) !=
+        RELM_OK)
+        goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
     return RELM_OK;
@@ -155,7 +185,7 @@ int relm_media_update(relm_store *s, const char *name, const char *version,
     int64_t id;
     if (checksum_of(f, sum, d) != RELM_OK)
         return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "changing a medium", d) != RELM_OK)
         return RELM_ERR;
     if (find_media(s, name, version, &id, NULL, d) != RELM_OK)
         goto fail;
@@ -185,6 +215,12 @@ int relm_media_update(relm_store *s, const char *name, const char *version,
     sqlite3_bind_int(st, 12, f->notes != NULL);
     relm_store_bind_text(st, 13, f->notes);
     if (relm_store_step_write(s, st, d, "media update") != RELM_OK)
+        goto fail;
+    char what[300];
+    snprintf(what, sizeof what, "media '%.128s' version '%.64s'", name,
+             version ? version : "(latest)");
+    if (library_occurrence(s, "media", id, "update", MEDIA_JSON, what, d) !=
+        RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
@@ -230,7 +266,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
                     const char *version, relm_diag *d)
 {
     int64_t media_id = 0, old_id = 0, ci_id;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "linking a CI to a medium", d) != RELM_OK)
         return RELM_ERR;
     if (name != NULL && find_media(s, name, version, &media_id, NULL, d) != RELM_OK)
         goto fail;
@@ -301,7 +337,7 @@ int relm_media_spare_add(relm_store *s, const char *name,
     if (f->has_quantity && f->quantity < 0)
         return relm_diag_set(d, "invalid_argument", "quantity must be >= 0, "
                              "got %lld", (long long)f->quantity);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "adding a spare", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO spares (name, model, serial, location, quantity, "
@@ -319,6 +355,9 @@ int relm_media_spare_add(relm_store *s, const char *name,
     if (relm_store_step_write(s, st, d, "spare") != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
+    if (library_occurrence(s, "spare", *id, "add", SPARE_JSON, name, d) !=
+        RELM_OK)
+        goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
     return RELM_OK;

@@ -11,12 +11,11 @@
 #include "auth.h"
 #include "base/clock.h"
 
-/* Open an administrator-only write: check, then begin. */
+/* Open an administrator-only write: begin, then check inside the
+ * transaction, so a revocation committed meanwhile is honoured. */
 static int begin_admin(relm_store *s, const char *what, relm_diag *d)
 {
-    if (relm_auth_require_admin(s, what, d) != RELM_OK)
-        return RELM_ERR;
-    return relm_store_begin(s, d);
+    return relm_auth_begin_admin(s, what, d);
 }
 
 /* The JSON snapshot sql selects from ?1 = id (malloc'd; NULL when there
@@ -247,10 +246,17 @@ int relm_people_permission(relm_store *s, const char *group,
         return relm_diag_set(d, "invalid_field",
                              "action: '%s' is not one of create, execute, "
                              "delegate, suspend, reactivate, reopen, cancel, "
-                             "approve, admin", action);
+                             "approve, admin, cmdb", action);
     if (workflow == NULL || workflow[0] == '\0')
         return relm_diag_set(d, "invalid_field",
                              "workflow: a workflow name or \"*\"");
+    /* The CMDB belongs to no workflow: a cmdb grant on one would look
+     * like a permission and grant nothing. */
+    if (strcmp(action, "cmdb") == 0 && strcmp(workflow, "*") != 0)
+        return relm_diag_set(d, "invalid_field",
+                             "workflow: the cmdb action is granted on "
+                             "workflow \"*\" (the CMDB belongs to no "
+                             "workflow), got \"%s\"", workflow);
     if (begin_admin(s, grant ? "granting a permission"
                              : "revoking a permission", d) != RELM_OK)
         return RELM_ERR;

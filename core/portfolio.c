@@ -62,9 +62,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
     for (size_t i = 0; i < nmodels; i++)
         if (check_model(name, &models[i], d) != RELM_OK)
             return RELM_ERR;
-    if (relm_auth_require_admin(s, "loading a portfolio", d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (relm_auth_begin_admin(s, "loading a portfolio", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s,
@@ -183,9 +181,7 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
     if (status == NULL || !is_status(status))
         return relm_diag_set(d, "invalid_field",
                              "status must be new, active or retired");
-    if (relm_auth_require_admin(s, "changing a model", d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (relm_auth_begin_admin(s, "changing a model", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s,

@@ -154,7 +154,8 @@ int relm_related_record_add(relm_store *s, const char *kind,
     if (spec->status != NULL && spec->status[0] == '\0')
         return relm_diag_set(d, "invalid_field", "%s: status must not be "
                              "empty", kind);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "adding a change/problem/incident record", d) !=
+        RELM_OK)
         return RELM_ERR;
     char at[32], number[64];
     relm_clock_now_iso(at);
@@ -253,7 +254,8 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (empty != NULL)
         return relm_diag_set(d, "invalid_field", "%s: %s must not be empty",
                              kind, empty);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "changing a change/problem/incident record", d) !=
+        RELM_OK)
         return RELM_ERR;
     char at[32];
     relm_clock_now_iso(at);
@@ -689,6 +691,54 @@ fail:
 
 /* ---- closure ------------------------------------------------------------- */
 
+/* The checks of relm_related_close, inside its transaction: release id
+ * exists (its number into number) and is closed; the acting user may
+ * execute its workflow (as whoever closed it) or write the CMDB; and its
+ * CIs have not been updated for this closure yet, so the status policy
+ * applies once per closure and cannot be replayed on a closed release
+ * later (closed_at has whole seconds, history times milliseconds: they
+ * are compared as times, not text). The policy itself still comes from
+ * the caller (the workflow's ci_on_close, read in Lua): see
+ * docs/permissions.md. */
+static int close_allowed(relm_store *s, int64_t id, char *number,
+                         size_t size, relm_diag *d)
+{
+    char workflow[128] = "", status[16] = "";
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT number, workflow, status, (SELECT count(*) FROM "
+           "ci_history h WHERE h.origin_release_id = r.id AND "
+           "julianday(h.at) >= julianday(r.closed_at)) FROM releases r "
+           "WHERE id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    int64_t applied = 0;
+    if (rc == SQLITE_ROW) {
+        relm_store_column_copy(st, 0, number, size);
+        relm_store_column_copy(st, 1, workflow, sizeof workflow);
+        relm_store_column_copy(st, 2, status, sizeof status);
+        applied = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return relm_diag_set(d, "not_found", "no release with id %" PRId64,
+                             id);
+    if (rc != SQLITE_ROW)
+        return relm_store_fail(s, d, "release");
+    if (relm_auth_check(s, workflow, "execute", NULL) != RELM_OK &&
+        relm_auth_require_cmdb(s, "updating the CIs of a closed release",
+                               d) != RELM_OK)
+        return RELM_ERR;
+    if (strcmp(status, "closed") != 0)
+        return relm_diag_set(d, "not_allowed", "release %s is %s: its CIs "
+                             "are updated when it closes", number, status);
+    if (applied > 0)
+        return relm_diag_set(d, "not_allowed", "the CIs of release %s were "
+                             "already updated for its closure", number);
+    return RELM_OK;
+}
+
 int relm_related_close(relm_store *s, int64_t id, const char *const *from,
                        const char *const *to, size_t n, int *changed,
                        relm_diag *d)
@@ -702,18 +752,9 @@ int relm_related_close(relm_store *s, int64_t id, const char *const *from,
     char number[64] = "", origin[128];
     char **names = NULL, **status = NULL;
     size_t count = 0, cap = 0;
-    sqlite3_stmt *st =
-        relm_store_stmt(s, "SELECT number FROM releases WHERE id = ?1", d);
-    if (st == NULL)
+    if (close_allowed(s, id, number, sizeof number, d) != RELM_OK)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        relm_store_column_copy(st, 0, number, sizeof number);
-    sqlite3_reset(st);
-    if (number[0] == '\0') {
-        relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
-        goto fail;
-    }
+    sqlite3_stmt *st;
     snprintf(origin, sizeof origin, "release %s closed", number);
     /* Collect first: the CMDB's update reads and writes cis itself. */
     st = relm_store_stmt(s, "SELECT c.name, c.status FROM release_cis rc JOIN "
@@ -752,7 +793,8 @@ int relm_related_close(relm_store *s, int64_t id, const char *const *from,
                 continue;
             relm_cmdb_value v = {.key = "status", .vtype = RELM_V_TEXT,
                                  .s = to[k], .len = strlen(to[k])};
-            if (relm_cmdb_update(s, names[i], &v, 1, &o, d) != RELM_OK)
+            if (cmdb_update_checked_by_caller(s, names[i], &v, 1, &o, d) !=
+                RELM_OK)
                 goto fail;
             if (changed != NULL)
                 (*changed)++;
@@ -930,7 +972,8 @@ int relm_related_impact(relm_store *s, relm_graph *g, int64_t id,
                  0, o->service_types_json ? o->service_types_json : "[]",
                  &services, d) != RELM_OK)
         goto fail;
-    qsort(services.v, services.n, sizeof *services.v, cmp_id);
+    if (services.n > 0) /* qsort(NULL, 0, ...) is undefined behaviour */
+        qsort(services.v, services.n, sizeof *services.v, cmp_id);
     out->groups = calloc(touched.n ? touched.n : 1, sizeof *out->groups);
     if (out->groups == NULL)
         goto oom;

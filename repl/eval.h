@@ -23,6 +23,12 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
 int relm_eval_load(lua_State *L, const char *code, size_t len,
                    const char *chunkname, int try_return);
 
+/* Define what every evaluated chunk may use beyond `relm` (help(),
+ * require("relm.eval")) now rather than at the first chunk: the REPL calls
+ * it before its first prompt, so that Tab pressed first already finds the
+ * directory lister. Idempotent. */
+void relm_eval_setup(lua_State *L);
+
 /* Call the function on top of the stack with nargs arguments below it
  * protected; when print is set, print every result through the pretty
  * printer. On error report it on stderr. Returns the lua_pcall status. */

@@ -11,6 +11,9 @@
  * (CPU milliseconds; lua/sandbox.c says why). */
 #define RELM_WATCHDOG_GRACE_MS 2000u
 
+/* How many scripts (chunk names) the sandbox keeps a memory account for. */
+#define RELM_SANDBOX_MAX_OWNERS 1024
+
 /* Owner: the process. It is zero at start (but for the grace above) and
  * lives until exit; each section is written only by the file named beside
  * it, which documents its rules. base/ cannot name Lua or libuv types, so
@@ -37,12 +40,17 @@ typedef struct relm_context {
         char where[256];              /* where the hook first fired */
         unsigned timeout_ms;   /* relm_sandbox_config's defaults, */
         size_t memory_bytes;   /* 0 for the built-in ones */
+        size_t owned_bytes;
+        unsigned owner;        /* owner of the allocations made now */
+        unsigned owner_hit;    /* the owner whose cap refused, this call */
+        size_t owned[RELM_SANDBOX_MAX_OWNERS]; /* bytes each owner holds */
     } sandbox;
     /* repl/: the REPL's state, reached from its SIGINT handler and atexit. */
     struct relm_repl_state {
         void *L;                           /* the REPL's lua_State */
         volatile sig_atomic_t evaluating;  /* a statement is running */
         volatile sig_atomic_t sigint_seen; /* Ctrl-C since the last prompt */
+        volatile sig_atomic_t hangup_seen; /* the terminal was closed */
         void *store;                       /* relm_store to close at exit */
         int traceback;                     /* --traceback: show Lua tracebacks */
     } repl;

@@ -42,6 +42,9 @@ struct relm_store {
     char actor_name[128];
     uint64_t generation;
     int64_t data_version;
+    relm_store_guard_fn guard; /* see relm_store_set_guard; NULL = none */
+    void *guard_ctx;
+    int busy_ms;        /* the busy timeout, restored after a checkpoint */
 };
 
 int relm_store_schema_version(void)
@@ -72,8 +75,10 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context)
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        code = "busy";
-        break;
+        /* Another process holds a lock longer than the busy timeout: say
+         * so in words a user can act on, never as damage to the file. */
+        return relm_diag_set(d, "busy", "%s: database is locked by another "
+                             "process; try again", context);
     case SQLITE_CONSTRAINT:
         code = "constraint";
         break;
@@ -213,7 +218,39 @@ static int apply_pending(relm_store *s, relm_diag *d)
         return RELM_OK;
     const char *sql = s->pending_pragma;
     s->pending_pragma = NULL;
-    return relm_store_exec(s, sql, d);
+    /* The engine's own setting, not the statement a guard is vetting. */
+    relm_store_guard_fn guard = s->guard;
+    s->guard = NULL;
+    int rc = relm_store_exec(s, sql, d);
+    s->guard = guard;
+    return rc;
+}
+
+/* 1 when what follows a prepared statement is only blanks, semicolons and
+ * comments. Asking SQLite to prepare the rest is the one exact test of
+ * that (it yields no statement); it runs only when the rest is not plain
+ * white space, so the common case costs a scan of a few bytes. */
+static int blank_tail(relm_store *s, const char *tail)
+{
+    const char *p = tail;
+    while (p != NULL && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+                         *p == ';'))
+        p++;
+    if (p == NULL || *p == '\0')
+        return 1;
+    /* Preparing runs nothing; the guard (which would refuse the rest for
+     * what it does rather than for being there) is off meanwhile. */
+    sqlite3_stmt *rest = NULL;
+    const char *next = NULL;
+    relm_store_guard_fn guard = s->guard;
+    s->guard = NULL;
+    int rc = sqlite3_prepare_v2(s->db, p, -1, &rest, &next);
+    s->guard = guard;
+    if (rest != NULL) {
+        sqlite3_finalize(rest);
+        return 0;
+    }
+    return rc == SQLITE_OK && next != NULL && *next == '\0';
 }
 
 sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
@@ -242,9 +279,21 @@ sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
         }
     }
     sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
-                           NULL) != SQLITE_OK) {
+                           &tail) != SQLITE_OK) {
         relm_store_fail(s, d, "prepare");
+        return NULL;
+    }
+    if (st == NULL) {
+        relm_diag_set(d, "sql_error", "prepare: no statement in the text");
+        return NULL;
+    }
+    if (!blank_tail(s, tail)) {
+        sqlite3_finalize(st);
+        relm_diag_set(d, "sql_error", "prepare: one statement at a time: "
+                      "the text goes on after the first one at '%.40s'",
+                      tail);
         return NULL;
     }
     char *key = strdup(sql);
@@ -324,7 +373,7 @@ int relm_store_exec(relm_store *s, const char *sql, relm_diag *d)
     char *err = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
         int rc = relm_store_fail(s, d, "exec");
-        if (d != NULL && err != NULL)
+        if (d != NULL && err != NULL && strcmp(d->code, "busy") != 0)
             snprintf(d->msg, sizeof d->msg, "%s", err);
         sqlite3_free(err);
         return rc;
@@ -404,6 +453,33 @@ void relm_store_read_end(relm_store *s, int own)
      * already ended it, COMMIT fails harmlessly. */
     if (own)
         sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* The one authorizer of the connection, installed at open and never
+ * replaced: sqlite3_set_authorizer expires every prepared statement, so
+ * switching it per query would empty the statement cache. It forwards to
+ * the guard while one is set (relm.sql) and allows everything otherwise.
+ * SQLite calls it while preparing and while re-preparing a statement
+ * whose schema changed, which happens inside sqlite3_step: so a guard is
+ * kept set until the guarded statement is done. */
+static int authorize(void *arg, int action, const char *a, const char *b,
+                     const char *db, const char *inner)
+{
+    relm_store *s = arg;
+    if (s->guard == NULL)
+        return SQLITE_OK;
+    return s->guard(s->guard_ctx, action, a, b, db, inner);
+}
+
+void relm_store_set_guard(relm_store *s, relm_store_guard_fn fn, void *ctx,
+                          relm_store_guard_fn *old_fn, void **old_ctx)
+{
+    if (old_fn != NULL)
+        *old_fn = s->guard;
+    if (old_ctx != NULL)
+        *old_ctx = s->guard_ctx;
+    s->guard = fn;
+    s->guard_ctx = ctx;
 }
 
 uint64_t relm_store_generation(relm_store *s)
@@ -602,6 +678,11 @@ static int check_identity(relm_store *s, int64_t *version, relm_diag *d)
         query_int(s, "PRAGMA user_version", &ver, d) != RELM_OK ||
         (app == 0 && ver == 0 &&
          query_int(s, "SELECT count(*) FROM sqlite_schema", &nobj, d) != RELM_OK)) {
+        /* A lock held by another process (exclusive locking mode, a
+         * recovery in progress) is not damage: report it as busy. */
+        if (d->code != NULL && strcmp(d->code, "busy") == 0)
+            return relm_diag_set(d, "busy", "%s: database is locked by "
+                                 "another process; try again", s->path);
         char why[sizeof d->msg];
         snprintf(why, sizeof why, "%s", d->msg);
         return relm_diag_set(d, "not_relm_db", "%s: not a relm database "
@@ -654,6 +735,45 @@ static void remove_new_side_files(const char *path, unsigned had)
         }
 }
 
+/* ---- WAL size ----
+ * Under concurrent load the WAL grew to 2.28 GB in 60 s: SQLite's own
+ * automatic checkpoint is passive, so while readers keep old snapshots it
+ * copies what it can but never starts the log over, and the file only
+ * grows. So: journal_size_limit (64 MB) truncates the file whenever the log does
+ * start over; after a commit that leaves WAL_PASSIVE_PAGES or more in the
+ * log a passive checkpoint runs (as SQLite's would); past WAL_RESTART_PAGES
+ * a truncating checkpoint waits up to WAL_RESTART_WAIT_MS for readers to
+ * move on, so the log restarts from the beginning; closing the store does
+ * the same. A checkpoint that cannot finish is not an error: the next
+ * commit tries again. */
+#define WAL_PASSIVE_PAGES 1000
+#define WAL_RESTART_PAGES 4000
+#define WAL_RESTART_WAIT_MS 200
+
+/* A truncating checkpoint that waits at most WAL_RESTART_WAIT_MS. */
+static void checkpoint_truncate(relm_store *s)
+{
+    sqlite3_busy_timeout(s->db, WAL_RESTART_WAIT_MS);
+    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                              NULL);
+    sqlite3_busy_timeout(s->db, s->busy_ms);
+}
+
+/* sqlite3_wal_hook: runs after every commit, outside the write lock, with
+ * the number of pages now in the log. Replaces the automatic checkpoint. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    relm_store *s = arg;
+    (void)db;
+    (void)name;
+    if (pages >= WAL_RESTART_PAGES)
+        checkpoint_truncate(s);
+    else if (pages >= WAL_PASSIVE_PAGES)
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  NULL, NULL);
+    return SQLITE_OK;
+}
+
 int relm_store_open(relm_store **out, const char *path,
                     const relm_store_opts *opts, int *created, relm_diag *d)
 {
@@ -695,6 +815,7 @@ int relm_store_open(relm_store **out, const char *path,
     if (!exists && created != NULL)
         *created = 1;
     sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_set_authorizer(s->db, authorize, s);
     int busy = opts != NULL && opts->busy_timeout_ms > 0
                    ? opts->busy_timeout_ms : 5000;
     sqlite3_busy_timeout(s->db, busy);
@@ -707,12 +828,15 @@ int relm_store_open(relm_store **out, const char *path,
         return RELM_ERR;
     }
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+    s->busy_ms = busy; /* ours now: closing may checkpoint */
     /* PRAGMA synchronous parses the whole schema (about a millisecond),
      * as does any first statement: so it runs just before that statement,
      * and a start that never touches the database does not pay for it. */
     s->pending_pragma = opts != NULL && opts->synchronous_full
-                            ? "PRAGMA synchronous = FULL"
-                            : "PRAGMA synchronous = NORMAL";
+                            ? "PRAGMA synchronous = FULL; "
+                              "PRAGMA journal_size_limit = 67108864"
+                            : "PRAGMA synchronous = NORMAL; "
+                              "PRAGMA journal_size_limit = 67108864";
     if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL)
         != SQLITE_OK) {
         relm_store_fail(s, d, "foreign keys");
@@ -727,6 +851,7 @@ int relm_store_open(relm_store **out, const char *path,
         relm_store_close(s);
         return RELM_ERR;
     }
+    sqlite3_wal_hook(s->db, on_wal_commit, s);
     *out = s;
     return RELM_OK;
 }
@@ -740,6 +865,14 @@ void relm_store_close(relm_store *s)
         free(s->cache[i].sql);
     }
     free(s->cache);
+    /* Leave the log short for the next process (see WAL size above); a
+     * log already short is left alone, so short processes do not wait. */
+    int nlog = 0;
+    if (s->db != NULL && s->busy_ms > 0 && sqlite3_get_autocommit(s->db) &&
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  &nlog, NULL) == SQLITE_OK &&
+        nlog >= WAL_PASSIVE_PAGES)
+        checkpoint_truncate(s);
     if (s->db != NULL)
         sqlite3_close_v2(s->db);
     free(s->path);

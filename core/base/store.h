@@ -38,7 +38,8 @@ const char *relm_store_path(const relm_store *s);
 int relm_store_schema_version(void);
 
 /* A prepared statement for sql, from the cache when it was prepared before.
- * It comes back reset with no bindings. The caller must be done with it
+ * sql must hold exactly one statement (text after it other than blanks and
+ * comments is refused). It comes back reset with no bindings. The caller must be done with it
  * (stepped to the end or reset) before asking for the same SQL again.
  * The cache keeps the RELM_STORE_CACHE_MAX most recently used statements
  * and finalizes the least recently used one beyond that (never one that is
@@ -114,6 +115,18 @@ int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d);
 void relm_store_defer_actor(relm_store *s, const char *name);
 int64_t relm_store_actor_id(relm_store *s);
 const char *relm_store_actor_name(const relm_store *s);
+
+/* A guard vets every action of the statements prepared (or re-prepared)
+ * while it is set, with sqlite3_set_authorizer's arguments and results
+ * (SQLITE_OK, SQLITE_IGNORE, SQLITE_DENY). relm.sql sets one around its
+ * prepare and step so a user's query may only read what the user may see.
+ * The previous guard comes back in *old_fn and *old_ctx (either may be
+ * NULL) for the caller to restore; fn NULL removes the guard. */
+typedef int (*relm_store_guard_fn)(void *ctx, int action, const char *a,
+                                   const char *b, const char *db,
+                                   const char *inner);
+void relm_store_set_guard(relm_store *s, relm_store_guard_fn fn, void *ctx,
+                          relm_store_guard_fn *old_fn, void **old_ctx);
 
 /* Bumped whenever this process or another one commits a change, so caches
  * built from the database can tell they are stale (PRAGMA data_version plus

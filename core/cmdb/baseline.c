@@ -2,6 +2,8 @@
  * and the difference between two baselines or a baseline and now. */
 #include "cmdb/baseline.h"
 
+#include "cmdb/cmdb.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,7 +91,7 @@ int relm_baseline_create(relm_store *s, const char *name,
 {
     if (name == NULL || name[0] == '\0')
         return relm_diag_set(d, "invalid_argument", "a baseline needs a name");
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "taking a baseline", d) != RELM_OK)
         return RELM_ERR;
     if (check_filter(s, f, d) != RELM_OK)
         goto fail;
@@ -122,6 +124,23 @@ int relm_baseline_create(relm_store *s, const char *name,
                               name) != RELM_OK)
         goto fail;
     *count = sqlite3_changes64(relm_store_db(s));
+    /* The items are the snapshot; the occurrence says who took it, when,
+     * with which filter and how many CIs it holds. */
+    st = relm_store_stmt(s, "SELECT json_object('name', name, 'filter', "
+                            "json(filter), 'cis', ?2) FROM baselines WHERE "
+                            "id = ?1", d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, *id);
+    sqlite3_bind_int64(st, 2, *count);
+    char *after = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        after = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    int rc = cmdb_occurrence(s, "baseline", *id, "create", name, after, d);
+    free(after);
+    if (rc != RELM_OK)
+        goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
     return RELM_OK;

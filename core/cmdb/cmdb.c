@@ -12,6 +12,9 @@
 
 #include "base/context.h"
 #include "base/time.h"
+#include "audit.h"
+#include "auth.h"
+#include "base/clock.h"
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -1221,6 +1224,67 @@ static int check_attr_def(const char *type, const relm_cmdb_attr_def *a,
     return RELM_OK;
 }
 
+int cmdb_begin(relm_store *s, const char *what, relm_diag *d)
+{
+    return relm_auth_begin_cmdb(s, what, d);
+}
+
+int cmdb_occurrence(relm_store *s, const char *subject, int64_t id,
+                    const char *action, const char *note, const char *after,
+                    relm_diag *d)
+{
+    char now[32];
+    relm_clock_now_iso(now);
+    relm_occurrence o = {.at = now, .subject = subject, .subject_id = id,
+                         .action = action, .note = note, .after = after};
+    return relm_audit_append(s, &o, NULL, d);
+}
+
+/* The type `name` as JSON (description and every attribute with kind,
+ * required, default and enum values, in order), malloc'd; NULL when there
+ * is no such type. Compared before and after a define_type to tell
+ * whether it changed anything, and logged as the occurrence's after. */
+static char *type_json(relm_store *s, const char *name, int64_t *id)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT t.id, json_object('name', t.name, 'description', "
+           "t.description, 'attributes', (SELECT json_group_array("
+           "json_object('name', a.name, 'kind', a.kind, 'required', "
+           "a.required, 'default', json(a.default_value), 'values', "
+           "json(a.enum_values))) FROM (SELECT * FROM ci_type_attrs WHERE "
+           "type_id = t.id ORDER BY position) a)) FROM ci_types t WHERE "
+           "t.name = ?1", NULL);
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    char *json = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (id != NULL)
+            *id = sqlite3_column_int64(st, 0);
+        json = strdup((const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_reset(st);
+    return json;
+}
+
+/* The occurrence of a define_type, when it changed the type (before is
+ * its JSON before the call, NULL when it is new): an idempotent call that
+ * changed nothing leaves no trail. */
+static int type_occurrence(relm_store *s, const char *name,
+                           const char *before, relm_diag *d)
+{
+    int64_t id = 0;
+    char *after = type_json(s, name, &id);
+    int rc = RELM_OK;
+    if (after == NULL)
+        rc = relm_store_fail(s, d, "define_type");
+    else if (before == NULL || strcmp(before, after) != 0)
+        rc = cmdb_occurrence(s, "ci_type", id, before ? "change" : "define",
+                             name, after, d);
+    free(after);
+    return rc;
+}
+
 int relm_cmdb_define_type(relm_store *s, const char *name,
                           const char *description,
                           const relm_cmdb_attr_def *attrs, size_t nattrs,
@@ -1235,8 +1299,9 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
                 strcmp(attrs[i].name, attrs[j].name) == 0)
                 return relm_diag_set(d, "invalid_argument", "attribute '%s' "
                                      "given twice", attrs[i].name);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "defining a CI type", d) != RELM_OK)
         return RELM_ERR;
+    char *before = type_json(s, name, NULL);
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO ci_types (name, description) VALUES (?1, ?2) "
            "ON CONFLICT (name) DO UPDATE SET description = "
@@ -1322,8 +1387,12 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
         }
     }
     cmdb_type_free(t);
+    if (type_occurrence(s, name, before, d) != RELM_OK)
+        goto fail;
+    free(before);
     return relm_store_commit(s, d) == RELM_OK ? RELM_OK : (relm_store_rollback(s), RELM_ERR);
 fail:
+    free(before);
     relm_store_rollback(s);
     return RELM_ERR;
 }
@@ -1340,14 +1409,17 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
         return relm_diag_set(d, "invalid_argument", "impact must be "
                              "\"forward\", \"reverse\" or \"both\"; got \"%s\"",
                              impact);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "defining a relationship type", d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO rel_types (name, impact, description) VALUES "
            "(?1, coalesce(?2, 'forward'), ?3) ON CONFLICT (name) DO UPDATE "
            "SET impact = coalesce(excluded.impact, impact), description = "
-           "coalesce(?3, description)", d);
+           "coalesce(?3, description) WHERE impact IS NOT coalesce("
+           "excluded.impact, impact) OR description IS NOT coalesce(?3, "
+           "description) RETURNING id, json_object('name', name, 'impact', "
+           "impact, 'description', description)", d);
     if (st == NULL) {
         relm_store_rollback(s);
         return RELM_ERR;
@@ -1355,13 +1427,26 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     relm_store_bind_text(st, 2, impact);
     relm_store_bind_text(st, 3, description);
+    /* A row comes back only when the type was made or changed: an
+     * idempotent call that changed nothing leaves no trail. */
     int rc = sqlite3_step(st);
+    int64_t rid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    char *after = rc == SQLITE_ROW
+                      ? strdup((const char *)sqlite3_column_text(st, 1)) : NULL;
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         relm_store_fail(s, d, "define_relation");
         relm_store_rollback(s);
         return RELM_ERR;
     }
+    if (rc == SQLITE_ROW &&
+        cmdb_occurrence(s, "rel_type", rid, "define", name, after, d) !=
+            RELM_OK) {
+        free(after);
+        relm_store_rollback(s);
+        return RELM_ERR;
+    }
+    free(after);
     if (relm_store_commit(s, d) != RELM_OK) {
         relm_store_rollback(s);
         return RELM_ERR;
@@ -1385,7 +1470,7 @@ int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
     }
     cmdb_ci_reset(c, t);
     int rc = RELM_ERR, changed;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "adding a CI", d) != RELM_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(f[i].key, "type") == 0)
@@ -1414,15 +1499,18 @@ out:
     return rc;
 }
 
-int relm_cmdb_update(relm_store *s, const char *name,
+/* relm_cmdb_update; checked = 1 checks the cmdb permission inside the
+ * transaction, 0 leaves it to a caller that checked its own. */
+static int update_ci(relm_store *s, const char *name,
                      const relm_cmdb_value *f, size_t n,
-                     const relm_cmdb_origin *o, relm_diag *d)
+                     const relm_cmdb_origin *o, int checked, relm_diag *d)
 {
     cmdb_ci *c = cmdb_ci_new();
     if (c == NULL)
         return oom(d);
     int rc = RELM_ERR, changed;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if ((checked ? cmdb_begin(s, "changing a CI", d)
+                 : relm_store_begin(s, d)) != RELM_OK)
         goto out;
     int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
@@ -1453,6 +1541,20 @@ fail:
 out:
     cmdb_ci_free(c);
     return rc;
+}
+
+int relm_cmdb_update(relm_store *s, const char *name,
+                     const relm_cmdb_value *f, size_t n,
+                     const relm_cmdb_origin *o, relm_diag *d)
+{
+    return update_ci(s, name, f, n, o, 1, d);
+}
+
+int cmdb_update_checked_by_caller(relm_store *s, const char *name,
+                                  const relm_cmdb_value *f, size_t n,
+                                  const relm_cmdb_origin *o, relm_diag *d)
+{
+    return update_ci(s, name, f, n, o, 0, d);
 }
 
 /* Write the relate/unrelate history rows on both ends. */
@@ -1563,7 +1665,7 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
     if (a == b)
         return relm_diag_set(d, "invalid_argument", "a CI cannot be related "
                              "to itself ('%s' %s '%s')", from, kind, to);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "relating CIs", d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
     int changed = 0;
@@ -1594,7 +1696,7 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
     if (edge_ids(s, from, kind, to, e, d) != RELM_OK)
         return RELM_ERR;
     int64_t a = e[0], b = e[2];
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "unrelating CIs", d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
@@ -1700,7 +1802,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     if (c == NULL)
         return oom(d);
     int rc = RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "removing a CI", d) != RELM_OK)
         goto out;
     int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)

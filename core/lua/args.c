@@ -32,7 +32,7 @@ const char *relm_lua_opt_string(lua_State *L, int idx, const char *key,
     int t = lua_getfield(L, idx, key);
     const char *v = NULL;
     if (t == LUA_TSTRING)
-        v = lua_tostring(L, -1);
+        v = relm_lua_text(L, -1, key, NULL);
     else if (t != LUA_TNIL)
         relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
                        fn, key, luaL_typename(L, -1));
@@ -43,13 +43,15 @@ const char *relm_lua_opt_string(lua_State *L, int idx, const char *key,
 const char *relm_lua_field_string(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    const char *v = lua_type(L, -1) == LUA_TSTRING
+                        ? relm_lua_text(L, -1, k, NULL) : NULL;
     lua_pop(L, 1); /* the string stays alive: t holds it */
     return v;
 }
 
 void relm_lua_push_json_strings(lua_State *L, int idx, const char *fn,
-                                const char *name, const char *want)
+                                const char *name, const char *want,
+                                const char *what)
 {
     idx = lua_absindex(L, idx);
     luaL_Buffer b;
@@ -62,7 +64,7 @@ void relm_lua_push_json_strings(lua_State *L, int idx, const char *fn,
                            "got %s", fn, name, (int)i, want,
                            luaL_typename(L, -1));
         size_t len;
-        const char *k = lua_tolstring(L, -1, &len);
+        const char *k = relm_lua_text(L, -1, what, &len);
         /* Off the stack before the next buffer operation, which may move
          * the buffer's box to the top; the table keeps k alive. */
         lua_pop(L, 1);

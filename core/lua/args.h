@@ -12,20 +12,24 @@ void relm_lua_check_keys(lua_State *L, int idx, const char *const *known,
 
 /* Field key of the table at idx as a string, or NULL when it is absent;
  * raises invalid_argument `fn: key must be a string, got <type>` when it is
- * something else. The string stays valid while the table holds it. Stack:
+ * something else, and refuses text relm does not take (a NUL byte, invalid
+ * UTF-8: relm_lua_text in host.h). The string stays valid while the table holds it. Stack:
  * unchanged. */
 const char *relm_lua_opt_string(lua_State *L, int idx, const char *key,
                                 const char *fn);
 
-/* Field k of the table at t when it is a string, else NULL (a number is
- * not converted: its string would die with the stack slot, while a string
- * field stays alive in t). Stack: unchanged. */
+/* Field k of the table at t when it is a string (checked as text, as
+ * relm_lua_opt_string does), else NULL (a number is not converted: its
+ * string would die with the stack slot, while a string field stays alive
+ * in t). Stack: unchanged. */
 const char *relm_lua_field_string(lua_State *L, int t, const char *k);
 
 /* Push the array of strings at idx as the text of a JSON array. Raises
  * invalid_argument `fn: name[i] must be <want>, got <type>` for an element
- * that is not a string. Stack: +1. */
+ * that is not a string, and names an element that is not text relm takes
+ * as `what` ("CI name"). Stack: +1. */
 void relm_lua_push_json_strings(lua_State *L, int idx, const char *fn,
-                                const char *name, const char *want);
+                                const char *name, const char *want,
+                                const char *what);
 
 #endif

@@ -55,7 +55,8 @@ static void read_spec(lua_State *L, int idx, relm_activity_spec *a)
         const text_field *f = &text_fields[i];
         int t = lua_getfield(L, idx, f->key);
         if (t == LUA_TSTRING) {
-            *(const char **)((char *)a + f->off) = lua_tostring(L, -1);
+            *(const char **)((char *)a + f->off) =
+                relm_lua_text(L, -1, f->key, NULL);
             a->set |= f->bit;
         } else if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
             a->set |= f->bit;
@@ -91,8 +92,8 @@ static int l_activity_add(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    const char *action = luaL_optstring(L, 3, NULL);
-    const char *perm = luaL_optstring(L, 4, NULL);
+    const char *action = relm_lua_opttext(L, 3, "action");
+    const char *perm = relm_lua_opttext(L, 4, "permission");
     relm_activity_spec a;
     read_spec(L, 2, &a);
     relm_diag d;
@@ -111,8 +112,8 @@ static int l_activity_update(lua_State *L)
 {
     int64_t id = luaL_checkinteger(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    const char *action = luaL_optstring(L, 3, NULL);
-    const char *note = luaL_optstring(L, 4, NULL);
+    const char *action = relm_lua_opttext(L, 3, "action");
+    const char *note = relm_lua_opttext(L, 4, "note");
     relm_activity_spec a;
     read_spec(L, 2, &a);
     relm_diag d;
@@ -166,7 +167,7 @@ static int l_activity_list(lua_State *L)
 /* valid_date(text) -> boolean. */
 static int l_activity_valid_date(lua_State *L)
 {
-    lua_pushboolean(L, relm_time_valid(luaL_checkstring(L, 1), RELM_TIME_CLOCK));
+    lua_pushboolean(L, relm_time_valid(relm_lua_checktext(L, 1, NULL), RELM_TIME_CLOCK));
     return 1;
 }
 

@@ -54,8 +54,8 @@ static int l_approval_open(lua_State *L)
 static int l_approval_decide(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
-    const char *decision = luaL_checkstring(L, 2);
-    const char *note = luaL_optstring(L, 3, NULL);
+    const char *decision = relm_lua_checktext(L, 2, "decision");
+    const char *note = relm_lua_opttext(L, 3, "note");
     relm_diag d;
     char status[16];
     if (relm_approval_decide(relm_host_store(L), rid, decision, note, status,
@@ -69,7 +69,7 @@ static int l_approval_decide(lua_State *L)
 static int l_approval_withdraw(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
-    const char *note = luaL_optstring(L, 2, NULL);
+    const char *note = relm_lua_opttext(L, 2, "note");
     relm_diag d;
     int done = 0;
     if (relm_approval_withdraw(relm_host_store(L), rid, note, &done, &d) !=

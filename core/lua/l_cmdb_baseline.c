@@ -21,7 +21,7 @@ static int l_cmdb_baseline_create(lua_State *L)
         return relm_lua_error(L, "invalid_argument", "%s: argument #1 (name) "
                               "must be a non-empty string, got %s", fn,
                               luaL_typename(L, 1));
-    const char *name = lua_tostring(L, 1);
+    const char *name = relm_lua_text(L, 1, "relm.cmdb.baseline: name", NULL);
     relm_baseline_filter f = {NULL, NULL, NULL};
     if (!lua_isnoneornil(L, 2)) {
         if (!lua_istable(L, 2))
@@ -41,7 +41,8 @@ static int l_cmdb_baseline_create(lua_State *L)
         f.status = relm_lua_opt_string(L, 2, "status", fn);
         int t = lua_getfield(L, 2, "names");
         if (t == LUA_TTABLE) {
-            relm_lua_push_json_strings(L, -1, fn, "names", "a CI name");
+            relm_lua_push_json_strings(L, -1, fn, "names", "a CI name",
+                                       "CI name");
             f.names_json = lua_tostring(L, -1);
         } else if (t != LUA_TNIL) {
             return relm_lua_error(L, "invalid_argument", "%s: names must be "

@@ -333,7 +333,7 @@ static int l_cmdb_graph_impact(lua_State *L)
         return relm_lua_error(L, "invalid_argument", "%s: argument #1 (name) "
                               "must be a CI name, got %s", fn,
                               luaL_typename(L, 1));
-    const char *name = lua_tostring(L, 1);
+    const char *name = relm_lua_text(L, 1, "relm.cmdb.impact: name", NULL);
     if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
         return relm_lua_error(L, "invalid_argument", "%s: argument #2 (opts) "
                               "must be a table, got %s", fn,

@@ -39,7 +39,8 @@ static int push_keys_json(lua_State *L, int idx, const char *fn)
         relm_lua_error(L, "invalid_argument", "%s: licence_keys must be an "
                        "array of strings, got %s", fn, luaL_typename(L, -1));
     int ti = lua_gettop(L);
-    relm_lua_push_json_strings(L, ti, fn, "licence_keys", "a string");
+    relm_lua_push_json_strings(L, ti, fn, "licence_keys", "a string",
+                               "licence key");
     lua_remove(L, ti);
     return 1;
 }
@@ -91,8 +92,8 @@ static int l_media_add(lua_State *L)
 static int l_media_update(lua_State *L)
 {
     const char *fn = "relm.media.update";
-    const char *name = luaL_checkstring(L, 1);
-    const char *version = luaL_optstring(L, 2, NULL);
+    const char *name = relm_lua_checktext(L, 1, "name");
+    const char *version = relm_lua_opttext(L, 2, "version");
     if (!lua_istable(L, 3))
         return relm_lua_error(L, "invalid_argument", "%s: argument #3 (fields) "
                               "must be a table, got %s", fn, luaL_typename(L, 3));
@@ -112,8 +113,8 @@ static int l_media_update(lua_State *L)
  * checksum_mismatch). Stack: 3 args -> hex. */
 static int l_media_verify(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *version = luaL_optstring(L, 2, NULL);
+    const char *name = relm_lua_checktext(L, 1, "name");
+    const char *version = relm_lua_opttext(L, 2, "version");
     if (lua_type(L, 3) != LUA_TSTRING)
         return relm_lua_error(L, "invalid_argument", "relm.media.verify: "
                               "argument #3 must be a file path or a sha256, "
@@ -130,7 +131,7 @@ static int l_media_verify(lua_State *L)
 /* checksum(path) -> sha256 hex of the file. */
 static int l_media_checksum(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = relm_lua_checktext(L, 1, "path");
     char hex[65];
     relm_diag d;
     if (relm_media_sha256_file(path, hex, &d) != RELM_OK)
@@ -143,9 +144,9 @@ static int l_media_checksum(lua_State *L)
  * name clears it). */
 static int l_media_link(lua_State *L)
 {
-    const char *ci = luaL_checkstring(L, 1);
-    const char *name = luaL_optstring(L, 2, NULL);
-    const char *version = luaL_optstring(L, 3, NULL);
+    const char *ci = relm_lua_checktext(L, 1, "CI");
+    const char *name = relm_lua_opttext(L, 2, "name");
+    const char *version = relm_lua_opttext(L, 3, "version");
     relm_diag d;
     if (relm_media_link(relm_host_store(L), ci, name, version, &d) != RELM_OK)
         return relm_lua_diag_error(L, &d);

@@ -32,9 +32,13 @@ static int table_to_fields(lua_State *L, int idx, relm_fields *f,
         int rc;
         switch (lua_type(L, -1)) {
         case LUA_TSTRING: {
-            size_t len;
+            size_t len, at = 0;
             const char *v = lua_tolstring(L, -1, &len);
-            rc = relm_fields_set_text(f, name, v, len, d);
+            const char *why = relm_text_problem(v, len, &at);
+            rc = why != NULL
+                     ? relm_diag_set(d, "invalid_argument", "field '%s': %s "
+                                     "(at byte %zu)", name, why, at)
+                     : relm_fields_set_text(f, name, v, len, d);
             break;
         }
         case LUA_TNUMBER:
@@ -82,9 +86,9 @@ static void push_json(lua_State *L, char *json)
 /* register(workflow, state, phase, fields) -> id, snapshot_json. */
 static int l_release_register(lua_State *L)
 {
-    const char *workflow = luaL_checkstring(L, 1);
-    const char *state = luaL_checkstring(L, 2);
-    const char *phase = luaL_checkstring(L, 3);
+    const char *workflow = relm_lua_checktext(L, 1, "workflow");
+    const char *state = relm_lua_checktext(L, 2, "state");
+    const char *phase = relm_lua_checktext(L, 3, "phase");
     luaL_checktype(L, 4, LUA_TTABLE);
     relm_diag d;
     relm_fields f;
@@ -116,7 +120,7 @@ static int l_release_get(lua_State *L)
         rc = relm_release_get(relm_host_store(L), luaL_checkinteger(L, 1),
                               NULL, &json, &id, &d);
     else
-        rc = relm_release_get(relm_host_store(L), 0, luaL_checkstring(L, 1),
+        rc = relm_release_get(relm_host_store(L), 0, relm_lua_checktext(L, 1, NULL),
                               &json, &id, &d);
     if (rc != RELM_OK)
         return relm_lua_diag_error(L, &d);
@@ -136,7 +140,7 @@ static int l_release_head(lua_State *L)
         rc = relm_release_head(relm_host_store(L), luaL_checkinteger(L, 1),
                                NULL, &h, &d);
     else
-        rc = relm_release_head(relm_host_store(L), 0, luaL_checkstring(L, 1),
+        rc = relm_release_head(relm_host_store(L), 0, relm_lua_checktext(L, 1, NULL),
                                &h, &d);
     if (rc != RELM_OK)
         return relm_lua_diag_error(L, &d);
@@ -276,8 +280,8 @@ static int l_release_apply(lua_State *L)
  * active user named user) do it? An unknown user may not. */
 static int l_release_can(lua_State *L)
 {
-    const char *wf = luaL_checkstring(L, 1);
-    const char *action = luaL_checkstring(L, 2);
+    const char *wf = relm_lua_checktext(L, 1, "workflow");
+    const char *action = relm_lua_checktext(L, 2, "action");
     relm_store *s = relm_host_store(L);
     if (lua_isnoneornil(L, 3)) {
         lua_pushboolean(L, relm_auth_check(s, wf, action, NULL) == RELM_OK);
@@ -286,7 +290,7 @@ static int l_release_can(lua_State *L)
     int64_t uid = 0;
     relm_diag d;
     int rc = relm_store_lookup(s, "SELECT id FROM users WHERE name = ?1",
-                               luaL_checkstring(L, 3), &uid, &d);
+                               relm_lua_checktext(L, 3, NULL), &uid, &d);
     if (rc == RELM_ERR)
         return relm_lua_diag_error(L, &d);
     lua_pushboolean(L, rc == RELM_OK && relm_auth_user_can(s, uid, wf, action));
@@ -298,7 +302,7 @@ static int l_release_justification_ok(lua_State *L)
 {
     relm_diag d;
     int64_t id = lua_isinteger(L, 1) ? lua_tointeger(L, 1) : 0;
-    const char *use = luaL_checkstring(L, 2);
+    const char *use = relm_lua_checktext(L, 2, "use");
     if (relm_release_check_justification(relm_host_store(L), id, use, &d) ==
         RELM_OK) {
         lua_pushboolean(L, 1);
@@ -354,8 +358,8 @@ static int l_release_set_clock(lua_State *L)
  * midnight), or nil when it does not parse. */
 static int l_release_seconds(lua_State *L)
 {
-    size_t n;
-    const char *v = luaL_checklstring(L, 1, &n);
+    const char *v = relm_lua_checktext(L, 1, "v");
+    size_t n = strlen(v); /* checktext refused NUL bytes */
     int64_t t;
     if (relm_time_parse(v, n, &t, NULL))
         lua_pushinteger(L, (lua_Integer)t);

@@ -72,7 +72,8 @@ static relm_sandbox_limits defaults(void)
 {
     relm_sandbox_limits l = {
         wd->timeout_ms != 0 ? wd->timeout_ms : RELM_SANDBOX_TIMEOUT_MS,
-        wd->memory_bytes != 0 ? wd->memory_bytes : RELM_SANDBOX_MEMORY_BYTES};
+        wd->memory_bytes != 0 ? wd->memory_bytes : RELM_SANDBOX_MEMORY_BYTES,
+        wd->owned_bytes != 0 ? wd->owned_bytes : RELM_SANDBOX_OWNED_BYTES};
     return l;
 }
 
@@ -204,6 +205,127 @@ static void watch(uint64_t deadline)
     uv_mutex_unlock(&W.mu);
 }
 
+/* ---- Owned memory (see sandbox.h) ----
+ * Owner ids index owned[]; 0 is the engine. The registry table OWNERS_KEY
+ * maps a chunk name to its id and back, for the lifetime of the state (a
+ * reloaded file keeps its id, so its old data, once collected, is credited
+ * back to it). Past MAX_OWNERS names, new scripts share no id and have the
+ * per-call cap only. */
+#define MAX_OWNERS RELM_SANDBOX_MAX_OWNERS
+#define OWNERS_KEY "relm.sandbox.owners"
+#define owned (wd->owned)
+
+unsigned relm_sandbox_owner(void)
+{
+    return wd->owner;
+}
+
+int relm_sandbox_owned_fits(unsigned owner, size_t add)
+{
+    if (owner == 0 || owner >= MAX_OWNERS)
+        return 1;
+    if (owned[owner] + add <= defaults().owned_bytes &&
+        owned[owner] + add >= owned[owner])
+        return 1;
+    wd->owner_hit = owner;
+    return 0;
+}
+
+void relm_sandbox_owned(unsigned owner, size_t old, size_t new_size)
+{
+    if (owner == 0 || owner >= MAX_OWNERS)
+        return;
+    owned[owner] = owned[owner] - old + new_size;
+}
+
+/* The id of chunkname (registering it when create is set), or 0. */
+static unsigned owner_id(lua_State *L, const char *chunkname, int create)
+{
+    unsigned id = 0;
+    unsigned saved = wd->owner;
+    wd->owner = 0; /* the registry's own entries belong to the engine */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, OWNERS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, OWNERS_KEY);
+    }
+    if (lua_getfield(L, -1, chunkname) == LUA_TNUMBER) {
+        id = (unsigned)lua_tointeger(L, -1);
+    } else if (create) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -2) + 1;
+        if (n < MAX_OWNERS) {
+            lua_pushstring(L, chunkname);
+            lua_rawseti(L, -3, n);
+            lua_pushinteger(L, n);
+            lua_setfield(L, -3, chunkname);
+            id = (unsigned)n;
+        }
+    }
+    lua_pop(L, 2);
+    wd->owner = saved;
+    return id;
+}
+
+unsigned relm_sandbox_owner_enter(lua_State *L, const char *chunkname)
+{
+    unsigned prev = wd->owner;
+    unsigned id = owner_id(L, chunkname, 1);
+    if (id != 0)
+        wd->owner = id;
+    return prev;
+}
+
+void relm_sandbox_owner_restore(unsigned prev)
+{
+    wd->owner = prev;
+}
+
+size_t relm_sandbox_owned_by(lua_State *L, const char *chunkname)
+{
+    unsigned id = owner_id(L, chunkname, 0);
+    return id != 0 ? owned[id] : 0;
+}
+
+/* The owner of a call: the first Lua function among the called function
+ * and its arguments (a guard is often called through an engine helper,
+ * with the guard as an argument) whose chunk is a registered script. */
+static unsigned call_owner(lua_State *L, int nargs)
+{
+    int top = lua_gettop(L);
+    for (int i = top - nargs; i <= top; i++) {
+        if (lua_type(L, i) != LUA_TFUNCTION || lua_iscfunction(L, i))
+            continue;
+        lua_Debug ar;
+        lua_pushvalue(L, i);
+        if (lua_getinfo(L, ">S", &ar) && ar.source != NULL) {
+            unsigned id = owner_id(L, ar.source, 0);
+            if (id != 0)
+                return id;
+        }
+    }
+    return 0;
+}
+
+/* The chunk name of owner id, as messages show it ("workflows/x.lua"). */
+static const char *owner_name(lua_State *L, unsigned id)
+{
+    const char *name = "?";
+    if (lua_getfield(L, LUA_REGISTRYINDEX, OWNERS_KEY) == LUA_TTABLE &&
+        lua_rawgeti(L, -1, id) == LUA_TSTRING) {
+        name = lua_tostring(L, -1);
+        if (*name == '@' || *name == '=')
+            name++;
+        lua_pushstring(L, name);
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        return lua_tostring(L, -1); /* left on the stack for the caller */
+    }
+    lua_pop(L, 1);
+    lua_pushstring(L, name);
+    return lua_tostring(L, -1);
+}
+
 void relm_sandbox_config(const relm_sandbox_limits *lim,
                          relm_sandbox_limits *out)
 {
@@ -212,6 +334,8 @@ void relm_sandbox_config(const relm_sandbox_limits *lim,
             wd->timeout_ms = lim->timeout_ms;
         if (lim->memory_bytes != 0)
             wd->memory_bytes = lim->memory_bytes;
+        if (lim->owned_bytes != 0)
+            wd->owned_bytes = lim->owned_bytes;
     }
     if (out != NULL)
         *out = defaults();
@@ -388,6 +512,13 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
         cap = prev_limit;
     relm_host_mem_limit(L, cap);
 
+    unsigned outer_owner = wd->owner;
+    unsigned owner = call_owner(L, nargs);
+    if (owner == 0)
+        owner = outer_owner;
+    unsigned outer_hit = wd->owner_hit;
+    wd->owner_hit = 0;
+
     lua_Hook old_hook = lua_gethook(L);
     int old_mask = lua_gethookmask(L);
     int old_count = lua_gethookcount(L);
@@ -398,6 +529,7 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     wd->fired = 0;
     wd->hooked = 0;
     wd->active = 1;
+    wd->owner = owner;
     watch(deadline);
 
     /* lua_pcall without a message handler, not relm_host_pcall: the host's
@@ -416,6 +548,9 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
      * caller's hook would lose the interrupt, and the statement that made
      * this call would go on as if Ctrl-C had not been pressed. */
     wd->active = 0;
+    wd->owner = outer_owner;
+    unsigned hit = wd->owner_hit;
+    wd->owner_hit = outer_hit;
     int fired = wd->fired;
     wd->fired = 0;
     lua_Hook now_hook = lua_gethook(L);
@@ -437,6 +572,17 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     if (fired)
         return relm_diag_set(d, "sandbox", "time limit of %u ms exceeded "
                              "(at %s)", eff_ms, wd->where);
+    if (status == LUA_ERRMEM && hit != 0) {
+        char size[32];
+        format_bytes(size, sizeof size, defaults().owned_bytes);
+        const char *name = owner_name(L, hit);
+        relm_diag_set(d, "sandbox", "memory limit of %s owned by %s "
+                      "exceeded: it keeps data between calls (in "
+                      "file-level variables); reload it to start afresh",
+                      size, name);
+        lua_pop(L, 1);
+        return RELM_ERR;
+    }
     if (status == LUA_ERRMEM) {
         char size[32];
         format_bytes(size, sizeof size, mem);
