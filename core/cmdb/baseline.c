@@ -133,10 +133,7 @@ int relm_baseline_create(relm_store *s, const char *name,
         goto fail;
     sqlite3_bind_int64(st, 1, *id);
     sqlite3_bind_int64(st, 2, *count);
-    char *after = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        after = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *after = relm_store_text(st);
     int rc = cmdb_occurrence(s, "baseline", *id, "create", name, after, d);
     free(after);
     if (rc != RELM_OK)

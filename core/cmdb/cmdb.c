@@ -976,9 +976,7 @@ static int history_insert(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
         sqlite3_bind_text(st, 7, o->note, -1, SQLITE_STATIC);
     if (o != NULL && o->at != NULL)
         sqlite3_bind_text(st, 8, o->at, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? RELM_OK : relm_store_fail(s, d, "ci history");
+    return relm_store_step_write(s, st, d, "ci history");
 }
 
 int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
