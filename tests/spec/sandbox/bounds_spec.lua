@@ -7,18 +7,7 @@ local sb = require "relm.core.sandbox"
 -- Generous time: the machine may be loaded; timing is never asserted.
 local SLOW = { timeout_ms = 5000 }
 
-local function run(code, name, limits)
-    local fn = sb.load(code, "@" .. (name or "bounds.lua"))
-    return pcall(sb.call_with, limits or SLOW, fn)
-end
-
-local function fails_with(pattern, code, name, limits)
-    local ok, err = run(code, name, limits)
-    assert.is_false(ok, "expected a sandbox error matching " .. pattern)
-    assert.is_true(relm.is_error(err, "sandbox"), "not a sandbox error: " .. tostring(err))
-    assert.matches(pattern, err.message)
-    return err
-end
+local run, fails_with = dofile("tests/fixtures/sandbox_helper.lua")(SLOW, "bounds.lua")
 
 describe("sandboxed C functions that could loop for ever", function()
     it("string.rep of an empty string any number of times is empty, at once", function()

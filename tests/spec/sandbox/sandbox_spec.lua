@@ -5,18 +5,7 @@ local sb = require "relm.core.sandbox"
 -- Short limits keep the suite fast; timing itself is never asserted.
 local FAST = { timeout_ms = 40 }
 
-local function run(code, name, limits)
-    local fn = sb.load(code, "@" .. (name or "script.lua"))
-    return pcall(sb.call_with, limits or FAST, fn)
-end
-
-local function fails_with(pattern, code, name, limits)
-    local ok, err = run(code, name, limits)
-    assert.is_false(ok, "expected a sandbox error matching " .. pattern)
-    assert.is_true(relm.is_error(err, "sandbox"), "not a sandbox error: " .. tostring(err))
-    assert.matches(pattern, err.message)
-    return err
-end
+local run, fails_with = dofile("tests/fixtures/sandbox_helper.lua")(FAST, "script.lua")
 
 describe("sandbox environment", function()
     it("offers the safe base functions and libraries", function()
