@@ -140,12 +140,9 @@ int relm_media_add(relm_store *s, const char *name, const char *version,
     if (library_occurrence(s, "media", *id, "add", MEDIA_JSON, what, d) !=
         RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 /* Find medium name/version (version NULL: the latest registered). Fills
@@ -222,12 +219,9 @@ int relm_media_update(relm_store *s, const char *name, const char *version,
     if (library_occurrence(s, "media", id, "update", MEDIA_JSON, what, d) !=
         RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_media_verify(relm_store *s, const char *name, const char *version,
@@ -319,12 +313,9 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
     free(diff);
     if (rc != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_media_spare_add(relm_store *s, const char *name,
@@ -358,10 +349,7 @@ int relm_media_spare_add(relm_store *s, const char *name,
     if (library_occurrence(s, "spare", *id, "add", SPARE_JSON, name, d) !=
         RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }

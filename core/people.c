@@ -49,12 +49,9 @@ static int log_commit(relm_store *s, const char *subject, int64_t sid,
     free(before);
     if (rc != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 /* Roll back the open write and report failure (d is already filled). */

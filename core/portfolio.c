@@ -166,12 +166,9 @@ int relm_portfolio_sync(relm_store *s, const char *name,
         if (rc != RELM_OK)
             goto fail;
     }
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_portfolio_model_status(relm_store *s, const char *portfolio,
@@ -211,10 +208,7 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
                          .action = "status", .note = note};
     if (relm_audit_append(s, &o, NULL, d) != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }

@@ -419,6 +419,14 @@ int relm_store_commit(relm_store *s, relm_diag *d)
     return RELM_OK;
 }
 
+int relm_store_end(relm_store *s, int rc, relm_diag *d)
+{
+    if (rc == RELM_OK && relm_store_commit(s, d) == RELM_OK)
+        return RELM_OK;
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
 void relm_store_rollback(relm_store *s)
 {
     char sql[96];

@@ -81,6 +81,10 @@ int relm_store_begin(relm_store *s, relm_diag *d);
 int relm_store_commit(relm_store *s, relm_diag *d);
 void relm_store_rollback(relm_store *s);
 int relm_store_depth(const relm_store *s);
+/* End the level relm_store_begin opened, as a primitive's last line:
+ * commit when rc is RELM_OK, roll back otherwise or when the commit fails
+ * (d then says why). Returns RELM_OK only when the work was committed. */
+int relm_store_end(relm_store *s, int rc, relm_diag *d);
 
 /* A read transaction, so that several queries see one snapshot: begun
  * (deferred, no write lock) only when no transaction is open, and then

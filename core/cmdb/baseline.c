@@ -138,12 +138,9 @@ int relm_baseline_create(relm_store *s, const char *name,
     free(after);
     if (rc != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 void relm_baseline_diff_free(relm_baseline_changes *diff)

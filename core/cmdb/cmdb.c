@@ -1678,12 +1678,9 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
     }
     if (edge_history(s, a, from, kind, b, to, 1, o, d) != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
@@ -1718,12 +1715,9 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
     }
     if (edge_history(s, a, from, kind, b, to, 0, o, d) != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 /* Tables of other modules that link records to CIs by ci_id: the CMDB

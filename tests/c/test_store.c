@@ -456,6 +456,18 @@ static void test_transactions(void)
     CHECK(relm_store_depth(s) == 0);
     CHECK(relm_store_commit(s, &d) == RELM_ERR); /* nothing open */
 
+    /* relm_store_end: a primitive's last line commits on RELM_OK and rolls
+     * back on RELM_ERR. */
+    CHECK(relm_store_begin(s, &d) == RELM_OK);
+    CHECK(put_setting(s, "ended") == RELM_OK);
+    CHECK(relm_store_end(s, RELM_OK, &d) == RELM_OK);
+    CHECK(relm_store_begin(s, &d) == RELM_OK);
+    CHECK(put_setting(s, "refused") == RELM_OK);
+    CHECK(relm_store_end(s, RELM_ERR, &d) == RELM_ERR);
+    CHECK(relm_store_depth(s) == 0);
+    CHECK(count_setting(s, "ended") == 1);
+    CHECK(count_setting(s, "refused") == 0);
+
     /* An outer rollback undoes what a released savepoint wrote. */
     CHECK(relm_store_begin(s, &d) == RELM_OK);
     CHECK(relm_store_begin(s, &d) == RELM_OK);
