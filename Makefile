@@ -3,8 +3,10 @@
 #   make run        build and start the REPL on ./relm.db (or $RELM_DB)
 #   make test       every C test and busted spec; ends "N passed, N failed"
 #   make asan       the same suite under -fsanitize=address,undefined
+#   make torture    crash, concurrency, fuzz, sandbox-escape and audit-tamper
+#                   runs (short; LONG=1 or TORTURE=long for the long one)
 #   make bench      benchmarks in tests/bench, each a ratio to a baseline
-#   make lint       luacheck over the Lua, cppcheck over the C
+#   make lint       rooms check (who may include lua.h, uv.h), luacheck, cppcheck
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
 #   make V=1        show the full compiler command lines
 
@@ -71,7 +73,7 @@ PTYDRIVE   = $(BUILD)/tests/ptydrive
 DEPS_STAMP = $(BUILD)/.deps-ok
 GEN        = $(BUILD)/gen/modules.inc $(BUILD)/gen/config.h
 
-.PHONY: all deps run test asan bench lint install uninstall clean FORCE
+.PHONY: all deps run test asan bench lint check-rooms install uninstall clean torture FORCE
 
 all: $(BUILD)/relm
 
@@ -152,6 +154,25 @@ test: $(BUILD)/relm $(CTEST_BIN) $(PTYDRIVE)
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 test
 
+# The torture suite (tests/torture/run.sh): the fuzzer and the escape
+# catalogue run on the sanitized binary, built in build/asan as `make asan`
+# builds it (only the binary here).
+TORTURE ?= short
+ifeq ($(LONG),1)
+TORTURE = long
+endif
+torture: $(BUILD)/relm $(BUILD)/torture/sqlexec
+	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/relm
+	@RELM_BIN=$(BUILD)/relm RELM_ASAN=build/asan/relm \
+	  SQLEXEC=$(BUILD)/torture/sqlexec TORTURE_DIR=$(BUILD)/torture/work \
+	  sh tests/torture/run.sh $(TORTURE)
+
+# Edits a database file behind relm's back, for the audit tamper catalogue.
+$(BUILD)/torture/sqlexec: tests/torture/sqlexec.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) -std=c11 $(WARN) -O2 $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
+
 bench: $(BUILD)/relm $(BUILD)/bench/timeit
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/bench/run.sh
 
@@ -161,7 +182,23 @@ $(BUILD)/bench/timeit: tests/bench/timeit.c | $(DEPS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) -std=c11 -D_GNU_SOURCE $(WARN) -O2 -o $@ $<
 
-lint: $(GEN)
+# The rooms (docs/internals.md): only core/lua/ and repl/ may include the
+# Lua headers (lua.h, lauxlib.h, lualib.h, luv.h, or a lua/ header, which
+# brings them in); only core/lua/, core/loop/, core/http/ and repl/ may
+# include uv.h. ROOMS_TREE checks another tree (the rooms spec uses it).
+ROOMS_TREE ?= .
+LUA_INCLUDE = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"]((lua|lauxlib|lualib|luv/luv)\.h|lua/)
+UV_INCLUDE  = ^[[:space:]]*\#[[:space:]]*include[[:space:]]*[<"]uv\.h
+check-rooms:
+	$(call say,ROOMS,core repl)
+	$(Q)cd '$(ROOMS_TREE)' && bad=$$( \
+	  grep -rnE '$(LUA_INCLUDE)' core repl 2>/dev/null | grep -vE '^(core/lua|repl)/'; \
+	  grep -rnE '$(UV_INCLUDE)' core repl 2>/dev/null \
+	    | grep -vE '^(core/lua|core/loop|core/http|repl)/'); \
+	if [ -n "$$bad" ]; then echo "$$bad" | sed 's|$$| <- not allowed in this room (docs/internals.md)|'; \
+	  exit 1; fi
+
+lint: check-rooms $(GEN)
 	$(call say,LUACHECK,lua tests)
 	$(Q)luacheck -q --formatter plain $(wildcard lua workflows portfolios tests)
 	$(call say,CPPCHECK,core repl)

@@ -11,6 +11,8 @@
 #include "audit.h"
 #include "auth.h"
 #include "release.h"
+#include "base/clock.h"
+#include "base/time.h"
 
 /* The snapshot of an activity as the Lua table a user sees: names instead
  * of ids, JSON nulls dropped, the activities it waits for as an array. */
@@ -192,7 +194,7 @@ static int check_spec(const relm_activity_spec *a, relm_diag *d)
                              "cancelled, got '%s'",
                              a->status ? a->status : "nothing");
     if ((a->set & RELM_ACT_SCHEDULED) && a->scheduled_at != NULL &&
-        a->scheduled_at[0] && !relm_release_valid_date(a->scheduled_at))
+        a->scheduled_at[0] && !relm_time_valid(a->scheduled_at, RELM_TIME_CLOCK))
         return relm_diag_set(d, "invalid_field",
                              "scheduled_at: must be a date YYYY-MM-DD or "
                              "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",
@@ -225,17 +227,6 @@ static void bind_opt_id(sqlite3_stmt *st, int n, int64_t v)
         sqlite3_bind_int64(st, n, v);
     else
         sqlite3_bind_null(st, n);
-}
-
-/* Step a write statement and reset it. */
-static int step_write(relm_store *s, sqlite3_stmt *st, const char *what,
-                      relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return relm_store_fail(s, d, what);
-    return RELM_OK;
 }
 
 /* Append the occurrence of an activity write to the release's log. */
@@ -273,7 +264,7 @@ int relm_activity_add(relm_store *s, int64_t release_id,
      * commit that lands before ours is seen (issue 9, races). */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         relm_auth_check(s, r.workflow, perm ? perm : "execute", d) !=
             RELM_OK ||
@@ -314,7 +305,7 @@ int relm_activity_add(relm_store *s, int64_t release_id,
         sqlite3_bind_int64(st, 11, a->actual_minutes);
     bind_opt_text(st, 12, (a->set & RELM_ACT_NOTES) ? a->notes : NULL);
     sqlite3_bind_text(st, 13, now, -1, SQLITE_STATIC);
-    if (step_write(s, st, "add activity", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "add activity") != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (relm_activity_get(s, *id, &snap, d) != RELM_OK)
@@ -405,7 +396,7 @@ int relm_activity_update(relm_store *s, int64_t id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     /* The owner may move their own activity; anyone else needs execute.
      * Checked inside the transaction (issue 9, races). */
     if (read_activity(s, id, &release_id, status, d) != RELM_OK ||
@@ -475,7 +466,7 @@ int relm_activity_update(relm_store *s, int64_t id,
     sqlite3_bind_int(st, 22, (a->set & RELM_ACT_STATUS) != 0);
     bind_opt_text(st, 23, a->status);
     sqlite3_bind_text(st, 24, now, -1, SQLITE_STATIC);
-    if (step_write(s, st, "update activity", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "update activity") != RELM_OK)
         goto fail;
     if (relm_activity_get(s, id, &snap, d) != RELM_OK)
         goto fail;
@@ -544,7 +535,7 @@ static int exec_touch(relm_store *s, int64_t id, const char *now,
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
-    return step_write(s, st, "activity", d);
+    return relm_store_step_write(s, st, d, "activity");
 }
 
 int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
@@ -558,7 +549,7 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
         *after = NULL;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_activity(s, id, &rel_a, NULL, d) != RELM_OK ||
         read_activity(s, on, &rel_b, NULL, d) != RELM_OK ||
         read_release(s, rel_a, &r, d) != RELM_OK ||
@@ -608,7 +599,7 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
         goto fail;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, on);
-    if (step_write(s, st, "dependency", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "dependency") != RELM_OK)
         goto fail;
     if (sqlite3_changes(relm_store_db(s)) == 0) {
         if (add)

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "release.h"
+#include "base/clock.h"
 
 /* The round with its requests and their decisions, as the Lua table a user
  * sees (names instead of ids, nulls dropped). ?1 = round id. */
@@ -37,17 +38,6 @@
     "ORDER BY q.rule, q.level, q.id))) FROM approval_rounds ro "               \
     "WHERE ro.id = ?1"
 
-/* Step a write statement and reset it. */
-static int step_write(relm_store *s, sqlite3_stmt *st, const char *what,
-                      relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return relm_store_fail(s, d, what);
-    return RELM_OK;
-}
-
 /* Run sql binding ?1 = a and ?2 = b (or the text t instead, when given)
  * and finish it. Binding a parameter the SQL does not use is harmless. */
 static int exec2(relm_store *s, const char *sql, int64_t a, int64_t b,
@@ -61,7 +51,7 @@ static int exec2(relm_store *s, const char *sql, int64_t a, int64_t b,
         sqlite3_bind_text(st, 2, t, -1, SQLITE_TRANSIENT);
     else
         sqlite3_bind_int64(st, 2, b);
-    return step_write(s, st, "approval", d);
+    return relm_store_step_write(s, st, d, "approval");
 }
 
 /* The first integer column of the first row of sql with ?1 = a, ?2 = b
@@ -254,7 +244,7 @@ int relm_approval_open(relm_store *s, int64_t release_id,
     }
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     /* The permission inside the transaction (issue 9, races). */
     if (read_release(s, release_id, &r, d) != RELM_OK)
         goto fail;
@@ -284,7 +274,7 @@ int relm_approval_open(relm_store *s, int64_t release_id,
     sqlite3_bind_text(st, 2, r.state, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, n > 0 ? "open" : "approved", -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
-    if (step_write(s, st, "approval round", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "approval round") != RELM_OK)
         goto fail;
     rid = sqlite3_last_insert_rowid(relm_store_db(s));
     for (size_t i = 0; i < n; i++) {
@@ -328,7 +318,7 @@ int relm_approval_open(relm_store *s, int64_t release_id,
         sqlite3_bind_int64(st, 9, needed);
         sqlite3_bind_int(st, 10, a->veto ? 1 : 0);
         sqlite3_bind_text(st, 11, now, -1, SQLITE_STATIC);
-        if (step_write(s, st, "approval request", d) != RELM_OK)
+        if (relm_store_step_write(s, st, d, "approval request") != RELM_OK)
             goto fail;
     }
     /* The lowest level of each rule starts now. */
@@ -435,7 +425,7 @@ int relm_approval_decide(relm_store *s, int64_t release_id,
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         open_round(s, release_id, &r, &rid, d) != RELM_OK)
         goto fail;
@@ -491,7 +481,7 @@ int relm_approval_decide(relm_store *s, int64_t release_id,
     if (note != NULL && note[0])
         sqlite3_bind_text(st, 4, note, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-    if (step_write(s, st, "approval decision", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "approval decision") != RELM_OK)
         goto fail;
     /* Settle each pending request: approved at its quorum; rejected by one
      * rejection under veto, else once the quorum can no longer be met. */
@@ -590,7 +580,7 @@ int relm_approval_withdraw(relm_store *s, int64_t release_id,
         return RELM_OK;
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         relm_approval_round(s, release_id, &before, d) != RELM_OK ||
         withdraw_open(s, release_id, now, &n, d) != RELM_OK)

@@ -30,18 +30,42 @@ typedef struct relm_occurrence {
 int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,
                       relm_diag *d);
 
-/* Result of walking the chain from the first row. */
-typedef struct relm_audit_report {
-    int ok;             /* 1: every link holds */
-    int64_t rows;       /* rows checked */
-    int64_t bad_id;     /* first broken link (row id), when !ok */
+/* One discrepancy verify found. kind: "chain" (a broken link: id is the
+ * occurrence row), "anchor" (a kept head no longer in the chain: id is its
+ * row), "schema" (a table, view or trigger the chain depends on is gone or
+ * changed: id 0), "release" (a release's row disagrees with its last
+ * occurrence's snapshot, or has none: id is the release). */
+typedef struct relm_audit_problem {
+    const char *kind;
+    int64_t id;
     char reason[256];
+} relm_audit_problem;
+
+enum { RELM_AUDIT_MAX_PROBLEMS = 16 };
+
+/* Result of verify: ok, and the problems found, first the chain's (the
+ * walk stops at the first broken link), then the anchor's, the schema's
+ * and the releases'. bad_id and reason repeat the first problem. */
+typedef struct relm_audit_report {
+    int ok;             /* 1: no problem found */
+    int64_t rows;       /* occurrence rows checked */
+    int64_t releases;   /* releases compared with their last occurrence */
+    int64_t bad_id;     /* the first problem's id, when !ok */
+    char reason[256];   /* the first problem's reason */
+    int nproblems;      /* problems[0 .. nproblems) */
+    int64_t more;       /* problems found beyond RELM_AUDIT_MAX_PROBLEMS */
+    relm_audit_problem problems[RELM_AUDIT_MAX_PROBLEMS];
 } relm_audit_report;
 
-/* Recompute every hash in id order; stops at the first broken link: a row
- * whose content no longer matches its hash, whose prev_hash is not the hash
- * of the row before, or a gap in the ids (a deleted row). RELM_ERR only
- * when the log cannot be read. */
+/* Recompute every hash in id order, stopping at the first broken link: a
+ * row whose content (every byte of every field) no longer matches its
+ * hash, whose prev_hash is not the hash of the row before, or a gap in the
+ * ids (a deleted row). Then check what the chain cannot show by itself:
+ * that the triggers keeping the log append-only, the tables and the
+ * snapshot view exist as the migrations made them, and that every release
+ * is what the snapshot of its last occurrence says (a row edited straight
+ * in the file, or written with no occurrence). RELM_ERR only when the
+ * database cannot be read. */
 int relm_audit_verify(relm_store *s, relm_audit_report *r, relm_diag *d);
 
 /* relm_audit_verify, then check that row id (a head kept outside the

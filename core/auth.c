@@ -1,12 +1,13 @@
 /* auth.c: permission checks against groups, memberships and permissions.
- * Reads only; callers check before they open their transaction. */
+ * Reads only; writers check inside their write transaction (see auth.h). */
 #include "auth.h"
 
 #include <string.h>
 
 static const char *const actions[] = {"create", "execute", "delegate",
                                       "suspend", "reactivate", "reopen",
-                                      "cancel", "approve", "admin", NULL};
+                                      "cancel", "approve", "admin", "cmdb",
+                                      NULL};
 
 /* See auth.h. */
 int relm_auth_known_action(const char *action)
@@ -73,4 +74,46 @@ int relm_auth_require_admin(relm_store *s, const char *what, relm_diag *d)
     return relm_diag_set(d, "permission_denied",
                          "%s needs an administrator; user '%s' is not one",
                          what, who[0] ? who : "(nobody)");
+}
+
+/* See auth.h. */
+int relm_auth_require_cmdb(relm_store *s, const char *what, relm_diag *d)
+{
+    /* '*' as the workflow: the CMDB belongs to no workflow, so only a
+     * ('*', 'cmdb') or ('*', 'admin') grant, or is_admin, lets one in. */
+    if (relm_auth_user_can(s, relm_store_actor_id(s), "*", "cmdb"))
+        return RELM_OK;
+    const char *who = relm_store_actor_name(s);
+    return relm_diag_set(d, "permission_denied",
+                         "%s needs the cmdb permission; user '%s' has not "
+                         "got it (an administrator grants it with "
+                         "relm.permission.grant{ group = ..., workflow = "
+                         "'*', action = 'cmdb' })",
+                         what, who[0] ? who : "(nobody)");
+}
+
+/* Open the write transaction, then check inside it: BEGIN IMMEDIATE takes
+ * the write lock first, so a revocation another connection commits before
+ * this point is seen, and none can land between check and write. On
+ * failure nothing is left open. */
+static int begin_checked(relm_store *s, int cmdb, const char *what,
+                         relm_diag *d)
+{
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    int rc = cmdb ? relm_auth_require_cmdb(s, what, d)
+                  : relm_auth_require_admin(s, what, d);
+    if (rc != RELM_OK)
+        relm_store_rollback(s);
+    return rc;
+}
+
+int relm_auth_begin_admin(relm_store *s, const char *what, relm_diag *d)
+{
+    return begin_checked(s, 0, what, d);
+}
+
+int relm_auth_begin_cmdb(relm_store *s, const char *what, relm_diag *d)
+{
+    return begin_checked(s, 1, what, d);
 }

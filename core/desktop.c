@@ -7,6 +7,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/time.h"
+
 /* The queries return the same columns:
  *  0 kind  1 number  2 release_id  3 activity or request id  4 title
  *  5 requester  6 created  7 priority  8 deadline  9 scheduled_at
@@ -81,29 +83,11 @@ const char *const relm_desktop_sql[3] = {
     "x.request_id = q.id AND x.user_id = ?1)",
 };
 
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; Howard Hinnant's
- * days_from_civil), so ISO times convert without the local time zone. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* Epoch seconds of "YYYY-MM-DD[THH:MM[:SS]][...]" (UTC), 0 when it does
- * not parse. */
+/* Epoch seconds of an ISO-8601 time column, 0 when it does not parse. */
 static int64_t iso_seconds(const char *s)
 {
-    int y, mo, d, h = 0, mi = 0, se = 0;
-    if (s == NULL || sscanf(s, "%4d-%2d-%2d", &y, &mo, &d) != 3)
-        return 0;
-    if (strlen(s) >= 16 && (s[10] == 'T' || s[10] == ' '))
-        if (sscanf(s + 11, "%2d:%2d:%2d", &h, &mi, &se) < 2)
-            return 0;
-    return days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + se;
+    int64_t t = 0;
+    return s != NULL && relm_time_parse(s, strlen(s), &t, NULL) ? t : 0;
 }
 
 /* Copy n bytes of s into the arena; returns its offset (0 for NULL). */
@@ -237,11 +221,8 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
         if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
             it->limit = iso_seconds((const char *)sqlite3_column_text(st, 9)) +
                         60 * sqlite3_column_int64(st, 10);
-            time_t t = (time_t)it->limit;
-            struct tm tm;
-            gmtime_r(&t, &tm);
-            size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-            it->time_limit = arena_put(dt, buf, n, &oom);
+            relm_time_format(it->limit, buf);
+            it->time_limit = arena_put(dt, buf, strlen(buf), &oom);
         } else if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
             it->limit = iso_seconds((const char *)sqlite3_column_text(st, 8));
             it->time_limit = put_col(dt, st, 8, &oom);
@@ -283,14 +264,13 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
     return RELM_OK;
 }
 
-/* qsort has no context argument: the arena being sorted is passed here. */
-static const char *sort_text;
-
 /* Most urgent first: priority, then the nearest time limit (none last),
- * then number, then activity id, so the order is total. */
-static int by_urgency(const void *pa, const void *pb)
+ * then number (text is the arena), then activity id, so the order is
+ * total. */
+static int by_urgency(const void *pa, const void *pb, void *text)
 {
     const relm_desk_item *a = pa, *b = pb;
+    const char *sort_text = text;
     if (a->priority != b->priority)
         return a->priority - b->priority;
     if ((a->limit == 0) != (b->limit == 0))
@@ -339,9 +319,8 @@ int relm_desktop_load(relm_store *s, int64_t user_id, int64_t now,
             return RELM_ERR;
     }
     if (out->n > 1) {
-        sort_text = out->text;
-        qsort(out->items, out->n, sizeof *out->items, by_urgency);
-        sort_text = NULL;
+        /* qsort_r, not qsort: the numbers live in this desktop's arena. */
+        qsort_r(out->items, out->n, sizeof *out->items, by_urgency, out->text);
     }
     return RELM_OK;
 }

@@ -78,30 +78,31 @@ static int checksum_of(const relm_media_fields *f, char sum[65], relm_diag *d)
     return RELM_OK;
 }
 
-static void bind_opt(sqlite3_stmt *st, int n, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, n, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, n);
-}
+#define MEDIA_JSON                                                          \
+    "SELECT json_object('name', name, 'version', version, 'sha256', "        \
+    "sha256, 'logical_location', logical_location, 'physical_location', "   \
+    "physical_location, 'licence_keys', json(licence_keys), "               \
+    "'licence_count', licence_count, 'notes', notes) FROM media WHERE "     \
+    "id = ?1"
+#define SPARE_JSON                                                          \
+    "SELECT json_object('name', name, 'model', model, 'serial', serial, "    \
+    "'location', location, 'quantity', quantity, 'status', status) FROM "   \
+    "spares WHERE id = ?1"
 
-/* Step a write statement to the end and reset it; RELM_ERR with d filled
- * (duplicate for a unique-index clash) on failure. */
-static int step_write(relm_store *s, sqlite3_stmt *st, const char *what,
-                      relm_diag *d)
+/* Append the occurrence of a write to medium or spare id: after is the row
+ * as it now stands (json_sql selects it from ?1 = id), note names it. */
+static int library_occurrence(relm_store *s, const char *subject, int64_t id,
+                              const char *action, const char *json_sql,
+                              const char *note, relm_diag *d)
 {
-    int rc = sqlite3_step(st);
-    int ext = sqlite3_extended_errcode(relm_store_db(s));
-    int ret = RELM_OK;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        if (ext == SQLITE_CONSTRAINT_UNIQUE)
-            ret = relm_diag_set(d, "duplicate", "%s already exists", what);
-        else
-            ret = relm_store_fail(s, d, what);
-    }
-    sqlite3_reset(st);
-    return ret;
+    sqlite3_stmt *st = relm_store_stmt(s, json_sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    char *after = relm_store_text(st);
+    int rc = cmdb_occurrence(s, subject, id, action, note, after, d);
+    free(after);
+    return rc;
 }
 
 int relm_media_add(relm_store *s, const char *name, const char *version,
@@ -113,7 +114,7 @@ int relm_media_add(relm_store *s, const char *name, const char *version,
                              "empty");
     if (checksum_of(f, sum, d) != RELM_OK)
         return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "adding a medium", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO media (name, version, sha256, logical_location, "
@@ -126,22 +127,22 @@ int relm_media_add(relm_store *s, const char *name, const char *version,
              version ? version : "");
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, version ? version : "", -1, SQLITE_STATIC);
-    bind_opt(st, 3, sum[0] ? sum : NULL);
-    bind_opt(st, 4, f->logical_location);
-    bind_opt(st, 5, f->physical_location);
-    bind_opt(st, 6, f->licence_keys);
+    relm_store_bind_text(st, 3, sum[0] ? sum : NULL);
+    relm_store_bind_text(st, 4, f->logical_location);
+    relm_store_bind_text(st, 5, f->physical_location);
+    relm_store_bind_text(st, 6, f->licence_keys);
     if (f->has_count)
         sqlite3_bind_int64(st, 7, f->licence_count);
-    bind_opt(st, 8, f->notes);
-    if (step_write(s, st, what, d) != RELM_OK)
+    relm_store_bind_text(st, 8, f->notes);
+    if (relm_store_step_write(s, st, d, "%s", what) != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
-    if (relm_store_commit(s, d) != RELM_OK)
+    if (library_occurrence(s, "media", *id, "add", MEDIA_JSON, what, d) !=
+        RELM_OK)
         goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 /* Find medium name/version (version NULL: the latest registered). Fills
@@ -155,7 +156,7 @@ static int find_media(relm_store *s, const char *name, const char *version,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, version);
+    relm_store_bind_text(st, 2, version);
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW) {
         *id = sqlite3_column_int64(st, 0);
@@ -181,7 +182,7 @@ int relm_media_update(relm_store *s, const char *name, const char *version,
     int64_t id;
     if (checksum_of(f, sum, d) != RELM_OK)
         return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "changing a medium", d) != RELM_OK)
         return RELM_ERR;
     if (find_media(s, name, version, &id, NULL, d) != RELM_OK)
         goto fail;
@@ -199,25 +200,28 @@ int relm_media_update(relm_store *s, const char *name, const char *version,
         goto fail;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int(st, 2, sum[0] != '\0');
-    bind_opt(st, 3, sum[0] ? sum : NULL);
+    relm_store_bind_text(st, 3, sum[0] ? sum : NULL);
     const char *vals[] = {f->logical_location, f->physical_location,
                           f->licence_keys};
     for (int i = 0; i < 3; i++) {
         sqlite3_bind_int(st, 4 + 2 * i, vals[i] != NULL);
-        bind_opt(st, 5 + 2 * i, vals[i]);
+        relm_store_bind_text(st, 5 + 2 * i, vals[i]);
     }
     sqlite3_bind_int(st, 10, f->has_count);
     sqlite3_bind_int64(st, 11, f->licence_count);
     sqlite3_bind_int(st, 12, f->notes != NULL);
-    bind_opt(st, 13, f->notes);
-    if (step_write(s, st, "media update", d) != RELM_OK)
+    relm_store_bind_text(st, 13, f->notes);
+    if (relm_store_step_write(s, st, d, "media update") != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
+    char what[300];
+    snprintf(what, sizeof what, "media '%.128s' version '%.64s'", name,
+             version ? version : "(latest)");
+    if (library_occurrence(s, "media", id, "update", MEDIA_JSON, what, d) !=
+        RELM_OK)
         goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_media_verify(relm_store *s, const char *name, const char *version,
@@ -256,7 +260,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
                     const char *version, relm_diag *d)
 {
     int64_t media_id = 0, old_id = 0, ci_id;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "linking a CI to a medium", d) != RELM_OK)
         return RELM_ERR;
     if (name != NULL && find_media(s, name, version, &media_id, NULL, d) != RELM_OK)
         goto fail;
@@ -287,7 +291,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
     sqlite3_bind_int64(st, 1, ci_id);
     if (media_id > 0)
         sqlite3_bind_int64(st, 2, media_id);
-    if (step_write(s, st, "media link", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "media link") != RELM_OK)
         goto fail;
     /* History in the cmdb's shape, diff {media: [before, after]}, written
      * through the cmdb so that a creation an import batch still tells is
@@ -300,10 +304,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
         goto fail;
     sqlite3_bind_int64(st, 1, old_id);
     sqlite3_bind_int64(st, 2, media_id);
-    char *diff = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        diff = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *diff = relm_store_text(st);
     if (diff == NULL) {
         relm_diag_set(d, "out_of_memory", "out of memory");
         goto fail;
@@ -312,12 +313,9 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
     free(diff);
     if (rc != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_media_spare_add(relm_store *s, const char *name,
@@ -330,7 +328,7 @@ int relm_media_spare_add(relm_store *s, const char *name,
     if (f->has_quantity && f->quantity < 0)
         return relm_diag_set(d, "invalid_argument", "quantity must be >= 0, "
                              "got %lld", (long long)f->quantity);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "adding a spare", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO spares (name, model, serial, location, quantity, "
@@ -339,19 +337,19 @@ int relm_media_spare_add(relm_store *s, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, f->model);
-    bind_opt(st, 3, f->serial);
-    bind_opt(st, 4, f->location);
+    relm_store_bind_text(st, 2, f->model);
+    relm_store_bind_text(st, 3, f->serial);
+    relm_store_bind_text(st, 4, f->location);
     if (f->has_quantity)
         sqlite3_bind_int64(st, 5, f->quantity);
-    bind_opt(st, 6, f->status);
-    if (step_write(s, st, "spare", d) != RELM_OK)
+    relm_store_bind_text(st, 6, f->status);
+    if (relm_store_step_write(s, st, d, "spare") != RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
-    if (relm_store_commit(s, d) != RELM_OK)
+    if (library_occurrence(s, "spare", *id, "add", SPARE_JSON, name, d) !=
+        RELM_OK)
         goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }

@@ -9,14 +9,13 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "release.h"
+#include "base/clock.h"
 
-/* Open an administrator-only write: check, then begin. */
+/* Open an administrator-only write: begin, then check inside the
+ * transaction, so a revocation committed meanwhile is honoured. */
 static int begin_admin(relm_store *s, const char *what, relm_diag *d)
 {
-    if (relm_auth_require_admin(s, what, d) != RELM_OK)
-        return RELM_ERR;
-    return relm_store_begin(s, d);
+    return relm_auth_begin_admin(s, what, d);
 }
 
 /* The JSON snapshot sql selects from ?1 = id (malloc'd; NULL when there
@@ -27,10 +26,7 @@ static char *snapshot_json(relm_store *s, const char *sql, int64_t id)
     if (st == NULL)
         return NULL;
     sqlite3_bind_int64(st, 1, id);
-    char *json = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        json = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *json = relm_store_text(st);
     return json;
 }
 
@@ -43,7 +39,7 @@ static int log_commit(relm_store *s, const char *subject, int64_t sid,
                       const char *note, relm_diag *d)
 {
     char now[32];
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     char *after = json_sql != NULL ? snapshot_json(s, json_sql, sid) : NULL;
     relm_occurrence o = {.at = now, .subject = subject, .subject_id = sid,
                          .action = action, .note = note, .before = before,
@@ -53,12 +49,9 @@ static int log_commit(relm_store *s, const char *subject, int64_t sid,
     free(before);
     if (rc != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 /* Roll back the open write and report failure (d is already filled). */
@@ -66,21 +59,6 @@ static int fail_rb(relm_store *s)
 {
     relm_store_rollback(s);
     return RELM_ERR;
-}
-
-/* Step a write statement; maps a UNIQUE violation to duplicate. */
-static int step_write(relm_store *s, sqlite3_stmt *st, const char *what,
-                      const char *name, relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return RELM_OK;
-    if ((sqlite3_extended_errcode(relm_store_db(s)) & 0xff) ==
-        SQLITE_CONSTRAINT)
-        return relm_diag_set(d, "duplicate", "%s '%s' already exists", what,
-                             name);
-    return relm_store_fail(s, d, what);
 }
 
 /* Id of the user or group called name, or 0 (with not_found in d). */
@@ -141,7 +119,7 @@ int relm_people_user_add(relm_store *s, const relm_user_spec *u, int64_t *id,
     sqlite3_bind_text(st, 5, u->unit, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 6, u->location, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 7, u->is_admin ? 1 : 0);
-    if (step_write(s, st, "user", u->name, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "user '%s'", u->name) != RELM_OK)
         return fail_rb(s);
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     return log_commit(s, "user", *id, "add", USER_JSON, NULL, NULL, d);
@@ -188,7 +166,7 @@ int relm_people_user_set_active(relm_store *s, const char *name, int active,
     char *before = snapshot_json(s, USER_JSON, uid);
     sqlite3_bind_int64(st, 1, uid);
     sqlite3_bind_int(st, 2, active ? 1 : 0);
-    if (step_write(s, st, "user", name, d) != RELM_OK) {
+    if (relm_store_step_write(s, st, d, "user '%s'", name) != RELM_OK) {
         free(before);
         return fail_rb(s);
     }
@@ -211,7 +189,7 @@ int relm_people_group_add(relm_store *s, const char *name,
         return fail_rb(s);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, description, -1, SQLITE_STATIC);
-    if (step_write(s, st, "group", name, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "group '%s'", name) != RELM_OK)
         return fail_rb(s);
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     return log_commit(s, "group", *id, "add",
@@ -240,7 +218,7 @@ int relm_people_member(relm_store *s, const char *user, const char *group,
         return fail_rb(s);
     sqlite3_bind_int64(st, 1, uid);
     sqlite3_bind_int64(st, 2, gid);
-    if (step_write(s, st, "membership", user, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "membership '%s'", user) != RELM_OK)
         return fail_rb(s);
     if (sqlite3_changes(relm_store_db(s)) == 0) {
         relm_store_rollback(s); /* nothing changed: nothing to log */
@@ -265,10 +243,17 @@ int relm_people_permission(relm_store *s, const char *group,
         return relm_diag_set(d, "invalid_field",
                              "action: '%s' is not one of create, execute, "
                              "delegate, suspend, reactivate, reopen, cancel, "
-                             "approve, admin", action);
+                             "approve, admin, cmdb", action);
     if (workflow == NULL || workflow[0] == '\0')
         return relm_diag_set(d, "invalid_field",
                              "workflow: a workflow name or \"*\"");
+    /* The CMDB belongs to no workflow: a cmdb grant on one would look
+     * like a permission and grant nothing. */
+    if (strcmp(action, "cmdb") == 0 && strcmp(workflow, "*") != 0)
+        return relm_diag_set(d, "invalid_field",
+                             "workflow: the cmdb action is granted on "
+                             "workflow \"*\" (the CMDB belongs to no "
+                             "workflow), got \"%s\"", workflow);
     if (begin_admin(s, grant ? "granting a permission"
                              : "revoking a permission", d) != RELM_OK)
         return RELM_ERR;
@@ -285,7 +270,7 @@ int relm_people_permission(relm_store *s, const char *group,
     sqlite3_bind_int64(st, 1, gid);
     sqlite3_bind_text(st, 2, workflow, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, action, -1, SQLITE_STATIC);
-    if (step_write(s, st, "permission", group, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "permission '%s'", group) != RELM_OK)
         return fail_rb(s);
     if (sqlite3_changes(relm_store_db(s)) == 0) {
         relm_store_rollback(s);
@@ -328,7 +313,7 @@ int relm_people_justification_add(relm_store *s,
     sqlite3_bind_int(st, 3, j->cancel > 0);
     sqlite3_bind_int(st, 4, j->reopen > 0);
     sqlite3_bind_int(st, 5, j->active != 0);
-    if (step_write(s, st, "justification", j->description, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "justification '%s'", j->description) != RELM_OK)
         return fail_rb(s);
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     return log_commit(s, "justification", *id, "add", JUSTIFICATION_JSON,
@@ -361,7 +346,7 @@ int relm_people_justification_update(relm_store *s, int64_t id,
     sqlite3_bind_int(st, 4, j->cancel < 0 ? -1 : j->cancel > 0);
     sqlite3_bind_int(st, 5, j->reopen < 0 ? -1 : j->reopen > 0);
     sqlite3_bind_int(st, 6, j->active < 0 ? -1 : j->active > 0);
-    if (step_write(s, st, "justification", "", d) != RELM_OK) {
+    if (relm_store_step_write(s, st, d, "justification %lld", (long long)id) != RELM_OK) {
         free(before);
         return fail_rb(s);
     }

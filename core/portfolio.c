@@ -9,7 +9,7 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "release.h"
+#include "base/clock.h"
 
 /* NULL (not given) or one of low, medium, high. */
 static int is_level(const char *v)
@@ -52,17 +52,6 @@ static int check_model(const char *portfolio, const relm_model_spec *m,
     return RELM_OK;
 }
 
-/* Step a write statement to its end and reset it; fills d on error. */
-static int step_done(relm_store *s, sqlite3_stmt *st, const char *what,
-                     relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        return relm_store_fail(s, d, what);
-    return RELM_OK;
-}
-
 int relm_portfolio_sync(relm_store *s, const char *name,
                         const char *description, const char *source,
                         const relm_model_spec *models, size_t nmodels,
@@ -73,9 +62,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
     for (size_t i = 0; i < nmodels; i++)
         if (check_model(name, &models[i], d) != RELM_OK)
             return RELM_ERR;
-    if (relm_auth_require_admin(s, "loading a portfolio", d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (relm_auth_begin_admin(s, "loading a portfolio", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s,
@@ -109,7 +96,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
             if (st == NULL)
                 goto fail;
             sqlite3_bind_text(st, 1, m->executor_group, -1, SQLITE_STATIC);
-            if (step_done(s, st, "executor group", d) != RELM_OK)
+            if (relm_store_step_write(s, st, d, "executor group") != RELM_OK)
                 goto fail;
         }
         st = relm_store_stmt(
@@ -151,13 +138,13 @@ int relm_portfolio_sync(relm_store *s, const char *name,
         sqlite3_bind_text(st, 13, m->templates, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 14, m->prefill, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 15, m->status, -1, SQLITE_STATIC);
-        if (step_done(s, st, "model", d) != RELM_OK)
+        if (relm_store_step_write(s, st, d, "model") != RELM_OK)
             goto fail;
         changed += sqlite3_changes(relm_store_db(s));
     }
     if (changed > 0 || replace) {
         char now[32];
-        relm_release_now_iso(now);
+        relm_clock_now_iso(now);
         char *after = NULL;
         st = relm_store_stmt(
             s,
@@ -170,9 +157,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
         if (st == NULL)
             goto fail;
         sqlite3_bind_int64(st, 1, *id);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            after = strdup((const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
+        after = relm_store_text(st);
         relm_occurrence o = {.at = now, .subject = "portfolio",
                              .subject_id = *id, .action = "sync",
                              .note = source, .after = after};
@@ -181,12 +166,9 @@ int relm_portfolio_sync(relm_store *s, const char *name,
         if (rc != RELM_OK)
             goto fail;
     }
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_portfolio_model_status(relm_store *s, const char *portfolio,
@@ -196,9 +178,7 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
     if (status == NULL || !is_status(status))
         return relm_diag_set(d, "invalid_field",
                              "status must be new, active or retired");
-    if (relm_auth_require_admin(s, "changing a model", d) != RELM_OK)
-        return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (relm_auth_begin_admin(s, "changing a model", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s,
@@ -222,16 +202,13 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
         goto fail;
     }
     char now[32], note[300];
-    relm_release_now_iso(now);
+    relm_clock_now_iso(now);
     snprintf(note, sizeof note, "%s/%s -> %s", portfolio, model, status);
     relm_occurrence o = {.at = now, .subject = "model", .subject_id = mid,
                          .action = "status", .note = note};
     if (relm_audit_append(s, &o, NULL, d) != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }

@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "cmdb/cmdb.h"
+#include "base/clock.h"
 #include "release.h"
 
 /* Record kinds and the prefix of their generated numbers. */
@@ -45,26 +46,6 @@ static const char *record_prefix(const char *kind)
     return NULL;
 }
 
-/* Bind v to parameter i, or NULL when v is NULL. v must outlive the step. */
-static void bind_text_or_null(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, i);
-}
-
-/* Step a statement that returns no rows, reset it and map failures. */
-static int step_done(relm_store *s, sqlite3_stmt *st, const char *what,
-                     relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE)
-        return relm_store_fail(s, d, what);
-    return RELM_OK;
-}
-
 /* Step a statement expected to yield one integer (0 when no row). */
 static int step_int(relm_store *s, sqlite3_stmt *st, int64_t *out,
                     const char *what, relm_diag *d)
@@ -91,10 +72,7 @@ static char *record_json(relm_store *s, int64_t id, relm_diag *d)
     if (st == NULL)
         return NULL;
     sqlite3_bind_int64(st, 1, id);
-    char *out = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *out = relm_store_text(st);
     if (out == NULL)
         relm_diag_set(d, "not_found", "no record with id %" PRId64, id);
     return out;
@@ -111,7 +89,7 @@ static int set_record_cis(relm_store *s, int64_t id, const char *kind,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
-    if (step_done(s, st, "record cis", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "record cis") != RELM_OK)
         return RELM_ERR;
     for (size_t i = 0; i < n; i++) {
         relm_diag cd;
@@ -126,7 +104,7 @@ static int set_record_cis(relm_store *s, int64_t id, const char *kind,
             return RELM_ERR;
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, ci);
-        if (step_done(s, st, "record cis", d) != RELM_OK)
+        if (relm_store_step_write(s, st, d, "record cis") != RELM_OK)
             return RELM_ERR;
         if (sqlite3_changes(relm_store_db(s)) == 0)
             return relm_diag_set(d, "duplicate", "%s: CI '%s' is listed twice",
@@ -161,22 +139,6 @@ static int check_kind(const char *kind, relm_diag *d)
     return RELM_OK;
 }
 
-/* Step the INSERT or UPDATE of a record and reset it; a second record
- * with the same number is `duplicate`. */
-static int step_record(relm_store *s, sqlite3_stmt *st, const char *kind,
-                       const char *number, relm_diag *d)
-{
-    int rc = sqlite3_step(st);
-    int ext = sqlite3_extended_errcode(relm_store_db(s));
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return RELM_OK;
-    if (ext == SQLITE_CONSTRAINT_UNIQUE)
-        return relm_diag_set(d, "duplicate", "there is already a %s numbered "
-                             "'%s'", kind, number);
-    return relm_store_fail(s, d, "record");
-}
-
 int relm_related_record_add(relm_store *s, const char *kind,
                             const relm_record_spec *spec, int64_t *id,
                             char *number_out, size_t size, relm_diag *d)
@@ -192,10 +154,11 @@ int relm_related_record_add(relm_store *s, const char *kind,
     if (spec->status != NULL && spec->status[0] == '\0')
         return relm_diag_set(d, "invalid_field", "%s: status must not be "
                              "empty", kind);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "adding a change/problem/incident record", d) !=
+        RELM_OK)
         return RELM_ERR;
     char at[32], number[64];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     sqlite3_stmt *st;
     if (spec->number != NULL) {
         snprintf(number, sizeof number, "%s", spec->number);
@@ -237,11 +200,12 @@ int relm_related_record_add(relm_store *s, const char *kind,
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, number, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, spec->title, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 4, spec->description);
-    bind_text_or_null(st, 5, spec->status);
-    bind_text_or_null(st, 6, spec->url);
+    relm_store_bind_text(st, 4, spec->description);
+    relm_store_bind_text(st, 5, spec->status);
+    relm_store_bind_text(st, 6, spec->url);
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
-    if (step_record(s, st, kind, number, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind, number) !=
+        RELM_OK)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     if (spec->cis != NULL &&
@@ -290,10 +254,11 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (empty != NULL)
         return relm_diag_set(d, "invalid_field", "%s: %s must not be empty",
                              kind, empty);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "changing a change/problem/incident record", d) !=
+        RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *before = NULL;
     int64_t id = record_id(s, kind, number, d);
     if (id == 0)
@@ -309,13 +274,14 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, id);
-    bind_text_or_null(st, 2, spec->number);
-    bind_text_or_null(st, 3, spec->title);
-    bind_text_or_null(st, 4, spec->description);
-    bind_text_or_null(st, 5, spec->status);
-    bind_text_or_null(st, 6, spec->url);
+    relm_store_bind_text(st, 2, spec->number);
+    relm_store_bind_text(st, 3, spec->title);
+    relm_store_bind_text(st, 4, spec->description);
+    relm_store_bind_text(st, 5, spec->status);
+    relm_store_bind_text(st, 6, spec->url);
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
-    if (step_record(s, st, kind, spec->number, d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "a %s numbered '%s'", kind,
+                              spec->number) != RELM_OK)
         goto fail;
     if (spec->cis != NULL &&
         set_record_cis(s, id, kind, spec->cis, spec->ncis, d) != RELM_OK)
@@ -396,7 +362,7 @@ static int64_t media_id(relm_store *s, const char *target, relm_diag *d)
     if (st == NULL)
         return 0;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 2, version);
+    relm_store_bind_text(st, 2, version);
     int64_t id = 0;
     int n = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
@@ -432,12 +398,9 @@ static int link_occurrence(relm_store *s, int64_t id, const release_info *r,
         return RELM_ERR;
     sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, target, -1, SQLITE_STATIC);
-    bind_text_or_null(st, 3, note);
-    bind_text_or_null(st, 4, cis_json);
-    char *after = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        after = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    relm_store_bind_text(st, 3, note);
+    relm_store_bind_text(st, 4, cis_json);
+    char *after = relm_store_text(st);
     if (after == NULL)
         return relm_store_fail(s, d, "occurrence");
     char text[1024];
@@ -465,10 +428,7 @@ static char *cis_json(relm_store *s, int64_t id, int64_t rec, int64_t ci,
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, rec);
     sqlite3_bind_int64(st, 3, ci);
-    char *out = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW)
-        out = strdup((const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    char *out = relm_store_text(st);
     if (out == NULL)
         relm_store_fail(s, d, "release cis");
     return out;
@@ -510,10 +470,10 @@ static int relate_ci(relm_store *s, int64_t id, const release_info *r,
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, *ci);
-    bind_text_or_null(st, 3, note);
+    relm_store_bind_text(st, 3, note);
     sqlite3_bind_int64(st, 4, relm_store_actor_id(s));
     sqlite3_bind_text(st, 5, at, -1, SQLITE_STATIC);
-    return step_done(s, st, "release cis", d);
+    return relm_store_step_write(s, st, d, "release cis");
 }
 
 /* Link record or medium target_id of kind to release id. */
@@ -532,10 +492,10 @@ static int relate_link(relm_store *s, int64_t id, const release_info *r,
     sqlite3_bind_text(st, 2, kind, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 3, rec);
     sqlite3_bind_int64(st, 4, med);
-    bind_text_or_null(st, 5, note);
+    relm_store_bind_text(st, 5, note);
     sqlite3_bind_int64(st, 6, relm_store_actor_id(s));
     sqlite3_bind_text(st, 7, at, -1, SQLITE_STATIC);
-    if (step_done(s, st, "release links", d) != RELM_OK)
+    if (relm_store_step_write(s, st, d, "release links") != RELM_OK)
         return RELM_ERR;
     if (sqlite3_changes(relm_store_db(s)) == 0)
         return relm_diag_set(d, "duplicate", "release %s is already linked "
@@ -578,7 +538,7 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
     if (begin_link(s, id, "relate", kind, target, &r, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
     if (is_ci) {
@@ -611,7 +571,7 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
             sqlite3_bind_int64(st, 2, rec);
             sqlite3_bind_int64(st, 3, relm_store_actor_id(s));
             sqlite3_bind_text(st, 4, at, -1, SQLITE_STATIC);
-            if (step_done(s, st, "release cis", d) != RELM_OK)
+            if (relm_store_step_write(s, st, d, "release cis") != RELM_OK)
                 goto fail;
             if (added != NULL)
                 *added = sqlite3_changes(relm_store_db(s));
@@ -646,7 +606,7 @@ static int exec_pair(relm_store *s, const char *sql, int64_t a, int64_t b,
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, a);
     sqlite3_bind_int64(st, 2, b);
-    return step_done(s, st, "release links", d);
+    return relm_store_step_write(s, st, d, "release links");
 }
 
 int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
@@ -657,7 +617,7 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
     if (begin_link(s, id, "unrelate", kind, target, &r, d) != RELM_OK)
         return RELM_ERR;
     char at[32];
-    relm_release_now_iso(at);
+    relm_clock_now_iso(at);
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
     if (is_ci) {
@@ -708,7 +668,7 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
         sqlite3_bind_int64(st, 1, id);
         sqlite3_bind_int64(st, 2, rec);
         sqlite3_bind_int64(st, 3, med);
-        if (step_done(s, st, "release links", d) != RELM_OK)
+        if (relm_store_step_write(s, st, d, "release links") != RELM_OK)
             goto fail;
     }
     if (sqlite3_changes(relm_store_db(s)) == 0) {
@@ -731,6 +691,54 @@ fail:
 
 /* ---- closure ------------------------------------------------------------- */
 
+/* The checks of relm_related_close, inside its transaction: release id
+ * exists (its number into number) and is closed; the acting user may
+ * execute its workflow (as whoever closed it) or write the CMDB; and its
+ * CIs have not been updated for this closure yet, so the status policy
+ * applies once per closure and cannot be replayed on a closed release
+ * later (closed_at has whole seconds, history times milliseconds: they
+ * are compared as times, not text). The policy itself still comes from
+ * the caller (the workflow's ci_on_close, read in Lua): see
+ * docs/permissions.md. */
+static int close_allowed(relm_store *s, int64_t id, char *number,
+                         size_t size, relm_diag *d)
+{
+    char workflow[128] = "", status[16] = "";
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT number, workflow, status, (SELECT count(*) FROM "
+           "ci_history h WHERE h.origin_release_id = r.id AND "
+           "julianday(h.at) >= julianday(r.closed_at)) FROM releases r "
+           "WHERE id = ?1", d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    int64_t applied = 0;
+    if (rc == SQLITE_ROW) {
+        relm_store_column_copy(st, 0, number, size);
+        relm_store_column_copy(st, 1, workflow, sizeof workflow);
+        relm_store_column_copy(st, 2, status, sizeof status);
+        applied = sqlite3_column_int64(st, 3);
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE)
+        return relm_diag_set(d, "not_found", "no release with id %" PRId64,
+                             id);
+    if (rc != SQLITE_ROW)
+        return relm_store_fail(s, d, "release");
+    if (relm_auth_check(s, workflow, "execute", NULL) != RELM_OK &&
+        relm_auth_require_cmdb(s, "updating the CIs of a closed release",
+                               d) != RELM_OK)
+        return RELM_ERR;
+    if (strcmp(status, "closed") != 0)
+        return relm_diag_set(d, "not_allowed", "release %s is %s: its CIs "
+                             "are updated when it closes", number, status);
+    if (applied > 0)
+        return relm_diag_set(d, "not_allowed", "the CIs of release %s were "
+                             "already updated for its closure", number);
+    return RELM_OK;
+}
+
 int relm_related_close(relm_store *s, int64_t id, const char *const *from,
                        const char *const *to, size_t n, int *changed,
                        relm_diag *d)
@@ -744,18 +752,9 @@ int relm_related_close(relm_store *s, int64_t id, const char *const *from,
     char number[64] = "", origin[128];
     char **names = NULL, **status = NULL;
     size_t count = 0, cap = 0;
-    sqlite3_stmt *st =
-        relm_store_stmt(s, "SELECT number FROM releases WHERE id = ?1", d);
-    if (st == NULL)
+    if (close_allowed(s, id, number, sizeof number, d) != RELM_OK)
         goto fail;
-    sqlite3_bind_int64(st, 1, id);
-    if (sqlite3_step(st) == SQLITE_ROW)
-        relm_store_column_copy(st, 0, number, sizeof number);
-    sqlite3_reset(st);
-    if (number[0] == '\0') {
-        relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
-        goto fail;
-    }
+    sqlite3_stmt *st;
     snprintf(origin, sizeof origin, "release %s closed", number);
     /* Collect first: the CMDB's update reads and writes cis itself. */
     st = relm_store_stmt(s, "SELECT c.name, c.status FROM release_cis rc JOIN "
@@ -794,7 +793,8 @@ int relm_related_close(relm_store *s, int64_t id, const char *const *from,
                 continue;
             relm_cmdb_value v = {.key = "status", .vtype = RELM_V_TEXT,
                                  .s = to[k], .len = strlen(to[k])};
-            if (relm_cmdb_update(s, names[i], &v, 1, &o, d) != RELM_OK)
+            if (cmdb_update_checked_by_caller(s, names[i], &v, 1, &o, d) !=
+                RELM_OK)
                 goto fail;
             if (changed != NULL)
                 (*changed)++;
@@ -932,7 +932,7 @@ static int read_ids(relm_store *s, const char *sql, int64_t a, const char *b,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, a);
-    bind_text_or_null(st, 2, b);
+    relm_store_bind_text(st, 2, b);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (idvec_push(out, sqlite3_column_int64(st, 0)) != 0) {
@@ -972,7 +972,8 @@ int relm_related_impact(relm_store *s, relm_graph *g, int64_t id,
                  0, o->service_types_json ? o->service_types_json : "[]",
                  &services, d) != RELM_OK)
         goto fail;
-    qsort(services.v, services.n, sizeof *services.v, cmp_id);
+    if (services.n > 0) /* qsort(NULL, 0, ...) is undefined behaviour */
+        qsort(services.v, services.n, sizeof *services.v, cmp_id);
     out->groups = calloc(touched.n ? touched.n : 1, sizeof *out->groups);
     if (out->groups == NULL)
         goto oom;

@@ -11,6 +11,8 @@
 #include "approval.h"
 #include "audit.h"
 #include "auth.h"
+#include "base/clock.h"
+#include "base/time.h"
 
 /* ---- field sets ------------------------------------------------------ */
 
@@ -196,63 +198,6 @@ static const fieldspec *spec_for(const char *name)
 }
 
 /* ---- time ------------------------------------------------------------ */
-
-static int64_t fixed_clock;
-
-int64_t relm_release_now(void)
-{
-    return fixed_clock > 0 ? fixed_clock : (int64_t)time(NULL);
-}
-
-void relm_release_set_clock(int64_t epoch)
-{
-    fixed_clock = epoch > 0 ? epoch : 0;
-}
-
-/* Format epoch seconds t as ISO-8601 UTC ("2027-01-15T08:00:00Z"), the
- * form every time column holds, so that text order is time order. */
-static void iso_time(int64_t t, char out[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-void relm_release_now_iso(char out[32])
-{
-    iso_time(relm_release_now(), out);
-}
-
-int relm_release_valid_date(const char *v)
-{
-    int y, mo, da, h = 0, mi = 0, se = 0, n = 0;
-    if (sscanf(v, "%4d-%2d-%2d%n", &y, &mo, &da, &n) != 3 || n != 10)
-        return 0;
-    const char *p = v + 10;
-    if (*p == 'T' || *p == ' ') {
-        int m = 0;
-        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &m) != 2 || m != 5)
-            return 0;
-        p += 6;
-        if (*p == ':') {
-            if (sscanf(p + 1, "%2d%n", &se, &m) != 1 || m != 2)
-                return 0;
-            p += 3;
-        }
-        if (*p == 'Z')
-            p++;
-    }
-    if (*p != '\0')
-        return 0;
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (mo < 1 || mo > 12 || da < 1 || da > mdays[mo - 1] || h > 23 ||
-        mi > 59 || se > 60 || y < 1900)
-        return 0;
-    if (mo == 2 && da == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
-        return 0;
-    return 1;
-}
 
 /* ---- reading --------------------------------------------------------- */
 
@@ -482,7 +427,7 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
                                  "%s: must be low, medium or high", sp->name);
         return RELM_OK;
     case K_DATE:
-        if (v->type != RELM_FV_TEXT || !relm_release_valid_date(v->s))
+        if (v->type != RELM_FV_TEXT || !relm_time_valid(v->s, RELM_TIME_CLOCK))
             return relm_diag_set(d, "invalid_field",
                                  "%s: must be a date YYYY-MM-DD or "
                                  "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",
@@ -541,6 +486,36 @@ static void bind_extra(sqlite3_stmt *st, int n, const relm_field_value *v)
         sqlite3_bind_double(st, n, v->x);
 }
 
+/* The UPDATE text for the fields of f (sp[i] NULL for an "extra.<name>"
+ * one, nextra of them): column = ?i for each column, one json_set for the
+ * extras, then updated_at and the id. sqlite3_malloc'd; NULL when out of
+ * memory. The text depends only on which fields are set. */
+static char *update_sql(sqlite3 *db, const relm_fields *f,
+                        const fieldspec *const *sp, int nextra)
+{
+    sqlite3_str *q = sqlite3_str_new(db);
+    sqlite3_str_appendall(q, "UPDATE releases SET ");
+    for (int i = 0; i < f->n; i++)
+        if (sp[i] != NULL)
+            sqlite3_str_appendf(q, "%s = ?%d, ", sp[i]->column, i + 1);
+    int p = f->n + 1;
+    if (nextra > 0) {
+        sqlite3_str_appendall(q, "extra = json_set(extra");
+        for (int i = 0; i < f->n; i++)
+            if (sp[i] == NULL) {
+                sqlite3_str_appendf(q,
+                                    f->v[i].type == RELM_FV_BOOL
+                                        ? ", ?%d, json(?%d)"
+                                        : ", ?%d, ?%d",
+                                    p, p + 1);
+                p += 2;
+            }
+        sqlite3_str_appendall(q, "), ");
+    }
+    sqlite3_str_appendf(q, "updated_at = ?%d WHERE id = ?%d", p, p + 1);
+    return sqlite3_str_finish(q);
+}
+
 /* Write the field changes in f (all of which must carry flag, or be
  * "extra.<name>") to release id with one UPDATE, also stamping updated_at.
  * The SQL text depends only on which fields are set, so the statement
@@ -550,10 +525,7 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
 {
     bound b[RELM_FIELDS_MAX];
     const fieldspec *sp[RELM_FIELDS_MAX];
-    char sql[4096];
-    size_t len = 0;
     int nextra = 0;
-    len += (size_t)snprintf(sql + len, sizeof sql - len, "UPDATE releases SET ");
     for (int i = 0; i < f->n; i++) {
         const relm_field_value *v = &f->v[i];
         if (strncmp(v->name, "extra.", 6) == 0) {
@@ -577,29 +549,14 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
                                        "primitive");
         if (prepare_value(s, sp[i], v, &b[i], d) != RELM_OK)
             return RELM_ERR;
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s = ?%d, ",
-                                sp[i]->column, i + 1);
     }
-    int p = f->n + 1;
-    if (nextra > 0) {
-        len += (size_t)snprintf(sql + len, sizeof sql - len,
-                                "extra = json_set(extra");
-        for (int i = 0; i < f->n; i++)
-            if (sp[i] == NULL) {
-                len += (size_t)snprintf(sql + len, sizeof sql - len,
-                                        f->v[i].type == RELM_FV_BOOL
-                                            ? ", ?%d, json(?%d)"
-                                            : ", ?%d, ?%d",
-                                        p, p + 1);
-                p += 2;
-            }
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "), ");
-    }
-    len += (size_t)snprintf(sql + len, sizeof sql - len,
-                            "updated_at = ?%d WHERE id = ?%d", p, p + 1);
-    if (len >= sizeof sql - 1)
-        return relm_diag_set(d, "invalid_field", "too many fields at once");
+    int p = f->n + 1 + 2 * nextra;
+    char *sql = update_sql(relm_store_db(s), f, sp, nextra);
+    if (sql == NULL)
+        return relm_diag_set(d, "out_of_memory", "release update: out of "
+                             "memory");
     sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    sqlite3_free(sql);
     if (st == NULL)
         return RELM_ERR;
     int q = f->n + 1;
@@ -637,7 +594,7 @@ static int exec_row(relm_store *s, const char *sql, int64_t id,
     if (n >= 2)
         sqlite3_bind_text(st, 2, now, -1, SQLITE_STATIC);
     if (n >= 3)
-        sqlite3_bind_int64(st, 3, relm_release_now());
+        sqlite3_bind_int64(st, 3, relm_clock_now());
     if (n >= 4 && arg != 0)
         sqlite3_bind_int64(st, 4, arg);
     int rc = sqlite3_step(st);
@@ -744,7 +701,7 @@ static int next_number(relm_store *s, int64_t now, char out[32],
                        relm_diag *d)
 {
     char iso[32];
-    iso_time(now, iso);
+    relm_time_format(now, iso);
     int year = atoi(iso);
     sqlite3_stmt *st = relm_store_stmt(
         s,
@@ -799,6 +756,30 @@ static bound int_bound(int64_t v)
     return b;
 }
 
+/* The INSERT text for a new release: the nc columns, then extra built by
+ * one json_set from nextra (path, value) pairs. sqlite3_malloc'd; NULL when
+ * out of memory. */
+static char *insert_sql(sqlite3 *db, const col_value *cols, int nc,
+                        const relm_field_value *const *extra_val, int nextra)
+{
+    sqlite3_str *q = sqlite3_str_new(db);
+    sqlite3_str_appendall(q, "INSERT INTO releases (");
+    for (int i = 0; i < nc; i++)
+        sqlite3_str_appendf(q, "%s, ", cols[i].column);
+    sqlite3_str_appendall(q, "extra) VALUES (");
+    for (int i = 0; i < nc; i++)
+        sqlite3_str_appendf(q, "?%d, ", i + 1);
+    sqlite3_str_appendall(q, "json_set('{}'");
+    for (int i = 0; i < nextra; i++)
+        sqlite3_str_appendf(q,
+                            extra_val[i]->type == RELM_FV_BOOL
+                                ? ", ?%d, json(?%d)"
+                                : ", ?%d, ?%d",
+                            nc + 2 * i + 1, nc + 2 * i + 2);
+    sqlite3_str_appendall(q, "))");
+    return sqlite3_str_finish(q);
+}
+
 int relm_release_register(relm_store *s, const char *workflow,
                           const char *state, const char *phase,
                           const relm_fields *fields, int64_t *id,
@@ -815,9 +796,9 @@ int relm_release_register(relm_store *s, const char *workflow,
      * before ours is seen (issue 9, races). */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    int64_t t = relm_release_now();
+    int64_t t = relm_clock_now();
     char now[32], number[32], deadline[32];
-    iso_time(t, now);
+    relm_time_format(t, now);
     char *snap = NULL;
     if (relm_auth_check(s, workflow, "create", d) != RELM_OK)
         goto fail;
@@ -904,7 +885,7 @@ int relm_release_register(relm_store *s, const char *workflow,
         add_col(cols, &nc, "current_group_id", &b);
     }
     if (sla > 0) {
-        iso_time(t + sla, deadline);
+        relm_time_format(t + sla, deadline);
         b = text_bound(deadline);
         add_col(cols, &nc, "deadline", &b);
     }
@@ -932,29 +913,11 @@ int relm_release_register(relm_store *s, const char *workflow,
             }
         }
     }
-    char sql[4096];
-    size_t len = (size_t)snprintf(sql, sizeof sql, "INSERT INTO releases (");
-    for (int i = 0; i < nc; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "%s, ",
-                                cols[i].column);
-    len += (size_t)snprintf(sql + len, sizeof sql - len, "extra) VALUES (");
-    for (int i = 0; i < nc; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len, "?%d, ", i + 1);
-    len += (size_t)snprintf(sql + len, sizeof sql - len, "json_set('{}'");
-    for (int i = 0; i < nextra; i++)
-        len += (size_t)snprintf(sql + len, sizeof sql - len,
-                                extra_val[i]->type == RELM_FV_BOOL
-                                    ? ", ?%d, json(?%d)"
-                                    : ", ?%d, ?%d",
-                                nc + 2 * i + 1, nc + 2 * i + 2);
-    len += (size_t)snprintf(sql + len, sizeof sql - len, "))");
-    if (len >= sizeof sql - 1) {
-        if (prof != NULL)
-            sqlite3_reset(prof);
-        relm_diag_set(d, "invalid_field", "too many fields at once");
-        goto fail;
-    }
-    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    char *sql = insert_sql(relm_store_db(s), cols, nc, extra_val, nextra);
+    sqlite3_stmt *st = sql != NULL ? relm_store_stmt(s, sql, d) : NULL;
+    if (sql == NULL)
+        relm_diag_set(d, "out_of_memory", "register: out of memory");
+    sqlite3_free(sql);
     if (st == NULL) {
         if (prof != NULL)
             sqlite3_reset(prof);
@@ -1194,17 +1157,8 @@ static int write_kind(relm_store *s, int64_t id, const relm_release_op *op,
             sqlite3_bind_int64(st, 3, uid);
         sqlite3_bind_text(st, 4, op->note, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(st);
-        sqlite3_reset(st);
-        if (rc == SQLITE_CONSTRAINT_UNIQUE ||
-            sqlite3_extended_errcode(relm_store_db(s)) ==
-                SQLITE_CONSTRAINT_UNIQUE)
-            return relm_diag_set(d, "duplicate",
-                                 "the release is already shared with %s",
-                                 gid != 0 ? op->to_group : op->to_user);
-        if (rc != SQLITE_DONE)
-            return relm_store_fail(s, d, "share");
-        return RELM_OK;
+        return relm_store_step_write(s, st, d, "the release's share with %s",
+                                     gid != 0 ? op->to_group : op->to_user);
     }
     default:
         return RELM_OK;
@@ -1244,9 +1198,9 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
      * lock makes the read current) and before anything is written. */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
-    int64_t t = relm_release_now();
+    int64_t t = relm_clock_now();
     char now[32];
-    iso_time(t, now);
+    relm_time_format(t, now);
     int64_t gid = 0, uid = 0;
     if (read_current(s, id, &c, d) != RELM_OK)
         goto fail;

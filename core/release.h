@@ -58,18 +58,6 @@ typedef struct relm_field_info {
 /* The i-th known field (NULL past the end). */
 const relm_field_info *relm_release_field(int i);
 
-/* The clock every primitive uses: the system's, unless a test fixed it
- * (epoch > 0 fixes it, 0 restores the system clock). */
-int64_t relm_release_now(void);
-void relm_release_set_clock(int64_t epoch);
-/* The engine's clock as ISO-8601 UTC ("2027-01-15T08:00:00Z"), the form
- * every time column holds, for any module that stamps a row. */
-void relm_release_now_iso(char out[32]);
-
-/* 1 when v is a date the engine stores: YYYY-MM-DD, optionally followed by
- * THH:MM or THH:MM:SS and an optional Z, a real calendar date and time. */
-int relm_release_valid_date(const char *v);
-
 /* Called inside the primitive's transaction, after the permission check and
  * before any write, with the release as it is now (JSON snapshot). It may
  * refuse (return RELM_ERR with d filled, e.g. a guard said no) or add field

@@ -10,12 +10,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "base/context.h"
 #include "lua/host.h"
 #include "base/utf8.h"
 
-int relm_eval_traceback = 0;
 
 static char *read_all(FILE *f, size_t *len)
 {
@@ -138,6 +139,17 @@ static int l_eval_help(lua_State *L)
     return lua_gettop(L);
 }
 
+/* relm.traceback() -> the Lua traceback of the last error reported, as
+ * --traceback would have printed it; nil when nothing failed yet. What a
+ * person at the prompt asks for after an error they do not understand. */
+static int l_eval_traceback(lua_State *L)
+{
+    relm_host_traceback(L);
+    if (!lua_isstring(L, -1))
+        lua_pushnil(L);
+    return 1;
+}
+
 static int open_eval_module(lua_State *L)
 {
     static const luaL_Reg fns[] = {{"list", l_eval_list}, {NULL, NULL}};
@@ -154,12 +166,17 @@ static int eval_setup(lua_State *L)
     lua_setfield(L, -2, "relm.eval");
     lua_pushcfunction(L, l_eval_help);
     lua_setglobal(L, "help");
+    lua_getglobal(L, "relm");
+    if (lua_istable(L, -1)) {
+        lua_pushcfunction(L, l_eval_traceback);
+        lua_setfield(L, -2, "traceback");
+    }
     return 0;
 }
 
 /* Once per state, before the first chunk of run, -e or the REPL: what
  * every evaluated chunk may use beyond the `relm` global. */
-static void setup(lua_State *L)
+void relm_eval_setup(lua_State *L)
 {
     static lua_State *done;
     if (done == L)
@@ -176,7 +193,7 @@ static void setup(lua_State *L)
 int relm_eval_load(lua_State *L, const char *code, size_t len,
                    const char *chunkname, int try_return)
 {
-    setup(L);
+    relm_eval_setup(L);
     /* Kept for the name hints of errors (report_hint); a whole script is
      * not worth the copy. */
     if (len <= 4096)
@@ -249,7 +266,7 @@ static void report_hint(lua_State *L, const char *msg)
 void relm_eval_report(lua_State *L)
 {
     const char *msg = relm_lua_error_string(L, -1);
-    if (relm_eval_traceback) {
+    if (relm_process.repl.traceback) {
         /* The recorded traceback starts with the message itself. */
         relm_host_traceback(L);
         if (lua_isstring(L, -1))
@@ -257,7 +274,7 @@ void relm_eval_report(lua_State *L)
     }
     fprintf(stderr, "%s\n", msg);
     report_hint(L, msg);
-    lua_settop(L, lua_gettop(L) - (relm_eval_traceback ? 3 : 2));
+    lua_settop(L, lua_gettop(L) - (relm_process.repl.traceback ? 3 : 2));
     fflush(stderr);
 }
 
@@ -289,10 +306,34 @@ static int print_results(lua_State *L)
     return 0;
 }
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* relm.timer(true) is on: relm.pretty is loaded and its timer field set.
+ * Stack: unchanged. */
+static int timer_on(lua_State *L)
+{
+    int on = 0;
+    lua_getfield(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+    if (lua_getfield(L, -1, "relm.pretty") == LUA_TTABLE) {
+        lua_getfield(L, -1, "timer");
+        on = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 2);
+    return on;
+}
+
 int relm_eval_call(lua_State *L, int nargs, int print)
 {
     int base = lua_gettop(L) - nargs - 1;
+    double started = now_seconds();
     int status = relm_host_pcall(L, nargs, LUA_MULTRET);
+    double elapsed = now_seconds() - started;
     if (status != LUA_OK) {
         relm_eval_report(L);
         return status;
@@ -307,6 +348,11 @@ int relm_eval_call(lua_State *L, int nargs, int print)
     }
     lua_settop(L, base);
     fflush(stdout);
+    if (print && timer_on(L)) {
+        /* After the results, on stderr: stdout stays clean for a pipe. */
+        fprintf(stderr, "Run time: %.3f s\n", elapsed);
+        fflush(stderr);
+    }
     return status;
 }
 

@@ -6,9 +6,6 @@
 #include <lua.h>
 #include <stddef.h>
 
-/* Set by --traceback: errors are followed by the Lua traceback. */
-extern int relm_eval_traceback;
-
 /* Read a script (path, or "-" for stdin) into a malloc'd buffer after
  * checking it is a readable regular file of valid UTF-8; a first line
  * starting with # (a shebang) is blanked, as lua5.4 skips it. On failure
@@ -25,6 +22,12 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
  * directory lister help and Tab completion find modules with. */
 int relm_eval_load(lua_State *L, const char *code, size_t len,
                    const char *chunkname, int try_return);
+
+/* Define what every evaluated chunk may use beyond `relm` (help(),
+ * require("relm.eval")) now rather than at the first chunk: the REPL calls
+ * it before its first prompt, so that Tab pressed first already finds the
+ * directory lister. Idempotent. */
+void relm_eval_setup(lua_State *L);
 
 /* Call the function on top of the stack with nargs arguments below it
  * protected; when print is set, print every result through the pretty

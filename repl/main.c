@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "eval.h"
+#include "base/context.h"
 #include "lua/host.h"
 #include "repl.h"
 #include "base/store.h"
@@ -21,7 +22,16 @@ typedef struct options {
     const char *arg;     /* script path, -e text or help topic */
     int script_index;    /* argv index of the script for `run` */
     int synchronous_full;
+    int no_init;         /* --no-init: skip ~/.relmrc */
+    const char *preload; /* -i FILE: run it, then stay in the REPL */
+    const char *mode;    /* --mode: how results print */
+    int header;          /* --header 1, --no-header 0, else -1 */
 } options;
+
+/* The output modes of relm.mode(), checked here so that a mistyped --mode
+ * is a usage error before the database is opened. */
+static const char *const modes[] = {"table", "box",  "csv",      "json",
+                                    "jsonl", "line", "markdown", NULL};
 
 static const char *usage_text =
     "usage: relm [OPTIONS] COMMAND\n"
@@ -36,6 +46,12 @@ static const char *usage_text =
     "  --db PATH        database file (default $RELM_DB, else ./relm.db)\n"
     "  --user NAME      act as this user (default $RELM_USER, else admin)\n"
     "  --traceback      print the Lua traceback with errors\n"
+    "  --mode MODE      how results print: table (default), box, csv, json,\n"
+    "                   jsonl, line or markdown\n"
+    "  --header         print the header row in table, box, csv, markdown\n"
+    "  --no-header      leave the header row out\n"
+    "  -i FILE.lua      run FILE.lua, then stay in the REPL\n"
+    "  --no-init        do not run ~/.relmrc at the start of the REPL\n"
     "  --sync full      fsync on every commit (PRAGMA synchronous=FULL)\n"
     "  --version        print the version\n"
     "  --help           print this text\n"
@@ -53,12 +69,16 @@ static const struct {
      "arg[0] is the script, arg[1..n] the arguments. An error ends the run\n"
      "with exit status 1 and `file:line: message` on stderr.\n"},
     {"repl",
-     "usage: relm [OPTIONS] repl\n"
+     "usage: relm [OPTIONS] repl   or   relm [OPTIONS] -i FILE.lua [ARGS...]\n"
      "Interactive session: expressions print their values, records print as\n"
      "aligned tables, Tab completes names, history is kept in\n"
      "~/.relm_history, Ctrl-C interrupts the statement, Ctrl-D leaves.\n"
-     "help() lists the modules. Fed by a pipe, it reads statements without\n"
-     "prompts, goes on after an error and then exits with status 1.\n"},
+     "help() lists the modules. ~/.relmrc runs first (--no-init skips it);\n"
+     "-i FILE.lua runs the script, then the session starts with what it\n"
+     "defined. relm.mode(), relm.output(), relm.once(), relm.timer(),\n"
+     "relm.schema() and relm.traceback() work as sqlite3's dot commands.\n"
+     "Fed by a pipe, it reads statements without prompts, goes on after an\n"
+     "error and then exits with status 1.\n"},
     {"-e",
      "usage: relm [OPTIONS] -e 'LUA'\n"
      "Run one statement (or expression) and print its results, e.g.\n"
@@ -135,7 +155,31 @@ static int parse_args(int argc, char **argv, options *o)
             if (rc >= 0)
                 return rc;
         } else if (strcmp(a, "--traceback") == 0) {
-            relm_eval_traceback = 1;
+            relm_process.repl.traceback = 1;
+        } else if (strcmp(a, "--no-init") == 0) {
+            o->no_init = 1;
+        } else if (strcmp(a, "--header") == 0 || strcmp(a, "--no-header") == 0) {
+            o->header = a[2] == 'h';
+        } else if (strcmp(a, "--mode") == 0 || strncmp(a, "--mode=", 7) == 0) {
+            const char *v = a[6] == '=' ? a + 7 : NULL;
+            if (v == NULL && i + 1 >= argc)
+                return usage_error("option %s needs a value", a);
+            if (v == NULL)
+                v = argv[++i];
+            size_t k = 0;
+            while (modes[k] != NULL && strcmp(modes[k], v) != 0)
+                k++;
+            if (modes[k] == NULL)
+                return usage_error("--mode takes table, box, csv, json, jsonl, "
+                                   "line or markdown, not '%s'", v);
+            o->mode = v;
+        } else if (strcmp(a, "-i") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("%s needs a script to run before the REPL",
+                                   "-i");
+            o->preload = argv[++i];
+            o->script_index = i;
+            break;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
             printf("relm %s (%s, SQLite %s)\n", RELM_VERSION, LUA_RELEASE,
                    sqlite3_libversion());
@@ -147,6 +191,12 @@ static int parse_args(int argc, char **argv, options *o)
         } else {
             break;
         }
+    }
+    if (o->preload != NULL) {
+        /* relm -i FILE.lua [ARGS...]: the arguments are the script's. */
+        o->command = "repl";
+        o->arg = o->preload;
+        return -1;
     }
     if (i >= argc) {
         o->command = "repl";
@@ -242,6 +292,25 @@ static int run_script(lua_State *L, const char *buf, size_t len,
     return relm_eval_call(L, nargs, 0) == LUA_OK ? 0 : 1;
 }
 
+/* --mode and --header: relm.mode(mode, {header = ...}) before the first
+ * statement. The mode was checked by parse_args; header < 0 leaves it. */
+static void set_mode(lua_State *L, const char *mode, int header)
+{
+    lua_getglobal(L, "relm");
+    lua_getfield(L, -1, "mode");
+    lua_remove(L, -2);
+    if (mode != NULL)
+        lua_pushstring(L, mode);
+    else
+        lua_pushnil(L);
+    lua_createtable(L, 0, 1);
+    if (header >= 0) {
+        lua_pushboolean(L, header);
+        lua_setfield(L, -2, "header");
+    }
+    relm_eval_call(L, 2, 0);
+}
+
 /* Remove a database this start created and then refused to use. */
 static void remove_db(const char *path)
 {
@@ -253,21 +322,21 @@ static void remove_db(const char *path)
     }
 }
 
-/* The open store, closed at exit when a script leaves through os.exit():
- * closing checkpoints the WAL (no -wal/-shm files left beside the database)
- * and rolls back a transaction the script had not committed. */
-static relm_store *open_store;
-
+/* The open store (relm_process.repl.store), closed at exit when a script
+ * leaves through os.exit(): closing checkpoints the WAL (no -wal/-shm files
+ * left beside the database) and rolls back a transaction the script had
+ * not committed. */
 static void close_store_at_exit(void)
 {
-    relm_store *s = open_store;
-    open_store = NULL;
+    relm_store *s = relm_process.repl.store;
+    relm_process.repl.store = NULL;
     relm_store_close(s);
 }
 
 int main(int argc, char **argv)
 {
     options o = {0};
+    o.header = -1;
     o.db = getenv("RELM_DB");
     o.user = getenv("RELM_USER");
     if (o.db == NULL || *o.db == '\0')
@@ -290,7 +359,7 @@ int main(int argc, char **argv)
     char *script = NULL;
     size_t script_len = 0;
     char chunkname[4200];
-    if (strcmp(o.command, "run") == 0) {
+    if (strcmp(o.command, "run") == 0 || o.preload != NULL) {
         char err[4400];
         script = relm_eval_read_script(o.arg, &script_len, err, sizeof err);
         if (script == NULL) {
@@ -325,10 +394,22 @@ int main(int argc, char **argv)
         free(script);
         return 1;
     }
-    open_store = store;
+    relm_process.repl.store = store;
     atexit(close_store_at_exit);
 
-    if (script != NULL) {
+    if (o.mode != NULL || o.header >= 0)
+        set_mode(L, o.mode, o.header);
+    if (strcmp(o.command, "repl") == 0) {
+        /* ~/.relmrc, then the -i script, then the prompt: a failure in
+         * either is reported and the session still starts. */
+        int failed = !o.no_init && relm_repl_run_init(L) != 0;
+        if (script != NULL)
+            failed |= run_script(L, script, script_len, chunkname, argc,
+                                 argv, o.script_index) != 0;
+        rc = relm_repl(L);
+        if (failed && !isatty(STDIN_FILENO))
+            rc = 1;
+    } else if (script != NULL) {
         rc = run_script(L, script, script_len, chunkname, argc, argv,
                         o.script_index);
     } else if (strcmp(o.command, "-e") == 0) {
@@ -339,7 +420,7 @@ int main(int argc, char **argv)
     }
     free(script);
     relm_host_close(L);
-    open_store = NULL;
+    relm_process.repl.store = NULL;
     relm_store_close(store);
     return rc;
 }

@@ -5,6 +5,7 @@
 
 #include <editline/readline.h>
 #include <lauxlib.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,13 @@
 
 #include "eval.h"
 #include "lua/host.h"
+#include "base/context.h"
 #include "base/store.h"
 #include "base/version.h"
 
-static lua_State *repl_L;
-static volatile sig_atomic_t evaluating; /* a statement is running */
-static volatile sig_atomic_t sigint_seen; /* Ctrl-C since the last prompt */
+/* The REPL's state, shared with the SIGINT handler, is the process
+ * context's repl section (base/context.h). */
+static struct relm_repl_state *const rs = &relm_process.repl;
 
 /* Raise "interrupted" at every Lua instruction until the statement is
  * over: a statement that pcalls in a loop cannot swallow the interrupt,
@@ -38,23 +40,62 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar)
 static void on_sigint(int sig)
 {
     (void)sig;
-    sigint_seen = 1;
-    if (evaluating && repl_L != NULL) {
+    rs->sigint_seen = 1;
+    if (rs->evaluating && rs->L != NULL) {
         /* The terminal echoed ^C: the report starts on a line of its own. */
         ssize_t w = write(STDOUT_FILENO, "\n", 1);
         (void)w;
-        relm_host_interrupt(repl_L);
-        lua_sethook(repl_L, interrupt_hook, LUA_MASKCOUNT, 1);
+        relm_host_interrupt(rs->L);
+        lua_sethook(rs->L, interrupt_hook, LUA_MASKCOUNT, 1);
     }
 }
 
-static void history_path(char *buf, size_t len)
+/* SIGHUP (the window closed, the ssh connection dropped): stop a running
+ * statement as Ctrl-C does and leave through the normal path, so the store
+ * is closed (WAL checkpointed) rather than killed mid-way. The read at the
+ * prompt returns, interrupted, and the loop below sees rs->hangup_seen. */
+static void on_sighup(int sig)
+{
+    (void)sig;
+    rs->hangup_seen = 1;
+    if (rs->evaluating && rs->L != NULL) {
+        relm_host_interrupt(rs->L);
+        lua_sethook(rs->L, interrupt_hook, LUA_MASKCOUNT, 1);
+    }
+}
+
+/* Path of the file name in $HOME into buf, or "" without a $HOME. */
+static void home_path(char *buf, size_t len, const char *name)
 {
     const char *home = getenv("HOME");
     if (home == NULL || *home == '\0')
         buf[0] = '\0';
     else
-        snprintf(buf, len, "%s/.relm_history", home);
+        snprintf(buf, len, "%s/%s", home, name);
+}
+
+int relm_repl_run_init(lua_State *L)
+{
+    char path[4096], err[4400], chunkname[4200];
+    home_path(path, sizeof path, ".relmrc");
+    if (path[0] == '\0' || access(path, F_OK) != 0)
+        return 0;
+    size_t len;
+    char *code = relm_eval_read_script(path, &len, err, sizeof err);
+    if (code == NULL) {
+        fprintf(stderr, "relm: %s\n", err);
+        return 1;
+    }
+    snprintf(chunkname, sizeof chunkname, "@%s", path);
+    int rc = 0;
+    if (relm_eval_load(L, code, len, chunkname, 0) != LUA_OK) {
+        relm_eval_report(L);
+        rc = 1;
+    } else if (relm_eval_call(L, 0, 0) != LUA_OK) {
+        rc = 1;
+    }
+    free(code);
+    return rc;
 }
 
 /* True when the load error on top of the stack says the chunk just ended
@@ -91,7 +132,7 @@ static char **complete(const char *text, int start, int end)
 {
     (void)start;
     (void)end;
-    lua_State *L = repl_L;
+    lua_State *L = rs->L;
     rl_attempted_completion_over = 1;
     int top = lua_gettop(L);
     lua_getglobal(L, "require");
@@ -162,9 +203,15 @@ int relm_repl(lua_State *L)
 {
     int tty = isatty(STDIN_FILENO);
     char hist[4096];
-    repl_L = L;
-    history_path(hist, sizeof hist);
+    rs->L = L;
+    relm_eval_setup(L);
+    home_path(hist, sizeof hist, ".relm_history");
     if (tty) {
+        /* libedit decodes what is typed through the locale's character
+         * type: in the "C" locale every byte past ASCII is dropped, so
+         * s = "ção" arrived as s = "o". Only LC_CTYPE: LC_NUMERIC stays
+         * "C", so Lua keeps printing 1.5, never 1,5. */
+        setlocale(LC_CTYPE, "");
         /* Before using_history(), which starts libedit: "relm:" lines of
          * ~/.editrc then apply to this program only. */
         rl_readline_name = "relm";
@@ -185,6 +232,8 @@ int relm_repl(lua_State *L)
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
+    sa.sa_handler = on_sighup;
+    sigaction(SIGHUP, &sa, NULL);
 
     char *chunk = NULL; /* lines gathered so far of an incomplete chunk */
     size_t chunk_len = 0;
@@ -192,9 +241,15 @@ int relm_repl(lua_State *L)
     int failed = 0; /* a statement raised or did not compile */
     lua_settop(L, 0);
     for (;;) {
-        sigint_seen = 0;
+        rs->sigint_seen = 0;
+        if (rs->hangup_seen)
+            break;
         line = read_line(chunk != NULL ? ">> " : "relm> ", tty);
-        if (line == NULL && sigint_seen && tty) {
+        if (rs->hangup_seen) {
+            free(line);
+            break;
+        }
+        if (line == NULL && rs->sigint_seen && tty) {
             /* Ctrl-C at the prompt: drop the line (and any unfinished
              * multi-line chunk) and prompt again, as a shell does. */
             free(chunk);
@@ -230,8 +285,13 @@ int relm_repl(lua_State *L)
             lua_pop(L, 1); /* keep gathering lines */
             continue;
         }
-        if (tty)
+        if (tty) {
+            /* Saved at once, not only at Ctrl-D: a session left through
+             * os.exit() or a closed terminal keeps its history too. */
             add_history(chunk);
+            if (hist[0] != '\0')
+                write_history(hist);
+        }
         free(chunk);
         chunk = NULL;
         chunk_len = 0;
@@ -240,11 +300,19 @@ int relm_repl(lua_State *L)
             failed = 1;
             continue;
         }
-        evaluating = 1;
+        rs->evaluating = 1;
         if (relm_eval_call(L, 0, 1) != LUA_OK)
             failed = 1;
-        evaluating = 0;
+        rs->evaluating = 0;
         lua_sethook(L, NULL, 0, 0); /* a Ctrl-C that came too late */
+        if (rs->sigint_seen || rs->hangup_seen) {
+            /* sqlite3_interrupt stays armed while no SQL statement runs
+             * (a Lua loop was stopped): the next statement to start clears
+             * it. Start one now, or the checkpoint when the store closes
+             * is interrupted instead and the WAL is left behind. */
+            sqlite3_exec(relm_store_db(relm_host_store(L)), "SELECT 1", NULL,
+                         NULL, NULL);
+        }
         lua_settop(L, 0);
     }
     if (chunk != NULL) {
@@ -257,7 +325,7 @@ int relm_repl(lua_State *L)
             lua_pop(L, 1);
         free(chunk);
     }
-    if (tty) {
+    if (tty && !rs->hangup_seen) {
         putchar('\n');
         if (hist[0] != '\0')
             write_history(hist);

@@ -9,4 +9,10 @@
  * input is not a terminal and a statement failed (as `relm run` would). */
 int relm_repl(lua_State *L);
 
+/* Run the init file, ~/.relmrc, when there is one (modes, helpers, a
+ * default output for the session), as sqlite3 runs ~/.sqliterc. An error in
+ * it is reported with its file:line and the session goes on. Returns 1 when
+ * the file exists and failed, else 0. */
+int relm_repl_run_init(lua_State *L);
+
 #endif

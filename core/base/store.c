@@ -3,25 +3,38 @@
 #include "base/store.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/migrations.h"
 
-typedef struct stmt_slot {
-    char *sql;          /* owned copy of the key; NULL for an empty slot */
+/* The statement cache: at most RELM_STORE_CACHE_MAX prepared statements,
+ * found by their SQL text through a chained hash, kept in least-recently-
+ * used order. A long-running server asks for statements whose text varies
+ * (release updates by field set, searches by filter), so an unbounded cache
+ * would grow for as long as the process lives. Entries are indices into
+ * one array allocated on first use; -1 ends a chain or the list. */
+enum { STMT_BUCKETS = 512 }; /* a power of two, twice the capacity */
+typedef struct stmt_entry {
+    char *sql;          /* owned copy of the key */
     sqlite3_stmt *stmt;
-} stmt_slot;
+    size_t hash;
+    int chain;          /* next entry in the same bucket */
+    int newer, older;   /* neighbours in the LRU list */
+} stmt_entry;
 
 struct relm_store {
     sqlite3 *db;
     char *path;
-    stmt_slot *slots;   /* open-addressing hash table keyed by SQL text */
-    size_t nslots;      /* a power of two */
-    size_t nused;
+    stmt_entry *cache;  /* RELM_STORE_CACHE_MAX entries, or NULL */
+    int ncached;
+    int bucket[STMT_BUCKETS]; /* first entry per hash bucket, -1 for none */
+    int newest, oldest; /* ends of the LRU list */
     int depth;          /* transaction nesting: 0 = autocommit */
     const char *pending_pragma; /* run before the first statement */
     int64_t actor_id;
@@ -29,6 +42,9 @@ struct relm_store {
     char actor_name[128];
     uint64_t generation;
     int64_t data_version;
+    relm_store_guard_fn guard; /* see relm_store_set_guard; NULL = none */
+    void *guard_ctx;
+    int busy_ms;        /* the busy timeout, restored after a checkpoint */
 };
 
 int relm_store_schema_version(void)
@@ -59,8 +75,10 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context)
     switch (rc & 0xff) {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
-        code = "busy";
-        break;
+        /* Another process holds a lock longer than the busy timeout: say
+         * so in words a user can act on, never as damage to the file. */
+        return relm_diag_set(d, "busy", "%s: database is locked by another "
+                             "process; try again", context);
     case SQLITE_CONSTRAINT:
         code = "constraint";
         break;
@@ -80,6 +98,48 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context)
     return relm_diag_set(d, code, "%s: %s", context, sqlite3_errmsg(s->db));
 }
 
+int relm_store_step_write(relm_store *s, sqlite3_stmt *st, relm_diag *d,
+                          const char *what, ...)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_DONE || rc == SQLITE_ROW) {
+        sqlite3_reset(st);
+        return RELM_OK;
+    }
+    /* Read the cause before the reset: the message is the step's. */
+    int ext = sqlite3_extended_errcode(s->db);
+    char name[256], why[512];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(name, sizeof name, what, ap);
+    va_end(ap);
+    snprintf(why, sizeof why, "%s", sqlite3_errmsg(s->db));
+    const char *sql = sqlite3_sql(st);
+    int deleting = sql != NULL && strncasecmp(sql, "DELETE", 6) == 0;
+    int ret;
+    switch (ext) {
+    case SQLITE_CONSTRAINT_UNIQUE:
+    case SQLITE_CONSTRAINT_PRIMARYKEY:
+        ret = relm_diag_set(d, "duplicate", "%s already exists", name);
+        break;
+    case SQLITE_CONSTRAINT_FOREIGNKEY:
+        ret = deleting
+                  ? relm_diag_set(d, "in_use", "%s is still in use", name)
+                  : relm_diag_set(d, "not_found", "%s refers to something "
+                                  "that does not exist", name);
+        break;
+    case SQLITE_CONSTRAINT_CHECK:
+    case SQLITE_CONSTRAINT_NOTNULL:
+        ret = relm_diag_set(d, "invalid_argument", "%s: %s", name, why);
+        break;
+    default:
+        ret = relm_store_fail(s, d, name);
+        break;
+    }
+    sqlite3_reset(st);
+    return ret;
+}
+
 /* FNV-1a: short SQL strings, few collisions, no dependency. */
 static size_t hash_sql(const char *sql)
 {
@@ -91,29 +151,65 @@ static size_t hash_sql(const char *sql)
     return (size_t)h;
 }
 
-static int cache_grow(relm_store *s)
+/* Unlink entry i from the LRU list. */
+static void lru_unlink(relm_store *s, int i)
 {
-    size_t n = s->nslots ? s->nslots * 2 : 64;
-    stmt_slot *slots = calloc(n, sizeof *slots);
-    if (slots == NULL)
-        return RELM_ERR;
-    for (size_t i = 0; i < s->nslots; i++) {
-        if (s->slots[i].sql == NULL)
-            continue;
-        size_t j = hash_sql(s->slots[i].sql) & (n - 1);
-        while (slots[j].sql != NULL)
-            j = (j + 1) & (n - 1);
-        slots[j] = s->slots[i];
-    }
-    free(s->slots);
-    s->slots = slots;
-    s->nslots = n;
-    return RELM_OK;
+    stmt_entry *e = &s->cache[i];
+    if (e->newer >= 0)
+        s->cache[e->newer].older = e->older;
+    else
+        s->newest = e->older;
+    if (e->older >= 0)
+        s->cache[e->older].newer = e->newer;
+    else
+        s->oldest = e->newer;
+}
+
+/* Put entry i at the newest end of the LRU list. */
+static void lru_push(relm_store *s, int i)
+{
+    stmt_entry *e = &s->cache[i];
+    e->newer = -1;
+    e->older = s->newest;
+    if (s->newest >= 0)
+        s->cache[s->newest].newer = i;
+    s->newest = i;
+    if (s->oldest < 0)
+        s->oldest = i;
+}
+
+/* Evict the least recently used statement that is not mid-step (a caller
+ * may still be reading its rows) and return its free entry; -1 when every
+ * cached statement is mid-step, which only a leak of unreset statements
+ * can cause. */
+static int cache_evict(relm_store *s)
+{
+    int i = s->oldest;
+    while (i >= 0 && sqlite3_stmt_busy(s->cache[i].stmt))
+        i = s->cache[i].newer;
+    if (i < 0)
+        return -1;
+    stmt_entry *e = &s->cache[i];
+    int *link = &s->bucket[e->hash & (STMT_BUCKETS - 1)];
+    while (*link != i)
+        link = &s->cache[*link].chain;
+    *link = e->chain;
+    lru_unlink(s, i);
+    sqlite3_finalize(e->stmt);
+    free(e->sql);
+    e->sql = NULL;
+    e->stmt = NULL;
+    return i;
+}
+
+int relm_store_cached(const relm_store *s)
+{
+    return s->ncached;
 }
 
 /* Run the connection setting deferred by relm_store_open, once. SQLite
  * refuses to change the safety level inside a transaction, and a read
- * transaction may have been begun directly on the handle (graph.c does):
+ * transaction may be open (relm_store_read_begin, graph.c):
  * then the setting waits for the next statement outside one. Every write
  * starts with relm_store_begin in autocommit, so none runs without it. */
 static int apply_pending(relm_store *s, relm_diag *d)
@@ -122,42 +218,108 @@ static int apply_pending(relm_store *s, relm_diag *d)
         return RELM_OK;
     const char *sql = s->pending_pragma;
     s->pending_pragma = NULL;
-    return relm_store_exec(s, sql, d);
+    /* The engine's own setting, not the statement a guard is vetting. */
+    relm_store_guard_fn guard = s->guard;
+    s->guard = NULL;
+    int rc = relm_store_exec(s, sql, d);
+    s->guard = guard;
+    return rc;
+}
+
+/* 1 when what follows a prepared statement is only blanks, semicolons and
+ * comments. Asking SQLite to prepare the rest is the one exact test of
+ * that (it yields no statement); it runs only when the rest is not plain
+ * white space, so the common case costs a scan of a few bytes. */
+static int blank_tail(relm_store *s, const char *tail)
+{
+    const char *p = tail;
+    while (p != NULL && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r' ||
+                         *p == ';'))
+        p++;
+    if (p == NULL || *p == '\0')
+        return 1;
+    /* Preparing runs nothing; the guard (which would refuse the rest for
+     * what it does rather than for being there) is off meanwhile. */
+    sqlite3_stmt *rest = NULL;
+    const char *next = NULL;
+    relm_store_guard_fn guard = s->guard;
+    s->guard = NULL;
+    int rc = sqlite3_prepare_v2(s->db, p, -1, &rest, &next);
+    s->guard = guard;
+    if (rest != NULL) {
+        sqlite3_finalize(rest);
+        return 0;
+    }
+    return rc == SQLITE_OK && next != NULL && *next == '\0';
 }
 
 sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
 {
     if (s->pending_pragma != NULL && apply_pending(s, d) != RELM_OK)
         return NULL;
-    if (s->nused * 2 >= s->nslots && cache_grow(s) != RELM_OK) {
-        relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
-        return NULL;
-    }
-    size_t i = hash_sql(sql) & (s->nslots - 1);
-    while (s->slots[i].sql != NULL) {
-        if (strcmp(s->slots[i].sql, sql) == 0) {
-            sqlite3_stmt *st = s->slots[i].stmt;
-            sqlite3_reset(st);
-            sqlite3_clear_bindings(st);
-            return st;
+    if (s->cache == NULL) {
+        s->cache = calloc(RELM_STORE_CACHE_MAX, sizeof *s->cache);
+        if (s->cache == NULL) {
+            relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
+            return NULL;
         }
-        i = (i + 1) & (s->nslots - 1);
+    }
+    size_t h = hash_sql(sql);
+    for (int i = s->bucket[h & (STMT_BUCKETS - 1)]; i >= 0;
+         i = s->cache[i].chain) {
+        stmt_entry *e = &s->cache[i];
+        if (e->hash == h && strcmp(e->sql, sql) == 0) {
+            sqlite3_reset(e->stmt);
+            sqlite3_clear_bindings(e->stmt);
+            if (s->newest != i) {
+                lru_unlink(s, i);
+                lru_push(s, i);
+            }
+            return e->stmt;
+        }
     }
     sqlite3_stmt *st = NULL;
+    const char *tail = NULL;
     if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
-                           NULL) != SQLITE_OK) {
+                           &tail) != SQLITE_OK) {
         relm_store_fail(s, d, "prepare");
         return NULL;
     }
-    char *key = strdup(sql);
-    if (key == NULL) {
-        sqlite3_finalize(st);
-        relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
+    if (st == NULL) {
+        relm_diag_set(d, "sql_error", "prepare: no statement in the text");
         return NULL;
     }
-    s->slots[i].sql = key;
-    s->slots[i].stmt = st;
-    s->nused++;
+    if (!blank_tail(s, tail)) {
+        sqlite3_finalize(st);
+        relm_diag_set(d, "sql_error", "prepare: one statement at a time: "
+                      "the text goes on after the first one at '%.40s'",
+                      tail);
+        return NULL;
+    }
+    char *key = strdup(sql);
+    int i = key == NULL ? -1
+            : s->ncached < RELM_STORE_CACHE_MAX ? s->ncached
+            : cache_evict(s);
+    if (i < 0) {
+        sqlite3_finalize(st);
+        free(key);
+        if (key == NULL)
+            relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
+        else
+            relm_diag_set(d, "internal", "statement cache: all %d statements "
+                          "are mid-step (one is never reset)",
+                          RELM_STORE_CACHE_MAX);
+        return NULL;
+    }
+    if (i == s->ncached)
+        s->ncached++;
+    stmt_entry *e = &s->cache[i];
+    e->sql = key;
+    e->stmt = st;
+    e->hash = h;
+    e->chain = s->bucket[h & (STMT_BUCKETS - 1)];
+    s->bucket[h & (STMT_BUCKETS - 1)] = i;
+    lru_push(s, i);
     return st;
 }
 
@@ -179,6 +341,25 @@ int relm_store_lookup(relm_store *s, const char *sql, const char *key,
     return relm_store_fail(s, d, "lookup");
 }
 
+char *relm_store_text(sqlite3_stmt *st)
+{
+    char *out = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        out = v != NULL ? strdup(v) : NULL;
+    }
+    sqlite3_reset(st);
+    return out;
+}
+
+void relm_store_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+    if (v != NULL)
+        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 void relm_store_column_copy(sqlite3_stmt *st, int i, char *out, size_t size)
 {
     const char *v = (const char *)sqlite3_column_text(st, i);
@@ -192,7 +373,7 @@ int relm_store_exec(relm_store *s, const char *sql, relm_diag *d)
     char *err = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &err) != SQLITE_OK) {
         int rc = relm_store_fail(s, d, "exec");
-        if (d != NULL && err != NULL)
+        if (d != NULL && err != NULL && strcmp(d->code, "busy") != 0)
             snprintf(d->msg, sizeof d->msg, "%s", err);
         sqlite3_free(err);
         return rc;
@@ -238,6 +419,14 @@ int relm_store_commit(relm_store *s, relm_diag *d)
     return RELM_OK;
 }
 
+int relm_store_end(relm_store *s, int rc, relm_diag *d)
+{
+    if (rc == RELM_OK && relm_store_commit(s, d) == RELM_OK)
+        return RELM_OK;
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
 void relm_store_rollback(relm_store *s)
 {
     char sql[96];
@@ -253,6 +442,52 @@ void relm_store_rollback(relm_store *s)
         sqlite3_exec(s->db, sql, NULL, NULL, NULL);
     }
     s->depth--;
+}
+
+int relm_store_read_begin(relm_store *s, int *own, relm_diag *d)
+{
+    *own = 0;
+    if (!sqlite3_get_autocommit(s->db))
+        return RELM_OK;
+    if (sqlite3_exec(s->db, "BEGIN DEFERRED", NULL, NULL, NULL) != SQLITE_OK)
+        return relm_store_fail(s, d, "begin read");
+    *own = 1;
+    return RELM_OK;
+}
+
+void relm_store_read_end(relm_store *s, int own)
+{
+    /* Ending a read-only transaction cannot lose anything; if SQLite has
+     * already ended it, COMMIT fails harmlessly. */
+    if (own)
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* The one authorizer of the connection, installed at open and never
+ * replaced: sqlite3_set_authorizer expires every prepared statement, so
+ * switching it per query would empty the statement cache. It forwards to
+ * the guard while one is set (relm.sql) and allows everything otherwise.
+ * SQLite calls it while preparing and while re-preparing a statement
+ * whose schema changed, which happens inside sqlite3_step: so a guard is
+ * kept set until the guarded statement is done. */
+static int authorize(void *arg, int action, const char *a, const char *b,
+                     const char *db, const char *inner)
+{
+    relm_store *s = arg;
+    if (s->guard == NULL)
+        return SQLITE_OK;
+    return s->guard(s->guard_ctx, action, a, b, db, inner);
+}
+
+void relm_store_set_guard(relm_store *s, relm_store_guard_fn fn, void *ctx,
+                          relm_store_guard_fn *old_fn, void **old_ctx)
+{
+    if (old_fn != NULL)
+        *old_fn = s->guard;
+    if (old_ctx != NULL)
+        *old_ctx = s->guard_ctx;
+    s->guard = fn;
+    s->guard_ctx = ctx;
 }
 
 uint64_t relm_store_generation(relm_store *s)
@@ -451,6 +686,11 @@ static int check_identity(relm_store *s, int64_t *version, relm_diag *d)
         query_int(s, "PRAGMA user_version", &ver, d) != RELM_OK ||
         (app == 0 && ver == 0 &&
          query_int(s, "SELECT count(*) FROM sqlite_schema", &nobj, d) != RELM_OK)) {
+        /* A lock held by another process (exclusive locking mode, a
+         * recovery in progress) is not damage: report it as busy. */
+        if (d->code != NULL && strcmp(d->code, "busy") == 0)
+            return relm_diag_set(d, "busy", "%s: database is locked by "
+                                 "another process; try again", s->path);
         char why[sizeof d->msg];
         snprintf(why, sizeof why, "%s", d->msg);
         return relm_diag_set(d, "not_relm_db", "%s: not a relm database "
@@ -503,6 +743,45 @@ static void remove_new_side_files(const char *path, unsigned had)
         }
 }
 
+/* ---- WAL size ----
+ * Under concurrent load the WAL grew to 2.28 GB in 60 s: SQLite's own
+ * automatic checkpoint is passive, so while readers keep old snapshots it
+ * copies what it can but never starts the log over, and the file only
+ * grows. So: journal_size_limit (64 MB) truncates the file whenever the log does
+ * start over; after a commit that leaves WAL_PASSIVE_PAGES or more in the
+ * log a passive checkpoint runs (as SQLite's would); past WAL_RESTART_PAGES
+ * a truncating checkpoint waits up to WAL_RESTART_WAIT_MS for readers to
+ * move on, so the log restarts from the beginning; closing the store does
+ * the same. A checkpoint that cannot finish is not an error: the next
+ * commit tries again. */
+#define WAL_PASSIVE_PAGES 1000
+#define WAL_RESTART_PAGES 4000
+#define WAL_RESTART_WAIT_MS 200
+
+/* A truncating checkpoint that waits at most WAL_RESTART_WAIT_MS. */
+static void checkpoint_truncate(relm_store *s)
+{
+    sqlite3_busy_timeout(s->db, WAL_RESTART_WAIT_MS);
+    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
+                              NULL);
+    sqlite3_busy_timeout(s->db, s->busy_ms);
+}
+
+/* sqlite3_wal_hook: runs after every commit, outside the write lock, with
+ * the number of pages now in the log. Replaces the automatic checkpoint. */
+static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    relm_store *s = arg;
+    (void)db;
+    (void)name;
+    if (pages >= WAL_RESTART_PAGES)
+        checkpoint_truncate(s);
+    else if (pages >= WAL_PASSIVE_PAGES)
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  NULL, NULL);
+    return SQLITE_OK;
+}
+
 int relm_store_open(relm_store **out, const char *path,
                     const relm_store_opts *opts, int *created, relm_diag *d)
 {
@@ -530,6 +809,8 @@ int relm_store_open(relm_store **out, const char *path,
         return RELM_ERR;
     }
     s->data_version = -1;
+    s->newest = s->oldest = -1;
+    memset(s->bucket, 0xff, sizeof s->bucket); /* every bucket -1: empty */
     unsigned had_side = side_files(path);
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                 (exists ? 0 : SQLITE_OPEN_CREATE);
@@ -542,6 +823,7 @@ int relm_store_open(relm_store **out, const char *path,
     if (!exists && created != NULL)
         *created = 1;
     sqlite3_extended_result_codes(s->db, 1);
+    sqlite3_set_authorizer(s->db, authorize, s);
     int busy = opts != NULL && opts->busy_timeout_ms > 0
                    ? opts->busy_timeout_ms : 5000;
     sqlite3_busy_timeout(s->db, busy);
@@ -554,12 +836,15 @@ int relm_store_open(relm_store **out, const char *path,
         return RELM_ERR;
     }
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
+    s->busy_ms = busy; /* ours now: closing may checkpoint */
     /* PRAGMA synchronous parses the whole schema (about a millisecond),
      * as does any first statement: so it runs just before that statement,
      * and a start that never touches the database does not pay for it. */
     s->pending_pragma = opts != NULL && opts->synchronous_full
-                            ? "PRAGMA synchronous = FULL"
-                            : "PRAGMA synchronous = NORMAL";
+                            ? "PRAGMA synchronous = FULL; "
+                              "PRAGMA journal_size_limit = 67108864"
+                            : "PRAGMA synchronous = NORMAL; "
+                              "PRAGMA journal_size_limit = 67108864";
     if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL)
         != SQLITE_OK) {
         relm_store_fail(s, d, "foreign keys");
@@ -574,6 +859,7 @@ int relm_store_open(relm_store **out, const char *path,
         relm_store_close(s);
         return RELM_ERR;
     }
+    sqlite3_wal_hook(s->db, on_wal_commit, s);
     *out = s;
     return RELM_OK;
 }
@@ -582,13 +868,19 @@ void relm_store_close(relm_store *s)
 {
     if (s == NULL)
         return;
-    for (size_t i = 0; i < s->nslots; i++) {
-        if (s->slots[i].sql == NULL)
-            continue;
-        sqlite3_finalize(s->slots[i].stmt);
-        free(s->slots[i].sql);
+    for (int i = 0; i < s->ncached; i++) {
+        sqlite3_finalize(s->cache[i].stmt);
+        free(s->cache[i].sql);
     }
-    free(s->slots);
+    free(s->cache);
+    /* Leave the log short for the next process (see WAL size above); a
+     * log already short is left alone, so short processes do not wait. */
+    int nlog = 0;
+    if (s->db != NULL && s->busy_ms > 0 && sqlite3_get_autocommit(s->db) &&
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
+                                  &nlog, NULL) == SQLITE_OK &&
+        nlog >= WAL_PASSIVE_PAGES)
+        checkpoint_truncate(s);
     if (s->db != NULL)
         sqlite3_close_v2(s->db);
     free(s->path);

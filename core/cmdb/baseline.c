@@ -2,6 +2,8 @@
  * and the difference between two baselines or a baseline and now. */
 #include "cmdb/baseline.h"
 
+#include "cmdb/cmdb.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,14 +39,6 @@
 static const char *const statuses[] = {
     "active", "deactivated", "in_maintenance", "deployment", "homologation",
     "in_development", "archived", "to_validate", NULL};
-
-static void bind_opt(sqlite3_stmt *st, int n, const char *v)
-{
-    if (v != NULL)
-        sqlite3_bind_text(st, n, v, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null(st, n);
-}
 
 /* Check the filter names things that exist, before writing anything. */
 static int check_filter(relm_store *s, const relm_baseline_filter *f,
@@ -97,7 +91,7 @@ int relm_baseline_create(relm_store *s, const char *name,
 {
     if (name == NULL || name[0] == '\0')
         return relm_diag_set(d, "invalid_argument", "a baseline needs a name");
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "taking a baseline", d) != RELM_OK)
         return RELM_ERR;
     if (check_filter(s, f, d) != RELM_OK)
         goto fail;
@@ -107,22 +101,14 @@ int relm_baseline_create(relm_store *s, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, f->type);
-    bind_opt(st, 3, f->status);
-    bind_opt(st, 4, f->names_json);
+    relm_store_bind_text(st, 2, f->type);
+    relm_store_bind_text(st, 3, f->status);
+    relm_store_bind_text(st, 4, f->names_json);
     if (relm_store_actor_id(s) > 0)
         sqlite3_bind_int64(st, 5, relm_store_actor_id(s));
-    int rc = sqlite3_step(st);
-    int ext = sqlite3_extended_errcode(relm_store_db(s));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        if (ext == SQLITE_CONSTRAINT_UNIQUE)
-            relm_diag_set(d, "duplicate", "a baseline named '%s' already "
-                          "exists", name);
-        else
-            relm_store_fail(s, d, "baseline");
+    if (relm_store_step_write(s, st, d, "a baseline named '%s'", name) !=
+        RELM_OK)
         goto fail;
-    }
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
     st = relm_store_stmt(
         s, "INSERT INTO baseline_items (baseline_id, ci_id, ci_name, snapshot) "
@@ -131,22 +117,30 @@ int relm_baseline_create(relm_store *s, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, *id);
-    bind_opt(st, 2, f->type);
-    bind_opt(st, 3, f->status);
-    bind_opt(st, 4, f->names_json);
-    rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        relm_store_fail(s, d, "baseline snapshot");
+    relm_store_bind_text(st, 2, f->type);
+    relm_store_bind_text(st, 3, f->status);
+    relm_store_bind_text(st, 4, f->names_json);
+    if (relm_store_step_write(s, st, d, "the snapshot of baseline '%s'",
+                              name) != RELM_OK)
         goto fail;
-    }
     *count = sqlite3_changes64(relm_store_db(s));
-    if (relm_store_commit(s, d) != RELM_OK)
+    /* The items are the snapshot; the occurrence says who took it, when,
+     * with which filter and how many CIs it holds. */
+    st = relm_store_stmt(s, "SELECT json_object('name', name, 'filter', "
+                            "json(filter), 'cis', ?2) FROM baselines WHERE "
+                            "id = ?1", d);
+    if (st == NULL)
         goto fail;
-    return RELM_OK;
+    sqlite3_bind_int64(st, 1, *id);
+    sqlite3_bind_int64(st, 2, *count);
+    char *after = relm_store_text(st);
+    int rc = cmdb_occurrence(s, "baseline", *id, "create", name, after, d);
+    free(after);
+    if (rc != RELM_OK)
+        goto fail;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 void relm_baseline_diff_free(relm_baseline_changes *diff)

@@ -10,6 +10,12 @@
 #include <string.h>
 #include <strings.h>
 
+#include "base/context.h"
+#include "base/time.h"
+#include "audit.h"
+#include "auth.h"
+#include "base/clock.h"
+
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
 enum { F_NAME, F_TYPE, F_STATUS, F_VERSION, F_SERIAL, F_CRITICALITY,
@@ -307,58 +313,16 @@ static void show_value(const relm_cmdb_value *v, char *out, size_t n)
     }
 }
 
-/* Is s[0..n) an ISO 8601 date (YYYY-MM-DD) or timestamp
- * (YYYY-MM-DD[T ]HH:MM[:SS[.fff]][Z|+HH:MM|-HH:MM])? */
-static int valid_date(const char *s, size_t n)
+/* The text value v as a JSON string in *json (malloc'd). */
+static int json_text(const relm_cmdb_value *v, char **json, relm_diag *d)
 {
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    char b[40];
-    if (n < 10 || n >= sizeof b)
-        return 0;
-    memcpy(b, s, n);
-    b[n] = '\0';
-    for (int i = 0; i < 10; i++)
-        if (i == 4 || i == 7 ? b[i] != '-' : !isdigit((unsigned char)b[i]))
-            return 0;
-    int y = atoi(b), m = atoi(b + 5), dd = atoi(b + 8);
-    if (m < 1 || m > 12 || dd < 1 || dd > mdays[m - 1])
-        return 0;
-    if (m == 2 && dd == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
-        return 0;
-    if (n == 10)
-        return 1;
-    const char *p = b + 10;
-    if (*p != 'T' && *p != ' ')
-        return 0;
-    p++;
-    if (!isdigit((unsigned char)p[0]) || !isdigit((unsigned char)p[1]) ||
-        p[2] != ':' || !isdigit((unsigned char)p[3]) ||
-        !isdigit((unsigned char)p[4]) || atoi(p) > 23 || atoi(p + 3) > 59)
-        return 0;
-    p += 5;
-    if (*p == ':') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-            atoi(p + 1) > 60)
-            return 0;
-        p += 3;
-        if (*p == '.') {
-            p++;
-            if (!isdigit((unsigned char)*p))
-                return 0;
-            while (isdigit((unsigned char)*p))
-                p++;
-        }
+    cmdb_buf b = {0};
+    if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK) {
+        cmdb_buf_free(&b);
+        return oom(d);
     }
-    if (*p == 'Z')
-        p++;
-    else if (*p == '+' || *p == '-') {
-        if (!isdigit((unsigned char)p[1]) || !isdigit((unsigned char)p[2]) ||
-            p[3] != ':' || !isdigit((unsigned char)p[4]) ||
-            !isdigit((unsigned char)p[5]))
-            return 0;
-        p += 6;
-    }
-    return *p == '\0';
+    *json = b.p;
+    return RELM_OK;
 }
 
 /* Encode v as the JSON text of an attribute of kind a->kind, or fail with
@@ -367,17 +331,12 @@ static int encode_attr(const cmdb_attr *a, const char *type,
                        const relm_cmdb_value *v, char **json, relm_diag *d)
 {
     char num[64], shown[96];
-    cmdb_buf b = {0};
     const char *want = NULL;
     *json = NULL;
     switch (a->kind) {
     case RELM_CMDB_STRING:
-        if (v->vtype == RELM_V_TEXT) {
-            if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK)
-                return oom(d);
-            *json = b.p;
-            return RELM_OK;
-        }
+        if (v->vtype == RELM_V_TEXT)
+            return json_text(v, json, d);
         want = "a string";
         break;
     case RELM_CMDB_INTEGER:
@@ -447,24 +406,16 @@ static int encode_attr(const cmdb_attr *a, const char *type,
         want = "a boolean (true/false)";
         break;
     case RELM_CMDB_DATE:
-        if (v->vtype == RELM_V_TEXT && valid_date(v->s, v->len)) {
-            if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK)
-                return oom(d);
-            *json = b.p;
-            return RELM_OK;
-        }
+        if (v->vtype == RELM_V_TEXT && relm_time_parse(v->s, v->len, NULL, NULL))
+            return json_text(v, json, d);
         want = "a date (YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)";
         break;
     case RELM_CMDB_ENUM:
         if (v->vtype == RELM_V_TEXT) {
             for (size_t i = 0; i < a->nvalues; i++) {
                 if (strlen(a->values[i]) == v->len &&
-                    memcmp(a->values[i], v->s, v->len) == 0) {
-                    if (cmdb_buf_json_string(&b, v->s, v->len) != RELM_OK)
-                        return oom(d);
-                    *json = b.p;
-                    return RELM_OK;
-                }
+                    memcmp(a->values[i], v->s, v->len) == 0)
+                    return json_text(v, json, d);
             }
         }
         {
@@ -931,15 +882,6 @@ static int resolve_refs(relm_store *s, cmdb_ci *c, relm_diag *d)
     return RELM_OK;
 }
 
-/* Bind v as text, or NULL when v is NULL. */
-static void bind_opt(sqlite3_stmt *st, int i, const char *v)
-{
-    if (v == NULL)
-        sqlite3_bind_null(st, i);
-    else
-        sqlite3_bind_text(st, i, v, -1, SQLITE_STATIC);
-}
-
 int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
                  const char *action, const char *diff,
                  const relm_cmdb_origin *o, relm_diag *d)
@@ -1034,9 +976,7 @@ static int history_insert(relm_store *s, sqlite3_stmt **slot, int64_t ci_id,
         sqlite3_bind_text(st, 7, o->note, -1, SQLITE_STATIC);
     if (o != NULL && o->at != NULL)
         sqlite3_bind_text(st, 8, o->at, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    return rc == SQLITE_DONE ? RELM_OK : relm_store_fail(s, d, "ci history");
+    return relm_store_step_write(s, st, d, "ci history");
 }
 
 int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
@@ -1122,12 +1062,12 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     sqlite3_bind_text(st, 1, c->std[F_NAME], -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, t->id);
     sqlite3_bind_text(st, 3, c->std[F_STATUS], -1, SQLITE_STATIC);
-    bind_opt(st, 4, c->std[F_VERSION]);
-    bind_opt(st, 5, c->std[F_SERIAL]);
-    bind_opt(st, 6, c->std[F_CRITICALITY]);
+    relm_store_bind_text(st, 4, c->std[F_VERSION]);
+    relm_store_bind_text(st, 5, c->std[F_SERIAL]);
+    relm_store_bind_text(st, 6, c->std[F_CRITICALITY]);
     if (c->owner_group_id > 0)
         sqlite3_bind_int64(st, 7, c->owner_group_id);
-    bind_opt(st, 8, c->std[F_LOCATION]);
+    relm_store_bind_text(st, 8, c->std[F_LOCATION]);
     if (c->media_id > 0)
         sqlite3_bind_int64(st, 9, c->media_id);
     sqlite3_bind_text(st, 10, attrs->p, (int)attrs->len, SQLITE_STATIC);
@@ -1137,18 +1077,9 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
         sqlite3_bind_text(st, 12, o->at, -1, SQLITE_STATIC);
     if (c->id == 0 && c->batch > 0)
         sqlite3_bind_int64(st, 13, c->batch);
-    int src = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (src != SQLITE_DONE) {
-        if ((sqlite3_extended_errcode(relm_store_db(s)) & 0xff) == SQLITE_CONSTRAINT &&
-            (c->std_before[F_NAME] == NULL ||
-             strcmp(c->std_before[F_NAME], c->std[F_NAME]) != 0))
-            relm_diag_set(d, "duplicate", "a CI named '%s' already exists",
-                          c->std[F_NAME]);
-        else
-            relm_store_fail(s, d, "cmdb");
+    if (relm_store_step_write(s, st, d, "a CI named '%s'", c->std[F_NAME]) !=
+        RELM_OK)
         goto done;
-    }
     const char *action = "update";
     if (c->id == 0) {
         c->id = sqlite3_last_insert_rowid(relm_store_db(s));
@@ -1170,18 +1101,17 @@ done:
 
 /* ---- public primitives ---- */
 
-/* One counter per process: a process with two stores on different files
- * only rebuilds a graph more often than it needs to. */
-static uint64_t edge_epoch;
+/* One counter per process (base/context.h): a process with two stores on
+ * different files only rebuilds a graph more often than it needs to. */
 
 uint64_t relm_cmdb_edge_epoch(void)
 {
-    return edge_epoch;
+    return relm_process.edge_epoch;
 }
 
 void relm_cmdb_edges_changed(void)
 {
-    edge_epoch++;
+    relm_process.edge_epoch++;
 }
 
 int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d)
@@ -1292,6 +1222,67 @@ static int check_attr_def(const char *type, const relm_cmdb_attr_def *a,
     return RELM_OK;
 }
 
+int cmdb_begin(relm_store *s, const char *what, relm_diag *d)
+{
+    return relm_auth_begin_cmdb(s, what, d);
+}
+
+int cmdb_occurrence(relm_store *s, const char *subject, int64_t id,
+                    const char *action, const char *note, const char *after,
+                    relm_diag *d)
+{
+    char now[32];
+    relm_clock_now_iso(now);
+    relm_occurrence o = {.at = now, .subject = subject, .subject_id = id,
+                         .action = action, .note = note, .after = after};
+    return relm_audit_append(s, &o, NULL, d);
+}
+
+/* The type `name` as JSON (description and every attribute with kind,
+ * required, default and enum values, in order), malloc'd; NULL when there
+ * is no such type. Compared before and after a define_type to tell
+ * whether it changed anything, and logged as the occurrence's after. */
+static char *type_json(relm_store *s, const char *name, int64_t *id)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT t.id, json_object('name', t.name, 'description', "
+           "t.description, 'attributes', (SELECT json_group_array("
+           "json_object('name', a.name, 'kind', a.kind, 'required', "
+           "a.required, 'default', json(a.default_value), 'values', "
+           "json(a.enum_values))) FROM (SELECT * FROM ci_type_attrs WHERE "
+           "type_id = t.id ORDER BY position) a)) FROM ci_types t WHERE "
+           "t.name = ?1", NULL);
+    if (st == NULL)
+        return NULL;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    char *json = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW) {
+        if (id != NULL)
+            *id = sqlite3_column_int64(st, 0);
+        json = strdup((const char *)sqlite3_column_text(st, 1));
+    }
+    sqlite3_reset(st);
+    return json;
+}
+
+/* The occurrence of a define_type, when it changed the type (before is
+ * its JSON before the call, NULL when it is new): an idempotent call that
+ * changed nothing leaves no trail. */
+static int type_occurrence(relm_store *s, const char *name,
+                           const char *before, relm_diag *d)
+{
+    int64_t id = 0;
+    char *after = type_json(s, name, &id);
+    int rc = RELM_OK;
+    if (after == NULL)
+        rc = relm_store_fail(s, d, "define_type");
+    else if (before == NULL || strcmp(before, after) != 0)
+        rc = cmdb_occurrence(s, "ci_type", id, before ? "change" : "define",
+                             name, after, d);
+    free(after);
+    return rc;
+}
+
 int relm_cmdb_define_type(relm_store *s, const char *name,
                           const char *description,
                           const relm_cmdb_attr_def *attrs, size_t nattrs,
@@ -1306,8 +1297,9 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
                 strcmp(attrs[i].name, attrs[j].name) == 0)
                 return relm_diag_set(d, "invalid_argument", "attribute '%s' "
                                      "given twice", attrs[i].name);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "defining a CI type", d) != RELM_OK)
         return RELM_ERR;
+    char *before = type_json(s, name, NULL);
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO ci_types (name, description) VALUES (?1, ?2) "
            "ON CONFLICT (name) DO UPDATE SET description = "
@@ -1315,7 +1307,7 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, description);
+    relm_store_bind_text(st, 2, description);
     if (sqlite3_step(st) != SQLITE_DONE) {
         sqlite3_reset(st);
         relm_store_fail(s, d, "define_type");
@@ -1374,8 +1366,8 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
                 sqlite3_bind_text(st, 3, relm_cmdb_kind_name(a->kind), -1,
                                   SQLITE_STATIC);
                 sqlite3_bind_int(st, 4, a->required ? 1 : 0);
-                bind_opt(st, 5, def);
-                bind_opt(st, 6, en);
+                relm_store_bind_text(st, 5, def);
+                relm_store_bind_text(st, 6, en);
                 if (sqlite3_step(st) != SQLITE_DONE) {
                     relm_store_fail(s, d, "define_type");
                     problem = "x";
@@ -1393,8 +1385,12 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
         }
     }
     cmdb_type_free(t);
+    if (type_occurrence(s, name, before, d) != RELM_OK)
+        goto fail;
+    free(before);
     return relm_store_commit(s, d) == RELM_OK ? RELM_OK : (relm_store_rollback(s), RELM_ERR);
 fail:
+    free(before);
     relm_store_rollback(s);
     return RELM_ERR;
 }
@@ -1411,28 +1407,44 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
         return relm_diag_set(d, "invalid_argument", "impact must be "
                              "\"forward\", \"reverse\" or \"both\"; got \"%s\"",
                              impact);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "defining a relationship type", d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
         s, "INSERT INTO rel_types (name, impact, description) VALUES "
            "(?1, coalesce(?2, 'forward'), ?3) ON CONFLICT (name) DO UPDATE "
            "SET impact = coalesce(excluded.impact, impact), description = "
-           "coalesce(?3, description)", d);
+           "coalesce(?3, description) WHERE impact IS NOT coalesce("
+           "excluded.impact, impact) OR description IS NOT coalesce(?3, "
+           "description) RETURNING id, json_object('name', name, 'impact', "
+           "impact, 'description', description)", d);
     if (st == NULL) {
         relm_store_rollback(s);
         return RELM_ERR;
     }
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    bind_opt(st, 2, impact);
-    bind_opt(st, 3, description);
+    relm_store_bind_text(st, 2, impact);
+    relm_store_bind_text(st, 3, description);
+    /* A row comes back only when the type was made or changed: an
+     * idempotent call that changed nothing leaves no trail. */
     int rc = sqlite3_step(st);
+    int64_t rid = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    char *after = rc == SQLITE_ROW
+                      ? strdup((const char *)sqlite3_column_text(st, 1)) : NULL;
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         relm_store_fail(s, d, "define_relation");
         relm_store_rollback(s);
         return RELM_ERR;
     }
+    if (rc == SQLITE_ROW &&
+        cmdb_occurrence(s, "rel_type", rid, "define", name, after, d) !=
+            RELM_OK) {
+        free(after);
+        relm_store_rollback(s);
+        return RELM_ERR;
+    }
+    free(after);
     if (relm_store_commit(s, d) != RELM_OK) {
         relm_store_rollback(s);
         return RELM_ERR;
@@ -1456,7 +1468,7 @@ int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
     }
     cmdb_ci_reset(c, t);
     int rc = RELM_ERR, changed;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "adding a CI", d) != RELM_OK)
         goto out;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(f[i].key, "type") == 0)
@@ -1485,15 +1497,18 @@ out:
     return rc;
 }
 
-int relm_cmdb_update(relm_store *s, const char *name,
+/* relm_cmdb_update; checked = 1 checks the cmdb permission inside the
+ * transaction, 0 leaves it to a caller that checked its own. */
+static int update_ci(relm_store *s, const char *name,
                      const relm_cmdb_value *f, size_t n,
-                     const relm_cmdb_origin *o, relm_diag *d)
+                     const relm_cmdb_origin *o, int checked, relm_diag *d)
 {
     cmdb_ci *c = cmdb_ci_new();
     if (c == NULL)
         return oom(d);
     int rc = RELM_ERR, changed;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if ((checked ? cmdb_begin(s, "changing a CI", d)
+                 : relm_store_begin(s, d)) != RELM_OK)
         goto out;
     int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
@@ -1524,6 +1539,20 @@ fail:
 out:
     cmdb_ci_free(c);
     return rc;
+}
+
+int relm_cmdb_update(relm_store *s, const char *name,
+                     const relm_cmdb_value *f, size_t n,
+                     const relm_cmdb_origin *o, relm_diag *d)
+{
+    return update_ci(s, name, f, n, o, 1, d);
+}
+
+int cmdb_update_checked_by_caller(relm_store *s, const char *name,
+                                  const relm_cmdb_value *f, size_t n,
+                                  const relm_cmdb_origin *o, relm_diag *d)
+{
+    return update_ci(s, name, f, n, o, 0, d);
 }
 
 /* Write the relate/unrelate history rows on both ends. */
@@ -1609,6 +1638,21 @@ static void bind_edge(sqlite3_stmt *st, const int64_t e[3])
         sqlite3_bind_int64(st, i + 1, e[i]);
 }
 
+/* Run the write sql on edge e (bound as bind_edge does); *changed is 1
+ * when it changed a row, which is how relate and unrelate tell a no-op. */
+static int edge_write(relm_store *s, const char *sql, const int64_t e[3],
+                      int *changed, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    bind_edge(st, e);
+    if (relm_store_step_write(s, st, d, "the relationship") != RELM_OK)
+        return RELM_ERR;
+    *changed = sqlite3_changes(relm_store_db(s)) > 0;
+    return RELM_OK;
+}
+
 int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
                      const char *to, const relm_cmdb_origin *o, relm_diag *d)
 {
@@ -1619,34 +1663,24 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
     if (a == b)
         return relm_diag_set(d, "invalid_argument", "a CI cannot be related "
                              "to itself ('%s' %s '%s')", from, kind, to);
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "relating CIs", d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "INSERT INTO relationships (from_id, kind_id, to_id) VALUES "
-           "(?1, ?2, ?3) ON CONFLICT DO NOTHING", d);
-    if (st == NULL)
+    int changed = 0;
+    if (edge_write(s, "INSERT INTO relationships (from_id, kind_id, to_id) "
+                   "VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", e, &changed,
+                   d) != RELM_OK)
         goto fail;
-    bind_edge(st, e);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        relm_store_fail(s, d, "relate");
-        goto fail;
-    }
-    if (sqlite3_changes(relm_store_db(s)) == 0) {
+    if (!changed) {
         relm_diag_set(d, "duplicate", "'%s' %s '%s' already exists", from,
                       kind, to);
         goto fail;
     }
     if (edge_history(s, a, from, kind, b, to, 1, o, d) != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
@@ -1657,7 +1691,7 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
     if (edge_ids(s, from, kind, to, e, d) != RELM_OK)
         return RELM_ERR;
     int64_t a = e[0], b = e[2];
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "unrelating CIs", d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
     sqlite3_stmt *st = relm_store_stmt(
@@ -1670,31 +1704,20 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
     sqlite3_reset(st);
     if (batch > 0 && edge_deferred(s, batch, a, from, kind, b, to, d) != RELM_OK)
         goto fail;
-    st = relm_store_stmt(
-        s, "DELETE FROM relationships WHERE from_id = ?1 AND kind_id = ?2 "
-           "AND to_id = ?3", d);
-    if (st == NULL)
+    int changed = 0;
+    if (edge_write(s, "DELETE FROM relationships WHERE from_id = ?1 AND "
+                   "kind_id = ?2 AND to_id = ?3", e, &changed, d) != RELM_OK)
         goto fail;
-    bind_edge(st, e);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) {
-        relm_store_fail(s, d, "unrelate");
-        goto fail;
-    }
-    if (sqlite3_changes(relm_store_db(s)) == 0) {
+    if (!changed) {
         relm_diag_set(d, "not_found", "there is no relationship '%s' %s '%s'",
                       from, kind, to);
         goto fail;
     }
     if (edge_history(s, a, from, kind, b, to, 0, o, d) != RELM_OK)
         goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    return RELM_OK;
+    return relm_store_end(s, RELM_OK, d);
 fail:
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 /* Tables of other modules that link records to CIs by ci_id: the CMDB
@@ -1771,7 +1794,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     if (c == NULL)
         return oom(d);
     int rc = RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (cmdb_begin(s, "removing a CI", d) != RELM_OK)
         goto out;
     int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)

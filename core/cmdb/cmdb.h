@@ -203,4 +203,25 @@ int cmdb_history(relm_store *s, int64_t ci_id, const char *ci_name,
 /* Id of the relationship type `kind`, 0 with unknown_relation. */
 int64_t cmdb_rel_kind(relm_store *s, const char *kind, relm_diag *d);
 
+/* Open a CMDB write: BEGIN, then the acting user's cmdb permission checked
+ * inside the transaction (relm_auth_begin_cmdb). what names the write in
+ * the refusal ("adding a CI"). Every CMDB, media and baseline primitive
+ * opens its transaction here; nothing is open when it fails. */
+int cmdb_begin(relm_store *s, const char *what, relm_diag *d);
+
+/* Append the occurrence of a CMDB write that leaves no ci_history row
+ * (types, relationship types, imports, baselines, media, spares) to the
+ * hash-chained log. Precondition: inside the write's transaction. after
+ * is a JSON snapshot (may be NULL), note a line for people (may be NULL). */
+int cmdb_occurrence(relm_store *s, const char *subject, int64_t id,
+                    const char *action, const char *note, const char *after,
+                    relm_diag *d);
+
+/* relm_cmdb_update without the permission check: for a primitive that has
+ * already checked its own (a closing release updating its CIs' status
+ * with the release as origin). Not reachable from Lua as such. */
+int cmdb_update_checked_by_caller(relm_store *s, const char *name,
+                                  const relm_cmdb_value *f, size_t n,
+                                  const relm_cmdb_origin *o, relm_diag *d);
+
 #endif

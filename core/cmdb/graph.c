@@ -329,19 +329,16 @@ done:
 static int graph_build(relm_graph *g, relm_store *s, relm_diag *d)
 {
     graph_clear(g);
-    /* A plain read transaction, begun directly rather than through the
-     * store so that reading does not count as a change (generation). */
-    sqlite3 *db = relm_store_db(s);
-    int own_tx = sqlite3_get_autocommit(db);
-    if (own_tx && sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
-        return relm_store_fail(s, d, "impact graph: begin");
+    /* A read transaction: reading does not count as a change. */
+    int own_tx = 0;
+    if (relm_store_read_begin(s, &own_tx, d) != RELM_OK)
+        return RELM_ERR;
     int rc = load_kinds(g, s, d);
     if (rc == RELM_OK)
         rc = load_nodes(g, s, d);
     if (rc == RELM_OK)
         rc = load_edges(g, s, d);
-    if (own_tx)
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    relm_store_read_end(s, own_tx);
     if (rc == RELM_OK) {
         size_t n = g->nnodes + 1;
         g->stamp = calloc(n, sizeof *g->stamp);

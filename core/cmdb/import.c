@@ -196,6 +196,7 @@ typedef struct importer {
     size_t *off, *len;
     size_t nf, fcap;
     int bad_utf8_col;       /* first field of this row with bad UTF-8 */
+    int nul_col;            /* first field of this row holding a NUL byte */
     /* header */
     char **cols;
     size_t ncols;
@@ -358,6 +359,9 @@ static int read_header(importer *im)
     if (im->bad_utf8_col > 0)
         return file_error(im, im->bad_utf8_col, "invalid_utf8", "this "
                             "column of the header is not valid UTF-8");
+    if (im->nul_col > 0)
+        return file_error(im, im->nul_col, "invalid_field", "this column "
+                          "of the header holds a NUL byte");
     im->ncols = im->nf;
     im->cols = calloc(im->nf, sizeof *im->cols);
     im->col_std = calloc(im->nf, sizeof *im->col_std);
@@ -613,6 +617,11 @@ static void data_row(importer *im)
         row_error(im, im->bad_utf8_col, "invalid_utf8", "not valid UTF-8");
         return;
     }
+    if (im->nul_col > 0) {
+        row_error(im, im->nul_col, "invalid_field", "the field holds a NUL "
+                  "byte; text may not");
+        return;
+    }
     if (im->nf != im->ncols) {
         row_error(im, (int)(im->nf < im->ncols ? im->nf : im->ncols) + 1,
                   "invalid_row", "this row has %zu field(s); the header has "
@@ -667,6 +676,9 @@ static void on_field(void *data, size_t len, void *ud)
     size_t bad;
     if (im->bad_utf8_col == 0 && !relm_utf8_valid(s, len, &bad))
         im->bad_utf8_col = (int)im->nf + 1;
+    /* NUL is valid UTF-8, but every later strlen would cut the text there. */
+    if (im->nul_col == 0 && memchr(s, '\0', len) != NULL)
+        im->nul_col = (int)im->nf + 1;
     im->off[im->nf] = im->fields.len;
     im->len[im->nf] = len;
     if (cmdb_buf_put(&im->fields, s, len) != RELM_OK ||
@@ -692,6 +704,26 @@ static void on_row(int c, void *ud)
     im->nf = 0;
     im->fields.len = 0;
     im->bad_utf8_col = 0;
+    im->nul_col = 0;
+}
+
+/* libcsv grows its field buffer blk_size bytes at a time (128 by default):
+ * a 10 MB field took 80,000 reallocations, quadratic time under ASan. Its
+ * realloc hook has no user pointer, so the parser being fed is kept here;
+ * after each growth blk_size becomes the buffer's size, which doubles it
+ * next time. A field may not outgrow CSV_FIELD_MAX: libcsv then reports
+ * CSV_ENOMEM, turned into an error naming the row and column. */
+#define CSV_FIELD_MAX ((size_t)32 << 20)
+static struct csv_parser *csv_growing;
+
+static void *csv_grow(void *ptr, size_t size)
+{
+    if (size > CSV_FIELD_MAX + 128)
+        return NULL;
+    void *q = realloc(ptr, size);
+    if (q != NULL && csv_growing != NULL)
+        csv_growing->blk_size = size;
+    return q;
 }
 
 static int import_csv(importer *im, FILE *f)
@@ -699,6 +731,8 @@ static int import_csv(importer *im, FILE *f)
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
         return file_error(im, 0, "out_of_memory", "out of memory");
+    csv_set_realloc_func(&p, csv_grow);
+    csv_growing = &p;
     static char buf[1 << 16];
     size_t n;
     int rc = RELM_OK;
@@ -715,10 +749,17 @@ static int import_csv(importer *im, FILE *f)
             int col = (int)im->nf + 1;
             /* A structural error leaves the parser in an unknown place:
              * always fatal, also in skip mode. */
-            relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a quote "
-                          "inside an unquoted field, or text after a closing "
-                          "quote)", im->path, (long long)im->row, col,
-                          csv_strerror(csv_error(&p)));
+            int big = csv_error(&p) == CSV_ENOMEM ||
+                      csv_error(&p) == CSV_ETOOBIG;
+            if (big)
+                relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: field "
+                              "longer than %zu MB", im->path,
+                              (long long)im->row, col, CSV_FIELD_MAX >> 20);
+            else
+                relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a "
+                              "quote inside an unquoted field, or text after "
+                              "a closing quote)", im->path, (long long)im->row,
+                              col, csv_strerror(csv_error(&p)));
             im->failed = 1;
         }
     }
@@ -732,6 +773,7 @@ static int import_csv(importer *im, FILE *f)
         im->failed = 1;
     }
     csv_free(&p);
+    csv_growing = NULL;
     if (!im->failed && im->row == 0) {
         im->row = 1;
         file_error(im, 0, "invalid_csv", "the file is empty (expected a header "
@@ -752,6 +794,21 @@ static int jsonl_row(importer *im, const char *line, size_t len)
     if (!relm_utf8_valid(line, len, &bad))
         return row_error(im, (int)bad + 1, "invalid_utf8",
                          "not valid UTF-8 (byte %zu)", bad + 1);
+    /* SQLite's JSON functions end a string at an escaped NUL (\u0000),
+     * which would store "a" for "a\u0000b" silently: refuse the escape
+     * (an odd run of backslashes before the u). */
+    for (const char *p = line; (p = memchr(p, 'u', (size_t)(line + len - p)))
+                               != NULL; p++)
+        if (p > line && p[-1] == '\\' && line + len - p >= 5 &&
+            memcmp(p + 1, "0000", 4) == 0) {
+            size_t run = 0;
+            for (const char *q = p - 1; q >= line && *q == '\\'; q--)
+                run++;
+            if (run % 2 == 1)
+                return row_error(im, (int)(p - line), "invalid_field",
+                                 "a NUL byte (\\u0000) in text; text may "
+                                 "not hold NUL");
+        }
     /* An object: json_each then fails on anything malformed after it. */
     size_t lead = 0;
     while (lead < len && (line[lead] == ' ' || line[lead] == '\t'))
@@ -1055,6 +1112,34 @@ static int64_t count_rows(relm_store *s, const char *sql)
     return n;
 }
 
+/* The one occurrence of an import (not one per row: the batch row and
+ * ci_history tell each CI): which file, what kind, how many rows. */
+static int import_occurrence(importer *im)
+{
+    sqlite3_stmt *st = relm_store_stmt(
+        im->s, "SELECT json_object('file', ?1, 'kind', ?2, 'format', ?3, "
+               "'rows', ?4, 'skipped', ?5, 'batch', ?6)", im->d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_text(st, 1, im->path, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, im->o->relationships ? "relationships" : "cis",
+                      -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, im->o->format == RELM_IMPORT_JSONL ? "jsonl"
+                                                                : "csv",
+                      -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, im->count);
+    sqlite3_bind_int64(st, 5, im->rep != NULL ? (int64_t)im->rep->n : 0);
+    sqlite3_bind_int64(st, 6, im->batch);
+    char *after = NULL;
+    if (sqlite3_step(st) == SQLITE_ROW)
+        after = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    int rc = cmdb_occurrence(im->s, "cmdb", im->batch, "import", im->note,
+                             after, im->d);
+    free(after);
+    return rc;
+}
+
 int relm_cmdb_import(relm_store *s, const char *path,
                      const relm_cmdb_import_opts *o, int64_t *count,
                      relm_import_report *rep, relm_diag *d)
@@ -1087,7 +1172,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
         return relm_diag_set(d, "out_of_memory", "out of memory");
     }
     int rc = RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    /* Checked once per import, inside its transaction, not per row. */
+    if (cmdb_begin(s, "importing into the CMDB", d) != RELM_OK)
         goto out;
     /* A bigger page cache for the load (restored at the end): a million
      * rows touch far more index pages than the default 2 MB holds. */
@@ -1126,7 +1212,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
         rc = import_jsonl(&im, f);
     else
         rc = import_csv(&im, f);
-    if (rc != RELM_OK || finish_indexes(&im) != RELM_OK)
+    if (rc != RELM_OK || finish_indexes(&im) != RELM_OK ||
+        import_occurrence(&im) != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;

@@ -5,6 +5,8 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +19,10 @@
 #pragma GCC diagnostic pop
 
 #include "config.h" /* RELM_DATADIR, generated from the Makefile's PREFIX */
+#include "base/context.h"
 #include "lua/modules.h"
+#include "base/utf8.h"
+#include "lua/sandbox.h"
 
 /* The allocator's userdata doubles as the host context: reachable from any
  * lua_State with lua_getallocf, without a registry lookup. */
@@ -33,11 +38,11 @@ typedef struct host_ctx {
                             * workflows, approval rules, guards, actions */
 } host_ctx;
 
-/* The context of the process's one state. Holding it here also keeps it
- * reachable when a script's os.exit(code, true) closes the state from
- * inside a call and the process ends without relm_host_close (otherwise a
- * leak checker reports it). */
-static host_ctx *process_ctx;
+/* The context of the process's one state is relm_process.host
+ * (base/context.h). Holding it there also keeps it reachable when a
+ * script's os.exit(code, true) closes the state from inside a call and the
+ * process ends without relm_host_close (otherwise a leak checker reports
+ * it). */
 
 static const struct {
     const char *name;
@@ -49,21 +54,40 @@ static const struct {
     {NULL, NULL},
 };
 
+/* Every block carries a header naming the sandboxed script that owns it
+ * (0: the engine), so the memory each script keeps between calls can be
+ * capped (core/lua/sandbox.c, "owned memory"). A block keeps its owner
+ * when it is resized. The header keeps the block maximally aligned. */
+typedef union block_hdr {
+    unsigned owner;
+    max_align_t align;
+} block_hdr;
+
 static void *host_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     host_ctx *ctx = ud;
     size_t old = ptr != NULL ? osize : 0;
+    block_hdr *h = ptr != NULL ? (block_hdr *)ptr - 1 : NULL;
+    unsigned owner = h != NULL ? h->owner : relm_sandbox_owner();
     if (nsize == 0) {
-        free(ptr);
+        free(h);
         ctx->used -= old;
+        relm_sandbox_owned(owner, old, 0);
         return NULL;
     }
     if (ctx->limit != 0 && nsize > old && ctx->used - old + nsize > ctx->limit)
         return NULL;
-    void *p = realloc(ptr, nsize);
-    if (p != NULL)
-        ctx->used = ctx->used - old + nsize;
-    return p;
+    if (nsize > old && !relm_sandbox_owned_fits(owner, nsize - old))
+        return NULL;
+    if (nsize > SIZE_MAX - sizeof *h)
+        return NULL;
+    block_hdr *p = realloc(h, sizeof *h + nsize);
+    if (p == NULL)
+        return NULL;
+    p->owner = owner;
+    ctx->used = ctx->used - old + nsize;
+    relm_sandbox_owned(owner, old, nsize);
+    return p + 1;
 }
 
 static host_ctx *ctx_of(lua_State *L)
@@ -115,12 +139,24 @@ static int panic(lua_State *L)
  * raised deep in relm.release points at the script line that called it.
  * Pushes "" when no such frame exists (e.g. `relm -e` ran `return f(...)`,
  * a tail call that left no frame of the user's): the engine's own file and
- * line would only mislead the user. */
+ * line would only mislead the user. When the error is raised from the
+ * engine's own Lua, the level it passed is not trusted: a level counted by
+ * hand goes stale when the helper that raises is called from one more
+ * place (relm.release.act's checks named the caller of the user's function,
+ * or nothing), so the search starts at the raising frame. The level only
+ * counts for relm.error called from the user's own code. */
 static void push_where(lua_State *L, int level)
 {
     const char *engine = ctx_of(L)->engine_src;
     size_t n = strlen(engine);
     lua_Debug ar;
+    for (int lv = 1; lv < level && lua_getstack(L, lv, &ar); lv++) {
+        if (!lua_getinfo(L, "S", &ar) || ar.what[0] == 'C')
+            continue;
+        if (strncmp(ar.source, engine, n) == 0)
+            level = 1;
+        break;
+    }
     for (int lv = level; lua_getstack(L, lv, &ar); lv++) {
         if (!lua_getinfo(L, "Sl", &ar) || ar.currentline <= 0)
             continue;
@@ -162,6 +198,68 @@ int relm_lua_diag_error(lua_State *L, const relm_diag *d)
 {
     relm_lua_push_error(L, d->code != NULL ? d->code : "error", d->msg, 1);
     return lua_error(L);
+}
+
+/* Name argument idx of the running C function the way luaL_argerror
+ * does ("argument #2 to 'relate'"), for checks given no `what`. */
+static const char *arg_name(lua_State *L, int idx, char *buf, size_t size)
+{
+    lua_Debug ar;
+    const char *fn = "?";
+    if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
+        ar.name != NULL)
+        fn = ar.name;
+    snprintf(buf, size, "argument #%d to '%s'", idx, fn);
+    return buf;
+}
+
+const char *relm_text_problem(const char *v, size_t n, size_t *at)
+{
+    size_t bad = 0;
+    /* memchr first: it is the cheap test every field pays, and a NUL is
+     * valid UTF-8, so the validator alone would let it through. */
+    const char *nul = memchr(v, '\0', n);
+    if (nul != NULL) {
+        *at = (size_t)(nul - v) + 1;
+        return "contains a NUL byte";
+    }
+    if (!relm_utf8_valid(v, n, &bad)) {
+        *at = bad + 1;
+        return "is not valid UTF-8";
+    }
+    return NULL;
+}
+
+const char *relm_lua_text(lua_State *L, int idx, const char *what,
+                          size_t *len)
+{
+    size_t n = 0, at = 0;
+    char name[96];
+    const char *v = lua_tolstring(L, idx, &n);
+    if (v == NULL)
+        return NULL;
+    const char *why = relm_text_problem(v, n, &at);
+    if (why != NULL)
+        relm_lua_error(L, "invalid_argument", "%s: %s (at byte %zu)",
+                       what != NULL ? what : arg_name(L, idx, name,
+                                                      sizeof name),
+                       why, at);
+    if (len != NULL)
+        *len = n;
+    return v;
+}
+
+const char *relm_lua_checktext(lua_State *L, int idx, const char *what)
+{
+    luaL_checklstring(L, idx, NULL);
+    return relm_lua_text(L, idx, what, NULL);
+}
+
+const char *relm_lua_opttext(lua_State *L, int idx, const char *what)
+{
+    if (lua_isnoneornil(L, idx))
+        return NULL;
+    return relm_lua_checktext(L, idx, what);
 }
 
 const char *relm_lua_error_string(lua_State *L, int idx)
@@ -554,10 +652,10 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
     }
     snprintf(ctx->engine_src, sizeof ctx->engine_src, "@%s/lua/", home);
     snprintf(ctx->home, sizeof ctx->home, "%s", home);
-    process_ctx = ctx;
+    relm_process.host = ctx;
     lua_State *L = open_state(ctx, home, d);
     if (L == NULL) {
-        process_ctx = NULL;
+        relm_process.host = NULL;
         uv_loop_close(&ctx->loop);
         free(ctx);
         return NULL;
@@ -588,7 +686,7 @@ void relm_host_close(lua_State *L)
     uv_walk(&ctx->loop, close_walk, NULL);
     uv_run(&ctx->loop, UV_RUN_DEFAULT);
     uv_loop_close(&ctx->loop);
-    if (ctx == process_ctx)
-        process_ctx = NULL;
+    if (ctx == relm_process.host)
+        relm_process.host = NULL;
     free(ctx);
 }

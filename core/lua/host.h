@@ -87,6 +87,25 @@ int relm_lua_diag_error(lua_State *L, const relm_diag *d);
 void relm_lua_push_error(lua_State *L, const char *code, const char *message,
                          int level);
 
+/* Text that enters relm: every binding that takes a string a person or a
+ * file supplied (names, titles, notes, queries, JSON) reads it through one
+ * of these, which refuse a NUL byte (SQLite and the C core would cut the
+ * text there) and invalid UTF-8 with invalid_argument naming `what` (e.g.
+ * "relm.cmdb.add: name") and the byte offset. Stack: [-0, +0].
+ * relm_lua_checktext: argument idx must be a string (or number);
+ * relm_lua_opttext: the same, NULL when idx is none or nil;
+ * relm_lua_text: the value at idx, already known to be a string (a table
+ * field the caller fetched). *len may be NULL. what NULL names the
+ * argument by position and function, as luaL_argerror does. */
+const char *relm_lua_checktext(lua_State *L, int idx, const char *what);
+/* The same test without raising, for code that reports through a diag:
+ * NULL when v[0..n) is acceptable text, else what is wrong ("contains a
+ * NUL byte", "is not valid UTF-8") with the 1-based byte in *at. */
+const char *relm_text_problem(const char *v, size_t n, size_t *at);
+const char *relm_lua_opttext(lua_State *L, int idx, const char *what);
+const char *relm_lua_text(lua_State *L, int idx, const char *what,
+                          size_t *len);
+
 /* Format any error value as one line: "where code: message" for relm error
  * objects, tostring() otherwise. Pushes the string. */
 const char *relm_lua_error_string(lua_State *L, int idx);

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "activity.h"
-#include "release.h"
+#include "base/time.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
@@ -55,7 +55,8 @@ static void read_spec(lua_State *L, int idx, relm_activity_spec *a)
         const text_field *f = &text_fields[i];
         int t = lua_getfield(L, idx, f->key);
         if (t == LUA_TSTRING) {
-            *(const char **)((char *)a + f->off) = lua_tostring(L, -1);
+            *(const char **)((char *)a + f->off) =
+                relm_lua_text(L, -1, f->key, NULL);
             a->set |= f->bit;
         } else if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
             a->set |= f->bit;
@@ -95,8 +96,8 @@ static int l_activity_add(lua_State *L)
     int64_t rid = luaL_checkinteger(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
     int engine = relm_host_is_engine(L);
-    const char *action = engine ? luaL_optstring(L, 3, NULL) : NULL;
-    const char *perm = engine ? luaL_optstring(L, 4, NULL) : NULL;
+    const char *action = engine ? relm_lua_opttext(L, 3, "action") : NULL;
+    const char *perm = engine ? relm_lua_opttext(L, 4, "permission") : NULL;
     relm_activity_spec a;
     read_spec(L, 2, &a);
     relm_diag d;
@@ -120,7 +121,7 @@ static int l_activity_update(lua_State *L)
                                           "activity.schedule", NULL};
     const char *action =
         actions[luaL_checkoption(L, 3, "activity.update", actions)];
-    const char *note = luaL_optstring(L, 4, NULL);
+    const char *note = relm_lua_opttext(L, 4, "note");
     relm_activity_spec a;
     read_spec(L, 2, &a);
     relm_diag d;
@@ -174,7 +175,7 @@ static int l_activity_list(lua_State *L)
 /* valid_date(text) -> boolean. */
 static int l_activity_valid_date(lua_State *L)
 {
-    lua_pushboolean(L, relm_release_valid_date(luaL_checkstring(L, 1)));
+    lua_pushboolean(L, relm_time_valid(relm_lua_checktext(L, 1, NULL), RELM_TIME_CLOCK));
     return 1;
 }
 

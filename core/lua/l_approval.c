@@ -6,17 +6,9 @@
 
 #include "approval.h"
 #include "auth.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
-
-/* t[k] when it is a string, else NULL. Stack: unchanged. */
-static const char *opt_str(lua_State *L, int t, const char *k)
-{
-    lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    lua_pop(L, 1); /* the string stays alive: the table holds it */
-    return v;
-}
 
 /* open(release_id, asks) -> round_id. asks is an array of {rule=, source=,
  * level=, group= | user=, quorum=, veto=}. Stack: args -> round_id (the
@@ -38,11 +30,11 @@ static int l_approval_open(lua_State *L)
             return relm_lua_error(L, "invalid_argument",
                                   "ask #%zu is not a table", i + 1);
         relm_approval_ask *a = &asks[i];
-        a->rule = opt_str(L, t, "rule");
-        a->source = opt_str(L, t, "source");
-        a->group = opt_str(L, t, "group");
-        a->user = opt_str(L, t, "user");
-        a->quorum = opt_str(L, t, "quorum");
+        a->rule = relm_lua_field_string(L, t, "rule");
+        a->source = relm_lua_field_string(L, t, "source");
+        a->group = relm_lua_field_string(L, t, "group");
+        a->user = relm_lua_field_string(L, t, "user");
+        a->quorum = relm_lua_field_string(L, t, "quorum");
         lua_getfield(L, t, "level");
         a->level = lua_isinteger(L, -1) ? (int)lua_tointeger(L, -1) : 0;
         lua_getfield(L, t, "veto");
@@ -63,8 +55,8 @@ static int l_approval_open(lua_State *L)
 static int l_approval_decide(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
-    const char *decision = luaL_checkstring(L, 2);
-    const char *note = luaL_optstring(L, 3, NULL);
+    const char *decision = relm_lua_checktext(L, 2, "decision");
+    const char *note = relm_lua_opttext(L, 3, "note");
     relm_diag d;
     char status[16];
     if (relm_approval_decide(relm_host_store(L), rid, decision, note, status,
@@ -127,7 +119,7 @@ static int l_approval_decide_user(lua_State *L)
 static int l_approval_withdraw(lua_State *L)
 {
     int64_t rid = luaL_checkinteger(L, 1);
-    const char *note = luaL_optstring(L, 2, NULL);
+    const char *note = relm_lua_opttext(L, 2, "note");
     relm_diag d;
     int done = 0;
     if (relm_approval_withdraw(relm_host_store(L), rid, note, &done, &d) !=

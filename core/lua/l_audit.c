@@ -6,14 +6,15 @@
 #include "lua/host.h"
 #include "lua/modules.h"
 
-/* verify([id, hash]) -> true, rows | false, {id=, reason=, rows=}. With
- * id and hash (a head kept earlier), also checks that row is unchanged. */
+/* verify([id, hash]) -> true, rows | false, {id=, reason=, rows=,
+ * releases=, problems={{kind=, id=, reason=}, ...}, more=}. With id and
+ * hash (a head kept earlier), also checks that row is unchanged. */
 static int l_audit_verify(lua_State *L)
 {
     relm_audit_report r;
     relm_diag d;
     int64_t id = luaL_optinteger(L, 1, 0);
-    const char *hash = id > 0 ? luaL_checkstring(L, 2) : NULL;
+    const char *hash = id > 0 ? relm_lua_checktext(L, 2, "hash") : NULL;
     if (relm_audit_verify_kept(relm_host_store(L), id, hash, &r, &d) !=
         RELM_OK)
         return relm_lua_diag_error(L, &d);
@@ -23,13 +24,29 @@ static int l_audit_verify(lua_State *L)
         return 2;
     }
     lua_pushboolean(L, 0);
-    lua_createtable(L, 0, 3);
+    lua_createtable(L, 0, 6);
     lua_pushinteger(L, r.bad_id);
     lua_setfield(L, -2, "id");
     lua_pushstring(L, r.reason);
     lua_setfield(L, -2, "reason");
     lua_pushinteger(L, r.rows);
     lua_setfield(L, -2, "rows");
+    lua_pushinteger(L, r.releases);
+    lua_setfield(L, -2, "releases");
+    lua_pushinteger(L, r.more);
+    lua_setfield(L, -2, "more");
+    lua_createtable(L, r.nproblems, 0);
+    for (int i = 0; i < r.nproblems; i++) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, r.problems[i].kind);
+        lua_setfield(L, -2, "kind");
+        lua_pushinteger(L, r.problems[i].id);
+        lua_setfield(L, -2, "id");
+        lua_pushstring(L, r.problems[i].reason);
+        lua_setfield(L, -2, "reason");
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "problems");
     return 2;
 }
 

@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "base/version.h"
@@ -67,19 +68,266 @@ static void push_column(lua_State *L, sqlite3_stmt *st, int i)
     }
 }
 
+/* What a relm.sql query may do, decided by SQLite's authorizer (see
+ * relm_store_set_guard) while the query is prepared and stepped: read the
+ * main database, call functions, recurse; nothing else. One guard at a
+ * time: the engine runs one statement of relm.sql at a time and no Lua
+ * runs inside sqlite3_step. */
+typedef struct sql_guard {
+    int admin;          /* the acting user is a superuser */
+    int hid;            /* a column was read as NULL for a non-admin */
+    char refused[128];  /* what the first refusal was, for the message */
+} sql_guard;
+
+static sql_guard guard_state;
+
+/* Columns only administrators read through relm.sql, as through the Lua
+ * API. A non-administrator's query reads them as NULL (SQLITE_IGNORE)
+ * rather than failing (SQLITE_DENY): `SELECT * FROM users` and the relm
+ * modules that list people keep working and simply show nothing there. */
+static const char *const admin_columns[][2] = {
+    {"users", "email"},
+    {"users", "phone"},
+};
+
+/* Introspection pragmas a query may use: they read the schema only. */
+static const char *const read_pragmas[] = {
+    "table_info", "table_xinfo", "index_list", "index_info", "index_xinfo",
+    "foreign_key_list",
+};
+
+/* Settings a query may read by naming them without a value (`PRAGMA
+ * synchronous`); given a value they would change the connection. */
+static const char *const read_settings[] = {
+    "synchronous", "journal_mode", "foreign_keys", "user_version",
+    "application_id", "schema_version", "data_version", "page_size",
+    "page_count", "freelist_count", "locking_mode", "journal_size_limit",
+    "busy_timeout", "encoding", "compile_options", "integrity_check",
+    "quick_check", "foreign_key_check", "collation_list", "function_list",
+    "pragma_list", "module_list",
+};
+
+static int in_list(const char *name, const char *const *list, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (name != NULL && sqlite3_stricmp(name, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* 1 when PRAGMA name [= value] only reads (value NULL: none given). */
+static int read_pragma(const char *name, const char *value)
+{
+    return in_list(name, read_pragmas,
+                   sizeof read_pragmas / sizeof read_pragmas[0]) ||
+           (value == NULL &&
+            in_list(name, read_settings,
+                    sizeof read_settings / sizeof read_settings[0]));
+}
+
+/* The action a refused code stands for, in words for the error message. */
+static const char *action_words(int action)
+{
+    switch (action) {
+    case SQLITE_INSERT:
+    case SQLITE_UPDATE:
+    case SQLITE_DELETE:
+        return "writing";
+    case SQLITE_TRANSACTION:
+        return "BEGIN, COMMIT or ROLLBACK";
+    case SQLITE_SAVEPOINT:
+        return "SAVEPOINT";
+    case SQLITE_ATTACH:
+        return "ATTACH of another database file";
+    case SQLITE_DETACH:
+        return "DETACH";
+    case SQLITE_ANALYZE:
+        return "ANALYZE";
+    case SQLITE_REINDEX:
+        return "REINDEX";
+    default:
+        return "changing the schema";
+    }
+}
+
+/* The authorizer rules of relm.sql (see docs/sandbox.md). */
+static int sql_authorize(void *ctx, int action, const char *a, const char *b,
+                         const char *db, const char *inner)
+{
+    sql_guard *g = ctx;
+    (void)inner;
+    switch (action) {
+    case SQLITE_FUNCTION:
+        /* SQLite keeps both disabled on this connection; refusing them
+         * here as well says so in words and survives a change of that. */
+        if (b != NULL && (sqlite3_stricmp(b, "load_extension") == 0 ||
+                          sqlite3_stricmp(b, "fts3_tokenizer") == 0)) {
+            snprintf(g->refused, sizeof g->refused, "%s()", b);
+            return SQLITE_DENY;
+        }
+        return SQLITE_OK;
+    case SQLITE_SELECT:
+    case SQLITE_RECURSIVE:
+        return SQLITE_OK;
+    case SQLITE_UPDATE:
+        /* SQLite itself asks this while it sets up an eponymous virtual
+         * table (pragma_table_info) on first use. A user's UPDATE of the
+         * schema table still fails: it needs writable_schema, and
+         * l_base_sql refuses any statement that is not read-only. */
+        if (a != NULL && strcmp(a, "sqlite_master") == 0)
+            return SQLITE_OK;
+        snprintf(g->refused, sizeof g->refused, "%s", action_words(action));
+        return SQLITE_DENY;
+    case SQLITE_READ:
+        /* A pragma's table-valued function (pragma_table_info) is read
+         * like a table: the same allow-list as the PRAGMA statement. */
+        if (a != NULL && strncmp(a, "pragma_", 7) == 0 &&
+            !read_pragma(a + 7, NULL)) {
+            snprintf(g->refused, sizeof g->refused, "%s()", a);
+            return SQLITE_DENY;
+        }
+        if (db != NULL && strcmp(db, "main") != 0) {
+            snprintf(g->refused, sizeof g->refused,
+                     "reading database '%s'", db);
+            return SQLITE_DENY;
+        }
+        if (!g->admin && a != NULL && b != NULL)
+            for (size_t i = 0; i < sizeof admin_columns /
+                                   sizeof admin_columns[0]; i++)
+                if (strcmp(a, admin_columns[i][0]) == 0 &&
+                    strcmp(b, admin_columns[i][1]) == 0) {
+                    g->hid = 1;
+                    return SQLITE_IGNORE;
+                }
+        return SQLITE_OK;
+    case SQLITE_PRAGMA:
+        if (read_pragma(a, b))
+            return SQLITE_OK;
+        snprintf(g->refused, sizeof g->refused, "PRAGMA %s", a ? a : "");
+        return SQLITE_DENY;
+    default:
+        snprintf(g->refused, sizeof g->refused, "%s", action_words(action));
+        return SQLITE_DENY;
+    }
+}
+
+/* Step st with the guard set: a statement whose schema changed is
+ * re-prepared inside sqlite3_step, and must be vetted again. */
+static int guarded_step(relm_store *s, sqlite3_stmt *st)
+{
+    relm_store_guard_fn old;
+    void *old_ctx;
+    relm_store_set_guard(s, sql_authorize, &guard_state, &old, &old_ctx);
+    int rc = sqlite3_step(st);
+    relm_store_set_guard(s, old, old_ctx, NULL, NULL);
+    return rc;
+}
+
+/* Registry key of the table that remembers, per query text, whether the
+ * query reads a column only administrators see: true when it does, else
+ * the cache key its statement has (the same statement serves everyone).
+ * Only a query that reads such a column costs a permission lookup. */
+static const char query_class_key = 'q';
+
+/* Above this many distinct queries, new ones are not remembered: they
+ * take the slower path (a permission lookup per call) but stay right. */
+enum { MAX_QUERY_CLASSES = 4096 };
+
+/* Prepare the query (a string at index qi) with rules under key prefix
+ * (admin or not). Leaves nothing on the stack; NULL with d filled. */
+static sqlite3_stmt *prepare_as(lua_State *L, relm_store *s, int qi,
+                                int admin, relm_diag *d)
+{
+    guard_state.admin = admin;
+    guard_state.hid = 0;
+    guard_state.refused[0] = '\0';
+    lua_pushstring(L, admin ? "/* relm.sql: admin */ " : "/* relm.sql */ ");
+    lua_pushvalue(L, qi);
+    lua_concat(L, 2);
+    relm_store_guard_fn old;
+    void *old_ctx;
+    relm_store_set_guard(s, sql_authorize, &guard_state, &old, &old_ctx);
+    sqlite3_stmt *st = relm_store_stmt(s, lua_tostring(L, -1), d);
+    relm_store_set_guard(s, old, old_ctx, NULL, NULL);
+    lua_pop(L, 1);
+    return st;
+}
+
+/* Prepare the user's query (string at qi) with the guard set. The
+ * statement cache keys it under a comment naming the rules it was vetted
+ * by, so an administrator's statement (which reads every column) is never
+ * reused for someone else. A query seen for the first time is prepared
+ * with a non-administrator's rules, which tell whether it reads a hidden
+ * column; remembered, that spares the common query the permission lookup.
+ * Raises read_only when the guard refused something, sql_error for other
+ * mistakes (more than one statement, syntax). */
+static sqlite3_stmt *guarded_prepare(lua_State *L, relm_store *s, int qi)
+{
+    relm_diag d;
+    sqlite3_stmt *st = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &query_class_key) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &query_class_key);
+        lua_pushinteger(L, 0);
+        lua_setfield(L, -2, "\1count"); /* no query text starts with \1 */
+    }
+    int classes = lua_gettop(L);
+    lua_pushvalue(L, qi);
+    int known = lua_rawget(L, classes);
+    if (known == LUA_TSTRING) {
+        /* Reads nothing hidden: one statement for everyone. */
+        guard_state.admin = 0;
+        guard_state.refused[0] = '\0';
+        st = relm_store_stmt(s, lua_tostring(L, -1), &d);
+    } else if (known == LUA_TBOOLEAN) {
+        st = prepare_as(L, s, qi, relm_auth_is_admin(s), &d);
+    } else {
+        lua_getfield(L, classes, "\1count");
+        lua_Integer n = lua_tointeger(L, -1);
+        lua_pop(L, 1);
+        st = prepare_as(L, s, qi, 0, &d);
+        int hid = guard_state.hid;
+        if (st != NULL && n < MAX_QUERY_CLASSES) {
+            lua_pushvalue(L, qi);
+            if (hid) {
+                lua_pushboolean(L, 1);
+            } else {
+                lua_pushstring(L, "/* relm.sql */ ");
+                lua_pushvalue(L, qi);
+                lua_concat(L, 2);
+            }
+            lua_rawset(L, classes);
+            lua_pushinteger(L, n + 1);
+            lua_setfield(L, classes, "\1count");
+        }
+        if (st != NULL && (hid || n >= MAX_QUERY_CLASSES) &&
+            relm_auth_is_admin(s))
+            st = prepare_as(L, s, qi, 1, &d);
+    }
+    lua_settop(L, classes - 1);
+    if (st == NULL && guard_state.refused[0] != '\0')
+        relm_lua_error(L, "read_only", "relm.sql runs read-only queries: "
+                       "%s is refused; use the relm modules (or relm.tx "
+                       "with them) to write", guard_state.refused);
+    if (st == NULL)
+        relm_lua_error(L, "sql_error", "relm.sql: %s", d.msg);
+    return st;
+}
+
 /* relm.sql(query, ...) -> rows. Positional parameters bind the extra
  * arguments; a single table argument binds :named parameters. The result
  * is an array of row tables keyed by column, whose metatable lists the
  * columns in order (for aligned printing). Refuses statements that write. */
 static int l_base_sql(lua_State *L)
 {
-    const char *query = luaL_checkstring(L, 1);
+    const char *query = relm_lua_checktext(L, 1, "relm.sql: argument #1 (query)");
     int nargs = lua_gettop(L) - 1;
     relm_store *s = relm_host_store(L);
     relm_diag d;
-    sqlite3_stmt *st = relm_store_stmt(s, query, &d);
-    if (st == NULL)
-        return relm_lua_error(L, "sql_error", "relm.sql: %s", d.msg);
+    (void)query;
+    sqlite3_stmt *st = guarded_prepare(L, s, 1);
     if (!sqlite3_stmt_readonly(st))
         return relm_lua_error(L, "read_only",
                               "relm.sql runs read-only queries; use the relm "
@@ -113,7 +361,7 @@ static int l_base_sql(lua_State *L)
     lua_setmetatable(L, -2);
     int rc;
     lua_Integer n = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    while ((rc = guarded_step(s, st)) == SQLITE_ROW) {
         lua_createtable(L, 0, ncol);
         for (int i = 0; i < ncol; i++) {
             push_column(L, st, i);

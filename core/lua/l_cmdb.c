@@ -41,7 +41,7 @@ static void to_value(lua_State *L, int idx, const char *key,
         break;
     case LUA_TSTRING:
         v->vtype = RELM_V_TEXT;
-        v->s = lua_tolstring(L, idx, &v->len);
+        v->s = relm_lua_text(L, idx, key, &v->len);
         break;
     default:
     bad:
@@ -83,6 +83,17 @@ static relm_cmdb_value *table_values(lua_State *L, int idx, size_t *n,
         }
         /* to_value may raise: do not leak f. */
         int t = lua_type(L, -1);
+        size_t at = 0, klen = 0, vlen = 0;
+        const char *kv = lua_tolstring(L, -2, &klen);
+        const char *why = relm_text_problem(kv, klen, &at);
+        const char *vv = t == LUA_TSTRING ? lua_tolstring(L, -1, &vlen) : NULL;
+        if (why == NULL && vv != NULL)
+            why = relm_text_problem(vv, vlen, &at);
+        if (why != NULL) {
+            free(f);
+            relm_lua_error(L, "invalid_argument", "field '%s': %s (at byte "
+                           "%zu)", key, why, at);
+        }
         if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TTHREAD ||
             t == LUA_TUSERDATA ||
             (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) != NULL)) {
@@ -112,7 +123,7 @@ static void get_origin(lua_State *L, int idx, relm_cmdb_origin *o)
     o->release_id = lua_isnil(L, -1) ? 0 : luaL_checkinteger(L, -1);
     lua_pop(L, 1);
     lua_getfield(L, idx, "origin");
-    o->note = lua_isnil(L, -1) ? NULL : luaL_checkstring(L, -1);
+    o->note = lua_isnil(L, -1) ? NULL : relm_lua_checktext(L, -1, "origin");
     lua_pop(L, 1); /* the string stays alive: the opts table holds it */
 }
 
@@ -121,8 +132,8 @@ static void get_origin(lua_State *L, int idx, relm_cmdb_origin *o)
  * normalises the user's forms). Stack: no results. */
 static int l_cmdb_define_type(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *desc = luaL_optstring(L, 2, NULL);
+    const char *name = relm_lua_checktext(L, 1, "name");
+    const char *desc = relm_lua_opttext(L, 2, "description");
     luaL_checktype(L, 3, LUA_TTABLE);
     size_t n = (size_t)lua_rawlen(L, 3);
     relm_cmdb_attr_def *defs = lua_newuserdatauv(L, (n ? n : 1) * sizeof *defs, 0);
@@ -135,9 +146,9 @@ static int l_cmdb_define_type(lua_State *L)
         int t = lua_gettop(L);
         luaL_checktype(L, t, LUA_TTABLE);
         lua_getfield(L, t, "name");
-        defs[i].name = luaL_checkstring(L, -1);
+        defs[i].name = relm_lua_checktext(L, -1, "attribute name");
         lua_getfield(L, t, "kind");
-        const char *kind = luaL_checkstring(L, -1);
+        const char *kind = relm_lua_checktext(L, -1, "attribute kind");
         defs[i].kind = relm_cmdb_kind_of(kind);
         if (defs[i].kind < 0)
             return relm_lua_error(L, "invalid_argument", "attribute '%s': "
@@ -159,7 +170,7 @@ static int l_cmdb_define_type(lua_State *L)
                     return relm_lua_error(L, "invalid_argument", "attribute "
                                           "'%s': enum values must be strings",
                                           defs[i].name);
-                vals[j] = lua_tostring(L, -1);
+                vals[j] = relm_lua_text(L, -1, "enum value", NULL);
                 lua_pop(L, 1); /* kept alive by the values table */
             }
             defs[i].values = vals;
@@ -176,9 +187,9 @@ static int l_cmdb_define_type(lua_State *L)
 /* define_relation(name, impact|nil, description|nil). No results. */
 static int l_cmdb_define_relation(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *impact = luaL_optstring(L, 2, NULL);
-    const char *desc = luaL_optstring(L, 3, NULL);
+    const char *name = relm_lua_checktext(L, 1, "name");
+    const char *impact = relm_lua_opttext(L, 2, "impact");
+    const char *desc = relm_lua_opttext(L, 3, "description");
     relm_diag d;
     if (relm_cmdb_define_relation(relm_host_store(L), name, impact, desc, &d) != RELM_OK)
         return relm_lua_diag_error(L, &d);
@@ -189,7 +200,7 @@ static int l_cmdb_define_relation(lua_State *L)
  * fields and attributes ("type" in it is ignored). */
 static int l_cmdb_add(lua_State *L)
 {
-    const char *type = luaL_checkstring(L, 1);
+    const char *type = relm_lua_checktext(L, 1, "type");
     luaL_checktype(L, 2, LUA_TTABLE);
     relm_cmdb_origin o;
     get_origin(L, 3, &o);
@@ -208,7 +219,7 @@ static int l_cmdb_add(lua_State *L)
 /* update(name, fields, opts). No results. */
 static int l_cmdb_update(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = relm_lua_checktext(L, 1, "name");
     luaL_checktype(L, 2, LUA_TTABLE);
     relm_cmdb_origin o;
     get_origin(L, 3, &o);
@@ -225,7 +236,7 @@ static int l_cmdb_update(lua_State *L)
 /* remove(name, force, opts). No results. */
 static int l_cmdb_remove(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = relm_lua_checktext(L, 1, "name");
     int force = lua_toboolean(L, 2);
     relm_cmdb_origin o;
     get_origin(L, 3, &o);
@@ -235,41 +246,43 @@ static int l_cmdb_remove(lua_State *L)
     return 0;
 }
 
-/* relate(from, kind, to, opts). No results. */
-static int l_cmdb_relate(lua_State *L)
+/* The arguments (from, kind, to, opts) of relate and unrelate, handed to
+ * the primitive fn. No results. */
+static int edge_call(lua_State *L,
+                     int (*fn)(relm_store *, const char *, const char *,
+                               const char *, const relm_cmdb_origin *,
+                               relm_diag *))
 {
-    const char *from = luaL_checkstring(L, 1);
-    const char *kind = luaL_checkstring(L, 2);
-    const char *to = luaL_checkstring(L, 3);
+    const char *from = relm_lua_checktext(L, 1, "from");
+    const char *kind = relm_lua_checktext(L, 2, "kind");
+    const char *to = relm_lua_checktext(L, 3, "to");
     relm_cmdb_origin o;
     get_origin(L, 4, &o);
     relm_diag d;
-    if (relm_cmdb_relate(relm_host_store(L), from, kind, to, &o, &d) != RELM_OK)
+    if (fn(relm_host_store(L), from, kind, to, &o, &d) != RELM_OK)
         return relm_lua_diag_error(L, &d);
     return 0;
+}
+
+/* relate(from, kind, to, opts). No results. */
+static int l_cmdb_relate(lua_State *L)
+{
+    return edge_call(L, relm_cmdb_relate);
 }
 
 /* unrelate(from, kind, to, opts). No results. */
 static int l_cmdb_unrelate(lua_State *L)
 {
-    const char *from = luaL_checkstring(L, 1);
-    const char *kind = luaL_checkstring(L, 2);
-    const char *to = luaL_checkstring(L, 3);
-    relm_cmdb_origin o;
-    get_origin(L, 4, &o);
-    relm_diag d;
-    if (relm_cmdb_unrelate(relm_host_store(L), from, kind, to, &o, &d) != RELM_OK)
-        return relm_lua_diag_error(L, &d);
-    return 0;
+    return edge_call(L, relm_cmdb_unrelate);
 }
 
 /* import(path, format, kind, skip, opts) -> count, report. report is an
  * array of {row=, column=, message=} (empty unless skip). */
 static int l_cmdb_import(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
-    const char *format = luaL_checkstring(L, 2);
-    const char *kind = luaL_checkstring(L, 3);
+    const char *path = relm_lua_checktext(L, 1, "path");
+    const char *format = relm_lua_checktext(L, 2, "format");
+    const char *kind = relm_lua_checktext(L, 3, "kind");
     int skip = lua_toboolean(L, 4);
     relm_cmdb_origin o;
     get_origin(L, 5, &o);
@@ -305,10 +318,10 @@ static int l_cmdb_import(lua_State *L)
 /* export(path, format, kind, type|nil) -> count. */
 static int l_cmdb_export(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
-    const char *format = luaL_checkstring(L, 2);
-    const char *kind = luaL_checkstring(L, 3);
-    const char *type = luaL_optstring(L, 4, NULL);
+    const char *path = relm_lua_checktext(L, 1, "path");
+    const char *format = relm_lua_checktext(L, 2, "format");
+    const char *kind = relm_lua_checktext(L, 3, "kind");
+    const char *type = relm_lua_opttext(L, 4, "type");
     relm_cmdb_export_opts eo = {0};
     eo.format = strcmp(format, "jsonl") == 0 ? RELM_IMPORT_JSONL : RELM_IMPORT_CSV;
     eo.relationships = strcmp(kind, "relationships") == 0;

@@ -5,61 +5,11 @@
 #include <string.h>
 
 #include "cmdb/baseline.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
 #define DIFF_MT "relm.baseline_diff"
-
-/* Push the array of strings at idx as a JSON array. Raises naming the
- * element that is not a string. */
-static void push_names_json(lua_State *L, int idx, const char *fn)
-{
-    idx = lua_absindex(L, idx);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addchar(&b, '[');
-    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
-    for (lua_Integer i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
-            relm_lua_error(L, "invalid_argument", "%s: names[%d] must be a "
-                           "CI name, got %s", fn, (int)i, luaL_typename(L, -1));
-        size_t len;
-        const char *k = lua_tolstring(L, -1, &len);
-        if (i > 1)
-            luaL_addchar(&b, ',');
-        luaL_addchar(&b, '"');
-        for (size_t j = 0; j < len; j++) {
-            unsigned char c = (unsigned char)k[j];
-            if (c == '"' || c == '\\') {
-                luaL_addchar(&b, '\\');
-                luaL_addchar(&b, (char)c);
-            } else if (c < 0x20) {
-                char esc[8];
-                snprintf(esc, sizeof esc, "\\u%04x", c);
-                luaL_addstring(&b, esc);
-            } else {
-                luaL_addchar(&b, (char)c);
-            }
-        }
-        luaL_addchar(&b, '"');
-        lua_pop(L, 1);
-    }
-    luaL_addchar(&b, ']');
-    luaL_pushresult(&b);
-}
-
-/* String option key of table idx, or NULL. */
-static const char *opt_string(lua_State *L, int idx, const char *key,
-                              const char *fn)
-{
-    int t = lua_getfield(L, idx, key);
-    const char *v = t == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    if (t != LUA_TSTRING && t != LUA_TNIL)
-        relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
-                       fn, key, luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
 
 /* relm.cmdb.baseline(name, {type=, status=, names={...}}) -> {name=, id=,
  * count=}. Every given filter must hold; no filter snapshots every CI.
@@ -71,7 +21,7 @@ static int l_cmdb_baseline_create(lua_State *L)
         return relm_lua_error(L, "invalid_argument", "%s: argument #1 (name) "
                               "must be a non-empty string, got %s", fn,
                               luaL_typename(L, 1));
-    const char *name = lua_tostring(L, 1);
+    const char *name = relm_lua_text(L, 1, "relm.cmdb.baseline: name", NULL);
     relm_baseline_filter f = {NULL, NULL, NULL};
     if (!lua_isnoneornil(L, 2)) {
         if (!lua_istable(L, 2))
@@ -87,11 +37,12 @@ static int l_cmdb_baseline_create(lua_State *L)
                 return relm_lua_error(L, "invalid_argument", "%s: unknown "
                                       "filter '%s' (type, status, names)", fn, k);
         }
-        f.type = opt_string(L, 2, "type", fn);
-        f.status = opt_string(L, 2, "status", fn);
+        f.type = relm_lua_opt_string(L, 2, "type", fn);
+        f.status = relm_lua_opt_string(L, 2, "status", fn);
         int t = lua_getfield(L, 2, "names");
         if (t == LUA_TTABLE) {
-            push_names_json(L, -1, fn);
+            relm_lua_push_json_strings(L, -1, fn, "names", "a CI name",
+                                       "CI name");
             f.names_json = lua_tostring(L, -1);
         } else if (t != LUA_TNIL) {
             return relm_lua_error(L, "invalid_argument", "%s: names must be "

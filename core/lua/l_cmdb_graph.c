@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmdb/graph.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
@@ -231,17 +232,17 @@ static void materialize(lua_State *L, int t, int si, lua_Integer first,
 {
     t = lua_absindex(L, t);
     si = lua_absindex(L, si);
-    sqlite3 *db = relm_store_db(relm_host_store(L));
-    int own = sqlite3_get_autocommit(db) &&
-              sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) == SQLITE_OK;
+    relm_store *s = relm_host_store(L);
+    int own = 0;
+    /* Without a snapshot the rows are still right, each from its own. */
+    (void)relm_store_read_begin(s, &own, NULL);
     lua_pushcfunction(L, build_rows);
     lua_pushvalue(L, t);
     lua_pushvalue(L, si);
     lua_pushinteger(L, first);
     lua_pushinteger(L, last);
     int rc = lua_pcall(L, 4, 0, 0);
-    if (own)
-        sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    relm_store_read_end(s, own);
     if (rc != LUA_OK)
         lua_error(L);
 }
@@ -293,26 +294,6 @@ static int l_cmdb_graph_result_pairs(lua_State *L)
     return 3;
 }
 
-/* Reject option keys the function does not know, naming the first. */
-static void check_keys(lua_State *L, int idx, const char *fn,
-                       const char *const *known)
-{
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        lua_pop(L, 1);
-        int ok = 0;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *k = known; *k && !ok; k++)
-                ok = strcmp(*k, lua_tostring(L, -1)) == 0;
-        if (!ok) {
-            const char *key = lua_type(L, -1) == LUA_TSTRING
-                                  ? lua_tostring(L, -1) : luaL_typename(L, -1);
-            relm_lua_error(L, "invalid_argument", "%s: unknown option '%s'",
-                           fn, key);
-        }
-    }
-}
-
 /* An optional non-negative integer option; nil or math.huge mean "no
  * bound" (-1). Stack: unchanged. */
 static lua_Integer opt_count(lua_State *L, int idx, const char *key,
@@ -352,7 +333,7 @@ static int l_cmdb_graph_impact(lua_State *L)
         return relm_lua_error(L, "invalid_argument", "%s: argument #1 (name) "
                               "must be a CI name, got %s", fn,
                               luaL_typename(L, 1));
-    const char *name = lua_tostring(L, 1);
+    const char *name = relm_lua_text(L, 1, "relm.cmdb.impact: name", NULL);
     if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
         return relm_lua_error(L, "invalid_argument", "%s: argument #2 (opts) "
                               "must be a table, got %s", fn,
@@ -364,7 +345,7 @@ static int l_cmdb_graph_impact(lua_State *L)
     relm_diag d;
     int64_t *kinds = NULL;
     if (lua_istable(L, 2)) {
-        check_keys(L, 2, fn, keys);
+        relm_lua_check_keys(L, 2, keys, "invalid_argument", fn, "option");
         lua_getfield(L, 2, "direction");
         if (!lua_isnil(L, -1)) {
             const char *dir = lua_tostring(L, -1);

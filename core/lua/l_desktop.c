@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "desktop.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
@@ -83,17 +84,6 @@ static void push_counts(lua_State *L, const relm_desktop *dt)
     lua_setfield(L, -2, "group");
 }
 
-/* The string field k of the table at t, or NULL when it is not a string
- * (a number is not converted: its string would die with the stack slot,
- * while a string field stays alive in t). Stack: unchanged. */
-static const char *opt_str(lua_State *L, int t, const char *k)
-{
-    lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    lua_pop(L, 1);
-    return v;
-}
-
 /* The truth of field k of the table at t. Stack: unchanged. */
 static int opt_bool(lua_State *L, int t, const char *k)
 {
@@ -116,12 +106,12 @@ static int l_desktop_load(lua_State *L)
     luaL_checktype(L, 3, LUA_TTABLE);
     lua_Integer limit = luaL_optinteger(L, 4, -1);
     relm_desk_filter f = {0};
-    f.number_glob = opt_str(L, 3, "number_glob");
-    f.number = opt_str(L, 3, "number");
+    f.number_glob = relm_lua_field_string(L, 3, "number_glob");
+    f.number = relm_lua_field_string(L, 3, "number");
     f.assigned = opt_bool(L, 3, "assigned");
     f.shared = opt_bool(L, 3, "shared");
-    f.group = opt_str(L, 3, "group");
-    const char *kind = opt_str(L, 3, "kind");
+    f.group = relm_lua_field_string(L, 3, "group");
+    const char *kind = relm_lua_field_string(L, 3, "kind");
     f.kind = RELM_DESK_ALL;
     if (kind != NULL) {
         f.kind = -2;

@@ -3,43 +3,10 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "lua/args.h"
 #include "lua/host.h"
 #include "media.h"
 #include "lua/modules.h"
-
-/* Raise invalid_argument for the first key of table idx not in known. */
-static void check_keys(lua_State *L, int idx, const char *fn,
-                       const char *const *known)
-{
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        lua_pop(L, 1);
-        int ok = 0;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *k = known; *k && !ok; k++)
-                ok = strcmp(*k, lua_tostring(L, -1)) == 0;
-        if (!ok)
-            relm_lua_error(L, "invalid_argument", "%s: unknown field '%s'", fn,
-                           lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-                           : luaL_typename(L, -1));
-    }
-}
-
-/* Field key of table idx as a string or NULL when absent; the string stays
- * valid while the table holds it. Raises naming the field otherwise. */
-static const char *opt_field(lua_State *L, int idx, const char *key,
-                             const char *fn)
-{
-    int t = lua_getfield(L, idx, key);
-    const char *v = NULL;
-    if (t == LUA_TSTRING)
-        v = lua_tostring(L, -1);
-    else if (t != LUA_TNIL)
-        relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
-                       fn, key, luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
 
 /* Optional integer field; *has says whether it was given. */
 static lua_Integer opt_int(lua_State *L, int idx, const char *key,
@@ -72,38 +39,8 @@ static int push_keys_json(lua_State *L, int idx, const char *fn)
         relm_lua_error(L, "invalid_argument", "%s: licence_keys must be an "
                        "array of strings, got %s", fn, luaL_typename(L, -1));
     int ti = lua_gettop(L);
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addchar(&b, '[');
-    lua_Integer n = (lua_Integer)lua_rawlen(L, ti);
-    for (lua_Integer i = 1; i <= n; i++) {
-        if (lua_rawgeti(L, ti, i) != LUA_TSTRING)
-            relm_lua_error(L, "invalid_argument", "%s: licence_keys[%d] must "
-                           "be a string, got %s", fn, (int)i,
-                           luaL_typename(L, -1));
-        size_t len;
-        const char *k = lua_tolstring(L, -1, &len);
-        lua_pop(L, 1);
-        if (i > 1)
-            luaL_addchar(&b, ',');
-        luaL_addchar(&b, '"');
-        for (size_t j = 0; j < len; j++) {
-            unsigned char c = (unsigned char)k[j];
-            if (c == '"' || c == '\\') {
-                luaL_addchar(&b, '\\');
-                luaL_addchar(&b, (char)c);
-            } else if (c < 0x20) {
-                char esc[8];
-                snprintf(esc, sizeof esc, "\\u%04x", c);
-                luaL_addstring(&b, esc);
-            } else {
-                luaL_addchar(&b, (char)c);
-            }
-        }
-        luaL_addchar(&b, '"');
-    }
-    luaL_addchar(&b, ']');
-    luaL_pushresult(&b);
+    relm_lua_push_json_strings(L, ti, fn, "licence_keys", "a string",
+                               "licence key");
     lua_remove(L, ti);
     return 1;
 }
@@ -118,11 +55,11 @@ static void read_fields(lua_State *L, int idx, relm_media_fields *f,
                         const char *fn)
 {
     memset(f, 0, sizeof *f);
-    f->sha256 = opt_field(L, idx, "sha256", fn);
-    f->file = opt_field(L, idx, "file", fn);
-    f->logical_location = opt_field(L, idx, "logical_location", fn);
-    f->physical_location = opt_field(L, idx, "physical_location", fn);
-    f->notes = opt_field(L, idx, "notes", fn);
+    f->sha256 = relm_lua_opt_string(L, idx, "sha256", fn);
+    f->file = relm_lua_opt_string(L, idx, "file", fn);
+    f->logical_location = relm_lua_opt_string(L, idx, "logical_location", fn);
+    f->physical_location = relm_lua_opt_string(L, idx, "physical_location", fn);
+    f->notes = relm_lua_opt_string(L, idx, "notes", fn);
     f->licence_count = opt_int(L, idx, "licence_count", fn, &f->has_count);
     if (push_keys_json(L, idx, fn))
         f->licence_keys = lua_tostring(L, -1);
@@ -136,9 +73,9 @@ static int l_media_add(lua_State *L)
         return relm_lua_error(L, "invalid_argument", "%s: argument #1 must be "
                               "a table {name=, version=, ...}, got %s", fn,
                               luaL_typename(L, 1));
-    check_keys(L, 1, fn, media_keys);
-    const char *name = opt_field(L, 1, "name", fn);
-    const char *version = opt_field(L, 1, "version", fn);
+    relm_lua_check_keys(L, 1, media_keys, "invalid_argument", fn, "field");
+    const char *name = relm_lua_opt_string(L, 1, "name", fn);
+    const char *version = relm_lua_opt_string(L, 1, "version", fn);
     if (name == NULL || name[0] == '\0')
         return relm_lua_error(L, "invalid_argument", "%s: name is required", fn);
     relm_media_fields f;
@@ -155,15 +92,15 @@ static int l_media_add(lua_State *L)
 static int l_media_update(lua_State *L)
 {
     const char *fn = "relm.media.update";
-    const char *name = luaL_checkstring(L, 1);
-    const char *version = luaL_optstring(L, 2, NULL);
+    const char *name = relm_lua_checktext(L, 1, "name");
+    const char *version = relm_lua_opttext(L, 2, "version");
     if (!lua_istable(L, 3))
         return relm_lua_error(L, "invalid_argument", "%s: argument #3 (fields) "
                               "must be a table, got %s", fn, luaL_typename(L, 3));
     static const char *const keys[] = {"sha256", "file", "logical_location",
                                        "physical_location", "licence_keys",
                                        "licence_count", "notes", NULL};
-    check_keys(L, 3, fn, keys);
+    relm_lua_check_keys(L, 3, keys, "invalid_argument", fn, "field");
     relm_media_fields f;
     read_fields(L, 3, &f, fn);
     relm_diag d;
@@ -176,8 +113,8 @@ static int l_media_update(lua_State *L)
  * checksum_mismatch). Stack: 3 args -> hex. */
 static int l_media_verify(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *version = luaL_optstring(L, 2, NULL);
+    const char *name = relm_lua_checktext(L, 1, "name");
+    const char *version = relm_lua_opttext(L, 2, "version");
     if (lua_type(L, 3) != LUA_TSTRING)
         return relm_lua_error(L, "invalid_argument", "relm.media.verify: "
                               "argument #3 must be a file path or a sha256, "
@@ -194,7 +131,7 @@ static int l_media_verify(lua_State *L)
 /* checksum(path) -> sha256 hex of the file. */
 static int l_media_checksum(lua_State *L)
 {
-    const char *path = luaL_checkstring(L, 1);
+    const char *path = relm_lua_checktext(L, 1, "path");
     char hex[65];
     relm_diag d;
     if (relm_media_sha256_file(path, hex, &d) != RELM_OK)
@@ -207,9 +144,9 @@ static int l_media_checksum(lua_State *L)
  * name clears it). */
 static int l_media_link(lua_State *L)
 {
-    const char *ci = luaL_checkstring(L, 1);
-    const char *name = luaL_optstring(L, 2, NULL);
-    const char *version = luaL_optstring(L, 3, NULL);
+    const char *ci = relm_lua_checktext(L, 1, "CI");
+    const char *name = relm_lua_opttext(L, 2, "name");
+    const char *version = relm_lua_opttext(L, 3, "version");
     relm_diag d;
     if (relm_media_link(relm_host_store(L), ci, name, version, &d) != RELM_OK)
         return relm_lua_diag_error(L, &d);
@@ -226,15 +163,15 @@ static int l_media_spare_add(lua_State *L)
                               luaL_typename(L, 1));
     static const char *const keys[] = {"name", "model", "serial", "location",
                                        "quantity", "status", NULL};
-    check_keys(L, 1, fn, keys);
-    const char *name = opt_field(L, 1, "name", fn);
+    relm_lua_check_keys(L, 1, keys, "invalid_argument", fn, "field");
+    const char *name = relm_lua_opt_string(L, 1, "name", fn);
     if (name == NULL || name[0] == '\0')
         return relm_lua_error(L, "invalid_argument", "%s: name is required", fn);
     relm_spare_fields f;
-    f.model = opt_field(L, 1, "model", fn);
-    f.serial = opt_field(L, 1, "serial", fn);
-    f.location = opt_field(L, 1, "location", fn);
-    f.status = opt_field(L, 1, "status", fn);
+    f.model = relm_lua_opt_string(L, 1, "model", fn);
+    f.serial = relm_lua_opt_string(L, 1, "serial", fn);
+    f.location = relm_lua_opt_string(L, 1, "location", fn);
+    f.status = relm_lua_opt_string(L, 1, "status", fn);
     f.quantity = opt_int(L, 1, "quantity", fn, &f.has_quantity);
     relm_diag d;
     int64_t id;

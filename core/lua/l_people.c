@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "people.h"
@@ -16,7 +17,7 @@ static const char *str_field(lua_State *L, int t, const char *k)
     lua_getfield(L, t, k);
     const char *v = NULL;
     if (lua_type(L, -1) == LUA_TSTRING)
-        v = lua_tostring(L, -1);
+        v = relm_lua_text(L, -1, k, NULL);
     else if (!lua_isnil(L, -1))
         relm_lua_error(L, "invalid_field", "%s: must be a string, got %s", k,
                        luaL_typename(L, -1));
@@ -38,23 +39,6 @@ static int bool_field(lua_State *L, int t, const char *k, int dflt)
     return v;
 }
 
-/* Raise for keys of table t not in the NULL-terminated list known. */
-static void check_keys(lua_State *L, int t, const char *what,
-                       const char *const *known)
-{
-    lua_pushnil(L);
-    while (lua_next(L, t) != 0) {
-        lua_pop(L, 1);
-        int ok = 0;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (int i = 0; known[i] != NULL && !ok; i++)
-                ok = strcmp(known[i], lua_tostring(L, -1)) == 0;
-        if (!ok)
-            relm_lua_error(L, "invalid_field", "%s: unknown field '%s'", what,
-                           luaL_tolstring(L, -1, NULL));
-    }
-}
-
 /* user_add{name=, full_name=, email=, phone=, unit=, location=, admin=}
  * -> id. */
 static int l_people_user_add(lua_State *L)
@@ -62,7 +46,8 @@ static int l_people_user_add(lua_State *L)
     static const char *const known[] = {"name", "full_name", "email", "phone",
                                         "unit", "location", "admin", NULL};
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, "relm.user.add", known);
+    relm_lua_check_keys(L, 1, known, "invalid_field",
+                        "relm.user.add", "field");
     relm_user_spec u = {
         .name = str_field(L, 1, "name"),
         .full_name = str_field(L, 1, "full_name"),
@@ -83,7 +68,7 @@ static int l_people_user_add(lua_State *L)
 /* user_set_active(name, active). */
 static int l_people_user_set_active(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = relm_lua_checktext(L, 1, "name");
     luaL_checktype(L, 2, LUA_TBOOLEAN);
     relm_diag d;
     if (relm_people_user_set_active(relm_host_store(L), name,
@@ -95,8 +80,8 @@ static int l_people_user_set_active(lua_State *L)
 /* group_add(name [, description]) -> id. */
 static int l_people_group_add(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *desc = luaL_optstring(L, 2, NULL);
+    const char *name = relm_lua_checktext(L, 1, "name");
+    const char *desc = relm_lua_opttext(L, 2, "description");
     int64_t id = 0;
     relm_diag d;
     if (relm_people_group_add(relm_host_store(L), name, desc, &id, &d) !=
@@ -109,8 +94,8 @@ static int l_people_group_add(lua_State *L)
 /* member(user, group, add). */
 static int l_people_member(lua_State *L)
 {
-    const char *user = luaL_checkstring(L, 1);
-    const char *group = luaL_checkstring(L, 2);
+    const char *user = relm_lua_checktext(L, 1, "user");
+    const char *group = relm_lua_checktext(L, 2, "group");
     relm_diag d;
     if (relm_people_member(relm_host_store(L), user, group,
                            lua_toboolean(L, 3), &d) != RELM_OK)
@@ -121,9 +106,9 @@ static int l_people_member(lua_State *L)
 /* permission(group, workflow, action, grant). */
 static int l_people_permission(lua_State *L)
 {
-    const char *group = luaL_checkstring(L, 1);
-    const char *wf = luaL_checkstring(L, 2);
-    const char *action = luaL_checkstring(L, 3);
+    const char *group = relm_lua_checktext(L, 1, "group");
+    const char *wf = relm_lua_checktext(L, 2, "workflow");
+    const char *action = relm_lua_checktext(L, 3, "action");
     relm_diag d;
     if (relm_people_permission(relm_host_store(L), group, wf, action,
                                lua_toboolean(L, 4), &d) != RELM_OK)
@@ -139,7 +124,8 @@ static const char *const justification_keys[] = {
 static int l_people_justification_add(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    check_keys(L, 1, "relm.justification.add", justification_keys);
+    relm_lua_check_keys(L, 1, justification_keys, "invalid_field",
+                        "relm.justification.add", "field");
     relm_justification_spec j = {
         .description = str_field(L, 1, "description"),
         .suspend = bool_field(L, 1, "suspend", 0),
@@ -161,7 +147,8 @@ static int l_people_justification_update(lua_State *L)
 {
     int64_t id = luaL_checkinteger(L, 1);
     luaL_checktype(L, 2, LUA_TTABLE);
-    check_keys(L, 2, "relm.justification.update", justification_keys);
+    relm_lua_check_keys(L, 2, justification_keys, "invalid_field",
+                        "relm.justification.update", "field");
     relm_justification_spec j = {
         .description = str_field(L, 2, "description"),
         .suspend = bool_field(L, 2, "suspend", -1),
@@ -189,7 +176,7 @@ static int l_people_is_admin(lua_State *L)
  * acts for someone else without a second process. */
 static int l_people_as_user(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
+    const char *name = relm_lua_checktext(L, 1, "name");
     luaL_checktype(L, 2, LUA_TFUNCTION);
     relm_store *s = relm_host_store(L);
     relm_diag d;

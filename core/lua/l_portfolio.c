@@ -14,7 +14,7 @@
 static const char *str_at(lua_State *L, int t, const char *k)
 {
     lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    const char *v = lua_type(L, -1) == LUA_TSTRING ? relm_lua_text(L, -1, k, NULL) : NULL;
     lua_pop(L, 1);
     return v;
 }
@@ -24,9 +24,9 @@ static const char *str_at(lua_State *L, int t, const char *k)
  * text) and sla_hours a number. */
 static int l_portfolio_sync(lua_State *L)
 {
-    const char *name = luaL_checkstring(L, 1);
-    const char *desc = luaL_optstring(L, 2, NULL);
-    const char *source = luaL_optstring(L, 3, NULL);
+    const char *name = relm_lua_checktext(L, 1, "name");
+    const char *desc = relm_lua_opttext(L, 2, "description");
+    const char *source = relm_lua_opttext(L, 3, "source");
     luaL_checktype(L, 4, LUA_TTABLE);
     int replace = lua_toboolean(L, 5);
     size_t n = (size_t)luaL_len(L, 4);
@@ -75,9 +75,9 @@ static int l_portfolio_sync(lua_State *L)
 static int l_portfolio_model_status(lua_State *L)
 {
     relm_diag d;
-    if (relm_portfolio_model_status(relm_host_store(L), luaL_checkstring(L, 1),
-                                    luaL_checkstring(L, 2),
-                                    luaL_checkstring(L, 3), &d) != RELM_OK)
+    if (relm_portfolio_model_status(relm_host_store(L), relm_lua_checktext(L, 1, NULL),
+                                    relm_lua_checktext(L, 2, NULL),
+                                    relm_lua_checktext(L, 3, NULL), &d) != RELM_OK)
         return relm_lua_diag_error(L, &d);
     return 0;
 }
@@ -86,7 +86,7 @@ static int l_portfolio_model_status(lua_State *L)
  * when dir does not exist): the shipped portfolio templates. */
 static int l_portfolio_templates(lua_State *L)
 {
-    const char *dir = luaL_checkstring(L, 1);
+    const char *dir = relm_lua_checktext(L, 1, "dir");
     lua_newtable(L);
     DIR *dp = opendir(dir);
     if (dp == NULL)

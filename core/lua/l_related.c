@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cmdb/graph.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "related.h"
@@ -14,23 +15,6 @@
 #define CMDB_GRAPH_KEY "relm.graph_instance"
 #define CMDB_GRAPH_MT "relm.graph"
 #define OWN_GRAPH_MT "relm.related.graph"
-
-/* An optional string field of the table at t (NULL when absent); raises
- * invalid_argument when it is there but not a string. The string stays
- * alive while t holds it. Stack: unchanged. */
-static const char *opt_string(lua_State *L, int t, const char *k,
-                              const char *fn)
-{
-    int type = lua_getfield(L, t, k);
-    const char *v = NULL;
-    if (type == LUA_TSTRING)
-        v = lua_tostring(L, -1);
-    else if (type != LUA_TNIL)
-        relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
-                       fn, k, luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
 
 /* Fill spec from the table at t; cis (an array of CI names) goes into a
  * userdata block left on the stack so it lives as long as the call.
@@ -55,11 +39,11 @@ static void read_spec(lua_State *L, int t, relm_record_spec *spec,
                                    : luaL_typename(L, -1));
     }
     memset(spec, 0, sizeof *spec);
-    spec->number = opt_string(L, t, "number", fn);
-    spec->title = opt_string(L, t, "title", fn);
-    spec->description = opt_string(L, t, "description", fn);
-    spec->status = opt_string(L, t, "status", fn);
-    spec->url = opt_string(L, t, "url", fn);
+    spec->number = relm_lua_opt_string(L, t, "number", fn);
+    spec->title = relm_lua_opt_string(L, t, "title", fn);
+    spec->description = relm_lua_opt_string(L, t, "description", fn);
+    spec->status = relm_lua_opt_string(L, t, "status", fn);
+    spec->url = relm_lua_opt_string(L, t, "url", fn);
     int type = lua_getfield(L, t, "cis");
     if (type == LUA_TNIL) {
         return; /* leaves the nil */
@@ -74,7 +58,7 @@ static void read_spec(lua_State *L, int t, relm_record_spec *spec,
         if (lua_rawgeti(L, arr, (lua_Integer)i + 1) != LUA_TSTRING)
             relm_lua_error(L, "invalid_argument", "%s: cis[%d] must be a CI "
                            "name, got %s", fn, (int)i + 1, luaL_typename(L, -1));
-        names[i] = lua_tostring(L, -1); /* kept alive by the array */
+        names[i] = relm_lua_text(L, -1, "CI name", NULL); /* kept alive by the array */
         lua_pop(L, 1);
     }
     lua_remove(L, arr); /* the caller's table (at t) keeps the array alive */
@@ -85,7 +69,7 @@ static void read_spec(lua_State *L, int t, relm_record_spec *spec,
 /* record_add(kind, spec) -> id, number. Stack: kind spec -> id number. */
 static int l_related_record_add(lua_State *L)
 {
-    const char *kind = luaL_checkstring(L, 1);
+    const char *kind = relm_lua_checktext(L, 1, "kind");
     luaL_checktype(L, 2, LUA_TTABLE);
     relm_record_spec spec;
     read_spec(L, 2, &spec, "add");
@@ -103,8 +87,8 @@ static int l_related_record_add(lua_State *L)
 /* record_update(kind, number, spec) -> nothing. */
 static int l_related_record_update(lua_State *L)
 {
-    const char *kind = luaL_checkstring(L, 1);
-    const char *number = luaL_checkstring(L, 2);
+    const char *kind = relm_lua_checktext(L, 1, "kind");
+    const char *number = relm_lua_checktext(L, 2, "number");
     luaL_checktype(L, 3, LUA_TTABLE);
     relm_record_spec spec;
     read_spec(L, 3, &spec, "update");
@@ -119,9 +103,9 @@ static int l_related_record_update(lua_State *L)
 static int l_related_relate(lua_State *L)
 {
     int64_t id = luaL_checkinteger(L, 1);
-    const char *kind = luaL_checkstring(L, 2);
-    const char *target = luaL_checkstring(L, 3);
-    const char *note = luaL_optstring(L, 4, NULL);
+    const char *kind = relm_lua_checktext(L, 2, "kind");
+    const char *target = relm_lua_checktext(L, 3, "target");
+    const char *note = relm_lua_opttext(L, 4, "note");
     relm_diag d;
     int added;
     if (relm_related_relate(relm_host_store(L), id, kind, target, note, &added,
@@ -135,8 +119,8 @@ static int l_related_relate(lua_State *L)
 static int l_related_unrelate(lua_State *L)
 {
     int64_t id = luaL_checkinteger(L, 1);
-    const char *kind = luaL_checkstring(L, 2);
-    const char *target = luaL_checkstring(L, 3);
+    const char *kind = relm_lua_checktext(L, 2, "kind");
+    const char *target = relm_lua_checktext(L, 3, "target");
     relm_diag d;
     if (relm_related_unrelate(relm_host_store(L), id, kind, target, &d) !=
         RELM_OK)

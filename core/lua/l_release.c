@@ -9,6 +9,9 @@
 #include <time.h>
 
 #include "auth.h"
+#include "base/clock.h"
+#include "base/time.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "release.h"
@@ -30,9 +33,13 @@ static int table_to_fields(lua_State *L, int idx, relm_fields *f,
         int rc;
         switch (lua_type(L, -1)) {
         case LUA_TSTRING: {
-            size_t len;
+            size_t len, at = 0;
             const char *v = lua_tolstring(L, -1, &len);
-            rc = relm_fields_set_text(f, name, v, len, d);
+            const char *why = relm_text_problem(v, len, &at);
+            rc = why != NULL
+                     ? relm_diag_set(d, "invalid_argument", "field '%s': %s "
+                                     "(at byte %zu)", name, why, at)
+                     : relm_fields_set_text(f, name, v, len, d);
             break;
         }
         case LUA_TNUMBER:
@@ -77,9 +84,9 @@ static void push_json(lua_State *L, char *json)
 /* register(workflow, state, phase, fields) -> id, snapshot_json. */
 static int l_release_register(lua_State *L)
 {
-    const char *workflow = luaL_checkstring(L, 1);
-    const char *state = luaL_checkstring(L, 2);
-    const char *phase = luaL_checkstring(L, 3);
+    const char *workflow = relm_lua_checktext(L, 1, "workflow");
+    const char *state = relm_lua_checktext(L, 2, "state");
+    const char *phase = relm_lua_checktext(L, 3, "phase");
     luaL_checktype(L, 4, LUA_TTABLE);
     relm_diag d;
     relm_fields f;
@@ -111,7 +118,7 @@ static int l_release_get(lua_State *L)
         rc = relm_release_get(relm_host_store(L), luaL_checkinteger(L, 1),
                               NULL, &json, &id, &d);
     else
-        rc = relm_release_get(relm_host_store(L), 0, luaL_checkstring(L, 1),
+        rc = relm_release_get(relm_host_store(L), 0, relm_lua_checktext(L, 1, NULL),
                               &json, &id, &d);
     if (rc != RELM_OK)
         return relm_lua_diag_error(L, &d);
@@ -131,7 +138,7 @@ static int l_release_head(lua_State *L)
         rc = relm_release_head(relm_host_store(L), luaL_checkinteger(L, 1),
                                NULL, &h, &d);
     else
-        rc = relm_release_head(relm_host_store(L), 0, luaL_checkstring(L, 1),
+        rc = relm_release_head(relm_host_store(L), 0, relm_lua_checktext(L, 1, NULL),
                                &h, &d);
     if (rc != RELM_OK)
         return relm_lua_diag_error(L, &d);
@@ -161,22 +168,26 @@ static int l_release_workflow(lua_State *L)
     return 1;
 }
 
-/* The hook's context: the Lua state and the stack slot of the function. */
+/* The hook's context: the Lua state, the stack slot of the function, and
+ * room for an error code raised by Lua (d->code points there: it lives on
+ * the binding's stack until the error is raised, not in a static buffer
+ * that a second state or a nested call would overwrite). */
 typedef struct hook_ctx {
     lua_State *L;
     int fn;
+    char code[64];
 } hook_ctx;
 
 /* Turn the error value on top of the stack into d and pop it. A relm
- * error keeps its code; anything else becomes a guard failure. */
-static void error_to_diag(lua_State *L, relm_diag *d)
+ * error keeps its code (copied into code); anything else becomes a guard
+ * failure. */
+static void error_to_diag(lua_State *L, relm_diag *d, char code[64])
 {
     if (lua_istable(L, -1)) {
         lua_getfield(L, -1, "code");
         lua_getfield(L, -2, "message");
         if (lua_isstring(L, -2)) {
-            static char code[64];
-            snprintf(code, sizeof code, "%s", lua_tostring(L, -2));
+            snprintf(code, 64, "%s", lua_tostring(L, -2));
             relm_diag_set(d, code, "%s", luaL_optstring(L, -1, ""));
             lua_pop(L, 3);
             return;
@@ -197,7 +208,7 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
     lua_pushvalue(L, h->fn);
     lua_pushstring(L, snapshot);
     if (relm_host_pcall(L, 1, 1) != LUA_OK) {
-        error_to_diag(L, d);
+        error_to_diag(L, d, h->code);
         return RELM_ERR;
     }
     int rc = RELM_OK;
@@ -209,17 +220,6 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
                            "changes or nil, not a %s", luaL_typename(L, -1));
     lua_pop(L, 1);
     return rc;
-}
-
-/* String field k of the table at index t, or NULL when absent or not a
- * string. The string stays alive as long as the table holds it. Stack
- * neutral. */
-static const char *opt_field(lua_State *L, int t, const char *k)
-{
-    lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
-    lua_pop(L, 1); /* the string stays alive: t holds a reference */
-    return v;
 }
 
 /* apply(id, kind, op [, hook]) -> snapshot_json. op is a table {action=,
@@ -238,14 +238,14 @@ static int l_release_apply(lua_State *L)
         luaL_checktype(L, 4, LUA_TFUNCTION);
     lua_settop(L, 4);
     relm_release_op op = {.kind = (relm_release_kind)kind};
-    op.action = opt_field(L, 3, "action");
-    op.permission = opt_field(L, 3, "permission");
-    op.from_state = opt_field(L, 3, "from_state");
-    op.to_state = opt_field(L, 3, "to_state");
-    op.to_phase = opt_field(L, 3, "to_phase");
-    op.note = opt_field(L, 3, "note");
-    op.to_group = opt_field(L, 3, "to_group");
-    op.to_user = opt_field(L, 3, "to_user");
+    op.action = relm_lua_field_string(L, 3, "action");
+    op.permission = relm_lua_field_string(L, 3, "permission");
+    op.from_state = relm_lua_field_string(L, 3, "from_state");
+    op.to_state = relm_lua_field_string(L, 3, "to_state");
+    op.to_phase = relm_lua_field_string(L, 3, "to_phase");
+    op.note = relm_lua_field_string(L, 3, "note");
+    op.to_group = relm_lua_field_string(L, 3, "to_group");
+    op.to_user = relm_lua_field_string(L, 3, "to_user");
     lua_getfield(L, 3, "closes");
     op.closes = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -265,7 +265,7 @@ static int l_release_apply(lua_State *L)
         return relm_lua_diag_error(L, &d);
     }
     op.fields = &f;
-    hook_ctx h = {L, 4};
+    hook_ctx h = {.L = L, .fn = 4};
     if (!lua_isnil(L, 4)) {
         op.hook = run_hook;
         op.hook_ud = &h;
@@ -283,8 +283,8 @@ static int l_release_apply(lua_State *L)
  * active user named user) do it? An unknown user may not. */
 static int l_release_can(lua_State *L)
 {
-    const char *wf = luaL_checkstring(L, 1);
-    const char *action = luaL_checkstring(L, 2);
+    const char *wf = relm_lua_checktext(L, 1, "workflow");
+    const char *action = relm_lua_checktext(L, 2, "action");
     relm_store *s = relm_host_store(L);
     if (lua_isnoneornil(L, 3)) {
         lua_pushboolean(L, relm_auth_check(s, wf, action, NULL) == RELM_OK);
@@ -293,7 +293,7 @@ static int l_release_can(lua_State *L)
     int64_t uid = 0;
     relm_diag d;
     int rc = relm_store_lookup(s, "SELECT id FROM users WHERE name = ?1",
-                               luaL_checkstring(L, 3), &uid, &d);
+                               relm_lua_checktext(L, 3, NULL), &uid, &d);
     if (rc == RELM_ERR)
         return relm_lua_diag_error(L, &d);
     lua_pushboolean(L, rc == RELM_OK && relm_auth_user_can(s, uid, wf, action));
@@ -305,7 +305,7 @@ static int l_release_justification_ok(lua_State *L)
 {
     relm_diag d;
     int64_t id = lua_isinteger(L, 1) ? lua_tointeger(L, 1) : 0;
-    const char *use = luaL_checkstring(L, 2);
+    const char *use = relm_lua_checktext(L, 2, "use");
     if (relm_release_check_justification(relm_host_store(L), id, use, &d) ==
         RELM_OK) {
         lua_pushboolean(L, 1);
@@ -358,7 +358,7 @@ static int l_release_primitives(lua_State *L)
 /* now() -> epoch seconds of the engine's clock. */
 static int l_release_now(lua_State *L)
 {
-    lua_pushinteger(L, relm_release_now());
+    lua_pushinteger(L, relm_clock_now());
     return 1;
 }
 
@@ -370,7 +370,7 @@ static int l_release_set_clock(lua_State *L)
     if (relm_auth_require_admin(relm_host_store(L), "setting the clock", &d) !=
         RELM_OK)
         return relm_lua_diag_error(L, &d);
-    relm_release_set_clock(luaL_optinteger(L, 1, 0));
+    relm_clock_set(luaL_optinteger(L, 1, 0));
     return 0;
 }
 
@@ -378,17 +378,13 @@ static int l_release_set_clock(lua_State *L)
  * midnight), or nil when it does not parse. */
 static int l_release_seconds(lua_State *L)
 {
-    const char *v = luaL_checkstring(L, 1);
-    struct tm tm = {0};
-    int n = sscanf(v, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon,
-                   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec);
-    if (n < 3) {
+    const char *v = relm_lua_checktext(L, 1, "v");
+    size_t n = strlen(v); /* checktext refused NUL bytes */
+    int64_t t;
+    if (relm_time_parse(v, n, &t, NULL))
+        lua_pushinteger(L, (lua_Integer)t);
+    else
         lua_pushnil(L);
-        return 1;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    lua_pushinteger(L, (lua_Integer)timegm(&tm));
     return 1;
 }
 

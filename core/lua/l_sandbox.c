@@ -1,6 +1,8 @@
 /* l_sandbox.c: relm.core.sandbox, the allow-listed environment scripts run
  * in (env, load) and sandboxed calls with time and memory limits (call). */
 #include <lauxlib.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -450,6 +452,164 @@ static const luaL_Reg pattern_funcs[] = {
     {NULL, NULL},
 };
 
+/* ---- string.rep, table.move, table.concat: bounded before they run ----
+ * The standard versions loop in C for as long as their arguments say, and
+ * a hook cannot stop C: string.rep("", math.maxinteger) makes no memory
+ * but spins for ever, as does table.move over a huge empty range. These
+ * versions refuse a count no script could need (what fits in the memory
+ * cap) before starting, and poll the deadline while they loop. */
+
+/* Element counts above this are refused: a table of that many values would
+ * take 256 MB, far over any sandbox's memory cap. */
+#define SANDBOX_MAX_ELEMS ((lua_Integer)1 << 24)
+/* How often (in iterations) a bounded loop polls the deadline. */
+#define SANDBOX_POLL_EVERY 4096
+
+/* Raise "file:line: message" at the script's innermost line: these
+ * functions may be reached through a string method, whose dispatcher is a
+ * C frame, so luaL_error's level 1 would name no line. */
+static int script_error(lua_State *L, const char *fmt, ...)
+{
+    lua_Debug info;
+    const char *where = "";
+    for (int level = 1; lua_getstack(L, level, &info); level++) {
+        if (lua_getinfo(L, "Sl", &info) && info.currentline > 0) {
+            lua_pushfstring(L, "%s:%d: ", info.short_src, info.currentline);
+            where = lua_tostring(L, -1);
+            break;
+        }
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    lua_pushstring(L, where);
+    lua_pushvfstring(L, fmt, ap);
+    va_end(ap);
+    lua_concat(L, 2);
+    return lua_error(L);
+}
+
+/* Every SANDBOX_POLL_EVERY iterations: raise the time-limit error if the
+ * deadline has passed. */
+static void poll_deadline(lua_State *L, lua_Integer i)
+{
+    if ((i & (SANDBOX_POLL_EVERY - 1)) == 0 && relm_sandbox_expired())
+        relm_sandbox_raise_timeout(L);
+}
+
+/* string.rep(s, n [, sep]) for scripts. The result's size is known before
+ * anything is copied: an empty result returns at once, one larger than the
+ * memory the call may still use is refused with the script's line. The
+ * copy itself is then bounded by that size. Upvalue 1: the standard
+ * string.rep. Stack: s, n [, sep] -> string. */
+static int l_sandbox_str_rep(lua_State *L)
+{
+    size_t l, lsep;
+    luaL_checklstring(L, 1, &l);
+    lua_Integer n = luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &lsep);
+    if (n <= 0 || (l == 0 && (lsep == 0 || n == 1))) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    /* n*l + (n-1)*lsep, refusing overflow. */
+    size_t un = (size_t)n;
+    if ((uint64_t)n > SIZE_MAX || (l != 0 && un > SIZE_MAX / l) ||
+        (lsep != 0 && un - 1 > SIZE_MAX / lsep) ||
+        un * l > SIZE_MAX - (un - 1) * lsep)
+        return script_error(L, "string.rep: resulting string too large");
+    size_t total = un * l + (un - 1) * lsep;
+    /* Over the whole cap it can never fit; nearer, the allocation itself
+     * fails (after an emergency collection) with the memory-limit error. */
+    size_t cap = relm_host_mem_limit(L, 0);
+    relm_host_mem_limit(L, cap);
+    if (cap != 0 && total > cap)
+        return script_error(L, "string.rep: a result of %I bytes is over "
+                            "the sandbox's memory limit",
+                            (LUAI_UACINT)(lua_Integer)(total > LUA_MAXINTEGER
+                                ? LUA_MAXINTEGER : (lua_Integer)total));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* table.move(a1, f, e, t [, a2]) for scripts: the standard checks, a cap on
+ * the count, the deadline polled. Stack: a1, f, e, t [, a2] -> a2. */
+static int l_sandbox_tab_move(lua_State *L)
+{
+    lua_Integer f = luaL_checkinteger(L, 2);
+    lua_Integer e = luaL_checkinteger(L, 3);
+    lua_Integer t = luaL_checkinteger(L, 4);
+    int tt = !lua_isnoneornil(L, 5) ? 5 : 1;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    luaL_checktype(L, tt, LUA_TTABLE);
+    if (e >= f) {
+        luaL_argcheck(L, f > 0 || e < LUA_MAXINTEGER + f, 3,
+                      "too many elements to move");
+        lua_Integer n = e - f;
+        if (n >= SANDBOX_MAX_ELEMS)
+            return script_error(L, "table.move: %I elements is more than a "
+                                "script may move (at most %I)",
+                                (LUAI_UACINT)(n < LUA_MAXINTEGER ? n + 1 : n),
+                                (LUAI_UACINT)SANDBOX_MAX_ELEMS);
+        luaL_argcheck(L, t <= LUA_MAXINTEGER - n, 4,
+                      "destination wrap around");
+        if (t > e || t <= f || (tt != 1 && !lua_compare(L, 1, tt, LUA_OPEQ))) {
+            for (lua_Integer i = 0; i <= n; i++) {
+                poll_deadline(L, i);
+                lua_geti(L, 1, f + i);
+                lua_seti(L, tt, t + i);
+            }
+        } else {
+            for (lua_Integer i = n; i >= 0; i--) {
+                poll_deadline(L, i);
+                lua_geti(L, 1, f + i);
+                lua_seti(L, tt, t + i);
+            }
+        }
+    }
+    lua_pushvalue(L, tt);
+    return 1;
+}
+
+/* One element of table.concat: t[i], which must be a string or number. */
+static void concat_field(lua_State *L, luaL_Buffer *b, lua_Integer i)
+{
+    lua_geti(L, 1, i);
+    if (!lua_isstring(L, -1))
+        luaL_error(L, "invalid value (at index %I) in table for 'concat'",
+                   (LUAI_UACINT)i);
+    luaL_addvalue(b);
+}
+
+/* table.concat(t [, sep [, i [, j]]]) for scripts: a cap on the count of
+ * elements, the deadline polled. Stack: t [, sep, i, j] -> string. */
+static int l_sandbox_tab_concat(lua_State *L)
+{
+    luaL_checktype(L, 1, LUA_TTABLE);
+    size_t lsep;
+    const char *sep = luaL_optlstring(L, 2, "", &lsep);
+    lua_Integer i = luaL_optinteger(L, 3, 1);
+    lua_Integer last = lua_isnoneornil(L, 4) ? luaL_len(L, 1)
+                                             : luaL_checkinteger(L, 4);
+    if (i <= last && (lua_Unsigned)last - (lua_Unsigned)i >=
+                         (lua_Unsigned)SANDBOX_MAX_ELEMS)
+        return script_error(L, "table.concat: a range of more than %I "
+                            "elements is more than a script may join",
+                            (LUAI_UACINT)SANDBOX_MAX_ELEMS);
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    for (lua_Integer k = 0; i < last; i++, k++) {
+        poll_deadline(L, k + 1);
+        concat_field(L, &b, i);
+        luaL_addlstring(&b, sep, lsep);
+    }
+    if (i == last)
+        concat_field(L, &b, i);
+    luaL_pushresult(&b);
+    return 1;
+}
+
 /* A method of the shared string metatable: the sandbox's version inside a
  * sandboxed call, the standard one (upvalue 1) everywhere else, so trusted
  * code keeps the stock library. Upvalue 2: the sandbox's version. */
@@ -528,7 +688,11 @@ static int l_sandbox_load(lua_State *L)
                               "accepted; give the Lua source",
                               name[0] == '@' || name[0] == '=' ? name + 1
                                                                : name);
-    if (luaL_loadbufferx(L, code, len, name, "t") != LUA_OK)
+    /* The compiled chunk is the script's: charged to it as its owner. */
+    unsigned prev = relm_sandbox_owner_enter(L, name);
+    int status = luaL_loadbufferx(L, code, len, name, "t");
+    relm_sandbox_owner_restore(prev);
+    if (status != LUA_OK)
         return relm_lua_error(L, "sandbox", "%s", lua_tostring(L, -1));
     lua_pushvalue(L, 3);
     lua_setupvalue(L, -2, 1);
@@ -569,7 +733,19 @@ static void read_limits(lua_State *L, int idx, int argno,
         if (lim->memory_bytes == 0)
             lim->memory_bytes = 1;
     }
-    lua_pop(L, 2);
+    lua_getfield(L, idx, "owned_mb");
+    if (!lua_isnil(L, -1)) {
+        int isnum;
+        lua_Number v = lua_tonumberx(L, -1, &isnum);
+        if (!isnum || v <= 0 || v > 65536)
+            relm_lua_error(L, "invalid_argument", "argument #%d: owned_mb "
+                           "must be a number of megabytes above 0 and up to "
+                           "65536", argno);
+        lim->owned_bytes = (size_t)(v * 1048576.0);
+        if (lim->owned_bytes == 0)
+            lim->owned_bytes = 1;
+    }
+    lua_pop(L, 3);
 }
 
 /* Run the function at stack index base with the arguments above it under
@@ -614,6 +790,22 @@ static int l_sandbox_config(lua_State *L)
     lua_setfield(L, -2, "timeout_ms");
     lua_pushnumber(L, (lua_Number)out.memory_bytes / 1048576.0);
     lua_setfield(L, -2, "memory_mb");
+    lua_pushnumber(L, (lua_Number)out.owned_bytes / 1048576.0);
+    lua_setfield(L, -2, "owned_mb");
+    return 1;
+}
+
+/* relm.core.sandbox.owned(chunkname) -> bytes the script loaded under that
+ * chunk name ("@file" or "file") holds now; 0 when unknown. */
+static int l_sandbox_owned(lua_State *L)
+{
+    const char *name = luaL_checkstring(L, 1);
+    size_t n = relm_sandbox_owned_by(L, name);
+    if (n == 0 && *name != '@') {
+        lua_pushfstring(L, "@%s", name);
+        n = relm_sandbox_owned_by(L, lua_tostring(L, -1));
+    }
+    lua_pushinteger(L, (lua_Integer)n);
     return 1;
 }
 
@@ -653,6 +845,12 @@ static void guard_string_metatable(lua_State *L)
             lua_pushcclosure(L, l_sandbox_str_dispatch, 2);
             lua_setfield(L, -2, pattern_funcs[i].name);
         }
+        /* ("").rep too: a method call must not reach the unbounded one. */
+        lua_getfield(L, -2, "rep");
+        lua_pushvalue(L, -1);
+        lua_pushcclosure(L, l_sandbox_str_rep, 1);
+        lua_pushcclosure(L, l_sandbox_str_dispatch, 2);
+        lua_setfield(L, -2, "rep");
         lua_createtable(L, 0, 1);
         lua_pushvalue(L, -3);
         lua_setfield(L, -2, "__index");
@@ -697,6 +895,15 @@ static void build_template(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     luaL_setfuncs(L, pattern_funcs, 0);
+    lua_getfield(L, -1, "rep");
+    lua_pushcclosure(L, l_sandbox_str_rep, 1);
+    lua_setfield(L, -2, "rep");
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "table");
+    lua_pushcfunction(L, l_sandbox_tab_move);
+    lua_setfield(L, -2, "move");
+    lua_pushcfunction(L, l_sandbox_tab_concat);
+    lua_setfield(L, -2, "concat");
     lua_pop(L, 1);
     lua_newtable(L);
     lua_getglobal(L, "os");
@@ -732,6 +939,7 @@ static const luaL_Reg funcs[] = {
     {"call_with", l_sandbox_call_with},
     {"config", l_sandbox_config},
     {"active", l_sandbox_active},
+    {"owned", l_sandbox_owned},
     {NULL, NULL},
 };
 
@@ -752,9 +960,10 @@ int luaopen_relm_sandbox(lua_State *L)
         {"call", "(fn, ...) -> results: run under the default limits"},
         {"call_with", "({timeout_ms=, memory_mb=}, fn, ...) -> results: run "
                       "under given limits"},
-        {"config", "([{timeout_ms=, memory_mb=}]) -> table: read or set the "
-                   "default limits"},
+        {"config", "([{timeout_ms=, memory_mb=, owned_mb=}]) -> table: read "
+                   "or set the default limits"},
         {"active", "() -> boolean: inside a sandboxed call?"},
+        {"owned", "(chunkname) -> integer: bytes a loaded script holds"},
     };
     relm_host_set_docs(L, docs, sizeof docs / sizeof docs[0]);
     return 1;

@@ -14,6 +14,7 @@
 
 #include <lauxlib.h>
 
+#include "base/context.h"
 #include "lua/host.h"
 
 /* Why a libuv thread, a condition variable and a signal:
@@ -45,8 +46,7 @@
  * debugger or starved of CPU is not stuck); SQLite rolls back whatever
  * transaction was open. */
 #define WATCH_SIGNAL (SIGRTMIN + 4)
-#define HARD_GRACE_MS 2000u
-static volatile unsigned hard_grace_ms = HARD_GRACE_MS;
+#define HARD_GRACE_MS RELM_WATCHDOG_GRACE_MS
 
 static struct {
     uv_once_t once;
@@ -61,17 +61,21 @@ static struct {
     pthread_t target;   /* the thread running the call */
 } W = {.once = UV_ONCE_INIT, .wake_at = UINT64_MAX};
 
-/* Shared with the signal handler; written by the thread running calls. */
-static volatile sig_atomic_t s_active; /* a sandboxed call is running */
-static volatile sig_atomic_t s_fired;  /* its deadline passed: hook armed */
-static volatile sig_atomic_t s_hooked; /* the armed hook has run */
-static lua_State *volatile s_L;        /* the state running it */
+/* The running call, shared with the signal handler and written by the
+ * thread running calls, is the process context's sandbox section
+ * (base/context.h); wd names it here. */
+static struct relm_watch *const wd = &relm_process.sandbox;
 
-/* Main-thread only. */
-static relm_sandbox_limits defaults = {RELM_SANDBOX_TIMEOUT_MS,
-                                       RELM_SANDBOX_MEMORY_BYTES};
-static unsigned s_limit_ms;   /* the limit the current deadline comes from */
-static char s_where[256];     /* script position where the hook first fired */
+/* The configured defaults (main thread only), the built-in ones where
+ * relm_sandbox_config set none. */
+static relm_sandbox_limits defaults(void)
+{
+    relm_sandbox_limits l = {
+        wd->timeout_ms != 0 ? wd->timeout_ms : RELM_SANDBOX_TIMEOUT_MS,
+        wd->memory_bytes != 0 ? wd->memory_bytes : RELM_SANDBOX_MEMORY_BYTES,
+        wd->owned_bytes != 0 ? wd->owned_bytes : RELM_SANDBOX_OWNED_BYTES};
+    return l;
+}
 
 /* The hook, once armed, raises at every instruction, call and return and
  * is never disarmed by itself: a pcall inside the script catches one error,
@@ -80,18 +84,18 @@ static char s_where[256];     /* script position where the hook first fired */
  * records where the script was, for the message. */
 int relm_sandbox_raise_timeout(lua_State *L)
 {
-    s_hooked = 1;
-    if (s_where[0] == '\0') {
+    wd->hooked = 1;
+    if (wd->where[0] == '\0') {
         lua_Debug info;
         for (int level = 0; lua_getstack(L, level, &info); level++) {
             if (lua_getinfo(L, "Sl", &info) && info.currentline > 0) {
-                snprintf(s_where, sizeof s_where, "%s:%d", info.short_src,
+                snprintf(wd->where, sizeof wd->where, "%s:%d", info.short_src,
                          info.currentline);
                 break;
             }
         }
-        if (s_where[0] == '\0')
-            snprintf(s_where, sizeof s_where, "?");
+        if (wd->where[0] == '\0')
+            snprintf(wd->where, sizeof wd->where, "?");
     }
     lua_pushliteral(L, "sandbox: time limit exceeded");
     return lua_error(L);
@@ -101,7 +105,7 @@ int relm_sandbox_raise_timeout(lua_State *L)
 static void timeout_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    s_hooked = 1;
+    wd->hooked = 1;
     relm_sandbox_raise_timeout(L);
 }
 
@@ -111,9 +115,9 @@ static void on_watch_signal(int sig)
 {
     (void)sig;
     int saved = errno;
-    lua_State *L = s_L;
-    if (s_active && L != NULL) {
-        s_fired = 1;
+    lua_State *L = wd->L;
+    if (wd->active && L != NULL) {
+        wd->fired = 1;
         lua_sethook(L, timeout_hook,
                     LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
     }
@@ -139,9 +143,9 @@ static void watchdog(void *arg)
     (void)arg;
     uv_mutex_lock(&W.mu);
     for (;;) {
-        const uint64_t grace = (uint64_t)hard_grace_ms * 1000000u;
+        const uint64_t grace = (uint64_t)wd->hard_grace_ms * 1000000u;
         uint64_t now = uv_hrtime();
-        if (W.deadline == 0 || (W.sent && (s_hooked || W.cpu_sent == 0))) {
+        if (W.deadline == 0 || (W.sent && (wd->hooked || W.cpu_sent == 0))) {
             W.wake_at = UINT64_MAX;
             uv_cond_wait(&W.cv, &W.mu);
         } else if (W.sent) {
@@ -149,7 +153,7 @@ static void watchdog(void *arg)
             if (cpu != 0 && cpu - W.cpu_sent >= grace) {
                 fprintf(stderr, "relm: sandbox: a sandboxed call is stuck in "
                         "a library function %u ms of CPU past its time "
-                        "limit; stopping the process\n", hard_grace_ms);
+                        "limit; stopping the process\n", wd->hard_grace_ms);
                 _exit(70);
             }
             W.wake_at = UINT64_MAX; /* watch() need not wake us early */
@@ -201,32 +205,155 @@ static void watch(uint64_t deadline)
     uv_mutex_unlock(&W.mu);
 }
 
+/* ---- Owned memory (see sandbox.h) ----
+ * Owner ids index owned[]; 0 is the engine. The registry table OWNERS_KEY
+ * maps a chunk name to its id and back, for the lifetime of the state (a
+ * reloaded file keeps its id, so its old data, once collected, is credited
+ * back to it). Past MAX_OWNERS names, new scripts share no id and have the
+ * per-call cap only. */
+#define MAX_OWNERS RELM_SANDBOX_MAX_OWNERS
+#define OWNERS_KEY "relm.sandbox.owners"
+#define owned (wd->owned)
+
+unsigned relm_sandbox_owner(void)
+{
+    return wd->owner;
+}
+
+int relm_sandbox_owned_fits(unsigned owner, size_t add)
+{
+    if (owner == 0 || owner >= MAX_OWNERS)
+        return 1;
+    if (owned[owner] + add <= defaults().owned_bytes &&
+        owned[owner] + add >= owned[owner])
+        return 1;
+    wd->owner_hit = owner;
+    return 0;
+}
+
+void relm_sandbox_owned(unsigned owner, size_t old, size_t new_size)
+{
+    if (owner == 0 || owner >= MAX_OWNERS)
+        return;
+    owned[owner] = owned[owner] - old + new_size;
+}
+
+/* The id of chunkname (registering it when create is set), or 0. */
+static unsigned owner_id(lua_State *L, const char *chunkname, int create)
+{
+    unsigned id = 0;
+    unsigned saved = wd->owner;
+    wd->owner = 0; /* the registry's own entries belong to the engine */
+    if (lua_getfield(L, LUA_REGISTRYINDEX, OWNERS_KEY) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, OWNERS_KEY);
+    }
+    if (lua_getfield(L, -1, chunkname) == LUA_TNUMBER) {
+        id = (unsigned)lua_tointeger(L, -1);
+    } else if (create) {
+        lua_Integer n = (lua_Integer)lua_rawlen(L, -2) + 1;
+        if (n < MAX_OWNERS) {
+            lua_pushstring(L, chunkname);
+            lua_rawseti(L, -3, n);
+            lua_pushinteger(L, n);
+            lua_setfield(L, -3, chunkname);
+            id = (unsigned)n;
+        }
+    }
+    lua_pop(L, 2);
+    wd->owner = saved;
+    return id;
+}
+
+unsigned relm_sandbox_owner_enter(lua_State *L, const char *chunkname)
+{
+    unsigned prev = wd->owner;
+    unsigned id = owner_id(L, chunkname, 1);
+    if (id != 0)
+        wd->owner = id;
+    return prev;
+}
+
+void relm_sandbox_owner_restore(unsigned prev)
+{
+    wd->owner = prev;
+}
+
+size_t relm_sandbox_owned_by(lua_State *L, const char *chunkname)
+{
+    unsigned id = owner_id(L, chunkname, 0);
+    return id != 0 ? owned[id] : 0;
+}
+
+/* The owner of a call: the first Lua function among the called function
+ * and its arguments (a guard is often called through an engine helper,
+ * with the guard as an argument) whose chunk is a registered script. */
+static unsigned call_owner(lua_State *L, int nargs)
+{
+    int top = lua_gettop(L);
+    for (int i = top - nargs; i <= top; i++) {
+        if (lua_type(L, i) != LUA_TFUNCTION || lua_iscfunction(L, i))
+            continue;
+        lua_Debug ar;
+        lua_pushvalue(L, i);
+        if (lua_getinfo(L, ">S", &ar) && ar.source != NULL) {
+            unsigned id = owner_id(L, ar.source, 0);
+            if (id != 0)
+                return id;
+        }
+    }
+    return 0;
+}
+
+/* The chunk name of owner id, as messages show it ("workflows/x.lua"). */
+static const char *owner_name(lua_State *L, unsigned id)
+{
+    const char *name = "?";
+    if (lua_getfield(L, LUA_REGISTRYINDEX, OWNERS_KEY) == LUA_TTABLE &&
+        lua_rawgeti(L, -1, id) == LUA_TSTRING) {
+        name = lua_tostring(L, -1);
+        if (*name == '@' || *name == '=')
+            name++;
+        lua_pushstring(L, name);
+        lua_replace(L, -3);
+        lua_pop(L, 1);
+        return lua_tostring(L, -1); /* left on the stack for the caller */
+    }
+    lua_pop(L, 1);
+    lua_pushstring(L, name);
+    return lua_tostring(L, -1);
+}
+
 void relm_sandbox_config(const relm_sandbox_limits *lim,
                          relm_sandbox_limits *out)
 {
     if (lim != NULL) {
         if (lim->timeout_ms != 0)
-            defaults.timeout_ms = lim->timeout_ms;
+            wd->timeout_ms = lim->timeout_ms;
         if (lim->memory_bytes != 0)
-            defaults.memory_bytes = lim->memory_bytes;
+            wd->memory_bytes = lim->memory_bytes;
+        if (lim->owned_bytes != 0)
+            wd->owned_bytes = lim->owned_bytes;
     }
     if (out != NULL)
-        *out = defaults;
+        *out = defaults();
 }
 
 void relm_sandbox_hard_grace(unsigned ms)
 {
-    hard_grace_ms = ms != 0 ? ms : HARD_GRACE_MS;
+    wd->hard_grace_ms = ms != 0 ? ms : HARD_GRACE_MS;
 }
 
 int relm_sandbox_active(void)
 {
-    return s_active;
+    return wd->active;
 }
 
 int relm_sandbox_expired(void)
 {
-    return s_active && s_fired;
+    return wd->active && wd->fired;
 }
 
 /* Describe the error value at idx in one line without running any of its
@@ -355,21 +482,21 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
                              "watchdog thread; sandboxed code cannot run");
     }
     unsigned ms = lim != NULL && lim->timeout_ms != 0 ? lim->timeout_ms
-                                                      : defaults.timeout_ms;
+                                                      : defaults().timeout_ms;
     size_t mem = lim != NULL && lim->memory_bytes != 0 ? lim->memory_bytes
-                                                       : defaults.memory_bytes;
+                                                       : defaults().memory_bytes;
 
     /* The caller's watch, when this call is nested in another sandboxed
      * call: the inner call never outlives the outer deadline. */
-    int outer = s_active;
-    lua_State *outer_L = s_L;
+    int outer = wd->active;
+    lua_State *outer_L = wd->L;
     uint64_t outer_deadline = W.deadline; /* only this thread writes it */
-    unsigned outer_ms = s_limit_ms;
-    if (outer && s_fired) {
+    unsigned outer_ms = wd->limit_ms;
+    if (outer && wd->fired) {
         lua_pop(L, nargs + 1);
         lua_pushliteral(L, "sandbox: time limit exceeded");
         return relm_diag_set(d, "sandbox", "time limit of %u ms exceeded "
-                             "(at %s)", outer_ms, s_where);
+                             "(at %s)", outer_ms, wd->where);
     }
     uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000u;
     unsigned eff_ms = ms;
@@ -385,16 +512,24 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
         cap = prev_limit;
     relm_host_mem_limit(L, cap);
 
+    unsigned outer_owner = wd->owner;
+    unsigned owner = call_owner(L, nargs);
+    if (owner == 0)
+        owner = outer_owner;
+    unsigned outer_hit = wd->owner_hit;
+    wd->owner_hit = 0;
+
     lua_Hook old_hook = lua_gethook(L);
     int old_mask = lua_gethookmask(L);
     int old_count = lua_gethookcount(L);
 
-    s_L = L;
-    s_limit_ms = eff_ms;
-    s_where[0] = '\0';
-    s_fired = 0;
-    s_hooked = 0;
-    s_active = 1;
+    wd->L = L;
+    wd->limit_ms = eff_ms;
+    wd->where[0] = '\0';
+    wd->fired = 0;
+    wd->hooked = 0;
+    wd->active = 1;
+    wd->owner = owner;
     watch(deadline);
 
     /* lua_pcall without a message handler, not relm_host_pcall: the host's
@@ -404,28 +539,31 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
      * the message; the caller's traceback is recorded when the sandbox
      * error is raised in turn. */
     int status = lua_pcall(L, nargs, nresults, 0);
-    if (status == LUA_ERRRUN && !s_fired)
+    if (status == LUA_ERRRUN && !wd->fired)
         stringify_error(L);
 
-    /* From here on the handler does nothing (s_active is 0), so restoring
+    /* From here on the handler does nothing (wd->active is 0), so restoring
      * the hook cannot race with it. A hook someone else set while the call
      * ran (Ctrl-C: repl.c's sticky interrupt hook) stays: giving back the
      * caller's hook would lose the interrupt, and the statement that made
      * this call would go on as if Ctrl-C had not been pressed. */
-    s_active = 0;
-    int fired = s_fired;
-    s_fired = 0;
+    wd->active = 0;
+    wd->owner = outer_owner;
+    unsigned hit = wd->owner_hit;
+    wd->owner_hit = outer_hit;
+    int fired = wd->fired;
+    wd->fired = 0;
     lua_Hook now_hook = lua_gethook(L);
     if (now_hook == timeout_hook || now_hook == old_hook)
         lua_sethook(L, old_hook, old_mask, old_count);
     relm_host_mem_limit(L, prev_limit);
     if (outer) {
-        s_L = outer_L;
-        s_limit_ms = outer_ms;
+        wd->L = outer_L;
+        wd->limit_ms = outer_ms;
         watch(outer_deadline); /* fires at once if it has passed */
-        s_active = 1;
+        wd->active = 1;
     } else {
-        s_L = NULL;
+        wd->L = NULL;
         watch(0);
     }
 
@@ -433,7 +571,18 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
         return RELM_OK;
     if (fired)
         return relm_diag_set(d, "sandbox", "time limit of %u ms exceeded "
-                             "(at %s)", eff_ms, s_where);
+                             "(at %s)", eff_ms, wd->where);
+    if (status == LUA_ERRMEM && hit != 0) {
+        char size[32];
+        format_bytes(size, sizeof size, defaults().owned_bytes);
+        const char *name = owner_name(L, hit);
+        relm_diag_set(d, "sandbox", "memory limit of %s owned by %s "
+                      "exceeded: it keeps data between calls (in "
+                      "file-level variables); reload it to start afresh",
+                      size, name);
+        lua_pop(L, 1);
+        return RELM_ERR;
+    }
     if (status == LUA_ERRMEM) {
         char size[32];
         format_bytes(size, sizeof size, mem);

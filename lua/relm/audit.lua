@@ -4,31 +4,65 @@ local A = require "relm.core.audit"
 
 local M = {}
 
----Walk the hash chain. Returns true and the number of rows when every
----link holds, or false and the first broken link {id=, reason=, rows=}: a
----row altered, deleted, or inserted out of sequence. Given a head saved
----earlier (id and hash from relm.audit.head()), also checks that row is
----still there unchanged, which shows a truncated tail or a log rewritten
----with fresh hashes: the chain alone cannot (see docs/releases.md).
----@param id integer? a kept head's id
----@param hash string? a kept head's hash
+---Verify the occurrence log and what it vouches for. Returns true and the
+---number of rows when all holds, or false and a report {id=, reason=,
+---rows=, releases=, problems={{kind=, id=, reason=}, ...}, more=}; id and
+---reason repeat the first problem. Kinds: "chain" (a row altered, deleted,
+---or inserted out of sequence: the walk stops at the first), "anchor" (a
+---kept head is gone or rewritten), "schema" (a trigger, table or view the
+---log depends on dropped or redefined), "release" (a release that is not
+---what its last occurrence's snapshot says, has no occurrence, or is
+---gone). Given an anchor kept outside the database (relm.audit.head()'s
+---third result), also checks the chain still holds it, which shows a
+---truncated tail or a log rewritten with fresh hashes: the chain alone
+---cannot (docs/internals.md, "The audit chain").
+---
+---    relm.audit.verify()
+---    relm.audit.verify { anchor = "120:5f3a..." }
+---    relm.audit.verify(120, "5f3a...")      -- the same, older form
+---@param opts_or_id (table|integer)? {anchor = "id:hash"} or a kept head's id
+---@param hash string? a kept head's hash (with an id)
 ---@return boolean ok
----@return integer|table rows_or_broken
-function M.verify(id, hash)
+---@return integer|table rows_or_report
+function M.verify(opts_or_id, hash)
+    local id = opts_or_id
+    if type(opts_or_id) == "table" then
+        for k in pairs(opts_or_id) do
+            if k ~= "anchor" then
+                relm.error("invalid_argument", "relm.audit.verify: unknown option '" .. tostring(k) .. "' (anchor)", 2)
+            end
+        end
+        local anchor = opts_or_id.anchor
+        id, hash = nil, nil
+        if anchor ~= nil then
+            local sid, shash
+            if type(anchor) == "string" then
+                sid, shash = anchor:match("^(%d+):(%x+)$")
+            end
+            if not sid or #shash ~= 64 then
+                relm.error("invalid_argument",
+                    "relm.audit.verify: anchor must be the 'id:hash' text relm.audit.head() returned", 2)
+            end
+            id, hash = math.tointeger(tonumber(sid)), shash
+        end
+    end
     if id ~= nil and (math.type(id) ~= "integer" or type(hash) ~= "string") then
-        relm.error("invalid_argument",
-            "relm.audit.verify: give no arguments, or the id and hash relm.audit.head() returned", 2)
+        relm.error("invalid_argument", "relm.audit.verify: give no arguments, {anchor = 'id:hash'}, "
+            .. "or the id and hash relm.audit.head() returned", 2)
     end
     return A.verify(id, hash)
 end
 
----The last occurrence's id and hash (0 and 64 zeros for an empty log).
----Keep them outside the database: relm.audit.verify(id, hash) later shows
----whether the log was truncated or rewritten since.
+---The last occurrence's id and hash (0 and 64 zeros for an empty log), and
+---the two as one anchor text "id:hash". Write the anchor down outside the
+---database (a ticket, a signed mail): relm.audit.verify{anchor = ...}
+---later shows whether the log was truncated or rewritten since.
 ---@return integer id
 ---@return string hash
+---@return string anchor
 function M.head()
-    return A.head()
+    local id, hash = A.head()
+    return id, hash, id .. ":" .. hash
 end
 
 ---Occurrences, oldest first. filter: {subject=, subject_id=, actor=,

@@ -1,5 +1,7 @@
 -- relm/cmdb.lua: relm.cmdb, the configuration management database: CI types,
--- CIs, relationships, history, bulk import/export (writes are C primitives).
+-- CIs, relationships, history, bulk import/export (writes are C primitives;
+-- every write needs the cmdb permission and raises permission_denied
+-- without it, checked in C inside its transaction: docs/permissions.md).
 local C = require "relm.core.cmdb"
 local base = require "relm.core.base"
 

@@ -2,8 +2,9 @@
 -- under `relm.` at any depth (modules not loaded yet included) and methods.
 local M = {}
 
--- Files of lua/relm that are the engine's plumbing, not modules to offer.
-local INTERNAL = { init = true, complete = true, help = true, modules = true, eval = true }
+-- Files of lua/relm that are the engine's plumbing, not modules to offer
+-- (export.lua is the body of the function relm.export).
+local INTERNAL = { init = true, complete = true, help = true, modules = true, eval = true, export = true }
 
 local KEYWORDS = {
     "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
@@ -34,11 +35,16 @@ function M.modules()
             add(name)
         end
     end
+    -- Without the directory listing the list holds only the modules loaded
+    -- so far (18 of 25 at the first Tab of a session): such a list is
+    -- returned but never cached, so the next Tab looks again.
+    local complete_list = false
     local ok, ev = pcall(require, "relm.eval")
     local home = rawget(relm or {}, "home")
     if ok and type(ev) == "table" and ev.list and home then
-        local files = ev.list(home .. "/lua/relm") or {}
-        for _, file in ipairs(files) do
+        local files = ev.list(home .. "/lua/relm")
+        complete_list = files ~= nil
+        for _, file in ipairs(files or {}) do
             local name = file:match("^(.+)%.lua$")
             if name then
                 lua_file[name] = true
@@ -74,7 +80,9 @@ function M.modules()
         end
     end
     table.sort(modules)
-    module_cache = modules
+    if complete_list then
+        module_cache = modules
+    end
     return modules
 end
 

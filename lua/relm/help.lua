@@ -116,7 +116,12 @@ local function c_docs(name)
     local c = c_module(name)
     local d = c and rawget(c, "__doc")
     if type(d) ~= "table" and name ~= "" then
-        local t = rawget(relm, name) or package.loaded["relm." .. name]
+        -- relm.export is a function whose code lives in the module
+    -- relm/export.lua: only a table stands for a module.
+    local t = rawget(relm, name)
+    if type(t) ~= "table" then
+        t = package.loaded["relm." .. name]
+    end
         d = type(t) == "table" and rawget(t, "__doc")
     end
     return type(d) == "table" and d or {}

@@ -14,6 +14,69 @@ local relm = {
     info = base.info,
 }
 
+-- What sqlite3's dot commands do, as functions (docs/repl.md). They load
+-- the printer and the exporter on first use only.
+
+---How results print: relm.mode("csv"), relm.mode("table", {header = false});
+---with no argument returns the mode. Modes: table, box, csv, json, jsonl,
+---line, markdown.
+---@param mode? string
+---@param opts? {header?: boolean}
+---@return string mode
+function relm.mode(mode, opts)
+    return require("relm.pretty").set_mode(mode, opts)
+end
+
+---Print results to a file (truncated) from now on; relm.output() prints
+---to the screen again.
+---@param path? string
+function relm.output(path)
+    require("relm.pretty").set_output(path, false)
+end
+
+---Print the next result to a file, then to the screen again.
+---@param path string
+function relm.once(path)
+    if type(path) ~= "string" then
+        relm.error("invalid_argument", "relm.once: argument #1 (path) must be a file name", 2)
+    end
+    require("relm.pretty").set_output(path, true)
+end
+
+---Print each statement's run time (on stderr) after its results.
+---@param on boolean
+function relm.timer(on)
+    require("relm.pretty").timer = on and true or false
+end
+
+---The SQL that creates the tables, indexes and views whose name is like
+---pattern (SQL LIKE; default every one), as text to read.
+---@param pattern? string
+---@return string
+function relm.schema(pattern)
+    if pattern ~= nil and type(pattern) ~= "string" then
+        relm.error("invalid_argument", "relm.schema: argument #1 (pattern) must be a string (SQL LIKE)", 2)
+    end
+    local rows = base.sql("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite%' "
+        .. "AND name LIKE ? ORDER BY tbl_name, type DESC, name", pattern or "%")
+    local out = {}
+    for i, r in ipairs(rows) do
+        out[i] = r.sql .. ";"
+    end
+    return table.concat(out, "\n")
+end
+
+---Write any array of records (relm.sql results included) to a file as CSV,
+---JSON or JSON lines: relm.export(rows, path, {format=, columns=, header=,
+---progress=}). See lua/relm/export.lua.
+---@param rows table[]
+---@param path string
+---@param opts? table
+---@return integer count
+function relm.export(rows, path, opts)
+    return require("relm.export").export(rows, path, opts)
+end
+
 -- Names that are files of the engine rather than user-facing modules.
 local internal = { init = true, modules = true }
 

@@ -1,6 +1,8 @@
 -- relm/media.lua: the definitive media library (relm.media): software media
 -- with sha256 checksums and licences, hardware spares, CI -> media links.
 -- Writes and checksums are C (relm.core.media); reads are plain queries here.
+-- Writes (add, update, link, spare_add) need the cmdb permission and raise
+-- permission_denied without it (docs/permissions.md).
 local C = require "relm.core.media"
 
 local M = {}

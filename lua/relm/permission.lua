@@ -1,10 +1,11 @@
 -- relm/permission.lua: what each group may do: group x
--- workflow ("*" = every workflow) x action. Writes are for administrators.
+-- workflow ("*" = every workflow) x action ("cmdb": write the CMDB, on
+-- workflow "*" only). Writes are for administrators.
 local P = require "relm.core.people"
 
 local M = {}
 
-M.actions = { "create", "execute", "delegate", "suspend", "reactivate", "reopen", "cancel", "approve", "admin" }
+M.actions = { "create", "execute", "delegate", "suspend", "reactivate", "reopen", "cancel", "approve", "admin", "cmdb" }
 
 local function args(spec, fname)
     if type(spec) ~= "table" then
@@ -27,7 +28,8 @@ local function args(spec, fname)
 end
 
 ---Grant group the right to do action on releases of workflow (default
----"*"). Idempotent. Raises not_found, invalid_field, permission_denied.
+---"*"); action "cmdb" (write the CMDB) is granted on workflow "*" only.
+---Idempotent. Raises not_found, invalid_field, permission_denied.
 ---@param spec {group: string, workflow: string?, action: string}
 function M.grant(spec)
     local g, w, a = args(spec, "relm.permission.grant")

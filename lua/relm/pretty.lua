@@ -101,7 +101,7 @@ local function cut(s, w)
     return s:sub(1, utf8.offset(s, w) - 1) .. "…"
 end
 
-local function cell(v)
+local function cell(v, max)
     local s
     if v == nil then
         s = ""
@@ -123,7 +123,7 @@ local function cell(v)
         s = tostring(v)
     end
     s = s:gsub("[%c]", " ")
-    return cut(s, M.max_cell)
+    return cut(s, max or M.max_cell)
 end
 
 -- Narrow the widest columns until the line fits the width (or every
@@ -246,7 +246,11 @@ end
 --- a line per record (numbers right-aligned, long cells cut) and the count.
 ---@param rows table[] records keyed by column name
 ---@param columns? string[] column order (default: relm.sql's order, else sorted keys)
----@param opts? {width: integer, max_rows: integer, keep: string[]} fit to width (keep: never cut); max_rows
+---@param opts? {width: integer, max_rows: integer, max_cell: integer, keep: string[], total: integer, offset: integer,
+---  header: boolean}
+--- fit to width (keep: never cut); max_rows; cells cut at max_cell (default
+--- M.max_cell); total and offset: where a capped answer stands; header =
+--- false leaves the header and its rule out
 ---@return string
 function M.table(rows, columns, opts)
     if type(rows) ~= "table" then
@@ -285,13 +289,14 @@ function M.table(rows, columns, opts)
         end)
         columns = list
     end
+    local max_cell = opts.max_cell or M.max_cell
     local shown = #rows
     if opts.max_rows and opts.max_rows >= 0 and shown > opts.max_rows then
         shown = opts.max_rows
     end
     local widths, cells, numeric = {}, {}, {}
     for c, name in ipairs(columns) do
-        widths[c] = width(cell(name))
+        widths[c] = width(cell(name, max_cell))
         -- Right-align columns whose every value is a number.
         local all, any = true, false
         for r = 1, shown do
@@ -308,7 +313,7 @@ function M.table(rows, columns, opts)
         local row = rows[r]
         cells[r] = {}
         for c, name in ipairs(columns) do
-            local s = cell(row[name])
+            local s = cell(row[name], max_cell)
             cells[r][c] = s
             if width(s) > widths[c] then
                 widths[c] = width(s)
@@ -339,14 +344,16 @@ function M.table(rows, columns, opts)
     end
     local header = {}
     for c, name in ipairs(columns) do
-        header[c] = cell(name)
+        header[c] = cell(name, max_cell)
     end
-    local out = { line(header) }
-    local rule = {}
-    for c = 1, #columns do
-        rule[c] = string.rep("-", widths[c])
+    local out = {}
+    if opts.header ~= false then
+        local rule = {}
+        for c = 1, #columns do
+            rule[c] = string.rep("-", widths[c])
+        end
+        out[1], out[2] = line(header), table.concat(rule, "  ")
     end
-    out[2] = table.concat(rule, "  ")
     for r = 1, shown do
         out[#out + 1] = line(cells[r])
     end
@@ -367,8 +374,45 @@ function M.table(rows, columns, opts)
         end
         out[#out + 1] = note
     end
-    out[#out + 1] = string.format("(%d row%s)", #rows, #rows == 1 and "" or "s")
+    out[#out + 1] = M.count_line(#rows, opts.total or M.total(rows), opts.offset or M.offset(rows))
     return table.concat(out, "\n")
+end
+
+--- Every row a capped answer stands for (a search's rows.total), or nil.
+---@param rows table
+---@return integer|nil
+function M.total(rows)
+    local ok, total = pcall(function()
+        return rows.total
+    end)
+    return ok and math.type(total) == "integer" and total or nil
+end
+
+--- Rows a paged answer skipped (a search's offset), or nil.
+---@param rows table
+---@return integer|nil
+function M.offset(rows)
+    local ok, offset = pcall(function()
+        return rows.offset
+    end)
+    return ok and math.type(offset) == "integer" and offset or nil
+end
+
+--- "(3 rows)", or for an answer cut by its limit "(1000 of 5000 rows;
+--- pass limit=)": a capped answer always says so; a later page says which
+--- rows it holds.
+---@param n integer rows at hand
+---@param total? integer rows there are
+---@param offset? integer rows skipped before these
+---@return string
+function M.count_line(n, total, offset)
+    if offset and offset > 0 and total then
+        return string.format("(rows %d-%d of %d; pass offset=, limit=)", offset + 1, offset + n, total)
+    end
+    if total and total > n then
+        return string.format("(%d of %d rows; pass limit=)", n, total)
+    end
+    return string.format("(%d row%s)", n, n == 1 and "" or "s")
 end
 
 local function quote_key(k)
@@ -446,31 +490,308 @@ function M.format(v, indent, seen)
     return "{\n" .. inner .. table.concat(parts, ",\n" .. inner) .. "\n" .. indent .. "}"
 end
 
---- The text the REPL prints for one value.
+---------------------------------------------------------------------------
+-- Output modes, the output file and the timer: sqlite3's .mode, .headers,
+-- .output, .once and .timer, the Lua way (relm.mode, relm.output, ...).
+---------------------------------------------------------------------------
+
+--- How records print: "table" (aligned, the default), "box" (drawn with
+--- lines), "csv" (RFC 4180), "json" (an array of objects), "jsonl" (one
+--- object a line), "line" (column = value, a row per paragraph),
+--- "markdown" (a pipe table).
+M.mode = "table"
+--- Whether table, box, csv and markdown print a header row.
+M.header = true
+--- relm.timer(true): the REPL and -e print each statement's run time.
+M.timer = false
+--- The file results print to (relm.output / relm.once), nil for stdout.
+M.out = nil
+M.out_path = nil
+M.out_once = false
+
+local MODES = { table = true, box = true, csv = true, json = true, jsonl = true, line = true, markdown = true }
+
+--- True when results go to a terminal: then tables are fitted to its
+--- width, rows capped at max_rows and cells cut at max_cell; to a file or a
+--- pipe, everything goes out whole.
+---@return boolean
+function M.terminal()
+    return (M.width or 0) > 0 and M.out == nil
+end
+
+--- Set the output mode (and, with opts.header, the header row); with no
+--- argument returns the mode. Raises invalid_argument for an unknown mode.
+---@param mode? "table"|"box"|"csv"|"json"|"jsonl"|"line"|"markdown"
+---@param opts? {header?: boolean}
+---@return string mode
+function M.set_mode(mode, opts)
+    if mode ~= nil and not MODES[mode] then
+        relm.error("invalid_argument", "relm.mode: argument #1 must be one of table, box, csv, json, jsonl, "
+            .. "line, markdown, got " .. tostring(mode), 2)
+    end
+    if opts ~= nil and type(opts) ~= "table" then
+        relm.error("invalid_argument", "relm.mode: argument #2 (opts) must be a table {header = boolean}", 2)
+    end
+    M.mode = mode or M.mode
+    if opts and opts.header ~= nil then
+        M.header = opts.header and true or false
+    end
+    return M.mode
+end
+
+local function close_out()
+    if M.out then
+        M.out:close()
+    end
+    M.out, M.out_path, M.out_once = nil, nil, false
+end
+
+--- Send printed results to path (truncated) until relm.output() brings
+--- them back to the screen; once = true for the next result only.
+---@param path? string
+---@param once? boolean
+---@return string|nil path the previous output file
+function M.set_output(path, once)
+    local fname = once and "relm.once" or "relm.output"
+    if path ~= nil and (type(path) ~= "string" or path == "") then
+        relm.error("invalid_argument", fname .. ": argument #1 (path) must be a file name, or nothing for "
+            .. "the screen", 2)
+    end
+    local previous = M.out_path
+    if path == nil or path == "stdout" or path == "-" then
+        close_out()
+        return previous
+    end
+    local h, err = io.open(path, "w")
+    if not h then
+        relm.error("io_error", fname .. ": cannot write '" .. path .. "': " .. tostring(err), 2)
+    end
+    close_out()
+    M.out, M.out_path, M.out_once = h, path, once and true or false
+    return previous
+end
+
+-- The columns of v when it prints as records in the current mode: arrays
+-- of records, relm.rows and search results (their metatable names the
+-- columns, empty ones included). nil for any other value.
+local function record_columns(v)
+    if type(v) ~= "table" then
+        return nil
+    end
+    local mt = getmetatable(v)
+    if type(mt) == "table" and type(mt.columns) == "table" then
+        for _, row in ipairs(v) do
+            if type(row) ~= "table" then
+                return nil
+            end
+        end
+        return mt.columns
+    end
+    if is_record_list(v) then
+        return require("relm.export").columns(v)
+    end
+    return nil
+end
+
+-- A cell's text for box, line and markdown: whole, or cut on a terminal.
+local function mode_cell(v, max)
+    return cell(v, max)
+end
+
+local function box(rows, columns, max, header)
+    local widths, numeric = {}, {}
+    local cells = {}
+    for c, name in ipairs(columns) do
+        widths[c] = header and width(name) or 0
+        local all, any = true, false
+        for _, row in ipairs(rows) do
+            local v = row[name]
+            if v ~= nil and type(v) ~= "number" then
+                all = false
+            end
+            any = any or v ~= nil
+        end
+        numeric[c] = all and any
+    end
+    for r, row in ipairs(rows) do
+        cells[r] = {}
+        for c, name in ipairs(columns) do
+            local s = mode_cell(row[name], max)
+            cells[r][c] = s
+            widths[c] = math.max(widths[c], width(s))
+        end
+    end
+    local function rule(l, m, r)
+        local parts = {}
+        for c = 1, #columns do
+            parts[c] = string.rep("─", widths[c] + 2)
+        end
+        return l .. table.concat(parts, m) .. r
+    end
+    local function line(values, align)
+        local parts = {}
+        for c, s in ipairs(values) do
+            local pad = string.rep(" ", widths[c] - width(s))
+            parts[c] = " " .. ((align and numeric[c]) and pad .. s or s .. pad) .. " "
+        end
+        return "│" .. table.concat(parts, "│") .. "│"
+    end
+    local out = { rule("┌", "┬", "┐") }
+    if header then
+        out[#out + 1] = line(columns)
+        out[#out + 1] = rule("├", "┼", "┤")
+    end
+    for r = 1, #rows do
+        out[#out + 1] = line(cells[r], true)
+    end
+    out[#out + 1] = rule("└", "┴", "┘")
+    return table.concat(out, "\n")
+end
+
+local function markdown(rows, columns, max)
+    local function esc(s)
+        return (s:gsub("|", "\\|"))
+    end
+    local head = {}
+    for c, name in ipairs(columns) do
+        head[c] = esc(name)
+    end
+    local out = { "| " .. table.concat(head, " | ") .. " |" }
+    local rule = {}
+    for c, name in ipairs(columns) do
+        local num = #rows > 0
+        for _, row in ipairs(rows) do
+            num = num and (row[name] == nil or type(row[name]) == "number")
+        end
+        rule[c] = num and "---:" or "---"
+    end
+    out[2] = "|" .. table.concat(rule, "|") .. "|"
+    for _, row in ipairs(rows) do
+        local parts = {}
+        for c, name in ipairs(columns) do
+            parts[c] = esc(mode_cell(row[name], max))
+        end
+        out[#out + 1] = "| " .. table.concat(parts, " | ") .. " |"
+    end
+    return table.concat(out, "\n")
+end
+
+local function line_mode(rows, columns, max)
+    local w = 0
+    for _, name in ipairs(columns) do
+        w = math.max(w, width(name))
+    end
+    local out = {}
+    for r, row in ipairs(rows) do
+        if r > 1 then
+            out[#out + 1] = ""
+        end
+        for _, name in ipairs(columns) do
+            out[#out + 1] = string.rep(" ", w - width(name)) .. name .. " = " .. mode_cell(row[name], max)
+        end
+    end
+    return table.concat(out, "\n")
+end
+
+--- The text of records in a mode other than "table" (nil: nothing to
+--- print, e.g. json lines of no rows). A capped answer's note goes to
+--- stderr for the machine-readable modes, so that the data stays clean.
+---@param rows table[]
+---@param columns string[]
+---@param mode string
+---@return string|nil
+function M.render(rows, columns, mode)
+    local terminal = M.terminal()
+    local max = terminal and M.max_cell or math.huge
+    local export = require "relm.export"
+    local total = M.total(rows)
+    local text
+    if mode == "csv" then
+        local out = {}
+        if M.header then
+            out[1] = export.csv_header(columns)
+        end
+        for _, row in ipairs(rows) do
+            out[#out + 1] = export.csv_line(row, columns)
+        end
+        text = #out > 0 and table.concat(out, "\r\n") .. "\r" or nil
+    elseif mode == "json" or mode == "jsonl" then
+        local out = {}
+        for i, row in ipairs(rows) do
+            out[i] = export.json_object(row, columns)
+        end
+        if mode == "json" then
+            text = "[" .. table.concat(out, ",\n") .. "]"
+        else
+            text = #out > 0 and table.concat(out, "\n") or nil
+        end
+    elseif mode == "box" then
+        text = box(rows, columns, max, M.header) .. "\n" .. M.count_line(#rows, total)
+        total = nil
+    elseif mode == "markdown" then
+        text = markdown(rows, columns, max)
+    elseif mode == "line" then
+        text = #rows > 0 and line_mode(rows, columns, max) or nil
+    end
+    if total and total > #rows then
+        io.stderr:write(M.count_line(#rows, total), "\n")
+    end
+    return text
+end
+
+--- The text the REPL prints for one value (nil: print nothing).
 ---@param v any
----@return string
+---@return string|nil
 function M.show(v)
     if type(v) == "string" then
         return v -- as lua5.4 prints it: the text itself
     end
-    if is_record_list(v) then
-        return M.table(v, nil, { width = M.width, max_rows = M.max_rows })
+    if M.mode ~= "table" then
+        local columns = record_columns(v)
+        if columns then
+            return M.render(v, columns, M.mode)
+        end
+        -- One record (relm.cmdb.get, relm.release.get) is a one-row answer.
+        if is_record(v) and next(v) ~= nil and rawget(v, 1) == nil then
+            return M.render({ v }, require("relm.export").columns({ v }), M.mode)
+        end
     end
+    local terminal = M.terminal()
+    local opts = {
+        width = terminal and M.width or 0, max_rows = terminal and M.max_rows or nil,
+        max_cell = not terminal and math.huge or nil, header = M.header,
+    }
+    if is_record_list(v) then
+        return M.table(v, nil, opts)
+    end
+    -- An empty answer prints its header and (0 rows), never {}: relm.sql
+    -- results, and any list whose metatable names its columns (the
+    -- convention of every function that returns records).
     local mt = getmetatable(v)
-    if type(v) == "table" and type(mt) == "table" and mt.__name == "relm.rows" and #v == 0 then
+    if type(v) == "table" and type(mt) == "table" and next(v) == nil and not mt.__tostring
+        and (mt.__name == "relm.rows" or type(mt.columns) == "table") then
         if type(mt.columns) == "table" and #mt.columns > 0 then
-            return M.table(v, mt.columns, { width = M.width })
+            return M.table(v, mt.columns, opts)
         end
         return "(0 rows)"
     end
     return M.format(v)
 end
 
---- Print every argument (nil included) on its own line(s).
+--- Print every argument (nil included) on its own line(s), to the output
+--- file when relm.output or relm.once named one.
 function M.print(...)
     local n = select("#", ...)
+    local h = M.out or io.output()
     for i = 1, n do
-        io.write(M.show((select(i, ...))), "\n")
+        local text = M.show((select(i, ...)))
+        if text ~= nil then
+            h:write(text, "\n")
+        end
+    end
+    h:flush()
+    if M.out_once and n > 0 then
+        close_out()
     end
 end
 

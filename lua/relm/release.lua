@@ -918,7 +918,13 @@ local function dry_run(id, action, opts)
     local wf = M.workflow(r.workflow)
     local out = { action = action, from = r.state, to = r.state, missing = {} }
     local pok, kind, op = pcall(plan, r, wf, action)
-    if pok then
+    if not pok then
+        -- No such action from here: the refusal as act raises it.
+        out.allowed, out.reason, out.error = false, tostring(kind), kind
+        out.code = type(kind) == "table" and kind.code or "error"
+        return out
+    end
+    do
         out.kind, out.to = kind, op.to_state or r.state
         local perm = op.permission or PRIMITIVES[kind] or "execute"
         out.permission = { name = perm, granted = C.can(wf.name, perm) }

@@ -2,8 +2,6 @@
 -- default; status="closed" for the reference product's closed-release
 -- search) with full-text search over title, description and closure text
 -- (SQLite FTS5), and export to CSV or JSON. See docs/search.md.
-local cjson = require "cjson"
-
 local M = {}
 
 local STATUS = { open = true, suspended = true, closed = true, cancelled = true }
@@ -32,11 +30,26 @@ local function render(rows)
             closed = (r.closed_at or ""):sub(1, 10), group = r.executor_group, title = r.title,
         }
     end
-    local width = pretty.width and pretty.width > 0 and pretty.width or 80
-    return pretty.table(view, SHOWN, { width = width, max_rows = pretty.max_rows, keep = KEEP })
+    -- Fitted and capped on a terminal only: to a file or a pipe every row
+    -- and every character goes out.
+    local terminal = pretty.terminal()
+    return pretty.table(view, SHOWN, {
+        width = terminal and pretty.width or 0, max_rows = terminal and pretty.max_rows or nil,
+        max_cell = not terminal and math.huge or nil, keep = KEEP, total = rows.total, offset = rows.offset,
+        header = pretty.header,
+    })
 end
 
-local RESULTS_MT = { __name = "relm.search", __tostring = render, search = true }
+-- Search results: an array of releases whose metatable prints them, names
+-- their columns (relm.export, relm.mode) and answers rows.total (every
+-- match, also those past the limit) without a key that ipairs or pairs
+-- would see.
+local function results(rows, total, offset)
+    return setmetatable(rows, {
+        __name = "relm.search", __tostring = render, search = true, columns = M.columns,
+        __index = { total = total, offset = offset },
+    })
+end
 
 local FILTERS = {
     status = true, situation = true, number = true, opened = true, opened_from = true, opened_to = true,
@@ -286,44 +299,51 @@ function M.releases(filters)
         LEFT JOIN portfolios p ON p.id = r.portfolio_id
         LEFT JOIN models m ON m.id = r.model_id
         ]] .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
-    return setmetatable(rows, RESULTS_MT)
-end
-
--- One CSV field (RFC 4180: quoted when it holds a comma, quote or line
--- break; quotes doubled).
-local function csv_field(v)
-    if v == nil then
-        return ""
+    -- A full page may not be all: count what matched, so that a capped
+    -- answer says "(1000 of 5000 rows; pass limit=)" and scripts read
+    -- rows.total instead of trusting #rows.
+    local total = offset + #rows
+    if #rows >= limit then
+        args[#args] = nil
+        args[#args] = nil
+        total = relm.sql([[
+            SELECT count(*) AS n FROM releases r
+            LEFT JOIN users ru ON ru.id = r.requester_id
+            LEFT JOIN users rs ON rs.id = r.responsible_id
+            LEFT JOIN groups eg ON eg.id = r.executor_group_id
+            LEFT JOIN groups cg ON cg.id = r.current_group_id
+            LEFT JOIN portfolios p ON p.id = r.portfolio_id
+            LEFT JOIN models m ON m.id = r.model_id
+            ]] .. w, table.unpack(args))[1].n
     end
-    local s = tostring(v)
-    if s:find('[,"\r\n]') then
-        return '"' .. s:gsub('"', '""') .. '"'
-    end
-    return s
+    return results(rows, total, offset)
 end
 
 ---Write releases to a file: rows from relm.search.releases, or a filter
----table to search with first. opts.format "csv" (header row, RFC 4180) or
----"json" (an array of objects); by default from the file's extension
----(.json, else CSV). Filters without a limit export every match. Returns
----the number of releases written.
+---table to search with first. The format is opts.format ("csv", "json"
+---or "jsonl") or the file's extension (.csv, .json, .jsonl); any other
+---extension (.xlsx) is refused, naming the path. Filters without a limit
+---export every match. Rows that are not releases (no number) are refused:
+---relm.export writes any records. opts.progress = function(done, total)
+---as for relm.export. Returns the number of releases written.
 ---@param rows_or_filters table
 ---@param path string
----@param opts? {format?: "csv"|"json"}
+---@param opts? {format?: "csv"|"json"|"jsonl", progress?: fun(done: integer, total: integer)}
 ---@return integer count
 function M.export(rows_or_filters, path, opts)
+    local fname = "relm.search.export"
     if type(rows_or_filters) ~= "table" then
-        relm.error("invalid_argument", "relm.search.export: argument #1 must be search results or filters", 2)
+        relm.error("invalid_argument", fname .. ": argument #1 must be search results or filters", 2)
     end
     if type(path) ~= "string" or path == "" then
-        relm.error("invalid_argument", "relm.search.export: argument #2 (path) must be a file name", 2)
+        relm.error("invalid_argument", fname .. ": argument #2 (path) must be a file name", 2)
+    end
+    if opts ~= nil and type(opts) ~= "table" then
+        relm.error("invalid_argument", fname .. ": argument #3 (opts) must be a table", 2)
     end
     opts = opts or {}
-    local format = opts.format or (path:lower():match("%.json$") and "json" or "csv")
-    if format ~= "csv" and format ~= "json" then
-        relm.error("invalid_argument", "relm.search.export: format must be \"csv\" or \"json\", got "
-            .. tostring(format), 2)
-    end
+    local export = require "relm.export"
+    local format = export.format_of(path, opts.format, fname)
     local mt = getmetatable(rows_or_filters)
     local rows = rows_or_filters
     if not (mt and mt.search) and (next(rows_or_filters) == nil or rows_or_filters[1] == nil) then
@@ -335,34 +355,19 @@ function M.export(rows_or_filters, path, opts)
         end
         f.limit = f.limit or math.maxinteger
         rows = M.releases(f)
-    end
-    local f, err = io.open(path, "w")
-    if not f then
-        relm.error("io_error", "relm.search.export: " .. tostring(err), 2)
-    end
-    if format == "json" then
-        local out = {}
+    elseif not (mt and mt.search) then
+        -- Rows from elsewhere: releases (relm.release.get) are welcome;
+        -- anything else would come out as blank lines under the release
+        -- columns.
+        export.check_rows(rows, fname)
         for i, r in ipairs(rows) do
-            local o = {}
-            for _, c in ipairs(M.columns) do
-                o[c] = r[c] == nil and cjson.null or r[c]
+            if r.number == nil or r.id == nil then
+                relm.error("invalid_argument", ("%s: row %d is not a release (it has no %s); write any records "
+                    .. "with relm.export(rows, path)"):format(fname, i, r.id == nil and "id" or "number"), 2)
             end
-            out[i] = o
-        end
-        f:write(#out == 0 and "[]" or cjson.encode(out), "\n")
-    else
-        f:write(table.concat(M.columns, ","), "\r\n")
-        for _, r in ipairs(rows) do
-            local line = {}
-            for i, c in ipairs(M.columns) do
-                line[i] = csv_field(r[c])
-            end
-            f:write(table.concat(line, ","), "\r\n")
         end
     end
-    f:close()
-    return #rows
+    return export.write_file(rows, path, format, M.columns, opts, fname)
 end
-
 
 return M

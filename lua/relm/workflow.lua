@@ -81,30 +81,85 @@ local cache = {}
 -- Helpers
 --------------------------------------------------------------------------
 
--- Levenshtein distance, for "did you mean" hints on misspelt names.
+-- "Did you mean" hints are a courtesy and must never make checking a file
+-- slow: a file may hold thousands of misspelt names, a name may be a
+-- megabyte long. Only names up to HINT_MAX_LEN bytes get a hint, only
+-- candidates within two bytes of the name's length are compared, the
+-- distance is computed in a band of width two and abandoned as soon as it
+-- exceeds two, and all hints together may spend at most HINT_BUDGET steps
+-- per second of CPU time (past it a name simply gets no hint).
+local HINT_MAX_LEN = 64
+local HINT_BUDGET = 200000
+local hint_spent, hint_since = 0, -math.huge
+
+-- Levenshtein distance between a and b when it is at most 2, else nil;
+-- also returns the number of steps it took. Only cells within two of the
+-- diagonal are computed: any path leaving that band costs more than two.
 local function distance(a, b)
+    local la, lb = #a, #b
+    if math.abs(la - lb) > 2 then
+        return nil, 1
+    end
+    local INF = 3
     local prev = {}
-    for j = 0, #b do
+    for j = 0, math.min(lb, 2) do
         prev[j] = j
     end
-    for i = 1, #a do
-        local cur = { [0] = i }
-        for j = 1, #b do
-            local cost = a:sub(i, i) == b:sub(j, j) and 0 or 1
-            cur[j] = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost)
+    local steps = 1
+    for i = 1, la do
+        local cur = {}
+        if i <= 2 then
+            cur[0] = i
+        end
+        local lo, hi = math.max(1, i - 2), math.min(lb, i + 2)
+        local best = cur[0] or INF
+        local ai = a:byte(i)
+        for j = lo, hi do
+            local cost = ai == b:byte(j) and 0 or 1
+            local v = math.min((prev[j] or INF) + 1, (cur[j - 1] or INF) + 1, (prev[j - 1] or INF) + cost)
+            cur[j] = v
+            if v < best then
+                best = v
+            end
+        end
+        steps = steps + (hi - lo + 1)
+        if best > 2 then
+            return nil, steps
         end
         prev = cur
     end
-    return prev[#b]
+    local d = prev[lb]
+    if d == nil or d > 2 then
+        return nil, steps
+    end
+    return d, steps
 end
 
--- " (did you mean 'x'?)" for the closest candidate within two edits, or "".
+-- " (did you mean 'x'?)" for the closest candidate within two edits, or ""
+-- (also "" when the name is too long or the hint budget is spent).
 local function suggest(word, candidates)
+    if type(word) ~= "string" or #word > HINT_MAX_LEN then
+        return ""
+    end
+    local now = os.clock()
+    if now - hint_since >= 1 then
+        hint_spent, hint_since = 0, now
+    end
     local best, bestd
     for _, c in ipairs(candidates) do
-        local d = distance(word, c)
-        if d <= 2 and (not bestd or d < bestd) then
-            best, bestd = c, d
+        hint_spent = hint_spent + 1
+        if hint_spent > HINT_BUDGET then
+            break
+        end
+        if type(c) == "string" and math.abs(#c - #word) <= 2 then
+            local d, steps = distance(word, c)
+            hint_spent = hint_spent + steps
+            if d and (not bestd or d < bestd) then
+                best, bestd = c, d
+                if d == 0 then
+                    break
+                end
+            end
         end
     end
     return best and (" (did you mean '" .. best .. "'?)") or ""

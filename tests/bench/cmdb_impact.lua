@@ -7,16 +7,7 @@
 -- Prints "MIN MEDIAN COUNT" (CPU seconds, os.clock), and extra facts.
 local mode, name, reps = arg[1], arg[2], tonumber(arg[3] or "1")
 
-local function measure(rounds, fn)
-    local t, n = {}, nil
-    for i = 1, rounds do
-        local t0 = os.clock()
-        n = fn()
-        t[i] = os.clock() - t0
-    end
-    table.sort(t)
-    return t[1], t[(rounds + 1) // 2], n
-end
+local measure = dofile(arg[0]:gsub("[^/]*$", "") .. "measure.lua")
 
 local up = { direction = "up" }
 if mode == "first" then

@@ -5,16 +5,7 @@
 -- CPU seconds (os.clock).
 local user, reps = arg[1], tonumber(arg[2] or "20")
 
-local function measure(rounds, fn)
-    local t, n = {}, nil
-    for i = 1, rounds do
-        local t0 = os.clock()
-        n = fn()
-        t[i] = os.clock() - t0
-    end
-    table.sort(t)
-    return t[1], t[(rounds + 1) // 2], n
-end
+local measure = dofile(arg[0]:gsub("[^/]*$", "") .. "measure.lua")
 
 relm.user.as(user, function()
     relm.desktop() -- warm the statement cache and the pages

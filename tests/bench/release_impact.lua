@@ -11,16 +11,7 @@
 -- CPU seconds (os.clock).
 local reps = tonumber(arg[1] or "20")
 
-local function measure(rounds, fn)
-    local t, n = {}, nil
-    for i = 1, rounds do
-        local t0 = os.clock()
-        n = fn()
-        t[i] = os.clock() - t0
-    end
-    table.sort(t)
-    return t[1], t[(rounds + 1) // 2], n
-end
+local measure = dofile(arg[0]:gsub("[^/]*$", "") .. "measure.lua")
 
 local names = {}
 for i = 1, 2 do names[#names + 1] = ("cluster-%04d"):format(i * 311) end

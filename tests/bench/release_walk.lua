@@ -18,32 +18,7 @@ if os.getenv("RELEASE_BENCH_SHIM") == "1" then
 end
 local wf = relm.workflow.load(WF)
 
--- Shortest path from the initial state to the close state, avoiding the
--- cancel state: a list of transition names.
-local function path()
-    local prev, queue, seen = {}, { wf.initial }, { [wf.initial] = true }
-    while #queue > 0 do
-        local s = table.remove(queue, 1)
-        if s == wf.close_state then
-            break
-        end
-        for _, t in ipairs(wf:available(s)) do
-            local to = wf.transitions[t].to
-            if not seen[to] and to ~= wf.cancel_state then
-                seen[to] = true
-                prev[to] = { from = s, t = t }
-                queue[#queue + 1] = to
-            end
-        end
-    end
-    assert(prev[wf.close_state], "no path to the close state in workflow " .. WF)
-    local out, s = {}, wf.close_state
-    while s ~= wf.initial do
-        table.insert(out, 1, prev[s].t)
-        s = prev[s].from
-    end
-    return out
-end
+local path = dofile("tests/fixtures/workflow_path.lua")
 
 local VALUES = {
     release_date = "2027-01-20", solution_category = "deployed", closure_text = "done",
@@ -53,7 +28,7 @@ local VALUES = {
 
 -- Fields each step must carry: those of the state it leaves and its own.
 local steps = {}
-for i, t in ipairs(path()) do
+for i, t in ipairs(path(wf)) do
     local tr = wf.transitions[t]
     local from = next(tr.from)
     for s in pairs(tr.from) do

@@ -62,6 +62,17 @@ static relm_store *fresh(const char *path, int n)
     return s;
 }
 
+/* The triggers as migration 0005 makes them, for an attacker who puts
+ * them back after a change. */
+#define NO_UPDATE                                                         \
+    "CREATE TRIGGER occurrences_no_update BEFORE UPDATE ON occurrences\n" \
+    "BEGIN\n    SELECT RAISE(ABORT, 'the occurrence log is "             \
+    "append-only');\nEND"
+#define NO_DELETE                                                         \
+    "CREATE TRIGGER occurrences_no_delete BEFORE DELETE ON occurrences\n" \
+    "BEGIN\n    SELECT RAISE(ABORT, 'the occurrence log is "             \
+    "append-only');\nEND"
+
 /* Run sql on a second connection to path, as an attacker would. */
 static int tamper(const char *path, const char *sql)
 {
@@ -144,8 +155,14 @@ static void test_chain(void)
     CHECK(relm_audit_verify_kept(s, kept, kept_hash, &r, &d) == RELM_OK);
     CHECK(r.ok == 1 && r.rows == 6);
     CHECK(tamper(path, "DROP TRIGGER occurrences_no_delete; "
-                       "DELETE FROM occurrences WHERE id >= 5") == SQLITE_OK);
-    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.ok == 1);
+                       "DELETE FROM occurrences WHERE id >= 5; "
+                       NO_DELETE) == SQLITE_OK);
+    /* The chain itself holds; what shows is release 3 without any
+     * occurrence (the truncated rows were its whole history). */
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.ok == 0);
+    CHECK(r.nproblems == 1 && strcmp(r.problems[0].kind, "release") == 0);
+    CHECK(r.problems[0].id == 3);
+    CHECK(strstr(r.reason, "no occurrence") != NULL);
     CHECK(relm_audit_verify_kept(s, kept, kept_hash, &r, &d) == RELM_OK);
     CHECK(r.ok == 0 && r.bad_id == 6);
     CHECK(strstr(r.reason, "truncated") != NULL);
@@ -153,6 +170,80 @@ static void test_chain(void)
     CHECK(relm_audit_verify_kept(s, 4, kept_hash, &r, &d) == RELM_OK);
     CHECK(r.ok == 0 && r.bad_id == 4);
     CHECK(strstr(r.reason, "rewritten") != NULL);
+    relm_store_close(s);
+    unlink(path);
+}
+
+/* The problem of kind in r whose reason holds text, or NULL. */
+static const relm_audit_problem *find_problem(const relm_audit_report *r,
+                                              const char *kind,
+                                              const char *text)
+{
+    for (int i = 0; i < r->nproblems; i++)
+        if (strcmp(r->problems[i].kind, kind) == 0 &&
+            strstr(r->problems[i].reason, text) != NULL)
+            return &r->problems[i];
+    return NULL;
+}
+
+/* What the chain alone missed: text after a NUL, a release edited in the
+ * file, dropped or redefined triggers and views. */
+static void test_beyond_chain(void)
+{
+    const char *path = "test_audit2.db";
+    relm_diag d;
+    relm_audit_report r;
+
+    /* "approved by CFO" after a NUL, the trigger put back afterwards: the
+     * hash covers every stored byte, so the row reads as altered. */
+    relm_store *s = fresh(path, 2);
+    CHECK(tamper(path, "DROP TRIGGER occurrences_no_update; "
+                       "UPDATE occurrences SET action = action || char(0) "
+                       "|| ' approved by CFO' WHERE id = 3; "
+                       NO_UPDATE) == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0 && r.bad_id == 3);
+    CHECK(find_problem(&r, "chain", "altered") != NULL);
+    CHECK(find_problem(&r, "schema", "") == NULL);
+    relm_store_close(s);
+
+    /* A release's state edited straight in the file. */
+    s = fresh(path, 2);
+    CHECK(tamper(path, "UPDATE releases SET state = 'closed' "
+                       "WHERE id = 2") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
+    CHECK(r.ok == 0 && r.nproblems == 1);
+    CHECK(r.problems[0].id == 2);
+    CHECK(find_problem(&r, "release", "state is 'closed'") != NULL);
+    CHECK(find_problem(&r, "release", "row 4") != NULL);
+    /* A release deleted behind relm's back. */
+    CHECK(tamper(path, "DELETE FROM releases WHERE id = 1") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.nproblems == 2);
+    CHECK(find_problem(&r, "release", "release id 1 is gone") != NULL);
+    relm_store_close(s);
+
+    /* Dropped triggers, each named; a trigger redefined to let changes
+     * through; the snapshot view redefined. */
+    s = fresh(path, 1);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.ok == 1);
+    CHECK(r.releases == 1);
+    CHECK(tamper(path, "DROP TRIGGER occurrences_no_update; "
+                       "DROP TRIGGER occurrences_no_delete") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.ok == 0);
+    CHECK(r.nproblems == 2);
+    CHECK(find_problem(&r, "schema", "occurrences_no_update is missing") != NULL);
+    CHECK(find_problem(&r, "schema", "occurrences_no_delete is missing") != NULL);
+    CHECK(tamper(path, "CREATE TRIGGER occurrences_no_update BEFORE UPDATE "
+                       "ON occurrences BEGIN SELECT 1; END; " NO_DELETE)
+          == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.nproblems == 1);
+    CHECK(find_problem(&r, "schema", "occurrences_no_update is not the one") != NULL);
+    CHECK(tamper(path, "DROP TRIGGER occurrences_no_update; " NO_UPDATE "; "
+                       "DROP VIEW release_snapshots; CREATE VIEW "
+                       "release_snapshots AS SELECT id, number, '{}' AS "
+                       "snapshot FROM releases") == SQLITE_OK);
+    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.nproblems == 1);
+    CHECK(find_problem(&r, "schema", "release_snapshots is not the one") != NULL);
     relm_store_close(s);
     unlink(path);
 }
@@ -186,6 +277,7 @@ int main(void)
 {
     test_sha256();
     test_chain();
+    test_beyond_chain();
     test_refusal_writes_nothing();
     return CHECK_DONE("test_audit");
 }

@@ -11,6 +11,7 @@
 #include "people.h"
 #include "release.h"
 #include "base/store.h"
+#include "base/clock.h"
 
 static relm_store *s;
 static relm_diag d;
@@ -95,7 +96,7 @@ int main(void)
         return 1;
     }
     char v[128];
-    relm_release_set_clock(1800000000); /* 2027-01-15T08:00:00Z */
+    relm_clock_set(1800000000); /* 2027-01-15T08:00:00Z */
 
     int64_t a = reg("first", 36000);
     CHECK(a > 0);
@@ -134,12 +135,12 @@ int main(void)
     CHECK(refused(a, &sus, "justification_required"));
 
     /* SLA: one hour runs, suspended four hours, deadline moves by four. */
-    relm_release_set_clock(1800000000 + 3600);
+    relm_clock_set(1800000000 + 3600);
     sus.justification_id = j_s;
     CHECK(relm_release_apply(s, a, &sus, NULL, &d) == RELM_OK);
     field(a, "remaining_seconds", v, sizeof v);
     CHECK(strcmp(v, "32400") == 0);
-    relm_release_set_clock(1800000000 + 5 * 3600);
+    relm_clock_set(1800000000 + 5 * 3600);
     CHECK(relm_release_apply(s, a, &reac, NULL, &d) == RELM_OK);
     field(a, "deadline", v, sizeof v);
     CHECK(strcmp(v, "2027-01-15T22:00:00Z") == 0);
@@ -229,7 +230,7 @@ int main(void)
     /* The chain holds after all of it. */
     relm_audit_report r;
     CHECK(relm_audit_verify(s, &r, &d) == RELM_OK && r.ok);
-    relm_release_set_clock(0);
+    relm_clock_set(0);
     relm_store_close(s);
     unlink(path);
     return CHECK_DONE("test_release");

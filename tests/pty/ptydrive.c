@@ -22,6 +22,7 @@ static const char *usage_text =
     "                 match (escape sequences and \\r are removed first)\n"
     "  sleep MS       keep reading output for MS milliseconds\n"
     "  timeout SECS   time limit of the following expect/exit steps\n"
+    "  hangup         close the terminal (COMMAND gets SIGHUP)\n"
     "  exit CODE      wait for COMMAND to exit with status CODE ('any')\n"
     "Blank lines and lines starting with # are skipped. SCRIPT '-' reads\n"
     "stdin. On a failed step the transcript goes to stderr and the exit\n"
@@ -110,6 +111,8 @@ static void reap(void)
 static int pump(int ms)
 {
     long end = now_ms() + ms;
+    if (master < 0) /* hung up: nothing more to read */
+        return 0;
     for (;;) {
         long left = end - now_ms();
         struct pollfd p = {.fd = master, .events = POLLIN};
@@ -269,6 +272,11 @@ int main(int argc, char **argv)
             cursor = (size_t)(hit - seen) + n;
         } else if (strcmp(p, "sleep") == 0) {
             pump(atoi(arg));
+        } else if (strcmp(p, "hangup") == 0) {
+            /* Close the terminal, as a closed window or a dropped ssh
+             * connection does: the kernel sends the command SIGHUP. */
+            close(master);
+            master = -1;
         } else if (strcmp(p, "timeout") == 0) {
             timeout = atof(arg);
         } else if (strcmp(p, "exit") == 0) {

@@ -364,14 +364,7 @@ describe("acceptance: portfolios, justifications, releases, search", function()
     }
     local jid
 
-    local function has(list, x)
-        for _, v in ipairs(list) do
-            if v == x then
-                return true
-            end
-        end
-        return false
-    end
+    local has = dofile("tests/fixtures/spec_helper.lua").has
 
     -- Walk a release to its end through the first workflow transition that
     -- actions() offers each time, giving the closure fields on the way.

@@ -3,6 +3,7 @@
 -- people with known permissions, and row counts that show whether anything
 -- was written.
 local assert = require "luassert"
+local S = dofile("tests/fixtures/spec_helper.lua")
 local H = {}
 
 H.WF = "planflow"
@@ -50,11 +51,7 @@ end
 
 ---A fresh release of the fixture workflow, taken to state (default planning).
 function H.release(fields, state)
-    local spec = { workflow = H.WF, title = "Upgrade the database", executor_group = "ops" }
-    for k, v in pairs(fields or {}) do
-        spec[k] = v
-    end
-    local r = relm.release.register(spec)
+    local r = S.register({ workflow = H.WF, title = "Upgrade the database", executor_group = "ops" }, fields)
     if (state or "planning") ~= "registration" then
         r = relm.release.act(r.id, "plan")
     end
@@ -111,10 +108,7 @@ end
 
 ---Row counts of everything the activity and approval writes touch.
 function H.counts()
-    local function n(t)
-        local ok, rows = pcall(relm.sql, "SELECT count(*) AS n FROM " .. t)
-        return ok and rows[1].n or -1
-    end
+    local n = S.count
     return {
         activities = n("activities"), deps = n("activity_deps"), occurrences = n("occurrences"),
         releases = n("releases"), requests = n("approval_requests"), decisions = n("approval_decisions"),
@@ -125,16 +119,6 @@ end
 
 ---Assert fn raises a relm error with code (and message matching pattern),
 ---and that nothing was written.
-function H.refused(code, pattern, fn)
-    local before = H.counts()
-    local ok, err = pcall(fn)
-    assert.is_false(ok, "expected a " .. code .. " error")
-    assert.is_true(relm.is_error(err, code), "expected " .. code .. ", got " .. tostring(err))
-    if pattern then
-        assert.matches(pattern, err.message)
-    end
-    assert.are.same(before, H.counts())
-    return err
-end
+H.refused = S.refuser(function() return H.counts() end)
 
 return H

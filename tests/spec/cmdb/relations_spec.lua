@@ -1,9 +1,8 @@
 -- relations_spec.lua: relationships between CIs.
 local cmdb = relm.cmdb
 
-local function count(tbl)
-    return relm.sql("SELECT count(*) AS n FROM " .. tbl)[1].n
-end
+local S = dofile("tests/fixtures/spec_helper.lua")
+local count = S.count
 
 -- Assert fn fails with code and writes no relationship and no history.
 local function refused(code, fn, ...)

@@ -1,16 +1,8 @@
 -- types_spec.lua: CI types and their attribute schema.
 local cmdb = relm.cmdb
 
-local function count(tbl)
-    return relm.sql("SELECT count(*) AS n FROM " .. tbl)[1].n
-end
-
-local function fails(code, fn, ...)
-    local ok, err = pcall(fn, ...)
-    assert.is_false(ok, "expected an error " .. code)
-    assert.is_true(relm.is_error(err, code), "expected " .. code .. ", got " .. tostring(err))
-    return tostring(err)
-end
+local S = dofile("tests/fixtures/spec_helper.lua")
+local count, fails = S.count, S.fails
 
 describe("relm.cmdb.define_type", function()
     it("creates a type with every kind of attribute", function()

@@ -88,3 +88,14 @@ describe("relm.cmdb.baseline", function()
         assert.matches("no baseline named 'nope'", tostring(err))
     end)
 end)
+
+describe("relm.cmdb.baseline with a long list of names", function()
+    it("takes a names list whose JSON outgrows Lua's buffer (it crashed)", function()
+        local names = {}
+        for i = 1, 120 do
+            names[i] = ("app-with-a-rather-long-name-%03d"):format(i)
+            cmdb.add{ type = "app", name = names[i] }
+        end
+        assert.are.equal(120, cmdb.baseline("long list", { names = names }).count)
+    end)
+end)

@@ -141,6 +141,32 @@ describe("closing a release", function()
         ci_on_close(nil)
         assert.are.equal("in_development", status("web-01"))
     end)
+
+    it("is done by an executor without the cmdb permission, and cannot be replayed from a script", function()
+        local C = require "relm.core.related"
+        local r = relm.user.as("bob", H.release) -- bob requests, so he closes
+        relm.release.relate(r.id, "ci", "web-01")
+        -- Not before the release is closed.
+        local ok, err = pcall(C.close_cis, r.id, { in_development = "archived" })
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "not_allowed"), tostring(err))
+        H.resolve(r)
+        r = relm.user.as("bob", relm.release.act, r.id, "close", { fields = H.closing })
+        assert.are.equal("closed", r.status)
+        assert.are.equal("active", status("web-01"))
+        set("web-01", "in_development")
+        local before = H.counts()
+        -- Nobody replays the closure's CI updates, not even its executor...
+        ok, err = pcall(relm.user.as, "bob", C.close_cis, r.id, { in_development = "archived" })
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "not_allowed"), tostring(err))
+        -- ...and a user who may not work the release is refused outright.
+        ok, err = pcall(relm.user.as, "carol", C.close_cis, r.id, { in_development = "archived" })
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "permission_denied"), tostring(err))
+        assert.are.same(before, H.counts())
+        assert.are.equal("in_development", status("web-01"))
+    end)
 end)
 
 describe("ci_on_close in the workflow DSL", function()

@@ -1,37 +1,25 @@
 -- helper.lua: shared set-up for the related, desktop and search specs: the
 -- fixture workflow, people, a small CMDB, releases taken to closure, and
 -- row counts that show whether anything was written. Not a spec itself.
-local assert = require "luassert"
+local S = dofile("tests/fixtures/spec_helper.lua")
+local R = dofile("tests/fixtures/release_helper.lua")
 local H = {}
 
 H.WF = "shimflow"
 
 ---Load the release specs' fixture workflow (tests/fixtures/workflows/
----shimflow.lua) and make people with known permissions:
----bob (ops: create + execute), carol (no group), dave (ops + leads:
----everything but admin), erin (ops + leads + cab).
+---shimflow.lua) and make their people (release_helper.lua: bob, carol,
+---dave) and erin (ops + leads + cab), a dba group and a suspension reason.
 function H.setup()
-    relm.release.workflow("tests/fixtures/workflows/shimflow.lua")
-    if relm.user.get("bob") then
+    R.workflows()
+    if relm.user.get("erin") then
         return
     end
-    relm.user.add { name = "bob", full_name = "Bob Builder", unit = "IT" }
-    relm.user.add { name = "carol" }
-    relm.user.add { name = "dave" }
+    R.people()
     relm.user.add { name = "erin" }
-    for _, g in ipairs({ "ops", "leads", "dba" }) do -- cab: in every database
-        relm.group.add { name = g }
-    end
-    relm.group.add_member("ops", "bob")
-    relm.group.add_member("ops", "dave")
-    relm.group.add_member("leads", "dave")
+    relm.group.add { name = "dba" } -- cab: in every database
     for _, g in ipairs({ "ops", "leads", "cab" }) do
         relm.group.add_member(g, "erin")
-    end
-    relm.permission.grant { group = "ops", workflow = H.WF, action = "create" }
-    relm.permission.grant { group = "ops", workflow = H.WF, action = "execute" }
-    for _, a in ipairs({ "delegate", "suspend", "reactivate", "reopen", "cancel" }) do
-        relm.permission.grant { group = "leads", workflow = "*", action = a }
     end
     H.suspend = relm.justification.add { description = "Waiting for the vendor", suspend = true }
 end
@@ -58,13 +46,7 @@ function H.cmdb()
 end
 
 ---A fresh release of the fixture workflow.
-function H.release(fields)
-    local spec = { workflow = H.WF, title = "Deploy the thing", executor_group = "ops" }
-    for k, v in pairs(fields or {}) do
-        spec[k] = v
-    end
-    return relm.release.register(spec)
-end
+H.release = R.release
 
 ---Take release r to the fixture workflow's `resolved` state.
 function H.resolve(r)
@@ -77,9 +59,7 @@ H.closing = { release_date = "2026-11-20", solution_category = "deployed", closu
 
 ---Row counts of everything relate/unrelate/records/closure may write.
 function H.counts()
-    local function n(t)
-        return relm.sql("SELECT count(*) AS n FROM " .. t)[1].n
-    end
+    local n = S.count
     return {
         release_cis = n("release_cis"), release_links = n("release_links"), records = n("records"),
         record_cis = n("record_cis"), occurrences = n("occurrences"), ci_history = n("ci_history"),
@@ -89,17 +69,7 @@ end
 
 ---Assert fn raises a relm error with code (and message matching pattern)
 ---and that nothing was written.
-function H.refused(code, pattern, fn)
-    local before = H.counts()
-    local ok, err = pcall(fn)
-    assert.is_false(ok, "expected a " .. code .. " error")
-    assert.is_true(relm.is_error(err, code), "expected " .. code .. ", got " .. tostring(err))
-    if pattern then
-        assert.matches(pattern, err.message)
-    end
-    assert.are.same(before, H.counts())
-    return err
-end
+H.refused = S.refuser(function() return H.counts() end)
 
 ---Run fn as user name.
 function H.as(name, fn)

@@ -34,7 +34,7 @@ describe("records (relm.change, relm.problem, relm.incident)", function()
             relm.change.add { title = "x", cis = { "web-01", "web-01" } }
         end)
         relm.problem.add { title = "first", number = "PRB-1" }
-        H.refused("duplicate", "already a problem numbered 'PRB%-1'", function()
+        H.refused("duplicate", "a problem numbered 'PRB%-1' already exists", function()
             relm.problem.add { title = "again", number = "PRB-1" }
         end)
         H.refused("invalid_field", "unknown field 'colour'", function() relm.change.add { title = "x", colour = 1 } end)
@@ -48,7 +48,7 @@ describe("records (relm.change, relm.problem, relm.incident)", function()
         H.refused("invalid_field", "title must not be empty", function()
             relm.problem.update(p.number, { title = "" })
         end)
-        H.refused("duplicate", "already a problem numbered 'PRB%-1'", function()
+        H.refused("duplicate", "a problem numbered 'PRB%-1' already exists", function()
             relm.problem.update(p.number, { number = "PRB-1", title = "renamed" })
         end)
         H.refused("not_found", "no CI named 'nope'", function()

@@ -232,14 +232,7 @@ describe("relm.release.actions", function()
 
     it("lists the transitions and primitives open to the acting user", function()
         local r = H.release()
-        local function has(list, x)
-            for _, v in ipairs(list) do
-                if v == x then
-                    return true
-                end
-            end
-            return false
-        end
+        local has = dofile("tests/fixtures/spec_helper.lua").has
         local a = relm.release.actions(r.id)
         assert.is_true(has(a, "authorize"))
         assert.is_true(has(a, "suspend"))

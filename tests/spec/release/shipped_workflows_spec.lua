@@ -7,27 +7,7 @@ local CLOSURE = { release_date = "2027-01-20", solution_category = "deployed", c
 local VALUES = { planned_start = "2027-01-10", planned_end = "2027-01-12", impact = "low", urgency = "low",
     risk = "low", executor_group = "ops" }
 
--- The transitions from the initial state to the close state (shortest).
-local function path(wf)
-    local prev, queue, seen = {}, { wf.initial }, { [wf.initial] = true }
-    while #queue > 0 do
-        local s = table.remove(queue, 1)
-        for _, t in ipairs(wf:available(s)) do
-            local to = wf.transitions[t].to
-            if not seen[to] and to ~= wf.cancel_state then
-                seen[to] = true
-                prev[to] = { from = s, t = t }
-                queue[#queue + 1] = to
-            end
-        end
-    end
-    local out, s = {}, wf.close_state
-    while s ~= wf.initial do
-        table.insert(out, 1, prev[s].t)
-        s = prev[s].from
-    end
-    return out
-end
+local path = dofile("tests/fixtures/workflow_path.lua")
 
 describe("the shipped workflows", function()
     local j

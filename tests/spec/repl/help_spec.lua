@@ -35,13 +35,22 @@ describe("help()", function()
         local t = text()
         assert.matches("relm modules", t)
         assert.matches("\n  pretty +how values print in the REPL", t)
-        assert.matches("relm%.sql, relm%.tx", t)
+        assert.matches("relm%.sql,", t)
+        assert.matches("relm%.tx,", t)
+        assert.matches("relm%.mode,", t)
         -- The engine's own plumbing is not offered as a module.
         assert.is_nil(t:find("\n  init ", 1, true))
         assert.is_nil(t:find("\n  complete ", 1, true))
         for line in t:gmatch("[^\n]+") do
             assert.is_true(utf8.len(line) <= 80, line)
         end
+    end)
+
+    it("documents the sqlite3-like functions and relm.export as functions", function()
+        for _, name in ipairs({ "mode", "output", "once", "timer", "schema", "export" }) do
+            assert.matches("^relm%." .. name .. "%(", text(relm[name]))
+        end
+        assert.is_nil(text():find("\n  export ", 1, true), "relm.export is a function, not a module")
     end)
 
     it("is a global that prints", function()

@@ -158,6 +158,14 @@ describe("relm.pretty.show", function()
         assert.are.equal("name\n----\n(0 rows)", text)
     end)
 
+    it("prints any empty list whose metatable names its columns as header and (0 rows)", function()
+        local text = pretty.show(relm.change.list { status = "no such status" })
+        assert.matches("^number%s+title%s+status%s+url%s+created_at\n[- ]+\n%(0 rows%)$", text)
+        assert.are.equal("a  b\n-  -\n(0 rows)", pretty.show(setmetatable({}, { columns = { "a", "b" } })))
+        -- A plain empty table is still Lua's {}.
+        assert.are.equal("{}", pretty.show({}))
+    end)
+
     it("prints an array of records as a table", function()
         assert.matches("^name\n%-%-%-%-%-\nadmin\n%(1 row%)$", pretty.show(relm.sql("SELECT name FROM users")))
     end)

@@ -5,25 +5,10 @@ local driver = bin:gsub("[^/]+$", "") .. "tests/ptydrive"
 local tmp = os.getenv("RELM_TEST_TMP") or os.tmpname():gsub("[^/]+$", "")
 local counter = 0
 
-local function q(s)
-    return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+-- Shell quoting and files: tests/fixtures/cli_helper.lua.
+local H = dofile("tests/fixtures/cli_helper.lua")
+local q, write, read = H.q, H.write, H.read
 
-local function write(path, text)
-    local f = assert(io.open(path, "w"))
-    f:write(text)
-    f:close()
-end
-
-local function read(path)
-    local f = io.open(path)
-    if not f then
-        return nil
-    end
-    local t = f:read("a")
-    f:close()
-    return t
-end
 
 -- A fresh home directory (for ~/.relm_history) and database per session.
 local function session_dir()
@@ -40,7 +25,8 @@ local function drive(dir, steps)
     assert(f, driver .. " is missing: build it with `make " .. driver:gsub("^.*/build/", "build/") .. "`")
     f:close()
     write(dir .. "/steps", table.concat(steps, "\n") .. "\n")
-    local cmd = string.format("HOME=%s TERM=xterm %s -v -t 10 %s -- %s --db %s repl 2>&1",
+    -- A UTF-8 locale, as a person's terminal has.
+    local cmd = string.format("HOME=%s TERM=xterm LC_ALL=C.UTF-8 %s -v -t 10 %s -- %s --db %s repl 2>&1",
         q(dir .. "/home"), q(driver), q(dir .. "/steps"), q(bin), q(dir .. "/r.db"))
     local p = assert(io.popen(cmd))
     local out = p:read("a")
@@ -142,6 +128,38 @@ describe("the REPL in a terminal", function()
         })
     end)
 
+    it("keeps non-ASCII text typed at the prompt, and numbers print with a dot", function()
+        assert_session({
+            "expect relm> ",
+            'send s = "ção"\\n',
+            "expect relm> ",
+            "send s .. '|' .. #s\\n",
+            "expect \\nção|5\\n",
+            "send 3 / 2\\n",
+            "expect \\n1.5\\n",
+            "ctrl d",
+            "exit 0",
+        })
+    end)
+
+    it("offers every relm module when Tab is the very first key", function()
+        -- Lua-only modules (relm.justification, relm.workflow) are found
+        -- on disk, not only the ones loaded already; a second look after a
+        -- statement finds them too (no short list was cached).
+        assert_session({
+            "expect relm> ",
+            "send relm.\\t\\t",
+            "expect relm.justification",
+            "expect relm.workflow",
+            "send \\x15\\n",
+            "expect relm> ",
+            "send relm.ju\\t ~= nil\\n",
+            "expect \\ntrue\\n",
+            "ctrl d",
+            "exit 0",
+        })
+    end)
+
     it("prints query results as aligned tables and errors as code: message", function()
         assert_session({
             "expect relm> ",
@@ -204,6 +222,53 @@ describe("the REPL in a terminal", function()
             "exit 0",
         })
         assert(ok, again)
+    end)
+end)
+
+describe("leaving the REPL another way than Ctrl-D", function()
+    -- The database keeps a -wal file only while it is open: once the
+    -- store is closed cleanly the WAL is checkpointed and removed.
+    local function left_cleanly(dir)
+        local hist = read(dir .. "/home/.relm_history")
+        assert.is_not_nil(hist, "no ~/.relm_history written")
+        assert.matches("relm.cmdb.define_type", hist, 1, true)
+        assert.is_nil(read(dir .. "/r.db-wal"), "the WAL was left behind")
+        assert.is_not_nil(read(dir .. "/r.db"))
+    end
+
+    it("keeps the history and closes the database on os.exit()", function()
+        local _, dir = assert_session({
+            "expect relm> ",
+            "send relm.cmdb.define_type{name = 'server'}\\n",
+            "expect relm> ",
+            "send os.exit(3)\\n",
+            "exit 3",
+        })
+        left_cleanly(dir)
+    end)
+
+    it("keeps the history and closes the database when the terminal closes", function()
+        local _, dir = assert_session({
+            "expect relm> ",
+            "send relm.cmdb.define_type{name = 'server'}\\n",
+            "expect relm> ",
+            "hangup",
+            "exit any",
+        })
+        left_cleanly(dir)
+    end)
+
+    it("stops a running statement when the terminal closes", function()
+        local _, dir = assert_session({
+            "expect relm> ",
+            "send relm.cmdb.define_type{name = 'server'}\\n",
+            "expect relm> ",
+            "send print('lo'..'op') while true do end\\n",
+            "expect loop\\n",
+            "hangup",
+            "exit any",
+        })
+        left_cleanly(dir)
     end)
 end)
 

@@ -6,15 +6,9 @@ local bin = os.getenv("RELM_BIN") or "build/relm"
 local driver = bin:gsub("[^/]+$", "") .. "tests/ptydrive"
 local tmp = os.getenv("RELM_TEST_TMP") or os.tmpname():gsub("[^/]+$", "")
 
-local function q(s)
-    return "'" .. s:gsub("'", "'\\''") .. "'"
-end
-
-local function write(path, text)
-    local f = assert(io.open(path, "w"))
-    f:write(text)
-    f:close()
-end
+-- Shell quoting and files: tests/fixtures/cli_helper.lua.
+local H = dofile("tests/fixtures/cli_helper.lua")
+local q, write = H.q, H.write
 
 describe("Ctrl-C during sandboxed guards", function()
     it("stops the statement that runs them", function()

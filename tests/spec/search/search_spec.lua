@@ -129,6 +129,10 @@ describe("relm.search.releases", function()
 
     it("prints in 80 columns with numbers, status, priority and dates whole", function()
         local rows = relm.search.releases { order = "number" }
+        relm.pretty.width = 80 -- a terminal of 80 columns
+        finally(function()
+            relm.pretty.width = 0
+        end)
         local text = relm.pretty.show(rows)
         assert.are.equal(text, tostring(rows))
         assert.matches("^number%s+status%s+p%s+opened%s+closed%s+group%s+title\n", text)
@@ -218,5 +222,47 @@ describe("relm.search.export", function()
         end
         assert.are.equal(1002, lines)
         assert.are.equal(10, relm.search.export({ text = "bulk export", limit = 10 }, csv))
+    end)
+
+    it("says when an answer stopped at its limit, and carries the total", function()
+        -- The 1001 releases of the test above.
+        local rows = relm.search.releases { text = "bulk export" }
+        assert.are.equal(1000, #rows)
+        assert.are.equal(1001, rows.total)
+        assert.matches("\n%(1000 of 1001 rows; pass limit=%)$", relm.pretty.show(rows))
+        local page = relm.search.releases { text = "bulk export", limit = 10, offset = 995 }
+        assert.are.equal(6, #page)
+        assert.are.equal(1001, page.total)
+        assert.matches("%(rows 996%-1001 of 1001; pass offset=, limit=%)$", relm.pretty.show(page))
+        local few = relm.search.releases { text = "bulk export 1000" }
+        assert.are.equal(1, few.total)
+        assert.matches("\n%(1 row%)$", relm.pretty.show(few))
+        -- total is not a key pairs() or an export sees.
+        for k in pairs(rows) do
+            assert.are.equal("number", math.type(k) and "number" or k)
+        end
+    end)
+
+    it("refuses a format it does not write and rows that are not releases", function()
+        local dir = os.getenv("RELM_TEST_TMP") or "/tmp"
+        local xlsx = dir .. "/releases.xlsx"
+        local ok, err = pcall(relm.search.export, { text = "quote" }, xlsx)
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "invalid_argument"), tostring(err))
+        assert.matches("releases.xlsx", err.message, 1, true)
+        assert.is_nil(io.open(xlsx), "an .xlsx path must not become a CSV file")
+        local csv = dir .. "/not_releases.csv"
+        ok, err = pcall(relm.search.export, relm.sql("SELECT name FROM users"), csv)
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "invalid_argument"), tostring(err))
+        assert.matches("relm.export", err.message, 1, true)
+        assert.is_nil(io.open(csv))
+        -- Releases from elsewhere still export, and JSON lines is a format.
+        local jsonl = dir .. "/releases.jsonl"
+        local rows = relm.search.releases { text = "quote" }
+        local plain = { table.unpack(rows) }
+        assert.are.equal(1, relm.search.export(plain, jsonl))
+        local line = io.open(jsonl):read("l")
+        assert.are.equal('Quote "this", please', require("cjson").decode(line).title)
     end)
 end)
