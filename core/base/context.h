@@ -42,6 +42,7 @@ typedef struct relm_context {
         size_t memory_bytes;   /* 0 for the built-in ones */
         size_t owned_bytes;
         unsigned owner;        /* owner of the allocations made now */
+        unsigned owners;       /* owner ids handed out, in every state */
         unsigned owner_hit;    /* the owner whose cap refused, this call */
         size_t owned[RELM_SANDBOX_MAX_OWNERS]; /* bytes each owner holds */
     } sandbox;

@@ -209,8 +209,10 @@ static void watch(uint64_t deadline)
  * Owner ids index owned[]; 0 is the engine. The registry table OWNERS_KEY
  * maps a chunk name to its id and back, for the lifetime of the state (a
  * reloaded file keeps its id, so its old data, once collected, is credited
- * back to it). Past MAX_OWNERS names, new scripts share no id and have the
- * per-call cap only. */
+ * back to it). Ids are handed out process-wide, not per state: the user's
+ * state and the engine's private one (lua/host.c) load different scripts
+ * under their own names, and must never share an account. Past MAX_OWNERS
+ * names, new scripts share no id and have the per-call cap only. */
 #define MAX_OWNERS RELM_SANDBOX_MAX_OWNERS
 #define OWNERS_KEY "relm.sandbox.owners"
 #define owned (wd->owned)
@@ -253,8 +255,9 @@ static unsigned owner_id(lua_State *L, const char *chunkname, int create)
     if (lua_getfield(L, -1, chunkname) == LUA_TNUMBER) {
         id = (unsigned)lua_tointeger(L, -1);
     } else if (create) {
-        lua_Integer n = (lua_Integer)lua_rawlen(L, -2) + 1;
+        lua_Integer n = (lua_Integer)wd->owners + 1;
         if (n < MAX_OWNERS) {
+            wd->owners = (unsigned)n;
             lua_pushstring(L, chunkname);
             lua_rawseti(L, -3, n);
             lua_pushinteger(L, n);
