@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/utf8.h"
 
@@ -220,7 +221,46 @@ typedef struct importer {
     size_t ndropped;
     int64_t cache_size;     /* PRAGMA cache_size to restore */
     relm_cmdb_origin origin;
+    int64_t size;           /* file size in bytes (progress total) */
+    double last_report;     /* monotonic seconds of the last progress call */
+    int64_t done;           /* bytes read so far */
+    int64_t reported;       /* done as last told to the progress hook */
 } importer;
+
+/* Monotonic clock in seconds. */
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Tell the progress hook that `done` bytes of the file are read: on the
+ * first block (a display appears at once), then at most every 0.1 s, and
+ * always when final. Called once per 64 KB read (CSV) or 1024 lines (JSON
+ * Lines), so a clock read per call costs nothing. */
+static int report_progress(importer *im, int64_t done, int final)
+{
+    if (im->o->progress == NULL || im->failed)
+        return RELM_OK;
+    if (done > im->done)
+        im->done = done;
+    double t = mono_now();
+    if (!final && t - im->last_report < 0.1)
+        return RELM_OK;
+    im->last_report = t;
+    /* total: the size, or what was read when the size is unknown (a pipe) */
+    int64_t total = im->size > im->done ? im->size : im->done;
+    done = final ? total : im->done;
+    if (done <= im->reported)
+        return RELM_OK; /* told already (the last block ended the file) */
+    im->reported = done;
+    if (im->o->progress(im->o->progress_ud, done, total, im->d) != 0) {
+        im->failed = 1;
+        return RELM_ERR;
+    }
+    return RELM_OK;
+}
 
 /* Stop the import with d = "file:row[:column]: msg" (column 0: none). */
 static int stop_at(importer *im, int column, const char *code,
@@ -703,7 +743,9 @@ static int import_csv(importer *im, FILE *f)
     size_t n;
     int rc = RELM_OK;
     int first = 1;
+    int64_t done = 0;
     while (!im->failed && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        done += (int64_t)n;
         const char *start = buf;
         if (first && n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
             start += 3; /* a UTF-8 byte order mark, as spreadsheets write */
@@ -721,6 +763,7 @@ static int import_csv(importer *im, FILE *f)
                           csv_strerror(csv_error(&p)));
             im->failed = 1;
         }
+        report_progress(im, done, 0);
     }
     if (!im->failed && ferror(f))
         file_error(im, 0, "io_error", "read error: %s", strerror(errno));
@@ -919,8 +962,12 @@ static int import_jsonl(importer *im, FILE *f)
     size_t cap = 0;
     ssize_t n;
     int any = 0;
+    int64_t done = 0;
     while (!im->failed && (n = getline(&line, &cap, f)) >= 0) {
         im->row++;
+        done += (int64_t)n;
+        if ((im->row & 1023) == 0 && report_progress(im, done, 0) != RELM_OK)
+            break;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             n--;
         size_t i = 0;
@@ -1087,6 +1134,11 @@ int relm_cmdb_import(relm_store *s, const char *path,
         return relm_diag_set(d, "out_of_memory", "out of memory");
     }
     int rc = RELM_ERR;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        im.size = size > 0 ? (int64_t)size : 0;
+    }
+    fseek(f, 0, SEEK_SET);
     if (relm_store_begin(s, d) != RELM_OK)
         goto out;
     /* A bigger page cache for the load (restored at the end): a million
@@ -1121,11 +1173,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
             goto fail;
         /* Hash lookups pay off once the file is big compared to the cost of
          * reading every name; a megabyte is about 20,000 rows. */
-        fseek(f, 0, SEEK_END);
-        long size = ftell(f);
-        fseek(f, 0, SEEK_SET);
         int64_t ncis = count_rows(s, "SELECT max(id) FROM cis");
-        if (size > 0 && ncis >= 0 && (int64_t)size / 40 > ncis / 4 &&
+        if (im.size > 0 && ncis >= 0 && im.size / 40 > ncis / 4 &&
             load_ids(&im) != RELM_OK)
             goto fail;
     }
@@ -1133,7 +1182,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
         rc = import_jsonl(&im, f);
     else
         rc = import_csv(&im, f);
-    if (rc != RELM_OK || finish_indexes(&im) != RELM_OK)
+    if (rc != RELM_OK || finish_indexes(&im) != RELM_OK ||
+        report_progress(&im, 0, 1) != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
