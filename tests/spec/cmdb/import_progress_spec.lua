@@ -1,5 +1,5 @@
 -- import_progress_spec.lua: relm.cmdb.import's progress = function(done,
--- total) option: bytes read so far and the file's size.
+-- total) option, and the connection settings a fast import restores.
 local cmdb = relm.cmdb
 local TMP = os.getenv("RELM_TEST_TMP") or "/tmp"
 
@@ -81,5 +81,27 @@ describe("relm.cmdb.import{progress = fn}", function()
         assert.is_false(ok)
         assert.truthy(tostring(err):find("user stop", 1, true))
         assert.are.equal(before, cis())
+    end)
+end)
+
+-- The import turns foreign keys and CHECK constraints off for its load
+-- (it has checked both in C); they must be back on afterwards, whether the
+-- import succeeded or failed.
+describe("relm.cmdb.import leaves the connection's checks as it found them", function()
+    local function checks()
+        return relm.sql("PRAGMA foreign_keys")[1].foreign_keys,
+            relm.sql("PRAGMA ignore_check_constraints")[1].ignore_check_constraints
+    end
+
+    it("after a good and after a refused import", function()
+        local good = big_file(20, "csv")
+        cmdb.import(good)
+        assert.are.same({ 1, 0 }, { checks() })
+        local bad = ("%s/progress_bad.csv"):format(TMP)
+        local f = assert(io.open(bad, "wb"))
+        f:write("name,type,note\nb1,host,x\nb2,nosuchtype,y\n")
+        f:close()
+        assert.is_false(pcall(cmdb.import, bad))
+        assert.are.same({ 1, 0 }, { checks() })
     end)
 end)
