@@ -76,21 +76,17 @@ sqlite3_stmt *cmdb_stmt(relm_store *s, sqlite3_stmt **slot, const char *sql,
 
 /* ---- buffers ---- */
 
-int cmdb_buf_put(cmdb_buf *b, const char *s, size_t n)
+/* Make room for n more bytes and a NUL (cmdb_buf_put's slow path). */
+int cmdb_buf_grow(cmdb_buf *b, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL)
-            return RELM_ERR;
-        b->p = p;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + n + 1)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (p == NULL)
+        return RELM_ERR;
+    b->p = p;
+    b->cap = cap;
     return RELM_OK;
 }
 
@@ -363,6 +359,21 @@ static int valid_date(const char *s, size_t n)
 
 /* Encode v as the JSON text of an attribute of kind a->kind, or fail with
  * invalid_attribute naming the attribute and type. *json is malloc'd. */
+/* True when s[0..n) is an integer written as JSON and %lld write it:
+ * an optional '-', then "0" or up to 15 digits not starting with 0. Such
+ * text (most numbers in an import file) is stored as it is. */
+static int canonical_int(const char *s, size_t n)
+{
+    size_t i = n > 0 && s[0] == '-';
+    if (i == n || n - i > 15 || (s[i] == '0' && n - i > 1) ||
+        (s[i] == '0' && i == 1))
+        return 0;
+    for (; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
+}
+
 static int encode_attr(const cmdb_attr *a, const char *type,
                        const relm_cmdb_value *v, char **json, relm_diag *d)
 {
@@ -381,6 +392,8 @@ static int encode_attr(const cmdb_attr *a, const char *type,
         want = "a string";
         break;
     case RELM_CMDB_INTEGER:
+        if (v->vtype == RELM_V_TEXT && v->from_text && canonical_int(v->s, v->len))
+            return (*json = strndup(v->s, v->len)) ? RELM_OK : oom(d);
         if (v->vtype == RELM_V_INT) {
             snprintf(num, sizeof num, "%lld", (long long)v->i);
         } else if (v->vtype == RELM_V_REAL && v->r == floor(v->r) &&
@@ -405,6 +418,8 @@ static int encode_attr(const cmdb_attr *a, const char *type,
         return (*json = strdup(num)) ? RELM_OK : oom(d);
     case RELM_CMDB_NUMBER: {
         double x;
+        if (v->vtype == RELM_V_TEXT && v->from_text && canonical_int(v->s, v->len))
+            return (*json = strndup(v->s, v->len)) ? RELM_OK : oom(d);
         if (v->vtype == RELM_V_INT) {
             snprintf(num, sizeof num, "%lld", (long long)v->i);
             return (*json = strdup(num)) ? RELM_OK : oom(d);

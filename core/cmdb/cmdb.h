@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/diag.h"
 #include "base/store.h"
@@ -153,7 +154,20 @@ typedef struct cmdb_buf {
     char *p;
     size_t len, cap;
 } cmdb_buf;
-int cmdb_buf_put(cmdb_buf *b, const char *s, size_t n);
+int cmdb_buf_grow(cmdb_buf *b, size_t n);
+
+/* Append s[0..n) and keep the buffer NUL-terminated. Inline: an import
+ * calls it a few dozen times per row. */
+static inline int cmdb_buf_put(cmdb_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap && cmdb_buf_grow(b, n) != RELM_OK)
+        return RELM_ERR;
+    if (n > 0)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return RELM_OK;
+}
 int cmdb_buf_json_string(cmdb_buf *b, const char *s, size_t n);
 void cmdb_buf_free(cmdb_buf *b);
 
