@@ -187,6 +187,12 @@ int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
  * where, and cmdb_ci_flush writes the row when the CI is next written.
  * 0 = ordinary creates. */
 void cmdb_ci_batch(cmdb_ci *c, int64_t batch);
+/* With defer on, batch creates saved through c are queued and inserted 64
+ * rows per statement (cmdb_ci_write_queued writes the rest): for a load
+ * into an empty table, where no insert can conflict; the saved CI's id is
+ * then unknown (c's id stays 0). */
+void cmdb_ci_defer(cmdb_ci *c, int on);
+int cmdb_ci_write_queued(relm_store *s, cmdb_ci *c, relm_diag *d);
 /* If CI ci_id's creation is still told by its import batch, write that
  * "create" row to ci_history now (with the batch's time, actor and origin)
  * and detach the CI from the batch. Every history write does this first. */

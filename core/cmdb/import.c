@@ -1175,6 +1175,11 @@ int relm_cmdb_import(relm_store *s, const char *path,
                                       "ci_history LIMIT 100000)") < 100000 &&
             drop_index(&im, "ci_history_ci") != RELM_OK)
             goto fail;
+        /* Into an empty table no insert can conflict: creates go 64 rows
+         * per INSERT (a statement per row costs its setup and the
+         * AUTOINCREMENT counter's read and write each time). Not in skip
+         * mode, where each row is its own savepoint. */
+        cmdb_ci_defer(im.ci, im.fresh && !o->skip_errors);
     } else {
         if (count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM relationships LIMIT 1)") == 0 &&
             drop_index(&im, "relationships_to") != RELM_OK)
@@ -1190,7 +1195,8 @@ int relm_cmdb_import(relm_store *s, const char *path,
         rc = import_jsonl(&im, f);
     else
         rc = import_csv(&im, f);
-    if (rc != RELM_OK || finish_indexes(&im) != RELM_OK ||
+    if (rc != RELM_OK || cmdb_ci_write_queued(s, im.ci, d) != RELM_OK ||
+        finish_indexes(&im) != RELM_OK ||
         report_progress(&im, 0, 1) != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
