@@ -22,6 +22,8 @@ DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
                libsqlite3-dev libuv1-dev libedit-dev libcsv-dev lua-busted \
                lua-check lua-cjson cppcheck lua-luv-dev
 PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv
+# The sqlite3 shell: the baseline of tests/bench/cmdb_import_servers (.import).
+DEB_PACKAGES += sqlite3
 
 # Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/diag.h"
 #include "base/store.h"
@@ -153,7 +154,20 @@ typedef struct cmdb_buf {
     char *p;
     size_t len, cap;
 } cmdb_buf;
-int cmdb_buf_put(cmdb_buf *b, const char *s, size_t n);
+int cmdb_buf_grow(cmdb_buf *b, size_t n);
+
+/* Append s[0..n) and keep the buffer NUL-terminated. Inline: an import
+ * calls it a few dozen times per row. */
+static inline int cmdb_buf_put(cmdb_buf *b, const char *s, size_t n)
+{
+    if (b->len + n + 1 > b->cap && cmdb_buf_grow(b, n) != RELM_OK)
+        return RELM_ERR;
+    if (n > 0)
+        memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = '\0';
+    return RELM_OK;
+}
 int cmdb_buf_json_string(cmdb_buf *b, const char *s, size_t n);
 void cmdb_buf_free(cmdb_buf *b);
 
@@ -173,6 +187,12 @@ int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
  * where, and cmdb_ci_flush writes the row when the CI is next written.
  * 0 = ordinary creates. */
 void cmdb_ci_batch(cmdb_ci *c, int64_t batch);
+/* With defer on, batch creates saved through c are queued and inserted 64
+ * rows per statement (cmdb_ci_write_queued writes the rest): for a load
+ * into an empty table, where no insert can conflict; the saved CI's id is
+ * then unknown (c's id stays 0). */
+void cmdb_ci_defer(cmdb_ci *c, int on);
+int cmdb_ci_write_queued(relm_store *s, cmdb_ci *c, relm_diag *d);
 /* If CI ci_id's creation is still told by its import batch, write that
  * "create" row to ci_history now (with the batch's time, actor and origin)
  * and detach the CI from the batch. Every history write does this first. */

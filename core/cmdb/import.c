@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/utf8.h"
 
@@ -221,7 +222,46 @@ typedef struct importer {
     size_t ndropped;
     int64_t cache_size;     /* PRAGMA cache_size to restore */
     relm_cmdb_origin origin;
+    int64_t size;           /* file size in bytes (progress total) */
+    double last_report;     /* monotonic seconds of the last progress call */
+    int64_t done;           /* bytes read so far */
+    int64_t reported;       /* done as last told to the progress hook */
 } importer;
+
+/* Monotonic clock in seconds. */
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Tell the progress hook that `done` bytes of the file are read: on the
+ * first block (a display appears at once), then at most every 0.1 s, and
+ * always when final. Called once per 64 KB read (CSV) or 1024 lines (JSON
+ * Lines), so a clock read per call costs nothing. */
+static int report_progress(importer *im, int64_t done, int final)
+{
+    if (im->o->progress == NULL || im->failed)
+        return RELM_OK;
+    if (done > im->done)
+        im->done = done;
+    double t = mono_now();
+    if (!final && t - im->last_report < 0.1)
+        return RELM_OK;
+    im->last_report = t;
+    /* total: the size, or what was read when the size is unknown (a pipe) */
+    int64_t total = im->size > im->done ? im->size : im->done;
+    done = final ? total : im->done;
+    if (done <= im->reported)
+        return RELM_OK; /* told already (the last block ended the file) */
+    im->reported = done;
+    if (im->o->progress(im->o->progress_ud, done, total, im->d) != 0) {
+        im->failed = 1;
+        return RELM_ERR;
+    }
+    return RELM_OK;
+}
 
 /* Stop the import with d = "file:row[:column]: msg" (column 0: none). */
 static int stop_at(importer *im, int column, const char *code,
@@ -737,7 +777,9 @@ static int import_csv(importer *im, FILE *f)
     size_t n;
     int rc = RELM_OK;
     int first = 1;
+    int64_t done = 0;
     while (!im->failed && (n = fread(buf, 1, sizeof buf, f)) > 0) {
+        done += (int64_t)n;
         const char *start = buf;
         if (first && n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
             start += 3; /* a UTF-8 byte order mark, as spreadsheets write */
@@ -762,6 +804,7 @@ static int import_csv(importer *im, FILE *f)
                               col, csv_strerror(csv_error(&p)));
             im->failed = 1;
         }
+        report_progress(im, done, 0);
     }
     if (!im->failed && ferror(f))
         file_error(im, 0, "io_error", "read error: %s", strerror(errno));
@@ -976,8 +1019,12 @@ static int import_jsonl(importer *im, FILE *f)
     size_t cap = 0;
     ssize_t n;
     int any = 0;
+    int64_t done = 0;
     while (!im->failed && (n = getline(&line, &cap, f)) >= 0) {
         im->row++;
+        done += (int64_t)n;
+        if ((im->row & 1023) == 0 && report_progress(im, done, 0) != RELM_OK)
+            break;
         while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
             n--;
         size_t i = 0;
@@ -1172,6 +1219,19 @@ int relm_cmdb_import(relm_store *s, const char *path,
         return relm_diag_set(d, "out_of_memory", "out of memory");
     }
     int rc = RELM_ERR;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long size = ftell(f);
+        im.size = size > 0 ? (int64_t)size : 0;
+    }
+    fseek(f, 0, SEEK_SET);
+    /* Foreign keys off for the load, when this is the outermost transaction
+     * (SQLite ignores the pragma inside one): every key the import writes
+     * was just read in this transaction (type and kind ids, CI ids by name,
+     * owner group and media resolved by name), and the checks cost three
+     * parent lookups per relationship. Restored at `out`. */
+    int fk_off = sqlite3_get_autocommit(relm_store_db(s)) &&
+                 count_rows(s, "PRAGMA foreign_keys") == 1 &&
+                 relm_store_exec(s, "PRAGMA foreign_keys = OFF", NULL) == RELM_OK;
     /* Checked once per import, inside its transaction, not per row. */
     if (cmdb_begin(s, "importing into the CMDB", d) != RELM_OK)
         goto out;
@@ -1179,6 +1239,13 @@ int relm_cmdb_import(relm_store *s, const char *path,
      * rows touch far more index pages than the default 2 MB holds. */
     im.cache_size = count_rows(s, "PRAGMA cache_size");
     relm_store_exec(s, "PRAGMA cache_size = -131072", NULL);
+    /* The CHECKs of cis (status IN (8 values), criticality IN (...)) cost
+     * an ephemeral table built and freed per inserted row, a third of a
+     * CI import; cmdb_ci_set has already checked both against the same
+     * lists, and relationships' from <> to is checked in rel_row. Setting
+     * the flag expires every prepared statement, so nothing compiled
+     * without the checks outlives the import (restored at `out`). */
+    relm_store_exec(s, "PRAGMA ignore_check_constraints = ON", NULL);
     if (start_batch(&im) != RELM_OK)
         goto fail;
     if (o->relationships)
@@ -1194,17 +1261,19 @@ int relm_cmdb_import(relm_store *s, const char *path,
                                       "ci_history LIMIT 100000)") < 100000 &&
             drop_index(&im, "ci_history_ci") != RELM_OK)
             goto fail;
+        /* Into an empty table no insert can conflict: creates go 64 rows
+         * per INSERT (a statement per row costs its setup and the
+         * AUTOINCREMENT counter's read and write each time). Not in skip
+         * mode, where each row is its own savepoint. */
+        cmdb_ci_defer(im.ci, im.fresh && !o->skip_errors);
     } else {
         if (count_rows(s, "SELECT count(*) FROM (SELECT 1 FROM relationships LIMIT 1)") == 0 &&
             drop_index(&im, "relationships_to") != RELM_OK)
             goto fail;
         /* Hash lookups pay off once the file is big compared to the cost of
          * reading every name; a megabyte is about 20,000 rows. */
-        fseek(f, 0, SEEK_END);
-        long size = ftell(f);
-        fseek(f, 0, SEEK_SET);
         int64_t ncis = count_rows(s, "SELECT max(id) FROM cis");
-        if (size > 0 && ncis >= 0 && (int64_t)size / 40 > ncis / 4 &&
+        if (im.size > 0 && ncis >= 0 && im.size / 40 > ncis / 4 &&
             load_ids(&im) != RELM_OK)
             goto fail;
     }
@@ -1212,8 +1281,9 @@ int relm_cmdb_import(relm_store *s, const char *path,
         rc = import_jsonl(&im, f);
     else
         rc = import_csv(&im, f);
-    if (rc != RELM_OK || finish_indexes(&im) != RELM_OK ||
-        import_occurrence(&im) != RELM_OK)
+    if (rc != RELM_OK || cmdb_ci_write_queued(s, im.ci, d) != RELM_OK ||
+        finish_indexes(&im) != RELM_OK || import_occurrence(&im) != RELM_OK ||
+        report_progress(&im, 0, 1) != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
@@ -1224,6 +1294,9 @@ fail:
     rc = RELM_ERR;
     relm_store_rollback(s);
 out:
+    relm_store_exec(s, "PRAGMA ignore_check_constraints = OFF", NULL);
+    if (fk_off)
+        relm_store_exec(s, "PRAGMA foreign_keys = ON", NULL);
     if (im.cache_size != 0) {
         char sql[64];
         snprintf(sql, sizeof sql, "PRAGMA cache_size = %lld",

@@ -15,6 +15,13 @@ typedef struct relm_cmdb_import_opts {
     int relationships;             /* 0: CIs, 1: relationships */
     int skip_errors;               /* 1: skip bad rows and report them */
     const relm_cmdb_origin *origin;
+    /* Optional: told how far the import is, at most about 10 times a
+     * second and once at the end (done == total). done and total are bytes
+     * of the file (read so far, file size). A non-zero return stops the
+     * import (nothing written; the caller's message is taken from d, which
+     * the hook fills). NULL: nothing is measured. */
+    int (*progress)(void *ud, int64_t done, int64_t total, relm_diag *d);
+    void *progress_ud;
 } relm_cmdb_import_opts;
 
 /* One skipped row (skip_errors). row counts records from 1 = the header

@@ -104,7 +104,8 @@ static const char *const read_settings[] = {
     "page_count", "freelist_count", "locking_mode", "journal_size_limit",
     "busy_timeout", "encoding", "compile_options", "integrity_check",
     "quick_check", "foreign_key_check", "collation_list", "function_list",
-    "pragma_list", "module_list",
+    "pragma_list", "module_list", "ignore_check_constraints", "cache_size",
+    "temp_store",
 };
 
 static int in_list(const char *name, const char *const *list, size_t n)

@@ -276,8 +276,31 @@ static int l_cmdb_unrelate(lua_State *L)
     return edge_call(L, relm_cmdb_unrelate);
 }
 
-/* import(path, format, kind, skip, opts) -> count, report. report is an
- * array of {row=, column=, message=} (empty unless skip). */
+/* The Lua progress function of an import (stack slot fn) and, once it
+ * failed, the slot of the error it raised. */
+typedef struct import_progress {
+    lua_State *L;
+    int fn, err;
+} import_progress;
+
+/* relm_cmdb_import's progress hook: call fn(done, total). An error in it
+ * stops the import (rolled back) and is re-raised as the user's own. */
+static int l_import_progress(void *ud, int64_t done, int64_t total,
+                             relm_diag *d)
+{
+    import_progress *p = ud;
+    lua_pushvalue(p->L, p->fn);
+    lua_pushinteger(p->L, done);
+    lua_pushinteger(p->L, total);
+    if (lua_pcall(p->L, 2, 0, 0) == LUA_OK)
+        return 0;
+    p->err = lua_gettop(p->L); /* left on the stack until re-raised */
+    relm_diag_set(d, "progress", "the progress function failed");
+    return 1;
+}
+
+/* import(path, format, kind, skip, opts, progress|nil) -> count, report.
+ * report is an array of {row=, column=, message=} (empty unless skip). */
 static int l_cmdb_import(lua_State *L)
 {
     const char *path = relm_lua_checktext(L, 1, "path");
@@ -291,12 +314,22 @@ static int l_cmdb_import(lua_State *L)
     io.relationships = strcmp(kind, "relationships") == 0;
     io.skip_errors = skip;
     io.origin = &o;
+    import_progress prog = {L, 6, 0};
+    if (!lua_isnoneornil(L, 6)) {
+        luaL_checktype(L, 6, LUA_TFUNCTION);
+        io.progress = l_import_progress;
+        io.progress_ud = &prog;
+    }
     relm_import_report rep = {0};
     relm_diag d;
     int64_t count = 0;
     int rc = relm_cmdb_import(relm_host_store(L), path, &io, &count, &rep, &d);
     if (rc != RELM_OK) {
         relm_import_report_free(&rep);
+        if (prog.err > 0) {
+            lua_pushvalue(L, prog.err);
+            return lua_error(L);
+        }
         return relm_lua_diag_error(L, &d);
     }
     lua_pushinteger(L, count);

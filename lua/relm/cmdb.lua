@@ -47,7 +47,7 @@ local OPTIONS = {
     remove = { force = true, origin_release = true, origin = true },
     relate = { origin_release = true, origin = true },
     unrelate = { origin_release = true, origin = true },
-    import = { format = true, kind = true, on_error = true, origin_release = true, origin = true },
+    import = { format = true, kind = true, on_error = true, origin_release = true, origin = true, progress = true },
     export = { format = true, kind = true, type = true },
 }
 
@@ -694,8 +694,12 @@ end
 --- Import CIs or relationships from a CSV or JSON Lines file. All or
 --- nothing unless on_error = "skip" (then also returns the bad rows).
 ---@param path string
+--- `progress(done, total)`, when given, is called at most about 10 times a
+--- second and once at the end (done == total): bytes of the file read so
+--- far and the file's size. An error it raises stops the import (nothing
+--- written) and is raised by import.
 ---@param opts? {format?: "csv"|"jsonl", kind?: "cis"|"relationships", on_error?: "abort"|"skip",
----  origin_release?: integer, origin?: string}
+---  origin_release?: integer, origin?: string, progress?: fun(done: integer, total: integer)}
 ---@return integer count
 ---@return table? report with on_error = "skip": {{row=, column=, code=, message=}...}
 function M.import(path, opts)
@@ -707,7 +711,11 @@ function M.import(path, opts)
     check_choice("import", "format", format, "csv", "jsonl")
     check_choice("import", "kind", kind, "cis", "relationships")
     check_choice("import", "on_error", on_error, "abort", "skip")
-    local n, report = call(C.import, path, format, kind, on_error == "skip", origin_of(opts))
+    if opts.progress ~= nil and type(opts.progress) ~= "function" then
+        rerror("invalid_argument", ("relm.cmdb.import: option 'progress' must be a function, got %s")
+            :format(type(opts.progress)), 2)
+    end
+    local n, report = call(C.import, path, format, kind, on_error == "skip", origin_of(opts), opts.progress)
     if on_error ~= "skip" then
         return n
     end
