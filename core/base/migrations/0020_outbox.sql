@@ -31,6 +31,8 @@ CREATE TABLE subscriptions (
 -- Delivered state per (event, subscription), written with the event (fan
 -- out in the same transaction). status: queued (next_at = when to try,
 -- epoch seconds), delivered, dead (gave up: dead letter, see last_error).
+-- claimed = 1 while a serve is sending it; the serve that starts next (only
+-- one runs per database) releases claims a killed one left.
 CREATE TABLE deliveries (
     id              INTEGER PRIMARY KEY,
     outbox_id       INTEGER NOT NULL REFERENCES outbox(id),
@@ -39,11 +41,12 @@ CREATE TABLE deliveries (
                         ('queued', 'delivered', 'dead')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_at         REAL NOT NULL DEFAULT 0,
+    claimed         INTEGER NOT NULL DEFAULT 0,
     last_error      TEXT,
     delivered_at    TEXT,
     UNIQUE (outbox_id, subscription_id)
 ) STRICT;
-CREATE INDEX deliveries_due ON deliveries(status, next_at);
+CREATE INDEX deliveries_due ON deliveries(status, claimed, next_at);
 CREATE INDEX deliveries_subscription ON deliveries(subscription_id, status);
 
 -- SLA stages already fired, once per release and SLA cycle (a reopen
