@@ -157,7 +157,7 @@ void relm_deliver_release_claims(relm_serve *sv)
                         "UPDATE deliveries SET claimed = 0 WHERE claimed = 1",
                         &d) != RELM_OK)
         relm_serve_log(sv, "error", "what", "release claims", "message",
-                       d.msg, NULL);
+                       d.msg, RELM_LOG_END);
 }
 
 /* CURLOPT_READFUNCTION for the mail upload. */
@@ -393,7 +393,7 @@ fail:
     for (int i = 0; i < n; i++)
         free_transfer(batch[i]);
     relm_serve_log(sv, "error", "what", "claim", "code", d.code, "message",
-                   d.msg, NULL);
+                   d.msg, RELM_LOG_END);
     return -1;
 }
 
@@ -497,7 +497,7 @@ fail_tx:
 fail:
     /* The rows stay claimed; the next serve start sends them again. */
     relm_serve_log(sv, "error", "what", "record deliveries", "code", d.code,
-                   "message", d.msg, NULL);
+                   "message", d.msg, RELM_LOG_END);
 }
 
 /* Collect every finished transfer, record the outcomes, log one line each,
@@ -534,7 +534,7 @@ static void check_done(relm_serve *sv)
                        done[i]->email ? "email" : "webhook", "to",
                        done[i]->target, "try", tries,
                        out[i].status == 1 ? "status" : "reason",
-                       out[i].reason, NULL);
+                       out[i].reason, RELM_LOG_END);
         free_transfer(done[i]);
     }
     relm_serve_pump(sv);

@@ -99,6 +99,8 @@ void relm_serve_log(relm_serve *sv, const char *msg, ...)
         }
     }
     va_end(ap);
+    if (sv->log_json)
+        putchar('}');
     putchar('\n');
     fflush(stdout);
 }
@@ -217,7 +219,7 @@ static void on_signal(uv_signal_t *h, int signum)
         load_settings(sv);
         if (sv->reload != NULL)
             sv->reload(sv->reload_ctx);
-        relm_serve_log(sv, "reloaded", NULL);
+        relm_serve_log(sv, "reloaded", RELM_LOG_END);
         relm_serve_pump(sv);
         return;
     }
@@ -227,7 +229,7 @@ static void on_signal(uv_signal_t *h, int signum)
     snprintf(n, sizeof n, "%d", sv->inflight);
     relm_serve_log(sv, "stopping", "signal",
                    signum == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight", n,
-                   NULL);
+                   RELM_LOG_END);
     sv->stopping = 1;
     uv_timer_stop(&sv->due);
     uv_timer_stop(&sv->watch);
@@ -308,14 +310,14 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     char pid[32];
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
-                   NULL);
+                   RELM_LOG_END);
     relm_serve_pump(&sv);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */
     while (sv.closing > 0)
         uv_run(loop, UV_RUN_NOWAIT);
     relm_deliver_close(&sv);
-    relm_serve_log(&sv, "stopped", NULL);
+    relm_serve_log(&sv, "stopped", RELM_LOG_END);
     close(lock_fd);
     return 0;
 }

@@ -42,8 +42,9 @@ typedef struct relm_serve {
 /* Seconds since the epoch, with a fraction. */
 double relm_serve_now(void);
 
-/* One log line: msg, then key/value string pairs ending with NULL. Values
- * that read as numbers are numbers in JSON. */
+/* One log line: msg, then key/value string pairs ending with RELM_LOG_END.
+ * Values that read as numbers are numbers in JSON. */
+#define RELM_LOG_END ((const char *)0)
 void relm_serve_log(relm_serve *sv, const char *msg, ...);
 
 /* Look for work now: SLA moments due, deliveries due; re-arm the timer

@@ -85,13 +85,13 @@ static void fire(relm_serve *sv, const due_stage *st)
     snprintf(id, sizeof id, "%" PRId64, st->release_id);
     relm_serve_log(sv, st->breach ? "sla.breached" : "sla.warning",
                    "release", id, "at", at, "deadline", st->deadline_text,
-                   NULL);
+                   RELM_LOG_END);
     return;
 fail_tx:
     relm_store_rollback(sv->s);
 fail:
     relm_serve_log(sv, "error", "what", "sla", "code", d.code, "message",
-                   d.msg, NULL);
+                   d.msg, RELM_LOG_END);
 }
 
 void relm_sla_pass(relm_serve *sv, int64_t now, double *next)
@@ -109,7 +109,7 @@ void relm_sla_pass(relm_serve *sv, int64_t now, double *next)
         "IS NOT NULL AND r.sla_seconds > 0",
         &d);
     if (q == NULL) {
-        relm_serve_log(sv, "error", "what", "sla", "message", d.msg, NULL);
+        relm_serve_log(sv, "error", "what", "sla", "message", d.msg, RELM_LOG_END);
         return;
     }
     /* Collect first: firing writes, and q must be done before that. */

@@ -44,7 +44,8 @@ describe("relm.notify", function()
         assert.are.equal(1, code)
         assert.matches("permission_denied", out)
         local id = relm.notify.subscribe { channel = "webhook", url = "http://x/", events = { "*" }, secret = "s3cret" }
-        local o = relm.sql("SELECT actor, after FROM occurrences WHERE subject = 'subscription' AND subject_id = ?", id)[1]
+        local o = relm.sql("SELECT actor, after FROM occurrences WHERE subject = 'subscription'"
+            .. " AND subject_id = ?", id)[1]
         assert.are.equal("admin", o.actor)
         assert.is_nil(o.after:find("s3cret", 1, true))
         local s = relm.notify.subscriptions()

@@ -47,8 +47,10 @@ describe("the outbox", function()
     end)
 
     it("queues a delivery for each subscription whose patterns match", function()
-        local all = relm.notify.subscribe { channel = "webhook", url = "http://127.0.0.1:9/all", events = { "release.*" } }
-        local sus = relm.notify.subscribe { channel = "email", to = "ops@example.org", events = { "release.suspend", "sla.*" } }
+        local all = relm.notify.subscribe { channel = "webhook", url = "http://127.0.0.1:9/all",
+            events = { "release.*" } }
+        local sus = relm.notify.subscribe { channel = "email", to = "ops@example.org",
+            events = { "release.suspend", "sla.*" } }
         local r = H.release()
         relm.release.act(r.id, "suspend", { justification = j.suspend })
         local rows = relm.sql([[SELECT o.event, d.subscription_id AS sub FROM deliveries d
