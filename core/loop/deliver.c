@@ -27,11 +27,12 @@ typedef struct transfer {
 } transfer;
 
 /* What became of one try, written back in one transaction per batch. */
-typedef struct outcome {
+typedef struct relm_outcome {
     int64_t id;
     int status;            /* 0 retry, 1 delivered, 2 dead */
     double next_at;
     char reason[300];
+    transfer *t;
 } outcome;
 
 typedef struct sock_ctx {
@@ -127,7 +128,8 @@ int relm_deliver_init(relm_serve *sv)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return RELM_ERR;
     sv->multi = curl_multi_init();
-    if (sv->multi == NULL)
+    sv->done = calloc(RELM_SERVE_MAX_INFLIGHT, sizeof *sv->done);
+    if (sv->multi == NULL || sv->done == NULL)
         return RELM_ERR;
     uv_timer_init(sv->loop, &sv->curl_timer);
     sv->curl_timer.data = sv;
@@ -143,6 +145,8 @@ void relm_deliver_close(relm_serve *sv)
     if (sv->multi != NULL)
         curl_multi_cleanup(sv->multi);
     sv->multi = NULL;
+    free(sv->done);
+    sv->done = NULL;
     curl_global_cleanup();
 }
 
@@ -348,10 +352,9 @@ static int claim_batch(relm_serve *sv, double now, int room)
         "SELECT d.id, d.attempts, s.channel, s.url, s.recipient, s.secret, "
         "s.id, o.id, o.event, o.at, json_object('id', o.id, 'event', "
         "o.event, 'at', o.at, 'release', json(o.payload)), "
-        "json_extract(o.payload, '$.number'), json_extract(o.payload, "
-        "'$.title'), json_extract(o.payload, '$.state'), "
-        "json_extract(o.payload, '$.status'), json_extract(o.payload, "
-        "'$.deadline') FROM deliveries d JOIN subscriptions s ON s.id = "
+        "o.payload ->> 'number', o.payload ->> 'title', o.payload ->> "
+        "'state', o.payload ->> 'status', o.payload ->> 'deadline' "
+        "FROM deliveries d JOIN subscriptions s ON s.id = "
         "d.subscription_id JOIN outbox o ON o.id = d.outbox_id WHERE "
         "d.status = 'queued' AND d.claimed = 0 AND d.next_at <= ?1 ORDER BY "
         "d.next_at, d.id LIMIT ?2",
@@ -386,6 +389,11 @@ static int claim_batch(relm_serve *sv, double now, int room)
         sv->inflight++;
         curl_multi_add_handle(sv->multi, batch[i]->easy);
     }
+    /* libcurl asks for a timer only when its earliest deadline changes; a
+     * handle added while that deadline is unchanged would wait for some
+     * unrelated wake-up. Kick it on the next loop iteration. */
+    if (n > 0)
+        uv_timer_start(&sv->curl_timer, on_curl_timeout, 0, 0);
     return n;
 fail_tx:
     relm_store_rollback(sv->s);
@@ -401,10 +409,14 @@ void relm_deliver_start(relm_serve *sv, double now, double *next)
 {
     *next = 0;
     while (!sv->stopping && sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
-        int got = claim_batch(sv, now, RELM_SERVE_MAX_INFLIGHT - sv->inflight);
-        if (got <= 0)
+        int room = RELM_SERVE_MAX_INFLIGHT - sv->inflight;
+        int got = claim_batch(sv, now, room);
+        if (got < room)
             break;
     }
+    /* Full: a finished transfer looks again; no timer needed. */
+    if (sv->inflight >= RELM_SERVE_MAX_INFLIGHT)
+        return;
     relm_diag d;
     sqlite3_stmt *q = relm_store_stmt(
         sv->s,
@@ -495,20 +507,21 @@ static void record(relm_serve *sv, outcome *out, int n)
 fail_tx:
     relm_store_rollback(sv->s);
 fail:
-    /* The rows stay claimed; the next serve start sends them again. */
+    /* The rows stay claimed: sent again once nothing is in flight. */
+    sv->stale_claims = 1;
     relm_serve_log(sv, "error", "what", "record deliveries", "code", d.code,
                    "message", d.msg, RELM_LOG_END);
 }
 
-/* Collect every finished transfer, record the outcomes, log one line each,
- * then look for more work (or finish stopping). */
+/* Collect the finished transfers and judge them; the outcomes are written
+ * on the next loop iteration (relm_deliver_flush, from serve's idle
+ * handle, started only while outcomes wait), so that transfers finishing
+ * together share one transaction. */
 static void check_done(relm_serve *sv)
 {
-    outcome out[RELM_SERVE_MAX_INFLIGHT];
-    transfer *done[RELM_SERVE_MAX_INFLIGHT];
-    int n = 0, left;
+    int left;
     CURLMsg *m;
-    while (n < RELM_SERVE_MAX_INFLIGHT &&
+    while (sv->ndone < RELM_SERVE_MAX_INFLIGHT &&
            (m = curl_multi_info_read(sv->multi, &left)) != NULL) {
         if (m->msg != CURLMSG_DONE)
             continue;
@@ -516,26 +529,36 @@ static void check_done(relm_serve *sv)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
         CURLcode res = m->data.result;
         curl_multi_remove_handle(sv->multi, m->easy_handle);
-        judge(sv, t, res, &out[n]);
-        done[n++] = t;
+        outcome *o = &sv->done[sv->ndone++];
+        judge(sv, t, res, o);
+        o->t = t;
         sv->inflight--;
     }
+    if (sv->ndone > 0 && !uv_is_active((uv_handle_t *)&sv->flush))
+        uv_idle_start(&sv->flush, sv->on_flush);
+}
+
+void relm_deliver_flush(relm_serve *sv)
+{
+    int n = sv->ndone;
     if (n == 0)
         return;
+    outcome *out = sv->done;
     record(sv, out, n);
     for (int i = 0; i < n; i++) {
+        transfer *t = out[i].t;
         char id[32], ev[32], tries[16];
-        snprintf(id, sizeof id, "%" PRId64, done[i]->id);
-        snprintf(ev, sizeof ev, "%" PRId64, done[i]->event_id);
-        snprintf(tries, sizeof tries, "%d", done[i]->attempts + 1);
+        snprintf(id, sizeof id, "%" PRId64, t->id);
+        snprintf(ev, sizeof ev, "%" PRId64, t->event_id);
+        snprintf(tries, sizeof tries, "%d", t->attempts + 1);
         static const char *const what[] = {"retry", "delivered", "dead"};
         relm_serve_log(sv, what[out[i].status], "delivery", id, "event_id",
-                       ev, "event", done[i]->event, "channel",
-                       done[i]->email ? "email" : "webhook", "to",
-                       done[i]->target, "try", tries,
-                       out[i].status == 1 ? "status" : "reason",
+                       ev, "event", t->event, "channel",
+                       t->email ? "email" : "webhook", "to", t->target,
+                       "try", tries, out[i].status == 1 ? "status" : "reason",
                        out[i].reason, RELM_LOG_END);
-        free_transfer(done[i]);
+        free_transfer(t);
     }
-    relm_serve_pump(sv);
+    sv->ndone = 0;
+    relm_serve_pump(sv, 0);
 }

@@ -127,17 +127,27 @@ static void load_settings(relm_serve *sv)
 
 static void on_due(uv_timer_t *t)
 {
-    relm_serve_pump(t->data);
+    relm_serve_pump(t->data, 1);
 }
 
-void relm_serve_pump(relm_serve *sv)
+void relm_serve_pump(relm_serve *sv, int sla)
 {
     if (sv->stopping)
         return;
     double now = relm_serve_now();
-    double sla_next = 0, send_next = 0;
-    relm_sla_pass(sv, (int64_t)now, &sla_next);
+    double send_next = 0;
+    /* The scan of open releases runs when something may have changed
+     * them, not after every finished transfer. */
+    if (sla || (sv->sla_next > 0 && sv->sla_next <= now))
+        relm_sla_pass(sv, (int64_t)now, &sv->sla_next);
+    /* An outcome that could not be written left its row claimed; with
+     * nothing in flight every claim is such a one: send them again. */
+    if (sv->stale_claims && sv->inflight == 0) {
+        relm_deliver_release_claims(sv);
+        sv->stale_claims = 0;
+    }
     relm_deliver_start(sv, relm_serve_now(), &send_next);
+    double sla_next = sv->sla_next;
     /* Wake at the nearer of the next SLA moment and the next retry; a
      * delivery due now but waiting for room starts when a transfer ends. */
     double next = sla_next;
@@ -175,7 +185,7 @@ static void on_watch(uv_timer_t *t)
         return;
     sv->data_version = v;
     load_settings(sv);
-    relm_serve_pump(sv);
+    relm_serve_pump(sv, 1);
 }
 
 static void on_closed(uv_handle_t *h)
@@ -192,9 +202,17 @@ static void close_handle(relm_serve *sv, uv_handle_t *h)
     uv_close(h, on_closed);
 }
 
+static void on_flush(uv_idle_t *h)
+{
+    uv_idle_stop(h);
+    relm_deliver_flush(h->data);
+}
+
 /* The last step of stopping, once nothing is in flight. */
 static void finish(relm_serve *sv)
 {
+    relm_deliver_flush(sv);
+    close_handle(sv, (uv_handle_t *)&sv->flush);
     close_handle(sv, (uv_handle_t *)&sv->watch);
     close_handle(sv, (uv_handle_t *)&sv->due);
     close_handle(sv, (uv_handle_t *)&sv->curl_timer);
@@ -220,7 +238,7 @@ static void on_signal(uv_signal_t *h, int signum)
         if (sv->reload != NULL)
             sv->reload(sv->reload_ctx);
         relm_serve_log(sv, "reloaded", RELM_LOG_END);
-        relm_serve_pump(sv);
+        relm_serve_pump(sv, 1);
         return;
     }
     if (sv->stopping)
@@ -294,12 +312,15 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
                          (uv_handle_t *)&sv.curl_timer,
                          (uv_handle_t *)&sv.sig_term,
                          (uv_handle_t *)&sv.sig_int,
-                         (uv_handle_t *)&sv.sig_hup};
+                         (uv_handle_t *)&sv.sig_hup,
+                         (uv_handle_t *)&sv.flush};
     uv_timer_init(loop, &sv.watch);
     uv_timer_init(loop, &sv.due);
     uv_signal_init(loop, &sv.sig_term);
     uv_signal_init(loop, &sv.sig_int);
     uv_signal_init(loop, &sv.sig_hup);
+    uv_idle_init(loop, &sv.flush);
+    sv.on_flush = on_flush;
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
         hs[i]->data = &sv;
     uv_signal_start(&sv.sig_term, on_signal, SIGTERM);
@@ -311,7 +332,7 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
                    RELM_LOG_END);
-    relm_serve_pump(&sv);
+    relm_serve_pump(&sv, 1);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */
     while (sv.closing > 0)

@@ -21,6 +21,8 @@ typedef struct relm_serve_settings {
     char smtp_tls[16];       /* none, try, require */
 } relm_serve_settings;
 
+struct relm_outcome;
+
 typedef struct relm_serve {
     relm_store *s;
     uv_loop_t *loop;
@@ -35,6 +37,12 @@ typedef struct relm_serve {
     int inflight;
     int stopping;
     int closing;             /* handles still to be closed */
+    int stale_claims;        /* an outcome could not be recorded */
+    double sla_next;         /* the next SLA moment known (0 = none) */
+    uv_idle_t flush;         /* active while outcomes wait to be written */
+    struct relm_outcome *done; /* RELM_SERVE_MAX_INFLIGHT of them */
+    int ndone;
+    void (*on_flush)(uv_idle_t *h);
     void (*reload)(void *ctx);
     void *reload_ctx;
 } relm_serve;
@@ -47,9 +55,10 @@ double relm_serve_now(void);
 #define RELM_LOG_END ((const char *)0)
 void relm_serve_log(relm_serve *sv, const char *msg, ...);
 
-/* Look for work now: SLA moments due, deliveries due; re-arm the timer
+/* Look for work now: with sla, SLA moments due (after a commit elsewhere,
+ * at the SLA timer, at start); always deliveries due; then re-arm the timer
  * for the next one. Called by timers, signals and finished transfers. */
-void relm_serve_pump(relm_serve *sv);
+void relm_serve_pump(relm_serve *sv, int sla);
 
 /* Fire the SLA stages due at now (each once, in its own transaction,
  * through the occurrence log so the outbox carries it); *next receives the
@@ -63,5 +72,8 @@ void relm_deliver_release_claims(relm_serve *sv);
  * flight; *next receives when the next queued one is due (0 = none). */
 void relm_deliver_start(relm_serve *sv, double now, double *next);
 void relm_deliver_close(relm_serve *sv);
+/* Record the outcomes of the transfers finished since the last call, log
+ * them, and look for more work. */
+void relm_deliver_flush(relm_serve *sv);
 
 #endif
