@@ -18,6 +18,7 @@ typedef struct transfer {
     int64_t event_id;     /* outbox.id */
     int attempts;         /* tries before this one */
     int email;
+    int no_server;        /* email with neither its own url nor smtp_url */
     char *body;           /* webhook JSON, or the whole mail message */
     size_t len, off;
     struct curl_slist *headers, *rcpt;
@@ -310,6 +311,7 @@ static transfer *make_transfer(relm_serve *sv, sqlite3_stmt *q)
     const char *server = sqlite3_column_type(q, 3) != SQLITE_NULL
                              ? col(q, 3) : sv->set.smtp_url;
     snprintf(t->target, sizeof t->target, "%s", to);
+    t->no_server = server[0] == '\0';
     t->body = mail_text(sv, q, to, &t->len);
     if (t->body == NULL) {
         free_transfer(t);
@@ -452,6 +454,10 @@ static void judge(relm_serve *sv, transfer *t, CURLcode res, outcome *o)
     if (res == CURLE_OK) {
         snprintf(o->reason, sizeof o->reason, "HTTP %ld", code);
         permanent = code >= 400 && code < 500;
+    } else if (t->no_server) {
+        snprintf(o->reason, sizeof o->reason,
+                 "no SMTP server: set relm.notify.set{smtp_url=...} or give "
+                 "the subscription a url");
     } else {
         snprintf(o->reason, sizeof o->reason, "%s",
                  t->err[0] ? t->err : curl_easy_strerror(res));

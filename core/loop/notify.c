@@ -132,6 +132,16 @@ int relm_notify_subscribe(relm_store *s, const relm_subscription *sub,
     }
     if (relm_auth_require_admin(s, "notify.subscribe", d) != RELM_OK)
         goto fail;
+    char smtp[16];
+    relm_notify_setting_str(s, "smtp_url", "", smtp, sizeof smtp);
+    if (strcmp(sub->channel, "email") == 0 && sub->url == NULL &&
+        smtp[0] == '\0') {
+        relm_diag_set(d, "invalid_field",
+                      "url: no SMTP server to send through: give "
+                      "url=\"smtp://host:port\" or set one for every "
+                      "subscription first with relm.notify.set{smtp_url=...}");
+        goto fail;
+    }
     sqlite3_stmt *st = relm_store_stmt(
         s,
         "INSERT INTO subscriptions (channel, url, recipient, events, secret) "

@@ -86,7 +86,7 @@ end
 ---@return table[]
 function M.dead()
     return relm.sql([[SELECT d.id, d.subscription_id AS subscription, s.channel,
-            coalesce(s.url, '') || coalesce(s.recipient, '') AS target, o.id AS event_id,
+            CASE s.channel WHEN 'email' THEN s.recipient ELSE s.url END AS target, o.id AS event_id,
             o.event, o.release_id AS release, d.attempts, d.last_error AS reason
         FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
         JOIN outbox o ON o.id = d.outbox_id WHERE d.status = 'dead' ORDER BY d.id]])

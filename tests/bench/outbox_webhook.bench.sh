@@ -13,7 +13,7 @@ RELM_BIN=${RELM_BIN:-$(pwd)/$BUILD/relm}
 BENCH_TMP=${BENCH_TMP:-$(mktemp -d "${TMPDIR:-/tmp}/relm-bench.XXXXXX")}
 TOOL=$(pwd)/$BUILD/bench/webhook_tool
 N=${OUTBOX_EVENTS:-5000}
-REPS=${OUTBOX_REPS:-3}
+REPS=${OUTBOX_REPS:-5}
 mkdir -p "$BUILD/bench"
 if [ ! -x "$TOOL" ] || [ tests/bench/webhook_tool.c -nt "$TOOL" ]; then
     ${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -o "$TOOL" tests/bench/webhook_tool.c \

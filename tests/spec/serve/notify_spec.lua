@@ -23,6 +23,9 @@ describe("relm.notify", function()
         refused("invalid_field", "address", function()
             relm.notify.subscribe { channel = "email", to = "nobody", events = { "*" } }
         end)
+        refused("invalid_field", "no SMTP server", function()
+            relm.notify.subscribe { channel = "email", to = "ops@example.org", events = { "*" } }
+        end)
         refused("invalid_field", "smtp://", function()
             relm.notify.subscribe { channel = "email", to = "a@b.org", url = "http://x", events = { "*" } }
         end)

@@ -49,7 +49,7 @@ describe("the outbox", function()
     it("queues a delivery for each subscription whose patterns match", function()
         local all = relm.notify.subscribe { channel = "webhook", url = "http://127.0.0.1:9/all",
             events = { "release.*" } }
-        local sus = relm.notify.subscribe { channel = "email", to = "ops@example.org",
+        local sus = relm.notify.subscribe { channel = "email", to = "ops@example.org", url = "smtp://127.0.0.1:9",
             events = { "release.suspend", "sla.*" } }
         local r = H.release()
         relm.release.act(r.id, "suspend", { justification = j.suspend })

@@ -133,19 +133,28 @@ describe("relm serve", function()
         relm.notify.set { max_tries = 2 }
         local down = S.receiver { fail = 100 }
         local a = relm.notify.subscribe { channel = "webhook", url = down.url, events = { "release.cancel" } }
+        -- nothing listens on port 1: the SMTP server cannot be reached
+        local m = relm.notify.subscribe { channel = "email", to = "ops@example.org", url = "smtp://127.0.0.1:1",
+            events = { "release.cancel" } }
         local serve = S.serve(db())
         local r = R.release()
         relm.release.act(r.id, "cancel", { justification = j.cancel })
-        local dead = S.wait(function()
+        local function dead_of(sub)
             for _, x in ipairs(relm.notify.dead()) do
-                if x.subscription == a then return x end
+                if x.subscription == sub then return x end
             end
-        end)
+        end
+        local dead = S.wait(function() return dead_of(a) and dead_of(m) and dead_of(a) end)
         assert.is_truthy(dead, S.read(serve.log))
         assert.are.equal(2, dead.attempts)
         assert.are.equal("HTTP 500", dead.reason)
+        local mail = dead_of(m)
+        assert.are.equal(2, mail.attempts)
+        assert.matches("connect", mail.reason)
+        assert.are.equal("ops@example.org", mail.target)
         assert.are.equal(0, S.kill(serve, "INT"))
         relm.notify.unsubscribe(a)
+        relm.notify.unsubscribe(m)
         relm.notify.set { max_tries = 8 }
     end)
 
