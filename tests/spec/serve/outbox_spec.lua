@@ -29,6 +29,13 @@ describe("the outbox", function()
             "release.execute", "release.pass", "release.close", "release.closed" }, events(r.id))
     end)
 
+    it("names an activity's events after its action (activity.add, activity.update)", function()
+        local r = H.release()
+        local a = relm.activity.add(r.id, { phase = "planning", title = "Order disks" })
+        relm.activity.update(a.id, { title = "Order more disks" })
+        assert.are.same({ "release.registered", "activity.add", "activity.update" }, events(r.id))
+    end)
+
     it("carries the release as it was, and the occurrence it came from", function()
         local r = H.release { title = "Payload check" }
         local e = relm.sql("SELECT * FROM outbox WHERE release_id = ? ORDER BY id DESC LIMIT 1", r.id)[1]
