@@ -413,6 +413,11 @@ void relm_deliver_start(relm_serve *sv, double now, double *next)
     while (!sv->stopping && sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
         int room = RELM_SERVE_MAX_INFLIGHT - sv->inflight;
         int got = claim_batch(sv, now, room);
+        if (got < 0) {
+            /* Logged; try again in a second rather than spin. */
+            *next = now + 1;
+            return;
+        }
         if (got < room)
             break;
     }

@@ -33,8 +33,8 @@ static void iso(int64_t t, char out[32])
  * happen once per release and SLA cycle, whoever tries again) and the
  * occurrence, whose event the outbox picks up. The INSERT re-checks that
  * the release is still open on the same deadline, so a suspend committed
- * since the scan wins. */
-static void fire(relm_serve *sv, const due_stage *st)
+ * since the scan wins. Returns 0, or -1 when the write failed (logged). */
+static int fire(relm_serve *sv, const due_stage *st)
 {
     relm_diag d;
     const char *stage = st->breach ? "breached" : "warning";
@@ -63,7 +63,7 @@ static void fire(relm_serve *sv, const due_stage *st)
     }
     if (sqlite3_changes(relm_store_db(sv->s)) == 0) {
         relm_store_rollback(sv->s);
-        return;
+        return 0;
     }
     if (st->breach)
         snprintf(note, sizeof note, "SLA breached: the time limit %s passed",
@@ -86,12 +86,13 @@ static void fire(relm_serve *sv, const due_stage *st)
     relm_serve_log(sv, st->breach ? "sla.breached" : "sla.warning",
                    "release", id, "at", at, "deadline", st->deadline_text,
                    RELM_LOG_END);
-    return;
+    return 0;
 fail_tx:
     relm_store_rollback(sv->s);
 fail:
     relm_serve_log(sv, "error", "what", "sla", "code", d.code, "message",
                    d.msg, RELM_LOG_END);
+    return -1;
 }
 
 void relm_sla_pass(relm_serve *sv, int64_t now, double *next)
@@ -154,8 +155,13 @@ void relm_sla_pass(relm_serve *sv, int64_t now, double *next)
         }
     }
     sqlite3_reset(q);
+    int failed = 0;
     for (size_t i = 0; i < n; i++)
-        fire(sv, &due[i]);
+        failed |= fire(sv, &due[i]) != 0;
     free(due);
+    /* A stage that could not be written (the database busy past its
+     * timeout) is tried again in a second. */
+    if (failed && (keep == 0 || keep > (double)now + 1))
+        keep = (double)now + 1;
     *next = keep;
 }
