@@ -185,6 +185,21 @@ describe("relm serve", function()
         assert.are.same({ "started", "reloaded", "stopping", "stopped" }, msgs)
     end)
 
+    it("finishes a delivery in flight on SIGTERM before it exits 0", function()
+        local slow = S.receiver { delay = 2 }
+        local a = relm.notify.subscribe { channel = "webhook", url = slow.url, events = { "release.capture" } }
+        local serve = S.serve(db())
+        local r = R.release()
+        relm.release.act(r.id, "capture")
+        -- the receiver has the request (and is still waiting to answer)
+        assert.is_truthy(S.wait(function() return #S.requests(slow) == 1 end), S.read(serve.log))
+        assert.are.equal(0, S.kill(serve, "TERM"))
+        local d = relm.sql("SELECT status, attempts FROM deliveries WHERE subscription_id = ?", a)
+        assert.are.same({ { status = "delivered", attempts = 1 } }, d)
+        assert.matches("stopping signal=SIGTERM in_flight=1", S.read(serve.log))
+        relm.notify.unsubscribe(a)
+    end)
+
     it("catches up after downtime: a breach that happened while no serve ran fires once, at its real time", function()
         local r = R.release { sla_hours = 1 / 3600 }
         S.sleep(2.5)
