@@ -9,6 +9,7 @@
 
 #include "base/migrations.h"
 #include "base/sha256.h"
+#include "loop/outbox.h"
 
 static const char genesis[65] =
     "0000000000000000000000000000000000000000000000000000000000000000";
@@ -184,6 +185,9 @@ int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
         return relm_store_fail(s, d, "occurrence log");
+    /* The event goes out in the same transaction (transactional outbox). */
+    if (relm_outbox_add(s, o, r.id, d) != RELM_OK)
+        return RELM_ERR;
     if (id != NULL)
         *id = r.id;
     return RELM_OK;

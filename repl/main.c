@@ -8,6 +8,7 @@
 
 #include "eval.h"
 #include "base/context.h"
+#include "loop/serve.h"
 #include "lua/host.h"
 #include "repl.h"
 #include "base/store.h"
@@ -26,6 +27,7 @@ typedef struct options {
     const char *preload; /* -i FILE: run it, then stay in the REPL */
     const char *mode;    /* --mode: how results print */
     int header;          /* --header 1, --no-header 0, else -1 */
+    int log_json;        /* serve --log json */
 } options;
 
 /* The output modes of relm.mode(), checked here so that a mistyped --mode
@@ -40,6 +42,7 @@ static const char *usage_text =
     "  run FILE.lua [ARGS...]   run a Lua script (FILE '-' reads stdin)\n"
     "  repl                     interactive Lua session on the database\n"
     "  -e 'LUA'                 run one statement and print its results\n"
+    "  serve [--log json]       event loop: SLA clocks, notifications\n"
     "  help [COMMAND]           this text, or help on one command\n"
     "\n"
     "options:\n"
@@ -83,8 +86,19 @@ static const struct {
      "usage: relm [OPTIONS] -e 'LUA'\n"
      "Run one statement (or expression) and print its results, e.g.\n"
      "  relm -e 'relm.sql(\"select name from users\")'\n"},
+    {"serve",
+     "usage: relm [OPTIONS] serve [--log text|json]\n"
+     "Run the event loop on the database until SIGTERM or SIGINT (then finish\n"
+     "the deliveries in flight and exit 0): fire SLA warnings and breaches,\n"
+     "deliver the outbox to webhook and e-mail subscriptions (relm.notify),\n"
+     "retrying failures with backoff. Picks up other processes' commits\n"
+     "within a second. One serve per database: a second one refuses to start\n"
+     "(the lock is an flock on DB.serve.lock beside the database). SIGHUP\n"
+     "re-reads the settings. One log line per thing done on stdout; --log\n"
+     "json makes each a JSON object. See docs/serve.md.\n"},
     {"help", "usage: relm help [COMMAND]\n"
-             "Print the usage text, or the help of one command (run, repl, -e).\n"},
+             "Print the usage text, or the help of one command (run, repl, -e,\n"
+             "serve).\n"},
 };
 
 /* Report a usage error as one line with a hint and return exit status 2.
@@ -110,8 +124,8 @@ static int print_help(const char *topic)
             fputs(command_help[i].text, stdout);
             return 0;
         }
-    return usage_error("no help for '%s'; the commands are run, repl, -e "
-                       "and help", topic);
+    return usage_error("no help for '%s'; the commands are run, repl, -e, "
+                       "serve and help", topic);
 }
 
 /* Set the option called name ("db", "user" or "sync") to v. Returns -1 on
@@ -220,11 +234,23 @@ static int parse_args(int argc, char **argv, options *o)
         if (i + 1 < argc)
             return usage_error("unexpected argument '%s' after repl",
                                argv[i + 1]);
+    } else if (strcmp(o->command, "serve") == 0) {
+        for (int k = i + 1; k < argc; k++) {
+            if (strcmp(argv[k], "--log") == 0 && k + 1 < argc &&
+                (strcmp(argv[k + 1], "json") == 0 ||
+                 strcmp(argv[k + 1], "text") == 0))
+                o->log_json = argv[++k][0] == 'j';
+            else if (strcmp(argv[k], "--help") == 0)
+                return print_help("serve");
+            else
+                return usage_error("serve: unexpected '%s' (serve takes "
+                                   "--log text|json)", argv[k]);
+        }
     } else if (strcmp(o->command, "help") == 0) {
         return print_help(i + 1 < argc ? argv[i + 1] : NULL);
     } else {
         return usage_error("unknown command '%s'; the commands are run, "
-                           "repl, -e and help", o->command);
+                           "repl, -e, serve and help", o->command);
     }
     return -1;
 }
@@ -415,6 +441,9 @@ int main(int argc, char **argv)
     } else if (strcmp(o.command, "-e") == 0) {
         set_arg_table(L, argc, argv, 0);
         rc = relm_eval_string(L, o.arg, "=(command line)");
+    } else if (strcmp(o.command, "serve") == 0) {
+        relm_serve_opts so = {.log_json = o.log_json};
+        rc = relm_serve_run(store, relm_host_loop(L), &so);
     } else {
         rc = relm_repl(L);
     }

@@ -130,3 +130,31 @@ void relm_sha256_hex(const void *data, size_t n, char hex[65])
     relm_sha256_final(&c, d);
     relm_sha256_tohex(d, hex);
 }
+
+/* RFC 2104: H((K ^ opad) || H((K ^ ipad) || msg)), a key longer than the
+ * 64-byte block hashed first. */
+void relm_hmac_sha256(const void *key, size_t keylen, const void *msg,
+                      size_t n, unsigned char out[32])
+{
+    unsigned char k[64] = {0}, pad[64], inner[32];
+    relm_sha256 c;
+    if (keylen > sizeof k) {
+        relm_sha256_init(&c);
+        relm_sha256_update(&c, key, keylen);
+        relm_sha256_final(&c, k);
+    } else if (keylen > 0) {
+        memcpy(k, key, keylen);
+    }
+    for (size_t i = 0; i < sizeof k; i++)
+        pad[i] = k[i] ^ 0x36;
+    relm_sha256_init(&c);
+    relm_sha256_update(&c, pad, sizeof pad);
+    relm_sha256_update(&c, msg, n);
+    relm_sha256_final(&c, inner);
+    for (size_t i = 0; i < sizeof k; i++)
+        pad[i] = k[i] ^ 0x5c;
+    relm_sha256_init(&c);
+    relm_sha256_update(&c, pad, sizeof pad);
+    relm_sha256_update(&c, inner, sizeof inner);
+    relm_sha256_final(&c, out);
+}

@@ -21,5 +21,9 @@ void relm_sha256_final(relm_sha256 *c, unsigned char out[32]);
 void relm_sha256_hex(const void *data, size_t n, char hex[65]);
 /* Turn a digest into 64 hex digits and a NUL. */
 void relm_sha256_tohex(const unsigned char digest[32], char hex[65]);
+/* HMAC-SHA256 (RFC 2104) of msg under key, as 32 bytes into out: the
+ * signature of webhook bodies. */
+void relm_hmac_sha256(const void *key, size_t keylen, const void *msg,
+                      size_t n, unsigned char out[32]);
 
 #endif

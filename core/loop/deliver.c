@@ -1,0 +1,575 @@
+/* deliver.c: send queued deliveries (webhooks, e-mail) through libcurl's
+ * multi interface driven by serve's uv loop, as curl's multi-uv.c does. */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/sha256.h"
+#include "loop/serve_int.h"
+
+/* One delivery in flight. */
+typedef struct transfer {
+    relm_serve *sv;
+    CURL *easy;
+    int64_t id;           /* deliveries.id */
+    int64_t event_id;     /* outbox.id */
+    int attempts;         /* tries before this one */
+    int email;
+    int no_server;        /* email with neither its own url nor smtp_url */
+    char *body;           /* webhook JSON, or the whole mail message */
+    size_t len, off;
+    struct curl_slist *headers, *rcpt;
+    char event[64];
+    char target[256];
+    char err[CURL_ERROR_SIZE];
+} transfer;
+
+/* What became of one try, written back in one transaction per batch. */
+typedef struct relm_outcome {
+    int64_t id;
+    int status;            /* 0 retry, 1 delivered, 2 dead */
+    double next_at;
+    char reason[300];
+    transfer *t;
+} outcome;
+
+typedef struct sock_ctx {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    relm_serve *sv;
+} sock_ctx;
+
+static void check_done(relm_serve *sv);
+
+/* ---- libcurl on the uv loop ------------------------------------------ */
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    sock_ctx *c = h->data;
+    int flags = 0, running;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    relm_serve *sv = c->sv;
+    curl_multi_socket_action(sv->multi, c->fd, flags, &running);
+    check_done(sv);
+}
+
+static void free_sock(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+/* CURLMOPT_SOCKETFUNCTION: watch the socket for what curl asks. */
+static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
+                     void *socketp)
+{
+    (void)easy;
+    relm_serve *sv = userp;
+    sock_ctx *c = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (c != NULL) {
+            uv_poll_stop(&c->poll);
+            uv_close((uv_handle_t *)&c->poll, free_sock);
+            curl_multi_assign(sv->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (c == NULL) {
+        c = calloc(1, sizeof *c);
+        if (c == NULL)
+            return -1;
+        c->fd = fd;
+        c->sv = sv;
+        c->poll.data = c;
+        if (uv_poll_init_socket(sv->loop, &c->poll, fd) != 0) {
+            free(c);
+            return -1;
+        }
+        curl_multi_assign(sv->multi, fd, c);
+    }
+    int ev = 0;
+    if (what != CURL_POLL_IN)
+        ev |= UV_WRITABLE;
+    if (what != CURL_POLL_OUT)
+        ev |= UV_READABLE;
+    uv_poll_start(&c->poll, ev, on_poll);
+    return 0;
+}
+
+static void on_curl_timeout(uv_timer_t *t)
+{
+    relm_serve *sv = t->data;
+    int running;
+    curl_multi_socket_action(sv->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(sv);
+}
+
+/* CURLMOPT_TIMERFUNCTION: one timer for whatever curl waits on. */
+static int on_curl_timer(CURLM *multi, long ms, void *userp)
+{
+    (void)multi;
+    relm_serve *sv = userp;
+    if (ms < 0)
+        uv_timer_stop(&sv->curl_timer);
+    else
+        uv_timer_start(&sv->curl_timer, on_curl_timeout,
+                       (uint64_t)(ms == 0 ? 1 : ms), 0);
+    return 0;
+}
+
+int relm_deliver_init(relm_serve *sv)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return RELM_ERR;
+    sv->multi = curl_multi_init();
+    sv->done = calloc(RELM_SERVE_MAX_INFLIGHT, sizeof *sv->done);
+    if (sv->multi == NULL || sv->done == NULL)
+        return RELM_ERR;
+    uv_timer_init(sv->loop, &sv->curl_timer);
+    sv->curl_timer.data = sv;
+    curl_multi_setopt(sv->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+    curl_multi_setopt(sv->multi, CURLMOPT_SOCKETDATA, sv);
+    curl_multi_setopt(sv->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(sv->multi, CURLMOPT_TIMERDATA, sv);
+    return RELM_OK;
+}
+
+void relm_deliver_close(relm_serve *sv)
+{
+    if (sv->multi != NULL)
+        curl_multi_cleanup(sv->multi);
+    sv->multi = NULL;
+    free(sv->done);
+    sv->done = NULL;
+    curl_global_cleanup();
+}
+
+/* ---- claiming and starting ---------------------------------------------- */
+
+void relm_deliver_release_claims(relm_serve *sv)
+{
+    relm_diag d;
+    /* Only one serve runs per database (the lock), so every claim left
+     * is from one that died mid-send: send those again (at least once). */
+    if (relm_store_exec(sv->s,
+                        "UPDATE deliveries SET claimed = 0 WHERE claimed = 1",
+                        &d) != RELM_OK)
+        relm_serve_log(sv, "error", "what", "release claims", "message",
+                       d.msg, RELM_LOG_END);
+}
+
+/* CURLOPT_READFUNCTION for the mail upload. */
+static size_t read_body(char *buf, size_t size, size_t n, void *userp)
+{
+    transfer *t = userp;
+    size_t want = size * n, left = t->len - t->off;
+    if (want > left)
+        want = left;
+    memcpy(buf, t->body + t->off, want);
+    t->off += want;
+    return want;
+}
+
+/* Discard what the server answers. */
+static size_t sink(char *buf, size_t size, size_t n, void *userp)
+{
+    (void)buf;
+    (void)userp;
+    return size * n;
+}
+
+static void free_transfer(transfer *t)
+{
+    if (t->easy != NULL)
+        curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    curl_slist_free_all(t->rcpt);
+    free(t->body);
+    free(t);
+}
+
+/* Header the webhook is signed with: sha256=HEX(HMAC-SHA256(secret, body)). */
+static struct curl_slist *sign(struct curl_slist *h, const char *secret,
+                               const char *body, size_t len)
+{
+    unsigned char mac[32];
+    char hex[65], line[100];
+    relm_hmac_sha256(secret, strlen(secret), body, len, mac);
+    relm_sha256_tohex(mac, hex);
+    snprintf(line, sizeof line, "X-Relm-Signature: sha256=%s", hex);
+    return curl_slist_append(h, line);
+}
+
+/* Text of column i, "" for NULL. */
+static const char *col(sqlite3_stmt *q, int i)
+{
+    const char *v = (const char *)sqlite3_column_text(q, i);
+    return v != NULL ? v : "";
+}
+
+/* The plain-text mail for the current row of the claim query. */
+static char *mail_text(relm_serve *sv, sqlite3_stmt *q, const char *to,
+                       size_t *len)
+{
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    const char *from = sv->set.smtp_from[0] ? sv->set.smtp_from
+                                            : "relm@localhost";
+    sqlite3_str *m = sqlite3_str_new(NULL);
+    /* Titles are the user's text: keep line breaks out of the header. */
+    char subject[200];
+    snprintf(subject, sizeof subject, "%s", col(q, 12));
+    for (char *p = subject; *p; p++)
+        if (*p == '\r' || *p == '\n')
+            *p = ' ';
+    sqlite3_str_appendf(m,
+                        "Date: %s\r\nFrom: relm <%s>\r\nTo: <%s>\r\n"
+                        "Subject: [relm] %s %s %s\r\n"
+                        "Message-ID: <event-%s.delivery-%s@relm>\r\n"
+                        "X-Relm-Event: %s\r\nX-Relm-Event-Id: %s\r\n"
+                        "MIME-Version: 1.0\r\n"
+                        "Content-Type: text/plain; charset=utf-8\r\n\r\n",
+                        date, from, to, col(q, 8), col(q, 11), subject,
+                        col(q, 7), col(q, 0), col(q, 8), col(q, 7));
+    sqlite3_str_appendf(m,
+                        "Event: %s\r\nRelease: %s %s\r\nState: %s (%s)\r\n"
+                        "Time limit: %s\r\nAt: %s\r\nEvent id: %s\r\n",
+                        col(q, 8), col(q, 11), col(q, 12), col(q, 13),
+                        col(q, 14), col(q, 15), col(q, 9), col(q, 7));
+    *len = (size_t)sqlite3_str_length(m);
+    char *s = sqlite3_str_finish(m);
+    char *out = s != NULL ? malloc(*len + 1) : NULL;
+    if (out != NULL)
+        memcpy(out, s, *len + 1);
+    sqlite3_free(s);
+    return out;
+}
+
+/* Build the transfer for the current row of the claim query. */
+static transfer *make_transfer(relm_serve *sv, sqlite3_stmt *q)
+{
+    transfer *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        return NULL;
+    t->sv = sv;
+    t->id = sqlite3_column_int64(q, 0);
+    t->attempts = sqlite3_column_int(q, 1);
+    t->email = strcmp(col(q, 2), "email") == 0;
+    t->event_id = sqlite3_column_int64(q, 7);
+    snprintf(t->event, sizeof t->event, "%s", col(q, 8));
+    t->easy = curl_easy_init();
+    if (t->easy == NULL) {
+        free(t);
+        return NULL;
+    }
+    CURL *e = t->easy;
+    long timeout = (long)(sv->set.timeout * 1000);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->err);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+    if (!t->email) {
+        const char *body = col(q, 10);
+        t->len = strlen(body);
+        t->body = malloc(t->len + 1);
+        if (t->body == NULL) {
+            free_transfer(t);
+            return NULL;
+        }
+        memcpy(t->body, body, t->len + 1);
+        snprintf(t->target, sizeof t->target, "%s", col(q, 3));
+        char line[120];
+        t->headers = curl_slist_append(NULL,
+                                       "Content-Type: application/json");
+        t->headers = curl_slist_append(t->headers, "Expect:");
+        snprintf(line, sizeof line, "X-Relm-Event: %s", t->event);
+        t->headers = curl_slist_append(t->headers, line);
+        snprintf(line, sizeof line, "X-Relm-Event-Id: %" PRId64, t->event_id);
+        t->headers = curl_slist_append(t->headers, line);
+        if (sqlite3_column_type(q, 5) != SQLITE_NULL)
+            t->headers = sign(t->headers, col(q, 5), t->body, t->len);
+        curl_easy_setopt(e, CURLOPT_URL, t->target);
+        curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)t->len);
+        return t;
+    }
+    const char *to = col(q, 4);
+    const char *server = sqlite3_column_type(q, 3) != SQLITE_NULL
+                             ? col(q, 3) : sv->set.smtp_url;
+    snprintf(t->target, sizeof t->target, "%s", to);
+    t->no_server = server[0] == '\0';
+    t->body = mail_text(sv, q, to, &t->len);
+    if (t->body == NULL) {
+        free_transfer(t);
+        return NULL;
+    }
+    char addr[300];
+    snprintf(addr, sizeof addr, "<%s>", to);
+    t->rcpt = curl_slist_append(NULL, addr);
+    snprintf(addr, sizeof addr, "<%s>",
+             sv->set.smtp_from[0] ? sv->set.smtp_from : "relm@localhost");
+    /* No server yet: an empty URL fails the try with a reason, and the
+     * delivery waits for the admin to set smtp_url (retries, then dead). */
+    curl_easy_setopt(e, CURLOPT_URL, server);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+    curl_easy_setopt(e, CURLOPT_MAIL_FROM, addr);
+    curl_easy_setopt(e, CURLOPT_MAIL_RCPT, t->rcpt);
+    curl_easy_setopt(e, CURLOPT_UPLOAD, 1L);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, read_body);
+    curl_easy_setopt(e, CURLOPT_READDATA, t);
+    curl_easy_setopt(e, CURLOPT_INFILESIZE, (long)t->len);
+    long tls = strcmp(sv->set.smtp_tls, "require") == 0 ? CURLUSESSL_ALL
+               : strcmp(sv->set.smtp_tls, "none") == 0  ? CURLUSESSL_NONE
+                                                        : CURLUSESSL_TRY;
+    curl_easy_setopt(e, CURLOPT_USE_SSL, tls);
+    return t;
+}
+
+/* Claim up to room due deliveries in one transaction (claimed = 1, so a
+ * later pass does not start them twice) and start them after the commit:
+ * nothing is sent from inside a transaction. Returns how many started. */
+static int claim_batch(relm_serve *sv, double now, int room)
+{
+    relm_diag d;
+    transfer *batch[RELM_SERVE_MAX_INFLIGHT];
+    int n = 0;
+    if (relm_store_begin(sv->s, &d) != RELM_OK)
+        goto fail;
+    sqlite3_stmt *q = relm_store_stmt(
+        sv->s,
+        "SELECT d.id, d.attempts, s.channel, s.url, s.recipient, s.secret, "
+        "s.id, o.id, o.event, o.at, json_object('id', o.id, 'event', "
+        "o.event, 'at', o.at, 'release', json(o.payload)), "
+        "o.payload ->> 'number', o.payload ->> 'title', o.payload ->> "
+        "'state', o.payload ->> 'status', o.payload ->> 'deadline' "
+        "FROM deliveries d JOIN subscriptions s ON s.id = "
+        "d.subscription_id JOIN outbox o ON o.id = d.outbox_id WHERE "
+        "d.status = 'queued' AND d.claimed = 0 AND d.next_at <= ?1 ORDER BY "
+        "d.next_at, d.id LIMIT ?2",
+        &d);
+    if (q == NULL)
+        goto fail_tx;
+    sqlite3_bind_double(q, 1, now);
+    sqlite3_bind_int(q, 2, room);
+    while (n < room && sqlite3_step(q) == SQLITE_ROW) {
+        transfer *t = make_transfer(sv, q);
+        if (t == NULL)
+            break;
+        batch[n++] = t;
+    }
+    sqlite3_reset(q);
+    sqlite3_stmt *u = relm_store_stmt(
+        sv->s, "UPDATE deliveries SET claimed = 1 WHERE id = ?1", &d);
+    if (u == NULL)
+        goto fail_tx;
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_int64(u, 1, batch[i]->id);
+        int rc = sqlite3_step(u);
+        sqlite3_reset(u);
+        if (rc != SQLITE_DONE) {
+            relm_store_fail(sv->s, &d, "claim");
+            goto fail_tx;
+        }
+    }
+    if (relm_store_commit(sv->s, &d) != RELM_OK)
+        goto fail_tx;
+    for (int i = 0; i < n; i++) {
+        sv->inflight++;
+        curl_multi_add_handle(sv->multi, batch[i]->easy);
+    }
+    /* libcurl asks for a timer only when its earliest deadline changes; a
+     * handle added while that deadline is unchanged would wait for some
+     * unrelated wake-up. Kick it on the next loop iteration. */
+    if (n > 0)
+        uv_timer_start(&sv->curl_timer, on_curl_timeout, 0, 0);
+    return n;
+fail_tx:
+    relm_store_rollback(sv->s);
+fail:
+    for (int i = 0; i < n; i++)
+        free_transfer(batch[i]);
+    relm_serve_log(sv, "error", "what", "claim", "code", d.code, "message",
+                   d.msg, RELM_LOG_END);
+    return -1;
+}
+
+void relm_deliver_start(relm_serve *sv, double now, double *next)
+{
+    *next = 0;
+    while (!sv->stopping && sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
+        int room = RELM_SERVE_MAX_INFLIGHT - sv->inflight;
+        int got = claim_batch(sv, now, room);
+        if (got < 0) {
+            /* Logged; try again in a second rather than spin. */
+            *next = now + 1;
+            return;
+        }
+        if (got < room)
+            break;
+    }
+    /* Full: a finished transfer looks again; no timer needed. */
+    if (sv->inflight >= RELM_SERVE_MAX_INFLIGHT)
+        return;
+    relm_diag d;
+    sqlite3_stmt *q = relm_store_stmt(
+        sv->s,
+        "SELECT min(next_at) FROM deliveries WHERE status = 'queued' AND "
+        "claimed = 0",
+        &d);
+    if (q == NULL)
+        return;
+    if (sqlite3_step(q) == SQLITE_ROW &&
+        sqlite3_column_type(q, 0) != SQLITE_NULL)
+        *next = sqlite3_column_double(q, 0);
+    sqlite3_reset(q);
+}
+
+/* ---- outcomes ----------------------------------------------------------- */
+
+/* Decide what one finished try means: delivered on 2xx (HTTP) or a mail
+ * accepted; dead at once on an HTTP 4xx or an SMTP 5xx (the receiver
+ * refuses: trying again cannot help); otherwise retry after
+ * backoff * 2^(tries-1) seconds, dead after max_tries. */
+static void judge(relm_serve *sv, transfer *t, CURLcode res, outcome *o)
+{
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+    o->id = t->id;
+    int tries = t->attempts + 1;
+    if (res == CURLE_OK && (t->email || (code >= 200 && code < 300))) {
+        o->status = 1;
+        snprintf(o->reason, sizeof o->reason, "%ld", code);
+        return;
+    }
+    int permanent = 0;
+    if (res == CURLE_OK) {
+        snprintf(o->reason, sizeof o->reason, "HTTP %ld", code);
+        permanent = code >= 400 && code < 500;
+    } else if (t->no_server) {
+        snprintf(o->reason, sizeof o->reason,
+                 "no SMTP server: set relm.notify.set{smtp_url=...} or give "
+                 "the subscription a url");
+    } else {
+        snprintf(o->reason, sizeof o->reason, "%s",
+                 t->err[0] ? t->err : curl_easy_strerror(res));
+        permanent = t->email && code >= 500 && code < 600;
+    }
+    if (permanent || tries >= sv->set.max_tries) {
+        o->status = 2;
+        return;
+    }
+    double wait = sv->set.backoff * pow(2.0, tries - 1);
+    if (wait > 3600)
+        wait = 3600;
+    o->status = 0;
+    o->next_at = relm_serve_now() + wait;
+}
+
+/* Write the outcomes of one round of finished tries in one transaction. */
+static void record(relm_serve *sv, outcome *out, int n)
+{
+    relm_diag d;
+    char now[32];
+    time_t tt = time(NULL);
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (relm_store_begin(sv->s, &d) != RELM_OK)
+        goto fail;
+    sqlite3_stmt *u = relm_store_stmt(
+        sv->s,
+        "UPDATE deliveries SET claimed = 0, attempts = attempts + 1, "
+        "status = CASE ?2 WHEN 1 THEN 'delivered' WHEN 2 THEN 'dead' ELSE "
+        "'queued' END, next_at = ?3, last_error = CASE ?2 WHEN 1 THEN NULL "
+        "ELSE ?4 END, delivered_at = CASE ?2 WHEN 1 THEN ?5 END "
+        "WHERE id = ?1",
+        &d);
+    if (u == NULL)
+        goto fail_tx;
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_int64(u, 1, out[i].id);
+        sqlite3_bind_int(u, 2, out[i].status);
+        sqlite3_bind_double(u, 3, out[i].next_at);
+        sqlite3_bind_text(u, 4, out[i].reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(u, 5, now, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(u);
+        sqlite3_reset(u);
+        if (rc != SQLITE_DONE) {
+            relm_store_fail(sv->s, &d, "delivery");
+            goto fail_tx;
+        }
+    }
+    if (relm_store_commit(sv->s, &d) == RELM_OK)
+        return;
+fail_tx:
+    relm_store_rollback(sv->s);
+fail:
+    /* The rows stay claimed: sent again once nothing is in flight. */
+    sv->stale_claims = 1;
+    relm_serve_log(sv, "error", "what", "record deliveries", "code", d.code,
+                   "message", d.msg, RELM_LOG_END);
+}
+
+/* Collect the finished transfers and judge them; the outcomes are written
+ * on the next loop iteration (relm_deliver_flush, from serve's idle
+ * handle, started only while outcomes wait), so that transfers finishing
+ * together share one transaction. */
+static void check_done(relm_serve *sv)
+{
+    int left;
+    CURLMsg *m;
+    while (sv->ndone < RELM_SERVE_MAX_INFLIGHT &&
+           (m = curl_multi_info_read(sv->multi, &left)) != NULL) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        transfer *t = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+        CURLcode res = m->data.result;
+        curl_multi_remove_handle(sv->multi, m->easy_handle);
+        outcome *o = &sv->done[sv->ndone++];
+        judge(sv, t, res, o);
+        o->t = t;
+        sv->inflight--;
+    }
+    if (sv->ndone > 0 && !uv_is_active((uv_handle_t *)&sv->flush))
+        uv_idle_start(&sv->flush, sv->on_flush);
+}
+
+void relm_deliver_flush(relm_serve *sv)
+{
+    int n = sv->ndone;
+    if (n == 0)
+        return;
+    outcome *out = sv->done;
+    record(sv, out, n);
+    for (int i = 0; i < n; i++) {
+        transfer *t = out[i].t;
+        char id[32], ev[32], tries[16];
+        snprintf(id, sizeof id, "%" PRId64, t->id);
+        snprintf(ev, sizeof ev, "%" PRId64, t->event_id);
+        snprintf(tries, sizeof tries, "%d", t->attempts + 1);
+        static const char *const what[] = {"retry", "delivered", "dead"};
+        relm_serve_log(sv, what[out[i].status], "delivery", id, "event_id",
+                       ev, "event", t->event, "channel",
+                       t->email ? "email" : "webhook", "to", t->target,
+                       "try", tries, out[i].status == 1 ? "status" : "reason",
+                       out[i].reason, RELM_LOG_END);
+        free_transfer(t);
+    }
+    sv->ndone = 0;
+    relm_serve_pump(sv, 0);
+}

@@ -1,0 +1,344 @@
+/* serve.c: `relm serve`: one process per database that runs the host's uv
+ * loop: picks up other processes' commits, fires SLA stages, delivers. */
+#include "loop/serve.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "loop/notify.h"
+#include "loop/serve_int.h"
+#include "release.h"
+
+double relm_serve_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the log ------------------------------------------------------------ */
+
+/* 1 when v is a plain decimal number (written unquoted in JSON). */
+static int numeric(const char *v)
+{
+    if (*v == '-')
+        v++;
+    if (*v < '0' || *v > '9' || (v[0] == '0' && v[1] >= '0' && v[1] <= '9'))
+        return 0;
+    while (*v >= '0' && *v <= '9')
+        v++;
+    return *v == '\0';
+}
+
+/* v as a JSON string body (quotes added by the caller). */
+static void json_text(FILE *f, const char *v)
+{
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(f, "\\u%04x", *p);
+        else
+            fputc(*p, f);
+    }
+}
+
+void relm_serve_log(relm_serve *sv, const char *msg, ...)
+{
+    char at[40];
+    double now = relm_serve_now();
+    time_t tt = (time_t)now;
+    struct tm tm;
+    gmtime_r(&tt, &tm);
+    size_t k = strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(at + k, sizeof at - k, ".%03dZ",
+             (int)((now - (double)tt) * 1000));
+    va_list ap;
+    va_start(ap, msg);
+    if (sv->log_json) {
+        printf("{\"at\":\"%s\",\"msg\":\"", at);
+        json_text(stdout, msg);
+        putchar('"');
+    } else {
+        printf("%s %s", at, msg);
+    }
+    const char *key;
+    while ((key = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+        if (v == NULL)
+            v = "";
+        if (sv->log_json) {
+            printf(",\"%s\":", key);
+            if (numeric(v)) {
+                fputs(v, stdout);
+            } else {
+                putchar('"');
+                json_text(stdout, v);
+                putchar('"');
+            }
+        } else if (*v == '\0' || strpbrk(v, " \"=\t\n") != NULL) {
+            printf(" %s=\"", key);
+            for (const char *p = v; *p; p++)
+                if (*p == '"' || *p == '\\')
+                    printf("\\%c", *p);
+                else if (*p == '\n')
+                    fputs("\\n", stdout);
+                else
+                    putchar(*p);
+            putchar('"');
+        } else {
+            printf(" %s=%s", key, v);
+        }
+    }
+    va_end(ap);
+    if (sv->log_json)
+        putchar('}');
+    putchar('\n');
+    fflush(stdout);
+}
+
+/* ---- settings ----------------------------------------------------------- */
+
+static void load_settings(relm_serve *sv)
+{
+    relm_serve_settings *t = &sv->set;
+    t->warning_percent =
+        relm_notify_setting_num(sv->s, "sla_warning_percent", 75);
+    t->max_tries = (int)relm_notify_setting_num(sv->s, "max_tries", 8);
+    t->backoff = relm_notify_setting_num(sv->s, "backoff_seconds", 1);
+    t->timeout = relm_notify_setting_num(sv->s, "timeout_seconds", 10);
+    relm_notify_setting_str(sv->s, "smtp_url", "", t->smtp_url,
+                            sizeof t->smtp_url);
+    relm_notify_setting_str(sv->s, "smtp_from", "relm@localhost",
+                            t->smtp_from, sizeof t->smtp_from);
+    relm_notify_setting_str(sv->s, "smtp_tls", "try", t->smtp_tls,
+                            sizeof t->smtp_tls);
+}
+
+/* ---- the loop ----------------------------------------------------------- */
+
+static void on_due(uv_timer_t *t)
+{
+    relm_serve_pump(t->data, 1);
+}
+
+void relm_serve_pump(relm_serve *sv, int sla)
+{
+    if (sv->stopping)
+        return;
+    double now = relm_serve_now();
+    double send_next = 0;
+    /* The scan of open releases runs when something may have changed
+     * them, not after every finished transfer. */
+    if (sla || (sv->sla_next > 0 && sv->sla_next <= now))
+        relm_sla_pass(sv, (int64_t)now, &sv->sla_next);
+    /* An outcome that could not be written left its row claimed; with
+     * nothing in flight every claim is such a one: send them again. */
+    if (sv->stale_claims && sv->inflight == 0) {
+        relm_deliver_release_claims(sv);
+        sv->stale_claims = 0;
+    }
+    relm_deliver_start(sv, relm_serve_now(), &send_next);
+    double sla_next = sv->sla_next;
+    /* Wake at the nearer of the next SLA moment and the next retry; a
+     * delivery due now but waiting for room starts when a transfer ends. */
+    double next = sla_next;
+    if (send_next > 0 && sv->inflight < RELM_SERVE_MAX_INFLIGHT &&
+        (next == 0 || send_next < next))
+        next = send_next;
+    uv_timer_stop(&sv->due);
+    if (next > 0) {
+        double ms = (next - relm_serve_now()) * 1000;
+        uv_timer_start(&sv->due, on_due, ms < 1 ? 1 : (uint64_t)ms + 1, 0);
+    }
+}
+
+/* PRAGMA data_version changes when another connection commits. */
+static int64_t data_version(relm_serve *sv)
+{
+    relm_diag d;
+    int64_t v = 0;
+    sqlite3_stmt *q = relm_store_stmt(sv->s, "PRAGMA data_version", &d);
+    if (q != NULL && sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_int64(q, 0);
+    if (q != NULL)
+        sqlite3_reset(q);
+    return v;
+}
+
+/* Every second: a commit by another process (a REPL, a batch, a
+ * subscription or setting changed) means new events, deadlines or
+ * settings: read the settings again and look for work. */
+static void on_watch(uv_timer_t *t)
+{
+    relm_serve *sv = t->data;
+    int64_t v = data_version(sv);
+    if (v == sv->data_version)
+        return;
+    sv->data_version = v;
+    load_settings(sv);
+    relm_serve_pump(sv, 1);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    relm_serve *sv = h->data;
+    sv->closing--;
+}
+
+static void close_handle(relm_serve *sv, uv_handle_t *h)
+{
+    if (uv_is_closing(h))
+        return;
+    sv->closing++;
+    uv_close(h, on_closed);
+}
+
+static void on_flush(uv_idle_t *h)
+{
+    uv_idle_stop(h);
+    relm_deliver_flush(h->data);
+}
+
+/* The last step of stopping, once nothing is in flight. */
+static void finish(relm_serve *sv)
+{
+    relm_deliver_flush(sv);
+    close_handle(sv, (uv_handle_t *)&sv->flush);
+    close_handle(sv, (uv_handle_t *)&sv->watch);
+    close_handle(sv, (uv_handle_t *)&sv->due);
+    close_handle(sv, (uv_handle_t *)&sv->curl_timer);
+    close_handle(sv, (uv_handle_t *)&sv->sig_term);
+    close_handle(sv, (uv_handle_t *)&sv->sig_int);
+    close_handle(sv, (uv_handle_t *)&sv->sig_hup);
+    uv_stop(sv->loop);
+}
+
+/* Called after every finished transfer while stopping. */
+static void on_stop_check(uv_timer_t *t)
+{
+    relm_serve *sv = t->data;
+    if (sv->inflight == 0)
+        finish(sv);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    relm_serve *sv = h->data;
+    if (signum == SIGHUP) {
+        load_settings(sv);
+        if (sv->reload != NULL)
+            sv->reload(sv->reload_ctx);
+        relm_serve_log(sv, "reloaded", RELM_LOG_END);
+        relm_serve_pump(sv, 1);
+        return;
+    }
+    if (sv->stopping)
+        return;
+    char n[16];
+    snprintf(n, sizeof n, "%d", sv->inflight);
+    relm_serve_log(sv, "stopping", "signal",
+                   signum == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight", n,
+                   RELM_LOG_END);
+    sv->stopping = 1;
+    uv_timer_stop(&sv->due);
+    uv_timer_stop(&sv->watch);
+    /* Transfers in flight end within the timeout; check every 50 ms. */
+    uv_timer_start(&sv->watch, on_stop_check, 0, 50);
+}
+
+/* Take the lock file beside the database: one serve per database. The
+ * flock goes with the process, so a killed serve leaves no stale lock. */
+static int take_lock(relm_store *s, int *fd_out)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s.serve.lock", relm_store_path(s));
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "relm: serve: cannot open the lock file %s: %s\n",
+                path, strerror(errno));
+        return -1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char pid[32] = "";
+        ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
+        pid[n > 0 ? n : 0] = '\0';
+        pid[strcspn(pid, "\n")] = '\0';
+        fprintf(stderr,
+                "relm: serve: another relm serve%s%s%s is already running on "
+                "%s (it holds %s); one serve per database\n",
+                pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "",
+                relm_store_path(s), path);
+        close(fd);
+        return -1;
+    }
+    char pid[32];
+    int k = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) == 0 && pwrite(fd, pid, (size_t)k, 0) < 0)
+        (void)0; /* the pid is a courtesy for the message above */
+    *fd_out = fd;
+    return 0;
+}
+
+int relm_serve_run(relm_store *s, uv_loop_t *loop,
+                   const relm_serve_opts *opts)
+{
+    relm_serve sv;
+    memset(&sv, 0, sizeof sv);
+    sv.s = s;
+    sv.loop = loop;
+    sv.log_json = opts->log_json;
+    sv.reload = opts->reload;
+    sv.reload_ctx = opts->reload_ctx;
+    int lock_fd = -1;
+    if (take_lock(s, &lock_fd) != 0)
+        return 1;
+    if (relm_deliver_init(&sv) != RELM_OK) {
+        fprintf(stderr, "relm: serve: libcurl failed to start\n");
+        close(lock_fd);
+        return 1;
+    }
+    load_settings(&sv);
+    relm_deliver_release_claims(&sv);
+    uv_handle_t *hs[] = {(uv_handle_t *)&sv.watch, (uv_handle_t *)&sv.due,
+                         (uv_handle_t *)&sv.curl_timer,
+                         (uv_handle_t *)&sv.sig_term,
+                         (uv_handle_t *)&sv.sig_int,
+                         (uv_handle_t *)&sv.sig_hup,
+                         (uv_handle_t *)&sv.flush};
+    uv_timer_init(loop, &sv.watch);
+    uv_timer_init(loop, &sv.due);
+    uv_signal_init(loop, &sv.sig_term);
+    uv_signal_init(loop, &sv.sig_int);
+    uv_signal_init(loop, &sv.sig_hup);
+    uv_idle_init(loop, &sv.flush);
+    sv.on_flush = on_flush;
+    for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++)
+        hs[i]->data = &sv;
+    uv_signal_start(&sv.sig_term, on_signal, SIGTERM);
+    uv_signal_start(&sv.sig_int, on_signal, SIGINT);
+    uv_signal_start(&sv.sig_hup, on_signal, SIGHUP);
+    sv.data_version = data_version(&sv);
+    uv_timer_start(&sv.watch, on_watch, 1000, 1000);
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld", (long)getpid());
+    relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
+                   RELM_LOG_END);
+    relm_serve_pump(&sv, 1);
+    uv_run(loop, UV_RUN_DEFAULT);
+    /* Let the close callbacks run before sv goes out of scope. */
+    while (sv.closing > 0)
+        uv_run(loop, UV_RUN_NOWAIT);
+    relm_deliver_close(&sv);
+    relm_serve_log(&sv, "stopped", RELM_LOG_END);
+    close(lock_fd);
+    return 0;
+}

@@ -1,0 +1,55 @@
+-- kill9_spec.lua: kill -9 of `relm serve` at any moment loses no event:
+-- serve is killed again and again while 1,000 events drain to a real HTTP
+-- receiver; in the end every event has arrived at least once.
+local S = dofile("tests/fixtures/serve_helper.lua")
+local R = dofile("tests/fixtures/release_helper.lua")
+local cjson = require "cjson"
+
+describe("relm serve killed with SIGKILL", function()
+    setup(function() R.setup() end)
+    after_each(function() S.stop_all() end)
+
+    it("delivers every one of 1,000 events at least once", function()
+        local recv = S.receiver { delay = 0.01 }
+        local sub = relm.notify.subscribe { channel = "webhook", url = recv.url, events = { "release.registered" } }
+        local serve = S.serve(relm.info().db)
+        local kills = 0
+        -- 10 rounds: 100 new events, then kill -9 while they drain and start
+        -- a new serve (which sends again what the dead one had claimed).
+        for _ = 1, 10 do
+            relm.tx(function()
+                for _ = 1, 100 do
+                    R.release()
+                end
+            end)
+            S.wait(function() return #S.requests(recv) > 0 end, 5)
+            S.sleep(0.3)
+            S.kill(serve, "KILL")
+            kills = kills + 1
+            serve = S.serve(relm.info().db)
+        end
+        local want = relm.sql("SELECT o.id FROM outbox o JOIN deliveries d ON d.outbox_id = o.id "
+            .. "WHERE d.subscription_id = ?", sub)
+        assert.are.equal(1000, #want)
+        local done = S.wait(function()
+            return relm.sql("SELECT count(*) AS n FROM deliveries WHERE subscription_id = ? AND status = 'delivered'",
+                sub)[1].n == 1000
+        end, 120)
+        assert.is_truthy(done, "not all delivered; serve log:\n" .. (S.read(serve.log) or ""))
+        assert.are.equal(0, S.kill(serve, "TERM"))
+        local got, n = {}, 0
+        for _, q in ipairs(S.requests(recv)) do
+            got[math.tointeger(cjson.decode(q.body).id)] = true
+            n = n + 1
+        end
+        local missing = {}
+        for _, w in ipairs(want) do
+            if not got[w.id] then
+                missing[#missing + 1] = w.id
+            end
+        end
+        assert.are.same({}, missing)
+        assert.is_true(n >= 1000)
+        assert.are.equal(10, kills)
+    end)
+end)
