@@ -15,7 +15,6 @@
 
 #include "loop/notify.h"
 #include "loop/serve_int.h"
-#include "release.h"
 
 double relm_serve_now(void)
 {
