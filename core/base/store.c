@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/migrations.h"
@@ -44,7 +45,10 @@ struct relm_store {
     int64_t data_version;
     relm_store_guard_fn guard; /* see relm_store_set_guard; NULL = none */
     void *guard_ctx;
-    int busy_ms;        /* the busy timeout, restored after a checkpoint */
+    int busy_ms;        /* how long a locked database is waited for */
+    uint64_t busy_since; /* when the current wait began (busy_wait) */
+    uint64_t ckpt_until; /* end of a checkpoint's waits; 0 = none */
+    int checkpoint_ok;  /* the file is known to be ours: may checkpoint */
 };
 
 int relm_store_schema_version(void)
@@ -747,24 +751,59 @@ static void remove_new_side_files(const char *path, unsigned had)
  * Under concurrent load the WAL grew to 2.28 GB in 60 s: SQLite's own
  * automatic checkpoint is passive, so while readers keep old snapshots it
  * copies what it can but never starts the log over, and the file only
- * grows. So: journal_size_limit (64 MB) truncates the file whenever the log does
- * start over; after a commit that leaves WAL_PASSIVE_PAGES or more in the
- * log a passive checkpoint runs (as SQLite's would); past WAL_RESTART_PAGES
- * a truncating checkpoint waits up to WAL_RESTART_WAIT_MS for readers to
- * move on, so the log restarts from the beginning; closing the store does
- * the same. A checkpoint that cannot finish is not an error: the next
- * commit tries again. */
+ * grows. So: journal_size_limit (64 MB) truncates the file whenever the
+ * log does start over; after a commit that leaves WAL_PASSIVE_PAGES or
+ * more in the log a passive checkpoint runs (as SQLite's would); past
+ * WAL_RESTART_PAGES a truncating checkpoint waits up to WAL_RESTART_WAIT_MS
+ * in all for readers to move on, so the log restarts from the beginning;
+ * closing the store does the same. A checkpoint that cannot finish is
+ * not an error: the next commit tries again. Statements are stepped to
+ * the end and reset (relm_store_stmt resets a cached one before reuse),
+ * so no read snapshot is held between calls to pin the log. */
 #define WAL_PASSIVE_PAGES 1000
 #define WAL_RESTART_PAGES 4000
-#define WAL_RESTART_WAIT_MS 200
+#define WAL_RESTART_WAIT_MS 100
 
-/* A truncating checkpoint that waits at most WAL_RESTART_WAIT_MS. */
+/* Milliseconds on the monotonic clock. */
+static uint64_t mono_ms(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
+}
+
+/* The busy handler. SQLite's own (sqlite3_busy_timeout) sleeps longer and
+ * longer, up to 100 ms between tries: under a stream of short write
+ * transactions from other processes a waiting writer can wake, time after
+ * time, just after the lock was taken again, and fail with "database is
+ * locked" when its 5 s are up (the torture concurrency run saw it). This
+ * one tries again every 1 to 4 ms (jittered, so waiters do not wake in
+ * step) until busy_ms have passed, or until the end of a checkpoint's own
+ * budget (ckpt_until). */
+static int busy_wait(void *arg, int count)
+{
+    relm_store *s = arg;
+    uint64_t now = mono_ms();
+    if (count == 0)
+        s->busy_since = now;
+    if (now - s->busy_since >= (uint64_t)s->busy_ms ||
+        (s->ckpt_until != 0 && now >= s->ckpt_until))
+        return 0;
+    uint64_t jitter = (now * 7919u + (uint64_t)count * 104729u) % 3000000u;
+    struct timespec nap = {0, 1000000L + (long)jitter};
+    nanosleep(&nap, NULL);
+    return 1;
+}
+
+/* A truncating checkpoint. It holds the write lock while it waits for
+ * readers to leave the log, so all its waits together are bounded by
+ * WAL_RESTART_WAIT_MS: writers of other processes wait for it. */
 static void checkpoint_truncate(relm_store *s)
 {
-    sqlite3_busy_timeout(s->db, WAL_RESTART_WAIT_MS);
+    s->ckpt_until = mono_ms() + WAL_RESTART_WAIT_MS;
     sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
                               NULL);
-    sqlite3_busy_timeout(s->db, s->busy_ms);
+    s->ckpt_until = 0;
 }
 
 /* sqlite3_wal_hook: runs after every commit, outside the write lock, with
@@ -826,7 +865,8 @@ int relm_store_open(relm_store **out, const char *path,
     sqlite3_set_authorizer(s->db, authorize, s);
     int busy = opts != NULL && opts->busy_timeout_ms > 0
                    ? opts->busy_timeout_ms : 5000;
-    sqlite3_busy_timeout(s->db, busy);
+    s->busy_ms = busy;
+    sqlite3_busy_handler(s->db, busy_wait, s);
     /* Until the file is known to be ours, closing must not checkpoint. */
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
     int64_t version = 0;
@@ -836,7 +876,7 @@ int relm_store_open(relm_store **out, const char *path,
         return RELM_ERR;
     }
     sqlite3_db_config(s->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 0, NULL);
-    s->busy_ms = busy; /* ours now: closing may checkpoint */
+    s->checkpoint_ok = 1; /* ours now: closing may checkpoint */
     /* PRAGMA synchronous parses the whole schema (about a millisecond),
      * as does any first statement: so it runs just before that statement,
      * and a start that never touches the database does not pay for it. */
@@ -876,7 +916,7 @@ void relm_store_close(relm_store *s)
     /* Leave the log short for the next process (see WAL size above); a
      * log already short is left alone, so short processes do not wait. */
     int nlog = 0;
-    if (s->db != NULL && s->busy_ms > 0 && sqlite3_get_autocommit(s->db) &&
+    if (s->db != NULL && s->checkpoint_ok && sqlite3_get_autocommit(s->db) &&
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
                                   &nlog, NULL) == SQLITE_OK &&
         nlog >= WAL_PASSIVE_PAGES)

@@ -295,6 +295,8 @@ size_t relm_sandbox_owned_by(lua_State *L, const char *chunkname)
  * with the guard as an argument) whose chunk is a registered script. */
 static unsigned call_owner(lua_State *L, int nargs)
 {
+    if (!lua_checkstack(L, 4))
+        return 0;
     int top = lua_gettop(L);
     for (int i = top - nargs; i <= top; i++) {
         if (lua_type(L, i) != LUA_TFUNCTION || lua_iscfunction(L, i))

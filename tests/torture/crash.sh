@@ -50,7 +50,7 @@ while [ "$i" -lt "$KILLS" ]; do
         cp "$db" "$W/crash-import-fail-$i.db" 2>/dev/null
     fi
 done
-echo "crash-import $tried $held $failed"
+echo "crash-import $tried $held $failed (one import: $span ms)"
 f1=$failed
 
 tried=0 held=0 failed=0

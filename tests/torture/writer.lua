@@ -7,6 +7,7 @@ local count, nodes, seed = tonumber((...)), tonumber((select(2, ...))), tonumber
 math.randomseed(seed)
 local pad = ("w"):rep(200)
 for i = 1, count do
+    local t0 = os.time()
     local ok, err = pcall(relm.tx, function()
         local c = relm.cmdb.get("ctr")
         relm.cmdb.update("ctr", { n = c.n + 1 })
@@ -16,7 +17,8 @@ for i = 1, count do
         end
     end)
     if not ok then
-        io.stderr:write("writer ", seed, ": increment ", i, ": ", tostring(err), "\n")
+        io.stderr:write("writer ", seed, ": increment ", i, ": ", tostring(err),
+            (" (after %d s)"):format(os.time() - t0), "\n")
         os.exit(1, true)
     end
 end
