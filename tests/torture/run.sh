@@ -31,9 +31,9 @@ status=0
 t_start=$(date +%s)
 
 # part NAME LOG: take the table lines of LOG (NAME tried held failed ...)
-# and show its FAILED/pending lines.
+# and show its FAILED lines.
 collect() {
-    grep -E ': (FAILED|pending)' "$2" | sed 's/^/  /'
+    grep -E ': FAILED' "$2" | sed 's/^/  /'
     got=$(grep -E "^$1[a-z-]* [0-9]+ [0-9]+ [0-9]+" "$2")
     if [ -z "$got" ]; then
         rows="$rows
