@@ -715,7 +715,10 @@ function M.import(path, opts)
         rerror("invalid_argument", ("relm.cmdb.import: option 'progress' must be a function, got %s")
             :format(type(opts.progress)), 2)
     end
-    local n, report = call(C.import, path, format, kind, on_error == "skip", origin_of(opts), opts.progress)
+    -- No callback: on a terminal, a progress line (bytes, rate, ETA) for an
+    -- import that takes more than a second; nothing when stderr is a file.
+    local progress = opts.progress or require("relm.progress").terminal("import " .. path, "bytes")
+    local n, report = call(C.import, path, format, kind, on_error == "skip", origin_of(opts), progress)
     if on_error ~= "skip" then
         return n
     end
