@@ -1,0 +1,60 @@
+-- designer_spec.lua: what process designers hit (issue 10): the engine's
+-- clock inside guards, check() catching mistyped names, and the guard's
+-- own line when it loops in a helper.
+local W = relm.workflow
+local tmpdir = os.getenv("RELM_TEST_TMP") or "/tmp"
+
+-- Write a workflow file named name.lua in the spec's temporary directory.
+local function write(name, text)
+    local path = ("%s/%s.lua"):format(tmpdir, name)
+    local f = assert(io.open(path, "wb"))
+    f:write(text)
+    f:close()
+    return path
+end
+
+local HEAD = [[
+workflow "%s" { initial = "open", fields = %s }
+state "open" { phase = "registration", requires = %s }
+state "closed" { phase = "closure", final = true }
+transition "finish" { from = "open", to = "closed", requires = %s, guard = %s }
+]]
+
+local function wf_text(name, o)
+    return HEAD:format(name, o.fields or "{}", o.state_requires or "{}", o.requires or "{}",
+        o.guard or "nil")
+end
+
+describe("the sandbox clock", function()
+    teardown(function() relm.release.set_clock(nil) end)
+
+    it("is the engine clock: a maintenance-window guard can be tested", function()
+        local path = write("window", wf_text("window", {
+            guard = [[function()
+                local h = tonumber(os.date("!%H"))
+                if h < 22 then return false, "outside the window (" .. os.date("!%Y-%m-%d %H:%M") .. ")" end
+                return os.time() > 0
+            end]],
+        }))
+        local wf = W.load(path)
+        relm.release.set_clock(1767225600 + 23 * 3600) -- 2026-01-01 23:00 UTC
+        assert.is_true((wf:guard("finish", {})))
+        relm.release.set_clock(1767225600 + 10 * 3600) -- 10:00 UTC
+        local ok, why = wf:guard("finish", {})
+        assert.is_false(ok)
+        assert.are.equal("outside the window (2026-01-01 10:00)", why)
+    end)
+
+    it("os.time() in a guard is the fixed clock, and os.time{...} still converts", function()
+        local path = write("clockread", wf_text("clockread", {
+            guard = [[function()
+                return false, os.time() .. " " .. os.time{ year = 2026, month = 1, day = 1, hour = 0 } // 86400
+            end]],
+        }))
+        relm.release.set_clock(1767225600)
+        local _, why = W.load(path):guard("finish", {})
+        local now, day = why:match("^(%d+) (%d+)$")
+        assert.are.equal("1767225600", now)
+        assert.is_truthy(tonumber(day) >= 20453 and tonumber(day) <= 20455, why)
+    end)
+end)
