@@ -222,6 +222,116 @@ local function message_of(err)
     return tostring(err)
 end
 
+-- Names a user or group table holds within two bytes of name's length
+-- (the candidates a did-you-mean compares; bounded for big directories).
+local function names_near(tbl, name)
+    local out = {}
+    for i, row in ipairs(relm.sql(("SELECT name FROM %s WHERE length(name) BETWEEN ? AND ? LIMIT 2000"):format(tbl),
+        #name - 2, #name + 2)) do
+        out[i] = row.name
+    end
+    return out
+end
+
+-- The approval points of wf: states some `approval = true` transition
+-- leaves, as a set.
+local function approval_points(wf)
+    local out = {}
+    for _, t in pairs(wf.transitions or {}) do
+        if t.approval then
+            for s in pairs(t.from or {}) do
+                out[s] = true
+            end
+        end
+    end
+    return out
+end
+
+-- A list from a string or a list (nil stays nil).
+local function list_of(v)
+    if type(v) == "string" then
+        return { v }
+    end
+    return v
+end
+
+-- What a designer mistypes in a rule and the engine could never notice at
+-- run time (the rule would just never apply, and releases would be
+-- approved with nobody asked): a state or workflow no workflow has, a
+-- workflow without an approval point, a state that is no approval point,
+-- a person or group nobody created. Raises invalid_rule at the rule's line.
+local function validate(rules)
+    local W = require "relm.workflow"
+    local known = W.known()
+    local wnames = {}
+    for name in pairs(known) do
+        wnames[#wnames + 1] = name
+    end
+    table.sort(wnames)
+    local function fail(r, fmt, ...)
+        relm.error("invalid_rule", ("%s: rule '%s': " .. fmt):format(r.source, r.name, ...), 0)
+    end
+    for _, r in ipairs(rules) do
+        local when = type(r.when) == "table" and r.when or {}
+        local aimed = {}
+        for _, w in ipairs(list_of(when.workflow) or {}) do
+            local wf = known[w]
+            if not wf then
+                fail(r, "when.workflow names workflow '%s' that does not exist%s (workflows: %s)", tostring(w),
+                    W.suggest(w, wnames), table.concat(wnames, ", "))
+            end
+            if next(approval_points(wf)) == nil then
+                fail(r, "workflow '%s' has no approval point (no transition with approval = true), so this rule "
+                    .. "would never be asked", w)
+            end
+            aimed[#aimed + 1] = wf
+        end
+        if #aimed == 0 then
+            for _, name in ipairs(wnames) do
+                aimed[#aimed + 1] = known[name]
+            end
+        end
+        local states = {}
+        for _, s in ipairs(list_of(r.states) or {}) do
+            states[#states + 1] = s
+        end
+        for _, s in ipairs(list_of(when.state) or {}) do
+            states[#states + 1] = s
+        end
+        for _, s in ipairs(states) do
+            local exists, point, all, points = false, false, {}, {}
+            for _, wf in ipairs(aimed) do
+                local ap = approval_points(wf)
+                for _, sname in ipairs(wf.state_order or {}) do
+                    all[#all + 1] = sname
+                    if ap[sname] then
+                        points[#points + 1] = ("%s.%s"):format(wf.name, sname)
+                    end
+                end
+                exists = exists or (wf.states and wf.states[s] ~= nil)
+                point = point or ap[s] == true
+            end
+            if not exists then
+                fail(r, "state '%s' is not a state of %s%s", tostring(s),
+                    #list_of(when.workflow or {}) > 0 and ("workflow " .. table.concat(list_of(when.workflow), ", "))
+                    or "any workflow", W.suggest(s, all))
+            elseif not point then
+                fail(r, "state '%s' is not an approval point (no transition with approval = true leaves it), "
+                    .. "so this rule would never be asked (approval points: %s)", s, table.concat(points, ", "))
+            end
+        end
+        for _, level in ipairs(r.levels or {}) do
+            for _, a in ipairs(level) do
+                local tbl = a.kind == "group" and "groups" or a.kind == "person" and "users" or nil
+                if tbl and not relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", a.name)[1] then
+                    fail(r, "%s '%s' does not exist%s (create it with relm.%s.add)", a.kind, a.name,
+                        W.suggest(a.name, names_near(tbl, a.name)), a.kind == "group" and "group" or "user")
+                end
+            end
+        end
+    end
+end
+
 -- Run one rule file in the sandbox; returns its rules or raises
 -- invalid_rule with file:line.
 local function read_rules(path)
@@ -263,6 +373,7 @@ local function read_rules(path)
         end
         seen[r.name] = r.source
     end
+    validate(rules)
     return rules
 end
 

@@ -74,6 +74,13 @@ for _, t in ipairs(M.field_types) do
     FIELD_TYPES[t] = true
 end
 
+-- The release's own fields (core/release.c), which requires and editable
+-- may name without declaring them.
+local CORE_FIELDS = {}
+for _, f in ipairs(require("relm.core.release").fields()) do
+    CORE_FIELDS[#CORE_FIELDS + 1] = f.name
+end
+
 -- Compiled workflows by resolved path.
 local cache = {}
 
@@ -652,6 +659,39 @@ local function compile(c, path)
         end
     end
 
+    -- Field names in requires and editable: a core field of the release,
+    -- "note" (given with the action), or one the workflow declares in
+    -- `fields`. A misspelt name would otherwise make a field nobody can
+    -- ever fill in, and the release would stick in that state.
+    local known_fields, known_list = { note = true }, { "note" }
+    for _, f in ipairs(CORE_FIELDS) do
+        known_fields[f] = true
+        known_list[#known_list + 1] = f
+    end
+    for _, f in ipairs(field_names(w.fields)) do
+        if not known_fields[f] then
+            known_fields[f] = true
+            known_list[#known_list + 1] = f
+        end
+    end
+    local function check_names(list, what, loc)
+        for _, f in ipairs(list or {}) do
+            if not known_fields[f] then
+                add_problem(c, loc, "%s names field '%s' that nobody declared%s (declare it in the workflow's "
+                    .. "fields = { ... }, or name a release field)", what, f, suggest(f, known_list))
+            end
+        end
+    end
+    for _, name in ipairs(state_order) do
+        local s = states[name]
+        check_names(s.requires, ("state '%s': requires"):format(name), s.decl.loc)
+        check_names(s.editable, ("state '%s': editable"):format(name), s.decl.loc)
+    end
+    for _, name in ipairs(transition_order) do
+        local t = transitions[name]
+        check_names(t.requires, ("transition '%s': requires"):format(name), t.decl.loc)
+    end
+
     -- Activities and approvals (docs/activities.md, docs/approvals.md).
     for _, name in ipairs(state_order) do
         local a = states[name].activities
@@ -946,6 +986,33 @@ function M.list()
         end
     end
     table.sort(out)
+    return out
+end
+
+---" (did you mean 'x'?)" for the candidate within two edits of word, or
+---"" (bounded: long names and a spent budget get no hint). Shared with the
+---approval rules so every "unknown name" reads the same.
+---@param word string
+---@param candidates string[]
+---@return string
+function M.suggest(word, candidates)
+    return suggest(word, candidates)
+end
+
+---The compiled workflows known in this process: every one on the workflow
+---path that compiles, and every one loaded by path, by name.
+---@return table<string, table>
+function M.known()
+    local out = {}
+    for _, name in ipairs(M.list()) do
+        local ok, wf = pcall(M.load, name)
+        if ok then
+            out[name] = wf
+        end
+    end
+    for _, wf in pairs(cache) do
+        out[wf.name] = out[wf.name] or wf
+    end
     return out
 end
 

@@ -58,3 +58,22 @@ describe("the sandbox clock", function()
         assert.is_truthy(tonumber(day) >= 20453 and tonumber(day) <= 20455, why)
     end)
 end)
+
+describe("check() of a workflow", function()
+    it("refuses a requires or editable name nobody declared, with file:line and a did-you-mean", function()
+        local path = write("typo", wf_text("typo", {
+            fields = '{ "ticket" }', state_requires = '{ "tiket" }', requires = '{ "relase_date", "ticket", "note" }',
+        }))
+        local ok, problems = W.check(path)
+        assert.is_false(ok)
+        assert.are.equal(2, #problems, table.concat(problems, "\n"))
+        assert.matches(":2: state 'open': requires names field 'tiket' that nobody declared %(did you mean 'ticket'%?%)",
+            problems[1])
+        assert.matches(":4: transition 'finish': requires names field 'relase_date' that nobody declared "
+            .. "%(did you mean 'release_date'%?%)", problems[2])
+        local lok, err = pcall(W.load, path)
+        assert.is_false(lok)
+        assert.is_true(relm.is_error(err, "invalid_workflow"))
+        assert.matches("tiket", err.message)
+    end)
+end)
