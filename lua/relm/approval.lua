@@ -635,6 +635,19 @@ local function integers(t)
     return t
 end
 
+-- "rule|level|group|person|quorum" of each ask or request, sorted: what
+-- a round asks, comparable between the rules' answer and a stored round.
+local function ask_keys(list)
+    local out = {}
+    for i, a in ipairs(list or {}) do
+        -- (a person's request is stored with quorum "1"; the ask has none)
+        out[i] = table.concat({ a.rule, tostring(a.level), a.group or "", a.user or a.person or "",
+            a.group and tostring(a.quorum or "1") or "" }, "|")
+    end
+    table.sort(out)
+    return table.concat(out, "\n")
+end
+
 -- The release named by an id, number or release table (raises
 -- invalid_argument naming fname, or not_found).
 local function release_of(rel, fname)
@@ -870,6 +883,19 @@ function M.transition_gate(r, wf, tname)
         relm.error("not_allowed", ("'%s' is not allowed on release %s: the approval was rejected by %s")
             :format(tname, r.number, rejections(round)))
     end
+    -- The approval point is where the rules count: the release (or the
+    -- rules) may have changed since the round was opened. An approval
+    -- given for other approvers than the rules ask now does not pass.
+    local asks = M.asks(r, r.state)
+    if ask_keys(asks) ~= ask_keys(round.requests) then
+        local who = {}
+        for _, a in ipairs(asks) do
+            who[#who + 1] = ("%s '%s' (rule '%s')"):format(a.group and "group" or "person", a.group or a.user, a.rule)
+        end
+        relm.error("not_allowed", ("'%s' is not allowed on release %s: the rules now ask %s, not the approvers of "
+            .. "the round opened in '%s' (relm.approval.request(%q) asks them)"):format(tname, r.number,
+            #who > 0 and table.concat(who, ", ") or "nobody", r.state, r.number))
+    end
     M.check_askable(r, wf, t.to)
 end
 
@@ -905,11 +931,49 @@ function M.registered(r, wf)
     enter(r, wf)
 end
 
+-- The round of r in its current state that is still in force (open or
+-- approved), or nil.
+local function round_in_force(r)
+    local json = C.round(r.id)
+    local round = json ~= "null" and integers(cjson.decode(json)) or nil
+    if round and round.state == r.state and (round.status == "open" or round.status == "approved") then
+        return round
+    end
+    return nil
+end
+
+-- The engine's re-ask: when what the release touches changed (a CI or
+-- change related or unrelated) while it waits at an approval point, the
+-- rules are asked again; if they now ask for other approvers, a new round
+-- replaces the old one (an approval given for the old scope does not cover
+-- the new one). Returns whether a new round was opened.
+local function engine_reask(id)
+    local r = relm.release.get(id)
+    if r.status ~= "open" then
+        return false
+    end
+    local wf = relm.release.workflow(r.workflow)
+    if #approval_transitions(wf, r.state) == 0 then
+        return false
+    end
+    local round = round_in_force(r)
+    if not round then
+        return false
+    end
+    local asks = M.asks(r, r.state)
+    if ask_keys(asks) == ask_keys(round.requests) then
+        return false
+    end
+    C.open(r.id, asks)
+    return true
+end
+
 -- The engine's side (its private state only: C.open exists only there).
 -- The rules are the engine's own copy, so a script cannot swap them.
 if C.open then
     M._engine = {
         decide = engine_decide,
+        reask = engine_reask,
         request = function(id)
             local r = relm.release.get(id)
             return C.open(r.id, M.asks(r, r.state))

@@ -1056,6 +1056,8 @@ function WF:required(tname, state)
     return need
 end
 
+local getinfo = debug.getinfo
+
 -- Runs inside the sandbox: call the guard, reduce its answer to ok, reason.
 local function run_guard(g, r, ctx)
     local ok, reason = g(r, ctx)
@@ -1097,7 +1099,16 @@ function WF:guard(tname, r, opts)
         if not relm.is_error(res, "sandbox") then
             error(res, 0) -- misuse (bad opts.limits), not the guard's doing
         end
-        return false, ("guard of '%s' failed: %s"):format(tname, message_of(res))
+        local msg = message_of(res)
+        local limit, reached = msg:match("^(time limit of %d+ ms exceeded) %(at (.+)%)$")
+        if limit then
+            -- The line reached may be in a helper the guard called; the
+            -- designer looks for the guard, so name both.
+            local info = getinfo(t.guard_fn, "S")
+            return false, ("guard of '%s' at %s:%d failed: %s (reached %s)"):format(tname, info.short_src,
+                info.linedefined, limit, reached)
+        end
+        return false, ("guard of '%s' failed: %s"):format(tname, msg)
     end
     if res then
         return true
@@ -1107,7 +1118,6 @@ end
 
 -- Runs inside the sandbox: every action of the list, merging the changes
 -- they return (raw copies, so no script metamethod escapes).
-local getinfo = debug.getinfo
 local function run_actions(list, r, ctx)
     local changes
     for _, fn in ipairs(list) do

@@ -77,3 +77,25 @@ describe("check() of a workflow", function()
         assert.matches("tiket", err.message)
     end)
 end)
+
+describe("a guard that loops in a helper", function()
+    it("reports the guard's own file:line and the line reached", function()
+        local path = write("helperloop", [[
+local function wait_for_ever()
+    while true do end
+end
+workflow "helperloop" { initial = "open" }
+state "open" { phase = "registration" }
+state "closed" { phase = "closure", final = true }
+transition "finish" { from = "open", to = "closed",
+    guard = function(r)
+        return wait_for_ever()
+    end }
+]])
+        local ok, why = W.load(path):guard("finish", {}, { limits = { timeout_ms = 40 } })
+        assert.is_false(ok)
+        local file = path:match("[^/]+$")
+        assert.matches("^guard of 'finish' at [^ ]*" .. file .. ":8 failed: time limit of 40 ms exceeded %(reached [^ ]*"
+            .. file .. ":2%)$", why)
+    end)
+end)
