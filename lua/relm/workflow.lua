@@ -49,12 +49,12 @@ local SPEC = {
     state = {
         label = "string", description = "string", phase = "string", requires = "names", editable = "names",
         suspend = "boolean", cancel = "boolean", final = "boolean", on_enter = "function", on_exit = "function",
-        activities = "string",
+        activities = "string", hidden = "names", read_only = "names",
     },
     transition = {
         label = "string", description = "string", from = "states", to = "string", requires = "names",
         permission = "string", by = "string", guard = "function",
-        approval = "boolean", on_reject = "string", activities = "string",
+        approval = "boolean", on_reject = "string", activities = "string", prompt = "names",
     },
 }
 
@@ -63,12 +63,12 @@ local KIND_TEXT = {
     names = "a list of names in braces, like {\"a\", \"b\"}",
     states = "a state name or a list of state names in braces",
     status_map = "CI statuses before = after in braces, like {in_development = \"active\"}, or false",
-    field_decls = "names, or name = type (boolean, integer, number, string, date) in braces, "
-        .. "like {\"ticket\", urgent = \"boolean\"}",
+    field_decls = "names, or name = type (boolean, integer, number, string, date, user, group, or a list of "
+        .. "allowed values) in braces, like {\"ticket\", urgent = \"boolean\", env = {\"test\", \"prod\"}}",
 }
 
 ---Types a workflow field may be declared with: fields = { name = "type" }.
-M.field_types = { "boolean", "integer", "number", "string", "date" }
+M.field_types = { "boolean", "integer", "number", "string", "date", "user", "group" }
 local FIELD_TYPES = {}
 for _, t in ipairs(M.field_types) do
     FIELD_TYPES[t] = true
@@ -380,14 +380,15 @@ end
 
 -- Whether v has the kind of value SPEC names ("names", "states",
 -- "status_map" or a Lua type).
-local function check_kind(v, kind)
+local check_kind
+function check_kind(v, kind)
     if kind == "field_decls" then
         if type(v) ~= "table" then
             return false
         end
         for k, x in pairs(v) do
             local named = math.type(k) == "integer" and type(x) == "string"
-            local typed = type(k) == "string" and FIELD_TYPES[x]
+            local typed = type(k) == "string" and (FIELD_TYPES[x] or (check_kind(x, "names") and #x > 0))
             if not (named or typed) then
                 return false
             end
@@ -541,6 +542,7 @@ local function compile(c, path)
                 states[d.name] = {
                     name = d.name, label = s.label or label_of(d.name), description = s.description,
                     phase = s.phase, requires = copy_list(s.requires), editable = s.editable and copy_list(s.editable),
+                    hidden = copy_list(s.hidden), read_only = copy_list(s.read_only),
                     suspend = s.suspend == true, cancel = s.cancel == true, final = s.final == true,
                     activities = s.activities, where = loc_text(c, d.loc), decl = d,
                 }
@@ -564,6 +566,7 @@ local function compile(c, path)
                     from_list = from, to = s.to, requires = copy_list(s.requires),
                     permission = s.permission or "execute", by = s.by or "anyone", guard_fn = s.guard,
                     approval = s.approval == true, on_reject = s.on_reject, activities = s.activities,
+                    prompt = copy_list(s.prompt),
                     where = loc_text(c, d.loc), decl = d,
                 }
                 transition_order[#transition_order + 1] = d.name
@@ -686,10 +689,13 @@ local function compile(c, path)
         local s = states[name]
         check_names(s.requires, ("state '%s': requires"):format(name), s.decl.loc)
         check_names(s.editable, ("state '%s': editable"):format(name), s.decl.loc)
+        check_names(s.hidden, ("state '%s': hidden"):format(name), s.decl.loc)
+        check_names(s.read_only, ("state '%s': read_only"):format(name), s.decl.loc)
     end
     for _, name in ipairs(transition_order) do
         local t = transitions[name]
         check_names(t.requires, ("transition '%s': requires"):format(name), t.decl.loc)
+        check_names(t.prompt, ("transition '%s': prompt"):format(name), t.decl.loc)
     end
 
     -- Activities and approvals (docs/activities.md, docs/approvals.md).
@@ -1057,6 +1063,94 @@ function WF:required(tname, state)
 end
 
 local getinfo = debug.getinfo
+
+-- Whether a name exists in the users or groups table.
+local function exists(tbl, name)
+    return type(name) == "string" and relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", name)[1] ~= nil
+end
+
+local TYPE_OK = {
+    boolean = function(v) return type(v) == "boolean" end,
+    integer = function(v) return math.type(v) == "integer" end,
+    number = function(v) return type(v) == "number" end,
+    string = function(v) return type(v) == "string" end,
+    date = function(v) return type(v) == "string" and require("relm.core.activity").valid_date(v) end,
+    user = function(v) return exists("users", v) end,
+    group = function(v) return exists("groups", v) end,
+}
+
+---Why value v cannot go in the workflow's own field name (its declared
+---type: boolean, integer, number, string, date, user = a user's name,
+---group = a group's name, or a list of allowed values), or nil when it can
+---(or the field has no declared type). "" clears a field and is allowed.
+---Every write path (register, update, act, workflow actions) asks this.
+---@param name string
+---@param v any
+---@return string|nil
+function WF:field_error(name, v)
+    local want = self.field_types[name]
+    if want == nil or v == "" then
+        return nil
+    end
+    local shown = type(v) == "string" and ("'" .. v .. "'") or tostring(v)
+    if type(want) == "table" then
+        for _, ok in ipairs(want) do
+            if v == ok then
+                return nil
+            end
+        end
+        return ("field '%s' takes one of %s, got %s%s"):format(name, table.concat(want, ", "), shown,
+            type(v) == "string" and suggest(v, want) or "")
+    end
+    if TYPE_OK[want](v) then
+        return nil
+    end
+    if want == "user" or want == "group" then
+        return ("field '%s' is declared %s: no %s named %s"):format(name, want, want, shown)
+    end
+    return ("field '%s' is declared %s, got %s"):format(name, want, shown)
+end
+
+---Why a person may not set these fields in state (hidden or read_only
+---there), or nil. Workflow actions are not asked: only people's writes
+---(register in the initial state, update, fields given with act).
+---@param state string
+---@param fields table field = value
+---@return string|nil
+function WF:locked(state, fields)
+    local s = self.states[state]
+    if not s then
+        return nil
+    end
+    for _, kind in ipairs({ "hidden", "read_only" }) do
+        for _, f in ipairs(s[kind] or {}) do
+            if fields[f] ~= nil then
+                return ("field '%s' is %s in state '%s'"):format(f, kind == "hidden" and "hidden" or "read-only",
+                    state)
+            end
+        end
+    end
+    return nil
+end
+
+---The fields transition tname must be given with the action itself, even
+---when the release already holds a value (`prompt = {...}`, iTop's
+---must_prompt), that fields (what act was given) lacks.
+---@param tname string
+---@param fields table|nil
+---@param note string|nil
+---@return string[]
+function WF:unprompted(tname, fields, note)
+    local t = self.transitions[tname]
+    local out = {}
+    for _, f in ipairs(t and t.prompt or {}) do
+        local v = f == "note" and note or (fields or {})[f]
+        if not present(v) then
+            out[#out + 1] = f
+        end
+    end
+    return out
+end
 
 -- Runs inside the sandbox: call the guard, reduce its answer to ok, reason.
 local function run_guard(g, r, ctx)
