@@ -99,3 +99,78 @@ transition "finish" { from = "open", to = "closed",
             .. file .. ":2%)$", why)
     end)
 end)
+
+describe("fields a designer can now express", function()
+    local wfname
+    setup(function()
+        if not relm.user.get("ann") then
+            relm.user.add { name = "ann" }
+            relm.group.add { name = "dba" }
+        end
+        local path = write("fieldflow", [[
+workflow "fieldflow" {
+    initial = "open",
+    fields = { owner = "user", team = "group", env = { "test", "prod" }, window = "date", ticket = "string" },
+}
+state "open" { phase = "registration", read_only = { "ticket" } }
+state "planned" { phase = "planning", hidden = { "env" } }
+state "closed" { phase = "closure", final = true }
+transition "plan" { from = "open", to = "planned", prompt = { "window" } }
+transition "finish" { from = "planned", to = "closed" }
+]])
+        wfname = relm.release.workflow(path).name
+    end)
+
+    local function refused(pattern, fn)
+        local ok, err = pcall(fn)
+        assert.is_false(ok, "expected a refusal")
+        assert.is_true(relm.is_error(err, "invalid_field"), tostring(err))
+        assert.matches(pattern, err.message)
+    end
+
+    it("checks user, group and list-of-values fields on every write", function()
+        refused("field 'owner' is declared user: no user named 'nobody'", function()
+            relm.release.register { workflow = wfname, title = "x", owner = "nobody" }
+        end)
+        refused("field 'env' takes one of test, prod, got 'prd' %(did you mean 'prod'%?%)", function()
+            relm.release.register { workflow = wfname, title = "x", env = "prd" }
+        end)
+        local r = relm.release.register { workflow = wfname, title = "x", owner = "ann", team = "dba", env = "test" }
+        assert.are.same({ "ann", "dba", "test" }, { r.owner, r.team, r.env })
+        refused("field 'team' is declared group: no group named 'dbas'", function()
+            relm.release.update(r.id, { team = "dbas" })
+        end)
+        refused("field 'env' takes one of", function()
+            relm.release.act(r.id, "plan", { fields = { window = "2026-05-01", env = "staging" } })
+        end)
+    end)
+
+    it("refuses a read-only or hidden field on register, update and act", function()
+        refused("register: field 'ticket' is read%-only in state 'open'", function()
+            relm.release.register { workflow = wfname, title = "x", ticket = "T-1" }
+        end)
+        local r = relm.release.register { workflow = wfname, title = "x" }
+        refused("update: field 'ticket' is read%-only in state 'open'", function()
+            relm.release.update(r.id, { ticket = "T-1" })
+        end)
+        refused("plan: field 'ticket' is read%-only in state 'open'", function()
+            relm.release.act(r.id, "plan", { fields = { window = "2026-05-01", ticket = "T-1" } })
+        end)
+        r = relm.release.act(r.id, "plan", { fields = { window = "2026-05-01" } })
+        refused("update: field 'env' is hidden in state 'planned'", function()
+            relm.release.update(r.id, { env = "prod" })
+        end)
+        assert.are.equal("T-2", relm.release.update(r.id, { ticket = "T-2" }).ticket) -- not read-only here
+    end)
+
+    it("prompt: a field must be given with the action even when the release has a value", function()
+        local r = relm.release.register { workflow = wfname, title = "x", window = "2026-04-01" }
+        refused("'plan' on release .* needs window given with the action itself", function()
+            relm.release.act(r.id, "plan")
+        end)
+        local dry = relm.release.act(r.id, "plan", { dry_run = true })
+        assert.is_false(dry.allowed)
+        r = relm.release.act(r.id, "plan", { fields = { window = "2026-05-02" } })
+        assert.are.same({ "planned", "2026-05-02" }, { r.state, r.window })
+    end)
+end)
