@@ -66,7 +66,8 @@ function APPROVER.__call(self, opts)
     if type(opts) ~= "table" then
         bad(2, "%s '%s' takes its options in braces, like { quorum = 2 }", self.kind, self.name)
     end
-    local copy = setmetatable({ kind = self.kind, name = self.name, quorum = self.quorum, veto = self.veto }, APPROVER)
+    local copy = setmetatable({ kind = self.kind, name = self.name, role = self.role, quorum = self.quorum,
+        veto = self.veto }, APPROVER)
     for k, v in pairs(opts) do
         if k == "quorum" and self.kind == "group" then
             copy.quorum = check_quorum(v, 2)
@@ -83,6 +84,28 @@ end
 -- Whether v was made by group "..." or person "...".
 local function is_approver(v)
     return getmetatable(v) == APPROVER
+end
+
+-- The levels an `approvers` value gives (an approver, a list of them, or
+-- levels { ... }), or nil when it is none of those.
+local function levels_of(ap)
+    if is_approver(ap) then
+        return { { ap } }
+    elseif type(ap) == "table" and ap.kind == "levels" then
+        local levels = {}
+        for i, l in ipairs(ap.list) do
+            levels[i] = is_approver(l) and { l } or l
+        end
+        return levels
+    elseif type(ap) == "table" and #ap > 0 then
+        for _, a in ipairs(ap) do
+            if not is_approver(a) then
+                return nil
+            end
+        end
+        return { ap }
+    end
+    return nil
 end
 
 -- The words a rule file sees besides the sandbox's allow-list; the second
@@ -102,6 +125,14 @@ local function words(file, into)
         end
         return setmetatable({ kind = "person", name = name, veto = true }, APPROVER)
     end
+    -- role("lead", "ops"): the members holding a role in a group
+    -- (relm.group.add_member(group, user, {role=})), each asked in person.
+    function w.role(role, group)
+        if type(role) ~= "string" or role == "" or type(group) ~= "string" or group == "" then
+            bad(2, 'write role("lead", "group name"), e.g. role("lead", r.executor_group) in an approvers function')
+        end
+        return setmetatable({ kind = "role", name = group, role = role, veto = true }, APPROVER)
+    end
     function w.levels(list)
         if type(list) ~= "table" or #list == 0 then
             bad(2, "levels takes a list in braces: levels { group \"a\", group \"b\" }")
@@ -113,7 +144,7 @@ local function words(file, into)
                 end
                 for _, a in ipairs(l) do
                     if not is_approver(a) then
-                        bad(2, "level %d: every entry must be group \"...\" or person \"...\"", i)
+                        bad(2, "level %d: every entry must be group \"...\", person \"...\" or role(...)", i)
                     end
                 end
             end
@@ -165,24 +196,15 @@ local function words(file, into)
                 bad(2, "rule '%s': when must be a table of criteria or a function(release)", name)
             end
             local ap = spec.approvers
-            local levels
-            if is_approver(ap) then
-                levels = { { ap } }
-            elseif type(ap) == "table" and ap.kind == "levels" then
-                levels = {}
-                for i, l in ipairs(ap.list) do
-                    levels[i] = is_approver(l) and { l } or l
-                end
-            elseif type(ap) == "table" and #ap > 0 then
-                for _, a in ipairs(ap) do
-                    if not is_approver(a) then
-                        bad(2, "rule '%s': approvers must be group \"...\", person \"...\", a list of them, or "
-                            .. "levels { ... }", name)
-                    end
-                end
-                levels = { ap }
+            local levels, approvers_fn
+            if type(ap) == "function" then
+                approvers_fn = ap -- asked with the release when the round opens
             else
-                bad(2, "rule '%s' needs approvers = group \"...\", person \"...\", a list, or levels { ... }", name)
+                levels = levels_of(ap)
+                if not levels then
+                    bad(2, "rule '%s' needs approvers = group \"...\", person \"...\", role(...), a list of them, "
+                        .. "levels { ... }, or a function(release) returning one of these", name)
+                end
             end
             local states = spec.states
             if type(states) == "string" then
@@ -191,7 +213,7 @@ local function words(file, into)
                 bad(2, "rule '%s': states must be a state name or a list of them", name)
             end
             into[#into + 1] = {
-                name = name, source = where, file = file, when = when, levels = levels,
+                name = name, source = where, file = file, when = when, levels = levels, approvers_fn = approvers_fn,
                 description = spec.description, states = states,
             }
         end
@@ -322,10 +344,10 @@ local function validate(rules)
         end
         for _, level in ipairs(r.levels or {}) do
             for _, a in ipairs(level) do
-                local tbl = a.kind == "group" and "groups" or a.kind == "person" and "users" or nil
+                local tbl = (a.kind == "group" or a.kind == "role") and "groups" or a.kind == "person" and "users" or nil
                 if tbl and not relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", a.name)[1] then
-                    fail(r, "%s '%s' does not exist%s (create it with relm.%s.add)", a.kind, a.name,
-                        W.suggest(a.name, names_near(tbl, a.name)), a.kind == "group" and "group" or "user")
+                    fail(r, "%s '%s' does not exist%s (create it with relm.%s.add)", tbl == "groups" and "group" or "person",
+                        a.name, W.suggest(a.name, names_near(tbl, a.name)), tbl == "groups" and "group" or "user")
                 end
             end
         end
@@ -569,6 +591,47 @@ local function view_of(r)
     return v
 end
 
+-- The levels a rule's approvers function gives for the release (run in
+-- the sandbox on a copy); raises sandbox naming the rule when it fails or
+-- returns something that is not approvers.
+local function rule_approvers(rule, view)
+    local copy = {}
+    for k, x in pairs(view) do
+        copy[k] = x
+    end
+    local ok, res = pcall(sandbox.call, rule.approvers_fn, copy)
+    if not ok and relm.is_error(res, "interrupted") then
+        error(res, 0)
+    elseif not ok then
+        relm.error("sandbox", ("rule '%s' (%s): approvers failed: %s"):format(rule.name, rule.source,
+            message_of(res)), 0)
+    end
+    local levels = levels_of(res)
+    if not levels then
+        relm.error("sandbox", ("rule '%s' (%s): approvers returned %s; it must return group \"...\", person "
+            .. "\"...\", role(...), a list of them, or levels { ... }"):format(rule.name, rule.source, type(res)), 0)
+    end
+    return levels
+end
+
+-- The names of the members holding approver a's role in its group, or a
+-- not_allowed naming the rule when nobody does (a round nobody can settle).
+local function holders(rule, a)
+    local rows = relm.sql([[SELECT u.name FROM memberships m JOIN users u ON u.id = m.user_id
+        JOIN groups g ON g.id = m.group_id WHERE g.name = ? AND m.role = ? AND u.active = 1 ORDER BY u.name]],
+        a.name, a.role)
+    if #rows == 0 then
+        relm.error("not_allowed", ("rule '%s' (%s) asks the %s of group '%s', and nobody active holds that role "
+            .. "(relm.group.add_member(%q, NAME, { role = %q }))"):format(rule.name, rule.source, a.role, a.name,
+            a.name, a.role), 0)
+    end
+    local out = {}
+    for i, row in ipairs(rows) do
+        out[i] = row.name
+    end
+    return out
+end
+
 ---What the active rules ask for release r in state: an array of asks
 ---{rule=, source=, level=, group= | user=, quorum=, veto=}. A `when`
 ---function that fails or runs out of time raises sandbox naming the rule
@@ -603,14 +666,21 @@ function M.asks(r, state)
                     hit = matches(rule.when, view)
                 end
                 if hit then
-                    for level, list in ipairs(rule.levels) do
+                    for level, list in ipairs(rule.levels or rule_approvers(rule, view)) do
                         for _, a in ipairs(list) do
-                            out[#out + 1] = {
-                                rule = rule.name, source = rule.source, level = level,
-                                group = a.kind == "group" and a.name or nil,
-                                user = a.kind == "person" and a.name or nil,
-                                quorum = a.kind == "group" and a.quorum or nil, veto = a.veto,
-                            }
+                            if a.kind == "role" then
+                                for _, who in ipairs(holders(rule, a)) do
+                                    out[#out + 1] = { rule = rule.name, source = rule.source, level = level,
+                                        user = who, veto = a.veto }
+                                end
+                            else
+                                out[#out + 1] = {
+                                    rule = rule.name, source = rule.source, level = level,
+                                    group = a.kind == "group" and a.name or nil,
+                                    user = a.kind == "person" and a.name or nil,
+                                    quorum = a.kind == "group" and a.quorum or nil, veto = a.veto,
+                                }
+                            end
                         end
                     end
                 end

@@ -48,7 +48,7 @@ rule "cab" { when = { priority = {1, 2} }, approvers = group "cab" { quorum = "5
         for _, r in ipairs(relm.approval.rules()) do
             names[#names + 1] = r.name
         end
-        assert.are.same({ "cab", "critical-cis" }, names)
+        assert.are.same({ "cab", "critical-cis", "normal-change-cab" }, names)
         assert.matches("^workflows/rules/cab%.lua:%d+$", relm.approval.rules()[1].source)
     end)
 
