@@ -344,10 +344,11 @@ local function validate(rules)
         end
         for _, level in ipairs(r.levels or {}) do
             for _, a in ipairs(level) do
-                local tbl = (a.kind == "group" or a.kind == "role") and "groups" or a.kind == "person" and "users" or nil
-                if tbl and not relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", a.name)[1] then
-                    fail(r, "%s '%s' does not exist%s (create it with relm.%s.add)", tbl == "groups" and "group" or "person",
-                        a.name, W.suggest(a.name, names_near(tbl, a.name)), tbl == "groups" and "group" or "user")
+                local grp = a.kind == "group" or a.kind == "role"
+                local tbl = grp and "groups" or "users"
+                if not relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", a.name)[1] then
+                    fail(r, "%s '%s' does not exist%s (create it with relm.%s.add)", grp and "group" or "person",
+                        a.name, W.suggest(a.name, names_near(tbl, a.name)), grp and "group" or "user")
                 end
             end
         end

@@ -67,8 +67,8 @@ describe("check() of a workflow", function()
         local ok, problems = W.check(path)
         assert.is_false(ok)
         assert.are.equal(2, #problems, table.concat(problems, "\n"))
-        assert.matches(":2: state 'open': requires names field 'tiket' that nobody declared %(did you mean 'ticket'%?%)",
-            problems[1])
+        assert.matches(":2: state 'open': requires names field 'tiket' that nobody declared "
+            .. "%(did you mean 'ticket'%?%)", problems[1])
         assert.matches(":4: transition 'finish': requires names field 'relase_date' that nobody declared "
             .. "%(did you mean 'release_date'%?%)", problems[2])
         local lok, err = pcall(W.load, path)
@@ -95,8 +95,8 @@ transition "finish" { from = "open", to = "closed",
         local ok, why = W.load(path):guard("finish", {}, { limits = { timeout_ms = 40 } })
         assert.is_false(ok)
         local file = path:match("[^/]+$")
-        assert.matches("^guard of 'finish' at [^ ]*" .. file .. ":8 failed: time limit of 40 ms exceeded %(reached [^ ]*"
-            .. file .. ":2%)$", why)
+        assert.matches("^guard of 'finish' at [^ ]*" .. file .. ":8 failed: time limit of 40 ms exceeded "
+            .. "%(reached [^ ]*" .. file .. ":2%)$", why)
     end)
 end)
 
