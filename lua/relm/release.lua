@@ -237,10 +237,16 @@ RELEASE_MT.__tostring = function(r)
     for _, k in ipairs({ "created_at", "updated_at", "closed_at", "id" }) do
         names[#names + 1] = k
     end
+    -- Fields the workflow hides in this state (`hidden = {...}`) stay off the card.
+    local hidden = {}
+    local wok, wf = pcall(M.workflow, r.workflow)
+    for _, f in ipairs(wok and wf.states[r.state] and wf.states[r.state].hidden or {}) do
+        hidden[f] = true
+    end
     local out = { ("%s  %s"):format(tostring(r.number), tostring(r.title)) }
     for _, k in ipairs(names) do
         local v = rawget(r, k)
-        if v ~= nil and not (type(v) == "table" and next(v) == nil) then
+        if v ~= nil and not hidden[k] and not (type(v) == "table" and next(v) == nil) then
             local text = type(v) == "string" and v
                 or (SECONDS[k] and math.type(v) == "integer" and duration(v)) or pretty.format(v)
             out[#out + 1] = ("  %-18s %s"):format(k, (text:gsub("\n%s*", " ")))

@@ -1316,6 +1316,16 @@ function WF:explain(tname, r, ctx)
             missing[#missing + 1] = f
         end
     end
+    -- A `prompt` field counts only when given with the action itself.
+    for _, f in ipairs(self:unprompted(tname, ctx.fields, ctx.note)) do
+        local dup = false
+        for _, m in ipairs(missing) do
+            dup = dup or m == f
+        end
+        if not dup then
+            missing[#missing + 1] = f
+        end
+    end
     local out = {
         transition = tname, label = t.label, from = r.state, to = t.to, missing = missing,
         permission = t.permission, by = t.by,

@@ -174,3 +174,22 @@ transition "finish" { from = "planned", to = "closed" }
         assert.are.same({ "planned", "2026-05-02" }, { r.state, r.window })
     end)
 end)
+
+describe("hidden and prompted fields as people see them", function()
+    it("a hidden field stays off the release's card; explain counts a prompt field as missing", function()
+        local path = write("cardflow", [[
+workflow "cardflow" { initial = "open", fields = { verdict = "string", window = "date" } }
+state "open" { phase = "registration", hidden = { "verdict" } }
+state "closed" { phase = "closure", final = true }
+transition "finish" { from = "open", to = "closed", prompt = { "window" } }
+on_enter "open" (function() return { verdict = "pending" } end)
+]])
+        local wf = relm.release.workflow(path)
+        local r = relm.release.register { workflow = wf.name, title = "card", window = "2026-01-02" }
+        assert.are.equal("pending", r.verdict) -- scripts still read it
+        assert.is_nil(tostring(r):find("verdict", 1, true))
+        assert.is_truthy(tostring(r):find("window", 1, true))
+        assert.are.same({ "window" }, W.load(path):explain("finish", r, {}).missing)
+        assert.are.same({}, W.load(path):explain("finish", r, { fields = { window = "2026-01-03" } }).missing)
+    end)
+end)
