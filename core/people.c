@@ -198,8 +198,11 @@ int relm_people_group_add(relm_store *s, const char *name,
                       NULL, NULL, d);
 }
 
-int relm_people_member(relm_store *s, const char *user, const char *group,
-                       int add, relm_diag *d)
+/* Add user to group or take them out; role (adding only, may be NULL)
+ * sets their role in the group: NULL keeps the role an existing member has
+ * ("member" for a new one). */
+static int member_write(relm_store *s, const char *user, const char *group,
+                        int add, const char *role, relm_diag *d)
 {
     if (begin_admin(s, "changing group membership", d) != RELM_OK)
         return RELM_ERR;
@@ -209,15 +212,22 @@ int relm_people_member(relm_store *s, const char *user, const char *group,
     int64_t gid = lookup(s, 0, group, d);
     if (gid == 0)
         return fail_rb(s);
-    sqlite3_stmt *st = relm_store_stmt(
-        s, add ? "INSERT OR IGNORE INTO memberships (user_id, group_id) "
-                 "VALUES (?1, ?2)"
-               : "DELETE FROM memberships WHERE user_id = ?1 AND "
-                 "group_id = ?2", d);
+    const char *sql =
+        !add ? "DELETE FROM memberships WHERE user_id = ?1 AND group_id = ?2"
+        : role == NULL
+            ? "INSERT OR IGNORE INTO memberships (user_id, group_id) "
+              "VALUES (?1, ?2)"
+            : "INSERT INTO memberships (user_id, group_id, role) "
+              "VALUES (?1, ?2, ?3) ON CONFLICT (user_id, group_id) DO "
+              "UPDATE SET role = excluded.role WHERE role IS NOT "
+              "excluded.role";
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
     if (st == NULL)
         return fail_rb(s);
     sqlite3_bind_int64(st, 1, uid);
     sqlite3_bind_int64(st, 2, gid);
+    if (add && role != NULL)
+        sqlite3_bind_text(st, 3, role, -1, SQLITE_STATIC);
     if (relm_store_step_write(s, st, d, "membership '%s'", user) != RELM_OK)
         return fail_rb(s);
     if (sqlite3_changes(relm_store_db(s)) == 0) {
@@ -225,14 +235,33 @@ int relm_people_member(relm_store *s, const char *user, const char *group,
         return RELM_OK;
     }
     char note[256];
-    snprintf(note, sizeof note, "%s %s %s", user, add ? "joins" : "leaves",
-             group);
+    snprintf(note, sizeof note, "%s %s %s%s%s", user, add ? "joins" : "leaves",
+             group, add && role != NULL ? " as " : "",
+             add && role != NULL ? role : "");
     return log_commit(s, "group", gid, add ? "add_member" : "remove_member",
                       "SELECT json_object('name', g.name, 'members', "
                       "(SELECT json_group_array(u.name) FROM memberships m "
                       "JOIN users u ON u.id = m.user_id WHERE m.group_id = "
-                      "g.id)) FROM groups g WHERE g.id = ?1",
+                      "g.id), 'roles', (SELECT json_group_object(u.name, "
+                      "m.role) FROM memberships m JOIN users u ON u.id = "
+                      "m.user_id WHERE m.group_id = g.id AND m.role <> "
+                      "'member')) FROM groups g WHERE g.id = ?1",
                       NULL, note, d);
+}
+
+int relm_people_member(relm_store *s, const char *user, const char *group,
+                       int add, relm_diag *d)
+{
+    return member_write(s, user, group, add, NULL, d);
+}
+
+int relm_people_member_role(relm_store *s, const char *user,
+                            const char *group, const char *role, relm_diag *d)
+{
+    if (role == NULL || role[0] == '\0')
+        return relm_diag_set(d, "invalid_argument", "a member's role must "
+                             "be a non-empty name, like \"lead\"");
+    return member_write(s, user, group, 1, role, d);
 }
 
 int relm_people_permission(relm_store *s, const char *group,

@@ -30,6 +30,11 @@ int relm_people_group_add(relm_store *s, const char *name,
 int relm_people_member(relm_store *s, const char *user, const char *group,
                        int add, relm_diag *d);
 
+/* Put user in group with role ("lead", ...), or change the role of a
+ * member: one transaction, administrators only, logged. */
+int relm_people_member_role(relm_store *s, const char *user,
+                            const char *group, const char *role, relm_diag *d);
+
 /* Grant (grant = 1) or revoke (group, workflow, action). workflow "*" is
  * every workflow; action one of create, execute, delegate, suspend,
  * reactivate, reopen, cancel, approve, admin. Idempotent. */

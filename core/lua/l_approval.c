@@ -151,6 +151,16 @@ static int l_approval_request(lua_State *L)
     return relm_host_engine_call(L, "relm.approval", "request", 1);
 }
 
+/* reask(release_id) -> whether a new round was opened: relate/unrelate
+ * call it (in their transaction) so the engine asks its rules again when
+ * what a release touches changes while it waits at an approval point. */
+static int l_approval_reask(lua_State *L)
+{
+    luaL_checkinteger(L, 1);
+    lua_settop(L, 1);
+    return relm_host_engine_call(L, "relm.approval", "reask", 1);
+}
+
 /* configure(opts) / load(path): where the engine reads approval rules
  * from. Administrators only: rules decide who must approve. */
 static int engine_admin(lua_State *L, const char *fn, const char *what)
@@ -188,6 +198,7 @@ int luaopen_relm_approval(lua_State *L)
     static const luaL_Reg user_fns[] = {
         {"decide", l_approval_decide_user},
         {"request", l_approval_request},
+        {"reask", l_approval_reask},
         {"configure", l_approval_configure},
         {"load", l_approval_load},
         {NULL, NULL},

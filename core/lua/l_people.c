@@ -91,14 +91,20 @@ static int l_people_group_add(lua_State *L)
     return 1;
 }
 
-/* member(user, group, add). */
+/* member(user, group, add [, role]): a role (adding only) sets the
+ * member's role in the group. */
 static int l_people_member(lua_State *L)
 {
     const char *user = relm_lua_checktext(L, 1, "user");
     const char *group = relm_lua_checktext(L, 2, "group");
+    const char *role = relm_lua_opttext(L, 4, "role");
     relm_diag d;
-    if (relm_people_member(relm_host_store(L), user, group,
-                           lua_toboolean(L, 3), &d) != RELM_OK)
+    int rc = role != NULL && lua_toboolean(L, 3)
+                 ? relm_people_member_role(relm_host_store(L), user, group,
+                                           role, &d)
+                 : relm_people_member(relm_host_store(L), user, group,
+                                      lua_toboolean(L, 3), &d);
+    if (rc != RELM_OK)
         return relm_lua_diag_error(L, &d);
     return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "lua/pattern.h"
@@ -32,6 +33,38 @@ static const char *const base_names[] = {
 static const char *const lib_names[] = {"string", "table", "math", "utf8",
                                         NULL};
 static const char *const os_names[] = {"time", "date", "clock", NULL};
+
+/* os.time() in the sandbox: "now" is the engine's clock (relm_clock_now,
+ * fixed by relm.release.set_clock), the clock SLA timers use, so a guard
+ * that checks a maintenance window can be tested. With a table it is the
+ * real os.time (upvalue 1), which only converts. Stack: [t] -> epoch. */
+static int l_sandbox_os_time(lua_State *L)
+{
+    if (lua_isnoneornil(L, 1)) {
+        lua_pushinteger(L, (lua_Integer)relm_clock_now());
+        return 1;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
+/* os.date([fmt [, t]]) in the sandbox: without t, the engine's clock (see
+ * l_sandbox_os_time); the formatting is the real os.date (upvalue 1).
+ * Stack: [fmt [, t]] -> string or table. */
+static int l_sandbox_os_date(lua_State *L)
+{
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_pushinteger(L, (lua_Integer)relm_clock_now());
+    }
+    lua_settop(L, 2);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, 2, 1);
+    return 1;
+}
 
 /* __index of every environment: reading a global nobody defined is a
  * mistake in the script, reported at the script's line. */
@@ -909,6 +942,10 @@ static void build_template(lua_State *L)
     lua_getglobal(L, "os");
     for (int i = 0; os_names[i] != NULL; i++) {
         lua_getfield(L, -1, os_names[i]);
+        if (strcmp(os_names[i], "time") == 0)
+            lua_pushcclosure(L, l_sandbox_os_time, 1);
+        else if (strcmp(os_names[i], "date") == 0)
+            lua_pushcclosure(L, l_sandbox_os_date, 1);
         lua_setfield(L, -3, os_names[i]);
     }
     lua_pop(L, 1);

@@ -66,7 +66,8 @@ function APPROVER.__call(self, opts)
     if type(opts) ~= "table" then
         bad(2, "%s '%s' takes its options in braces, like { quorum = 2 }", self.kind, self.name)
     end
-    local copy = setmetatable({ kind = self.kind, name = self.name, quorum = self.quorum, veto = self.veto }, APPROVER)
+    local copy = setmetatable({ kind = self.kind, name = self.name, role = self.role, quorum = self.quorum,
+        veto = self.veto }, APPROVER)
     for k, v in pairs(opts) do
         if k == "quorum" and self.kind == "group" then
             copy.quorum = check_quorum(v, 2)
@@ -83,6 +84,28 @@ end
 -- Whether v was made by group "..." or person "...".
 local function is_approver(v)
     return getmetatable(v) == APPROVER
+end
+
+-- The levels an `approvers` value gives (an approver, a list of them, or
+-- levels { ... }), or nil when it is none of those.
+local function levels_of(ap)
+    if is_approver(ap) then
+        return { { ap } }
+    elseif type(ap) == "table" and ap.kind == "levels" then
+        local levels = {}
+        for i, l in ipairs(ap.list) do
+            levels[i] = is_approver(l) and { l } or l
+        end
+        return levels
+    elseif type(ap) == "table" and #ap > 0 then
+        for _, a in ipairs(ap) do
+            if not is_approver(a) then
+                return nil
+            end
+        end
+        return { ap }
+    end
+    return nil
 end
 
 -- The words a rule file sees besides the sandbox's allow-list; the second
@@ -102,6 +125,14 @@ local function words(file, into)
         end
         return setmetatable({ kind = "person", name = name, veto = true }, APPROVER)
     end
+    -- role("lead", "ops"): the members holding a role in a group
+    -- (relm.group.add_member(group, user, {role=})), each asked in person.
+    function w.role(role, group)
+        if type(role) ~= "string" or role == "" or type(group) ~= "string" or group == "" then
+            bad(2, 'write role("lead", "group name"), e.g. role("lead", r.executor_group) in an approvers function')
+        end
+        return setmetatable({ kind = "role", name = group, role = role, veto = true }, APPROVER)
+    end
     function w.levels(list)
         if type(list) ~= "table" or #list == 0 then
             bad(2, "levels takes a list in braces: levels { group \"a\", group \"b\" }")
@@ -113,7 +144,7 @@ local function words(file, into)
                 end
                 for _, a in ipairs(l) do
                     if not is_approver(a) then
-                        bad(2, "level %d: every entry must be group \"...\" or person \"...\"", i)
+                        bad(2, "level %d: every entry must be group \"...\", person \"...\" or role(...)", i)
                     end
                 end
             end
@@ -165,24 +196,15 @@ local function words(file, into)
                 bad(2, "rule '%s': when must be a table of criteria or a function(release)", name)
             end
             local ap = spec.approvers
-            local levels
-            if is_approver(ap) then
-                levels = { { ap } }
-            elseif type(ap) == "table" and ap.kind == "levels" then
-                levels = {}
-                for i, l in ipairs(ap.list) do
-                    levels[i] = is_approver(l) and { l } or l
-                end
-            elseif type(ap) == "table" and #ap > 0 then
-                for _, a in ipairs(ap) do
-                    if not is_approver(a) then
-                        bad(2, "rule '%s': approvers must be group \"...\", person \"...\", a list of them, or "
-                            .. "levels { ... }", name)
-                    end
-                end
-                levels = { ap }
+            local levels, approvers_fn
+            if type(ap) == "function" then
+                approvers_fn = ap -- asked with the release when the round opens
             else
-                bad(2, "rule '%s' needs approvers = group \"...\", person \"...\", a list, or levels { ... }", name)
+                levels = levels_of(ap)
+                if not levels then
+                    bad(2, "rule '%s' needs approvers = group \"...\", person \"...\", role(...), a list of them, "
+                        .. "levels { ... }, or a function(release) returning one of these", name)
+                end
             end
             local states = spec.states
             if type(states) == "string" then
@@ -191,7 +213,7 @@ local function words(file, into)
                 bad(2, "rule '%s': states must be a state name or a list of them", name)
             end
             into[#into + 1] = {
-                name = name, source = where, file = file, when = when, levels = levels,
+                name = name, source = where, file = file, when = when, levels = levels, approvers_fn = approvers_fn,
                 description = spec.description, states = states,
             }
         end
@@ -220,6 +242,117 @@ local function message_of(err)
         return err.message
     end
     return tostring(err)
+end
+
+-- Names a user or group table holds within two bytes of name's length
+-- (the candidates a did-you-mean compares; bounded for big directories).
+local function names_near(tbl, name)
+    local out = {}
+    for i, row in ipairs(relm.sql(("SELECT name FROM %s WHERE length(name) BETWEEN ? AND ? LIMIT 2000"):format(tbl),
+        #name - 2, #name + 2)) do
+        out[i] = row.name
+    end
+    return out
+end
+
+-- The approval points of wf: states some `approval = true` transition
+-- leaves, as a set.
+local function approval_points(wf)
+    local out = {}
+    for _, t in pairs(wf.transitions or {}) do
+        if t.approval then
+            for s in pairs(t.from or {}) do
+                out[s] = true
+            end
+        end
+    end
+    return out
+end
+
+-- A list from a string or a list (nil stays nil).
+local function list_of(v)
+    if type(v) == "string" then
+        return { v }
+    end
+    return v
+end
+
+-- What a designer mistypes in a rule and the engine could never notice at
+-- run time (the rule would just never apply, and releases would be
+-- approved with nobody asked): a state or workflow no workflow has, a
+-- workflow without an approval point, a state that is no approval point,
+-- a person or group nobody created. Raises invalid_rule at the rule's line.
+local function validate(rules)
+    local W = require "relm.workflow"
+    local known = W.known()
+    local wnames = {}
+    for name in pairs(known) do
+        wnames[#wnames + 1] = name
+    end
+    table.sort(wnames)
+    local function fail(r, fmt, ...)
+        relm.error("invalid_rule", ("%s: rule '%s': " .. fmt):format(r.source, r.name, ...), 0)
+    end
+    for _, r in ipairs(rules) do
+        local when = type(r.when) == "table" and r.when or {}
+        local aimed = {}
+        for _, w in ipairs(list_of(when.workflow) or {}) do
+            local wf = known[w]
+            if not wf then
+                fail(r, "when.workflow names workflow '%s' that does not exist%s (workflows: %s)", tostring(w),
+                    W.suggest(w, wnames), table.concat(wnames, ", "))
+            end
+            if next(approval_points(wf)) == nil then
+                fail(r, "workflow '%s' has no approval point (no transition with approval = true), so this rule "
+                    .. "would never be asked", w)
+            end
+            aimed[#aimed + 1] = wf
+        end
+        if #aimed == 0 then
+            for _, name in ipairs(wnames) do
+                aimed[#aimed + 1] = known[name]
+            end
+        end
+        local states = {}
+        for _, s in ipairs(list_of(r.states) or {}) do
+            states[#states + 1] = s
+        end
+        for _, s in ipairs(list_of(when.state) or {}) do
+            states[#states + 1] = s
+        end
+        for _, s in ipairs(states) do
+            local exists, point, all, points = false, false, {}, {}
+            for _, wf in ipairs(aimed) do
+                local ap = approval_points(wf)
+                for _, sname in ipairs(wf.state_order or {}) do
+                    all[#all + 1] = sname
+                    if ap[sname] then
+                        points[#points + 1] = ("%s.%s"):format(wf.name, sname)
+                    end
+                end
+                exists = exists or (wf.states and wf.states[s] ~= nil)
+                point = point or ap[s] == true
+            end
+            if not exists then
+                fail(r, "state '%s' is not a state of %s%s", tostring(s),
+                    #list_of(when.workflow or {}) > 0 and ("workflow " .. table.concat(list_of(when.workflow), ", "))
+                    or "any workflow", W.suggest(s, all))
+            elseif not point then
+                fail(r, "state '%s' is not an approval point (no transition with approval = true leaves it), "
+                    .. "so this rule would never be asked (approval points: %s)", s, table.concat(points, ", "))
+            end
+        end
+        for _, level in ipairs(r.levels or {}) do
+            for _, a in ipairs(level) do
+                local grp = a.kind == "group" or a.kind == "role"
+                local tbl = grp and "groups" or "users"
+                if not relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", a.name)[1] then
+                    fail(r, "%s '%s' does not exist%s (create it with relm.%s.add)", grp and "group" or "person",
+                        a.name, W.suggest(a.name, names_near(tbl, a.name)), grp and "group" or "user")
+                end
+            end
+        end
+    end
 end
 
 -- Run one rule file in the sandbox; returns its rules or raises
@@ -263,6 +396,7 @@ local function read_rules(path)
         end
         seen[r.name] = r.source
     end
+    validate(rules)
     return rules
 end
 
@@ -458,6 +592,47 @@ local function view_of(r)
     return v
 end
 
+-- The levels a rule's approvers function gives for the release (run in
+-- the sandbox on a copy); raises sandbox naming the rule when it fails or
+-- returns something that is not approvers.
+local function rule_approvers(rule, view)
+    local copy = {}
+    for k, x in pairs(view) do
+        copy[k] = x
+    end
+    local ok, res = pcall(sandbox.call, rule.approvers_fn, copy)
+    if not ok and relm.is_error(res, "interrupted") then
+        error(res, 0)
+    elseif not ok then
+        relm.error("sandbox", ("rule '%s' (%s): approvers failed: %s"):format(rule.name, rule.source,
+            message_of(res)), 0)
+    end
+    local levels = levels_of(res)
+    if not levels then
+        relm.error("sandbox", ("rule '%s' (%s): approvers returned %s; it must return group \"...\", person "
+            .. "\"...\", role(...), a list of them, or levels { ... }"):format(rule.name, rule.source, type(res)), 0)
+    end
+    return levels
+end
+
+-- The names of the members holding approver a's role in its group, or a
+-- not_allowed naming the rule when nobody does (a round nobody can settle).
+local function holders(rule, a)
+    local rows = relm.sql([[SELECT u.name FROM memberships m JOIN users u ON u.id = m.user_id
+        JOIN groups g ON g.id = m.group_id WHERE g.name = ? AND m.role = ? AND u.active = 1 ORDER BY u.name]],
+        a.name, a.role)
+    if #rows == 0 then
+        relm.error("not_allowed", ("rule '%s' (%s) asks the %s of group '%s', and nobody active holds that role "
+            .. "(relm.group.add_member(%q, NAME, { role = %q }))"):format(rule.name, rule.source, a.role, a.name,
+            a.name, a.role), 0)
+    end
+    local out = {}
+    for i, row in ipairs(rows) do
+        out[i] = row.name
+    end
+    return out
+end
+
 ---What the active rules ask for release r in state: an array of asks
 ---{rule=, source=, level=, group= | user=, quorum=, veto=}. A `when`
 ---function that fails or runs out of time raises sandbox naming the rule
@@ -492,14 +667,21 @@ function M.asks(r, state)
                     hit = matches(rule.when, view)
                 end
                 if hit then
-                    for level, list in ipairs(rule.levels) do
+                    for level, list in ipairs(rule.levels or rule_approvers(rule, view)) do
                         for _, a in ipairs(list) do
-                            out[#out + 1] = {
-                                rule = rule.name, source = rule.source, level = level,
-                                group = a.kind == "group" and a.name or nil,
-                                user = a.kind == "person" and a.name or nil,
-                                quorum = a.kind == "group" and a.quorum or nil, veto = a.veto,
-                            }
+                            if a.kind == "role" then
+                                for _, who in ipairs(holders(rule, a)) do
+                                    out[#out + 1] = { rule = rule.name, source = rule.source, level = level,
+                                        user = who, veto = a.veto }
+                                end
+                            else
+                                out[#out + 1] = {
+                                    rule = rule.name, source = rule.source, level = level,
+                                    group = a.kind == "group" and a.name or nil,
+                                    user = a.kind == "person" and a.name or nil,
+                                    quorum = a.kind == "group" and a.quorum or nil, veto = a.veto,
+                                }
+                            end
                         end
                     end
                 end
@@ -522,6 +704,19 @@ local function integers(t)
         end
     end
     return t
+end
+
+-- "rule|level|group|person|quorum" of each ask or request, sorted: what
+-- a round asks, comparable between the rules' answer and a stored round.
+local function ask_keys(list)
+    local out = {}
+    for i, a in ipairs(list or {}) do
+        -- (a person's request is stored with quorum "1"; the ask has none)
+        out[i] = table.concat({ a.rule, tostring(a.level), a.group or "", a.user or a.person or "",
+            a.group and tostring(a.quorum or "1") or "" }, "|")
+    end
+    table.sort(out)
+    return table.concat(out, "\n")
 end
 
 -- The release named by an id, number or release table (raises
@@ -759,6 +954,19 @@ function M.transition_gate(r, wf, tname)
         relm.error("not_allowed", ("'%s' is not allowed on release %s: the approval was rejected by %s")
             :format(tname, r.number, rejections(round)))
     end
+    -- The approval point is where the rules count: the release (or the
+    -- rules) may have changed since the round was opened. An approval
+    -- given for other approvers than the rules ask now does not pass.
+    local asks = M.asks(r, r.state)
+    if ask_keys(asks) ~= ask_keys(round.requests) then
+        local who = {}
+        for _, a in ipairs(asks) do
+            who[#who + 1] = ("%s '%s' (rule '%s')"):format(a.group and "group" or "person", a.group or a.user, a.rule)
+        end
+        relm.error("not_allowed", ("'%s' is not allowed on release %s: the rules now ask %s, not the approvers of "
+            .. "the round opened in '%s' (relm.approval.request(%q) asks them)"):format(tname, r.number,
+            #who > 0 and table.concat(who, ", ") or "nobody", r.state, r.number))
+    end
     M.check_askable(r, wf, t.to)
 end
 
@@ -794,11 +1002,49 @@ function M.registered(r, wf)
     enter(r, wf)
 end
 
+-- The round of r in its current state that is still in force (open or
+-- approved), or nil.
+local function round_in_force(r)
+    local json = C.round(r.id)
+    local round = json ~= "null" and integers(cjson.decode(json)) or nil
+    if round and round.state == r.state and (round.status == "open" or round.status == "approved") then
+        return round
+    end
+    return nil
+end
+
+-- The engine's re-ask: when what the release touches changed (a CI or
+-- change related or unrelated) while it waits at an approval point, the
+-- rules are asked again; if they now ask for other approvers, a new round
+-- replaces the old one (an approval given for the old scope does not cover
+-- the new one). Returns whether a new round was opened.
+local function engine_reask(id)
+    local r = relm.release.get(id)
+    if r.status ~= "open" then
+        return false
+    end
+    local wf = relm.release.workflow(r.workflow)
+    if #approval_transitions(wf, r.state) == 0 then
+        return false
+    end
+    local round = round_in_force(r)
+    if not round then
+        return false
+    end
+    local asks = M.asks(r, r.state)
+    if ask_keys(asks) == ask_keys(round.requests) then
+        return false
+    end
+    C.open(r.id, asks)
+    return true
+end
+
 -- The engine's side (its private state only: C.open exists only there).
 -- The rules are the engine's own copy, so a script cannot swap them.
 if C.open then
     M._engine = {
         decide = engine_decide,
+        reask = engine_reask,
         request = function(id)
             local r = relm.release.get(id)
             return C.open(r.id, M.asks(r, r.state))

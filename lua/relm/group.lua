@@ -27,13 +27,41 @@ function M.add(spec)
     return P.group_add(spec.name, spec.description)
 end
 
----Put user in group (idempotent).
+---Put user in group (idempotent). opts.role gives their role in the group
+---("lead", "deputy", ...; "member" unless given), which approval rules can
+---ask for (`role("lead", r.executor_group)`, docs/approvals.md); adding an
+---existing member with a role changes their role.
 ---@param group string
 ---@param user string
-function M.add_member(group, user)
+---@param opts? {role?: string}
+function M.add_member(group, user, opts)
     check_str(group, "relm.group.add_member", 1, "group")
     check_str(user, "relm.group.add_member", 2, "user")
-    P.member(user, group, true)
+    if opts ~= nil and type(opts) ~= "table" then
+        relm.error("invalid_argument", "relm.group.add_member: argument #3 (opts) must be a table {role=}", 2)
+    end
+    local role = opts and opts.role
+    for k in pairs(opts or {}) do
+        if k ~= "role" then
+            relm.error("invalid_argument", "relm.group.add_member: unknown option '" .. tostring(k) .. "' (role)", 2)
+        end
+    end
+    if role ~= nil and (type(role) ~= "string" or not role:match("^[%a_][%w_%-]*$")) then
+        relm.error("invalid_argument", "relm.group.add_member: role must be one word, like \"lead\"", 2)
+    end
+    P.member(user, group, true, role)
+end
+
+---The members of group with their roles: {{user=, role=}, ...} by name.
+---@param group string
+---@return table[]
+function M.members(group)
+    check_str(group, "relm.group.members", 1, "group")
+    if not relm.sql("SELECT 1 AS x FROM groups WHERE name = ?", group)[1] then
+        relm.error("not_found", "no group named '" .. group .. "'", 2)
+    end
+    return relm.sql([[SELECT u.name AS user, m.role FROM memberships m JOIN users u ON u.id = m.user_id
+        JOIN groups g ON g.id = m.group_id WHERE g.name = ? ORDER BY u.name]], group)
 end
 
 ---Take user out of group (idempotent).

@@ -62,6 +62,15 @@ local function check_target(target, fn)
     end
 end
 
+-- What the release touches changed: the engine asks the approval rules
+-- again when the release waits at an approval point (relm.approval).
+local function reask(rid)
+    local A = require "relm.core.approval"
+    if A.reask then
+        A.reask(rid)
+    end
+end
+
 ---Link release `id` to `target` of `kind` ("ci" + a CI name; "change",
 ---"problem", "incident", "known_error", "knowledge", "document", "project"
 ---+ the record's number; "media" + "name" or "name@version"), with
@@ -90,7 +99,11 @@ function M.relate(id, kind, target, opts)
     if opts.note ~= nil and type(opts.note) ~= "string" then
         fail("invalid_argument", fn .. ": note must be a string")
     end
-    return C.relate(rid, kind, target, opts.note)
+    return relm.tx(function()
+        local n = C.relate(rid, kind, target, opts.note)
+        reask(rid)
+        return n
+    end)
 end
 
 ---Remove the link between release `id` and `target` of `kind`; a change
@@ -103,7 +116,10 @@ function M.unrelate(id, kind, target)
     local rid = release_id(id, fn)
     check_kind(kind, fn)
     check_target(target, fn)
-    C.unrelate(rid, kind, target)
+    relm.tx(function()
+        C.unrelate(rid, kind, target)
+        reask(rid)
+    end)
 end
 
 ---What release `id` is linked to: an array of {kind=, target=, title=,

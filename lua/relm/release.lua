@@ -237,10 +237,16 @@ RELEASE_MT.__tostring = function(r)
     for _, k in ipairs({ "created_at", "updated_at", "closed_at", "id" }) do
         names[#names + 1] = k
     end
+    -- Fields the workflow hides in this state (`hidden = {...}`) stay off the card.
+    local hidden = {}
+    local wok, wf = pcall(M.workflow, r.workflow)
+    for _, f in ipairs(wok and wf.states[r.state] and wf.states[r.state].hidden or {}) do
+        hidden[f] = true
+    end
     local out = { ("%s  %s"):format(tostring(r.number), tostring(r.title)) }
     for _, k in ipairs(names) do
         local v = rawget(r, k)
-        if v ~= nil and not (type(v) == "table" and next(v) == nil) then
+        if v ~= nil and not hidden[k] and not (type(v) == "table" and next(v) == nil) then
             local text = type(v) == "string" and v
                 or (SECONDS[k] and math.type(v) == "integer" and duration(v)) or pretty.format(v)
             out[#out + 1] = ("  %-18s %s"):format(k, (text:gsub("\n%s*", " ")))
@@ -317,16 +323,6 @@ local function present(v)
     return v ~= nil and v ~= ""
 end
 
--- Whether v is a value of a declared workflow field type.
-local valid_date = require("relm.core.activity").valid_date
-local TYPE_OK = {
-    boolean = function(v) return type(v) == "boolean" end,
-    integer = function(v) return math.type(v) == "integer" end,
-    number = function(v) return type(v) == "number" end,
-    string = function(v) return type(v) == "string" end,
-    date = function(v) return type(v) == "string" and valid_date(v) end,
-}
-
 -- Turn user-facing field names into the names the core stores (custom
 -- fields go to extra.<name>); raises invalid_field for unknown names and
 -- for a value that is not of its declared type (fields = {name = "type"}).
@@ -347,10 +343,9 @@ local function core_fields(wf, fields, allowed, what)
             end
             out[k] = v
         elseif custom[k] then
-            local want = types[k]
-            if want and v ~= "" and not TYPE_OK[want](v) then
-                relm.error("invalid_field", ("%s: field '%s' is declared %s, got %s"):format(what, k, want,
-                    type(v) == "string" and ("'" .. v .. "'") or tostring(v)), 4)
+            local bad = types[k] ~= nil and wf:field_error(k, v)
+            if bad then
+                relm.error("invalid_field", ("%s: %s"):format(what, bad), 4)
             end
             out["extra." .. k] = v
         else
@@ -837,6 +832,10 @@ local function act_json(id, action, opts)
                         action, k, cur.state, list and (" (editable: " .. table.concat(list, ", ") .. ")") or ""))
                 end
             end
+            local locked = wf.locked and wf:locked(cur.state, fields)
+            if locked then
+                relm.error("invalid_field", ("%s: %s"):format(action, locked))
+            end
             if tname then
                 local bok, bwhy = by_ok(wf.transitions[tname], cur)
                 if not bok then
@@ -846,6 +845,12 @@ local function act_json(id, action, opts)
                 if #missing > 0 then
                     refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s")
                         :format(action, cur.number, table.concat(missing, ", ")), { missing = missing })
+                end
+                local unprompted = wf.unprompted and wf:unprompted(tname, fields, opts.note) or {}
+                if #unprompted > 0 then
+                    refuse("invalid_field", ("'%s' on release %s needs %s given with the action itself "
+                        .. "(fields = {...}), even when the release already has a value"):format(action, cur.number,
+                        table.concat(unprompted, ", ")), { missing = unprompted })
                 end
                 -- The full ctx costs two queries: built when a guard or an
                 -- action of this move will see it.
@@ -978,6 +983,10 @@ function E.update(id, fields, opts)
                 k, r.state, list and (" (editable: " .. table.concat(list, ", ") .. ")") or ""), 0)
         end
     end
+    local locked = wf.locked and wf:locked(r.state, fields)
+    if locked then
+        relm.error("invalid_field", "update: " .. locked, 0)
+    end
     local changes = core_fields(wf, fields, function(_, f) return f.update end, "update")
     if changes.priority == nil then
         reprioritise(changes, r)
@@ -1038,6 +1047,10 @@ function E.register(wfname, given)
         relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 0)
     end
     local fields = core_fields(wf, plain, function(_, f) return f.register end, "register")
+    local locked = wf.locked and wf:locked(wf.initial, plain)
+    if locked then
+        relm.error("invalid_field", "register: " .. locked, 0)
+    end
     fields.portfolio_id, fields.model_id = portfolio_id, model_id
     local initial = wf.initial
     local st = wf.states[initial]

@@ -49,12 +49,12 @@ local SPEC = {
     state = {
         label = "string", description = "string", phase = "string", requires = "names", editable = "names",
         suspend = "boolean", cancel = "boolean", final = "boolean", on_enter = "function", on_exit = "function",
-        activities = "string",
+        activities = "string", hidden = "names", read_only = "names",
     },
     transition = {
         label = "string", description = "string", from = "states", to = "string", requires = "names",
         permission = "string", by = "string", guard = "function",
-        approval = "boolean", on_reject = "string", activities = "string",
+        approval = "boolean", on_reject = "string", activities = "string", prompt = "names",
     },
 }
 
@@ -63,15 +63,22 @@ local KIND_TEXT = {
     names = "a list of names in braces, like {\"a\", \"b\"}",
     states = "a state name or a list of state names in braces",
     status_map = "CI statuses before = after in braces, like {in_development = \"active\"}, or false",
-    field_decls = "names, or name = type (boolean, integer, number, string, date) in braces, "
-        .. "like {\"ticket\", urgent = \"boolean\"}",
+    field_decls = "names, or name = type (boolean, integer, number, string, date, user, group, or a list of "
+        .. "allowed values) in braces, like {\"ticket\", urgent = \"boolean\", env = {\"test\", \"prod\"}}",
 }
 
 ---Types a workflow field may be declared with: fields = { name = "type" }.
-M.field_types = { "boolean", "integer", "number", "string", "date" }
+M.field_types = { "boolean", "integer", "number", "string", "date", "user", "group" }
 local FIELD_TYPES = {}
 for _, t in ipairs(M.field_types) do
     FIELD_TYPES[t] = true
+end
+
+-- The release's own fields (core/release.c), which requires and editable
+-- may name without declaring them.
+local CORE_FIELDS = {}
+for _, f in ipairs(require("relm.core.release").fields()) do
+    CORE_FIELDS[#CORE_FIELDS + 1] = f.name
 end
 
 -- Compiled workflows by resolved path.
@@ -373,14 +380,15 @@ end
 
 -- Whether v has the kind of value SPEC names ("names", "states",
 -- "status_map" or a Lua type).
-local function check_kind(v, kind)
+local check_kind
+function check_kind(v, kind)
     if kind == "field_decls" then
         if type(v) ~= "table" then
             return false
         end
         for k, x in pairs(v) do
             local named = math.type(k) == "integer" and type(x) == "string"
-            local typed = type(k) == "string" and FIELD_TYPES[x]
+            local typed = type(k) == "string" and (FIELD_TYPES[x] or (check_kind(x, "names") and #x > 0))
             if not (named or typed) then
                 return false
             end
@@ -534,6 +542,7 @@ local function compile(c, path)
                 states[d.name] = {
                     name = d.name, label = s.label or label_of(d.name), description = s.description,
                     phase = s.phase, requires = copy_list(s.requires), editable = s.editable and copy_list(s.editable),
+                    hidden = copy_list(s.hidden), read_only = copy_list(s.read_only),
                     suspend = s.suspend == true, cancel = s.cancel == true, final = s.final == true,
                     activities = s.activities, where = loc_text(c, d.loc), decl = d,
                 }
@@ -557,6 +566,7 @@ local function compile(c, path)
                     from_list = from, to = s.to, requires = copy_list(s.requires),
                     permission = s.permission or "execute", by = s.by or "anyone", guard_fn = s.guard,
                     approval = s.approval == true, on_reject = s.on_reject, activities = s.activities,
+                    prompt = copy_list(s.prompt),
                     where = loc_text(c, d.loc), decl = d,
                 }
                 transition_order[#transition_order + 1] = d.name
@@ -650,6 +660,42 @@ local function compile(c, path)
             add_problem(c, loc, "transition '%s': by = '%s' is not one of %s%s", name, t.by,
                 table.concat(M.actors, ", "), suggest(t.by, M.actors))
         end
+    end
+
+    -- Field names in requires and editable: a core field of the release,
+    -- "note" (given with the action), or one the workflow declares in
+    -- `fields`. A misspelt name would otherwise make a field nobody can
+    -- ever fill in, and the release would stick in that state.
+    local known_fields, known_list = { note = true }, { "note" }
+    for _, f in ipairs(CORE_FIELDS) do
+        known_fields[f] = true
+        known_list[#known_list + 1] = f
+    end
+    for _, f in ipairs(field_names(w.fields)) do
+        if not known_fields[f] then
+            known_fields[f] = true
+            known_list[#known_list + 1] = f
+        end
+    end
+    local function check_names(list, what, loc)
+        for _, f in ipairs(list or {}) do
+            if not known_fields[f] then
+                add_problem(c, loc, "%s names field '%s' that nobody declared%s (declare it in the workflow's "
+                    .. "fields = { ... }, or name a release field)", what, f, suggest(f, known_list))
+            end
+        end
+    end
+    for _, name in ipairs(state_order) do
+        local s = states[name]
+        check_names(s.requires, ("state '%s': requires"):format(name), s.decl.loc)
+        check_names(s.editable, ("state '%s': editable"):format(name), s.decl.loc)
+        check_names(s.hidden, ("state '%s': hidden"):format(name), s.decl.loc)
+        check_names(s.read_only, ("state '%s': read_only"):format(name), s.decl.loc)
+    end
+    for _, name in ipairs(transition_order) do
+        local t = transitions[name]
+        check_names(t.requires, ("transition '%s': requires"):format(name), t.decl.loc)
+        check_names(t.prompt, ("transition '%s': prompt"):format(name), t.decl.loc)
     end
 
     -- Activities and approvals (docs/activities.md, docs/approvals.md).
@@ -949,6 +995,33 @@ function M.list()
     return out
 end
 
+---" (did you mean 'x'?)" for the candidate within two edits of word, or
+---"" (bounded: long names and a spent budget get no hint). Shared with the
+---approval rules so every "unknown name" reads the same.
+---@param word string
+---@param candidates string[]
+---@return string
+function M.suggest(word, candidates)
+    return suggest(word, candidates)
+end
+
+---The compiled workflows known in this process: every one on the workflow
+---path that compiles, and every one loaded by path, by name.
+---@return table<string, table>
+function M.known()
+    local out = {}
+    for _, name in ipairs(M.list()) do
+        local ok, wf = pcall(M.load, name)
+        if ok then
+            out[name] = wf
+        end
+    end
+    for _, wf in pairs(cache) do
+        out[wf.name] = out[wf.name] or wf
+    end
+    return out
+end
+
 --------------------------------------------------------------------------
 -- Methods of a compiled workflow
 --------------------------------------------------------------------------
@@ -987,6 +1060,96 @@ function WF:required(tname, state)
     local t = self.transitions[tname]
     add(t and t.requires)
     return need
+end
+
+local getinfo = debug.getinfo
+
+-- Whether a name exists in the users or groups table.
+local function exists(tbl, name)
+    return type(name) == "string" and relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", name)[1] ~= nil
+end
+
+local TYPE_OK = {
+    boolean = function(v) return type(v) == "boolean" end,
+    integer = function(v) return math.type(v) == "integer" end,
+    number = function(v) return type(v) == "number" end,
+    string = function(v) return type(v) == "string" end,
+    date = function(v) return type(v) == "string" and require("relm.core.activity").valid_date(v) end,
+    user = function(v) return exists("users", v) end,
+    group = function(v) return exists("groups", v) end,
+}
+
+---Why value v cannot go in the workflow's own field name (its declared
+---type: boolean, integer, number, string, date, user = a user's name,
+---group = a group's name, or a list of allowed values), or nil when it can
+---(or the field has no declared type). "" clears a field and is allowed.
+---Every write path (register, update, act, workflow actions) asks this.
+---@param name string
+---@param v any
+---@return string|nil
+function WF:field_error(name, v)
+    local want = self.field_types[name]
+    if want == nil or v == "" then
+        return nil
+    end
+    local shown = type(v) == "string" and ("'" .. v .. "'") or tostring(v)
+    if type(want) == "table" then
+        for _, ok in ipairs(want) do
+            if v == ok then
+                return nil
+            end
+        end
+        return ("field '%s' takes one of %s, got %s%s"):format(name, table.concat(want, ", "), shown,
+            type(v) == "string" and suggest(v, want) or "")
+    end
+    if TYPE_OK[want](v) then
+        return nil
+    end
+    if want == "user" or want == "group" then
+        return ("field '%s' is declared %s: no %s named %s"):format(name, want, want, shown)
+    end
+    return ("field '%s' is declared %s, got %s"):format(name, want, shown)
+end
+
+---Why a person may not set these fields in state (hidden or read_only
+---there), or nil. Workflow actions are not asked: only people's writes
+---(register in the initial state, update, fields given with act).
+---@param state string
+---@param fields table field = value
+---@return string|nil
+function WF:locked(state, fields)
+    local s = self.states[state]
+    if not s then
+        return nil
+    end
+    for _, kind in ipairs({ "hidden", "read_only" }) do
+        for _, f in ipairs(s[kind] or {}) do
+            if fields[f] ~= nil then
+                return ("field '%s' is %s in state '%s'"):format(f, kind == "hidden" and "hidden" or "read-only",
+                    state)
+            end
+        end
+    end
+    return nil
+end
+
+---The fields transition tname must be given with the action itself, even
+---when the release already holds a value (`prompt = {...}`, iTop's
+---must_prompt), that fields (what act was given) lacks.
+---@param tname string
+---@param fields table|nil
+---@param note string|nil
+---@return string[]
+function WF:unprompted(tname, fields, note)
+    local t = self.transitions[tname]
+    local out = {}
+    for _, f in ipairs(t and t.prompt or {}) do
+        local v = f == "note" and note or (fields or {})[f]
+        if not present(v) then
+            out[#out + 1] = f
+        end
+    end
+    return out
 end
 
 -- Runs inside the sandbox: call the guard, reduce its answer to ok, reason.
@@ -1030,7 +1193,16 @@ function WF:guard(tname, r, opts)
         if not relm.is_error(res, "sandbox") then
             error(res, 0) -- misuse (bad opts.limits), not the guard's doing
         end
-        return false, ("guard of '%s' failed: %s"):format(tname, message_of(res))
+        local msg = message_of(res)
+        local limit, reached = msg:match("^(time limit of %d+ ms exceeded) %(at (.+)%)$")
+        if limit then
+            -- The line reached may be in a helper the guard called; the
+            -- designer looks for the guard, so name both.
+            local info = getinfo(t.guard_fn, "S")
+            return false, ("guard of '%s' at %s:%d failed: %s (reached %s)"):format(tname, info.short_src,
+                info.linedefined, limit, reached)
+        end
+        return false, ("guard of '%s' failed: %s"):format(tname, msg)
     end
     if res then
         return true
@@ -1040,7 +1212,6 @@ end
 
 -- Runs inside the sandbox: every action of the list, merging the changes
 -- they return (raw copies, so no script metamethod escapes).
-local getinfo = debug.getinfo
 local function run_actions(list, r, ctx)
     local changes
     for _, fn in ipairs(list) do
@@ -1142,6 +1313,16 @@ function WF:explain(tname, r, ctx)
     local missing = {}
     for _, f in ipairs(self:required(tname, r.state)) do
         if not present(merged[f]) and not present(ctx[f]) then
+            missing[#missing + 1] = f
+        end
+    end
+    -- A `prompt` field counts only when given with the action itself.
+    for _, f in ipairs(self:unprompted(tname, ctx.fields, ctx.note)) do
+        local dup = false
+        for _, m in ipairs(missing) do
+            dup = dup or m == f
+        end
+        if not dup then
             missing[#missing + 1] = f
         end
     end

@@ -190,7 +190,7 @@ rule "risky" {
     when = function(r) return r.risk == "high" and r.title:find("database") ~= nil end,
     approvers = person "gina",
 }
-rule "elsewhere" { states = "planning", when = {}, approvers = person "frank" }
+rule "elsewhere" { states = "cab_review", when = {}, approvers = person "frank" }
 rule "typed" {
     when = { type = {"major", "emergency"}, urgency = "high" },
     approvers = { person "dave", person "erin" },
@@ -260,15 +260,10 @@ rule "owners" { when = { priority = 1 }, approvers = group "owners" }
     end)
 
     it("refuses to enter an approval state when a rule names nobody usable, writing nothing", function()
-        local path = H.rules [[
-rule "ghosts" { when = { priority = 1 }, approvers = group "ghosts" }
-]]
+        -- A group nobody created is refused when the rule loads (rules_spec);
+        -- a group too small for its quorum can only be seen when asking.
         local r = H.release { impact = "high", urgency = "high" }
         relm.release.act(r.id, "rush")
-        H.refused("not_allowed", "rule 'ghosts' %(" .. path:gsub("%p", "%%%0") .. ":1%) asks group 'ghosts', "
-            .. "which does not exist", function()
-            relm.release.act(r.id, "finish")
-        end)
         H.rules [[
 rule "big" { when = { priority = 1 }, approvers = group "cab" { quorum = 5 } }
 ]]

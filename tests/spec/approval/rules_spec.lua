@@ -48,7 +48,7 @@ rule "cab" { when = { priority = {1, 2} }, approvers = group "cab" { quorum = "5
         for _, r in ipairs(relm.approval.rules()) do
             names[#names + 1] = r.name
         end
-        assert.are.same({ "cab", "critical-cis" }, names)
+        assert.are.same({ "cab", "critical-cis", "normal-change-cab" }, names)
         assert.matches("^workflows/rules/cab%.lua:%d+$", relm.approval.rules()[1].source)
     end)
 
@@ -159,6 +159,31 @@ rule "sneaky" {
         end
         assert.are.same({ "sneaky" }, names)
     end)
+
+    -- Names a designer mistypes: the rule would never apply and releases
+    -- would be approved with nobody asked, so loading refuses them.
+    it("refuses a state no workflow has, with a did-you-mean", function()
+        load_fails('rule "x" { states = "homologaton", approvers = group "cab" }\n', 1,
+            "rule 'x': state 'homologaton' is not a state of any workflow %(did you mean 'homologation'%?%)")
+    end)
+
+    it("refuses a state that is no approval point", function()
+        load_fails('\nrule "x" { states = "deployment", approvers = group "cab" }\n', 2,
+            "state 'deployment' is not an approval point .*approval points: .*planflow%.homologation")
+    end)
+
+    it("refuses a workflow that does not exist, or has no approval point", function()
+        load_fails('rule "x" { when = { workflow = "majr" }, approvers = group "cab" }\n', 1,
+            "when%.workflow names workflow 'majr' that does not exist %(did you mean 'major'%?%)")
+        load_fails('rule "x" { when = { workflow = "minor" }, approvers = group "cab" }\n', 1,
+            "workflow 'minor' has no approval point")
+    end)
+
+    it("refuses a person or group nobody created, with a did-you-mean", function()
+        load_fails('rule "x" { approvers = group "cba" }\n', 1, "group 'cba' does not exist %(did you mean 'cab'%?%)")
+        load_fails('rule "x" { approvers = levels { group "cab", person "gnia" } }\n', 1,
+            "person 'gnia' does not exist %(did you mean 'gina'%?%)")
+    end)
 end)
 
 describe("workflow keys for activities and approvals", function()
@@ -188,7 +213,7 @@ describe("the rules directory", function()
         local dir = os.getenv("RELM_TEST_TMP") .. "/rulesdir"
         os.execute("mkdir -p " .. dir)
         local f = assert(io.open(dir .. "/mine.lua", "w"))
-        f:write('rule "mine" { when = { workflow = "minor" }, approvers = group "cab" }\n')
+        f:write('rule "mine" { when = { workflow = "major" }, approvers = group "cab" }\n')
         f:close()
         local script = [[
             local names = {}

@@ -59,7 +59,7 @@ describe("the shipped CAB", function()
         for _, rule in ipairs(relm.approval.rules()) do
             names[#names + 1] = rule.name
         end
-        assert.are.same({ "cab", "critical-cis" }, names)
+        assert.are.same({ "cab", "critical-cis", "normal-change-cab" }, names)
         assert.is_true(relm.workflow.load("major").transitions.approve.approval)
         assert.are.equal("reject", relm.workflow.load("major").transitions.approve.on_reject)
         assert.are.equal("not_resolved", relm.workflow.load("standard").transitions.resolve.on_reject)

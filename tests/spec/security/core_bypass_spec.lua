@@ -21,6 +21,7 @@ local MODULES = {
     },
     ["relm.core.approval"] = {
         round = "read", decide = "write", request = "write", configure = "admin", load = "admin",
+        reask = "write (the engine asks its own rules again; nothing taken from the caller)",
     },
 }
 

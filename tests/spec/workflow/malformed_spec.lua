@@ -152,7 +152,8 @@ describe("a malicious workflow file", function()
         local ok, reason = wf:guard("spin", {})
         assert.is_false(ok)
         assert.are.equal(
-            "guard of 'spin' failed: time limit of 40 ms exceeded (at tests/fixtures/workflows/loop_guard.lua:9)",
+            "guard of 'spin' at tests/fixtures/workflows/loop_guard.lua:8 failed: time limit of 40 ms exceeded "
+                .. "(reached tests/fixtures/workflows/loop_guard.lua:9)",
             reason)
         ok, reason = wf:guard("spin_in_pcall", {})
         assert.is_false(ok)
