@@ -95,11 +95,9 @@ static int library_occurrence(relm_store *s, const char *subject, int64_t id,
                               const char *action, const char *json_sql,
                               const char *note, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, json_sql, d);
-    if (st == NULL)
+    char *after;
+    if (relm_store_id_text(s, json_sql, id, &after, d) != RELM_OK)
         return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    char *after = relm_store_text(st);
     int rc = cmdb_occurrence(s, subject, id, action, note, after, d);
     free(after);
     return rc;

@@ -61,18 +61,16 @@ static int step_int(relm_store *s, sqlite3_stmt *st, int64_t *out,
 /* The JSON text of a record (for the occurrence log), malloc'd. */
 static char *record_json(relm_store *s, int64_t id, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s,
-        "SELECT json_patch('{}', json_object('kind', kind, 'number', number, "
-        "'title', title, 'description', description, 'status', status, "
-        "'url', url, 'cis', (SELECT json_group_array(c.name) FROM record_cis "
-        "rc JOIN cis c ON c.id = rc.ci_id WHERE rc.record_id = r.id))) "
-        "FROM records r WHERE id = ?1",
-        d);
-    if (st == NULL)
+    char *out;
+    if (relm_store_id_text(
+            s,
+            "SELECT json_patch('{}', json_object('kind', kind, 'number', number, "
+            "'title', title, 'description', description, 'status', status, "
+            "'url', url, 'cis', (SELECT json_group_array(c.name) FROM record_cis "
+            "rc JOIN cis c ON c.id = rc.ci_id WHERE rc.record_id = r.id))) "
+            "FROM records r WHERE id = ?1",
+            id, &out, d) != RELM_OK)
         return NULL;
-    sqlite3_bind_int64(st, 1, id);
-    char *out = relm_store_text(st);
     if (out == NULL)
         relm_diag_set(d, "not_found", "no record with id %" PRId64, id);
     return out;

@@ -352,6 +352,18 @@ char *relm_store_text(sqlite3_stmt *st)
     return out;
 }
 
+int relm_store_id_text(relm_store *s, const char *sql, int64_t id,
+                       char **out, relm_diag *d)
+{
+    *out = NULL;
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    *out = relm_store_text(st);
+    return RELM_OK;
+}
+
 void relm_store_bind_text(sqlite3_stmt *st, int i, const char *v)
 {
     if (v != NULL)

@@ -64,6 +64,13 @@ int relm_store_lookup(relm_store *s, const char *sql, const char *key,
  * caller says which matters. */
 char *relm_store_text(sqlite3_stmt *st);
 
+/* *out = relm_store_text of sql (one statement) with ?1 bound to id: the
+ * JSON snapshot of row id, say, e.g. "SELECT json_object(...) FROM media
+ * WHERE id = ?1" (NULL when relm_store_text says so). RELM_ERR with d
+ * filled, and *out NULL, only when sql does not prepare. */
+int relm_store_id_text(relm_store *s, const char *sql, int64_t id,
+                       char **out, relm_diag *d);
+
 /* Bind v (which must outlive the step) to parameter i as text, or NULL
  * when v is NULL: the optional text fields of every write. */
 void relm_store_bind_text(sqlite3_stmt *st, int i, const char *v);

@@ -14,7 +14,6 @@
 #include "base/time.h"
 #include "audit.h"
 #include "auth.h"
-#include "base/clock.h"
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -1231,11 +1230,7 @@ int cmdb_occurrence(relm_store *s, const char *subject, int64_t id,
                     const char *action, const char *note, const char *after,
                     relm_diag *d)
 {
-    char now[32];
-    relm_clock_now_iso(now);
-    relm_occurrence o = {.at = now, .subject = subject, .subject_id = id,
-                         .action = action, .note = note, .after = after};
-    return relm_audit_append(s, &o, NULL, d);
+    return relm_audit_log(s, subject, id, action, note, NULL, after, d);
 }
 
 /* The type `name` as JSON (description and every attribute with kind,
