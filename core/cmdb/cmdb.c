@@ -1380,14 +1380,12 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
         }
     }
     cmdb_type_free(t);
-    if (type_occurrence(s, name, before, d) != RELM_OK)
-        goto fail;
+    int rc = type_occurrence(s, name, before, d);
     free(before);
-    return relm_store_commit(s, d) == RELM_OK ? RELM_OK : (relm_store_rollback(s), RELM_ERR);
+    return relm_store_end(s, rc, d);
 fail:
     free(before);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_cmdb_define_relation(relm_store *s, const char *name,
@@ -1413,10 +1411,8 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
            "excluded.impact, impact) OR description IS NOT coalesce(?3, "
            "description) RETURNING id, json_object('name', name, 'impact', "
            "impact, 'description', description)", d);
-    if (st == NULL) {
-        relm_store_rollback(s);
-        return RELM_ERR;
-    }
+    if (st == NULL)
+        return relm_store_end(s, RELM_ERR, d);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     relm_store_bind_text(st, 2, impact);
     relm_store_bind_text(st, 3, description);
@@ -1427,24 +1423,14 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
     char *after = rc == SQLITE_ROW
                       ? strdup((const char *)sqlite3_column_text(st, 1)) : NULL;
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        relm_store_fail(s, d, "define_relation");
-        relm_store_rollback(s);
-        return RELM_ERR;
-    }
-    if (rc == SQLITE_ROW &&
-        cmdb_occurrence(s, "rel_type", rid, "define", name, after, d) !=
-            RELM_OK) {
-        free(after);
-        relm_store_rollback(s);
-        return RELM_ERR;
-    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        rc = relm_store_fail(s, d, "define_relation");
+    else if (rc == SQLITE_ROW)
+        rc = cmdb_occurrence(s, "rel_type", rid, "define", name, after, d);
+    else
+        rc = RELM_OK;
     free(after);
-    if (relm_store_commit(s, d) != RELM_OK) {
-        relm_store_rollback(s);
-        return RELM_ERR;
-    }
-    return RELM_OK;
+    return relm_store_end(s, rc, d);
 }
 
 int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
@@ -1476,13 +1462,9 @@ int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
                       c->std[F_NAME]);
         goto fail;
     }
-    if (cmdb_ci_save(s, c, o, &changed, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    if (id != NULL)
+    rc = relm_store_end(s, cmdb_ci_save(s, c, o, &changed, d), d);
+    if (rc == RELM_OK && id != NULL)
         *id = c->id;
-    rc = RELM_OK;
     goto out;
 fail:
     relm_store_rollback(s);
@@ -1523,11 +1505,7 @@ static int update_ci(relm_store *s, const char *name,
     for (size_t i = 0; i < n; i++)
         if (strcmp(f[i].key, "type") != 0 && cmdb_ci_set(s, c, &f[i], d) != RELM_OK)
             goto fail;
-    if (cmdb_ci_save(s, c, o, &changed, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    rc = RELM_OK;
+    rc = relm_store_end(s, cmdb_ci_save(s, c, o, &changed, d), d);
     goto out;
 fail:
     relm_store_rollback(s);
@@ -1898,15 +1876,11 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
         if (src != SQLITE_DONE)
             relm_store_fail(s, d, "remove");
     }
-    if (src != SQLITE_DONE ||
-        cmdb_history(s, c->id, name, "remove", diff.p, o, d) != RELM_OK) {
-        cmdb_buf_free(&diff);
-        goto fail;
-    }
+    rc = src == SQLITE_DONE
+             ? cmdb_history(s, c->id, name, "remove", diff.p, o, d)
+             : RELM_ERR;
     cmdb_buf_free(&diff);
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    rc = RELM_OK;
+    rc = relm_store_end(s, rc, d);
     goto out;
 fail:
     relm_store_rollback(s);

@@ -18,22 +18,8 @@ local FIELDS = {
     estimated_minutes = "integer", actual_minutes = "integer",
 }
 
--- cjson reads numbers as floats; ids and minutes are integers.
-local function integers(t)
-    for k, v in pairs(t) do
-        if type(v) == "number" then
-            t[k] = math.tointeger(v) or v
-        elseif type(v) == "table" then
-            integers(v)
-        end
-    end
-    return t
-end
-
--- A JSON value from the core, with whole numbers as integers.
-local function decode(json)
-    return integers(cjson.decode(json))
-end
+-- A JSON value from the core, with whole numbers (ids, minutes) as integers.
+local decode = require("relm.json").decode
 
 -- The release id for a release id, number or release table.
 local function release_id(rel, fname)

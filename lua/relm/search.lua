@@ -153,12 +153,15 @@ local function where(f)
             args[#args + 1] = v
         end
     end
-    -- One "?" per value of a list filter.
-    local function any(clause_one, values)
+    -- clause_one per value of a list filter, OR'ed; each value is bound
+    -- to every "?" of its clause (one unless per says more).
+    local function any(clause_one, values, per)
         local parts = {}
         for _, v in ipairs(values) do
             parts[#parts + 1] = clause_one
-            args[#args + 1] = v
+            for _ = 1, per or 1 do
+                args[#args + 1] = v
+            end
         end
         sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
     end
@@ -219,13 +222,8 @@ local function where(f)
     named("portfolio", "p.name = ?")
     named("model", "m.name = ?")
     if f.group ~= nil then
-        local parts = {}
-        for _, g in ipairs(list_of("group", f.group, function(v) return type(v) == "string" end, "a group name")) do
-            parts[#parts + 1] = "eg.name = ? OR cg.name = ?"
-            args[#args + 1] = g
-            args[#args + 1] = g
-        end
-        sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
+        any("eg.name = ? OR cg.name = ?", list_of("group", f.group,
+            function(v) return type(v) == "string" end, "a group name"), 2)
     end
     if f.priority ~= nil then
         any("r.priority = ?", list_of("priority", f.priority, function(v)
@@ -335,14 +333,8 @@ function M.export(rows_or_filters, path, opts)
     if type(rows_or_filters) ~= "table" then
         relm.error("invalid_argument", fname .. ": argument #1 must be search results or filters", 2)
     end
-    if type(path) ~= "string" or path == "" then
-        relm.error("invalid_argument", fname .. ": argument #2 (path) must be a file name", 2)
-    end
-    if opts ~= nil and type(opts) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #3 (opts) must be a table", 2)
-    end
-    opts = opts or {}
     local export = require "relm.export"
+    opts = export.check_target(path, opts, fname)
     local format = export.format_of(path, opts.format, fname)
     local mt = getmetatable(rows_or_filters)
     local rows = rows_or_filters
