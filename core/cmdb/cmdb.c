@@ -222,35 +222,31 @@ int cmdb_type_load(relm_store *s, const char *name, cmdb_type **out,
                    relm_diag *d)
 {
     *out = NULL;
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "SELECT id FROM ci_types WHERE name = ?1", d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    int64_t id = 0;
+    int rc = relm_store_lookup(s, "SELECT id FROM ci_types WHERE name = ?1",
+                               name, &id, d);
+    if (rc == RELM_NOT_FOUND)
         return relm_diag_set(d, "unknown_type",
                              "no CI type named '%s' (see relm.cmdb.types(); "
                              "create it with relm.cmdb.define_type)", name);
-    }
-    int64_t id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    if (rc != RELM_OK)
+        return RELM_ERR;
     cmdb_type *t = calloc(1, sizeof *t);
     if (t == NULL || (t->name = strdup(name)) == NULL) {
         free(t);
         return oom(d);
     }
     t->id = id;
-    st = relm_store_stmt(s, "SELECT name, kind, required, default_value, "
-                            "enum_values FROM ci_type_attrs WHERE type_id = ?1 "
-                            "ORDER BY position, name", d);
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT name, kind, required, default_value, enum_values FROM "
+           "ci_type_attrs WHERE type_id = ?1 ORDER BY position, name", d);
     if (st == NULL) {
         cmdb_type_free(t);
         return RELM_ERR;
     }
     sqlite3_bind_int64(st, 1, id);
     size_t cap = 0;
-    int rc = RELM_OK;
+    rc = RELM_OK;
     /* Enum values are read after this statement is done with, because
      * load_enum uses another cached statement. */
     char **enums = NULL;
