@@ -76,18 +76,29 @@ static char *record_json(relm_store *s, int64_t id, relm_diag *d)
     return out;
 }
 
+/* Run the write sql (one statement whose parameters are all ids) with ?1,
+ * ?2, ?3 bound to a, b, c as far as it has them; its errors name the rows
+ * as what ("release links"). */
+static int exec_ids(relm_store *s, const char *what, const char *sql,
+                    int64_t a, int64_t b, int64_t c, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    const int64_t v[3] = {a, b, c};
+    for (int i = 0; i < 3 && i < sqlite3_bind_parameter_count(st); i++)
+        sqlite3_bind_int64(st, i + 1, v[i]);
+    return relm_store_step_write(s, st, d, "%s", what);
+}
+
 /* ---- records ------------------------------------------------------------ */
 
 /* Replace the CI list of record id with names (ncis of them). */
 static int set_record_cis(relm_store *s, int64_t id, const char *kind,
                           const char *const *names, size_t n, relm_diag *d)
 {
-    sqlite3_stmt *st =
-        relm_store_stmt(s, "DELETE FROM record_cis WHERE record_id = ?1", d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    if (relm_store_step_write(s, st, d, "record cis") != RELM_OK)
+    if (exec_ids(s, "record cis", "DELETE FROM record_cis WHERE record_id = "
+                 "?1", id, 0, 0, d) != RELM_OK)
         return RELM_ERR;
     for (size_t i = 0; i < n; i++) {
         relm_diag cd;
@@ -96,13 +107,9 @@ static int set_record_cis(relm_store *s, int64_t id, const char *kind,
             return relm_diag_set(d, strcmp(cd.code, "not_found") == 0
                                         ? "not_found" : cd.code,
                                  "%s: %s", kind, cd.msg);
-        st = relm_store_stmt(s, "INSERT OR IGNORE INTO record_cis (record_id, "
-                                "ci_id) VALUES (?1, ?2)", d);
-        if (st == NULL)
-            return RELM_ERR;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, ci);
-        if (relm_store_step_write(s, st, d, "record cis") != RELM_OK)
+        if (exec_ids(s, "record cis", "INSERT OR IGNORE INTO record_cis "
+                     "(record_id, ci_id) VALUES (?1, ?2)", id, ci, 0, d) !=
+            RELM_OK)
             return RELM_ERR;
         if (sqlite3_changes(relm_store_db(s)) == 0)
             return relm_diag_set(d, "duplicate", "%s: CI '%s' is listed twice",
@@ -595,18 +602,6 @@ fail:
     return RELM_ERR;
 }
 
-/* Run one statement binding (?1 release, ?2 record or CI id). */
-static int exec_pair(relm_store *s, const char *sql, int64_t a, int64_t b,
-                     relm_diag *d)
-{
-    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, b);
-    return relm_store_step_write(s, st, d, "release links");
-}
-
 int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
                           const char *target, relm_diag *d)
 {
@@ -627,8 +622,8 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
         }
         cis = cis_json(s, id, 0, ci, d);
         if (cis == NULL ||
-            exec_pair(s, "DELETE FROM release_cis WHERE release_id = ?1 AND "
-                         "ci_id = ?2", id, ci, d) != RELM_OK)
+            exec_ids(s, "release links", "DELETE FROM release_cis WHERE "
+                     "release_id = ?1 AND ci_id = ?2", id, ci, 0, d) != RELM_OK)
             goto fail;
     } else {
         if (is_media)
@@ -641,32 +636,27 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
             /* CIs another related change also lists stay, now through
              * that change; those only this change brought (still "via"
              * it) are the ones the occurrence names, and go. */
-            if (exec_pair(s,
-                          "UPDATE release_cis SET via_record_id = coalesce(("
-                          "SELECT l.record_id FROM release_links l JOIN "
-                          "record_cis rc ON rc.record_id = l.record_id WHERE "
-                          "l.release_id = ?1 AND l.kind = 'change' AND "
-                          "l.record_id <> ?2 AND rc.ci_id = release_cis.ci_id "
-                          "ORDER BY l.id LIMIT 1), via_record_id) WHERE "
-                          "release_id = ?1 AND via_record_id = ?2", id, rec,
-                          d) != RELM_OK)
+            if (exec_ids(s, "release links",
+                         "UPDATE release_cis SET via_record_id = coalesce(("
+                         "SELECT l.record_id FROM release_links l JOIN "
+                         "record_cis rc ON rc.record_id = l.record_id WHERE "
+                         "l.release_id = ?1 AND l.kind = 'change' AND "
+                         "l.record_id <> ?2 AND rc.ci_id = release_cis.ci_id "
+                         "ORDER BY l.id LIMIT 1), via_record_id) WHERE "
+                         "release_id = ?1 AND via_record_id = ?2", id, rec, 0,
+                         d) != RELM_OK)
                 goto fail;
             cis = cis_json(s, id, rec, 0, d);
             if (cis == NULL ||
-                exec_pair(s,
-                          "DELETE FROM release_cis WHERE release_id = ?1 AND "
-                          "via_record_id = ?2", id, rec, d) != RELM_OK)
+                exec_ids(s, "release links",
+                         "DELETE FROM release_cis WHERE release_id = ?1 AND "
+                         "via_record_id = ?2", id, rec, 0, d) != RELM_OK)
                 goto fail;
         }
-        sqlite3_stmt *st = relm_store_stmt(
-            s, "DELETE FROM release_links WHERE release_id = ?1 AND "
-               "ifnull(record_id, 0) = ?2 AND ifnull(media_id, 0) = ?3", d);
-        if (st == NULL)
-            goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, rec);
-        sqlite3_bind_int64(st, 3, med);
-        if (relm_store_step_write(s, st, d, "release links") != RELM_OK)
+        if (exec_ids(s, "release links",
+                     "DELETE FROM release_links WHERE release_id = ?1 AND "
+                     "ifnull(record_id, 0) = ?2 AND ifnull(media_id, 0) = ?3",
+                     id, rec, med, d) != RELM_OK)
             goto fail;
     }
     if (sqlite3_changes(relm_store_db(s)) == 0) {
