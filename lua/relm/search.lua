@@ -153,14 +153,19 @@ local function where(f)
             args[#args + 1] = v
         end
     end
-    -- clause_one per value of a list filter, OR'ed; each value is bound
-    -- to every "?" of its clause (one unless per says more).
-    local function any(clause_one, values, per)
+    -- One clause per value of a list filter, OR'ed. clause is the SQL for
+    -- one value, or a function(v) returning that SQL and what to bind in
+    -- place of v; what is bound goes to every "?" of its clause.
+    local function any(clause, values)
         local parts = {}
         for _, v in ipairs(values) do
-            parts[#parts + 1] = clause_one
-            for _ = 1, per or 1 do
-                args[#args + 1] = v
+            local c, bound = clause, v
+            if type(clause) == "function" then
+                c, bound = clause(v)
+            end
+            parts[#parts + 1] = c
+            for _ = 1, select(2, c:gsub("%?", "")) do
+                args[#args + 1] = bound
             end
         end
         sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
@@ -170,22 +175,18 @@ local function where(f)
             "open, suspended, closed or cancelled"))
     end
     if f.situation ~= nil then
-        local parts = {}
-        for _, s in ipairs(list_of("situation", f.situation, function(v) return SITUATION[v] end,
-            "\"in execution\", suspended, late, closed or cancelled")) do
+        any(function(s)
             if s == "in execution" or s == "in_execution" then
-                parts[#parts + 1] = "(r.status = 'open' AND (r.deadline IS NULL OR r.deadline >= ?))"
-                args[#args + 1] = os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
+                return "(r.status = 'open' AND (r.deadline IS NULL OR r.deadline >= ?))",
+                    os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
             elseif s == "late" then
-                parts[#parts + 1] = "((r.status = 'open' AND r.deadline < ?) OR "
-                    .. "(r.status = 'suspended' AND r.remaining_seconds < 0))"
-                args[#args + 1] = os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
-            else
-                parts[#parts + 1] = "r.status = ?"
-                args[#args + 1] = s
+                return "((r.status = 'open' AND r.deadline < ?) OR "
+                    .. "(r.status = 'suspended' AND r.remaining_seconds < 0))",
+                    os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
             end
-        end
-        sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
+            return "r.status = ?", s
+        end, list_of("situation", f.situation, function(v) return SITUATION[v] end,
+            "\"in execution\", suspended, late, closed or cancelled"))
     end
     if f.number ~= nil then
         if type(f.number) ~= "string" or f.number == "" then
@@ -223,7 +224,7 @@ local function where(f)
     named("model", "m.name = ?")
     if f.group ~= nil then
         any("eg.name = ? OR cg.name = ?", list_of("group", f.group,
-            function(v) return type(v) == "string" end, "a group name"), 2)
+            function(v) return type(v) == "string" end, "a group name"))
     end
     if f.priority ~= nil then
         any("r.priority = ?", list_of("priority", f.priority, function(v)
