@@ -77,6 +77,18 @@ end
 
 -- Raise invalid_argument at the user's line (relm errors skip the
 -- engine's own frames).
+-- The releases and the names the filters and the columns read, joined
+-- once for the page and once for its count.
+local RELEASES_FROM = [[
+    FROM releases r
+    LEFT JOIN users ru ON ru.id = r.requester_id
+    LEFT JOIN users rs ON rs.id = r.responsible_id
+    LEFT JOIN groups eg ON eg.id = r.executor_group_id
+    LEFT JOIN groups cg ON cg.id = r.current_group_id
+    LEFT JOIN portfolios p ON p.id = r.portfolio_id
+    LEFT JOIN models m ON m.id = r.model_id
+]]
+
 local function bad(msg)
     relm.error("invalid_argument", "relm.search.releases: " .. msg, 1)
 end
@@ -290,14 +302,7 @@ function M.releases(filters)
                cg.name AS current_group, rs.name AS responsible, r.created_at,
                r.deadline, r.closed_at, r.release_date, r.solution_category,
                r.closure_text, r.reopen_count
-        FROM releases r
-        LEFT JOIN users ru ON ru.id = r.requester_id
-        LEFT JOIN users rs ON rs.id = r.responsible_id
-        LEFT JOIN groups eg ON eg.id = r.executor_group_id
-        LEFT JOIN groups cg ON cg.id = r.current_group_id
-        LEFT JOIN portfolios p ON p.id = r.portfolio_id
-        LEFT JOIN models m ON m.id = r.model_id
-        ]] .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
+        ]] .. RELEASES_FROM .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
     -- A full page may not be all: count what matched, so that a capped
     -- answer says "(1000 of 5000 rows; pass limit=)" and scripts read
     -- rows.total instead of trusting #rows.
@@ -305,15 +310,7 @@ function M.releases(filters)
     if #rows >= limit then
         args[#args] = nil
         args[#args] = nil
-        total = relm.sql([[
-            SELECT count(*) AS n FROM releases r
-            LEFT JOIN users ru ON ru.id = r.requester_id
-            LEFT JOIN users rs ON rs.id = r.responsible_id
-            LEFT JOIN groups eg ON eg.id = r.executor_group_id
-            LEFT JOIN groups cg ON cg.id = r.current_group_id
-            LEFT JOIN portfolios p ON p.id = r.portfolio_id
-            LEFT JOIN models m ON m.id = r.model_id
-            ]] .. w, table.unpack(args))[1].n
+        total = relm.sql("SELECT count(*) AS n " .. RELEASES_FROM .. w, table.unpack(args))[1].n
     end
     return results(rows, total, offset)
 end
