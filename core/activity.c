@@ -123,14 +123,12 @@ static int read_activity(relm_store *s, int64_t id, int64_t *release_id,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            return relm_diag_set(d, "not_found",
-                                 "no activity with id %" PRId64, id);
-        return relm_store_fail(s, d, "activity");
-    }
+    int rc = relm_store_step_row(s, st, d, "activity");
+    if (rc == RELM_NOT_FOUND)
+        return relm_diag_set(d, "not_found", "no activity with id %" PRId64,
+                             id);
+    if (rc != RELM_OK)
+        return RELM_ERR;
     *release_id = sqlite3_column_int64(st, 0);
     if (status != NULL)
         relm_store_column_copy(st, 1, status, 16);

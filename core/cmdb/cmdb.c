@@ -740,11 +740,9 @@ int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_text(st, 1, name, (int)len, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? 0 : relm_store_fail(s, d, "cmdb");
-    }
+    int rc = relm_store_step_row(s, st, d, "cmdb");
+    if (rc != RELM_OK)
+        return rc == RELM_NOT_FOUND ? 0 : RELM_ERR;
     ci_clear(c);
     cmdb_type *t = NULL;
     char *tname = strdup((const char *)sqlite3_column_text(st, 2));
