@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "cmdb/cmdb.h"
 #include "base/clock.h"
+#include "base/grow.h"
 #include "release.h"
 
 /* Record kinds and the prefix of their generated numbers. */
@@ -875,14 +876,10 @@ typedef struct idvec {
 /* Append x; 0 on success, -1 out of memory. */
 static int idvec_push(idvec *a, int64_t x)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 16;
-        int64_t *v = realloc(a->v, cap * sizeof *v);
-        if (v == NULL)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
+    int64_t *v = relm_grow(a->v, &a->cap, a->n + 1, sizeof *v, 16);
+    if (v == NULL)
+        return -1;
+    a->v = v;
     a->v[a->n++] = x;
     return 0;
 }

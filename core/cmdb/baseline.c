@@ -2,6 +2,7 @@
  * and the difference between two baselines or a baseline and now. */
 #include "cmdb/baseline.h"
 
+#include "base/grow.h"
 #include "cmdb/cmdb.h"
 
 #include <stdlib.h>
@@ -183,14 +184,11 @@ static int push_change(relm_baseline_changes *out, char change, sqlite3_stmt *st
                        int ci_col, int field_col, int bt, int bv, int at,
                        int av)
 {
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 32;
-        relm_baseline_change *v = realloc(out->v, cap * sizeof *v);
-        if (v == NULL)
-            return RELM_ERR;
-        out->v = v;
-        out->cap = cap;
-    }
+    relm_baseline_change *v = relm_grow(out->v, &out->cap, out->n + 1,
+                                        sizeof *v, 32);
+    if (v == NULL)
+        return RELM_ERR;
+    out->v = v;
     relm_baseline_change *c = &out->v[out->n++];
     memset(c, 0, sizeof *c);
     c->change = change;

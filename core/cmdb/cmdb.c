@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "base/context.h"
+#include "base/grow.h"
 #include "base/time.h"
 #include "audit.h"
 #include "auth.h"
@@ -83,16 +84,10 @@ sqlite3_stmt *cmdb_stmt(relm_store *s, sqlite3_stmt **slot, const char *sql,
 
 int cmdb_buf_put(cmdb_buf *b, const char *s, size_t n)
 {
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL)
-            return RELM_ERR;
-        b->p = p;
-        b->cap = cap;
-    }
+    char *p = relm_grow(b->p, &b->cap, b->len + n + 1, 1, 256);
+    if (p == NULL)
+        return RELM_ERR;
+    b->p = p;
     memcpy(b->p + b->len, s, n);
     b->len += n;
     b->p[b->len] = '\0';
@@ -198,15 +193,12 @@ static int load_enum(relm_store *s, cmdb_attr *a, const char *json,
     sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
     size_t cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (a->nvalues == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **v = realloc(a->values, cap * sizeof *v);
-            if (v == NULL) {
-                sqlite3_reset(st);
-                return oom(d);
-            }
-            a->values = v;
+        char **vs = relm_grow(a->values, &cap, a->nvalues + 1, sizeof *vs, 8);
+        if (vs == NULL) {
+            sqlite3_reset(st);
+            return oom(d);
         }
+        a->values = vs;
         const char *v = (const char *)sqlite3_column_text(st, 0);
         if ((a->values[a->nvalues] = strdup(v ? v : "")) == NULL) {
             sqlite3_reset(st);
