@@ -123,14 +123,12 @@ static int read_activity(relm_store *s, int64_t id, int64_t *release_id,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
-            return relm_diag_set(d, "not_found",
-                                 "no activity with id %" PRId64, id);
-        return relm_store_fail(s, d, "activity");
-    }
+    int rc = relm_store_step_row(s, st, d, "activity");
+    if (rc == RELM_NOT_FOUND)
+        return relm_diag_set(d, "not_found", "no activity with id %" PRId64,
+                             id);
+    if (rc != RELM_OK)
+        return RELM_ERR;
     *release_id = sqlite3_column_int64(st, 0);
     if (status != NULL)
         relm_store_column_copy(st, 1, status, 16);
@@ -145,22 +143,13 @@ static int resolve(relm_store *s, const char *name, int is_user,
     *out = 0;
     if (name == NULL || name[0] == '\0')
         return RELM_OK;
-    sqlite3_stmt *st = relm_store_stmt(
+    int rc = relm_store_lookup(
         s,
         is_user ? "SELECT id FROM users WHERE name = ?1 AND active = 1"
                 : "SELECT id FROM groups WHERE name = ?1",
-        d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return RELM_OK;
-    if (rc != SQLITE_DONE)
-        return relm_store_fail(s, d, "owner");
+        name, out, d);
+    if (rc != RELM_NOT_FOUND)
+        return rc;
     return relm_diag_set(d, "invalid_field", "%s: no %s named '%s'",
                          is_user ? "owner" : "group",
                          is_user ? "active user" : "group", name);
@@ -241,6 +230,24 @@ static int log_write(relm_store *s, const rel_info *r, const char *now,
     return relm_audit_append(s, &o, NULL, d);
 }
 
+/* Finish the write the caller began on release r: log action (log_write),
+ * commit, and hand snap (the activity as it now stands) to *after, or free
+ * it when after is NULL. Rolls back when either step fails. Takes before
+ * and snap (malloc'd or NULL): both are freed here unless handed over. */
+static int log_commit(relm_store *s, const rel_info *r, const char *now,
+                      const char *action, const char *note, char *before,
+                      char *snap, char **after, relm_diag *d)
+{
+    int rc = relm_store_end(
+        s, log_write(s, r, now, action, note, before, snap, d), d);
+    free(before);
+    if (rc == RELM_OK && after != NULL)
+        *after = snap;
+    else
+        free(snap);
+    return rc;
+}
+
 int relm_activity_add(relm_store *s, int64_t release_id,
                       const relm_activity_spec *a, const char *action,
                       const char *perm, int64_t *id, char **after,
@@ -313,15 +320,11 @@ int relm_activity_add(relm_store *s, int64_t release_id,
     char note[300];
     snprintf(note, sizeof note, "%s activity #%" PRId64 ": %s", a->phase, *id,
              a->title);
-    if (log_write(s, &r, now, action ? action : "activity.add", note, NULL,
-                  snap, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    if (after != NULL)
-        *after = snap;
-    else
-        free(snap);
+    if (log_commit(s, &r, now, action ? action : "activity.add", note, NULL,
+                   snap, after, d) != RELM_OK) {
+        *id = 0;
+        return RELM_ERR;
+    }
     return RELM_OK;
 fail:
     free(snap);
@@ -479,17 +482,8 @@ int relm_activity_update(relm_store *s, int64_t id,
         snprintf(buf, sizeof buf, "activity #%" PRId64, id);
         note = buf;
     }
-    if (log_write(s, &r, now, action ? action : "activity.update", note,
-                  before, snap, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    free(before);
-    if (after != NULL)
-        *after = snap;
-    else
-        free(snap);
-    return RELM_OK;
+    return log_commit(s, &r, now, action ? action : "activity.update", note,
+                      before, snap, after, d);
 fail:
     free(before);
     free(snap);
@@ -619,17 +613,9 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
     char note[128];
     snprintf(note, sizeof note, "activity #%" PRId64 " %s #%" PRId64, id,
              add ? "waits for" : "no longer waits for", on);
-    if (log_write(s, &r, now, add ? "activity.depend" : "activity.undepend",
-                  note, before, snap, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    free(before);
-    if (after != NULL)
-        *after = snap;
-    else
-        free(snap);
-    return RELM_OK;
+    return log_commit(s, &r, now,
+                      add ? "activity.depend" : "activity.undepend", note,
+                      before, snap, after, d);
 fail:
     free(before);
     free(snap);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/migrations.h"
 #include "base/sha256.h"
 #include "loop/outbox.h"
@@ -128,6 +129,18 @@ int relm_audit_head(relm_store *s, int64_t *id, char hash[65], relm_diag *d)
     }
     sqlite3_reset(st);
     return RELM_OK;
+}
+
+int relm_audit_log(relm_store *s, const char *subject, int64_t id,
+                   const char *action, const char *note, const char *before,
+                   const char *after, relm_diag *d)
+{
+    char now[32];
+    relm_clock_now_iso(now);
+    relm_occurrence o = {.at = now, .subject = subject, .subject_id = id,
+                         .action = action, .note = note, .before = before,
+                         .after = after};
+    return relm_audit_append(s, &o, NULL, d);
 }
 
 int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,

@@ -30,6 +30,15 @@ typedef struct relm_occurrence {
 int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,
                       relm_diag *d);
 
+/* relm_audit_append of the occurrence stamped now of action on subject id:
+ * note is a line for people, before and after JSON snapshots of the
+ * subject (each may be NULL). The one way a primitive that keeps no state
+ * machine of its own (people, portfolios, the CMDB's side tables) logs
+ * what it did. Precondition: as relm_audit_append. */
+int relm_audit_log(relm_store *s, const char *subject, int64_t id,
+                   const char *action, const char *note, const char *before,
+                   const char *after, relm_diag *d);
+
 /* One discrepancy verify found. kind: "chain" (a broken link: id is the
  * occurrence row), "anchor" (a kept head no longer in the chain: id is its
  * row), "schema" (a table, view or trigger the chain depends on is gone or

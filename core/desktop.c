@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/grow.h"
 #include "base/time.h"
 
 /* The queries return the same columns:
@@ -95,18 +96,12 @@ static size_t arena_put(relm_desktop *dt, const char *s, size_t n, int *oom)
 {
     if (s == NULL)
         return 0;
-    if (dt->tlen + n + 1 > dt->tcap) {
-        size_t cap = dt->tcap ? dt->tcap : 1 << 16;
-        while (dt->tlen + n + 1 > cap)
-            cap *= 2;
-        char *t = realloc(dt->text, cap);
-        if (t == NULL) {
-            *oom = 1;
-            return 0;
-        }
-        dt->text = t;
-        dt->tcap = cap;
+    char *t = relm_grow(dt->text, &dt->tcap, dt->tlen + n + 1, 1, 1 << 16);
+    if (t == NULL) {
+        *oom = 1;
+        return 0;
     }
+    dt->text = t;
     size_t off = dt->tlen;
     memcpy(dt->text + off, s, n);
     dt->text[off + n] = '\0';
@@ -146,14 +141,11 @@ static int count_group(relm_desktop *dt, const relm_desk_item *it)
             return 0;
         }
     }
-    if (dt->ngroups == dt->gcap) {
-        size_t cap = dt->gcap ? 2 * dt->gcap : 16;
-        relm_desk_group_count *g = realloc(dt->groups, cap * sizeof *g);
-        if (g == NULL)
-            return -1;
-        dt->groups = g;
-        dt->gcap = cap;
-    }
+    relm_desk_group_count *g = relm_grow(dt->groups, &dt->gcap,
+                                         dt->ngroups + 1, sizeof *g, 16);
+    if (g == NULL)
+        return -1;
+    dt->groups = g;
     dt->groups[dt->ngroups].name = it->group;
     dt->groups[dt->ngroups].count = 1;
     dt->ngroups++;
@@ -194,16 +186,13 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (!wanted(st, f))
             continue;
-        if (dt->n == dt->cap) {
-            size_t cap = dt->cap ? 2 * dt->cap : 256;
-            relm_desk_item *items = realloc(dt->items, cap * sizeof *items);
-            if (items == NULL) {
-                oom = 1;
-                break;
-            }
-            dt->items = items;
-            dt->cap = cap;
+        relm_desk_item *items = relm_grow(dt->items, &dt->cap, dt->n + 1,
+                                          sizeof *items, 256);
+        if (items == NULL) {
+            oom = 1;
+            break;
         }
+        dt->items = items;
         relm_desk_item *it = &dt->items[dt->n];
         memset(it, 0, sizeof *it);
         it->kind = sqlite3_column_int(st, 0);

@@ -95,11 +95,9 @@ static int library_occurrence(relm_store *s, const char *subject, int64_t id,
                               const char *action, const char *json_sql,
                               const char *note, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, json_sql, d);
-    if (st == NULL)
+    char *after;
+    if (relm_store_id_text(s, json_sql, id, &after, d) != RELM_OK)
         return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    char *after = relm_store_text(st);
     int rc = cmdb_occurrence(s, subject, id, action, note, after, d);
     free(after);
     return rc;
@@ -269,13 +267,10 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
     if (st == NULL)
         goto fail;
     sqlite3_bind_text(st, 1, ci, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc == SQLITE_DONE)
+    int rc = relm_store_step_row(s, st, d, "media link");
+    if (rc != RELM_OK) {
+        if (rc == RELM_NOT_FOUND)
             relm_diag_set(d, "not_found", "no CI named '%s'", ci);
-        else
-            relm_store_fail(s, d, "media link");
         goto fail;
     }
     ci_id = sqlite3_column_int64(st, 0);

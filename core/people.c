@@ -9,7 +9,6 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "base/clock.h"
 
 /* Open an administrator-only write: begin, then check inside the
  * transaction, so a revocation committed meanwhile is honoured. */
@@ -22,11 +21,8 @@ static int begin_admin(relm_store *s, const char *what, relm_diag *d)
  * is no row, or out of memory: the occurrence is then logged without it). */
 static char *snapshot_json(relm_store *s, const char *sql, int64_t id)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, sql, NULL);
-    if (st == NULL)
-        return NULL;
-    sqlite3_bind_int64(st, 1, id);
-    char *json = relm_store_text(st);
+    char *json;
+    relm_store_id_text(s, sql, id, &json, NULL);
     return json;
 }
 
@@ -38,13 +34,8 @@ static int log_commit(relm_store *s, const char *subject, int64_t sid,
                       const char *action, const char *json_sql, char *before,
                       const char *note, relm_diag *d)
 {
-    char now[32];
-    relm_clock_now_iso(now);
     char *after = json_sql != NULL ? snapshot_json(s, json_sql, sid) : NULL;
-    relm_occurrence o = {.at = now, .subject = subject, .subject_id = sid,
-                         .action = action, .note = note, .before = before,
-                         .after = after};
-    int rc = relm_audit_append(s, &o, NULL, d);
+    int rc = relm_audit_log(s, subject, sid, action, note, before, after, d);
     free(after);
     free(before);
     if (rc != RELM_OK)

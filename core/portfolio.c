@@ -9,7 +9,6 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "base/clock.h"
 
 /* NULL (not given) or one of low, medium, high. */
 static int is_level(const char *v)
@@ -143,25 +142,18 @@ int relm_portfolio_sync(relm_store *s, const char *name,
         changed += sqlite3_changes(relm_store_db(s));
     }
     if (changed > 0 || replace) {
-        char now[32];
-        relm_clock_now_iso(now);
-        char *after = NULL;
-        st = relm_store_stmt(
-            s,
-            "SELECT json_object('name', p.name, 'description', p.description, "
-            "'source', p.source, 'models', (SELECT json_group_array("
-            "json_object('name', m.name, 'workflow', m.workflow, 'status', "
-            "m.status)) FROM models m WHERE m.portfolio_id = p.id)) FROM "
-            "portfolios p WHERE p.id = ?1",
-            d);
-        if (st == NULL)
+        char *after;
+        if (relm_store_id_text(
+                s,
+                "SELECT json_object('name', p.name, 'description', "
+                "p.description, 'source', p.source, 'models', (SELECT "
+                "json_group_array(json_object('name', m.name, 'workflow', "
+                "m.workflow, 'status', m.status)) FROM models m WHERE "
+                "m.portfolio_id = p.id)) FROM portfolios p WHERE p.id = ?1",
+                *id, &after, d) != RELM_OK)
             goto fail;
-        sqlite3_bind_int64(st, 1, *id);
-        after = relm_store_text(st);
-        relm_occurrence o = {.at = now, .subject = "portfolio",
-                             .subject_id = *id, .action = "sync",
-                             .note = source, .after = after};
-        int rc = relm_audit_append(s, &o, NULL, d);
+        int rc = relm_audit_log(s, "portfolio", *id, "sync", source, NULL,
+                                after, d);
         free(after);
         if (rc != RELM_OK)
             goto fail;
@@ -201,12 +193,10 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
             relm_store_fail(s, d, "model");
         goto fail;
     }
-    char now[32], note[300];
-    relm_clock_now_iso(now);
+    char note[300];
     snprintf(note, sizeof note, "%s/%s -> %s", portfolio, model, status);
-    relm_occurrence o = {.at = now, .subject = "model", .subject_id = mid,
-                         .action = "status", .note = note};
-    if (relm_audit_append(s, &o, NULL, d) != RELM_OK)
+    if (relm_audit_log(s, "model", mid, "status", note, NULL, NULL, d) !=
+        RELM_OK)
         goto fail;
     return relm_store_end(s, RELM_OK, d);
 fail:

@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "cmdb/cmdb.h"
 #include "base/clock.h"
+#include "base/grow.h"
 #include "release.h"
 
 /* Record kinds and the prefix of their generated numbers. */
@@ -61,21 +62,34 @@ static int step_int(relm_store *s, sqlite3_stmt *st, int64_t *out,
 /* The JSON text of a record (for the occurrence log), malloc'd. */
 static char *record_json(relm_store *s, int64_t id, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s,
-        "SELECT json_patch('{}', json_object('kind', kind, 'number', number, "
-        "'title', title, 'description', description, 'status', status, "
-        "'url', url, 'cis', (SELECT json_group_array(c.name) FROM record_cis "
-        "rc JOIN cis c ON c.id = rc.ci_id WHERE rc.record_id = r.id))) "
-        "FROM records r WHERE id = ?1",
-        d);
-    if (st == NULL)
+    char *out;
+    if (relm_store_id_text(
+            s,
+            "SELECT json_patch('{}', json_object('kind', kind, 'number', number, "
+            "'title', title, 'description', description, 'status', status, "
+            "'url', url, 'cis', (SELECT json_group_array(c.name) FROM record_cis "
+            "rc JOIN cis c ON c.id = rc.ci_id WHERE rc.record_id = r.id))) "
+            "FROM records r WHERE id = ?1",
+            id, &out, d) != RELM_OK)
         return NULL;
-    sqlite3_bind_int64(st, 1, id);
-    char *out = relm_store_text(st);
     if (out == NULL)
         relm_diag_set(d, "not_found", "no record with id %" PRId64, id);
     return out;
+}
+
+/* Run the write sql (one statement whose parameters are all ids) with ?1,
+ * ?2, ?3 bound to a, b, c as far as it has them; its errors name the rows
+ * as what ("release links"). */
+static int exec_ids(relm_store *s, const char *what, const char *sql,
+                    int64_t a, int64_t b, int64_t c, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    const int64_t v[3] = {a, b, c};
+    for (int i = 0; i < 3 && i < sqlite3_bind_parameter_count(st); i++)
+        sqlite3_bind_int64(st, i + 1, v[i]);
+    return relm_store_step_write(s, st, d, "%s", what);
 }
 
 /* ---- records ------------------------------------------------------------ */
@@ -84,12 +98,8 @@ static char *record_json(relm_store *s, int64_t id, relm_diag *d)
 static int set_record_cis(relm_store *s, int64_t id, const char *kind,
                           const char *const *names, size_t n, relm_diag *d)
 {
-    sqlite3_stmt *st =
-        relm_store_stmt(s, "DELETE FROM record_cis WHERE record_id = ?1", d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    if (relm_store_step_write(s, st, d, "record cis") != RELM_OK)
+    if (exec_ids(s, "record cis", "DELETE FROM record_cis WHERE record_id = "
+                 "?1", id, 0, 0, d) != RELM_OK)
         return RELM_ERR;
     for (size_t i = 0; i < n; i++) {
         relm_diag cd;
@@ -98,13 +108,9 @@ static int set_record_cis(relm_store *s, int64_t id, const char *kind,
             return relm_diag_set(d, strcmp(cd.code, "not_found") == 0
                                         ? "not_found" : cd.code,
                                  "%s: %s", kind, cd.msg);
-        st = relm_store_stmt(s, "INSERT OR IGNORE INTO record_cis (record_id, "
-                                "ci_id) VALUES (?1, ?2)", d);
-        if (st == NULL)
-            return RELM_ERR;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, ci);
-        if (relm_store_step_write(s, st, d, "record cis") != RELM_OK)
+        if (exec_ids(s, "record cis", "INSERT OR IGNORE INTO record_cis "
+                     "(record_id, ci_id) VALUES (?1, ?2)", id, ci, 0, d) !=
+            RELM_OK)
             return RELM_ERR;
         if (sqlite3_changes(relm_store_db(s)) == 0)
             return relm_diag_set(d, "duplicate", "%s: CI '%s' is listed twice",
@@ -597,18 +603,6 @@ fail:
     return RELM_ERR;
 }
 
-/* Run one statement binding (?1 release, ?2 record or CI id). */
-static int exec_pair(relm_store *s, const char *sql, int64_t a, int64_t b,
-                     relm_diag *d)
-{
-    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_int64(st, 1, a);
-    sqlite3_bind_int64(st, 2, b);
-    return relm_store_step_write(s, st, d, "release links");
-}
-
 int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
                           const char *target, relm_diag *d)
 {
@@ -629,8 +623,8 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
         }
         cis = cis_json(s, id, 0, ci, d);
         if (cis == NULL ||
-            exec_pair(s, "DELETE FROM release_cis WHERE release_id = ?1 AND "
-                         "ci_id = ?2", id, ci, d) != RELM_OK)
+            exec_ids(s, "release links", "DELETE FROM release_cis WHERE "
+                     "release_id = ?1 AND ci_id = ?2", id, ci, 0, d) != RELM_OK)
             goto fail;
     } else {
         if (is_media)
@@ -643,32 +637,27 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
             /* CIs another related change also lists stay, now through
              * that change; those only this change brought (still "via"
              * it) are the ones the occurrence names, and go. */
-            if (exec_pair(s,
-                          "UPDATE release_cis SET via_record_id = coalesce(("
-                          "SELECT l.record_id FROM release_links l JOIN "
-                          "record_cis rc ON rc.record_id = l.record_id WHERE "
-                          "l.release_id = ?1 AND l.kind = 'change' AND "
-                          "l.record_id <> ?2 AND rc.ci_id = release_cis.ci_id "
-                          "ORDER BY l.id LIMIT 1), via_record_id) WHERE "
-                          "release_id = ?1 AND via_record_id = ?2", id, rec,
-                          d) != RELM_OK)
+            if (exec_ids(s, "release links",
+                         "UPDATE release_cis SET via_record_id = coalesce(("
+                         "SELECT l.record_id FROM release_links l JOIN "
+                         "record_cis rc ON rc.record_id = l.record_id WHERE "
+                         "l.release_id = ?1 AND l.kind = 'change' AND "
+                         "l.record_id <> ?2 AND rc.ci_id = release_cis.ci_id "
+                         "ORDER BY l.id LIMIT 1), via_record_id) WHERE "
+                         "release_id = ?1 AND via_record_id = ?2", id, rec, 0,
+                         d) != RELM_OK)
                 goto fail;
             cis = cis_json(s, id, rec, 0, d);
             if (cis == NULL ||
-                exec_pair(s,
-                          "DELETE FROM release_cis WHERE release_id = ?1 AND "
-                          "via_record_id = ?2", id, rec, d) != RELM_OK)
+                exec_ids(s, "release links",
+                         "DELETE FROM release_cis WHERE release_id = ?1 AND "
+                         "via_record_id = ?2", id, rec, 0, d) != RELM_OK)
                 goto fail;
         }
-        sqlite3_stmt *st = relm_store_stmt(
-            s, "DELETE FROM release_links WHERE release_id = ?1 AND "
-               "ifnull(record_id, 0) = ?2 AND ifnull(media_id, 0) = ?3", d);
-        if (st == NULL)
-            goto fail;
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_bind_int64(st, 2, rec);
-        sqlite3_bind_int64(st, 3, med);
-        if (relm_store_step_write(s, st, d, "release links") != RELM_OK)
+        if (exec_ids(s, "release links",
+                     "DELETE FROM release_links WHERE release_id = ?1 AND "
+                     "ifnull(record_id, 0) = ?2 AND ifnull(media_id, 0) = ?3",
+                     id, rec, med, d) != RELM_OK)
             goto fail;
     }
     if (sqlite3_changes(relm_store_db(s)) == 0) {
@@ -887,14 +876,10 @@ typedef struct idvec {
 /* Append x; 0 on success, -1 out of memory. */
 static int idvec_push(idvec *a, int64_t x)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? 2 * a->cap : 16;
-        int64_t *v = realloc(a->v, cap * sizeof *v);
-        if (v == NULL)
-            return -1;
-        a->v = v;
-        a->cap = cap;
-    }
+    int64_t *v = relm_grow(a->v, &a->cap, a->n + 1, sizeof *v, 16);
+    if (v == NULL)
+        return -1;
+    a->v = v;
     a->v[a->n++] = x;
     return 0;
 }

@@ -334,15 +334,25 @@ int relm_store_lookup(relm_store *s, const char *sql, const char *key,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+    int rc = relm_store_step_row(s, st, d, "lookup");
+    if (rc == RELM_OK) {
+        *out = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    return rc;
+}
+
+int relm_store_step_row(relm_store *s, sqlite3_stmt *st, relm_diag *d,
+                        const char *context)
+{
     int rc = sqlite3_step(st);
     if (rc == SQLITE_ROW)
-        *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
         return RELM_OK;
-    if (rc == SQLITE_DONE)
-        return RELM_NOT_FOUND;
-    return relm_store_fail(s, d, "lookup");
+    /* Map the error before the reset, which would clear it. */
+    int ret = rc == SQLITE_DONE ? RELM_NOT_FOUND
+                                : relm_store_fail(s, d, context);
+    sqlite3_reset(st);
+    return ret;
 }
 
 char *relm_store_text(sqlite3_stmt *st)
@@ -354,6 +364,18 @@ char *relm_store_text(sqlite3_stmt *st)
     }
     sqlite3_reset(st);
     return out;
+}
+
+int relm_store_id_text(relm_store *s, const char *sql, int64_t id,
+                       char **out, relm_diag *d)
+{
+    *out = NULL;
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    *out = relm_store_text(st);
+    return RELM_OK;
 }
 
 void relm_store_bind_text(sqlite3_stmt *st, int i, const char *v)

@@ -58,11 +58,25 @@ enum { RELM_NOT_FOUND = 1 };
 int relm_store_lookup(relm_store *s, const char *sql, const char *key,
                       int64_t *out, relm_diag *d);
 
+/* Step the read statement st once. RELM_OK when it stands on a row: the
+ * caller reads the columns, then resets st. Otherwise st is reset here and
+ * the result is RELM_NOT_FOUND (no row; d untouched) or RELM_ERR (the step
+ * failed; d filled by relm_store_fail with context). */
+int relm_store_step_row(relm_store *s, sqlite3_stmt *st, relm_diag *d,
+                        const char *context);
+
 /* Step st once and return a malloc'd copy of the text of column 0 of its
  * row (the JSON snapshot of a row, say), then reset st. NULL when there
  * is no row, the value is NULL, the step failed or memory ran out: the
  * caller says which matters. */
 char *relm_store_text(sqlite3_stmt *st);
+
+/* *out = relm_store_text of sql (one statement) with ?1 bound to id: the
+ * JSON snapshot of row id, say, e.g. "SELECT json_object(...) FROM media
+ * WHERE id = ?1" (NULL when relm_store_text says so). RELM_ERR with d
+ * filled, and *out NULL, only when sql does not prepare. */
+int relm_store_id_text(relm_store *s, const char *sql, int64_t id,
+                       char **out, relm_diag *d);
 
 /* Bind v (which must outlive the step) to parameter i as text, or NULL
  * when v is NULL: the optional text fields of every write. */

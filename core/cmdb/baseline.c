@@ -2,6 +2,7 @@
  * and the difference between two baselines or a baseline and now. */
 #include "cmdb/baseline.h"
 
+#include "base/grow.h"
 #include "cmdb/cmdb.h"
 
 #include <stdlib.h>
@@ -183,14 +184,11 @@ static int push_change(relm_baseline_changes *out, char change, sqlite3_stmt *st
                        int ci_col, int field_col, int bt, int bv, int at,
                        int av)
 {
-    if (out->n == out->cap) {
-        size_t cap = out->cap ? out->cap * 2 : 32;
-        relm_baseline_change *v = realloc(out->v, cap * sizeof *v);
-        if (v == NULL)
-            return RELM_ERR;
-        out->v = v;
-        out->cap = cap;
-    }
+    relm_baseline_change *v = relm_grow(out->v, &out->cap, out->n + 1,
+                                        sizeof *v, 32);
+    if (v == NULL)
+        return RELM_ERR;
+    out->v = v;
     relm_baseline_change *c = &out->v[out->n++];
     memset(c, 0, sizeof *c);
     c->change = change;
@@ -209,19 +207,11 @@ static int push_change(relm_baseline_changes *out, char change, sqlite3_stmt *st
 static int find_baseline(relm_store *s, const char *name, int64_t *id,
                          relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(s, "SELECT id FROM baselines WHERE name = ?1", d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return RELM_OK;
-    return rc == SQLITE_DONE
+    int rc = relm_store_lookup(s, "SELECT id FROM baselines WHERE name = ?1",
+                               name, id, d);
+    return rc == RELM_NOT_FOUND
                ? relm_diag_set(d, "not_found", "no baseline named '%s'", name)
-               : relm_store_fail(s, d, "baseline");
+               : rc;
 }
 
 /* Field-level differences of two snapshots: top-level fields, attributes

@@ -11,10 +11,10 @@
 #include <strings.h>
 
 #include "base/context.h"
+#include "base/grow.h"
 #include "base/time.h"
 #include "audit.h"
 #include "auth.h"
-#include "base/clock.h"
 
 #define NOW_SQL "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
 
@@ -85,14 +85,10 @@ sqlite3_stmt *cmdb_stmt(relm_store *s, sqlite3_stmt **slot, const char *sql,
 /* Make room for n more bytes and a NUL (cmdb_buf_put's slow path). */
 int cmdb_buf_grow(cmdb_buf *b, size_t n)
 {
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + n + 1)
-        cap *= 2;
-    char *p = realloc(b->p, cap);
+    char *p = relm_grow(b->p, &b->cap, b->len + n + 1, 1, 256);
     if (p == NULL)
         return RELM_ERR;
     b->p = p;
-    b->cap = cap;
     return RELM_OK;
 }
 
@@ -195,15 +191,12 @@ static int load_enum(relm_store *s, cmdb_attr *a, const char *json,
     sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
     size_t cap = 0;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (a->nvalues == cap) {
-            cap = cap ? cap * 2 : 8;
-            char **v = realloc(a->values, cap * sizeof *v);
-            if (v == NULL) {
-                sqlite3_reset(st);
-                return oom(d);
-            }
-            a->values = v;
+        char **vs = relm_grow(a->values, &cap, a->nvalues + 1, sizeof *vs, 8);
+        if (vs == NULL) {
+            sqlite3_reset(st);
+            return oom(d);
         }
+        a->values = vs;
         const char *v = (const char *)sqlite3_column_text(st, 0);
         if ((a->values[a->nvalues] = strdup(v ? v : "")) == NULL) {
             sqlite3_reset(st);
@@ -219,35 +212,31 @@ int cmdb_type_load(relm_store *s, const char *name, cmdb_type **out,
                    relm_diag *d)
 {
     *out = NULL;
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "SELECT id FROM ci_types WHERE name = ?1", d);
-    if (st == NULL)
-        return RELM_ERR;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        sqlite3_reset(st);
+    int64_t id = 0;
+    int rc = relm_store_lookup(s, "SELECT id FROM ci_types WHERE name = ?1",
+                               name, &id, d);
+    if (rc == RELM_NOT_FOUND)
         return relm_diag_set(d, "unknown_type",
                              "no CI type named '%s' (see relm.cmdb.types(); "
                              "create it with relm.cmdb.define_type)", name);
-    }
-    int64_t id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
+    if (rc != RELM_OK)
+        return RELM_ERR;
     cmdb_type *t = calloc(1, sizeof *t);
     if (t == NULL || (t->name = strdup(name)) == NULL) {
         free(t);
         return oom(d);
     }
     t->id = id;
-    st = relm_store_stmt(s, "SELECT name, kind, required, default_value, "
-                            "enum_values FROM ci_type_attrs WHERE type_id = ?1 "
-                            "ORDER BY position, name", d);
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT name, kind, required, default_value, enum_values FROM "
+           "ci_type_attrs WHERE type_id = ?1 ORDER BY position, name", d);
     if (st == NULL) {
         cmdb_type_free(t);
         return RELM_ERR;
     }
     sqlite3_bind_int64(st, 1, id);
     size_t cap = 0;
-    int rc = RELM_OK;
+    rc = RELM_OK;
     /* Enum values are read after this statement is done with, because
      * load_enum uses another cached statement. */
     char **enums = NULL;
@@ -876,11 +865,9 @@ int cmdb_ci_load(relm_store *s, cmdb_ci *c, const char *name, size_t len,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_text(st, 1, name, (int)len, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        return rc == SQLITE_DONE ? 0 : relm_store_fail(s, d, "cmdb");
-    }
+    int rc = relm_store_step_row(s, st, d, "cmdb");
+    if (rc != RELM_OK)
+        return rc == RELM_NOT_FOUND ? 0 : RELM_ERR;
     ci_clear(c);
     cmdb_type *t = NULL;
     char *tname = strdup((const char *)sqlite3_column_text(st, 2));
@@ -1387,11 +1374,7 @@ int cmdb_occurrence(relm_store *s, const char *subject, int64_t id,
                     const char *action, const char *note, const char *after,
                     relm_diag *d)
 {
-    char now[32];
-    relm_clock_now_iso(now);
-    relm_occurrence o = {.at = now, .subject = subject, .subject_id = id,
-                         .action = action, .note = note, .after = after};
-    return relm_audit_append(s, &o, NULL, d);
+    return relm_audit_log(s, subject, id, action, note, NULL, after, d);
 }
 
 /* The type `name` as JSON (description and every attribute with kind,
@@ -1541,14 +1524,12 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
         }
     }
     cmdb_type_free(t);
-    if (type_occurrence(s, name, before, d) != RELM_OK)
-        goto fail;
+    int rc = type_occurrence(s, name, before, d);
     free(before);
-    return relm_store_commit(s, d) == RELM_OK ? RELM_OK : (relm_store_rollback(s), RELM_ERR);
+    return relm_store_end(s, rc, d);
 fail:
     free(before);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, RELM_ERR, d);
 }
 
 int relm_cmdb_define_relation(relm_store *s, const char *name,
@@ -1574,10 +1555,8 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
            "excluded.impact, impact) OR description IS NOT coalesce(?3, "
            "description) RETURNING id, json_object('name', name, 'impact', "
            "impact, 'description', description)", d);
-    if (st == NULL) {
-        relm_store_rollback(s);
-        return RELM_ERR;
-    }
+    if (st == NULL)
+        return relm_store_end(s, RELM_ERR, d);
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     relm_store_bind_text(st, 2, impact);
     relm_store_bind_text(st, 3, description);
@@ -1588,24 +1567,14 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
     char *after = rc == SQLITE_ROW
                       ? strdup((const char *)sqlite3_column_text(st, 1)) : NULL;
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        relm_store_fail(s, d, "define_relation");
-        relm_store_rollback(s);
-        return RELM_ERR;
-    }
-    if (rc == SQLITE_ROW &&
-        cmdb_occurrence(s, "rel_type", rid, "define", name, after, d) !=
-            RELM_OK) {
-        free(after);
-        relm_store_rollback(s);
-        return RELM_ERR;
-    }
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        rc = relm_store_fail(s, d, "define_relation");
+    else if (rc == SQLITE_ROW)
+        rc = cmdb_occurrence(s, "rel_type", rid, "define", name, after, d);
+    else
+        rc = RELM_OK;
     free(after);
-    if (relm_store_commit(s, d) != RELM_OK) {
-        relm_store_rollback(s);
-        return RELM_ERR;
-    }
-    return RELM_OK;
+    return relm_store_end(s, rc, d);
 }
 
 int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
@@ -1637,13 +1606,9 @@ int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
                       c->std[F_NAME]);
         goto fail;
     }
-    if (cmdb_ci_save(s, c, o, &changed, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    if (id != NULL)
+    rc = relm_store_end(s, cmdb_ci_save(s, c, o, &changed, d), d);
+    if (rc == RELM_OK && id != NULL)
         *id = c->id;
-    rc = RELM_OK;
     goto out;
 fail:
     relm_store_rollback(s);
@@ -1684,11 +1649,7 @@ static int update_ci(relm_store *s, const char *name,
     for (size_t i = 0; i < n; i++)
         if (strcmp(f[i].key, "type") != 0 && cmdb_ci_set(s, c, &f[i], d) != RELM_OK)
             goto fail;
-    if (cmdb_ci_save(s, c, o, &changed, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    rc = RELM_OK;
+    rc = relm_store_end(s, cmdb_ci_save(s, c, o, &changed, d), d);
     goto out;
 fail:
     relm_store_rollback(s);
@@ -2059,15 +2020,11 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
         if (src != SQLITE_DONE)
             relm_store_fail(s, d, "remove");
     }
-    if (src != SQLITE_DONE ||
-        cmdb_history(s, c->id, name, "remove", diff.p, o, d) != RELM_OK) {
-        cmdb_buf_free(&diff);
-        goto fail;
-    }
+    rc = src == SQLITE_DONE
+             ? cmdb_history(s, c->id, name, "remove", diff.p, o, d)
+             : RELM_ERR;
     cmdb_buf_free(&diff);
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    rc = RELM_OK;
+    rc = relm_store_end(s, rc, d);
     goto out;
 fail:
     relm_store_rollback(s);

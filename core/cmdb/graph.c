@@ -536,14 +536,12 @@ int relm_graph_ci_info(relm_store *s, int64_t id, char *buf, size_t cap,
     if (st == NULL)
         return RELM_ERR;
     sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc != SQLITE_ROW) {
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE)
-            return relm_store_fail(s, d, "impact");
+    int rc = relm_store_step_row(s, st, d, "impact");
+    if (rc == RELM_NOT_FOUND)
         return relm_diag_set(d, "not_found", "no CI with id %lld",
                              (long long)id);
-    }
+    if (rc != RELM_OK)
+        return RELM_ERR;
     size_t len[3], total = 0;
     for (int i = 0; i < 3; i++) {
         len[i] = (size_t)sqlite3_column_bytes(st, i);

@@ -19,10 +19,23 @@ void relm_lua_check_keys(lua_State *L, int idx, const char *const *known,
         if (lua_type(L, -1) == LUA_TSTRING)
             for (const char *const *k = known; *k && !ok; k++)
                 ok = strcmp(*k, lua_tostring(L, -1)) == 0;
-        if (!ok)
-            relm_lua_error(L, code, "%s: unknown %s '%s'", fn, noun,
+        if (!ok) {
+            /* Name what is known too: the fix is usually a typo. */
+            char list[512];
+            size_t len = 0;
+            list[0] = '\0';
+            for (const char *const *k = known; *k && len < sizeof list; k++) {
+                int w = snprintf(list + len, sizeof list - len, "%s%s",
+                                 k == known ? "" : ", ", *k);
+                if (w < 0)
+                    break;
+                len += (size_t)w;
+            }
+            relm_lua_error(L, code, "%s: unknown %s '%s' (%s)", fn, noun,
                            lua_type(L, -1) == LUA_TSTRING
-                               ? lua_tostring(L, -1) : luaL_typename(L, -1));
+                               ? lua_tostring(L, -1) : luaL_typename(L, -1),
+                           list);
+        }
     }
 }
 

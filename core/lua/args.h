@@ -5,8 +5,9 @@
 
 #include <lua.h>
 
-/* Raise `code: fn: unknown <noun> 'key'` for the first key of the table at
- * idx that is not in the NULL-terminated list known. Stack: unchanged. */
+/* Raise `code: fn: unknown <noun> 'key' (k1, k2, ...)`, naming the keys it
+ * takes, for the first key of the table at idx that is not in the
+ * NULL-terminated list known. Stack: unchanged. */
 void relm_lua_check_keys(lua_State *L, int idx, const char *const *known,
                          const char *code, const char *fn, const char *noun);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/grow.h"
 #include "cmdb/cmdb.h"
 #include "cmdb/import.h"
 #include "lua/host.h"
@@ -72,15 +73,12 @@ static relm_cmdb_value *table_values(lua_State *L, int idx, size_t *n,
             lua_pop(L, 1);
             continue;
         }
-        if (count == cap) {
-            cap *= 2;
-            relm_cmdb_value *g = realloc(f, cap * sizeof *f);
-            if (g == NULL) {
-                free(f);
-                luaL_error(L, "out of memory");
-            }
-            f = g;
+        relm_cmdb_value *g = relm_grow(f, &cap, count + 1, sizeof *f, 16);
+        if (g == NULL) {
+            free(f);
+            luaL_error(L, "out of memory");
         }
+        f = g;
         /* to_value may raise: do not leak f. */
         int t = lua_type(L, -1);
         size_t at = 0, klen = 0, vlen = 0;

@@ -28,15 +28,8 @@ static int l_cmdb_baseline_create(lua_State *L)
             return relm_lua_error(L, "invalid_argument", "%s: argument #2 "
                                   "(filter) must be a table, got %s", fn,
                                   luaL_typename(L, 2));
-        lua_pushnil(L);
-        while (lua_next(L, 2) != 0) {
-            lua_pop(L, 1);
-            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "?";
-            if (strcmp(k, "type") != 0 && strcmp(k, "status") != 0 &&
-                strcmp(k, "names") != 0)
-                return relm_lua_error(L, "invalid_argument", "%s: unknown "
-                                      "filter '%s' (type, status, names)", fn, k);
-        }
+        static const char *const keys[] = {"type", "status", "names", NULL};
+        relm_lua_check_keys(L, 2, keys, "invalid_argument", fn, "filter");
         f.type = relm_lua_opt_string(L, 2, "type", fn);
         f.status = relm_lua_opt_string(L, 2, "status", fn);
         int t = lua_getfield(L, 2, "names");

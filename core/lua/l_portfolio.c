@@ -5,19 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 #include "portfolio.h"
-
-/* String field k of the table at t, or NULL; stays alive while the
- * table does. Stack neutral. */
-static const char *str_at(lua_State *L, int t, const char *k)
-{
-    lua_getfield(L, t, k);
-    const char *v = lua_type(L, -1) == LUA_TSTRING ? relm_lua_text(L, -1, k, NULL) : NULL;
-    lua_pop(L, 1);
-    return v;
-}
 
 /* sync(name, description, source, models, replace) -> id. models is an
  * array of tables whose fields are strings (templates/prefill as JSON
@@ -43,19 +34,19 @@ static int l_portfolio_sync(lua_State *L)
                                   name, i + 1);
         }
         relm_model_spec *m = &ms[i];
-        m->name = str_at(L, t, "name");
-        m->description = str_at(L, t, "description");
-        m->type = str_at(L, t, "type");
-        m->workflow = str_at(L, t, "workflow");
-        m->executor_group = str_at(L, t, "executor_group");
-        m->calendar = str_at(L, t, "calendar");
-        m->impact = str_at(L, t, "impact");
-        m->urgency = str_at(L, t, "urgency");
-        m->risk = str_at(L, t, "risk");
-        m->category = str_at(L, t, "category");
-        m->templates = str_at(L, t, "templates");
-        m->prefill = str_at(L, t, "prefill");
-        m->status = str_at(L, t, "status");
+        m->name = relm_lua_field_string(L, t, "name");
+        m->description = relm_lua_field_string(L, t, "description");
+        m->type = relm_lua_field_string(L, t, "type");
+        m->workflow = relm_lua_field_string(L, t, "workflow");
+        m->executor_group = relm_lua_field_string(L, t, "executor_group");
+        m->calendar = relm_lua_field_string(L, t, "calendar");
+        m->impact = relm_lua_field_string(L, t, "impact");
+        m->urgency = relm_lua_field_string(L, t, "urgency");
+        m->risk = relm_lua_field_string(L, t, "risk");
+        m->category = relm_lua_field_string(L, t, "category");
+        m->templates = relm_lua_field_string(L, t, "templates");
+        m->prefill = relm_lua_field_string(L, t, "prefill");
+        m->status = relm_lua_field_string(L, t, "status");
         lua_getfield(L, t, "sla_hours");
         m->sla_hours = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
         lua_pop(L, 2); /* the model table stays referenced by arg 4 */

@@ -24,20 +24,7 @@ static void read_spec(lua_State *L, int t, relm_record_spec *spec,
 {
     static const char *const keys[] = {"number", "title", "description",
                                        "status", "url", "cis", NULL};
-    lua_pushnil(L);
-    while (lua_next(L, t) != 0) {
-        lua_pop(L, 1);
-        int ok = 0;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *k = keys; *k && !ok; k++)
-                ok = strcmp(*k, lua_tostring(L, -1)) == 0;
-        if (!ok)
-            relm_lua_error(L, "invalid_field", "%s: unknown field '%s' "
-                           "(number, title, description, status, url, cis)",
-                           fn, lua_type(L, -1) == LUA_TSTRING
-                                   ? lua_tostring(L, -1)
-                                   : luaL_typename(L, -1));
-    }
+    relm_lua_check_keys(L, t, keys, "invalid_field", fn, "field");
     memset(spec, 0, sizeof *spec);
     spec->number = relm_lua_opt_string(L, t, "number", fn);
     spec->title = relm_lua_opt_string(L, t, "title", fn);

@@ -18,22 +18,9 @@ local FIELDS = {
     estimated_minutes = "integer", actual_minutes = "integer",
 }
 
--- cjson reads numbers as floats; ids and minutes are integers.
-local function integers(t)
-    for k, v in pairs(t) do
-        if type(v) == "number" then
-            t[k] = math.tointeger(v) or v
-        elseif type(v) == "table" then
-            integers(v)
-        end
-    end
-    return t
-end
-
--- A JSON value from the core, with whole numbers as integers.
-local function decode(json)
-    return integers(cjson.decode(json))
-end
+-- A JSON value from the core, with whole numbers (ids, minutes) as integers.
+local decode = require("relm.json").decode
+local check_keys = require("relm.args").check_keys
 
 -- The release id for a release id, number or release table.
 local function release_id(rel, fname)
@@ -187,11 +174,7 @@ function M.move(id, column, opts)
     if type(opts) ~= "table" then
         relm.error("invalid_argument", "relm.activity.move: argument #3 (opts) must be a table", 2)
     end
-    for k in pairs(opts) do
-        if k ~= "note" and k ~= "actual_minutes" then
-            relm.error("invalid_argument", "relm.activity.move: unknown option '" .. tostring(k) .. "'", 2)
-        end
-    end
+    check_keys(opts, { "note", "actual_minutes" }, "relm.activity.move")
     local fields = { status = column, actual_minutes = opts.actual_minutes }
     check_fields(fields, "relm.activity.move")
     if opts.note ~= nil and type(opts.note) ~= "string" then

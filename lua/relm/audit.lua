@@ -27,11 +27,7 @@ local M = {}
 function M.verify(opts_or_id, hash)
     local id = opts_or_id
     if type(opts_or_id) == "table" then
-        for k in pairs(opts_or_id) do
-            if k ~= "anchor" then
-                relm.error("invalid_argument", "relm.audit.verify: unknown option '" .. tostring(k) .. "' (anchor)", 2)
-            end
-        end
+        require("relm.args").check_keys(opts_or_id, { "anchor" }, "relm.audit.verify")
         local anchor = opts_or_id.anchor
         id, hash = nil, nil
         if anchor ~= nil then

@@ -55,15 +55,8 @@ local function check_opts(opts, fn)
     if opts ~= nil and type(opts) ~= "table" then
         rerror("invalid_argument", ("relm.cmdb.%s: argument 'opts' must be a table, got %s"):format(fn, type(opts)), 3)
     end
-    local known = OPTIONS[fn]
-    for k in pairs(known and opts or {}) do
-        if not known[k] then
-            local names = {}
-            for n in pairs(known) do names[#names + 1] = n end
-            table.sort(names)
-            rerror("invalid_argument", ("relm.cmdb.%s: unknown option '%s' (%s)")
-                :format(fn, tostring(k), table.concat(names, ", ")), 3)
-        end
+    if opts and OPTIONS[fn] then
+        require("relm.args").check_keys(opts, OPTIONS[fn], "relm.cmdb." .. fn)
     end
     return opts or {}
 end

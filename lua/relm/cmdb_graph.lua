@@ -31,11 +31,7 @@ local function check(fn, name, opts, allowed)
     if opts ~= nil and type(opts) ~= "table" then
         base.error("invalid_argument", fn .. ": argument #2 (opts) must be a table, got " .. type(opts))
     end
-    for k in pairs(opts or {}) do
-        if not allowed[k] then
-            base.error("invalid_argument", fn .. ": unknown option '" .. tostring(k) .. "'")
-        end
-    end
+    require("relm.args").check_keys(opts or {}, allowed, fn)
     return opts or {}
 end
 

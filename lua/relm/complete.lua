@@ -3,8 +3,10 @@
 local M = {}
 
 -- Files of lua/relm that are the engine's plumbing, not modules to offer
--- (export.lua is the body of the function relm.export).
-local INTERNAL = { init = true, complete = true, help = true, modules = true, eval = true, export = true }
+-- (export.lua is the body of the function relm.export; json.lua how the
+-- Lua half reads the core's JSON, args.lua its argument checks).
+local INTERNAL = { init = true, complete = true, help = true, modules = true, eval = true, export = true,
+    json = true, args = true }
 
 local KEYWORDS = {
     "and", "break", "do", "else", "elseif", "end", "false", "for", "function",

@@ -8,8 +8,8 @@ local pretty = require "relm.pretty"
 
 local M = {}
 
-local OPTS = { user = true, number = true, assigned = true, shared = true, kind = true, group = true,
-    limit = true, format = true }
+-- The options relm.desktop takes, in the order its error lists them.
+local OPTS = { "user", "number", "assigned", "shared", "kind", "group", "limit", "format" }
 
 -- Columns of a row, in the order the JSON and scripts see them documented.
 M.fields = {
@@ -51,12 +51,7 @@ local function check(opts)
         fail("invalid_argument", "relm.desktop: argument #1 (opts) must be a table, got " .. type(opts))
     end
     opts = opts or {}
-    for k in pairs(opts) do
-        if not OPTS[k] then
-            fail("invalid_argument", "relm.desktop: unknown option '" .. tostring(k)
-                .. "' (user, number, assigned, shared, kind, group, limit, format)")
-        end
-    end
+    require("relm.args").check_keys(opts, OPTS, "relm.desktop")
     if opts.number ~= nil and (type(opts.number) ~= "string" or opts.number == "") then
         fail("invalid_argument", "relm.desktop: number must be a release number, its digits or a pattern with *")
     end

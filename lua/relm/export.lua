@@ -330,16 +330,27 @@ end
 ---@param opts? {format?: "csv"|"json"|"jsonl", columns?: string[], header?: boolean,
 ---  progress?: fun(done: integer, total: integer)}
 ---@return integer count rows written
+--- Check the path (argument #2) and opts (argument #3) that every export
+--- call (fname names it) takes; level 3 blames the caller's caller, who
+--- wrote the call. Raises invalid_argument naming the bad one.
+---@param path any
+---@param opts any
+---@param fname string
+---@return table opts the options, {} when none were given
+function M.check_target(path, opts, fname)
+    if type(path) ~= "string" or path == "" then
+        relm.error("invalid_argument", fname .. ": argument #2 (path) must be a file name", 3)
+    end
+    if opts ~= nil and type(opts) ~= "table" then
+        relm.error("invalid_argument", fname .. ": argument #3 (opts) must be a table", 3)
+    end
+    return opts or {}
+end
+
 function M.export(rows, path, opts)
     local fname = "relm.export"
     M.check_rows(rows, fname)
-    if type(path) ~= "string" or path == "" then
-        relm.error("invalid_argument", fname .. ": argument #2 (path) must be a file name", 2)
-    end
-    if opts ~= nil and type(opts) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #3 (opts) must be a table", 2)
-    end
-    opts = opts or {}
+    opts = M.check_target(path, opts, fname)
     if opts.columns ~= nil and type(opts.columns) ~= "table" then
         relm.error("invalid_argument", fname .. ": opts.columns must be an array of names", 2)
     end

@@ -11,11 +11,7 @@ local function args(spec, fname)
     if type(spec) ~= "table" then
         relm.error("invalid_argument", fname .. ": argument #1 must be a table {group=, workflow=, action=}", 3)
     end
-    for k in pairs(spec) do
-        if k ~= "group" and k ~= "workflow" and k ~= "action" then
-            relm.error("invalid_field", fname .. ": unknown field '" .. tostring(k) .. "'", 3)
-        end
-    end
+    require("relm.args").check_keys(spec, { "group", "workflow", "action" }, fname, "field", "invalid_field")
     for _, k in ipairs({ "group", "action" }) do
         if type(spec[k]) ~= "string" then
             relm.error("invalid_field", fname .. ": " .. k .. " must be a string", 3)

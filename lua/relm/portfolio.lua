@@ -249,21 +249,11 @@ function M.ensure_synced()
 end
 local ensure_synced = M.ensure_synced
 
--- cjson reads every number as a float: give whole numbers back as integers.
-local function integers(t)
-    for k, v in pairs(t) do
-        if type(v) == "number" then
-            t[k] = math.tointeger(v) or v
-        elseif type(v) == "table" then
-            integers(v)
-        end
-    end
-    return t
-end
+local json = require "relm.json"
 
 local function decode_model(r)
     r.templates = cjson.decode(r.templates)
-    r.prefill = integers(cjson.decode(r.prefill))
+    r.prefill = json.decode(r.prefill)
     return r
 end
 

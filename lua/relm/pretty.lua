@@ -261,33 +261,9 @@ function M.table(rows, columns, opts)
     end
     opts = opts or {}
     if columns == nil then
-        local mt = getmetatable(rows)
-        columns = type(mt) == "table" and mt.columns or nil
-    end
-    if columns == nil then
-        local seen, list = {}, {}
-        for _, row in ipairs(rows) do
-            for k in pairs(row) do
-                if not seen[k] then
-                    seen[k] = true
-                    list[#list + 1] = k
-                end
-            end
-        end
-        -- id, number and name lead; timestamps (*_at) trail: what tells
-        -- one row from another comes first.
-        local function rank(k)
-            return k == "id" and 1 or k == "number" and 2 or k == "name" and 3
-                or k:match("_at$") and 5 or 4
-        end
-        table.sort(list, function(a, b)
-            local ra, rb = rank(a), rank(b)
-            if ra ~= rb then
-                return ra < rb
-            end
-            return a < b
-        end)
-        columns = list
+        -- The same order an export writes: relm.sql's, else id, number and
+        -- name first and timestamps (*_at) last.
+        columns = require("relm.export").columns(rows)
     end
     local max_cell = opts.max_cell or M.max_cell
     local shown = #rows

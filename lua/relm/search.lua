@@ -77,6 +77,18 @@ end
 
 -- Raise invalid_argument at the user's line (relm errors skip the
 -- engine's own frames).
+-- The releases and the names the filters and the columns read, joined
+-- once for the page and once for its count.
+local RELEASES_FROM = [[
+    FROM releases r
+    LEFT JOIN users ru ON ru.id = r.requester_id
+    LEFT JOIN users rs ON rs.id = r.responsible_id
+    LEFT JOIN groups eg ON eg.id = r.executor_group_id
+    LEFT JOIN groups cg ON cg.id = r.current_group_id
+    LEFT JOIN portfolios p ON p.id = r.portfolio_id
+    LEFT JOIN models m ON m.id = r.model_id
+]]
+
 local function bad(msg)
     relm.error("invalid_argument", "relm.search.releases: " .. msg, 1)
 end
@@ -153,12 +165,20 @@ local function where(f)
             args[#args + 1] = v
         end
     end
-    -- One "?" per value of a list filter.
-    local function any(clause_one, values)
+    -- One clause per value of a list filter, OR'ed. clause is the SQL for
+    -- one value, or a function(v) returning that SQL and what to bind in
+    -- place of v; what is bound goes to every "?" of its clause.
+    local function any(clause, values)
         local parts = {}
         for _, v in ipairs(values) do
-            parts[#parts + 1] = clause_one
-            args[#args + 1] = v
+            local c, bound = clause, v
+            if type(clause) == "function" then
+                c, bound = clause(v)
+            end
+            parts[#parts + 1] = c
+            for _ = 1, select(2, c:gsub("%?", "")) do
+                args[#args + 1] = bound
+            end
         end
         sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
     end
@@ -167,22 +187,18 @@ local function where(f)
             "open, suspended, closed or cancelled"))
     end
     if f.situation ~= nil then
-        local parts = {}
-        for _, s in ipairs(list_of("situation", f.situation, function(v) return SITUATION[v] end,
-            "\"in execution\", suspended, late, closed or cancelled")) do
+        any(function(s)
             if s == "in execution" or s == "in_execution" then
-                parts[#parts + 1] = "(r.status = 'open' AND (r.deadline IS NULL OR r.deadline >= ?))"
-                args[#args + 1] = os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
+                return "(r.status = 'open' AND (r.deadline IS NULL OR r.deadline >= ?))",
+                    os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
             elseif s == "late" then
-                parts[#parts + 1] = "((r.status = 'open' AND r.deadline < ?) OR "
-                    .. "(r.status = 'suspended' AND r.remaining_seconds < 0))"
-                args[#args + 1] = os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
-            else
-                parts[#parts + 1] = "r.status = ?"
-                args[#args + 1] = s
+                return "((r.status = 'open' AND r.deadline < ?) OR "
+                    .. "(r.status = 'suspended' AND r.remaining_seconds < 0))",
+                    os.date("!%Y-%m-%dT%H:%M:%SZ", relm.release.now())
             end
-        end
-        sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
+            return "r.status = ?", s
+        end, list_of("situation", f.situation, function(v) return SITUATION[v] end,
+            "\"in execution\", suspended, late, closed or cancelled"))
     end
     if f.number ~= nil then
         if type(f.number) ~= "string" or f.number == "" then
@@ -219,13 +235,8 @@ local function where(f)
     named("portfolio", "p.name = ?")
     named("model", "m.name = ?")
     if f.group ~= nil then
-        local parts = {}
-        for _, g in ipairs(list_of("group", f.group, function(v) return type(v) == "string" end, "a group name")) do
-            parts[#parts + 1] = "eg.name = ? OR cg.name = ?"
-            args[#args + 1] = g
-            args[#args + 1] = g
-        end
-        sql[#sql + 1] = "(" .. table.concat(parts, " OR ") .. ")"
+        any("eg.name = ? OR cg.name = ?", list_of("group", f.group,
+            function(v) return type(v) == "string" end, "a group name"))
     end
     if f.priority ~= nil then
         any("r.priority = ?", list_of("priority", f.priority, function(v)
@@ -291,14 +302,7 @@ function M.releases(filters)
                cg.name AS current_group, rs.name AS responsible, r.created_at,
                r.deadline, r.closed_at, r.release_date, r.solution_category,
                r.closure_text, r.reopen_count
-        FROM releases r
-        LEFT JOIN users ru ON ru.id = r.requester_id
-        LEFT JOIN users rs ON rs.id = r.responsible_id
-        LEFT JOIN groups eg ON eg.id = r.executor_group_id
-        LEFT JOIN groups cg ON cg.id = r.current_group_id
-        LEFT JOIN portfolios p ON p.id = r.portfolio_id
-        LEFT JOIN models m ON m.id = r.model_id
-        ]] .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
+        ]] .. RELEASES_FROM .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
     -- A full page may not be all: count what matched, so that a capped
     -- answer says "(1000 of 5000 rows; pass limit=)" and scripts read
     -- rows.total instead of trusting #rows.
@@ -306,15 +310,7 @@ function M.releases(filters)
     if #rows >= limit then
         args[#args] = nil
         args[#args] = nil
-        total = relm.sql([[
-            SELECT count(*) AS n FROM releases r
-            LEFT JOIN users ru ON ru.id = r.requester_id
-            LEFT JOIN users rs ON rs.id = r.responsible_id
-            LEFT JOIN groups eg ON eg.id = r.executor_group_id
-            LEFT JOIN groups cg ON cg.id = r.current_group_id
-            LEFT JOIN portfolios p ON p.id = r.portfolio_id
-            LEFT JOIN models m ON m.id = r.model_id
-            ]] .. w, table.unpack(args))[1].n
+        total = relm.sql("SELECT count(*) AS n " .. RELEASES_FROM .. w, table.unpack(args))[1].n
     end
     return results(rows, total, offset)
 end
@@ -335,14 +331,8 @@ function M.export(rows_or_filters, path, opts)
     if type(rows_or_filters) ~= "table" then
         relm.error("invalid_argument", fname .. ": argument #1 must be search results or filters", 2)
     end
-    if type(path) ~= "string" or path == "" then
-        relm.error("invalid_argument", fname .. ": argument #2 (path) must be a file name", 2)
-    end
-    if opts ~= nil and type(opts) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #3 (opts) must be a table", 2)
-    end
-    opts = opts or {}
     local export = require "relm.export"
+    opts = export.check_target(path, opts, fname)
     local format = export.format_of(path, opts.format, fname)
     local mt = getmetatable(rows_or_filters)
     local rows = rows_or_filters

@@ -36,26 +36,11 @@ local function baseline()
     f:close()
 end
 
--- Interleaved rounds so that load on the machine hits both sides alike;
--- os.clock() is the process's CPU time.
-local rounds = 5
-local ts, tb = {}, {}
-subject()
-baseline()
-for i = 1, rounds do
-    local t0 = os.clock()
-    subject()
-    ts[i] = os.clock() - t0
-    t0 = os.clock()
-    baseline()
-    tb[i] = os.clock() - t0
-end
+local measure = dofile(arg[0]:gsub("[^/]*$", "") .. "measure.lua")
+local s_min, s_mid, b_min, b_mid = measure.interleaved(5, subject, baseline)
 -- Both wrote the same bytes.
 local a, b = io.open(dir .. "/subject.csv"):read("a"), io.open(dir .. "/baseline.csv"):read("a")
 assert(a == b, "relm.export and the hand-written loop disagree")
-table.sort(ts)
-table.sort(tb)
-local mid = (rounds + 1) // 2
-print(("subject %.6f %.6f relm.export of %d records to CSV"):format(ts[1], ts[mid], N))
-print(("baseline %.6f %.6f a hand-written CSV loop over the same records"):format(tb[1], tb[mid]))
+print(("subject %.6f %.6f relm.export of %d records to CSV"):format(s_min, s_mid, N))
+print(("baseline %.6f %.6f a hand-written CSV loop over the same records"):format(b_min, b_mid))
 print("target 1.5")

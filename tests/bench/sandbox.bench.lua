@@ -30,23 +30,9 @@ local function sandboxed()
     end
 end
 
--- Interleaved rounds so that load on the machine hits both sides alike;
--- os.clock() is the process's CPU time, the watchdog thread included.
-local rounds = 15
-local ts, tb = {}, {}
-direct()
-sandboxed()
-for i = 1, rounds do
-    local t0 = os.clock()
-    sandboxed()
-    ts[i] = os.clock() - t0
-    t0 = os.clock()
-    direct()
-    tb[i] = os.clock() - t0
-end
-table.sort(ts)
-table.sort(tb)
-local mid = (rounds + 1) // 2
-print(("subject %.6f %.6f %d guard calls through sandbox.call"):format(ts[1], ts[mid], CALLS))
-print(("baseline %.6f %.6f the same %d calls made directly"):format(tb[1], tb[mid], CALLS))
+-- os.clock() counts the watchdog thread too.
+local measure = dofile(arg[0]:gsub("[^/]*$", "") .. "measure.lua")
+local s_min, s_mid, b_min, b_mid = measure.interleaved(15, sandboxed, direct)
+print(("subject %.6f %.6f %d guard calls through sandbox.call"):format(s_min, s_mid, CALLS))
+print(("baseline %.6f %.6f the same %d calls made directly"):format(b_min, b_mid, CALLS))
 print("target 1.05")

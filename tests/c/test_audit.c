@@ -84,6 +84,22 @@ static int tamper(const char *path, const char *sql)
     return rc;
 }
 
+/* Make a fresh log of three releases at path, tamper with it through sql
+ * and verify it: 1 when the verdict is "broken at row bad_id" with a
+ * reason holding why. The store is closed again either way. */
+static int broken_at(const char *path, const char *sql, int64_t bad_id,
+                     const char *why)
+{
+    relm_diag d;
+    relm_audit_report r;
+    relm_store *s = fresh(path, 3);
+    int ok = tamper(path, sql) == SQLITE_OK &&
+             relm_audit_verify(s, &r, &d) == RELM_OK && r.ok == 0 &&
+             r.bad_id == bad_id && strstr(r.reason, why) != NULL;
+    relm_store_close(s);
+    return ok;
+}
+
 static void test_chain(void)
 {
     const char *path = "test_audit.db";
@@ -109,43 +125,25 @@ static void test_chain(void)
     relm_store_close(s);
 
     /* Re-hashing the altered row does not help: the next link breaks. */
-    s = fresh(path, 3);
-    CHECK(tamper(path, "DROP TRIGGER occurrences_no_update; "
-                       "UPDATE occurrences SET hash = (CASE WHEN "
-                       "substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END) "
-                       "|| substr(hash, 2) WHERE id = 2") == SQLITE_OK);
-    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
-    CHECK(r.ok == 0 && r.bad_id == 2);
-    relm_store_close(s);
+    CHECK(broken_at(path, "DROP TRIGGER occurrences_no_update; "
+                          "UPDATE occurrences SET hash = (CASE WHEN "
+                          "substr(hash, 1, 1) = 'f' THEN 'e' ELSE 'f' END) "
+                          "|| substr(hash, 2) WHERE id = 2", 2, ""));
 
     /* A deleted row is a gap. */
-    s = fresh(path, 3);
-    CHECK(tamper(path, "DROP TRIGGER occurrences_no_delete; "
-                       "DELETE FROM occurrences WHERE id = 3") == SQLITE_OK);
-    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
-    CHECK(r.ok == 0);
-    CHECK(r.bad_id == 4);
-    CHECK(strstr(r.reason, "missing") != NULL);
-    relm_store_close(s);
+    CHECK(broken_at(path, "DROP TRIGGER occurrences_no_delete; "
+                          "DELETE FROM occurrences WHERE id = 3", 4,
+                    "missing"));
 
     /* An inserted row: appended with a made-up hash, or out of sequence. */
-    s = fresh(path, 3);
-    CHECK(tamper(path, "INSERT INTO occurrences (id, at, actor, subject, "
-                       "action, prev_hash, hash) SELECT 7, at, actor, "
-                       "subject, 'cancel', hash, hash FROM occurrences "
-                       "WHERE id = 6") == SQLITE_OK);
-    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
-    CHECK(r.ok == 0 && r.bad_id == 7);
-    CHECK(strstr(r.reason, "altered") != NULL);
-    relm_store_close(s);
-    s = fresh(path, 3);
-    CHECK(tamper(path, "INSERT INTO occurrences (id, at, actor, subject, "
-                       "action, prev_hash, hash) VALUES (100, 'x', 'x', "
-                       "'release', 'x', 'x', 'x')") == SQLITE_OK);
-    CHECK(relm_audit_verify(s, &r, &d) == RELM_OK);
-    CHECK(r.ok == 0 && r.bad_id == 100);
-    CHECK(strstr(r.reason, "row 7 is missing before row 100") != NULL);
-    relm_store_close(s);
+    CHECK(broken_at(path, "INSERT INTO occurrences (id, at, actor, subject, "
+                          "action, prev_hash, hash) SELECT 7, at, actor, "
+                          "subject, 'cancel', hash, hash FROM occurrences "
+                          "WHERE id = 6", 7, "altered"));
+    CHECK(broken_at(path, "INSERT INTO occurrences (id, at, actor, subject, "
+                          "action, prev_hash, hash) VALUES (100, 'x', 'x', "
+                          "'release', 'x', 'x', 'x')", 100,
+                    "row 7 is missing before row 100"));
 
     /* A truncated tail keeps the chain whole; a kept head shows it. */
     s = fresh(path, 3);

@@ -208,6 +208,8 @@ describe("relm.activity", function()
             { "invalid_argument", "column%) must be one of", function() relm.activity.move(a.id, "doing") end },
             { "invalid_field", "actual_minutes: may not be negative", function()
                 relm.activity.move(a.id, "done", { actual_minutes = -5 }) end },
+            { "invalid_argument", "unknown option 'notes' %(note, actual_minutes%)", function()
+                relm.activity.move(a.id, "done", { notes = "x" }) end },
             { "not_found", "no release with id 424242", function()
                 relm.activity.add(424242, { phase = "planning", title = "x" }) end },
             { "not_found", "no release numbered 'REL%-1999%-000001'", function()

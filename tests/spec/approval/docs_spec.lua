@@ -1,10 +1,9 @@
 -- docs_spec.lua: the examples of docs/approvals.md run and print what the
 -- page says they print (the "-->" comments).
+local S = dofile("tests/fixtures/spec_helper.lua")
+
 local function doc()
-    local f = assert(io.open("docs/approvals.md"))
-    local text = f:read("a")
-    f:close()
-    return text
+    return assert(S.read("docs/approvals.md"))
 end
 
 -- The first ```lua block after the line starting with heading.
@@ -15,16 +14,7 @@ end
 
 -- Run code with print captured; returns the printed lines.
 local function run(code)
-    local lines = {}
-    local env = setmetatable({ print = function(...)
-        local parts = {}
-        for i = 1, select("#", ...) do
-            parts[i] = tostring((select(i, ...)))
-        end
-        lines[#lines + 1] = table.concat(parts, "\t")
-    end }, { __index = _G })
-    assert(load(code, "=docs/approvals.md", "t", env))()
-    return lines
+    return S.run_printed(code, "=docs/approvals.md")
 end
 
 -- What the "-->" comments of code say it prints, in order.

@@ -1,23 +1,17 @@
 -- import_spec.lua: bulk import and export (CSV and JSON Lines).
 local cmdb = relm.cmdb
+local S = dofile("tests/fixtures/spec_helper.lua")
 local TMP = os.getenv("RELM_TEST_TMP") or "/tmp"
 local seq = 0
 
 -- Write text to a fresh file and return its path.
 local function file(text, ext)
     seq = seq + 1
-    local path = ("%s/import_%d.%s"):format(TMP, seq, ext or "csv")
-    local f = assert(io.open(path, "wb"))
-    f:write(text)
-    f:close()
-    return path
+    return S.write(("%s/import_%d.%s"):format(TMP, seq, ext or "csv"), text)
 end
 
 local function slurp(path)
-    local f = assert(io.open(path, "rb"))
-    local s = f:read("a")
-    f:close()
-    return s
+    return assert(S.read(path))
 end
 
 local function counts()

@@ -1,9 +1,9 @@
 -- docs_spec.lua: the self-contained examples of docs/releases.md run, and
 -- print what the page says they print (the `-->` comments).
+local S = dofile("tests/fixtures/spec_helper.lua")
+
 local function blocks_under(heading)
-    local f = assert(io.open("docs/releases.md"))
-    local text = f:read("a")
-    f:close()
+    local text = assert(S.read("docs/releases.md"))
     local section = text:match("\n#+ " .. heading .. "\n(.-)\n#+ ")
     assert(section, "no section '" .. heading .. "' in docs/releases.md")
     local out = {}
@@ -25,7 +25,7 @@ end
 -- Run code with print collected; return the printed lines and the lines
 -- the code's `print(...)  --> text` comments expect, in order.
 local function run(code)
-    local printed, expected = {}, {}
+    local expected = {}
     local lines = {}
     for line in code:gmatch("[^\n]+") do
         lines[#lines + 1] = line
@@ -37,18 +37,7 @@ local function run(code)
             expected[#expected + 1] = want
         end
     end
-    local env = setmetatable({
-        print = function(...)
-            local parts = {}
-            for i = 1, select("#", ...) do
-                parts[i] = tostring((select(i, ...)))
-            end
-            printed[#printed + 1] = table.concat(parts, " ")
-        end,
-    }, { __index = _G })
-    local chunk = assert(load(code, "=docs/releases.md", "t", env))
-    chunk()
-    return printed, expected
+    return S.run_printed(code, "=docs/releases.md", " "), expected
 end
 
 describe("docs/releases.md", function()

@@ -5,15 +5,7 @@ local cjson = require "cjson"
 
 local dir = os.getenv("RELM_TEST_TMP") or "/tmp"
 
-local function read(path)
-    local f = io.open(path, "rb")
-    if not f then
-        return nil
-    end
-    local t = f:read("a")
-    f:close()
-    return t
-end
+local read = dofile("tests/fixtures/spec_helper.lua").read
 
 describe("relm.export", function()
     local rows = {

@@ -2,20 +2,11 @@
 -- relm.pretty called directly on real query results.
 local pretty = relm.pretty
 
+local S = dofile("tests/fixtures/spec_helper.lua")
+
 -- Capture what pretty.print writes to stdout.
 local function printed(...)
-    local path = os.tmpname()
-    local old = io.output()
-    io.output(path)
-    local ok, err = pcall(pretty.print, ...)
-    io.output():close()
-    io.output(old)
-    local f = assert(io.open(path))
-    local text = f:read("a")
-    f:close()
-    os.remove(path)
-    assert(ok, err)
-    return text
+    return S.stdout(pretty.print, ...)
 end
 
 describe("relm.pretty.table", function()

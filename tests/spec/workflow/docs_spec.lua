@@ -3,9 +3,7 @@
 local W = relm.workflow
 
 local function doc_workflows()
-    local f = assert(io.open("docs/workflows.md"))
-    local text = f:read("a")
-    f:close()
+    local text = assert(dofile("tests/fixtures/spec_helper.lua").read("docs/workflows.md"))
     local out = {}
     for block in text:gmatch("```lua\n(.-)```") do
         local name = block:match('^[^\n]*\n?workflow "([%w_]+)"') or block:match('^workflow "([%w_]+)"')
