@@ -211,14 +211,17 @@ local function wrap(label, items, width)
     return table.concat(lines, "\n")
 end
 
--- How a desktop prints: one line per item in 80 columns (or the
--- terminal's width), then the counts by situation, priority and group.
+-- How a desktop prints: one line per item fitted to the terminal's width,
+-- then the counts by situation, priority and group. To a file or a pipe
+-- nothing is cut (as pretty.show does for any table): the whole task,
+-- group and person names, every row.
 local function render(d)
     local mt = getmetatable(d)
     if #d == 0 then
         return ("(nothing waiting for %s)"):format(mt.user)
     end
-    local width = pretty.width and pretty.width > 0 and pretty.width or 80
+    local terminal = pretty.terminal()
+    local width = terminal and pretty.width or math.huge
     local rows = {}
     for i, r in ipairs(d) do
         rows[i] = {
@@ -230,7 +233,10 @@ local function render(d)
         }
     end
     local columns = fit(rows, width)
-    local text = pretty.table(rows, columns, { width = width, max_rows = pretty.max_rows })
+    local text = pretty.table(rows, columns, {
+        width = terminal and width or 0, max_rows = terminal and pretty.max_rows or nil,
+        max_cell = not terminal and math.huge or nil, header = pretty.header,
+    })
     local c = mt.counts
     local sit = {
         "in execution " .. c.situation["in execution"], "suspended " .. c.situation.suspended,
