@@ -82,7 +82,10 @@ local function is_record_list(t)
         end
         any_field = any_field or next(row) ~= nil
     end
-    return any_field -- records without fields would be a table of nothing
+    -- Records without fields would be a table of nothing, unless the list
+    -- names its columns: a relm.sql row whose every value is NULL is an
+    -- empty Lua table, and still a row.
+    return any_field or (type(mt) == "table" and type(mt.columns) == "table" and #mt.columns > 0)
 end
 
 -- Display width of a UTF-8 string (code points; good enough for tables).
