@@ -110,6 +110,10 @@ describe("the timer, the schema and the traceback", function()
         assert.matches("^CREATE TABLE users", out)
         assert.is_nil(out:find("CREATE TABLE releases", 1, true))
         assert.matches("CREATE TABLE releases", relm.schema(), 1, true)
+        -- A pattern that matches nothing says so, rather than print a blank line.
+        _, out = e("", 'relm.schema("relases")')
+        assert.are.equal("-- no table, index or view is named like 'relases' (LIKE: % any text, _ one character; "
+            .. "relm.schema() prints them all)\n", out)
     end)
 
     it("gives the traceback of the last error on demand", function()
