@@ -132,16 +132,8 @@ local PASSES = {
     { floor = { task = 0, group = 0, resp = 0, shared = 0 }, weight = { task = 3 } },
 }
 
-local function text_width(s)
-    return utf8.len(s) or #s
-end
-
-local function cut(s, w)
-    if text_width(s) > w then
-        return utf8.len(s) and s:sub(1, utf8.offset(s, w) - 1) .. "…" or s:sub(1, w - 1) .. "…"
-    end
-    return s
-end
+-- Terminal columns, as the table printer counts them (wide characters two).
+local text_width, cut = pretty.display_width, pretty.cut
 
 -- The columns to print for rows, their flexible cells cut so that the
 -- table fits width columns (see PASSES); a flexible column empty in every
