@@ -300,7 +300,10 @@ function M.list(opts)
         end
         return text
     end
-    return setmetatable(shown, { __tostring = render, __name = "relm.desktop", user = u.name, counts = counts })
+    -- columns: how relm.mode("csv"|"json"|...) and relm.export write the items.
+    return setmetatable(shown, {
+        __tostring = render, __name = "relm.desktop", columns = M.fields, user = u.name, counts = counts,
+    })
 end
 
 ---Counts of the desktop's items: {total=, releases=, activities=,

@@ -107,6 +107,21 @@ describe("relm.desktop", function()
         assert.are.equal(text, relm.pretty.show(desk("bob")))
     end) end)
 
+    it("prints its items in the output mode (csv, json, ...) and exports them", function()
+        local saved = relm.pretty.mode
+        relm.pretty.mode = "csv"
+        local ok, text = pcall(relm.pretty.show, desk("bob"))
+        relm.pretty.mode = saved
+        assert(ok, text)
+        local header = text:match("^([^\r\n]*)")
+        assert.are.equal(table.concat(relm.desktop.fields, ","), header)
+        assert.matches("\r\nrelease," .. urgent.number .. ",", text, 1, true)
+        assert.is_nil(text:find("situation: ", 1, true))
+        local path = os.tmpname() .. ".csv"
+        assert.are.equal(4, relm.export(desk("bob"), path))
+        os.remove(path)
+    end)
+
     it("gives JSON for scripts", function()
         local j = cjson.decode(desk("bob", { format = "json" }))
         assert.are.equal("bob", j.user)
