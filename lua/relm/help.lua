@@ -172,6 +172,11 @@ end
 -- The doc of function fname of module name: {sig=, summary=, ...}. A
 -- forwarder documented only by `---@see relm.other.fn` (relm.release.impact
 -- calls relm.related.impact) shows the doc of the function it calls.
+--- Functions that wrap another, each mapped to the one it calls, so that
+--- help finds the original's doc (relm.cmdb wraps the C functions it
+--- gathers to add hints to their errors). Weak keys.
+M.wrapped = setmetatable({}, { __mode = "k" })
+
 local function_doc
 
 -- Every string key under which table t holds the value v.
@@ -197,6 +202,7 @@ local function doc_by_value(name, fname)
     if type(v) ~= "function" then
         return nil
     end
+    v = M.wrapped[v] or v
     for key, t in pairs(package.loaded) do
         local n = type(key) == "string" and (key:match("^relm%.core%.([%w_]+)$") or key:match("^relm%.([%w_]+)$"))
         for _, k in ipairs(n and keys_of(t, v) or {}) do
