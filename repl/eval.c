@@ -157,9 +157,39 @@ static int open_eval_module(lua_State *L)
     return 1;
 }
 
-/* Protected part of setup: package.preload["relm.eval"] and help(). */
+/* string.rep of the statements' state (upvalue 1: Lua's own). Lua makes
+ * rep("", n) by copying the empty string n times: with n near
+ * math.maxinteger that spins in C for hours, deaf to Ctrl-C, which is only
+ * seen between Lua instructions. The answer is "" whatever n, so give it
+ * at once; every other call (and every argument error) is Lua's. */
+static int l_eval_str_rep(lua_State *L)
+{
+    size_t len, seplen = 0;
+    luaL_checklstring(L, 1, &len);
+    (void)luaL_checkinteger(L, 2);
+    luaL_optlstring(L, 3, "", &seplen);
+    if (len == 0 && seplen == 0) {
+        lua_pushliteral(L, "");
+        return 1;
+    }
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, n, 1);
+    return 1;
+}
+
+/* Protected part of setup: package.preload["relm.eval"], help() and the
+ * bounded string.rep. */
 static int eval_setup(lua_State *L)
 {
+    lua_getglobal(L, "string");
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "rep");
+        lua_pushcclosure(L, l_eval_str_rep, 1);
+        lua_setfield(L, -2, "rep");
+    }
+    lua_pop(L, 1);
     lua_getglobal(L, "package");
     lua_getfield(L, -1, "preload");
     lua_pushcfunction(L, open_eval_module);

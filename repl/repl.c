@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include "eval.h"
@@ -199,6 +200,23 @@ static char *read_line(const char *prompt, int tty)
     return line;
 }
 
+/* The greeting, on one line when it fits the terminal, else the hint on
+ * a line of its own: a long database path must not wrap mid-word. */
+static void banner(const char *path, const char *user)
+{
+    static const char hint[] = "help() lists the modules; Ctrl-D leaves.";
+    char head[4200];
+    struct winsize ws;
+    int cols = 80;
+    if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+        cols = ws.ws_col;
+    int n = snprintf(head, sizeof head, "relm %s on %s as %s.", RELM_VERSION, path, user);
+    if (n >= 0 && (size_t)n + 1 + strlen(hint) <= (size_t)cols)
+        printf("%s %s\n", head, hint);
+    else
+        printf("%s\n%s\n", head, hint);
+}
+
 int relm_repl(lua_State *L)
 {
     int tty = isatty(STDIN_FILENO);
@@ -223,9 +241,7 @@ int relm_repl(lua_State *L)
         rl_completion_append_character = '\0';
         rl_basic_word_break_characters = " \t\n\"\\'`@$><=;|&{(,+-*/%^~#[]";
         relm_store *s = relm_host_store(L);
-        printf("relm %s on %s as %s. help() lists the modules; Ctrl-D "
-               "leaves.\n", RELM_VERSION, relm_store_path(s),
-               relm_store_actor_name(s));
+        banner(relm_store_path(s), relm_store_actor_name(s));
     }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -143,13 +143,51 @@ end
 -- caller of the public function (level 3: call, the public function, its
 -- caller), so that `where` names the user's script rather than this file.
 -- Public functions must not tail-call this (that would remove their level).
+-- " (did you mean 'crm-db'?)" for a CI name that does not exist: the names
+-- equal to it but for case and '_', '-' or ' ' (crm_db for crm-db), else
+-- up to three that start with it. Only on the error path, so a scan of the
+-- CIs is cheap enough; "" when nothing is close.
+local function ci_hint(name)
+    if #name == 0 or #name > 200 then
+        return ""
+    end
+    local rows = sql([[SELECT name FROM cis WHERE name <> ?1
+        AND replace(replace(lower(name), '_', '-'), ' ', '-') = replace(replace(lower(?1), '_', '-'), ' ', '-')
+        ORDER BY name LIMIT 3]], name)
+    if #rows == 0 and utf8.len(name) and utf8.len(name) >= 3 then
+        rows = sql("SELECT name FROM cis WHERE substr(name, 1, length(?1)) = ?1 AND name <> ?1 ORDER BY name LIMIT 3",
+            name)
+    end
+    if #rows == 0 then
+        return ""
+    end
+    local names = {}
+    for i, r in ipairs(rows) do
+        names[i] = "'" .. r.name .. "'"
+    end
+    return " (did you mean " .. table.concat(names, ", ", 1, #names - 1)
+        .. (#names > 1 and " or " or "") .. names[#names] .. "?)"
+end
+
+-- err with the hint of ci_hint when it is "no CI named 'x'" (the same
+-- error, its where kept).
+local function with_ci_hint(err)
+    if base.is_error(err) and err.code == "not_found" and type(err.message) == "string" then
+        local missing = err.message:match("^no CI named '(.*)'$")
+        if missing then
+            err.message = err.message .. ci_hint(missing)
+        end
+    end
+    return err
+end
+
 local function call(fn, ...)
     local r = table.pack(pcall(fn, ...))
     if r[1] then
         return table.unpack(r, 2, r.n)
     end
     if base.is_error(r[2]) then
-        rerror(r[2].code, r[2].message, 3)
+        rerror(r[2].code, with_ci_hint(r[2]).message, 3)
     end
     error(r[2], 0)
 end
@@ -305,7 +343,7 @@ local function locate(name, level)
     end
     local r = sql("SELECT ci_id FROM ci_history WHERE ci_name = ? ORDER BY id DESC LIMIT 1", name)[1]
     if not r then
-        rerror("not_found", ("no CI named '%s'"):format(name), level + 1)
+        rerror("not_found", ("no CI named '%s'"):format(name) .. ci_hint(name), level + 1)
     end
     return r.ci_id, nil
 end
@@ -410,7 +448,7 @@ function M.get(name, opts)
     end
     local r = sql(RECORD_SQL .. " WHERE c.name = ?", name)[1]
     if not r then
-        rerror("not_found", ("no CI named '%s'"):format(name), 2)
+        rerror("not_found", ("no CI named '%s'"):format(name) .. ci_hint(name), 2)
     end
     return record(r)
 end
@@ -588,7 +626,7 @@ function M.relations(name)
     check_name(name, "relations")
     local id = sql("SELECT id FROM cis WHERE name = ?", name)[1]
     if not id then
-        rerror("not_found", ("no CI named '%s'"):format(name), 2)
+        rerror("not_found", ("no CI named '%s'"):format(name) .. ci_hint(name), 2)
     end
     return sql([[SELECT f.name AS "from", k.name AS kind, t.name AS "to", 'out' AS direction
           FROM relationships r JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id
@@ -764,7 +802,17 @@ do
         if type(mod) == "table" then
             for fname, fn in pairs(mod) do
                 if type(fn) == "function" and M[fname] == nil then
-                    M[fname] = fn
+                    -- A misspelt CI name (relm.cmdb.impact("crm_db")) gets
+                    -- the hint as in this file's own functions.
+                    local function wrapper(...)
+                        local r = table.pack(pcall(fn, ...))
+                        if r[1] then
+                            return table.unpack(r, 2, r.n)
+                        end
+                        error(with_ci_hint(r[2]), 0)
+                    end
+                    M[fname] = wrapper
+                    require("relm.help").wrapped[wrapper] = fn -- help(relm.cmdb.impact) finds fn's doc
                 end
             end
         end

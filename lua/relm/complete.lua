@@ -202,6 +202,13 @@ local function distance(a, b)
     return d[#a][#b]
 end
 
+--- Edit distance between two short names (a swap of neighbours counts
+--- one), for "did you mean" hints elsewhere (relm.search's filters).
+---@param a string
+---@param b string
+---@return integer
+M.distance = distance
+
 --- A suggestion for an error about a name that does not exist, such as
 --- "attempt to call a nil value (field 'gett')" after `relm.cmdb.gett(x)`:
 --- the names beside it in the statement's path (relm.cmdb) at most two

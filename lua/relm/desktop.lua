@@ -127,16 +127,8 @@ local PASSES = {
     { floor = { task = 0, group = 0, resp = 0, shared = 0 }, weight = { task = 3 } },
 }
 
-local function text_width(s)
-    return utf8.len(s) or #s
-end
-
-local function cut(s, w)
-    if text_width(s) > w then
-        return utf8.len(s) and s:sub(1, utf8.offset(s, w) - 1) .. "…" or s:sub(1, w - 1) .. "…"
-    end
-    return s
-end
+-- Terminal columns, as the table printer counts them (wide characters two).
+local text_width, cut = pretty.display_width, pretty.cut
 
 -- The columns to print for rows, their flexible cells cut so that the
 -- table fits width columns (see PASSES); a flexible column empty in every
@@ -206,14 +198,17 @@ local function wrap(label, items, width)
     return table.concat(lines, "\n")
 end
 
--- How a desktop prints: one line per item in 80 columns (or the
--- terminal's width), then the counts by situation, priority and group.
+-- How a desktop prints: one line per item fitted to the terminal's width,
+-- then the counts by situation, priority and group. To a file or a pipe
+-- nothing is cut (as pretty.show does for any table): the whole task,
+-- group and person names, every row.
 local function render(d)
     local mt = getmetatable(d)
     if #d == 0 then
         return ("(nothing waiting for %s)"):format(mt.user)
     end
-    local width = pretty.width and pretty.width > 0 and pretty.width or 80
+    local terminal = pretty.terminal()
+    local width = terminal and pretty.width or math.huge
     local rows = {}
     for i, r in ipairs(d) do
         rows[i] = {
@@ -225,7 +220,10 @@ local function render(d)
         }
     end
     local columns = fit(rows, width)
-    local text = pretty.table(rows, columns, { width = width, max_rows = pretty.max_rows })
+    local text = pretty.table(rows, columns, {
+        width = terminal and width or 0, max_rows = terminal and pretty.max_rows or nil,
+        max_cell = not terminal and math.huge or nil, header = pretty.header,
+    })
     local c = mt.counts
     local sit = {
         "in execution " .. c.situation["in execution"], "suspended " .. c.situation.suspended,
@@ -297,7 +295,10 @@ function M.list(opts)
         end
         return text
     end
-    return setmetatable(shown, { __tostring = render, __name = "relm.desktop", user = u.name, counts = counts })
+    -- columns: how relm.mode("csv"|"json"|...) and relm.export write the items.
+    return setmetatable(shown, {
+        __tostring = render, __name = "relm.desktop", columns = M.fields, user = u.name, counts = counts,
+    })
 end
 
 ---Counts of the desktop's items: {total=, releases=, activities=,

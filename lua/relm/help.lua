@@ -172,6 +172,11 @@ end
 -- The doc of function fname of module name: {sig=, summary=, ...}. A
 -- forwarder documented only by `---@see relm.other.fn` (relm.release.impact
 -- calls relm.related.impact) shows the doc of the function it calls.
+--- Functions that wrap another, each mapped to the one it calls, so that
+--- help finds the original's doc (relm.cmdb wraps the C functions it
+--- gathers to add hints to their errors). Weak keys.
+M.wrapped = setmetatable({}, { __mode = "k" })
+
 local function_doc
 
 -- Every string key under which table t holds the value v.
@@ -197,6 +202,7 @@ local function doc_by_value(name, fname)
     if type(v) ~= "function" then
         return nil
     end
+    v = M.wrapped[v] or v
     for key, t in pairs(package.loaded) do
         local n = type(key) == "string" and (key:match("^relm%.core%.([%w_]+)$") or key:match("^relm%.([%w_]+)$"))
         for _, k in ipairs(n and keys_of(t, v) or {}) do
@@ -322,6 +328,23 @@ local function resolve(s)
     return s
 end
 
+-- The top-level field of relm that is a plain value (relm.version,
+-- relm.home) named s ("version", "relm.home") or holding s: help(relm.version)
+-- passes the string "0.1.0", which is no name at all.
+local function value_field(s)
+    local key = s:gsub("^relm%.", "")
+    local v = rawget(relm, key)
+    if v ~= nil and type(v) ~= "function" and type(v) ~= "table" then
+        return key
+    end
+    for k, x in pairs(relm) do
+        if x == s and type(k) == "string" and not k:match("^_") then
+            return k
+        end
+    end
+    return nil
+end
+
 local function qualified(name, fname)
     return "relm." .. (name ~= "" and name .. "." or "") .. (fname or "")
 end
@@ -424,6 +447,16 @@ function M.lines(v)
     end
     local name, fname
     if type(v) == "string" then
+        local field = value_field(v)
+        if field then
+            return { ("relm.%s is a value (%q), not a module or a function; help(relm) lists the functions")
+                :format(field, relm[field]) }
+        end
+        local bare = v:gsub("^relm%.?", "")
+        if bare ~= "" and not bare:match("^[%a_][%w_]*$") and not bare:match("^[%a_][%w_]*%.[%a_][%w_]*$") then
+            return { ("help(%q): not a name; help(\"cmdb\"), help(\"cmdb.get\") or help(relm.cmdb.get); "
+                .. "help() lists the modules"):format(v) }
+        end
         name, fname = resolve(v)
         if fname == nil and name ~= "" and loaded(name) == nil and relm[name] == nil then
             -- help("impact"): the functions of that name, if any.
@@ -464,8 +497,7 @@ end
 function M.help(...)
     local v = ...
     if v == nil and select("#", ...) > 0 then
-        io.write("help(nil): no such name (misspelt?); help() lists the modules, "
-            .. "Tab completes names\n")
+        io.write("help(nil): no such name (misspelt?); help() lists modules, Tab completes\n")
         return
     end
     io.write(table.concat(M.lines(v), "\n"), "\n")

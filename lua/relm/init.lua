@@ -50,7 +50,8 @@ function relm.timer(on)
 end
 
 ---The SQL that creates the tables, indexes and views whose name is like
----pattern (SQL LIKE; default every one), as text to read.
+---pattern (SQL LIKE; default every one), as text to read; when none is, a
+---comment line saying so.
 ---@param pattern? string
 ---@return string
 function relm.schema(pattern)
@@ -62,6 +63,12 @@ function relm.schema(pattern)
     local out = {}
     for i, r in ipairs(rows) do
         out[i] = r.sql .. ";"
+    end
+    if #out == 0 then
+        -- Said as an SQL comment, so the text stays SQL; a blank line
+        -- would look like a table without columns.
+        return ("-- no table, index or view is named like '%s' (LIKE: %% any text, _ one character; "
+            .. "relm.schema() prints them all)"):format(pattern)
     end
     return table.concat(out, "\n")
 end

@@ -40,11 +40,17 @@ function M.revoke(spec)
 end
 
 ---Every permission, or those of one group: array of {group=, workflow=, action=}.
+---Raises not_found for a group that does not exist (as grant does), so a
+---misspelt name is not read as "this group may do nothing".
 ---@param group string?
 ---@return table[]
 function M.list(group)
     if group ~= nil and type(group) ~= "string" then
         relm.error("invalid_argument", "relm.permission.list: argument #1 (group) must be a string", 2)
+    end
+    if group ~= nil and #relm.sql("SELECT 1 FROM groups WHERE name = ?", group) == 0 then
+        relm.error("not_found", ("relm.permission.list: no group named '%s' (relm.group.list() lists them)")
+            :format(group), 2)
     end
     return relm.sql([[
         SELECT g.name AS "group", p.workflow, p.action FROM permissions p

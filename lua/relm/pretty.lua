@@ -82,12 +82,58 @@ local function is_record_list(t)
         end
         any_field = any_field or next(row) ~= nil
     end
-    return any_field -- records without fields would be a table of nothing
+    -- Records without fields would be a table of nothing, unless the list
+    -- names its columns: a relm.sql row whose every value is NULL is an
+    -- empty Lua table, and still a row.
+    return any_field or (type(mt) == "table" and type(mt.columns) == "table" and #mt.columns > 0)
 end
 
--- Display width of a UTF-8 string (code points; good enough for tables).
+-- Columns a code point takes on a terminal: 0 for combining marks and
+-- zero-width characters, 2 for East Asian wide and fullwidth characters
+-- and emoji (the ranges wcwidth() gives 2), else 1. Without this a table
+-- of Japanese names or emoji is misaligned.
+local WIDE = {
+    { 0x1100, 0x115F }, { 0x2E80, 0x303E }, { 0x3041, 0x33FF }, { 0x3400, 0x4DBF }, { 0x4E00, 0x9FFF },
+    { 0xA000, 0xA4CF }, { 0xAC00, 0xD7A3 }, { 0xF900, 0xFAFF }, { 0xFE30, 0xFE4F }, { 0xFF00, 0xFF60 },
+    { 0xFFE0, 0xFFE6 }, { 0x1F300, 0x1F64F }, { 0x1F900, 0x1F9FF }, { 0x20000, 0x3FFFD },
+}
+local ZERO = {
+    { 0x0300, 0x036F }, { 0x1AB0, 0x1AFF }, { 0x1DC0, 0x1DFF }, { 0x200B, 0x200F }, { 0x20D0, 0x20FF },
+    { 0xFE00, 0xFE0F }, { 0xFE20, 0xFE2F },
+}
+local function in_ranges(c, ranges)
+    for _, r in ipairs(ranges) do
+        if c < r[1] then
+            return false
+        elseif c <= r[2] then
+            return true
+        end
+    end
+    return false
+end
+local function cp_width(c)
+    if c < 0x300 then
+        return 1
+    end
+    return in_ranges(c, ZERO) and 0 or in_ranges(c, WIDE) and 2 or 1
+end
+
+-- Display width of a string on a terminal; bytes that are not UTF-8 count
+-- one each.
 local function width(s)
-    return utf8.len(s) or #s
+    local n = utf8.len(s)
+    if not n then
+        return #s
+    end
+    -- Below U+0300 (lead bytes up to 0xCB) every code point is one column.
+    if not s:find("[\204-\255]") then
+        return n
+    end
+    local w = 0
+    for _, c in utf8.codes(s) do
+        w = w + cp_width(c)
+    end
+    return w
 end
 
 -- s cut to at most w display columns, the last one an ellipsis.
@@ -98,8 +144,27 @@ local function cut(s, w)
     if not utf8.len(s) then
         return s:sub(1, w - 1) .. "…"
     end
-    return s:sub(1, utf8.offset(s, w) - 1) .. "…"
+    local used, stop = 0, 0
+    for p, c in utf8.codes(s) do
+        local cw = cp_width(c)
+        if used + cw > w - 1 then
+            break
+        end
+        used, stop = used + cw, p + #utf8.char(c) - 1
+    end
+    return s:sub(1, stop) .. "…"
 end
+
+--- Columns s takes on a terminal (East Asian wide characters and emoji
+--- two, combining marks none): for code that lines text up itself.
+---@param s string
+---@return integer
+M.display_width = width
+--- s cut to at most w columns on a terminal, the last one an ellipsis.
+---@param s string
+---@param w integer
+---@return string
+M.cut = cut
 
 local function cell(v, max)
     local s

@@ -51,6 +51,23 @@ local function results(rows, total, offset)
     })
 end
 
+-- " (did you mean 'x'?)" for the name of keys nearest word (at most two
+-- edits, and fewer than word's length), or "": stauts= is status=.
+local function near(word, keys)
+    if type(word) ~= "string" or #word > 40 then
+        return ""
+    end
+    local distance = require("relm.complete").distance
+    local best, bestd
+    for name in pairs(keys) do
+        local d = distance(word, name)
+        if d <= 2 and d < #word and (bestd == nil or d < bestd or (d == bestd and name < best)) then
+            best, bestd = name, d
+        end
+    end
+    return best and (" (did you mean '%s'?)"):format(best) or ""
+end
+
 local FILTERS = {
     status = true, situation = true, number = true, opened = true, opened_from = true, opened_to = true,
     closed = true, closed_from = true, closed_to = true, contract = true, unit = true, user = true,
@@ -273,7 +290,7 @@ function M.releases(filters)
     local f = filters or {}
     for k in pairs(f) do
         if not FILTERS[k] then
-            bad("unknown filter '" .. tostring(k) .. "' (see docs/search.md)")
+            bad("unknown filter '" .. tostring(k) .. "'" .. near(k, FILTERS) .. " (see docs/search.md)")
         end
     end
     local limit, offset = f.limit or 1000, f.offset or 0

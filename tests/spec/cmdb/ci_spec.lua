@@ -100,6 +100,20 @@ describe("relm.cmdb.add and get", function()
     it("raises not_found for a CI that does not exist", function()
         fails("not_found", cmdb.get, "nope")
     end)
+
+    it("names the CI meant when a name is misspelt (case, _ for -, a prefix)", function()
+        cmdb.add { type = "app", name = "crm-db" }
+        cmdb.add { type = "app", name = "crm-app" }
+        assert.matches("no CI named 'crm_db' (did you mean 'crm-db'?)", fails("not_found", cmdb.get, "crm_db"), 1, true)
+        assert.matches("(did you mean 'crm-app'?)", fails("not_found", cmdb.history, "CRM-APP"), 1, true)
+        assert.matches("(did you mean 'crm-app' or 'crm-db'?)", fails("not_found", cmdb.get, "crm"), 1, true)
+        -- The functions relm.cmdb gathers from C modules too, their doc kept.
+        local msg = fails("not_found", cmdb.impact, "crm_db")
+        assert.matches("(did you mean 'crm-db'?)", msg, 1, true)
+        assert.matches("^relm%.cmdb%.impact%(name", table.concat(require("relm.help").lines(relm.cmdb.impact), "\n"))
+        -- Nothing near: no hint.
+        assert.is_nil(fails("not_found", cmdb.get, "zzz"):find("did you mean", 1, true))
+    end)
 end)
 
 describe("relm.cmdb.update", function()

@@ -18,6 +18,15 @@ local function numbers(rows)
     return out
 end
 
+-- On an 80-column terminal (the REPL sets relm.pretty.width).
+local function on_terminal(fn)
+    local saved = relm.pretty.width
+    relm.pretty.width = 80
+    local ok, err = pcall(fn)
+    relm.pretty.width = saved
+    assert(ok, err)
+end
+
 describe("relm.desktop", function()
     local urgent, patch, other, held, act
     setup(function()
@@ -85,7 +94,7 @@ describe("relm.desktop", function()
         assert.are.same({ ops = 3, dba = 1 }, c.group)
     end)
 
-    it("prints as a table that fits 80 columns, with the counts", function()
+    it("prints as a table that fits 80 columns, with the counts", function() on_terminal(function()
         local text = tostring(desk("bob"))
         assert.matches("number%s+p%s+sit%s+limit%s+delay%s+task", text)
         assert.matches(urgent.number, text, 1, true)
@@ -96,6 +105,21 @@ describe("relm.desktop", function()
             assert.is_true(utf8.len(line) <= 80, line)
         end
         assert.are.equal(text, relm.pretty.show(desk("bob")))
+    end) end)
+
+    it("prints its items in the output mode (csv, json, ...) and exports them", function()
+        local saved = relm.pretty.mode
+        relm.pretty.mode = "csv"
+        local ok, text = pcall(relm.pretty.show, desk("bob"))
+        relm.pretty.mode = saved
+        assert(ok, text)
+        local header = text:match("^([^\r\n]*)")
+        assert.are.equal(table.concat(relm.desktop.fields, ","), header)
+        assert.matches("\r\nrelease," .. urgent.number .. ",", text, 1, true)
+        assert.is_nil(text:find("situation: ", 1, true))
+        local path = os.tmpname() .. ".csv"
+        assert.are.equal(4, relm.export(desk("bob"), path))
+        os.remove(path)
     end)
 
     it("gives JSON for scripts", function()
@@ -166,10 +190,17 @@ describe("the printed desktop", function()
         relm.activity.add(long.id, { phase = "deployment", owner = "bob",
             title = "Back up every database of the cluster before the upgrade starts",
             scheduled_at = "2025-01-01T09:00", estimated_minutes = 30 })
-        local text = tostring(desk("bob"))
+        local text
+        on_terminal(function() text = tostring(desk("bob")) end)
         for line in text:gmatch("[^\n]+") do
             assert.is_true(utf8.len(line) <= 80, line)
         end
+        -- To a pipe or a file (relm -e ... | grep) nothing is cut: the
+        -- whole task, group and person names.
+        local whole = relm.pretty.show(desk("bob"))
+        assert.matches("#%d+ Back up every database of the cluster before the upgrade starts", whole)
+        assert.matches("network-engineering-and-security  ", whole, 1, true)
+        assert.matches("maximilian.vandenberghe", whole, 1, true)
         for _, r in ipairs(desk("bob")) do
             assert.matches(r.number .. "  ", text, 1, true)
         end

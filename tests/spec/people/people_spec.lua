@@ -144,6 +144,11 @@ describe("relm.permission", function()
         assert.is_false(ok)
         assert.is_true(relm.is_error(err, "not_found"))
         assert.are.equal(n, count("permissions"))
+        -- Listing a misspelt group says so, rather than "no permissions".
+        ok, err = pcall(relm.permission.list, "testerz")
+        assert.is_false(ok)
+        assert.is_true(relm.is_error(err, "not_found"), tostring(err))
+        assert.matches("no group named 'testerz'", err.message, 1, true)
     end)
 
     it("decides what a user may do on a workflow", function()

@@ -131,6 +131,16 @@ describe("help()", function()
         assert.is_nil(out:find("relm modules", 1, true))
     end)
 
+    it("says a value such as relm.version is no module, rather than 'no module relm.0.1.0'", function()
+        local t = text(relm.version)
+        assert.matches("^relm%.version is a value %(\"" .. relm.version:gsub("%.", "%%.") .. "\"%), not a module", t)
+        assert.matches("^relm%.home is a value", text(relm.home))
+        assert.matches("^relm%.version is a value", text("version"))
+        assert.is_nil(t:find("no module", 1, true))
+        -- A string that is no name at all says so.
+        assert.matches('^help%("12 apples"%): not a name', text("12 apples"))
+    end)
+
     it("points a bare function name to the modules that have it", function()
         local t = text("impact")
         assert.matches("^no module relm%.impact", t)

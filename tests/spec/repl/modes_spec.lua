@@ -61,6 +61,14 @@ describe("output modes", function()
         _, out = e("--mode csv", 'relm.sql("SELECT name FROM users WHERE 0")')
         assert.are.equal("name\r\n", out)
     end)
+
+    it("prints rows whose every value is NULL as rows, not as { {}, {} }", function()
+        local _, out = e("", 'relm.sql("SELECT NULL AS email, NULL AS phone UNION ALL SELECT NULL, NULL")')
+        assert.are.equal("email  phone\n-----  -----\n\n\n(2 rows)\n", out)
+        _, out = e("--mode csv", 'relm.sql("SELECT NULL AS email, NULL AS phone")')
+        assert.are.equal("email,phone\r\n,\r\n", out)
+        assert.are.equal("a\n-\n\n(1 row)", relm.pretty.show(relm.sql("SELECT NULL AS a")))
+    end)
 end)
 
 describe("results to a pipe", function()
@@ -102,6 +110,10 @@ describe("the timer, the schema and the traceback", function()
         assert.matches("^CREATE TABLE users", out)
         assert.is_nil(out:find("CREATE TABLE releases", 1, true))
         assert.matches("CREATE TABLE releases", relm.schema(), 1, true)
+        -- A pattern that matches nothing says so, rather than print a blank line.
+        _, out = e("", 'relm.schema("relases")')
+        assert.are.equal("-- no table, index or view is named like 'relases' (LIKE: % any text, _ one character; "
+            .. "relm.schema() prints them all)\n", out)
     end)
 
     it("gives the traceback of the last error on demand", function()

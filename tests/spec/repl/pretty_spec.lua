@@ -40,6 +40,22 @@ describe("relm.pretty.table", function()
         assert.are.equal("   0.3  z", lines[3])
     end)
 
+    it("lines up wide characters (two columns each) and combining accents (none)", function()
+        local rows = relm.sql("SELECT ? AS a, 1 AS n UNION ALL SELECT ?, 22 UNION ALL SELECT ?, 3",
+            "日本語", "ção", "e\u{301}te")
+        assert.are.equal(table.concat({
+            "a        n",
+            "------  --",
+            "日本語   1",
+            "ção     22",
+            "e\u{301}te      3",
+            "(3 rows)",
+        }, "\n"), pretty.table(rows))
+        -- Cut to the columns a terminal shows, never inside a character.
+        assert.are.equal("日本…", pretty.cut("日本語日本語", 5))
+        assert.are.equal(6, pretty.display_width("東京🎉"))
+    end)
+
     it("cuts long cells with an ellipsis", function()
         local rows = relm.sql("SELECT ? AS long", string.rep("x", 100))
         local line = pretty.table(rows):match("\n(x+…)\n")

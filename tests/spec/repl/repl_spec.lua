@@ -188,6 +188,16 @@ describe("the REPL in a terminal", function()
         })
     end)
 
+    it("puts the hint of the greeting on a line of its own when a long database path would wrap it", function()
+        local dir = session_dir() .. "/" .. string.rep("a-long-directory-name-", 3)
+        assert(os.execute("mkdir -p " .. q(dir .. "/home")))
+        local ok, long = drive(dir, {
+            "expect as admin.\\nhelp() lists the modules; Ctrl-D leaves.\\n",
+            "expect relm> ", "ctrl d", "exit 0",
+        })
+        assert(ok, "REPL session failed:\n" .. long)
+    end)
+
     it("lists the modules with help()", function()
         assert_session({
             "expect relm> ",

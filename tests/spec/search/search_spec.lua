@@ -157,7 +157,10 @@ describe("relm.search.releases", function()
             assert.is_true(relm.is_error(err, "invalid_argument"), tostring(err))
             assert.matches(pattern, err.message)
         end
-        refused("unknown filter 'colour'", { colour = "red" })
+        refused("unknown filter 'colour' %(see", { colour = "red" })
+        -- A misspelt filter names the one meant.
+        refused("unknown filter 'stauts' %(did you mean 'status'%?%)", { stauts = "open" })
+        refused("unknown filter 'grup' %(did you mean 'group'%?%)", { grup = "dba" })
         refused("status must be", { status = "done" })
         refused("situation must be", { situation = "asleep" })
         refused("priority must be", { priority = 9 })
