@@ -409,7 +409,8 @@ static int l_release_actor_groups(lua_State *L)
 /* The user's side: each call is planned by the engine (relm.release's
  * _engine functions in the private state), never by the caller. */
 
-/* act(id, action, opts) -> snapshot_json | dry-run report. */
+/* act(id, action, opts) -> the release after (plain table, decoded once in
+ * the engine and copied here) | dry-run report. */
 static int l_release_act(lua_State *L)
 {
     if (lua_type(L, 1) != LUA_TNUMBER && lua_type(L, 1) != LUA_TSTRING)

@@ -250,7 +250,9 @@ end
 -- Decode a snapshot into the release table a user sees: the workflow's own
 -- fields appear as plain fields too, and the SLA clock is read as of now.
 local function to_release(json)
-    local r = decode(json)
+    -- A table is a view the engine decoded already (act): copied across
+    -- the states by C, not encoded and decoded again.
+    local r = type(json) == "table" and json or decode(json)
     if type(r.extra) == "table" then
         for k, v in pairs(r.extra) do
             if r[k] == nil then
@@ -643,7 +645,7 @@ function M.act(id, action, opts)
     end
     o.fields = with_priority(id, o.fields)
     local res = C.act(id, action, o)
-    if type(res) == "table" then
+    if o.dry_run then
         return res -- the dry-run report
     end
     return to_release(res)
@@ -758,7 +760,8 @@ local function refuse(code, message, extra)
     relm.error(code, message, 0)
 end
 
--- The real act, in the caller's transaction; returns the snapshot JSON.
+-- The real act, in the caller's transaction; returns the release after
+-- it as the hooks saw it (to_view).
 local function act_json(id, action, opts)
     -- Where it stands is enough to plan; the hook sees the full release.
     local r = C.head(id)
@@ -832,10 +835,12 @@ local function act_json(id, action, opts)
         end
     end
     return relm.tx(function()
-        local json = C.apply(r.id, action, op, hook)
-        extensions("transition_done", r, to_view(json), wf, tname,
+        -- Decoded once, here: the hooks read it and the caller's state
+        -- gets a copy of the table (the snapshot is not decoded twice).
+        local after = to_view(C.apply(r.id, action, op, hook))
+        extensions("transition_done", r, after, wf, tname,
             done_ctx or { user = relm.whoami(), action = action, note = opts.note })
-        return json
+        return after
     end)
 end
 
@@ -845,14 +850,14 @@ local PROBE = setmetatable({}, { __name = "relm.dry_run" })
 -- Run the real action inside a savepoint and roll it back. Returns true,
 -- the snapshot it would leave; or false and the refusal.
 local function try(id, action, opts)
-    local json
+    local after
     last_refusal = nil
     local ok, err = pcall(relm.tx, function()
-        json = act_json(id, action, opts)
+        after = act_json(id, action, opts)
         error(PROBE, 0)
     end)
     if not ok and err == PROBE then
-        return true, json
+        return true, after
     end
     return false, err, last_refusal or {}
 end
@@ -877,8 +882,7 @@ local function dry_run(id, action, opts)
     local ok, res, detail = try(id, action, opts)
     out.allowed = ok
     if ok then
-        local after = decode(res)
-        out.to, out.status = after.state, after.status
+        out.to, out.status = res.state, res.status
         return out
     end
     local code = type(res) == "table" and res.code or "error"

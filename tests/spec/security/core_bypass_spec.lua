@@ -88,7 +88,7 @@ describe("the trust boundary", function()
             to_state = "closed", to_phase = "closure", permission = "execute", closes = true,
             from_state = "registration", approval = false,
         })
-        assert.is_string(after)
+        assert.is_table(after)
         assert.are.equal("planning", state(r))
         assert.are.equal("open", relm.release.get(r.id).status)
     end)
