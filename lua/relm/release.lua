@@ -779,7 +779,7 @@ local function act_json(id, action, opts)
     op.to_user = opts.to_user
     op.version = opts.version
     local hook, done_ctx
-    if tname or next(op.fields) then
+    if tname then
         -- Runs inside the core's transaction on the release as it is there.
         hook = function(snapshot)
             local cur = to_release(snapshot)
