@@ -646,7 +646,7 @@ local function compile(c, path)
         -- "supervise" role): a lower-case name that is no near-miss or
         -- shortening of a fixed one (docs/permissions.md, Custom permissions).
         local p = t.permission
-        local custom = type(p) == "string" and #p <= 32 and p:match("^[a-z][a-z0-9_]*$")
+        local custom = not PERMISSIONS[p] and type(p) == "string" and #p <= 32 and p:match("^[a-z][a-z0-9_]*$")
             and suggest(p, M.permissions) == ""
         for _, fixed in ipairs(custom and M.permissions or {}) do
             if fixed:sub(1, #p) == p or p:sub(1, #fixed) == fixed then
