@@ -9,6 +9,8 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "base/clock.h"
+#include "workflow.h"
 
 /* Open an administrator-only write: begin, then check inside the
  * transaction, so a revocation committed meanwhile is honoured. */
@@ -259,14 +261,23 @@ int relm_people_permission(relm_store *s, const char *group,
                            const char *workflow, const char *action,
                            int grant, relm_diag *d)
 {
-    if (!relm_auth_known_action(action))
-        return relm_diag_set(d, "invalid_field",
-                             "action: '%s' is not one of create, execute, "
-                             "delegate, suspend, reactivate, reopen, cancel, "
-                             "approve, admin, cmdb", action);
     if (workflow == NULL || workflow[0] == '\0')
         return relm_diag_set(d, "invalid_field",
                              "workflow: a workflow name or \"*\"");
+    /* A name outside the fixed list is a workflow's own permission (a
+     * "supervise" role on a transition): granted only on that workflow,
+     * and only when its compiled definition asks for it, so a typo is
+     * refused rather than granting nothing. Revoking takes any name, to
+     * clean up after a workflow dropped one. */
+    if (!relm_auth_known_action(action) && grant &&
+        (strcmp(workflow, "*") == 0 ||
+         !relm_workflow_declares_permission(s, workflow, action)))
+        return relm_diag_set(d, "invalid_field",
+                             "action: '%s' is not one of create, execute, "
+                             "delegate, suspend, reactivate, reopen, cancel, "
+                             "approve, admin, cmdb, nor a permission a "
+                             "transition of workflow '%s' names", action,
+                             workflow);
     /* The CMDB belongs to no workflow: a cmdb grant on one would look
      * like a permission and grant nothing. */
     if (strcmp(action, "cmdb") == 0 && strcmp(workflow, "*") != 0)

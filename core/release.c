@@ -13,6 +13,7 @@
 #include "auth.h"
 #include "base/clock.h"
 #include "base/time.h"
+#include "workflow.h"
 
 /* ---- field sets ------------------------------------------------------ */
 
@@ -273,6 +274,7 @@ int relm_release_get(relm_store *s, int64_t id, const char *number,
 /* What a primitive needs to know about the release before it decides. */
 typedef struct current {
     int64_t row_version;
+    char number[32];
     char workflow[128];
     char state[128];
     char phase[32];
@@ -285,8 +287,8 @@ static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
 {
     sqlite3_stmt *st = relm_store_stmt(
         s,
-        "SELECT workflow, state, phase, status, row_version FROM releases "
-        "WHERE id = ?1",
+        "SELECT workflow, state, phase, status, row_version, number FROM "
+        "releases WHERE id = ?1",
         d);
     if (step_release(s, st, id, NULL, d) != RELM_OK)
         return RELM_ERR;
@@ -295,6 +297,7 @@ static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
     relm_store_column_copy(st, 1, c->state, sizeof c->state);
     relm_store_column_copy(st, 2, c->phase, sizeof c->phase);
     relm_store_column_copy(st, 3, c->status, sizeof c->status);
+    relm_store_column_copy(st, 5, c->number, sizeof c->number);
     sqlite3_reset(st);
     return RELM_OK;
 }
@@ -792,6 +795,20 @@ int relm_release_register(relm_store *s, const char *workflow,
     if (title == NULL || title->type != RELM_FV_TEXT || title->s[0] == '\0')
         return relm_diag_set(d, "invalid_field",
                              "title is required (a non-empty string)");
+    /* A release starts where its compiled workflow starts. */
+    const relm_workflow *w = relm_workflow_find(s, workflow);
+    if (w == NULL)
+        return relm_diag_set(d, "not_defined",
+                             "workflow '%s' is not defined in the engine",
+                             workflow);
+    const char *initial = relm_workflow_initial(w);
+    const relm_wf_state *ist = relm_workflow_state(w, initial);
+    if (state == NULL || strcmp(state, initial) != 0 || phase == NULL ||
+        ist == NULL || strcmp(phase, ist->phase) != 0)
+        return relm_diag_set(d, "not_allowed",
+                             "a release of workflow '%s' starts in state "
+                             "'%s' (phase '%s')", workflow, initial,
+                             ist != NULL ? ist->phase : "?");
     /* BEGIN IMMEDIATE first: a permission revoked by a commit that lands
      * before ours is seen (issue 9, races). */
     if (relm_store_begin(s, d) != RELM_OK)
@@ -994,12 +1011,12 @@ static int status_is(const current *c, const char *a)
 }
 
 /* Refuse an action the release's status does not allow. */
-static int check_status(const relm_release_op *op, const current *c,
+static int check_status(relm_release_kind kind, const current *c,
                         const char *action, relm_diag *d)
 {
     int ok;
     const char *why;
-    switch (op->kind) {
+    switch (kind) {
     case RELM_OP_TRANSITION:
     case RELM_OP_CLOSE:
     case RELM_OP_SUSPEND:
@@ -1029,17 +1046,17 @@ static int check_status(const relm_release_op *op, const current *c,
  * person a release is delegated to becomes its responsible, so they must
  * be able to work it: execute on the release's workflow. (A group is a
  * queue, and sharing is for information: neither needs a permission.) */
-static int resolve_target(relm_store *s, const relm_release_op *op,
-                          const char *workflow, int64_t *gid, int64_t *uid,
-                          relm_diag *d)
+static int resolve_target(relm_store *s, relm_release_kind kind,
+                          const relm_release_op *op, const char *workflow,
+                          int64_t *gid, int64_t *uid, relm_diag *d)
 {
     *gid = *uid = 0;
     if ((op->to_group == NULL || !op->to_group[0]) &&
         (op->to_user == NULL || !op->to_user[0]))
         return relm_diag_set(d, "invalid_field",
                              "%s needs to_group or to_user",
-                             kind_action[op->kind]);
-    if (op->kind == RELM_OP_SHARE && op->to_group != NULL &&
+                             kind_action[kind]);
+    if (kind == RELM_OP_SHARE && op->to_group != NULL &&
         op->to_group[0] && op->to_user != NULL && op->to_user[0])
         return relm_diag_set(d, "invalid_field",
                              "share with a group or a person, not both at "
@@ -1047,7 +1064,7 @@ static int resolve_target(relm_store *s, const relm_release_op *op,
     if (op->note == NULL || !op->note[0])
         return relm_diag_set(d, "invalid_field",
                              "%s needs a note (opts.note) saying why",
-                             kind_action[op->kind]);
+                             kind_action[kind]);
     relm_field_value v = {.type = RELM_FV_TEXT};
     if (op->to_group != NULL && op->to_group[0]) {
         v.s = (char *)op->to_group;
@@ -1060,7 +1077,7 @@ static int resolve_target(relm_store *s, const relm_release_op *op,
         fieldspec u = {"to_user", "", K_USER, 0};
         if (resolve_ref(s, &u, &v, uid, d) != RELM_OK)
             return RELM_ERR;
-        if (op->kind == RELM_OP_DELEGATE &&
+        if (kind == RELM_OP_DELEGATE &&
             !relm_auth_user_can(s, *uid, workflow, "execute"))
             return relm_diag_set(d, "invalid_field",
                                  "to_user: '%s' may not execute releases of "
@@ -1073,15 +1090,16 @@ static int resolve_target(relm_store *s, const relm_release_op *op,
 }
 
 /* The kind-specific writes, after the caller's fields are in. */
-static int write_kind(relm_store *s, int64_t id, const relm_release_op *op,
-                      const char *now, int64_t gid, int64_t uid, relm_diag *d)
+static int write_kind(relm_store *s, int64_t id, relm_release_kind kind,
+                      int closes, const relm_release_op *op, const char *now,
+                      int64_t gid, int64_t uid, relm_diag *d)
 {
     /* Stopping the clock folds the running time into elapsed_seconds. */
 #define STOP_CLOCK                                                           \
     "elapsed_seconds = elapsed_seconds + CASE WHEN active_since IS NULL "    \
     "THEN 0 ELSE max(0, ?3 - CAST(strftime('%s', active_since) AS "          \
     "INTEGER)) END, active_since = NULL"
-    switch (op->kind) {
+    switch (kind) {
     case RELM_OP_SUSPEND:
         return exec_row(s,
                         "UPDATE releases SET status = 'suspended', "
@@ -1110,7 +1128,7 @@ static int write_kind(relm_store *s, int64_t id, const relm_release_op *op,
                         "?2, " STOP_CLOCK " WHERE id = ?1",
                         id, now, 0, d);
     case RELM_OP_TRANSITION:
-        if (!op->closes)
+        if (!closes)
             return RELM_OK;
         return exec_row(s,
                         "UPDATE releases SET status = 'closed', closed_at = "
@@ -1166,36 +1184,271 @@ static int write_kind(relm_store *s, int64_t id, const relm_release_op *op,
 #undef STOP_CLOCK
 }
 
+/* What C works out for one action from the release's compiled workflow:
+ * the kind of write, the transition whose rules apply (an action of the
+ * workflow, or the closing transition for close), the permission, the
+ * target state and phase, whether it closes, the justification's use. */
+typedef struct plan {
+    relm_release_kind kind;
+    const relm_wf_transition *t;
+    const char *perm;
+    const char *to_state;
+    const char *to_phase;
+    int closes;
+    const char *use;
+} plan;
+
+/* The phase of state name in w (NULL when none). */
+static const char *phase_of(const relm_workflow *w, const char *name)
+{
+    const relm_wf_state *st = relm_workflow_state(w, name);
+    return st != NULL ? st->phase : NULL;
+}
+
+/* The from-states of t, comma-separated, into buf. */
+static void from_list(const relm_wf_transition *t, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (int i = 0; i < t->from.n; i++) {
+        size_t l = strlen(buf);
+        snprintf(buf + l, size - l, "%s%s", i ? ", " : "", t->from.v[i]);
+    }
+}
+
+/* Plan action on the release read into c, from its workflow w. Refuses
+ * (not_allowed) an action that is neither a transition leaving the
+ * current state nor a primitive the state allows. */
+static int plan_action(const relm_workflow *w, const current *c,
+                       const char *action, plan *p, relm_diag *d)
+{
+    memset(p, 0, sizeof *p);
+    const relm_wf_state *st = relm_workflow_state(w, c->state);
+    const relm_wf_transition *t = relm_workflow_transition(w, action);
+    const char *cancel_state = relm_workflow_cancel_state(w);
+    const char *close_state = relm_workflow_close_state(w);
+    if (t != NULL) {
+        if (!relm_wf_names_has(&t->from, c->state)) {
+            char from[512];
+            from_list(t, from, sizeof from);
+            return relm_diag_set(d, "not_allowed",
+                                 "'%s' is not allowed on release %s: it is "
+                                 "in state '%s' and '%s' leaves only from %s",
+                                 action, c->number, c->state, action, from);
+        }
+        p->t = t;
+        p->to_state = t->to;
+        p->to_phase = phase_of(w, t->to);
+        p->perm = t->permission;
+        if (cancel_state != NULL && strcmp(t->to, cancel_state) == 0) {
+            /* A transition into the cancel state is a cancel: its
+             * justification, status and fixed permission. */
+            p->kind = RELM_OP_CANCEL;
+            p->perm = kind_permission[RELM_OP_CANCEL];
+            p->use = "cancel";
+            return RELM_OK;
+        }
+        p->kind = RELM_OP_TRANSITION;
+        const relm_wf_state *to = relm_workflow_state(w, t->to);
+        p->closes = (close_state != NULL && strcmp(t->to, close_state) == 0) ||
+                    (to != NULL && (to->flags & RELM_WF_FINAL));
+        return RELM_OK;
+    }
+    int k;
+    for (k = RELM_OP_UPDATE; k <= RELM_OP_SHARE; k++)
+        if (strcmp(kind_action[k], action) == 0)
+            break;
+    if (k > RELM_OP_SHARE)
+        return relm_diag_set(d, "not_allowed",
+                             "unknown action '%s' for release %s (workflow "
+                             "'%s', state '%s')", action, c->number,
+                             c->workflow, c->state);
+    p->kind = (relm_release_kind)k;
+    p->perm = kind_permission[k];
+    int open = status_is(c, "open");
+    switch (p->kind) {
+    case RELM_OP_SUSPEND:
+        p->use = "suspend";
+        if (open && (st == NULL || !(st->flags & RELM_WF_SUSPEND)))
+            return relm_diag_set(d, "not_allowed",
+                                 "cannot suspend release %s in state '%s': "
+                                 "the workflow does not allow it there",
+                                 c->number, c->state);
+        break;
+    case RELM_OP_CANCEL:
+        p->use = "cancel";
+        if (cancel_state == NULL ||
+            ((open || status_is(c, "suspended")) &&
+             (st == NULL || !(st->flags & RELM_WF_CANCEL))))
+            return relm_diag_set(d, "not_allowed",
+                                 "cannot cancel release %s in state '%s': "
+                                 "the workflow does not allow it there",
+                                 c->number, c->state);
+        p->to_state = cancel_state;
+        p->to_phase = phase_of(w, cancel_state);
+        break;
+    case RELM_OP_REOPEN:
+        p->use = "reopen";
+        if (relm_workflow_reopen_to(w) == NULL)
+            return relm_diag_set(d, "not_allowed",
+                                 "cannot reopen release %s: workflow '%s' "
+                                 "names no state to reopen to (reopen_to)",
+                                 c->number, c->workflow);
+        p->to_state = relm_workflow_reopen_to(w);
+        p->to_phase = phase_of(w, p->to_state);
+        break;
+    case RELM_OP_CLOSE:
+        /* Closing takes the closing transition from here (the first in
+         * declaration order): its permission, `by`, required fields and
+         * approval point too. */
+        if (open) {
+            for (int i = 0; (t = relm_workflow_transition_at(w, i)); i++)
+                if (close_state != NULL && strcmp(t->to, close_state) == 0 &&
+                    relm_wf_names_has(&t->from, c->state))
+                    break;
+            if (t == NULL)
+                return relm_diag_set(d, "not_allowed",
+                                     "cannot close release %s from state "
+                                     "'%s': no transition there leads to "
+                                     "'%s'", c->number, c->state,
+                                     close_state ? close_state : "(none)");
+            p->t = t;
+            p->perm = t->permission;
+        }
+        p->to_state = close_state;
+        p->to_phase = phase_of(w, close_state);
+        break;
+    default:
+        break;
+    }
+    return RELM_OK;
+}
+
+/* `by` of transition t: the release's requester, or a member of its
+ * executor (or current) group; a superuser may stand in for either. */
+static int check_by(relm_store *s, int64_t id, const relm_wf_transition *t,
+                    relm_diag *d)
+{
+    if (t->by == RELM_BY_ANY)
+        return RELM_OK;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT r.number, (SELECT name FROM users WHERE id = r.requester_id), "
+        "coalesce((SELECT name FROM groups WHERE id = r.current_group_id), "
+        "(SELECT name FROM groups WHERE id = r.executor_group_id)), "
+        "r.requester_id = ?2, EXISTS (SELECT 1 FROM memberships m WHERE "
+        "m.user_id = ?2 AND m.group_id IN (r.executor_group_id, "
+        "r.current_group_id)) FROM releases r WHERE r.id = ?1",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    sqlite3_bind_int64(st, 2, relm_store_actor_id(s));
+    if (sqlite3_step(st) != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return relm_store_fail(s, d, "release");
+    }
+    int ok = sqlite3_column_int(st, t->by == RELM_BY_REQUESTER ? 3 : 4);
+    char number[32], who[128];
+    relm_store_column_copy(st, 0, number, sizeof number);
+    relm_store_column_copy(st, t->by == RELM_BY_REQUESTER ? 1 : 2, who,
+                           sizeof who);
+    int nowho = sqlite3_column_type(st, t->by == RELM_BY_REQUESTER ? 1 : 2) ==
+                SQLITE_NULL;
+    sqlite3_reset(st);
+    if (ok || relm_auth_is_admin(s))
+        return RELM_OK;
+    if (t->by == RELM_BY_REQUESTER)
+        return relm_diag_set(d, "permission_denied",
+                             "only the requester (%s) may %s release %s",
+                             nowho ? "nil" : who, t->name, number);
+    return relm_diag_set(d, "permission_denied",
+                         "only a member of the executor group (%s) may %s "
+                         "release %s", nowho ? "nil" : who, t->name, number);
+}
+
+/* The fields given with an action honour the current state's editable
+ * list (priority follows impact and urgency, so it is not the caller's). */
+static int check_editable(const relm_workflow *w, const current *c,
+                          const char *action, const relm_fields *f,
+                          relm_diag *d)
+{
+    const relm_wf_state *st = relm_workflow_state(w, c->state);
+    if (f == NULL || st == NULL || !(st->flags & RELM_WF_EDITABLE))
+        return RELM_OK;
+    for (int i = 0; i < f->n; i++) {
+        const char *name = f->v[i].name;
+        if (strncmp(name, "extra.", 6) == 0)
+            name += 6;
+        if (strcmp(name, "priority") == 0 ||
+            relm_wf_names_has(&st->editable, name))
+            continue;
+        char list[512] = "";
+        for (int k = 0; k < st->editable.n; k++) {
+            size_t l = strlen(list);
+            snprintf(list + l, sizeof list - l, "%s%s", k ? ", " : "",
+                     st->editable.v[k]);
+        }
+        return relm_diag_set(d, "invalid_field",
+                             "%s: field '%s' cannot be changed in state "
+                             "'%s' (editable: %s)", action, name, c->state,
+                             list);
+    }
+    return RELM_OK;
+}
+
+/* Append to missing the names of list that the release (snapshot json,
+ * where a workflow's own fields sit under extra) does not have; "note" is
+ * the action's note. */
+static int add_missing(relm_store *s, const char *json, const char *note,
+                       const relm_wf_names *list, char *missing, size_t size,
+                       relm_diag *d)
+{
+    if (list->n == 0)
+        return RELM_OK;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "SELECT coalesce(json_extract(?1, '$.\"' || ?2 || '\"'), "
+        "json_extract(?1, '$.extra.\"' || ?2 || '\"')) NOT IN ('')",
+        d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
+    for (int i = 0; i < list->n; i++) {
+        const char *f = list->v[i];
+        int present;
+        if (strcmp(f, "note") == 0) {
+            present = note != NULL && note[0] != '\0';
+        } else {
+            sqlite3_bind_text(st, 2, f, -1, SQLITE_STATIC);
+            present = sqlite3_step(st) == SQLITE_ROW &&
+                      sqlite3_column_int(st, 0) == 1;
+            sqlite3_reset(st);
+        }
+        if (!present && strstr(missing, f) == NULL) {
+            size_t l = strlen(missing);
+            snprintf(missing + l, size - l, "%s%s", l ? ", " : "", f);
+        }
+    }
+    sqlite3_clear_bindings(st);
+    return RELM_OK;
+}
+
 int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
                        char **after, relm_diag *d)
 {
     if (after != NULL)
         *after = NULL;
-    const char *action = op->action ? op->action : kind_action[op->kind];
-    /* Only a workflow transition (and close, which takes the closing
-     * transition) names its own permission; every other primitive needs
-     * its fixed one, whatever the caller passes. */
-    int named = op->kind == RELM_OP_TRANSITION || op->kind == RELM_OP_CLOSE;
-    const char *perm = named && op->permission ? op->permission
-                                               : kind_permission[op->kind];
-    const char *use = op->kind == RELM_OP_SUSPEND  ? "suspend"
-                      : op->kind == RELM_OP_CANCEL ? "cancel"
-                      : op->kind == RELM_OP_REOPEN ? "reopen"
-                                                   : NULL;
+    if (op->action == NULL || op->action[0] == '\0')
+        return relm_diag_set(d, "invalid_argument", "an action name is "
+                             "required");
+    const char *action = op->action;
     current c;
+    plan p;
     char *before = NULL, *snap = NULL;
     relm_fields hooked;
     relm_fields_init(&hooked);
-    if (!relm_auth_known_action(perm))
-        return relm_diag_set(d, "invalid_argument",
-                             "unknown permission action '%s'", perm);
-    if ((op->kind == RELM_OP_CANCEL || op->kind == RELM_OP_REOPEN ||
-         op->kind == RELM_OP_CLOSE) && (op->to_state == NULL || !op->to_state[0]))
-        return relm_diag_set(d, "invalid_argument",
-                             "%s needs the target state", action);
-    /* The permission depends on the release's workflow, so it is checked
-     * right after the release is read, inside the transaction (the write
-     * lock makes the read current) and before anything is written. */
+    /* Everything is decided inside the transaction (the write lock makes
+     * the read current) and before anything is written. */
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     int64_t t = relm_clock_now();
@@ -1212,23 +1465,30 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
                       id, c.row_version, op->version);
         goto fail;
     }
-    if (relm_auth_check(s, c.workflow, perm, d) != RELM_OK)
-        goto fail;
-    if (check_status(op, &c, action, d) != RELM_OK)
-        goto fail;
-    if (op->from_state != NULL && strcmp(op->from_state, c.state) != 0) {
-        relm_diag_set(d, "not_allowed",
-                      "cannot %s: the release is in state '%s', not '%s'",
-                      action, c.state, op->from_state);
+    const relm_workflow *w = relm_workflow_find(s, c.workflow);
+    if (w == NULL) {
+        relm_diag_set(d, "not_defined",
+                      "workflow '%s' of release %s is not defined in the "
+                      "engine (it compiles it on first use)", c.workflow,
+                      c.number);
         goto fail;
     }
-    if (use != NULL &&
-        relm_release_check_justification(s, op->justification_id, use, d) !=
-            RELM_OK)
+    if (plan_action(w, &c, action, &p, d) != RELM_OK)
         goto fail;
-
-    if ((op->kind == RELM_OP_DELEGATE || op->kind == RELM_OP_SHARE) &&
-        resolve_target(s, op, c.workflow, &gid, &uid, d) != RELM_OK)
+    if (relm_auth_check(s, c.workflow, p.perm, d) != RELM_OK)
+        goto fail;
+    if (check_status(p.kind, &c, action, d) != RELM_OK)
+        goto fail;
+    if (p.use != NULL &&
+        relm_release_check_justification(s, op->justification_id, p.use,
+                                          d) != RELM_OK)
+        goto fail;
+    if ((p.kind == RELM_OP_DELEGATE || p.kind == RELM_OP_SHARE) &&
+        resolve_target(s, p.kind, op, c.workflow, &gid, &uid, d) != RELM_OK)
+        goto fail;
+    if (check_editable(w, &c, action, op->fields, d) != RELM_OK)
+        goto fail;
+    if (p.t != NULL && check_by(s, id, p.t, d) != RELM_OK)
         goto fail;
     if (snapshot(s, id, &before, d) != RELM_OK)
         goto fail;
@@ -1236,8 +1496,8 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         goto fail;
     /* After the hook, whose gate explains who is still to approve: this is
      * the check that holds whatever the hook did. */
-    if (op->approval &&
-        relm_approval_satisfied(s, id, c.state, action, d) != RELM_OK)
+    if (p.t != NULL && p.t->approval &&
+        relm_approval_satisfied(s, id, c.state, p.t->name, d) != RELM_OK)
         goto fail;
     if (op->fields != NULL && op->fields->n > 0 &&
         write_fields(s, id, op->fields, RELM_FIELD_UPDATE, now, d) != RELM_OK)
@@ -1256,8 +1516,8 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_text(st, 2, op->to_state, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, op->to_phase, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, p.to_state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, p.to_phase, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
@@ -1265,20 +1525,38 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         relm_store_fail(s, d, "release state");
         goto fail;
     }
-    if (write_kind(s, id, op, now, gid, uid, d) != RELM_OK)
+    if (write_kind(s, id, p.kind, p.closes, op, now, gid, uid, d) != RELM_OK)
         goto fail;
     /* The invariants can only break when fields changed or it closes. */
     int wrote = (op->fields != NULL && op->fields->n > 0) || hooked.n > 0;
-    int closing = op->kind == RELM_OP_CLOSE || op->closes;
+    int closing = p.kind == RELM_OP_CLOSE || p.closes;
     if ((wrote || closing) && check_after(s, id, d) != RELM_OK)
         goto fail;
     if (snapshot(s, id, &snap, d) != RELM_OK)
         goto fail;
+    /* Required fields, after the caller's and the hook's changes: those of
+     * the state left and of the transition taken. */
+    if (p.t != NULL) {
+        char missing[512] = "";
+        const relm_wf_state *from = relm_workflow_state(w, c.state);
+        if ((from != NULL && add_missing(s, snap, op->note, &from->requires,
+                                         missing, sizeof missing,
+                                         d) != RELM_OK) ||
+            add_missing(s, snap, op->note, &p.t->requires, missing,
+                        sizeof missing, d) != RELM_OK)
+            goto fail;
+        if (missing[0]) {
+            relm_diag_set(d, "invalid_field",
+                          "'%s' is not allowed on release %s: missing "
+                          "required field(s): %s", action, c.number, missing);
+            goto fail;
+        }
+    }
     relm_occurrence o = {
         .at = now, .subject = "release", .subject_id = id, .action = action,
         .from_state = c.state,
-        .to_state = op->to_state != NULL ? op->to_state : c.state,
-        .justification_id = use != NULL ? op->justification_id : 0,
+        .to_state = p.to_state != NULL ? p.to_state : c.state,
+        .justification_id = p.use != NULL ? op->justification_id : 0,
         .note = op->note, .before = before, .after = snap,
     };
     if (relm_audit_append(s, &o, NULL, d) != RELM_OK)

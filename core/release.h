@@ -58,11 +58,11 @@ typedef struct relm_field_info {
 /* The i-th known field (NULL past the end). */
 const relm_field_info *relm_release_field(int i);
 
-/* Called inside the primitive's transaction, after the permission check and
- * before any write, with the release as it is now (JSON snapshot). It may
- * refuse (return RELM_ERR with d filled, e.g. a guard said no) or add field
- * changes to out; it may also rename the target state (to_state, owned by
- * the hook, must outlive the call). */
+/* Called inside the primitive's transaction, after the permission, status,
+ * from-state, `by` and editable checks and before any write, with the
+ * release as it is now (JSON snapshot). It may refuse (return RELM_ERR
+ * with d filled, e.g. a guard said no) or add field changes to out (entry
+ * and exit actions); required fields are checked after those changes. */
 typedef int (*relm_release_hook)(void *ud, const char *snapshot,
                                  relm_fields *out, relm_diag *d);
 
@@ -85,18 +85,17 @@ typedef enum relm_release_kind {
 const char *relm_release_kind_name(int kind);
 const char *relm_release_kind_permission(int kind);
 
+/* One action on a release. The caller names the action only: C looks up
+ * the release's compiled workflow (core/workflow.h, defined by the engine)
+ * and works out the rest itself: whether it is a transition from the
+ * current state or a primitive, the permission, the target state and
+ * phase, closing, `by`, editable and required fields, the approval point.
+ * Nothing in op can name a target or a permission. */
 typedef struct relm_release_op {
-    relm_release_kind kind;
-    const char *action;      /* name logged; NULL = the kind's name */
-    const char *permission;  /* transition/close only: the permission the
-                              * workflow names; NULL = execute. Ignored for
-                              * the other kinds, whose permission is fixed */
-    const char *from_state;  /* required current state; NULL = any */
-    const char *to_state;    /* new state; NULL = unchanged */
-    const char *to_phase;    /* new phase; NULL = unchanged */
-    int closes;              /* transition into the workflow's close state */
-    int approval;            /* the transition leaves an approval point: the
-                              * release's round there must be approved */
+    const char *action;      /* a transition of the release's workflow, or a
+                              * primitive: update, suspend, reactivate,
+                              * cancel, reopen, close, capture, delegate,
+                              * share */
     int64_t justification_id;
     const char *note;
     const char *to_group;    /* delegate/share target group name */
@@ -110,16 +109,19 @@ typedef struct relm_release_op {
 } relm_release_op;
 
 /* Register a new release of workflow in its initial state and phase, with
- * fields (title required). Permission: (workflow, create). On success *id
+ * fields (title required). Permission: (workflow, create). The workflow
+ * must be defined (relm_workflow_define); state and phase must be its
+ * initial state and that state's phase, else not_allowed. On success *id
  * is the new id and *after (malloc'd, caller frees) its JSON snapshot. */
 int relm_release_register(relm_store *s, const char *workflow,
                           const char *state, const char *phase,
                           const relm_fields *fields, int64_t *id,
                           char **after, relm_diag *d);
 
-/* Run one primitive on release id. Refusals (not_found, permission_denied,
- * not_allowed, justification_required, invalid_field, or the hook's code)
- * write nothing. On success *after (malloc'd, may be NULL when not wanted)
+/* Run one action on release id. Refusals (not_found, permission_denied,
+ * not_allowed, justification_required, invalid_field, not_defined when
+ * the engine defined no workflow of that name, or the hook's code) write
+ * nothing. On success *after (malloc'd, may be NULL when not wanted)
  * is the release's JSON snapshot after the action. */
 int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
                        char **after, relm_diag *d);

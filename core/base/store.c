@@ -49,7 +49,22 @@ struct relm_store {
     uint64_t busy_since; /* when the current wait began (busy_wait) */
     uint64_t ckpt_until; /* end of a checkpoint's waits; 0 = none */
     int checkpoint_ok;  /* the file is known to be ours: may checkpoint */
+    void *engine_data;  /* see relm_store_set_engine_data */
+    relm_store_free_fn engine_free;
 };
+
+void relm_store_set_engine_data(relm_store *s, void *p, relm_store_free_fn fn)
+{
+    if (s->engine_data != NULL && s->engine_data != p && s->engine_free)
+        s->engine_free(s->engine_data);
+    s->engine_data = p;
+    s->engine_free = fn;
+}
+
+void *relm_store_engine_data(relm_store *s)
+{
+    return s->engine_data;
+}
 
 int relm_store_schema_version(void)
 {
@@ -945,6 +960,8 @@ void relm_store_close(relm_store *s)
         checkpoint_truncate(s);
     if (s->db != NULL)
         sqlite3_close_v2(s->db);
+    if (s->engine_data != NULL && s->engine_free != NULL)
+        s->engine_free(s->engine_data);
     free(s->path);
     free(s);
 }

@@ -31,6 +31,13 @@ int relm_store_open(relm_store **out, const char *path,
 /* Finalize every cached statement and close. Accepts NULL. */
 void relm_store_close(relm_store *s);
 
+/* One slot for what the release engine keeps per store (its compiled
+ * workflows, core/workflow.c): base/ knows nothing of its type, only how
+ * to free it when the store closes. Setting it frees the previous one. */
+typedef void (*relm_store_free_fn)(void *p);
+void relm_store_set_engine_data(relm_store *s, void *p, relm_store_free_fn fn);
+void *relm_store_engine_data(relm_store *s);
+
 sqlite3 *relm_store_db(relm_store *s);
 const char *relm_store_path(const relm_store *s);
 

@@ -116,6 +116,14 @@ static int l_people_permission(lua_State *L)
     const char *wf = relm_lua_checktext(L, 2, "workflow");
     const char *action = relm_lua_checktext(L, 3, "action");
     relm_diag d;
+    /* A workflow's own permission name is checked against its compiled
+     * definition: have the engine compile it first (not_found if none). */
+    if (lua_toboolean(L, 4) && !relm_auth_known_action(action) &&
+        strcmp(wf, "*") != 0) {
+        lua_pushvalue(L, 2);
+        relm_host_engine_call(L, "relm.release", "define", 1);
+        lua_settop(L, 4);
+    }
     if (relm_people_permission(relm_host_store(L), group, wf, action,
                                lua_toboolean(L, 4), &d) != RELM_OK)
         return relm_lua_diag_error(L, &d);

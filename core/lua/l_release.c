@@ -222,40 +222,29 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
     return rc;
 }
 
-/* apply(id, kind, op [, hook]) -> snapshot_json. op is a table {action=,
- * permission=, from_state=, to_state=, to_phase=, closes=, justification=,
- * note=, to_group=, to_user=, fields=}; hook(snapshot_json) runs inside
+/* apply(id, action, opts [, hook]) -> snapshot_json. action names a
+ * transition of the release's workflow or a primitive; opts is {note=,
+ * justification=, to_group=, to_user=, fields=, version=}: nothing in it
+ * names a target, a permission or a phase, which C works out from the
+ * compiled workflow (core/workflow.c). hook(snapshot_json) runs inside
  * the transaction and may return field changes or raise to refuse. */
 static int l_release_apply(lua_State *L)
 {
-    const char *kinds[RELM_OP_SHARE + 2];
-    for (int i = 0; i <= RELM_OP_SHARE + 1; i++)
-        kinds[i] = relm_release_kind_name(i);
     int64_t id = luaL_checkinteger(L, 1);
-    int kind = luaL_checkoption(L, 2, NULL, kinds);
+    const char *action = relm_lua_checktext(L, 2, "action");
     luaL_checktype(L, 3, LUA_TTABLE);
     if (!lua_isnoneornil(L, 4))
         luaL_checktype(L, 4, LUA_TFUNCTION);
     lua_settop(L, 4);
-    relm_release_op op = {.kind = (relm_release_kind)kind};
-    op.action = relm_lua_field_string(L, 3, "action");
-    op.permission = relm_lua_field_string(L, 3, "permission");
-    op.from_state = relm_lua_field_string(L, 3, "from_state");
-    op.to_state = relm_lua_field_string(L, 3, "to_state");
-    op.to_phase = relm_lua_field_string(L, 3, "to_phase");
+    relm_release_op op = {.action = action};
     op.note = relm_lua_field_string(L, 3, "note");
     op.to_group = relm_lua_field_string(L, 3, "to_group");
     op.to_user = relm_lua_field_string(L, 3, "to_user");
-    lua_getfield(L, 3, "closes");
-    op.closes = lua_toboolean(L, -1);
-    lua_pop(L, 1);
-    lua_getfield(L, 3, "approval");
-    op.approval = lua_toboolean(L, -1);
     lua_getfield(L, 3, "justification");
     op.justification_id = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
     lua_getfield(L, 3, "version");
     op.version = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
-    lua_pop(L, 3);
+    lua_pop(L, 2);
     relm_diag d;
     relm_fields f;
     relm_fields_init(&f);
@@ -420,7 +409,8 @@ static int l_release_actor_groups(lua_State *L)
 /* The user's side: each call is planned by the engine (relm.release's
  * _engine functions in the private state), never by the caller. */
 
-/* act(id, action, opts) -> snapshot_json | dry-run report. */
+/* act(id, action, opts) -> the release after (plain table, decoded once in
+ * the engine and copied here) | dry-run report. */
 static int l_release_act(lua_State *L)
 {
     if (lua_type(L, 1) != LUA_TNUMBER && lua_type(L, 1) != LUA_TSTRING)

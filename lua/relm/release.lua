@@ -103,6 +103,32 @@ local by_path = {}
 -- Workflows the engine compiled, by name (engine state only).
 local compiled = {}
 
+-- Hand the engine's compile of wf to C (relm.core.workflow.define, engine
+-- state only): the graph the release primitive decides from. C keeps one
+-- definition per name and store, replaced when the content changes. Reads
+-- wf.name, initial, close_state, cancel_state, reopen_to, state_order,
+-- states[n].{phase, final, suspend, cancel, requires, editable},
+-- transition_order, transitions[n].{from_list, to, permission, by,
+-- approval, requires}.
+local function define(wf)
+    local states, transitions = {}, {}
+    for i, name in ipairs(wf.state_order) do
+        local st = wf.states[name]
+        states[i] = { name = name, phase = st.phase, final = st.final, suspend = st.suspend, cancel = st.cancel,
+            requires = st.requires, editable = st.editable }
+    end
+    for i, name in ipairs(wf.transition_order) do
+        local t = wf.transitions[name]
+        transitions[i] = { name = name, from = t.from_list, to = t.to, permission = t.permission, by = t.by,
+            approval = t.approval, requires = t.requires }
+    end
+    require("relm.core.workflow").define(wf.name, {
+        initial = wf.initial, close_state = wf.close_state, cancel_state = wf.cancel_state,
+        reopen_to = wf.reopen_to, states = states, transitions = transitions,
+    })
+    return wf
+end
+
 ---The compiled workflow called name (found on relm.workflow.path()), or
 ---at a path. In a script a path also installs the file in the engine under
 ---its name (administrators only: it changes what the engine enforces).
@@ -119,7 +145,7 @@ function M.workflow(name)
             if is_path then
                 relm.error("not_allowed", "the engine resolves workflows by name, not path: " .. name, 2)
             end
-            wf = relm.workflow.load(name)
+            wf = define(relm.workflow.load(name))
             compiled[name] = wf
         end
         return wf
@@ -137,34 +163,6 @@ function M.workflow(name)
         by_path[wf.name] = wf.path or name
     end
     return wf
-end
-
--- Who a transition expects (`by`): "anyone", the release's "requester",
--- or a member of its "executor" (or current) group. Superusers may stand
--- in for anyone. Returns true, or false and why not.
-local function by_ok(t, r)
-    local by = t.by or "anyone"
-    if by == "anyone" then
-        return true
-    end
-    local me = relm.whoami()
-    if by == "requester" then
-        if r.requester == me or relm.user.is_admin() then
-            return true
-        end
-        return false, ("only the requester (%s) may %s release %s"):format(tostring(r.requester), t.name, r.number)
-    end
-    if by == "executor" then
-        local member = relm.sql([[SELECT 1 FROM memberships m JOIN users u ON u.id = m.user_id
-            JOIN groups g ON g.id = m.group_id WHERE u.name = ?1 AND g.name IN (?2, ?3) LIMIT 1]],
-            me, r.executor_group, r.current_group)[1]
-        if member or relm.user.is_admin() then
-            return true
-        end
-        return false, ("only a member of the executor group (%s) may %s release %s"):format(
-            tostring(r.current_group or r.executor_group), t.name, r.number)
-    end
-    return true
 end
 
 -- Names of the workflow's own fields: every name its states and transitions
@@ -258,7 +256,9 @@ end
 -- Decode a snapshot into the release table a user sees: the workflow's own
 -- fields appear as plain fields too, and the SLA clock is read as of now.
 local function to_release(json)
-    local r = decode(json)
+    -- A table is a view the engine decoded already (act): copied across
+    -- the states by C, not encoded and decoded again.
+    local r = type(json) == "table" and json or decode(json)
     if type(r.extra) == "table" then
         for k, v in pairs(r.extra) do
             if r[k] == nil then
@@ -486,21 +486,6 @@ function M.register(spec)
     end)
 end
 
--- Which fields update() may change in release r: the state's `editable`
--- list when the workflow gives one, otherwise every field update accepts
--- (and the workflow's own fields).
-local function editable(wf, r)
-    local st = wf.states[r.state] or {}
-    if st.editable then
-        local set = {}
-        for _, f in ipairs(st.editable) do
-            set[f] = true
-        end
-        return function(k) return set[k] == true end, st.editable
-    end
-    return function(_, f) return f == nil or f.update end, nil
-end
-
 -- r with fields laid over it (a copy).
 local function overlay_of(r, fields)
     local m = {}
@@ -655,7 +640,7 @@ function M.act(id, action, opts)
     end
     o.fields = with_priority(id, o.fields)
     local res = C.act(id, action, o)
-    if type(res) == "table" then
+    if o.dry_run then
         return res -- the dry-run report
     end
     return to_release(res)
@@ -676,11 +661,13 @@ local function closing_transition(wf, state)
 end
 
 
--- The core call for one action, worked out from the engine's compiled
--- workflow: returns the kind, the op table and the transition name whose
--- guard applies (if any).
+-- What the engine's Lua needs to know of an action before C decides it:
+-- the transition whose guard, gates and entry/exit actions apply (if any),
+-- and, for the dry-run report and clear refusals up front, the kind and
+-- where it would lead. C (relm_release_apply) works all of this out again
+-- from its own copy of the compiled workflow and refuses whatever breaks a
+-- rule, so a mistake here cannot move a release past one.
 local function plan(r, wf, action)
-    local st = wf.states[r.state] or {}
     local t = wf.transitions[action]
     if t then
         if not t.from[r.state] then
@@ -692,17 +679,8 @@ local function plan(r, wf, action)
             relm.error("not_allowed", ("'%s' is not allowed on release %s: it is in state '%s' and '%s' "
                 .. "leaves only from %s"):format(action, r.number, r.state, action, table.concat(from, ", ")), 0)
         end
-        local kind = "transition"
-        if t.to == wf.cancel_state then
-            kind = "cancel"
-        end
-        local to_state = wf.states[t.to]
-        return kind, {
-            action = action, permission = t.permission or (kind == "cancel" and "cancel" or "execute"),
-            from_state = r.state, to_state = t.to, to_phase = to_state and to_state.phase,
-            closes = kind == "transition" and (t.to == wf.close_state or (to_state and to_state.final)) or false,
-            approval = t.approval and true or false,
-        }, action
+        local kind = t.to == wf.cancel_state and "cancel" or "transition"
+        return kind, { to_state = t.to, permission = kind == "cancel" and "cancel" or t.permission }, action
     end
     if not PRIMITIVES[action] then
         local names = wf:available(r.state)
@@ -711,40 +689,16 @@ local function plan(r, wf, action)
             :format(tostring(action), r.number, wf.name, r.state,
                 #names > 0 and table.concat(names, ", ") or "no transitions", table.concat(M.primitives, ", ")), 0)
     end
-    local op = { action = action }
-    if action == "suspend" then
-        if r.status == "open" and not st.suspend then
-            relm.error("not_allowed", ("cannot suspend release %s in state '%s': the workflow does not allow it there")
-                :format(r.number, r.state), 0)
-        end
-        op.from_state = r.state
-    elseif action == "cancel" then
-        if not wf.cancel_state or ((r.status == "open" or r.status == "suspended") and not st.cancel) then
-            relm.error("not_allowed", ("cannot cancel release %s in state '%s': the workflow does not allow it there")
-                :format(r.number, r.state), 0)
-        end
-        op.from_state = r.state
+    local op = {}
+    if action == "cancel" then
         op.to_state = wf.cancel_state
-        op.to_phase = wf.cancel_state and wf.states[wf.cancel_state].phase
     elseif action == "reopen" then
-        if not wf.reopen_to then
-            relm.error("not_allowed", ("cannot reopen release %s: workflow '%s' names no state to reopen to "
-                .. "(reopen_to)"):format(r.number, wf.name), 0)
-        end
         op.to_state = wf.reopen_to
-        op.to_phase = wf.reopen_to and wf.states[wf.reopen_to].phase
     elseif action == "close" then
-        local tname = r.status == "open" and closing_transition(wf, r.state)
-        if r.status == "open" and not tname then
-            relm.error("not_allowed", ("cannot close release %s from state '%s': no transition there leads to '%s'")
-                :format(r.number, r.state, tostring(wf.close_state)), 0)
-        end
-        op.from_state = r.state
+        local tname = r.status == "open" and closing_transition(wf, r.state) or nil
         op.to_state = wf.close_state
-        op.to_phase = wf.close_state and wf.states[wf.close_state].phase
-        -- Closing takes the closing transition: its permission too.
         op.permission = tname and wf.transitions[tname].permission or nil
-        return "close", op, tname or nil
+        return "close", op, tname
     end
     return action, op, nil
 end
@@ -801,12 +755,14 @@ local function refuse(code, message, extra)
     relm.error(code, message, 0)
 end
 
--- The real act, in the caller's transaction; returns the snapshot JSON.
+-- The real act, in the caller's transaction; returns the release after
+-- it as the hooks saw it (to_view).
 local function act_json(id, action, opts)
     -- Where it stands is enough to plan; the hook sees the full release.
     local r = C.head(id)
     local wf = M.workflow(r.workflow)
-    local kind, op, tname = plan(r, wf, action)
+    local _, _, tname = plan(r, wf, action)
+    local op = {}
     local fields = opts.fields or {}
     if fields.priority ~= nil and fields.impact == nil and fields.urgency == nil then
         relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 0)
@@ -818,29 +774,21 @@ local function act_json(id, action, opts)
     op.to_user = opts.to_user
     op.version = opts.version
     local hook, done_ctx
-    if tname or next(op.fields) then
+    if tname then
         -- Runs inside the core's transaction on the release as it is there.
         hook = function(snapshot)
             local cur = to_release(snapshot)
             local merged = overlay_of(cur, fields)
             local changes = {}
-            -- Fields given with the action honour the state's editable list.
-            local allow, list = editable(wf, cur)
-            for k in pairs(fields) do
-                if k ~= "priority" and not allow(k, FIELDS[k]) then
-                    relm.error("invalid_field", ("%s: field '%s' cannot be changed in state '%s'%s"):format(
-                        action, k, cur.state, list and (" (editable: " .. table.concat(list, ", ") .. ")") or ""))
-                end
-            end
+            -- C checked the editable fields and `by` before calling; it
+            -- checks required fields again after the changes below. The
+            -- early look here only lets the dry run list what is missing
+            -- before a guard speaks.
             local locked = wf.locked and wf:locked(cur.state, fields)
             if locked then
                 relm.error("invalid_field", ("%s: %s"):format(action, locked))
             end
             if tname then
-                local bok, bwhy = by_ok(wf.transitions[tname], cur)
-                if not bok then
-                    relm.error("permission_denied", bwhy)
-                end
                 local missing = missing_fields(required(wf, cur, tname), merged, opts.note)
                 if #missing > 0 then
                     refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s")
@@ -892,10 +840,12 @@ local function act_json(id, action, opts)
         end
     end
     return relm.tx(function()
-        local json = C.apply(r.id, kind, op, hook)
-        extensions("transition_done", r, to_view(json), wf, tname,
+        -- Decoded once, here: the hooks read it and the caller's state
+        -- gets a copy of the table (the snapshot is not decoded twice).
+        local after = to_view(C.apply(r.id, action, op, hook))
+        extensions("transition_done", r, after, wf, tname,
             done_ctx or { user = relm.whoami(), action = action, note = opts.note })
-        return json
+        return after
     end)
 end
 
@@ -905,14 +855,14 @@ local PROBE = setmetatable({}, { __name = "relm.dry_run" })
 -- Run the real action inside a savepoint and roll it back. Returns true,
 -- the snapshot it would leave; or false and the refusal.
 local function try(id, action, opts)
-    local json
+    local after
     last_refusal = nil
     local ok, err = pcall(relm.tx, function()
-        json = act_json(id, action, opts)
+        after = act_json(id, action, opts)
         error(PROBE, 0)
     end)
     if not ok and err == PROBE then
-        return true, json
+        return true, after
     end
     return false, err, last_refusal or {}
 end
@@ -937,8 +887,7 @@ local function dry_run(id, action, opts)
     local ok, res, detail = try(id, action, opts)
     out.allowed = ok
     if ok then
-        local after = decode(res)
-        out.to, out.status = after.state, after.status
+        out.to, out.status = res.state, res.status
         return out
     end
     local code = type(res) == "table" and res.code or "error"
@@ -976,13 +925,6 @@ function E.update(id, fields, opts)
     if fields.priority ~= nil and fields.impact == nil and fields.urgency == nil then
         relm.error("invalid_field", "update: priority is computed from impact and urgency (relm.priority)", 0)
     end
-    local allow, list = editable(wf, r)
-    for k in pairs(fields) do
-        if type(k) == "string" and k ~= "priority" and not allow(k, FIELDS[k]) then
-            relm.error("invalid_field", ("update: field '%s' cannot be changed in state '%s'%s"):format(
-                k, r.state, list and (" (editable: " .. table.concat(list, ", ") .. ")") or ""), 0)
-        end
-    end
     local locked = wf.locked and wf:locked(r.state, fields)
     if locked then
         relm.error("invalid_field", "update: " .. locked, 0)
@@ -991,7 +933,7 @@ function E.update(id, fields, opts)
     if changes.priority == nil then
         reprioritise(changes, r)
     end
-    return C.apply(r.id, "update", { from_state = r.state, fields = changes, version = opts.version })
+    return C.apply(r.id, "update", { fields = changes, version = opts.version })
 end
 
 -- Whether a refusal says only that the caller gave no input the action
@@ -1074,14 +1016,21 @@ function E.register(wfname, given)
 end
 
 function E.install(path)
-    local wf = relm.workflow.reload(path)
+    local wf = define(relm.workflow.reload(path))
     compiled[wf.name] = wf
     compiled[path] = wf
     return wf.name
 end
 
+-- Compile workflow name (if not yet) and hand it to C: relm.permission.grant
+-- of a workflow's own permission name checks it against that definition.
+function E.define(name)
+    M.workflow(name)
+    return true
+end
+
 function E.reload(name)
-    compiled[name] = relm.workflow.reload(name)
+    compiled[name] = define(relm.workflow.reload(name))
     return true
 end
 

@@ -652,7 +652,18 @@ local function compile(c, path)
         else
             state_ref(t.to, ("transition '%s': to"):format(name), loc)
         end
-        if not PERMISSIONS[t.permission] then
+        -- A permission of the fixed list, or the workflow's own (a
+        -- "supervise" role): a lower-case name that is no near-miss or
+        -- shortening of a fixed one (docs/permissions.md, Custom permissions).
+        local p = t.permission
+        local custom = not PERMISSIONS[p] and type(p) == "string" and #p <= 32 and p:match("^[a-z][a-z0-9_]*$")
+            and suggest(p, M.permissions) == ""
+        for _, fixed in ipairs(custom and M.permissions or {}) do
+            if fixed:sub(1, #p) == p or p:sub(1, #fixed) == fixed then
+                custom = false
+            end
+        end
+        if not PERMISSIONS[t.permission] and not custom then
             add_problem(c, loc, "transition '%s': unknown permission '%s'%s (permissions: %s)", name, t.permission,
                 suggest(t.permission, M.permissions), table.concat(M.permissions, ", "))
         end

@@ -8,6 +8,7 @@
 #include "audit.h"
 #include "check.h"
 #include "release.h"
+#include "workflow.h"
 #include "base/sha256.h"
 #include "base/store.h"
 
@@ -48,6 +49,12 @@ static relm_store *fresh(const char *path, int n)
         fprintf(stderr, "open: %s\n", d.msg);
         exit(1);
     }
+    /* The one-state workflow "w", as the engine would define it. */
+    relm_workflow *w = relm_workflow_new("w");
+    CHECK(relm_workflow_set_ends(w, "s", NULL, NULL, "s", &d) == RELM_OK &&
+          relm_workflow_add_state(w, "s", "registration", RELM_WF_SUSPEND,
+                                  NULL, 0, NULL, 0, &d) == RELM_OK &&
+          relm_workflow_define(s, w, &d) == RELM_OK);
     for (int i = 0; i < n; i++) {
         relm_fields f;
         relm_fields_init(&f);
@@ -56,7 +63,7 @@ static relm_store *fresh(const char *path, int n)
         CHECK(relm_release_register(s, "w", "s", "registration", &f, &id, NULL,
                                     &d) == RELM_OK);
         relm_fields_free(&f);
-        relm_release_op op = {.kind = RELM_OP_CAPTURE};
+        relm_release_op op = {.action = "capture"};
         CHECK(relm_release_apply(s, id, &op, NULL, &d) == RELM_OK);
     }
     return s;
@@ -255,13 +262,13 @@ static void test_refusal_writes_nothing(void)
     int64_t head_before, head_after;
     char h1[65], h2[65];
     CHECK(relm_audit_head(s, &head_before, h1, &d) == RELM_OK);
-    relm_release_op op = {.kind = RELM_OP_SUSPEND, .justification_id = 99};
+    relm_release_op op = {.action = "suspend", .justification_id = 99};
     CHECK(relm_release_apply(s, 1, &op, NULL, &d) == RELM_ERR);
     CHECK(strcmp(d.code, "justification_required") == 0);
-    relm_release_op op2 = {.kind = RELM_OP_REOPEN, .to_state = "s"};
+    relm_release_op op2 = {.action = "reopen"};
     CHECK(relm_release_apply(s, 1, &op2, NULL, &d) == RELM_ERR);
     CHECK(strcmp(d.code, "not_allowed") == 0);
-    relm_release_op op3 = {.kind = RELM_OP_CAPTURE};
+    relm_release_op op3 = {.action = "capture"};
     CHECK(relm_release_apply(s, 42, &op3, NULL, &d) == RELM_ERR);
     CHECK(strcmp(d.code, "not_found") == 0);
     CHECK(relm_audit_head(s, &head_after, h2, &d) == RELM_OK);

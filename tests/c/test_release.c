@@ -1,6 +1,9 @@
 /* test_release.c: the release primitives' invariants at the C level, with
- * no Lua or workflow in the way: permission, status rules, justification,
- * closure fields, SLA arithmetic, and that a refusal writes nothing. */
+ * no Lua in the way: the compiled workflow as C keeps it decides the
+ * target, permission, `by`, required fields and approval points (so the
+ * engine's Lua planning is bypassed here), plus status rules,
+ * justification, closure fields, SLA arithmetic, and that a refusal writes
+ * nothing. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +13,7 @@
 #include "check.h"
 #include "people.h"
 #include "release.h"
+#include "workflow.h"
 #include "base/store.h"
 #include "base/clock.h"
 
@@ -44,6 +48,49 @@ static int64_t reg(const char *title, int64_t sla)
                                    NULL, &d);
     relm_fields_free(&f);
     return rc == RELM_OK ? id : 0;
+}
+
+/* The workflow "wf" as the engine would hand it over:
+ *   start (registration) --go [executor, requires description]--> work
+ *   work --ask [requester]--> check (an approval point)
+ *   check --pass [approval, permission "supervise"]--> done (closes)
+ *   start, work --finish--> done; cancel to gone; reopen to start. */
+static int define_wf(void)
+{
+    const char *reqdesc[] = {"description"};
+    const char *f_start[] = {"start"};
+    const char *f_work[] = {"work"};
+    const char *f_check[] = {"check"};
+    const char *f_fin[] = {"start", "work"};
+    const char *editable[] = {"title", "description", "impact",
+                              "release_date", "solution_category",
+                              "closure_text"};
+    relm_workflow *w = relm_workflow_new("wf");
+    if (relm_workflow_set_ends(w, "start", "done", "gone", "start", &d) ||
+        relm_workflow_add_state(w, "start", "registration",
+                                RELM_WF_SUSPEND | RELM_WF_CANCEL, NULL, 0,
+                                NULL, 0, &d) ||
+        relm_workflow_add_state(w, "work", "deployment", RELM_WF_EDITABLE,
+                                NULL, 0, editable, 6, &d) ||
+        relm_workflow_add_state(w, "check", "deployment", 0, NULL, 0, NULL, 0,
+                                &d) ||
+        relm_workflow_add_state(w, "done", "closure", RELM_WF_FINAL, NULL, 0,
+                                NULL, 0, &d) ||
+        relm_workflow_add_state(w, "gone", "closure", RELM_WF_FINAL, NULL, 0,
+                                NULL, 0, &d) ||
+        relm_workflow_add_transition(w, "go", f_start, 1, "work", "execute",
+                                     RELM_BY_EXECUTOR, 0, reqdesc, 1, &d) ||
+        relm_workflow_add_transition(w, "ask", f_work, 1, "check", "execute",
+                                     RELM_BY_REQUESTER, 0, NULL, 0, &d) ||
+        relm_workflow_add_transition(w, "pass", f_check, 1, "done",
+                                     "supervise", RELM_BY_ANY, 1, NULL, 0,
+                                     &d) ||
+        relm_workflow_add_transition(w, "finish", f_fin, 2, "done", "execute",
+                                     RELM_BY_ANY, 0, NULL, 0, &d)) {
+        relm_workflow_free(w);
+        return RELM_ERR;
+    }
+    return relm_workflow_define(s, w, &d);
 }
 
 /* Apply op to id expecting refusal with code; nothing may change. */
@@ -98,6 +145,24 @@ int main(void)
     char v[128];
     relm_clock_set(1800000000); /* 2027-01-15T08:00:00Z */
 
+    /* A release of a workflow the engine never defined is refused. */
+    CHECK(reg("undefined", 0) == 0 && strcmp(d.code, "not_defined") == 0);
+    CHECK(define_wf() == RELM_OK);
+    /* Redefining with the same content keeps the definition in place. */
+    const relm_workflow *def = relm_workflow_find(s, "wf");
+    CHECK(def != NULL && define_wf() == RELM_OK &&
+          relm_workflow_find(s, "wf") == def);
+    /* A release starts in the workflow's initial state, nowhere else. */
+    {
+        relm_fields f0;
+        relm_fields_init(&f0);
+        relm_fields_set_text(&f0, "title", "x", 1, &d);
+        int64_t id0 = 0;
+        CHECK(relm_release_register(s, "wf", "done", "closure", &f0, &id0,
+                                    NULL, &d) == RELM_ERR &&
+              strcmp(d.code, "not_allowed") == 0);
+        relm_fields_free(&f0);
+    }
     int64_t a = reg("first", 36000);
     CHECK(a > 0);
     field(a, "number", v, sizeof v);
@@ -106,15 +171,11 @@ int main(void)
     CHECK(strcmp(v, "2027-01-15T18:00:00Z") == 0);
 
     /* Status rules. */
-    relm_release_op reac = {.kind = RELM_OP_REACTIVATE};
+    relm_release_op reac = {.action = "reactivate"};
     CHECK(refused(a, &reac, "not_allowed"));
-    relm_release_op reo = {.kind = RELM_OP_REOPEN, .to_state = "start",
-                           .justification_id = 1};
+    relm_release_op reo = {.action = "reopen", .justification_id = 1};
     CHECK(refused(a, &reo, "not_allowed"));
-    relm_release_op wrong = {.kind = RELM_OP_TRANSITION, .from_state = "elsewhere",
-                             .to_state = "next"};
-    CHECK(refused(a, &wrong, "not_allowed"));
-    relm_release_op ghost = {.kind = RELM_OP_CAPTURE};
+    relm_release_op ghost = {.action = "capture"};
     CHECK(refused(4242, &ghost, "not_found"));
 
     /* Justifications: none, unknown, inactive, unsuitable. */
@@ -125,7 +186,7 @@ int main(void)
     CHECK(relm_people_justification_add(s, &js, &j_s, &d) == RELM_OK);
     CHECK(relm_people_justification_add(s, &jc, &j_c, &d) == RELM_OK);
     CHECK(relm_people_justification_add(s, &jx, &j_x, &d) == RELM_OK);
-    relm_release_op sus = {.kind = RELM_OP_SUSPEND};
+    relm_release_op sus = {.action = "suspend"};
     CHECK(refused(a, &sus, "justification_required"));
     sus.justification_id = 999;
     CHECK(refused(a, &sus, "justification_required"));
@@ -148,8 +209,7 @@ int main(void)
     CHECK(strcmp(v, "3600") == 0);
 
     /* Closing needs the closure fields; then reopen counts. */
-    relm_release_op cl = {.kind = RELM_OP_CLOSE, .to_state = "done",
-                          .to_phase = "closure"};
+    relm_release_op cl = {.action = "close"};
     CHECK(refused(a, &cl, "invalid_field"));
     CHECK(strstr(d.msg, "release_date, solution_category, closure_text") != NULL);
     relm_fields f;
@@ -178,7 +238,7 @@ int main(void)
     /* Bad field values are refused before anything is written. */
     relm_fields_init(&f);
     relm_fields_set_text(&f, "impact", "huge", 4, &d);
-    relm_release_op up = {.kind = RELM_OP_UPDATE, .fields = &f};
+    relm_release_op up = {.action = "update", .fields = &f};
     CHECK(refused(a, &up, "invalid_field"));
     relm_fields_free(&f);
     relm_fields_init(&f);
@@ -201,7 +261,7 @@ int main(void)
     CHECK(relm_people_member(s, "carol", "doers", 1, &d) == RELM_OK);
     CHECK(relm_people_permission(s, "doers", "wf", "execute", 1, &d) ==
           RELM_OK);
-    relm_release_op del = {.kind = RELM_OP_DELEGATE, .to_user = "bob",
+    relm_release_op del = {.action = "delegate", .to_user = "bob",
                            .note = "yours"};
     CHECK(refused(a, &del, "invalid_field"));
     CHECK(strstr(d.msg, "'bob' may not execute") != NULL);
@@ -210,22 +270,82 @@ int main(void)
     field(a, "responsible", v, sizeof v);
     CHECK(strcmp(v, "carol") == 0);
     CHECK(relm_store_set_actor(s, "carol", &d) == RELM_OK);
-    relm_release_op forged = {.kind = RELM_OP_SUSPEND, .permission = "execute",
-                              .justification_id = j_s};
-    CHECK(refused(a, &forged, "permission_denied"));
-    relm_release_op forged_cancel = {.kind = RELM_OP_CANCEL,
-                                     .permission = "execute",
-                                     .to_state = "gone",
-                                     .justification_id = j_c};
-    CHECK(refused(a, &forged_cancel, "permission_denied"));
+    /* carol holds execute only: suspend and cancel need their own. */
+    relm_release_op csus = {.action = "suspend", .justification_id = j_s};
+    CHECK(refused(a, &csus, "permission_denied"));
+    relm_release_op ccan = {.action = "cancel", .justification_id = j_c};
+    CHECK(refused(a, &ccan, "permission_denied"));
+    /* `by` broken: "go" is the executor group's step; carol is in none of
+     * the release's groups, though she may execute the workflow. */
+    relm_release_op go = {.action = "go"};
+    CHECK(refused(a, &go, "permission_denied"));
+    CHECK(strstr(d.msg, "executor group") != NULL);
     CHECK(relm_store_set_actor(s, "bob", &d) == RELM_OK);
-    relm_release_op cap = {.kind = RELM_OP_CAPTURE};
+    relm_release_op cap = {.action = "capture"};
     CHECK(refused(a, &cap, "permission_denied"));
     CHECK(refused(a, &sus, "permission_denied"));
     CHECK(reg("by bob", 0) == 0 && strcmp(d.code, "permission_denied") == 0);
     relm_user_spec u2 = {.name = "mallory"};
     CHECK(relm_people_user_add(s, &u2, &uid, &d) == RELM_ERR &&
           strcmp(d.code, "permission_denied") == 0);
+
+    /* The graph decides, not the caller (the engine's Lua bypassed). */
+    CHECK(relm_store_set_actor(s, "admin", &d) == RELM_OK);
+    int64_t b = reg("second", 0);
+    CHECK(b > 0);
+    relm_release_op teleport = {.action = "teleport"};
+    CHECK(refused(b, &teleport, "not_allowed")); /* a forged action name */
+    CHECK(strstr(d.msg, "unknown action 'teleport'") != NULL);
+    relm_release_op transition = {.action = "transition"};
+    CHECK(refused(b, &transition, "not_allowed"));
+    relm_release_op pass = {.action = "pass"};
+    CHECK(refused(b, &pass, "not_allowed")); /* from the wrong state */
+    CHECK(strstr(d.msg, "leaves only from check") != NULL);
+    CHECK(refused(b, &go, "invalid_field")); /* a required field missing */
+    CHECK(strstr(d.msg, "missing required field(s): description") != NULL);
+    relm_fields_init(&f);
+    relm_fields_set_text(&f, "description", "why", 3, &d);
+    go.fields = &f;
+    CHECK(relm_release_apply(s, b, &go, NULL, &d) == RELM_OK);
+    relm_fields_free(&f);
+    field(b, "state", v, sizeof v);
+    CHECK(strcmp(v, "work") == 0);
+    field(b, "phase", v, sizeof v);
+    CHECK(strcmp(v, "deployment") == 0);
+    /* Fields outside the state's editable list are refused. */
+    relm_fields_init(&f);
+    relm_fields_set_text(&f, "category", "x", 1, &d);
+    up.fields = &f;
+    CHECK(refused(b, &up, "invalid_field"));
+    CHECK(strstr(d.msg, "cannot be changed in state 'work'") != NULL);
+    relm_fields_free(&f);
+    /* by = requester: bob is not; admin stands in. */
+    CHECK(relm_people_member(s, "bob", "doers", 1, &d) == RELM_OK);
+    CHECK(relm_store_set_actor(s, "bob", &d) == RELM_OK);
+    relm_release_op ask = {.action = "ask"};
+    CHECK(refused(b, &ask, "permission_denied"));
+    CHECK(strstr(d.msg, "only the requester") != NULL);
+    CHECK(relm_store_set_actor(s, "admin", &d) == RELM_OK);
+    CHECK(relm_release_apply(s, b, &ask, NULL, &d) == RELM_OK);
+    /* An approval point not satisfied: no round was ever asked. */
+    CHECK(refused(b, &pass, "not_allowed"));
+    /* The workflow's own permission: grantable on it, not on "*", and a
+     * name no transition asks for is refused. */
+    CHECK(relm_people_permission(s, "doers", "wf", "supervise", 1, &d) ==
+          RELM_OK);
+    CHECK(relm_people_permission(s, "doers", "*", "supervise", 1, &d) ==
+              RELM_ERR &&
+          strcmp(d.code, "invalid_field") == 0);
+    CHECK(relm_people_permission(s, "doers", "wf", "supervize", 1, &d) ==
+              RELM_ERR &&
+          strcmp(d.code, "invalid_field") == 0);
+    CHECK(relm_people_permission(s, "doers", "wf", "supervise", 0, &d) ==
+          RELM_OK);
+    /* bob (doers: execute) may not take "pass", which needs supervise. */
+    CHECK(relm_store_set_actor(s, "bob", &d) == RELM_OK);
+    CHECK(refused(b, &pass, "permission_denied"));
+    CHECK(strstr(d.msg, "supervise") != NULL);
+    CHECK(relm_store_set_actor(s, "admin", &d) == RELM_OK);
 
     /* The chain holds after all of it. */
     relm_audit_report r;

@@ -23,6 +23,7 @@ local MODULES = {
         round = "read", decide = "write", request = "write", configure = "admin", load = "admin",
         reask = "write (the engine asks its own rules again; nothing taken from the caller)",
     },
+    ["relm.core.workflow"] = { digest = "read" },
 }
 
 -- What only the engine's private state has: they take a decision (target
@@ -30,6 +31,7 @@ local MODULES = {
 local ENGINE_ONLY = {
     ["relm.core.release"] = { "apply" },
     ["relm.core.approval"] = { "open", "withdraw" },
+    ["relm.core.workflow"] = { "define" },
 }
 
 local R = require "relm.core.release"
@@ -87,7 +89,7 @@ describe("the trust boundary", function()
             to_state = "closed", to_phase = "closure", permission = "execute", closes = true,
             from_state = "registration", approval = false,
         })
-        assert.is_string(after)
+        assert.is_table(after)
         assert.are.equal("planning", state(r))
         assert.are.equal("open", relm.release.get(r.id).status)
     end)
@@ -155,6 +157,52 @@ describe("the trust boundary", function()
         refused("permission_denied", "executor group", function()
             as("bob", R.act, r.id, "execute", { fields = { version = "1" }, permission = "execute" })
         end, r.id)
+    end)
+
+    it("keeps the engine's compile in C: a script's edit of its own copy moves nothing", function()
+        local r = as("bob", H.release, nil, "registration")
+        local digest = require("relm.core.workflow").digest(H.WF)
+        assert.is_string(digest)
+        local wf = relm.release.workflow(H.WF)
+        local saved = wf.transitions.plan.to
+        wf.transitions.plan.to = "closed"
+        as("bob", relm.release.act, r.id, "plan")
+        wf.transitions.plan.to = saved
+        assert.are.equal("planning", state(r))
+        assert.are.equal(digest, require("relm.core.workflow").digest(H.WF))
+    end)
+
+    it("grants a workflow's own permission on that workflow only, and its transition needs it", function()
+        -- The file is named after its workflow (a model refers to it so).
+        local path = H.rule_file(""):gsub("[^/]*$", "superflow.lua")
+        local f = assert(io.open(path, "w"))
+        f:write([[
+workflow "superflow" { initial = "registration" }
+state "registration" { phase = "registration" }
+state "closed" { phase = "closure", final = true }
+transition "sign_off" { from = "registration", to = "closed", permission = "supervise" }
+]])
+        f:close()
+        finally(function() os.remove(path) end)
+        relm.release.workflow(path)
+        local r = as("bob", relm.release.register, { workflow = "superflow", title = "custom" })
+        refused("permission_denied", "supervise", function()
+            as("bob", relm.release.act, r.id, "sign_off", { release_date = "2027-01-01",
+                solution_category = "done", closure_text = "ok" })
+        end, r.id)
+        refused("invalid_field", "nor a permission", function()
+            relm.permission.grant { group = "ops", workflow = "superflow", action = "supervize" }
+        end)
+        refused("invalid_field", "nor a permission", function()
+            relm.permission.grant { group = "ops", workflow = "*", action = "supervise" }
+        end)
+        relm.permission.grant { group = "managers", workflow = "superflow", action = "supervise" }
+        relm.group.add_member("managers", "bob")
+        local after = as("bob", relm.release.act, r.id, "sign_off", { release_date = "2027-01-01",
+            solution_category = "done", closure_text = "ok" })
+        relm.group.remove_member("managers", "bob")
+        assert.are.equal("closed", after.state)
+        assert.are.equal("closed", after.status)
     end)
 
     it("refuses a forged workflow: installing one is for administrators", function()
