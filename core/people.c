@@ -9,7 +9,6 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "base/clock.h"
 #include "workflow.h"
 
 /* Open an administrator-only write: begin, then check inside the
