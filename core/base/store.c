@@ -785,21 +785,40 @@ static void remove_new_side_files(const char *path, unsigned had)
 }
 
 /* ---- WAL size ----
- * Under concurrent load the WAL grew to 2.28 GB in 60 s: SQLite's own
- * automatic checkpoint is passive, so while readers keep old snapshots it
- * copies what it can but never starts the log over, and the file only
- * grows. So: journal_size_limit (64 MB) truncates the file whenever the
- * log does start over; after a commit that leaves WAL_PASSIVE_PAGES or
- * more in the log a passive checkpoint runs (as SQLite's would); past
- * WAL_RESTART_PAGES a truncating checkpoint waits up to WAL_RESTART_WAIT_MS
- * in all for readers to move on, so the log restarts from the beginning;
- * closing the store does the same. A checkpoint that cannot finish is
- * not an error: the next commit tries again. Statements are stepped to
- * the end and reset (relm_store_stmt resets a cached one before reuse),
- * so no read snapshot is held between calls to pin the log. */
+ * Under concurrent load the WAL grew to 2.28 GB in 60 s. The log only
+ * starts over once every frame is copied into the database (checkpointed)
+ * and no reader still holds a snapshot taken from the log. SQLite's own
+ * automatic checkpoint is passive: it copies what readers allow but never
+ * waits, and while scans overlap and writers keep committing there is
+ * never a moment with both, so the file only grows. A restart needs such a
+ * moment made on purpose: hold the write lock (no new frames, so readers
+ * starting now read the database, not the log) while the readers already
+ * in the log finish. That blocks every writer for as long as the longest
+ * scan in flight, so it is done rarely, copies nothing, and is bounded:
+ *  - once the log holds WAL_PASSIVE_PAGES, at every WAL_PASSIVE_STEP pages
+ *    a passive checkpoint (never waits, never takes the write lock; at
+ *    every commit, as SQLite's own, the checkpoint lock was always taken
+ *    and the restart below could not run);
+ *  - when that leaves nothing to copy, a truncating checkpoint that tries
+ *    each lock once and waits for nothing (the log is idle: it starts over;
+ *    it is not: nothing lost);
+ *  - at WAL_RESTART_PAGES and at each WAL_RESTART_STEP pages beyond, the
+ *    one commit that crosses the mark (whichever process makes it) runs a
+ *    truncating checkpoint that waits for readers, up to wal_wait_ms: a
+ *    failed try costs writers that much once per step, never once per
+ *    commit (the old rule, a 100 ms try at every commit past the mark,
+ *    held the write lock most of the time and starved writers into
+ *    "busy" while readers outlasted every try);
+ *  - closing the store tries as after a commit, without waiting.
+ * journal_size_limit (64 MB) truncates a file that did grow once the log
+ * starts over. Statements are stepped to the end and reset (relm_store_stmt
+ * resets a cached one before reuse), so no
+ * read snapshot is held between calls to pin the log. */
 #define WAL_PASSIVE_PAGES 1000
+#define WAL_PASSIVE_STEP 200
 #define WAL_RESTART_PAGES 4000
-#define WAL_RESTART_WAIT_MS 100
+#define WAL_RESTART_STEP 2000
+#define WAL_WAIT_MAX_MS 2000
 
 /* Milliseconds on the monotonic clock. */
 static uint64_t mono_ms(void)
@@ -815,46 +834,97 @@ static uint64_t mono_ms(void)
  * time, just after the lock was taken again, and fail with "database is
  * locked" when its 5 s are up (the torture concurrency run saw it). This
  * one tries again every 1 to 4 ms (jittered, so waiters do not wake in
- * step) until busy_ms have passed, or until the end of a checkpoint's own
- * budget (ckpt_until). */
+ * step; every 0.25 to 1 ms once it has waited long) until busy_ms have
+ * passed. A checkpoint has its own budget
+ * instead (ckpt_until; 1 for one that must not wait at all). */
 static int busy_wait(void *arg, int count)
 {
     relm_store *s = arg;
     uint64_t now = mono_ms();
     if (count == 0)
         s->busy_since = now;
-    if (now - s->busy_since >= (uint64_t)s->busy_ms ||
-        (s->ckpt_until != 0 && now >= s->ckpt_until))
+    if (s->ckpt_until != 0 ? now >= s->ckpt_until
+                           : now - s->busy_since >= (uint64_t)s->busy_ms)
         return 0;
     uint64_t jitter = (now * 7919u + (uint64_t)count * 104729u) % 3000000u;
     struct timespec nap = {0, 1000000L + (long)jitter};
+    /* Between two transactions of a busy writer the lock is free for a
+     * few microseconds: a waiter napping milliseconds can miss every such
+     * moment while four writers take turns, for seconds (measured: 0.7 s
+     * lost to them after a restart checkpoint had already taken 1 s).
+     * Past a quarter of its budget a waiter looks four times as often. */
+    if (s->ckpt_until == 0 && now - s->busy_since >= (uint64_t)s->busy_ms / 4)
+        nap.tv_nsec = 250000L + (long)(jitter / 4);
     nanosleep(&nap, NULL);
     return 1;
 }
 
-/* A truncating checkpoint. It holds the write lock while it waits for
- * readers to leave the log, so all its waits together are bounded by
- * WAL_RESTART_WAIT_MS: writers of other processes wait for it. */
-static void checkpoint_truncate(relm_store *s)
+/* How long a restart may keep writers waiting: it ends as soon as the
+ * readers in the log have left, so a long budget costs only when a scan
+ * outlasts it, and a short one that runs out has blocked writers for
+ * nothing. WAL_WAIT_MAX_MS, and never more than half a writer's busy
+ * timeout, so writers queued behind it still get their turn. */
+static int wal_wait_ms(const relm_store *s)
 {
-    s->ckpt_until = mono_ms() + WAL_RESTART_WAIT_MS;
-    sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL,
-                              NULL);
+    return s->busy_ms / 2 < WAL_WAIT_MAX_MS ? s->busy_ms / 2 : WAL_WAIT_MAX_MS;
+}
+
+/* One checkpoint of the given mode; *nlog and *nckpt are the frames in the
+ * log and those copied, -1 when it could not start. Only one checkpoint
+ * runs at a time in all processes, and SQLite never waits for another
+ * (its checkpoint lock ignores the busy handler): until `until` (0: not
+ * at all) it tries again every 1 to 4 ms while another one runs. Waits
+ * inside the checkpoint (the write lock, readers) end at `until` too. */
+static int checkpoint(relm_store *s, int mode, uint64_t until, int *nlog,
+                      int *nckpt)
+{
+    s->ckpt_until = until != 0 ? until : 1; /* 1: waits for no one */
+    int rc;
+    for (;;) {
+        *nlog = *nckpt = -1;
+        rc = sqlite3_wal_checkpoint_v2(s->db, NULL, mode, nlog, nckpt);
+        if (rc != SQLITE_BUSY || *nlog != -1 || mono_ms() >= s->ckpt_until)
+            break;
+        struct timespec nap = {0, 1000000L + (long)(mono_ms() % 3) * 1000000L};
+        nanosleep(&nap, NULL);
+    }
     s->ckpt_until = 0;
+    return rc;
+}
+
+/* 1 when the log went from `before` to `pages` frames past a multiple of
+ * step at or above `from`: of all the commits of all processes, only the
+ * one that crosses the mark does what the mark asks. */
+static int crossed(int before, int pages, int from, int step)
+{
+    return pages >= from && (before < from || pages / step != before / step);
 }
 
 /* sqlite3_wal_hook: runs after every commit, outside the write lock, with
- * the number of pages now in the log. Replaces the automatic checkpoint. */
+ * the number of pages now in the log. Replaces the automatic checkpoint.
+ * A checkpoint that cannot finish is not an error: a later commit tries
+ * again. */
 static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 {
     relm_store *s = arg;
-    (void)db;
     (void)name;
-    if (pages >= WAL_RESTART_PAGES)
-        checkpoint_truncate(s);
-    else if (pages >= WAL_PASSIVE_PAGES)
-        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                  NULL, NULL);
+    /* Frames this connection wrote since its last commit: the log held
+     * about pages - written before this one. */
+    int written = 0, high = 0;
+    sqlite3_db_status(db, SQLITE_DBSTATUS_CACHE_WRITE, &written, &high, 1);
+    int before = pages - written;
+    int nlog, nckpt;
+    if (crossed(before, pages, WAL_RESTART_PAGES, WAL_RESTART_STEP)) {
+        /* Copy first, outside the write lock, so the restart only waits. */
+        uint64_t until = mono_ms() + (uint64_t)wal_wait_ms(s);
+        checkpoint(s, SQLITE_CHECKPOINT_PASSIVE, until, &nlog, &nckpt);
+        checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE, until, &nlog, &nckpt);
+    } else if (crossed(before, pages, WAL_PASSIVE_PAGES, WAL_PASSIVE_STEP) &&
+               checkpoint(s, SQLITE_CHECKPOINT_PASSIVE, 0, &nlog, &nckpt)
+                   == SQLITE_OK &&
+               nlog > 0 && nckpt == nlog) {
+        checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE, 0, &nlog, &nckpt);
+    }
     return SQLITE_OK;
 }
 
@@ -950,14 +1020,13 @@ void relm_store_close(relm_store *s)
         free(s->cache[i].sql);
     }
     free(s->cache);
-    /* Leave the log short for the next process (see WAL size above); a
-     * log already short is left alone, so short processes do not wait. */
-    int nlog = 0;
+    /* Leave the log short for the next process (see WAL size above),
+     * waiting for no one: a short process must not hold writers up. */
+    int nlog = 0, nckpt = 0;
     if (s->db != NULL && s->checkpoint_ok && sqlite3_get_autocommit(s->db) &&
-        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE,
-                                  &nlog, NULL) == SQLITE_OK &&
-        nlog >= WAL_PASSIVE_PAGES)
-        checkpoint_truncate(s);
+        checkpoint(s, SQLITE_CHECKPOINT_PASSIVE, 0, &nlog, &nckpt)
+            == SQLITE_OK && nlog > 0 && nckpt == nlog)
+        checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE, 0, &nlog, &nckpt);
     if (s->db != NULL)
         sqlite3_close_v2(s->db);
     if (s->engine_data != NULL && s->engine_free != NULL)

@@ -517,6 +517,65 @@ static void test_synchronous_full(void)
     relm_store_close(s);
 }
 
+static long file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+/* Commit about 1,500 pages (6 MB) in one transaction. */
+static int write_pages(relm_store *s, const char *prefix)
+{
+    relm_diag d;
+    char sql[400];
+    snprintf(sql, sizeof sql,
+             "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n "
+             "WHERE x < 1500) INSERT INTO settings (key, value) SELECT "
+             "'%s' || x, replace(hex(zeroblob(2000)), '0', 'x') FROM n",
+             prefix);
+    if (relm_store_begin(s, &d) != RELM_OK)
+        return RELM_ERR;
+    return relm_store_end(s, relm_store_exec(s, sql, &d), &d);
+}
+
+/* The write-ahead log does not keep what it no longer needs: once a
+ * commit leaves nothing a reader still uses, the log starts over (the
+ * -wal file is emptied) instead of waiting to reach 16 MB; while another
+ * connection reads, the commit still succeeds and the log waits for it. */
+static void test_wal_restarts(void)
+{
+    char path[512], wal[520];
+    snprintf(path, sizeof path, "%s", path_of("wal.db"));
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    relm_store *s = open_ok(path, NULL);
+    if (s == NULL)
+        return;
+    CHECK(write_pages(s, "a") == RELM_OK);
+    CHECK(file_size(wal) == 0);
+
+    /* A reader in another connection holds a snapshot from the log. */
+    relm_store *r = open_ok(path, NULL);
+    if (r == NULL) {
+        relm_store_close(s);
+        return;
+    }
+    CHECK(write_pages(s, "b") == RELM_OK);
+    sqlite3 *rdb = relm_store_db(r);
+    CHECK(sqlite3_exec(rdb, "BEGIN", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(scalar(r, "SELECT count(*) FROM settings WHERE key LIKE 'b%'") ==
+          1500);
+    CHECK(write_pages(s, "c") == RELM_OK);
+    CHECK(file_size(wal) > 0); /* the reader's snapshot is in it */
+    CHECK(scalar(r, "SELECT count(*) FROM settings WHERE key LIKE 'c%'") ==
+          0);
+    CHECK(sqlite3_exec(rdb, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);
+    relm_store_close(r);
+    CHECK(scalar(s, "SELECT count(*) FROM settings WHERE key LIKE 'c%'") ==
+          1500);
+    relm_store_close(s);
+    CHECK(file_size(wal) <= 0); /* emptied, or removed with the last close */
+}
+
 /* A deferred user that does not exist (the default admin, deactivated)
  * costs nothing until a write, and then refuses it: no row is written in
  * the name of nobody. */
@@ -557,6 +616,7 @@ int main(void)
     test_transactions();
     test_synchronous_full();
     test_deferred_actor();
+    test_wal_restarts();
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)
