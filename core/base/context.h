@@ -46,6 +46,16 @@ typedef struct relm_context {
         unsigned owner_hit;    /* the owner whose cap refused, this call */
         size_t owned[RELM_SANDBOX_MAX_OWNERS]; /* bytes each owner holds */
     } sandbox;
+    /* lua/l_base.c: the authorizer's state for the relm.sql statement being
+     * prepared or stepped (one at a time: no Lua runs inside a step). */
+    struct relm_sql_guard {
+        int admin;          /* the acting user is a superuser */
+        int hid;            /* a column was read as NULL for a non-admin */
+        char refused[128];  /* what the first refusal was, for the message */
+    } sql_guard;
+    /* cmdb/import.c: the libcsv parser being fed (a struct csv_parser *):
+     * libcsv's realloc hook takes no user pointer. */
+    void *csv_growing;
     /* repl/: the REPL's state, reached from its SIGINT handler and atexit. */
     struct relm_repl_state {
         void *L;                           /* the REPL's lua_State */

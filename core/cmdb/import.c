@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/context.h"
 #include "base/utf8.h"
 
 /* ---- small helpers: an arena and a string hash map ---- */
@@ -749,20 +750,21 @@ static void on_row(int c, void *ud)
 
 /* libcsv grows its field buffer blk_size bytes at a time (128 by default):
  * a 10 MB field took 80,000 reallocations, quadratic time under ASan. Its
- * realloc hook has no user pointer, so the parser being fed is kept here;
+ * realloc hook has no user pointer, so the parser being fed is kept in the
+ * process context (base/context.h);
  * after each growth blk_size becomes the buffer's size, which doubles it
  * next time. A field may not outgrow CSV_FIELD_MAX: libcsv then reports
  * CSV_ENOMEM, turned into an error naming the row and column. */
 #define CSV_FIELD_MAX ((size_t)32 << 20)
-static struct csv_parser *csv_growing;
 
 static void *csv_grow(void *ptr, size_t size)
 {
     if (size > CSV_FIELD_MAX + 128)
         return NULL;
     void *q = realloc(ptr, size);
-    if (q != NULL && csv_growing != NULL)
-        csv_growing->blk_size = size;
+    struct csv_parser *p = relm_process.csv_growing;
+    if (q != NULL && p != NULL)
+        p->blk_size = size;
     return q;
 }
 
@@ -772,7 +774,7 @@ static int import_csv(importer *im, FILE *f)
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
         return file_error(im, 0, "out_of_memory", "out of memory");
     csv_set_realloc_func(&p, csv_grow);
-    csv_growing = &p;
+    relm_process.csv_growing = &p;
     static char buf[1 << 16];
     size_t n;
     int rc = RELM_OK;
@@ -816,7 +818,7 @@ static int import_csv(importer *im, FILE *f)
         im->failed = 1;
     }
     csv_free(&p);
-    csv_growing = NULL;
+    relm_process.csv_growing = NULL;
     if (!im->failed && im->row == 0) {
         im->row = 1;
         file_error(im, 0, "invalid_csv", "the file is empty (expected a header "

@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "base/context.h"
 #include "auth.h"
 #include "lua/host.h"
 #include "lua/modules.h"
@@ -73,13 +74,10 @@ static void push_column(lua_State *L, sqlite3_stmt *st, int i)
  * main database, call functions, recurse; nothing else. One guard at a
  * time: the engine runs one statement of relm.sql at a time and no Lua
  * runs inside sqlite3_step. */
-typedef struct sql_guard {
-    int admin;          /* the acting user is a superuser */
-    int hid;            /* a column was read as NULL for a non-admin */
-    char refused[128];  /* what the first refusal was, for the message */
-} sql_guard;
+typedef struct relm_sql_guard sql_guard;
 
-static sql_guard guard_state;
+/* The guard's state is the process context's (base/context.h). */
+static sql_guard *const guard = &relm_process.sql_guard;
 
 /* Columns only administrators read through relm.sql, as through the Lua
  * API. A non-administrator's query reads them as NULL (SQLITE_IGNORE)
@@ -218,7 +216,7 @@ static int guarded_step(relm_store *s, sqlite3_stmt *st)
 {
     relm_store_guard_fn old;
     void *old_ctx;
-    relm_store_set_guard(s, sql_authorize, &guard_state, &old, &old_ctx);
+    relm_store_set_guard(s, sql_authorize, guard, &old, &old_ctx);
     int rc = sqlite3_step(st);
     relm_store_set_guard(s, old, old_ctx, NULL, NULL);
     return rc;
@@ -239,15 +237,15 @@ enum { MAX_QUERY_CLASSES = 4096 };
 static sqlite3_stmt *prepare_as(lua_State *L, relm_store *s, int qi,
                                 int admin, relm_diag *d)
 {
-    guard_state.admin = admin;
-    guard_state.hid = 0;
-    guard_state.refused[0] = '\0';
+    guard->admin = admin;
+    guard->hid = 0;
+    guard->refused[0] = '\0';
     lua_pushstring(L, admin ? "/* relm.sql: admin */ " : "/* relm.sql */ ");
     lua_pushvalue(L, qi);
     lua_concat(L, 2);
     relm_store_guard_fn old;
     void *old_ctx;
-    relm_store_set_guard(s, sql_authorize, &guard_state, &old, &old_ctx);
+    relm_store_set_guard(s, sql_authorize, guard, &old, &old_ctx);
     sqlite3_stmt *st = relm_store_stmt(s, lua_tostring(L, -1), d);
     relm_store_set_guard(s, old, old_ctx, NULL, NULL);
     lua_pop(L, 1);
@@ -279,8 +277,8 @@ static sqlite3_stmt *guarded_prepare(lua_State *L, relm_store *s, int qi)
     int known = lua_rawget(L, classes);
     if (known == LUA_TSTRING) {
         /* Reads nothing hidden: one statement for everyone. */
-        guard_state.admin = 0;
-        guard_state.refused[0] = '\0';
+        guard->admin = 0;
+        guard->refused[0] = '\0';
         st = relm_store_stmt(s, lua_tostring(L, -1), &d);
     } else if (known == LUA_TBOOLEAN) {
         st = prepare_as(L, s, qi, relm_auth_is_admin(s), &d);
@@ -289,7 +287,7 @@ static sqlite3_stmt *guarded_prepare(lua_State *L, relm_store *s, int qi)
         lua_Integer n = lua_tointeger(L, -1);
         lua_pop(L, 1);
         st = prepare_as(L, s, qi, 0, &d);
-        int hid = guard_state.hid;
+        int hid = guard->hid;
         if (st != NULL && n < MAX_QUERY_CLASSES) {
             lua_pushvalue(L, qi);
             if (hid) {
@@ -308,10 +306,10 @@ static sqlite3_stmt *guarded_prepare(lua_State *L, relm_store *s, int qi)
             st = prepare_as(L, s, qi, 1, &d);
     }
     lua_settop(L, classes - 1);
-    if (st == NULL && guard_state.refused[0] != '\0')
+    if (st == NULL && guard->refused[0] != '\0')
         relm_lua_error(L, "read_only", "relm.sql runs read-only queries: "
                        "%s is refused; use the relm modules (or relm.tx "
-                       "with them) to write", guard_state.refused);
+                       "with them) to write", guard->refused);
     if (st == NULL)
         relm_lua_error(L, "sql_error", "relm.sql: %s", d.msg);
     return st;
