@@ -394,6 +394,75 @@ static int header_has(const importer *im, const char *name)
     return 0;
 }
 
+/* Edit distance between two short names, a swap of neighbours counting
+ * one (optimal string alignment, as relm.complete.distance); names longer
+ * than 63 bytes are never near anything. */
+static int name_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n > 63 || m > 63)
+        return 64;
+    int d[64][64];
+    for (size_t i = 0; i <= n; i++)
+        d[i][0] = (int)i;
+    for (size_t j = 0; j <= m; j++)
+        d[0][j] = (int)j;
+    for (size_t i = 1; i <= n; i++)
+        for (size_t j = 1; j <= m; j++) {
+            int v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
+                && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1;
+            d[i][j] = v;
+        }
+    return d[n][m];
+}
+
+/* How near cand is to the unknown column h: its edit distance when at most
+ * two and shorter than h, 3 when cand starts with h (3 bytes or more), else
+ * -1 (not near). */
+static int column_nearness(const char *h, const char *cand)
+{
+    size_t hl = strlen(h);
+    int dist = name_distance(h, cand);
+    if (dist <= 2 && (size_t)dist < hl)
+        return dist;
+    return hl >= 3 && strncmp(cand, h, hl) == 0 ? 3 : -1;
+}
+
+/* " (did you mean 'status'?)" into out for the unknown header column h:
+ * the nearest CI field or attribute name, or "" when none is near. Only
+ * on the error path, once per file: it reads every attribute name. */
+static void column_hint(importer *im, const char *h, char *out, size_t size)
+{
+    char best[128] = "";
+    int best_d = 4;
+    for (size_t k = 0; k < sizeof ci_std / sizeof ci_std[0]; k++) {
+        int dist = column_nearness(h, ci_std[k]);
+        if (dist >= 0 && dist < best_d) {
+            best_d = dist;
+            snprintf(best, sizeof best, "%s", ci_std[k]);
+        }
+    }
+    sqlite3_stmt *st = relm_store_stmt(
+        im->s, "SELECT DISTINCT name FROM ci_type_attrs ORDER BY name", im->d);
+    while (st != NULL && sqlite3_step(st) == SQLITE_ROW) {
+        const char *cand = (const char *)sqlite3_column_text(st, 0);
+        int dist = cand != NULL ? column_nearness(h, cand) : -1;
+        if (dist >= 0 && dist < best_d) {
+            best_d = dist;
+            snprintf(best, sizeof best, "%s", cand);
+        }
+    }
+    if (st != NULL)
+        sqlite3_reset(st);
+    snprintf(out, size, best[0] ? " (did you mean '%s'?)" : "", best);
+}
+
 /* Check the header row (CSV) and remember the columns. */
 static int read_header(importer *im)
 {
@@ -482,12 +551,15 @@ static int read_header(importer *im)
         sqlite3_bind_text(st, 1, im->cols[c], -1, SQLITE_STATIC);
         int known = sqlite3_step(st) == SQLITE_ROW;
         sqlite3_reset(st);
-        if (!known)
+        if (!known) {
+            char hint[160];
+            column_hint(im, im->cols[c], hint, sizeof hint);
             return file_error(im, (int)c + 1, "unknown_attribute", "unknown "
-                                "column '%s': not a CI field (name, type, "
+                                "column '%s'%s: not a CI field (name, type, "
                                 "status, version, serial, criticality, "
                                 "owner_group, location, media) nor an "
-                                "attribute of any CI type", im->cols[c]);
+                                "attribute of any CI type", im->cols[c], hint);
+        }
     }
     return RELM_OK;
 }

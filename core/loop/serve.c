@@ -138,7 +138,7 @@ void relm_serve_pump(relm_serve *sv, int sla)
     /* The scan of open releases runs when something may have changed
      * them, not after every finished transfer. */
     if (sla || (sv->sla_next > 0 && sv->sla_next <= now))
-        relm_sla_pass(sv, (int64_t)now, &sv->sla_next);
+        relm_sla_pass(sv, now, &sv->sla_next);
     /* An outcome that could not be written left its row claimed; with
      * nothing in flight every claim is such a one: send them again. */
     if (sv->stale_claims && sv->inflight == 0) {

@@ -63,7 +63,7 @@ void relm_serve_pump(relm_serve *sv, int sla);
 /* Fire the SLA stages due at now (each once, in its own transaction,
  * through the occurrence log so the outbox carries it); *next receives the
  * next SLA moment (0 = none). */
-void relm_sla_pass(relm_serve *sv, int64_t now, double *next);
+void relm_sla_pass(relm_serve *sv, double now, double *next);
 
 /* Delivery through curl multi on the loop. */
 int relm_deliver_init(relm_serve *sv);

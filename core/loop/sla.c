@@ -1,6 +1,7 @@
 /* sla.c: serve's SLA clock: the warning and breach moments of every open
  * release, each stage fired once as an occurrence (and so an outbox event). */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,7 +96,7 @@ fail:
     return -1;
 }
 
-void relm_sla_pass(relm_serve *sv, int64_t now, double *next)
+void relm_sla_pass(relm_serve *sv, double now, double *next)
 {
     *next = 0;
     relm_diag d;
@@ -133,13 +134,15 @@ void relm_sla_pass(relm_serve *sv, int64_t now, double *next)
             continue;
         /* The warning comes when warning_percent of the allowance is used:
          * deadline - (1 - p) * allowance, whatever suspensions moved the
-         * deadline by (the time left is what the deadline counts down). */
-        int64_t warn_at = st.deadline - (int64_t)((double)st.sla * frac);
-        int64_t moments[2] = {warn_at, st.deadline};
+         * deadline by (the time left is what the deadline counts down).
+         * In fractions of a second: a 3-second SLA warns 0.75 s before its
+         * deadline, not at it (whole seconds rounded the 0.75 away). */
+        double warn_at = (double)st.deadline - (double)st.sla * frac;
+        double moments[2] = {warn_at, (double)st.deadline};
         for (int k = warned ? 1 : 0; k < 2; k++) {
             if (moments[k] > now) {
-                if (keep == 0 || (double)moments[k] < keep)
-                    keep = (double)moments[k];
+                if (keep == 0 || moments[k] < keep)
+                    keep = moments[k];
                 break;
             }
             if (n == cap) {
@@ -150,7 +153,7 @@ void relm_sla_pass(relm_serve *sv, int64_t now, double *next)
                 due = g;
             }
             st.breach = k == 1;
-            st.at = moments[k];
+            st.at = (int64_t)floor(moments[k]); /* stored in whole seconds */
             due[n++] = st;
         }
     }
@@ -161,7 +164,7 @@ void relm_sla_pass(relm_serve *sv, int64_t now, double *next)
     free(due);
     /* A stage that could not be written (the database busy past its
      * timeout) is tried again in a second. */
-    if (failed && (keep == 0 || keep > (double)now + 1))
-        keep = (double)now + 1;
+    if (failed && (keep == 0 || keep > now + 1))
+        keep = now + 1;
     *next = keep;
 }

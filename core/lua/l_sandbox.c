@@ -555,11 +555,14 @@ static int l_sandbox_str_rep(lua_State *L)
      * fails (after an emergency collection) with the memory-limit error. */
     size_t cap = relm_host_mem_limit(L, 0);
     relm_host_mem_limit(L, cap);
-    if (cap != 0 && total > cap)
+    if (cap != 0 && total > cap) {
+        char limits[96];
+        relm_sandbox_limit_text(limits, sizeof limits);
         return script_error(L, "string.rep: a result of %I bytes is over "
-                            "the sandbox's memory limit",
+                            "the sandbox's memory limit (%s)",
                             (LUAI_UACINT)(lua_Integer)(total > LUA_MAXINTEGER
-                                ? LUA_MAXINTEGER : (lua_Integer)total));
+                                ? LUA_MAXINTEGER : (lua_Integer)total), limits);
+    }
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
     lua_call(L, lua_gettop(L) - 1, 1);

@@ -476,6 +476,14 @@ static void format_bytes(char *buf, size_t len, size_t bytes)
         snprintf(buf, len, "%zu KB", (bytes + 1023) >> 10);
 }
 
+void relm_sandbox_limit_text(char *buf, size_t len)
+{
+    char per_call[32], per_script[32];
+    format_bytes(per_call, sizeof per_call, defaults().memory_bytes);
+    format_bytes(per_script, sizeof per_script, defaults().owned_bytes);
+    snprintf(buf, len, "%s per call; %s owned per script", per_call, per_script);
+}
+
 int relm_sandbox_call(lua_State *L, int nargs, int nresults,
                       const relm_sandbox_limits *lim, relm_diag *d)
 {

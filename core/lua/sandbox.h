@@ -27,6 +27,10 @@ typedef struct relm_sandbox_limits {
 void relm_sandbox_config(const relm_sandbox_limits *lim,
                          relm_sandbox_limits *out);
 
+/* The configured memory limits as a user reads them, "16 MB per call;
+ * 64 MB owned per script", into buf (for messages that name them). */
+void relm_sandbox_limit_text(char *buf, size_t len);
+
 /* Call the function below nargs arguments like lua_pcall, in the protected
  * call helper of the host, with a deadline and a memory cap. lim may be
  * NULL (defaults). On RELM_OK the function and arguments are replaced by

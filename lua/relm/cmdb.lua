@@ -169,6 +169,13 @@ local function ci_hint(name)
         .. (#names > 1 and " or " or "") .. names[#names] .. "?)"
 end
 
+---" (did you mean 'crm-db'?)" for CI name `name` that does not exist, or
+---"" when no CI's name is close: for a script's own "no CI named" errors,
+---as relm.release.relate gives it.
+---@param name string
+---@return string
+M.ci_hint = ci_hint
+
 -- err with the hint of ci_hint when it is "no CI named 'x'" (the same
 -- error, its where kept).
 local function with_ci_hint(err)

@@ -62,6 +62,17 @@ local function check_target(target, fn)
     end
 end
 
+-- Raise err again; a "no CI named 'x'" for a CI link gets the CMDB's
+-- " (did you mean 'crm-db'?)" as relm.cmdb.get gives it (error path only).
+local function with_ci_hint(err, kind)
+    local missing = kind == "ci" and relm.is_error(err, "not_found") and type(err.message) == "string"
+        and err.message:match("^no CI named '(.*)'$")
+    if missing then
+        fail("not_found", err.message .. require("relm.cmdb").ci_hint(missing))
+    end
+    error(err, 0)
+end
+
 -- What the release touches changed: the engine asks the approval rules
 -- again when the release waits at an approval point (relm.approval).
 local function reask(rid)
@@ -99,11 +110,15 @@ function M.relate(id, kind, target, opts)
     if opts.note ~= nil and type(opts.note) ~= "string" then
         fail("invalid_argument", fn .. ": note must be a string")
     end
-    return relm.tx(function()
-        local n = C.relate(rid, kind, target, opts.note)
+    local ok, n = pcall(relm.tx, function()
+        local linked = C.relate(rid, kind, target, opts.note)
         reask(rid)
-        return n
+        return linked
     end)
+    if not ok then
+        with_ci_hint(n, kind)
+    end
+    return n
 end
 
 ---Remove the link between release `id` and `target` of `kind`; a change
@@ -116,10 +131,13 @@ function M.unrelate(id, kind, target)
     local rid = release_id(id, fn)
     check_kind(kind, fn)
     check_target(target, fn)
-    relm.tx(function()
+    local ok, err = pcall(relm.tx, function()
         C.unrelate(rid, kind, target)
         reask(rid)
     end)
+    if not ok then
+        with_ci_hint(err, kind)
+    end
 end
 
 ---What release `id` is linked to: an array of {kind=, target=, title=,
@@ -170,7 +188,7 @@ function M.for_ci(name)
     end
     local ci = relm.sql("SELECT id FROM cis WHERE name = ?", name)[1]
     if not ci then
-        fail("not_found", "no CI named '" .. name .. "'")
+        fail("not_found", "no CI named '" .. name .. "'" .. require("relm.cmdb").ci_hint(name))
     end
     local rows = relm.sql([[
         SELECT r.id, r.number, r.title, r.status, r.state, v.number AS via, rc.note
@@ -206,7 +224,7 @@ end
 -- How an impact prints in the REPL, for a CAB: what the release touches
 -- and what can break, a line per touched CI with the business services it
 -- reaches, then every service reached (the fields hold everything).
-local IMPACT_MT = { __name = "relm.release_impact" }
+local IMPACT_MT = { __name = "relm.release_impact", columns = { "ci", "type", "status", "reaches", "services" } }
 IMPACT_MT.__tostring = function(imp)
     local pretty = require "relm.pretty"
     local width = pretty.width and pretty.width > 0 and pretty.width or 80
@@ -299,10 +317,17 @@ function M.impact(id, opts)
         s.causes = causes[s.name] or {}
     end
     table.sort(r.services, function(a, b) return a.name < b.name end)
-    return setmetatable({
+    -- The array part holds the summary's rows, flat, so that relm.mode
+    -- csv/json/... and relm.export write them (IMPACT_MT.columns).
+    local imp = {
         release = number, touched = #r.by_ci, impacted = r.distinct,
         services = r.services, by_ci = r.by_ci,
-    }, IMPACT_MT)
+    }
+    for i, g in ipairs(r.by_ci) do
+        imp[i] = { ci = g.ci, type = g.type, status = g.status, reaches = g.count,
+            services = table.concat(g.services, ", ") }
+    end
+    return setmetatable(imp, IMPACT_MT)
 end
 
 -- ---- records --------------------------------------------------------------

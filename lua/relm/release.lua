@@ -326,11 +326,14 @@ end
 -- Turn user-facing field names into the names the core stores (custom
 -- fields go to extra.<name>); raises invalid_field for unknown names and
 -- for a value that is not of its declared type (fields = {name = "type"}).
-local function core_fields(wf, fields, allowed, what)
+-- where, when given, maps a field to the "file:line" of the workflow action
+-- that set it: the refusal then names the action.
+local function core_fields(wf, fields, allowed, what0, where)
     local out = {}
     local custom = custom_fields(wf)
     local types = wf.field_types or {}
     for k, v in pairs(fields) do
+        local what = where and where[k] and ("%s: %s"):format(where[k], what0) or what0
         if type(k) ~= "string" then
             relm.error("invalid_field", what .. ": field names must be strings", 4)
         end
@@ -818,14 +821,18 @@ local function act_json(id, action, opts)
                 end
                 extensions("transition_gate", cur, wf, tname, ctx)
                 local to = wf.transitions[tname].to
-                for _, c in ipairs({ wf:exit(cur.state, merged, ctx) or false, wf:enter(to, merged, ctx) or false }) do
-                    if c then
-                        if c.priority ~= nil then
-                            relm.error("invalid_field", "workflow action: priority is computed from impact and "
-                                .. "urgency (relm.priority); an action may not set it")
+                local ex, ex_at = wf:exit(cur.state, merged, ctx)
+                local en, en_at = wf:enter(to, merged, ctx)
+                for _, c in ipairs({ { ex, ex_at }, { en, en_at } }) do
+                    local ch, at = c[1], c[2] or {}
+                    if ch then
+                        if ch.priority ~= nil then
+                            relm.error("invalid_field", ("%s: workflow action: priority is computed from impact and "
+                                .. "urgency (relm.priority); an action may not set it"):format(
+                                at.priority or "?"))
                         end
                         local by_workflow = function(_, f) return f.workflow end
-                        for k, v in pairs(core_fields(wf, c, by_workflow, "workflow action")) do
+                        for k, v in pairs(core_fields(wf, ch, by_workflow, "workflow action", at)) do
                             changes[k] = v
                         end
                     end
@@ -996,13 +1003,17 @@ function E.register(wfname, given)
     fields.portfolio_id, fields.model_id = portfolio_id, model_id
     local initial = wf.initial
     local st = wf.states[initial]
-    local changes = #(st._enter or {}) > 0 and wf:enter(initial, fields, guard_ctx(nil, "register", nil)) or nil
+    local changes, at
+    if #(st._enter or {}) > 0 then
+        changes, at = wf:enter(initial, fields, guard_ctx(nil, "register", nil))
+    end
     if changes then
+        at = at or {}
         if changes.priority ~= nil then
-            relm.error("invalid_field", "entry action: priority is computed from impact and urgency (relm.priority)",
-                0)
+            relm.error("invalid_field", ("%s: entry action: priority is computed from impact and urgency "
+                .. "(relm.priority)"):format(at.priority or "?"), 0)
         end
-        for k, v in pairs(core_fields(wf, changes, function(_, f) return f.register end, "entry action")) do
+        for k, v in pairs(core_fields(wf, changes, function(_, f) return f.register end, "entry action", at)) do
             fields[k] = v
         end
     end

@@ -1222,13 +1222,15 @@ function WF:guard(tname, r, opts)
 end
 
 -- Runs inside the sandbox: every action of the list, merging the changes
--- they return (raw copies, so no script metamethod escapes).
+-- they return (raw copies, so no script metamethod escapes). The second
+-- result maps each changed field to the "file:line" of the action that set
+-- it, so a refusal of the field by the engine can name the action.
 local function run_actions(list, r, ctx)
-    local changes
+    local changes, set_at
     for _, fn in ipairs(list) do
         local ch = fn(r, ctx)
         -- What an action may return: nil, or a flat table of field = value.
-        -- Anything else is the designer's mistake: say where it is.
+        -- Anything else is the designer's mistake: say set_at it is.
         local bad
         if ch ~= nil and type(ch) ~= "table" then
             bad = "a " .. type(ch)
@@ -1243,6 +1245,8 @@ local function run_actions(list, r, ctx)
                 elseif tv == "string" or tv == "number" or tv == "boolean" then
                     changes[k] = v
                     r[k] = v
+                    set_at = set_at or {}
+                    set_at[k] = fn
                 else
                     bad = ("a %s for field '%s'"):format(tv, k)
                 end
@@ -1255,11 +1259,16 @@ local function run_actions(list, r, ctx)
                 .. "(strings, numbers, booleans)"):format(info.short_src, info.linedefined, bad), 0)
         end
     end
-    return changes
+    for k, fn in pairs(set_at or {}) do
+        local info = getinfo(fn, "S")
+        set_at[k] = ("%s:%d"):format(info.short_src, info.linedefined)
+    end
+    return changes, set_at
 end
 
 -- Run the entry or exit actions of state in the sandbox; their changes,
--- or nil. Raises sandbox when one fails (interrupted passes through).
+-- or nil, and set_at each change was made (see run_actions). Raises sandbox
+-- when one fails (interrupted passes through).
 local function run_state_actions(self, which, state, r, ctx)
     local s = self.states[state]
     if not s then
@@ -1269,22 +1278,25 @@ local function run_state_actions(self, which, state, r, ctx)
     if #list == 0 then
         return nil
     end
-    local ok, res = pcall(sandbox.call, run_actions, list, plain(r or {}, false, 0), plain(ctx or {}, false, 0))
+    local ok, res, set_at = pcall(sandbox.call, run_actions, list, plain(r or {}, false, 0),
+        plain(ctx or {}, false, 0))
     if not ok and relm.is_error(res, "interrupted") then
         error(res, 0) -- Ctrl-C: not the action's fault
     elseif not ok then
         relm.error("sandbox", ("%s action of state '%s' failed: %s"):format(which == "enter" and "entry" or "exit",
             state, message_of(res)), 3)
     end
-    return res
+    return res, set_at
 end
 
 ---Run the entry actions of state in the sandbox. Returns the field changes
----they ask for (nil when none). Raises "sandbox" when an action fails.
+---they ask for (nil when none) and, per changed field, the "file:line" of
+---the action that set it. Raises "sandbox" when an action fails.
 ---@param state string
 ---@param r table
 ---@param ctx table|nil
 ---@return table|nil changes
+---@return table<string,string>|nil set_at
 function WF:enter(state, r, ctx)
     return run_state_actions(self, "enter", state, r, ctx)
 end
@@ -1294,6 +1306,7 @@ end
 ---@param r table
 ---@param ctx table|nil
 ---@return table|nil changes
+---@return table<string,string>|nil where
 function WF:exit(state, r, ctx)
     return run_state_actions(self, "exit", state, r, ctx)
 end

@@ -184,6 +184,15 @@ describe("relm.cmdb.import refuses bad input, naming the place, writing nothing"
         assert.matches("no name", refused("invalid_header", "1:3", file("name,type,\nok1,server,\n")))
     end)
 
+    it("a near miss of a column names the column meant", function()
+        local err = refused("unknown_attribute", "1:3", file("name,type,stat\nok1,server,active\n"))
+        assert.matches("unknown column 'stat' (did you mean 'status'?)", err, 1, true)
+        err = refused("unknown_attribute", "1:3", file("name,type,cpus\nok1,server,1\n"))
+        assert.matches("(did you mean 'cpu'?)", err, 1, true)
+        local far = file("name,type,colour\nok1,server,1\n")
+        assert.not_matches("did you mean", refused("unknown_attribute", "1:3", far))
+    end)
+
     it("an attribute the row's type lacks", function()
         local p = file("name,type,lang\nok1,server,lua\n")
         assert.matches("lang", refused("unknown_attribute", "2:3", p))

@@ -37,6 +37,20 @@ describe("relm.release.impact", function()
         assert.matches("services: billing, shop", text, 1, true)
     end)
 
+    it("prints as CSV rows (a row per touched CI) in relm.mode('csv')", function()
+        local r = H.release()
+        relm.release.relate(r.id, "ci", "srv-01")
+        relm.release.relate(r.id, "ci", "db-01")
+        local imp = relm.release.impact(r.id)
+        relm.mode("csv")
+        local ok, text = pcall(relm.pretty.show, imp)
+        relm.mode("table")
+        assert.is_true(ok, text)
+        assert.are.equal('ci,type,status,reaches,services\r\nsrv-01,server,active,4,"billing, shop"\r\n'
+            .. "db-01,app,active,1,billing\r", text)
+        assert.matches("touches 2 CIs", relm.pretty.show(imp), 1, true) -- the table mode is the summary
+    end)
+
     it("prints a long list of services in a screenful, within 80 columns", function()
         relm.cmdb.add { type = "server", name = "core-switch" }
         for i = 1, 120 do

@@ -40,4 +40,17 @@ describe("a misbehaving workflow", function()
         H.refused("invalid_field", "nonsense", function() relm.release.act(r.id, "grab") end, r.id)
         assert.is_true(relm.audit.verify())
     end)
+
+    it("an action that sets priority is refused naming the action's file:line", function()
+        local r = fresh()
+        local err = H.refused("invalid_field", "priority is computed",
+            function() relm.release.act(r.id, "price") end, r.id)
+        assert.matches("unruly%.lua:%d+:", err.message)
+    end)
+
+    it("a field an action may not know is refused naming the action's file:line", function()
+        local r = fresh()
+        local err = H.refused("invalid_field", "nonsense", function() relm.release.act(r.id, "grab") end, r.id)
+        assert.matches("unruly%.lua:%d+:", err.message)
+    end)
 end)
