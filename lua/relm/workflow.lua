@@ -426,11 +426,43 @@ function check_kind(v, kind)
     return type(v) == kind
 end
 
+-- Report each bad entry of a `fields` declaration by name (a mistyped
+-- type would otherwise blame the whole table and leave every field
+-- undeclared), and keep the field untyped so nothing cascades.
+local function check_field_decls(c, d, decl)
+    local untyped = {}
+    for k, x in pairs(decl) do
+        local named = math.type(k) == "integer" and type(x) == "string"
+        local typed = type(k) == "string" and (FIELD_TYPES[x] or (check_kind(x, "names") and #x > 0))
+        if not (named or typed) then
+            if type(k) == "string" then
+                local what = type(x) == "string" and ("'" .. x .. "'") or type(x) == "table" and "a table"
+                    or tostring(x)
+                add_problem(c, d.loc, "%s '%s': fields: %s = %s, but a field's type is one of %s, "
+                    .. "or a list of allowed values%s",
+                    d.kind, tostring(d.name), k, what, table.concat(M.field_types, ", "), suggest(x, M.field_types))
+                untyped[#untyped + 1] = k
+            else
+                add_problem(c, d.loc, "%s '%s': fields: %s is not a field name; write a name in quotes, or name = type",
+                    d.kind, tostring(d.name), tostring(x))
+                decl[k] = nil
+            end
+        end
+    end
+    for _, k in ipairs(untyped) do
+        decl[k] = nil
+        decl[#decl + 1] = k
+    end
+end
+
 -- Check the fields of one declaration against SPEC.
 local function check_fields(c, d)
     local known = SPEC[d.kind]
     local names = keys_sorted(known)
     for k, v in pairs(d.spec) do
+        if known[k] == "field_decls" and type(v) == "table" then
+            check_field_decls(c, d, v)
+        end
         if type(k) ~= "string" then
             add_problem(c, d.loc, "%s '%s': unnamed value in the braces; write name = value", d.kind,
                 tostring(d.name))
