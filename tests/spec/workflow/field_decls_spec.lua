@@ -23,7 +23,8 @@ transition "finish" { from = "open", to = "closed" }
         assert.is_false(ok)
         assert.are.equal(1, #problems)
         assert.matches("typedecl.lua:1: workflow 'typedecl': fields: owner = 'usr', but a field's type is one of "
-            .. "boolean, integer, number, string, date, user, group, or a list of allowed values %(did you mean 'user'%?%)",
+            .. "boolean, integer, number, string, date, user, group, or a list of allowed values "
+            .. "%(did you mean 'user'%?%)",
             problems[1])
     end)
 end)
