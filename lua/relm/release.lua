@@ -503,6 +503,12 @@ local function check_version(opts, fname)
     if opts.version ~= nil and math.type(opts.version) ~= "integer" then
         relm.error("invalid_argument", fname .. ": opts.version must be the integer row_version of the release", 3)
     end
+    -- row_version starts at 1; the core reads 0 as "no check", so a 0
+    -- (or less) would silently skip the compare-and-set.
+    if math.type(opts.version) == "integer" and opts.version < 1 then
+        relm.error("invalid_argument", fname .. ": opts.version must be the row_version you read (1 or more), got "
+            .. opts.version, 3)
+    end
 end
 
 -- The priority the rule in force gives when the changes touch impact or
@@ -638,6 +644,7 @@ function M.act(id, action, opts)
     if o.fields.priority ~= nil then
         relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 2)
     end
+    check_version(o, "relm.release.act")
     o.fields = with_priority(id, o.fields)
     local res = C.act(id, action, o)
     if o.dry_run then
