@@ -797,11 +797,24 @@ local function act_json(id, action, opts)
             end
             if tname then
                 local missing = missing_fields(required(wf, cur, tname), merged, opts.note)
-                if #missing > 0 then
-                    refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s")
-                        :format(action, cur.number, table.concat(missing, ", ")), { missing = missing })
-                end
                 local unprompted = wf.unprompted and wf:unprompted(tname, fields, opts.note) or {}
+                if #missing > 0 then
+                    -- Name the prompt fields too, so one dry run lists all
+                    -- that is lacking (as wf:explain does).
+                    local all, also, seen = {}, {}, {}
+                    for _, f in ipairs(missing) do
+                        all[#all + 1], seen[f] = f, true
+                    end
+                    for _, f in ipairs(unprompted) do
+                        if not seen[f] then
+                            all[#all + 1], also[#also + 1] = f, f
+                        end
+                    end
+                    refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s%s")
+                        :format(action, cur.number, table.concat(missing, ", "), #also > 0
+                            and ("; and give %s with the action itself (fields = {...})"):format(
+                                table.concat(also, ", ")) or ""), { missing = all })
+                end
                 if #unprompted > 0 then
                     refuse("invalid_field", ("'%s' on release %s needs %s given with the action itself "
                         .. "(fields = {...}), even when the release already has a value"):format(action, cur.number,
