@@ -18,4 +18,13 @@ describe("relm.release {version = n}", function()
             relm.release.act(r.id, "authorize", { version = -3, dry_run = true })
         end, r.id)
     end)
+
+    it("names the release by its number in a conflict", function()
+        local r = H.release()
+        local v = relm.release.get(r.id).row_version
+        relm.release.update(r.id, { title = "first" }, { version = v })
+        H.refused("conflict", "release " .. r.number:gsub("%-", "%%-") .. " was written since you read it", function()
+            relm.release.act(r.id, "authorize", { version = v })
+        end, r.id)
+    end)
 end)
