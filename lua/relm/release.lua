@@ -323,6 +323,20 @@ local function present(v)
     return v ~= nil and v ~= ""
 end
 
+-- " (did you mean 'x'?)" for an unknown field name k: the release's
+-- fields and the workflow's own.
+local function field_hint(k, custom)
+    local names = {}
+    for name in pairs(FIELDS) do
+        names[#names + 1] = name
+    end
+    for name in pairs(custom) do
+        names[#names + 1] = name
+    end
+    table.sort(names)
+    return require("relm.workflow").suggest(k, names)
+end
+
 -- Turn user-facing field names into the names the core stores (custom
 -- fields go to extra.<name>); raises invalid_field for unknown names and
 -- for a value that is not of its declared type (fields = {name = "type"}).
@@ -349,7 +363,8 @@ local function core_fields(wf, fields, allowed, what)
             end
             out["extra." .. k] = v
         else
-            relm.error("invalid_field", what .. ": unknown field '" .. k .. "' (see docs/releases.md)", 4)
+            relm.error("invalid_field", what .. ": unknown field '" .. k .. "'" .. field_hint(k, custom)
+                .. " (see docs/releases.md)", 4)
         end
     end
     return out
@@ -459,7 +474,8 @@ function M.register(spec)
         elseif custom[k] then
             fields["extra." .. k] = v
         else
-            relm.error("invalid_field", "register: unknown field '" .. tostring(k) .. "' (see docs/releases.md)", 2)
+            relm.error("invalid_field", "register: unknown field '" .. tostring(k) .. "'" .. field_hint(k, custom)
+                .. " (see docs/releases.md)", 2)
         end
     end
     fields.impact = fields.impact or "medium"
