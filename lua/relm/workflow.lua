@@ -932,6 +932,19 @@ end
 -- Public API
 --------------------------------------------------------------------------
 
+-- Why a workflow name found no file: where it was looked for, what
+-- exists (with a did-you-mean), and how to add a directory.
+local function no_such_name(name)
+    local dirs = {}
+    for i, dir in ipairs(M.path()) do
+        dirs[i] = display_name(dir)
+    end
+    local known = M.list()
+    return ("no workflow '%s'%s: no %s.lua in %s (known: %s; put your own in a directory "
+        .. "named in $RELM_WORKFLOW_PATH)"):format(name, suggest(name, known), name,
+        table.concat(dirs, ", "), table.concat(known, ", "))
+end
+
 ---Validate a workflow file; report every problem as "file:line: message".
 ---@param path string a file path, or the name of a shipped workflow
 ---@return boolean ok
@@ -942,7 +955,9 @@ function M.check(path)
     end
     local file = resolve(path)
     local wf, problems, err = build(file)
-    if err then
+    if err and file ~= path then
+        return false, { no_such_name(path) }
+    elseif err then
         return false, { ("%s: cannot read the workflow file: %s"):format(display_name(file), err) }
     end
     if not wf then
@@ -970,15 +985,7 @@ function M.load(name_or_path)
         if path == name_or_path then
             relm.error("not_found", ("no workflow '%s' (cannot read %s)"):format(name_or_path, display_name(path)), 2)
         end
-        -- A name: say where it was looked for, what exists, and how to add a directory.
-        local dirs = {}
-        for i, dir in ipairs(M.path()) do
-            dirs[i] = display_name(dir)
-        end
-        local known = M.list()
-        relm.error("not_found", ("no workflow '%s'%s: no %s.lua in %s (known: %s; put your own in a directory "
-            .. "named in $RELM_WORKFLOW_PATH)"):format(name_or_path, suggest(name_or_path, known), name_or_path,
-            table.concat(dirs, ", "), table.concat(known, ", ")), 2)
+        relm.error("not_found", no_such_name(name_or_path), 2)
     end
     if not wf then
         relm.error("invalid_workflow", ("workflow '%s' has %d problem%s:\n  %s"):format(name_or_path, #problems,
