@@ -1459,10 +1459,10 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         goto fail;
     if (op->version != 0 && op->version != c.row_version) {
         relm_diag_set(d, "conflict",
-                      "release %" PRId64 " was written since you read it "
+                      "release %s was written since you read it "
                       "(row_version %" PRId64 ", you have %" PRId64 "); "
                       "read it again and retry",
-                      id, c.row_version, op->version);
+                      c.number, c.row_version, op->version);
         goto fail;
     }
     const relm_workflow *w = relm_workflow_find(s, c.workflow);

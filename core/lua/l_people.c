@@ -116,10 +116,10 @@ static int l_people_permission(lua_State *L)
     const char *wf = relm_lua_checktext(L, 2, "workflow");
     const char *action = relm_lua_checktext(L, 3, "action");
     relm_diag d;
-    /* A workflow's own permission name is checked against its compiled
-     * definition: have the engine compile it first (not_found if none). */
-    if (lua_toboolean(L, 4) && !relm_auth_known_action(action) &&
-        strcmp(wf, "*") != 0) {
+    /* A grant names a workflow the engine can compile (not_found, with a
+     * did-you-mean, for a typo that would grant nothing), and a workflow's
+     * own permission name is checked against that compiled definition. */
+    if (lua_toboolean(L, 4) && strcmp(wf, "*") != 0) {
         lua_pushvalue(L, 2);
         relm_host_engine_call(L, "relm.release", "define", 1);
         lua_settop(L, 4);

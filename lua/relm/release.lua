@@ -323,6 +323,20 @@ local function present(v)
     return v ~= nil and v ~= ""
 end
 
+-- " (did you mean 'x'?)" for an unknown field name k: the release's
+-- fields and the workflow's own.
+local function field_hint(k, custom)
+    local names = {}
+    for name in pairs(FIELDS) do
+        names[#names + 1] = name
+    end
+    for name in pairs(custom) do
+        names[#names + 1] = name
+    end
+    table.sort(names)
+    return require("relm.workflow").suggest(k, names)
+end
+
 -- Turn user-facing field names into the names the core stores (custom
 -- fields go to extra.<name>); raises invalid_field for unknown names and
 -- for a value that is not of its declared type (fields = {name = "type"}).
@@ -352,7 +366,8 @@ local function core_fields(wf, fields, allowed, what0, where)
             end
             out["extra." .. k] = v
         else
-            relm.error("invalid_field", what .. ": unknown field '" .. k .. "' (see docs/releases.md)", 4)
+            relm.error("invalid_field", what .. ": unknown field '" .. k .. "'" .. field_hint(k, custom)
+                .. " (see docs/releases.md)", 4)
         end
     end
     return out
@@ -462,7 +477,8 @@ function M.register(spec)
         elseif custom[k] then
             fields["extra." .. k] = v
         else
-            relm.error("invalid_field", "register: unknown field '" .. tostring(k) .. "' (see docs/releases.md)", 2)
+            relm.error("invalid_field", "register: unknown field '" .. tostring(k) .. "'" .. field_hint(k, custom)
+                .. " (see docs/releases.md)", 2)
         end
     end
     fields.impact = fields.impact or "medium"
@@ -505,6 +521,12 @@ end
 local function check_version(opts, fname)
     if opts.version ~= nil and math.type(opts.version) ~= "integer" then
         relm.error("invalid_argument", fname .. ": opts.version must be the integer row_version of the release", 3)
+    end
+    -- row_version starts at 1; the core reads 0 as "no check", so a 0
+    -- (or less) would silently skip the compare-and-set.
+    if math.type(opts.version) == "integer" and opts.version < 1 then
+        relm.error("invalid_argument", fname .. ": opts.version must be the row_version you read (1 or more), got "
+            .. opts.version, 3)
     end
 end
 
@@ -641,6 +663,7 @@ function M.act(id, action, opts)
     if o.fields.priority ~= nil then
         relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 2)
     end
+    check_version(o, "relm.release.act")
     o.fields = with_priority(id, o.fields)
     local res = C.act(id, action, o)
     if o.dry_run then
@@ -793,11 +816,24 @@ local function act_json(id, action, opts)
             end
             if tname then
                 local missing = missing_fields(required(wf, cur, tname), merged, opts.note)
-                if #missing > 0 then
-                    refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s")
-                        :format(action, cur.number, table.concat(missing, ", ")), { missing = missing })
-                end
                 local unprompted = wf.unprompted and wf:unprompted(tname, fields, opts.note) or {}
+                if #missing > 0 then
+                    -- Name the prompt fields too, so one dry run lists all
+                    -- that is lacking (as wf:explain does).
+                    local all, also, seen = {}, {}, {}
+                    for _, f in ipairs(missing) do
+                        all[#all + 1], seen[f] = f, true
+                    end
+                    for _, f in ipairs(unprompted) do
+                        if not seen[f] then
+                            all[#all + 1], also[#also + 1] = f, f
+                        end
+                    end
+                    refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s%s")
+                        :format(action, cur.number, table.concat(missing, ", "), #also > 0
+                            and ("; and give %s with the action itself (fields = {...})"):format(
+                                table.concat(also, ", ")) or ""), { missing = all })
+                end
                 if #unprompted > 0 then
                     refuse("invalid_field", ("'%s' on release %s needs %s given with the action itself "
                         .. "(fields = {...}), even when the release already has a value"):format(action, cur.number,

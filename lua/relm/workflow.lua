@@ -426,11 +426,43 @@ function check_kind(v, kind)
     return type(v) == kind
 end
 
+-- Report each bad entry of a `fields` declaration by name (a mistyped
+-- type would otherwise blame the whole table and leave every field
+-- undeclared), and keep the field untyped so nothing cascades.
+local function check_field_decls(c, d, decl)
+    local untyped = {}
+    for k, x in pairs(decl) do
+        local named = math.type(k) == "integer" and type(x) == "string"
+        local typed = type(k) == "string" and (FIELD_TYPES[x] or (check_kind(x, "names") and #x > 0))
+        if not (named or typed) then
+            if type(k) == "string" then
+                local what = type(x) == "string" and ("'" .. x .. "'") or type(x) == "table" and "a table"
+                    or tostring(x)
+                add_problem(c, d.loc, "%s '%s': fields: %s = %s, but a field's type is one of %s, "
+                    .. "or a list of allowed values%s",
+                    d.kind, tostring(d.name), k, what, table.concat(M.field_types, ", "), suggest(x, M.field_types))
+                untyped[#untyped + 1] = k
+            else
+                add_problem(c, d.loc, "%s '%s': fields: %s is not a field name; write a name in quotes, or name = type",
+                    d.kind, tostring(d.name), tostring(x))
+                decl[k] = nil
+            end
+        end
+    end
+    for _, k in ipairs(untyped) do
+        decl[k] = nil
+        decl[#decl + 1] = k
+    end
+end
+
 -- Check the fields of one declaration against SPEC.
 local function check_fields(c, d)
     local known = SPEC[d.kind]
     local names = keys_sorted(known)
     for k, v in pairs(d.spec) do
+        if known[k] == "field_decls" and type(v) == "table" then
+            check_field_decls(c, d, v)
+        end
         if type(k) ~= "string" then
             add_problem(c, d.loc, "%s '%s': unnamed value in the braces; write name = value", d.kind,
                 tostring(d.name))
@@ -900,6 +932,19 @@ end
 -- Public API
 --------------------------------------------------------------------------
 
+-- Why a workflow name found no file: where it was looked for, what
+-- exists (with a did-you-mean), and how to add a directory.
+local function no_such_name(name)
+    local dirs = {}
+    for i, dir in ipairs(M.path()) do
+        dirs[i] = display_name(dir)
+    end
+    local known = M.list()
+    return ("no workflow '%s'%s: no %s.lua in %s (known: %s; put your own in a directory "
+        .. "named in $RELM_WORKFLOW_PATH)"):format(name, suggest(name, known), name,
+        table.concat(dirs, ", "), table.concat(known, ", "))
+end
+
 ---Validate a workflow file; report every problem as "file:line: message".
 ---@param path string a file path, or the name of a shipped workflow
 ---@return boolean ok
@@ -910,7 +955,9 @@ function M.check(path)
     end
     local file = resolve(path)
     local wf, problems, err = build(file)
-    if err then
+    if err and file ~= path then
+        return false, { no_such_name(path) }
+    elseif err then
         return false, { ("%s: cannot read the workflow file: %s"):format(display_name(file), err) }
     end
     if not wf then
@@ -938,15 +985,7 @@ function M.load(name_or_path)
         if path == name_or_path then
             relm.error("not_found", ("no workflow '%s' (cannot read %s)"):format(name_or_path, display_name(path)), 2)
         end
-        -- A name: say where it was looked for, what exists, and how to add a directory.
-        local dirs = {}
-        for i, dir in ipairs(M.path()) do
-            dirs[i] = display_name(dir)
-        end
-        local known = M.list()
-        relm.error("not_found", ("no workflow '%s'%s: no %s.lua in %s (known: %s; put your own in a directory "
-            .. "named in $RELM_WORKFLOW_PATH)"):format(name_or_path, suggest(name_or_path, known), name_or_path,
-            table.concat(dirs, ", "), table.concat(known, ", ")), 2)
+        relm.error("not_found", no_such_name(name_or_path), 2)
     end
     if not wf then
         relm.error("invalid_workflow", ("workflow '%s' has %d problem%s:\n  %s"):format(name_or_path, #problems,
