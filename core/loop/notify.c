@@ -156,11 +156,8 @@ int relm_notify_subscribe(relm_store *s, const relm_subscription *sub,
     sqlite3_bind_text(st, 3, sub->to, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, events, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, sub->secret, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        relm_store_fail(s, d, "subscribe");
-        sqlite3_reset(st);
+    if (relm_store_step_row(s, st, d, "subscribe") != RELM_OK)
         goto fail;
-    }
     *id = sqlite3_column_int64(st, 0);
     char *after = strdup((const char *)sqlite3_column_text(st, 1));
     sqlite3_step(st);
@@ -289,11 +286,8 @@ int relm_notify_set(relm_store *s, const char *key, const char *value,
         goto fail;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        relm_store_fail(s, d, "notify.set");
-        sqlite3_reset(st);
+    if (relm_store_step_row(s, st, d, "notify.set") != RELM_OK)
         goto fail;
-    }
     char *after = strdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_step(st);
     sqlite3_reset(st);
