@@ -1,0 +1,31 @@
+-- relm/source.lua: a designer's file as relm.workflow and relm.approval read
+-- it (workflows, rule files): its text, and the name messages give it.
+
+local M = {}
+
+--- The text of the file at path, or nil and the reason it cannot be read.
+---@param path string
+---@return string? text
+---@return string? err
+function M.read_file(path)
+    local f, err = io.open(path, "rb")
+    if not f then
+        return nil, err
+    end
+    local code = f:read("a")
+    f:close()
+    return code
+end
+
+--- The name a file shows in messages: relative to relm.home when under it.
+---@param path string
+---@return string
+function M.display_name(path)
+    local home = relm.home
+    if home and path:sub(1, #home + 1) == home .. "/" then
+        return path:sub(#home + 2)
+    end
+    return path
+end
+
+return M
