@@ -455,13 +455,7 @@ local function load_dir()
     local dir = rules_dir()
     local files = {}
     if dir then
-        local uv = require "luv"
-        local req = uv.fs_scandir(dir)
-        while req do
-            local name, kind = uv.fs_scandir_next(req)
-            if not name then
-                break
-            end
+        for name, kind in source.entries(dir) do
             if (kind == "file" or kind == nil) and name:match("%.lua$") then
                 files[#files + 1] = dir .. "/" .. name
             end

@@ -28,4 +28,19 @@ function M.display_name(path)
     return path
 end
 
+--- The entries of directory dir, for a generic for: name and kind as luv's
+--- fs_scandir_next gives them (kind may be nil); none when dir cannot be
+--- read.
+---@param dir string
+---@return fun(): string?, string?
+function M.entries(dir)
+    local uv = require "luv"
+    local req = uv.fs_scandir(dir)
+    return function()
+        if req then
+            return uv.fs_scandir_next(req)
+        end
+    end
+end
+
 return M

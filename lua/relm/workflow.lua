@@ -959,15 +959,9 @@ end
 ---sorted, each once.
 ---@return string[]
 function M.list()
-    local uv = require "luv"
     local out, seen = {}, {}
     for _, dir in ipairs(M.path()) do
-        local req = uv.fs_scandir(dir)
-        while req do
-            local name, kind = uv.fs_scandir_next(req)
-            if not name then
-                break
-            end
+        for name, kind in source.entries(dir) do
             local base = name:match("^([%w_%-]+)%.lua$")
             if base and kind ~= "directory" and not seen[base] then
                 seen[base] = true
