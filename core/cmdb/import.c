@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "base/context.h"
+#include "base/grow.h"
 #include "base/utf8.h"
 
 /* ---- small helpers: an arena and a string hash map ---- */
@@ -278,35 +279,32 @@ static int stop_at(importer *im, int column, const char *code,
     return RELM_ERR;
 }
 
-/* Record a problem at row:column: in abort mode fill d and stop; in skip
- * mode add it to the report. Returns RELM_ERR either way (the row is
- * bad). */
-static int row_error(importer *im, int column, const char *code,
-                     const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Record a problem at row:column. fatal (file_error: the header, I/O,
+ * memory) always stops the import with d filled; otherwise (row_error) abort
+ * mode stops too and skip mode adds it to the report. Returns RELM_ERR
+ * either way (the row is bad). column: 1-based, or 0 for none. */
+static int problem(importer *im, int fatal, int column, const char *code,
+                   const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static int row_error(importer *im, int column, const char *code,
-                     const char *fmt, ...)
+static int problem(importer *im, int fatal, int column, const char *code,
+                   const char *fmt, ...)
 {
     char msg[900];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (!im->o->skip_errors || im->rep == NULL)
-        return stop_at(im, column, code, msg);
     relm_import_report *r = im->rep;
-    if (r->n == r->cap) {
-        size_t cap = r->cap ? r->cap * 2 : 16;
-        relm_import_problem *p = realloc(r->items, cap * sizeof *p);
-        if (p == NULL) {
-            relm_diag_set(im->d, "out_of_memory", "out of memory");
-            im->failed = 1;
-            return RELM_ERR;
-        }
-        r->items = p;
-        r->cap = cap;
+    if (fatal || !im->o->skip_errors || r == NULL)
+        return stop_at(im, column, code, msg);
+    relm_import_problem *p = relm_grow(r->items, &r->cap, r->n + 1,
+                                       sizeof *p, 16);
+    if (p == NULL) {
+        relm_diag_set(im->d, "out_of_memory", "out of memory");
+        im->failed = 1;
+        return RELM_ERR;
     }
+    r->items = p;
     char full[1024];
     snprintf(full, sizeof full, "%s: %s", code, msg);
     r->items[r->n].row = im->row;
@@ -316,22 +314,8 @@ static int row_error(importer *im, int column, const char *code,
     return RELM_ERR;
 }
 
-/* A fatal problem with the file as a whole (header, I/O): always aborts.
- * column: the header column at fault (1-based), or 0. */
-static int file_error(importer *im, int column, const char *code,
-                      const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int file_error(importer *im, int column, const char *code,
-                      const char *fmt, ...)
-{
-    char msg[900];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return stop_at(im, column, code, msg);
-}
+#define row_error(im, ...) problem((im), 0, __VA_ARGS__)
+#define file_error(im, ...) problem((im), 1, __VA_ARGS__)
 
 /* Move a core error (d) into the row's report, prefixed with the place. */
 static int row_diag(importer *im, int column)

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "base/sha256.h"
+#include "base/time.h"
 #include "loop/serve_int.h"
 
 /* One delivery in flight. */
@@ -484,10 +485,7 @@ static void record(relm_serve *sv, outcome *out, int n)
 {
     relm_diag d;
     char now[32];
-    time_t tt = time(NULL);
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    relm_time_format((int64_t)time(NULL), now);
     if (relm_store_begin(sv->s, &d) != RELM_OK)
         goto fail;
     sqlite3_stmt *u = relm_store_stmt(

@@ -126,12 +126,10 @@ int relm_notify_subscribe(relm_store *s, const relm_subscription *sub,
     char *events = sqlite3_str_finish(js);
     if (events == NULL)
         return relm_diag_set(d, "internal", "out of memory");
-    if (relm_store_begin(s, d) != RELM_OK) {
+    if (relm_auth_begin_admin(s, "notify.subscribe", d) != RELM_OK) {
         sqlite3_free(events);
         return RELM_ERR;
     }
-    if (relm_auth_require_admin(s, "notify.subscribe", d) != RELM_OK)
-        goto fail;
     char smtp[16];
     relm_notify_setting_str(s, "smtp_url", "", smtp, sizeof smtp);
     if (strcmp(sub->channel, "email") == 0 && sub->url == NULL &&
@@ -156,11 +154,8 @@ int relm_notify_subscribe(relm_store *s, const relm_subscription *sub,
     sqlite3_bind_text(st, 3, sub->to, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 4, events, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, sub->secret, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        relm_store_fail(s, d, "subscribe");
-        sqlite3_reset(st);
+    if (relm_store_step_row(s, st, d, "subscribe") != RELM_OK)
         goto fail;
-    }
     *id = sqlite3_column_int64(st, 0);
     char *after = strdup((const char *)sqlite3_column_text(st, 1));
     sqlite3_step(st);
@@ -181,10 +176,8 @@ static int admin_update(relm_store *s, const char *what, const char *sql,
                         int64_t id, const char *subject, const char *action,
                         relm_diag *d)
 {
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (relm_auth_begin_admin(s, action, d) != RELM_OK)
         return RELM_ERR;
-    if (relm_auth_require_admin(s, action, d) != RELM_OK)
-        goto fail;
     sqlite3_stmt *st = relm_store_stmt(s, sql, d);
     if (st == NULL)
         goto fail;
@@ -275,10 +268,8 @@ int relm_notify_set(relm_store *s, const char *key, const char *value,
 {
     if (check_setting(key, value, d) != RELM_OK)
         return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
+    if (relm_auth_begin_admin(s, "notify.set", d) != RELM_OK)
         return RELM_ERR;
-    if (relm_auth_require_admin(s, "notify.set", d) != RELM_OK)
-        goto fail;
     sqlite3_stmt *st = relm_store_stmt(
         s,
         "INSERT INTO serve_settings (key, value) VALUES (?1, ?2) ON CONFLICT "
@@ -289,11 +280,8 @@ int relm_notify_set(relm_store *s, const char *key, const char *value,
         goto fail;
     sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-    if (sqlite3_step(st) != SQLITE_ROW) {
-        relm_store_fail(s, d, "notify.set");
-        sqlite3_reset(st);
+    if (relm_store_step_row(s, st, d, "notify.set") != RELM_OK)
         goto fail;
-    }
     char *after = strdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_step(st);
     sqlite3_reset(st);

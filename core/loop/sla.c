@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "audit.h"
+#include "base/time.h"
 #include "loop/serve_int.h"
 
 typedef struct due_stage {
@@ -21,15 +21,6 @@ typedef struct due_stage {
     char deadline_text[32];
 } due_stage;
 
-/* ISO-8601 UTC text of t. */
-static void iso(int64_t t, char out[32])
-{
-    time_t tt = (time_t)t;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 /* Record stage st in one transaction: the fired-stage row (which makes it
  * happen once per release and SLA cycle, whoever tries again) and the
  * occurrence, whose event the outbox picks up. The INSERT re-checks that
@@ -40,7 +31,7 @@ static int fire(relm_serve *sv, const due_stage *st)
     relm_diag d;
     const char *stage = st->breach ? "breached" : "warning";
     char at[32], note[200];
-    iso(st->at, at);
+    relm_time_format(st->at, at);
     if (relm_store_begin(sv->s, &d) != RELM_OK)
         goto fail;
     sqlite3_stmt *q = relm_store_stmt(

@@ -736,8 +736,34 @@ static int l_sandbox_load(lua_State *L)
     return 2;
 }
 
-/* Read {timeout_ms=, memory_mb=} at idx into lim (missing fields stay 0);
- * raises invalid_argument naming argno on bad values. */
+/* Field key of the limits table at idx: -1 when absent, else its number;
+ * raises invalid_argument "argument #argno: key must be <range>" unless it
+ * is a number from lo to hi (above 0 when lo is 0; NaN is none). */
+static lua_Number limit_field(lua_State *L, int idx, int argno,
+                              const char *key, lua_Number lo, lua_Number hi,
+                              const char *range)
+{
+    lua_getfield(L, idx, key);
+    int absent = lua_isnil(L, -1), isnum;
+    lua_Number v = lua_tonumberx(L, -1, &isnum);
+    lua_pop(L, 1);
+    if (absent)
+        return -1;
+    if (!isnum || v != v || v < lo || v > hi || (lo == 0 && v <= 0))
+        relm_lua_error(L, "invalid_argument", "argument #%d: %s must be %s",
+                       argno, key, range);
+    return v;
+}
+
+/* Megabytes as bytes, at least 1 (a tiny fraction is still a limit). */
+static size_t megabytes(lua_Number mb)
+{
+    size_t bytes = (size_t)(mb * 1048576.0);
+    return bytes == 0 ? 1 : bytes;
+}
+
+/* Read {timeout_ms=, memory_mb=, owned_mb=} at idx into lim (missing
+ * fields stay 0); raises invalid_argument naming argno on bad values. */
 static void read_limits(lua_State *L, int idx, int argno,
                         relm_sandbox_limits *lim)
 {
@@ -747,41 +773,17 @@ static void read_limits(lua_State *L, int idx, int argno,
     if (!lua_istable(L, idx))
         relm_lua_error(L, "invalid_argument", "argument #%d: expected a "
                        "table {timeout_ms=, memory_mb=}", argno);
-    lua_getfield(L, idx, "timeout_ms");
-    if (!lua_isnil(L, -1)) {
-        int isnum;
-        lua_Number v = lua_tonumberx(L, -1, &isnum);
-        if (!isnum || v < 1 || v > 3600000)
-            relm_lua_error(L, "invalid_argument", "argument #%d: timeout_ms "
-                           "must be a number of milliseconds from 1 to "
-                           "3600000", argno);
+    const char *mb_range = "a number of megabytes above 0 and up to 65536";
+    lua_Number v = limit_field(L, idx, argno, "timeout_ms", 1, 3600000,
+                               "a number of milliseconds from 1 to 3600000");
+    if (v >= 0)
         lim->timeout_ms = (unsigned)v;
-    }
-    lua_getfield(L, idx, "memory_mb");
-    if (!lua_isnil(L, -1)) {
-        int isnum;
-        lua_Number v = lua_tonumberx(L, -1, &isnum);
-        if (!isnum || v <= 0 || v > 65536)
-            relm_lua_error(L, "invalid_argument", "argument #%d: memory_mb "
-                           "must be a number of megabytes above 0 and up to "
-                           "65536", argno);
-        lim->memory_bytes = (size_t)(v * 1048576.0);
-        if (lim->memory_bytes == 0)
-            lim->memory_bytes = 1;
-    }
-    lua_getfield(L, idx, "owned_mb");
-    if (!lua_isnil(L, -1)) {
-        int isnum;
-        lua_Number v = lua_tonumberx(L, -1, &isnum);
-        if (!isnum || v <= 0 || v > 65536)
-            relm_lua_error(L, "invalid_argument", "argument #%d: owned_mb "
-                           "must be a number of megabytes above 0 and up to "
-                           "65536", argno);
-        lim->owned_bytes = (size_t)(v * 1048576.0);
-        if (lim->owned_bytes == 0)
-            lim->owned_bytes = 1;
-    }
-    lua_pop(L, 3);
+    v = limit_field(L, idx, argno, "memory_mb", 0, 65536, mb_range);
+    if (v >= 0)
+        lim->memory_bytes = megabytes(v);
+    v = limit_field(L, idx, argno, "owned_mb", 0, 65536, mb_range);
+    if (v >= 0)
+        lim->owned_bytes = megabytes(v);
 }
 
 /* Run the function at stack index base with the arguments above it under

@@ -6,7 +6,8 @@
 -- are C primitives (relm.core.approval). See docs/approvals.md.
 local C = require "relm.core.approval"
 local sandbox = require "relm.core.sandbox"
-local cjson = require "cjson"
+local source = require "relm.source"
+local J = require "relm.json"
 
 local M = {}
 
@@ -227,15 +228,6 @@ local loaded = {}     -- file -> array of rules, in the order they were loaded
 local order = {}      -- files in load order
 local dir_done = false
 
--- The name a file shows in messages: relative to relm.home when under it.
-local function display_name(path)
-    local home = relm.home
-    if home and path:sub(1, #home + 1) == home .. "/" then
-        return path:sub(#home + 2)
-    end
-    return path
-end
-
 -- The message of an error value (a relm error's text without its code).
 local function message_of(err)
     if type(err) == "table" and err.message then
@@ -358,13 +350,11 @@ end
 -- Run one rule file in the sandbox; returns its rules or raises
 -- invalid_rule with file:line.
 local function read_rules(path)
-    local f, ferr = io.open(path, "rb")
-    if not f then
+    local code, ferr = source.read_file(path)
+    if not code then
         relm.error("not_found", "cannot read the rule file: " .. tostring(ferr), 0)
     end
-    local code = f:read("a")
-    f:close()
-    local name = display_name(path)
+    local name = source.display_name(path)
     local env = sandbox.env()
     local rules = {}
     local w, seal = words(name, rules)
@@ -465,13 +455,7 @@ local function load_dir()
     local dir = rules_dir()
     local files = {}
     if dir then
-        local uv = require "luv"
-        local req = uv.fs_scandir(dir)
-        while req do
-            local name, kind = uv.fs_scandir_next(req)
-            if not name then
-                break
-            end
+        for name, kind in source.entries(dir) do
             if (kind == "file" or kind == nil) and name:match("%.lua$") then
                 files[#files + 1] = dir .. "/" .. name
             end
@@ -693,17 +677,11 @@ end
 
 -- ---- rounds, decisions, and the hooks relm.release calls -----------------------
 
--- Turn the floats cjson decodes whole numbers into back into integers,
--- in place, recursively; returns t.
-local function integers(t)
-    for k, v in pairs(t) do
-        if type(v) == "number" then
-            t[k] = math.tointeger(v) or v
-        elseif type(v) == "table" then
-            integers(v)
-        end
-    end
-    return t
+-- Release id's current approval round as the core gives it (JSON, whole
+-- numbers as integers), or nil when it has none.
+local function round_of(id)
+    local text = C.round(id)
+    return text ~= "null" and J.decode(text) or nil
 end
 
 -- "rule|level|group|person|quorum" of each ask or request, sorted: what
@@ -750,11 +728,7 @@ end
 ---@return table?
 function M.status(release)
     local r = release_of(release, "relm.approval.status")
-    local json = C.round(r.id)
-    if json == "null" then
-        return nil
-    end
-    return integers(cjson.decode(json))
+    return round_of(r.id)
 end
 
 -- "group 'cab' (1 of 2 approvals), person 'gina'; then level 2 of rule
@@ -941,8 +915,7 @@ function M.transition_gate(r, wf, tname)
     if not t.approval then
         return M.check_askable(r, wf, t.to)
     end
-    local json = C.round(r.id)
-    local round = json ~= "null" and integers(cjson.decode(json)) or nil
+    local round = round_of(r.id)
     if not round or round.state ~= r.state or round.status == "withdrawn" then
         relm.error("not_allowed", ("'%s' is not allowed on release %s: no approval has been asked in state '%s' "
             .. "(relm.approval.request(%q) asks the rules now)"):format(tname, r.number, r.state, r.number))
@@ -1005,8 +978,7 @@ end
 -- The round of r in its current state that is still in force (open or
 -- approved), or nil.
 local function round_in_force(r)
-    local json = C.round(r.id)
-    local round = json ~= "null" and integers(cjson.decode(json)) or nil
+    local round = round_of(r.id)
     if round and round.state == r.state and (round.status == "open" or round.status == "approved") then
         return round
     end

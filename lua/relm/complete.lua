@@ -6,7 +6,7 @@ local M = {}
 -- (export.lua is the body of the function relm.export; json.lua how the
 -- Lua half reads the core's JSON, args.lua its argument checks).
 local INTERNAL = { init = true, complete = true, help = true, modules = true, eval = true, export = true,
-    json = true, args = true }
+    json = true, args = true, source = true }
 
 local KEYWORDS = {
     "and", "break", "do", "else", "elseif", "end", "false", "for", "function",

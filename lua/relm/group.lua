@@ -1,6 +1,7 @@
 -- relm/group.lua: groups of people; permissions are granted to
 -- groups (relm.permission). Writes are for administrators.
 local P = require "relm.core.people"
+local json = require "relm.json"
 
 local M = {}
 
@@ -78,16 +79,12 @@ end
 function M.list()
     local rows = relm.sql([[
         SELECT g.id, g.name, g.description,
-               (SELECT group_concat(u.name, ',') FROM memberships m
+               (SELECT json_group_array(u.name) FROM memberships m
                   JOIN users u ON u.id = m.user_id WHERE m.group_id = g.id) AS members
         FROM groups g ORDER BY g.name]])
     for _, r in ipairs(rows) do
-        local ms = {}
-        for m in (r.members or ""):gmatch("[^,]+") do
-            ms[#ms + 1] = m
-        end
-        table.sort(ms)
-        r.members = ms
+        r.members = json.decode(r.members)
+        table.sort(r.members)
     end
     return rows
 end

@@ -1,6 +1,7 @@
 -- relm/user.lua: the people who act on releases. Writes are for
 -- administrators (checked in the core); see docs/permissions.md.
 local P = require "relm.core.people"
+local json = require "relm.json"
 
 local M = {}
 
@@ -28,18 +29,14 @@ function M.list()
     local rows = relm.sql([[
         SELECT u.id, u.name, u.full_name, u.email, u.phone, u.unit, u.location,
                u.active, u.is_admin,
-               (SELECT group_concat(g.name, ',') FROM memberships m
+               (SELECT json_group_array(g.name) FROM memberships m
                   JOIN groups g ON g.id = m.group_id WHERE m.user_id = u.id) AS groups
         FROM users u ORDER BY u.name]])
     for _, r in ipairs(rows) do
         r.active = r.active == 1
         r.is_admin = r.is_admin == 1
-        local gs = {}
-        for g in (r.groups or ""):gmatch("[^,]+") do
-            gs[#gs + 1] = g
-        end
-        table.sort(gs)
-        r.groups = gs
+        r.groups = json.decode(r.groups)
+        table.sort(r.groups)
     end
     return rows
 end

@@ -9,6 +9,7 @@
 -- table the release engine consumes. Guards and entry/exit actions only
 -- ever run through the sandbox, under its time and memory limits.
 local sandbox = require "relm.core.sandbox"
+local source = require "relm.source"
 
 local M = {}
 
@@ -320,25 +321,8 @@ local function action_word(c, kind)
     end
 end
 
--- The file's text, or nil and the reason.
-local function read_file(path)
-    local f, err = io.open(path, "rb")
-    if not f then
-        return nil, err
-    end
-    local code = f:read("a")
-    f:close()
-    return code
-end
-
--- The name a file shows in messages: relative to relm.home when under it.
-local function display_name(path)
-    local home = relm.home
-    if home and path:sub(1, #home + 1) == home .. "/" then
-        return path:sub(#home + 2)
-    end
-    return path
-end
+-- A file's text (or nil and the reason), and the name messages give it.
+local read_file, display_name = source.read_file, source.display_name
 
 -- Run the file in the sandbox; returns the collector (with problems).
 local function collect(path, code, limits)
@@ -1025,15 +1009,9 @@ end
 ---sorted, each once.
 ---@return string[]
 function M.list()
-    local uv = require "luv"
     local out, seen = {}, {}
     for _, dir in ipairs(M.path()) do
-        local req = uv.fs_scandir(dir)
-        while req do
-            local name, kind = uv.fs_scandir_next(req)
-            if not name then
-                break
-            end
+        for name, kind in source.entries(dir) do
             local base = name:match("^([%w_%-]+)%.lua$")
             if base and kind ~= "directory" and not seen[base] then
                 seen[base] = true

@@ -22,6 +22,26 @@ rnd() { awk -v m="$1" -v s="$(od -An -N4 -tu4 /dev/urandom)" 'BEGIN { srand(s); 
 # Sleep $1 milliseconds.
 msleep() { sleep "$(awk -v ms="$1" 'BEGIN { printf "%.3f", ms / 1000 }')"; }
 now_ms() { date +%s%3N; }
+# kill -9 process $1 after $2 milliseconds and count the try.
+kill_after() {
+    msleep "$2"
+    kill -9 "$1" 2>/dev/null
+    wait "$1" 2>/dev/null
+    tried=$((tried + 1))
+}
+# After kill $i: check.lua (arguments $2...) on $db counts the round held or
+# failed; a failed round keeps its database as crash-$1-fail-$i.db.
+verdict() {
+    name=$1
+    shift
+    if out=$("$RELM" --db "$db" run tests/torture/check.lua "$@" 2>&1); then
+        held=$((held + 1))
+    else
+        failed=$((failed + 1))
+        echo "crash-$name: FAILED after kill $i: $out"
+        cp "$db" "$W/crash-$name-fail-$i.db" 2>/dev/null
+    fi
+}
 
 # How long one import takes here, to spread the kills over it.
 db=$W/crash.db
@@ -37,18 +57,8 @@ while [ "$i" -lt "$KILLS" ]; do
     i=$((i + 1))
     rm -f "$db" "$db"-wal "$db"-shm; cp "$base" "$db"
     "$RELM" --db "$db" -e "relm.cmdb.import('$csv', {format = 'csv', kind = 'cis'})" >/dev/null 2>&1 &
-    pid=$!
-    msleep "$(rnd $((span + span / 5)))"
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    tried=$((tried + 1))
-    if out=$("$RELM" --db "$db" run tests/torture/check.lua "0,$ROWS" 2>&1); then
-        held=$((held + 1))
-    else
-        failed=$((failed + 1))
-        echo "crash-import: FAILED after kill $i: $out"
-        cp "$db" "$W/crash-import-fail-$i.db" 2>/dev/null
-    fi
+    kill_after $! "$(rnd $((span + span / 5)))"
+    verdict import "0,$ROWS"
 done
 echo "crash-import $tried $held $failed (one import: $span ms)"
 f1=$failed
@@ -60,20 +70,12 @@ i=0
 while [ "$i" -lt "$STORM_KILLS" ]; do
     i=$((i + 1))
     "$RELM" --db "$db" run tests/torture/storm.lua 1000000 "$i" >/dev/null 2>"$W/storm.err" &
-    pid=$!
-    msleep "$((100 + $(rnd 400)))"
-    kill -9 "$pid" 2>/dev/null
-    wait "$pid" 2>/dev/null
-    tried=$((tried + 1))
+    kill_after $! "$((100 + $(rnd 400)))"
     if [ -s "$W/storm.err" ]; then
         failed=$((failed + 1))
         echo "crash-storm: FAILED: the storm itself failed: $(head -3 "$W/storm.err")"
-    elif out=$("$RELM" --db "$db" run tests/torture/check.lua 2>&1); then
-        held=$((held + 1))
     else
-        failed=$((failed + 1))
-        echo "crash-storm: FAILED after kill $i: $out"
-        cp "$db" "$W/crash-storm-fail-$i.db" 2>/dev/null
+        verdict storm
     fi
 done
 n=$("$RELM" --db "$db" -e 'print(relm.sql("SELECT count(*) AS n FROM occurrences")[1].n)')

@@ -210,21 +210,16 @@ end)
 
 describe("the rules directory", function()
     it("is $RELM_RULES_DIR when set (instead of the shipped rules)", function()
-        local dir = os.getenv("RELM_TEST_TMP") .. "/rulesdir"
-        os.execute("mkdir -p " .. dir)
-        local f = assert(io.open(dir .. "/mine.lua", "w"))
-        f:write('rule "mine" { when = { workflow = "major" }, approvers = group "cab" }\n')
-        f:close()
+        local CLI = dofile("tests/fixtures/cli_helper.lua")
+        local dir = CLI.fresh_dir("rulesdir")
+        CLI.write(dir .. "/mine.lua", 'rule "mine" { when = { workflow = "major" }, approvers = group "cab" }\n')
         local script = [[
             local names = {}
             for _, r in ipairs(relm.approval.rules()) do names[#names + 1] = r.name end
             print(table.concat(names, " "))
         ]]
-        local cmd = ("RELM_RULES_DIR=%s %s --db %s/rulesdir.db -e %q 2>&1"):format(dir,
-            os.getenv("RELM_BIN"), os.getenv("RELM_TEST_TMP"), script)
-        local p = io.popen(cmd)
-        local out = p:read("a")
-        p:close()
-        assert.are.equal("mine\n", out)
+        local out, err = CLI.output(dir, "--db rules.db -e " .. CLI.q(script),
+            { env = "RELM_RULES_DIR=" .. CLI.q(dir) })
+        assert.are.same({ "mine\n", "" }, { out, err })
     end)
 end)

@@ -18,14 +18,7 @@ local function counts()
 end
 
 -- fn must raise code with a message matching pattern, and write nothing.
-local function refused(code, pattern, fn)
-    local before = counts()
-    local ok, err = pcall(fn)
-    assert.is_false(ok, "expected " .. code)
-    assert.is_true(relm.is_error(err, code), tostring(err))
-    assert.matches(pattern, err.message)
-    assert.are.same(before, counts())
-end
+local refused = dofile("tests/fixtures/spec_helper.lua").refuser(counts)
 
 local PLAN = { planned_start = "2027-03-01", planned_end = "2027-03-05", rollback_plan = "keep the old SAN" }
 

@@ -141,12 +141,7 @@ describe("relm.desktop", function()
     end)
 
     it("refuses bad options, unknown users and other people's desktops", function()
-        local function refused(code, pattern, fn)
-            local ok, err = pcall(fn)
-            assert.is_false(ok)
-            assert.is_true(relm.is_error(err, code), tostring(err))
-            assert.matches(pattern, err.message)
-        end
+        local refused = dofile("tests/fixtures/spec_helper.lua").refused
         refused("invalid_argument", "unknown option 'colour'", function() relm.desktop { colour = 1 } end)
         refused("invalid_argument", "kind must be", function() relm.desktop { kind = "task" } end)
         refused("invalid_argument", "format must be", function() relm.desktop { format = "xml" } end)

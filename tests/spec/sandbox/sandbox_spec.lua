@@ -231,7 +231,9 @@ describe("sandbox.config", function()
     end)
 
     it("names the argument it refuses", function()
-        for _, bad in ipairs({ { timeout_ms = 0 }, { timeout_ms = "soon" }, { memory_mb = -1 } }) do
+        -- NaN passes every range comparison: it must be refused, not cast.
+        for _, bad in ipairs({ { timeout_ms = 0 }, { timeout_ms = "soon" }, { memory_mb = -1 },
+            { timeout_ms = 0 / 0 }, { owned_mb = 0 / 0 } }) do
             local ok, err = pcall(sb.config, bad)
             assert.is_false(ok)
             assert.is_true(relm.is_error(err, "invalid_argument"))

@@ -2,12 +2,7 @@
 -- admin only, settings checked, dead letters replayed.
 local H = dofile("tests/fixtures/release_helper.lua")
 
-local function refused(code, pattern, fn)
-    local ok, err = pcall(fn)
-    assert.is_false(ok)
-    assert.is_true(relm.is_error(err, code), tostring(err))
-    assert.matches(pattern, err.message)
-end
+local refused = dofile("tests/fixtures/spec_helper.lua").refused
 
 describe("relm.notify", function()
     setup(function() H.setup() end)

@@ -36,12 +36,10 @@ local function requests_for(recv, release_id)
     return out
 end
 
+-- The event named event in list (a receiver's requests), or nil.
+local find_by = dofile("tests/fixtures/spec_helper.lua").find
 local function find(list, event)
-    for _, x in ipairs(list) do
-        if x.event == event then
-            return x
-        end
-    end
+    return find_by(list, "event", event)
 end
 
 describe("relm serve", function()

@@ -7,12 +7,7 @@ local function as(user, fn, ...)
     return relm.user.as(user, fn, ...)
 end
 
-local function refused(code, pattern, fn)
-    local ok, err = pcall(fn)
-    assert.is_false(ok, "expected a refusal")
-    assert.is_true(relm.is_error(err, code), tostring(err))
-    assert.matches(pattern, err.message)
-end
+local refused = dofile("tests/fixtures/spec_helper.lua").refused
 
 local function decide(user, r, decision, note)
     return as(user, relm.approval.decide, r.id, { decision = decision, note = note })

@@ -247,20 +247,14 @@ end)
 
 describe("the workflow path", function()
     it("searches $RELM_WORKFLOW_PATH before the shipped workflows", function()
-        local dir = os.getenv("RELM_TEST_TMP") .. "/wfpath"
-        os.execute("mkdir -p " .. dir)
-        local f = assert(io.open(dir .. "/standard.lua", "w"))
-        f:write('workflow "standard" { initial = "a" }\n',
-            'state "a" { phase = "registration" }\n',
-            'state "closed" { phase = "closure", final = true }\n',
-            'transition "go" { from = "a", to = "closed" }\n')
-        f:close()
-        f = assert(io.open(dir .. "/local_only.lua", "w"))
-        f:write('workflow "local_only" { initial = "a" }\n',
-            'state "a" { phase = "registration" }\n',
-            'state "closed" { phase = "closure", final = true }\n',
-            'transition "go" { from = "a", to = "closed" }\n')
-        f:close()
+        local CLI = dofile("tests/fixtures/cli_helper.lua")
+        local dir = CLI.fresh_dir("wfpath")
+        for _, name in ipairs({ "standard", "local_only" }) do
+            CLI.write(dir .. "/" .. name .. ".lua", ('workflow "%s" { initial = "a" }\n'):format(name)
+                .. 'state "a" { phase = "registration" }\n'
+                .. 'state "closed" { phase = "closure", final = true }\n'
+                .. 'transition "go" { from = "a", to = "closed" }\n')
+        end
         local script = ([[
             local W = relm.workflow
             assert(W.path()[1] == %q, W.path()[1])
@@ -270,12 +264,9 @@ describe("the workflow path", function()
             assert(names:find("local_only", 1, true) and names:find("major", 1, true), names)
             print("ok")
         ]]):format(dir)
-        local cmd = ("RELM_WORKFLOW_PATH=%s %s --db %s/wfpath.db -e %q 2>&1"):format(dir,
-            os.getenv("RELM_BIN"), os.getenv("RELM_TEST_TMP"), script)
-        local p = io.popen(cmd)
-        local out = p:read("a")
-        p:close()
-        assert.are.equal("ok\n", out)
+        local out, err = CLI.output(dir, "--db wfpath.db -e " .. CLI.q(script),
+            { env = "RELM_WORKFLOW_PATH=" .. CLI.q(dir) })
+        assert.are.same({ "ok\n", "" }, { out, err })
     end)
 end)
 
