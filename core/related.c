@@ -440,17 +440,38 @@ static char *cis_json(relm_store *s, int64_t id, int64_t rec, int64_t ci,
     return out;
 }
 
+/* *ci = the id of the CI named name; RELM_ERR with the CMDB's diagnosis
+ * when there is none. */
+static int ci_named(relm_store *s, const char *name, int64_t *ci,
+                    relm_diag *d)
+{
+    relm_diag cd;
+    *ci = relm_cmdb_id(s, name, &cd);
+    if (*ci != 0)
+        return RELM_OK;
+    *d = cd;
+    return RELM_ERR;
+}
+
+/* Resolve the target of a record or media link: *med for media, else *rec
+ * (the record kind/target); RELM_ERR with not_found when there is none. */
+static int link_target(relm_store *s, const char *kind, const char *target,
+                       int64_t *rec, int64_t *med, relm_diag *d)
+{
+    if (strcmp(kind, "media") == 0)
+        *med = media_id(s, target, d);
+    else
+        *rec = record_id(s, kind, target, d);
+    return *rec == 0 && *med == 0 ? RELM_ERR : RELM_OK;
+}
+
 /* Link CI ci (named name) to release id directly. */
 static int relate_ci(relm_store *s, int64_t id, const release_info *r,
                      const char *name, const char *note, const char *at,
                      int64_t *ci, relm_diag *d)
 {
-    relm_diag cd;
-    *ci = relm_cmdb_id(s, name, &cd);
-    if (*ci == 0) {
-        *d = cd;
+    if (ci_named(s, name, ci, d) != RELM_OK)
         return RELM_ERR;
-    }
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT rc.via_record_id, r.number FROM release_cis rc LEFT JOIN "
            "records r ON r.id = rc.via_record_id WHERE rc.release_id = ?1 "
@@ -509,14 +530,16 @@ static int relate_link(relm_store *s, int64_t id, const release_info *r,
     return RELM_OK;
 }
 
-/* The common start of relate and unrelate: check kind and target, begin
+/* The common start of relate and unrelate: stamp at, check kind and
+ * target, begin
  * the transaction and read the release inside it, so that its status and
  * permission cannot change between the check and the write. On RELM_OK a
  * transaction is open for the caller to commit or roll back. */
 static int begin_link(relm_store *s, int64_t id, const char *verb,
                       const char *kind, const char *target, release_info *r,
-                      relm_diag *d)
+                      char at[32], relm_diag *d)
 {
+    relm_clock_now_iso(at);
     if (strcmp(kind, "ci") != 0 && strcmp(kind, "media") != 0 &&
         !relm_related_is_record_kind(kind))
         return relm_diag_set(d, "invalid_argument", "unknown kind '%s' (%s)",
@@ -533,31 +556,35 @@ static int begin_link(relm_store *s, int64_t id, const char *verb,
     return RELM_OK;
 }
 
+/* The common end of relate and unrelate: free cis (the occurrence's CI
+ * names) and commit when rc is RELM_OK, else roll back. */
+static int end_link(relm_store *s, int rc, char *cis, relm_diag *d)
+{
+    free(cis);
+    return relm_store_end(s, rc, d);
+}
+
 int relm_related_relate(relm_store *s, int64_t id, const char *kind,
                         const char *target, const char *note, int *added,
                         relm_diag *d)
 {
     if (added != NULL)
         *added = 0;
-    int is_ci = strcmp(kind, "ci") == 0, is_media = strcmp(kind, "media") == 0;
+    int is_ci = strcmp(kind, "ci") == 0;
     release_info r;
-    if (begin_link(s, id, "relate", kind, target, &r, d) != RELM_OK)
-        return RELM_ERR;
     char at[32];
-    relm_clock_now_iso(at);
+    if (begin_link(s, id, "relate", kind, target, &r, at, d) != RELM_OK)
+        return RELM_ERR;
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
+    int rc = RELM_ERR;
     if (is_ci) {
         if (relate_ci(s, id, &r, target, note, at, &ci, d) != RELM_OK)
             goto fail;
         if (added != NULL)
             *added = 1;
     } else {
-        if (is_media)
-            med = media_id(s, target, d);
-        else
-            rec = record_id(s, kind, target, d);
-        if (rec == 0 && med == 0)
+        if (link_target(s, kind, target, &rec, &med, d) != RELM_OK)
             goto fail;
         if (relate_link(s, id, &r, kind, target, rec, med, note, at, d) !=
             RELM_OK)
@@ -588,50 +615,35 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
         if (cis == NULL)
             goto fail;
     }
-    if (link_occurrence(s, id, &r, "relate", kind, target, note, cis, at, d) !=
-        RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    free(cis);
-    return RELM_OK;
+    rc = link_occurrence(s, id, &r, "relate", kind, target, note, cis, at, d);
 fail:
-    free(cis);
-    relm_store_rollback(s);
-    if (added != NULL)
+    rc = end_link(s, rc, cis, d);
+    if (rc != RELM_OK && added != NULL)
         *added = 0;
-    return RELM_ERR;
+    return rc;
 }
 
 int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
                           const char *target, relm_diag *d)
 {
-    int is_ci = strcmp(kind, "ci") == 0, is_media = strcmp(kind, "media") == 0;
+    int is_ci = strcmp(kind, "ci") == 0;
     release_info r;
-    if (begin_link(s, id, "unrelate", kind, target, &r, d) != RELM_OK)
-        return RELM_ERR;
     char at[32];
-    relm_clock_now_iso(at);
+    if (begin_link(s, id, "unrelate", kind, target, &r, at, d) != RELM_OK)
+        return RELM_ERR;
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
+    int rc = RELM_ERR;
     if (is_ci) {
-        relm_diag cd;
-        ci = relm_cmdb_id(s, target, &cd);
-        if (ci == 0) {
-            *d = cd;
+        if (ci_named(s, target, &ci, d) != RELM_OK)
             goto fail;
-        }
         cis = cis_json(s, id, 0, ci, d);
         if (cis == NULL ||
             exec_ids(s, "release links", "DELETE FROM release_cis WHERE "
                      "release_id = ?1 AND ci_id = ?2", id, ci, 0, d) != RELM_OK)
             goto fail;
     } else {
-        if (is_media)
-            med = media_id(s, target, d);
-        else
-            rec = record_id(s, kind, target, d);
-        if (rec == 0 && med == 0)
+        if (link_target(s, kind, target, &rec, &med, d) != RELM_OK)
             goto fail;
         if (strcmp(kind, "change") == 0) {
             /* CIs another related change also lists stay, now through
@@ -665,17 +677,10 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
                       r.number, is_ci ? "CI" : kind, target);
         goto fail;
     }
-    if (link_occurrence(s, id, &r, "unrelate", kind, target, NULL, cis, at,
-                        d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    free(cis);
-    return RELM_OK;
+    rc = link_occurrence(s, id, &r, "unrelate", kind, target, NULL, cis, at,
+                         d);
 fail:
-    free(cis);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return end_link(s, rc, cis, d);
 }
 
 /* ---- closure ------------------------------------------------------------- */
