@@ -357,14 +357,13 @@ static int resolve_ref(relm_store *s, const fieldspec *sp,
         sqlite3_bind_int64(st, 1, v->i);
     else
         sqlite3_bind_text(st, 1, v->s, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    int rc = relm_store_step_row(s, st, d, "lookup");
+    if (rc == RELM_OK) {
         *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return RELM_OK;
-    if (rc != SQLITE_DONE)
-        return relm_store_fail(s, d, "lookup");
+        sqlite3_reset(st);
+    }
+    if (rc != RELM_NOT_FOUND)
+        return rc;
     if (v->type == RELM_FV_INT)
         return relm_diag_set(d, "invalid_field", "%s: no %s with id %" PRId64,
                              sp->name, is_user ? "active user" : "group", v->i);
