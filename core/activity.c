@@ -218,6 +218,19 @@ static void bind_opt_id(sqlite3_stmt *st, int n, int64_t v)
         sqlite3_bind_null(st, n);
 }
 
+/* The common start of add and update: check spec a, then BEGIN IMMEDIATE
+ * and stamp now. The caller reads the release and checks the permission
+ * after the begin, so that a grant revoked by a commit that lands before
+ * ours is seen (issue 9, races). */
+static int begin_spec(relm_store *s, const relm_activity_spec *a,
+                      char now[32], relm_diag *d)
+{
+    if (check_spec(a, d) != RELM_OK || relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    relm_clock_now_iso(now);
+    return RELM_OK;
+}
+
 /* Append the occurrence of an activity write to the release's log. */
 static int log_write(relm_store *s, const rel_info *r, const char *now,
                      const char *action, const char *note, const char *before,
@@ -265,13 +278,8 @@ int relm_activity_add(relm_store *s, int64_t release_id,
                              "phase: required (planning or deployment)");
     if (!(a->set & RELM_ACT_TITLE))
         return relm_diag_set(d, "invalid_field", "title: required");
-    if (check_spec(a, d) != RELM_OK)
+    if (begin_spec(s, a, now, d) != RELM_OK)
         return RELM_ERR;
-    /* BEGIN IMMEDIATE first, then the permission: a grant revoked by a
-     * commit that lands before ours is seen (issue 9, races). */
-    if (relm_store_begin(s, d) != RELM_OK)
-        return RELM_ERR;
-    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         relm_auth_check(s, r.workflow, perm ? perm : "execute", d) !=
             RELM_OK ||
@@ -395,11 +403,8 @@ int relm_activity_update(relm_store *s, int64_t id,
         *after = NULL;
     if (a->set == 0)
         return relm_diag_set(d, "invalid_argument", "nothing to change");
-    if (check_spec(a, d) != RELM_OK)
+    if (begin_spec(s, a, now, d) != RELM_OK)
         return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
-        return RELM_ERR;
-    relm_clock_now_iso(now);
     /* The owner may move their own activity; anyone else needs execute.
      * Checked inside the transaction (issue 9, races). */
     if (read_activity(s, id, &release_id, status, d) != RELM_OK ||
