@@ -307,12 +307,7 @@ fail:
 /* ---- links --------------------------------------------------------------- */
 
 /* What relate/unrelate need to know about the release. */
-typedef struct release_info {
-    char number[64];
-    char workflow[128];
-    char status[16];
-    char state[128];
-} release_info;
+typedef relm_release_head_info release_info;
 
 /* Read release id and check the acting user may change its links: it
  * exists, is open or suspended, and they hold execute or create on its
@@ -320,24 +315,8 @@ typedef struct release_info {
 static int release_for_links(relm_store *s, int64_t id, const char *action,
                              release_info *r, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "SELECT number, workflow, status, state FROM releases WHERE id = ?1",
-        d);
-    if (st == NULL)
+    if (relm_release_head(s, id, NULL, r, d) != RELM_OK)
         return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        relm_store_column_copy(st, 0, r->number, sizeof r->number);
-        relm_store_column_copy(st, 1, r->workflow, sizeof r->workflow);
-        relm_store_column_copy(st, 2, r->status, sizeof r->status);
-        relm_store_column_copy(st, 3, r->state, sizeof r->state);
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
-    if (rc != SQLITE_ROW)
-        return relm_store_fail(s, d, "release");
     /* Who may work the release, or register one (so a requester can name
      * the change a release is for), may relate things to it. */
     if (relm_auth_check(s, r->workflow, "create", NULL) != RELM_OK &&
