@@ -70,19 +70,14 @@ static sqlite3_stmt *begin_stmt(relm_store *s, const char *what,
 /* Id of the user or group called name, or 0 (with not_found in d). */
 static int64_t lookup(relm_store *s, int user, const char *name, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s, user ? "SELECT id FROM users WHERE name = ?1"
-                : "SELECT id FROM groups WHERE name = ?1", d);
-    if (st == NULL)
-        return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0)
-                                                : 0;
-    sqlite3_reset(st);
-    if (id == 0)
+    int64_t id = 0;
+    int rc = relm_store_lookup(s, user ? "SELECT id FROM users WHERE name = ?1"
+                                       : "SELECT id FROM groups WHERE name = ?1",
+                               name, &id, d);
+    if (rc == RELM_NOT_FOUND)
         relm_diag_set(d, "not_found", "no %s named '%s'",
                       user ? "user" : "group", name);
-    return id;
+    return rc == RELM_OK ? id : 0;
 }
 
 #define USER_JSON                                                          \
