@@ -244,6 +244,16 @@ static void bind_given_int(sqlite3_stmt *st, int n,
     sqlite3_bind_int64(st, n + 1, v);
 }
 
+/* The common end of a failed write: free the snapshots before and snap,
+ * roll back, RELM_ERR. */
+static int fail_write(relm_store *s, char *before, char *snap)
+{
+    free(before);
+    free(snap);
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
 /* The common start of add and update: check spec a, then BEGIN IMMEDIATE
  * and stamp now. The caller reads the release and checks the permission
  * after the begin, so that a grant revoked by a commit that lands before
@@ -361,10 +371,8 @@ int relm_activity_add(relm_store *s, int64_t release_id,
     }
     return RELM_OK;
 fail:
-    free(snap);
-    relm_store_rollback(s);
     *id = 0;
-    return RELM_ERR;
+    return fail_write(s, NULL, snap);
 }
 
 /* 1 when the acting user owns activity id: its person, or a member of its
@@ -505,10 +513,7 @@ int relm_activity_update(relm_store *s, int64_t id,
     return log_commit(s, &r, now, action ? action : "activity.update", note,
                       before, snap, after, d);
 fail:
-    free(before);
-    free(snap);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return fail_write(s, before, snap);
 }
 
 /* When activity id would wait for on, is there already a path from on
@@ -637,8 +642,5 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
                       add ? "activity.depend" : "activity.undepend", note,
                       before, snap, after, d);
 fail:
-    free(before);
-    free(snap);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return fail_write(s, before, snap);
 }
