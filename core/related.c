@@ -166,6 +166,7 @@ int relm_related_record_add(relm_store *s, const char *kind,
     char at[32], number[64];
     relm_clock_now_iso(at);
     sqlite3_stmt *st;
+    int rc = RELM_ERR;
     if (spec->number != NULL) {
         snprintf(number, sizeof number, "%s", spec->number);
     } else {
@@ -217,16 +218,14 @@ int relm_related_record_add(relm_store *s, const char *kind,
     if (spec->cis != NULL &&
         set_record_cis(s, *id, kind, spec->cis, spec->ncis, d) != RELM_OK)
         goto fail;
-    if (record_occurrence(s, kind, *id, "add", at, NULL, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
+    rc = record_occurrence(s, kind, *id, "add", at, NULL, d);
+fail:
+    if (relm_store_end(s, rc, d) != RELM_OK) {
+        *id = 0;
+        return RELM_ERR;
+    }
     snprintf(number_out, size, "%s", number);
     return RELM_OK;
-fail:
-    relm_store_rollback(s);
-    *id = 0;
-    return RELM_ERR;
 }
 
 /* Id of the record kind/number, 0 with not_found. */
@@ -266,6 +265,7 @@ int relm_related_record_update(relm_store *s, const char *kind,
     char at[32];
     relm_clock_now_iso(at);
     char *before = NULL;
+    int rc = RELM_ERR;
     int64_t id = record_id(s, kind, number, d);
     if (id == 0)
         goto fail;
@@ -292,16 +292,10 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (spec->cis != NULL &&
         set_record_cis(s, id, kind, spec->cis, spec->ncis, d) != RELM_OK)
         goto fail;
-    if (record_occurrence(s, kind, id, "update", at, before, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    free(before);
-    return RELM_OK;
+    rc = record_occurrence(s, kind, id, "update", at, before, d);
 fail:
     free(before);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, rc, d);
 }
 
 /* ---- links --------------------------------------------------------------- */
