@@ -218,6 +218,55 @@ static void bind_opt_id(sqlite3_stmt *st, int n, int64_t v)
         sqlite3_bind_null(st, n);
 }
 
+/* An update field is two parameters: n says whether flag is set in a
+ * (given), n + 1 holds the value (text, an id or a number), so that "clear"
+ * and "unchanged" differ. */
+static void bind_given_text(sqlite3_stmt *st, int n,
+                            const relm_activity_spec *a, unsigned flag,
+                            const char *v)
+{
+    sqlite3_bind_int(st, n, (a->set & flag) != 0);
+    bind_opt_text(st, n + 1, v);
+}
+
+static void bind_given_id(sqlite3_stmt *st, int n, const relm_activity_spec *a,
+                          unsigned flag, int64_t v)
+{
+    sqlite3_bind_int(st, n, (a->set & flag) != 0);
+    bind_opt_id(st, n + 1, v);
+}
+
+static void bind_given_int(sqlite3_stmt *st, int n,
+                           const relm_activity_spec *a, unsigned flag,
+                           int64_t v)
+{
+    sqlite3_bind_int(st, n, (a->set & flag) != 0);
+    sqlite3_bind_int64(st, n + 1, v);
+}
+
+/* The common end of a failed write: free the snapshots before and snap,
+ * roll back, RELM_ERR. */
+static int fail_write(relm_store *s, char *before, char *snap)
+{
+    free(before);
+    free(snap);
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
+/* The common start of add and update: check spec a, then BEGIN IMMEDIATE
+ * and stamp now. The caller reads the release and checks the permission
+ * after the begin, so that a grant revoked by a commit that lands before
+ * ours is seen (issue 9, races). */
+static int begin_spec(relm_store *s, const relm_activity_spec *a,
+                      char now[32], relm_diag *d)
+{
+    if (check_spec(a, d) != RELM_OK || relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    relm_clock_now_iso(now);
+    return RELM_OK;
+}
+
 /* Append the occurrence of an activity write to the release's log. */
 static int log_write(relm_store *s, const rel_info *r, const char *now,
                      const char *action, const char *note, const char *before,
@@ -265,13 +314,8 @@ int relm_activity_add(relm_store *s, int64_t release_id,
                              "phase: required (planning or deployment)");
     if (!(a->set & RELM_ACT_TITLE))
         return relm_diag_set(d, "invalid_field", "title: required");
-    if (check_spec(a, d) != RELM_OK)
+    if (begin_spec(s, a, now, d) != RELM_OK)
         return RELM_ERR;
-    /* BEGIN IMMEDIATE first, then the permission: a grant revoked by a
-     * commit that lands before ours is seen (issue 9, races). */
-    if (relm_store_begin(s, d) != RELM_OK)
-        return RELM_ERR;
-    relm_clock_now_iso(now);
     if (read_release(s, release_id, &r, d) != RELM_OK ||
         relm_auth_check(s, r.workflow, perm ? perm : "execute", d) !=
             RELM_OK ||
@@ -327,10 +371,8 @@ int relm_activity_add(relm_store *s, int64_t release_id,
     }
     return RELM_OK;
 fail:
-    free(snap);
-    relm_store_rollback(s);
     *id = 0;
-    return RELM_ERR;
+    return fail_write(s, NULL, snap);
 }
 
 /* 1 when the acting user owns activity id: its person, or a member of its
@@ -395,11 +437,8 @@ int relm_activity_update(relm_store *s, int64_t id,
         *after = NULL;
     if (a->set == 0)
         return relm_diag_set(d, "invalid_argument", "nothing to change");
-    if (check_spec(a, d) != RELM_OK)
+    if (begin_spec(s, a, now, d) != RELM_OK)
         return RELM_ERR;
-    if (relm_store_begin(s, d) != RELM_OK)
-        return RELM_ERR;
-    relm_clock_now_iso(now);
     /* The owner may move their own activity; anyone else needs execute.
      * Checked inside the transaction (issue 9, races). */
     if (read_activity(s, id, &release_id, status, d) != RELM_OK ||
@@ -446,28 +485,17 @@ int relm_activity_update(relm_store *s, int64_t id,
     if (st == NULL)
         goto fail;
     sqlite3_bind_int64(st, 1, id);
-    sqlite3_bind_int(st, 2, (a->set & RELM_ACT_PHASE) != 0);
-    bind_opt_text(st, 3, a->phase);
-    sqlite3_bind_int(st, 4, (a->set & RELM_ACT_TITLE) != 0);
-    bind_opt_text(st, 5, a->title);
-    sqlite3_bind_int(st, 6, (a->set & RELM_ACT_DESCRIPTION) != 0);
-    bind_opt_text(st, 7, a->description);
-    sqlite3_bind_int(st, 8, (a->set & RELM_ACT_GROUP) != 0);
-    bind_opt_id(st, 9, gid);
-    sqlite3_bind_int(st, 10, (a->set & RELM_ACT_OWNER) != 0);
-    bind_opt_id(st, 11, uid);
-    sqlite3_bind_int(st, 12, (a->set & RELM_ACT_SCHEDULED) != 0);
-    bind_opt_text(st, 13, a->scheduled_at);
-    sqlite3_bind_int(st, 14, (a->set & RELM_ACT_NOTES) != 0);
-    bind_opt_text(st, 15, a->notes);
-    sqlite3_bind_int(st, 16, (a->set & RELM_ACT_ORDER) != 0);
-    sqlite3_bind_int64(st, 17, a->order);
-    sqlite3_bind_int(st, 18, (a->set & RELM_ACT_ESTIMATE) != 0);
-    sqlite3_bind_int64(st, 19, a->estimated_minutes);
-    sqlite3_bind_int(st, 20, (a->set & RELM_ACT_ACTUAL) != 0);
-    sqlite3_bind_int64(st, 21, a->actual_minutes);
-    sqlite3_bind_int(st, 22, (a->set & RELM_ACT_STATUS) != 0);
-    bind_opt_text(st, 23, a->status);
+    bind_given_text(st, 2, a, RELM_ACT_PHASE, a->phase);
+    bind_given_text(st, 4, a, RELM_ACT_TITLE, a->title);
+    bind_given_text(st, 6, a, RELM_ACT_DESCRIPTION, a->description);
+    bind_given_id(st, 8, a, RELM_ACT_GROUP, gid);
+    bind_given_id(st, 10, a, RELM_ACT_OWNER, uid);
+    bind_given_text(st, 12, a, RELM_ACT_SCHEDULED, a->scheduled_at);
+    bind_given_text(st, 14, a, RELM_ACT_NOTES, a->notes);
+    bind_given_int(st, 16, a, RELM_ACT_ORDER, a->order);
+    bind_given_int(st, 18, a, RELM_ACT_ESTIMATE, a->estimated_minutes);
+    bind_given_int(st, 20, a, RELM_ACT_ACTUAL, a->actual_minutes);
+    bind_given_text(st, 22, a, RELM_ACT_STATUS, a->status);
     sqlite3_bind_text(st, 24, now, -1, SQLITE_STATIC);
     if (relm_store_step_write(s, st, d, "update activity") != RELM_OK)
         goto fail;
@@ -485,10 +513,7 @@ int relm_activity_update(relm_store *s, int64_t id,
     return log_commit(s, &r, now, action ? action : "activity.update", note,
                       before, snap, after, d);
 fail:
-    free(before);
-    free(snap);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return fail_write(s, before, snap);
 }
 
 /* When activity id would wait for on, is there already a path from on
@@ -617,8 +642,5 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
                       add ? "activity.depend" : "activity.undepend", note,
                       before, snap, after, d);
 fail:
-    free(before);
-    free(snap);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return fail_write(s, before, snap);
 }

@@ -174,23 +174,14 @@ static int quorum_needed(const relm_approval_ask *a, int64_t members,
 static int resolve_ask(relm_store *s, const relm_approval_ask *a, int is_user,
                        int64_t *id, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
+    const char *name = is_user ? a->user : a->group;
+    int rc = relm_store_lookup(
         s,
         is_user ? "SELECT id FROM users WHERE name = ?1 AND active = 1"
                 : "SELECT id FROM groups WHERE name = ?1",
-        d);
-    if (st == NULL)
-        return RELM_ERR;
-    const char *name = is_user ? a->user : a->group;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
-        *id = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return RELM_OK;
-    if (rc != SQLITE_DONE)
-        return relm_store_fail(s, d, "approver");
+        name, id, d);
+    if (rc != RELM_NOT_FOUND)
+        return rc;
     return relm_diag_set(d, "not_allowed",
                          "rule '%s' (%s) asks %s '%s', %s", a->rule,
                          a->source ? a->source : "?",

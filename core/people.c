@@ -53,22 +53,31 @@ static int fail_rb(relm_store *s)
     return RELM_ERR;
 }
 
+/* Begin an administrator's write (what says which, for the refusal) and
+ * prepare its statement sql; NULL, with the transaction rolled back and d
+ * filled, when either fails. */
+static sqlite3_stmt *begin_stmt(relm_store *s, const char *what,
+                                const char *sql, relm_diag *d)
+{
+    if (begin_admin(s, what, d) != RELM_OK)
+        return NULL;
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        relm_store_rollback(s);
+    return st;
+}
+
 /* Id of the user or group called name, or 0 (with not_found in d). */
 static int64_t lookup(relm_store *s, int user, const char *name, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s, user ? "SELECT id FROM users WHERE name = ?1"
-                : "SELECT id FROM groups WHERE name = ?1", d);
-    if (st == NULL)
-        return 0;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int64_t id = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0)
-                                                : 0;
-    sqlite3_reset(st);
-    if (id == 0)
+    int64_t id = 0;
+    int rc = relm_store_lookup(s, user ? "SELECT id FROM users WHERE name = ?1"
+                                       : "SELECT id FROM groups WHERE name = ?1",
+                               name, &id, d);
+    if (rc == RELM_NOT_FOUND)
         relm_diag_set(d, "not_found", "no %s named '%s'",
                       user ? "user" : "group", name);
-    return id;
+    return rc == RELM_OK ? id : 0;
 }
 
 #define USER_JSON                                                          \
@@ -95,15 +104,12 @@ int relm_people_user_add(relm_store *s, const relm_user_spec *u, int64_t *id,
         return relm_diag_set(d, "invalid_field",
                              "name: a non-empty word without spaces "
                              "(at most 100 characters)");
-    if (begin_admin(s, "adding a user", d) != RELM_OK)
-        return RELM_ERR;
-    sqlite3_stmt *st = relm_store_stmt(
-        s,
+    sqlite3_stmt *st = begin_stmt(
+        s, "adding a user",
         "INSERT INTO users (name, full_name, email, phone, unit, location, "
-        "is_admin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        d);
+        "is_admin) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", d);
     if (st == NULL)
-        return fail_rb(s);
+        return RELM_ERR;
     sqlite3_bind_text(st, 1, u->name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, u->full_name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, u->email, -1, SQLITE_STATIC);
@@ -173,12 +179,11 @@ int relm_people_group_add(relm_store *s, const char *name,
         return relm_diag_set(d, "invalid_field",
                              "name: a non-empty word without spaces "
                              "(at most 100 characters)");
-    if (begin_admin(s, "adding a group", d) != RELM_OK)
-        return RELM_ERR;
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "INSERT INTO groups (name, description) VALUES (?1, ?2)", d);
+    sqlite3_stmt *st = begin_stmt(
+        s, "adding a group",
+        "INSERT INTO groups (name, description) VALUES (?1, ?2)", d);
     if (st == NULL)
-        return fail_rb(s);
+        return RELM_ERR;
     sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, description, -1, SQLITE_STATIC);
     if (relm_store_step_write(s, st, d, "group '%s'", name) != RELM_OK)
@@ -329,15 +334,12 @@ int relm_people_justification_add(relm_store *s,
         return relm_diag_set(d, "invalid_field",
                              "a justification must be usable for at least one "
                              "of suspend, cancel, reopen");
-    if (begin_admin(s, "adding a justification", d) != RELM_OK)
-        return RELM_ERR;
-    sqlite3_stmt *st = relm_store_stmt(
-        s,
+    sqlite3_stmt *st = begin_stmt(
+        s, "adding a justification",
         "INSERT INTO justifications (description, for_suspend, for_cancel, "
-        "for_reopen, active) VALUES (?1, ?2, ?3, ?4, ?5)",
-        d);
+        "for_reopen, active) VALUES (?1, ?2, ?3, ?4, ?5)", d);
     if (st == NULL)
-        return fail_rb(s);
+        return RELM_ERR;
     sqlite3_bind_text(st, 1, j->description, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 2, j->suspend > 0);
     sqlite3_bind_int(st, 3, j->cancel > 0);
@@ -357,18 +359,15 @@ int relm_people_justification_update(relm_store *s, int64_t id,
     if (j->description != NULL && j->description[0] == '\0')
         return relm_diag_set(d, "invalid_field",
                              "description: may not be empty");
-    if (begin_admin(s, "changing a justification", d) != RELM_OK)
-        return RELM_ERR;
-    sqlite3_stmt *st = relm_store_stmt(
-        s,
+    sqlite3_stmt *st = begin_stmt(
+        s, "changing a justification",
         "UPDATE justifications SET description = coalesce(?2, description), "
         "for_suspend = CASE WHEN ?3 < 0 THEN for_suspend ELSE ?3 END, "
         "for_cancel = CASE WHEN ?4 < 0 THEN for_cancel ELSE ?4 END, "
         "for_reopen = CASE WHEN ?5 < 0 THEN for_reopen ELSE ?5 END, "
-        "active = CASE WHEN ?6 < 0 THEN active ELSE ?6 END WHERE id = ?1",
-        d);
+        "active = CASE WHEN ?6 < 0 THEN active ELSE ?6 END WHERE id = ?1", d);
     if (st == NULL)
-        return fail_rb(s);
+        return RELM_ERR;
     char *before = snapshot_json(s, JUSTIFICATION_JSON, id);
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_text(st, 2, j->description, -1, SQLITE_STATIC);

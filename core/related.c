@@ -166,6 +166,7 @@ int relm_related_record_add(relm_store *s, const char *kind,
     char at[32], number[64];
     relm_clock_now_iso(at);
     sqlite3_stmt *st;
+    int rc = RELM_ERR;
     if (spec->number != NULL) {
         snprintf(number, sizeof number, "%s", spec->number);
     } else {
@@ -217,16 +218,14 @@ int relm_related_record_add(relm_store *s, const char *kind,
     if (spec->cis != NULL &&
         set_record_cis(s, *id, kind, spec->cis, spec->ncis, d) != RELM_OK)
         goto fail;
-    if (record_occurrence(s, kind, *id, "add", at, NULL, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
+    rc = record_occurrence(s, kind, *id, "add", at, NULL, d);
+fail:
+    if (relm_store_end(s, rc, d) != RELM_OK) {
+        *id = 0;
+        return RELM_ERR;
+    }
     snprintf(number_out, size, "%s", number);
     return RELM_OK;
-fail:
-    relm_store_rollback(s);
-    *id = 0;
-    return RELM_ERR;
 }
 
 /* Id of the record kind/number, 0 with not_found. */
@@ -266,6 +265,7 @@ int relm_related_record_update(relm_store *s, const char *kind,
     char at[32];
     relm_clock_now_iso(at);
     char *before = NULL;
+    int rc = RELM_ERR;
     int64_t id = record_id(s, kind, number, d);
     if (id == 0)
         goto fail;
@@ -292,27 +292,16 @@ int relm_related_record_update(relm_store *s, const char *kind,
     if (spec->cis != NULL &&
         set_record_cis(s, id, kind, spec->cis, spec->ncis, d) != RELM_OK)
         goto fail;
-    if (record_occurrence(s, kind, id, "update", at, before, d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    free(before);
-    return RELM_OK;
+    rc = record_occurrence(s, kind, id, "update", at, before, d);
 fail:
     free(before);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return relm_store_end(s, rc, d);
 }
 
 /* ---- links --------------------------------------------------------------- */
 
 /* What relate/unrelate need to know about the release. */
-typedef struct release_info {
-    char number[64];
-    char workflow[128];
-    char status[16];
-    char state[128];
-} release_info;
+typedef relm_release_head_info release_info;
 
 /* Read release id and check the acting user may change its links: it
  * exists, is open or suspended, and they hold execute or create on its
@@ -320,24 +309,8 @@ typedef struct release_info {
 static int release_for_links(relm_store *s, int64_t id, const char *action,
                              release_info *r, relm_diag *d)
 {
-    sqlite3_stmt *st = relm_store_stmt(
-        s, "SELECT number, workflow, status, state FROM releases WHERE id = ?1",
-        d);
-    if (st == NULL)
+    if (relm_release_head(s, id, NULL, r, d) != RELM_OK)
         return RELM_ERR;
-    sqlite3_bind_int64(st, 1, id);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW) {
-        relm_store_column_copy(st, 0, r->number, sizeof r->number);
-        relm_store_column_copy(st, 1, r->workflow, sizeof r->workflow);
-        relm_store_column_copy(st, 2, r->status, sizeof r->status);
-        relm_store_column_copy(st, 3, r->state, sizeof r->state);
-    }
-    sqlite3_reset(st);
-    if (rc == SQLITE_DONE)
-        return relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
-    if (rc != SQLITE_ROW)
-        return relm_store_fail(s, d, "release");
     /* Who may work the release, or register one (so a requester can name
      * the change a release is for), may relate things to it. */
     if (relm_auth_check(s, r->workflow, "create", NULL) != RELM_OK &&
@@ -440,17 +413,38 @@ static char *cis_json(relm_store *s, int64_t id, int64_t rec, int64_t ci,
     return out;
 }
 
+/* *ci = the id of the CI named name; RELM_ERR with the CMDB's diagnosis
+ * when there is none. */
+static int ci_named(relm_store *s, const char *name, int64_t *ci,
+                    relm_diag *d)
+{
+    relm_diag cd;
+    *ci = relm_cmdb_id(s, name, &cd);
+    if (*ci != 0)
+        return RELM_OK;
+    *d = cd;
+    return RELM_ERR;
+}
+
+/* Resolve the target of a record or media link: *med for media, else *rec
+ * (the record kind/target); RELM_ERR with not_found when there is none. */
+static int link_target(relm_store *s, const char *kind, const char *target,
+                       int64_t *rec, int64_t *med, relm_diag *d)
+{
+    if (strcmp(kind, "media") == 0)
+        *med = media_id(s, target, d);
+    else
+        *rec = record_id(s, kind, target, d);
+    return *rec == 0 && *med == 0 ? RELM_ERR : RELM_OK;
+}
+
 /* Link CI ci (named name) to release id directly. */
 static int relate_ci(relm_store *s, int64_t id, const release_info *r,
                      const char *name, const char *note, const char *at,
                      int64_t *ci, relm_diag *d)
 {
-    relm_diag cd;
-    *ci = relm_cmdb_id(s, name, &cd);
-    if (*ci == 0) {
-        *d = cd;
+    if (ci_named(s, name, ci, d) != RELM_OK)
         return RELM_ERR;
-    }
     sqlite3_stmt *st = relm_store_stmt(
         s, "SELECT rc.via_record_id, r.number FROM release_cis rc LEFT JOIN "
            "records r ON r.id = rc.via_record_id WHERE rc.release_id = ?1 "
@@ -509,14 +503,16 @@ static int relate_link(relm_store *s, int64_t id, const release_info *r,
     return RELM_OK;
 }
 
-/* The common start of relate and unrelate: check kind and target, begin
+/* The common start of relate and unrelate: stamp at, check kind and
+ * target, begin
  * the transaction and read the release inside it, so that its status and
  * permission cannot change between the check and the write. On RELM_OK a
  * transaction is open for the caller to commit or roll back. */
 static int begin_link(relm_store *s, int64_t id, const char *verb,
                       const char *kind, const char *target, release_info *r,
-                      relm_diag *d)
+                      char at[32], relm_diag *d)
 {
+    relm_clock_now_iso(at);
     if (strcmp(kind, "ci") != 0 && strcmp(kind, "media") != 0 &&
         !relm_related_is_record_kind(kind))
         return relm_diag_set(d, "invalid_argument", "unknown kind '%s' (%s)",
@@ -533,31 +529,35 @@ static int begin_link(relm_store *s, int64_t id, const char *verb,
     return RELM_OK;
 }
 
+/* The common end of relate and unrelate: free cis (the occurrence's CI
+ * names) and commit when rc is RELM_OK, else roll back. */
+static int end_link(relm_store *s, int rc, char *cis, relm_diag *d)
+{
+    free(cis);
+    return relm_store_end(s, rc, d);
+}
+
 int relm_related_relate(relm_store *s, int64_t id, const char *kind,
                         const char *target, const char *note, int *added,
                         relm_diag *d)
 {
     if (added != NULL)
         *added = 0;
-    int is_ci = strcmp(kind, "ci") == 0, is_media = strcmp(kind, "media") == 0;
+    int is_ci = strcmp(kind, "ci") == 0;
     release_info r;
-    if (begin_link(s, id, "relate", kind, target, &r, d) != RELM_OK)
-        return RELM_ERR;
     char at[32];
-    relm_clock_now_iso(at);
+    if (begin_link(s, id, "relate", kind, target, &r, at, d) != RELM_OK)
+        return RELM_ERR;
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
+    int rc = RELM_ERR;
     if (is_ci) {
         if (relate_ci(s, id, &r, target, note, at, &ci, d) != RELM_OK)
             goto fail;
         if (added != NULL)
             *added = 1;
     } else {
-        if (is_media)
-            med = media_id(s, target, d);
-        else
-            rec = record_id(s, kind, target, d);
-        if (rec == 0 && med == 0)
+        if (link_target(s, kind, target, &rec, &med, d) != RELM_OK)
             goto fail;
         if (relate_link(s, id, &r, kind, target, rec, med, note, at, d) !=
             RELM_OK)
@@ -588,50 +588,35 @@ int relm_related_relate(relm_store *s, int64_t id, const char *kind,
         if (cis == NULL)
             goto fail;
     }
-    if (link_occurrence(s, id, &r, "relate", kind, target, note, cis, at, d) !=
-        RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    free(cis);
-    return RELM_OK;
+    rc = link_occurrence(s, id, &r, "relate", kind, target, note, cis, at, d);
 fail:
-    free(cis);
-    relm_store_rollback(s);
-    if (added != NULL)
+    rc = end_link(s, rc, cis, d);
+    if (rc != RELM_OK && added != NULL)
         *added = 0;
-    return RELM_ERR;
+    return rc;
 }
 
 int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
                           const char *target, relm_diag *d)
 {
-    int is_ci = strcmp(kind, "ci") == 0, is_media = strcmp(kind, "media") == 0;
+    int is_ci = strcmp(kind, "ci") == 0;
     release_info r;
-    if (begin_link(s, id, "unrelate", kind, target, &r, d) != RELM_OK)
-        return RELM_ERR;
     char at[32];
-    relm_clock_now_iso(at);
+    if (begin_link(s, id, "unrelate", kind, target, &r, at, d) != RELM_OK)
+        return RELM_ERR;
     char *cis = NULL;
     int64_t rec = 0, med = 0, ci = 0;
+    int rc = RELM_ERR;
     if (is_ci) {
-        relm_diag cd;
-        ci = relm_cmdb_id(s, target, &cd);
-        if (ci == 0) {
-            *d = cd;
+        if (ci_named(s, target, &ci, d) != RELM_OK)
             goto fail;
-        }
         cis = cis_json(s, id, 0, ci, d);
         if (cis == NULL ||
             exec_ids(s, "release links", "DELETE FROM release_cis WHERE "
                      "release_id = ?1 AND ci_id = ?2", id, ci, 0, d) != RELM_OK)
             goto fail;
     } else {
-        if (is_media)
-            med = media_id(s, target, d);
-        else
-            rec = record_id(s, kind, target, d);
-        if (rec == 0 && med == 0)
+        if (link_target(s, kind, target, &rec, &med, d) != RELM_OK)
             goto fail;
         if (strcmp(kind, "change") == 0) {
             /* CIs another related change also lists stay, now through
@@ -665,17 +650,10 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
                       r.number, is_ci ? "CI" : kind, target);
         goto fail;
     }
-    if (link_occurrence(s, id, &r, "unrelate", kind, target, NULL, cis, at,
-                        d) != RELM_OK)
-        goto fail;
-    if (relm_store_commit(s, d) != RELM_OK)
-        goto fail;
-    free(cis);
-    return RELM_OK;
+    rc = link_occurrence(s, id, &r, "unrelate", kind, target, NULL, cis, at,
+                         d);
 fail:
-    free(cis);
-    relm_store_rollback(s);
-    return RELM_ERR;
+    return end_link(s, rc, cis, d);
 }
 
 /* ---- closure ------------------------------------------------------------- */

@@ -281,16 +281,19 @@ typedef struct current {
     char status[16];
 } current;
 
-/* Read workflow, state, phase and status of release id into c;
- * not_found when there is no such release. */
-static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
+/* Read release id (the one numbered number when id is 0) into c and its
+ * id into *found; not_found when there is no such release. */
+static int read_release(relm_store *s, int64_t id, const char *number,
+                        current *c, int64_t *found, relm_diag *d)
 {
     sqlite3_stmt *st = relm_store_stmt(
         s,
-        "SELECT workflow, state, phase, status, row_version, number FROM "
-        "releases WHERE id = ?1",
+        id != 0 ? "SELECT workflow, state, phase, status, row_version, "
+                  "number, id FROM releases WHERE id = ?1"
+                : "SELECT workflow, state, phase, status, row_version, "
+                  "number, id FROM releases WHERE number = ?1",
         d);
-    if (step_release(s, st, id, NULL, d) != RELM_OK)
+    if (step_release(s, st, id, number, d) != RELM_OK)
         return RELM_ERR;
     c->row_version = sqlite3_column_int64(st, 4);
     relm_store_column_copy(st, 0, c->workflow, sizeof c->workflow);
@@ -298,30 +301,29 @@ static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
     relm_store_column_copy(st, 2, c->phase, sizeof c->phase);
     relm_store_column_copy(st, 3, c->status, sizeof c->status);
     relm_store_column_copy(st, 5, c->number, sizeof c->number);
+    *found = sqlite3_column_int64(st, 6);
     sqlite3_reset(st);
     return RELM_OK;
+}
+
+/* Read workflow, state, phase and status of release id into c;
+ * not_found when there is no such release. */
+static int read_current(relm_store *s, int64_t id, current *c, relm_diag *d)
+{
+    int64_t found;
+    return read_release(s, id, NULL, c, &found, d);
 }
 
 int relm_release_head(relm_store *s, int64_t id, const char *number,
                       relm_release_head_info *h, relm_diag *d)
 {
-    sqlite3_stmt *st =
-        id != 0 ? relm_store_stmt(s,
-                                  "SELECT id, number, workflow, state, status "
-                                  "FROM releases WHERE id = ?1",
-                                  d)
-                : relm_store_stmt(s,
-                                  "SELECT id, number, workflow, state, status "
-                                  "FROM releases WHERE number = ?1",
-                                  d);
-    if (step_release(s, st, id, number, d) != RELM_OK)
+    current c;
+    if (read_release(s, id, number, &c, &h->id, d) != RELM_OK)
         return RELM_ERR;
-    h->id = sqlite3_column_int64(st, 0);
-    relm_store_column_copy(st, 1, h->number, sizeof h->number);
-    relm_store_column_copy(st, 2, h->workflow, sizeof h->workflow);
-    relm_store_column_copy(st, 3, h->state, sizeof h->state);
-    relm_store_column_copy(st, 4, h->status, sizeof h->status);
-    sqlite3_reset(st);
+    snprintf(h->number, sizeof h->number, "%s", c.number);
+    snprintf(h->workflow, sizeof h->workflow, "%s", c.workflow);
+    snprintf(h->state, sizeof h->state, "%s", c.state);
+    snprintf(h->status, sizeof h->status, "%s", c.status);
     return RELM_OK;
 }
 
@@ -355,14 +357,13 @@ static int resolve_ref(relm_store *s, const fieldspec *sp,
         sqlite3_bind_int64(st, 1, v->i);
     else
         sqlite3_bind_text(st, 1, v->s, -1, SQLITE_STATIC);
-    int rc = sqlite3_step(st);
-    if (rc == SQLITE_ROW)
+    int rc = relm_store_step_row(s, st, d, "lookup");
+    if (rc == RELM_OK) {
         *out = sqlite3_column_int64(st, 0);
-    sqlite3_reset(st);
-    if (rc == SQLITE_ROW)
-        return RELM_OK;
-    if (rc != SQLITE_DONE)
-        return relm_store_fail(s, d, "lookup");
+        sqlite3_reset(st);
+    }
+    if (rc != RELM_NOT_FOUND)
+        return rc;
     if (v->type == RELM_FV_INT)
         return relm_diag_set(d, "invalid_field", "%s: no %s with id %" PRId64,
                              sp->name, is_user ? "active user" : "group", v->i);

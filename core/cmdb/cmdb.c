@@ -956,15 +956,12 @@ static int resolve_refs(relm_store *s, cmdb_ci *c, relm_diag *d)
 {
     c->owner_group_id = 0;
     if (c->std[F_OWNER_GROUP] != NULL) {
-        sqlite3_stmt *st = relm_store_stmt(
-            s, "SELECT id FROM groups WHERE name = ?1", d);
-        if (st == NULL)
+        int rc = relm_store_lookup(s, "SELECT id FROM groups WHERE name = ?1",
+                                   c->std[F_OWNER_GROUP], &c->owner_group_id,
+                                   d);
+        if (rc == RELM_ERR)
             return RELM_ERR;
-        sqlite3_bind_text(st, 1, c->std[F_OWNER_GROUP], -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-            c->owner_group_id = sqlite3_column_int64(st, 0);
-        sqlite3_reset(st);
-        if (c->owner_group_id == 0)
+        if (rc == RELM_NOT_FOUND)
             return relm_diag_set(d, "invalid_field", "field 'owner_group': no "
                                  "group named '%s'", c->std[F_OWNER_GROUP]);
     }

@@ -4,6 +4,7 @@
 
 #include <lauxlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lua/host.h"
@@ -101,4 +102,28 @@ void relm_lua_push_json_strings(lua_State *L, int idx, const char *fn,
     }
     luaL_addchar(&b, ']');
     luaL_pushresult(&b);
+}
+
+void relm_lua_set_int(lua_State *L, const char *k, lua_Integer v)
+{
+    lua_pushinteger(L, v);
+    lua_setfield(L, -2, k);
+}
+
+void relm_lua_set_string(lua_State *L, const char *k, const char *v)
+{
+    lua_pushstring(L, v);
+    lua_setfield(L, -2, k);
+}
+
+int relm_lua_id_json(lua_State *L,
+                     int (*get)(relm_store *, int64_t, char **, relm_diag *))
+{
+    relm_diag d;
+    char *json = NULL;
+    if (get(relm_host_store(L), luaL_checkinteger(L, 1), &json, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushstring(L, json != NULL ? json : "null");
+    free(json);
+    return 1;
 }

@@ -1,9 +1,13 @@
-/* args.h: argument checks the bindings share: option tables with known
- * keys, optional string fields, arrays of strings handed to C as JSON. */
+/* args.h: argument checks and answers the bindings share: option tables
+ * with known keys, optional string fields, arrays of strings handed to C
+ * as JSON, result tables and snapshots handed back. */
 #ifndef RELM_LUA_ARGS_H
 #define RELM_LUA_ARGS_H
 
 #include <lua.h>
+#include <stdint.h>
+
+#include "base/store.h"
 
 /* Raise `code: fn: unknown <noun> 'key' (k1, k2, ...)`, naming the keys it
  * takes, for the first key of the table at idx that is not in the
@@ -33,4 +37,15 @@ void relm_lua_push_json_strings(lua_State *L, int idx, const char *fn,
                                 const char *name, const char *want,
                                 const char *what);
 
+
+/* t[k] = v for the table at -1 (a result table being built). Stack:
+ * unchanged. */
+void relm_lua_set_int(lua_State *L, const char *k, lua_Integer v);
+void relm_lua_set_string(lua_State *L, const char *k, const char *v);
+
+/* The bindings of a read that takes one id and hands back JSON text:
+ * call get(store, integer argument 1, &json, &d), push the text (freed;
+ * "null" when get gave none) and return 1, or raise get's error. */
+int relm_lua_id_json(lua_State *L,
+                     int (*get)(relm_store *, int64_t, char **, relm_diag *));
 #endif

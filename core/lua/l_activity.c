@@ -6,6 +6,7 @@
 
 #include "activity.h"
 #include "base/time.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
@@ -151,25 +152,13 @@ static int l_activity_depend(lua_State *L)
 /* get(id) -> snapshot_json. Raises not_found. */
 static int l_activity_get(lua_State *L)
 {
-    relm_diag d;
-    char *json = NULL;
-    if (relm_activity_get(relm_host_store(L), luaL_checkinteger(L, 1), &json,
-                          &d) != RELM_OK)
-        return relm_lua_diag_error(L, &d);
-    push_json(L, json);
-    return 1;
+    return relm_lua_id_json(L, relm_activity_get);
 }
 
 /* list(release_id) -> JSON array text. Raises not_found. */
 static int l_activity_list(lua_State *L)
 {
-    relm_diag d;
-    char *json = NULL;
-    if (relm_activity_list(relm_host_store(L), luaL_checkinteger(L, 1), &json,
-                           &d) != RELM_OK)
-        return relm_lua_diag_error(L, &d);
-    push_json(L, json);
-    return 1;
+    return relm_lua_id_json(L, relm_activity_list);
 }
 
 /* valid_date(text) -> boolean. */

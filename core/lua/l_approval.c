@@ -132,14 +132,7 @@ static int l_approval_withdraw(lua_State *L)
 /* round(release_id) -> JSON text of the latest round ("null" if none). */
 static int l_approval_round(lua_State *L)
 {
-    relm_diag d;
-    char *json = NULL;
-    if (relm_approval_round(relm_host_store(L), luaL_checkinteger(L, 1),
-                            &json, &d) != RELM_OK)
-        return relm_lua_diag_error(L, &d);
-    lua_pushstring(L, json);
-    free(json);
-    return 1;
+    return relm_lua_id_json(L, relm_approval_round);
 }
 
 /* request(release_id) -> round_id: the engine asks its rules (which a

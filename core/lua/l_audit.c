@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 
 #include "audit.h"
+#include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
 
@@ -25,25 +26,17 @@ static int l_audit_verify(lua_State *L)
     }
     lua_pushboolean(L, 0);
     lua_createtable(L, 0, 6);
-    lua_pushinteger(L, r.bad_id);
-    lua_setfield(L, -2, "id");
-    lua_pushstring(L, r.reason);
-    lua_setfield(L, -2, "reason");
-    lua_pushinteger(L, r.rows);
-    lua_setfield(L, -2, "rows");
-    lua_pushinteger(L, r.releases);
-    lua_setfield(L, -2, "releases");
-    lua_pushinteger(L, r.more);
-    lua_setfield(L, -2, "more");
+    relm_lua_set_int(L, "id", r.bad_id);
+    relm_lua_set_string(L, "reason", r.reason);
+    relm_lua_set_int(L, "rows", r.rows);
+    relm_lua_set_int(L, "releases", r.releases);
+    relm_lua_set_int(L, "more", r.more);
     lua_createtable(L, r.nproblems, 0);
     for (int i = 0; i < r.nproblems; i++) {
         lua_createtable(L, 0, 3);
-        lua_pushstring(L, r.problems[i].kind);
-        lua_setfield(L, -2, "kind");
-        lua_pushinteger(L, r.problems[i].id);
-        lua_setfield(L, -2, "id");
-        lua_pushstring(L, r.problems[i].reason);
-        lua_setfield(L, -2, "reason");
+        relm_lua_set_string(L, "kind", r.problems[i].kind);
+        relm_lua_set_int(L, "id", r.problems[i].id);
+        relm_lua_set_string(L, "reason", r.problems[i].reason);
         lua_rawseti(L, -2, i + 1);
     }
     lua_setfield(L, -2, "problems");

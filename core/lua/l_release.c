@@ -143,16 +143,11 @@ static int l_release_head(lua_State *L)
     if (rc != RELM_OK)
         return relm_lua_diag_error(L, &d);
     lua_createtable(L, 0, 5);
-    lua_pushinteger(L, h.id);
-    lua_setfield(L, -2, "id");
-    lua_pushstring(L, h.number);
-    lua_setfield(L, -2, "number");
-    lua_pushstring(L, h.workflow);
-    lua_setfield(L, -2, "workflow");
-    lua_pushstring(L, h.state);
-    lua_setfield(L, -2, "state");
-    lua_pushstring(L, h.status);
-    lua_setfield(L, -2, "status");
+    relm_lua_set_int(L, "id", h.id);
+    relm_lua_set_string(L, "number", h.number);
+    relm_lua_set_string(L, "workflow", h.workflow);
+    relm_lua_set_string(L, "state", h.state);
+    relm_lua_set_string(L, "status", h.status);
     return 1;
 }
 
