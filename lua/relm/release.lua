@@ -547,6 +547,18 @@ local function with_priority(id, fields)
     return f
 end
 
+
+-- opts, argument #3 of fname: a table, or {} when nil; raises naming the
+-- caller's line otherwise (level 3: the caller of update/act).
+local function opts_table(opts, fname)
+    if opts == nil then
+        return {}
+    end
+    if type(opts) ~= "table" then
+        relm.error("invalid_argument", fname .. ": argument #3 (opts) must be a table", 3)
+    end
+    return opts
+end
 ---Change fields of a release. Only fields the current state allows (its
 ---`editable` list, else every updatable field); priority follows impact
 ---and urgency. Closed and cancelled releases cannot be updated.
@@ -562,10 +574,7 @@ function M.update(id, fields, opts)
     if type(fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.update: argument #2 (fields) must be a table", 2)
     end
-    opts = opts or {}
-    if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.release.update: argument #3 (opts) must be a table", 2)
-    end
+    opts = opts_table(opts, "relm.release.update")
     check_version(opts, "relm.release.update")
     if fields.priority ~= nil then
         relm.error("invalid_field", "update: priority is computed from impact and urgency (relm.priority)", 2)
@@ -611,10 +620,7 @@ function M.act(id, action, opts)
     if type(action) ~= "string" then
         relm.error("invalid_argument", "relm.release.act: argument #2 (action) must be a string", 2)
     end
-    opts = opts or {}
-    if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.release.act: argument #3 (opts) must be a table", 2)
-    end
+    opts = opts_table(opts, "relm.release.act")
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
         relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
     end
