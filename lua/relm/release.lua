@@ -547,7 +547,6 @@ local function with_priority(id, fields)
     return f
 end
 
-
 -- opts, argument #3 of fname: a table, or {} when nil; raises naming the
 -- caller's line otherwise (level 3: the caller of update/act).
 local function opts_table(opts, fname)
