@@ -7,19 +7,17 @@ M.interval = 0.1
 --- Seconds of work before a terminal line appears: quick work prints none.
 M.delay = 1
 
-local uv_ok, uv = pcall(require, "luv")
+-- luv is bound to the engine's own loop and always preloaded (lua/host.c).
+local uv = require "luv"
 
 local function now()
-    if uv_ok then
-        return uv.hrtime() / 1e9
-    end
-    return os.clock()
+    return uv.hrtime() / 1e9
 end
 
 -- Standard error is a terminal (the line is drawn there, so that a
 -- script's stdout piped elsewhere stays clean).
 local function stderr_is_tty()
-    return uv_ok and uv.guess_handle(2) == "tty"
+    return uv.guess_handle(2) == "tty"
 end
 
 local function count(n)
