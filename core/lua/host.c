@@ -19,6 +19,7 @@
 
 #include "config.h" /* RELM_DATADIR, generated from the Makefile's PREFIX */
 #include "base/context.h"
+#include "base/i18n.h"
 #include "lua/modules.h"
 #include "base/utf8.h"
 #include "lua/sandbox.h"
@@ -649,6 +650,7 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
         return NULL;
     }
     ctx->store = s;
+    relm_i18n_init(NULL); /* catalogue directory: to be bound (issue 13) */
     if (uv_loop_init(&ctx->loop) != 0) {
         free(ctx);
         relm_diag_set(d, "out_of_memory", "cannot create the event loop");
