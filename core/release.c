@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "base/clock.h"
+#include "base/i18n.h"
 #include "base/time.h"
 #include "workflow.h"
 
@@ -1090,6 +1091,42 @@ static int resolve_target(relm_store *s, relm_release_kind kind,
     return RELM_OK;
 }
 
+/* The epoch of op->reactivate_at, 0 when none (or unreadable: the caller
+ * refused that already, in check_reactivate_at). */
+static int64_t reactivate_epoch(const relm_release_op *op)
+{
+    int64_t t = 0;
+    if (op->reactivate_at == NULL ||
+        !relm_time_parse(op->reactivate_at, strlen(op->reactivate_at), &t,
+                         NULL))
+        return 0;
+    return t;
+}
+
+/* reactivate_at goes with suspend only, and names a moment to come. */
+static int check_reactivate_at(relm_release_kind kind,
+                               const relm_release_op *op, int64_t now,
+                               relm_diag *d)
+{
+    if (op->reactivate_at == NULL)
+        return RELM_OK;
+    if (kind != RELM_OP_SUSPEND)
+        return relm_diag_set(d, "invalid_argument",
+                             _("reactivate_at goes with suspend only, not "
+                               "with %s"), op->action);
+    int64_t t = reactivate_epoch(op);
+    if (t == 0)
+        return relm_diag_set(d, "invalid_field",
+                             _("reactivate_at: '%s' is not a date and time "
+                               "(e.g. 2026-12-08T09:00:00Z)"),
+                             op->reactivate_at);
+    if (t <= now)
+        return relm_diag_set(d, "invalid_field",
+                             _("reactivate_at: %s has already passed"),
+                             op->reactivate_at);
+    return RELM_OK;
+}
+
 /* The kind-specific writes, after the caller's fields are in. */
 static int write_kind(relm_store *s, int64_t id, relm_release_kind kind,
                       int closes, const relm_release_op *op, const char *now,
@@ -1102,17 +1139,23 @@ static int write_kind(relm_store *s, int64_t id, relm_release_kind kind,
     "INTEGER)) END, active_since = NULL"
     switch (kind) {
     case RELM_OP_SUSPEND:
+        /* reactivate_at (checked by the caller) is when serve reactivates
+         * it; NULL (arg 0) when the suspension has no end in view. */
         return exec_row(s,
                         "UPDATE releases SET status = 'suspended', "
                         "suspended_at = ?2, " STOP_CLOCK ", "
                         "remaining_seconds = CASE WHEN deadline IS NULL THEN "
                         "NULL ELSE CAST(strftime('%s', deadline) AS INTEGER) "
-                        "- ?3 END, deadline = NULL WHERE id = ?1",
-                        id, now, 0, d);
+                        "- ?3 END, deadline = NULL, reactivate_at = "
+                        "strftime('%Y-%m-%dT%H:%M:%SZ', ?4, 'unixepoch') "
+                        "WHERE id = ?1",
+                        id, now, reactivate_epoch(op), d);
     case RELM_OP_REACTIVATE:
+        /* Any reactivation (by hand or by serve) ends the schedule. */
         return exec_row(s,
                         "UPDATE releases SET status = 'open', suspended_at = "
-                        "NULL, active_since = ?2, deadline = CASE WHEN "
+                        "NULL, reactivate_at = NULL, active_since = ?2, "
+                        "deadline = CASE WHEN "
                         "remaining_seconds IS NULL THEN NULL ELSE strftime("
                         "'%Y-%m-%dT%H:%M:%SZ', ?3 + remaining_seconds, "
                         "'unixepoch') END, remaining_seconds = NULL "
@@ -1121,7 +1164,8 @@ static int write_kind(relm_store *s, int64_t id, relm_release_kind kind,
     case RELM_OP_CANCEL:
         return exec_row(s,
                         "UPDATE releases SET status = 'cancelled', "
-                        "closed_at = ?2, " STOP_CLOCK " WHERE id = ?1",
+                        "closed_at = ?2, reactivate_at = NULL, " STOP_CLOCK
+                        " WHERE id = ?1",
                         id, now, 0, d);
     case RELM_OP_CLOSE:
         return exec_row(s,
@@ -1479,6 +1523,8 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     if (relm_auth_check(s, c.workflow, p.perm, d) != RELM_OK)
         goto fail;
     if (check_status(p.kind, &c, action, d) != RELM_OK)
+        goto fail;
+    if (check_reactivate_at(p.kind, op, t, d) != RELM_OK)
         goto fail;
     if (p.use != NULL &&
         relm_release_check_justification(s, op->justification_id, p.use,

@@ -101,6 +101,8 @@ typedef struct relm_release_op {
     const char *to_group;    /* delegate/share target group name */
     const char *to_user;     /* delegate/share target user name */
     const relm_fields *fields;
+    const char *reactivate_at; /* suspend: when serve reactivates it (ISO
+                                * 8601, in the future), or NULL */
     int64_t version;         /* compare-and-set: the row_version the caller
                               * read; 0 = do not compare. A release written
                               * since is refused with conflict */

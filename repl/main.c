@@ -10,6 +10,7 @@
 #include "base/context.h"
 #include "loop/serve.h"
 #include "lua/host.h"
+#include "lua/serve_engine.h"
 #include "repl.h"
 #include "base/store.h"
 #include "base/version.h"
@@ -443,6 +444,7 @@ int main(int argc, char **argv)
         rc = relm_eval_string(L, o.arg, "=(command line)");
     } else if (strcmp(o.command, "serve") == 0) {
         relm_serve_opts so = {.log_json = o.log_json};
+        relm_serve_engine_opts(L, &so);
         rc = relm_serve_run(store, relm_host_loop(L), &so);
     } else {
         rc = relm_repl(L);

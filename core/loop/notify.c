@@ -10,6 +10,8 @@
 #include "audit.h"
 #include "auth.h"
 #include "base/clock.h"
+#include "base/i18n.h"
+#include "base/time.h"
 
 /* Append the occurrence of an administrative notify write and commit, or
  * roll back. after is a JSON snapshot (never holding a secret). */
@@ -216,6 +218,56 @@ int relm_notify_replay(relm_store *s, int64_t id, relm_diag *d)
                         id, "delivery", "replay", d);
 }
 
+int relm_notify_purge(relm_store *s, int64_t id, const char *before,
+                      int64_t *n, relm_diag *d)
+{
+    *n = 0;
+    int64_t t = 0;
+    char cutoff[32] = "";
+    if (id == 0 && before != NULL) {
+        if (!relm_time_parse(before, strlen(before), &t, NULL))
+            return relm_diag_set(d, "invalid_field",
+                                 _("before: '%s' is not a date and time "
+                                   "(e.g. 2026-12-01T00:00:00Z)"),
+                                 before);
+        relm_time_format(t, cutoff);
+    }
+    if (relm_auth_begin_admin(s, "purge", d) != RELM_OK)
+        return RELM_ERR;
+    /* ?1 one delivery, else ?2 a cutoff on the event's time, else all. */
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        "DELETE FROM deliveries WHERE status = 'dead' AND (?1 = 0 OR id = "
+        "?1) AND (?2 IS NULL OR outbox_id IN (SELECT id FROM outbox WHERE "
+        "at < ?2))",
+        d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, id);
+    if (cutoff[0])
+        sqlite3_bind_text(st, 2, cutoff, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE) {
+        relm_store_fail(s, d, "purge");
+        goto fail;
+    }
+    *n = sqlite3_changes(relm_store_db(s));
+    if (id != 0 && *n == 0) {
+        relm_diag_set(d, "not_found", _("no dead delivery with id %lld (see "
+                                        "relm.notify.dead())"),
+                      (long long)id);
+        goto fail;
+    }
+    char after[64];
+    snprintf(after, sizeof after, "{\"purged\":%lld}", (long long)*n);
+    return log_commit(s, "delivery", id, "purge", after, d);
+fail:
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
 /* Check value for setting key; RELM_OK or invalid_field. */
 static int check_setting(const char *key, const char *value, relm_diag *d)
 {
@@ -233,8 +285,16 @@ static int check_setting(const char *key, const char *value, relm_diag *d)
             return relm_diag_set(d, "invalid_field",
                                  "max_tries must be a whole number >= 1, "
                                  "got '%s'", value);
+    } else if (strcmp(key, "due_lead_seconds") == 0 ||
+               strcmp(key, "planned_start_lead_seconds") == 0) {
+        if (!num || v < 0)
+            return relm_diag_set(d, "invalid_field",
+                                 _("%s must be a number of seconds >= 0, "
+                                   "got '%s'"),
+                                 key, value);
     } else if (strcmp(key, "backoff_seconds") == 0 ||
-               strcmp(key, "timeout_seconds") == 0) {
+               strcmp(key, "timeout_seconds") == 0 ||
+               strcmp(key, "outbox_keep_days") == 0) {
         if (!num || v <= 0)
             return relm_diag_set(d, "invalid_field",
                                  "%s must be a positive number, got '%s'",

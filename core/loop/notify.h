@@ -30,10 +30,20 @@ int relm_notify_unsubscribe(relm_store *s, int64_t id, relm_diag *d);
  * Errors: permission_denied, not_found (no dead delivery with that id). */
 int relm_notify_replay(relm_store *s, int64_t id, relm_diag *d);
 
+/* Delete dead deliveries for good (admin only, one transaction with its
+ * occurrence): id (when not 0), else those dead before the ISO-8601 moment
+ * before (when not NULL), else all. *n receives how many. Errors:
+ * permission_denied, invalid_field (before unreadable), not_found (no
+ * dead delivery with that id). */
+int relm_notify_purge(relm_store *s, int64_t id, const char *before,
+                      int64_t *n, relm_diag *d);
+
 /* Set one of serve's settings (admin only), checked: sla_warning_percent
  * (1..99), max_tries (>= 1), backoff_seconds (> 0), timeout_seconds (> 0),
  * smtp_url (smtp:// or smtps://), smtp_from (an address), smtp_tls
- * ("none", "try" or "require"). Errors: invalid_field. */
+ * ("none", "try" or "require"), due_lead_seconds and
+ * planned_start_lead_seconds (>= 0), outbox_keep_days (> 0). Errors:
+ * invalid_field. */
 int relm_notify_set(relm_store *s, const char *key, const char *value,
                     relm_diag *d);
 

@@ -120,6 +120,10 @@ static void load_settings(relm_serve *sv)
                             t->smtp_from, sizeof t->smtp_from);
     relm_notify_setting_str(sv->s, "smtp_tls", "try", t->smtp_tls,
                             sizeof t->smtp_tls);
+    t->due_lead = relm_notify_setting_num(sv->s, "due_lead_seconds", 3600);
+    t->planned_start_lead =
+        relm_notify_setting_num(sv->s, "planned_start_lead_seconds", 86400);
+    t->keep_days = relm_notify_setting_num(sv->s, "outbox_keep_days", 30);
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -139,6 +143,8 @@ void relm_serve_pump(relm_serve *sv, int sla)
      * them, not after every finished transfer. */
     if (sla || (sv->sla_next > 0 && sv->sla_next <= now))
         relm_sla_pass(sv, now, &sv->sla_next);
+    if (sla || (sv->schedule_next > 0 && sv->schedule_next <= now))
+        relm_schedule_pass(sv, now, &sv->schedule_next);
     /* An outcome that could not be written left its row claimed; with
      * nothing in flight every claim is such a one: send them again. */
     if (sv->stale_claims && sv->inflight == 0) {
@@ -146,10 +152,21 @@ void relm_serve_pump(relm_serve *sv, int sla)
         sv->stale_claims = 0;
     }
     relm_deliver_start(sv, relm_serve_now(), &send_next);
-    double sla_next = sv->sla_next;
-    /* Wake at the nearer of the next SLA moment and the next retry; a
-     * delivery due now but waiting for room starts when a transfer ends. */
-    double next = sla_next;
+    /* Pruning is idle work: nothing in flight, nothing due now. A commit
+     * (new events) while busy makes it due for the next idle moment. */
+    int idle = sv->inflight == 0 && (send_next == 0 || send_next > now);
+    if (idle && (sla || (sv->prune_next > 0 && sv->prune_next <= now)))
+        sv->prune_next = relm_retention_pass(sv, relm_serve_now());
+    else if (sla && !idle)
+        sv->prune_next = now;
+    /* Wake at the nearest of the next SLA moment, schedule moment, prune
+     * and retry; a delivery due now but waiting for room starts when a
+     * transfer ends. */
+    double next = sv->sla_next;
+    if (sv->schedule_next > 0 && (next == 0 || sv->schedule_next < next))
+        next = sv->schedule_next;
+    if (idle && sv->prune_next > 0 && (next == 0 || sv->prune_next < next))
+        next = sv->prune_next;
     if (send_next > 0 && sv->inflight < RELM_SERVE_MAX_INFLIGHT &&
         (next == 0 || send_next < next))
         next = send_next;
@@ -229,14 +246,26 @@ static void on_stop_check(uv_timer_t *t)
         finish(sv);
 }
 
+/* A definition that failed to reload: logged; its old version stays. */
+static void report_reload(void *arg, const char *what, const char *message)
+{
+    relm_serve *sv = arg;
+    sv->reload_failed++;
+    relm_serve_log(sv, "reload_error", "what", what, "message", message,
+                   RELM_LOG_END);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     relm_serve *sv = h->data;
     if (signum == SIGHUP) {
         load_settings(sv);
+        sv->reload_failed = 0;
         if (sv->reload != NULL)
-            sv->reload(sv->reload_ctx);
-        relm_serve_log(sv, "reloaded", RELM_LOG_END);
+            sv->reload(sv->reload_ctx, report_reload, sv);
+        char n[16];
+        snprintf(n, sizeof n, "%d", sv->reload_failed);
+        relm_serve_log(sv, "reloaded", "failed", n, RELM_LOG_END);
         relm_serve_pump(sv, 1);
         return;
     }
@@ -297,6 +326,8 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     sv.log_json = opts->log_json;
     sv.reload = opts->reload;
     sv.reload_ctx = opts->reload_ctx;
+    sv.define = opts->define;
+    sv.define_ctx = opts->define_ctx;
     int lock_fd = -1;
     if (take_lock(s, &lock_fd) != 0)
         return 1;

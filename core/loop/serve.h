@@ -7,10 +7,25 @@
 
 struct uv_loop_s;
 
+/* How a reload reports a definition it could not read (what: e.g.
+ * "workflow", message: "file:line: ..."); serve logs it. */
+typedef void (*relm_serve_report_fn)(void *arg, const char *what,
+                                     const char *message);
+/* Re-read the definitions (workflows, rules, hooks, templates) on SIGHUP;
+ * one that fails keeps its old version and is reported. */
+typedef void (*relm_serve_reload_fn)(void *ctx, relm_serve_report_fn report,
+                                     void *arg);
+/* Have the engine compile workflow before serve runs a primitive on a
+ * release of it (RELM_OK, or RELM_ERR with d filled). */
+typedef int (*relm_serve_define_fn)(void *ctx, const char *workflow,
+                                    relm_diag *d);
+
 typedef struct relm_serve_opts {
     int log_json;                /* 1: one JSON object per log line */
-    void (*reload)(void *ctx);   /* extra work on SIGHUP (may be NULL) */
+    relm_serve_reload_fn reload; /* extra work on SIGHUP (may be NULL) */
     void *reload_ctx;
+    relm_serve_define_fn define; /* NULL: workflows are defined already */
+    void *define_ctx;
 } relm_serve_opts;
 
 /* Run until SIGTERM or SIGINT on loop (the host's), then finish the

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "base/store.h"
+#include "loop/serve.h"
 
 enum { RELM_SERVE_MAX_INFLIGHT = 64 };
 
@@ -19,6 +20,9 @@ typedef struct relm_serve_settings {
     char smtp_url[256];
     char smtp_from[256];
     char smtp_tls[16];       /* none, try, require */
+    double due_lead;         /* activity.due: seconds before the due moment */
+    double planned_start_lead; /* release.planned_start: seconds before */
+    double keep_days;        /* delivered events kept this long */
 } relm_serve_settings;
 
 struct relm_outcome;
@@ -43,8 +47,13 @@ typedef struct relm_serve {
     struct relm_outcome *done; /* RELM_SERVE_MAX_INFLIGHT of them */
     int ndone;
     void (*on_flush)(uv_idle_t *h);
-    void (*reload)(void *ctx);
+    relm_serve_reload_fn reload;
     void *reload_ctx;
+    int reload_failed;       /* definitions the last reload could not read */
+    relm_serve_define_fn define;
+    void *define_ctx;
+    double schedule_next;    /* the next schedule moment known (0 = none) */
+    double prune_next;       /* when to look for events to prune (0 = now) */
 } relm_serve;
 
 /* Seconds since the epoch, with a fraction. */
@@ -64,6 +73,16 @@ void relm_serve_pump(relm_serve *sv, int sla);
  * through the occurrence log so the outbox carries it); *next receives the
  * next SLA moment (0 = none). */
 void relm_sla_pass(relm_serve *sv, double now, double *next);
+
+/* Reactivate the suspended releases whose reactivate_at has come and fire
+ * the activity and planned-start reminders due at now (each once, through
+ * the occurrence log); *next receives the next such moment (0 = none). */
+void relm_schedule_pass(relm_serve *sv, double now, double *next);
+
+/* Prune one small batch of delivered events older than the keep_days
+ * setting (never dead letters, never occurrences); returns when to look
+ * again. */
+double relm_retention_pass(relm_serve *sv, double now);
 
 /* Delivery through curl multi on the loop. */
 int relm_deliver_init(relm_serve *sv);

@@ -87,6 +87,19 @@ static int l_notify_replay(lua_State *L)
     return 0;
 }
 
+/* purge(id, before) -> count: id 0 and before nil purge every dead
+ * letter. Stack: [-0, +1]. */
+static int l_notify_purge(lua_State *L)
+{
+    relm_diag d;
+    int64_t n = 0;
+    if (relm_notify_purge(relm_host_store(L), luaL_checkinteger(L, 1),
+                          relm_lua_opttext(L, 2, "before"), &n, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushinteger(L, n);
+    return 1;
+}
+
 /* set(key, value): value already turned into text by the Lua half.
  * Stack: [-0, +0]. */
 static int l_notify_set(lua_State *L)
@@ -105,6 +118,7 @@ int luaopen_relm_notify(lua_State *L)
         {"subscribe", l_notify_subscribe},
         {"unsubscribe", l_notify_unsubscribe},
         {"replay", l_notify_replay},
+        {"purge", l_notify_purge},
         {"set", l_notify_set},
         {NULL, NULL},
     };

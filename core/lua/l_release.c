@@ -219,7 +219,8 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
 
 /* apply(id, action, opts [, hook]) -> snapshot_json. action names a
  * transition of the release's workflow or a primitive; opts is {note=,
- * justification=, to_group=, to_user=, fields=, version=}: nothing in it
+ * justification=, to_group=, to_user=, fields=, version=, reactivate_at=}:
+ * nothing in it
  * names a target, a permission or a phase, which C works out from the
  * compiled workflow (core/workflow.c). hook(snapshot_json) runs inside
  * the transaction and may return field changes or raise to refuse. */
@@ -235,6 +236,7 @@ static int l_release_apply(lua_State *L)
     op.note = relm_lua_field_string(L, 3, "note");
     op.to_group = relm_lua_field_string(L, 3, "to_group");
     op.to_user = relm_lua_field_string(L, 3, "to_user");
+    op.reactivate_at = relm_lua_field_string(L, 3, "reactivate_at");
     lua_getfield(L, 3, "justification");
     op.justification_id = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : 0;
     lua_getfield(L, 3, "version");

@@ -468,6 +468,35 @@ local function load_dir()
     dir_done = true
 end
 
+-- serve's SIGHUP (relm.reload): read every rule file loaded so far, and
+-- any new one in the rules directory, again; a file that fails keeps its
+-- old rules (install replaces a file's rules only once they all read).
+local function reload_rules()
+    if not dir_done then
+        return {} -- nothing read yet: the first use reads the files fresh
+    end
+    local files, seen = {}, {}
+    for _, f in ipairs(order) do
+        files[#files + 1], seen[f] = f, true
+    end
+    local dir = rules_dir()
+    for name, kind in (dir and source.entries(dir) or function() end) do
+        local f = dir .. "/" .. name
+        if (kind == "file" or kind == nil) and name:match("%.lua$") and not seen[f] then
+            files[#files + 1] = f
+        end
+    end
+    local problems = {}
+    for _, f in ipairs(files) do
+        local ok, err = pcall(install, f)
+        if not ok then
+            problems[#problems + 1] = message_of(err)
+        end
+    end
+    return problems
+end
+require("relm.reload").register("approval rules", reload_rules)
+
 ---Load (or load again) one rule file and add its rules. Raises
 ---invalid_rule with file:line when the file has a syntax error, fails or
 ---times out while loading, or misuses the rule language.

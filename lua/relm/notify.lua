@@ -100,15 +100,45 @@ function M.replay(id)
     C.replay(id)
 end
 
+---Delete dead letters for good (admin only): opts.id = one dead delivery,
+---opts.before = those that died before an ISO-8601 moment, or opts.all =
+---true. Their events go with the next retention pass once nothing else
+---waits on them; the occurrences stay. Returns how many were purged.
+---Raises invalid_argument, invalid_field, permission_denied.
+---@param opts {id: integer?, before: string?, all: boolean?}
+---@return integer
+function M.purge(opts)
+    need_table("purge", opts)
+    local n = 0
+    for k in pairs(opts) do
+        if k ~= "id" and k ~= "before" and k ~= "all" then
+            relm.error("invalid_argument", "relm.notify.purge: unknown option '" .. tostring(k) .. "'", 2)
+        end
+        n = n + 1
+    end
+    if n ~= 1 or (opts.all ~= nil and opts.all ~= true) then
+        relm.error("invalid_argument", "relm.notify.purge: give exactly one of id=, before= or all=true", 2)
+    end
+    if opts.id ~= nil and math.type(opts.id) ~= "integer" then
+        relm.error("invalid_argument", "relm.notify.purge: id must be an integer", 2)
+    end
+    if opts.before ~= nil and type(opts.before) ~= "string" then
+        relm.error("invalid_argument", "relm.notify.purge: before must be an ISO-8601 date and time", 2)
+    end
+    return C.purge(opts.id or 0, opts.before)
+end
+
 local SETTINGS = {
     sla_warning_percent = "number", max_tries = "number", backoff_seconds = "number",
     timeout_seconds = "number", smtp_url = "string", smtp_from = "string", smtp_tls = "string",
+    due_lead_seconds = "number", planned_start_lead_seconds = "number", outbox_keep_days = "number",
 }
 
 ---Change serve's settings (admin only), read by a running serve on its
 ---next pass: sla_warning_percent (75), max_tries (8), backoff_seconds (1),
 ---timeout_seconds (10), smtp_url, smtp_from, smtp_tls ("none", "try",
----"require"; default "try"). Raises invalid_field, permission_denied.
+---"require"; default "try"), due_lead_seconds (3600), planned_start_lead_seconds
+---(86400), outbox_keep_days (30). Raises invalid_field, permission_denied.
 ---@param settings table
 function M.set(settings)
     need_table("set", settings)

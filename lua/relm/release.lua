@@ -597,13 +597,14 @@ end
 
 local ACT_OPTS = {
     fields = true, note = true, justification = true, to_group = true, to_user = true, dry_run = true,
-    version = true,
+    version = true, reactivate_at = true,
 }
 
 ---Take an action on a release: a transition of its workflow or a
 ---primitive (suspend, reactivate, cancel, reopen, close, capture, delegate,
 ---share). opts: fields= (set with the action; fields may also be given flat
----in opts), note=, justification= (id),
+---in opts), note=, justification= (id), reactivate_at= (suspend only: an
+---ISO-8601 moment at which `relm serve` reactivates the release),
 ---to_group=/to_user= (delegate, share), dry_run=true (run the real action
 ---and roll it back; returns a report), version= (compare-and-set: refused
 ---with `conflict` when the release's row_version differs). Returns the
@@ -626,6 +627,10 @@ function M.act(id, action, opts)
     local jid = opts.justification
     if type(jid) == "table" then -- an entry of relm.justification.list()
         jid = jid.id
+    end
+    if opts.reactivate_at ~= nil and type(opts.reactivate_at) ~= "string" then
+        relm.error("invalid_argument", "relm.release.act: opts.reactivate_at must be an ISO-8601 date and time, got "
+            .. type(opts.reactivate_at), 2)
     end
     if jid ~= nil and math.type(jid) ~= "integer" then
         relm.error("invalid_argument", "relm.release.act: opts.justification must be the id of a justification "
@@ -675,6 +680,22 @@ function M.act(id, action, opts)
         return res -- the dry-run report
     end
     return to_release(res)
+end
+
+---Suspend a release: act(id, "suspend", opts). opts.justification (the id
+---of a justification usable for suspend) is required; opts.reactivate_at
+---(ISO-8601, in the future) has `relm serve` reactivate it then, as its
+---user (docs/serve.md, "Schedules"); a reactivation by hand before cancels
+---that. Raises as act does.
+---@param id integer|string
+---@param opts table {justification = id, reactivate_at = "2026-12-08T09:00:00Z", note = "..."}
+---@return table release
+function M.suspend(id, opts)
+    check_id(id, "relm.release.suspend")
+    if type(opts) ~= "table" then
+        relm.error("invalid_argument", "relm.release.suspend: argument #2 (opts) must be a table", 2)
+    end
+    return M.act(id, "suspend", opts)
 end
 
 -- ---- the engine's side (runs only in the engine's private state) ------------
@@ -803,6 +824,7 @@ local function act_json(id, action, opts)
     op.justification = opts.justification
     op.to_group = opts.to_group
     op.to_user = opts.to_user
+    op.reactivate_at = opts.reactivate_at
     op.version = opts.version
     local hook, done_ctx
     if tname then
@@ -1084,6 +1106,29 @@ end
 function E.reload(name)
     compiled[name] = define(relm.workflow.reload(name))
     return true
+end
+
+-- serve's SIGHUP (relm.reload): compile every workflow the engine holds
+-- again from its file; one that fails keeps its old definition (E.reload
+-- and E.install replace it only once the new one compiled).
+local function reload_workflows()
+    local names, problems = {}, {}
+    for name in pairs(compiled) do
+        names[#names + 1] = name
+    end
+    table.sort(names)
+    for _, name in ipairs(names) do
+        local is_path = name:find("/", 1, true) or name:match("%.lua$")
+        local ok, err = pcall(is_path and E.install or E.reload, name)
+        if not ok then
+            problems[#problems + 1] = type(err) == "table" and tostring(err.message) or tostring(err)
+        end
+    end
+    return problems
+end
+
+if ENGINE then
+    require("relm.reload").register("workflow", reload_workflows)
 end
 
 M._engine = ENGINE and E or nil
