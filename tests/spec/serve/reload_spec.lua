@@ -1,0 +1,56 @@
+-- reload_spec.lua: SIGHUP makes a running `relm serve` read its workflow
+-- files again; a file that no longer compiles keeps the old definition in
+-- force and is logged with file:line.
+local S = dofile("tests/fixtures/serve_helper.lua")
+local R = dofile("tests/fixtures/release_helper.lua")
+
+local function iso(secs)
+    return os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() + secs)
+end
+
+local function copy(from, to)
+    local text = assert(S.read(from))
+    local f = assert(io.open(to, "wb"))
+    f:write(text)
+    f:close()
+    return text
+end
+
+describe("relm serve on SIGHUP", function()
+    local j
+    setup(function() j = R.setup() end)
+    after_each(function() S.stop_all() end)
+
+    it("reloads workflows; a broken file keeps the old definition and is logged with file:line", function()
+        local dir = S.TMP .. "/wf"
+        os.execute("mkdir -p " .. S.q(dir))
+        local file = dir .. "/shimflow.lua"
+        local good = copy("tests/fixtures/workflows/shimflow.lua", file)
+        local sv = S.serve(relm.info().db, nil, { env = "RELM_WORKFLOW_PATH=" .. S.q(dir) })
+        -- A scheduled reactivation makes serve's engine compile shimflow.
+        local a, b = R.release(), R.release()
+        relm.release.suspend(a.id, { justification = j.suspend, reactivate_at = iso(1) })
+        assert.is_truthy(S.wait(function() return relm.release.get(a.id).status == "open" end, 20), S.read(sv.log))
+
+        local lines = select(2, good:gsub("\n", "")) + 1
+        local f = assert(io.open(file, "ab"))
+        f:write("\nthis is not lua\n")
+        f:close()
+        os.execute("kill -HUP " .. sv.pid)
+        local logged = S.wait(function()
+            return (S.read(sv.log) or ""):match("reload_error what=workflow message=\"[^\n]*shimflow%.lua:(%d+):")
+        end, 20)
+        assert.is_truthy(logged, S.read(sv.log))
+        assert.is_true(tonumber(logged) >= lines, "line " .. tostring(logged))
+        assert.matches("reloaded failed=1", S.read(sv.log))
+        -- The old definition is still in force: serve still reactivates.
+        relm.release.suspend(b.id, { justification = j.suspend, reactivate_at = iso(1) })
+        assert.is_truthy(S.wait(function() return relm.release.get(b.id).status == "open" end, 20), S.read(sv.log))
+
+        copy("tests/fixtures/workflows/shimflow.lua", file)
+        os.execute("kill -HUP " .. sv.pid)
+        assert.is_truthy(S.wait(function() return (S.read(sv.log) or ""):find("reloaded failed=0", 1, true) end, 20),
+            S.read(sv.log))
+        assert.are.equal(0, S.kill(sv, "TERM"))
+    end)
+end)
