@@ -323,22 +323,12 @@ static double reactivate_pass(relm_serve *sv, int64_t now, int *failed)
     }
     if (n == 64 && !*failed)
         return (double)now; /* more are due: at once */
-    char after[32];
-    relm_time_format(now, after);
-    q = relm_store_stmt(sv->s,
-                        "SELECT unixepoch(min(reactivate_at)) FROM releases "
-                        "WHERE reactivate_at IS NOT NULL AND reactivate_at > "
-                        "?1",
-                        &d);
-    if (q == NULL)
-        return 0;
-    sqlite3_bind_text(q, 1, after, -1, SQLITE_STATIC);
-    double next = 0;
-    if (sqlite3_step(q) == SQLITE_ROW &&
-        sqlite3_column_type(q, 0) != SQLITE_NULL)
-        next = sqlite3_column_double(q, 0);
-    sqlite3_reset(q);
-    return next;
+    /* reactivate_at is stored in one form, whose text order is time's. */
+    return next_moment(sv,
+                       "SELECT unixepoch(min(reactivate_at)) FROM releases "
+                       "WHERE reactivate_at IS NOT NULL AND reactivate_at > "
+                       "strftime('%Y-%m-%dT%H:%M:%SZ', ?1, 'unixepoch')",
+                       now);
 }
 
 void relm_schedule_pass(relm_serve *sv, double now, double *next)

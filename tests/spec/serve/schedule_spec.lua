@@ -14,15 +14,7 @@ local function iso(secs)
 end
 
 -- The occurrences of release id with the given action.
-local function history(id, action)
-    local out = {}
-    for _, o in ipairs(relm.release.history(id)) do
-        if o.action == action then
-            out[#out + 1] = o
-        end
-    end
-    return out
-end
+local history = S.history
 
 local function serve(opts)
     opts = opts or {}
@@ -95,7 +87,8 @@ describe("relm serve's schedules", function()
             relm.release.suspend(r.id, { justification = j.suspend, reactivate_at = iso(1) })
             local sv = serve { user = "carol" }
             local logged = S.wait(function()
-                return (S.read(sv.log) or ""):find("what=reactivate release=" .. r.id .. " code=permission_denied", 1, true)
+                local want = "what=reactivate release=" .. r.id .. " code=permission_denied"
+                return (S.read(sv.log) or ""):find(want, 1, true)
             end, 20)
             assert.is_truthy(logged, S.read(sv.log))
             assert.are.equal("suspended", relm.release.get(r.id).status)
@@ -108,11 +101,15 @@ describe("relm serve's schedules", function()
         it("sends activity.due ahead of the due moment and activity.overdue at it, once each", function()
             relm.notify.set { due_lead_seconds = 2 }
             local recv = S.receiver()
-            relm.notify.subscribe { channel = "webhook", url = recv.url, events = { "activity.due", "activity.overdue" } }
+            relm.notify.subscribe {
+                channel = "webhook", url = recv.url, events = { "activity.due", "activity.overdue" },
+            }
             local r = R.release()
             local due = iso(4)
-            local a = relm.activity.add(r.id, { title = "Patch db1", phase = "planning", owner = "bob", scheduled_at = due })
-            local done_a = relm.activity.add(r.id, { title = "Done already", phase = "planning", scheduled_at = iso(3) })
+            local a = relm.activity.add(r.id,
+                { title = "Patch db1", phase = "planning", owner = "bob", scheduled_at = due })
+            local done_a = relm.activity.add(r.id,
+                { title = "Done already", phase = "planning", scheduled_at = iso(3) })
             relm.activity.move(done_a.id, "done")
             local sv = serve()
             assert.is_truthy(S.wait(function() return #history(r.id, "activity.overdue") == 1 end, 20), S.read(sv.log))

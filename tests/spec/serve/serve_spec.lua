@@ -14,15 +14,7 @@ local function db()
 end
 
 -- The occurrences of release id with the given action.
-local function history(id, action)
-    local out = {}
-    for _, o in ipairs(relm.release.history(id)) do
-        if o.action == action then
-            out[#out + 1] = o
-        end
-    end
-    return out
-end
+local history = S.history
 
 -- Deliveries of release id's events to subscription sub, by event name.
 local function requests_for(recv, release_id)

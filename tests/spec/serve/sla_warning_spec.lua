@@ -5,15 +5,7 @@ local S = dofile("tests/fixtures/serve_helper.lua")
 local R = dofile("tests/fixtures/release_helper.lua")
 
 -- The occurrences of release id with the given action.
-local function history(id, action)
-    local out = {}
-    for _, o in ipairs(relm.release.history(id)) do
-        if o.action == action then
-            out[#out + 1] = o
-        end
-    end
-    return out
-end
+local history = S.history
 
 -- Seconds since the epoch of an ISO-8601 UTC text (2026-12-07T04:18:20Z),
 -- by the days-from-civil count (no time zone involved).
