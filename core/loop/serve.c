@@ -190,9 +190,12 @@ static int64_t data_version(relm_serve *sv)
     return v;
 }
 
+static void reload(relm_serve *sv, int changed_only);
+
 /* Every second: a commit by another process (a REPL, a batch, a
  * subscription or setting changed) means new events, deadlines or
- * settings: read the settings again and look for work. */
+ * settings: read the settings and the definition files that changed
+ * again, and look for work. */
 static void on_watch(uv_timer_t *t)
 {
     relm_serve *sv = t->data;
@@ -201,6 +204,7 @@ static void on_watch(uv_timer_t *t)
         return;
     sv->data_version = v;
     load_settings(sv);
+    reload(sv, 1);
     relm_serve_pump(sv, 1);
 }
 
@@ -255,17 +259,29 @@ static void report_reload(void *arg, const char *what, const char *message)
                    RELM_LOG_END);
 }
 
+/* Re-read the definitions (all, or with changed_only those whose files
+ * changed) and log it; with changed_only nothing is logged when nothing
+ * changed. */
+static void reload(relm_serve *sv, int changed_only)
+{
+    sv->reload_failed = 0;
+    int kinds = sv->reload != NULL
+                    ? sv->reload(sv->reload_ctx, changed_only, report_reload,
+                                 sv)
+                    : 0;
+    if (changed_only && kinds == 0)
+        return;
+    char n[16];
+    snprintf(n, sizeof n, "%d", sv->reload_failed);
+    relm_serve_log(sv, "reloaded", "failed", n, RELM_LOG_END);
+}
+
 static void on_signal(uv_signal_t *h, int signum)
 {
     relm_serve *sv = h->data;
     if (signum == SIGHUP) {
         load_settings(sv);
-        sv->reload_failed = 0;
-        if (sv->reload != NULL)
-            sv->reload(sv->reload_ctx, report_reload, sv);
-        char n[16];
-        snprintf(n, sizeof n, "%d", sv->reload_failed);
-        relm_serve_log(sv, "reloaded", "failed", n, RELM_LOG_END);
+        reload(sv, 0);
         relm_serve_pump(sv, 1);
         return;
     }

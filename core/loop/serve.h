@@ -11,10 +11,12 @@ struct uv_loop_s;
  * "workflow", message: "file:line: ..."); serve logs it. */
 typedef void (*relm_serve_report_fn)(void *arg, const char *what,
                                      const char *message);
-/* Re-read the definitions (workflows, rules, hooks, templates) on SIGHUP;
- * one that fails keeps its old version and is reported. */
-typedef void (*relm_serve_reload_fn)(void *ctx, relm_serve_report_fn report,
-                                     void *arg);
+/* Re-read the definitions (workflows, rules, hooks, templates): all of
+ * them (SIGHUP), or with changed_only those whose files changed since they
+ * were read (after a commit elsewhere). One that fails keeps its old
+ * version and is reported. Returns how many kinds were read. */
+typedef int (*relm_serve_reload_fn)(void *ctx, int changed_only,
+                                    relm_serve_report_fn report, void *arg);
 /* Have the engine compile workflow before serve runs a primitive on a
  * release of it (RELM_OK, or RELM_ERR with d filled). */
 typedef int (*relm_serve_define_fn)(void *ctx, const char *workflow,

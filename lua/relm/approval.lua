@@ -227,6 +227,7 @@ end
 local loaded = {}     -- file -> array of rules, in the order they were loaded
 local order = {}      -- files in load order
 local dir_done = false
+local read_at = {}     -- file -> its modification time when read (relm.reload)
 
 -- The message of an error value (a relm error's text without its code).
 local function message_of(err)
@@ -393,6 +394,7 @@ end
 -- Add path's rules to the active set (replacing what the file gave before);
 -- a name another file already uses is refused.
 local function install(path)
+    read_at[path] = require("relm.reload").mtime(path)
     local rules = read_rules(path)
     for _, file in ipairs(order) do
         if file ~= path then
@@ -495,7 +497,17 @@ local function reload_rules()
     end
     return problems
 end
-require("relm.reload").register("approval rules", reload_rules)
+-- Whether a rule file read so far was written since.
+local function rules_changed()
+    local mtime = require("relm.reload").mtime
+    for _, f in ipairs(order) do
+        if mtime(f) ~= read_at[f] then
+            return true
+        end
+    end
+    return false
+end
+require("relm.reload").register("approval rules", reload_rules, rules_changed)
 
 ---Load (or load again) one rule file and add its rules. Raises
 ---invalid_rule with file:line when the file has a syntax error, fails or

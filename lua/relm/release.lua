@@ -100,8 +100,14 @@ M.register_keys = {
 -- workflows by path (and reload() refreshes them), so asking it by path
 -- skips the search of the workflow directories on every action.
 local by_path = {}
--- Workflows the engine compiled, by name (engine state only).
-local compiled = {}
+-- Workflows the engine compiled, by name (engine state only), and the
+-- modification time of each one's file when it was read (relm.reload).
+local compiled, read_at = {}, {}
+local function keep(key, wf)
+    compiled[key] = wf
+    read_at[key] = require("relm.reload").mtime(wf.path)
+    return wf
+end
 
 -- Hand the engine's compile of wf to C (relm.core.workflow.define, engine
 -- state only): the graph the release primitive decides from. C keeps one
@@ -145,8 +151,7 @@ function M.workflow(name)
             if is_path then
                 relm.error("not_allowed", "the engine resolves workflows by name, not path: " .. name, 2)
             end
-            wf = define(relm.workflow.load(name))
-            compiled[name] = wf
+            wf = keep(name, define(relm.workflow.load(name)))
         end
         return wf
     end
@@ -1100,8 +1105,8 @@ end
 
 function E.install(path)
     local wf = define(relm.workflow.reload(path))
-    compiled[wf.name] = wf
-    compiled[path] = wf
+    keep(wf.name, wf)
+    keep(path, wf)
     return wf.name
 end
 
@@ -1113,7 +1118,7 @@ function E.define(name)
 end
 
 function E.reload(name)
-    compiled[name] = define(relm.workflow.reload(name))
+    keep(name, define(relm.workflow.reload(name)))
     return true
 end
 
@@ -1131,13 +1136,26 @@ local function reload_workflows()
         local ok, err = pcall(is_path and E.install or E.reload, name)
         if not ok then
             problems[#problems + 1] = type(err) == "table" and tostring(err.message) or tostring(err)
+            -- Not again until the file changes again.
+            read_at[name] = require("relm.reload").mtime(compiled[name].path)
         end
     end
     return problems
 end
 
+-- Whether a compiled workflow's file was written since it was read.
+local function workflows_changed()
+    local mtime = require("relm.reload").mtime
+    for name, wf in pairs(compiled) do
+        if mtime(wf.path) ~= read_at[name] then
+            return true
+        end
+    end
+    return false
+end
+
 if ENGINE then
-    require("relm.reload").register("workflow", reload_workflows)
+    require("relm.reload").register("workflow", reload_workflows, workflows_changed)
 end
 
 M._engine = ENGINE and E or nil

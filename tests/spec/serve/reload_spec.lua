@@ -1,6 +1,7 @@
 -- reload_spec.lua: SIGHUP makes a running `relm serve` read its workflow
--- files again; a file that no longer compiles keeps the old definition in
--- force and is logged with file:line.
+-- files again, and so does a commit elsewhere once a file changed; a file
+-- that no longer compiles keeps the old definition in force and is logged
+-- with file:line.
 local S = dofile("tests/fixtures/serve_helper.lua")
 local R = dofile("tests/fixtures/release_helper.lua")
 
@@ -21,7 +22,7 @@ describe("relm serve on SIGHUP", function()
     setup(function() j = R.setup() end)
     after_each(function() S.stop_all() end)
 
-    it("reloads workflows; a broken file keeps the old definition and is logged with file:line", function()
+    it("reloads workflows on SIGHUP and on a commit after a file changed; a broken file keeps the old one", function()
         local dir = S.TMP .. "/wf"
         os.execute("mkdir -p " .. S.q(dir))
         local file = dir .. "/shimflow.lua"
@@ -47,10 +48,21 @@ describe("relm serve on SIGHUP", function()
         relm.release.suspend(b.id, { justification = j.suspend, reactivate_at = iso(1) })
         assert.is_truthy(S.wait(function() return relm.release.get(b.id).status == "open" end, 20), S.read(sv.log))
 
+        -- Commits since (b's suspend and reactivation) did not read the
+        -- broken file again: it has not changed since.
+        local _, errors = S.read(sv.log):gsub("reload_error", "")
+        assert.are.equal(1, errors, S.read(sv.log))
+
+        -- Mended on disk, it is read again after the next commit
+        -- elsewhere, without a signal.
         copy("tests/fixtures/workflows/shimflow.lua", file)
-        os.execute("kill -HUP " .. sv.pid)
+        R.release()
         assert.is_truthy(S.wait(function() return (S.read(sv.log) or ""):find("reloaded failed=0", 1, true) end, 20),
             S.read(sv.log))
+        os.execute("kill -HUP " .. sv.pid)
+        assert.is_truthy(S.wait(function()
+            return select(2, S.read(sv.log):gsub("reloaded failed=0", "")) == 2
+        end, 20), S.read(sv.log))
         assert.are.equal(0, S.kill(sv, "TERM"))
     end)
 end)
