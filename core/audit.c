@@ -1,5 +1,6 @@
 /* audit.c: append to and verify the occurrence log. Each row's hash covers
  * the previous row's hash and a canonical text of the row itself. */
+#include "base/i18n.h"
 #include "audit.h"
 
 #include <inttypes.h>
@@ -148,7 +149,7 @@ int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,
 {
     if (relm_store_depth(s) == 0)
         return relm_diag_set(d, "internal",
-                             "occurrence appended outside a transaction");
+                             _("occurrence appended outside a transaction"));
     int64_t last = 0;
     char prev[65], hash[65];
     if (relm_audit_head(s, &last, prev, d) != RELM_OK)

@@ -1,5 +1,6 @@
 /* eval.c: the shared evaluator: reading scripts, loading text chunks,
  * protected calls through the host, printing results, reporting errors. */
+#include "base/i18n.h"
 #include "eval.h"
 
 #include <dirent.h>
@@ -380,7 +381,7 @@ int relm_eval_call(lua_State *L, int nargs, int print)
     fflush(stdout);
     if (print && timer_on(L)) {
         /* After the results, on stderr: stdout stays clean for a pipe. */
-        fprintf(stderr, "Run time: %.3f s\n", elapsed);
+        fprintf(stderr, _("Run time: %.3f s\n"), elapsed);
         fflush(stderr);
     }
     return status;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/i18n.h"
 #include "eval.h"
 #include "base/context.h"
 #include "loop/serve.h"
@@ -107,7 +108,7 @@ static int usage_error(const char *fmt, const char *what)
 {
     fprintf(stderr, "relm: ");
     fprintf(stderr, fmt, what);
-    fprintf(stderr, " (try 'relm --help')\n");
+    fprintf(stderr, _(" (try 'relm --help')\n"));
     return EXIT_USAGE;
 }
 
@@ -124,8 +125,8 @@ static int print_help(const char *topic)
             fputs(command_help[i].text, stdout);
             return 0;
         }
-    return usage_error("no help for '%s'; the commands are run, repl, -e, "
-                       "serve and help", topic);
+    return usage_error(_("no help for '%s'; the commands are run, repl, -e, "
+                       "serve and help"), topic);
 }
 
 /* Set the option called name ("db", "user" or "sync") to v. Returns -1 on
@@ -133,7 +134,7 @@ static int print_help(const char *topic)
 static int set_option(options *o, const char *name, const char *v)
 {
     if (*v == '\0')
-        return usage_error("--%s needs a non-empty value", name);
+        return usage_error(_("--%s needs a non-empty value"), name);
     if (strcmp(name, "db") == 0)
         o->db = v;
     else if (strcmp(name, "user") == 0)
@@ -141,7 +142,7 @@ static int set_option(options *o, const char *name, const char *v)
     else if (strcmp(v, "full") == 0 || strcmp(v, "normal") == 0)
         o->synchronous_full = v[0] == 'f';
     else
-        return usage_error("--sync takes 'full' or 'normal', not '%s'", v);
+        return usage_error(_("--sync takes 'full' or 'normal', not '%s'"), v);
     return -1;
 }
 
@@ -155,7 +156,7 @@ static int parse_args(int argc, char **argv, options *o)
         if (strcmp(a, "--db") == 0 || strcmp(a, "--user") == 0 ||
             strcmp(a, "--sync") == 0) {
             if (i + 1 >= argc)
-                return usage_error("option %s needs a value", a);
+                return usage_error(_("option %s needs a value"), a);
             int rc = set_option(o, a + 2, argv[++i]);
             if (rc >= 0)
                 return rc;
@@ -177,31 +178,31 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--mode") == 0 || strncmp(a, "--mode=", 7) == 0) {
             const char *v = a[6] == '=' ? a + 7 : NULL;
             if (v == NULL && i + 1 >= argc)
-                return usage_error("option %s needs a value", a);
+                return usage_error(_("option %s needs a value"), a);
             if (v == NULL)
                 v = argv[++i];
             size_t k = 0;
             while (modes[k] != NULL && strcmp(modes[k], v) != 0)
                 k++;
             if (modes[k] == NULL)
-                return usage_error("--mode takes table, box, csv, json, jsonl, "
-                                   "line or markdown, not '%s'", v);
+                return usage_error(_("--mode takes table, box, csv, json, jsonl, "
+                                   "line or markdown, not '%s'"), v);
             o->mode = v;
         } else if (strcmp(a, "-i") == 0) {
             if (i + 1 >= argc)
-                return usage_error("%s needs a script to run before the REPL",
+                return usage_error(_("%s needs a script to run before the REPL"),
                                    "-i");
             o->preload = argv[++i];
             o->script_index = i;
             break;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
-            printf("relm %s (%s, SQLite %s)\n", RELM_VERSION, LUA_RELEASE,
+            printf(_("relm %s (%s, SQLite %s)\n"), RELM_VERSION, LUA_RELEASE,
                    sqlite3_libversion());
             return 0;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             return print_help(NULL);
         } else if (a[0] == '-' && strcmp(a, "-e") != 0) {
-            return usage_error("unknown option '%s'", a);
+            return usage_error(_("unknown option '%s'"), a);
         } else {
             break;
         }
@@ -219,20 +220,20 @@ static int parse_args(int argc, char **argv, options *o)
     o->command = argv[i];
     if (strcmp(o->command, "-e") == 0) {
         if (i + 1 >= argc)
-            return usage_error("%s needs a Lua statement", "-e");
+            return usage_error(_("%s needs a Lua statement"), "-e");
         o->arg = argv[i + 1];
         if (i + 2 < argc)
-            return usage_error("unexpected argument '%s' after -e 'LUA'",
+            return usage_error(_("unexpected argument '%s' after -e 'LUA'"),
                                argv[i + 2]);
     } else if (strcmp(o->command, "run") == 0) {
         if (i + 1 >= argc)
-            return usage_error("%s needs a script (FILE.lua, or - for stdin)",
+            return usage_error(_("%s needs a script (FILE.lua, or - for stdin)"),
                                "run");
         o->arg = argv[i + 1];
         o->script_index = i + 1;
     } else if (strcmp(o->command, "repl") == 0) {
         if (i + 1 < argc)
-            return usage_error("unexpected argument '%s' after repl",
+            return usage_error(_("unexpected argument '%s' after repl"),
                                argv[i + 1]);
     } else if (strcmp(o->command, "serve") == 0) {
         for (int k = i + 1; k < argc; k++) {
@@ -243,14 +244,14 @@ static int parse_args(int argc, char **argv, options *o)
             else if (strcmp(argv[k], "--help") == 0)
                 return print_help("serve");
             else
-                return usage_error("serve: unexpected '%s' (serve takes "
-                                   "--log text|json)", argv[k]);
+                return usage_error(_("serve: unexpected '%s' (serve takes "
+                                   "--log text|json)"), argv[k]);
         }
     } else if (strcmp(o->command, "help") == 0) {
         return print_help(i + 1 < argc ? argv[i + 1] : NULL);
     } else {
-        return usage_error("unknown command '%s'; the commands are run, "
-                           "repl, -e, serve and help", o->command);
+        return usage_error(_("unknown command '%s'; the commands are run, "
+                           "repl, -e, serve and help"), o->command);
     }
     return -1;
 }
@@ -278,7 +279,7 @@ static int precompile(const char *code, size_t len, const char *chunkname,
 {
     lua_State *T = luaL_newstate();
     if (T == NULL) {
-        fprintf(stderr, "relm: out of memory\n");
+        fprintf(stderr, _("relm: out of memory\n"));
         return 1;
     }
     int status = LUA_ERRSYNTAX;
@@ -363,6 +364,8 @@ int main(int argc, char **argv)
 {
     options o = {0};
     o.header = -1;
+    /* Before any message: --help and usage errors are translated too. */
+    relm_i18n_init(NULL);
     o.db = getenv("RELM_DB");
     o.user = getenv("RELM_USER");
     if (o.db == NULL || *o.db == '\0')
@@ -372,8 +375,8 @@ int main(int argc, char **argv)
     const char *sync = getenv("RELM_SYNC");
     if (sync != NULL && *sync != '\0') {
         if (strcmp(sync, "full") != 0 && strcmp(sync, "normal") != 0)
-            return usage_error("$RELM_SYNC must be 'full' or 'normal', not "
-                               "'%s'", sync);
+            return usage_error(_("$RELM_SYNC must be 'full' or 'normal', not "
+                               "'%s'"), sync);
         o.synchronous_full = sync[0] == 'f';
     }
     int rc = parse_args(argc, argv, &o);

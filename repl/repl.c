@@ -1,6 +1,7 @@
 /* repl.c: the interactive session: read lines with libedit, keep history,
  * complete names through lua/relm/complete.lua, gather multi-line input
  * while the chunk is incomplete, and evaluate through the shared evaluator. */
+#include "base/i18n.h"
 #include "repl.h"
 
 #include <editline/readline.h>
@@ -31,7 +32,7 @@ static struct relm_repl_state *const rs = &relm_process.repl;
 static void interrupt_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    relm_lua_error(L, "interrupted", "statement stopped by Ctrl-C");
+    relm_lua_error(L, "interrupted", _("statement stopped by Ctrl-C"));
 }
 
 /* Ctrl-C: while a statement runs, stop it at its next Lua instruction and

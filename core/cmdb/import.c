@@ -1,5 +1,6 @@
 /* import.c: bulk import and export of CIs and relationships (CSV via
  * libcsv, JSON Lines via SQLite JSON1), one transaction per file. */
+#include "base/i18n.h"
 #include "cmdb/import.h"
 
 #include <csv.h>
@@ -300,7 +301,7 @@ static int problem(importer *im, int fatal, int column, const char *code,
     relm_import_problem *p = relm_grow(r->items, &r->cap, r->n + 1,
                                        sizeof *p, 16);
     if (p == NULL) {
-        relm_diag_set(im->d, "out_of_memory", "out of memory");
+        relm_diag_set(im->d, "out_of_memory", _("out of memory"));
         im->failed = 1;
         return RELM_ERR;
     }
@@ -852,13 +853,13 @@ static int import_csv(importer *im, FILE *f)
             int big = csv_error(&p) == CSV_ENOMEM ||
                       csv_error(&p) == CSV_ETOOBIG;
             if (big)
-                relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: field "
-                              "longer than %zu MB", im->path,
+                relm_diag_set(im->d, "invalid_csv", _("%s:%lld:%d: field "
+                              "longer than %zu MB"), im->path,
                               (long long)im->row, col, CSV_FIELD_MAX >> 20);
             else
-                relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a "
+                relm_diag_set(im->d, "invalid_csv", _("%s:%lld:%d: %s (a "
                               "quote inside an unquoted field, or text after "
-                              "a closing quote)", im->path, (long long)im->row,
+                              "a closing quote)"), im->path, (long long)im->row,
                               col, csv_strerror(csv_error(&p)));
             im->failed = 1;
         }
@@ -868,8 +869,8 @@ static int import_csv(importer *im, FILE *f)
         file_error(im, 0, "io_error", "read error: %s", strerror(errno));
     if (!im->failed && csv_fini(&p, on_field, on_row, im) != 0 && !im->failed) {
         im->row++;
-        relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: unterminated quoted "
-                      "field (a \" opened and never closed)", im->path,
+        relm_diag_set(im->d, "invalid_csv", _("%s:%lld:%d: unterminated quoted "
+                      "field (a \" opened and never closed)"), im->path,
                       (long long)im->row, (int)im->nf + 1);
         im->failed = 1;
     }
@@ -1127,7 +1128,7 @@ static int load_ids(importer *im)
         if (smap_put(&im->ids, n, (size_t)sqlite3_column_bytes(st, 1),
                      sqlite3_column_int64(st, 0), NULL) < 0) {
             sqlite3_reset(st);
-            return relm_diag_set(im->d, "out_of_memory", "out of memory");
+            return relm_diag_set(im->d, "out_of_memory", _("out of memory"));
         }
     }
     sqlite3_reset(st);
@@ -1274,7 +1275,7 @@ int relm_cmdb_import(relm_store *s, const char *path,
         free(im.note);
         cmdb_ci_free(im.ci);
         smap_free(&im.seen);
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     }
     int rc = RELM_ERR;
     if (fseek(f, 0, SEEK_END) == 0) {
@@ -1429,7 +1430,7 @@ static int export_relationships(relm_store *s, FILE *f, int jsonl,
         return RELM_ERR;
     sqlite3_bind_int(st, 1, jsonl);
     if (!jsonl)
-        fputs("from,kind,to\n", f);
+        fputs(_("from,kind,to\n"), f);
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (jsonl) {
@@ -1502,7 +1503,7 @@ static int export_cis(relm_store *s, FILE *f, int jsonl, const char *type,
     size_t *lens = calloc(nacols + 1, sizeof *lens);
     char **owned = calloc(nacols + 1, sizeof *owned);
     if (vals == NULL || lens == NULL || owned == NULL) {
-        relm_diag_set(d, "out_of_memory", "out of memory");
+        relm_diag_set(d, "out_of_memory", _("out of memory"));
         goto out;
     }
     sqlite3_stmt *st = relm_store_stmt(

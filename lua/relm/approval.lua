@@ -4,6 +4,7 @@
 -- after the other. A workflow transition with `approval = true` waits for
 -- them; `on_reject` names where a rejection sends the release. The writes
 -- are C primitives (relm.core.approval). See docs/approvals.md.
+local i18n = require "relm.i18n"
 local C = require "relm.core.approval"
 local sandbox = require "relm.core.sandbox"
 local source = require "relm.source"
@@ -155,7 +156,7 @@ local function words(file, into)
     function w.rule(name)
         if sealed then
             -- From a `when` function: the file's rules are fixed once it has loaded.
-            error("rule is a declaration: write it at the top level of the rule file, not in a when function", 2)
+            error(i18n._("rule is a declaration: write it at the top level of the rule file, not in a when function"), 2)
         end
         local where = caller(2)
         if type(name) ~= "string" or name == "" then
@@ -283,7 +284,7 @@ local function validate(rules)
     end
     table.sort(wnames)
     local function fail(r, fmt, ...)
-        relm.error("invalid_rule", ("%s: rule '%s': " .. fmt):format(r.source, r.name, ...), 0)
+        relm.error("invalid_rule", (i18n._("%s: rule '%s': ") .. fmt):format(r.source, r.name, ...), 0)
     end
     for _, r in ipairs(rules) do
         local when = type(r.when) == "table" and r.when or {}
@@ -291,12 +292,12 @@ local function validate(rules)
         for _, w in ipairs(list_of(when.workflow) or {}) do
             local wf = known[w]
             if not wf then
-                fail(r, "when.workflow names workflow '%s' that does not exist%s (workflows: %s)", tostring(w),
+                fail(r, i18n._("when.workflow names workflow '%s' that does not exist%s (workflows: %s)"), tostring(w),
                     W.suggest(w, wnames), table.concat(wnames, ", "))
             end
             if next(approval_points(wf)) == nil then
-                fail(r, "workflow '%s' has no approval point (no transition with approval = true), so this rule "
-                    .. "would never be asked", w)
+                fail(r, i18n._("workflow '%s' has no approval point (no transition with approval = true), so this rule ")
+                    .. i18n._("would never be asked"), w)
             end
             aimed[#aimed + 1] = wf
         end
@@ -326,12 +327,12 @@ local function validate(rules)
                 point = point or ap[s] == true
             end
             if not exists then
-                fail(r, "state '%s' is not a state of %s%s", tostring(s),
+                fail(r, i18n._("state '%s' is not a state of %s%s"), tostring(s),
                     #list_of(when.workflow or {}) > 0 and ("workflow " .. table.concat(list_of(when.workflow), ", "))
                     or "any workflow", W.suggest(s, all))
             elseif not point then
-                fail(r, "state '%s' is not an approval point (no transition with approval = true leaves it), "
-                    .. "so this rule would never be asked (approval points: %s)", s, table.concat(points, ", "))
+                fail(r, i18n._("state '%s' is not an approval point (no transition with approval = true leaves it), ")
+                    .. i18n._("so this rule would never be asked (approval points: %s)"), s, table.concat(points, ", "))
             end
         end
         for _, level in ipairs(r.levels or {}) do
@@ -339,7 +340,7 @@ local function validate(rules)
                 local grp = a.kind == "group" or a.kind == "role"
                 local tbl = grp and "groups" or "users"
                 if not relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", a.name)[1] then
-                    fail(r, "%s '%s' does not exist%s (create it with relm.%s.add)", grp and "group" or "person",
+                    fail(r, i18n._("%s '%s' does not exist%s (create it with relm.%s.add)"), grp and "group" or "person",
                         a.name, W.suggest(a.name, names_near(tbl, a.name)), grp and "group" or "user")
                 end
             end
@@ -352,7 +353,7 @@ end
 local function read_rules(path)
     local code, ferr = source.read_file(path)
     if not code then
-        relm.error("not_found", "cannot read the rule file: " .. tostring(ferr), 0)
+        relm.error("not_found", i18n._("cannot read the rule file: ") .. tostring(ferr), 0)
     end
     local name = source.display_name(path)
     local env = sandbox.env()
@@ -381,7 +382,7 @@ local function read_rules(path)
     local seen = {}
     for _, r in ipairs(rules) do
         if seen[r.name] then
-            relm.error("invalid_rule", ("%s: rule '%s' is declared twice (first at %s)"):format(r.source, r.name,
+            relm.error("invalid_rule", (i18n._("%s: rule '%s' is declared twice (first at %s)")):format(r.source, r.name,
                 seen[r.name]), 0)
         end
         seen[r.name] = r.source
@@ -399,7 +400,7 @@ local function install(path)
             for _, other in ipairs(loaded[file]) do
                 for _, r in ipairs(rules) do
                     if r.name == other.name then
-                        relm.error("invalid_rule", ("%s: rule '%s' is already declared at %s"):format(r.source,
+                        relm.error("invalid_rule", (i18n._("%s: rule '%s' is already declared at %s")):format(r.source,
                             r.name, other.source), 0)
                     end
                 end
@@ -424,10 +425,10 @@ M.dir = nil
 ---@param opts table {dir = string|false}
 function M.configure(opts)
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.approval.configure: argument #1 must be a table {dir=}", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.configure: argument #1 must be a table {dir=}"), 2)
     end
     if opts.dir ~= nil and opts.dir ~= false and type(opts.dir) ~= "string" then
-        relm.error("invalid_argument", "relm.approval.configure: dir must be a directory path or false", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.configure: dir must be a directory path or false"), 2)
     end
     if C.configure then
         C.configure({ dir = opts.dir }) -- the engine's rules (administrators only)
@@ -475,7 +476,7 @@ end
 ---@return string[] names of the rules it declares
 function M.load(path)
     if type(path) ~= "string" then
-        relm.error("invalid_argument", "relm.approval.load: argument #1 (path) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.load: argument #1 (path) must be a string"), 2)
     end
     if C.load then
         C.load(path) -- the engine's rules (administrators only)
@@ -588,13 +589,13 @@ local function rule_approvers(rule, view)
     if not ok and relm.is_error(res, "interrupted") then
         error(res, 0)
     elseif not ok then
-        relm.error("sandbox", ("rule '%s' (%s): approvers failed: %s"):format(rule.name, rule.source,
+        relm.error("sandbox", (i18n._("rule '%s' (%s): approvers failed: %s")):format(rule.name, rule.source,
             message_of(res)), 0)
     end
     local levels = levels_of(res)
     if not levels then
-        relm.error("sandbox", ("rule '%s' (%s): approvers returned %s; it must return group \"...\", person "
-            .. "\"...\", role(...), a list of them, or levels { ... }"):format(rule.name, rule.source, type(res)), 0)
+        relm.error("sandbox", (i18n._("rule '%s' (%s): approvers returned %s; it must return group \"...\", person ")
+            .. i18n._("\"...\", role(...), a list of them, or levels { ... }")):format(rule.name, rule.source, type(res)), 0)
     end
     return levels
 end
@@ -606,8 +607,8 @@ local function holders(rule, a)
         JOIN groups g ON g.id = m.group_id WHERE g.name = ? AND m.role = ? AND u.active = 1 ORDER BY u.name]],
         a.name, a.role)
     if #rows == 0 then
-        relm.error("not_allowed", ("rule '%s' (%s) asks the %s of group '%s', and nobody active holds that role "
-            .. "(relm.group.add_member(%q, NAME, { role = %q }))"):format(rule.name, rule.source, a.role, a.name,
+        relm.error("not_allowed", (i18n._("rule '%s' (%s) asks the %s of group '%s', and nobody active holds that role ")
+            .. i18n._("(relm.group.add_member(%q, NAME, { role = %q }))")):format(rule.name, rule.source, a.role, a.name,
             a.name, a.role), 0)
     end
     local out = {}
@@ -643,7 +644,7 @@ function M.asks(r, state)
                     if not ok and relm.is_error(res, "interrupted") then
                         error(res, 0) -- Ctrl-C: not the rule's fault
                     elseif not ok then
-                        relm.error("sandbox", ("rule '%s' (%s) failed: %s"):format(rule.name, rule.source,
+                        relm.error("sandbox", (i18n._("rule '%s' (%s) failed: %s")):format(rule.name, rule.source,
                             message_of(res)), 0)
                     end
                     hit = res and true or false
@@ -704,7 +705,7 @@ local function release_of(rel, fname)
         rel = rel.id
     end
     if math.type(rel) ~= "integer" and type(rel) ~= "string" then
-        relm.error("invalid_argument", fname .. ": argument #1 (release) must be a release id, number or table", 3)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 (release) must be a release id, number or table"), 3)
     end
     return relm.release.get(rel)
 end
@@ -789,19 +790,19 @@ end
 ---@return table round the round afterwards, with .release the release
 function M.decide(release, opts)
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.approval.decide: argument #2 must be a table {decision=, note=}", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.decide: argument #2 must be a table {decision=, note=}"), 2)
     end
     for k in pairs(opts) do
         if k ~= "decision" and k ~= "note" then
-            relm.error("invalid_argument", "relm.approval.decide: unknown option '" .. tostring(k) .. "'", 2)
+            relm.error("invalid_argument", i18n._("relm.approval.decide: unknown option '") .. tostring(k) .. "'", 2)
         end
     end
     if opts.decision ~= "approve" and opts.decision ~= "reject" then
-        relm.error("invalid_argument", 'relm.approval.decide: decision must be "approve" or "reject", got '
+        relm.error("invalid_argument", i18n._('relm.approval.decide: decision must be "approve" or "reject", got ')
             .. tostring(opts.decision), 2)
     end
     if opts.note ~= nil and type(opts.note) ~= "string" then
-        relm.error("invalid_argument", "relm.approval.decide: note must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.decide: note must be a string"), 2)
     end
     local r = release_of(release, "relm.approval.decide")
     return relm.tx(function()
@@ -841,15 +842,15 @@ end
 function M.pending(opts)
     opts = opts or {}
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.approval.pending: argument #1 must be a table {user=}", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.pending: argument #1 must be a table {user=}"), 2)
     end
     local user = opts.user or relm.whoami()
     if type(user) ~= "string" then
-        relm.error("invalid_argument", "relm.approval.pending: user must be a user name", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.pending: user must be a user name"), 2)
     end
     local u = relm.sql("SELECT id FROM users WHERE name = ?", user)[1]
     if not u then
-        relm.error("not_found", "no user named '" .. user .. "'", 2)
+        relm.error("not_found", i18n._("no user named '") .. user .. "'", 2)
     end
     return relm.sql([[
         SELECT r.number AS release, r.id AS release_id, r.title, r.priority, r.state,
@@ -917,14 +918,14 @@ function M.transition_gate(r, wf, tname)
     end
     local round = round_of(r.id)
     if not round or round.state ~= r.state or round.status == "withdrawn" then
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: no approval has been asked in state '%s' "
-            .. "(relm.approval.request(%q) asks the rules now)"):format(tname, r.number, r.state, r.number))
+        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: no approval has been asked in state '%s' ")
+            .. i18n._("(relm.approval.request(%q) asks the rules now)")):format(tname, r.number, r.state, r.number))
     end
     if round.status == "open" then
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: waiting for approval by %s")
+        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: waiting for approval by %s"))
             :format(tname, r.number, still_to_approve(round)))
     elseif round.status == "rejected" then
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: the approval was rejected by %s")
+        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: the approval was rejected by %s"))
             :format(tname, r.number, rejections(round)))
     end
     -- The approval point is where the rules count: the release (or the
@@ -936,8 +937,8 @@ function M.transition_gate(r, wf, tname)
         for _, a in ipairs(asks) do
             who[#who + 1] = ("%s '%s' (rule '%s')"):format(a.group and "group" or "person", a.group or a.user, a.rule)
         end
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: the rules now ask %s, not the approvers of "
-            .. "the round opened in '%s' (relm.approval.request(%q) asks them)"):format(tname, r.number,
+        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: the rules now ask %s, not the approvers of ")
+            .. i18n._("the round opened in '%s' (relm.approval.request(%q) asks them)")):format(tname, r.number,
             #who > 0 and table.concat(who, ", ") or "nobody", r.state, r.number))
     end
     M.check_askable(r, wf, t.to)

@@ -2,6 +2,7 @@
 -- releases, activities and approvals waiting for them or their groups, counts by
 -- situation, priority and group, and the actions a queue offers (the same
 -- primitives as relm.release.act). Call it: relm.desktop{...}. docs/desktop.md.
+local i18n = require "relm.i18n"
 local C = require "relm.core.desktop"
 local cjson = require "cjson"
 local pretty = require "relm.pretty"
@@ -34,43 +35,43 @@ end
 local function who(opts)
     local name = opts.user or relm.whoami()
     if type(name) ~= "string" then
-        fail("invalid_argument", "relm.desktop: user must be a user name, got " .. type(name))
+        fail("invalid_argument", i18n._("relm.desktop: user must be a user name, got ") .. type(name))
     end
     local u = relm.sql("SELECT id, name FROM users WHERE name = ?", name)[1]
     if not u then
-        fail("not_found", "no user named '" .. name .. "'")
+        fail("not_found", i18n._("no user named '") .. name .. "'")
     end
     if name ~= relm.whoami() and not relm.user.is_admin() then
-        fail("permission_denied", "only administrators see another user's desktop")
+        fail("permission_denied", i18n._("only administrators see another user's desktop"))
     end
     return u
 end
 
 local function check(opts)
     if opts ~= nil and type(opts) ~= "table" then
-        fail("invalid_argument", "relm.desktop: argument #1 (opts) must be a table, got " .. type(opts))
+        fail("invalid_argument", i18n._("relm.desktop: argument #1 (opts) must be a table, got ") .. type(opts))
     end
     opts = opts or {}
     require("relm.args").check_keys(opts, OPTS, "relm.desktop")
     if opts.number ~= nil and (type(opts.number) ~= "string" or opts.number == "") then
-        fail("invalid_argument", "relm.desktop: number must be a release number, its digits or a pattern with *")
+        fail("invalid_argument", i18n._("relm.desktop: number must be a release number, its digits or a pattern with *"))
     end
     if opts.kind ~= nil and opts.kind ~= "release" and opts.kind ~= "activity" and opts.kind ~= "approval" then
-        fail("invalid_argument", "relm.desktop: kind must be \"release\", \"activity\" or \"approval\", got "
+        fail("invalid_argument", i18n._("relm.desktop: kind must be \"release\", \"activity\" or \"approval\", got ")
             .. tostring(opts.kind))
     end
     if opts.limit ~= nil and (math.type(opts.limit) ~= "integer" or opts.limit < 0) then
-        fail("invalid_argument", "relm.desktop: limit must be a non-negative integer")
+        fail("invalid_argument", i18n._("relm.desktop: limit must be a non-negative integer"))
     end
     if opts.format ~= nil and opts.format ~= "json" and opts.format ~= "table" then
-        fail("invalid_argument", "relm.desktop: format must be \"json\" or \"table\", got " .. tostring(opts.format))
+        fail("invalid_argument", i18n._("relm.desktop: format must be \"json\" or \"table\", got ") .. tostring(opts.format))
     end
     if opts.group ~= nil and type(opts.group) ~= "string" then
-        fail("invalid_argument", "relm.desktop: group must be a group name")
+        fail("invalid_argument", i18n._("relm.desktop: group must be a group name"))
     end
     for _, k in ipairs({ "assigned", "shared" }) do
         if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
-            fail("invalid_argument", "relm.desktop: " .. k .. " must be true or false")
+            fail("invalid_argument", "relm.desktop: " .. k .. i18n._(" must be true or false"))
         end
     end
     return opts
@@ -322,8 +323,8 @@ local function release_of(item, fn)
         return item.release_id
     end
     if math.type(item) ~= "integer" and type(item) ~= "string" then
-        fail("invalid_argument", ("relm.desktop.%s: argument #1 (item) must be a row of relm.desktop(), "
-            .. "a release number or id, got %s"):format(fn, type(item) == "table" and "a table without release_id"
+        fail("invalid_argument", (i18n._("relm.desktop.%s: argument #1 (item) must be a row of relm.desktop(), ")
+            .. i18n._("a release number or id, got %s")):format(fn, type(item) == "table" and i18n._("a table without release_id")
             or tostring(item)))
     end
     return item
@@ -383,11 +384,11 @@ local NEXT_COLUMN = { todo = "in_progress", in_progress = "done" }
 function M.execute(item, opts)
     opts = opts or {}
     if type(opts) ~= "table" then
-        fail("invalid_argument", "relm.desktop.execute: argument #2 (opts) must be a table")
+        fail("invalid_argument", i18n._("relm.desktop.execute: argument #2 (opts) must be a table"))
     end
     if type(item) == "table" and item.kind == "approval" then
         if opts.decision ~= "approve" and opts.decision ~= "reject" then
-            fail("invalid_argument", "relm.desktop.execute: an approval needs {decision=\"approve\"|\"reject\", note=}")
+            fail("invalid_argument", i18n._("relm.desktop.execute: an approval needs {decision=\"approve\"|\"reject\", note=}"))
         end
         return relm.approval.decide(item.release_id, { decision = opts.decision, note = opts.note })
     end
@@ -395,7 +396,7 @@ function M.execute(item, opts)
         local a = relm.activity.get(item.activity_id)
         local to = opts.to or NEXT_COLUMN[a.status]
         if not to then
-            fail("not_allowed", ("activity #%d is %s; nothing left to execute"):format(a.id, a.status))
+            fail("not_allowed", (i18n._("activity #%d is %s; nothing left to execute")):format(a.id, a.status))
         end
         return relm.activity.move(a.id, to, { note = opts.note, actual_minutes = opts.actual_minutes })
     end
@@ -417,9 +418,9 @@ function M.execute(item, opts)
             end
         end
         if #found ~= 1 then
-            fail("not_allowed", ("release %s: %s; say which with {action=}"):format(r.number,
-                #found == 0 and "no workflow transition is open to you now"
-                or "several transitions are open (" .. table.concat(found, ", ") .. ")"))
+            fail("not_allowed", (i18n._("release %s: %s; say which with {action=}")):format(r.number,
+                #found == 0 and i18n._("no workflow transition is open to you now")
+                or i18n._("several transitions are open (") .. table.concat(found, ", ") .. ")"))
         end
         name = found[1]
     end
@@ -435,7 +436,7 @@ end
 function M.schedule(item, at, opts)
     local id = type(item) == "table" and item.activity_id or item
     if math.type(id) ~= "integer" then
-        fail("invalid_argument", "relm.desktop.schedule: argument #1 must be an activity row or id")
+        fail("invalid_argument", i18n._("relm.desktop.schedule: argument #1 must be an activity row or id"))
     end
     return relm.activity.schedule(id, at, opts)
 end

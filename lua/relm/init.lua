@@ -1,6 +1,7 @@
 -- relm/init.lua: builds the global `relm` table. Modules load on first use
 -- (relm.cmdb loads lua/relm/cmdb.lua, or the C module relm.core.cmdb when
 -- there is no Lua file), so start-up pays only for what a script touches.
+local i18n = require "relm.i18n"
 local base = require "relm.core.base"
 
 ---@class relm
@@ -38,7 +39,7 @@ end
 ---@param path string
 function relm.once(path)
     if type(path) ~= "string" then
-        relm.error("invalid_argument", "relm.once: argument #1 (path) must be a file name", 2)
+        relm.error("invalid_argument", i18n._("relm.once: argument #1 (path) must be a file name"), 2)
     end
     require("relm.pretty").set_output(path, true)
 end
@@ -56,7 +57,7 @@ end
 ---@return string
 function relm.schema(pattern)
     if pattern ~= nil and type(pattern) ~= "string" then
-        relm.error("invalid_argument", "relm.schema: argument #1 (pattern) must be a string (SQL LIKE)", 2)
+        relm.error("invalid_argument", i18n._("relm.schema: argument #1 (pattern) must be a string (SQL LIKE)"), 2)
     end
     local rows = base.sql("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite%' "
         .. "AND name LIKE ? ORDER BY tbl_name, type DESC, name", pattern or "%")

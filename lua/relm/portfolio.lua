@@ -1,6 +1,7 @@
 -- relm/portfolio.lua: portfolios of release models written as
 -- Lua templates (portfolios/*.lua), kept in the database (portfolios,
 -- models). See docs/portfolios.md for the template language.
+local i18n = require "relm.i18n"
 local P = require "relm.core.portfolio"
 local cjson = require "cjson"
 
@@ -126,7 +127,7 @@ end
 local function read_template(path)
     local f, err = io.open(path, "r")
     if not f then
-        relm.error("not_found", "portfolio template: " .. tostring(err), 0)
+        relm.error("not_found", i18n._("portfolio template: ") .. tostring(err), 0)
     end
     local text = f:read("a")
     f:close()
@@ -185,7 +186,7 @@ local function read_template(path)
     local SB = require "relm.core.sandbox"
     local lok, chunk = pcall(SB.load, text, "@" .. path, env)
     if not lok then
-        relm.error("invalid_field", "portfolio template: " .. tostring(chunk.message or chunk), 0)
+        relm.error("invalid_field", i18n._("portfolio template: ") .. tostring(chunk.message or chunk), 0)
     end
     template_error = nil
     local ok, rerr = pcall(SB.call, chunk)
@@ -195,7 +196,7 @@ local function read_template(path)
         if original then
             error(original, 0)
         end
-        relm.error("invalid_field", "portfolio template " .. file .. ": " .. tostring(rerr.message or rerr), 0)
+        relm.error("invalid_field", i18n._("portfolio template ") .. file .. ": " .. tostring(rerr.message or rerr), 0)
     end
     if not result.name then
         bad(file, 'no portfolio "name" { ... } line')
@@ -210,7 +211,7 @@ end
 ---@return string
 function M.load(path)
     if type(path) ~= "string" then
-        relm.error("invalid_argument", "relm.portfolio.load: argument #1 (path) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.portfolio.load: argument #1 (path) must be a string"), 2)
     end
     local t = read_template(path)
     P.sync(t.name, t.description, path:match("[^/]+$"), t.models, true)
@@ -331,7 +332,7 @@ end
 ---@return table
 function M.model(portfolio, model)
     if type(portfolio) ~= "string" or type(model) ~= "string" then
-        relm.error("invalid_argument", "relm.portfolio.model: portfolio and model names (strings) expected", 2)
+        relm.error("invalid_argument", i18n._("relm.portfolio.model: portfolio and model names (strings) expected"), 2)
     end
     ensure_synced()
     local rows = relm.sql([[SELECT m.* FROM models m JOIN portfolios p ON p.id = m.portfolio_id
@@ -340,14 +341,14 @@ function M.model(portfolio, model)
         if not relm.sql("SELECT 1 FROM portfolios WHERE name = ?", portfolio)[1] then
             for _, t in ipairs(relm.user.is_admin() and {} or unloaded_templates()) do
                 if t.name == portfolio then
-                    relm.error("not_found", "portfolio '" .. portfolio .. "' is shipped but not loaded into "
-                        .. "this database yet: an administrator loads it (relm.portfolio.sync(), or any "
-                        .. "relm.portfolio call made as an administrator)", 2)
+                    relm.error("not_found", i18n._("portfolio '") .. portfolio .. i18n._("' is shipped but not loaded into ")
+                        .. i18n._("this database yet: an administrator loads it (relm.portfolio.sync(), or any ")
+                        .. i18n._("relm.portfolio call made as an administrator)"), 2)
                 end
             end
-            relm.error("not_found", "no portfolio named '" .. portfolio .. "' (see relm.portfolio.list())", 2)
+            relm.error("not_found", i18n._("no portfolio named '") .. portfolio .. i18n._("' (see relm.portfolio.list())"), 2)
         end
-        relm.error("not_found", "portfolio '" .. portfolio .. "' has no model '" .. model .. "'", 2)
+        relm.error("not_found", i18n._("portfolio '") .. portfolio .. i18n._("' has no model '") .. model .. "'", 2)
     end
     local m = decode_model(rows[1])
     m.portfolio = portfolio
@@ -361,7 +362,7 @@ end
 ---@param status string
 function M.set_status(portfolio, model, status)
     if type(portfolio) ~= "string" or type(model) ~= "string" or type(status) ~= "string" then
-        relm.error("invalid_argument", "relm.portfolio.set_status: portfolio, model and status (strings) expected", 2)
+        relm.error("invalid_argument", i18n._("relm.portfolio.set_status: portfolio, model and status (strings) expected"), 2)
     end
     P.model_status(portfolio, model, status)
 end

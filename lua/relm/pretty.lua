@@ -1,5 +1,6 @@
 -- relm/pretty.lua: how values print in the REPL and `relm -e`. Arrays of
 -- records print as aligned tables, other tables as readable Lua, cycles marked.
+local i18n = require "relm.i18n"
 local M = {}
 
 --- Widest cell before it is cut with an ellipsis.
@@ -319,10 +320,10 @@ end
 ---@return string
 function M.table(rows, columns, opts)
     if type(rows) ~= "table" then
-        error("pretty.table: argument #1 (rows) must be an array of records", 2)
+        error(i18n._("pretty.table: argument #1 (rows) must be an array of records"), 2)
     end
     if columns ~= nil and type(columns) ~= "table" then
-        error("pretty.table: argument #2 (columns) must be an array of names", 2)
+        error(i18n._("pretty.table: argument #2 (columns) must be an array of names"), 2)
     end
     opts = opts or {}
     if columns == nil then
@@ -567,11 +568,11 @@ end
 ---@return string mode
 function M.set_mode(mode, opts)
     if mode ~= nil and not MODES[mode] then
-        relm.error("invalid_argument", "relm.mode: argument #1 must be one of table, box, csv, json, jsonl, "
-            .. "line, markdown, got " .. tostring(mode), 2)
+        relm.error("invalid_argument", i18n._("relm.mode: argument #1 must be one of table, box, csv, json, jsonl, ")
+            .. i18n._("line, markdown, got ") .. tostring(mode), 2)
     end
     if opts ~= nil and type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.mode: argument #2 (opts) must be a table {header = boolean}", 2)
+        relm.error("invalid_argument", i18n._("relm.mode: argument #2 (opts) must be a table {header = boolean}"), 2)
     end
     M.mode = mode or M.mode
     if opts and opts.header ~= nil then
@@ -595,8 +596,8 @@ end
 function M.set_output(path, once)
     local fname = once and "relm.once" or "relm.output"
     if path ~= nil and (type(path) ~= "string" or path == "") then
-        relm.error("invalid_argument", fname .. ": argument #1 (path) must be a file name, or nothing for "
-            .. "the screen", 2)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 (path) must be a file name, or nothing for ")
+            .. i18n._("the screen"), 2)
     end
     local previous = M.out_path
     if path == nil or path == "stdout" or path == "-" then
@@ -605,7 +606,7 @@ function M.set_output(path, once)
     end
     local h, err = io.open(path, "w")
     if not h then
-        relm.error("io_error", fname .. ": cannot write '" .. path .. "': " .. tostring(err), 2)
+        relm.error("io_error", fname .. i18n._(": cannot write '") .. path .. "': " .. tostring(err), 2)
     end
     close_out()
     M.out, M.out_path, M.out_once = h, path, once and true or false

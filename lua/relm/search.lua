@@ -2,6 +2,7 @@
 -- default; status="closed" for the reference product's closed-release
 -- search) with full-text search over title, description and closure text
 -- (SQLite FTS5), and export to CSV or JSON. See docs/search.md.
+local i18n = require "relm.i18n"
 local M = {}
 
 local STATUS = { open = true, suspended = true, closed = true, cancelled = true }
@@ -346,7 +347,7 @@ end
 function M.export(rows_or_filters, path, opts)
     local fname = "relm.search.export"
     if type(rows_or_filters) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #1 must be search results or filters", 2)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 must be search results or filters"), 2)
     end
     local export = require "relm.export"
     opts = export.check_target(path, opts, fname)
@@ -369,8 +370,8 @@ function M.export(rows_or_filters, path, opts)
         export.check_rows(rows, fname)
         for i, r in ipairs(rows) do
             if r.number == nil or r.id == nil then
-                relm.error("invalid_argument", ("%s: row %d is not a release (it has no %s); write any records "
-                    .. "with relm.export(rows, path)"):format(fname, i, r.id == nil and "id" or "number"), 2)
+                relm.error("invalid_argument", (i18n._("%s: row %d is not a release (it has no %s); write any records ")
+                    .. i18n._("with relm.export(rows, path)")):format(fname, i, r.id == nil and "id" or "number"), 2)
             end
         end
     end

@@ -8,6 +8,7 @@
 -- full (every problem reported, not only the first) and compiled into the
 -- table the release engine consumes. Guards and entry/exit actions only
 -- ever run through the sandbox, under its time and memory limits.
+local i18n = require "relm.i18n"
 local sandbox = require "relm.core.sandbox"
 local source = require "relm.source"
 
@@ -265,7 +266,7 @@ end
 -- by then), so it is told so at its line instead of silently ignored.
 local function sealed(c, kind)
     if c.sealed then
-        error(("%s is a declaration: write it at the top level of the file, not in a guard or action"):format(kind),
+        error((i18n._("%s is a declaration: write it at the top level of the file, not in a guard or action")):format(kind),
             3)
     end
 end
@@ -935,7 +936,7 @@ end
 ---@return string[]|nil problems
 function M.check(path)
     if type(path) ~= "string" then
-        relm.error("invalid_argument", "relm.workflow.check: argument #1 (path) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.workflow.check: argument #1 (path) must be a string"), 2)
     end
     local file = resolve(path)
     local wf, problems, err = build(file)
@@ -956,7 +957,7 @@ end
 ---@return table wf
 function M.load(name_or_path)
     if type(name_or_path) ~= "string" or name_or_path == "" then
-        relm.error("invalid_argument", "relm.workflow.load: argument #1 (name_or_path) must be a non-empty string", 2)
+        relm.error("invalid_argument", i18n._("relm.workflow.load: argument #1 (name_or_path) must be a non-empty string"), 2)
     end
     local path = resolve(name_or_path)
     local wf = cache[path]
@@ -967,12 +968,12 @@ function M.load(name_or_path)
     wf, problems, err = build(path)
     if err then
         if path == name_or_path then
-            relm.error("not_found", ("no workflow '%s' (cannot read %s)"):format(name_or_path, display_name(path)), 2)
+            relm.error("not_found", (i18n._("no workflow '%s' (cannot read %s)")):format(name_or_path, display_name(path)), 2)
         end
         relm.error("not_found", no_such_name(name_or_path), 2)
     end
     if not wf then
-        relm.error("invalid_workflow", ("workflow '%s' has %d problem%s:\n  %s"):format(name_or_path, #problems,
+        relm.error("invalid_workflow", (i18n._("workflow '%s' has %d problem%s:\n  %s")):format(name_or_path, #problems,
             #problems == 1 and "" or "s", table.concat(problems, "\n  ")), 2)
     end
     cache[path] = wf
@@ -985,7 +986,7 @@ end
 ---@return table wf
 function M.reload(name_or_path)
     if type(name_or_path) ~= "string" or name_or_path == "" then
-        relm.error("invalid_argument", "relm.workflow.reload: argument #1 (name_or_path) must be a non-empty string",
+        relm.error("invalid_argument", i18n._("relm.workflow.reload: argument #1 (name_or_path) must be a non-empty string"),
             2)
     end
     cache[resolve(name_or_path)] = nil
@@ -1203,7 +1204,7 @@ end
 function WF:guard(tname, r, opts)
     local t = self.transitions[tname]
     if not t then
-        relm.error("not_found", ("workflow '%s' has no transition '%s'"):format(self.name, tostring(tname)), 2)
+        relm.error("not_found", (i18n._("workflow '%s' has no transition '%s'")):format(self.name, tostring(tname)), 2)
     end
     if not t.guard_fn then
         return true
@@ -1272,8 +1273,8 @@ local function run_actions(list, r, ctx)
         end
         if bad then
             local info = getinfo(fn, "S")
-            error(("%s:%d: the action returned %s; an action returns nil or a table of field = value "
-                .. "(strings, numbers, booleans)"):format(info.short_src, info.linedefined, bad), 0)
+            error((i18n._("%s:%d: the action returned %s; an action returns nil or a table of field = value ")
+                .. i18n._("(strings, numbers, booleans)")):format(info.short_src, info.linedefined, bad), 0)
         end
     end
     for k, fn in pairs(set_at or {}) do
@@ -1289,7 +1290,7 @@ end
 local function run_state_actions(self, which, state, r, ctx)
     local s = self.states[state]
     if not s then
-        relm.error("not_found", ("workflow '%s' has no state '%s'"):format(self.name, tostring(state)), 3)
+        relm.error("not_found", (i18n._("workflow '%s' has no state '%s'")):format(self.name, tostring(state)), 3)
     end
     local list = which == "enter" and s._enter or s._exit
     if #list == 0 then
@@ -1300,7 +1301,7 @@ local function run_state_actions(self, which, state, r, ctx)
     if not ok and relm.is_error(res, "interrupted") then
         error(res, 0) -- Ctrl-C: not the action's fault
     elseif not ok then
-        relm.error("sandbox", ("%s action of state '%s' failed: %s"):format(which == "enter" and "entry" or "exit",
+        relm.error("sandbox", (i18n._("%s action of state '%s' failed: %s")):format(which == "enter" and "entry" or "exit",
             state, message_of(res)), 3)
     end
     return res, set_at
