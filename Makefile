@@ -174,7 +174,7 @@ XGETTEXT = xgettext --from-code=UTF-8 --package-name=relm --msgid-bugs-address= 
 po/relm.pot: $(POT_C) $(POT_LUA) | $(DEPS_STAMP)
 	$(call say,XGETTEXT,$@)
 	$(Q)$(XGETTEXT) --language=C -k_ -kN_ -kn_:1,2 -o $@.c.tmp $(POT_C)
-	$(Q)$(XGETTEXT) --language=Lua -ki18n._ -ki18n.n_:1,2 -krelm._ -krelm.n_:1,2 \
+	$(Q)$(XGETTEXT) --language=Lua -ki18n._ -ki18n.N_ -ki18n.n_:1,2 -krelm._ -krelm.n_:1,2 \
 	  -o $@.lua.tmp $(POT_LUA)
 	$(Q)sed -i 's/charset=CHARSET/charset=UTF-8/' $@.c.tmp $@.lua.tmp && \
 	  msgcat --sort-by-file -o $@.tmp $@.c.tmp $@.lua.tmp && \

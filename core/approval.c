@@ -162,10 +162,12 @@ static int quorum_needed(const relm_approval_ask *a, int64_t members,
                              a->rule, a->source ? a->source : "?", q);
     if (v > members)
         return relm_diag_set(d, "not_allowed",
-                             _("rule '%s' (%s) asks %ld approvals of group '%s', "
-                             "which has %" PRId64 " active member%s"),
+                             n_("rule '%s' (%s) asks %ld approvals of group '%s', "
+                                "which has %" PRId64 " active member",
+                                "rule '%s' (%s) asks %ld approvals of group '%s', "
+                                "which has %" PRId64 " active members", members),
                              a->rule, a->source ? a->source : "?", v,
-                             a->group, members, members == 1 ? "" : "s");
+                             a->group, members);
     *needed = v;
     return RELM_OK;
 }

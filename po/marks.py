@@ -7,8 +7,11 @@ the "relm" prefix and punctuation aside) and is passed, unmarked, as the
 message argument of a call that shows text to a person:
   C:   relm_diag_set(d, code, MSG), relm_lua_error(L, code, MSG),
        luaL_error(L, MSG), usage_error(MSG), fprintf(stderr, MSG),
+       file_error(im, row, code, MSG), problem(...) in audit.c and import.c,
+       fail(ms, MSG) in pattern.c, script_error(L, MSG),
        printf(MSG), puts(MSG), fputs(MSG, f)
   Lua: relm.error(code, MSG), base.error(code, MSG), fail(code, MSG),
+       rerror(code, MSG), refuse(code, MSG),
        error(MSG); in Lua every literal with a space inside MSG counts (a
        message built with .. or :format), single words being identifiers.
 A literal is marked when it sits inside _(), N_(), n_() (C) or i18n._(),
@@ -21,8 +24,11 @@ import sys
 
 C_CALLS = {"relm_diag_set": 2, "relm_lua_error": 2, "luaL_error": 1,
            "usage_error": 0, "printf": 0, "puts": 0, "fputs": 0,
-           "fprintf": 1, "script_error": 1}
-LUA_CALLS = {"relm.error": 1, "base.error": 1, "fail": 1, "error": 0}
+           "fprintf": 1, "script_error": 1, "file_error": 3, "fail": 1}
+# Helpers whose message argument sits elsewhere in one file.
+C_FILE_CALLS = {"audit.c": {"problem": 3}, "import.c": {"problem": 4}}
+LUA_CALLS = {"relm.error": 1, "base.error": 1, "fail": 1, "error": 0,
+             "rerror": 1, "refuse": 1}
 C_MARKS = {"_", "N_", "n_"}
 LUA_MARKS = {"i18n._", "i18n.n_", "relm._", "relm.n_", "i18n.N_"}
 
@@ -77,7 +83,7 @@ def is_message(lit, lua):
 def scan(path, text, allow):
     lua = path.endswith(".lua")
     toks = tokens(text, lua)
-    calls = LUA_CALLS if lua else C_CALLS
+    calls = LUA_CALLS if lua else dict(C_CALLS, **C_FILE_CALLS.get(os.path.basename(path), {}))
     marks = LUA_MARKS if lua else C_MARKS
     found = []   # (start, end) of literal runs to wrap
     stack = []   # per open paren: [call name, arg index]

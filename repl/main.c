@@ -36,7 +36,7 @@ typedef struct options {
 static const char *const modes[] = {"table", "box",  "csv",      "json",
                                     "jsonl", "line", "markdown", NULL};
 
-static const char *usage_text =
+static const char *usage_text = N_(
     "usage: relm [OPTIONS] COMMAND\n"
     "\n"
     "commands:\n"
@@ -60,20 +60,20 @@ static const char *usage_text =
     "  --version        print the version\n"
     "  --help           print this text\n"
     "\n"
-    "Exit status: 0 success, 1 error, 2 usage error.\n";
+    "Exit status: 0 success, 1 error, 2 usage error.\n");
 
 static const struct {
     const char *name;
     const char *text;
 } command_help[] = {
     {"run",
-     "usage: relm [OPTIONS] run FILE.lua [ARGS...]\n"
+     N_("usage: relm [OPTIONS] run FILE.lua [ARGS...]\n"
      "Run a Lua script with the global `relm`. FILE '-' reads the script from\n"
      "stdin. The script sees its arguments in `arg` as lua5.4 sets it:\n"
      "arg[0] is the script, arg[1..n] the arguments. An error ends the run\n"
-     "with exit status 1 and `file:line: message` on stderr.\n"},
+     "with exit status 1 and `file:line: message` on stderr.\n")},
     {"repl",
-     "usage: relm [OPTIONS] repl   or   relm [OPTIONS] -i FILE.lua [ARGS...]\n"
+     N_("usage: relm [OPTIONS] repl   or   relm [OPTIONS] -i FILE.lua [ARGS...]\n"
      "Interactive session: expressions print their values, records print as\n"
      "aligned tables, Tab completes names, history is kept in\n"
      "~/.relm_history, Ctrl-C interrupts the statement, Ctrl-D leaves.\n"
@@ -82,13 +82,13 @@ static const struct {
      "defined. relm.mode(), relm.output(), relm.once(), relm.timer(),\n"
      "relm.schema() and relm.traceback() work as sqlite3's dot commands.\n"
      "Fed by a pipe, it reads statements without prompts, goes on after an\n"
-     "error and then exits with status 1.\n"},
+     "error and then exits with status 1.\n")},
     {"-e",
-     "usage: relm [OPTIONS] -e 'LUA'\n"
+     N_("usage: relm [OPTIONS] -e 'LUA'\n"
      "Run one statement (or expression) and print its results, e.g.\n"
-     "  relm -e 'relm.sql(\"select name from users\")'\n"},
+     "  relm -e 'relm.sql(\"select name from users\")'\n")},
     {"serve",
-     "usage: relm [OPTIONS] serve [--log text|json]\n"
+     N_("usage: relm [OPTIONS] serve [--log text|json]\n"
      "Run the event loop on the database until SIGTERM or SIGINT (then finish\n"
      "the deliveries in flight and exit 0): fire SLA warnings and breaches,\n"
      "deliver the outbox to webhook and e-mail subscriptions (relm.notify),\n"
@@ -96,10 +96,10 @@ static const struct {
      "within a second. One serve per database: a second one refuses to start\n"
      "(the lock is an flock on DB.serve.lock beside the database). SIGHUP\n"
      "re-reads the settings. One log line per thing done on stdout; --log\n"
-     "json makes each a JSON object. See docs/serve.md.\n"},
-    {"help", "usage: relm help [COMMAND]\n"
+     "json makes each a JSON object. See docs/serve.md.\n")},
+    {"help", N_("usage: relm help [COMMAND]\n"
              "Print the usage text, or the help of one command (run, repl, -e,\n"
-             "serve).\n"},
+             "serve).\n")},
 };
 
 /* Report a usage error as one line with a hint and return exit status 2.
@@ -117,12 +117,12 @@ static int usage_error(const char *fmt, const char *what)
 static int print_help(const char *topic)
 {
     if (topic == NULL) {
-        fputs(usage_text, stdout);
+        fputs(_(usage_text), stdout);
         return 0;
     }
     for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
         if (strcmp(command_help[i].name, topic) == 0) {
-            fputs(command_help[i].text, stdout);
+            fputs(_(command_help[i].text), stdout);
             return 0;
         }
     return usage_error(_("no help for '%s'; the commands are run, repl, -e, "

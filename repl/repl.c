@@ -205,13 +205,13 @@ static char *read_line(const char *prompt, int tty)
  * a line of its own: a long database path must not wrap mid-word. */
 static void banner(const char *path, const char *user)
 {
-    static const char hint[] = "help() lists the modules; Ctrl-D leaves.";
+    const char *hint = _("help() lists the modules; Ctrl-D leaves.");
     char head[4200];
     struct winsize ws;
     int cols = 80;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         cols = ws.ws_col;
-    int n = snprintf(head, sizeof head, "relm %s on %s as %s.", RELM_VERSION, path, user);
+    int n = snprintf(head, sizeof head, _("relm %s on %s as %s."), RELM_VERSION, path, user);
     if (n >= 0 && (size_t)n + 1 + strlen(hint) <= (size_t)cols)
         printf("%s %s\n", head, hint);
     else

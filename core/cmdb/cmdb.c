@@ -289,10 +289,10 @@ int cmdb_type_load(relm_store *s, const char *name, cmdb_type **out,
 static void show_value(const relm_cmdb_value *v, char *out, size_t n)
 {
     switch (v->vtype) {
-    case RELM_V_NIL: snprintf(out, n, "nothing"); break;
-    case RELM_V_INT: snprintf(out, n, "the integer %lld", (long long)v->i); break;
-    case RELM_V_REAL: snprintf(out, n, "the number %.17g", v->r); break;
-    case RELM_V_BOOL: snprintf(out, n, "the boolean %s", v->i ? "true" : "false"); break;
+    case RELM_V_NIL: snprintf(out, n, "%s", _("nothing")); break;
+    case RELM_V_INT: snprintf(out, n, _("the integer %lld"), (long long)v->i); break;
+    case RELM_V_REAL: snprintf(out, n, _("the number %.17g"), v->r); break;
+    case RELM_V_BOOL: snprintf(out, n, _("the boolean %s"), v->i ? "true" : "false"); break;
     default:
         snprintf(out, n, "\"%.*s%s\"", (int)(v->len > 60 ? 60 : v->len), v->s,
                  v->len > 60 ? "..." : "");
@@ -1926,7 +1926,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     sqlite3_reset(st);
     int64_t nlinks[NLINK_TABLES], nany = nrel;
     char uses[256];
-    int off = snprintf(uses, sizeof uses, "%lld relationship(s)",
+    int off = snprintf(uses, sizeof uses, n_("%lld relationship", "%lld relationships", nrel),
                        (long long)nrel);
     for (size_t i = 0; i < NLINK_TABLES; i++) {
         nlinks[i] = link_count(s, &ci_links[i], c->id);

@@ -214,7 +214,7 @@ static const char *arg_name(lua_State *L, int idx, char *buf, size_t size)
     if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
         ar.name != NULL)
         fn = ar.name;
-    snprintf(buf, size, "argument #%d to '%s'", idx, fn);
+    snprintf(buf, size, _("argument #%d to '%s'"), idx, fn);
     return buf;
 }
 

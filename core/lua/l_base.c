@@ -188,7 +188,7 @@ static int sql_authorize(void *ctx, int action, const char *a, const char *b,
         }
         if (db != NULL && strcmp(db, "main") != 0) {
             snprintf(g->refused, sizeof g->refused,
-                     "reading database '%s'", db);
+                     _("reading database '%s'"), db);
             return SQLITE_DENY;
         }
         if (!g->admin && a != NULL && b != NULL)

@@ -485,6 +485,15 @@ void relm_sandbox_limit_text(char *buf, size_t len)
     snprintf(buf, len, "%s per call; %s owned per script", per_call, per_script);
 }
 
+/* The timeout message: translated, then " (at file:line)" left as it is,
+ * a locator the Lua half moves to the front (workflow.lua, approval.lua). */
+static int timeout_error(relm_diag *d, unsigned ms, const char *where)
+{
+    char head[256];
+    snprintf(head, sizeof head, _("time limit of %u ms exceeded"), ms);
+    return relm_diag_set(d, "sandbox", "%s (at %s)", head, where);
+}
+
 int relm_sandbox_call(lua_State *L, int nargs, int nresults,
                       const relm_sandbox_limits *lim, relm_diag *d)
 {
@@ -509,8 +518,7 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     if (outer && wd->fired) {
         lua_pop(L, nargs + 1);
         lua_pushliteral(L, "sandbox: time limit exceeded");
-        return relm_diag_set(d, "sandbox", _("time limit of %u ms exceeded "
-                             "(at %s)"), outer_ms, wd->where);
+        return timeout_error(d, outer_ms, wd->where);
     }
     uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000u;
     unsigned eff_ms = ms;
@@ -584,8 +592,7 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     if (status == LUA_OK)
         return RELM_OK;
     if (fired)
-        return relm_diag_set(d, "sandbox", _("time limit of %u ms exceeded "
-                             "(at %s)"), eff_ms, wd->where);
+        return timeout_error(d, eff_ms, wd->where);
     if (status == LUA_ERRMEM && hit != 0) {
         char size[32];
         format_bytes(size, sizeof size, defaults().owned_bytes);

@@ -355,8 +355,9 @@ function M.transition_gate(r, wf, tname)
             end
             names[#names + 1] = ("#%d '%s' (%s)"):format(a.id, a.title, a.status)
         end
-        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: %d %s activit%s not done or cancelled: %s"))
-            :format(tname, r.number, #open, phase, #open == 1 and i18n._("y is") or i18n._("ies are"), table.concat(names, ", ")))
+        relm.error("not_allowed", (i18n.n_("'%s' is not allowed on release %s: %d %s activity is not done or cancelled: %s",
+            "'%s' is not allowed on release %s: %d %s activities are not done or cancelled: %s", #open))
+            :format(tname, r.number, #open, phase, table.concat(names, ", ")))
     end
 end
 

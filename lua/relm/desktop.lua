@@ -108,7 +108,14 @@ local function short_delay(s)
     return ("%dm"):format(math.max(1, s // 60))
 end
 
-local SIT_SHORT = { ["in execution"] = "exec", suspended = "susp", late = "LATE" }
+local SIT_SHORT = { ["in execution"] = i18n.N_("exec"), suspended = i18n.N_("susp"), late = i18n.N_("LATE") }
+
+-- The printed columns' headers, translated where they are shown.
+local HEADERS = {
+    number = i18n.N_("number"), p = i18n.N_("p"), sit = i18n.N_("sit"), limit = i18n.N_("limit"),
+    delay = i18n.N_("delay"), task = i18n.N_("task"), group = i18n.N_("group"), resp = i18n.N_("resp"),
+    shared = i18n.N_("shared"),
+}
 
 -- The printed columns: the first five are short and never cut (a cut
 -- number is useless); the others share what is left of the line.
@@ -138,7 +145,7 @@ local function fit(rows, width)
     local columns, flex, ws = {}, {}, {}
     local used = 0
     for _, c in ipairs(FIXED) do
-        local w = #c
+        local w = text_width(i18n._(HEADERS[c]))
         for _, r in ipairs(rows) do
             w = math.max(w, text_width(tostring(r[c])))
         end
@@ -153,7 +160,7 @@ local function fit(rows, width)
         if w > 0 or c == "task" then
             columns[#columns + 1] = c
             flex[#flex + 1] = c
-            ws[#flex] = math.max(w, #c)
+            ws[#flex] = math.max(w, text_width(i18n._(HEADERS[c])))
             used = used + ws[#flex]
         end
     end
@@ -163,7 +170,8 @@ local function fit(rows, width)
             local widest, share
             for i, c in ipairs(flex) do
                 local s = ws[i] / (pass.weight[c] or 1)
-                if ws[i] > math.max(#c, pass.floor[c] or ws[i]) and (widest == nil or s > share) then
+                if ws[i] > math.max(text_width(i18n._(HEADERS[c])), pass.floor[c] or ws[i])
+                    and (widest == nil or s > share) then
                     widest, share = i, s
                 end
             end
@@ -182,6 +190,16 @@ local function fit(rows, width)
     return columns
 end
 
+-- A time limit in a desktop line: "12-07 05:30" (month-day) in English,
+-- "07/12 05:30" in a language that writes the day first (i18n.datetime).
+local function short_limit(stamp)
+    local full = i18n.datetime(stamp)
+    if full == stamp then
+        return (stamp:sub(6, 16):gsub("T", " "))
+    end
+    return (full:gsub("[/.-]%d%d%d%d", "", 1))
+end
+
 -- label followed by items separated by commas, wrapped at width under
 -- the first item.
 local function wrap(label, items, width)
@@ -190,7 +208,7 @@ local function wrap(label, items, width)
         local piece = item .. (i < #items and "," or "")
         if line ~= label and text_width(line) + 1 + text_width(piece) > width then
             lines[#lines + 1] = line
-            line = string.rep(" ", #label) .. piece
+            line = string.rep(" ", text_width(label)) .. piece
         else
             line = line .. (line == label and "" or " ") .. piece
         end
@@ -206,29 +224,35 @@ end
 local function render(d)
     local mt = getmetatable(d)
     if #d == 0 then
-        return ("(nothing waiting for %s)"):format(mt.user)
+        return i18n._("(nothing waiting for %s)"):format(mt.user)
     end
     local terminal = pretty.terminal()
     local width = terminal and pretty.width or math.huge
     local rows = {}
     for i, r in ipairs(d) do
         rows[i] = {
-            number = r.number, p = r.priority, sit = SIT_SHORT[r.situation] or r.situation,
-            limit = r.time_limit and (r.time_limit:sub(6, 16):gsub("T", " ")) or "",
+            number = r.number, p = r.priority, sit = i18n._(SIT_SHORT[r.situation] or r.situation),
+            limit = r.time_limit and short_limit(r.time_limit) or "",
             delay = short_delay(r.delay),
             task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task or "",
             group = r.group or "", resp = r.responsible or "", shared = r.shared_with or "",
         }
     end
     local columns = fit(rows, width)
+    local labels = {}
+    for c, h in pairs(HEADERS) do
+        labels[c] = i18n._(h)
+    end
     local text = pretty.table(rows, columns, {
+        labels = labels,
         width = terminal and width or 0, max_rows = terminal and pretty.max_rows or nil,
         max_cell = not terminal and math.huge or nil, header = pretty.header,
     })
     local c = mt.counts
     local sit = {
-        "in execution " .. c.situation["in execution"], "suspended " .. c.situation.suspended,
-        "late " .. c.situation.late,
+        i18n._("in execution %d"):format(c.situation["in execution"]),
+        i18n._("suspended %d"):format(c.situation.suspended),
+        i18n._("late %d"):format(c.situation.late),
     }
     local prio = {}
     for p = 1, 5 do
@@ -249,8 +273,14 @@ local function render(d)
     for i, g in ipairs(groups) do
         groups[i] = g.name .. " " .. g.n
     end
-    return table.concat({ text, wrap("situation: ", sit, width), wrap("priority:  ", prio, width),
-        wrap("group:     ", groups, width) }, "\n")
+    -- The three labels padded to one width, so the counts line up.
+    local heads = { i18n._("situation:"), i18n._("priority:"), i18n._("group:") }
+    local w = math.max(text_width(heads[1]), text_width(heads[2]), text_width(heads[3])) + 1
+    for i, h in ipairs(heads) do
+        heads[i] = h .. string.rep(" ", w - text_width(h))
+    end
+    return table.concat({ text, wrap(heads[1], sit, width), wrap(heads[2], prio, width),
+        wrap(heads[3], groups, width) }, "\n")
 end
 
 -- The items (at most limit) and counts of the desktop for opts (checked),

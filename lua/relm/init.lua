@@ -15,6 +15,37 @@ local relm = {
     info = base.info,
 }
 
+---The translation of msgid in the user's language (LANG, LC_MESSAGES,
+---LANGUAGE) from relm's catalogue, or msgid itself: relm._("closed").
+---@param msgid string
+---@return string
+function relm._(msgid)
+    if type(msgid) ~= "string" then
+        relm.error("invalid_argument", i18n._("relm._: argument #1 (msgid) must be a string"), 2)
+    end
+    return i18n._(msgid)
+end
+
+---The singular or plural form for n, translated: relm.n_("%d CI", "%d CIs", n).
+---@param singular string
+---@param plural string
+---@param n integer
+---@return string
+function relm.n_(singular, plural, n)
+    if type(singular) ~= "string" or type(plural) ~= "string" or math.type(n) ~= "integer" then
+        relm.error("invalid_argument", i18n._("relm.n_: arguments must be two strings and an integer"), 2)
+    end
+    return i18n.n_(singular, plural, n)
+end
+
+---A label for the user's language from a string or a table
+---{en = "...", pt_BR = "...", es = "..."}, English when the language is missing.
+---@param label string|table
+---@return string|nil
+function relm.label(label)
+    return i18n.label(label)
+end
+
 -- What sqlite3's dot commands do, as functions (docs/repl.md). They load
 -- the printer and the exporter on first use only.
 

@@ -67,7 +67,7 @@ end
 -- " (did you mean 'crm-db'?)" as relm.cmdb.get gives it (error path only).
 local function with_ci_hint(err, kind)
     local missing = kind == "ci" and relm.is_error(err, "not_found") and type(err.message) == "string"
-        and err.message:match("^no CI named '(.*)'$")
+        and i18n.match(err.message, "no CI named '%s'")
     if missing then
         fail("not_found", err.message .. require("relm.cmdb").ci_hint(missing))
     end

@@ -835,14 +835,14 @@ local function act_json(id, action, opts)
                             all[#all + 1], also[#also + 1] = f, f
                         end
                     end
-                    refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s%s")
+                    refuse("invalid_field", (i18n._("'%s' is not allowed on release %s: missing required field(s): %s%s"))
                         :format(action, cur.number, table.concat(missing, ", "), #also > 0
-                            and ("; and give %s with the action itself (fields = {...})"):format(
+                            and (i18n._("; and give %s with the action itself (fields = {...})")):format(
                                 table.concat(also, ", ")) or ""), { missing = all })
                 end
                 if #unprompted > 0 then
-                    refuse("invalid_field", ("'%s' on release %s needs %s given with the action itself "
-                        .. "(fields = {...}), even when the release already has a value"):format(action, cur.number,
+                    refuse("invalid_field", (i18n._("'%s' on release %s needs %s given with the action itself ")
+                        .. i18n._("(fields = {...}), even when the release already has a value")):format(action, cur.number,
                         table.concat(unprompted, ", ")), { missing = unprompted })
                 end
                 -- The full ctx costs two queries: built when a guard or an
@@ -858,8 +858,8 @@ local function act_json(id, action, opts)
                 done_ctx = ctx
                 local gok, reason = wf:guard(tname, merged, ctx)
                 if not gok then
-                    refuse("not_allowed", ("'%s' is not allowed on release %s: %s"):format(
-                        action, cur.number, tostring(reason or "the workflow's guard refused")), { guard = reason })
+                    refuse("not_allowed", (i18n._("'%s' is not allowed on release %s: %s")):format(
+                        action, cur.number, tostring(reason or i18n._("the workflow's guard refused"))), { guard = reason })
                 end
                 extensions("transition_gate", cur, wf, tname, ctx)
                 local to = wf.transitions[tname].to
@@ -943,11 +943,13 @@ local function dry_run(id, action, opts)
     local msg = type(res) == "table" and tostring(res.message) or tostring(res)
     -- The report's reason drops the "'x' is not allowed on release N:" the
     -- refusal starts with: the report is about that already.
-    out.code, out.reason, out.error = code, (msg:gsub("^'[^']*' is not allowed on release [^:]*: ", "")), res
+    local _, _, reason = i18n.match(msg, "'%s' is not allowed on release %s: %s")
+    out.code, out.reason, out.error = code, reason or msg, res
     if detail.missing then
         out.missing = detail.missing
     else
         local list = msg:match("missing required field%(s%): (.*)$")
+            or select(3, i18n.match(msg, "'%s' is not allowed on release %s: missing required field(s): %s"))
         for f in (list or ""):gmatch("[^, ]+") do
             out.missing[#out.missing + 1] = f
         end

@@ -228,7 +228,7 @@ local function located(msg, chunk, what)
     if head then
         return ("%s: %s %s"):format(at, head, what)
     end
-    if msg:find("^memory limit") then
+    if msg:find("^memory limit") or msg:find(i18n.prefix("memory limit of %s exceeded"), 1, true) == 1 then
         return ("%s: %s %s"):format(chunk, msg, what)
     end
     if msg:find(chunk, 1, true) == 1 then
@@ -973,8 +973,8 @@ function M.load(name_or_path)
         relm.error("not_found", no_such_name(name_or_path), 2)
     end
     if not wf then
-        relm.error("invalid_workflow", (i18n._("workflow '%s' has %d problem%s:\n  %s")):format(name_or_path, #problems,
-            #problems == 1 and "" or "s", table.concat(problems, "\n  ")), 2)
+        relm.error("invalid_workflow", (i18n.n_("workflow '%s' has %d problem:\n  %s", "workflow '%s' has %d problems:\n  %s",
+            #problems)):format(name_or_path, #problems, table.concat(problems, "\n  ")), 2)
     end
     cache[path] = wf
     return wf
@@ -1223,7 +1223,7 @@ function WF:guard(tname, r, opts)
             error(res, 0) -- misuse (bad opts.limits), not the guard's doing
         end
         local msg = message_of(res)
-        local limit, reached = msg:match("^(time limit of %d+ ms exceeded) %(at (.+)%)$")
+        local limit, reached = msg:match("^(.-) %(at ([^%)]+:%d+)%)$")
         if limit then
             -- The line reached may be in a helper the guard called; the
             -- designer looks for the guard, so name both.
