@@ -167,27 +167,21 @@ $(BUILD)/locale/%/LC_MESSAGES/relm.mo: po/%.po | $(DEPS_STAMP)
 	$(call say,MSGFMT,$<)
 	$(Q)msgfmt --check -o $@ $<
 
-# po/relm.pot from the sources, then merged into every po/<lang>.po (new
-# messages arrive untranslated, changed ones fuzzy: `make lint` names them).
-XGETTEXT = xgettext --from-code=UTF-8 --package-name=relm --msgid-bugs-address= \
-	--sort-by-file --add-comments=TRANSLATORS:
-po/relm.pot: $(POT_C) $(POT_LUA) | $(DEPS_STAMP)
+# po/relm.pot from the sources (po/extract.sh), then merged into every
+# po/<lang>.po: new messages arrive untranslated, changed ones fuzzy, and
+# `make lint` names them until they are translated (docs/languages.md).
+po/relm.pot: $(POT_C) $(POT_LUA) po/extract.sh | $(DEPS_STAMP)
 	$(call say,XGETTEXT,$@)
-	$(Q)$(XGETTEXT) --language=C -k_ -kN_ -kn_:1,2 -o $@.c.tmp $(POT_C)
-	$(Q)$(XGETTEXT) --language=Lua -ki18n._ -ki18n.N_ -ki18n.n_:1,2 -krelm._ -krelm.n_:1,2 \
-	  -o $@.lua.tmp $(POT_LUA)
-	$(Q)sed -i 's/charset=CHARSET/charset=UTF-8/' $@.c.tmp $@.lua.tmp && \
-	  msgcat --sort-by-file -o $@.tmp $@.c.tmp $@.lua.tmp && \
-	  sed -i '/^"POT-Creation-Date:/d' $@.tmp && mv $@.tmp $@ && rm -f $@.c.tmp $@.lua.tmp
+	$(Q)POT_C='$(POT_C)' POT_LUA='$(POT_LUA)' sh po/extract.sh $@
 pot: po/relm.pot
-	$(Q)for l in $(LINGUAS); do msgmerge -q --update --backup=none --no-fuzzy-matching po/$$l.po po/relm.pot; done
+	$(Q)for l in $(LINGUAS); do msgmerge -q --update --backup=none --previous po/$$l.po po/relm.pot \
+	  || exit 1; done
 
 # Messages a person reads that are not marked, .po files with untranslated
 # or fuzzy entries, and a .pot that no longer matches the sources.
 check-i18n: | $(DEPS_STAMP)
 	$(call say,I18N,po core repl lua)
-	$(Q)XGETTEXT='$(XGETTEXT)' POT_C='$(POT_C)' POT_LUA='$(POT_LUA)' LINGUAS='$(LINGUAS)' \
-	  sh po/check.sh
+	$(Q)POT_C='$(POT_C)' POT_LUA='$(POT_LUA)' LINGUAS='$(LINGUAS)' sh po/check.sh
 
 run: $(BUILD)/relm
 	$(BUILD)/relm repl

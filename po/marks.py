@@ -11,7 +11,8 @@ message argument of a call that shows text to a person:
        fail(ms, MSG) in pattern.c, script_error(L, MSG),
        printf(MSG), puts(MSG), fputs(MSG, f)
   Lua: relm.error(code, MSG), base.error(code, MSG), fail(code, MSG),
-       rerror(code, MSG), refuse(code, MSG),
+       rerror(code, MSG), refuse(code, MSG), add_problem(c, loc, MSG) and
+       bad(where, MSG) (workflow and portfolio validation),
        error(MSG); in Lua every literal with a space inside MSG counts (a
        message built with .. or :format), single words being identifiers.
 A literal is marked when it sits inside _(), N_(), n_() (C) or i18n._(),
@@ -28,7 +29,7 @@ C_CALLS = {"relm_diag_set": 2, "relm_lua_error": 2, "luaL_error": 1,
 # Helpers whose message argument sits elsewhere in one file.
 C_FILE_CALLS = {"audit.c": {"problem": 3}, "import.c": {"problem": 4}}
 LUA_CALLS = {"relm.error": 1, "base.error": 1, "fail": 1, "error": 0,
-             "rerror": 1, "refuse": 1}
+             "rerror": 1, "refuse": 1, "add_problem": 2, "bad": 1}
 C_MARKS = {"_", "N_", "n_"}
 LUA_MARKS = {"i18n._", "i18n.n_", "relm._", "relm.n_", "i18n.N_"}
 

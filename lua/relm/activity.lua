@@ -33,7 +33,8 @@ local function release_id(rel, fname)
     elseif type(rel) == "table" and math.type(rel.id) == "integer" then
         return rel.id
     end
-    relm.error("invalid_argument", fname .. i18n._(": argument #1 (release) must be a release id, number or table, got ")
+    relm.error("invalid_argument", fname
+        .. i18n._(": argument #1 (release) must be a release id, number or table, got ")
         .. type(rel), 3)
 end
 
@@ -58,7 +59,8 @@ local function check_fields(spec, fname, allowed)
     for k, v in pairs(spec) do
         local want = FIELDS[k]
         if not want or (allowed and not allowed[k]) then
-            relm.error("invalid_field", fname .. i18n._(": unknown field '") .. tostring(k) .. i18n._("' (see docs/activities.md)"), 3)
+            relm.error("invalid_field", fname .. i18n._(": unknown field '") .. tostring(k)
+                .. i18n._("' (see docs/activities.md)"), 3)
         end
         local ok = v == false or (want == "integer" and math.type(v) == "integer") or type(v) == want
         if not ok then
@@ -81,7 +83,8 @@ end
 function M.add(release, spec)
     local rid = release_id(release, "relm.activity.add")
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", i18n._("relm.activity.add: argument #2 (spec) must be a table, got ") .. type(spec), 2)
+        relm.error("invalid_argument", i18n._("relm.activity.add: argument #2 (spec) must be a table, got ")
+            .. type(spec), 2)
     end
     local waits = spec.waits_for
     local fields = {}
@@ -193,7 +196,8 @@ end
 function M.schedule(id, at, opts)
     id = activity_id(id, "relm.activity.schedule")
     if at ~= false and type(at) ~= "string" then
-        relm.error("invalid_argument", i18n._("relm.activity.schedule: argument #2 (at) must be a date string or false"), 2)
+        relm.error("invalid_argument",
+            i18n._("relm.activity.schedule: argument #2 (at) must be a date string or false"), 2)
     end
     opts = opts or {}
     if type(opts) ~= "table" then
@@ -355,7 +359,8 @@ function M.transition_gate(r, wf, tname)
             end
             names[#names + 1] = ("#%d '%s' (%s)"):format(a.id, a.title, a.status)
         end
-        relm.error("not_allowed", (i18n.n_("'%s' is not allowed on release %s: %d %s activity is not done or cancelled: %s",
+        relm.error("not_allowed",
+            (i18n.n_("'%s' is not allowed on release %s: %d %s activity is not done or cancelled: %s",
             "'%s' is not allowed on release %s: %d %s activities are not done or cancelled: %s", #open))
             :format(tname, r.number, #open, phase, table.concat(names, ", ")))
     end

@@ -59,14 +59,14 @@ local function check_quorum(q, level)
             return q
         end
     end
-    bad(level + 1, 'quorum must be a number (2), a percentage ("50%%") or "all", got %s', tostring(q))
+    bad(level + 1, i18n._('quorum must be a number (2), a percentage ("50%%") or "all", got %s'), tostring(q))
 end
 
 -- `group "cab"` is an approver; calling it with options gives another:
 -- `group "cab" { quorum = "50%", veto = false }`.
 function APPROVER.__call(self, opts)
     if type(opts) ~= "table" then
-        bad(2, "%s '%s' takes its options in braces, like { quorum = 2 }", self.kind, self.name)
+        bad(2, i18n._("%s '%s' takes its options in braces, like { quorum = 2 }"), self.kind, self.name)
     end
     local copy = setmetatable({ kind = self.kind, name = self.name, role = self.role, quorum = self.quorum,
         veto = self.veto }, APPROVER)
@@ -76,7 +76,7 @@ function APPROVER.__call(self, opts)
         elseif k == "veto" and type(v) == "boolean" then
             copy.veto = v
         else
-            bad(2, "%s '%s': unknown option '%s' (%s)", self.kind, self.name, tostring(k),
+            bad(2, i18n._("%s '%s': unknown option '%s' (%s)"), self.kind, self.name, tostring(k),
                 self.kind == "group" and "quorum, veto" or "veto")
         end
     end
@@ -117,13 +117,13 @@ local function words(file, into)
     local sealed = false
     function w.group(name)
         if type(name) ~= "string" or name == "" then
-            bad(2, 'write group "name", optionally followed by { quorum = ... }')
+            bad(2, i18n._('write group "name", optionally followed by { quorum = ... }'))
         end
         return setmetatable({ kind = "group", name = name, quorum = "1", veto = true }, APPROVER)
     end
     function w.person(name)
         if type(name) ~= "string" or name == "" then
-            bad(2, 'write person "user name"')
+            bad(2, i18n._('write person "user name"'))
         end
         return setmetatable({ kind = "person", name = name, veto = true }, APPROVER)
     end
@@ -131,22 +131,23 @@ local function words(file, into)
     -- (relm.group.add_member(group, user, {role=})), each asked in person.
     function w.role(role, group)
         if type(role) ~= "string" or role == "" or type(group) ~= "string" or group == "" then
-            bad(2, 'write role("lead", "group name"), e.g. role("lead", r.executor_group) in an approvers function')
+            bad(2, i18n._('write role("lead", "group name"), e.g. role("lead", r.executor_group) '
+                .. 'in an approvers function'))
         end
         return setmetatable({ kind = "role", name = group, role = role, veto = true }, APPROVER)
     end
     function w.levels(list)
         if type(list) ~= "table" or #list == 0 then
-            bad(2, "levels takes a list in braces: levels { group \"a\", group \"b\" }")
+            bad(2, i18n._("levels takes a list in braces: levels { group \"a\", group \"b\" }"))
         end
         for i, l in ipairs(list) do
             if not is_approver(l) then
                 if type(l) ~= "table" or #l == 0 then
-                    bad(2, "level %d must be an approver or a list of approvers", i)
+                    bad(2, i18n._("level %d must be an approver or a list of approvers"), i)
                 end
                 for _, a in ipairs(l) do
                     if not is_approver(a) then
-                        bad(2, "level %d: every entry must be group \"...\", person \"...\" or role(...)", i)
+                        bad(2, i18n._("level %d: every entry must be group \"...\", person \"...\" or role(...)"), i)
                     end
                 end
             end
@@ -156,19 +157,21 @@ local function words(file, into)
     function w.rule(name)
         if sealed then
             -- From a `when` function: the file's rules are fixed once it has loaded.
-            error(i18n._("rule is a declaration: write it at the top level of the rule file, not in a when function"), 2)
+            error(i18n._("rule is a declaration: write it at the top level of the rule file, "
+                .. "not in a when function"), 2)
         end
         local where = caller(2)
         if type(name) ~= "string" or name == "" then
-            bad(2, 'write rule "name" { when = { ... }, approvers = ... }')
+            bad(2, i18n._('write rule "name" { when = { ... }, approvers = ... }'))
         end
         return function(spec)
             if type(spec) ~= "table" then
-                bad(2, "rule '%s' needs its description in braces: rule \"%s\" { ... }", name, name)
+                bad(2, i18n._("rule '%s' needs its description in braces: rule \"%s\" { ... }"), name, name)
             end
             for k in pairs(spec) do
                 if not RULE_KEYS[k] then
-                    bad(2, "rule '%s': unknown field '%s' (when, approvers, states, description)", name, tostring(k))
+                    bad(2, i18n._("rule '%s': unknown field '%s' (when, approvers, states, description)"), name,
+                        tostring(k))
                 end
             end
             local when = spec.when
@@ -178,24 +181,25 @@ local function words(file, into)
             if type(when) == "table" then
                 for k, v in pairs(when) do
                     if not WHEN_KEYS[k] then
-                        bad(2, "rule '%s': when cannot match '%s' (it matches %s)", name, tostring(k),
+                        bad(2, i18n._("rule '%s': when cannot match '%s' (it matches %s)"), name, tostring(k),
                             "portfolio, model, type, priority, risk, impact, urgency, workflow, category, "
                             .. "executor_group, state, cis")
                     end
                     if k == "cis" then
                         if type(v) ~= "table" then
-                            bad(2, "rule '%s': cis must be a table like { criticality = \"high\" }", name)
+                            bad(2, i18n._("rule '%s': cis must be a table like { criticality = \"high\" }"), name)
                         end
                         for ck in pairs(v) do
                             if not CI_KEYS[ck] then
-                                bad(2, "rule '%s': cis cannot match '%s' (criticality, type, status, name)", name,
+                                bad(2, i18n._("rule '%s': cis cannot match '%s' (criticality, type, status, name)"),
+                                    name,
                                     tostring(ck))
                             end
                         end
                     end
                 end
             elseif type(when) ~= "function" then
-                bad(2, "rule '%s': when must be a table of criteria or a function(release)", name)
+                bad(2, i18n._("rule '%s': when must be a table of criteria or a function(release)"), name)
             end
             local ap = spec.approvers
             local levels, approvers_fn
@@ -204,15 +208,16 @@ local function words(file, into)
             else
                 levels = levels_of(ap)
                 if not levels then
-                    bad(2, "rule '%s' needs approvers = group \"...\", person \"...\", role(...), a list of them, "
-                        .. "levels { ... }, or a function(release) returning one of these", name)
+                    bad(2,
+                        i18n._("rule '%s' needs approvers = group \"...\", person \"...\", role(...), a list of them, ")
+                        .. i18n._("levels { ... }, or a function(release) returning one of these"), name)
                 end
             end
             local states = spec.states
             if type(states) == "string" then
                 states = { states }
             elseif states ~= nil and type(states) ~= "table" then
-                bad(2, "rule '%s': states must be a state name or a list of them", name)
+                bad(2, i18n._("rule '%s': states must be a state name or a list of them"), name)
             end
             into[#into + 1] = {
                 name = name, source = where, file = file, when = when, levels = levels, approvers_fn = approvers_fn,
@@ -296,7 +301,8 @@ local function validate(rules)
                     W.suggest(w, wnames), table.concat(wnames, ", "))
             end
             if next(approval_points(wf)) == nil then
-                fail(r, i18n._("workflow '%s' has no approval point (no transition with approval = true), so this rule ")
+                fail(r,
+                    i18n._("workflow '%s' has no approval point (no transition with approval = true), so this rule ")
                     .. i18n._("would never be asked"), w)
             end
             aimed[#aimed + 1] = wf
@@ -340,7 +346,8 @@ local function validate(rules)
                 local grp = a.kind == "group" or a.kind == "role"
                 local tbl = grp and "groups" or "users"
                 if not relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", a.name)[1] then
-                    fail(r, i18n._("%s '%s' does not exist%s (create it with relm.%s.add)"), grp and "group" or "person",
+                    fail(r, i18n._("%s '%s' does not exist%s (create it with relm.%s.add)"),
+                        grp and "group" or "person",
                         a.name, W.suggest(a.name, names_near(tbl, a.name)), grp and "group" or "user")
                 end
             end
@@ -382,7 +389,8 @@ local function read_rules(path)
     local seen = {}
     for _, r in ipairs(rules) do
         if seen[r.name] then
-            relm.error("invalid_rule", (i18n._("%s: rule '%s' is declared twice (first at %s)")):format(r.source, r.name,
+            relm.error("invalid_rule", (i18n._("%s: rule '%s' is declared twice (first at %s)")):format(r.source,
+                r.name,
                 seen[r.name]), 0)
         end
         seen[r.name] = r.source
@@ -595,7 +603,8 @@ local function rule_approvers(rule, view)
     local levels = levels_of(res)
     if not levels then
         relm.error("sandbox", (i18n._("rule '%s' (%s): approvers returned %s; it must return group \"...\", person ")
-            .. i18n._("\"...\", role(...), a list of them, or levels { ... }")):format(rule.name, rule.source, type(res)), 0)
+            .. i18n._("\"...\", role(...), a list of them, or levels { ... }")):format(rule.name, rule.source,
+                type(res)), 0)
     end
     return levels
 end
@@ -607,8 +616,10 @@ local function holders(rule, a)
         JOIN groups g ON g.id = m.group_id WHERE g.name = ? AND m.role = ? AND u.active = 1 ORDER BY u.name]],
         a.name, a.role)
     if #rows == 0 then
-        relm.error("not_allowed", (i18n._("rule '%s' (%s) asks the %s of group '%s', and nobody active holds that role ")
-            .. i18n._("(relm.group.add_member(%q, NAME, { role = %q }))")):format(rule.name, rule.source, a.role, a.name,
+        relm.error("not_allowed",
+            (i18n._("rule '%s' (%s) asks the %s of group '%s', and nobody active holds that role ")
+            .. i18n._("(relm.group.add_member(%q, NAME, { role = %q }))")):format(rule.name, rule.source, a.role,
+                a.name,
             a.name, a.role), 0)
     end
     local out = {}
@@ -705,7 +716,8 @@ local function release_of(rel, fname)
         rel = rel.id
     end
     if math.type(rel) ~= "integer" and type(rel) ~= "string" then
-        relm.error("invalid_argument", fname .. i18n._(": argument #1 (release) must be a release id, number or table"), 3)
+        relm.error("invalid_argument", fname
+            .. i18n._(": argument #1 (release) must be a release id, number or table"), 3)
     end
     return relm.release.get(rel)
 end
@@ -790,7 +802,8 @@ end
 ---@return table round the round afterwards, with .release the release
 function M.decide(release, opts)
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", i18n._("relm.approval.decide: argument #2 must be a table {decision=, note=}"), 2)
+        relm.error("invalid_argument",
+            i18n._("relm.approval.decide: argument #2 must be a table {decision=, note=}"), 2)
     end
     for k in pairs(opts) do
         if k ~= "decision" and k ~= "note" then
@@ -918,7 +931,8 @@ function M.transition_gate(r, wf, tname)
     end
     local round = round_of(r.id)
     if not round or round.state ~= r.state or round.status == "withdrawn" then
-        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: no approval has been asked in state '%s' ")
+        relm.error("not_allowed",
+            (i18n._("'%s' is not allowed on release %s: no approval has been asked in state '%s' ")
             .. i18n._("(relm.approval.request(%q) asks the rules now)")):format(tname, r.number, r.state, r.number))
     end
     if round.status == "open" then
@@ -937,7 +951,8 @@ function M.transition_gate(r, wf, tname)
         for _, a in ipairs(asks) do
             who[#who + 1] = ("%s '%s' (rule '%s')"):format(a.group and "group" or "person", a.group or a.user, a.rule)
         end
-        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: the rules now ask %s, not the approvers of ")
+        relm.error("not_allowed",
+            (i18n._("'%s' is not allowed on release %s: the rules now ask %s, not the approvers of ")
             .. i18n._("the round opened in '%s' (relm.approval.request(%q) asks them)")):format(tname, r.number,
             #who > 0 and table.concat(who, ", ") or "nobody", r.state, r.number))
     end

@@ -54,7 +54,8 @@ local OPTIONS = {
 
 local function check_opts(opts, fn)
     if opts ~= nil and type(opts) ~= "table" then
-        rerror("invalid_argument", (i18n._("relm.cmdb.%s: argument 'opts' must be a table, got %s")):format(fn, type(opts)), 3)
+        rerror("invalid_argument", (i18n._("relm.cmdb.%s: argument 'opts' must be a table, got %s")):format(fn,
+            type(opts)), 3)
     end
     if opts and OPTIONS[fn] then
         require("relm.args").check_keys(opts, OPTIONS[fn], "relm.cmdb." .. fn)
@@ -117,7 +118,8 @@ local function flatten(fields, fn)
         end
         for k, v in pairs(attrs) do
             if out[k] ~= nil then
-                rerror("invalid_argument", (i18n._("relm.cmdb.%s: '%s' given both flat and in attributes")):format(fn, k), 3)
+                rerror("invalid_argument",
+                    (i18n._("relm.cmdb.%s: '%s' given both flat and in attributes")):format(fn, k), 3)
             end
             if STD[k] then
                 rerror("unknown_attribute",
@@ -137,7 +139,8 @@ local function check_choice(fn, what, value, ...)
         end
     end
     local want = '"' .. table.concat({ ... }, '" or "') .. '"'
-    rerror("invalid_argument", (i18n._("relm.cmdb.%s: %s must be %s, got %s")):format(fn, what, want, tostring(value)), 3)
+    rerror("invalid_argument", (i18n._("relm.cmdb.%s: %s must be %s, got %s")):format(fn, what, want,
+        tostring(value)), 3)
 end
 
 -- Call a C primitive. A relm error it raises is raised again as if by the

@@ -54,7 +54,8 @@ local function check(opts)
     opts = opts or {}
     require("relm.args").check_keys(opts, OPTS, "relm.desktop")
     if opts.number ~= nil and (type(opts.number) ~= "string" or opts.number == "") then
-        fail("invalid_argument", i18n._("relm.desktop: number must be a release number, its digits or a pattern with *"))
+        fail("invalid_argument",
+            i18n._("relm.desktop: number must be a release number, its digits or a pattern with *"))
     end
     if opts.kind ~= nil and opts.kind ~= "release" and opts.kind ~= "activity" and opts.kind ~= "approval" then
         fail("invalid_argument", i18n._("relm.desktop: kind must be \"release\", \"activity\" or \"approval\", got ")
@@ -64,7 +65,8 @@ local function check(opts)
         fail("invalid_argument", i18n._("relm.desktop: limit must be a non-negative integer"))
     end
     if opts.format ~= nil and opts.format ~= "json" and opts.format ~= "table" then
-        fail("invalid_argument", i18n._("relm.desktop: format must be \"json\" or \"table\", got ") .. tostring(opts.format))
+        fail("invalid_argument", i18n._("relm.desktop: format must be \"json\" or \"table\", got ")
+            .. tostring(opts.format))
     end
     if opts.group ~= nil and type(opts.group) ~= "string" then
         fail("invalid_argument", i18n._("relm.desktop: group must be a group name"))
@@ -354,7 +356,8 @@ local function release_of(item, fn)
     end
     if math.type(item) ~= "integer" and type(item) ~= "string" then
         fail("invalid_argument", (i18n._("relm.desktop.%s: argument #1 (item) must be a row of relm.desktop(), ")
-            .. i18n._("a release number or id, got %s")):format(fn, type(item) == "table" and i18n._("a table without release_id")
+            .. i18n._("a release number or id, got %s")):format(fn,
+                type(item) == "table" and i18n._("a table without release_id")
             or tostring(item)))
     end
     return item
@@ -418,7 +421,8 @@ function M.execute(item, opts)
     end
     if type(item) == "table" and item.kind == "approval" then
         if opts.decision ~= "approve" and opts.decision ~= "reject" then
-            fail("invalid_argument", i18n._("relm.desktop.execute: an approval needs {decision=\"approve\"|\"reject\", note=}"))
+            fail("invalid_argument",
+                i18n._("relm.desktop.execute: an approval needs {decision=\"approve\"|\"reject\", note=}"))
         end
         return relm.approval.decide(item.release_id, { decision = opts.decision, note = opts.note })
     end

@@ -230,7 +230,8 @@ function M.format_of(path, format, fname)
     if not f then
         relm.error("invalid_argument", (i18n._("%s: cannot tell the format of '%s'%s: relm writes .csv, .json and ")
             .. i18n._(".jsonl (or give opts.format = \"csv\"|\"json\"|\"jsonl\")"))
-            :format(fname, path, ext and (" (." .. ext .. i18n._(" is not written here)")) or i18n._(" (no extension)")), 3)
+            :format(fname, path, ext and (" (." .. ext
+                .. i18n._(" is not written here)")) or i18n._(" (no extension)")), 3)
     end
     return f
 end

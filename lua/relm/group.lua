@@ -45,7 +45,8 @@ function M.add_member(group, user, opts)
     local role = opts and opts.role
     for k in pairs(opts or {}) do
         if k ~= "role" then
-            relm.error("invalid_argument", i18n._("relm.group.add_member: unknown option '") .. tostring(k) .. i18n._("' (role)"), 2)
+            relm.error("invalid_argument", i18n._("relm.group.add_member: unknown option '") .. tostring(k)
+                .. i18n._("' (role)"), 2)
         end
     end
     if role ~= nil and (type(role) ~= "string" or not role:match("^[%a_][%w_%-]*$")) then

@@ -12,7 +12,8 @@ local M = {}
 ---@return integer
 function M.add(spec)
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", i18n._("relm.justification.add: argument #1 must be a table, got ") .. type(spec), 2)
+        relm.error("invalid_argument", i18n._("relm.justification.add: argument #1 must be a table, got ")
+            .. type(spec), 2)
     end
     return P.justification_add(spec)
 end

@@ -71,7 +71,8 @@ end
 ---@return table[] media
 function M.list(filter)
     if filter ~= nil and type(filter) ~= "table" then
-        relm.error("invalid_argument", i18n._("relm.media.list: argument #1 (filter) must be a table, got ") .. type(filter))
+        relm.error("invalid_argument", i18n._("relm.media.list: argument #1 (filter) must be a table, got ")
+            .. type(filter))
     end
     local name = filter and filter.name
     local out = {}
@@ -127,7 +128,8 @@ end
 ---@param ci string
 function M.unlink(ci)
     if type(ci) ~= "string" then
-        relm.error("invalid_argument", i18n._("relm.media.unlink: argument #1 (ci) must be a CI name, got ") .. type(ci))
+        relm.error("invalid_argument", i18n._("relm.media.unlink: argument #1 (ci) must be a CI name, got ")
+            .. type(ci))
     end
     C.link(ci, nil, nil)
 end

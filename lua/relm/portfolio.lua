@@ -19,6 +19,23 @@ local ACTIVITY_KEYS = {
     estimate_hours = "number", order = "number",
 }
 
+-- A template text: a string, or one per language {en = "...", pt_BR =
+-- "...", es = "..."} with English among them (the fallback).
+local function is_text(v)
+    if type(v) == "string" then
+        return true
+    end
+    if type(v) ~= "table" or type(v.en) ~= "string" then
+        return false
+    end
+    for lang, text in pairs(v) do
+        if type(lang) ~= "string" or type(text) ~= "string" then
+            return false
+        end
+    end
+    return true
+end
+
 -- "a, b, c": the names of a field table, sorted, for "unknown field" messages.
 local function known(keys)
     local names = {}
@@ -47,18 +64,18 @@ local function activity(where, a, i)
         return { title = a, order = i }
     end
     if type(a) ~= "table" then
-        bad(where, "activity #" .. i .. " must be a title or a table")
+        bad(where, i18n._("activity #") .. i .. i18n._(" must be a title or a table"))
     end
     for k, v in pairs(a) do
         if ACTIVITY_KEYS[k] == nil then
-            bad(where, "activity #" .. i .. ": unknown field '" .. tostring(k) .. "' (known: "
+            bad(where, i18n._("activity #") .. i .. i18n._(": unknown field '") .. tostring(k) .. i18n._("' (known: ")
                 .. known(ACTIVITY_KEYS) .. ")")
         elseif type(v) ~= ACTIVITY_KEYS[k] then
-            bad(where, "activity #" .. i .. ": " .. k .. " must be a " .. ACTIVITY_KEYS[k])
+            bad(where, i18n._("activity #") .. i .. ": " .. k .. i18n._(" must be a ") .. ACTIVITY_KEYS[k])
         end
     end
     if type(a.title) ~= "string" then
-        bad(where, "activity #" .. i .. " needs a title")
+        bad(where, i18n._("activity #") .. i .. i18n._(" needs a title"))
     end
     local out = {}
     for k, v in pairs(a) do
@@ -73,26 +90,30 @@ local function normalise_model(file, pname, name, spec)
     local where = ("%s: portfolio '%s', model '%s'"):format(file, pname, name)
     for k, v in pairs(spec) do
         if MODEL_KEYS[k] == nil then
-            bad(where, "unknown field '" .. tostring(k) .. "' (known: " .. known(MODEL_KEYS) .. ")")
+            bad(where, i18n._("unknown field '") .. tostring(k) .. i18n._("' (known: ") .. known(MODEL_KEYS) .. ")")
         elseif type(v) ~= MODEL_KEYS[k] then
-            bad(where, k .. " must be a " .. MODEL_KEYS[k] .. ", got " .. type(v))
+            bad(where, k .. i18n._(" must be a ") .. MODEL_KEYS[k] .. i18n._(", got ") .. type(v))
         end
     end
     for _, k in ipairs({ "impact", "urgency", "risk" }) do
         local v = spec[k]
         if v ~= nil and v ~= "low" and v ~= "medium" and v ~= "high" then
-            bad(where, k .. " must be low, medium or high, got '" .. v .. "'")
+            bad(where, k .. i18n._(" must be low, medium or high, got '") .. v .. "'")
         end
     end
     if spec.status ~= nil and spec.status ~= "new" and spec.status ~= "active" and spec.status ~= "retired" then
-        bad(where, "status must be new, active or retired, got '" .. spec.status .. "'")
+        bad(where, i18n._("status must be new, active or retired, got '") .. spec.status .. "'")
     end
     if spec.sla_hours ~= nil and spec.sla_hours <= 0 then
-        bad(where, "sla_hours must be positive")
+        bad(where, i18n._("sla_hours must be positive"))
     end
-    for k in pairs(spec.email or {}) do
+    for k, v in pairs(spec.email or {}) do
         if not EMAIL_KEYS[k] then
-            bad(where, "email: unknown template '" .. tostring(k) .. "' (creation, actions, closure)")
+            bad(where, i18n._("email: unknown template '") .. tostring(k) .. i18n._("' (creation, actions, closure)"))
+        end
+        if not is_text(v) then
+            bad(where, i18n._("email: template '%s' must be a text, or one per language like "
+                .. "{ en = \"...\", pt_BR = \"...\", es = \"...\" }"):format(k))
         end
     end
     local prefill = { planning = {}, deployment = {}, notes = {} }
@@ -103,7 +124,7 @@ local function normalise_model(file, pname, name, spec)
     end
     for i, n in ipairs(spec.notes or {}) do
         if type(n) ~= "string" then
-            bad(where, "notes #" .. i .. " must be a string")
+            bad(where, i18n._("notes #") .. i .. i18n._(" must be a string"))
         end
         prefill.notes[i] = n
     end
@@ -137,18 +158,18 @@ local function read_template(path)
     local env = {}
     function env.portfolio(name)
         if type(name) ~= "string" then
-            bad(file, 'write portfolio "name" { description = "..." }')
+            bad(file, i18n._('write portfolio "name" { description = "..." }'))
         end
         if result.name then
-            bad(file, "one portfolio per file ('" .. result.name .. "' already)")
+            bad(file, i18n._("one portfolio per file ('") .. result.name .. i18n._("' already)"))
         end
         return function(spec)
             if type(spec) ~= "table" then
-                bad(file, 'write portfolio "' .. name .. '" { description = "..." }')
+                bad(file, i18n._('write portfolio "') .. name .. i18n._('" { description = "..." }'))
             end
             for k in pairs(spec) do
                 if k ~= "description" then
-                    bad(file, "portfolio '" .. name .. "': unknown field '" .. tostring(k) .. "'")
+                    bad(file, i18n._("portfolio '") .. name .. i18n._("': unknown field '") .. tostring(k) .. "'")
                 end
             end
             result.name = name
@@ -157,17 +178,17 @@ local function read_template(path)
     end
     function env.model(name)
         if type(name) ~= "string" then
-            bad(file, 'write model "name" { workflow = "...", ... }')
+            bad(file, i18n._('write model "name" { workflow = "...", ... }'))
         end
         return function(spec)
             if not result.name then
-                bad(file, "model '" .. name .. "' comes before the portfolio line")
+                bad(file, i18n._("model '") .. name .. i18n._("' comes before the portfolio line"))
             end
             if type(spec) ~= "table" then
-                bad(file, 'write model "' .. name .. '" { workflow = "...", ... }')
+                bad(file, i18n._('write model "') .. name .. i18n._('" { workflow = "...", ... }'))
             end
             if seen[name] then
-                bad(file, "model '" .. name .. "' is defined twice")
+                bad(file, i18n._("model '") .. name .. i18n._("' is defined twice"))
             end
             seen[name] = true
             result.models[#result.models + 1] = normalise_model(file, result.name, name, spec)
@@ -175,10 +196,10 @@ local function read_template(path)
     end
     setmetatable(env, {
         __index = function(_, k)
-            bad(file, "unknown name '" .. tostring(k) .. "' (a template knows portfolio and model)")
+            bad(file, i18n._("unknown name '") .. tostring(k) .. i18n._("' (a template knows portfolio and model)"))
         end,
         __newindex = function(_, k)
-            bad(file, "templates cannot set globals ('" .. tostring(k) .. "')")
+            bad(file, i18n._("templates cannot set globals ('") .. tostring(k) .. "')")
         end,
     })
     -- Text only, in the sandbox: a template that loops or eats memory
@@ -199,7 +220,7 @@ local function read_template(path)
         relm.error("invalid_field", i18n._("portfolio template ") .. file .. ": " .. tostring(rerr.message or rerr), 0)
     end
     if not result.name then
-        bad(file, 'no portfolio "name" { ... } line')
+        bad(file, i18n._('no portfolio "name" { ... } line'))
     end
     return result
 end
@@ -252,8 +273,15 @@ local ensure_synced = M.ensure_synced
 
 local json = require "relm.json"
 
+-- A model row as Lua reads it: templates in the reader's language (a
+-- template written per language falls back to English), the templates as
+-- written in templates_by_language.
 local function decode_model(r)
-    r.templates = cjson.decode(r.templates)
+    r.templates_by_language = cjson.decode(r.templates)
+    r.templates = {}
+    for k, v in pairs(r.templates_by_language) do
+        r.templates[k] = i18n.label(v)
+    end
     r.prefill = json.decode(r.prefill)
     return r
 end
@@ -341,12 +369,14 @@ function M.model(portfolio, model)
         if not relm.sql("SELECT 1 FROM portfolios WHERE name = ?", portfolio)[1] then
             for _, t in ipairs(relm.user.is_admin() and {} or unloaded_templates()) do
                 if t.name == portfolio then
-                    relm.error("not_found", i18n._("portfolio '") .. portfolio .. i18n._("' is shipped but not loaded into ")
+                    relm.error("not_found", i18n._("portfolio '") .. portfolio
+                        .. i18n._("' is shipped but not loaded into ")
                         .. i18n._("this database yet: an administrator loads it (relm.portfolio.sync(), or any ")
                         .. i18n._("relm.portfolio call made as an administrator)"), 2)
                 end
             end
-            relm.error("not_found", i18n._("no portfolio named '") .. portfolio .. i18n._("' (see relm.portfolio.list())"), 2)
+            relm.error("not_found", i18n._("no portfolio named '") .. portfolio
+                .. i18n._("' (see relm.portfolio.list())"), 2)
         end
         relm.error("not_found", i18n._("portfolio '") .. portfolio .. i18n._("' has no model '") .. model .. "'", 2)
     end
@@ -362,9 +392,28 @@ end
 ---@param status string
 function M.set_status(portfolio, model, status)
     if type(portfolio) ~= "string" or type(model) ~= "string" or type(status) ~= "string" then
-        relm.error("invalid_argument", i18n._("relm.portfolio.set_status: portfolio, model and status (strings) expected"), 2)
+        relm.error("invalid_argument",
+            i18n._("relm.portfolio.set_status: portfolio, model and status (strings) expected"), 2)
     end
     P.model_status(portfolio, model, status)
+end
+
+---A model's e-mail template (creation, actions or closure) in the reader's
+---language: templates is the model's templates (the JSON text kept in the
+---database, or its table); a template written per language falls back to
+---English when the language is missing. nil when the model has none.
+---@param templates string|table
+---@param name string
+---@return string|nil
+function M.template(templates, name)
+    if type(templates) == "string" then
+        templates = cjson.decode(templates)
+    end
+    if type(templates) ~= "table" or type(name) ~= "string" then
+        relm.error("invalid_argument",
+            i18n._("relm.portfolio.template: arguments must be a model's templates and a name"), 2)
+    end
+    return i18n.label(templates[name])
 end
 
 return M

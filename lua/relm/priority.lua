@@ -46,7 +46,8 @@ function M.compute(impact, urgency, release)
     end
     local p = M.rule(impact, urgency, release)
     if math.type(p) ~= "integer" or p < 1 or p > 5 then
-        relm.error("invalid_field", i18n._("the priority rule returned ") .. tostring(p) .. i18n._(", not an integer 1-5"))
+        relm.error("invalid_field", i18n._("the priority rule returned ") .. tostring(p)
+            .. i18n._(", not an integer 1-5"))
     end
     return p
 end

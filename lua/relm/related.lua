@@ -41,7 +41,8 @@ local function release_id(id, fn)
         return id
     end
     if type(id) ~= "string" then
-        fail("invalid_argument", fn .. i18n._(": argument #1 (release) must be a release id or number, got ") .. type(id))
+        fail("invalid_argument", fn .. i18n._(": argument #1 (release) must be a release id or number, got ")
+            .. type(id))
     end
     local row = relm.sql("SELECT id FROM releases WHERE number = ?", id)[1]
     if not row then
@@ -185,7 +186,8 @@ end
 ---@return table[]
 function M.for_ci(name)
     if type(name) ~= "string" then
-        fail("invalid_argument", i18n._("relm.release.for_ci: argument #1 (name) must be a CI name, got ") .. type(name))
+        fail("invalid_argument", i18n._("relm.release.for_ci: argument #1 (name) must be a CI name, got ")
+            .. type(name))
     end
     local ci = relm.sql("SELECT id FROM cis WHERE name = ?", name)[1]
     if not ci then
@@ -432,7 +434,8 @@ function M.api(kind)
         end
         for k in pairs(spec) do
             if not RECORD_FIELDS[k] then
-                fail("invalid_field", (i18n._("relm.%s.add: unknown field '%s' (number, title, description, status, url, cis)"))
+                fail("invalid_field",
+                    (i18n._("relm.%s.add: unknown field '%s' (number, title, description, status, url, cis)"))
                     :format(kind, tostring(k)))
             end
         end

@@ -303,7 +303,8 @@ end
 local function check_id(id, fname)
     local t = type(id)
     if not (math.type(id) == "integer" or t == "string") then
-        relm.error("invalid_argument", fname .. i18n._(": argument #1 (id) must be a release id or number, got ") .. t, 3)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 (id) must be a release id or number, got ")
+            .. t, 3)
     end
 end
 
@@ -354,7 +355,8 @@ local function core_fields(wf, fields, allowed, what0, where)
         end
         local f = FIELDS[k]
         if MANAGED[k] then
-            relm.error("invalid_field", what .. i18n._(": field '") .. k .. i18n._("' is kept by the engine and cannot be set"), 4)
+            relm.error("invalid_field", what .. i18n._(": field '") .. k
+                .. i18n._("' is kept by the engine and cannot be set"), 4)
         elseif f then
             if allowed and not allowed(k, f) then
                 relm.error("invalid_field", what .. i18n._(": field '") .. k .. i18n._("' cannot be set here"), 4)
@@ -427,7 +429,8 @@ end
 ---@return table release
 function M.register(spec)
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", i18n._("relm.release.register: argument #1 must be a table, got ") .. type(spec), 2)
+        relm.error("invalid_argument", i18n._("relm.release.register: argument #1 must be a table, got ")
+            .. type(spec), 2)
     end
     local fields = {}
     local model
@@ -438,7 +441,8 @@ function M.register(spec)
         end
         model = relm.portfolio.model(pname, mname)
         if model.status ~= "active" then
-            relm.error("not_allowed", (i18n._("register: model '%s' of portfolio '%s' is %s; only active models can be used"))
+            relm.error("not_allowed",
+                (i18n._("register: model '%s' of portfolio '%s' is %s; only active models can be used"))
                 :format(mname, pname, model.status), 2)
         end
         fields.portfolio_id = model.portfolio_id
@@ -464,21 +468,26 @@ function M.register(spec)
                 fields["contact_" .. ck] = cv
             end
         elseif k == "priority" then
-            relm.error("invalid_field", i18n._("register: priority is computed from impact and urgency (relm.priority)"), 2)
+            relm.error("invalid_field",
+                i18n._("register: priority is computed from impact and urgency (relm.priority)"), 2)
         elseif REGISTER_EXTRA[k] or M.register_keys[k] then -- luacheck: ignore 542
         elseif k == "portfolio_id" or k == "model_id" then
-            relm.error("invalid_field", i18n._("register: name the model with portfolio= and model= (names), not ") .. k, 2)
+            relm.error("invalid_field", i18n._("register: name the model with portfolio= and model= (names), not ")
+                .. k, 2)
         elseif MANAGED[k] then
-            relm.error("invalid_field", i18n._("register: field '") .. k .. i18n._("' is kept by the engine and cannot be set"), 2)
+            relm.error("invalid_field", i18n._("register: field '") .. k
+                .. i18n._("' is kept by the engine and cannot be set"), 2)
         elseif FIELDS[k] then
             if not FIELDS[k].register then
-                relm.error("invalid_field", i18n._("register: field '") .. k .. i18n._("' cannot be set at registration"), 2)
+                relm.error("invalid_field", i18n._("register: field '") .. k
+                    .. i18n._("' cannot be set at registration"), 2)
             end
             fields[k] = v
         elseif custom[k] then
             fields["extra." .. k] = v
         else
-            relm.error("invalid_field", i18n._("register: unknown field '") .. tostring(k) .. "'" .. field_hint(k, custom)
+            relm.error("invalid_field", i18n._("register: unknown field '") .. tostring(k) .. "'" .. field_hint(k,
+                custom)
                 .. i18n._(" (see docs/releases.md)"), 2)
         end
     end
@@ -521,12 +530,14 @@ end
 -- Check opts.version (compare-and-set): an integer or nil.
 local function check_version(opts, fname)
     if opts.version ~= nil and math.type(opts.version) ~= "integer" then
-        relm.error("invalid_argument", fname .. i18n._(": opts.version must be the integer row_version of the release"), 3)
+        relm.error("invalid_argument", fname
+            .. i18n._(": opts.version must be the integer row_version of the release"), 3)
     end
     -- row_version starts at 1; the core reads 0 as "no check", so a 0
     -- (or less) would silently skip the compare-and-set.
     if math.type(opts.version) == "integer" and opts.version < 1 then
-        relm.error("invalid_argument", fname .. i18n._(": opts.version must be the row_version you read (1 or more), got ")
+        relm.error("invalid_argument", fname
+            .. i18n._(": opts.version must be the row_version you read (1 or more), got ")
             .. opts.version, 3)
     end
 end
@@ -638,7 +649,8 @@ function M.act(id, action, opts)
             -- A string is the release's own `version` field, given flat;
             -- an integer is the row_version to compare and set.
             if opts.fields and opts.fields.version ~= nil then
-                relm.error("invalid_argument", i18n._("relm.release.act: field 'version' given both flat and under fields="), 2)
+                relm.error("invalid_argument",
+                    i18n._("relm.release.act: field 'version' given both flat and under fields="), 2)
             end
             o.fields.version = v
         elseif ACT_OPTS[k] then
@@ -709,7 +721,8 @@ local function plan(r, wf, action)
             end
             table.sort(from)
             relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: it is in state '%s' and '%s' ")
-                .. i18n._("leaves only from %s")):format(action, r.number, r.state, action, table.concat(from, ", ")), 0)
+                .. i18n._("leaves only from %s")):format(action, r.number, r.state, action, table.concat(from,
+                    ", ")), 0)
         end
         local kind = t.to == wf.cancel_state and "cancel" or "transition"
         return kind, { to_state = t.to, permission = kind == "cancel" and "cancel" or t.permission }, action
@@ -719,7 +732,8 @@ local function plan(r, wf, action)
         relm.error("not_allowed",
             (i18n._("unknown action '%s' for release %s (workflow '%s'; from state '%s': %s; primitives: %s)"))
             :format(tostring(action), r.number, wf.name, r.state,
-                #names > 0 and table.concat(names, ", ") or i18n._("no transitions"), table.concat(M.primitives, ", ")), 0)
+                #names > 0 and table.concat(names, ", ") or i18n._("no transitions"), table.concat(M.primitives,
+                    ", ")), 0)
     end
     local op = {}
     if action == "cancel" then
@@ -835,14 +849,16 @@ local function act_json(id, action, opts)
                             all[#all + 1], also[#also + 1] = f, f
                         end
                     end
-                    refuse("invalid_field", (i18n._("'%s' is not allowed on release %s: missing required field(s): %s%s"))
+                    refuse("invalid_field",
+                        (i18n._("'%s' is not allowed on release %s: missing required field(s): %s%s"))
                         :format(action, cur.number, table.concat(missing, ", "), #also > 0
                             and (i18n._("; and give %s with the action itself (fields = {...})")):format(
                                 table.concat(also, ", ")) or ""), { missing = all })
                 end
                 if #unprompted > 0 then
                     refuse("invalid_field", (i18n._("'%s' on release %s needs %s given with the action itself ")
-                        .. i18n._("(fields = {...}), even when the release already has a value")):format(action, cur.number,
+                        .. i18n._("(fields = {...}), even when the release already has a value")):format(action,
+                            cur.number,
                         table.concat(unprompted, ", ")), { missing = unprompted })
                 end
                 -- The full ctx costs two queries: built when a guard or an
@@ -859,7 +875,8 @@ local function act_json(id, action, opts)
                 local gok, reason = wf:guard(tname, merged, ctx)
                 if not gok then
                     refuse("not_allowed", (i18n._("'%s' is not allowed on release %s: %s")):format(
-                        action, cur.number, tostring(reason or i18n._("the workflow's guard refused"))), { guard = reason })
+                        action, cur.number, tostring(reason or i18n._("the workflow's guard refused"))),
+                            { guard = reason })
                 end
                 extensions("transition_gate", cur, wf, tname, ctx)
                 local to = wf.transitions[tname].to
@@ -869,7 +886,8 @@ local function act_json(id, action, opts)
                     local ch, at = c[1], c[2] or {}
                     if ch then
                         if ch.priority ~= nil then
-                            relm.error("invalid_field", (i18n._("%s: workflow action: priority is computed from impact and ")
+                            relm.error("invalid_field",
+                                (i18n._("%s: workflow action: priority is computed from impact and ")
                                 .. i18n._("urgency (relm.priority); an action may not set it")):format(
                                 at.priority or "?"))
                         end
