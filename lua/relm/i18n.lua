@@ -118,15 +118,23 @@ function M.prefix(msgid)
     return (i18n._(msgid):match("^(.-)%%") or i18n._(msgid))
 end
 
----An ISO timestamp (2026-12-07T05:30:12Z) as human output writes it in the
----current language (07/12/2026 05:30 in pt_BR and es); the text as it is
----when it is not a timestamp or the language keeps ISO dates.
+---An ISO timestamp (2026-12-07T05:30:12Z) or date (2026-12-07) as human
+---output writes it in the current language (07/12/2026 05:30 and 07/12/2026
+---in pt_BR and es); the text as it is when it is neither or the language
+---keeps ISO dates.
 ---@param stamp string
 ---@return string
 function M.datetime(stamp)
     local y, mo, d, h, mi = stamp:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[T ](%d%d):(%d%d)")
     if not y then
-        return stamp
+        y, mo, d = stamp:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+        if not y then
+            return stamp
+        end
+        -- TRANSLATORS: how a date alone is written in tables (pt_BR:
+        -- %d/%m/%Y); keep "%Y-%m-%d" to leave ISO dates as they are.
+        local fmt = i18n._("%Y-%m-%d")
+        return (fmt:gsub("%%(%a)", { Y = y, m = mo, d = d }))
     end
     -- TRANSLATORS: how a date and time are written in tables: %Y year,
     -- %m month, %d day, %H hour, %M minute (pt_BR: %d/%m/%Y %H:%M). Keep

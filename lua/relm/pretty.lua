@@ -192,8 +192,8 @@ local function cell(v, max)
     elseif type(v) == "string" and not utf8.len(v) then
         -- A BLOB or other binary: raw bytes would garble the terminal.
         s = "<" .. #v .. " bytes>"
-    elseif type(v) == "string" and is_stamp(v) then
-        s = i18n.datetime(v) -- 07/12/2026 05:30 in pt_BR and es
+    elseif type(v) == "string" and (is_stamp(v) or v:match("^%d%d%d%d%-%d%d%-%d%d$")) then
+        s = i18n.datetime(v) -- 07/12/2026 05:30 and 07/12/2026 in pt_BR and es
     else
         s = tostring(v)
     end

@@ -220,10 +220,6 @@ function M.transition_done(before, after, wf)
 end
 
 -- "1 CI", "3 CIs".
-local function count(n, what)
-    return ("%d %s%s"):format(n, what, n == 1 and "" or "s")
-end
-
 -- How an impact prints in the REPL, for a CAB: what the release touches
 -- and what can break, a line per touched CI with the business services it
 -- reaches, then every service reached (the fields hold everything).
@@ -231,9 +227,10 @@ local IMPACT_MT = { __name = "relm.release_impact", columns = { "ci", "type", "s
 IMPACT_MT.__tostring = function(imp)
     local pretty = require "relm.pretty"
     local width = pretty.width and pretty.width > 0 and pretty.width or 80
-    local head = ("%s touches %s; %s can be affected (%s)")
-        :format(imp.release, count(imp.touched, "CI"), count(imp.impacted, "CI"),
-            count(#imp.services, "business service"))
+    local head = i18n._("%s touches %s; %s can be affected (%s)")
+        :format(imp.release, i18n.n_("%d CI", "%d CIs", imp.touched):format(imp.touched),
+            i18n.n_("%d CI", "%d CIs", imp.impacted):format(imp.impacted),
+            i18n.n_("%d business service", "%d business services", #imp.services):format(#imp.services))
     local out = { #head > width and (head:gsub("; ", "\n", 1)) or head }
     if imp.touched > 0 then
         local rows = {}
@@ -243,18 +240,20 @@ IMPACT_MT.__tostring = function(imp)
                     or (#g.services > 3 and #g.services .. ": " or "") .. table.concat(g.services, ", ") }
         end
         out[2] = pretty.table(rows, { "touched CI", "type", "status", "reaches", "services reached" },
-            { width = width, max_rows = pretty.max_rows })
+            { width = width, max_rows = pretty.max_rows, labels = {
+                ["touched CI"] = i18n._("touched CI"), type = i18n._("type"), status = i18n._("status"),
+                reaches = i18n._("reaches"), ["services reached"] = i18n._("services reached") } })
     end
     if #imp.services > 0 then
         -- Every service, wrapped; a CMDB with hundreds stops after a
         -- screenful and says how many more imp.services holds.
-        local label, max_lines = "services:", 8
+        local label, max_lines = i18n._("services:"), 8
         local line, lines, shown = label, {}, 0
         for i, sv in ipairs(imp.services) do
             local piece = sv.name .. (i < #imp.services and "," or "")
-            if line ~= label and #line + #piece + 1 > width then
+            if line ~= label and pretty.display_width(line) + #piece + 1 > width then
                 lines[#lines + 1] = line
-                line = string.rep(" ", #label)
+                line = string.rep(" ", pretty.display_width(label))
                 if #lines == max_lines - 1 then
                     break
                 end
@@ -263,7 +262,7 @@ IMPACT_MT.__tostring = function(imp)
             shown = i
         end
         if shown < #imp.services then
-            line = line .. (" … %d more (.services)"):format(#imp.services - shown)
+            line = line .. i18n._(" … %d more (.services)"):format(#imp.services - shown)
         end
         lines[#lines + 1] = line
         out[#out + 1] = table.concat(lines, "\n")

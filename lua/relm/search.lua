@@ -21,6 +21,11 @@ M.columns = {
 -- what is left of the line. Every column is in the rows themselves.
 local SHOWN = { "number", "status", "p", "opened", "closed", "group", "title" }
 local KEEP = { "number", "status", "p", "opened", "closed" }
+-- Their headers, translated where they are shown.
+local HEADERS = {
+    number = i18n.N_("number"), status = i18n.N_("status"), p = i18n.N_("p"), opened = i18n.N_("opened"),
+    closed = i18n.N_("closed"), group = i18n.N_("group"), title = i18n.N_("title"),
+}
 
 local function render(rows)
     local pretty = require "relm.pretty"
@@ -34,7 +39,12 @@ local function render(rows)
     -- Fitted and capped on a terminal only: to a file or a pipe every row
     -- and every character goes out.
     local terminal = pretty.terminal()
+    local labels = {}
+    for c, h in pairs(HEADERS) do
+        labels[c] = i18n._(h)
+    end
     return pretty.table(view, SHOWN, {
+        labels = labels,
         width = terminal and pretty.width or 0, max_rows = terminal and pretty.max_rows or nil,
         max_cell = not terminal and math.huge or nil, keep = KEEP, total = rows.total, offset = rows.offset,
         header = pretty.header,
