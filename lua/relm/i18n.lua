@@ -54,14 +54,18 @@ end
 
 -- The language's way of writing numbers, read from the catalogue so a new
 -- language needs only its .po: the separators are the characters its
--- translation puts in 1234567.5.
+-- translation puts in 1234567.5. The language is set once at start, so
+-- they are read once (a table prints thousands of numbers).
+local thousands_sep, decimal_mark
 local function separators()
-    -- TRANSLATORS: the number 1234567.5 as your language writes it, with
-    -- its thousands separator and decimal mark (pt_BR: 1.234.567,5).
-    local s = i18n._("1234567.5")
-    local thousands = s:match("^1(%D*)234") or ""
-    local decimal = s:match("7(%D+)5$") or "."
-    return thousands, decimal
+    if decimal_mark == nil then
+        -- TRANSLATORS: the number 1234567.5 as your language writes it, with
+        -- its thousands separator and decimal mark (pt_BR: 1.234.567,5).
+        local s = i18n._("1234567.5")
+        thousands_sep = s:match("^1(%D*)234") or ""
+        decimal_mark = s:match("7(%D+)5$") or "."
+    end
+    return thousands_sep, decimal_mark
 end
 
 ---n as human output writes it in the current language: thousands grouped
@@ -92,7 +96,7 @@ end
 local function pattern_of(fmt)
     local p = fmt:gsub("%%%%", "\0"):gsub("[%^%$%(%)%.%[%]%*%+%-%?]", "%%%0")
     p = p:gsub("%%<PRI%a+>", "(.-)"):gsub("%%[-+ #0]*%d*%.?%d*[lhzjt]*[sdiuqgfx]", "(.-)")
-    return "^" .. p:gsub("%z", "%%%%") .. "$"
+    return "^" .. p:gsub("\0", "%%%%") .. "$"
 end
 
 ---The values a message made from msgid holds (as string captures), whether
@@ -118,6 +122,8 @@ function M.prefix(msgid)
     return (i18n._(msgid):match("^(.-)%%") or i18n._(msgid))
 end
 
+local stamp_format, date_format -- read once, as the separators are
+
 ---An ISO timestamp (2026-12-07T05:30:12Z) or date (2026-12-07) as human
 ---output writes it in the current language (07/12/2026 05:30 and 07/12/2026
 ---in pt_BR and es); the text as it is when it is neither or the language
@@ -133,13 +139,14 @@ function M.datetime(stamp)
         end
         -- TRANSLATORS: how a date alone is written in tables (pt_BR:
         -- %d/%m/%Y); keep "%Y-%m-%d" to leave ISO dates as they are.
-        local fmt = i18n._("%Y-%m-%d")
-        return (fmt:gsub("%%(%a)", { Y = y, m = mo, d = d }))
+        date_format = date_format or i18n._("%Y-%m-%d")
+        return (date_format:gsub("%%(%a)", { Y = y, m = mo, d = d }))
     end
     -- TRANSLATORS: how a date and time are written in tables: %Y year,
     -- %m month, %d day, %H hour, %M minute (pt_BR: %d/%m/%Y %H:%M). Keep
     -- "%Y-%m-%d" to leave ISO dates as they are.
-    local fmt = i18n._("%Y-%m-%d %H:%M")
+    stamp_format = stamp_format or i18n._("%Y-%m-%d %H:%M")
+    local fmt = stamp_format
     if fmt == "%Y-%m-%d %H:%M" then
         return stamp
     end
