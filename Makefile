@@ -6,7 +6,9 @@
 #   make torture    crash, concurrency, fuzz, sandbox-escape and audit-tamper
 #                   runs (short; LONG=1 or TORTURE=long for the long one)
 #   make bench      benchmarks in tests/bench, each a ratio to a baseline
-#   make lint       rooms check (who may include lua.h, uv.h), luacheck, cppcheck
+#   make lint       rooms check (who may include lua.h, uv.h), luacheck, cppcheck,
+#                   i18n check (unmarked messages, incomplete .po, stale .pot)
+#   make pot        re-extract po/relm.pot and merge it into every po/*.po
 #   make install    PREFIX=/usr/local DESTDIR= ; make uninstall ; make clean
 #   make V=1        show the full compiler command lines
 
@@ -16,6 +18,9 @@ BUILD   ?= build
 CC      ?= cc
 DATADIR  = $(PREFIX)/share/relm
 MANDIR   = $(PREFIX)/share/man/man1
+LOCALEDIR = $(PREFIX)/share/locale
+# Languages with a catalogue (po/<lang>.po) and a man page (docs/<lang>/relm.1).
+LINGUAS  = pt_BR es
 
 # Debian packages the build, the tests and the tools need.
 DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
@@ -25,6 +30,9 @@ DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
 PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl
 # The sqlite3 shell: the baseline of tests/bench/cmdb_import_servers (.import).
 DEB_PACKAGES += sqlite3
+# gettext: xgettext, msgfmt, msgmerge for the catalogues (po/, issue 13);
+# locales: localedef, so the specs can generate pt_BR.UTF-8 and es_ES.UTF-8.
+DEB_PACKAGES += gettext locales
 
 # Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)
@@ -75,10 +83,15 @@ CTEST_BIN  = $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 PTYDRIVE   = $(BUILD)/tests/ptydrive
 DEPS_STAMP = $(BUILD)/.deps-ok
 GEN        = $(BUILD)/gen/modules.inc $(BUILD)/gen/config.h
+MO         = $(LINGUAS:%=$(BUILD)/locale/%/LC_MESSAGES/relm.mo)
+# Every source a message may come from; core/loop, core/http and notify.lua
+# are extracted too (their authors mark their own messages).
+POT_C      = $(sort $(CORE_SRC) $(REPL_SRC))
+POT_LUA    = $(sort $(wildcard lua/relm/*.lua workflows/*.lua portfolios/*.lua))
 
-.PHONY: all deps run test asan bench lint check-rooms install uninstall clean torture FORCE
+.PHONY: all deps run test asan bench lint check-rooms check-i18n pot install uninstall clean torture FORCE
 
-all: $(BUILD)/relm
+all: $(BUILD)/relm $(MO)
 
 # Install what is missing: only when something is, and only as root;
 # otherwise print the command to run. The stamp depends on the Makefile so
@@ -111,7 +124,8 @@ $(BUILD)/gen/modules.inc: $(BINDINGS) Makefile | $(DEPS_STAMP)
 # `make install PREFIX=...` rebuilds host.o and nothing else.
 $(BUILD)/gen/config.h: FORCE | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	@printf '#define RELM_DATADIR "%s"\n' '$(DATADIR)' > $@.tmp; \
+	@printf '#define RELM_DATADIR "%s"\n#define RELM_LOCALEDIR "%s"\n' \
+	  '$(DATADIR)' '$(LOCALEDIR)' > $@.tmp; \
 	if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
 $(BUILD)/gen/migrations.c: $(MIGRATIONS) core/base/gen_migrations.sh | $(DEPS_STAMP)
@@ -146,10 +160,33 @@ $(PTYDRIVE): tests/pty/ptydrive.c | $(GEN)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# The catalogues: one .mo per language, compiled from po/<lang>.po; the
+# binary reads them from locale/ beside itself (core/base/i18n.c).
+$(BUILD)/locale/%/LC_MESSAGES/relm.mo: po/%.po | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,MSGFMT,$<)
+	$(Q)msgfmt --check -o $@ $<
+
+# po/relm.pot from the sources (po/extract.sh), then merged into every
+# po/<lang>.po: new messages arrive untranslated, changed ones fuzzy, and
+# `make lint` names them until they are translated (docs/languages.md).
+po/relm.pot: $(POT_C) $(POT_LUA) po/extract.sh | $(DEPS_STAMP)
+	$(call say,XGETTEXT,$@)
+	$(Q)POT_C='$(POT_C)' POT_LUA='$(POT_LUA)' sh po/extract.sh $@
+pot: po/relm.pot
+	$(Q)for l in $(LINGUAS); do msgmerge -q --update --backup=none --previous po/$$l.po po/relm.pot \
+	  || exit 1; done
+
+# Messages a person reads that are not marked, .po files with untranslated
+# or fuzzy entries, and a .pot that no longer matches the sources.
+check-i18n: | $(DEPS_STAMP)
+	$(call say,I18N,po core repl lua)
+	$(Q)POT_C='$(POT_C)' POT_LUA='$(POT_LUA)' LINGUAS='$(LINGUAS)' sh po/check.sh
+
 run: $(BUILD)/relm
 	$(BUILD)/relm repl
 
-test: $(BUILD)/relm $(CTEST_BIN) $(PTYDRIVE)
+test: $(BUILD)/relm $(MO) $(CTEST_BIN) $(PTYDRIVE)
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
 
 # The whole suite again, sanitized, in its own build directory. Leak
@@ -201,24 +238,30 @@ check-rooms:
 	if [ -n "$$bad" ]; then echo "$$bad" | sed 's|$$| <- not allowed in this room (docs/internals.md)|'; \
 	  exit 1; fi
 
-lint: check-rooms $(GEN)
+lint: check-rooms check-i18n $(GEN)
 	$(call say,LUACHECK,lua tests)
 	$(Q)luacheck -q --formatter plain $(wildcard lua workflows portfolios tests)
 	$(call say,CPPCHECK,core repl)
 	$(Q)cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --std=c11 --inline-suppr -D__GNUC__ -Icore -I$(BUILD)/gen core repl
 
-install: $(BUILD)/relm
+install: $(BUILD)/relm $(MO)
 	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
 	$(Q)install -m 755 $(BUILD)/relm $(DESTDIR)$(PREFIX)/bin/relm
 	$(Q)rm -rf $(addprefix $(DESTDIR)$(DATADIR)/,lua workflows portfolios)
 	$(Q)cp -R $(wildcard lua workflows portfolios) $(DESTDIR)$(DATADIR)/
 	$(Q)install -m 644 docs/relm.1 $(DESTDIR)$(MANDIR)/relm.1
+	$(Q)for l in $(LINGUAS); do \
+	  install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES $(DESTDIR)$(PREFIX)/share/man/$$l/man1 && \
+	  install -m 644 $(BUILD)/locale/$$l/LC_MESSAGES/relm.mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/relm.mo && \
+	  install -m 644 docs/$$l/relm.1 $(DESTDIR)$(PREFIX)/share/man/$$l/man1/relm.1 || exit 1; done
 
 uninstall:
 	rm -rf $(DESTDIR)$(PREFIX)/bin/relm $(DESTDIR)$(DATADIR) \
-	  $(DESTDIR)$(MANDIR)/relm.1
+	  $(DESTDIR)$(MANDIR)/relm.1 \
+	  $(foreach l,$(LINGUAS),$(DESTDIR)$(LOCALEDIR)/$(l)/LC_MESSAGES/relm.mo \
+	    $(DESTDIR)$(PREFIX)/share/man/$(l)/man1/relm.1)
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,6 @@
 /* activity.c: activities of a release. Every write is one transaction:
  * permission, release still open, checks, write, occurrence in its log. */
+#include "base/i18n.h"
 #include "activity.h"
 
 #include <inttypes.h>
@@ -53,7 +54,7 @@ static int json_query(relm_store *s, const char *sql, int64_t key,
         *json = strdup((const char *)sqlite3_column_text(st, 0));
         sqlite3_reset(st);
         if (*json == NULL)
-            return relm_diag_set(d, "out_of_memory", "out of memory");
+            return relm_diag_set(d, "out_of_memory", _("out of memory"));
         return RELM_OK;
     }
     sqlite3_reset(st);
@@ -82,7 +83,7 @@ int relm_activity_list(relm_store *s, int64_t release_id, char **json,
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
-        return relm_diag_set(d, "not_found", "no release with id %" PRId64,
+        return relm_diag_set(d, "not_found", _("no release with id %" PRId64),
                              release_id);
     if (rc != SQLITE_ROW)
         return relm_store_fail(s, d, "activities");
@@ -109,8 +110,8 @@ static int check_open(const rel_info *r, relm_diag *d)
 {
     if (strcmp(r->status, "closed") == 0 || strcmp(r->status, "cancelled") == 0)
         return relm_diag_set(d, "not_allowed",
-                             "release %s is %s: its activities can no longer "
-                             "change", r->number, r->status);
+                             _("release %s is %s: its activities can no longer "
+                             "change"), r->number, r->status);
     return RELM_OK;
 }
 
@@ -125,7 +126,7 @@ static int read_activity(relm_store *s, int64_t id, int64_t *release_id,
     sqlite3_bind_int64(st, 1, id);
     int rc = relm_store_step_row(s, st, d, "activity");
     if (rc == RELM_NOT_FOUND)
-        return relm_diag_set(d, "not_found", "no activity with id %" PRId64,
+        return relm_diag_set(d, "not_found", _("no activity with id %" PRId64),
                              id);
     if (rc != RELM_OK)
         return RELM_ERR;
@@ -150,7 +151,7 @@ static int resolve(relm_store *s, const char *name, int is_user,
         name, out, d);
     if (rc != RELM_NOT_FOUND)
         return rc;
-    return relm_diag_set(d, "invalid_field", "%s: no %s named '%s'",
+    return relm_diag_set(d, "invalid_field", _("%s: no %s named '%s'"),
                          is_user ? "owner" : "group",
                          is_user ? "active user" : "group", name);
 }
@@ -173,30 +174,30 @@ static int check_spec(const relm_activity_spec *a, relm_diag *d)
 {
     if ((a->set & RELM_ACT_PHASE) && !is_one_of(a->phase, phases))
         return relm_diag_set(d, "invalid_field",
-                             "phase: must be planning or deployment, got '%s'",
+                             _("phase: must be planning or deployment, got '%s'"),
                              a->phase ? a->phase : "nothing");
     if ((a->set & RELM_ACT_TITLE) && (a->title == NULL || !a->title[0]))
-        return relm_diag_set(d, "invalid_field", "title: may not be empty");
+        return relm_diag_set(d, "invalid_field", _("title: may not be empty"));
     if ((a->set & RELM_ACT_STATUS) && !is_one_of(a->status, columns))
         return relm_diag_set(d, "invalid_field",
-                             "status: must be todo, in_progress, done or "
-                             "cancelled, got '%s'",
+                             _("status: must be todo, in_progress, done or "
+                             "cancelled, got '%s'"),
                              a->status ? a->status : "nothing");
     if ((a->set & RELM_ACT_SCHEDULED) && a->scheduled_at != NULL &&
         a->scheduled_at[0] && !relm_time_valid(a->scheduled_at, RELM_TIME_CLOCK))
         return relm_diag_set(d, "invalid_field",
-                             "scheduled_at: must be a date YYYY-MM-DD or "
-                             "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",
+                             _("scheduled_at: must be a date YYYY-MM-DD or "
+                             "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'"),
                              a->scheduled_at);
     if ((a->set & RELM_ACT_ORDER) && a->order < 1)
         return relm_diag_set(d, "invalid_field",
-                             "order: must be a positive integer");
+                             _("order: must be a positive integer"));
     if ((a->set & RELM_ACT_ESTIMATE) && a->estimated_minutes < 0)
         return relm_diag_set(d, "invalid_field",
-                             "estimated_minutes: may not be negative");
+                             _("estimated_minutes: may not be negative"));
     if ((a->set & RELM_ACT_ACTUAL) && a->actual_minutes < 0)
         return relm_diag_set(d, "invalid_field",
-                             "actual_minutes: may not be negative");
+                             _("actual_minutes: may not be negative"));
     return RELM_OK;
 }
 
@@ -311,9 +312,9 @@ int relm_activity_add(relm_store *s, int64_t release_id,
         *after = NULL;
     if (!(a->set & RELM_ACT_PHASE))
         return relm_diag_set(d, "invalid_field",
-                             "phase: required (planning or deployment)");
+                             _("phase: required (planning or deployment)"));
     if (!(a->set & RELM_ACT_TITLE))
-        return relm_diag_set(d, "invalid_field", "title: required");
+        return relm_diag_set(d, "invalid_field", _("title: required"));
     if (begin_spec(s, a, now, d) != RELM_OK)
         return RELM_ERR;
     if (read_release(s, release_id, &r, d) != RELM_OK ||
@@ -418,8 +419,8 @@ static int check_waits(relm_store *s, int64_t id, const char *to,
     int rc2 = RELM_OK;
     if (sqlite3_column_int64(st, 1) > 0)
         rc2 = relm_diag_set(d, "not_allowed",
-                            "activity #%" PRId64 " cannot move to %s: it "
-                            "waits for %s",
+                            _("activity #%" PRId64 " cannot move to %s: it "
+                            "waits for %s"),
                             id, to, (const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
     return rc2;
@@ -436,7 +437,7 @@ int relm_activity_update(relm_store *s, int64_t id,
     if (after != NULL)
         *after = NULL;
     if (a->set == 0)
-        return relm_diag_set(d, "invalid_argument", "nothing to change");
+        return relm_diag_set(d, "invalid_argument", _("nothing to change"));
     if (begin_spec(s, a, now, d) != RELM_OK)
         return RELM_ERR;
     /* The owner may move their own activity; anyone else needs execute.
@@ -576,14 +577,14 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
         goto fail;
     if (rel_a != rel_b) {
         relm_diag_set(d, "invalid_argument",
-                      "activity #%" PRId64 " and #%" PRId64 " belong "
-                      "to different releases", id, on);
+                      _("activity #%" PRId64 " and #%" PRId64 " belong "
+                      "to different releases"), id, on);
         goto fail;
     }
     if (add && id == on) {
         relm_diag_set(d, "not_allowed",
-                      "dependency cycle: activity #%" PRId64 " cannot "
-                      "wait for itself", id);
+                      _("dependency cycle: activity #%" PRId64 " cannot "
+                      "wait for itself"), id);
         goto fail;
     }
     if (check_open(&r, d) != RELM_OK)
@@ -598,8 +599,8 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
             goto fail;
         if (cyc) {
             relm_diag_set(d, "not_allowed",
-                          "dependency cycle: #%" PRId64 " cannot wait for #%"
-                          PRId64 ", which already waits for it (%s)",
+                          _("dependency cycle: #%" PRId64 " cannot wait for #%"
+                          PRId64 ", which already waits for it (%s)"),
                           id, on, path);
             goto fail;
         }
@@ -623,11 +624,11 @@ int relm_activity_depend(relm_store *s, int64_t id, int64_t on, int add,
     if (sqlite3_changes(relm_store_db(s)) == 0) {
         if (add)
             relm_diag_set(d, "duplicate",
-                          "activity #%" PRId64 " already waits for #%" PRId64,
+                          _("activity #%" PRId64 " already waits for #%" PRId64),
                           id, on);
         else
             relm_diag_set(d, "not_found",
-                          "activity #%" PRId64 " does not wait for #%" PRId64,
+                          _("activity #%" PRId64 " does not wait for #%" PRId64),
                           id, on);
         goto fail;
     }

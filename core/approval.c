@@ -1,5 +1,6 @@
 /* approval.c: approval rounds: asking groups and persons, recording their
  * decisions, advancing levels and settling the outcome, one transaction each. */
+#include "base/i18n.h"
 #include "approval.h"
 
 #include <inttypes.h>
@@ -85,7 +86,7 @@ int relm_approval_round(relm_store *s, int64_t release_id, char **json,
     if (rid == 0) {
         *json = strdup("null");
         return *json ? RELM_OK
-                     : relm_diag_set(d, "out_of_memory", "out of memory");
+                     : relm_diag_set(d, "out_of_memory", _("out of memory"));
     }
     sqlite3_stmt *st = relm_store_stmt(s, ROUND_JSON_SQL, d);
     if (st == NULL)
@@ -97,7 +98,7 @@ int relm_approval_round(relm_store *s, int64_t release_id, char **json,
     sqlite3_reset(st);
     if (rc != SQLITE_ROW)
         return relm_store_fail(s, d, "approval round");
-    return *json ? RELM_OK : relm_diag_set(d, "out_of_memory", "out of memory");
+    return *json ? RELM_OK : relm_diag_set(d, "out_of_memory", _("out of memory"));
 }
 
 /* What the writes need to know about a release. */
@@ -139,9 +140,9 @@ static int quorum_needed(const relm_approval_ask *a, int64_t members,
     char *end = NULL;
     if (members == 0)
         return relm_diag_set(d, "not_allowed",
-                             "rule '%s' (%s) asks group '%s' to approve, but "
+                             _("rule '%s' (%s) asks group '%s' to approve, but "
                              "it has no active members: add the approvers "
-                             "to it first (relm.group.add_member)",
+                             "to it first (relm.group.add_member)"),
                              a->rule, a->source ? a->source : "?", a->group);
     if (strcmp(q, "all") == 0) {
         *needed = members;
@@ -156,15 +157,17 @@ static int quorum_needed(const relm_approval_ask *a, int64_t members,
     }
     if (end == q || *end != '\0' || v < 1)
         return relm_diag_set(d, "invalid_field",
-                             "rule '%s' (%s): quorum '%s' must be a number, "
-                             "a percentage like \"50%%\" or \"all\"",
+                             _("rule '%s' (%s): quorum '%s' must be a number, "
+                             "a percentage like \"50%%\" or \"all\""),
                              a->rule, a->source ? a->source : "?", q);
     if (v > members)
         return relm_diag_set(d, "not_allowed",
-                             "rule '%s' (%s) asks %ld approvals of group '%s', "
-                             "which has %" PRId64 " active member%s",
+                             n_("rule '%s' (%s) asks %ld approvals of group '%s', "
+                                "which has %" PRId64 " active member",
+                                "rule '%s' (%s) asks %ld approvals of group '%s', "
+                                "which has %" PRId64 " active members", members),
                              a->rule, a->source ? a->source : "?", v,
-                             a->group, members, members == 1 ? "" : "s");
+                             a->group, members);
     *needed = v;
     return RELM_OK;
 }
@@ -183,7 +186,7 @@ static int resolve_ask(relm_store *s, const relm_approval_ask *a, int is_user,
     if (rc != RELM_NOT_FOUND)
         return rc;
     return relm_diag_set(d, "not_allowed",
-                         "rule '%s' (%s) asks %s '%s', %s", a->rule,
+                         _("rule '%s' (%s) asks %s '%s', %s"), a->rule,
                          a->source ? a->source : "?",
                          is_user ? "person" : "group", name,
                          is_user ? "who is not an active user"
@@ -230,8 +233,8 @@ int relm_approval_open(relm_store *s, int64_t release_id,
         if (a->rule == NULL || a->level < 1 ||
             (a->group == NULL) == (a->user == NULL))
             return relm_diag_set(d, "invalid_argument",
-                                 "ask #%zu: needs a rule, a level >= 1 and "
-                                 "either a group or a person", i + 1);
+                                 _("ask #%zu: needs a rule, a level >= 1 and "
+                                 "either a group or a person"), i + 1);
     }
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
@@ -245,7 +248,7 @@ int relm_approval_open(relm_store *s, int64_t release_id,
         goto fail;
     if (strcmp(r.status, "open") != 0) {
         relm_diag_set(d, "not_allowed",
-                      "cannot ask for approval of release %s: it is %s",
+                      _("cannot ask for approval of release %s: it is %s"),
                       r.number, r.status);
         goto fail;
     }
@@ -407,11 +410,11 @@ int relm_approval_decide(relm_store *s, int64_t release_id,
     if (decision == NULL || (strcmp(decision, "approve") != 0 &&
                              strcmp(decision, "reject") != 0))
         return relm_diag_set(d, "invalid_argument",
-                             "decision must be \"approve\" or \"reject\", got "
-                             "'%s'", decision ? decision : "nothing");
+                             _("decision must be \"approve\" or \"reject\", got "
+                             "'%s'"), decision ? decision : "nothing");
     if (strcmp(decision, "reject") == 0 && (note == NULL || !note[0]))
         return relm_diag_set(d, "invalid_field",
-                             "a rejection needs a note saying why");
+                             _("a rejection needs a note saying why"));
     if (read_release(s, release_id, &r, d) != RELM_OK)
         return RELM_ERR;
     if (relm_store_begin(s, d) != RELM_OK)
@@ -422,7 +425,7 @@ int relm_approval_decide(relm_store *s, int64_t release_id,
         goto fail;
     if (rid == 0 || strcmp(r.status, "open") != 0) {
         relm_diag_set(d, "not_allowed",
-                      "no approval is waiting on release %s (%s, state '%s')",
+                      _("no approval is waiting on release %s (%s, state '%s')"),
                       r.number, r.status, r.state);
         goto fail;
     }
@@ -444,13 +447,13 @@ int relm_approval_decide(relm_store *s, int64_t release_id,
             goto fail;
         if (decided > 0)
             relm_diag_set(d, "duplicate",
-                          "%s has already decided on release %s; waiting "
-                          "for %s",
+                          _("%s has already decided on release %s; waiting "
+                          "for %s"),
                           relm_store_actor_name(s), r.number, who);
         else
             relm_diag_set(d, "not_allowed",
-                          "%s is not asked to approve release %s; waiting "
-                          "for %s",
+                          _("%s is not asked to approve release %s; waiting "
+                          "for %s"),
                           relm_store_actor_name(s), r.number, who);
         goto fail;
     }
@@ -618,7 +621,7 @@ int relm_approval_satisfied(relm_store *s, int64_t release_id,
         strcmp(rstatus, "approved") == 0)
         return RELM_OK;
     return relm_diag_set(d, "not_allowed",
-                         "'%s' leaves approval point '%s': %s", action, state,
+                         _("'%s' leaves approval point '%s': %s"), action, state,
                          rc != SQLITE_ROW || strcmp(rstate, state) != 0
                              ? "no approval round was opened there"
                          : strcmp(rstatus, "open") == 0

@@ -1,5 +1,6 @@
 /* audit.c: append to and verify the occurrence log. Each row's hash covers
  * the previous row's hash and a canonical text of the row itself. */
+#include "base/i18n.h"
 #include "audit.h"
 
 #include <inttypes.h>
@@ -148,7 +149,7 @@ int relm_audit_append(relm_store *s, const relm_occurrence *o, int64_t *id,
 {
     if (relm_store_depth(s) == 0)
         return relm_diag_set(d, "internal",
-                             "occurrence appended outside a transaction");
+                             _("occurrence appended outside a transaction"));
     int64_t last = 0;
     char prev[65], hash[65];
     if (relm_audit_head(s, &last, prev, d) != RELM_OK)
@@ -289,22 +290,22 @@ static int verify_chain(relm_store *s, relm_audit_report *r, relm_diag *d)
         r->rows++;
         if (v.id != expect_id) {
             problem(r, "chain", v.id,
-                    "row %" PRId64 " is missing before row %" PRId64
-                    " (deleted, or a row inserted out of sequence)",
+                    _("row %" PRId64 " is missing before row %" PRId64
+                    " (deleted, or a row inserted out of sequence)"),
                     expect_id, v.id);
             break;
         }
         if (stored_prev == NULL || strcmp(stored_prev, prev) != 0) {
             problem(r, "chain", v.id,
-                    "row %" PRId64 ": prev_hash does not match the hash of "
-                    "the row before", v.id);
+                    _("row %" PRId64 ": prev_hash does not match the hash of "
+                    "the row before"), v.id);
             break;
         }
         row_hash(prev, &v, want);
         if (stored == NULL || strcmp(stored, want) != 0) {
             problem(r, "chain", v.id,
-                    "row %" PRId64 ": content does not match its hash "
-                    "(altered)", v.id);
+                    _("row %" PRId64 ": content does not match its hash "
+                    "(altered)"), v.id);
             break;
         }
         memcpy(prev, want, 65);
@@ -332,12 +333,12 @@ static int verify_anchor(relm_store *s, int64_t id, const char *hash,
         const char *h = col_text(st, 0);
         if (h == NULL || hash == NULL || strcmp(h, hash) != 0)
             problem(r, "anchor", id,
-                    "row %" PRId64 " no longer has the hash kept for it: "
-                    "the log was rewritten from that row or before", id);
+                    _("row %" PRId64 " no longer has the hash kept for it: "
+                    "the log was rewritten from that row or before"), id);
     } else if (rc == SQLITE_DONE) {
         problem(r, "anchor", id,
-                "row %" PRId64 " is gone: the log ends at row %" PRId64
-                " (its tail was truncated)", id, r->rows);
+                _("row %" PRId64 " is gone: the log ends at row %" PRId64
+                " (its tail was truncated)"), id, r->rows);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -413,7 +414,7 @@ static int verify_schema(relm_store *s, relm_audit_report *r,
         sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_DONE) {
-            problem(r, "schema", 0, "%s %s is missing (dropped): %s", type,
+            problem(r, "schema", 0, _("%s %s is missing (dropped): %s"), type,
                     name, chain_objects[i].why);
             if (strcmp(type, "trigger") != 0)
                 *releases_ok = 0;
@@ -421,8 +422,8 @@ static int verify_schema(relm_store *s, relm_audit_report *r,
             migration_text(type, name, want, sizeof want);
             const char *have = col_text(st, 0);
             if (want[0] != '\0' && (have == NULL || strcmp(have, want) != 0)) {
-                problem(r, "schema", 0, "%s %s is not the one the migrations "
-                        "made (redefined): %s", type, name,
+                problem(r, "schema", 0, _("%s %s is not the one the migrations "
+                        "made (redefined): %s"), type, name,
                         chain_objects[i].why);
                 if (strcmp(type, "view") == 0)
                     *releases_ok = 0;
@@ -459,15 +460,15 @@ static int release_field_problem(relm_store *s, relm_audit_report *r,
     if (rc == SQLITE_ROW) {
         const char *key = col_text(st, 0), *v_now = col_text(st, 1),
                    *v_then = col_text(st, 2);
-        problem(r, "release", id, "release %s (id %" PRId64 "): %s is "
+        problem(r, "release", id, _("release %s (id %" PRId64 "): %s is "
                 "'%.40s' but its last occurrence (row %" PRId64 ") says "
-                "'%.40s': changed without an occurrence", number, id,
+                "'%.40s': changed without an occurrence"), number, id,
                 key ? key : "?", v_now ? v_now : "nothing", occ,
                 v_then ? v_then : "nothing");
     } else {
-        problem(r, "release", id, "release %s (id %" PRId64 ") differs "
+        problem(r, "release", id, _("release %s (id %" PRId64 ") differs "
                 "from the snapshot of its last occurrence (row %" PRId64
-                ")", number, id, occ);
+                ")"), number, id, occ);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
@@ -504,8 +505,8 @@ static int verify_releases(relm_store *s, relm_audit_report *r,
         const char *then = col_text(st, 4);
         r->releases++;
         if (sqlite3_column_type(st, 3) == SQLITE_NULL) {
-            problem(r, "release", id, "release %s (id %" PRId64 ") has no "
-                    "occurrence: written straight into the database",
+            problem(r, "release", id, _("release %s (id %" PRId64 ") has no "
+                    "occurrence: written straight into the database"),
                     number ? number : "?", id);
         } else if (now == NULL || then == NULL || strcmp(now, then) != 0) {
             if (release_field_problem(s, r, id, number ? number : "?",
@@ -530,8 +531,8 @@ static int verify_releases(relm_store *s, relm_audit_report *r,
         return RELM_ERR;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         problem(r, "release", sqlite3_column_int64(st, 0),
-                "release id %" PRId64 " is gone, though occurrence row %"
-                PRId64 " records it: deleted behind relm's back",
+                _("release id %" PRId64 " is gone, though occurrence row %"
+                PRId64 " records it: deleted behind relm's back"),
                 (int64_t)sqlite3_column_int64(st, 0),
                 (int64_t)sqlite3_column_int64(st, 1));
     sqlite3_reset(st);

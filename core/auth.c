@@ -1,5 +1,6 @@
 /* auth.c: permission checks against groups, memberships and permissions.
  * Reads only; writers check inside their write transaction (see auth.h). */
+#include "base/i18n.h"
 #include "auth.h"
 
 #include <string.h>
@@ -58,10 +59,10 @@ int relm_auth_check(relm_store *s, const char *workflow, const char *action,
         return RELM_OK;
     const char *who = relm_store_actor_name(s);
     return relm_diag_set(d, "permission_denied",
-                         "user '%s' may not %s releases of workflow '%s' "
+                         _("user '%s' may not %s releases of workflow '%s' "
                          "(no group of theirs holds that permission; an "
                          "administrator grants it with relm.permission.grant"
-                         "{ group = ..., workflow = '%s', action = '%s' })",
+                         "{ group = ..., workflow = '%s', action = '%s' })"),
                          who[0] ? who : "(nobody)", action, workflow,
                          workflow, action);
 }
@@ -72,7 +73,7 @@ int relm_auth_require_admin(relm_store *s, const char *what, relm_diag *d)
         return RELM_OK;
     const char *who = relm_store_actor_name(s);
     return relm_diag_set(d, "permission_denied",
-                         "%s needs an administrator; user '%s' is not one",
+                         _("%s needs an administrator; user '%s' is not one"),
                          what, who[0] ? who : "(nobody)");
 }
 
@@ -85,10 +86,10 @@ int relm_auth_require_cmdb(relm_store *s, const char *what, relm_diag *d)
         return RELM_OK;
     const char *who = relm_store_actor_name(s);
     return relm_diag_set(d, "permission_denied",
-                         "%s needs the cmdb permission; user '%s' has not "
+                         _("%s needs the cmdb permission; user '%s' has not "
                          "got it (an administrator grants it with "
                          "relm.permission.grant{ group = ..., workflow = "
-                         "'*', action = 'cmdb' })",
+                         "'*', action = 'cmdb' })"),
                          what, who[0] ? who : "(nobody)");
 }
 

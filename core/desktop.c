@@ -1,5 +1,6 @@
 /* desktop.c: the release desktop's query in one pass over two statements:
  * items, situation and delay computed in C, sorted, counted. */
+#include "base/i18n.h"
 #include "desktop.h"
 
 #include <stdio.h>
@@ -247,7 +248,7 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
     }
     sqlite3_reset(st);
     if (oom)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
         return relm_store_fail(s, d, "desktop");
     return RELM_OK;
@@ -280,7 +281,7 @@ int relm_desktop_load(relm_store *s, int64_t user_id, int64_t now,
     int oom = 0;
     arena_put(out, "", 0, &oom); /* offset 0 stands for NULL */
     if (oom)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     /* The tables behind each kind; activities and approvals are other
      * modules' and may not be there. Only releases can be shared. */
     static const char *const table[3] = {"releases", "activities",

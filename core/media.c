@@ -1,5 +1,6 @@
 /* media.c: the definitive media library: software media with checksums and
  * licences, hardware spares, and the link from a CI to its media. */
+#include "base/i18n.h"
 #include "media.h"
 
 #include <ctype.h>
@@ -48,7 +49,7 @@ int relm_media_sha256_file(const char *path, char out[65], relm_diag *d)
     int err = ferror(f);
     fclose(f);
     if (err)
-        return relm_diag_set(d, "io_error", "%s: read error", path);
+        return relm_diag_set(d, "io_error", _("%s: read error"), path);
     unsigned char digest[32];
     relm_sha256_final(&c, digest);
     relm_sha256_tohex(digest, out);
@@ -62,8 +63,8 @@ static int checksum_of(const relm_media_fields *f, char sum[65], relm_diag *d)
     sum[0] = '\0';
     if (f->sha256 != NULL) {
         if (!relm_media_is_sha256(f->sha256))
-            return relm_diag_set(d, "invalid_argument", "sha256 must be 64 "
-                                 "hex digits, got '%.80s'", f->sha256);
+            return relm_diag_set(d, "invalid_argument", _("sha256 must be 64 "
+                                 "hex digits, got '%.80s'"), f->sha256);
         lower_hex(f->sha256, sum);
     }
     if (f->file != NULL) {
@@ -71,8 +72,8 @@ static int checksum_of(const relm_media_fields *f, char sum[65], relm_diag *d)
         if (relm_media_sha256_file(f->file, got, d) != RELM_OK)
             return RELM_ERR;
         if (sum[0] != '\0' && strcmp(sum, got) != 0)
-            return relm_diag_set(d, "checksum_mismatch", "%s has sha256 %s, "
-                                 "not the %s given", f->file, got, sum);
+            return relm_diag_set(d, "checksum_mismatch", _("%s has sha256 %s, "
+                                 "not the %s given"), f->file, got, sum);
         memcpy(sum, got, 65);
     }
     return RELM_OK;
@@ -108,8 +109,8 @@ int relm_media_add(relm_store *s, const char *name, const char *version,
 {
     char sum[65];
     if (name == NULL || name[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "media name must not be "
-                             "empty");
+        return relm_diag_set(d, "invalid_argument", _("media name must not be "
+                             "empty"));
     if (checksum_of(f, sum, d) != RELM_OK)
         return RELM_ERR;
     if (cmdb_begin(s, "adding a medium", d) != RELM_OK)
@@ -168,9 +169,9 @@ static int find_media(relm_store *s, const char *name, const char *version,
     if (rc != SQLITE_DONE)
         return relm_store_fail(s, d, "media");
     if (version != NULL)
-        return relm_diag_set(d, "not_found", "no media '%s' version '%s'",
+        return relm_diag_set(d, "not_found", _("no media '%s' version '%s'"),
                              name, version);
-    return relm_diag_set(d, "not_found", "no media named '%s'", name);
+    return relm_diag_set(d, "not_found", _("no media named '%s'"), name);
 }
 
 int relm_media_update(relm_store *s, const char *name, const char *version,
@@ -236,9 +237,9 @@ int relm_media_verify(relm_store *s, const char *name, const char *version,
     else
         snprintf(label, sizeof label, "media '%.150s'", name);
     if (registered[0] == '\0')
-        return relm_diag_set(d, "no_checksum", "%s has no registered sha256; "
+        return relm_diag_set(d, "no_checksum", _("%s has no registered sha256; "
                              "set one with relm.media.update before "
-                             "verifying", label);
+                             "verifying"), label);
     const char *source = "the checksum given";
     if (relm_media_is_sha256(what)) {
         lower_hex(what, actual);
@@ -248,8 +249,8 @@ int relm_media_verify(relm_store *s, const char *name, const char *version,
         source = what;
     }
     if (strcmp(actual, registered) != 0)
-        return relm_diag_set(d, "checksum_mismatch", "%s: %s has sha256 %s "
-                             "but %s is registered", label, source, actual,
+        return relm_diag_set(d, "checksum_mismatch", _("%s: %s has sha256 %s "
+                             "but %s is registered"), label, source, actual,
                              registered);
     return RELM_OK;
 }
@@ -270,7 +271,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
     int rc = relm_store_step_row(s, st, d, "media link");
     if (rc != RELM_OK) {
         if (rc == RELM_NOT_FOUND)
-            relm_diag_set(d, "not_found", "no CI named '%s'", ci);
+            relm_diag_set(d, "not_found", _("no CI named '%s'"), ci);
         goto fail;
     }
     ci_id = sqlite3_column_int64(st, 0);
@@ -301,7 +302,7 @@ int relm_media_link(relm_store *s, const char *ci, const char *name,
     sqlite3_bind_int64(st, 2, media_id);
     char *diff = relm_store_text(st);
     if (diff == NULL) {
-        relm_diag_set(d, "out_of_memory", "out of memory");
+        relm_diag_set(d, "out_of_memory", _("out of memory"));
         goto fail;
     }
     rc = cmdb_history(s, ci_id, ci, "update", diff, NULL, d);
@@ -318,11 +319,11 @@ int relm_media_spare_add(relm_store *s, const char *name,
                          relm_diag *d)
 {
     if (name == NULL || name[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "spare name must not be "
-                             "empty");
+        return relm_diag_set(d, "invalid_argument", _("spare name must not be "
+                             "empty"));
     if (f->has_quantity && f->quantity < 0)
-        return relm_diag_set(d, "invalid_argument", "quantity must be >= 0, "
-                             "got %lld", (long long)f->quantity);
+        return relm_diag_set(d, "invalid_argument", _("quantity must be >= 0, "
+                             "got %lld"), (long long)f->quantity);
     if (cmdb_begin(s, "adding a spare", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(

@@ -1,5 +1,6 @@
 /* people.c: administrative writes on users, groups, memberships,
  * permissions and justifications, each checked, transactional and logged. */
+#include "base/i18n.h"
 #include "people.h"
 
 #include <inttypes.h>
@@ -75,7 +76,7 @@ static int64_t lookup(relm_store *s, int user, const char *name, relm_diag *d)
                                        : "SELECT id FROM groups WHERE name = ?1",
                                name, &id, d);
     if (rc == RELM_NOT_FOUND)
-        relm_diag_set(d, "not_found", "no %s named '%s'",
+        relm_diag_set(d, "not_found", _("no %s named '%s'"),
                       user ? "user" : "group", name);
     return rc == RELM_OK ? id : 0;
 }
@@ -102,8 +103,8 @@ int relm_people_user_add(relm_store *s, const relm_user_spec *u, int64_t *id,
 {
     if (!valid_name(u->name))
         return relm_diag_set(d, "invalid_field",
-                             "name: a non-empty word without spaces "
-                             "(at most 100 characters)");
+                             _("name: a non-empty word without spaces "
+                             "(at most 100 characters)"));
     sqlite3_stmt *st = begin_stmt(
         s, "adding a user",
         "INSERT INTO users (name, full_name, email, phone, unit, location, "
@@ -153,8 +154,8 @@ int relm_people_user_set_active(relm_store *s, const char *name, int active,
     if (!active && relm_auth_user_can(s, uid, "*", "admin") &&
         !other_superuser(s, uid)) {
         relm_diag_set(d, "not_allowed",
-                      "'%s' is the last active administrator; make another "
-                      "one first (relm.user.add{admin = true})", name);
+                      _("'%s' is the last active administrator; make another "
+                      "one first (relm.user.add{admin = true})"), name);
         return fail_rb(s);
     }
     sqlite3_stmt *st = relm_store_stmt(
@@ -177,8 +178,8 @@ int relm_people_group_add(relm_store *s, const char *name,
 {
     if (!valid_name(name))
         return relm_diag_set(d, "invalid_field",
-                             "name: a non-empty word without spaces "
-                             "(at most 100 characters)");
+                             _("name: a non-empty word without spaces "
+                             "(at most 100 characters)"));
     sqlite3_stmt *st = begin_stmt(
         s, "adding a group",
         "INSERT INTO groups (name, description) VALUES (?1, ?2)", d);
@@ -256,8 +257,8 @@ int relm_people_member_role(relm_store *s, const char *user,
                             const char *group, const char *role, relm_diag *d)
 {
     if (role == NULL || role[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "a member's role must "
-                             "be a non-empty name, like \"lead\"");
+        return relm_diag_set(d, "invalid_argument", _("a member's role must "
+                             "be a non-empty name, like \"lead\""));
     return member_write(s, user, group, 1, role, d);
 }
 
@@ -267,7 +268,7 @@ int relm_people_permission(relm_store *s, const char *group,
 {
     if (workflow == NULL || workflow[0] == '\0')
         return relm_diag_set(d, "invalid_field",
-                             "workflow: a workflow name or \"*\"");
+                             _("workflow: a workflow name or \"*\""));
     /* A name outside the fixed list is a workflow's own permission (a
      * "supervise" role on a transition): granted only on that workflow,
      * and only when its compiled definition asks for it, so a typo is
@@ -277,18 +278,18 @@ int relm_people_permission(relm_store *s, const char *group,
         (strcmp(workflow, "*") == 0 ||
          !relm_workflow_declares_permission(s, workflow, action)))
         return relm_diag_set(d, "invalid_field",
-                             "action: '%s' is not one of create, execute, "
+                             _("action: '%s' is not one of create, execute, "
                              "delegate, suspend, reactivate, reopen, cancel, "
                              "approve, admin, cmdb, nor a permission a "
-                             "transition of workflow '%s' names", action,
+                             "transition of workflow '%s' names"), action,
                              workflow);
     /* The CMDB belongs to no workflow: a cmdb grant on one would look
      * like a permission and grant nothing. */
     if (strcmp(action, "cmdb") == 0 && strcmp(workflow, "*") != 0)
         return relm_diag_set(d, "invalid_field",
-                             "workflow: the cmdb action is granted on "
+                             _("workflow: the cmdb action is granted on "
                              "workflow \"*\" (the CMDB belongs to no "
-                             "workflow), got \"%s\"", workflow);
+                             "workflow), got \"%s\""), workflow);
     if (begin_admin(s, grant ? "granting a permission"
                              : "revoking a permission", d) != RELM_OK)
         return RELM_ERR;
@@ -329,11 +330,11 @@ int relm_people_justification_add(relm_store *s,
 {
     if (j->description == NULL || j->description[0] == '\0')
         return relm_diag_set(d, "invalid_field",
-                             "description: required, a non-empty string");
+                             _("description: required, a non-empty string"));
     if (j->suspend <= 0 && j->cancel <= 0 && j->reopen <= 0)
         return relm_diag_set(d, "invalid_field",
-                             "a justification must be usable for at least one "
-                             "of suspend, cancel, reopen");
+                             _("a justification must be usable for at least one "
+                             "of suspend, cancel, reopen"));
     sqlite3_stmt *st = begin_stmt(
         s, "adding a justification",
         "INSERT INTO justifications (description, for_suspend, for_cancel, "
@@ -358,7 +359,7 @@ int relm_people_justification_update(relm_store *s, int64_t id,
 {
     if (j->description != NULL && j->description[0] == '\0')
         return relm_diag_set(d, "invalid_field",
-                             "description: may not be empty");
+                             _("description: may not be empty"));
     sqlite3_stmt *st = begin_stmt(
         s, "changing a justification",
         "UPDATE justifications SET description = coalesce(?2, description), "
@@ -383,7 +384,7 @@ int relm_people_justification_update(relm_store *s, int64_t id,
         free(before);
         relm_store_rollback(s);
         return relm_diag_set(d, "not_found",
-                             "no justification with id %" PRId64, id);
+                             _("no justification with id %" PRId64), id);
     }
     /* The same rule as add: a justification justifies something. */
     st = relm_store_stmt(s,
@@ -399,9 +400,9 @@ int relm_people_justification_update(relm_store *s, int64_t id,
     sqlite3_reset(st);
     if (uses == 0) {
         relm_diag_set(d, "invalid_field",
-                      "justification %" PRId64 " would be usable for none of "
+                      _("justification %" PRId64 " would be usable for none of "
                       "suspend, cancel, reopen (deactivate it instead: "
-                      "active = false)", id);
+                      "active = false)"), id);
         free(before);
         return fail_rb(s);
     }

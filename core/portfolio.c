@@ -1,5 +1,6 @@
 /* portfolio.c: administrative writes of portfolios and models: one
  * transaction per template, checked and logged like every other write. */
+#include "base/i18n.h"
 #include "portfolio.h"
 
 #include <inttypes.h>
@@ -30,7 +31,7 @@ static int check_model(const char *portfolio, const relm_model_spec *m,
 {
     if (m->name == NULL || m->name[0] == '\0')
         return relm_diag_set(d, "invalid_field",
-                             "portfolio '%s': a model without a name",
+                             _("portfolio '%s': a model without a name"),
                              portfolio);
     const char *bad = !is_level(m->impact)    ? "impact"
                       : !is_level(m->urgency) ? "urgency"
@@ -38,16 +39,16 @@ static int check_model(const char *portfolio, const relm_model_spec *m,
                                               : NULL;
     if (bad != NULL)
         return relm_diag_set(d, "invalid_field",
-                             "portfolio '%s', model '%s': %s must be low, "
-                             "medium or high", portfolio, m->name, bad);
+                             _("portfolio '%s', model '%s': %s must be low, "
+                             "medium or high"), portfolio, m->name, bad);
     if (!is_status(m->status))
         return relm_diag_set(d, "invalid_field",
-                             "portfolio '%s', model '%s': status must be new, "
-                             "active or retired", portfolio, m->name);
+                             _("portfolio '%s', model '%s': status must be new, "
+                             "active or retired"), portfolio, m->name);
     if (m->sla_hours < 0)
         return relm_diag_set(d, "invalid_field",
-                             "portfolio '%s', model '%s': sla_hours must be "
-                             "positive", portfolio, m->name);
+                             _("portfolio '%s', model '%s': sla_hours must be "
+                             "positive"), portfolio, m->name);
     return RELM_OK;
 }
 
@@ -57,7 +58,7 @@ int relm_portfolio_sync(relm_store *s, const char *name,
                         int replace, int64_t *id, relm_diag *d)
 {
     if (name == NULL || name[0] == '\0')
-        return relm_diag_set(d, "invalid_field", "a portfolio needs a name");
+        return relm_diag_set(d, "invalid_field", _("a portfolio needs a name"));
     for (size_t i = 0; i < nmodels; i++)
         if (check_model(name, &models[i], d) != RELM_OK)
             return RELM_ERR;
@@ -169,7 +170,7 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
 {
     if (status == NULL || !is_status(status))
         return relm_diag_set(d, "invalid_field",
-                             "status must be new, active or retired");
+                             _("status must be new, active or retired"));
     if (relm_auth_begin_admin(s, "changing a model", d) != RELM_OK)
         return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
@@ -187,7 +188,7 @@ int relm_portfolio_model_status(relm_store *s, const char *portfolio,
     sqlite3_reset(st);
     if (rc != SQLITE_ROW) {
         if (rc == SQLITE_DONE)
-            relm_diag_set(d, "not_found", "no model '%s' in portfolio '%s'",
+            relm_diag_set(d, "not_found", _("no model '%s' in portfolio '%s'"),
                           model, portfolio);
         else
             relm_store_fail(s, d, "model");

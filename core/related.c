@@ -1,5 +1,6 @@
 /* related.c: links from a release to CIs and other records, the minimal
  * change/problem/incident records, CI updates on closure, release impact. */
+#include "base/i18n.h"
 #include "related.h"
 
 #include <inttypes.h>
@@ -73,7 +74,7 @@ static char *record_json(relm_store *s, int64_t id, relm_diag *d)
             id, &out, d) != RELM_OK)
         return NULL;
     if (out == NULL)
-        relm_diag_set(d, "not_found", "no record with id %" PRId64, id);
+        relm_diag_set(d, "not_found", _("no record with id %" PRId64), id);
     return out;
 }
 
@@ -113,7 +114,7 @@ static int set_record_cis(relm_store *s, int64_t id, const char *kind,
             RELM_OK)
             return RELM_ERR;
         if (sqlite3_changes(relm_store_db(s)) == 0)
-            return relm_diag_set(d, "duplicate", "%s: CI '%s' is listed twice",
+            return relm_diag_set(d, "duplicate", _("%s: CI '%s' is listed twice"),
                                  kind, names[i]);
     }
     return RELM_OK;
@@ -139,9 +140,9 @@ static int check_kind(const char *kind, relm_diag *d)
 {
     if (kind == NULL || !relm_related_is_record_kind(kind))
         return relm_diag_set(d, "invalid_argument",
-                             "unknown record kind '%s' (change, problem, "
+                             _("unknown record kind '%s' (change, problem, "
                              "incident, known_error, knowledge, document, "
-                             "project)", kind ? kind : "(nil)");
+                             "project)"), kind ? kind : "(nil)");
     return RELM_OK;
 }
 
@@ -152,14 +153,14 @@ int relm_related_record_add(relm_store *s, const char *kind,
     if (check_kind(kind, d) != RELM_OK)
         return RELM_ERR;
     if (spec->title == NULL || spec->title[0] == '\0')
-        return relm_diag_set(d, "invalid_field", "%s: title is required",
+        return relm_diag_set(d, "invalid_field", _("%s: title is required"),
                              kind);
     if (spec->number != NULL && spec->number[0] == '\0')
-        return relm_diag_set(d, "invalid_field", "%s: number must not be "
-                             "empty", kind);
+        return relm_diag_set(d, "invalid_field", _("%s: number must not be "
+                             "empty"), kind);
     if (spec->status != NULL && spec->status[0] == '\0')
-        return relm_diag_set(d, "invalid_field", "%s: status must not be "
-                             "empty", kind);
+        return relm_diag_set(d, "invalid_field", _("%s: status must not be "
+                             "empty"), kind);
     if (cmdb_begin(s, "adding a change/problem/incident record", d) !=
         RELM_OK)
         return RELM_ERR;
@@ -242,7 +243,7 @@ static int64_t record_id(relm_store *s, const char *kind, const char *number,
     if (step_int(s, st, &id, "record", d) != RELM_OK)
         return 0;
     if (id == 0)
-        relm_diag_set(d, "not_found", "no %s numbered '%s'", kind, number);
+        relm_diag_set(d, "not_found", _("no %s numbered '%s'"), kind, number);
     return id;
 }
 
@@ -257,7 +258,7 @@ int relm_related_record_update(relm_store *s, const char *kind,
                         : spec->status != NULL && !spec->status[0] ? "status"
                                                                    : NULL;
     if (empty != NULL)
-        return relm_diag_set(d, "invalid_field", "%s: %s must not be empty",
+        return relm_diag_set(d, "invalid_field", _("%s: %s must not be empty"),
                              kind, empty);
     if (cmdb_begin(s, "changing a change/problem/incident record", d) !=
         RELM_OK)
@@ -317,7 +318,7 @@ static int release_for_links(relm_store *s, int64_t id, const char *action,
         relm_auth_check(s, r->workflow, "execute", d) != RELM_OK)
         return RELM_ERR;
     if (strcmp(r->status, "open") != 0 && strcmp(r->status, "suspended") != 0)
-        return relm_diag_set(d, "not_allowed", "cannot %s: release %s is %s",
+        return relm_diag_set(d, "not_allowed", _("cannot %s: release %s is %s"),
                              action, r->number, r->status);
     return RELM_OK;
 }
@@ -350,13 +351,13 @@ static int64_t media_id(relm_store *s, const char *target, relm_diag *d)
     }
     sqlite3_reset(st);
     if (n == 0) {
-        relm_diag_set(d, "not_found", "no medium named '%s' in the "
-                      "definitive media library", target);
+        relm_diag_set(d, "not_found", _("no medium named '%s' in the "
+                      "definitive media library"), target);
         return 0;
     }
     if (n > 1) {
-        relm_diag_set(d, "invalid_argument", "medium '%s' has %d versions; "
-                      "say which as name@version", name, n);
+        relm_diag_set(d, "invalid_argument", _("medium '%s' has %d versions; "
+                      "say which as name@version"), name, n);
         return 0;
     }
     return id;
@@ -459,8 +460,8 @@ static int relate_ci(relm_store *s, int64_t id, const release_info *r,
             snprintf(via, sizeof via, " (through change %s)",
                      (const char *)sqlite3_column_text(st, 1));
         sqlite3_reset(st);
-        return relm_diag_set(d, "duplicate", "release %s is already linked "
-                             "to CI '%s'%s", r->number, name, via);
+        return relm_diag_set(d, "duplicate", _("release %s is already linked "
+                             "to CI '%s'%s"), r->number, name, via);
     }
     sqlite3_reset(st);
     st = relm_store_stmt(
@@ -498,8 +499,8 @@ static int relate_link(relm_store *s, int64_t id, const release_info *r,
     if (relm_store_step_write(s, st, d, "release links") != RELM_OK)
         return RELM_ERR;
     if (sqlite3_changes(relm_store_db(s)) == 0)
-        return relm_diag_set(d, "duplicate", "release %s is already linked "
-                             "to %s '%s'", r->number, kind, target);
+        return relm_diag_set(d, "duplicate", _("release %s is already linked "
+                             "to %s '%s'"), r->number, kind, target);
     return RELM_OK;
 }
 
@@ -515,11 +516,11 @@ static int begin_link(relm_store *s, int64_t id, const char *verb,
     relm_clock_now_iso(at);
     if (strcmp(kind, "ci") != 0 && strcmp(kind, "media") != 0 &&
         !relm_related_is_record_kind(kind))
-        return relm_diag_set(d, "invalid_argument", "unknown kind '%s' (%s)",
+        return relm_diag_set(d, "invalid_argument", _("unknown kind '%s' (%s)"),
                              kind, KIND_LIST);
     if (target == NULL || target[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "%s: the target (a %s) "
-                             "must be a non-empty name", verb, kind);
+        return relm_diag_set(d, "invalid_argument", _("%s: the target (a %s) "
+                             "must be a non-empty name"), verb, kind);
     if (relm_store_begin(s, d) != RELM_OK)
         return RELM_ERR;
     if (release_for_links(s, id, verb, r, d) != RELM_OK) {
@@ -646,7 +647,7 @@ int relm_related_unrelate(relm_store *s, int64_t id, const char *kind,
             goto fail;
     }
     if (sqlite3_changes(relm_store_db(s)) == 0) {
-        relm_diag_set(d, "not_found", "release %s is not linked to %s '%s'",
+        relm_diag_set(d, "not_found", _("release %s is not linked to %s '%s'"),
                       r.number, is_ci ? "CI" : kind, target);
         goto fail;
     }
@@ -689,7 +690,7 @@ static int close_allowed(relm_store *s, int64_t id, char *number,
     }
     sqlite3_reset(st);
     if (rc == SQLITE_DONE)
-        return relm_diag_set(d, "not_found", "no release with id %" PRId64,
+        return relm_diag_set(d, "not_found", _("no release with id %" PRId64),
                              id);
     if (rc != SQLITE_ROW)
         return relm_store_fail(s, d, "release");
@@ -698,11 +699,11 @@ static int close_allowed(relm_store *s, int64_t id, char *number,
                                d) != RELM_OK)
         return RELM_ERR;
     if (strcmp(status, "closed") != 0)
-        return relm_diag_set(d, "not_allowed", "release %s is %s: its CIs "
-                             "are updated when it closes", number, status);
+        return relm_diag_set(d, "not_allowed", _("release %s is %s: its CIs "
+                             "are updated when it closes"), number, status);
     if (applied > 0)
-        return relm_diag_set(d, "not_allowed", "the CIs of release %s were "
-                             "already updated for its closure", number);
+        return relm_diag_set(d, "not_allowed", _("the CIs of release %s were "
+                             "already updated for its closure"), number);
     return RELM_OK;
 }
 
@@ -739,7 +740,7 @@ int relm_related_close(relm_store *s, int64_t id, const char *const *from,
                 names = nn;
             if (ns == NULL) {
                 sqlite3_reset(st);
-                relm_diag_set(d, "out_of_memory", "out of memory");
+                relm_diag_set(d, "out_of_memory", _("out of memory"));
                 goto fail;
             }
             status = ns;
@@ -748,7 +749,7 @@ int relm_related_close(relm_store *s, int64_t id, const char *const *from,
         status[count] = strdup((const char *)sqlite3_column_text(st, 1));
         if (names[count++] == NULL || status[count - 1] == NULL) {
             sqlite3_reset(st);
-            relm_diag_set(d, "out_of_memory", "out of memory");
+            relm_diag_set(d, "out_of_memory", _("out of memory"));
             goto fail;
         }
     }
@@ -900,7 +901,7 @@ static int read_ids(relm_store *s, const char *sql, int64_t a, const char *b,
     while ((rc = sqlite3_step(st)) == SQLITE_ROW)
         if (idvec_push(out, sqlite3_column_int64(st, 0)) != 0) {
             sqlite3_reset(st);
-            return relm_diag_set(d, "out_of_memory", "out of memory");
+            return relm_diag_set(d, "out_of_memory", _("out of memory"));
         }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -924,7 +925,7 @@ int relm_related_impact(relm_store *s, relm_graph *g, int64_t id,
     if (step_int(s, st, &exists, "release", d) != RELM_OK)
         return RELM_ERR;
     if (!exists)
-        return relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
+        return relm_diag_set(d, "not_found", _("no release with id %" PRId64), id);
     if (read_ids(s, "SELECT ci_id FROM release_cis WHERE release_id = ?1 "
                     "ORDER BY created_at, ci_id", id, NULL, &touched,
                  d) != RELM_OK)
@@ -999,7 +1000,7 @@ int relm_related_impact(relm_store *s, relm_graph *g, int64_t id,
     free(seen_services.slot);
     return RELM_OK;
 oom:
-    relm_diag_set(d, "out_of_memory", "out of memory");
+    relm_diag_set(d, "out_of_memory", _("out of memory"));
 fail:
     free(touched.v);
     free(services.v);

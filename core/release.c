@@ -1,5 +1,6 @@
 /* release.c: release records and their core primitives. Each primitive is
  * one transaction: permission, the caller's guard hook, writes, occurrence. */
+#include "base/i18n.h"
 #include "release.h"
 
 #include <inttypes.h>
@@ -35,7 +36,7 @@ static relm_field_value *slot_for(relm_fields *f, const char *name,
                                   relm_diag *d)
 {
     if (strlen(name) >= sizeof f->v[0].name) {
-        relm_diag_set(d, "invalid_field", "field name too long: '%.40s...'",
+        relm_diag_set(d, "invalid_field", _("field name too long: '%.40s...'"),
                       name);
         return NULL;
     }
@@ -47,7 +48,7 @@ static relm_field_value *slot_for(relm_fields *f, const char *name,
         }
     }
     if (f->n == RELM_FIELDS_MAX) {
-        relm_diag_set(d, "invalid_field", "too many fields (at most %d)",
+        relm_diag_set(d, "invalid_field", _("too many fields (at most %d)"),
                       RELM_FIELDS_MAX);
         return NULL;
     }
@@ -108,7 +109,7 @@ int relm_fields_set_text(relm_fields *f, const char *name, const char *s,
     v->type = RELM_FV_NULL;
     v->s = malloc(len + 1);
     if (v->s == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     memcpy(v->s, s, len);
     v->s[len] = '\0';
     v->type = RELM_FV_TEXT;
@@ -220,14 +221,14 @@ static int snapshot(relm_store *s, int64_t id, char **json, relm_diag *d)
     if (rc != SQLITE_ROW) {
         sqlite3_reset(st);
         if (rc == SQLITE_DONE)
-            return relm_diag_set(d, "not_found", "no release with id %" PRId64,
+            return relm_diag_set(d, "not_found", _("no release with id %" PRId64),
                                  id);
         return relm_store_fail(s, d, "release");
     }
     *json = strdup((const char *)sqlite3_column_text(st, 0));
     sqlite3_reset(st);
     if (*json == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     return RELM_OK;
 }
 
@@ -250,8 +251,8 @@ static int step_release(relm_store *s, sqlite3_stmt *st, int64_t id,
     if (rc != SQLITE_DONE)
         return relm_store_fail(s, d, "release");
     if (id != 0)
-        return relm_diag_set(d, "not_found", "no release with id %" PRId64, id);
-    return relm_diag_set(d, "not_found", "no release numbered '%s'", number);
+        return relm_diag_set(d, "not_found", _("no release with id %" PRId64), id);
+    return relm_diag_set(d, "not_found", _("no release numbered '%s'"), number);
 }
 
 int relm_release_get(relm_store *s, int64_t id, const char *number,
@@ -268,7 +269,7 @@ int relm_release_get(relm_store *s, int64_t id, const char *number,
         *found_id = sqlite3_column_int64(st, 1);
     sqlite3_reset(st);
     if (*json == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     return RELM_OK;
 }
 
@@ -366,9 +367,9 @@ static int resolve_ref(relm_store *s, const fieldspec *sp,
     if (rc != RELM_NOT_FOUND)
         return rc;
     if (v->type == RELM_FV_INT)
-        return relm_diag_set(d, "invalid_field", "%s: no %s with id %" PRId64,
+        return relm_diag_set(d, "invalid_field", _("%s: no %s with id %" PRId64),
                              sp->name, is_user ? "active user" : "group", v->i);
-    return relm_diag_set(d, "invalid_field", "%s: no %s named '%s'", sp->name,
+    return relm_diag_set(d, "invalid_field", _("%s: no %s named '%s'"), sp->name,
                          is_user ? "active user" : "group", v->s);
 }
 
@@ -395,8 +396,8 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
     } else if (v0->type == RELM_FV_REAL) {
         if (sp->kind != K_TEXT)
             return relm_diag_set(d, "invalid_field",
-                                 "%s: a fractional number cannot be stored "
-                                 "here", sp->name);
+                                 _("%s: a fractional number cannot be stored "
+                                 "here"), sp->name);
         snprintf(b->buf, sizeof b->buf, "%.14g", v0->x);
         b->type = RELM_FV_TEXT;
         b->s = b->buf;
@@ -409,10 +410,10 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
         b->type = RELM_FV_NULL;
     if (b->type == RELM_FV_NULL) {
         if (strcmp(sp->name, "title") == 0)
-            return relm_diag_set(d, "invalid_field", "title: may not be empty");
+            return relm_diag_set(d, "invalid_field", _("title: may not be empty"));
         if (sp->kind == K_PRIORITY || sp->kind == K_BOOL ||
             strcmp(sp->name, "impact") == 0 || strcmp(sp->name, "urgency") == 0)
-            return relm_diag_set(d, "invalid_field", "%s: may not be empty",
+            return relm_diag_set(d, "invalid_field", _("%s: may not be empty"),
                                  sp->name);
         return RELM_OK;
     }
@@ -429,13 +430,13 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
             (strcmp(v->s, "low") != 0 && strcmp(v->s, "medium") != 0 &&
              strcmp(v->s, "high") != 0))
             return relm_diag_set(d, "invalid_field",
-                                 "%s: must be low, medium or high", sp->name);
+                                 _("%s: must be low, medium or high"), sp->name);
         return RELM_OK;
     case K_DATE:
         if (v->type != RELM_FV_TEXT || !relm_time_valid(v->s, RELM_TIME_CLOCK))
             return relm_diag_set(d, "invalid_field",
-                                 "%s: must be a date YYYY-MM-DD or "
-                                 "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'",
+                                 _("%s: must be a date YYYY-MM-DD or "
+                                 "YYYY-MM-DDTHH:MM[:SS][Z], got '%s'"),
                                  sp->name,
                                  v->type == RELM_FV_TEXT ? v->s : "a number");
         return RELM_OK;
@@ -446,21 +447,21 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
     case K_PRIORITY:
         if (v->type != RELM_FV_INT || v->i < 1 || v->i > 5)
             return relm_diag_set(d, "invalid_field",
-                                 "priority: must be an integer 1-5");
+                                 _("priority: must be an integer 1-5"));
         return RELM_OK;
     case K_BOOL:
         if (v->type != RELM_FV_INT || (v->i != 0 && v->i != 1))
-            return relm_diag_set(d, "invalid_field", "%s: must be a boolean",
+            return relm_diag_set(d, "invalid_field", _("%s: must be a boolean"),
                                  sp->name);
         return RELM_OK;
     case K_SECONDS:
         if (v->type != RELM_FV_INT || v->i <= 0)
             return relm_diag_set(d, "invalid_field",
-                                 "%s: must be a positive integer", sp->name);
+                                 _("%s: must be a positive integer"), sp->name);
         return RELM_OK;
     default:
         if (v->type != RELM_FV_INT)
-            return relm_diag_set(d, "invalid_field", "%s: must be an integer",
+            return relm_diag_set(d, "invalid_field", _("%s: must be an integer"),
                                  sp->name);
         return RELM_OK;
     }
@@ -535,7 +536,7 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
         const relm_field_value *v = &f->v[i];
         if (strncmp(v->name, "extra.", 6) == 0) {
             if (v->name[6] == '\0')
-                return relm_diag_set(d, "invalid_field", "empty extra field name");
+                return relm_diag_set(d, "invalid_field", _("empty extra field name"));
             sp[i] = NULL;
             nextra++;
             continue;
@@ -543,11 +544,11 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
         sp[i] = spec_for(v->name);
         if (sp[i] == NULL)
             return relm_diag_set(d, "invalid_field",
-                                 "unknown field '%s' (see docs/releases.md)",
+                                 _("unknown field '%s' (see docs/releases.md)"),
                                  v->name);
         if (!(sp[i]->flags & flag))
             return relm_diag_set(d, "invalid_field",
-                                 "field '%s' cannot be set here (%s)", v->name,
+                                 _("field '%s' cannot be set here (%s)"), v->name,
                                  flag == RELM_FIELD_REGISTER
                                      ? "not at registration"
                                      : "it is set by the engine or by a "
@@ -558,8 +559,8 @@ static int write_fields(relm_store *s, int64_t id, const relm_fields *f,
     int p = f->n + 1 + 2 * nextra;
     char *sql = update_sql(relm_store_db(s), f, sp, nextra);
     if (sql == NULL)
-        return relm_diag_set(d, "out_of_memory", "release update: out of "
-                             "memory");
+        return relm_diag_set(d, "out_of_memory", _("release update: out of "
+                             "memory"));
     sqlite3_stmt *st = relm_store_stmt(s, sql, d);
     sqlite3_free(sql);
     if (st == NULL)
@@ -650,10 +651,10 @@ static int check_after(relm_store *s, int64_t id, relm_diag *d)
     sqlite3_reset(st);
     if (missing[0])
         return relm_diag_set(d, "invalid_field",
-                             "missing required field(s): %s", missing);
+                             _("missing required field(s): %s"), missing);
     if (bad_plan)
         return relm_diag_set(d, "invalid_field",
-                             "planned_end %s is before planned_start %s",
+                             _("planned_end %s is before planned_start %s"),
                              pe_copy, ps_copy);
     return RELM_OK;
 }
@@ -663,9 +664,9 @@ int relm_release_check_justification(relm_store *s, int64_t id,
 {
     if (id <= 0)
         return relm_diag_set(d, "justification_required",
-                             "%s needs a justification (opts.justification = "
+                             _("%s needs a justification (opts.justification = "
                              "the id of one usable for %s; see "
-                             "relm.justification.list())", use, use);
+                             "relm.justification.list())"), use, use);
     sqlite3_stmt *st = relm_store_stmt(
         s,
         "SELECT active, CASE ?2 WHEN 'suspend' THEN for_suspend "
@@ -682,7 +683,7 @@ int relm_release_check_justification(relm_store *s, int64_t id,
         if (rc != SQLITE_DONE)
             return relm_store_fail(s, d, "justification");
         return relm_diag_set(d, "justification_required",
-                             "no justification with id %" PRId64, id);
+                             _("no justification with id %" PRId64), id);
     }
     int active = sqlite3_column_int(st, 0);
     int usable = sqlite3_column_int(st, 1);
@@ -691,12 +692,12 @@ int relm_release_check_justification(relm_store *s, int64_t id,
     sqlite3_reset(st);
     if (!active)
         return relm_diag_set(d, "justification_required",
-                             "justification %" PRId64 " ('%s') is inactive",
+                             _("justification %" PRId64 " ('%s') is inactive"),
                              id, desc);
     if (!usable)
         return relm_diag_set(d, "justification_required",
-                             "justification %" PRId64 " ('%s') is not usable "
-                             "for %s", id, desc, use);
+                             _("justification %" PRId64 " ('%s') is not usable "
+                             "for %s"), id, desc, use);
     return RELM_OK;
 }
 
@@ -796,20 +797,20 @@ int relm_release_register(relm_store *s, const char *workflow,
     const relm_field_value *title = relm_fields_get(fields, "title");
     if (title == NULL || title->type != RELM_FV_TEXT || title->s[0] == '\0')
         return relm_diag_set(d, "invalid_field",
-                             "title is required (a non-empty string)");
+                             _("title is required (a non-empty string)"));
     /* A release starts where its compiled workflow starts. */
     const relm_workflow *w = relm_workflow_find(s, workflow);
     if (w == NULL)
         return relm_diag_set(d, "not_defined",
-                             "workflow '%s' is not defined in the engine",
+                             _("workflow '%s' is not defined in the engine"),
                              workflow);
     const char *initial = relm_workflow_initial(w);
     const relm_wf_state *ist = relm_workflow_state(w, initial);
     if (state == NULL || strcmp(state, initial) != 0 || phase == NULL ||
         ist == NULL || strcmp(phase, ist->phase) != 0)
         return relm_diag_set(d, "not_allowed",
-                             "a release of workflow '%s' starts in state "
-                             "'%s' (phase '%s')", workflow, initial,
+                             _("a release of workflow '%s' starts in state "
+                             "'%s' (phase '%s')"), workflow, initial,
                              ist != NULL ? ist->phase : "?");
     /* BEGIN IMMEDIATE first: a permission revoked by a commit that lands
      * before ours is seen (issue 9, races). */
@@ -851,7 +852,7 @@ int relm_release_register(relm_store *s, const char *workflow,
         const relm_field_value *v = &fields->v[i];
         if (strncmp(v->name, "extra.", 6) == 0) {
             if (v->name[6] == '\0') {
-                relm_diag_set(d, "invalid_field", "empty extra field name");
+                relm_diag_set(d, "invalid_field", _("empty extra field name"));
                 goto fail;
             }
             snprintf(extra_buf[nextra], sizeof extra_buf[0], "$.\"%s\"",
@@ -863,13 +864,13 @@ int relm_release_register(relm_store *s, const char *workflow,
         const fieldspec *sp = spec_for(v->name);
         if (sp == NULL) {
             relm_diag_set(d, "invalid_field",
-                          "unknown field '%s' (see docs/releases.md)",
+                          _("unknown field '%s' (see docs/releases.md)"),
                           v->name);
             goto fail;
         }
         if (!(sp->flags & RELM_FIELD_REGISTER)) {
             relm_diag_set(d, "invalid_field",
-                          "field '%s' cannot be set at registration", v->name);
+                          _("field '%s' cannot be set at registration"), v->name);
             goto fail;
         }
         if (prepare_value(s, sp, v, &b, d) != RELM_OK)
@@ -889,7 +890,7 @@ int relm_release_register(relm_store *s, const char *workflow,
     }
     if (pstart != NULL && pend != NULL && strcmp(pend, pstart) < 0) {
         relm_diag_set(d, "invalid_field",
-                      "planned_end %s is before planned_start %s", pend,
+                      _("planned_end %s is before planned_start %s"), pend,
                       pstart);
         goto fail;
     }
@@ -935,7 +936,7 @@ int relm_release_register(relm_store *s, const char *workflow,
     char *sql = insert_sql(relm_store_db(s), cols, nc, extra_val, nextra);
     sqlite3_stmt *st = sql != NULL ? relm_store_stmt(s, sql, d) : NULL;
     if (sql == NULL)
-        relm_diag_set(d, "out_of_memory", "register: out of memory");
+        relm_diag_set(d, "out_of_memory", _("register: out of memory"));
     sqlite3_free(sql);
     if (st == NULL) {
         if (prof != NULL)
@@ -1040,7 +1041,7 @@ static int check_status(relm_release_kind kind, const current *c,
     }
     if (ok)
         return RELM_OK;
-    return relm_diag_set(d, "not_allowed", "cannot %s: the release is %s; %s",
+    return relm_diag_set(d, "not_allowed", _("cannot %s: the release is %s; %s"),
                          action, c->status, why);
 }
 
@@ -1056,16 +1057,16 @@ static int resolve_target(relm_store *s, relm_release_kind kind,
     if ((op->to_group == NULL || !op->to_group[0]) &&
         (op->to_user == NULL || !op->to_user[0]))
         return relm_diag_set(d, "invalid_field",
-                             "%s needs to_group or to_user",
+                             _("%s needs to_group or to_user"),
                              kind_action[kind]);
     if (kind == RELM_OP_SHARE && op->to_group != NULL &&
         op->to_group[0] && op->to_user != NULL && op->to_user[0])
         return relm_diag_set(d, "invalid_field",
-                             "share with a group or a person, not both at "
-                             "once");
+                             _("share with a group or a person, not both at "
+                             "once"));
     if (op->note == NULL || !op->note[0])
         return relm_diag_set(d, "invalid_field",
-                             "%s needs a note (opts.note) saying why",
+                             _("%s needs a note (opts.note) saying why"),
                              kind_action[kind]);
     relm_field_value v = {.type = RELM_FV_TEXT};
     if (op->to_group != NULL && op->to_group[0]) {
@@ -1082,10 +1083,10 @@ static int resolve_target(relm_store *s, relm_release_kind kind,
         if (kind == RELM_OP_DELEGATE &&
             !relm_auth_user_can(s, *uid, workflow, "execute"))
             return relm_diag_set(d, "invalid_field",
-                                 "to_user: '%s' may not execute releases of "
+                                 _("to_user: '%s' may not execute releases of "
                                  "workflow '%s', so cannot be made "
                                  "responsible (grant a group of theirs "
-                                 "execute, or delegate to a group)",
+                                 "execute, or delegate to a group)"),
                                  op->to_user, workflow);
     }
     return RELM_OK;
@@ -1276,8 +1277,8 @@ static int plan_action(const relm_workflow *w, const current *c,
             char from[512];
             from_list(t, from, sizeof from);
             return relm_diag_set(d, "not_allowed",
-                                 "'%s' is not allowed on release %s: it is "
-                                 "in state '%s' and '%s' leaves only from %s",
+                                 _("'%s' is not allowed on release %s: it is "
+                                 "in state '%s' and '%s' leaves only from %s"),
                                  action, c->number, c->state, action, from);
         }
         p->t = t;
@@ -1304,8 +1305,8 @@ static int plan_action(const relm_workflow *w, const current *c,
             break;
     if (k > RELM_OP_SHARE)
         return relm_diag_set(d, "not_allowed",
-                             "unknown action '%s' for release %s (workflow "
-                             "'%s', state '%s')", action, c->number,
+                             _("unknown action '%s' for release %s (workflow "
+                             "'%s', state '%s')"), action, c->number,
                              c->workflow, c->state);
     p->kind = (relm_release_kind)k;
     p->perm = kind_permission[k];
@@ -1315,8 +1316,8 @@ static int plan_action(const relm_workflow *w, const current *c,
         p->use = "suspend";
         if (open && (st == NULL || !(st->flags & RELM_WF_SUSPEND)))
             return relm_diag_set(d, "not_allowed",
-                                 "cannot suspend release %s in state '%s': "
-                                 "the workflow does not allow it there",
+                                 _("cannot suspend release %s in state '%s': "
+                                 "the workflow does not allow it there"),
                                  c->number, c->state);
         break;
     case RELM_OP_CANCEL:
@@ -1325,8 +1326,8 @@ static int plan_action(const relm_workflow *w, const current *c,
             ((open || status_is(c, "suspended")) &&
              (st == NULL || !(st->flags & RELM_WF_CANCEL))))
             return relm_diag_set(d, "not_allowed",
-                                 "cannot cancel release %s in state '%s': "
-                                 "the workflow does not allow it there",
+                                 _("cannot cancel release %s in state '%s': "
+                                 "the workflow does not allow it there"),
                                  c->number, c->state);
         p->to_state = cancel_state;
         p->to_phase = phase_of(w, cancel_state);
@@ -1335,8 +1336,8 @@ static int plan_action(const relm_workflow *w, const current *c,
         p->use = "reopen";
         if (relm_workflow_reopen_to(w) == NULL)
             return relm_diag_set(d, "not_allowed",
-                                 "cannot reopen release %s: workflow '%s' "
-                                 "names no state to reopen to (reopen_to)",
+                                 _("cannot reopen release %s: workflow '%s' "
+                                 "names no state to reopen to (reopen_to)"),
                                  c->number, c->workflow);
         p->to_state = relm_workflow_reopen_to(w);
         p->to_phase = phase_of(w, p->to_state);
@@ -1352,9 +1353,9 @@ static int plan_action(const relm_workflow *w, const current *c,
                     break;
             if (t == NULL)
                 return relm_diag_set(d, "not_allowed",
-                                     "cannot close release %s from state "
+                                     _("cannot close release %s from state "
                                      "'%s': no transition there leads to "
-                                     "'%s'", c->number, c->state,
+                                     "'%s'"), c->number, c->state,
                                      close_state ? close_state : "(none)");
             p->t = t;
             p->perm = t->permission;
@@ -1404,11 +1405,11 @@ static int check_by(relm_store *s, int64_t id, const relm_wf_transition *t,
         return RELM_OK;
     if (t->by == RELM_BY_REQUESTER)
         return relm_diag_set(d, "permission_denied",
-                             "only the requester (%s) may %s release %s",
+                             _("only the requester (%s) may %s release %s"),
                              nowho ? "nil" : who, t->name, number);
     return relm_diag_set(d, "permission_denied",
-                         "only a member of the executor group (%s) may %s "
-                         "release %s", nowho ? "nil" : who, t->name, number);
+                         _("only a member of the executor group (%s) may %s "
+                         "release %s"), nowho ? "nil" : who, t->name, number);
 }
 
 /* The fields given with an action honour the current state's editable
@@ -1434,8 +1435,8 @@ static int check_editable(const relm_workflow *w, const current *c,
                      st->editable.v[k]);
         }
         return relm_diag_set(d, "invalid_field",
-                             "%s: field '%s' cannot be changed in state "
-                             "'%s' (editable: %s)", action, name, c->state,
+                             _("%s: field '%s' cannot be changed in state "
+                             "'%s' (editable: %s)"), action, name, c->state,
                              list);
     }
     return RELM_OK;
@@ -1484,8 +1485,8 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     if (after != NULL)
         *after = NULL;
     if (op->action == NULL || op->action[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "an action name is "
-                             "required");
+        return relm_diag_set(d, "invalid_argument", _("an action name is "
+                             "required"));
     const char *action = op->action;
     current c;
     plan p;
@@ -1504,17 +1505,17 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         goto fail;
     if (op->version != 0 && op->version != c.row_version) {
         relm_diag_set(d, "conflict",
-                      "release %s was written since you read it "
+                      _("release %s was written since you read it "
                       "(row_version %" PRId64 ", you have %" PRId64 "); "
-                      "read it again and retry",
+                      "read it again and retry"),
                       c.number, c.row_version, op->version);
         goto fail;
     }
     const relm_workflow *w = relm_workflow_find(s, c.workflow);
     if (w == NULL) {
         relm_diag_set(d, "not_defined",
-                      "workflow '%s' of release %s is not defined in the "
-                      "engine (it compiles it on first use)", c.workflow,
+                      _("workflow '%s' of release %s is not defined in the "
+                      "engine (it compiles it on first use)"), c.workflow,
                       c.number);
         goto fail;
     }
@@ -1594,8 +1595,8 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
             goto fail;
         if (missing[0]) {
             relm_diag_set(d, "invalid_field",
-                          "'%s' is not allowed on release %s: missing "
-                          "required field(s): %s", action, c.number, missing);
+                          _("'%s' is not allowed on release %s: missing "
+                          "required field(s): %s"), action, c.number, missing);
             goto fail;
         }
     }

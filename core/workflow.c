@@ -1,5 +1,6 @@
 /* workflow.c: the compiled workflow kept in C, per store, defined by the
  * engine's state after it compiles a file; the release primitive reads it. */
+#include "base/i18n.h"
 #include "workflow.h"
 
 #include <stdlib.h>
@@ -101,27 +102,27 @@ static int names_copy(relm_workflow *w, relm_wf_names *out,
     out->n = 0;
     if (n < 0 || n > RELM_WF_MAX_NAMES)
         return relm_diag_set(d, "invalid_workflow",
-                             "%s of '%s': more than %d names", what, owner,
+                             _("%s of '%s': more than %d names"), what, owner,
                              RELM_WF_MAX_NAMES);
     hash_int(w, (unsigned)n);
     if (n == 0)
         return RELM_OK;
     out->v = calloc((size_t)n, sizeof *out->v);
     if (out->v == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     for (int i = 0; i < n; i++) {
         if (!name_ok(list[i])) {
             names_free(out);
             return relm_diag_set(d, "invalid_workflow",
-                                 "%s of '%s': a name must be 1 to %d "
-                                 "printable bytes", what, owner,
+                                 _("%s of '%s': a name must be 1 to %d "
+                                 "printable bytes"), what, owner,
                                  RELM_WF_NAME_MAX - 1);
         }
         out->v[i] = strdup(list[i]);
         out->n = i + 1;
         if (out->v[i] == NULL) {
             names_free(out);
-            return relm_diag_set(d, "out_of_memory", "out of memory");
+            return relm_diag_set(d, "out_of_memory", _("out of memory"));
         }
         hash_str(w, list[i]);
     }
@@ -180,7 +181,7 @@ int relm_workflow_set_ends(relm_workflow *w, const char *initial,
 {
     if (!name_ok(initial))
         return relm_diag_set(d, "invalid_workflow",
-                             "workflow '%s' needs an initial state", w->name);
+                             _("workflow '%s' needs an initial state"), w->name);
     free(w->initial);
     free(w->close_state);
     free(w->cancel_state);
@@ -191,7 +192,7 @@ int relm_workflow_set_ends(relm_workflow *w, const char *initial,
     w->reopen_to = dup_or_null(reopen_to);
     if (w->initial == NULL || (close_state && !w->close_state) ||
         (cancel_state && !w->cancel_state) || (reopen_to && !w->reopen_to))
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     hash_str(w, "ends");
     hash_str(w, initial);
     hash_str(w, close_state);
@@ -208,20 +209,20 @@ int relm_workflow_add_state(relm_workflow *w, const char *name,
 {
     if (!name_ok(name) || !name_ok(phase))
         return relm_diag_set(d, "invalid_workflow",
-                             "workflow '%s': a state needs a name and a "
-                             "phase", w->name);
+                             _("workflow '%s': a state needs a name and a "
+                             "phase"), w->name);
     if (relm_workflow_state(w, name) != NULL)
         return relm_diag_set(d, "invalid_workflow",
-                             "workflow '%s': state '%s' defined twice",
+                             _("workflow '%s': state '%s' defined twice"),
                              w->name, name);
     if (w->nstates >= RELM_WF_MAX_STATES)
-        return relm_diag_set(d, "limit", "workflow '%s': more than %d states",
+        return relm_diag_set(d, "limit", _("workflow '%s': more than %d states"),
                              w->name, RELM_WF_MAX_STATES);
     if (w->nstates % 16 == 0) {
         relm_wf_state *n = realloc(w->states, (size_t)(w->nstates + 16) *
                                                   sizeof *n);
         if (n == NULL)
-            return relm_diag_set(d, "out_of_memory", "out of memory");
+            return relm_diag_set(d, "out_of_memory", _("out of memory"));
         w->states = n;
     }
     relm_wf_state *st = &w->states[w->nstates];
@@ -235,7 +236,7 @@ int relm_workflow_add_state(relm_workflow *w, const char *name,
     st->flags = flags;
     w->nstates++; /* counted now so relm_workflow_free frees what is set */
     if (st->name == NULL || st->phase == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     if (names_copy(w, &st->requires, requires, nrequires, "requires", name,
                    d) != RELM_OK ||
         names_copy(w, &st->editable, editable, neditable, "editable", name,
@@ -253,29 +254,29 @@ int relm_workflow_add_transition(relm_workflow *w, const char *name,
 {
     if (!name_ok(name) || !name_ok(to) || !name_ok(permission))
         return relm_diag_set(d, "invalid_workflow",
-                             "workflow '%s': a transition needs a name, a "
-                             "target state and a permission", w->name);
+                             _("workflow '%s': a transition needs a name, a "
+                             "target state and a permission"), w->name);
     if (!permission_ok(permission))
         return relm_diag_set(d, "invalid_workflow",
-                             "transition '%s': permission '%s' is not a "
-                             "lower-case name of at most 32 bytes", name,
+                             _("transition '%s': permission '%s' is not a "
+                             "lower-case name of at most 32 bytes"), name,
                              permission);
     if (by < RELM_BY_ANY || by > RELM_BY_EXECUTOR)
         return relm_diag_set(d, "invalid_workflow",
-                             "transition '%s': unknown by", name);
+                             _("transition '%s': unknown by"), name);
     if (relm_workflow_transition(w, name) != NULL)
         return relm_diag_set(d, "invalid_workflow",
-                             "workflow '%s': transition '%s' defined twice",
+                             _("workflow '%s': transition '%s' defined twice"),
                              w->name, name);
     if (w->ntransitions >= RELM_WF_MAX_TRANSITIONS)
         return relm_diag_set(d, "limit",
-                             "workflow '%s': more than %d transitions",
+                             _("workflow '%s': more than %d transitions"),
                              w->name, RELM_WF_MAX_TRANSITIONS);
     if (w->ntransitions % 16 == 0) {
         relm_wf_transition *n = realloc(
             w->transitions, (size_t)(w->ntransitions + 16) * sizeof *n);
         if (n == NULL)
-            return relm_diag_set(d, "out_of_memory", "out of memory");
+            return relm_diag_set(d, "out_of_memory", _("out of memory"));
         w->transitions = n;
     }
     relm_wf_transition *t = &w->transitions[w->ntransitions];
@@ -293,7 +294,7 @@ int relm_workflow_add_transition(relm_workflow *w, const char *name,
     t->approval = approval != 0;
     w->ntransitions++;
     if (t->name == NULL || t->to == NULL || t->permission == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     if (names_copy(w, &t->from, from, nfrom, "from", name, d) != RELM_OK ||
         names_copy(w, &t->requires, requires, nrequires, "requires", name,
                    d) != RELM_OK)
@@ -308,7 +309,7 @@ static int state_ref(const relm_workflow *w, const char *name,
     if (name == NULL || relm_workflow_state(w, name) != NULL)
         return RELM_OK;
     return relm_diag_set(d, "invalid_workflow",
-                         "workflow '%s': %s '%s' is not one of its states",
+                         _("workflow '%s': %s '%s' is not one of its states"),
                          w->name, what, name);
 }
 
@@ -318,7 +319,7 @@ static int validate(const relm_workflow *w, relm_diag *d)
 {
     if (w->initial == NULL)
         return relm_diag_set(d, "invalid_workflow",
-                             "workflow '%s' needs an initial state", w->name);
+                             _("workflow '%s' needs an initial state"), w->name);
     if (state_ref(w, w->initial, "initial", d) != RELM_OK ||
         state_ref(w, w->close_state, "close_state", d) != RELM_OK ||
         state_ref(w, w->cancel_state, "cancel_state", d) != RELM_OK ||
@@ -329,8 +330,8 @@ static int validate(const relm_workflow *w, relm_diag *d)
         for (int k = 0; relm_release_kind_name(k) != NULL; k++)
             if (strcmp(t->name, relm_release_kind_name(k)) == 0)
                 return relm_diag_set(d, "invalid_workflow",
-                                     "workflow '%s': transition name '%s' "
-                                     "is reserved for the primitive",
+                                     _("workflow '%s': transition name '%s' "
+                                     "is reserved for the primitive"),
                                      w->name, t->name);
         if (state_ref(w, t->to, "target of a transition", d) != RELM_OK)
             return RELM_ERR;
@@ -345,7 +346,7 @@ static int validate(const relm_workflow *w, relm_diag *d)
 int relm_workflow_define(relm_store *s, relm_workflow *w, relm_diag *d)
 {
     if (w == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     if (validate(w, d) != RELM_OK) {
         relm_workflow_free(w);
         return RELM_ERR;
@@ -358,7 +359,7 @@ int relm_workflow_define(relm_store *s, relm_workflow *w, relm_diag *d)
         set = calloc(1, sizeof *set);
         if (set == NULL) {
             relm_workflow_free(w);
-            return relm_diag_set(d, "out_of_memory", "out of memory");
+            return relm_diag_set(d, "out_of_memory", _("out of memory"));
         }
         relm_store_set_engine_data(s, set, set_free);
     }
@@ -376,7 +377,7 @@ int relm_workflow_define(relm_store *s, relm_workflow *w, relm_diag *d)
     }
     if (set->n >= RELM_WF_MAX_PER_STORE) {
         int rc = relm_diag_set(d, "limit",
-                               "more than %d workflows defined in one store",
+                               _("more than %d workflows defined in one store"),
                                RELM_WF_MAX_PER_STORE);
         relm_workflow_free(w);
         return rc;

@@ -17,9 +17,21 @@ model "server-patching" {
     category = "patch",
     sla_hours = 72,
     email = {
-        creation = "Release {number} registered: {title}. Patch window: {planned_start}.",
-        actions = "Release {number} is now {state}.",
-        closure = "Release {number} closed: {closure_text}",
+        creation = {
+            en = "Release {number} registered: {title}. Patch window: {planned_start}.",
+            pt_BR = "Liberação {number} registrada: {title}. Janela de atualização: {planned_start}.",
+            es = "Liberación {number} registrada: {title}. Ventana de parches: {planned_start}.",
+        },
+        actions = {
+            en = "Release {number} is now {state}.",
+            pt_BR = "A liberação {number} agora está em {state}.",
+            es = "La liberación {number} ahora está en {state}.",
+        },
+        closure = {
+            en = "Release {number} closed: {closure_text}",
+            pt_BR = "Liberação {number} encerrada: {closure_text}",
+            es = "Liberación {number} cerrada: {closure_text}",
+        },
     },
     deployment = {
         "Snapshot the servers",
@@ -41,8 +53,16 @@ model "hardware-refresh" {
     category = "hardware",
     sla_hours = 720,
     email = {
-        creation = "Hardware refresh {number} registered: {title}.",
-        closure = "Hardware refresh {number} done.",
+        creation = {
+            en = "Hardware refresh {number} registered: {title}.",
+            pt_BR = "Renovação de hardware {number} registrada: {title}.",
+            es = "Renovación de hardware {number} registrada: {title}.",
+        },
+        closure = {
+            en = "Hardware refresh {number} done.",
+            pt_BR = "Renovação de hardware {number} concluída.",
+            es = "Renovación de hardware {number} terminada.",
+        },
     },
     planning = {
         { title = "Capacity and sizing study", group = "infra-architecture", estimate_hours = 16 },

@@ -1,5 +1,6 @@
 /* eval.c: the shared evaluator: reading scripts, loading text chunks,
  * protected calls through the host, printing results, reporting errors. */
+#include "base/i18n.h"
 #include "eval.h"
 
 #include <dirent.h>
@@ -56,7 +57,7 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
             return NULL;
         }
         if (S_ISDIR(st.st_mode)) {
-            snprintf(err, errlen, "%s: is a directory, not a Lua script", path);
+            snprintf(err, errlen, _("%s: is a directory, not a Lua script"), path);
             return NULL;
         }
         f = fopen(path, "rb");
@@ -70,13 +71,13 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
     if (f != stdin)
         fclose(f);
     if (buf == NULL) {
-        snprintf(err, errlen, "%s: cannot read: %s", name, strerror(saved));
+        snprintf(err, errlen, _("%s: cannot read: %s"), name, strerror(saved));
         return NULL;
     }
     size_t bad;
     if (*len > 0 && buf[0] == 0x1b) {
-        snprintf(err, errlen, "%s: precompiled (binary) chunks are not "
-                 "accepted; give the Lua source", name);
+        snprintf(err, errlen, _("%s: precompiled (binary) chunks are not "
+                 "accepted; give the Lua source"), name);
         free(buf);
         return NULL;
     }
@@ -90,8 +91,8 @@ char *relm_eval_read_script(const char *path, size_t *len, char *err,
         int line = 1;
         for (size_t i = 0; i < bad; i++)
             line += buf[i] == '\n';
-        snprintf(err, errlen, "%s:%d: invalid UTF-8 (byte 0x%02x at offset "
-                 "%zu); save the script as UTF-8", name, line,
+        snprintf(err, errlen, _("%s:%d: invalid UTF-8 (byte 0x%02x at offset "
+                 "%zu); save the script as UTF-8"), name, line,
                  (unsigned char)buf[bad], bad);
         free(buf);
         return NULL;
@@ -380,7 +381,7 @@ int relm_eval_call(lua_State *L, int nargs, int print)
     fflush(stdout);
     if (print && timer_on(L)) {
         /* After the results, on stderr: stdout stays clean for a pipe. */
-        fprintf(stderr, "Run time: %.3f s\n", elapsed);
+        fprintf(stderr, _("Run time: %.3f s\n"), elapsed);
         fflush(stderr);
     }
     return status;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/i18n.h"
 #include "eval.h"
 #include "base/context.h"
 #include "loop/serve.h"
@@ -36,7 +37,7 @@ typedef struct options {
 static const char *const modes[] = {"table", "box",  "csv",      "json",
                                     "jsonl", "line", "markdown", NULL};
 
-static const char *usage_text =
+static const char *usage_text = N_(
     "usage: relm [OPTIONS] COMMAND\n"
     "\n"
     "commands:\n"
@@ -60,20 +61,20 @@ static const char *usage_text =
     "  --version        print the version\n"
     "  --help           print this text\n"
     "\n"
-    "Exit status: 0 success, 1 error, 2 usage error.\n";
+    "Exit status: 0 success, 1 error, 2 usage error.\n");
 
 static const struct {
     const char *name;
     const char *text;
 } command_help[] = {
     {"run",
-     "usage: relm [OPTIONS] run FILE.lua [ARGS...]\n"
+     N_("usage: relm [OPTIONS] run FILE.lua [ARGS...]\n"
      "Run a Lua script with the global `relm`. FILE '-' reads the script from\n"
      "stdin. The script sees its arguments in `arg` as lua5.4 sets it:\n"
      "arg[0] is the script, arg[1..n] the arguments. An error ends the run\n"
-     "with exit status 1 and `file:line: message` on stderr.\n"},
+     "with exit status 1 and `file:line: message` on stderr.\n")},
     {"repl",
-     "usage: relm [OPTIONS] repl   or   relm [OPTIONS] -i FILE.lua [ARGS...]\n"
+     N_("usage: relm [OPTIONS] repl   or   relm [OPTIONS] -i FILE.lua [ARGS...]\n"
      "Interactive session: expressions print their values, records print as\n"
      "aligned tables, Tab completes names, history is kept in\n"
      "~/.relm_history, Ctrl-C interrupts the statement, Ctrl-D leaves.\n"
@@ -82,13 +83,13 @@ static const struct {
      "defined. relm.mode(), relm.output(), relm.once(), relm.timer(),\n"
      "relm.schema() and relm.traceback() work as sqlite3's dot commands.\n"
      "Fed by a pipe, it reads statements without prompts, goes on after an\n"
-     "error and then exits with status 1.\n"},
+     "error and then exits with status 1.\n")},
     {"-e",
-     "usage: relm [OPTIONS] -e 'LUA'\n"
+     N_("usage: relm [OPTIONS] -e 'LUA'\n"
      "Run one statement (or expression) and print its results, e.g.\n"
-     "  relm -e 'relm.sql(\"select name from users\")'\n"},
+     "  relm -e 'relm.sql(\"select name from users\")'\n")},
     {"serve",
-     "usage: relm [OPTIONS] serve [--log text|json]\n"
+     N_("usage: relm [OPTIONS] serve [--log text|json]\n"
      "Run the event loop on the database until SIGTERM or SIGINT (then finish\n"
      "the deliveries in flight and exit 0): fire SLA warnings and breaches,\n"
      "deliver the outbox to webhook and e-mail subscriptions (relm.notify),\n"
@@ -96,10 +97,10 @@ static const struct {
      "within a second. One serve per database: a second one refuses to start\n"
      "(the lock is an flock on DB.serve.lock beside the database). SIGHUP\n"
      "re-reads the settings. One log line per thing done on stdout; --log\n"
-     "json makes each a JSON object. See docs/serve.md.\n"},
-    {"help", "usage: relm help [COMMAND]\n"
+     "json makes each a JSON object. See docs/serve.md.\n")},
+    {"help", N_("usage: relm help [COMMAND]\n"
              "Print the usage text, or the help of one command (run, repl, -e,\n"
-             "serve).\n"},
+             "serve).\n")},
 };
 
 /* Report a usage error as one line with a hint and return exit status 2.
@@ -108,7 +109,7 @@ static int usage_error(const char *fmt, const char *what)
 {
     fprintf(stderr, "relm: ");
     fprintf(stderr, fmt, what);
-    fprintf(stderr, " (try 'relm --help')\n");
+    fprintf(stderr, _(" (try 'relm --help')\n"));
     return EXIT_USAGE;
 }
 
@@ -117,16 +118,16 @@ static int usage_error(const char *fmt, const char *what)
 static int print_help(const char *topic)
 {
     if (topic == NULL) {
-        fputs(usage_text, stdout);
+        fputs(_(usage_text), stdout);
         return 0;
     }
     for (size_t i = 0; i < sizeof command_help / sizeof command_help[0]; i++)
         if (strcmp(command_help[i].name, topic) == 0) {
-            fputs(command_help[i].text, stdout);
+            fputs(_(command_help[i].text), stdout);
             return 0;
         }
-    return usage_error("no help for '%s'; the commands are run, repl, -e, "
-                       "serve and help", topic);
+    return usage_error(_("no help for '%s'; the commands are run, repl, -e, "
+                       "serve and help"), topic);
 }
 
 /* Set the option called name ("db", "user" or "sync") to v. Returns -1 on
@@ -134,7 +135,7 @@ static int print_help(const char *topic)
 static int set_option(options *o, const char *name, const char *v)
 {
     if (*v == '\0')
-        return usage_error("--%s needs a non-empty value", name);
+        return usage_error(_("--%s needs a non-empty value"), name);
     if (strcmp(name, "db") == 0)
         o->db = v;
     else if (strcmp(name, "user") == 0)
@@ -142,7 +143,7 @@ static int set_option(options *o, const char *name, const char *v)
     else if (strcmp(v, "full") == 0 || strcmp(v, "normal") == 0)
         o->synchronous_full = v[0] == 'f';
     else
-        return usage_error("--sync takes 'full' or 'normal', not '%s'", v);
+        return usage_error(_("--sync takes 'full' or 'normal', not '%s'"), v);
     return -1;
 }
 
@@ -156,7 +157,7 @@ static int parse_args(int argc, char **argv, options *o)
         if (strcmp(a, "--db") == 0 || strcmp(a, "--user") == 0 ||
             strcmp(a, "--sync") == 0) {
             if (i + 1 >= argc)
-                return usage_error("option %s needs a value", a);
+                return usage_error(_("option %s needs a value"), a);
             int rc = set_option(o, a + 2, argv[++i]);
             if (rc >= 0)
                 return rc;
@@ -178,31 +179,31 @@ static int parse_args(int argc, char **argv, options *o)
         } else if (strcmp(a, "--mode") == 0 || strncmp(a, "--mode=", 7) == 0) {
             const char *v = a[6] == '=' ? a + 7 : NULL;
             if (v == NULL && i + 1 >= argc)
-                return usage_error("option %s needs a value", a);
+                return usage_error(_("option %s needs a value"), a);
             if (v == NULL)
                 v = argv[++i];
             size_t k = 0;
             while (modes[k] != NULL && strcmp(modes[k], v) != 0)
                 k++;
             if (modes[k] == NULL)
-                return usage_error("--mode takes table, box, csv, json, jsonl, "
-                                   "line or markdown, not '%s'", v);
+                return usage_error(_("--mode takes table, box, csv, json, jsonl, "
+                                   "line or markdown, not '%s'"), v);
             o->mode = v;
         } else if (strcmp(a, "-i") == 0) {
             if (i + 1 >= argc)
-                return usage_error("%s needs a script to run before the REPL",
+                return usage_error(_("%s needs a script to run before the REPL"),
                                    "-i");
             o->preload = argv[++i];
             o->script_index = i;
             break;
         } else if (strcmp(a, "--version") == 0 || strcmp(a, "-v") == 0) {
-            printf("relm %s (%s, SQLite %s)\n", RELM_VERSION, LUA_RELEASE,
+            printf(_("relm %s (%s, SQLite %s)\n"), RELM_VERSION, LUA_RELEASE,
                    sqlite3_libversion());
             return 0;
         } else if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
             return print_help(NULL);
         } else if (a[0] == '-' && strcmp(a, "-e") != 0) {
-            return usage_error("unknown option '%s'", a);
+            return usage_error(_("unknown option '%s'"), a);
         } else {
             break;
         }
@@ -220,20 +221,20 @@ static int parse_args(int argc, char **argv, options *o)
     o->command = argv[i];
     if (strcmp(o->command, "-e") == 0) {
         if (i + 1 >= argc)
-            return usage_error("%s needs a Lua statement", "-e");
+            return usage_error(_("%s needs a Lua statement"), "-e");
         o->arg = argv[i + 1];
         if (i + 2 < argc)
-            return usage_error("unexpected argument '%s' after -e 'LUA'",
+            return usage_error(_("unexpected argument '%s' after -e 'LUA'"),
                                argv[i + 2]);
     } else if (strcmp(o->command, "run") == 0) {
         if (i + 1 >= argc)
-            return usage_error("%s needs a script (FILE.lua, or - for stdin)",
+            return usage_error(_("%s needs a script (FILE.lua, or - for stdin)"),
                                "run");
         o->arg = argv[i + 1];
         o->script_index = i + 1;
     } else if (strcmp(o->command, "repl") == 0) {
         if (i + 1 < argc)
-            return usage_error("unexpected argument '%s' after repl",
+            return usage_error(_("unexpected argument '%s' after repl"),
                                argv[i + 1]);
     } else if (strcmp(o->command, "serve") == 0) {
         for (int k = i + 1; k < argc; k++) {
@@ -244,14 +245,14 @@ static int parse_args(int argc, char **argv, options *o)
             else if (strcmp(argv[k], "--help") == 0)
                 return print_help("serve");
             else
-                return usage_error("serve: unexpected '%s' (serve takes "
-                                   "--log text|json)", argv[k]);
+                return usage_error(_("serve: unexpected '%s' (serve takes "
+                                   "--log text|json)"), argv[k]);
         }
     } else if (strcmp(o->command, "help") == 0) {
         return print_help(i + 1 < argc ? argv[i + 1] : NULL);
     } else {
-        return usage_error("unknown command '%s'; the commands are run, "
-                           "repl, -e, serve and help", o->command);
+        return usage_error(_("unknown command '%s'; the commands are run, "
+                           "repl, -e, serve and help"), o->command);
     }
     return -1;
 }
@@ -279,7 +280,7 @@ static int precompile(const char *code, size_t len, const char *chunkname,
 {
     lua_State *T = luaL_newstate();
     if (T == NULL) {
-        fprintf(stderr, "relm: out of memory\n");
+        fprintf(stderr, _("relm: out of memory\n"));
         return 1;
     }
     int status = LUA_ERRSYNTAX;
@@ -364,6 +365,8 @@ int main(int argc, char **argv)
 {
     options o = {0};
     o.header = -1;
+    /* Before any message: --help and usage errors are translated too. */
+    relm_i18n_init(NULL);
     o.db = getenv("RELM_DB");
     o.user = getenv("RELM_USER");
     if (o.db == NULL || *o.db == '\0')
@@ -373,8 +376,8 @@ int main(int argc, char **argv)
     const char *sync = getenv("RELM_SYNC");
     if (sync != NULL && *sync != '\0') {
         if (strcmp(sync, "full") != 0 && strcmp(sync, "normal") != 0)
-            return usage_error("$RELM_SYNC must be 'full' or 'normal', not "
-                               "'%s'", sync);
+            return usage_error(_("$RELM_SYNC must be 'full' or 'normal', not "
+                               "'%s'"), sync);
         o.synchronous_full = sync[0] == 'f';
     }
     int rc = parse_args(argc, argv, &o);

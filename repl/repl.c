@@ -1,6 +1,7 @@
 /* repl.c: the interactive session: read lines with libedit, keep history,
  * complete names through lua/relm/complete.lua, gather multi-line input
  * while the chunk is incomplete, and evaluate through the shared evaluator. */
+#include "base/i18n.h"
 #include "repl.h"
 
 #include <editline/readline.h>
@@ -31,7 +32,7 @@ static struct relm_repl_state *const rs = &relm_process.repl;
 static void interrupt_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
-    relm_lua_error(L, "interrupted", "statement stopped by Ctrl-C");
+    relm_lua_error(L, "interrupted", _("statement stopped by Ctrl-C"));
 }
 
 /* Ctrl-C: while a statement runs, stop it at its next Lua instruction and
@@ -204,13 +205,13 @@ static char *read_line(const char *prompt, int tty)
  * a line of its own: a long database path must not wrap mid-word. */
 static void banner(const char *path, const char *user)
 {
-    static const char hint[] = "help() lists the modules; Ctrl-D leaves.";
+    const char *hint = _("help() lists the modules; Ctrl-D leaves.");
     char head[4200];
     struct winsize ws;
     int cols = 80;
     if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
         cols = ws.ws_col;
-    int n = snprintf(head, sizeof head, "relm %s on %s as %s.", RELM_VERSION, path, user);
+    int n = snprintf(head, sizeof head, _("relm %s on %s as %s."), RELM_VERSION, path, user);
     if (n >= 0 && (size_t)n + 1 + strlen(hint) <= (size_t)cols)
         printf("%s %s\n", head, hint);
     else

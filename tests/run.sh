@@ -37,6 +37,10 @@ trap 'rm -rf "$tmp"' EXIT
 trap '[ -n "$pool" ] && kill "$pool" 2>/dev/null; exit 130' INT TERM
 export RELM_TEST_TMP="$tmp"
 unset RELM_DB RELM_USER RELM_SYNC
+# The specs expect English: the tester's own language must not leak in
+# (the i18n specs set LANG, LC_ALL or LANGUAGE themselves).
+unset LC_ALL LC_MESSAGES LANGUAGE
+export LANG=C.UTF-8
 passed=0 failed=0 skipped=0
 
 # C tests print "name: N passed, N failed" as their last line.

@@ -3,49 +3,51 @@
 -- after the fact and closed. No suspension: an emergency does not wait.
 
 workflow "emergency" {
-    label = "Emergency release",
+    label = { en = "Emergency release", pt_BR = "Liberação emergencial", es = "Liberación de emergencia" },
     description = "approve, execute, review, close",
     initial = "registered",
     reopen_to = "in_execution",
 }
 
 state "registered" {
-    label = "Registered",
+    label = { en = "Registered", pt_BR = "Registrada", es = "Registrada" },
     phase = "registration",
     cancel = true,
 }
 
 state "in_execution" {
-    label = "In execution",
+    label = { en = "In execution", pt_BR = "Em execução", es = "En ejecución" },
     phase = "deployment",
     cancel = true,
 }
 
-state "review"    { label = "Review after the fact", phase = "closure" }
-state "closed"    { label = "Closed",    phase = "closure", final = true }
-state "cancelled" { label = "Cancelled", phase = "closure", final = true }
+state "review"    { label = { en = "Review after the fact", pt_BR = "Revisar depois do fato",
+    es = "Revisar a posteriori" }, phase = "closure" }
+state "closed"    { label = { en = "Closed", pt_BR = "Encerrada", es = "Cerrada" },    phase = "closure", final = true }
+state "cancelled" { label = { en = "Cancelled", pt_BR = "Cancelada", es = "Cancelada" }, phase = "closure",
+    final = true }
 
 transition "authorize" {
-    label = "Emergency approval",
+    label = { en = "Emergency approval", pt_BR = "Aprovação emergencial", es = "Aprobación de emergencia" },
     from = "registered", to = "in_execution",
     permission = "approve",
 }
 
 transition "execute" {
-    label = "Executed",
+    label = { en = "Executed", pt_BR = "Executada", es = "Ejecutada" },
     from = "in_execution", to = "review",
     by = "executor",
 }
 
 transition "accept" {
-    label = "Accept and close",
+    label = { en = "Accept and close", pt_BR = "Aceitar e encerrar", es = "Aceptar y cerrar" },
     from = "review", to = "closed",
     by = "requester",
     requires = { "release_date", "solution_category", "closure_text" },
 }
 
 transition "not_resolved" {
-    label = "Not resolved",
+    label = { en = "Not resolved", pt_BR = "Não resolvida", es = "No resuelta" },
     from = "review", to = "in_execution",
     requires = { "note" },
 }

@@ -3,7 +3,7 @@
 -- deploy, with a way back when a deployment is rolled back) and a review.
 
 workflow "major" {
-    label = "Major release",
+    label = { en = "Major release", pt_BR = "Liberação maior", es = "Liberación mayor" },
     description = "plan, approve, build, test, deploy, review",
     initial = "registered",
     reopen_to = "build",
@@ -13,7 +13,7 @@ workflow "major" {
 -- Registration ---------------------------------------------------------
 
 state "registered" {
-    label = "Registered",
+    label = { en = "Registered", pt_BR = "Registrada", es = "Registrada" },
     phase = "registration",
     suspend = true, cancel = true,
 }
@@ -21,7 +21,7 @@ state "registered" {
 -- Planning -------------------------------------------------------------
 
 state "planning" {
-    label = "Planning",
+    label = { en = "Planning", pt_BR = "Planejamento", es = "Planificación" },
     phase = "planning",
     suspend = true, cancel = true,
     -- A plan cannot go to the board without its dates and a way back.
@@ -29,7 +29,7 @@ state "planning" {
 }
 
 state "cab_review" {
-    label = "CAB review",
+    label = { en = "CAB review", pt_BR = "Revisão do CAB", es = "Revisión del CAB" },
     phase = "planning",
     suspend = true, cancel = true,
     -- A plan sent back and submitted again is undecided again.
@@ -41,19 +41,19 @@ state "cab_review" {
 -- Deployment -----------------------------------------------------------
 
 state "build" {
-    label = "Build",
+    label = { en = "Build", pt_BR = "Construção", es = "Construcción" },
     phase = "deployment",
     suspend = true, cancel = true,
 }
 
 state "test" {
-    label = "Test",
+    label = { en = "Test", pt_BR = "Testar", es = "Probar" },
     phase = "deployment",
     suspend = true, cancel = true,
 }
 
 state "deployment" {
-    label = "Deployment",
+    label = { en = "Deployment", pt_BR = "Implantação", es = "Despliegue" },
     phase = "deployment",
     cancel = true,
     requires = { "version" },
@@ -62,7 +62,8 @@ state "deployment" {
 -- Closure --------------------------------------------------------------
 
 state "review" {
-    label = "Post-implementation review",
+    label = { en = "Post-implementation review", pt_BR = "Revisão pós-implementação",
+        es = "Revisión posterior a la implementación" },
     phase = "closure",
     -- Record the day the release went live.
     on_enter = function(r, ctx)
@@ -70,19 +71,20 @@ state "review" {
     end,
 }
 
-state "closed"    { label = "Closed",    phase = "closure", final = true }
-state "cancelled" { label = "Cancelled", phase = "closure", final = true }
+state "closed"    { label = { en = "Closed", pt_BR = "Encerrada", es = "Cerrada" },    phase = "closure", final = true }
+state "cancelled" { label = { en = "Cancelled", pt_BR = "Cancelada", es = "Cancelada" }, phase = "closure",
+    final = true }
 
 -- Transitions ----------------------------------------------------------
 
 transition "authorize" {
-    label = "Authorize",
+    label = { en = "Authorize", pt_BR = "Autorizar", es = "Autorizar" },
     from = "registered", to = "planning",
     by = "requester",
 }
 
 transition "submit_plan" {
-    label = "Submit plan to the CAB",
+    label = { en = "Submit plan to the CAB", pt_BR = "Submeter o plano ao CAB", es = "Someter el plan al CAB" },
     from = "planning", to = "cab_review",
     guard = function(r)
         if r.planned_end and r.planned_start and r.planned_end < r.planned_start then
@@ -95,7 +97,7 @@ transition "submit_plan" {
 -- The rules in workflows/rules/ (the CAB) are asked when the plan arrives
 -- here; "approve" waits for them, and a rejection takes "reject".
 transition "approve" {
-    label = "CAB approves",
+    label = { en = "CAB approves", pt_BR = "CAB aprova", es = "El CAB aprueba" },
     from = "cab_review", to = "build",
     permission = "approve",
     approval = true, on_reject = "reject",
@@ -106,53 +108,53 @@ on_exit "cab_review" (function(r, ctx)
 end)
 
 transition "reject" {
-    label = "CAB rejects",
+    label = { en = "CAB rejects", pt_BR = "CAB rejeita", es = "El CAB rechaza" },
     from = "cab_review", to = "planning",
     permission = "approve",
     requires = { "note" },
 }
 
 transition "built" {
-    label = "Build done",
+    label = { en = "Build done", pt_BR = "Construção concluída", es = "Construcción terminada" },
     from = "build", to = "test",
     by = "executor",
 }
 
 transition "pass" {
-    label = "Test passed",
+    label = { en = "Test passed", pt_BR = "Teste aprovado", es = "Prueba superada" },
     from = "test", to = "deployment",
     by = "executor",
 }
 
 transition "fail" {
-    label = "Test failed",
+    label = { en = "Test failed", pt_BR = "Teste reprovado", es = "Prueba fallida" },
     from = "test", to = "build",
     by = "executor",
     requires = { "note" },
 }
 
 transition "deployed" {
-    label = "Deployed",
+    label = { en = "Deployed", pt_BR = "Implantada", es = "Desplegada" },
     from = "deployment", to = "review",
     by = "executor",
 }
 
 transition "roll_back" {
-    label = "Roll back",
+    label = { en = "Roll back", pt_BR = "Reverter", es = "Revertir" },
     from = "deployment", to = "build",
     by = "executor",
     requires = { "note" },
 }
 
 transition "accept" {
-    label = "Accept and close",
+    label = { en = "Accept and close", pt_BR = "Aceitar e encerrar", es = "Aceptar y cerrar" },
     from = "review", to = "closed",
     by = "requester",
     requires = { "release_date", "solution_category", "closure_text" },
 }
 
 transition "not_resolved" {
-    label = "Not resolved",
+    label = { en = "Not resolved", pt_BR = "Não resolvida", es = "No resuelta" },
     from = "review", to = "build",
     by = "requester",
     requires = { "note" },

@@ -9,7 +9,7 @@
 -- luacheck: read globals workflow state transition on_enter on_exit
 
 workflow "normal_change" {
-    label = "Normal change (iTop)",
+    label = { en = "Normal change (iTop)", pt_BR = "Mudança normal (iTop)", es = "Cambio normal (iTop)" },
     description = "assign, plan, CAB approval, implement, monitor, close; roll back to planning",
     initial = "new",
     reopen_to = "planned",
@@ -26,7 +26,7 @@ workflow "normal_change" {
 -- Registration ---------------------------------------------------------
 
 state "new" {
-    label = "New",
+    label = { en = "New", pt_BR = "Nova", es = "Nueva" },
     phase = "registration",
     suspend = true, cancel = true,
     -- The CAB's decision means nothing before the change is planned.
@@ -34,7 +34,7 @@ state "new" {
 }
 
 state "assigned" {
-    label = "Assigned",
+    label = { en = "Assigned", pt_BR = "Atribuída", es = "Asignada" },
     phase = "registration",
     suspend = true, cancel = true,
     requires = { "executor_group" },
@@ -44,7 +44,7 @@ state "assigned" {
 -- Planning -------------------------------------------------------------
 
 state "planned" {
-    label = "Planned",
+    label = { en = "Planned", pt_BR = "Planejada", es = "Planificada" },
     phase = "planning",
     suspend = true, cancel = true,
     -- The CAB sees the plan as submitted: what it decides on cannot change
@@ -56,7 +56,7 @@ state "planned" {
 }
 
 state "approved" {
-    label = "Approved",
+    label = { en = "Approved", pt_BR = "Aprovada", es = "Aprobada" },
     phase = "planning",
     suspend = true, cancel = true,
     read_only = { "planned_start", "planned_end", "fallback", "outage", "acceptance_date" },
@@ -66,7 +66,7 @@ state "approved" {
 }
 
 state "notapproved" {
-    label = "Not approved",
+    label = { en = "Not approved", pt_BR = "Não aprovada", es = "No aprobada" },
     phase = "planning",
     cancel = true,
     on_enter = function()
@@ -77,7 +77,7 @@ state "notapproved" {
 -- Deployment -----------------------------------------------------------
 
 state "implemented" {
-    label = "Implemented",
+    label = { en = "Implemented", pt_BR = "Implementada", es = "Implementada" },
     phase = "deployment",
     cancel = true,
     requires = { "version" },
@@ -86,7 +86,7 @@ state "implemented" {
 -- Closure --------------------------------------------------------------
 
 state "monitored" {
-    label = "Monitored",
+    label = { en = "Monitored", pt_BR = "Monitorada", es = "Monitorizada" },
     phase = "closure",
     -- The day it went live, unless the implementer gave it.
     on_enter = function(r)
@@ -96,20 +96,21 @@ state "monitored" {
     end,
 }
 
-state "closed"    { label = "Closed",    phase = "closure", final = true }
-state "cancelled" { label = "Cancelled", phase = "closure", final = true }
+state "closed"    { label = { en = "Closed", pt_BR = "Encerrada", es = "Cerrada" },    phase = "closure", final = true }
+state "cancelled" { label = { en = "Cancelled", pt_BR = "Cancelada", es = "Cancelada" }, phase = "closure",
+    final = true }
 
 -- Transitions ----------------------------------------------------------
 
 transition "assign" {
-    label = "Assign",
+    label = { en = "Assign", pt_BR = "Atribuir", es = "Asignar" },
     from = "new", to = "assigned",
     -- Who supervises is decided when assigning, every time.
     prompt = { "supervisor" },
 }
 
 transition "plan" {
-    label = "Plan",
+    label = { en = "Plan", pt_BR = "Planejar", es = "Planificar" },
     from = "assigned", to = "planned",
     by = "executor",
     requires = { "planned_start", "planned_end", "fallback", "outage" },
@@ -126,34 +127,34 @@ transition "plan" {
 -- The approval point: the rule in workflows/rules/normal_change.lua is
 -- asked when the plan arrives (and again when CIs are related to it).
 transition "approve" {
-    label = "CAB approves",
+    label = { en = "CAB approves", pt_BR = "CAB aprova", es = "El CAB aprueba" },
     from = "planned", to = "approved",
     permission = "approve",
     approval = true, on_reject = "not_approve",
 }
 
 transition "not_approve" {
-    label = "CAB does not approve",
+    label = { en = "CAB does not approve", pt_BR = "CAB não aprova", es = "El CAB no aprueba" },
     from = "planned", to = "notapproved",
     permission = "approve",
     requires = { "note" },
 }
 
 transition "replan" {
-    label = "Re-plan",
+    label = { en = "Re-plan", pt_BR = "Replanejar", es = "Replanificar" },
     from = "notapproved", to = "planned",
     by = "executor",
     prompt = { "fallback" },
 }
 
 transition "implement" {
-    label = "Implement",
+    label = { en = "Implement", pt_BR = "Implementar", es = "Implementar" },
     from = "approved", to = "implemented",
     by = "executor",
 }
 
 transition "monitor" {
-    label = "Monitor",
+    label = { en = "Monitor", pt_BR = "Monitorar", es = "Monitorizar" },
     from = "implemented", to = "monitored",
     by = "executor",
 }
@@ -161,7 +162,7 @@ transition "monitor" {
 -- The rollback path: the implementation failed; it goes back to planning
 -- and needs the CAB again.
 transition "roll_back" {
-    label = "Roll back",
+    label = { en = "Roll back", pt_BR = "Reverter", es = "Revertir" },
     from = { "implemented", "monitored" }, to = "planned",
     by = "executor",
     requires = { "note" },
@@ -175,7 +176,7 @@ on_exit "implemented" (function(r, ctx)
 end)
 
 transition "finish" {
-    label = "Finish",
+    label = { en = "Finish", pt_BR = "Concluir", es = "Terminar" },
     from = "monitored", to = "closed",
     by = "requester",
     requires = { "release_date", "solution_category", "closure_text" },

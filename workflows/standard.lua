@@ -3,7 +3,7 @@
 -- release back), and the requester accepts the result and closes it.
 
 workflow "standard" {
-    label = "Standard release",
+    label = { en = "Standard release", pt_BR = "Liberação padrão", es = "Liberación estándar" },
     description = "authorize, execute, test, homologate, resolve, close",
     initial = "registered",
     reopen_to = "in_execution",
@@ -15,7 +15,7 @@ workflow "standard" {
 -- Registration ---------------------------------------------------------
 
 state "registered" {
-    label = "Registered",
+    label = { en = "Registered", pt_BR = "Registrada", es = "Registrada" },
     phase = "registration",
     suspend = true, cancel = true,
 }
@@ -23,19 +23,19 @@ state "registered" {
 -- Deployment -----------------------------------------------------------
 
 state "in_execution" {
-    label = "In execution",
+    label = { en = "In execution", pt_BR = "Em execução", es = "En ejecución" },
     phase = "deployment",
     suspend = true, cancel = true,
 }
 
 state "in_test" {
-    label = "In test",
+    label = { en = "In test", pt_BR = "Em teste", es = "En prueba" },
     phase = "deployment",
     suspend = true, cancel = true,
 }
 
 state "homologation" {
-    label = "Homologation",
+    label = { en = "Homologation", pt_BR = "Homologação", es = "Homologación" },
     phase = "deployment",
     suspend = true, cancel = true,
 }
@@ -43,35 +43,36 @@ state "homologation" {
 -- Closure --------------------------------------------------------------
 
 state "resolved" {
-    label = "Resolved",
+    label = { en = "Resolved", pt_BR = "Resolvida", es = "Resuelta" },
     phase = "closure",
 }
 
-state "closed"    { label = "Closed",    phase = "closure", final = true }
-state "cancelled" { label = "Cancelled", phase = "closure", final = true }
+state "closed"    { label = { en = "Closed", pt_BR = "Encerrada", es = "Cerrada" },    phase = "closure", final = true }
+state "cancelled" { label = { en = "Cancelled", pt_BR = "Cancelada", es = "Cancelada" }, phase = "closure",
+    final = true }
 
 -- Transitions ----------------------------------------------------------
 
 transition "authorize" {
-    label = "Authorize",
+    label = { en = "Authorize", pt_BR = "Autorizar", es = "Autorizar" },
     from = "registered", to = "in_execution",
     by = "requester",
 }
 
 transition "execute" {
-    label = "Execution done",
+    label = { en = "Execution done", pt_BR = "Execução concluída", es = "Ejecución terminada" },
     from = "in_execution", to = "in_test",
     by = "executor",
 }
 
 transition "pass" {
-    label = "Test passed",
+    label = { en = "Test passed", pt_BR = "Teste aprovado", es = "Prueba superada" },
     from = "in_test", to = "homologation",
     by = "executor",
 }
 
 transition "fail" {
-    label = "Test failed",
+    label = { en = "Test failed", pt_BR = "Teste reprovado", es = "Prueba fallida" },
     from = "in_test", to = "in_execution",
     requires = { "note" },
     by = "executor",
@@ -80,7 +81,7 @@ transition "fail" {
 -- Approval rules (workflows/rules/: the CAB for priority 1 and 2) are asked
 -- when a release enters homologation; a rejection takes "not_resolved".
 transition "resolve" {
-    label = "Approve",
+    label = { en = "Approve", pt_BR = "Aprovar", es = "Aprobar" },
     from = "homologation", to = "resolved",
     permission = "approve",
     approval = true, on_reject = "not_resolved",
@@ -93,14 +94,14 @@ transition "resolve" {
 }
 
 transition "not_resolved" {
-    label = "Not resolved",
+    label = { en = "Not resolved", pt_BR = "Não resolvida", es = "No resuelta" },
     from = "homologation", to = "in_execution",
     permission = "approve",
     requires = { "note" },
 }
 
 transition "accept" {
-    label = "Accept and close",
+    label = { en = "Accept and close", pt_BR = "Aceitar e encerrar", es = "Aceptar y cerrar" },
     from = "resolved", to = "closed",
     by = "requester",
     requires = { "release_date", "solution_category", "closure_text" },

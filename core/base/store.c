@@ -1,5 +1,6 @@
 /* store.c: the SQLite store: open and validate the file, apply migrations,
  * cache prepared statements and nest transactions as savepoints. */
+#include "base/i18n.h"
 #include "base/store.h"
 
 #include <errno.h>
@@ -96,8 +97,8 @@ int relm_store_fail(relm_store *s, relm_diag *d, const char *context)
     case SQLITE_LOCKED:
         /* Another process holds a lock longer than the busy timeout: say
          * so in words a user can act on, never as damage to the file. */
-        return relm_diag_set(d, "busy", "%s: database is locked by another "
-                             "process; try again", context);
+        return relm_diag_set(d, "busy", _("%s: database is locked by another "
+                             "process; try again"), context);
     case SQLITE_CONSTRAINT:
         code = "constraint";
         break;
@@ -139,13 +140,13 @@ int relm_store_step_write(relm_store *s, sqlite3_stmt *st, relm_diag *d,
     switch (ext) {
     case SQLITE_CONSTRAINT_UNIQUE:
     case SQLITE_CONSTRAINT_PRIMARYKEY:
-        ret = relm_diag_set(d, "duplicate", "%s already exists", name);
+        ret = relm_diag_set(d, "duplicate", _("%s already exists"), name);
         break;
     case SQLITE_CONSTRAINT_FOREIGNKEY:
         ret = deleting
-                  ? relm_diag_set(d, "in_use", "%s is still in use", name)
-                  : relm_diag_set(d, "not_found", "%s refers to something "
-                                  "that does not exist", name);
+                  ? relm_diag_set(d, "in_use", _("%s is still in use"), name)
+                  : relm_diag_set(d, "not_found", _("%s refers to something "
+                                  "that does not exist"), name);
         break;
     case SQLITE_CONSTRAINT_CHECK:
     case SQLITE_CONSTRAINT_NOTNULL:
@@ -279,7 +280,7 @@ sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
     if (s->cache == NULL) {
         s->cache = calloc(RELM_STORE_CACHE_MAX, sizeof *s->cache);
         if (s->cache == NULL) {
-            relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
+            relm_diag_set(d, "out_of_memory", _("statement cache: out of memory"));
             return NULL;
         }
     }
@@ -305,13 +306,13 @@ sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
         return NULL;
     }
     if (st == NULL) {
-        relm_diag_set(d, "sql_error", "prepare: no statement in the text");
+        relm_diag_set(d, "sql_error", _("prepare: no statement in the text"));
         return NULL;
     }
     if (!blank_tail(s, tail)) {
         sqlite3_finalize(st);
-        relm_diag_set(d, "sql_error", "prepare: one statement at a time: "
-                      "the text goes on after the first one at '%.40s'",
+        relm_diag_set(d, "sql_error", _("prepare: one statement at a time: "
+                      "the text goes on after the first one at '%.40s'"),
                       tail);
         return NULL;
     }
@@ -323,10 +324,10 @@ sqlite3_stmt *relm_store_stmt(relm_store *s, const char *sql, relm_diag *d)
         sqlite3_finalize(st);
         free(key);
         if (key == NULL)
-            relm_diag_set(d, "out_of_memory", "statement cache: out of memory");
+            relm_diag_set(d, "out_of_memory", _("statement cache: out of memory"));
         else
-            relm_diag_set(d, "internal", "statement cache: all %d statements "
-                          "are mid-step (one is never reset)",
+            relm_diag_set(d, "internal", _("statement cache: all %d statements "
+                          "are mid-step (one is never reset)"),
                           RELM_STORE_CACHE_MAX);
         return NULL;
     }
@@ -447,7 +448,7 @@ int relm_store_commit(relm_store *s, relm_diag *d)
 {
     char sql[64];
     if (s->depth <= 0)
-        return relm_diag_set(d, "internal", "commit without a transaction");
+        return relm_diag_set(d, "internal", _("commit without a transaction"));
     if (s->depth == 1)
         snprintf(sql, sizeof sql, "COMMIT");
     else
@@ -559,7 +560,7 @@ int relm_store_set_actor(relm_store *s, const char *name, relm_diag *d)
         if (rc != SQLITE_DONE)
             return relm_store_fail(s, d, "actor");
         return relm_diag_set(d, "unknown_user",
-                             "no active user named '%s'",
+                             _("no active user named '%s'"),
                              name);
     }
     s->actor_id = sqlite3_column_int64(st, 0);
@@ -587,8 +588,8 @@ static int resolve_actor(relm_store *s, relm_diag *d)
         s->actor_id = 0;
         s->actor_pending = 1;
         if (d != NULL && d->code != NULL && strcmp(d->code, "unknown_user") == 0)
-            relm_diag_set(d, "unknown_user", "no active user named '%s' "
-                          "(start relm with --user NAME)", name);
+            relm_diag_set(d, "unknown_user", _("no active user named '%s' "
+                          "(start relm with --user NAME)"), name);
         return RELM_ERR;
     }
     return RELM_OK;
@@ -642,7 +643,7 @@ static int migrate(relm_store *s, relm_diag *d)
         if (relm_store_exec(s, m->sql, d) != RELM_OK) {
             char why[sizeof d->msg];
             snprintf(why, sizeof why, "%s", d->msg);
-            relm_diag_set(d, "migration", "migration %04d_%s failed: %s",
+            relm_diag_set(d, "migration", _("migration %04d_%s failed: %s"),
                           m->version, m->name, why);
             goto fail;
         }
@@ -678,13 +679,13 @@ static int check_header(const char *path, int *wal, relm_diag *d)
     unsigned char h[101];
     FILE *f = fopen(path, "rb");
     if (f == NULL)
-        return relm_diag_set(d, "io_error", "%s: cannot read: %s", path,
+        return relm_diag_set(d, "io_error", _("%s: cannot read: %s"), path,
                              strerror(errno));
     size_t n = fread(h, 1, sizeof h, f);
     int err = ferror(f);
     fclose(f);
     if (err)
-        return relm_diag_set(d, "io_error", "%s: cannot read", path);
+        return relm_diag_set(d, "io_error", _("%s: cannot read"), path);
     if (n == 0)
         return RELM_OK;
     /* Byte 100 starts the schema's root page, a table b-tree page (leaf
@@ -693,8 +694,8 @@ static int check_header(const char *path, int *wal, relm_diag *d)
      * damage is reported as "corrupt" by the first query that meets it. */
     if (n < sizeof h || memcmp(h, magic, sizeof magic) != 0 ||
         (h[100] != 0x0d && h[100] != 0x05))
-        return relm_diag_set(d, "not_relm_db", "%s: not a relm database (not "
-                             "an SQLite file, or corrupt); left untouched",
+        return relm_diag_set(d, "not_relm_db", _("%s: not a relm database (not "
+                             "an SQLite file, or corrupt); left untouched"),
                              path);
     *wal = h[18] == 2 && h[19] == 2;
     uint32_t app = be32(h + 68), ver = be32(h + 60);
@@ -702,12 +703,12 @@ static int check_header(const char *path, int *wal, relm_diag *d)
         return RELM_OK; /* maybe an empty SQLite file: check_identity says */
     if (app != RELM_APPLICATION_ID)
         return relm_diag_set(d, "not_relm_db",
-                             "%s: not a relm database (it belongs to "
-                             "another program); left untouched", path);
+                             _("%s: not a relm database (it belongs to "
+                             "another program); left untouched"), path);
     if (ver > (uint32_t)relm_store_schema_version())
         return relm_diag_set(d, "newer_schema",
-                             "%s: written by a newer relm (schema %u, this "
-                             "relm knows up to %d); upgrade relm to open it",
+                             _("%s: written by a newer relm (schema %u, this "
+                             "relm knows up to %d); upgrade relm to open it"),
                              path, (unsigned)ver, relm_store_schema_version());
     return RELM_OK;
 }
@@ -730,24 +731,24 @@ static int check_identity(relm_store *s, int64_t *version, relm_diag *d)
         /* A lock held by another process (exclusive locking mode, a
          * recovery in progress) is not damage: report it as busy. */
         if (d->code != NULL && strcmp(d->code, "busy") == 0)
-            return relm_diag_set(d, "busy", "%s: database is locked by "
-                                 "another process; try again", s->path);
+            return relm_diag_set(d, "busy", _("%s: database is locked by "
+                                 "another process; try again"), s->path);
         char why[sizeof d->msg];
         snprintf(why, sizeof why, "%s", d->msg);
-        return relm_diag_set(d, "not_relm_db", "%s: not a relm database "
-                             "or corrupt (%s); left untouched", s->path, why);
+        return relm_diag_set(d, "not_relm_db", _("%s: not a relm database "
+                             "or corrupt (%s); left untouched"), s->path, why);
     }
     *version = ver;
     if (app == 0 && nobj == 0 && ver == 0)
         return RELM_OK; /* empty: ours to initialise */
     if (app != RELM_APPLICATION_ID)
         return relm_diag_set(d, "not_relm_db",
-                             "%s: not a relm database (it belongs to "
-                             "another program); left untouched", s->path);
+                             _("%s: not a relm database (it belongs to "
+                             "another program); left untouched"), s->path);
     if (ver > relm_store_schema_version())
         return relm_diag_set(d, "newer_schema",
-                             "%s: written by a newer relm (schema %lld, this "
-                             "relm knows up to %d); upgrade relm to open it",
+                             _("%s: written by a newer relm (schema %lld, this "
+                             "relm knows up to %d); upgrade relm to open it"),
                              s->path, (long long)ver,
                              relm_store_schema_version());
     return RELM_OK;
@@ -937,16 +938,16 @@ int relm_store_open(relm_store **out, const char *path,
     struct stat stbuf;
     int exists = stat(path, &stbuf) == 0;
     if (exists && S_ISDIR(stbuf.st_mode))
-        return relm_diag_set(d, "not_relm_db", "%s: is a directory", path);
+        return relm_diag_set(d, "not_relm_db", _("%s: is a directory"), path);
     if (!exists && errno != ENOENT)
         return relm_diag_set(d, "io_error", "%s: %s", path, strerror(errno));
     if (!exists && !(opts != NULL && opts->create))
-        return relm_diag_set(d, "not_found", "%s: no such database", path);
+        return relm_diag_set(d, "not_found", _("%s: no such database"), path);
 
     relm_store *s = calloc(1, sizeof *s);
     if (s == NULL || (s->path = strdup(path)) == NULL) {
         free(s);
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     }
     int wal = 0;
     if (exists && check_header(path, &wal, d) != RELM_OK) {
@@ -961,7 +962,7 @@ int relm_store_open(relm_store **out, const char *path,
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                 (exists ? 0 : SQLITE_OPEN_CREATE);
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        relm_diag_set(d, "io_error", "%s: cannot open: %s", path,
+        relm_diag_set(d, "io_error", _("%s: cannot open: %s"), path,
                       s->db ? sqlite3_errmsg(s->db) : "out of memory");
         relm_store_close(s);
         return RELM_ERR;

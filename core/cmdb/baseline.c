@@ -1,5 +1,6 @@
 /* baseline.c: CMDB baselines: a named snapshot of a filtered set of CIs,
  * and the difference between two baselines or a baseline and now. */
+#include "base/i18n.h"
 #include "cmdb/baseline.h"
 
 #include "base/grow.h"
@@ -50,10 +51,10 @@ static int check_filter(relm_store *s, const relm_baseline_filter *f,
         for (const char *const *p = statuses; *p && !ok; p++)
             ok = strcmp(*p, f->status) == 0;
         if (!ok)
-            return relm_diag_set(d, "invalid_argument", "unknown status '%s' "
+            return relm_diag_set(d, "invalid_argument", _("unknown status '%s' "
                                  "(active, deactivated, in_maintenance, "
                                  "deployment, homologation, in_development, "
-                                 "archived, to_validate)", f->status);
+                                 "archived, to_validate)"), f->status);
     }
     if (f->type != NULL) {
         sqlite3_stmt *st = relm_store_stmt(s, "SELECT 1 FROM ci_types WHERE name = ?1", d);
@@ -63,7 +64,7 @@ static int check_filter(relm_store *s, const relm_baseline_filter *f,
         int rc = sqlite3_step(st);
         sqlite3_reset(st);
         if (rc != SQLITE_ROW)
-            return relm_diag_set(d, "unknown_type", "no CI type named '%s'", f->type);
+            return relm_diag_set(d, "unknown_type", _("no CI type named '%s'"), f->type);
     }
     if (f->names_json != NULL) {
         sqlite3_stmt *st = relm_store_stmt(
@@ -74,7 +75,7 @@ static int check_filter(relm_store *s, const relm_baseline_filter *f,
         sqlite3_bind_text(st, 1, f->names_json, -1, SQLITE_STATIC);
         int rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
-            relm_diag_set(d, "not_found", "no CI named '%s'",
+            relm_diag_set(d, "not_found", _("no CI named '%s'"),
                           (const char *)sqlite3_column_text(st, 0));
             sqlite3_reset(st);
             return RELM_ERR;
@@ -91,7 +92,7 @@ int relm_baseline_create(relm_store *s, const char *name,
                          int64_t *count, relm_diag *d)
 {
     if (name == NULL || name[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "a baseline needs a name");
+        return relm_diag_set(d, "invalid_argument", _("a baseline needs a name"));
     if (cmdb_begin(s, "taking a baseline", d) != RELM_OK)
         return RELM_ERR;
     if (check_filter(s, f, d) != RELM_OK)
@@ -210,7 +211,7 @@ static int find_baseline(relm_store *s, const char *name, int64_t *id,
     int rc = relm_store_lookup(s, "SELECT id FROM baselines WHERE name = ?1",
                                name, id, d);
     return rc == RELM_NOT_FOUND
-               ? relm_diag_set(d, "not_found", "no baseline named '%s'", name)
+               ? relm_diag_set(d, "not_found", _("no baseline named '%s'"), name)
                : rc;
 }
 
@@ -298,7 +299,7 @@ int relm_baseline_diff(relm_store *s, const char *a, const char *b,
     ret = RELM_OK;
     goto done;
 oom:
-    relm_diag_set(d, "out_of_memory", "baseline diff: out of memory");
+    relm_diag_set(d, "out_of_memory", _("baseline diff: out of memory"));
 done:
     if (st != NULL)
         sqlite3_reset(st);

@@ -1,5 +1,6 @@
 /* cmdb.c: CI types with an attribute schema, CIs validated against it,
  * relationships and the history row every write to them leaves behind. */
+#include "base/i18n.h"
 #include "cmdb/cmdb.h"
 
 #include <ctype.h>
@@ -150,7 +151,7 @@ static char *dup_n(const char *s, size_t n)
 /* Fill d for an allocation failure; returns RELM_ERR. */
 static int oom(relm_diag *d)
 {
-    return relm_diag_set(d, "out_of_memory", "out of memory");
+    return relm_diag_set(d, "out_of_memory", _("out of memory"));
 }
 
 /* ---- types ---- */
@@ -217,8 +218,8 @@ int cmdb_type_load(relm_store *s, const char *name, cmdb_type **out,
                                name, &id, d);
     if (rc == RELM_NOT_FOUND)
         return relm_diag_set(d, "unknown_type",
-                             "no CI type named '%s' (see relm.cmdb.types(); "
-                             "create it with relm.cmdb.define_type)", name);
+                             _("no CI type named '%s' (see relm.cmdb.types(); "
+                             "create it with relm.cmdb.define_type)"), name);
     if (rc != RELM_OK)
         return RELM_ERR;
     cmdb_type *t = calloc(1, sizeof *t);
@@ -288,10 +289,10 @@ int cmdb_type_load(relm_store *s, const char *name, cmdb_type **out,
 static void show_value(const relm_cmdb_value *v, char *out, size_t n)
 {
     switch (v->vtype) {
-    case RELM_V_NIL: snprintf(out, n, "nothing"); break;
-    case RELM_V_INT: snprintf(out, n, "the integer %lld", (long long)v->i); break;
-    case RELM_V_REAL: snprintf(out, n, "the number %.17g", v->r); break;
-    case RELM_V_BOOL: snprintf(out, n, "the boolean %s", v->i ? "true" : "false"); break;
+    case RELM_V_NIL: snprintf(out, n, "%s", _("nothing")); break;
+    case RELM_V_INT: snprintf(out, n, _("the integer %lld"), (long long)v->i); break;
+    case RELM_V_REAL: snprintf(out, n, _("the number %.17g"), v->r); break;
+    case RELM_V_BOOL: snprintf(out, n, _("the boolean %s"), v->i ? "true" : "false"); break;
     default:
         snprintf(out, n, "\"%.*s%s\"", (int)(v->len > 60 ? 60 : v->len), v->s,
                  v->len > 60 ? "..." : "");
@@ -437,15 +438,15 @@ static int encode_attr(const cmdb_attr *a, const char *type,
                                         i ? ", " : "", a->values[i]);
             show_value(v, shown, sizeof shown);
             return relm_diag_set(d, "invalid_attribute",
-                                 "attribute '%s' of type '%s' must be one of "
-                                 "%s; got %s", a->name, type, list, shown);
+                                 _("attribute '%s' of type '%s' must be one of "
+                                 "%s; got %s"), a->name, type, list, shown);
         }
     default:
         break;
     }
     show_value(v, shown, sizeof shown);
     return relm_diag_set(d, "invalid_attribute",
-                         "attribute '%s' of type '%s' must be %s; got %s",
+                         _("attribute '%s' of type '%s' must be %s; got %s"),
                          a->name, type, want ? want : "valid", shown);
 }
 
@@ -684,8 +685,8 @@ static int std_text(const relm_cmdb_value *v, char **out, relm_diag *d)
         *out = strdup(num);
         break;
     default:
-        return relm_diag_set(d, "invalid_field", "field '%s' must be a "
-                             "string; got a boolean", v->key);
+        return relm_diag_set(d, "invalid_field", _("field '%s' must be a "
+                             "string; got a boolean"), v->key);
     }
     return *out != NULL ? RELM_OK : oom(d);
 }
@@ -736,9 +737,9 @@ static int ci_change_type(relm_store *s, cmdb_ci *c, const char *name,
         if (j < 0 || t->attrs[j].kind != ot->attrs[i].kind) {
             if (rc == RELM_OK)
                 rc = relm_diag_set(d, "unknown_attribute",
-                                   "type '%s' has no %s attribute '%s' (clear "
+                                   _("type '%s' has no %s attribute '%s' (clear "
                                    "it with relm.cmdb.null when changing the "
-                                   "type)", name,
+                                   "type)"), name,
                                    relm_cmdb_kind_name(ot->attrs[i].kind),
                                    ot->attrs[i].name);
             free(old[i]);
@@ -766,8 +767,8 @@ int cmdb_ci_set(relm_store *s, cmdb_ci *c, const relm_cmdb_value *v,
             return RELM_OK; /* clearing what the type lacks: nothing to do */
         if (idx < 0)
             return relm_diag_set(d, "unknown_attribute",
-                                 "type '%s' has no attribute '%s' (see "
-                                 "relm.cmdb.type('%s'))", c->type->name,
+                                 _("type '%s' has no attribute '%s' (see "
+                                 "relm.cmdb.type('%s'))"), c->type->name,
                                  v->key, c->type->name);
         return cmdb_ci_set_attr(c, idx, v, d);
     }
@@ -779,13 +780,13 @@ int cmdb_ci_set(relm_store *s, cmdb_ci *c, const relm_cmdb_value *v,
         if (text == NULL || text[0] == '\0') {
             free(text);
             return relm_diag_set(d, "invalid_field",
-                                 "field 'name' must be a non-empty string");
+                                 _("field 'name' must be a non-empty string"));
         }
         break;
     case F_TYPE:
         if (text == NULL) {
             return relm_diag_set(d, "invalid_field",
-                                 "field 'type' cannot be cleared");
+                                 _("field 'type' cannot be cleared"));
         }
         {
             int rc = ci_change_type(s, c, text, d);
@@ -795,23 +796,23 @@ int cmdb_ci_set(relm_store *s, cmdb_ci *c, const relm_cmdb_value *v,
     case F_STATUS:
         if (text == NULL) {
             return relm_diag_set(d, "invalid_field",
-                                 "field 'status' cannot be cleared");
+                                 _("field 'status' cannot be cleared"));
         }
         for (char *p = text; *p; p++)
             *p = *p == ' ' ? '_' : (char)tolower((unsigned char)*p);
         if (!one_of(text, statuses)) {
-            relm_diag_set(d, "invalid_field", "field 'status' must be one of "
+            relm_diag_set(d, "invalid_field", _("field 'status' must be one of "
                           "active, deactivated, in_maintenance, deployment, "
                           "homologation, in_development, archived, "
-                          "to_validate; got \"%s\"", text);
+                          "to_validate; got \"%s\""), text);
             free(text);
             return RELM_ERR;
         }
         break;
     case F_CRITICALITY:
         if (text != NULL && !one_of(text, criticalities)) {
-            relm_diag_set(d, "invalid_field", "field 'criticality' must be "
-                          "one of low, medium, high, critical; got \"%s\"",
+            relm_diag_set(d, "invalid_field", _("field 'criticality' must be "
+                          "one of low, medium, high, critical; got \"%s\""),
                           text);
             free(text);
             return RELM_ERR;
@@ -962,8 +963,8 @@ static int resolve_refs(relm_store *s, cmdb_ci *c, relm_diag *d)
         if (rc == RELM_ERR)
             return RELM_ERR;
         if (rc == RELM_NOT_FOUND)
-            return relm_diag_set(d, "invalid_field", "field 'owner_group': no "
-                                 "group named '%s'", c->std[F_OWNER_GROUP]);
+            return relm_diag_set(d, "invalid_field", _("field 'owner_group': no "
+                                 "group named '%s'"), c->std[F_OWNER_GROUP]);
     }
     c->media_id = 0;
     if (c->std[F_MEDIA] != NULL) {
@@ -988,11 +989,11 @@ static int resolve_refs(relm_store *s, cmdb_ci *c, relm_diag *d)
         }
         sqlite3_reset(st);
         if (n == 0)
-            return relm_diag_set(d, "invalid_field", "field 'media': no "
-                                 "medium named '%s' (name or name@version)", m);
+            return relm_diag_set(d, "invalid_field", _("field 'media': no "
+                                 "medium named '%s' (name or name@version)"), m);
         if (n > 1)
-            return relm_diag_set(d, "invalid_field", "field 'media': '%s' "
-                                 "names several versions; say name@version", m);
+            return relm_diag_set(d, "invalid_field", _("field 'media': '%s' "
+                                 "names several versions; say name@version"), m);
     }
     return RELM_OK;
 }
@@ -1100,7 +1101,7 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
     const cmdb_type *t = c->type;
     *changed = 0;
     if (c->std[F_NAME] == NULL)
-        return relm_diag_set(d, "invalid_field", "field 'name' is required");
+        return relm_diag_set(d, "invalid_field", _("field 'name' is required"));
     if (c->std[F_STATUS] == NULL && (c->std[F_STATUS] = strdup("active")) == NULL)
         return oom(d);
     for (size_t i = 0; i < t->nattrs; i++) {
@@ -1111,7 +1112,7 @@ int cmdb_ci_save(relm_store *s, cmdb_ci *c, const relm_cmdb_origin *o,
                 return oom(d);
         } else if (t->attrs[i].required) {
             return relm_diag_set(d, "missing_attribute",
-                                 "attribute '%s' of type '%s' is required",
+                                 _("attribute '%s' of type '%s' is required"),
                                  t->attrs[i].name, t->name);
         }
     }
@@ -1259,7 +1260,7 @@ int64_t relm_cmdb_id(relm_store *s, const char *name, relm_diag *d)
     int64_t id = 0;
     if (relm_store_lookup(s, "SELECT id FROM cis WHERE name = ?1", name, &id,
                           d) == RELM_NOT_FOUND)
-        relm_diag_set(d, "not_found", "no CI named '%s'", name);
+        relm_diag_set(d, "not_found", _("no CI named '%s'"), name);
     return id;
 }
 
@@ -1278,8 +1279,8 @@ int64_t cmdb_rel_kind(relm_store *s, const char *kind, relm_diag *d)
             snprintf(known, sizeof known, "%s", sqlite3_column_text(st, 0));
         sqlite3_reset(st);
     }
-    relm_diag_set(d, "unknown_relation", "no relationship type named '%s' "
-                  "(known: %s; create one with relm.cmdb.define_relation)",
+    relm_diag_set(d, "unknown_relation", _("no relationship type named '%s' "
+                  "(known: %s; create one with relm.cmdb.define_relation)"),
                   kind, known);
     return 0;
 }
@@ -1314,25 +1315,25 @@ static int check_attr_def(const char *type, const relm_cmdb_attr_def *a,
 {
     *def_json = *enum_json = NULL;
     if (!valid_ident(a->name))
-        return relm_diag_set(d, "invalid_argument", "attribute name '%s' of "
+        return relm_diag_set(d, "invalid_argument", _("attribute name '%s' of "
                              "type '%s': use letters, digits and _ (not "
-                             "starting with a digit)", a->name ? a->name : "",
+                             "starting with a digit)"), a->name ? a->name : "",
                              type);
     if (std_index(a->name, strlen(a->name)) >= 0 ||
         strcmp(a->name, "id") == 0 || strcmp(a->name, "attributes") == 0 ||
         strcmp(a->name, "created_at") == 0 || strcmp(a->name, "updated_at") == 0 ||
         strcmp(a->name, "as_of") == 0)
-        return relm_diag_set(d, "invalid_argument", "attribute '%s' of type "
+        return relm_diag_set(d, "invalid_argument", _("attribute '%s' of type "
                              "'%s': '%s' is a standard CI field, not an "
-                             "attribute (leave it out of attributes)",
+                             "attribute (leave it out of attributes)"),
                              a->name, type, a->name);
     if (a->kind < 0 || a->kind >= RELM_CMDB_NKINDS)
-        return relm_diag_set(d, "invalid_argument", "attribute '%s' of type "
+        return relm_diag_set(d, "invalid_argument", _("attribute '%s' of type "
                              "'%s': unknown kind (string, integer, number, "
-                             "boolean, date, enum)", a->name, type);
+                             "boolean, date, enum)"), a->name, type);
     if ((a->kind == RELM_CMDB_ENUM) != (a->nvalues > 0))
-        return relm_diag_set(d, "invalid_argument", "attribute '%s' of type "
-                             "'%s': %s", a->name, type, a->kind == RELM_CMDB_ENUM
+        return relm_diag_set(d, "invalid_argument", _("attribute '%s' of type "
+                             "'%s': %s"), a->name, type, a->kind == RELM_CMDB_ENUM
                              ? "an enum needs values={...}"
                              : "values= is only for kind 'enum'");
     cmdb_attr tmp = {(char *)a->name, a->kind, a->required, NULL,
@@ -1357,7 +1358,7 @@ static int check_attr_def(const char *type, const relm_cmdb_attr_def *a,
         snprintf(why, sizeof why, "%s", d->msg);
         free(*enum_json);
         *enum_json = NULL;
-        return relm_diag_set(d, "invalid_argument", "default: %s", why);
+        return relm_diag_set(d, "invalid_argument", _("default: %s"), why);
     }
     return RELM_OK;
 }
@@ -1425,14 +1426,14 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
                           relm_diag *d)
 {
     if (name == NULL || name[0] == '\0')
-        return relm_diag_set(d, "invalid_argument", "type name must be a "
-                             "non-empty string");
+        return relm_diag_set(d, "invalid_argument", _("type name must be a "
+                             "non-empty string"));
     for (size_t i = 0; i < nattrs; i++)
         for (size_t j = 0; j < i; j++)
             if (attrs[i].name && attrs[j].name &&
                 strcmp(attrs[i].name, attrs[j].name) == 0)
-                return relm_diag_set(d, "invalid_argument", "attribute '%s' "
-                                     "given twice", attrs[i].name);
+                return relm_diag_set(d, "invalid_argument", _("attribute '%s' "
+                                     "given twice"), attrs[i].name);
     if (cmdb_begin(s, "defining a CI type", d) != RELM_OK)
         return RELM_ERR;
     char *before = type_json(s, name, NULL);
@@ -1474,17 +1475,17 @@ int relm_cmdb_define_type(relm_store *s, const char *name,
         int have = cmdb_type_attr(t, a->name, strlen(a->name));
         const char *problem = NULL;
         if (have >= 0 && t->attrs[have].kind != a->kind) {
-            relm_diag_set(d, "conflict", "type '%s' already has attribute "
+            relm_diag_set(d, "conflict", _("type '%s' already has attribute "
                           "'%s' of kind %s; it cannot become %s (define a "
-                          "new attribute instead)", name, a->name,
+                          "new attribute instead)"), name, a->name,
                           relm_cmdb_kind_name(t->attrs[have].kind),
                           relm_cmdb_kind_name(a->kind));
             problem = "x";
         } else if (has_cis && a->required && def == NULL &&
                    (have < 0 || !t->attrs[have].required)) {
-            relm_diag_set(d, "invalid_argument", "attribute '%s': type '%s' "
+            relm_diag_set(d, "invalid_argument", _("attribute '%s': type '%s' "
                           "already has CIs, so a new required attribute "
-                          "needs a default", a->name, name);
+                          "needs a default"), a->name, name);
             problem = "x";
         }
         if (problem == NULL) {
@@ -1534,12 +1535,12 @@ int relm_cmdb_define_relation(relm_store *s, const char *name,
                               relm_diag *d)
 {
     if (!valid_ident(name))
-        return relm_diag_set(d, "invalid_argument", "relationship type name "
-                             "'%s': use letters, digits and _", name ? name : "");
+        return relm_diag_set(d, "invalid_argument", _("relationship type name "
+                             "'%s': use letters, digits and _"), name ? name : "");
     if (impact != NULL && strcmp(impact, "forward") != 0 &&
         strcmp(impact, "reverse") != 0 && strcmp(impact, "both") != 0)
-        return relm_diag_set(d, "invalid_argument", "impact must be "
-                             "\"forward\", \"reverse\" or \"both\"; got \"%s\"",
+        return relm_diag_set(d, "invalid_argument", _("impact must be "
+                             "\"forward\", \"reverse\" or \"both\"; got \"%s\""),
                              impact);
     if (cmdb_begin(s, "defining a relationship type", d) != RELM_OK)
         return RELM_ERR;
@@ -1580,7 +1581,7 @@ int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
 {
     cmdb_type *t = NULL;
     if (type == NULL)
-        return relm_diag_set(d, "invalid_field", "field 'type' is required");
+        return relm_diag_set(d, "invalid_field", _("field 'type' is required"));
     if (cmdb_type_load(s, type, &t, d) != RELM_OK)
         return RELM_ERR;
     cmdb_ci *c = cmdb_ci_new();
@@ -1599,7 +1600,7 @@ int relm_cmdb_add(relm_store *s, const char *type, const relm_cmdb_value *f,
             goto fail;
     }
     if (c->std[F_NAME] != NULL && relm_cmdb_id(s, c->std[F_NAME], NULL) != 0) {
-        relm_diag_set(d, "duplicate", "a CI named '%s' already exists",
+        relm_diag_set(d, "duplicate", _("a CI named '%s' already exists"),
                       c->std[F_NAME]);
         goto fail;
     }
@@ -1630,7 +1631,7 @@ static int update_ci(relm_store *s, const char *name,
         goto out;
     int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
-        relm_diag_set(d, "not_found", "no CI named '%s'", name);
+        relm_diag_set(d, "not_found", _("no CI named '%s'"), name);
     if (found != 1)
         goto fail;
     /* Attributes being cleared go first (so a type change may drop them),
@@ -1775,8 +1776,8 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
         return RELM_ERR;
     int64_t a = e[0], b = e[2];
     if (a == b)
-        return relm_diag_set(d, "invalid_argument", "a CI cannot be related "
-                             "to itself ('%s' %s '%s')", from, kind, to);
+        return relm_diag_set(d, "invalid_argument", _("a CI cannot be related "
+                             "to itself ('%s' %s '%s')"), from, kind, to);
     if (cmdb_begin(s, "relating CIs", d) != RELM_OK)
         return RELM_ERR;
     relm_cmdb_edges_changed();
@@ -1786,7 +1787,7 @@ int relm_cmdb_relate(relm_store *s, const char *from, const char *kind,
                    d) != RELM_OK)
         goto fail;
     if (!changed) {
-        relm_diag_set(d, "duplicate", "'%s' %s '%s' already exists", from,
+        relm_diag_set(d, "duplicate", _("'%s' %s '%s' already exists"), from,
                       kind, to);
         goto fail;
     }
@@ -1823,7 +1824,7 @@ int relm_cmdb_unrelate(relm_store *s, const char *from, const char *kind,
                    "kind_id = ?2 AND to_id = ?3", e, &changed, d) != RELM_OK)
         goto fail;
     if (!changed) {
-        relm_diag_set(d, "not_found", "there is no relationship '%s' %s '%s'",
+        relm_diag_set(d, "not_found", _("there is no relationship '%s' %s '%s'"),
                       from, kind, to);
         goto fail;
     }
@@ -1912,7 +1913,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
         goto out;
     int found = cmdb_ci_load(s, c, name, strlen(name), d);
     if (found == 0)
-        relm_diag_set(d, "not_found", "no CI named '%s'", name);
+        relm_diag_set(d, "not_found", _("no CI named '%s'"), name);
     if (found != 1)
         goto fail;
     sqlite3_stmt *st = relm_store_stmt(
@@ -1925,7 +1926,7 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
     sqlite3_reset(st);
     int64_t nlinks[NLINK_TABLES], nany = nrel;
     char uses[256];
-    int off = snprintf(uses, sizeof uses, "%lld relationship(s)",
+    int off = snprintf(uses, sizeof uses, n_("%lld relationship", "%lld relationships", nrel),
                        (long long)nrel);
     for (size_t i = 0; i < NLINK_TABLES; i++) {
         nlinks[i] = link_count(s, &ci_links[i], c->id);
@@ -1935,8 +1936,8 @@ int relm_cmdb_remove(relm_store *s, const char *name, int force,
                             (long long)nlinks[i], ci_links[i].what);
     }
     if (nany > 0 && !force) {
-        relm_diag_set(d, "in_use", "CI '%s' is still in use (%s); remove "
-                      "them first or pass {force = true}", name, uses);
+        relm_diag_set(d, "in_use", _("CI '%s' is still in use (%s); remove "
+                      "them first or pass {force = true}"), name, uses);
         goto fail;
     }
     if (nrel > 0) {

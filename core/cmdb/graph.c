@@ -1,5 +1,6 @@
 /* graph.c: the in-memory relationship graph behind impact analysis: CSR
  * adjacency in both directions, rebuilt when relationships may have changed. */
+#include "base/i18n.h"
 #include "cmdb/graph.h"
 
 #include <stdio.h>
@@ -140,7 +141,7 @@ static int scalar(relm_store *s, const char *sql, int64_t *out, relm_diag *d)
 static int oom(relm_diag *d)
 {
     return relm_diag_set(d, "out_of_memory",
-                         "impact graph: out of memory building the adjacency");
+                         _("impact graph: out of memory building the adjacency"));
 }
 
 /* Read rel_types into g->kind_impact. */
@@ -150,8 +151,8 @@ static int load_kinds(relm_graph *g, relm_store *s, relm_diag *d)
     if (scalar(s, "SELECT max(id) FROM rel_types", &maxid, d) != RELM_OK)
         return RELM_ERR;
     if (maxid >= 0x7fff)
-        return relm_diag_set(d, "internal", "impact graph: relationship kind "
-                             "ids above 32766 are not supported");
+        return relm_diag_set(d, "internal", _("impact graph: relationship kind "
+                             "ids above 32766 are not supported"));
     g->nkinds = (size_t)maxid + 1;
     g->kind_impact = malloc(g->nkinds);
     if (g->kind_impact == NULL)
@@ -201,7 +202,7 @@ static int load_nodes(relm_graph *g, relm_store *s, relm_diag *d)
         return RELM_OK;
     }
     if (count >= (int64_t)UINT32_MAX - 1)
-        return relm_diag_set(d, "internal", "impact graph: too many CIs");
+        return relm_diag_set(d, "internal", _("impact graph: too many CIs"));
     g->ids = malloc(((size_t)count + 1) * sizeof *g->ids);
     if (g->ids == NULL)
         return oom(d);
@@ -404,7 +405,7 @@ int relm_graph_impact(relm_graph *g, relm_store *s, int64_t origin,
      * relationships (adding one moves the edge epoch), so no results. */
     int64_t start = node_of(g, origin);
     if (start < 0 && !ci_exists(s, origin))
-        return relm_diag_set(d, "not_found", "no CI with id %lld",
+        return relm_diag_set(d, "not_found", _("no CI with id %lld"),
                              (long long)origin);
 
     /* Which side of each kind to follow: the "in" list of a node holds
@@ -538,7 +539,7 @@ int relm_graph_ci_info(relm_store *s, int64_t id, char *buf, size_t cap,
     sqlite3_bind_int64(st, 1, id);
     int rc = relm_store_step_row(s, st, d, "impact");
     if (rc == RELM_NOT_FOUND)
-        return relm_diag_set(d, "not_found", "no CI with id %lld",
+        return relm_diag_set(d, "not_found", _("no CI with id %lld"),
                              (long long)id);
     if (rc != RELM_OK)
         return RELM_ERR;

@@ -1,5 +1,6 @@
 /* import.c: bulk import and export of CIs and relationships (CSV via
  * libcsv, JSON Lines via SQLite JSON1), one transaction per file. */
+#include "base/i18n.h"
 #include "cmdb/import.h"
 
 #include <csv.h>
@@ -300,7 +301,7 @@ static int problem(importer *im, int fatal, int column, const char *code,
     relm_import_problem *p = relm_grow(r->items, &r->cap, r->n + 1,
                                        sizeof *p, 16);
     if (p == NULL) {
-        relm_diag_set(im->d, "out_of_memory", "out of memory");
+        relm_diag_set(im->d, "out_of_memory", _("out of memory"));
         im->failed = 1;
         return RELM_ERR;
     }
@@ -356,7 +357,7 @@ static type_slot *type_for(importer *im, const char *name, int column)
     if (ts == NULL || map == NULL) {
         free(map);
         cmdb_type_free(t);
-        file_error(im, 0, "out_of_memory", "out of memory");
+        file_error(im, 0, "out_of_memory", _("out of memory"));
         return NULL;
     }
     for (size_t c = 0; c < im->ncols; c++)
@@ -444,36 +445,36 @@ static void column_hint(importer *im, const char *h, char *out, size_t size)
     }
     if (st != NULL)
         sqlite3_reset(st);
-    snprintf(out, size, best[0] ? " (did you mean '%s'?)" : "", best);
+    snprintf(out, size, best[0] ? _(" (did you mean '%s'?)") : "", best);
 }
 
 /* Check the header row (CSV) and remember the columns. */
 static int read_header(importer *im)
 {
     if (im->bad_utf8_col > 0)
-        return file_error(im, im->bad_utf8_col, "invalid_utf8", "this "
-                            "column of the header is not valid UTF-8");
+        return file_error(im, im->bad_utf8_col, "invalid_utf8", _("this "
+                            "column of the header is not valid UTF-8"));
     if (im->nul_col > 0)
-        return file_error(im, im->nul_col, "invalid_field", "this column "
-                          "of the header holds a NUL byte");
+        return file_error(im, im->nul_col, "invalid_field", _("this column "
+                          "of the header holds a NUL byte"));
     im->ncols = im->nf;
     im->cols = calloc(im->nf, sizeof *im->cols);
     im->col_std = calloc(im->nf, sizeof *im->col_std);
     if (im->cols == NULL || im->col_std == NULL)
-        return file_error(im, 0, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", _("out of memory"));
     im->col_name = im->col_type = im->col_from = im->col_kind = im->col_to = -1;
     int unknown = -1; /* first column a relationships file cannot have */
     for (size_t c = 0; c < im->nf; c++) {
         if ((im->cols[c] = strdup(field(im, (int)c))) == NULL)
-            return file_error(im, 0, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", _("out of memory"));
         if (im->cols[c][0] == '\0')
-            return file_error(im, (int)c + 1, "invalid_header", "this column "
-                                "of the header has no name");
+            return file_error(im, (int)c + 1, "invalid_header", _("this column "
+                                "of the header has no name"));
         for (size_t k = 0; k < c; k++)
             if (strcmp(im->cols[k], im->cols[c]) == 0)
-                return file_error(im, (int)c + 1, "invalid_header", "column "
+                return file_error(im, (int)c + 1, "invalid_header", _("column "
                                     "'%s' appears twice in the header (first "
-                                    "as column %zu)", im->cols[c], k + 1);
+                                    "as column %zu)"), im->cols[c], k + 1);
         im->col_std[c] = -1;
         const char *h = im->cols[c];
         if (im->o->relationships) {
@@ -498,28 +499,28 @@ static int read_header(importer *im)
     if (im->o->relationships) {
         /* No known column at all: the file starts with data. */
         if (im->col_from < 0 && im->col_kind < 0 && im->col_to < 0)
-            return file_error(im, 0, "invalid_header", "missing header: the first "
-                              "row must name the columns from,kind,to%s",
+            return file_error(im, 0, "invalid_header", _("missing header: the first "
+                              "row must name the columns from,kind,to%s"),
                               header_has(im, "name") && header_has(im, "type")
                                   ? " (this is a CI file: import it without "
                                     "kind = \"relationships\")"
                                   : "");
         if (unknown >= 0)
-            return file_error(im, unknown + 1, "invalid_header", "unknown "
+            return file_error(im, unknown + 1, "invalid_header", _("unknown "
                                 "column '%s' (a relationships file has the "
-                                "columns from,kind,to)", im->cols[unknown]);
+                                "columns from,kind,to)"), im->cols[unknown]);
         if (im->col_from < 0 || im->col_kind < 0 || im->col_to < 0)
-            return file_error(im, 0, "invalid_header", "the header must name "
-                              "the columns from,kind,to (missing: %s%s%s)",
+            return file_error(im, 0, "invalid_header", _("the header must name "
+                              "the columns from,kind,to (missing: %s%s%s)"),
                               im->col_from < 0 ? "from " : "",
                               im->col_kind < 0 ? "kind " : "",
                               im->col_to < 0 ? "to" : "");
         return RELM_OK;
     }
     if (im->col_name < 0 || im->col_type < 0)
-        return file_error(im, 0, "invalid_header", "missing header: the first row "
+        return file_error(im, 0, "invalid_header", _("missing header: the first row "
                           "must name the columns name,type (then standard "
-                          "fields and attributes)%s",
+                          "fields and attributes)%s"),
                           header_has(im, "from") && header_has(im, "to")
                               ? "; this is a relationships file: import it with "
                                 "{ kind = \"relationships\" }"
@@ -538,11 +539,11 @@ static int read_header(importer *im)
         if (!known) {
             char hint[160];
             column_hint(im, im->cols[c], hint, sizeof hint);
-            return file_error(im, (int)c + 1, "unknown_attribute", "unknown "
+            return file_error(im, (int)c + 1, "unknown_attribute", _("unknown "
                                 "column '%s'%s: not a CI field (name, type, "
                                 "status, version, serial, criticality, "
                                 "owner_group, location, media) nor an "
-                                "attribute of any CI type", im->cols[c], hint);
+                                "attribute of any CI type"), im->cols[c], hint);
         }
     }
     return RELM_OK;
@@ -566,7 +567,7 @@ static int ci_row(importer *im)
     int64_t first = 0;
     int dup = smap_put(&im->seen, name, nlen, im->row, &first);
     if (dup < 0)
-        return file_error(im, 0, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", _("out of memory"));
     if (dup == 1)
         return row_error(im, im->col_name + 1, "duplicate", "name '%s' "
                          "appears twice in the file (first at row %lld)",
@@ -668,7 +669,7 @@ static int rel_row(importer *im, const char *from, size_t flen, int fcol,
             return row_diag(im, kcol);
         kind_slot *ks = realloc(im->kinds, (im->nkinds + 1) * sizeof *ks);
         if (ks == NULL)
-            return file_error(im, 0, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", _("out of memory"));
         im->kinds = ks;
         ks[im->nkinds].name = strdup(kind);
         ks[im->nkinds].id = k;
@@ -764,7 +765,7 @@ static void on_field(void *data, size_t len, void *ud)
         if (l != NULL)
             im->len = l;
         if (o == NULL || l == NULL) {
-            file_error(im, 0, "out_of_memory", "out of memory");
+            file_error(im, 0, "out_of_memory", _("out of memory"));
             return;
         }
         im->fcap = cap;
@@ -780,7 +781,7 @@ static void on_field(void *data, size_t len, void *ud)
     im->len[im->nf] = len;
     if (cmdb_buf_put(&im->fields, s, len) != RELM_OK ||
         cmdb_buf_put(&im->fields, "", 1) != RELM_OK) {
-        file_error(im, 0, "out_of_memory", "out of memory");
+        file_error(im, 0, "out_of_memory", _("out of memory"));
         return;
     }
     im->nf++;
@@ -828,7 +829,7 @@ static int import_csv(importer *im, FILE *f)
 {
     struct csv_parser p;
     if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0)
-        return file_error(im, 0, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", _("out of memory"));
     csv_set_realloc_func(&p, csv_grow);
     relm_process.csv_growing = &p;
     static char buf[1 << 16];
@@ -852,24 +853,24 @@ static int import_csv(importer *im, FILE *f)
             int big = csv_error(&p) == CSV_ENOMEM ||
                       csv_error(&p) == CSV_ETOOBIG;
             if (big)
-                relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: field "
-                              "longer than %zu MB", im->path,
+                relm_diag_set(im->d, "invalid_csv", _("%s:%lld:%d: field "
+                              "longer than %zu MB"), im->path,
                               (long long)im->row, col, CSV_FIELD_MAX >> 20);
             else
-                relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: %s (a "
+                relm_diag_set(im->d, "invalid_csv", _("%s:%lld:%d: %s (a "
                               "quote inside an unquoted field, or text after "
-                              "a closing quote)", im->path, (long long)im->row,
+                              "a closing quote)"), im->path, (long long)im->row,
                               col, csv_strerror(csv_error(&p)));
             im->failed = 1;
         }
         report_progress(im, done, 0);
     }
     if (!im->failed && ferror(f))
-        file_error(im, 0, "io_error", "read error: %s", strerror(errno));
+        file_error(im, 0, "io_error", _("read error: %s"), strerror(errno));
     if (!im->failed && csv_fini(&p, on_field, on_row, im) != 0 && !im->failed) {
         im->row++;
-        relm_diag_set(im->d, "invalid_csv", "%s:%lld:%d: unterminated quoted "
-                      "field (a \" opened and never closed)", im->path,
+        relm_diag_set(im->d, "invalid_csv", _("%s:%lld:%d: unterminated quoted "
+                      "field (a \" opened and never closed)"), im->path,
                       (long long)im->row, (int)im->nf + 1);
         im->failed = 1;
     }
@@ -877,8 +878,8 @@ static int import_csv(importer *im, FILE *f)
     relm_process.csv_growing = NULL;
     if (!im->failed && im->row == 0) {
         im->row = 1;
-        file_error(im, 0, "invalid_csv", "the file is empty (expected a header "
-                   "row: %s)", im->o->relationships ? "from,kind,to"
+        file_error(im, 0, "invalid_csv", _("the file is empty (expected a header "
+                   "row: %s)"), im->o->relationships ? "from,kind,to"
                                                      : "name,type,...");
     }
     if (im->failed)
@@ -1019,7 +1020,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
         type_slot *nts = realloc(im->types, (im->ntypes + 1) * sizeof *nts);
         if (nts == NULL) {
             cmdb_type_free(t);
-            return file_error(im, 0, "out_of_memory", "out of memory");
+            return file_error(im, 0, "out_of_memory", _("out of memory"));
         }
         im->types = nts;
         ts = &im->types[im->ntypes++];
@@ -1029,7 +1030,7 @@ static int jsonl_row(importer *im, const char *line, size_t len)
     int64_t first = 0;
     int dup = smap_put(&im->seen, name, nlen, im->row, &first);
     if (dup < 0)
-        return file_error(im, 0, "out_of_memory", "out of memory");
+        return file_error(im, 0, "out_of_memory", _("out of memory"));
     if (dup == 1)
         return row_error(im, 0, "duplicate", "name '%s' appears twice in the "
                          "file (first at line %lld)", name, (long long)first);
@@ -1106,11 +1107,11 @@ static int import_jsonl(importer *im, FILE *f)
     }
     free(line);
     if (!im->failed && ferror(f))
-        file_error(im, 0, "io_error", "read error: %s", strerror(errno));
+        file_error(im, 0, "io_error", _("read error: %s"), strerror(errno));
     if (!im->failed && !any) {
         im->row = 1;
-        file_error(im, 0, "invalid_json", "the file is empty (expected one JSON "
-                   "object per line)");
+        file_error(im, 0, "invalid_json", _("the file is empty (expected one JSON "
+                   "object per line)"));
     }
     return im->failed ? RELM_ERR : RELM_OK;
 }
@@ -1127,7 +1128,7 @@ static int load_ids(importer *im)
         if (smap_put(&im->ids, n, (size_t)sqlite3_column_bytes(st, 1),
                      sqlite3_column_int64(st, 0), NULL) < 0) {
             sqlite3_reset(st);
-            return relm_diag_set(im->d, "out_of_memory", "out of memory");
+            return relm_diag_set(im->d, "out_of_memory", _("out of memory"));
         }
     }
     sqlite3_reset(st);
@@ -1274,7 +1275,7 @@ int relm_cmdb_import(relm_store *s, const char *path,
         free(im.note);
         cmdb_ci_free(im.ci);
         smap_free(&im.seen);
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     }
     int rc = RELM_ERR;
     if (fseek(f, 0, SEEK_END) == 0) {
@@ -1502,7 +1503,7 @@ static int export_cis(relm_store *s, FILE *f, int jsonl, const char *type,
     size_t *lens = calloc(nacols + 1, sizeof *lens);
     char **owned = calloc(nacols + 1, sizeof *owned);
     if (vals == NULL || lens == NULL || owned == NULL) {
-        relm_diag_set(d, "out_of_memory", "out of memory");
+        relm_diag_set(d, "out_of_memory", _("out of memory"));
         goto out;
     }
     sqlite3_stmt *st = relm_store_stmt(

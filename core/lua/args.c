@@ -1,5 +1,6 @@
 /* args.c: argument checks the bindings share, so that every module names
  * a bad argument the same way (see args.h). */
+#include "base/i18n.h"
 #include "lua/args.h"
 
 #include <lauxlib.h>
@@ -32,7 +33,7 @@ void relm_lua_check_keys(lua_State *L, int idx, const char *const *known,
                     break;
                 len += (size_t)w;
             }
-            relm_lua_error(L, code, "%s: unknown %s '%s' (%s)", fn, noun,
+            relm_lua_error(L, code, _("%s: unknown %s '%s' (%s)"), fn, noun,
                            lua_type(L, -1) == LUA_TSTRING
                                ? lua_tostring(L, -1) : luaL_typename(L, -1),
                            list);
@@ -48,7 +49,7 @@ const char *relm_lua_opt_string(lua_State *L, int idx, const char *key,
     if (t == LUA_TSTRING)
         v = relm_lua_text(L, -1, key, NULL);
     else if (t != LUA_TNIL)
-        relm_lua_error(L, "invalid_argument", "%s: %s must be a string, got %s",
+        relm_lua_error(L, "invalid_argument", _("%s: %s must be a string, got %s"),
                        fn, key, luaL_typename(L, -1));
     lua_pop(L, 1);
     return v;
@@ -74,8 +75,8 @@ void relm_lua_push_json_strings(lua_State *L, int idx, const char *fn,
     lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     for (lua_Integer i = 1; i <= n; i++) {
         if (lua_rawgeti(L, idx, i) != LUA_TSTRING)
-            relm_lua_error(L, "invalid_argument", "%s: %s[%d] must be %s, "
-                           "got %s", fn, name, (int)i, want,
+            relm_lua_error(L, "invalid_argument", _("%s: %s[%d] must be %s, "
+                           "got %s"), fn, name, (int)i, want,
                            luaL_typename(L, -1));
         size_t len;
         const char *k = relm_lua_text(L, -1, what, &len);

@@ -133,7 +133,7 @@ relm_store *relm_host_store(lua_State *L)
 static int panic(lua_State *L)
 {
     const char *msg = lua_tostring(L, -1);
-    fprintf(stderr, "relm: unprotected Lua error: %s\n",
+    fprintf(stderr, _("relm: unprotected Lua error: %s\n"),
             msg != NULL ? msg : "(error object is not a string)");
     return 0; /* abort */
 }
@@ -214,7 +214,7 @@ static const char *arg_name(lua_State *L, int idx, char *buf, size_t size)
     if (lua_getstack(L, 0, &ar) && lua_getinfo(L, "n", &ar) &&
         ar.name != NULL)
         fn = ar.name;
-    snprintf(buf, size, "argument #%d to '%s'", idx, fn);
+    snprintf(buf, size, _("argument #%d to '%s'"), idx, fn);
     return buf;
 }
 
@@ -245,7 +245,7 @@ const char *relm_lua_text(lua_State *L, int idx, const char *what,
         return NULL;
     const char *why = relm_text_problem(v, n, &at);
     if (why != NULL)
-        relm_lua_error(L, "invalid_argument", "%s: %s (at byte %zu)",
+        relm_lua_error(L, "invalid_argument", _("%s: %s (at byte %zu)"),
                        what != NULL ? what : arg_name(L, idx, name,
                                                       sizeof name),
                        why, at);
@@ -328,7 +328,7 @@ static void interrupt_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     lua_sethook(L, NULL, 0, 0);
-    relm_lua_error(L, "interrupted", "interrupted by the user");
+    relm_lua_error(L, "interrupted", _("interrupted by the user"));
 }
 
 void relm_host_interrupt(lua_State *L)
@@ -402,7 +402,7 @@ static int luv_pcall(lua_State *L, int nargs, int nresults, int flags)
     (void)flags;
     int status = relm_host_pcall(L, nargs, nresults);
     if (status != LUA_OK) {
-        fprintf(stderr, "relm: in a loop callback: %s\n",
+        fprintf(stderr, _("relm: in a loop callback: %s\n"),
                 relm_lua_error_string(L, -1));
         lua_pop(L, 2);
     }
@@ -475,15 +475,15 @@ static lua_State *open_state(host_ctx *ctx, const char *home, relm_diag *d)
 {
     lua_State *L = lua_newstate(host_alloc, ctx);
     if (L == NULL) {
-        relm_diag_set(d, "out_of_memory", "cannot create the Lua state");
+        relm_diag_set(d, "out_of_memory", _("cannot create the Lua state"));
         return NULL;
     }
     lua_atpanic(L, panic);
     lua_pushcfunction(L, open_relm);
     lua_pushstring(L, home);
     if (relm_host_pcall(L, 1, 0) != LUA_OK) {
-        relm_diag_set(d, "lua_init", "cannot load the relm Lua modules from "
-                      "%s/lua: %s", home, relm_lua_error_string(L, -1));
+        relm_diag_set(d, "lua_init", _("cannot load the relm Lua modules from "
+                      "%s/lua: %s"), home, relm_lua_error_string(L, -1));
         lua_close(L);
         return NULL;
     }
@@ -507,7 +507,7 @@ lua_State *relm_host_engine(lua_State *L, relm_diag *d)
      * the engine's: mark the state before requiring anything. */
     lua_State *E = lua_newstate(host_alloc, ctx);
     if (E == NULL) {
-        relm_diag_set(d, "out_of_memory", "cannot create the engine state");
+        relm_diag_set(d, "out_of_memory", _("cannot create the engine state"));
         return NULL;
     }
     ctx->engine = E;
@@ -515,7 +515,7 @@ lua_State *relm_host_engine(lua_State *L, relm_diag *d)
     lua_pushcfunction(E, open_relm);
     lua_pushstring(E, ctx->home);
     if (relm_host_pcall(E, 1, 0) != LUA_OK) {
-        relm_diag_set(d, "lua_init", "cannot open the engine state: %s",
+        relm_diag_set(d, "lua_init", _("cannot open the engine state: %s"),
                       relm_lua_error_string(E, -1));
         ctx->engine = NULL;
         lua_close(E);
@@ -621,7 +621,7 @@ int relm_host_engine_call(lua_State *L, const char *module, const char *fn,
         lua_pushnil(E);
     if (!lua_isfunction(E, -1)) {
         lua_settop(E, etop);
-        return relm_lua_error(L, "internal", "the engine has no %s.%s",
+        return relm_lua_error(L, "internal", _("the engine has no %s.%s"),
                               module, fn);
     }
     for (int i = 1; i <= nargs; i++)
@@ -646,14 +646,14 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
 {
     host_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx == NULL) {
-        relm_diag_set(d, "out_of_memory", "out of memory");
+        relm_diag_set(d, "out_of_memory", _("out of memory"));
         return NULL;
     }
     ctx->store = s;
-    relm_i18n_init(NULL); /* catalogue directory: to be bound (issue 13) */
+    relm_i18n_init(NULL); /* the build's or the installed catalogues */
     if (uv_loop_init(&ctx->loop) != 0) {
         free(ctx);
-        relm_diag_set(d, "out_of_memory", "cannot create the event loop");
+        relm_diag_set(d, "out_of_memory", _("cannot create the event loop"));
         return NULL;
     }
     snprintf(ctx->engine_src, sizeof ctx->engine_src, "@%s/lua/", home);

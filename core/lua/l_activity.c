@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "activity.h"
 #include "base/time.h"
 #include "lua/args.h"
@@ -62,7 +63,7 @@ static void read_spec(lua_State *L, int idx, relm_activity_spec *a)
         } else if (t == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
             a->set |= f->bit;
         } else if (t != LUA_TNIL) {
-            relm_lua_error(L, "invalid_field", "%s: must be a string, got %s",
+            relm_lua_error(L, "invalid_field", _("%s: must be a string, got %s"),
                            f->key, luaL_typename(L, -1));
         }
         lua_pop(L, 1);
@@ -74,7 +75,7 @@ static void read_spec(lua_State *L, int idx, relm_activity_spec *a)
             *(int64_t *)((char *)a + f->off) = lua_tointeger(L, -1);
             a->set |= f->bit;
         } else if (t != LUA_TNIL) {
-            relm_lua_error(L, "invalid_field", "%s: must be an integer, got %s",
+            relm_lua_error(L, "invalid_field", _("%s: must be an integer, got %s"),
                            f->key, luaL_typename(L, -1));
         }
         lua_pop(L, 1);

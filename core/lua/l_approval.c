@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "approval.h"
 #include "auth.h"
 #include "lua/args.h"
@@ -28,7 +29,7 @@ static int l_approval_open(lua_State *L)
         int t = lua_gettop(L);
         if (!lua_istable(L, t))
             return relm_lua_error(L, "invalid_argument",
-                                  "ask #%zu is not a table", i + 1);
+                                  _("ask #%zu is not a table"), i + 1);
         relm_approval_ask *a = &asks[i];
         a->rule = relm_lua_field_string(L, t, "rule");
         a->source = relm_lua_field_string(L, t, "source");

@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "base/context.h"
 #include "auth.h"
 #include "lua/host.h"
@@ -37,14 +38,14 @@ static void bind_value(lua_State *L, sqlite3_stmt *st, int n, int idx,
     default:
         sqlite3_reset(st);
         relm_lua_error(L, "invalid_argument",
-                       "relm.sql: argument #%d: cannot bind a %s", argno,
+                       _("relm.sql: argument #%d: cannot bind a %s"), argno,
                        luaL_typename(L, idx));
     }
     if (rc == SQLITE_RANGE) {
         sqlite3_reset(st);
         relm_lua_error(L, "invalid_argument",
-                       "relm.sql: argument #%d: the query has only %d "
-                       "parameters", argno, sqlite3_bind_parameter_count(st));
+                       _("relm.sql: argument #%d: the query has only %d "
+                       "parameters"), argno, sqlite3_bind_parameter_count(st));
     }
 }
 
@@ -187,7 +188,7 @@ static int sql_authorize(void *ctx, int action, const char *a, const char *b,
         }
         if (db != NULL && strcmp(db, "main") != 0) {
             snprintf(g->refused, sizeof g->refused,
-                     "reading database '%s'", db);
+                     _("reading database '%s'"), db);
             return SQLITE_DENY;
         }
         if (!g->admin && a != NULL && b != NULL)
@@ -307,11 +308,11 @@ static sqlite3_stmt *guarded_prepare(lua_State *L, relm_store *s, int qi)
     }
     lua_settop(L, classes - 1);
     if (st == NULL && guard->refused[0] != '\0')
-        relm_lua_error(L, "read_only", "relm.sql runs read-only queries: "
+        relm_lua_error(L, "read_only", _("relm.sql runs read-only queries: "
                        "%s is refused; use the relm modules (or relm.tx "
-                       "with them) to write", guard->refused);
+                       "with them) to write"), guard->refused);
     if (st == NULL)
-        relm_lua_error(L, "sql_error", "relm.sql: %s", d.msg);
+        relm_lua_error(L, "sql_error", _("relm.sql: %s"), d.msg);
     return st;
 }
 
@@ -329,8 +330,8 @@ static int l_base_sql(lua_State *L)
     sqlite3_stmt *st = guarded_prepare(L, s, 1);
     if (!sqlite3_stmt_readonly(st))
         return relm_lua_error(L, "read_only",
-                              "relm.sql runs read-only queries; use the relm "
-                              "modules (or relm.tx with them) to write");
+                              _("relm.sql runs read-only queries; use the relm "
+                              "modules (or relm.tx with them) to write"));
     int nparams = sqlite3_bind_parameter_count(st);
     const char *first = nparams > 0 ? sqlite3_bind_parameter_name(st, 1) : NULL;
     if (nargs == 1 && lua_istable(L, 2) && first != NULL && first[0] != '?') {

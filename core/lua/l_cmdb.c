@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "base/grow.h"
 #include "cmdb/cmdb.h"
 #include "cmdb/import.h"
@@ -46,7 +47,7 @@ static void to_value(lua_State *L, int idx, const char *key,
         break;
     default:
     bad:
-        relm_lua_error(L, "invalid_field", "field '%s': a CI cannot hold a %s",
+        relm_lua_error(L, "invalid_field", _("field '%s': a CI cannot hold a %s"),
                        key, luaL_typename(L, idx));
     }
 }
@@ -60,13 +61,13 @@ static relm_cmdb_value *table_values(lua_State *L, int idx, size_t *n,
     size_t cap = 16, count = 0;
     relm_cmdb_value *f = malloc(cap * sizeof *f);
     if (f == NULL)
-        luaL_error(L, "out of memory");
+        luaL_error(L, _("out of memory"));
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING) {
             free(f);
-            relm_lua_error(L, "invalid_field", "field names must be strings; "
-                           "got a %s key", luaL_typename(L, -2));
+            relm_lua_error(L, "invalid_field", _("field names must be strings; "
+                           "got a %s key"), luaL_typename(L, -2));
         }
         const char *key = lua_tostring(L, -2);
         if (skip != NULL && strcmp(key, skip) == 0) {
@@ -76,7 +77,7 @@ static relm_cmdb_value *table_values(lua_State *L, int idx, size_t *n,
         relm_cmdb_value *g = relm_grow(f, &cap, count + 1, sizeof *f, 16);
         if (g == NULL) {
             free(f);
-            luaL_error(L, "out of memory");
+            luaL_error(L, _("out of memory"));
         }
         f = g;
         /* to_value may raise: do not leak f. */
@@ -89,15 +90,15 @@ static relm_cmdb_value *table_values(lua_State *L, int idx, size_t *n,
             why = relm_text_problem(vv, vlen, &at);
         if (why != NULL) {
             free(f);
-            relm_lua_error(L, "invalid_argument", "field '%s': %s (at byte "
-                           "%zu)", key, why, at);
+            relm_lua_error(L, "invalid_argument", _("field '%s': %s (at byte "
+                           "%zu)"), key, why, at);
         }
         if (t == LUA_TTABLE || t == LUA_TFUNCTION || t == LUA_TTHREAD ||
             t == LUA_TUSERDATA ||
             (t == LUA_TLIGHTUSERDATA && lua_touserdata(L, -1) != NULL)) {
             free(f);
-            relm_lua_error(L, "invalid_field", "field '%s': a CI cannot hold "
-                           "a %s", key, luaL_typename(L, -1));
+            relm_lua_error(L, "invalid_field", _("field '%s': a CI cannot hold "
+                           "a %s"), key, luaL_typename(L, -1));
         }
         to_value(L, -1, key, &f[count++]);
         lua_pop(L, 1);
@@ -149,9 +150,9 @@ static int l_cmdb_define_type(lua_State *L)
         const char *kind = relm_lua_checktext(L, -1, "attribute kind");
         defs[i].kind = relm_cmdb_kind_of(kind);
         if (defs[i].kind < 0)
-            return relm_lua_error(L, "invalid_argument", "attribute '%s': "
+            return relm_lua_error(L, "invalid_argument", _("attribute '%s': "
                                   "unknown kind '%s' (string, integer, number, "
-                                  "boolean, date, enum)", defs[i].name, kind);
+                                  "boolean, date, enum)"), defs[i].name, kind);
         lua_getfield(L, t, "required");
         defs[i].required = lua_toboolean(L, -1);
         lua_getfield(L, t, "default");
@@ -165,8 +166,8 @@ static int l_cmdb_define_type(lua_State *L)
             for (size_t j = 0; j < nv; j++) {
                 lua_rawgeti(L, vt, (lua_Integer)j + 1);
                 if (lua_type(L, -1) != LUA_TSTRING)
-                    return relm_lua_error(L, "invalid_argument", "attribute "
-                                          "'%s': enum values must be strings",
+                    return relm_lua_error(L, "invalid_argument", _("attribute "
+                                          "'%s': enum values must be strings"),
                                           defs[i].name);
                 vals[j] = relm_lua_text(L, -1, "enum value", NULL);
                 lua_pop(L, 1); /* kept alive by the values table */
@@ -293,7 +294,7 @@ static int l_import_progress(void *ud, int64_t done, int64_t total,
     if (lua_pcall(p->L, 2, 0, 0) == LUA_OK)
         return 0;
     p->err = lua_gettop(p->L); /* left on the stack until re-raised */
-    relm_diag_set(d, "progress", "the progress function failed");
+    relm_diag_set(d, "progress", _("the progress function failed"));
     return 1;
 }
 

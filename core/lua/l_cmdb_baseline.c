@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "cmdb/baseline.h"
 #include "lua/args.h"
 #include "lua/host.h"
@@ -18,15 +19,15 @@ static int l_cmdb_baseline_create(lua_State *L)
 {
     const char *fn = "relm.cmdb.baseline";
     if (lua_type(L, 1) != LUA_TSTRING || lua_rawlen(L, 1) == 0)
-        return relm_lua_error(L, "invalid_argument", "%s: argument #1 (name) "
-                              "must be a non-empty string, got %s", fn,
+        return relm_lua_error(L, "invalid_argument", _("%s: argument #1 (name) "
+                              "must be a non-empty string, got %s"), fn,
                               luaL_typename(L, 1));
     const char *name = relm_lua_text(L, 1, "relm.cmdb.baseline: name", NULL);
     relm_baseline_filter f = {NULL, NULL, NULL};
     if (!lua_isnoneornil(L, 2)) {
         if (!lua_istable(L, 2))
-            return relm_lua_error(L, "invalid_argument", "%s: argument #2 "
-                                  "(filter) must be a table, got %s", fn,
+            return relm_lua_error(L, "invalid_argument", _("%s: argument #2 "
+                                  "(filter) must be a table, got %s"), fn,
                                   luaL_typename(L, 2));
         static const char *const keys[] = {"type", "status", "names", NULL};
         relm_lua_check_keys(L, 2, keys, "invalid_argument", fn, "filter");
@@ -38,8 +39,8 @@ static int l_cmdb_baseline_create(lua_State *L)
                                        "CI name");
             f.names_json = lua_tostring(L, -1);
         } else if (t != LUA_TNIL) {
-            return relm_lua_error(L, "invalid_argument", "%s: names must be "
-                                  "an array of CI names, got %s", fn,
+            return relm_lua_error(L, "invalid_argument", _("%s: names must be "
+                                  "an array of CI names, got %s"), fn,
                                   luaL_typename(L, -1));
         }
     }
@@ -134,11 +135,11 @@ static int l_cmdb_baseline_diff(lua_State *L)
 {
     const char *fn = "relm.cmdb.baseline_diff";
     if (lua_type(L, 1) != LUA_TSTRING)
-        return relm_lua_error(L, "invalid_argument", "%s: argument #1 must be "
-                              "a baseline name, got %s", fn, luaL_typename(L, 1));
+        return relm_lua_error(L, "invalid_argument", _("%s: argument #1 must be "
+                              "a baseline name, got %s"), fn, luaL_typename(L, 1));
     if (!lua_isnoneornil(L, 2) && lua_type(L, 2) != LUA_TSTRING)
-        return relm_lua_error(L, "invalid_argument", "%s: argument #2 must be "
-                              "a baseline name or nil (now), got %s", fn,
+        return relm_lua_error(L, "invalid_argument", _("%s: argument #2 must be "
+                              "a baseline name or nil (now), got %s"), fn,
                               luaL_typename(L, 2));
     /* The C diff lives in a userdata so that a memory error while the Lua
      * tables are built cannot leak it. */

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "cmdb/graph.h"
 #include "lua/args.h"
 #include "lua/host.h"
@@ -51,7 +52,7 @@ static relm_graph *get_graph(lua_State *L)
     luaL_setmetatable(L, GRAPH_MT);
     *slot = relm_graph_new();
     if (*slot == NULL)
-        luaL_error(L, "out of memory");
+        luaL_error(L, _("out of memory"));
     lua_setfield(L, LUA_REGISTRYINDEX, GRAPH_MT "_instance");
     return *slot;
 }
@@ -191,7 +192,7 @@ static impact_set *set_of(lua_State *L, int idx)
     lua_remove(L, -2);
     impact_set *set = luaL_testudata(L, -1, IMPACT_SET_MT);
     if (set == NULL)
-        luaL_error(L, "not an impact result");
+        luaL_error(L, _("not an impact result"));
     return set;
 }
 
@@ -306,12 +307,12 @@ static lua_Integer opt_count(lua_State *L, int idx, const char *key,
                           lua_tonumber(L, -1) == (lua_Number)HUGE_VAL)) {
         v = -1;
     } else if (t != LUA_TNUMBER || !isint) {
-        relm_lua_error(L, "invalid_argument", "%s: %s must be an integer, "
-                       "got %s", fn, key, lua_tostring(L, -1) != NULL
+        relm_lua_error(L, "invalid_argument", _("%s: %s must be an integer, "
+                       "got %s"), fn, key, lua_tostring(L, -1) != NULL
                        ? lua_tostring(L, -1) : luaL_typename(L, -1));
     } else if (v < 0) {
-        relm_lua_error(L, "invalid_argument", "%s: %s must be >= 0, got "
-                       LUA_INTEGER_FMT, fn, key, v);
+        relm_lua_error(L, "invalid_argument", _("%s: %s must be >= 0, got %lld"),
+                       fn, key, (long long)v);
     } else if (v > INT32_MAX) {
         v = -1;
     }
@@ -330,13 +331,13 @@ static int l_cmdb_graph_impact(lua_State *L)
                                        NULL};
     const char *fn = "relm.cmdb.impact";
     if (lua_type(L, 1) != LUA_TSTRING)
-        return relm_lua_error(L, "invalid_argument", "%s: argument #1 (name) "
-                              "must be a CI name, got %s", fn,
+        return relm_lua_error(L, "invalid_argument", _("%s: argument #1 (name) "
+                              "must be a CI name, got %s"), fn,
                               luaL_typename(L, 1));
     const char *name = relm_lua_text(L, 1, "relm.cmdb.impact: name", NULL);
     if (!lua_isnoneornil(L, 2) && !lua_istable(L, 2))
-        return relm_lua_error(L, "invalid_argument", "%s: argument #2 (opts) "
-                              "must be a table, got %s", fn,
+        return relm_lua_error(L, "invalid_argument", _("%s: argument #2 (opts) "
+                              "must be a table, got %s"), fn,
                               luaL_typename(L, 2));
     if (lua_isnone(L, 2))
         lua_pushnil(L);
@@ -358,9 +359,9 @@ static int l_cmdb_graph_impact(lua_State *L)
             else if (dir != NULL && strcmp(dir, "both") == 0)
                 q.direction = RELM_GRAPH_BOTH;
             else
-                return relm_lua_error(L, "invalid_argument", "%s: direction "
+                return relm_lua_error(L, "invalid_argument", _("%s: direction "
                                       "must be \"up\", \"down\" or \"both\", "
-                                      "got %s", fn, dir != NULL ? dir
+                                      "got %s"), fn, dir != NULL ? dir
                                       : luaL_typename(L, -1));
         }
         lua_pop(L, 1);
@@ -368,15 +369,15 @@ static int l_cmdb_graph_impact(lua_State *L)
         q.limit = opt_count(L, 2, "limit", fn);
         if (lua_getfield(L, 2, "kinds") != LUA_TNIL) {
             if (!lua_istable(L, -1))
-                return relm_lua_error(L, "invalid_argument", "%s: kinds must "
+                return relm_lua_error(L, "invalid_argument", _("%s: kinds must "
                                       "be an array of relationship kind "
-                                      "names, got %s", fn, luaL_typename(L, -1));
+                                      "names, got %s"), fn, luaL_typename(L, -1));
             size_t nk = lua_rawlen(L, -1);
             kinds = lua_newuserdatauv(L, (nk ? nk : 1) * sizeof *kinds, 0);
             for (size_t i = 0; i < nk; i++) {
                 if (lua_rawgeti(L, -2, (lua_Integer)i + 1) != LUA_TSTRING)
-                    return relm_lua_error(L, "invalid_argument", "%s: kinds[%d] "
-                                          "must be a string, got %s", fn,
+                    return relm_lua_error(L, "invalid_argument", _("%s: kinds[%d] "
+                                          "must be a string, got %s"), fn,
                                           (int)i + 1, luaL_typename(L, -1));
                 if (relm_graph_kind_id(s, lua_tostring(L, -1), &kinds[i], &d)
                     != RELM_OK)

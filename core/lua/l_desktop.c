@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "desktop.h"
 #include "lua/args.h"
 #include "lua/host.h"
@@ -119,9 +120,9 @@ static int l_desktop_load(lua_State *L)
             if (strcmp(kind, KIND[k]) == 0)
                 f.kind = k;
         if (f.kind == -2)
-            return relm_lua_error(L, "invalid_argument", "kind must be "
+            return relm_lua_error(L, "invalid_argument", _("kind must be "
                                   "\"release\", \"activity\" or "
-                                  "\"approval\", got %s", kind);
+                                  "\"approval\", got %s"), kind);
     }
     relm_desktop dt;
     relm_diag d;

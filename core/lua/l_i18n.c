@@ -23,12 +23,20 @@ static int l_i18n_ntext(lua_State *L)
     return 1;
 }
 
+/* language() -> "pt_BR", "es", ... or "en": what label tables are read in. */
+static int l_i18n_language(lua_State *L)
+{
+    lua_pushstring(L, relm_i18n_language());
+    return 1;
+}
+
 /* Open relm.core.i18n: pushes the module table. */
 int luaopen_relm_i18n(lua_State *L)
 {
     static const luaL_Reg fns[] = {
         {"_", l_i18n_text},
         {"n_", l_i18n_ntext},
+        {"language", l_i18n_language},
         {NULL, NULL},
     };
     luaL_newlib(L, fns);

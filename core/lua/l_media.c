@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "lua/args.h"
 #include "lua/host.h"
 #include "media.h"
@@ -17,11 +18,11 @@ static lua_Integer opt_int(lua_State *L, int idx, const char *key,
     lua_Integer v = lua_tointegerx(L, -1, &isint);
     *has = t != LUA_TNIL;
     if (*has && !isint)
-        relm_lua_error(L, "invalid_argument", "%s: %s must be an integer, "
-                       "got %s", fn, key, luaL_typename(L, -1));
+        relm_lua_error(L, "invalid_argument", _("%s: %s must be an integer, "
+                       "got %s"), fn, key, luaL_typename(L, -1));
     if (*has && v < 0)
-        relm_lua_error(L, "invalid_argument", "%s: %s must be >= 0, got "
-                       LUA_INTEGER_FMT, fn, key, v);
+        relm_lua_error(L, "invalid_argument", _("%s: %s must be >= 0, got %lld"),
+                       fn, key, (long long)v);
     lua_pop(L, 1);
     return v;
 }
@@ -36,8 +37,8 @@ static int push_keys_json(lua_State *L, int idx, const char *fn)
         return 0;
     }
     if (t != LUA_TTABLE)
-        relm_lua_error(L, "invalid_argument", "%s: licence_keys must be an "
-                       "array of strings, got %s", fn, luaL_typename(L, -1));
+        relm_lua_error(L, "invalid_argument", _("%s: licence_keys must be an "
+                       "array of strings, got %s"), fn, luaL_typename(L, -1));
     int ti = lua_gettop(L);
     relm_lua_push_json_strings(L, ti, fn, "licence_keys", "a string",
                                "licence key");
@@ -70,14 +71,14 @@ static int l_media_add(lua_State *L)
 {
     const char *fn = "relm.media.add";
     if (!lua_istable(L, 1))
-        return relm_lua_error(L, "invalid_argument", "%s: argument #1 must be "
-                              "a table {name=, version=, ...}, got %s", fn,
+        return relm_lua_error(L, "invalid_argument", _("%s: argument #1 must be "
+                              "a table {name=, version=, ...}, got %s"), fn,
                               luaL_typename(L, 1));
     relm_lua_check_keys(L, 1, media_keys, "invalid_argument", fn, "field");
     const char *name = relm_lua_opt_string(L, 1, "name", fn);
     const char *version = relm_lua_opt_string(L, 1, "version", fn);
     if (name == NULL || name[0] == '\0')
-        return relm_lua_error(L, "invalid_argument", "%s: name is required", fn);
+        return relm_lua_error(L, "invalid_argument", _("%s: name is required"), fn);
     relm_media_fields f;
     read_fields(L, 1, &f, fn);
     relm_diag d;
@@ -95,8 +96,8 @@ static int l_media_update(lua_State *L)
     const char *name = relm_lua_checktext(L, 1, "name");
     const char *version = relm_lua_opttext(L, 2, "version");
     if (!lua_istable(L, 3))
-        return relm_lua_error(L, "invalid_argument", "%s: argument #3 (fields) "
-                              "must be a table, got %s", fn, luaL_typename(L, 3));
+        return relm_lua_error(L, "invalid_argument", _("%s: argument #3 (fields) "
+                              "must be a table, got %s"), fn, luaL_typename(L, 3));
     static const char *const keys[] = {"sha256", "file", "logical_location",
                                        "physical_location", "licence_keys",
                                        "licence_count", "notes", NULL};
@@ -116,9 +117,9 @@ static int l_media_verify(lua_State *L)
     const char *name = relm_lua_checktext(L, 1, "name");
     const char *version = relm_lua_opttext(L, 2, "version");
     if (lua_type(L, 3) != LUA_TSTRING)
-        return relm_lua_error(L, "invalid_argument", "relm.media.verify: "
+        return relm_lua_error(L, "invalid_argument", _("relm.media.verify: "
                               "argument #3 must be a file path or a sha256, "
-                              "got %s", luaL_typename(L, 3));
+                              "got %s"), luaL_typename(L, 3));
     char actual[65];
     relm_diag d;
     if (relm_media_verify(relm_host_store(L), name, version,
@@ -158,15 +159,15 @@ static int l_media_spare_add(lua_State *L)
 {
     const char *fn = "relm.media.spare_add";
     if (!lua_istable(L, 1))
-        return relm_lua_error(L, "invalid_argument", "%s: argument #1 must be "
-                              "a table {name=, ...}, got %s", fn,
+        return relm_lua_error(L, "invalid_argument", _("%s: argument #1 must be "
+                              "a table {name=, ...}, got %s"), fn,
                               luaL_typename(L, 1));
     static const char *const keys[] = {"name", "model", "serial", "location",
                                        "quantity", "status", NULL};
     relm_lua_check_keys(L, 1, keys, "invalid_argument", fn, "field");
     const char *name = relm_lua_opt_string(L, 1, "name", fn);
     if (name == NULL || name[0] == '\0')
-        return relm_lua_error(L, "invalid_argument", "%s: name is required", fn);
+        return relm_lua_error(L, "invalid_argument", _("%s: name is required"), fn);
     relm_spare_fields f;
     f.model = relm_lua_opt_string(L, 1, "model", fn);
     f.serial = relm_lua_opt_string(L, 1, "serial", fn);

@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "loop/notify.h"
 #include "lua/host.h"
 #include "lua/modules.h"
@@ -18,7 +19,7 @@ static const char *str_field(lua_State *L, int t, const char *k)
     if (lua_type(L, -1) == LUA_TSTRING)
         v = lua_tostring(L, -1);
     else if (!lua_isnil(L, -1))
-        relm_lua_error(L, "invalid_field", "%s: must be a string, got %s", k,
+        relm_lua_error(L, "invalid_field", _("%s: must be a string, got %s"), k,
                        luaL_typename(L, -1));
     lua_pop(L, 1);
     return v;
@@ -34,25 +35,25 @@ static int l_notify_subscribe(lua_State *L)
     sub.channel = str_field(L, 1, "channel");
     if (sub.channel == NULL)
         return relm_lua_error(L, "invalid_field",
-                              "channel is required (\"webhook\" or "
-                              "\"email\")");
+                              _("channel is required (\"webhook\" or "
+                              "\"email\")"));
     sub.url = str_field(L, 1, "url");
     sub.to = str_field(L, 1, "to");
     sub.secret = str_field(L, 1, "secret");
     lua_getfield(L, 1, "events");
     if (!lua_istable(L, -1))
         return relm_lua_error(L, "invalid_field",
-                              "events must be a list of event names or "
-                              "patterns, got %s", luaL_typename(L, -1));
+                              _("events must be a list of event names or "
+                              "patterns, got %s"), luaL_typename(L, -1));
     int n = (int)luaL_len(L, -1);
     if (n > MAX_EVENTS)
         return relm_lua_error(L, "invalid_field",
-                              "events: at most %d patterns", MAX_EVENTS);
+                              _("events: at most %d patterns"), MAX_EVENTS);
     for (int i = 1; i <= n; i++) {
         /* The strings stay referenced by the events table (on the stack). */
         if (lua_rawgeti(L, -1, i) != LUA_TSTRING)
             return relm_lua_error(L, "invalid_field",
-                                  "events[%d] must be a string, got %s", i,
+                                  _("events[%d] must be a string, got %s"), i,
                                   luaL_typename(L, -1));
         events[i - 1] = lua_tostring(L, -1);
         lua_pop(L, 1);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "auth.h"
 #include "lua/args.h"
 #include "lua/host.h"
@@ -19,7 +20,7 @@ static const char *str_field(lua_State *L, int t, const char *k)
     if (lua_type(L, -1) == LUA_TSTRING)
         v = relm_lua_text(L, -1, k, NULL);
     else if (!lua_isnil(L, -1))
-        relm_lua_error(L, "invalid_field", "%s: must be a string, got %s", k,
+        relm_lua_error(L, "invalid_field", _("%s: must be a string, got %s"), k,
                        luaL_typename(L, -1));
     lua_pop(L, 1);
     return v;
@@ -33,7 +34,7 @@ static int bool_field(lua_State *L, int t, const char *k, int dflt)
     if (lua_isboolean(L, -1))
         v = lua_toboolean(L, -1);
     else if (!lua_isnil(L, -1))
-        relm_lua_error(L, "invalid_field", "%s: must be a boolean, got %s", k,
+        relm_lua_error(L, "invalid_field", _("%s: must be a boolean, got %s"), k,
                        luaL_typename(L, -1));
     lua_pop(L, 1);
     return v;

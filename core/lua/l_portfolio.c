@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
@@ -23,14 +24,14 @@ static int l_portfolio_sync(lua_State *L)
     size_t n = (size_t)luaL_len(L, 4);
     relm_model_spec *ms = calloc(n ? n : 1, sizeof *ms);
     if (ms == NULL)
-        return relm_lua_error(L, "out_of_memory", "out of memory");
+        return relm_lua_error(L, "out_of_memory", _("out of memory"));
     for (size_t i = 0; i < n; i++) {
         lua_rawgeti(L, 4, (lua_Integer)i + 1);
         int t = lua_gettop(L);
         if (!lua_istable(L, t)) {
             free(ms);
             return relm_lua_error(L, "invalid_field",
-                                  "portfolio '%s': model #%zu is not a table",
+                                  _("portfolio '%s': model #%zu is not a table"),
                                   name, i + 1);
         }
         relm_model_spec *m = &ms[i];

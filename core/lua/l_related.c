@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "cmdb/graph.h"
 #include "lua/args.h"
 #include "lua/host.h"
@@ -36,15 +37,15 @@ static void read_spec(lua_State *L, int t, relm_record_spec *spec,
         return; /* leaves the nil */
     }
     if (type != LUA_TTABLE)
-        relm_lua_error(L, "invalid_argument", "%s: cis must be an array of "
-                       "CI names, got %s", fn, luaL_typename(L, -1));
+        relm_lua_error(L, "invalid_argument", _("%s: cis must be an array of "
+                       "CI names, got %s"), fn, luaL_typename(L, -1));
     int arr = lua_gettop(L);
     size_t n = lua_rawlen(L, arr);
     const char **names = lua_newuserdatauv(L, (n ? n : 1) * sizeof *names, 0);
     for (size_t i = 0; i < n; i++) {
         if (lua_rawgeti(L, arr, (lua_Integer)i + 1) != LUA_TSTRING)
-            relm_lua_error(L, "invalid_argument", "%s: cis[%d] must be a CI "
-                           "name, got %s", fn, (int)i + 1, luaL_typename(L, -1));
+            relm_lua_error(L, "invalid_argument", _("%s: cis[%d] must be a CI "
+                           "name, got %s"), fn, (int)i + 1, luaL_typename(L, -1));
         names[i] = relm_lua_text(L, -1, "CI name", NULL); /* kept alive by the array */
         lua_pop(L, 1);
     }
@@ -125,8 +126,8 @@ static int l_related_close_cis(lua_State *L)
     lua_pushnil(L);
     while (lua_next(L, 2) != 0) {
         if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-            return relm_lua_error(L, "invalid_argument", "the CI policy maps "
-                                  "a status to a status (strings)");
+            return relm_lua_error(L, "invalid_argument", _("the CI policy maps "
+                                  "a status to a status (strings)"));
         lua_pop(L, 1);
         n++;
     }
@@ -177,7 +178,7 @@ static relm_graph *graph(lua_State *L)
     luaL_setmetatable(L, OWN_GRAPH_MT);
     *g = relm_graph_new();
     if (*g == NULL)
-        return (relm_graph *)(intptr_t)luaL_error(L, "out of memory");
+        return (relm_graph *)(intptr_t)luaL_error(L, _("out of memory"));
     lua_setfield(L, LUA_REGISTRYINDEX, OWN_GRAPH_MT);
     return *g;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/i18n.h"
 #include "auth.h"
 #include "base/clock.h"
 #include "base/time.h"
@@ -27,7 +28,7 @@ static int table_to_fields(lua_State *L, int idx, relm_fields *f,
         if (lua_type(L, -2) != LUA_TSTRING) {
             lua_pop(L, 2);
             return relm_diag_set(d, "invalid_field",
-                                 "field names must be strings");
+                                 _("field names must be strings"));
         }
         const char *name = lua_tostring(L, -2);
         int rc;
@@ -37,8 +38,8 @@ static int table_to_fields(lua_State *L, int idx, relm_fields *f,
             const char *v = lua_tolstring(L, -1, &len);
             const char *why = relm_text_problem(v, len, &at);
             rc = why != NULL
-                     ? relm_diag_set(d, "invalid_argument", "field '%s': %s "
-                                     "(at byte %zu)", name, why, at)
+                     ? relm_diag_set(d, "invalid_argument", _("field '%s': %s "
+                                     "(at byte %zu)"), name, why, at)
                      : relm_fields_set_text(f, name, v, len, d);
             break;
         }
@@ -58,7 +59,7 @@ static int table_to_fields(lua_State *L, int idx, relm_fields *f,
             break;
         default:
             rc = relm_diag_set(d, "invalid_field",
-                               "%s: cannot store a %s in a release field",
+                               _("%s: cannot store a %s in a release field"),
                                name, luaL_typename(L, -1));
             break;
         }
@@ -211,8 +212,8 @@ static int run_hook(void *ud, const char *snapshot, relm_fields *out,
         rc = table_to_fields(L, -1, out, d);
     else if (!lua_isnil(L, -1))
         rc = relm_diag_set(d, "invalid_argument",
-                           "the workflow hook must return a table of field "
-                           "changes or nil, not a %s", luaL_typename(L, -1));
+                           _("the workflow hook must return a table of field "
+                           "changes or nil, not a %s"), luaL_typename(L, -1));
     lua_pop(L, 1);
     return rc;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "base/clock.h"
 #include "lua/host.h"
 #include "lua/modules.h"
@@ -71,7 +72,7 @@ static int l_sandbox_os_date(lua_State *L)
 static int l_sandbox_unknown_global(lua_State *L)
 {
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
-    return luaL_error(L, "unknown global '%s'", k);
+    return luaL_error(L, _("unknown global '%s'"), k);
 }
 
 /* __newindex: scripts keep their helpers in locals; a global assignment is
@@ -79,8 +80,8 @@ static int l_sandbox_unknown_global(lua_State *L)
 static int l_sandbox_new_global(lua_State *L)
 {
     const char *k = lua_type(L, 2) == LUA_TSTRING ? lua_tostring(L, 2) : "?";
-    return luaL_error(L, "cannot create global '%s' (declare it with "
-                      "'local %s')", k, k);
+    return luaL_error(L, _("cannot create global '%s' (declare it with "
+                      "'local %s')"), k, k);
 }
 
 /* setmetatable(t, mt) for scripts: refuses __gc (finalizers run with hooks
@@ -94,12 +95,12 @@ static int l_sandbox_setmetatable(lua_State *L)
     if (t == LUA_TTABLE) {
         lua_pushliteral(L, "__gc");
         if (lua_rawget(L, 2) != LUA_TNIL) /* raw: as the collector sees it */
-            return luaL_error(L, "__gc metamethods are not allowed in the "
-                              "sandbox");
+            return luaL_error(L, _("__gc metamethods are not allowed in the "
+                              "sandbox"));
         lua_pop(L, 1);
     }
     if (luaL_getmetafield(L, 1, "__metatable") != LUA_TNIL)
-        return luaL_error(L, "cannot change a protected metatable");
+        return luaL_error(L, _("cannot change a protected metatable"));
     if (t == LUA_TTABLE) {
         lua_getfield(L, LUA_REGISTRYINDEX, MTS_KEY);
         lua_pushvalue(L, 2);
@@ -196,8 +197,8 @@ static int l_sandbox_env_load(lua_State *L)
         const char *s = lua_tolstring(L, 1, &len);
         status = luaL_loadbufferx(L, s, len, name, "t");
     } else {
-        return luaL_error(L, "load: only source text is accepted in the "
-                          "sandbox");
+        return luaL_error(L, _("load: only source text is accepted in the "
+                          "sandbox"));
     }
     if (status != LUA_OK) {
         lua_pushnil(L);
@@ -242,13 +243,13 @@ static void push_capture(lua_State *L, const relm_pattern *ms, int i,
 {
     if (i >= ms->level) {
         if (i != 0)
-            luaL_error(L, "invalid capture index %%%d", i + 1);
+            luaL_error(L, _("invalid capture index %%%d"), i + 1);
         lua_pushlstring(L, s, (size_t)(e - s));
         return;
     }
     ptrdiff_t len = ms->capture[i].len;
     if (len == RELM_PATTERN_CAP_UNFINISHED)
-        luaL_error(L, "unfinished capture");
+        luaL_error(L, _("unfinished capture"));
     else if (len == RELM_PATTERN_CAP_POSITION)
         lua_pushinteger(L, (ms->capture[i].init - ms->src_init) + 1);
     else
@@ -391,7 +392,7 @@ static void add_template(lua_State *L, luaL_Buffer *b, const relm_pattern *ms,
             lua_remove(L, -2);
             luaL_addvalue(b);
         } else {
-            luaL_error(L, "invalid use of '%%' in replacement string");
+            luaL_error(L, _("invalid use of '%%' in replacement string"));
         }
         l -= (size_t)(pct + 1 - news);
         news = pct + 1;
@@ -422,7 +423,7 @@ static int add_replacement(lua_State *L, luaL_Buffer *b,
         return 0;
     }
     if (!lua_isstring(L, -1))
-        return luaL_error(L, "invalid replacement value (a %s)",
+        return luaL_error(L, _("invalid replacement value (a %s)"),
                           luaL_typename(L, -1));
     luaL_addvalue(b);
     return 1;
@@ -549,7 +550,7 @@ static int l_sandbox_str_rep(lua_State *L)
     if ((uint64_t)n > SIZE_MAX || (l != 0 && un > SIZE_MAX / l) ||
         (lsep != 0 && un - 1 > SIZE_MAX / lsep) ||
         un * l > SIZE_MAX - (un - 1) * lsep)
-        return script_error(L, "string.rep: resulting string too large");
+        return script_error(L, _("string.rep: resulting string too large"));
     size_t total = un * l + (un - 1) * lsep;
     /* Over the whole cap it can never fit; nearer, the allocation itself
      * fails (after an emergency collection) with the memory-limit error. */
@@ -558,8 +559,8 @@ static int l_sandbox_str_rep(lua_State *L)
     if (cap != 0 && total > cap) {
         char limits[96];
         relm_sandbox_limit_text(limits, sizeof limits);
-        return script_error(L, "string.rep: a result of %I bytes is over "
-                            "the sandbox's memory limit (%s)",
+        return script_error(L, _("string.rep: a result of %I bytes is over "
+                            "the sandbox's memory limit (%s)"),
                             (LUAI_UACINT)(lua_Integer)(total > LUA_MAXINTEGER
                                 ? LUA_MAXINTEGER : (lua_Integer)total), limits);
     }
@@ -584,8 +585,8 @@ static int l_sandbox_tab_move(lua_State *L)
                       "too many elements to move");
         lua_Integer n = e - f;
         if (n >= SANDBOX_MAX_ELEMS)
-            return script_error(L, "table.move: %I elements is more than a "
-                                "script may move (at most %I)",
+            return script_error(L, _("table.move: %I elements is more than a "
+                                "script may move (at most %I)"),
                                 (LUAI_UACINT)(n < LUA_MAXINTEGER ? n + 1 : n),
                                 (LUAI_UACINT)SANDBOX_MAX_ELEMS);
         luaL_argcheck(L, t <= LUA_MAXINTEGER - n, 4,
@@ -613,7 +614,7 @@ static void concat_field(lua_State *L, luaL_Buffer *b, lua_Integer i)
 {
     lua_geti(L, 1, i);
     if (!lua_isstring(L, -1))
-        luaL_error(L, "invalid value (at index %I) in table for 'concat'",
+        luaL_error(L, _("invalid value (at index %I) in table for 'concat'"),
                    (LUAI_UACINT)i);
     luaL_addvalue(b);
 }
@@ -630,8 +631,8 @@ static int l_sandbox_tab_concat(lua_State *L)
                                              : luaL_checkinteger(L, 4);
     if (i <= last && (lua_Unsigned)last - (lua_Unsigned)i >=
                          (lua_Unsigned)SANDBOX_MAX_ELEMS)
-        return script_error(L, "table.concat: a range of more than %I "
-                            "elements is more than a script may join",
+        return script_error(L, _("table.concat: a range of more than %I "
+                            "elements is more than a script may join"),
                             (LUAI_UACINT)SANDBOX_MAX_ELEMS);
     luaL_Buffer b;
     luaL_buffinit(L, &b);
@@ -662,7 +663,7 @@ static int l_sandbox_str_dispatch(lua_State *L)
  * real string.dump from inside the sandbox. */
 static int l_sandbox_no_dump(lua_State *L)
 {
-    return luaL_error(L, "string.dump is not available");
+    return luaL_error(L, _("string.dump is not available"));
 }
 
 /* Push a new environment: base functions, fresh copies of the libraries, a
@@ -720,8 +721,8 @@ static int l_sandbox_load(lua_State *L)
     }
     /* The chunk name as Lua shows it in messages: "@file" is file. */
     if (len > 0 && code[0] == LUA_SIGNATURE[0])
-        return relm_lua_error(L, "sandbox", "%s: binary chunks are not "
-                              "accepted; give the Lua source",
+        return relm_lua_error(L, "sandbox", _("%s: binary chunks are not "
+                              "accepted; give the Lua source"),
                               name[0] == '@' || name[0] == '=' ? name + 1
                                                                : name);
     /* The compiled chunk is the script's: charged to it as its owner. */
@@ -750,7 +751,7 @@ static lua_Number limit_field(lua_State *L, int idx, int argno,
     if (absent)
         return -1;
     if (!isnum || v != v || v < lo || v > hi || (lo == 0 && v <= 0))
-        relm_lua_error(L, "invalid_argument", "argument #%d: %s must be %s",
+        relm_lua_error(L, "invalid_argument", _("argument #%d: %s must be %s"),
                        argno, key, range);
     return v;
 }
@@ -771,8 +772,8 @@ static void read_limits(lua_State *L, int idx, int argno,
     if (lua_isnoneornil(L, idx))
         return;
     if (!lua_istable(L, idx))
-        relm_lua_error(L, "invalid_argument", "argument #%d: expected a "
-                       "table {timeout_ms=, memory_mb=}", argno);
+        relm_lua_error(L, "invalid_argument", _("argument #%d: expected a "
+                       "table {timeout_ms=, memory_mb=}"), argno);
     const char *mb_range = "a number of megabytes above 0 and up to 65536";
     lua_Number v = limit_field(L, idx, argno, "timeout_ms", 1, 3600000,
                                "a number of milliseconds from 1 to 3600000");

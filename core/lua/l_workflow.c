@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
@@ -28,13 +29,13 @@ static int read_names(lua_State *L, int idx, const char *key, name_list *out,
     }
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
-        return relm_diag_set(d, "invalid_workflow", "%s must be a list of "
-                             "names", key);
+        return relm_diag_set(d, "invalid_workflow", _("%s must be a list of "
+                             "names"), key);
     }
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
     if (n > RELM_WF_MAX_NAMES) {
         lua_pop(L, 1);
-        return relm_diag_set(d, "invalid_workflow", "%s: more than %d names",
+        return relm_diag_set(d, "invalid_workflow", _("%s: more than %d names"),
                              key, RELM_WF_MAX_NAMES);
     }
     for (lua_Integer i = 1; i <= n; i++) {
@@ -42,7 +43,7 @@ static int read_names(lua_State *L, int idx, const char *key, name_list *out,
         if (lua_type(L, -1) != LUA_TSTRING) {
             lua_pop(L, 2);
             return relm_diag_set(d, "invalid_workflow",
-                                 "%s[%d] must be a name", key, (int)i);
+                                 _("%s[%d] must be a name"), key, (int)i);
         }
         /* The string is anchored in the table, which the caller keeps. */
         out->v[out->n++] = lua_tostring(L, -1);
@@ -87,8 +88,8 @@ static int build(lua_State *L, int idx, relm_workflow *w, relm_diag *d)
         lua_rawgeti(L, states, i);
         int st = lua_gettop(L);
         if (!lua_istable(L, st))
-            return relm_diag_set(d, "invalid_workflow", "states[%d] must be "
-                                 "a table", (int)i);
+            return relm_diag_set(d, "invalid_workflow", _("states[%d] must be "
+                                 "a table"), (int)i);
         unsigned flags = (opt_bool(L, st, "final") ? RELM_WF_FINAL : 0) |
                          (opt_bool(L, st, "suspend") ? RELM_WF_SUSPEND : 0) |
                          (opt_bool(L, st, "cancel") ? RELM_WF_CANCEL : 0);
@@ -112,8 +113,8 @@ static int build(lua_State *L, int idx, relm_workflow *w, relm_diag *d)
         lua_rawgeti(L, ts, i);
         int t = lua_gettop(L);
         if (!lua_istable(L, t))
-            return relm_diag_set(d, "invalid_workflow", "transitions[%d] "
-                                 "must be a table", (int)i);
+            return relm_diag_set(d, "invalid_workflow", _("transitions[%d] "
+                                 "must be a table"), (int)i);
         const char *by = opt_str(L, t, "by");
         int byk = by == NULL || strcmp(by, "anyone") == 0 ||
                           strcmp(by, "any") == 0
@@ -150,7 +151,7 @@ static int l_workflow_define(lua_State *L)
     relm_workflow *w = relm_workflow_new(name);
     if (w == NULL)
         return relm_lua_error(L, "invalid_workflow",
-                              "workflow name '%s' is empty or too long", name);
+                              _("workflow name '%s' is empty or too long"), name);
     int top = lua_gettop(L);
     if (build(L, 2, w, &d) != RELM_OK) {
         lua_settop(L, top);

@@ -1,5 +1,6 @@
 /* pattern.c: a Lua-pattern matcher that counts its steps and polls an
  * expiry flag, for string functions that a sandbox deadline can stop. */
+#include "base/i18n.h"
 #include "lua/pattern.h"
 
 #include <ctype.h>
@@ -34,7 +35,7 @@ static int spend(relm_pattern *ms, size_t n)
     ms->next_check = ms->steps + CHECK_EVERY;
     if (ms->expired != NULL && ms->expired()) {
         ms->timed_out = 1;
-        fail(ms, "time limit exceeded");
+        fail(ms, _("time limit exceeded"));
     }
     return ms->error != NULL;
 }
@@ -65,7 +66,7 @@ static const char *class_end(relm_pattern *ms, const char *p)
     char c = *p++;
     if (c == ESC) {
         if (p >= ms->p_end) {
-            fail(ms, "malformed pattern (ends with '%')");
+            fail(ms, _("malformed pattern (ends with '%')"));
             return NULL;
         }
         return p + 1;
@@ -76,7 +77,7 @@ static const char *class_end(relm_pattern *ms, const char *p)
         /* The first character of a set is itself even when it is ']'. */
         do {
             if (p >= ms->p_end) {
-                fail(ms, "malformed pattern (missing ']')");
+                fail(ms, _("malformed pattern (missing ']')"));
                 return NULL;
             }
             c = *p++;
@@ -196,7 +197,7 @@ static const char *start_capture(relm_pattern *ms, const char *s,
                                  const char *p, ptrdiff_t what)
 {
     if (ms->level >= RELM_PATTERN_MAXCAPTURES) {
-        fail(ms, "too many captures");
+        fail(ms, _("too many captures"));
         return NULL;
     }
     ms->capture[ms->level].init = s;
@@ -215,7 +216,7 @@ static const char *end_capture(relm_pattern *ms, const char *s,
     while (l >= 0 && ms->capture[l].len != RELM_PATTERN_CAP_UNFINISHED)
         l--;
     if (l < 0) {
-        fail(ms, "invalid pattern capture");
+        fail(ms, _("invalid pattern capture"));
         return NULL;
     }
     ms->capture[l].len = s - ms->capture[l].init;
@@ -229,7 +230,7 @@ static const char *end_capture(relm_pattern *ms, const char *s,
 static const char *balance(relm_pattern *ms, const char *s, const char *p)
 {
     if (p + 1 >= ms->p_end) {
-        fail(ms, "malformed pattern (missing arguments to '%b')");
+        fail(ms, _("malformed pattern (missing arguments to '%b')"));
         return NULL;
     }
     if (s >= ms->src_end || *s != p[0])
@@ -256,7 +257,7 @@ static const char *back_reference(relm_pattern *ms, const char *s, int digit)
     int l = digit - '1';
     if (l < 0 || l >= ms->level ||
         ms->capture[l].len == RELM_PATTERN_CAP_UNFINISHED) {
-        snprintf(ms->errbuf, sizeof ms->errbuf, "invalid capture index %%%d",
+        snprintf(ms->errbuf, sizeof ms->errbuf, _("invalid capture index %%%d"),
                  l + 1);
         fail(ms, ms->errbuf);
         return NULL;
@@ -273,7 +274,7 @@ static const char *back_reference(relm_pattern *ms, const char *s, int digit)
 static const char *match(relm_pattern *ms, const char *s, const char *p)
 {
     if (ms->depth-- == 0) {
-        fail(ms, "pattern too complex");
+        fail(ms, _("pattern too complex"));
         return NULL;
     }
     if (spend(ms, 1)) {
@@ -307,7 +308,7 @@ static const char *match(relm_pattern *ms, const char *s, const char *p)
         if (*p == ESC && p[1] == 'f') {
             p += 2;
             if (*p != '[') {
-                fail(ms, "missing '[' after '%f' in pattern");
+                fail(ms, _("missing '[' after '%f' in pattern"));
                 s = NULL;
                 break;
             }

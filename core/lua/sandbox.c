@@ -1,5 +1,6 @@
 /* sandbox.c: deadlines and memory caps for sandboxed Lua calls. A watchdog
  * thread sleeps until a call's deadline; only then is the Lua hook armed. */
+#include "base/i18n.h"
 #include "lua/sandbox.h"
 
 #include <errno.h>
@@ -151,9 +152,9 @@ static void watchdog(void *arg)
         } else if (W.sent) {
             uint64_t cpu = thread_cpu_ns(W.target);
             if (cpu != 0 && cpu - W.cpu_sent >= grace) {
-                fprintf(stderr, "relm: sandbox: a sandboxed call is stuck in "
+                fprintf(stderr, _("relm: sandbox: a sandboxed call is stuck in "
                         "a library function %u ms of CPU past its time "
-                        "limit; stopping the process\n", wd->hard_grace_ms);
+                        "limit; stopping the process\n"), wd->hard_grace_ms);
                 _exit(70);
             }
             W.wake_at = UINT64_MAX; /* watch() need not wake us early */
@@ -484,6 +485,15 @@ void relm_sandbox_limit_text(char *buf, size_t len)
     snprintf(buf, len, "%s per call; %s owned per script", per_call, per_script);
 }
 
+/* The timeout message: translated, then " (at file:line)" left as it is,
+ * a locator the Lua half moves to the front (workflow.lua, approval.lua). */
+static int timeout_error(relm_diag *d, unsigned ms, const char *where)
+{
+    char head[256];
+    snprintf(head, sizeof head, _("time limit of %u ms exceeded"), ms);
+    return relm_diag_set(d, "sandbox", "%s (at %s)", head, where);
+}
+
 int relm_sandbox_call(lua_State *L, int nargs, int nresults,
                       const relm_sandbox_limits *lim, relm_diag *d)
 {
@@ -491,8 +501,8 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     if (!W.ok) {
         lua_pop(L, nargs + 1);
         lua_pushliteral(L, "sandbox: no watchdog");
-        return relm_diag_set(d, "sandbox", "cannot start the sandbox "
-                             "watchdog thread; sandboxed code cannot run");
+        return relm_diag_set(d, "sandbox", _("cannot start the sandbox "
+                             "watchdog thread; sandboxed code cannot run"));
     }
     unsigned ms = lim != NULL && lim->timeout_ms != 0 ? lim->timeout_ms
                                                       : defaults().timeout_ms;
@@ -508,8 +518,7 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     if (outer && wd->fired) {
         lua_pop(L, nargs + 1);
         lua_pushliteral(L, "sandbox: time limit exceeded");
-        return relm_diag_set(d, "sandbox", "time limit of %u ms exceeded "
-                             "(at %s)", outer_ms, wd->where);
+        return timeout_error(d, outer_ms, wd->where);
     }
     uint64_t deadline = uv_hrtime() + (uint64_t)ms * 1000000u;
     unsigned eff_ms = ms;
@@ -583,15 +592,14 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     if (status == LUA_OK)
         return RELM_OK;
     if (fired)
-        return relm_diag_set(d, "sandbox", "time limit of %u ms exceeded "
-                             "(at %s)", eff_ms, wd->where);
+        return timeout_error(d, eff_ms, wd->where);
     if (status == LUA_ERRMEM && hit != 0) {
         char size[32];
         format_bytes(size, sizeof size, defaults().owned_bytes);
         const char *name = owner_name(L, hit);
-        relm_diag_set(d, "sandbox", "memory limit of %s owned by %s "
+        relm_diag_set(d, "sandbox", _("memory limit of %s owned by %s "
                       "exceeded: it keeps data between calls (in "
-                      "file-level variables); reload it to start afresh",
+                      "file-level variables); reload it to start afresh"),
                       size, name);
         lua_pop(L, 1);
         return RELM_ERR;
@@ -599,7 +607,7 @@ int relm_sandbox_call(lua_State *L, int nargs, int nresults,
     if (status == LUA_ERRMEM) {
         char size[32];
         format_bytes(size, sizeof size, mem);
-        return relm_diag_set(d, "sandbox", "memory limit of %s exceeded",
+        return relm_diag_set(d, "sandbox", _("memory limit of %s exceeded"),
                              size);
     }
     const char *stop = interrupt_message(L, -1);

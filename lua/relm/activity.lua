@@ -2,6 +2,7 @@
 -- kanban board per release (todo, in_progress, done, cancelled) with owners,
 -- order, dependencies and schedule; writes are C primitives (one transaction,
 -- permission checked, an occurrence in the release's log). docs/activities.md.
+local i18n = require "relm.i18n"
 local C = require "relm.core.activity"
 local R = require "relm.core.release"
 local cjson = require "cjson"
@@ -32,7 +33,8 @@ local function release_id(rel, fname)
     elseif type(rel) == "table" and math.type(rel.id) == "integer" then
         return rel.id
     end
-    relm.error("invalid_argument", fname .. ": argument #1 (release) must be a release id, number or table, got "
+    relm.error("invalid_argument", fname
+        .. i18n._(": argument #1 (release) must be a release id, number or table, got ")
         .. type(rel), 3)
 end
 
@@ -43,7 +45,7 @@ local function activity_id(id, fname, argn)
         return id.id
     end
     if math.type(id) ~= "integer" then
-        relm.error("invalid_argument", ("%s: argument #%d must be an activity id or table, got %s")
+        relm.error("invalid_argument", (i18n._("%s: argument #%d must be an activity id or table, got %s"))
             :format(fname, argn or 1, type(id)), 3)
     end
     return id
@@ -52,16 +54,17 @@ end
 -- Check a spec table's keys and value types (messages name the field).
 local function check_fields(spec, fname, allowed)
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", fname .. ": fields must be a table, got " .. type(spec), 3)
+        relm.error("invalid_argument", fname .. i18n._(": fields must be a table, got ") .. type(spec), 3)
     end
     for k, v in pairs(spec) do
         local want = FIELDS[k]
         if not want or (allowed and not allowed[k]) then
-            relm.error("invalid_field", fname .. ": unknown field '" .. tostring(k) .. "' (see docs/activities.md)", 3)
+            relm.error("invalid_field", fname .. i18n._(": unknown field '") .. tostring(k)
+                .. i18n._("' (see docs/activities.md)"), 3)
         end
         local ok = v == false or (want == "integer" and math.type(v) == "integer") or type(v) == want
         if not ok then
-            relm.error("invalid_field", ("%s: %s must be a%s %s, got %s"):format(fname, k,
+            relm.error("invalid_field", (i18n._("%s: %s must be a%s %s, got %s")):format(fname, k,
                 want == "integer" and "n" or "", want, type(v)), 3)
         end
     end
@@ -80,7 +83,8 @@ end
 function M.add(release, spec)
     local rid = release_id(release, "relm.activity.add")
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", "relm.activity.add: argument #2 (spec) must be a table, got " .. type(spec), 2)
+        relm.error("invalid_argument", i18n._("relm.activity.add: argument #2 (spec) must be a table, got ")
+            .. type(spec), 2)
     end
     local waits = spec.waits_for
     local fields = {}
@@ -91,7 +95,7 @@ function M.add(release, spec)
     end
     check_fields(fields, "relm.activity.add")
     if waits ~= nil and type(waits) ~= "table" then
-        relm.error("invalid_field", "relm.activity.add: waits_for must be an array of activity ids", 2)
+        relm.error("invalid_field", i18n._("relm.activity.add: waits_for must be an array of activity ids"), 2)
     end
     return relm.tx(function()
         local id, json = C.add(rid, fields)
@@ -119,7 +123,7 @@ end
 function M.list(release, filter)
     local rid = release_id(release, "relm.activity.list")
     if filter ~= nil and type(filter) ~= "table" then
-        relm.error("invalid_argument", "relm.activity.list: argument #2 (filter) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.activity.list: argument #2 (filter) must be a table"), 2)
     end
     local all = decode(C.list(rid))
     if not filter or next(filter) == nil then
@@ -151,7 +155,7 @@ function M.update(id, fields)
     id = activity_id(id, "relm.activity.update")
     check_fields(fields, "relm.activity.update")
     if next(fields) == nil then
-        relm.error("invalid_argument", "relm.activity.update: nothing to change", 2)
+        relm.error("invalid_argument", i18n._("relm.activity.update: nothing to change"), 2)
     end
     return decode(C.update(id, fields, "activity.update"))
 end
@@ -167,18 +171,18 @@ end
 function M.move(id, column, opts)
     id = activity_id(id, "relm.activity.move")
     if not COLUMN[column] then
-        relm.error("invalid_argument", "relm.activity.move: argument #2 (column) must be one of "
-            .. table.concat(M.columns, ", ") .. ", got " .. tostring(column), 2)
+        relm.error("invalid_argument", i18n._("relm.activity.move: argument #2 (column) must be one of ")
+            .. table.concat(M.columns, ", ") .. i18n._(", got ") .. tostring(column), 2)
     end
     opts = opts or {}
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.activity.move: argument #3 (opts) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.activity.move: argument #3 (opts) must be a table"), 2)
     end
     check_keys(opts, { "note", "actual_minutes" }, "relm.activity.move")
     local fields = { status = column, actual_minutes = opts.actual_minutes }
     check_fields(fields, "relm.activity.move")
     if opts.note ~= nil and type(opts.note) ~= "string" then
-        relm.error("invalid_argument", "relm.activity.move: opts.note must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.activity.move: opts.note must be a string"), 2)
     end
     return decode(C.update(id, fields, "activity.move", opts.note))
 end
@@ -192,11 +196,12 @@ end
 function M.schedule(id, at, opts)
     id = activity_id(id, "relm.activity.schedule")
     if at ~= false and type(at) ~= "string" then
-        relm.error("invalid_argument", "relm.activity.schedule: argument #2 (at) must be a date string or false", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.activity.schedule: argument #2 (at) must be a date string or false"), 2)
     end
     opts = opts or {}
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.activity.schedule: argument #3 (opts) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.activity.schedule: argument #3 (opts) must be a table"), 2)
     end
     local fields = { scheduled_at = at }
     local note
@@ -206,7 +211,7 @@ function M.schedule(id, at, opts)
         elseif k == "estimated_minutes" or k == "owner" or k == "group" then
             fields[k] = v
         else
-            relm.error("invalid_argument", "relm.activity.schedule: unknown option '" .. tostring(k) .. "'", 2)
+            relm.error("invalid_argument", i18n._("relm.activity.schedule: unknown option '") .. tostring(k) .. "'", 2)
         end
     end
     check_fields(fields, "relm.activity.schedule")
@@ -354,8 +359,10 @@ function M.transition_gate(r, wf, tname)
             end
             names[#names + 1] = ("#%d '%s' (%s)"):format(a.id, a.title, a.status)
         end
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: %d %s activit%s not done or cancelled: %s")
-            :format(tname, r.number, #open, phase, #open == 1 and "y is" or "ies are", table.concat(names, ", ")))
+        relm.error("not_allowed",
+            (i18n.n_("'%s' is not allowed on release %s: %d %s activity is not done or cancelled: %s",
+            "'%s' is not allowed on release %s: %d %s activities are not done or cancelled: %s", #open))
+            :format(tname, r.number, #open, phase, table.concat(names, ", ")))
     end
 end
 

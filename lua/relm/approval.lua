@@ -4,6 +4,7 @@
 -- after the other. A workflow transition with `approval = true` waits for
 -- them; `on_reject` names where a rejection sends the release. The writes
 -- are C primitives (relm.core.approval). See docs/approvals.md.
+local i18n = require "relm.i18n"
 local C = require "relm.core.approval"
 local sandbox = require "relm.core.sandbox"
 local source = require "relm.source"
@@ -58,14 +59,14 @@ local function check_quorum(q, level)
             return q
         end
     end
-    bad(level + 1, 'quorum must be a number (2), a percentage ("50%%") or "all", got %s', tostring(q))
+    bad(level + 1, i18n._('quorum must be a number (2), a percentage ("50%%") or "all", got %s'), tostring(q))
 end
 
 -- `group "cab"` is an approver; calling it with options gives another:
 -- `group "cab" { quorum = "50%", veto = false }`.
 function APPROVER.__call(self, opts)
     if type(opts) ~= "table" then
-        bad(2, "%s '%s' takes its options in braces, like { quorum = 2 }", self.kind, self.name)
+        bad(2, i18n._("%s '%s' takes its options in braces, like { quorum = 2 }"), self.kind, self.name)
     end
     local copy = setmetatable({ kind = self.kind, name = self.name, role = self.role, quorum = self.quorum,
         veto = self.veto }, APPROVER)
@@ -75,7 +76,7 @@ function APPROVER.__call(self, opts)
         elseif k == "veto" and type(v) == "boolean" then
             copy.veto = v
         else
-            bad(2, "%s '%s': unknown option '%s' (%s)", self.kind, self.name, tostring(k),
+            bad(2, i18n._("%s '%s': unknown option '%s' (%s)"), self.kind, self.name, tostring(k),
                 self.kind == "group" and "quorum, veto" or "veto")
         end
     end
@@ -116,13 +117,13 @@ local function words(file, into)
     local sealed = false
     function w.group(name)
         if type(name) ~= "string" or name == "" then
-            bad(2, 'write group "name", optionally followed by { quorum = ... }')
+            bad(2, i18n._('write group "name", optionally followed by { quorum = ... }'))
         end
         return setmetatable({ kind = "group", name = name, quorum = "1", veto = true }, APPROVER)
     end
     function w.person(name)
         if type(name) ~= "string" or name == "" then
-            bad(2, 'write person "user name"')
+            bad(2, i18n._('write person "user name"'))
         end
         return setmetatable({ kind = "person", name = name, veto = true }, APPROVER)
     end
@@ -130,22 +131,23 @@ local function words(file, into)
     -- (relm.group.add_member(group, user, {role=})), each asked in person.
     function w.role(role, group)
         if type(role) ~= "string" or role == "" or type(group) ~= "string" or group == "" then
-            bad(2, 'write role("lead", "group name"), e.g. role("lead", r.executor_group) in an approvers function')
+            bad(2, i18n._('write role("lead", "group name"), e.g. role("lead", r.executor_group) '
+                .. 'in an approvers function'))
         end
         return setmetatable({ kind = "role", name = group, role = role, veto = true }, APPROVER)
     end
     function w.levels(list)
         if type(list) ~= "table" or #list == 0 then
-            bad(2, "levels takes a list in braces: levels { group \"a\", group \"b\" }")
+            bad(2, i18n._("levels takes a list in braces: levels { group \"a\", group \"b\" }"))
         end
         for i, l in ipairs(list) do
             if not is_approver(l) then
                 if type(l) ~= "table" or #l == 0 then
-                    bad(2, "level %d must be an approver or a list of approvers", i)
+                    bad(2, i18n._("level %d must be an approver or a list of approvers"), i)
                 end
                 for _, a in ipairs(l) do
                     if not is_approver(a) then
-                        bad(2, "level %d: every entry must be group \"...\", person \"...\" or role(...)", i)
+                        bad(2, i18n._("level %d: every entry must be group \"...\", person \"...\" or role(...)"), i)
                     end
                 end
             end
@@ -155,19 +157,21 @@ local function words(file, into)
     function w.rule(name)
         if sealed then
             -- From a `when` function: the file's rules are fixed once it has loaded.
-            error("rule is a declaration: write it at the top level of the rule file, not in a when function", 2)
+            error(i18n._("rule is a declaration: write it at the top level of the rule file, "
+                .. "not in a when function"), 2)
         end
         local where = caller(2)
         if type(name) ~= "string" or name == "" then
-            bad(2, 'write rule "name" { when = { ... }, approvers = ... }')
+            bad(2, i18n._('write rule "name" { when = { ... }, approvers = ... }'))
         end
         return function(spec)
             if type(spec) ~= "table" then
-                bad(2, "rule '%s' needs its description in braces: rule \"%s\" { ... }", name, name)
+                bad(2, i18n._("rule '%s' needs its description in braces: rule \"%s\" { ... }"), name, name)
             end
             for k in pairs(spec) do
                 if not RULE_KEYS[k] then
-                    bad(2, "rule '%s': unknown field '%s' (when, approvers, states, description)", name, tostring(k))
+                    bad(2, i18n._("rule '%s': unknown field '%s' (when, approvers, states, description)"), name,
+                        tostring(k))
                 end
             end
             local when = spec.when
@@ -177,24 +181,25 @@ local function words(file, into)
             if type(when) == "table" then
                 for k, v in pairs(when) do
                     if not WHEN_KEYS[k] then
-                        bad(2, "rule '%s': when cannot match '%s' (it matches %s)", name, tostring(k),
+                        bad(2, i18n._("rule '%s': when cannot match '%s' (it matches %s)"), name, tostring(k),
                             "portfolio, model, type, priority, risk, impact, urgency, workflow, category, "
                             .. "executor_group, state, cis")
                     end
                     if k == "cis" then
                         if type(v) ~= "table" then
-                            bad(2, "rule '%s': cis must be a table like { criticality = \"high\" }", name)
+                            bad(2, i18n._("rule '%s': cis must be a table like { criticality = \"high\" }"), name)
                         end
                         for ck in pairs(v) do
                             if not CI_KEYS[ck] then
-                                bad(2, "rule '%s': cis cannot match '%s' (criticality, type, status, name)", name,
+                                bad(2, i18n._("rule '%s': cis cannot match '%s' (criticality, type, status, name)"),
+                                    name,
                                     tostring(ck))
                             end
                         end
                     end
                 end
             elseif type(when) ~= "function" then
-                bad(2, "rule '%s': when must be a table of criteria or a function(release)", name)
+                bad(2, i18n._("rule '%s': when must be a table of criteria or a function(release)"), name)
             end
             local ap = spec.approvers
             local levels, approvers_fn
@@ -203,15 +208,16 @@ local function words(file, into)
             else
                 levels = levels_of(ap)
                 if not levels then
-                    bad(2, "rule '%s' needs approvers = group \"...\", person \"...\", role(...), a list of them, "
-                        .. "levels { ... }, or a function(release) returning one of these", name)
+                    bad(2,
+                        i18n._("rule '%s' needs approvers = group \"...\", person \"...\", role(...), a list of them, ")
+                        .. i18n._("levels { ... }, or a function(release) returning one of these"), name)
                 end
             end
             local states = spec.states
             if type(states) == "string" then
                 states = { states }
             elseif states ~= nil and type(states) ~= "table" then
-                bad(2, "rule '%s': states must be a state name or a list of them", name)
+                bad(2, i18n._("rule '%s': states must be a state name or a list of them"), name)
             end
             into[#into + 1] = {
                 name = name, source = where, file = file, when = when, levels = levels, approvers_fn = approvers_fn,
@@ -284,7 +290,7 @@ local function validate(rules)
     end
     table.sort(wnames)
     local function fail(r, fmt, ...)
-        relm.error("invalid_rule", ("%s: rule '%s': " .. fmt):format(r.source, r.name, ...), 0)
+        relm.error("invalid_rule", (i18n._("%s: rule '%s': ") .. fmt):format(r.source, r.name, ...), 0)
     end
     for _, r in ipairs(rules) do
         local when = type(r.when) == "table" and r.when or {}
@@ -292,12 +298,13 @@ local function validate(rules)
         for _, w in ipairs(list_of(when.workflow) or {}) do
             local wf = known[w]
             if not wf then
-                fail(r, "when.workflow names workflow '%s' that does not exist%s (workflows: %s)", tostring(w),
+                fail(r, i18n._("when.workflow names workflow '%s' that does not exist%s (workflows: %s)"), tostring(w),
                     W.suggest(w, wnames), table.concat(wnames, ", "))
             end
             if next(approval_points(wf)) == nil then
-                fail(r, "workflow '%s' has no approval point (no transition with approval = true), so this rule "
-                    .. "would never be asked", w)
+                fail(r,
+                    i18n._("workflow '%s' has no approval point (no transition with approval = true), so this rule ")
+                    .. i18n._("would never be asked"), w)
             end
             aimed[#aimed + 1] = wf
         end
@@ -327,12 +334,12 @@ local function validate(rules)
                 point = point or ap[s] == true
             end
             if not exists then
-                fail(r, "state '%s' is not a state of %s%s", tostring(s),
+                fail(r, i18n._("state '%s' is not a state of %s%s"), tostring(s),
                     #list_of(when.workflow or {}) > 0 and ("workflow " .. table.concat(list_of(when.workflow), ", "))
                     or "any workflow", W.suggest(s, all))
             elseif not point then
-                fail(r, "state '%s' is not an approval point (no transition with approval = true leaves it), "
-                    .. "so this rule would never be asked (approval points: %s)", s, table.concat(points, ", "))
+                fail(r, i18n._("state '%s' is not an approval point (no transition with approval = true leaves it), ")
+                    .. i18n._("so this rule would never be asked (approval points: %s)"), s, table.concat(points, ", "))
             end
         end
         for _, level in ipairs(r.levels or {}) do
@@ -340,7 +347,8 @@ local function validate(rules)
                 local grp = a.kind == "group" or a.kind == "role"
                 local tbl = grp and "groups" or "users"
                 if not relm.sql("SELECT 1 AS x FROM " .. tbl .. " WHERE name = ?", a.name)[1] then
-                    fail(r, "%s '%s' does not exist%s (create it with relm.%s.add)", grp and "group" or "person",
+                    fail(r, i18n._("%s '%s' does not exist%s (create it with relm.%s.add)"),
+                        grp and "group" or "person",
                         a.name, W.suggest(a.name, names_near(tbl, a.name)), grp and "group" or "user")
                 end
             end
@@ -353,7 +361,7 @@ end
 local function read_rules(path)
     local code, ferr = source.read_file(path)
     if not code then
-        relm.error("not_found", "cannot read the rule file: " .. tostring(ferr), 0)
+        relm.error("not_found", i18n._("cannot read the rule file: ") .. tostring(ferr), 0)
     end
     local name = source.display_name(path)
     local env = sandbox.env()
@@ -382,7 +390,8 @@ local function read_rules(path)
     local seen = {}
     for _, r in ipairs(rules) do
         if seen[r.name] then
-            relm.error("invalid_rule", ("%s: rule '%s' is declared twice (first at %s)"):format(r.source, r.name,
+            relm.error("invalid_rule", (i18n._("%s: rule '%s' is declared twice (first at %s)")):format(r.source,
+                r.name,
                 seen[r.name]), 0)
         end
         seen[r.name] = r.source
@@ -401,7 +410,7 @@ local function install(path)
             for _, other in ipairs(loaded[file]) do
                 for _, r in ipairs(rules) do
                     if r.name == other.name then
-                        relm.error("invalid_rule", ("%s: rule '%s' is already declared at %s"):format(r.source,
+                        relm.error("invalid_rule", (i18n._("%s: rule '%s' is already declared at %s")):format(r.source,
                             r.name, other.source), 0)
                     end
                 end
@@ -426,10 +435,10 @@ M.dir = nil
 ---@param opts table {dir = string|false}
 function M.configure(opts)
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.approval.configure: argument #1 must be a table {dir=}", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.configure: argument #1 must be a table {dir=}"), 2)
     end
     if opts.dir ~= nil and opts.dir ~= false and type(opts.dir) ~= "string" then
-        relm.error("invalid_argument", "relm.approval.configure: dir must be a directory path or false", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.configure: dir must be a directory path or false"), 2)
     end
     if C.configure then
         C.configure({ dir = opts.dir }) -- the engine's rules (administrators only)
@@ -516,7 +525,7 @@ require("relm.reload").register("approval rules", reload_rules, rules_changed)
 ---@return string[] names of the rules it declares
 function M.load(path)
     if type(path) ~= "string" then
-        relm.error("invalid_argument", "relm.approval.load: argument #1 (path) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.load: argument #1 (path) must be a string"), 2)
     end
     if C.load then
         C.load(path) -- the engine's rules (administrators only)
@@ -629,13 +638,14 @@ local function rule_approvers(rule, view)
     if not ok and relm.is_error(res, "interrupted") then
         error(res, 0)
     elseif not ok then
-        relm.error("sandbox", ("rule '%s' (%s): approvers failed: %s"):format(rule.name, rule.source,
+        relm.error("sandbox", (i18n._("rule '%s' (%s): approvers failed: %s")):format(rule.name, rule.source,
             message_of(res)), 0)
     end
     local levels = levels_of(res)
     if not levels then
-        relm.error("sandbox", ("rule '%s' (%s): approvers returned %s; it must return group \"...\", person "
-            .. "\"...\", role(...), a list of them, or levels { ... }"):format(rule.name, rule.source, type(res)), 0)
+        relm.error("sandbox", (i18n._("rule '%s' (%s): approvers returned %s; it must return group \"...\", person ")
+            .. i18n._("\"...\", role(...), a list of them, or levels { ... }")):format(rule.name, rule.source,
+                type(res)), 0)
     end
     return levels
 end
@@ -647,8 +657,10 @@ local function holders(rule, a)
         JOIN groups g ON g.id = m.group_id WHERE g.name = ? AND m.role = ? AND u.active = 1 ORDER BY u.name]],
         a.name, a.role)
     if #rows == 0 then
-        relm.error("not_allowed", ("rule '%s' (%s) asks the %s of group '%s', and nobody active holds that role "
-            .. "(relm.group.add_member(%q, NAME, { role = %q }))"):format(rule.name, rule.source, a.role, a.name,
+        relm.error("not_allowed",
+            (i18n._("rule '%s' (%s) asks the %s of group '%s', and nobody active holds that role ")
+            .. i18n._("(relm.group.add_member(%q, NAME, { role = %q }))")):format(rule.name, rule.source, a.role,
+                a.name,
             a.name, a.role), 0)
     end
     local out = {}
@@ -684,7 +696,7 @@ function M.asks(r, state)
                     if not ok and relm.is_error(res, "interrupted") then
                         error(res, 0) -- Ctrl-C: not the rule's fault
                     elseif not ok then
-                        relm.error("sandbox", ("rule '%s' (%s) failed: %s"):format(rule.name, rule.source,
+                        relm.error("sandbox", (i18n._("rule '%s' (%s) failed: %s")):format(rule.name, rule.source,
                             message_of(res)), 0)
                     end
                     hit = res and true or false
@@ -745,7 +757,8 @@ local function release_of(rel, fname)
         rel = rel.id
     end
     if math.type(rel) ~= "integer" and type(rel) ~= "string" then
-        relm.error("invalid_argument", fname .. ": argument #1 (release) must be a release id, number or table", 3)
+        relm.error("invalid_argument", fname
+            .. i18n._(": argument #1 (release) must be a release id, number or table"), 3)
     end
     return relm.release.get(rel)
 end
@@ -830,19 +843,20 @@ end
 ---@return table round the round afterwards, with .release the release
 function M.decide(release, opts)
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.approval.decide: argument #2 must be a table {decision=, note=}", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.approval.decide: argument #2 must be a table {decision=, note=}"), 2)
     end
     for k in pairs(opts) do
         if k ~= "decision" and k ~= "note" then
-            relm.error("invalid_argument", "relm.approval.decide: unknown option '" .. tostring(k) .. "'", 2)
+            relm.error("invalid_argument", i18n._("relm.approval.decide: unknown option '") .. tostring(k) .. "'", 2)
         end
     end
     if opts.decision ~= "approve" and opts.decision ~= "reject" then
-        relm.error("invalid_argument", 'relm.approval.decide: decision must be "approve" or "reject", got '
+        relm.error("invalid_argument", i18n._('relm.approval.decide: decision must be "approve" or "reject", got ')
             .. tostring(opts.decision), 2)
     end
     if opts.note ~= nil and type(opts.note) ~= "string" then
-        relm.error("invalid_argument", "relm.approval.decide: note must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.decide: note must be a string"), 2)
     end
     local r = release_of(release, "relm.approval.decide")
     return relm.tx(function()
@@ -882,15 +896,15 @@ end
 function M.pending(opts)
     opts = opts or {}
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.approval.pending: argument #1 must be a table {user=}", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.pending: argument #1 must be a table {user=}"), 2)
     end
     local user = opts.user or relm.whoami()
     if type(user) ~= "string" then
-        relm.error("invalid_argument", "relm.approval.pending: user must be a user name", 2)
+        relm.error("invalid_argument", i18n._("relm.approval.pending: user must be a user name"), 2)
     end
     local u = relm.sql("SELECT id FROM users WHERE name = ?", user)[1]
     if not u then
-        relm.error("not_found", "no user named '" .. user .. "'", 2)
+        relm.error("not_found", i18n._("no user named '") .. user .. "'", 2)
     end
     return relm.sql([[
         SELECT r.number AS release, r.id AS release_id, r.title, r.priority, r.state,
@@ -958,14 +972,15 @@ function M.transition_gate(r, wf, tname)
     end
     local round = round_of(r.id)
     if not round or round.state ~= r.state or round.status == "withdrawn" then
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: no approval has been asked in state '%s' "
-            .. "(relm.approval.request(%q) asks the rules now)"):format(tname, r.number, r.state, r.number))
+        relm.error("not_allowed",
+            (i18n._("'%s' is not allowed on release %s: no approval has been asked in state '%s' ")
+            .. i18n._("(relm.approval.request(%q) asks the rules now)")):format(tname, r.number, r.state, r.number))
     end
     if round.status == "open" then
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: waiting for approval by %s")
+        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: waiting for approval by %s"))
             :format(tname, r.number, still_to_approve(round)))
     elseif round.status == "rejected" then
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: the approval was rejected by %s")
+        relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: the approval was rejected by %s"))
             :format(tname, r.number, rejections(round)))
     end
     -- The approval point is where the rules count: the release (or the
@@ -977,8 +992,9 @@ function M.transition_gate(r, wf, tname)
         for _, a in ipairs(asks) do
             who[#who + 1] = ("%s '%s' (rule '%s')"):format(a.group and "group" or "person", a.group or a.user, a.rule)
         end
-        relm.error("not_allowed", ("'%s' is not allowed on release %s: the rules now ask %s, not the approvers of "
-            .. "the round opened in '%s' (relm.approval.request(%q) asks them)"):format(tname, r.number,
+        relm.error("not_allowed",
+            (i18n._("'%s' is not allowed on release %s: the rules now ask %s, not the approvers of ")
+            .. i18n._("the round opened in '%s' (relm.approval.request(%q) asks them)")):format(tname, r.number,
             #who > 0 and table.concat(who, ", ") or "nobody", r.state, r.number))
     end
     M.check_askable(r, wf, t.to)

@@ -1,5 +1,6 @@
 -- relm/args.lua: the argument checks the Lua half shares, as
 -- core/lua/args.c is for the bindings: one message for an unknown key.
+local i18n = require "relm.i18n"
 
 local M = {}
 
@@ -29,7 +30,7 @@ function M.check_keys(t, known, fname, noun, code)
     end
     for k in pairs(t) do
         if not set[k] then
-            relm.error(code or "invalid_argument", ("%s: unknown %s '%s' (%s)"):format(fname, noun or "option",
+            relm.error(code or "invalid_argument", (i18n._("%s: unknown %s '%s' (%s)")):format(fname, noun or "option",
                 tostring(k), table.concat(names, ", ")), 2)
         end
     end

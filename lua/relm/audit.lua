@@ -1,5 +1,6 @@
 -- relm/audit.lua: the occurrence log: every action on a release
 -- (and every administrative write), append-only and hash-chained.
+local i18n = require "relm.i18n"
 local A = require "relm.core.audit"
 
 local M = {}
@@ -37,14 +38,14 @@ function M.verify(opts_or_id, hash)
             end
             if not sid or #shash ~= 64 then
                 relm.error("invalid_argument",
-                    "relm.audit.verify: anchor must be the 'id:hash' text relm.audit.head() returned", 2)
+                    i18n._("relm.audit.verify: anchor must be the 'id:hash' text relm.audit.head() returned"), 2)
             end
             id, hash = math.tointeger(tonumber(sid)), shash
         end
     end
     if id ~= nil and (math.type(id) ~= "integer" or type(hash) ~= "string") then
-        relm.error("invalid_argument", "relm.audit.verify: give no arguments, {anchor = 'id:hash'}, "
-            .. "or the id and hash relm.audit.head() returned", 2)
+        relm.error("invalid_argument", i18n._("relm.audit.verify: give no arguments, {anchor = 'id:hash'}, ")
+            .. i18n._("or the id and hash relm.audit.head() returned"), 2)
     end
     return A.verify(id, hash)
 end
@@ -68,7 +69,7 @@ end
 function M.list(filter)
     filter = filter or {}
     if type(filter) ~= "table" then
-        relm.error("invalid_argument", "relm.audit.list: argument #1 (filter) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.audit.list: argument #1 (filter) must be a table"), 2)
     end
     return relm.sql([[
         SELECT id, at, actor, subject, subject_id, action, from_state, to_state,

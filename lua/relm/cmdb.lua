@@ -2,6 +2,7 @@
 -- CIs, relationships, history, bulk import/export (writes are C primitives;
 -- every write needs the cmdb permission and raises permission_denied
 -- without it, checked in C inside its transaction: docs/permissions.md).
+local i18n = require "relm.i18n"
 local C = require "relm.core.cmdb"
 local base = require "relm.core.base"
 
@@ -24,7 +25,7 @@ local STD = {
 
 local function check_name(name, fn, arg)
     if type(name) ~= "string" or name == "" then
-        rerror("invalid_argument", ("relm.cmdb.%s: argument '%s' must be a non-empty string, got %s")
+        rerror("invalid_argument", (i18n._("relm.cmdb.%s: argument '%s' must be a non-empty string, got %s"))
             :format(fn, arg or "name", type(name)), 3)
     end
 end
@@ -33,8 +34,8 @@ end
 -- a number as its text, and the record could then not be read back by it).
 local function check_field_name(name, fn)
     if type(name) ~= "string" or name == "" then
-        rerror("invalid_field", ("relm.cmdb.%s: field 'name' must be a non-empty string, got %s")
-            :format(fn, name == "" and "an empty string" or type(name)), 3)
+        rerror("invalid_field", (i18n._("relm.cmdb.%s: field 'name' must be a non-empty string, got %s"))
+            :format(fn, name == "" and i18n._("an empty string") or type(name)), 3)
     end
 end
 
@@ -53,7 +54,8 @@ local OPTIONS = {
 
 local function check_opts(opts, fn)
     if opts ~= nil and type(opts) ~= "table" then
-        rerror("invalid_argument", ("relm.cmdb.%s: argument 'opts' must be a table, got %s"):format(fn, type(opts)), 3)
+        rerror("invalid_argument", (i18n._("relm.cmdb.%s: argument 'opts' must be a table, got %s")):format(fn,
+            type(opts)), 3)
     end
     if opts and OPTIONS[fn] then
         require("relm.args").check_keys(opts, OPTIONS[fn], "relm.cmdb." .. fn)
@@ -112,15 +114,16 @@ local function flatten(fields, fn)
     local attrs = fields.attributes
     if attrs ~= nil then
         if type(attrs) ~= "table" then
-            rerror("invalid_argument", ("relm.cmdb.%s: field 'attributes' must be a table"):format(fn), 3)
+            rerror("invalid_argument", (i18n._("relm.cmdb.%s: field 'attributes' must be a table")):format(fn), 3)
         end
         for k, v in pairs(attrs) do
             if out[k] ~= nil then
-                rerror("invalid_argument", ("relm.cmdb.%s: '%s' given both flat and in attributes"):format(fn, k), 3)
+                rerror("invalid_argument",
+                    (i18n._("relm.cmdb.%s: '%s' given both flat and in attributes")):format(fn, k), 3)
             end
             if STD[k] then
                 rerror("unknown_attribute",
-                    ("relm.cmdb.%s: '%s' is a standard field, not an attribute"):format(fn, k), 3)
+                    (i18n._("relm.cmdb.%s: '%s' is a standard field, not an attribute")):format(fn, k), 3)
             end
             out[k] = v
         end
@@ -136,7 +139,8 @@ local function check_choice(fn, what, value, ...)
         end
     end
     local want = '"' .. table.concat({ ... }, '" or "') .. '"'
-    rerror("invalid_argument", ("relm.cmdb.%s: %s must be %s, got %s"):format(fn, what, want, tostring(value)), 3)
+    rerror("invalid_argument", (i18n._("relm.cmdb.%s: %s must be %s, got %s")):format(fn, what, want,
+        tostring(value)), 3)
 end
 
 -- Call a C primitive. A relm error it raises is raised again as if by the
@@ -180,7 +184,7 @@ M.ci_hint = ci_hint
 -- error, its where kept).
 local function with_ci_hint(err)
     if base.is_error(err) and err.code == "not_found" and type(err.message) == "string" then
-        local missing = err.message:match("^no CI named '(.*)'$")
+        local missing = i18n.match(err.message, "no CI named '%s'")
         if missing then
             err.message = err.message .. ci_hint(missing)
         end
@@ -220,17 +224,17 @@ end
 ---@return table type the type as relm.cmdb.type(name) shows it
 function M.define_type(def)
     if type(def) ~= "table" then
-        rerror("invalid_argument", "relm.cmdb.define_type: argument must be a table {name=, attributes=}", 2)
+        rerror("invalid_argument", i18n._("relm.cmdb.define_type: argument must be a table {name=, attributes=}"), 2)
     end
     check_name(def.name, "define_type")
     local attrs, list = def.attributes or {}, {}
     if type(attrs) ~= "table" then
-        rerror("invalid_argument", "relm.cmdb.define_type: 'attributes' must be a table", 2)
+        rerror("invalid_argument", i18n._("relm.cmdb.define_type: 'attributes' must be a table"), 2)
     end
     local names = {}
     for k in pairs(attrs) do
         if type(k) ~= "string" then
-            rerror("invalid_argument", "relm.cmdb.define_type: attribute names must be strings", 2)
+            rerror("invalid_argument", i18n._("relm.cmdb.define_type: attribute names must be strings"), 2)
         end
         names[#names + 1] = k
     end
@@ -241,12 +245,12 @@ function M.define_type(def)
             a = { kind = a }
         elseif type(a) ~= "table" then
             rerror("invalid_argument",
-                ("relm.cmdb.define_type: attribute '%s' must be a kind name or a table {kind=}"):format(k), 2)
+                (i18n._("relm.cmdb.define_type: attribute '%s' must be a kind name or a table {kind=}")):format(k), 2)
         end
         local kind = a.kind or (a.values and "enum")
         if not KINDS[kind] then
-            rerror("invalid_argument", ("relm.cmdb.define_type: attribute '%s': unknown kind '%s' "
-                .. "(string, integer, number, boolean, date, enum)")
+            rerror("invalid_argument", (i18n._("relm.cmdb.define_type: attribute '%s': unknown kind '%s' ")
+                .. i18n._("(string, integer, number, boolean, date, enum)"))
                 :format(k, tostring(kind)), 2)
         end
         list[#list + 1] = { name = k, kind = kind, required = a.required and true or false,
@@ -263,7 +267,7 @@ function M.type(name)
     check_name(name, "type")
     local t = sql("SELECT id, name, description FROM ci_types WHERE name = ?", name)[1]
     if not t then
-        rerror("unknown_type", ("no CI type named '%s'"):format(name), 2)
+        rerror("unknown_type", (i18n._("no CI type named '%s'")):format(name), 2)
     end
     local attrs = {}
     for _, r in ipairs(sql([[SELECT name, kind, required, default_value, enum_values
@@ -301,7 +305,7 @@ end
 ---@return table
 function M.define_relation(def)
     if type(def) ~= "table" then
-        rerror("invalid_argument", "relm.cmdb.define_relation: argument must be a table {name=, impact=}", 2)
+        rerror("invalid_argument", i18n._("relm.cmdb.define_relation: argument must be a table {name=, impact=}"), 2)
     end
     check_name(def.name, "define_relation")
     call(C.define_relation, def.name, def.impact, def.description)
@@ -350,7 +354,7 @@ local function locate(name, level)
     end
     local r = sql("SELECT ci_id FROM ci_history WHERE ci_name = ? ORDER BY id DESC LIMIT 1", name)[1]
     if not r then
-        rerror("not_found", ("no CI named '%s'"):format(name) .. ci_hint(name), level + 1)
+        rerror("not_found", (i18n._("no CI named '%s'")):format(name) .. ci_hint(name), level + 1)
     end
     return r.ci_id, nil
 end
@@ -392,7 +396,7 @@ local function get_at(name, at)
          WHERE c.id = :id AND b.at > :at
         ORDER BY 3 DESC, 4 DESC]], { id = id, at = at }))
     if not existed then
-        rerror("not_found", ("CI '%s' did not exist at %s"):format(name, at), 3)
+        rerror("not_found", (i18n._("CI '%s' did not exist at %s")):format(name, at), 3)
     end
     -- Only the standard fields and the rebuilt attributes: rec also holds
     -- the current attributes flat (from record()), which undo does not touch.
@@ -434,7 +438,7 @@ local function norm_time(at)
         r = sql("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?) AS t", at)[1]
     end
     if not r or not r.t then
-        rerror("invalid_argument", ("relm.cmdb.get: 'at' must be an ISO 8601 time or Unix seconds, got %s")
+        rerror("invalid_argument", (i18n._("relm.cmdb.get: 'at' must be an ISO 8601 time or Unix seconds, got %s"))
             :format(tostring(at)), 3)
     end
     return r.t
@@ -455,7 +459,7 @@ function M.get(name, opts)
     end
     local r = sql(RECORD_SQL .. " WHERE c.name = ?", name)[1]
     if not r then
-        rerror("not_found", ("no CI named '%s'"):format(name) .. ci_hint(name), 2)
+        rerror("not_found", (i18n._("no CI named '%s'")):format(name) .. ci_hint(name), 2)
     end
     return record(r)
 end
@@ -469,14 +473,14 @@ end
 ---@return table record the stored CI
 function M.add(fields, opts)
     if type(fields) ~= "table" then
-        rerror("invalid_argument", "relm.cmdb.add: argument must be a table {type=, name=, ...}", 2)
+        rerror("invalid_argument", i18n._("relm.cmdb.add: argument must be a table {type=, name=, ...}"), 2)
     end
     opts = check_opts(opts, "add")
     if fields.type == nil then
-        rerror("invalid_field", "relm.cmdb.add: field 'type' is required", 2)
+        rerror("invalid_field", i18n._("relm.cmdb.add: field 'type' is required"), 2)
     end
     if fields.name == nil then
-        rerror("invalid_field", "relm.cmdb.add: field 'name' is required", 2)
+        rerror("invalid_field", i18n._("relm.cmdb.add: field 'name' is required"), 2)
     end
     check_field_name(fields.name, "add")
     check_name(fields.type, "add", "type")
@@ -492,7 +496,7 @@ end
 function M.update(name, fields, opts)
     check_name(name, "update")
     if type(fields) ~= "table" then
-        rerror("invalid_argument", "relm.cmdb.update: argument 'fields' must be a table", 2)
+        rerror("invalid_argument", i18n._("relm.cmdb.update: argument 'fields' must be a table"), 2)
     end
     opts = check_opts(opts, "update")
     if fields.name ~= nil and fields.name ~= M.null then
@@ -532,8 +536,8 @@ function M.find(q)
     -- A misspelt condition would otherwise match every CI.
     for k in pairs(q) do
         if not FIND_KEYS[k] then
-            rerror("invalid_argument", ("relm.cmdb.find: unknown condition '%s' (type, status, name, "
-                .. "location, criticality, attrs, limit, order)"):format(tostring(k)), 2)
+            rerror("invalid_argument", (i18n._("relm.cmdb.find: unknown condition '%s' (type, status, name, ")
+                .. i18n._("location, criticality, attrs, limit, order)")):format(tostring(k)), 2)
         end
     end
     local where, args = {}, {}
@@ -550,13 +554,13 @@ function M.find(q)
     if q.criticality ~= nil then add("c.criticality = ?", q.criticality) end
     if q.attrs ~= nil then
         if type(q.attrs) ~= "table" then
-            rerror("invalid_argument", "relm.cmdb.find: 'attrs' must be a table", 2)
+            rerror("invalid_argument", i18n._("relm.cmdb.find: 'attrs' must be a table"), 2)
         end
         local keys = {}
         for k in pairs(q.attrs) do
             if type(k) ~= "string" or not k:match("^[%a_][%w_]*$") then
                 rerror("invalid_argument",
-                    ("relm.cmdb.find: attrs: '%s' is not an attribute name"):format(tostring(k)), 2)
+                    (i18n._("relm.cmdb.find: attrs: '%s' is not an attribute name")):format(tostring(k)), 2)
             end
             keys[#keys + 1] = k
         end
@@ -573,12 +577,12 @@ function M.find(q)
     end
     local order = q.order or "name"
     if type(order) ~= "string" then
-        rerror("invalid_argument", "relm.cmdb.find: 'order' must be a string like \"name\" or \"cpu desc\"", 2)
+        rerror("invalid_argument", i18n._("relm.cmdb.find: 'order' must be a string like \"name\" or \"cpu desc\""), 2)
     end
     local col, dir = order:match("^([%w_]+)%s*(%a*)$")
     dir = (dir or ""):lower()
     if not col or (dir ~= "" and dir ~= "asc" and dir ~= "desc") then
-        rerror("invalid_argument", ("relm.cmdb.find: cannot order by '%s'"):format(order), 2)
+        rerror("invalid_argument", (i18n._("relm.cmdb.find: cannot order by '%s'")):format(order), 2)
     end
     if ORDERS[col] then
         text = text .. " ORDER BY " .. ORDERS[col] .. " " .. dir .. ", c.id"
@@ -588,7 +592,7 @@ function M.find(q)
     end
     if q.limit ~= nil then
         if math.type(q.limit) ~= "integer" or q.limit < 0 then
-            rerror("invalid_argument", "relm.cmdb.find: 'limit' must be a non-negative integer", 2)
+            rerror("invalid_argument", i18n._("relm.cmdb.find: 'limit' must be a non-negative integer"), 2)
         end
         text = text .. " LIMIT ?"
         args[#args + 1] = q.limit
@@ -633,7 +637,7 @@ function M.relations(name)
     check_name(name, "relations")
     local id = sql("SELECT id FROM cis WHERE name = ?", name)[1]
     if not id then
-        rerror("not_found", ("no CI named '%s'"):format(name) .. ci_hint(name), 2)
+        rerror("not_found", (i18n._("no CI named '%s'")):format(name) .. ci_hint(name), 2)
     end
     return sql([[SELECT f.name AS "from", k.name AS kind, t.name AS "to", 'out' AS direction
           FROM relationships r JOIN cis f ON f.id = r.from_id JOIN cis t ON t.id = r.to_id
@@ -750,7 +754,7 @@ function M.import(path, opts)
     check_choice("import", "kind", kind, "cis", "relationships")
     check_choice("import", "on_error", on_error, "abort", "skip")
     if opts.progress ~= nil and type(opts.progress) ~= "function" then
-        rerror("invalid_argument", ("relm.cmdb.import: option 'progress' must be a function, got %s")
+        rerror("invalid_argument", (i18n._("relm.cmdb.import: option 'progress' must be a function, got %s"))
             :format(type(opts.progress)), 2)
     end
     -- No callback: on a terminal, a progress line (bytes, rate, ETA) for an

@@ -1,5 +1,6 @@
 -- relm/cmdb_graph.lua: pictures of the CMDB (relm.cmdb.dot and .svg), merged
 -- into relm.cmdb next to impact() from the C module relm.core.cmdb_graph.
+local i18n = require "relm.i18n"
 local G = require "relm.core.cmdb_graph"
 local base = require "relm.core.base"
 
@@ -26,10 +27,10 @@ end
 
 local function check(fn, name, opts, allowed)
     if type(name) ~= "string" or name == "" then
-        base.error("invalid_argument", fn .. ": argument #1 (name) must be a CI name, got " .. type(name))
+        base.error("invalid_argument", fn .. i18n._(": argument #1 (name) must be a CI name, got ") .. type(name))
     end
     if opts ~= nil and type(opts) ~= "table" then
-        base.error("invalid_argument", fn .. ": argument #2 (opts) must be a table, got " .. type(opts))
+        base.error("invalid_argument", fn .. i18n._(": argument #2 (opts) must be a table, got ") .. type(opts))
     end
     require("relm.args").check_keys(opts or {}, allowed, fn)
     return opts or {}
@@ -129,11 +130,11 @@ function M.svg(name, opts)
     opts = check("relm.cmdb.svg", name, opts, SVG_OPTS)
     local program = opts.dot or "dot"
     if type(program) ~= "string" or program == "" then
-        base.error("invalid_argument", "relm.cmdb.svg: dot must be a program name or path")
+        base.error("invalid_argument", i18n._("relm.cmdb.svg: dot must be a program name or path"))
     end
     if not runnable(program) then
-        base.error("graphviz_missing", "relm.cmdb.svg needs Graphviz to draw the picture but '" .. program
-            .. "' was not found; install it with `apt-get install graphviz` (or use relm.cmdb.dot)")
+        base.error("graphviz_missing", i18n._("relm.cmdb.svg needs Graphviz to draw the picture but '") .. program
+            .. i18n._("' was not found; install it with `apt-get install graphviz` (or use relm.cmdb.dot)"))
     end
     local dotopts = {}
     for k, v in pairs(opts) do
@@ -152,7 +153,7 @@ function M.svg(name, opts)
     local ok = p:close()
     os.remove(tmp)
     if not ok or not svg:find("<svg", 1, true) then
-        base.error("graphviz_failed", "relm.cmdb.svg: " .. program .. " -Tsvg failed: " .. svg:sub(1, 300))
+        base.error("graphviz_failed", "relm.cmdb.svg: " .. program .. i18n._(" -Tsvg failed: ") .. svg:sub(1, 300))
     end
     return svg
 end

@@ -1,5 +1,6 @@
 -- relm/complete.lua: Tab completion for the REPL: globals, keywords, names
 -- under `relm.` at any depth (modules not loaded yet included) and methods.
+local i18n = require "relm.i18n"
 local M = {}
 
 -- Files of lua/relm that are the engine's plumbing, not modules to offer
@@ -132,7 +133,7 @@ end
 ---@return string[] full words that can replace it, sorted
 function M.complete(word)
     if type(word) ~= "string" then
-        error("complete: argument #1 (word) must be a string", 2)
+        error(i18n._("complete: argument #1 (word) must be a string"), 2)
     end
     local path, sep, prefix = word:match("^(.-)([.:])([%w_]*)$")
     local found = {}

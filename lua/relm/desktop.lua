@@ -2,6 +2,7 @@
 -- releases, activities and approvals waiting for them or their groups, counts by
 -- situation, priority and group, and the actions a queue offers (the same
 -- primitives as relm.release.act). Call it: relm.desktop{...}. docs/desktop.md.
+local i18n = require "relm.i18n"
 local C = require "relm.core.desktop"
 local cjson = require "cjson"
 local pretty = require "relm.pretty"
@@ -34,43 +35,45 @@ end
 local function who(opts)
     local name = opts.user or relm.whoami()
     if type(name) ~= "string" then
-        fail("invalid_argument", "relm.desktop: user must be a user name, got " .. type(name))
+        fail("invalid_argument", i18n._("relm.desktop: user must be a user name, got ") .. type(name))
     end
     local u = relm.sql("SELECT id, name FROM users WHERE name = ?", name)[1]
     if not u then
-        fail("not_found", "no user named '" .. name .. "'")
+        fail("not_found", i18n._("no user named '") .. name .. "'")
     end
     if name ~= relm.whoami() and not relm.user.is_admin() then
-        fail("permission_denied", "only administrators see another user's desktop")
+        fail("permission_denied", i18n._("only administrators see another user's desktop"))
     end
     return u
 end
 
 local function check(opts)
     if opts ~= nil and type(opts) ~= "table" then
-        fail("invalid_argument", "relm.desktop: argument #1 (opts) must be a table, got " .. type(opts))
+        fail("invalid_argument", i18n._("relm.desktop: argument #1 (opts) must be a table, got ") .. type(opts))
     end
     opts = opts or {}
     require("relm.args").check_keys(opts, OPTS, "relm.desktop")
     if opts.number ~= nil and (type(opts.number) ~= "string" or opts.number == "") then
-        fail("invalid_argument", "relm.desktop: number must be a release number, its digits or a pattern with *")
+        fail("invalid_argument",
+            i18n._("relm.desktop: number must be a release number, its digits or a pattern with *"))
     end
     if opts.kind ~= nil and opts.kind ~= "release" and opts.kind ~= "activity" and opts.kind ~= "approval" then
-        fail("invalid_argument", "relm.desktop: kind must be \"release\", \"activity\" or \"approval\", got "
+        fail("invalid_argument", i18n._("relm.desktop: kind must be \"release\", \"activity\" or \"approval\", got ")
             .. tostring(opts.kind))
     end
     if opts.limit ~= nil and (math.type(opts.limit) ~= "integer" or opts.limit < 0) then
-        fail("invalid_argument", "relm.desktop: limit must be a non-negative integer")
+        fail("invalid_argument", i18n._("relm.desktop: limit must be a non-negative integer"))
     end
     if opts.format ~= nil and opts.format ~= "json" and opts.format ~= "table" then
-        fail("invalid_argument", "relm.desktop: format must be \"json\" or \"table\", got " .. tostring(opts.format))
+        fail("invalid_argument", i18n._("relm.desktop: format must be \"json\" or \"table\", got ")
+            .. tostring(opts.format))
     end
     if opts.group ~= nil and type(opts.group) ~= "string" then
-        fail("invalid_argument", "relm.desktop: group must be a group name")
+        fail("invalid_argument", i18n._("relm.desktop: group must be a group name"))
     end
     for _, k in ipairs({ "assigned", "shared" }) do
         if opts[k] ~= nil and type(opts[k]) ~= "boolean" then
-            fail("invalid_argument", "relm.desktop: " .. k .. " must be true or false")
+            fail("invalid_argument", "relm.desktop: " .. k .. i18n._(" must be true or false"))
         end
     end
     return opts
@@ -107,7 +110,14 @@ local function short_delay(s)
     return ("%dm"):format(math.max(1, s // 60))
 end
 
-local SIT_SHORT = { ["in execution"] = "exec", suspended = "susp", late = "LATE" }
+local SIT_SHORT = { ["in execution"] = i18n.N_("exec"), suspended = i18n.N_("susp"), late = i18n.N_("LATE") }
+
+-- The printed columns' headers, translated where they are shown.
+local HEADERS = {
+    number = i18n.N_("number"), p = i18n.N_("p"), sit = i18n.N_("sit"), limit = i18n.N_("limit"),
+    delay = i18n.N_("delay"), task = i18n.N_("task"), group = i18n.N_("group"), resp = i18n.N_("resp"),
+    shared = i18n.N_("shared"),
+}
 
 -- The printed columns: the first five are short and never cut (a cut
 -- number is useless); the others share what is left of the line.
@@ -137,7 +147,7 @@ local function fit(rows, width)
     local columns, flex, ws = {}, {}, {}
     local used = 0
     for _, c in ipairs(FIXED) do
-        local w = #c
+        local w = text_width(i18n._(HEADERS[c]))
         for _, r in ipairs(rows) do
             w = math.max(w, text_width(tostring(r[c])))
         end
@@ -152,7 +162,7 @@ local function fit(rows, width)
         if w > 0 or c == "task" then
             columns[#columns + 1] = c
             flex[#flex + 1] = c
-            ws[#flex] = math.max(w, #c)
+            ws[#flex] = math.max(w, text_width(i18n._(HEADERS[c])))
             used = used + ws[#flex]
         end
     end
@@ -162,7 +172,8 @@ local function fit(rows, width)
             local widest, share
             for i, c in ipairs(flex) do
                 local s = ws[i] / (pass.weight[c] or 1)
-                if ws[i] > math.max(#c, pass.floor[c] or ws[i]) and (widest == nil or s > share) then
+                if ws[i] > math.max(text_width(i18n._(HEADERS[c])), pass.floor[c] or ws[i])
+                    and (widest == nil or s > share) then
                     widest, share = i, s
                 end
             end
@@ -181,6 +192,16 @@ local function fit(rows, width)
     return columns
 end
 
+-- A time limit in a desktop line: "12-07 05:30" (month-day) in English,
+-- "07/12 05:30" in a language that writes the day first (i18n.datetime).
+local function short_limit(stamp)
+    local full = i18n.datetime(stamp)
+    if full == stamp then
+        return (stamp:sub(6, 16):gsub("T", " "))
+    end
+    return (full:gsub("[/.-]%d%d%d%d", "", 1))
+end
+
 -- label followed by items separated by commas, wrapped at width under
 -- the first item.
 local function wrap(label, items, width)
@@ -189,7 +210,7 @@ local function wrap(label, items, width)
         local piece = item .. (i < #items and "," or "")
         if line ~= label and text_width(line) + 1 + text_width(piece) > width then
             lines[#lines + 1] = line
-            line = string.rep(" ", #label) .. piece
+            line = string.rep(" ", text_width(label)) .. piece
         else
             line = line .. (line == label and "" or " ") .. piece
         end
@@ -205,29 +226,35 @@ end
 local function render(d)
     local mt = getmetatable(d)
     if #d == 0 then
-        return ("(nothing waiting for %s)"):format(mt.user)
+        return i18n._("(nothing waiting for %s)"):format(mt.user)
     end
     local terminal = pretty.terminal()
     local width = terminal and pretty.width or math.huge
     local rows = {}
     for i, r in ipairs(d) do
         rows[i] = {
-            number = r.number, p = r.priority, sit = SIT_SHORT[r.situation] or r.situation,
-            limit = r.time_limit and (r.time_limit:sub(6, 16):gsub("T", " ")) or "",
+            number = r.number, p = r.priority, sit = i18n._(SIT_SHORT[r.situation] or r.situation),
+            limit = r.time_limit and short_limit(r.time_limit) or "",
             delay = short_delay(r.delay),
             task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task or "",
             group = r.group or "", resp = r.responsible or "", shared = r.shared_with or "",
         }
     end
     local columns = fit(rows, width)
+    local labels = {}
+    for c, h in pairs(HEADERS) do
+        labels[c] = i18n._(h)
+    end
     local text = pretty.table(rows, columns, {
+        labels = labels,
         width = terminal and width or 0, max_rows = terminal and pretty.max_rows or nil,
         max_cell = not terminal and math.huge or nil, header = pretty.header,
     })
     local c = mt.counts
     local sit = {
-        "in execution " .. c.situation["in execution"], "suspended " .. c.situation.suspended,
-        "late " .. c.situation.late,
+        i18n._("in execution %d"):format(c.situation["in execution"]),
+        i18n._("suspended %d"):format(c.situation.suspended),
+        i18n._("late %d"):format(c.situation.late),
     }
     local prio = {}
     for p = 1, 5 do
@@ -248,8 +275,14 @@ local function render(d)
     for i, g in ipairs(groups) do
         groups[i] = g.name .. " " .. g.n
     end
-    return table.concat({ text, wrap("situation: ", sit, width), wrap("priority:  ", prio, width),
-        wrap("group:     ", groups, width) }, "\n")
+    -- The three labels padded to one width, so the counts line up.
+    local heads = { i18n._("situation:"), i18n._("priority:"), i18n._("group:") }
+    local w = math.max(text_width(heads[1]), text_width(heads[2]), text_width(heads[3])) + 1
+    for i, h in ipairs(heads) do
+        heads[i] = h .. string.rep(" ", w - text_width(h))
+    end
+    return table.concat({ text, wrap(heads[1], sit, width), wrap(heads[2], prio, width),
+        wrap(heads[3], groups, width) }, "\n")
 end
 
 -- The items (at most limit) and counts of the desktop for opts (checked),
@@ -322,8 +355,9 @@ local function release_of(item, fn)
         return item.release_id
     end
     if math.type(item) ~= "integer" and type(item) ~= "string" then
-        fail("invalid_argument", ("relm.desktop.%s: argument #1 (item) must be a row of relm.desktop(), "
-            .. "a release number or id, got %s"):format(fn, type(item) == "table" and "a table without release_id"
+        fail("invalid_argument", (i18n._("relm.desktop.%s: argument #1 (item) must be a row of relm.desktop(), ")
+            .. i18n._("a release number or id, got %s")):format(fn,
+                type(item) == "table" and i18n._("a table without release_id")
             or tostring(item)))
     end
     return item
@@ -383,11 +417,12 @@ local NEXT_COLUMN = { todo = "in_progress", in_progress = "done" }
 function M.execute(item, opts)
     opts = opts or {}
     if type(opts) ~= "table" then
-        fail("invalid_argument", "relm.desktop.execute: argument #2 (opts) must be a table")
+        fail("invalid_argument", i18n._("relm.desktop.execute: argument #2 (opts) must be a table"))
     end
     if type(item) == "table" and item.kind == "approval" then
         if opts.decision ~= "approve" and opts.decision ~= "reject" then
-            fail("invalid_argument", "relm.desktop.execute: an approval needs {decision=\"approve\"|\"reject\", note=}")
+            fail("invalid_argument",
+                i18n._("relm.desktop.execute: an approval needs {decision=\"approve\"|\"reject\", note=}"))
         end
         return relm.approval.decide(item.release_id, { decision = opts.decision, note = opts.note })
     end
@@ -395,7 +430,7 @@ function M.execute(item, opts)
         local a = relm.activity.get(item.activity_id)
         local to = opts.to or NEXT_COLUMN[a.status]
         if not to then
-            fail("not_allowed", ("activity #%d is %s; nothing left to execute"):format(a.id, a.status))
+            fail("not_allowed", (i18n._("activity #%d is %s; nothing left to execute")):format(a.id, a.status))
         end
         return relm.activity.move(a.id, to, { note = opts.note, actual_minutes = opts.actual_minutes })
     end
@@ -417,9 +452,9 @@ function M.execute(item, opts)
             end
         end
         if #found ~= 1 then
-            fail("not_allowed", ("release %s: %s; say which with {action=}"):format(r.number,
-                #found == 0 and "no workflow transition is open to you now"
-                or "several transitions are open (" .. table.concat(found, ", ") .. ")"))
+            fail("not_allowed", (i18n._("release %s: %s; say which with {action=}")):format(r.number,
+                #found == 0 and i18n._("no workflow transition is open to you now")
+                or i18n._("several transitions are open (") .. table.concat(found, ", ") .. ")"))
         end
         name = found[1]
     end
@@ -435,7 +470,7 @@ end
 function M.schedule(item, at, opts)
     local id = type(item) == "table" and item.activity_id or item
     if math.type(id) ~= "integer" then
-        fail("invalid_argument", "relm.desktop.schedule: argument #1 must be an activity row or id")
+        fail("invalid_argument", i18n._("relm.desktop.schedule: argument #1 must be an activity row or id"))
     end
     return relm.activity.schedule(id, at, opts)
 end

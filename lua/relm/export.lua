@@ -1,5 +1,6 @@
 -- relm/export.lua: one way to write any array of records (relm.sql results,
 -- search results, what a script builds) as CSV, JSON or JSON lines.
+local i18n = require "relm.i18n"
 local cjson = require "cjson"
 
 local M = {}
@@ -219,7 +220,7 @@ end
 function M.format_of(path, format, fname)
     if format ~= nil then
         if format ~= "csv" and format ~= "json" and format ~= "jsonl" then
-            relm.error("invalid_argument", ("%s: format must be \"csv\", \"json\" or \"jsonl\", got %s")
+            relm.error("invalid_argument", (i18n._("%s: format must be \"csv\", \"json\" or \"jsonl\", got %s"))
                 :format(fname, tostring(format)), 3)
         end
         return format
@@ -227,9 +228,10 @@ function M.format_of(path, format, fname)
     local ext = path:match("%.([%w]+)$")
     local f = ext and M.formats[ext:lower()]
     if not f then
-        relm.error("invalid_argument", ("%s: cannot tell the format of '%s'%s: relm writes .csv, .json and "
-            .. ".jsonl (or give opts.format = \"csv\"|\"json\"|\"jsonl\")")
-            :format(fname, path, ext and (" (." .. ext .. " is not written here)") or " (no extension)"), 3)
+        relm.error("invalid_argument", (i18n._("%s: cannot tell the format of '%s'%s: relm writes .csv, .json and ")
+            .. i18n._(".jsonl (or give opts.format = \"csv\"|\"json\"|\"jsonl\")"))
+            :format(fname, path, ext and (" (." .. ext
+                .. i18n._(" is not written here)")) or i18n._(" (no extension)")), 3)
     end
     return f
 end
@@ -299,18 +301,18 @@ end
 ---@param fname string
 function M.check_rows(rows, fname)
     if type(rows) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #1 (rows) must be an array of records, got "
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 (rows) must be an array of records, got ")
             .. type(rows), 3)
     end
     for i, row in ipairs(rows) do
         if type(row) ~= "table" then
-            relm.error("invalid_argument", ("%s: row %d is a %s, not a record (a table keyed by column names)")
+            relm.error("invalid_argument", (i18n._("%s: row %d is a %s, not a record (a table keyed by column names)"))
                 :format(fname, i, type(row)), 3)
         end
     end
     if next(rows) ~= nil and rows[1] == nil then
-        relm.error("invalid_argument", fname .. ": argument #1 (rows) must be an array of records, "
-            .. "not a single record or a table of filters", 3)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 (rows) must be an array of records, ")
+            .. i18n._("not a single record or a table of filters"), 3)
     end
 end
 
@@ -339,10 +341,10 @@ end
 ---@return table opts the options, {} when none were given
 function M.check_target(path, opts, fname)
     if type(path) ~= "string" or path == "" then
-        relm.error("invalid_argument", fname .. ": argument #2 (path) must be a file name", 3)
+        relm.error("invalid_argument", fname .. i18n._(": argument #2 (path) must be a file name"), 3)
     end
     if opts ~= nil and type(opts) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #3 (opts) must be a table", 3)
+        relm.error("invalid_argument", fname .. i18n._(": argument #3 (opts) must be a table"), 3)
     end
     return opts or {}
 end
@@ -352,10 +354,10 @@ function M.export(rows, path, opts)
     M.check_rows(rows, fname)
     opts = M.check_target(path, opts, fname)
     if opts.columns ~= nil and type(opts.columns) ~= "table" then
-        relm.error("invalid_argument", fname .. ": opts.columns must be an array of names", 2)
+        relm.error("invalid_argument", fname .. i18n._(": opts.columns must be an array of names"), 2)
     end
     if opts.progress ~= nil and type(opts.progress) ~= "function" then
-        relm.error("invalid_argument", fname .. ": opts.progress must be a function(done, total)", 2)
+        relm.error("invalid_argument", fname .. i18n._(": opts.progress must be a function(done, total)"), 2)
     end
     local format = M.format_of(path, opts.format, fname)
     return M.write_file(rows, path, format, opts.columns or M.columns(rows), opts, fname)
@@ -367,7 +369,7 @@ function M.write_file(rows, path, format, columns, opts, fname)
     local tmp = path .. ".relm-tmp"
     local h, err = io.open(tmp, "wb")
     if not h then
-        relm.error("io_error", fname .. ": cannot write '" .. path .. "': " .. tostring(err), 3)
+        relm.error("io_error", fname .. i18n._(": cannot write '") .. path .. "': " .. tostring(err), 3)
     end
     local progress = require "relm.progress"
     local p = progress.new { total = #rows, label = "export " .. path, unit = "rows", callback = opts.progress }
@@ -380,12 +382,12 @@ function M.write_file(rows, path, format, columns, opts, fname)
         if not ok then
             error(e, 0)
         end
-        relm.error("io_error", fname .. ": cannot write '" .. path .. "': " .. tostring(cerr), 3)
+        relm.error("io_error", fname .. i18n._(": cannot write '") .. path .. "': " .. tostring(cerr), 3)
     end
     local renamed, rerr = os.rename(tmp, path)
     if not renamed then
         os.remove(tmp)
-        relm.error("io_error", fname .. ": cannot write '" .. path .. "': " .. tostring(rerr), 3)
+        relm.error("io_error", fname .. i18n._(": cannot write '") .. path .. "': " .. tostring(rerr), 3)
     end
     if p then
         p:done(#rows)

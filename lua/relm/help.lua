@@ -7,6 +7,7 @@
 -- module's summary is its two-line header comment. A C module may export a
 -- `__doc` table: {_module = "one line", fname = "(args) -> result: one line"}.
 local complete = require "relm.complete"
+local i18n = require "relm.i18n"
 
 local M = {}
 
@@ -370,7 +371,7 @@ local function wrap(out, s, indent)
 end
 
 local function lines_overview()
-    local out = { "relm modules (help(relm.NAME) lists a module's functions):" }
+    local out = { i18n._("relm modules (help(relm.NAME) lists a module's functions):") }
     local mods = complete.modules()
     local w = 0
     for _, n in ipairs(mods) do
@@ -384,7 +385,7 @@ local function lines_overview()
         top[#top + 1] = "relm." .. f.name
     end
     -- The top-level functions, wrapped to the width.
-    local line = "top level (help(relm) for details):"
+    local line = i18n._("top level (help(relm) for details):")
     for _, name in ipairs(top) do
         if #line + #name + 2 > width() then
             out[#out + 1] = line
@@ -393,7 +394,7 @@ local function lines_overview()
         line = line .. " " .. name .. ","
     end
     out[#out + 1] = (line:gsub(",$", ""))
-    out[#out + 1] = fit("help(relm.NAME.fn): one function. Tab completes, Ctrl-C stops, Ctrl-D leaves.")
+    out[#out + 1] = fit(i18n._("help(relm.NAME.fn): one function. Tab completes, Ctrl-C stops, Ctrl-D leaves."))
     return out
 end
 
@@ -403,7 +404,7 @@ local function lines_module(name)
     out[#out + 1] = fit((name == "" and "relm" or "relm." .. name) .. (d and ": " .. d or ""))
     local fns = M.functions(name)
     if #fns == 0 then
-        out[#out + 1] = "  (no functions)"
+        out[#out + 1] = i18n._("  (no functions)")
     end
     for _, f in ipairs(fns) do
         local prefix = name == "" and "relm." or "relm." .. name .. "."
@@ -416,10 +417,10 @@ local function lines_function(name, fname, v)
     local d = function_doc(name, fname)
     local out = {}
     if not d then
-        out[1] = qualified(name, fname) .. "(...): no documentation"
+        out[1] = qualified(name, fname) .. i18n._("(...): no documentation")
         local info = type(v) == "function" and debug.getinfo(v, "S")
         if info and info.what == "Lua" then
-            out[2] = "  defined at " .. info.short_src .. ":" .. info.linedefined
+            out[2] = i18n._("  defined at ") .. info.short_src .. ":" .. info.linedefined
         end
         return out
     end
@@ -449,12 +450,12 @@ function M.lines(v)
     if type(v) == "string" then
         local field = value_field(v)
         if field then
-            return { ("relm.%s is a value (%q), not a module or a function; help(relm) lists the functions")
+            return { i18n._("relm.%s is a value (%q), not a module or a function; help(relm) lists the functions")
                 :format(field, relm[field]) }
         end
         local bare = v:gsub("^relm%.?", "")
         if bare ~= "" and not bare:match("^[%a_][%w_]*$") and not bare:match("^[%a_][%w_]*%.[%a_][%w_]*$") then
-            return { ("help(%q): not a name; help(\"cmdb\"), help(\"cmdb.get\") or help(relm.cmdb.get); "
+            return { i18n._("help(%q): not a name; help(\"cmdb\"), help(\"cmdb.get\") or help(relm.cmdb.get); "
                 .. "help() lists the modules"):format(v) }
         end
         name, fname = resolve(v)
@@ -467,9 +468,9 @@ function M.lines(v)
                     found[#found + 1] = "help(relm." .. mod .. "." .. name .. ")"
                 end
             end
-            local out = { "no module relm." .. name .. "; help() lists the modules" }
+            local out = { i18n._("no module relm.%s; help() lists the modules"):format(name) }
             if #found > 0 then
-                wrap(out, "  functions called " .. name .. ": " .. table.concat(found, ", "), "    ")
+                wrap(out, i18n._("  functions called %s: %s"):format(name, table.concat(found, ", ")), "    ")
             end
             return out
         end
@@ -478,8 +479,8 @@ function M.lines(v)
         if name == nil then
             local info = type(v) == "function" and debug.getinfo(v, "S")
             local where = info and info.what == "Lua"
-                and " (a function defined at " .. info.short_src .. ":" .. info.linedefined .. ")" or ""
-            return { "no help for this " .. type(v) .. where .. "; help() lists the modules" }
+                and i18n._(" (a function defined at %s:%d)"):format(info.short_src, info.linedefined) or ""
+            return { i18n._("no help for this %s%s; help() lists the modules"):format(type(v), where) }
         end
     end
     if fname then
@@ -497,7 +498,7 @@ end
 function M.help(...)
     local v = ...
     if v == nil and select("#", ...) > 0 then
-        io.write("help(nil): no such name (misspelt?); help() lists modules, Tab completes\n")
+        io.write(i18n._("help(nil): no such name (misspelt?); help() lists modules, Tab completes"), "\n")
         return
     end
     io.write(table.concat(M.lines(v), "\n"), "\n")

@@ -1,6 +1,7 @@
 -- relm/init.lua: builds the global `relm` table. Modules load on first use
 -- (relm.cmdb loads lua/relm/cmdb.lua, or the C module relm.core.cmdb when
 -- there is no Lua file), so start-up pays only for what a script touches.
+local i18n = require "relm.i18n"
 local base = require "relm.core.base"
 
 ---@class relm
@@ -13,6 +14,37 @@ local relm = {
     whoami = base.whoami,
     info = base.info,
 }
+
+---The translation of msgid in the user's language (LANG, LC_MESSAGES,
+---LANGUAGE) from relm's catalogue, or msgid itself: relm._("closed").
+---@param msgid string
+---@return string
+function relm._(msgid)
+    if type(msgid) ~= "string" then
+        relm.error("invalid_argument", i18n._("relm._: argument #1 (msgid) must be a string"), 2)
+    end
+    return i18n._(msgid)
+end
+
+---The singular or plural form for n, translated: relm.n_("%d CI", "%d CIs", n).
+---@param singular string
+---@param plural string
+---@param n integer
+---@return string
+function relm.n_(singular, plural, n)
+    if type(singular) ~= "string" or type(plural) ~= "string" or math.type(n) ~= "integer" then
+        relm.error("invalid_argument", i18n._("relm.n_: arguments must be two strings and an integer"), 2)
+    end
+    return i18n.n_(singular, plural, n)
+end
+
+---A label for the user's language from a string or a table
+---{en = "...", pt_BR = "...", es = "..."}, English when the language is missing.
+---@param label string|table
+---@return string|nil
+function relm.label(label)
+    return i18n.label(label)
+end
 
 -- What sqlite3's dot commands do, as functions (docs/repl.md). They load
 -- the printer and the exporter on first use only.
@@ -38,7 +70,7 @@ end
 ---@param path string
 function relm.once(path)
     if type(path) ~= "string" then
-        relm.error("invalid_argument", "relm.once: argument #1 (path) must be a file name", 2)
+        relm.error("invalid_argument", i18n._("relm.once: argument #1 (path) must be a file name"), 2)
     end
     require("relm.pretty").set_output(path, true)
 end
@@ -56,7 +88,7 @@ end
 ---@return string
 function relm.schema(pattern)
     if pattern ~= nil and type(pattern) ~= "string" then
-        relm.error("invalid_argument", "relm.schema: argument #1 (pattern) must be a string (SQL LIKE)", 2)
+        relm.error("invalid_argument", i18n._("relm.schema: argument #1 (pattern) must be a string (SQL LIKE)"), 2)
     end
     local rows = base.sql("SELECT sql FROM sqlite_schema WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite%' "
         .. "AND name LIKE ? ORDER BY tbl_name, type DESC, name", pattern or "%")

@@ -1,5 +1,6 @@
 -- relm/justification.lua: the catalogue of reasons a person
 -- gives to suspend, cancel or reopen a release. Administrators maintain it.
+local i18n = require "relm.i18n"
 local P = require "relm.core.people"
 
 local M = {}
@@ -11,7 +12,8 @@ local M = {}
 ---@return integer
 function M.add(spec)
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", "relm.justification.add: argument #1 must be a table, got " .. type(spec), 2)
+        relm.error("invalid_argument", i18n._("relm.justification.add: argument #1 must be a table, got ")
+            .. type(spec), 2)
     end
     return P.justification_add(spec)
 end
@@ -22,10 +24,10 @@ end
 ---@param fields table
 function M.update(id, fields)
     if math.type(id) ~= "integer" then
-        relm.error("invalid_argument", "relm.justification.update: argument #1 (id) must be an integer", 2)
+        relm.error("invalid_argument", i18n._("relm.justification.update: argument #1 (id) must be an integer"), 2)
     end
     if type(fields) ~= "table" then
-        relm.error("invalid_argument", "relm.justification.update: argument #2 (fields) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.justification.update: argument #2 (fields) must be a table"), 2)
     end
     P.justification_update(id, fields)
 end
@@ -46,7 +48,7 @@ end
 function M.list(opts)
     opts = opts or {}
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.justification.list: argument #1 (opts) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.justification.list: argument #1 (opts) must be a table"), 2)
     end
     local out = {}
     for _, r in ipairs(relm.sql("SELECT * FROM justifications ORDER BY id")) do

@@ -3,6 +3,7 @@
 -- Writes and checksums are C (relm.core.media); reads are plain queries here.
 -- Writes (add, update, link, spare_add) need the cmdb permission and raise
 -- permission_denied without it (docs/permissions.md).
+local i18n = require "relm.i18n"
 local C = require "relm.core.media"
 
 local M = {}
@@ -35,8 +36,8 @@ end
 
 local function check_name(fn, name)
     if type(name) ~= "string" or name == "" then
-        relm.error("invalid_argument", fn .. ": argument #1 (name) must be a media name, got "
-            .. (name == "" and "an empty string" or type(name)))
+        relm.error("invalid_argument", fn .. i18n._(": argument #1 (name) must be a media name, got ")
+            .. (name == "" and i18n._("an empty string") or type(name)))
     end
 end
 
@@ -59,8 +60,8 @@ function M.get(name, version)
     local rows = relm.sql("SELECT " .. COLUMNS .. " FROM media WHERE name = ? AND (?2 IS NULL OR version = ?2) "
         .. "ORDER BY id DESC LIMIT 1", name, version)
     if #rows == 0 then
-        relm.error("not_found", version and ("no media '" .. name .. "' version '" .. version .. "'")
-            or ("no media named '" .. name .. "'"))
+        relm.error("not_found", version and (i18n._("no media '") .. name .. i18n._("' version '") .. version .. "'")
+            or (i18n._("no media named '") .. name .. "'"))
     end
     return record(rows[1])
 end
@@ -70,7 +71,8 @@ end
 ---@return table[] media
 function M.list(filter)
     if filter ~= nil and type(filter) ~= "table" then
-        relm.error("invalid_argument", "relm.media.list: argument #1 (filter) must be a table, got " .. type(filter))
+        relm.error("invalid_argument", i18n._("relm.media.list: argument #1 (filter) must be a table, got ")
+            .. type(filter))
     end
     local name = filter and filter.name
     local out = {}
@@ -116,7 +118,7 @@ M.checksum = C.checksum
 ---@param version? string
 function M.link(ci, name, version)
     if type(ci) ~= "string" then
-        relm.error("invalid_argument", "relm.media.link: argument #1 (ci) must be a CI name, got " .. type(ci))
+        relm.error("invalid_argument", i18n._("relm.media.link: argument #1 (ci) must be a CI name, got ") .. type(ci))
     end
     check_name("relm.media.link", name)
     C.link(ci, name, version)
@@ -126,7 +128,8 @@ end
 ---@param ci string
 function M.unlink(ci)
     if type(ci) ~= "string" then
-        relm.error("invalid_argument", "relm.media.unlink: argument #1 (ci) must be a CI name, got " .. type(ci))
+        relm.error("invalid_argument", i18n._("relm.media.unlink: argument #1 (ci) must be a CI name, got ")
+            .. type(ci))
     end
     C.link(ci, nil, nil)
 end
@@ -138,7 +141,7 @@ function M.of(ci)
     local rows = relm.sql("SELECT c.id AS ci_id, m.id FROM cis c LEFT JOIN media m ON m.id = c.media_id "
         .. "WHERE c.name = ?", ci)
     if #rows == 0 then
-        relm.error("not_found", "no CI named '" .. tostring(ci) .. "'")
+        relm.error("not_found", i18n._("no CI named '") .. tostring(ci) .. "'")
     end
     if rows[1].id == nil then
         return nil
@@ -159,13 +162,13 @@ end
 ---@return table[] spares
 function M.spare_list(filter)
     if filter ~= nil and type(filter) ~= "table" then
-        relm.error("invalid_argument", "relm.media.spare_list: argument #1 (filter) must be a table, got "
+        relm.error("invalid_argument", i18n._("relm.media.spare_list: argument #1 (filter) must be a table, got ")
             .. type(filter))
     end
     filter = filter or {}
     for k in pairs(filter) do
         if k ~= "name" and k ~= "model" and k ~= "location" and k ~= "status" then
-            relm.error("invalid_argument", "relm.media.spare_list: unknown filter '" .. tostring(k) .. "'")
+            relm.error("invalid_argument", i18n._("relm.media.spare_list: unknown filter '") .. tostring(k) .. "'")
         end
     end
     local rows = relm.sql("SELECT * FROM spares WHERE (:name IS NULL OR name = :name) "

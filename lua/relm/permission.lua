@@ -1,6 +1,7 @@
 -- relm/permission.lua: what each group may do: group x
 -- workflow ("*" = every workflow) x action ("cmdb": write the CMDB, on
 -- workflow "*" only). Writes are for administrators.
+local i18n = require "relm.i18n"
 local P = require "relm.core.people"
 
 local M = {}
@@ -9,16 +10,16 @@ M.actions = { "create", "execute", "delegate", "suspend", "reactivate", "reopen"
 
 local function args(spec, fname)
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #1 must be a table {group=, workflow=, action=}", 3)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 must be a table {group=, workflow=, action=}"), 3)
     end
     require("relm.args").check_keys(spec, { "group", "workflow", "action" }, fname, "field", "invalid_field")
     for _, k in ipairs({ "group", "action" }) do
         if type(spec[k]) ~= "string" then
-            relm.error("invalid_field", fname .. ": " .. k .. " must be a string", 3)
+            relm.error("invalid_field", fname .. ": " .. k .. i18n._(" must be a string"), 3)
         end
     end
     if spec.workflow ~= nil and type(spec.workflow) ~= "string" then
-        relm.error("invalid_field", fname .. ": workflow must be a string (or \"*\")", 3)
+        relm.error("invalid_field", fname .. i18n._(": workflow must be a string (or \"*\")"), 3)
     end
     return spec.group, spec.workflow or "*", spec.action
 end
@@ -46,10 +47,10 @@ end
 ---@return table[]
 function M.list(group)
     if group ~= nil and type(group) ~= "string" then
-        relm.error("invalid_argument", "relm.permission.list: argument #1 (group) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.permission.list: argument #1 (group) must be a string"), 2)
     end
     if group ~= nil and #relm.sql("SELECT 1 FROM groups WHERE name = ?", group) == 0 then
-        relm.error("not_found", ("relm.permission.list: no group named '%s' (relm.group.list() lists them)")
+        relm.error("not_found", (i18n._("relm.permission.list: no group named '%s' (relm.group.list() lists them)"))
             :format(group), 2)
     end
     return relm.sql([[

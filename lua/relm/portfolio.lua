@@ -1,6 +1,7 @@
 -- relm/portfolio.lua: portfolios of release models written as
 -- Lua templates (portfolios/*.lua), kept in the database (portfolios,
 -- models). See docs/portfolios.md for the template language.
+local i18n = require "relm.i18n"
 local P = require "relm.core.portfolio"
 local cjson = require "cjson"
 
@@ -17,6 +18,23 @@ local ACTIVITY_KEYS = {
     title = "string", description = "string", group = "string", assignee = "string",
     estimate_hours = "number", order = "number",
 }
+
+-- A template text: a string, or one per language {en = "...", pt_BR =
+-- "...", es = "..."} with English among them (the fallback).
+local function is_text(v)
+    if type(v) == "string" then
+        return true
+    end
+    if type(v) ~= "table" or type(v.en) ~= "string" then
+        return false
+    end
+    for lang, text in pairs(v) do
+        if type(lang) ~= "string" or type(text) ~= "string" then
+            return false
+        end
+    end
+    return true
+end
 
 -- "a, b, c": the names of a field table, sorted, for "unknown field" messages.
 local function known(keys)
@@ -46,18 +64,18 @@ local function activity(where, a, i)
         return { title = a, order = i }
     end
     if type(a) ~= "table" then
-        bad(where, "activity #" .. i .. " must be a title or a table")
+        bad(where, i18n._("activity #") .. i .. i18n._(" must be a title or a table"))
     end
     for k, v in pairs(a) do
         if ACTIVITY_KEYS[k] == nil then
-            bad(where, "activity #" .. i .. ": unknown field '" .. tostring(k) .. "' (known: "
+            bad(where, i18n._("activity #") .. i .. i18n._(": unknown field '") .. tostring(k) .. i18n._("' (known: ")
                 .. known(ACTIVITY_KEYS) .. ")")
         elseif type(v) ~= ACTIVITY_KEYS[k] then
-            bad(where, "activity #" .. i .. ": " .. k .. " must be a " .. ACTIVITY_KEYS[k])
+            bad(where, i18n._("activity #") .. i .. ": " .. k .. i18n._(" must be a ") .. ACTIVITY_KEYS[k])
         end
     end
     if type(a.title) ~= "string" then
-        bad(where, "activity #" .. i .. " needs a title")
+        bad(where, i18n._("activity #") .. i .. i18n._(" needs a title"))
     end
     local out = {}
     for k, v in pairs(a) do
@@ -72,26 +90,30 @@ local function normalise_model(file, pname, name, spec)
     local where = ("%s: portfolio '%s', model '%s'"):format(file, pname, name)
     for k, v in pairs(spec) do
         if MODEL_KEYS[k] == nil then
-            bad(where, "unknown field '" .. tostring(k) .. "' (known: " .. known(MODEL_KEYS) .. ")")
+            bad(where, i18n._("unknown field '") .. tostring(k) .. i18n._("' (known: ") .. known(MODEL_KEYS) .. ")")
         elseif type(v) ~= MODEL_KEYS[k] then
-            bad(where, k .. " must be a " .. MODEL_KEYS[k] .. ", got " .. type(v))
+            bad(where, k .. i18n._(" must be a ") .. MODEL_KEYS[k] .. i18n._(", got ") .. type(v))
         end
     end
     for _, k in ipairs({ "impact", "urgency", "risk" }) do
         local v = spec[k]
         if v ~= nil and v ~= "low" and v ~= "medium" and v ~= "high" then
-            bad(where, k .. " must be low, medium or high, got '" .. v .. "'")
+            bad(where, k .. i18n._(" must be low, medium or high, got '") .. v .. "'")
         end
     end
     if spec.status ~= nil and spec.status ~= "new" and spec.status ~= "active" and spec.status ~= "retired" then
-        bad(where, "status must be new, active or retired, got '" .. spec.status .. "'")
+        bad(where, i18n._("status must be new, active or retired, got '") .. spec.status .. "'")
     end
     if spec.sla_hours ~= nil and spec.sla_hours <= 0 then
-        bad(where, "sla_hours must be positive")
+        bad(where, i18n._("sla_hours must be positive"))
     end
-    for k in pairs(spec.email or {}) do
+    for k, v in pairs(spec.email or {}) do
         if not EMAIL_KEYS[k] then
-            bad(where, "email: unknown template '" .. tostring(k) .. "' (creation, actions, closure)")
+            bad(where, i18n._("email: unknown template '") .. tostring(k) .. i18n._("' (creation, actions, closure)"))
+        end
+        if not is_text(v) then
+            bad(where, i18n._("email: template '%s' must be a text, or one per language like "
+                .. "{ en = \"...\", pt_BR = \"...\", es = \"...\" }"):format(k))
         end
     end
     local prefill = { planning = {}, deployment = {}, notes = {} }
@@ -102,7 +124,7 @@ local function normalise_model(file, pname, name, spec)
     end
     for i, n in ipairs(spec.notes or {}) do
         if type(n) ~= "string" then
-            bad(where, "notes #" .. i .. " must be a string")
+            bad(where, i18n._("notes #") .. i .. i18n._(" must be a string"))
         end
         prefill.notes[i] = n
     end
@@ -126,7 +148,7 @@ end
 local function read_template(path)
     local f, err = io.open(path, "r")
     if not f then
-        relm.error("not_found", "portfolio template: " .. tostring(err), 0)
+        relm.error("not_found", i18n._("portfolio template: ") .. tostring(err), 0)
     end
     local text = f:read("a")
     f:close()
@@ -136,18 +158,18 @@ local function read_template(path)
     local env = {}
     function env.portfolio(name)
         if type(name) ~= "string" then
-            bad(file, 'write portfolio "name" { description = "..." }')
+            bad(file, i18n._('write portfolio "name" { description = "..." }'))
         end
         if result.name then
-            bad(file, "one portfolio per file ('" .. result.name .. "' already)")
+            bad(file, i18n._("one portfolio per file ('") .. result.name .. i18n._("' already)"))
         end
         return function(spec)
             if type(spec) ~= "table" then
-                bad(file, 'write portfolio "' .. name .. '" { description = "..." }')
+                bad(file, i18n._('write portfolio "') .. name .. i18n._('" { description = "..." }'))
             end
             for k in pairs(spec) do
                 if k ~= "description" then
-                    bad(file, "portfolio '" .. name .. "': unknown field '" .. tostring(k) .. "'")
+                    bad(file, i18n._("portfolio '") .. name .. i18n._("': unknown field '") .. tostring(k) .. "'")
                 end
             end
             result.name = name
@@ -156,17 +178,17 @@ local function read_template(path)
     end
     function env.model(name)
         if type(name) ~= "string" then
-            bad(file, 'write model "name" { workflow = "...", ... }')
+            bad(file, i18n._('write model "name" { workflow = "...", ... }'))
         end
         return function(spec)
             if not result.name then
-                bad(file, "model '" .. name .. "' comes before the portfolio line")
+                bad(file, i18n._("model '") .. name .. i18n._("' comes before the portfolio line"))
             end
             if type(spec) ~= "table" then
-                bad(file, 'write model "' .. name .. '" { workflow = "...", ... }')
+                bad(file, i18n._('write model "') .. name .. i18n._('" { workflow = "...", ... }'))
             end
             if seen[name] then
-                bad(file, "model '" .. name .. "' is defined twice")
+                bad(file, i18n._("model '") .. name .. i18n._("' is defined twice"))
             end
             seen[name] = true
             result.models[#result.models + 1] = normalise_model(file, result.name, name, spec)
@@ -174,10 +196,10 @@ local function read_template(path)
     end
     setmetatable(env, {
         __index = function(_, k)
-            bad(file, "unknown name '" .. tostring(k) .. "' (a template knows portfolio and model)")
+            bad(file, i18n._("unknown name '") .. tostring(k) .. i18n._("' (a template knows portfolio and model)"))
         end,
         __newindex = function(_, k)
-            bad(file, "templates cannot set globals ('" .. tostring(k) .. "')")
+            bad(file, i18n._("templates cannot set globals ('") .. tostring(k) .. "')")
         end,
     })
     -- Text only, in the sandbox: a template that loops or eats memory
@@ -185,7 +207,7 @@ local function read_template(path)
     local SB = require "relm.core.sandbox"
     local lok, chunk = pcall(SB.load, text, "@" .. path, env)
     if not lok then
-        relm.error("invalid_field", "portfolio template: " .. tostring(chunk.message or chunk), 0)
+        relm.error("invalid_field", i18n._("portfolio template: ") .. tostring(chunk.message or chunk), 0)
     end
     template_error = nil
     local ok, rerr = pcall(SB.call, chunk)
@@ -195,10 +217,10 @@ local function read_template(path)
         if original then
             error(original, 0)
         end
-        relm.error("invalid_field", "portfolio template " .. file .. ": " .. tostring(rerr.message or rerr), 0)
+        relm.error("invalid_field", i18n._("portfolio template ") .. file .. ": " .. tostring(rerr.message or rerr), 0)
     end
     if not result.name then
-        bad(file, 'no portfolio "name" { ... } line')
+        bad(file, i18n._('no portfolio "name" { ... } line'))
     end
     return result
 end
@@ -210,7 +232,7 @@ end
 ---@return string
 function M.load(path)
     if type(path) ~= "string" then
-        relm.error("invalid_argument", "relm.portfolio.load: argument #1 (path) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.portfolio.load: argument #1 (path) must be a string"), 2)
     end
     local t = read_template(path)
     P.sync(t.name, t.description, path:match("[^/]+$"), t.models, true)
@@ -251,8 +273,15 @@ local ensure_synced = M.ensure_synced
 
 local json = require "relm.json"
 
+-- A model row as Lua reads it: templates in the reader's language (a
+-- template written per language falls back to English), the templates as
+-- written in templates_by_language.
 local function decode_model(r)
-    r.templates = cjson.decode(r.templates)
+    r.templates_by_language = cjson.decode(r.templates)
+    r.templates = {}
+    for k, v in pairs(r.templates_by_language) do
+        r.templates[k] = i18n.label(v)
+    end
     r.prefill = json.decode(r.prefill)
     return r
 end
@@ -331,7 +360,7 @@ end
 ---@return table
 function M.model(portfolio, model)
     if type(portfolio) ~= "string" or type(model) ~= "string" then
-        relm.error("invalid_argument", "relm.portfolio.model: portfolio and model names (strings) expected", 2)
+        relm.error("invalid_argument", i18n._("relm.portfolio.model: portfolio and model names (strings) expected"), 2)
     end
     ensure_synced()
     local rows = relm.sql([[SELECT m.* FROM models m JOIN portfolios p ON p.id = m.portfolio_id
@@ -340,14 +369,16 @@ function M.model(portfolio, model)
         if not relm.sql("SELECT 1 FROM portfolios WHERE name = ?", portfolio)[1] then
             for _, t in ipairs(relm.user.is_admin() and {} or unloaded_templates()) do
                 if t.name == portfolio then
-                    relm.error("not_found", "portfolio '" .. portfolio .. "' is shipped but not loaded into "
-                        .. "this database yet: an administrator loads it (relm.portfolio.sync(), or any "
-                        .. "relm.portfolio call made as an administrator)", 2)
+                    relm.error("not_found", i18n._("portfolio '") .. portfolio
+                        .. i18n._("' is shipped but not loaded into ")
+                        .. i18n._("this database yet: an administrator loads it (relm.portfolio.sync(), or any ")
+                        .. i18n._("relm.portfolio call made as an administrator)"), 2)
                 end
             end
-            relm.error("not_found", "no portfolio named '" .. portfolio .. "' (see relm.portfolio.list())", 2)
+            relm.error("not_found", i18n._("no portfolio named '") .. portfolio
+                .. i18n._("' (see relm.portfolio.list())"), 2)
         end
-        relm.error("not_found", "portfolio '" .. portfolio .. "' has no model '" .. model .. "'", 2)
+        relm.error("not_found", i18n._("portfolio '") .. portfolio .. i18n._("' has no model '") .. model .. "'", 2)
     end
     local m = decode_model(rows[1])
     m.portfolio = portfolio
@@ -361,9 +392,28 @@ end
 ---@param status string
 function M.set_status(portfolio, model, status)
     if type(portfolio) ~= "string" or type(model) ~= "string" or type(status) ~= "string" then
-        relm.error("invalid_argument", "relm.portfolio.set_status: portfolio, model and status (strings) expected", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.portfolio.set_status: portfolio, model and status (strings) expected"), 2)
     end
     P.model_status(portfolio, model, status)
+end
+
+---A model's e-mail template (creation, actions or closure) in the reader's
+---language: templates is the model's templates (the JSON text kept in the
+---database, or its table); a template written per language falls back to
+---English when the language is missing. nil when the model has none.
+---@param templates string|table
+---@param name string
+---@return string|nil
+function M.template(templates, name)
+    if type(templates) == "string" then
+        templates = cjson.decode(templates)
+    end
+    if type(templates) ~= "table" or type(name) ~= "string" then
+        relm.error("invalid_argument",
+            i18n._("relm.portfolio.template: arguments must be a model's templates and a name"), 2)
+    end
+    return i18n.label(templates[name])
 end
 
 return M

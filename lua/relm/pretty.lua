@@ -1,5 +1,6 @@
 -- relm/pretty.lua: how values print in the REPL and `relm -e`. Arrays of
 -- records print as aligned tables, other tables as readable Lua, cycles marked.
+local i18n = require "relm.i18n"
 local M = {}
 
 --- Widest cell before it is cut with an ellipsis.
@@ -166,12 +167,19 @@ M.display_width = width
 ---@return string
 M.cut = cut
 
+-- An ISO timestamp as relm stores them (2026-11-23T12:34:22.669Z), or as
+-- cell() wrote it for a language with its own dates (23/11/2026 12:34).
+local function is_stamp(s)
+    return s:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[%.%d]*Z?$") ~= nil
+        or s:match("^%d%d[/.-]%d%d[/.-]%d%d%d%d %d%d:%d%d$") ~= nil
+end
+
 local function cell(v, max)
     local s
     if v == nil then
         s = ""
-    elseif math.type(v) == "float" then
-        s = string.format("%.14g", v)
+    elseif type(v) == "number" then
+        s = i18n.number(v) -- 1.234.567,5 in pt_BR; 12345 and 1.5 in English
     elseif type(v) == "table" then
         if not is_scalar_list(v) then
             return next(v) == nil and "{}" or "{…}"
@@ -184,6 +192,8 @@ local function cell(v, max)
     elseif type(v) == "string" and not utf8.len(v) then
         -- A BLOB or other binary: raw bytes would garble the terminal.
         s = "<" .. #v .. " bytes>"
+    elseif type(v) == "string" and (is_stamp(v) or v:match("^%d%d%d%d%-%d%d%-%d%d$")) then
+        s = i18n.datetime(v) -- 07/12/2026 05:30 and 07/12/2026 in pt_BR and es
     else
         s = tostring(v)
     end
@@ -227,10 +237,6 @@ local function line_width(widths)
     return sum
 end
 
--- An ISO timestamp as relm stores them (2026-11-23T12:34:22.669Z).
-local function is_stamp(s)
-    return s:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d[%.%d]*Z?$") ~= nil
-end
 
 -- Make room in a table too wide for total_width, before fit() narrows
 -- cells: columns with nothing to read at a glance (every cell empty, {} or
@@ -312,17 +318,18 @@ end
 ---@param rows table[] records keyed by column name
 ---@param columns? string[] column order (default: relm.sql's order, else sorted keys)
 ---@param opts? {width: integer, max_rows: integer, max_cell: integer, keep: string[], total: integer, offset: integer,
----  header: boolean}
+---  header: boolean, labels: table<string, string>}
 --- fit to width (keep: never cut); max_rows; cells cut at max_cell (default
 --- M.max_cell); total and offset: where a capped answer stands; header =
---- false leaves the header and its rule out
+--- false leaves the header and its rule out; labels: the header shown for a
+--- column name (translated), the name itself when missing
 ---@return string
 function M.table(rows, columns, opts)
     if type(rows) ~= "table" then
-        error("pretty.table: argument #1 (rows) must be an array of records", 2)
+        error(i18n._("pretty.table: argument #1 (rows) must be an array of records"), 2)
     end
     if columns ~= nil and type(columns) ~= "table" then
-        error("pretty.table: argument #2 (columns) must be an array of names", 2)
+        error(i18n._("pretty.table: argument #2 (columns) must be an array of names"), 2)
     end
     opts = opts or {}
     if columns == nil then
@@ -336,8 +343,9 @@ function M.table(rows, columns, opts)
         shown = opts.max_rows
     end
     local widths, cells, numeric = {}, {}, {}
+    local labels = opts.labels or {}
     for c, name in ipairs(columns) do
-        widths[c] = width(cell(name, max_cell))
+        widths[c] = width(cell(labels[name] or name, max_cell))
         -- Right-align columns whose every value is a number.
         local all, any = true, false
         for r = 1, shown do
@@ -385,7 +393,7 @@ function M.table(rows, columns, opts)
     end
     local header = {}
     for c, name in ipairs(columns) do
-        header[c] = cell(name, max_cell)
+        header[c] = cell(labels[name] or name, max_cell)
     end
     local out = {}
     if opts.header ~= false then
@@ -399,12 +407,12 @@ function M.table(rows, columns, opts)
         out[#out + 1] = line(cells[r])
     end
     if shown < #rows then
-        out[#out + 1] = string.format("… %d more rows not shown (relm.pretty.max_rows = %d)",
-            #rows - shown, opts.max_rows)
+        out[#out + 1] = string.format(i18n.n_("… %d more row not shown (relm.pretty.max_rows = %d)",
+            "… %d more rows not shown (relm.pretty.max_rows = %d)", #rows - shown), #rows - shown, opts.max_rows)
     end
     if #hidden > 0 then
         -- Named on as many lines as the width needs.
-        local note = "not shown at this width:"
+        local note = i18n._("not shown at this width:")
         for i, name in ipairs(hidden) do
             local piece = " " .. name .. (i < #hidden and "," or "")
             if width(note) + width(piece) > opts.width then
@@ -448,12 +456,12 @@ end
 ---@return string
 function M.count_line(n, total, offset)
     if offset and offset > 0 and total then
-        return string.format("(rows %d-%d of %d; pass offset=, limit=)", offset + 1, offset + n, total)
+        return string.format(i18n._("(rows %d-%d of %d; pass offset=, limit=)"), offset + 1, offset + n, total)
     end
     if total and total > n then
-        return string.format("(%d of %d rows; pass limit=)", n, total)
+        return string.format(i18n.n_("(%d of %d row; pass limit=)", "(%d of %d rows; pass limit=)", total), n, total)
     end
-    return string.format("(%d row%s)", n, n == 1 and "" or "s")
+    return string.format(i18n.n_("(%d row)", "(%d rows)", n), n)
 end
 
 local function quote_key(k)
@@ -567,11 +575,11 @@ end
 ---@return string mode
 function M.set_mode(mode, opts)
     if mode ~= nil and not MODES[mode] then
-        relm.error("invalid_argument", "relm.mode: argument #1 must be one of table, box, csv, json, jsonl, "
-            .. "line, markdown, got " .. tostring(mode), 2)
+        relm.error("invalid_argument", i18n._("relm.mode: argument #1 must be one of table, box, csv, json, jsonl, ")
+            .. i18n._("line, markdown, got ") .. tostring(mode), 2)
     end
     if opts ~= nil and type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.mode: argument #2 (opts) must be a table {header = boolean}", 2)
+        relm.error("invalid_argument", i18n._("relm.mode: argument #2 (opts) must be a table {header = boolean}"), 2)
     end
     M.mode = mode or M.mode
     if opts and opts.header ~= nil then
@@ -595,8 +603,8 @@ end
 function M.set_output(path, once)
     local fname = once and "relm.once" or "relm.output"
     if path ~= nil and (type(path) ~= "string" or path == "") then
-        relm.error("invalid_argument", fname .. ": argument #1 (path) must be a file name, or nothing for "
-            .. "the screen", 2)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 (path) must be a file name, or nothing for ")
+            .. i18n._("the screen"), 2)
     end
     local previous = M.out_path
     if path == nil or path == "stdout" or path == "-" then
@@ -605,7 +613,7 @@ function M.set_output(path, once)
     end
     local h, err = io.open(path, "w")
     if not h then
-        relm.error("io_error", fname .. ": cannot write '" .. path .. "': " .. tostring(err), 2)
+        relm.error("io_error", fname .. i18n._(": cannot write '") .. path .. "': " .. tostring(err), 2)
     end
     close_out()
     M.out, M.out_path, M.out_once = h, path, once and true or false

@@ -1,6 +1,7 @@
 -- relm/priority.lua: the rule that turns impact and urgency into a priority
 -- 1 (most urgent) .. 5, and a priority into a default SLA allowance.
 -- Process designers may replace M.rule (see docs/releases.md).
+local i18n = require "relm.i18n"
 local M = {}
 
 local rank = { low = 1, medium = 2, high = 3 }
@@ -38,14 +39,15 @@ M.rule = M.default_rule
 ---@return integer
 function M.compute(impact, urgency, release)
     if not rank[impact] then
-        relm.error("invalid_field", "impact: must be low, medium or high, got " .. tostring(impact))
+        relm.error("invalid_field", i18n._("impact: must be low, medium or high, got ") .. tostring(impact))
     end
     if not rank[urgency] then
-        relm.error("invalid_field", "urgency: must be low, medium or high, got " .. tostring(urgency))
+        relm.error("invalid_field", i18n._("urgency: must be low, medium or high, got ") .. tostring(urgency))
     end
     local p = M.rule(impact, urgency, release)
     if math.type(p) ~= "integer" or p < 1 or p > 5 then
-        relm.error("invalid_field", "the priority rule returned " .. tostring(p) .. ", not an integer 1-5")
+        relm.error("invalid_field", i18n._("the priority rule returned ") .. tostring(p)
+            .. i18n._(", not an integer 1-5"))
     end
     return p
 end

@@ -8,6 +8,7 @@ M.interval = 0.1
 M.delay = 1
 
 -- luv is bound to the engine's own loop and always preloaded (lua/host.c).
+local i18n = require "relm.i18n"
 local uv = require "luv"
 
 local function now()
@@ -72,10 +73,10 @@ end
 ---@return relm.progress|nil
 function M.new(opts)
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.progress.new: argument #1 (opts) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.progress.new: argument #1 (opts) must be a table"), 2)
     end
     if opts.callback ~= nil and type(opts.callback) ~= "function" then
-        relm.error("invalid_argument", "relm.progress.new: opts.callback must be a function(done, total)", 2)
+        relm.error("invalid_argument", i18n._("relm.progress.new: opts.callback must be a function(done, total)"), 2)
     end
     local terminal = opts.callback == nil and (opts.terminal or (opts.terminal == nil and stderr_is_tty()))
     if opts.callback == nil and not terminal then

@@ -3,6 +3,7 @@
 -- the minimal records of those objects, the CI updates a closing release
 -- makes and the impact of a release. relm.release.relate/unrelate/related/
 -- impact/for_ci are this module's functions. See docs/related.md.
+local i18n = require "relm.i18n"
 local C = require "relm.core.related"
 
 local M = {}
@@ -40,25 +41,26 @@ local function release_id(id, fn)
         return id
     end
     if type(id) ~= "string" then
-        fail("invalid_argument", fn .. ": argument #1 (release) must be a release id or number, got " .. type(id))
+        fail("invalid_argument", fn .. i18n._(": argument #1 (release) must be a release id or number, got ")
+            .. type(id))
     end
     local row = relm.sql("SELECT id FROM releases WHERE number = ?", id)[1]
     if not row then
-        fail("not_found", "no release numbered '" .. id .. "'")
+        fail("not_found", i18n._("no release numbered '") .. id .. "'")
     end
     return row.id
 end
 
 local function check_kind(kind, fn)
     if type(kind) ~= "string" or not KIND[kind] then
-        fail("invalid_argument", ("%s: argument #2 (kind) must be one of %s, got %s")
+        fail("invalid_argument", (i18n._("%s: argument #2 (kind) must be one of %s, got %s"))
             :format(fn, table.concat(M.kinds, ", "), tostring(kind)))
     end
 end
 
 local function check_target(target, fn)
     if type(target) ~= "string" or target == "" then
-        fail("invalid_argument", fn .. ": argument #3 (target) must be a name or number, got " .. type(target))
+        fail("invalid_argument", fn .. i18n._(": argument #3 (target) must be a name or number, got ") .. type(target))
     end
 end
 
@@ -66,7 +68,7 @@ end
 -- " (did you mean 'crm-db'?)" as relm.cmdb.get gives it (error path only).
 local function with_ci_hint(err, kind)
     local missing = kind == "ci" and relm.is_error(err, "not_found") and type(err.message) == "string"
-        and err.message:match("^no CI named '(.*)'$")
+        and i18n.match(err.message, "no CI named '%s'")
     if missing then
         fail("not_found", err.message .. require("relm.cmdb").ci_hint(missing))
     end
@@ -99,16 +101,16 @@ function M.relate(id, kind, target, opts)
     check_kind(kind, fn)
     check_target(target, fn)
     if opts ~= nil and type(opts) ~= "table" then
-        fail("invalid_argument", fn .. ": argument #4 (opts) must be a table {note=}")
+        fail("invalid_argument", fn .. i18n._(": argument #4 (opts) must be a table {note=}"))
     end
     opts = opts or {}
     for k in pairs(opts) do
         if k ~= "note" then
-            fail("invalid_argument", fn .. ": unknown option '" .. tostring(k) .. "' (note)")
+            fail("invalid_argument", fn .. i18n._(": unknown option '") .. tostring(k) .. i18n._("' (note)"))
         end
     end
     if opts.note ~= nil and type(opts.note) ~= "string" then
-        fail("invalid_argument", fn .. ": note must be a string")
+        fail("invalid_argument", fn .. i18n._(": note must be a string"))
     end
     local ok, n = pcall(relm.tx, function()
         local linked = C.relate(rid, kind, target, opts.note)
@@ -184,11 +186,12 @@ end
 ---@return table[]
 function M.for_ci(name)
     if type(name) ~= "string" then
-        fail("invalid_argument", "relm.release.for_ci: argument #1 (name) must be a CI name, got " .. type(name))
+        fail("invalid_argument", i18n._("relm.release.for_ci: argument #1 (name) must be a CI name, got ")
+            .. type(name))
     end
     local ci = relm.sql("SELECT id FROM cis WHERE name = ?", name)[1]
     if not ci then
-        fail("not_found", "no CI named '" .. name .. "'" .. require("relm.cmdb").ci_hint(name))
+        fail("not_found", i18n._("no CI named '") .. name .. "'" .. require("relm.cmdb").ci_hint(name))
     end
     local rows = relm.sql([[
         SELECT r.id, r.number, r.title, r.status, r.state, v.number AS via, rc.note
@@ -217,10 +220,6 @@ function M.transition_done(before, after, wf)
 end
 
 -- "1 CI", "3 CIs".
-local function count(n, what)
-    return ("%d %s%s"):format(n, what, n == 1 and "" or "s")
-end
-
 -- How an impact prints in the REPL, for a CAB: what the release touches
 -- and what can break, a line per touched CI with the business services it
 -- reaches, then every service reached (the fields hold everything).
@@ -228,9 +227,10 @@ local IMPACT_MT = { __name = "relm.release_impact", columns = { "ci", "type", "s
 IMPACT_MT.__tostring = function(imp)
     local pretty = require "relm.pretty"
     local width = pretty.width and pretty.width > 0 and pretty.width or 80
-    local head = ("%s touches %s; %s can be affected (%s)")
-        :format(imp.release, count(imp.touched, "CI"), count(imp.impacted, "CI"),
-            count(#imp.services, "business service"))
+    local head = i18n._("%s touches %s; %s can be affected (%s)")
+        :format(imp.release, i18n.n_("%d CI", "%d CIs", imp.touched):format(imp.touched),
+            i18n.n_("%d CI", "%d CIs", imp.impacted):format(imp.impacted),
+            i18n.n_("%d business service", "%d business services", #imp.services):format(#imp.services))
     local out = { #head > width and (head:gsub("; ", "\n", 1)) or head }
     if imp.touched > 0 then
         local rows = {}
@@ -240,18 +240,20 @@ IMPACT_MT.__tostring = function(imp)
                     or (#g.services > 3 and #g.services .. ": " or "") .. table.concat(g.services, ", ") }
         end
         out[2] = pretty.table(rows, { "touched CI", "type", "status", "reaches", "services reached" },
-            { width = width, max_rows = pretty.max_rows })
+            { width = width, max_rows = pretty.max_rows, labels = {
+                ["touched CI"] = i18n._("touched CI"), type = i18n._("type"), status = i18n._("status"),
+                reaches = i18n._("reaches"), ["services reached"] = i18n._("services reached") } })
     end
     if #imp.services > 0 then
         -- Every service, wrapped; a CMDB with hundreds stops after a
         -- screenful and says how many more imp.services holds.
-        local label, max_lines = "services:", 8
+        local label, max_lines = i18n._("services:"), 8
         local line, lines, shown = label, {}, 0
         for i, sv in ipairs(imp.services) do
             local piece = sv.name .. (i < #imp.services and "," or "")
-            if line ~= label and #line + #piece + 1 > width then
+            if line ~= label and pretty.display_width(line) + #piece + 1 > width then
                 lines[#lines + 1] = line
-                line = string.rep(" ", #label)
+                line = string.rep(" ", pretty.display_width(label))
                 if #lines == max_lines - 1 then
                     break
                 end
@@ -260,7 +262,7 @@ IMPACT_MT.__tostring = function(imp)
             shown = i
         end
         if shown < #imp.services then
-            line = line .. (" … %d more (.services)"):format(#imp.services - shown)
+            line = line .. i18n._(" … %d more (.services)"):format(#imp.services - shown)
         end
         lines[#lines + 1] = line
         out[#out + 1] = table.concat(lines, "\n")
@@ -284,15 +286,15 @@ function M.impact(id, opts)
     local fn = "relm.release.impact"
     local rid = release_id(id, fn)
     if opts ~= nil and type(opts) ~= "table" then
-        fail("invalid_argument", fn .. ": argument #2 (opts) must be a table {depth=, limit=}")
+        fail("invalid_argument", fn .. i18n._(": argument #2 (opts) must be a table {depth=, limit=}"))
     end
     opts = opts or {}
     for k, v in pairs(opts) do
         if k ~= "depth" and k ~= "limit" then
-            fail("invalid_argument", fn .. ": unknown option '" .. tostring(k) .. "' (depth, limit)")
+            fail("invalid_argument", fn .. i18n._(": unknown option '") .. tostring(k) .. i18n._("' (depth, limit)"))
         end
         if math.type(v) ~= "integer" or v < 0 then
-            fail("invalid_argument", fn .. ": " .. k .. " must be a non-negative integer")
+            fail("invalid_argument", fn .. ": " .. k .. i18n._(" must be a non-negative integer"))
         end
     end
     -- Share the CMDB's in-memory graph: loading its module makes it.
@@ -336,7 +338,7 @@ local RECORD_FIELDS = { number = true, title = true, description = true, status 
 
 local function check_record_kind(kind, fn)
     if type(kind) ~= "string" or not RECORD[kind] then
-        fail("invalid_argument", ("%s: kind must be one of %s, got %s")
+        fail("invalid_argument", (i18n._("%s: kind must be one of %s, got %s"))
             :format(fn, table.concat(M.record_kinds, ", "), tostring(kind)))
     end
 end
@@ -364,7 +366,7 @@ end
 ---@return table record
 function M.add(spec)
     if type(spec) ~= "table" then
-        fail("invalid_argument", "relm.related.add: argument #1 must be a table {kind=, title=, ...}")
+        fail("invalid_argument", i18n._("relm.related.add: argument #1 must be a table {kind=, title=, ...}"))
     end
     local kind = spec.kind
     check_record_kind(kind, "relm.related.add")
@@ -387,10 +389,10 @@ end
 function M.update(kind, number, fields)
     check_record_kind(kind, "relm.related.update")
     if type(number) ~= "string" then
-        fail("invalid_argument", "relm.related.update: argument #2 (number) must be a string")
+        fail("invalid_argument", i18n._("relm.related.update: argument #2 (number) must be a string"))
     end
     if type(fields) ~= "table" then
-        fail("invalid_argument", "relm.related.update: argument #3 (fields) must be a table")
+        fail("invalid_argument", i18n._("relm.related.update: argument #3 (fields) must be a table"))
     end
     C.record_update(kind, number, fields)
     return record_row(kind, fields.number or number)
@@ -427,11 +429,12 @@ function M.api(kind)
     local A = {}
     function A.add(spec)
         if type(spec) ~= "table" then
-            fail("invalid_argument", "relm." .. kind .. ".add: argument #1 must be a table {title=, cis=, ...}")
+            fail("invalid_argument", "relm." .. kind .. i18n._(".add: argument #1 must be a table {title=, cis=, ...}"))
         end
         for k in pairs(spec) do
             if not RECORD_FIELDS[k] then
-                fail("invalid_field", ("relm.%s.add: unknown field '%s' (number, title, description, status, url, cis)")
+                fail("invalid_field",
+                    (i18n._("relm.%s.add: unknown field '%s' (number, title, description, status, url, cis)"))
                     :format(kind, tostring(k)))
             end
         end

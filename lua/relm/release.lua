@@ -2,6 +2,7 @@
 -- (which workflow transition, required fields, guards, entry/exit actions);
 -- the C primitives in relm.core.release own the invariants (permission,
 -- one transaction, occurrence logged). See docs/releases.md.
+local i18n = require "relm.i18n"
 local C = require "relm.core.release"
 local cjson = require "cjson"
 
@@ -142,14 +143,14 @@ end
 ---@return table
 function M.workflow(name)
     if type(name) ~= "string" then
-        relm.error("invalid_argument", "relm.release.workflow: argument #1 must be a workflow name or path", 2)
+        relm.error("invalid_argument", i18n._("relm.release.workflow: argument #1 must be a workflow name or path"), 2)
     end
     local is_path = name:find("/", 1, true) or name:match("%.lua$")
     if ENGINE then
         local wf = compiled[name]
         if wf == nil then
             if is_path then
-                relm.error("not_allowed", "the engine resolves workflows by name, not path: " .. name, 2)
+                relm.error("not_allowed", i18n._("the engine resolves workflows by name, not path: ") .. name, 2)
             end
             wf = keep(name, define(relm.workflow.load(name)))
         end
@@ -316,7 +317,8 @@ end
 local function check_id(id, fname)
     local t = type(id)
     if not (math.type(id) == "integer" or t == "string") then
-        relm.error("invalid_argument", fname .. ": argument #1 (id) must be a release id or number, got " .. t, 3)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 (id) must be a release id or number, got ")
+            .. t, 3)
     end
 end
 
@@ -363,14 +365,15 @@ local function core_fields(wf, fields, allowed, what0, where)
     for k, v in pairs(fields) do
         local what = where and where[k] and ("%s: %s"):format(where[k], what0) or what0
         if type(k) ~= "string" then
-            relm.error("invalid_field", what .. ": field names must be strings", 4)
+            relm.error("invalid_field", what .. i18n._(": field names must be strings"), 4)
         end
         local f = FIELDS[k]
         if MANAGED[k] then
-            relm.error("invalid_field", what .. ": field '" .. k .. "' is kept by the engine and cannot be set", 4)
+            relm.error("invalid_field", what .. i18n._(": field '") .. k
+                .. i18n._("' is kept by the engine and cannot be set"), 4)
         elseif f then
             if allowed and not allowed(k, f) then
-                relm.error("invalid_field", what .. ": field '" .. k .. "' cannot be set here", 4)
+                relm.error("invalid_field", what .. i18n._(": field '") .. k .. i18n._("' cannot be set here"), 4)
             end
             out[k] = v
         elseif custom[k] then
@@ -380,8 +383,8 @@ local function core_fields(wf, fields, allowed, what0, where)
             end
             out["extra." .. k] = v
         else
-            relm.error("invalid_field", what .. ": unknown field '" .. k .. "'" .. field_hint(k, custom)
-                .. " (see docs/releases.md)", 4)
+            relm.error("invalid_field", what .. i18n._(": unknown field '") .. k .. "'" .. field_hint(k, custom)
+                .. i18n._(" (see docs/releases.md)"), 4)
         end
     end
     return out
@@ -417,10 +420,10 @@ local function model_names(spec)
             end
         end
         if #found == 0 then
-            relm.error("not_found", "register: no portfolio has a model named '" .. m
-                .. "' (see relm.portfolio.list())", 3)
+            relm.error("not_found", i18n._("register: no portfolio has a model named '") .. m
+                .. i18n._("' (see relm.portfolio.list())"), 3)
         elseif #found > 1 then
-            relm.error("invalid_field", ("register: model '%s' is in portfolios %s; name one with portfolio=")
+            relm.error("invalid_field", (i18n._("register: model '%s' is in portfolios %s; name one with portfolio="))
                 :format(m, table.concat(found, ", ")), 3)
         end
         p = found[1]
@@ -440,18 +443,20 @@ end
 ---@return table release
 function M.register(spec)
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", "relm.release.register: argument #1 must be a table, got " .. type(spec), 2)
+        relm.error("invalid_argument", i18n._("relm.release.register: argument #1 must be a table, got ")
+            .. type(spec), 2)
     end
     local fields = {}
     local model
     if spec.portfolio ~= nil or spec.model ~= nil then
         local pname, mname = model_names(spec)
         if type(pname) ~= "string" or type(mname) ~= "string" then
-            relm.error("invalid_field", "register: portfolio and model go together, both names", 2)
+            relm.error("invalid_field", i18n._("register: portfolio and model go together, both names"), 2)
         end
         model = relm.portfolio.model(pname, mname)
         if model.status ~= "active" then
-            relm.error("not_allowed", ("register: model '%s' of portfolio '%s' is %s; only active models can be used")
+            relm.error("not_allowed",
+                (i18n._("register: model '%s' of portfolio '%s' is %s; only active models can be used"))
                 :format(mname, pname, model.status), 2)
         end
         fields.portfolio_id = model.portfolio_id
@@ -468,31 +473,36 @@ function M.register(spec)
         if k == "contact" then
             if type(v) ~= "table" then
                 relm.error("invalid_field",
-                    "register: contact must be a table {name=, email=, phone=, unit=, location=}", 2)
+                    i18n._("register: contact must be a table {name=, email=, phone=, unit=, location=}"), 2)
             end
             for ck, cv in pairs(v) do
                 if not FIELDS["contact_" .. tostring(ck)] then
-                    relm.error("invalid_field", "register: unknown contact field '" .. tostring(ck) .. "'", 2)
+                    relm.error("invalid_field", i18n._("register: unknown contact field '") .. tostring(ck) .. "'", 2)
                 end
                 fields["contact_" .. ck] = cv
             end
         elseif k == "priority" then
-            relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 2)
+            relm.error("invalid_field",
+                i18n._("register: priority is computed from impact and urgency (relm.priority)"), 2)
         elseif REGISTER_EXTRA[k] or M.register_keys[k] then -- luacheck: ignore 542
         elseif k == "portfolio_id" or k == "model_id" then
-            relm.error("invalid_field", "register: name the model with portfolio= and model= (names), not " .. k, 2)
+            relm.error("invalid_field", i18n._("register: name the model with portfolio= and model= (names), not ")
+                .. k, 2)
         elseif MANAGED[k] then
-            relm.error("invalid_field", "register: field '" .. k .. "' is kept by the engine and cannot be set", 2)
+            relm.error("invalid_field", i18n._("register: field '") .. k
+                .. i18n._("' is kept by the engine and cannot be set"), 2)
         elseif FIELDS[k] then
             if not FIELDS[k].register then
-                relm.error("invalid_field", "register: field '" .. k .. "' cannot be set at registration", 2)
+                relm.error("invalid_field", i18n._("register: field '") .. k
+                    .. i18n._("' cannot be set at registration"), 2)
             end
             fields[k] = v
         elseif custom[k] then
             fields["extra." .. k] = v
         else
-            relm.error("invalid_field", "register: unknown field '" .. tostring(k) .. "'" .. field_hint(k, custom)
-                .. " (see docs/releases.md)", 2)
+            relm.error("invalid_field", i18n._("register: unknown field '") .. tostring(k) .. "'" .. field_hint(k,
+                custom)
+                .. i18n._(" (see docs/releases.md)"), 2)
         end
     end
     fields.impact = fields.impact or "medium"
@@ -500,7 +510,7 @@ function M.register(spec)
     fields.priority = relm.priority.compute(fields.impact, fields.urgency, fields)
     if spec.sla_hours ~= nil then
         if type(spec.sla_hours) ~= "number" or spec.sla_hours <= 0 then
-            relm.error("invalid_field", "register: sla_hours must be a positive number", 2)
+            relm.error("invalid_field", i18n._("register: sla_hours must be a positive number"), 2)
         end
         fields.sla_seconds = math.floor(spec.sla_hours * 3600)
     elseif model and model.sla_hours then
@@ -534,12 +544,14 @@ end
 -- Check opts.version (compare-and-set): an integer or nil.
 local function check_version(opts, fname)
     if opts.version ~= nil and math.type(opts.version) ~= "integer" then
-        relm.error("invalid_argument", fname .. ": opts.version must be the integer row_version of the release", 3)
+        relm.error("invalid_argument", fname
+            .. i18n._(": opts.version must be the integer row_version of the release"), 3)
     end
     -- row_version starts at 1; the core reads 0 as "no check", so a 0
     -- (or less) would silently skip the compare-and-set.
     if math.type(opts.version) == "integer" and opts.version < 1 then
-        relm.error("invalid_argument", fname .. ": opts.version must be the row_version you read (1 or more), got "
+        relm.error("invalid_argument", fname
+            .. i18n._(": opts.version must be the row_version you read (1 or more), got ")
             .. opts.version, 3)
     end
 end
@@ -568,7 +580,7 @@ local function opts_table(opts, fname)
         return {}
     end
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #3 (opts) must be a table", 3)
+        relm.error("invalid_argument", fname .. i18n._(": argument #3 (opts) must be a table"), 3)
     end
     return opts
 end
@@ -585,12 +597,12 @@ end
 function M.update(id, fields, opts)
     check_id(id, "relm.release.update")
     if type(fields) ~= "table" then
-        relm.error("invalid_argument", "relm.release.update: argument #2 (fields) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.release.update: argument #2 (fields) must be a table"), 2)
     end
     opts = opts_table(opts, "relm.release.update")
     check_version(opts, "relm.release.update")
     if fields.priority ~= nil then
-        relm.error("invalid_field", "update: priority is computed from impact and urgency (relm.priority)", 2)
+        relm.error("invalid_field", i18n._("update: priority is computed from impact and urgency (relm.priority)"), 2)
     end
     if next(fields) == nil then
         return M.get(id) -- nothing to change: no write, no occurrence
@@ -632,11 +644,11 @@ local ACT_OPTS = {
 function M.act(id, action, opts)
     check_id(id, "relm.release.act")
     if type(action) ~= "string" then
-        relm.error("invalid_argument", "relm.release.act: argument #2 (action) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.release.act: argument #2 (action) must be a string"), 2)
     end
     opts = opts_table(opts, "relm.release.act")
     if opts.fields ~= nil and type(opts.fields) ~= "table" then
-        relm.error("invalid_argument", "relm.release.act: opts.fields must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.release.act: opts.fields must be a table"), 2)
     end
     local jid = opts.justification
     if type(jid) == "table" then -- an entry of relm.justification.list()
@@ -647,8 +659,8 @@ function M.act(id, action, opts)
             .. type(opts.reactivate_at), 2)
     end
     if jid ~= nil and math.type(jid) ~= "integer" then
-        relm.error("invalid_argument", "relm.release.act: opts.justification must be the id of a justification "
-            .. "(see relm.justification.list()), got " .. type(opts.justification), 2)
+        relm.error("invalid_argument", i18n._("relm.release.act: opts.justification must be the id of a justification ")
+            .. i18n._("(see relm.justification.list()), got ") .. type(opts.justification), 2)
     end
     local o = { fields = {}, justification = jid }
     for k, v in pairs(opts) do
@@ -656,7 +668,8 @@ function M.act(id, action, opts)
             -- A string is the release's own `version` field, given flat;
             -- an integer is the row_version to compare and set.
             if opts.fields and opts.fields.version ~= nil then
-                relm.error("invalid_argument", "relm.release.act: field 'version' given both flat and under fields=", 2)
+                relm.error("invalid_argument",
+                    i18n._("relm.release.act: field 'version' given both flat and under fields="), 2)
             end
             o.fields.version = v
         elseif ACT_OPTS[k] then
@@ -667,11 +680,11 @@ function M.act(id, action, opts)
             -- Fields may also be given flat, next to the options:
             -- act(id, "accept", {closure_text = "...", ...}).
             if type(k) ~= "string" then
-                relm.error("invalid_argument", "relm.release.act: unknown option '" .. tostring(k) .. "'", 2)
+                relm.error("invalid_argument", i18n._("relm.release.act: unknown option '") .. tostring(k) .. "'", 2)
             end
             if opts.fields and opts.fields[k] ~= nil then
-                relm.error("invalid_argument", "relm.release.act: field '" .. k
-                    .. "' given both flat and under fields=", 2)
+                relm.error("invalid_argument", i18n._("relm.release.act: field '") .. k
+                    .. i18n._("' given both flat and under fields="), 2)
             end
             o.fields[k] = v
         end
@@ -685,7 +698,7 @@ function M.act(id, action, opts)
         o.fields.note = nil
     end
     if o.fields.priority ~= nil then
-        relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 2)
+        relm.error("invalid_field", i18n._("act: priority is computed from impact and urgency (relm.priority)"), 2)
     end
     check_version(o, "relm.release.act")
     o.fields = with_priority(id, o.fields)
@@ -742,8 +755,9 @@ local function plan(r, wf, action)
                 from[#from + 1] = s
             end
             table.sort(from)
-            relm.error("not_allowed", ("'%s' is not allowed on release %s: it is in state '%s' and '%s' "
-                .. "leaves only from %s"):format(action, r.number, r.state, action, table.concat(from, ", ")), 0)
+            relm.error("not_allowed", (i18n._("'%s' is not allowed on release %s: it is in state '%s' and '%s' ")
+                .. i18n._("leaves only from %s")):format(action, r.number, r.state, action, table.concat(from,
+                    ", ")), 0)
         end
         local kind = t.to == wf.cancel_state and "cancel" or "transition"
         return kind, { to_state = t.to, permission = kind == "cancel" and "cancel" or t.permission }, action
@@ -751,9 +765,10 @@ local function plan(r, wf, action)
     if not PRIMITIVES[action] then
         local names = wf:available(r.state)
         relm.error("not_allowed",
-            ("unknown action '%s' for release %s (workflow '%s'; from state '%s': %s; primitives: %s)")
+            (i18n._("unknown action '%s' for release %s (workflow '%s'; from state '%s': %s; primitives: %s)"))
             :format(tostring(action), r.number, wf.name, r.state,
-                #names > 0 and table.concat(names, ", ") or "no transitions", table.concat(M.primitives, ", ")), 0)
+                #names > 0 and table.concat(names, ", ") or i18n._("no transitions"), table.concat(M.primitives,
+                    ", ")), 0)
     end
     local op = {}
     if action == "cancel" then
@@ -831,7 +846,7 @@ local function act_json(id, action, opts)
     local op = {}
     local fields = opts.fields or {}
     if fields.priority ~= nil and fields.impact == nil and fields.urgency == nil then
-        relm.error("invalid_field", "act: priority is computed from impact and urgency (relm.priority)", 0)
+        relm.error("invalid_field", i18n._("act: priority is computed from impact and urgency (relm.priority)"), 0)
     end
     op.fields = core_fields(wf, fields, function(_, f) return f.update end, action)
     op.note = opts.note
@@ -870,14 +885,16 @@ local function act_json(id, action, opts)
                             all[#all + 1], also[#also + 1] = f, f
                         end
                     end
-                    refuse("invalid_field", ("'%s' is not allowed on release %s: missing required field(s): %s%s")
+                    refuse("invalid_field",
+                        (i18n._("'%s' is not allowed on release %s: missing required field(s): %s%s"))
                         :format(action, cur.number, table.concat(missing, ", "), #also > 0
-                            and ("; and give %s with the action itself (fields = {...})"):format(
+                            and (i18n._("; and give %s with the action itself (fields = {...})")):format(
                                 table.concat(also, ", ")) or ""), { missing = all })
                 end
                 if #unprompted > 0 then
-                    refuse("invalid_field", ("'%s' on release %s needs %s given with the action itself "
-                        .. "(fields = {...}), even when the release already has a value"):format(action, cur.number,
+                    refuse("invalid_field", (i18n._("'%s' on release %s needs %s given with the action itself ")
+                        .. i18n._("(fields = {...}), even when the release already has a value")):format(action,
+                            cur.number,
                         table.concat(unprompted, ", ")), { missing = unprompted })
                 end
                 -- The full ctx costs two queries: built when a guard or an
@@ -893,8 +910,9 @@ local function act_json(id, action, opts)
                 done_ctx = ctx
                 local gok, reason = wf:guard(tname, merged, ctx)
                 if not gok then
-                    refuse("not_allowed", ("'%s' is not allowed on release %s: %s"):format(
-                        action, cur.number, tostring(reason or "the workflow's guard refused")), { guard = reason })
+                    refuse("not_allowed", (i18n._("'%s' is not allowed on release %s: %s")):format(
+                        action, cur.number, tostring(reason or i18n._("the workflow's guard refused"))),
+                            { guard = reason })
                 end
                 extensions("transition_gate", cur, wf, tname, ctx)
                 local to = wf.transitions[tname].to
@@ -904,8 +922,9 @@ local function act_json(id, action, opts)
                     local ch, at = c[1], c[2] or {}
                     if ch then
                         if ch.priority ~= nil then
-                            relm.error("invalid_field", ("%s: workflow action: priority is computed from impact and "
-                                .. "urgency (relm.priority); an action may not set it"):format(
+                            relm.error("invalid_field",
+                                (i18n._("%s: workflow action: priority is computed from impact and ")
+                                .. i18n._("urgency (relm.priority); an action may not set it")):format(
                                 at.priority or "?"))
                         end
                         local by_workflow = function(_, f) return f.workflow end
@@ -978,11 +997,13 @@ local function dry_run(id, action, opts)
     local msg = type(res) == "table" and tostring(res.message) or tostring(res)
     -- The report's reason drops the "'x' is not allowed on release N:" the
     -- refusal starts with: the report is about that already.
-    out.code, out.reason, out.error = code, (msg:gsub("^'[^']*' is not allowed on release [^:]*: ", "")), res
+    local _, _, reason = i18n.match(msg, "'%s' is not allowed on release %s: %s")
+    out.code, out.reason, out.error = code, reason or msg, res
     if detail.missing then
         out.missing = detail.missing
     else
         local list = msg:match("missing required field%(s%): (.*)$")
+            or select(3, i18n.match(msg, "'%s' is not allowed on release %s: missing required field(s): %s"))
         for f in (list or ""):gmatch("[^, ]+") do
             out.missing[#out.missing + 1] = f
         end
@@ -1007,7 +1028,7 @@ function E.update(id, fields, opts)
     local r = M.get(id)
     local wf = M.workflow(r.workflow)
     if fields.priority ~= nil and fields.impact == nil and fields.urgency == nil then
-        relm.error("invalid_field", "update: priority is computed from impact and urgency (relm.priority)", 0)
+        relm.error("invalid_field", i18n._("update: priority is computed from impact and urgency (relm.priority)"), 0)
     end
     local locked = wf.locked and wf:locked(r.state, fields)
     if locked then
@@ -1070,7 +1091,7 @@ function E.register(wfname, given)
     local portfolio_id, model_id = plain.portfolio_id, plain.model_id
     plain.portfolio_id, plain.model_id = nil, nil
     if plain.priority ~= nil and plain.impact == nil and plain.urgency == nil then
-        relm.error("invalid_field", "register: priority is computed from impact and urgency (relm.priority)", 0)
+        relm.error("invalid_field", i18n._("register: priority is computed from impact and urgency (relm.priority)"), 0)
     end
     local fields = core_fields(wf, plain, function(_, f) return f.register end, "register")
     local locked = wf.locked and wf:locked(wf.initial, plain)
@@ -1087,7 +1108,7 @@ function E.register(wfname, given)
     if changes then
         at = at or {}
         if changes.priority ~= nil then
-            relm.error("invalid_field", ("%s: entry action: priority is computed from impact and urgency "
+            relm.error("invalid_field", (i18n._("%s: entry action: priority is computed from impact and urgency ")
                 .. "(relm.priority)"):format(at.priority or "?"), 0)
         end
         for k, v in pairs(core_fields(wf, changes, function(_, f) return f.register end, "entry action", at)) do

@@ -2,6 +2,7 @@
 -- default; status="closed" for the reference product's closed-release
 -- search) with full-text search over title, description and closure text
 -- (SQLite FTS5), and export to CSV or JSON. See docs/search.md.
+local i18n = require "relm.i18n"
 local M = {}
 
 local STATUS = { open = true, suspended = true, closed = true, cancelled = true }
@@ -20,6 +21,11 @@ M.columns = {
 -- what is left of the line. Every column is in the rows themselves.
 local SHOWN = { "number", "status", "p", "opened", "closed", "group", "title" }
 local KEEP = { "number", "status", "p", "opened", "closed" }
+-- Their headers, translated where they are shown.
+local HEADERS = {
+    number = i18n.N_("number"), status = i18n.N_("status"), p = i18n.N_("p"), opened = i18n.N_("opened"),
+    closed = i18n.N_("closed"), group = i18n.N_("group"), title = i18n.N_("title"),
+}
 
 local function render(rows)
     local pretty = require "relm.pretty"
@@ -33,7 +39,12 @@ local function render(rows)
     -- Fitted and capped on a terminal only: to a file or a pipe every row
     -- and every character goes out.
     local terminal = pretty.terminal()
+    local labels = {}
+    for c, h in pairs(HEADERS) do
+        labels[c] = i18n._(h)
+    end
     return pretty.table(view, SHOWN, {
+        labels = labels,
         width = terminal and pretty.width or 0, max_rows = terminal and pretty.max_rows or nil,
         max_cell = not terminal and math.huge or nil, keep = KEEP, total = rows.total, offset = rows.offset,
         header = pretty.header,
@@ -346,7 +357,7 @@ end
 function M.export(rows_or_filters, path, opts)
     local fname = "relm.search.export"
     if type(rows_or_filters) ~= "table" then
-        relm.error("invalid_argument", fname .. ": argument #1 must be search results or filters", 2)
+        relm.error("invalid_argument", fname .. i18n._(": argument #1 must be search results or filters"), 2)
     end
     local export = require "relm.export"
     opts = export.check_target(path, opts, fname)
@@ -369,8 +380,8 @@ function M.export(rows_or_filters, path, opts)
         export.check_rows(rows, fname)
         for i, r in ipairs(rows) do
             if r.number == nil or r.id == nil then
-                relm.error("invalid_argument", ("%s: row %d is not a release (it has no %s); write any records "
-                    .. "with relm.export(rows, path)"):format(fname, i, r.id == nil and "id" or "number"), 2)
+                relm.error("invalid_argument", (i18n._("%s: row %d is not a release (it has no %s); write any records ")
+                    .. i18n._("with relm.export(rows, path)")):format(fname, i, r.id == nil and "id" or "number"), 2)
             end
         end
     end

@@ -1,5 +1,6 @@
 -- relm/user.lua: the people who act on releases. Writes are for
 -- administrators (checked in the core); see docs/permissions.md.
+local i18n = require "relm.i18n"
 local P = require "relm.core.people"
 local json = require "relm.json"
 
@@ -13,7 +14,7 @@ local M = {}
 ---@return integer id
 function M.add(spec)
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", "relm.user.add: argument #1 must be a table, got " .. type(spec), 2)
+        relm.error("invalid_argument", i18n._("relm.user.add: argument #1 must be a table, got ") .. type(spec), 2)
     end
     -- The database gets the shipped portfolios before it gets a second
     -- person: someone who is not an administrator cannot load them. A
@@ -46,7 +47,7 @@ end
 ---@return table?
 function M.get(name)
     if type(name) ~= "string" then
-        relm.error("invalid_argument", "relm.user.get: argument #1 (name) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.user.get: argument #1 (name) must be a string"), 2)
     end
     for _, u in ipairs(M.list()) do
         if u.name == name then
@@ -61,7 +62,7 @@ end
 ---@param active boolean
 function M.set_active(name, active)
     if type(name) ~= "string" then
-        relm.error("invalid_argument", "relm.user.set_active: argument #1 (name) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.user.set_active: argument #1 (name) must be a string"), 2)
     end
     P.user_set_active(name, active)
 end
@@ -73,10 +74,10 @@ end
 ---@return any ...
 function M.as(name, fn, ...)
     if type(name) ~= "string" then
-        relm.error("invalid_argument", "relm.user.as: argument #1 (name) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.user.as: argument #1 (name) must be a string"), 2)
     end
     if type(fn) ~= "function" then
-        relm.error("invalid_argument", "relm.user.as: argument #2 (fn) must be a function", 2)
+        relm.error("invalid_argument", i18n._("relm.user.as: argument #2 (fn) must be a function"), 2)
     end
     return P.as_user(name, fn, ...)
 end

@@ -8,6 +8,7 @@
 -- full (every problem reported, not only the first) and compiled into the
 -- table the release engine consumes. Guards and entry/exit actions only
 -- ever run through the sandbox, under its time and memory limits.
+local i18n = require "relm.i18n"
 local sandbox = require "relm.core.sandbox"
 local source = require "relm.source"
 
@@ -43,29 +44,30 @@ local PHASES, PERMISSIONS, RESERVED, ACTORS = set_of(M.phases), set_of(M.permiss
 -- Fields each declaration accepts, with the kind of value expected.
 local SPEC = {
     workflow = {
-        label = "string", description = "string", initial = "string", reopen_to = "string",
+        label = "label", description = "string", initial = "string", reopen_to = "string",
         close_state = "string", cancel_state = "string", fields = "field_decls",
         ci_on_close = "status_map",
     },
     state = {
-        label = "string", description = "string", phase = "string", requires = "names", editable = "names",
+        label = "label", description = "string", phase = "string", requires = "names", editable = "names",
         suspend = "boolean", cancel = "boolean", final = "boolean", on_enter = "function", on_exit = "function",
         activities = "string", hidden = "names", read_only = "names",
     },
     transition = {
-        label = "string", description = "string", from = "states", to = "string", requires = "names",
+        label = "label", description = "string", from = "states", to = "string", requires = "names",
         permission = "string", by = "string", guard = "function",
         approval = "boolean", on_reject = "string", activities = "string", prompt = "names",
     },
 }
 
 local KIND_TEXT = {
-    string = "a text in quotes", boolean = "true or false", ["function"] = "a function",
-    names = "a list of names in braces, like {\"a\", \"b\"}",
-    states = "a state name or a list of state names in braces",
-    status_map = "CI statuses before = after in braces, like {in_development = \"active\"}, or false",
-    field_decls = "names, or name = type (boolean, integer, number, string, date, user, group, or a list of "
-        .. "allowed values) in braces, like {\"ticket\", urgent = \"boolean\", env = {\"test\", \"prod\"}}",
+    string = i18n.N_("a text in quotes"), boolean = i18n.N_("true or false"), ["function"] = i18n.N_("a function"),
+    names = i18n.N_("a list of names in braces, like {\"a\", \"b\"}"),
+    states = i18n.N_("a state name or a list of state names in braces"),
+    status_map = i18n.N_("CI statuses before = after in braces, like {in_development = \"active\"}, or false"),
+    field_decls = i18n.N_("names, or name = type (boolean, integer, number, string, date, user, group, or a list of "
+        .. "allowed values) in braces, like {\"ticket\", urgent = \"boolean\", env = {\"test\", \"prod\"}}"),
+    label = i18n.N_("a text in quotes, or one per language in braces, like {en = \"Closed\", pt_BR = \"Encerrada\"}"),
 }
 
 ---Types a workflow field may be declared with: fields = { name = "type" }.
@@ -227,7 +229,7 @@ local function located(msg, chunk, what)
     if head then
         return ("%s: %s %s"):format(at, head, what)
     end
-    if msg:find("^memory limit") then
+    if msg:find("^memory limit") or msg:find(i18n.prefix("memory limit of %s exceeded"), 1, true) == 1 then
         return ("%s: %s %s"):format(chunk, msg, what)
     end
     if msg:find(chunk, 1, true) == 1 then
@@ -265,8 +267,8 @@ end
 -- by then), so it is told so at its line instead of silently ignored.
 local function sealed(c, kind)
     if c.sealed then
-        error(("%s is a declaration: write it at the top level of the file, not in a guard or action"):format(kind),
-            3)
+        error((i18n._("%s is a declaration: write it at the top level of the file, "
+            .. "not in a guard or action")):format(kind), 3)
     end
 end
 
@@ -280,16 +282,16 @@ local function declare_word(c, kind)
         if type(name) == "string" and name:match("^[%a_][%w_]*$") then
             d.name = name
         elseif type(name) == "string" then
-            add_problem(c, loc, "%s name '%s' must be one word of letters, digits and _", kind, name)
+            add_problem(c, loc, i18n._("%s name '%s' must be one word of letters, digits and _"), kind, name)
             d.name = name
         else
-            add_problem(c, loc, "%s needs a name in quotes: %s \"name\" { ... }", kind, kind)
+            add_problem(c, loc, i18n._("%s needs a name in quotes: %s \"name\" { ... }"), kind, kind)
         end
         c.decls[#c.decls + 1] = d
         return function(spec)
             d.done = true
             if type(spec) ~= "table" then
-                add_problem(c, loc, "%s '%s' needs its description in braces: %s \"%s\" { ... }", kind,
+                add_problem(c, loc, i18n._("%s '%s' needs its description in braces: %s \"%s\" { ... }"), kind,
                     tostring(d.name), kind, tostring(d.name))
                 return
             end
@@ -305,14 +307,15 @@ local function action_word(c, kind)
         local loc = where()
         local d = { kind = kind, loc = loc, name = name, done = false }
         if type(name) ~= "string" then
-            add_problem(c, loc, "%s needs a state name in quotes: %s \"state\" (function(r, ctx) ... end)", kind,
+            add_problem(c, loc, i18n._("%s needs a state name in quotes: %s \"state\" (function(r, ctx) ... end)"),
+                kind,
                 kind)
         end
         c.decls[#c.decls + 1] = d
         return function(fn)
             d.done = true
             if type(fn) ~= "function" then
-                add_problem(c, loc, "%s '%s' needs a function: %s \"%s\" (function(r, ctx) ... end)", kind,
+                add_problem(c, loc, i18n._("%s '%s' needs a function: %s \"%s\" (function(r, ctx) ... end)"), kind,
                     tostring(name), kind, tostring(name))
                 return
             end
@@ -378,6 +381,21 @@ function check_kind(v, kind)
             end
         end
         return true
+    elseif kind == "label" then
+        -- "Closed", or {en = "Closed", pt_BR = "Encerrada", es = "Cerrada"}:
+        -- language names to texts, English among them (the fallback).
+        if type(v) == "string" then
+            return true
+        end
+        if type(v) ~= "table" or type(v.en) ~= "string" then
+            return false
+        end
+        for k, x in pairs(v) do
+            if type(k) ~= "string" or not k:match("^%a%a%a?_?%u?%u?$") or type(x) ~= "string" then
+                return false
+            end
+        end
+        return true
     elseif kind == "names" then
         if type(v) ~= "table" then
             return false
@@ -422,12 +440,13 @@ local function check_field_decls(c, d, decl)
             if type(k) == "string" then
                 local what = type(x) == "string" and ("'" .. x .. "'") or type(x) == "table" and "a table"
                     or tostring(x)
-                add_problem(c, d.loc, "%s '%s': fields: %s = %s, but a field's type is one of %s, "
-                    .. "or a list of allowed values%s",
+                add_problem(c, d.loc, i18n._("%s '%s': fields: %s = %s, but a field's type is one of %s, ")
+                    .. i18n._("or a list of allowed values%s"),
                     d.kind, tostring(d.name), k, what, table.concat(M.field_types, ", "), suggest(x, M.field_types))
                 untyped[#untyped + 1] = k
             else
-                add_problem(c, d.loc, "%s '%s': fields: %s is not a field name; write a name in quotes, or name = type",
+                add_problem(c, d.loc,
+                    i18n._("%s '%s': fields: %s is not a field name; write a name in quotes, or name = type"),
                     d.kind, tostring(d.name), tostring(x))
                 decl[k] = nil
             end
@@ -448,13 +467,14 @@ local function check_fields(c, d)
             check_field_decls(c, d, v)
         end
         if type(k) ~= "string" then
-            add_problem(c, d.loc, "%s '%s': unnamed value in the braces; write name = value", d.kind,
+            add_problem(c, d.loc, i18n._("%s '%s': unnamed value in the braces; write name = value"), d.kind,
                 tostring(d.name))
         elseif not known[k] then
-            add_problem(c, d.loc, "%s '%s': unknown field '%s'%s", d.kind, tostring(d.name), k, suggest(k, names))
+            add_problem(c, d.loc, i18n._("%s '%s': unknown field '%s'%s"), d.kind, tostring(d.name), k, suggest(k,
+                names))
         elseif not check_kind(v, known[k]) then
-            add_problem(c, d.loc, "%s '%s': %s must be %s, not %s", d.kind, tostring(d.name), k,
-                KIND_TEXT[known[k]], type(v) == "table" and "that table" or type(v))
+            add_problem(c, d.loc, i18n._("%s '%s': %s must be %s, not %s"), d.kind, tostring(d.name), k,
+                i18n._(KIND_TEXT[known[k]]), type(v) == "table" and i18n._("that table") or type(v))
             d.spec[k] = nil
         end
     end
@@ -524,10 +544,11 @@ local function compile(c, path)
         -- (A declaration without a name was reported already: `state { ... }`
         -- passes its braces as the name.)
         if (d.kind == "workflow" or d.kind == "state" or d.kind == "transition") and not d.done and d.name then
-            add_problem(c, d.loc, "%s '%s' needs its description in braces right after the name: %s \"%s\" { ... }",
+            add_problem(c, d.loc,
+                i18n._("%s '%s' needs its description in braces right after the name: %s \"%s\" { ... }"),
                 d.kind, tostring(d.name), d.kind, tostring(d.name))
         elseif (d.kind == "on_enter" or d.kind == "on_exit") and not d.done then
-            add_problem(c, d.loc, "%s '%s' needs a function after the state name", d.kind, tostring(d.name))
+            add_problem(c, d.loc, i18n._("%s '%s' needs a function after the state name"), d.kind, tostring(d.name))
         end
         if d.spec then
             check_fields(c, d)
@@ -538,25 +559,27 @@ local function compile(c, path)
     for _, d in ipairs(c.decls) do
         if d.kind == "workflow" and d.spec then
             if wdecl then
-                add_problem(c, d.loc, "a second workflow declaration (the first is at %s); one file holds one workflow",
+                add_problem(c, d.loc,
+                    i18n._("a second workflow declaration (the first is at %s); one file holds one workflow"),
                     loc_text(c, wdecl.loc))
             else
                 wdecl = d
             end
         elseif d.kind == "state" and d.spec and d.name then
             if states[d.name] then
-                add_problem(c, d.loc, "state '%s' is declared twice (first at %s)", d.name,
+                add_problem(c, d.loc, i18n._("state '%s' is declared twice (first at %s)"), d.name,
                     loc_text(c, states[d.name].decl.loc))
             else
                 local s = d.spec
                 if s.phase == nil then
-                    add_problem(c, d.loc, "state '%s' needs a phase (one of %s)", d.name, table.concat(M.phases, ", "))
+                    add_problem(c, d.loc, i18n._("state '%s' needs a phase (one of %s)"), d.name,
+                        table.concat(M.phases, ", "))
                 elseif not PHASES[s.phase] then
-                    add_problem(c, d.loc, "state '%s': unknown phase '%s'%s (phases: %s)", d.name, s.phase,
+                    add_problem(c, d.loc, i18n._("state '%s': unknown phase '%s'%s (phases: %s)"), d.name, s.phase,
                         suggest(s.phase, M.phases), table.concat(M.phases, ", "))
                 end
                 states[d.name] = {
-                    name = d.name, label = s.label or label_of(d.name), description = s.description,
+                    name = d.name, label = i18n.label(s.label) or label_of(d.name), description = s.description,
                     phase = s.phase, requires = copy_list(s.requires), editable = s.editable and copy_list(s.editable),
                     hidden = copy_list(s.hidden), read_only = copy_list(s.read_only),
                     suspend = s.suspend == true, cancel = s.cancel == true, final = s.final == true,
@@ -568,17 +591,18 @@ local function compile(c, path)
             end
         elseif d.kind == "transition" and d.spec and d.name then
             if transitions[d.name] then
-                add_problem(c, d.loc, "transition '%s' is declared twice (first at %s)", d.name,
+                add_problem(c, d.loc, i18n._("transition '%s' is declared twice (first at %s)"), d.name,
                     loc_text(c, transitions[d.name].decl.loc))
             else
                 if RESERVED[d.name] then
-                    add_problem(c, d.loc, "transition name '%s' is reserved: every workflow gets '%s' from the core " ..
-                        "(reserved: %s)", d.name, d.name, table.concat(M.reserved, ", "))
+                    add_problem(c, d.loc,
+                        i18n._("transition name '%s' is reserved: every workflow gets '%s' from the core ") ..
+                        i18n._("(reserved: %s)"), d.name, d.name, table.concat(M.reserved, ", "))
                 end
                 local s = d.spec
                 local from = type(s.from) == "string" and { s.from } or copy_list(s.from)
                 transitions[d.name] = {
-                    name = d.name, label = s.label or label_of(d.name), description = s.description,
+                    name = d.name, label = i18n.label(s.label) or label_of(d.name), description = s.description,
                     from_list = from, to = s.to, requires = copy_list(s.requires),
                     permission = s.permission or "execute", by = s.by or "anyone", guard_fn = s.guard,
                     approval = s.approval == true, on_reject = s.on_reject, activities = s.activities,
@@ -594,7 +618,8 @@ local function compile(c, path)
     for _, d in ipairs(c.decls) do
         if (d.kind == "on_enter" or d.kind == "on_exit") and d.fn and type(d.name) == "string" then
             if not states[d.name] then
-                add_problem(c, d.loc, "%s names unknown state '%s'%s", d.kind, d.name, suggest(d.name, state_names))
+                add_problem(c, d.loc, i18n._("%s names unknown state '%s'%s"), d.kind, d.name, suggest(d.name,
+                    state_names))
             else
                 local list = d.kind == "on_enter" and enter[d.name] or exit[d.name]
                 list[#list + 1] = d.fn
@@ -606,12 +631,13 @@ local function compile(c, path)
     local w = wdecl and wdecl.spec or {}
     local wloc = wdecl and wdecl.loc
     if not wdecl and not c.fatal then
-        add_problem(c, { file = chunk, line = 1 }, "no workflow declaration; start the file with " ..
-            "workflow \"name\" { initial = \"first_state\", ... }")
+        add_problem(c, { file = chunk, line = 1 }, i18n._("no workflow declaration; start the file with ") ..
+            i18n._("workflow \"name\" { initial = \"first_state\", ... }"))
     end
     local function state_ref(name, what, loc)
         if name ~= nil and not states[name] then
-            add_problem(c, loc, "%s '%s' is not a state of this workflow%s", what, name, suggest(name, state_names))
+            add_problem(c, loc, i18n._("%s '%s' is not a state of this workflow%s"), what, name, suggest(name,
+                state_names))
             return false
         end
         return true
@@ -619,30 +645,32 @@ local function compile(c, path)
     if wdecl then
         local base = path:match("([^/]+)%.lua$")
         if wdecl.name and base and wdecl.name ~= base then
-            add_problem(c, wloc, "workflow name '%s' differs from its file name '%s.lua'; " ..
-                "models refer to a workflow " ..
-                "by its file name", wdecl.name, base)
+            add_problem(c, wloc, i18n._("workflow name '%s' differs from its file name '%s.lua'; ") ..
+                i18n._("models refer to a workflow ") ..
+                i18n._("by its file name"), wdecl.name, base)
         end
         if w.initial == nil then
-            add_problem(c, wloc, "workflow '%s' needs initial = \"<state>\" (where new releases start)",
+            add_problem(c, wloc, i18n._("workflow '%s' needs initial = \"<state>\" (where new releases start)"),
                 tostring(wdecl.name))
         elseif state_ref(w.initial, "initial state", wloc) and states[w.initial].final then
-            add_problem(c, wloc, "initial state '%s' is final: releases could never move", w.initial)
+            add_problem(c, wloc, i18n._("initial state '%s' is final: releases could never move"), w.initial)
         end
         if w.reopen_to ~= nil and state_ref(w.reopen_to, "reopen_to", wloc) and states[w.reopen_to].final then
-            add_problem(c, wloc, "reopen_to '%s' is a final state; reopened releases must be able to move", w.reopen_to)
+            add_problem(c, wloc, i18n._("reopen_to '%s' is a final state; reopened releases must be able to move"),
+                w.reopen_to)
         end
     end
     local close_state = w.close_state or (states.closed and "closed") or nil
     local cancel_state = w.cancel_state or (states.cancelled and "cancelled") or nil
     if wdecl then
         if close_state == nil then
-            add_problem(c, wloc, "no close state: declare a final state \"closed\" or set close_state = \"<state>\"")
+            add_problem(c, wloc,
+                i18n._("no close state: declare a final state \"closed\" or set close_state = \"<state>\""))
         elseif state_ref(close_state, "close_state", wloc) and not states[close_state].final then
-            add_problem(c, wloc, "close_state '%s' must be declared with final = true", close_state)
+            add_problem(c, wloc, i18n._("close_state '%s' must be declared with final = true"), close_state)
         end
         if cancel_state ~= nil and state_ref(cancel_state, "cancel_state", wloc) and not states[cancel_state].final then
-            add_problem(c, wloc, "cancel_state '%s' must be declared with final = true", cancel_state)
+            add_problem(c, wloc, i18n._("cancel_state '%s' must be declared with final = true"), cancel_state)
         end
     end
 
@@ -652,19 +680,20 @@ local function compile(c, path)
         local loc = t.decl.loc
         t.from = {}
         if #t.from_list == 0 then
-            add_problem(c, loc, "transition '%s' needs from = \"<state>\" (or a list of states)", name)
+            add_problem(c, loc, i18n._("transition '%s' needs from = \"<state>\" (or a list of states)"), name)
         end
         for _, f in ipairs(t.from_list) do
             if state_ref(f, ("transition '%s': from"):format(name), loc) then
                 if states[f].final then
-                    add_problem(c, loc, "transition '%s' leaves final state '%s'; only reopen leaves a final state",
+                    add_problem(c, loc,
+                        i18n._("transition '%s' leaves final state '%s'; only reopen leaves a final state"),
                         name, f)
                 end
                 t.from[f] = true
             end
         end
         if t.to == nil then
-            add_problem(c, loc, "transition '%s' needs to = \"<state>\"", name)
+            add_problem(c, loc, i18n._("transition '%s' needs to = \"<state>\""), name)
         else
             state_ref(t.to, ("transition '%s': to"):format(name), loc)
         end
@@ -680,11 +709,12 @@ local function compile(c, path)
             end
         end
         if not PERMISSIONS[t.permission] and not custom then
-            add_problem(c, loc, "transition '%s': unknown permission '%s'%s (permissions: %s)", name, t.permission,
+            add_problem(c, loc, i18n._("transition '%s': unknown permission '%s'%s (permissions: %s)"), name,
+                t.permission,
                 suggest(t.permission, M.permissions), table.concat(M.permissions, ", "))
         end
         if not ACTORS[t.by] then
-            add_problem(c, loc, "transition '%s': by = '%s' is not one of %s%s", name, t.by,
+            add_problem(c, loc, i18n._("transition '%s': by = '%s' is not one of %s%s"), name, t.by,
                 table.concat(M.actors, ", "), suggest(t.by, M.actors))
         end
     end
@@ -707,8 +737,8 @@ local function compile(c, path)
     local function check_names(list, what, loc)
         for _, f in ipairs(list or {}) do
             if not known_fields[f] then
-                add_problem(c, loc, "%s names field '%s' that nobody declared%s (declare it in the workflow's "
-                    .. "fields = { ... }, or name a release field)", what, f, suggest(f, known_list))
+                add_problem(c, loc, i18n._("%s names field '%s' that nobody declared%s (declare it in the workflow's ")
+                    .. i18n._("fields = { ... }, or name a release field)"), what, f, suggest(f, known_list))
             end
         end
     end
@@ -729,26 +759,28 @@ local function compile(c, path)
     for _, name in ipairs(state_order) do
         local a = states[name].activities
         if a ~= nil and a ~= "any" and a ~= "done" then
-            add_problem(c, states[name].decl.loc, "state '%s': activities = '%s' is not \"any\" or \"done\"", name, a)
+            add_problem(c, states[name].decl.loc, i18n._("state '%s': activities = '%s' is not \"any\" or \"done\""),
+                name, a)
         end
     end
     for _, name in ipairs(transition_order) do
         local t = transitions[name]
         if t.activities ~= nil and t.activities ~= "any" and t.activities ~= "done" then
-            add_problem(c, t.decl.loc, "transition '%s': activities = '%s' is not \"any\" or \"done\"", name,
+            add_problem(c, t.decl.loc, i18n._("transition '%s': activities = '%s' is not \"any\" or \"done\""), name,
                 t.activities)
         end
         if t.on_reject ~= nil then
             local r = transitions[t.on_reject]
             if not t.approval then
-                add_problem(c, t.decl.loc, "transition '%s': on_reject needs approval = true", name)
+                add_problem(c, t.decl.loc, i18n._("transition '%s': on_reject needs approval = true"), name)
             elseif not r then
-                add_problem(c, t.decl.loc, "transition '%s': on_reject names unknown transition '%s'%s", name,
+                add_problem(c, t.decl.loc, i18n._("transition '%s': on_reject names unknown transition '%s'%s"), name,
                     t.on_reject, suggest(t.on_reject, transition_order))
             else
                 for f in pairs(t.from) do
                     if not r.from[f] then
-                        add_problem(c, t.decl.loc, "transition '%s': on_reject '%s' does not leave from '%s'", name,
+                        add_problem(c, t.decl.loc,
+                            i18n._("transition '%s': on_reject '%s' does not leave from '%s'"), name,
                             t.on_reject, f)
                     end
                 end
@@ -777,8 +809,8 @@ local function compile(c, path)
         local s = states[name]
         if s.cancel then
             if cancel_state == nil then
-                add_problem(c, s.decl.loc, "state '%s' allows cancel but the workflow has no cancel state " ..
-                    "(declare a final state \"cancelled\" or set cancel_state)", name)
+                add_problem(c, s.decl.loc, i18n._("state '%s' allows cancel but the workflow has no cancel state ") ..
+                    i18n._("(declare a final state \"cancelled\" or set cancel_state)"), name)
             elseif states[cancel_state] then
                 table.insert(out_edges[name], cancel_state)
             end
@@ -788,7 +820,8 @@ local function compile(c, path)
         table.insert(out_edges[close_state], w.reopen_to)
     end
     if wdecl and close_state and states[close_state] and not reaches_close then
-        add_problem(c, wloc, "no transition leads to close state '%s': releases could never be closed", close_state)
+        add_problem(c, wloc, i18n._("no transition leads to close state '%s': releases could never be closed"),
+            close_state)
     end
     if w.initial and states[w.initial] then
         local seen, queue = { [w.initial] = true }, { w.initial }
@@ -803,7 +836,8 @@ local function compile(c, path)
         end
         for _, name in ipairs(state_order) do
             if not seen[name] then
-                add_problem(c, states[name].decl.loc, "state '%s' is unreachable from the initial state '%s'", name,
+                add_problem(c, states[name].decl.loc,
+                    i18n._("state '%s' is unreachable from the initial state '%s'"), name,
                     w.initial)
             end
         end
@@ -811,7 +845,8 @@ local function compile(c, path)
     for _, name in ipairs(state_order) do
         local s = states[name]
         if not s.final and #out_edges[name] == 0 then
-            add_problem(c, s.decl.loc, "state '%s' is a dead end: no transition leaves it and it is not final", name)
+            add_problem(c, s.decl.loc,
+                i18n._("state '%s' is a dead end: no transition leaves it and it is not final"), name)
         end
     end
 
@@ -820,7 +855,7 @@ local function compile(c, path)
     end
 
     local wf = setmetatable({
-        name = wdecl.name, label = w.label or label_of(wdecl.name), description = w.description,
+        name = wdecl.name, label = i18n.label(w.label) or label_of(wdecl.name), description = w.description,
         initial = w.initial, reopen_to = w.reopen_to, close_state = close_state, cancel_state = cancel_state,
         fields = field_names(w.fields), field_types = field_types_of(w.fields),
         states = states, transitions = transitions,
@@ -935,7 +970,7 @@ end
 ---@return string[]|nil problems
 function M.check(path)
     if type(path) ~= "string" then
-        relm.error("invalid_argument", "relm.workflow.check: argument #1 (path) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.workflow.check: argument #1 (path) must be a string"), 2)
     end
     local file = resolve(path)
     local wf, problems, err = build(file)
@@ -956,7 +991,8 @@ end
 ---@return table wf
 function M.load(name_or_path)
     if type(name_or_path) ~= "string" or name_or_path == "" then
-        relm.error("invalid_argument", "relm.workflow.load: argument #1 (name_or_path) must be a non-empty string", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.workflow.load: argument #1 (name_or_path) must be a non-empty string"), 2)
     end
     local path = resolve(name_or_path)
     local wf = cache[path]
@@ -967,13 +1003,15 @@ function M.load(name_or_path)
     wf, problems, err = build(path)
     if err then
         if path == name_or_path then
-            relm.error("not_found", ("no workflow '%s' (cannot read %s)"):format(name_or_path, display_name(path)), 2)
+            relm.error("not_found", (i18n._("no workflow '%s' (cannot read %s)")):format(name_or_path,
+                display_name(path)), 2)
         end
         relm.error("not_found", no_such_name(name_or_path), 2)
     end
     if not wf then
-        relm.error("invalid_workflow", ("workflow '%s' has %d problem%s:\n  %s"):format(name_or_path, #problems,
-            #problems == 1 and "" or "s", table.concat(problems, "\n  ")), 2)
+        relm.error("invalid_workflow", (i18n.n_("workflow '%s' has %d problem:\n  %s",
+            "workflow '%s' has %d problems:\n  %s",
+            #problems)):format(name_or_path, #problems, table.concat(problems, "\n  ")), 2)
     end
     cache[path] = wf
     return wf
@@ -985,7 +1023,8 @@ end
 ---@return table wf
 function M.reload(name_or_path)
     if type(name_or_path) ~= "string" or name_or_path == "" then
-        relm.error("invalid_argument", "relm.workflow.reload: argument #1 (name_or_path) must be a non-empty string",
+        relm.error("invalid_argument",
+            i18n._("relm.workflow.reload: argument #1 (name_or_path) must be a non-empty string"),
             2)
     end
     cache[resolve(name_or_path)] = nil
@@ -1203,7 +1242,7 @@ end
 function WF:guard(tname, r, opts)
     local t = self.transitions[tname]
     if not t then
-        relm.error("not_found", ("workflow '%s' has no transition '%s'"):format(self.name, tostring(tname)), 2)
+        relm.error("not_found", (i18n._("workflow '%s' has no transition '%s'")):format(self.name, tostring(tname)), 2)
     end
     if not t.guard_fn then
         return true
@@ -1222,7 +1261,7 @@ function WF:guard(tname, r, opts)
             error(res, 0) -- misuse (bad opts.limits), not the guard's doing
         end
         local msg = message_of(res)
-        local limit, reached = msg:match("^(time limit of %d+ ms exceeded) %(at (.+)%)$")
+        local limit, reached = msg:match("^(.-) %(at ([^%)]+:%d+)%)$")
         if limit then
             -- The line reached may be in a helper the guard called; the
             -- designer looks for the guard, so name both.
@@ -1272,8 +1311,8 @@ local function run_actions(list, r, ctx)
         end
         if bad then
             local info = getinfo(fn, "S")
-            error(("%s:%d: the action returned %s; an action returns nil or a table of field = value "
-                .. "(strings, numbers, booleans)"):format(info.short_src, info.linedefined, bad), 0)
+            error((i18n._("%s:%d: the action returned %s; an action returns nil or a table of field = value ")
+                .. i18n._("(strings, numbers, booleans)")):format(info.short_src, info.linedefined, bad), 0)
         end
     end
     for k, fn in pairs(set_at or {}) do
@@ -1289,7 +1328,7 @@ end
 local function run_state_actions(self, which, state, r, ctx)
     local s = self.states[state]
     if not s then
-        relm.error("not_found", ("workflow '%s' has no state '%s'"):format(self.name, tostring(state)), 3)
+        relm.error("not_found", (i18n._("workflow '%s' has no state '%s'")):format(self.name, tostring(state)), 3)
     end
     local list = which == "enter" and s._enter or s._exit
     if #list == 0 then
@@ -1300,7 +1339,8 @@ local function run_state_actions(self, which, state, r, ctx)
     if not ok and relm.is_error(res, "interrupted") then
         error(res, 0) -- Ctrl-C: not the action's fault
     elseif not ok then
-        relm.error("sandbox", ("%s action of state '%s' failed: %s"):format(which == "enter" and "entry" or "exit",
+        relm.error("sandbox",
+            (i18n._("%s action of state '%s' failed: %s")):format(which == "enter" and "entry" or "exit",
             state, message_of(res)), 3)
     end
     return res, set_at

@@ -4,6 +4,7 @@
 -- output are checked against what the README shows, so the README cannot
 -- drift from the product and the tour always reaches `closed`.
 local H = dofile("tests/fixtures/cli_helper.lua")
+local T = dofile("tests/fixtures/readme_tour.lua")
 
 -- Masks what changes from day to day: dates, times, release numbers (which
 -- carry the year) and the schema version (each migration moves it), and
@@ -16,38 +17,6 @@ local function normal(line)
         :gsub("schema = %d+", "schema = N")
         :gsub("%s+", " ")
     return (line:gsub("^ ", ""):gsub(" $", ""))
-end
-
--- The tour's steps: {cmd=, heredoc=, expect={lines}, line=N} in README order.
-local function tour_steps(readme)
-    local steps, in_tour, cur, heredoc_end = {}, false, nil, nil
-    local n = 0
-    for line in (readme .. "\n"):gmatch("([^\n]*)\n") do
-        n = n + 1
-        if line:match("^## A five%-minute tour") then
-            in_tour = true
-        elseif line:match("^## ") then
-            in_tour = false
-        end
-        if in_tour then
-            local code = line:match("^    (.*)$")
-            if heredoc_end then
-                cur.heredoc[#cur.heredoc + 1] = code or ""
-                if code == heredoc_end then
-                    heredoc_end = nil
-                end
-            elseif code and code:match("^%$ ") then
-                cur = { cmd = code:sub(3), heredoc = {}, expect = {}, line = n }
-                steps[#steps + 1] = cur
-                heredoc_end = cur.cmd:match("<<'(%w+)'")
-            elseif code and cur then
-                cur.expect[#cur.expect + 1] = code
-            else
-                cur = nil
-            end
-        end
-    end
-    return steps
 end
 
 -- An expected output that shows a refusal: the command exits non-zero.
@@ -89,42 +58,10 @@ end
 describe("the README tour", function()
     it("runs as written, with the output shown, to a closed release", function()
         local readme = assert(H.read("README.md"), "README.md not found")
-        local steps = tour_steps(readme)
+        local steps = T.steps(readme)
         assert.is_true(#steps > 30, "the tour has its steps")
         local dir = H.fresh_dir("tour")
-        local script = { "cd " .. H.q(dir), "unset RELM_DB RELM_USER RELM_SYNC", "export COLUMNS=80" }
-        for k, s in ipairs(steps) do
-            local cmd = s.cmd:gsub("build/relm", H.q(H.BIN)):gsub("/tmp/", dir .. "/")
-            local file = cmd:match("^cat ([%w_.]+)$")
-            if file and #s.expect > 0 then
-                -- "Save this as hello.lua": the README shows the file's text.
-                H.write(dir .. "/" .. file, table.concat(s.expect, "\n") .. "\n")
-            end
-            -- The marker, then the previous status back in $? for `echo $?`.
-            script[#script + 1] = ("echo '@@step %d'; (exit ${__rc:-0})"):format(k)
-            local body = #s.heredoc > 0 and ("\n" .. table.concat(s.heredoc, "\n")) or ""
-            script[#script + 1] = cmd .. " 2>&1" .. body:gsub("/tmp/", dir .. "/")
-            script[#script + 1] = "__rc=$?; echo \"@@rc $__rc\""
-        end
-        H.write(dir .. "/tour.sh", table.concat(script, "\n") .. "\n")
-        local p = assert(io.popen("bash " .. H.q(dir .. "/tour.sh") .. " < /dev/null"))
-        local out = p:read("a")
-        p:close()
-        -- The tour's /tmp is this spec's directory: map it back.
-        local dir_pat = (dir .. "/"):gsub("%p", "%%%0")
-        local results, k = {}, nil
-        for line in out:gmatch("([^\n]*)\n") do
-            local step = line:match("^@@step (%d+)$")
-            local rc = line:match("^@@rc (%d+)$")
-            if step then
-                k = tonumber(step)
-                results[k] = { lines = {} }
-            elseif rc then
-                results[k].rc = tonumber(rc)
-            elseif k then
-                table.insert(results[k].lines, (line:gsub(dir_pat, "/tmp/")))
-            end
-        end
+        local results = T.run(steps, dir)
         for i, s in ipairs(steps) do
             local r = assert(results[i], ("README.md:%d: step did not run: %s"):format(s.line, s.cmd))
             local failing = shows_error(s.expect) or s.cmd:match("^echo %$%?")
