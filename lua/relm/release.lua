@@ -1134,6 +1134,9 @@ function M.related(...) return require("relm.related").related(...) end
 ---@see relm.related.impact
 function M.impact(...) return require("relm.related").impact(...) end
 
+---Every conflict of the release (docs/calendars.md): relm.window.conflicts.
+function M.conflicts(...) return require("relm.window").conflicts(...) end
+
 ---@see relm.related.for_ci
 function M.for_ci(...) return require("relm.related").for_ci(...) end
 
