@@ -301,6 +301,25 @@ int relm_workflow_add_transition(relm_workflow *w, const char *name,
     return RELM_OK;
 }
 
+int relm_workflow_set_conflicts(relm_workflow *w, const char *name,
+                                unsigned refuse_if, unsigned record_if,
+                                relm_diag *d)
+{
+    relm_wf_transition *t = (relm_wf_transition *)relm_workflow_transition(
+        w, name);
+    if (t == NULL)
+        return relm_diag_set(d, "invalid_workflow",
+                             "workflow '%s': no transition '%s'", w->name,
+                             name != NULL ? name : "");
+    hash_str(w, "conflicts");
+    hash_str(w, name);
+    hash_int(w, refuse_if);
+    hash_int(w, record_if);
+    t->refuse_if = refuse_if;
+    t->record_if = record_if;
+    return RELM_OK;
+}
+
 /* A state name the workflow must declare (NULL allowed when optional). */
 static int state_ref(const relm_workflow *w, const char *name,
                      const char *what, relm_diag *d)

@@ -25,10 +25,13 @@ state "review"    { label = "Review after the fact", phase = "closure" }
 state "closed"    { label = "Closed",    phase = "closure", final = true }
 state "cancelled" { label = "Cancelled", phase = "closure", final = true }
 
+-- An emergency goes ahead through a blackout, but its occurrence records
+-- every conflict standing at that moment.
 transition "authorize" {
     label = "Emergency approval",
     from = "registered", to = "in_execution",
     permission = "approve",
+    record_if = { "blackout", "scheduled", "maintenance", "person" },
 }
 
 transition "execute" {

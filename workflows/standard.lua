@@ -52,10 +52,13 @@ state "cancelled" { label = "Cancelled", phase = "closure", final = true }
 
 -- Transitions ----------------------------------------------------------
 
+-- No authorization while a CI of the release sits in a blackout window
+-- (relm.window.add; the reason lists the CI and the path through the CMDB).
 transition "authorize" {
     label = "Authorize",
     from = "registered", to = "in_execution",
     by = "requester",
+    refuse_if = "blackout",
 }
 
 transition "execute" {

@@ -109,7 +109,7 @@ local compiled = {}
 -- wf.name, initial, close_state, cancel_state, reopen_to, state_order,
 -- states[n].{phase, final, suspend, cancel, requires, editable},
 -- transition_order, transitions[n].{from_list, to, permission, by,
--- approval, requires}.
+-- approval, requires, refuse_if, record_if}.
 local function define(wf)
     local states, transitions = {}, {}
     for i, name in ipairs(wf.state_order) do
@@ -120,7 +120,7 @@ local function define(wf)
     for i, name in ipairs(wf.transition_order) do
         local t = wf.transitions[name]
         transitions[i] = { name = name, from = t.from_list, to = t.to, permission = t.permission, by = t.by,
-            approval = t.approval, requires = t.requires }
+            approval = t.approval, requires = t.requires, refuse_if = t.refuse_if, record_if = t.record_if }
     end
     require("relm.core.workflow").define(wf.name, {
         initial = wf.initial, close_state = wf.close_state, cancel_state = wf.cancel_state,
