@@ -182,14 +182,15 @@ static int scheduled_hit(ctx *c, other_ci *o, int64_t mine, char *path)
     relm_conflict *x = add(c, RELM_CONFLICT_SCHEDULED, mine, path);
     if (x == NULL)
         return RELM_ERR;
+    if (x->path == NULL && (x->path = strdup(x->ci)) == NULL)
+        return relm_diag_set(c->d, "out_of_memory", "out of memory");
     x->other_id = o->rel;
     snprintf(x->other, sizeof x->other, "%s", o->number);
     snprintf(x->starts, sizeof x->starts, "%s", o->starts);
     snprintf(x->ends, sizeof x->ends, "%s", o->ends);
     x->reason = fmt(_("%s is also changed by %s, planned %s to %s "
                       "(through %s)"),
-                    x->ci, o->number, o->starts, o->ends,
-                    path ? path : x->ci);
+                    x->ci, o->number, o->starts, o->ends, x->path);
     return x->reason != NULL ? RELM_OK
                              : relm_diag_set(c->d, "out_of_memory",
                                              "out of memory");
