@@ -250,6 +250,14 @@ RELEASE_MT.__tostring = function(r)
             out[#out + 1] = ("  %-18s %s"):format(k, (text:gsub("\n%s*", " ")))
         end
     end
+    -- Conflicts (relm.release.conflicts), one reason a line.
+    local conflicts = rawget(r, "conflicts")
+    if type(conflicts) == "table" and #conflicts > 0 then
+        out[#out + 1] = ("  %-18s %d"):format("conflicts", #conflicts)
+        for _, c in ipairs(conflicts) do
+            out[#out + 1] = ("    ! %s: %s"):format(tostring(c.kind), tostring(c.reason))
+        end
+    end
     return table.concat(out, "\n")
 end
 
@@ -311,7 +319,15 @@ end
 ---@return table release
 function M.get(id)
     check_id(id, "relm.release.get")
-    return to_release((C.get(id)))
+    local r = to_release((C.get(id)))
+    -- Its conflicts (docs/calendars.md), when the kept count has any.
+    local W = require "relm.core.window"
+    pcall(W.refresh)
+    local kept = relm.sql("SELECT count FROM release_conflict_state WHERE release_id = ? AND count > 0", r.id)[1]
+    if kept then
+        r.conflicts = W.conflicts(r.id)
+    end
+    return r
 end
 
 -- Resolve id or number to the numeric id; not_found when there is none.

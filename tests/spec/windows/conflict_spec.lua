@@ -111,3 +111,49 @@ describe("relm.release.conflicts", function()
         assert.are.equal(0, relm.window.count(a.id))
     end)
 end)
+
+describe("conflicts where people see them", function()
+    setup(H.setup)
+    before_each(H.clear)
+
+    it("relm.release.get lists them and the desktop counts them", function()
+        relm.window.add { name = "stop", kind = "blackout", starts = "2027-02-10T00:00Z", duration = "1d",
+            cis = { "db-02" } }
+        local a = H.release(DAY1, DAY1_END, { "db-02" }, { responsible = "admin" })
+        local b = H.release("2027-03-10T10:00:00Z", "2027-03-10T11:00:00Z", { "db-02" }, { responsible = "admin" })
+        local got = relm.release.get(a.id)
+        assert.are.equal(1, #got.conflicts)
+        assert.are.equal("blackout", got.conflicts[1].kind)
+        assert.is_truthy(tostring(got):find("! blackout: db-02 is in blackout window 'stop'", 1, true))
+        assert.is_nil(relm.release.get(b.id).conflicts)
+        local by = {}
+        for _, it in ipairs(relm.desktop()) do
+            by[it.number] = it.conflicts
+        end
+        assert.are.equal(1, by[a.number])
+        assert.are.equal(0, by[b.number])
+        assert.is_truthy(tostring(relm.desktop()):find("!1", 1, true))
+    end)
+end)
+
+describe("refuse_if and record_if in the workflow DSL", function()
+    local path = (os.getenv("RELM_TEST_TMP") or "/tmp") .. "/conflicted.lua"
+
+    it("refuses an unknown conflict kind with file:line", function()
+        local f = assert(io.open(path, "w"))
+        f:write([[
+workflow "conflicted" { initial = "a", close_state = "b" }
+state "a" { phase = "registration" }
+state "b" { phase = "closure", final = true }
+transition "go" {
+    from = "a", to = "b",
+    refuse_if = "eclipse",
+}
+]])
+        f:close()
+        local ok, problems = relm.workflow.check(path)
+        assert.is_false(ok)
+        assert.are.equal(1, #problems, table.concat(problems, "\n"))
+        assert.matches("conflicted.lua:4: .*refuse_if.*conflict kind", problems[1])
+    end)
+end)
