@@ -322,6 +322,21 @@ static int mark_all_dirty(relm_store *s, relm_diag *d)
     "t.name)) FROM window_scope x LEFT JOIN cis c ON c.id = x.ci_id "      \
     "LEFT JOIN ci_types t ON t.id = x.type_id WHERE x.window_id = w.id))"
 
+/* The JSON of window id into *json (malloc'd), for the occurrence's
+ * snapshot. */
+static int window_json(relm_store *s, int64_t id, char **json, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, "SELECT " WINDOW_JSON
+                                          " FROM windows w WHERE w.id = ?1",
+                                       d);
+    if (st == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(st, 1, id);
+    *json = relm_store_text(st);
+    return *json != NULL ? RELM_OK
+                         : relm_diag_set(d, "out_of_memory", "out of memory");
+}
+
 int relm_window_add(relm_store *s, const relm_window_spec *w, int64_t *id,
                     relm_diag *d)
 {
@@ -392,16 +407,8 @@ int relm_window_add(relm_store *s, const relm_window_spec *w, int64_t *id,
     }
     free(ids);
     char *after = NULL;
-    if (rc == RELM_OK) {
-        st = relm_store_stmt(s, "SELECT " WINDOW_JSON
-                                " FROM windows w WHERE w.id = ?1", d);
-        if (st == NULL)
-            rc = RELM_ERR;
-        else {
-            sqlite3_bind_int64(st, 1, wid);
-            after = relm_store_text(st);
-        }
-    }
+    if (rc == RELM_OK)
+        rc = window_json(s, wid, &after, d);
     if (rc == RELM_OK)
         rc = mark_all_dirty(s, d);
     if (rc == RELM_OK)
@@ -426,16 +433,8 @@ int relm_window_remove(relm_store *s, const char *name, relm_diag *d)
         rc = relm_diag_set(d, "not_found", _("no window named '%s'"), name);
     char *before = NULL;
     sqlite3_stmt *st;
-    if (rc == RELM_OK) {
-        st = relm_store_stmt(s, "SELECT " WINDOW_JSON
-                                " FROM windows w WHERE w.id = ?1", d);
-        if (st == NULL)
-            rc = RELM_ERR;
-        else {
-            sqlite3_bind_int64(st, 1, wid);
-            before = relm_store_text(st);
-        }
-    }
+    if (rc == RELM_OK)
+        rc = window_json(s, wid, &before, d);
     if (rc == RELM_OK && (st = relm_store_stmt(
                               s, "DELETE FROM windows WHERE id = ?1", d)) ==
                              NULL)

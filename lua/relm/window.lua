@@ -190,22 +190,15 @@ function M.occurrences(name, from, to)
     return out
 end
 
--- Release id from an id or a number ("REL-2026-000001").
+-- Release id from an id or a number ("REL-2026-000001"): the release
+-- core's head lookup, which raises not_found naming it.
 local function release_id(id, fn)
-    if math.type(id) == "integer" then
-        return id
-    end
-    if type(id) ~= "string" then
+    if math.type(id) ~= "integer" and type(id) ~= "string" then
         fail("invalid_argument", i18n._("%s: argument #1 (release) must be a release id or number, got %s")
             :format(fn, type(id)))
     end
-    local row = relm.sql("SELECT id FROM releases WHERE number = ?", id)[1]
-    if not row then
-        fail("not_found", i18n._("no release numbered '%s'"):format(id))
-    end
-    return row.id
+    return require("relm.core.release").head(id).id
 end
-M._release_id = release_id
 
 ---Every conflict of a release as things stand now: an array of {kind=,
 ---ci=, release= (the other one), window=, starts=, ends=, path=, reason=}.
