@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "base/sha256.h"
 #include "release.h"
 
@@ -309,7 +310,7 @@ int relm_workflow_set_conflicts(relm_workflow *w, const char *name,
         w, name);
     if (t == NULL)
         return relm_diag_set(d, "invalid_workflow",
-                             "workflow '%s': no transition '%s'", w->name,
+                             _("workflow '%s': no transition '%s'"), w->name,
                              name != NULL ? name : "");
     hash_str(w, "conflicts");
     hash_str(w, name);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "conflict.h"
 #include "lua/args.h"
 #include "lua/host.h"
@@ -46,9 +47,9 @@ static int l_window_add(lua_State *L)
         lua_pop(L, 1);
         if (names[i] == NULL) {
             free(names);
-            return relm_lua_error(L, "invalid_argument",
-                                  "relm.window.add: scope names must be "
-                                  "strings");
+            return relm_lua_error(L, "invalid_argument", "%s",
+                                  _("relm.window.add: scope names must be "
+                                    "strings"));
         }
     }
     w.names = names;

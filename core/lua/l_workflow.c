@@ -3,6 +3,7 @@
 #include <lauxlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "conflict.h"
 #include "lua/args.h"
 #include "lua/host.h"
@@ -83,7 +84,7 @@ static int read_conflicts(lua_State *L, int t, const char *key,
         int k = relm_conflict_kind(l.v[i]);
         if (k == 0)
             return relm_diag_set(d, "invalid_workflow",
-                                 "%s: unknown conflict kind '%s'", key,
+                                 _("%s: unknown conflict kind '%s'"), key,
                                  l.v[i]);
         *mask |= (unsigned)k;
     }
