@@ -123,9 +123,9 @@ M.svg_layout = { left = 240, width = 1000, row = 24, top = 40, bar = 16 }
 ---The calendar between from and to as an SVG Gantt: releases as bars (one
 ---row each, red when they have conflicts), blackout windows shaded and
 ---maintenance windows outlined over the whole height, a line at now, and
----labels. With path= writes the file too.
+---labels. With path= writes it to that file and returns the path.
 ---@param opts {from: string, to: string, path?: string}
----@return string svg
+---@return string svg the SVG text, or the path it was written to
 function M.svg(opts)
     local fn = "relm.calendar.svg"
     local from, to = period(opts, fn)
@@ -192,6 +192,7 @@ function M.svg(opts)
         end
         f:write(svg, "\n")
         f:close()
+        return opts.path
     end
     return svg
 end
