@@ -64,46 +64,57 @@ CREATE INDEX release_conflict_state_dirty ON release_conflict_state(dirty)
 CREATE INDEX releases_planned ON releases(planned_start)
     WHERE planned_start IS NOT NULL;
 
+-- A release without a planned window has no conflicts and causes none, so
+-- the triggers do nothing for it (bulk registration and closure of
+-- undated releases pay one WHEN test). Marking the release itself and its
+-- overlapping neighbours are two statements: one OR would scan releases.
 CREATE TRIGGER releases_conflicts_insert AFTER INSERT ON releases
-WHEN NEW.planned_start IS NOT NULL OR NEW.responsible_id IS NOT NULL
+WHEN NEW.planned_start IS NOT NULL AND NEW.planned_end IS NOT NULL
 BEGIN
     INSERT INTO release_conflict_state (release_id, dirty)
     SELECT id, 1 FROM releases
-    WHERE id = NEW.id OR (planned_start IS NOT NULL
-        AND planned_start < NEW.planned_end AND planned_end > NEW.planned_start)
+    WHERE planned_start IS NOT NULL AND planned_start < NEW.planned_end
+        AND planned_end > NEW.planned_start
     ON CONFLICT (release_id) DO UPDATE SET dirty = 1;
 END;
 
 CREATE TRIGGER releases_conflicts_update AFTER UPDATE ON releases
-WHEN NEW.planned_start IS NOT OLD.planned_start
-    OR NEW.planned_end IS NOT OLD.planned_end
-    OR NEW.responsible_id IS NOT OLD.responsible_id
-    OR NEW.status IS NOT OLD.status
+WHEN (NEW.planned_start IS NOT NULL OR OLD.planned_start IS NOT NULL)
+    AND (NEW.planned_start IS NOT OLD.planned_start
+        OR NEW.planned_end IS NOT OLD.planned_end
+        OR NEW.responsible_id IS NOT OLD.responsible_id
+        OR NEW.status IS NOT OLD.status)
 BEGIN
     INSERT INTO release_conflict_state (release_id, dirty)
+    VALUES (NEW.id, 1)
+    ON CONFLICT (release_id) DO UPDATE SET dirty = 1;
+    INSERT INTO release_conflict_state (release_id, dirty)
     SELECT id, 1 FROM releases
-    WHERE id = NEW.id OR (planned_start IS NOT NULL
+    WHERE planned_start IS NOT NULL
         AND ((planned_start < NEW.planned_end AND planned_end > NEW.planned_start)
-          OR (planned_start < OLD.planned_end AND planned_end > OLD.planned_start)))
+          OR (planned_start < OLD.planned_end AND planned_end > OLD.planned_start))
     ON CONFLICT (release_id) DO UPDATE SET dirty = 1;
 END;
+
+-- A CI added to or taken from a dated release: it and its neighbours.
+CREATE VIEW release_conflict_neighbours (release_id, neighbour_id) AS
+SELECT r.id, o.id FROM releases r JOIN releases o
+    ON o.planned_start IS NOT NULL AND o.planned_start < r.planned_end
+        AND o.planned_end > r.planned_start
+WHERE r.planned_start IS NOT NULL;
 
 CREATE TRIGGER release_cis_conflicts_insert AFTER INSERT ON release_cis
 BEGIN
     INSERT INTO release_conflict_state (release_id, dirty)
-    SELECT o.id, 1 FROM releases r JOIN releases o
-        ON o.id = r.id OR (o.planned_start IS NOT NULL
-            AND o.planned_start < r.planned_end AND o.planned_end > r.planned_start)
-    WHERE r.id = NEW.release_id
+    SELECT neighbour_id, 1 FROM release_conflict_neighbours
+    WHERE release_id = NEW.release_id
     ON CONFLICT (release_id) DO UPDATE SET dirty = 1;
 END;
 
 CREATE TRIGGER release_cis_conflicts_delete AFTER DELETE ON release_cis
 BEGIN
     INSERT INTO release_conflict_state (release_id, dirty)
-    SELECT o.id, 1 FROM releases r JOIN releases o
-        ON o.id = r.id OR (o.planned_start IS NOT NULL
-            AND o.planned_start < r.planned_end AND o.planned_end > r.planned_start)
-    WHERE r.id = OLD.release_id
+    SELECT neighbour_id, 1 FROM release_conflict_neighbours
+    WHERE release_id = OLD.release_id
     ON CONFLICT (release_id) DO UPDATE SET dirty = 1;
 END;
