@@ -153,6 +153,23 @@ static int expand(const win *w, int64_t from, int64_t to,
     if (it == NULL)
         return relm_diag_set(d, "invalid_rrule", "%s",
                              _("RRULE cannot be expanded from this start"));
+    /* Far from the first occurrence, start the walk a day before the
+     * period (libical allows it without COUNT), so an hourly rule begun
+     * years ago still reaches it within MAX_STEPS. */
+    int64_t first = (int64_t)icaltime_as_timet_with_zone(w->dtstart, w->zone);
+    int64_t skip_to = from - w->duration - 86400;
+    if (w->rule.count == 0 && to >= 0 && skip_to > first + 86400) {
+        struct icaltimetype st = icaltime_from_timet_with_zone(
+            (time_t)skip_to, 0, w->zone);
+        if (!icalrecur_iterator_set_start(it, st)) {
+            icalrecur_iterator_free(it);
+            it = icalrecur_iterator_new(w->rule, w->dtstart);
+            if (it == NULL)
+                return relm_diag_set(d, "invalid_rrule", "%s",
+                                     _("RRULE cannot be expanded from this "
+                                       "start"));
+        }
+    }
     int rc = 0;
     long steps = 0;
     for (struct icaltimetype o = icalrecur_iterator_next(it);

@@ -57,6 +57,18 @@ describe("relm.window", function()
         assert.is_nil(relm.window.get("month-end")["until"]) -- never ends
     end)
 
+    it("finds the occurrences of a rule begun long before the period asked", function()
+        relm.window.add { name = "hourly", kind = "maintenance", starts = "2015-01-01T00:10Z", duration = "5m",
+            rrule = "FREQ=HOURLY", cis = { "db-02" } }
+        relm.window.add { name = "fridays", kind = "blackout", starts = "2001-01-05T18:00", duration = "2h",
+            rrule = "FREQ=WEEKLY;BYDAY=FR", tz = "America/New_York", cis = { "db-02" } }
+        local h = relm.window.occurrences("hourly", "2027-05-01T10:00Z", "2027-05-01T12:00Z")
+        assert.are.same({ { starts = "2027-05-01T10:10:00Z", ends = "2027-05-01T10:15:00Z" },
+            { starts = "2027-05-01T11:10:00Z", ends = "2027-05-01T11:15:00Z" } }, h)
+        local f = relm.window.occurrences("fridays", "2027-05-03", "2027-05-10")
+        assert.are.same({ { starts = "2027-05-07T22:00:00Z", ends = "2027-05-08T00:00:00Z" } }, f)
+    end)
+
     it("refuses an RRULE libical cannot read, naming the part; nothing written", function()
         local n = count()
         H.refused("invalid_rrule", "BYDAY=XX", relm.window.add, { name = "bad", kind = "blackout",
