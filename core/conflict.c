@@ -341,21 +341,23 @@ static int covered(ctx *c, int64_t wid, const char *scope, char **paths)
     }
     if (!services)
         return RELM_OK;
-    /* A service covers everything it depends on: walk down from it. */
-    relm_graph_query q = {.direction = RELM_GRAPH_DOWN, .depth = -1,
+    /* A service covers everything it depends on. The walk goes up from
+     * each of our CIs (what depends on it), which stays small where
+     * releases usually touch (servers, databases), rather than down from
+     * the service over all it needs. */
+    relm_graph_query q = {.direction = RELM_GRAPH_UP, .depth = -1,
                           .limit = -1};
-    for (size_t k = 0; k < nrefs; k++) {
+    for (size_t t = 0; t < c->nci; t++) {
+        if (paths[t] != NULL)
+            continue;
         relm_impact r;
         if (graph(c) == NULL ||
-            relm_graph_impact(c->g, c->s, refs[k], &q, &r, c->d) != RELM_OK)
+            relm_graph_impact(c->g, c->s, c->ci[t], &q, &r, c->d) != RELM_OK)
             return RELM_ERR;
-        for (size_t i = 0; i < r.n; i++) {
-            int64_t id = relm_impact_id(&r, i);
-            for (size_t t = 0; t < c->nci; t++)
-                if (c->ci[t] == id && paths[t] == NULL &&
-                    (paths[t] = path_of(c, &r, i, 1)) == NULL)
-                    return RELM_ERR;
-        }
+        for (size_t i = 0; i < r.n && paths[t] == NULL; i++)
+            if (has_id(refs, nrefs, relm_impact_id(&r, i)) &&
+                (paths[t] = path_of(c, &r, i, 0)) == NULL)
+                return RELM_ERR;
     }
     return RELM_OK;
 }

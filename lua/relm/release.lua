@@ -320,12 +320,13 @@ end
 function M.get(id)
     check_id(id, "relm.release.get")
     local r = to_release((C.get(id)))
-    -- Its conflicts (docs/calendars.md), when the kept count has any.
-    local W = require "relm.core.window"
-    pcall(W.refresh)
-    local kept = relm.sql("SELECT count FROM release_conflict_state WHERE release_id = ? AND count > 0", r.id)[1]
+    -- Its conflicts (docs/calendars.md), computed now when the kept state
+    -- has any or is stale; this release only, however many are stale.
+    local kept = relm.sql("SELECT 1 FROM release_conflict_state WHERE release_id = ? AND (count > 0 OR dirty = 1)",
+        r.id)[1]
     if kept then
-        r.conflicts = W.conflicts(r.id)
+        local list = require("relm.core.window").conflicts(r.id)
+        r.conflicts = #list > 0 and list or nil
     end
     return r
 end
