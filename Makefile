@@ -26,8 +26,8 @@ LINGUAS  = pt_BR es
 DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
                libsqlite3-dev libuv1-dev libedit-dev libcsv-dev lua-busted \
                lua-check lua-cjson cppcheck lua-luv-dev \
-               libcurl4-openssl-dev python3-aiosmtpd
-PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl
+               libcurl4-openssl-dev python3-aiosmtpd libical-dev
+PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl libical
 # The sqlite3 shell: the baseline of tests/bench/cmdb_import_servers (.import).
 DEB_PACKAGES += sqlite3
 # gettext: xgettext, msgfmt, msgmerge for the catalogues (po/, issue 13);

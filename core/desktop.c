@@ -15,7 +15,8 @@
  *  0 kind  1 number  2 release_id  3 activity or request id  4 title
  *  5 requester  6 created  7 priority  8 deadline  9 scheduled_at
  * 10 estimated_minutes  11 status  12 remaining_seconds  13 task  14 group
- * 15 responsible  16 shared (0/1)  17 shared_with
+ * 15 responsible  16 shared (0/1)  17 shared_with  18 conflicts (the
+ * release's kept count, core/conflict.c)
  * Every lookup goes through an index that leads with the owner (see
  * 0009_related.sql). The release's status is returned, not filtered in the
  * final join: any condition on r there makes SQLite build a Bloom filter by
@@ -25,6 +26,9 @@
     "(SELECT group_concat(coalesce(sg.name, su.name), ', ') FROM "           \
     "release_shares sh LEFT JOIN groups sg ON sg.id = sh.group_id LEFT "     \
     "JOIN users su ON su.id = sh.user_id WHERE sh.release_id = r.id)"
+#define CONFLICTS                                                            \
+    ", (SELECT count FROM release_conflict_state cs WHERE cs.release_id = "  \
+    "r.id)"
 
 const char *const relm_desktop_sql[3] = {
     "WITH g(id) AS (SELECT group_id FROM memberships WHERE user_id = ?1), "
@@ -41,7 +45,7 @@ const char *const relm_desktop_sql[3] = {
     "WHERE id NOT IN (SELECT id FROM mine)) "
     "SELECT 0, r.number, r.id, NULL, r.title, ru.name, r.created_at, "
     "r.priority, r.deadline, NULL, NULL, r.status, r.remaining_seconds, "
-    "r.state, cg.name, rs.name, q.why, " SHARED_WITH " "
+    "r.state, cg.name, rs.name, q.why, " SHARED_WITH CONFLICTS " "
     "FROM q JOIN releases r ON r.id = q.id "
     "LEFT JOIN users ru ON ru.id = r.requester_id "
     "LEFT JOIN groups cg ON cg.id = r.current_group_id "
@@ -55,7 +59,7 @@ const char *const relm_desktop_sql[3] = {
     "a.status IN ('todo', 'in_progress')) "
     "SELECT 1, r.number, r.id, a.id, r.title, ru.name, a.created_at, "
     "r.priority, r.deadline, a.scheduled_at, a.estimated_minutes, r.status, "
-    "r.remaining_seconds, a.title, og.name, ou.name, 0, " SHARED_WITH " "
+    "r.remaining_seconds, a.title, og.name, ou.name, 0, " SHARED_WITH CONFLICTS " "
     "FROM q JOIN activities a ON a.id = q.id "
     "JOIN releases r ON r.id = a.release_id "
     "LEFT JOIN users ru ON ru.id = r.requester_id "
@@ -73,7 +77,7 @@ const char *const relm_desktop_sql[3] = {
     "FROM g) AND status = 'pending') "
     "SELECT 2, r.number, r.id, q.id, r.title, ru.name, q.created_at, "
     "r.priority, r.deadline, NULL, NULL, r.status, r.remaining_seconds, "
-    "'approve (' || q.rule || ')', qg.name, qu.name, 0, " SHARED_WITH " "
+    "'approve (' || q.rule || ')', qg.name, qu.name, 0, " SHARED_WITH CONFLICTS " "
     "FROM p JOIN approval_requests q ON q.id = p.id "
     "JOIN approval_rounds ro ON ro.id = q.round_id AND ro.status = 'open' "
     "JOIN releases r ON r.id = q.release_id AND r.status = 'open' AND "
@@ -235,6 +239,7 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
         it->responsible = put_col(dt, st, 15, &oom);
         it->shared = sqlite3_column_int(st, 16);
         it->shared_with = put_col(dt, st, 17, &oom);
+        it->conflicts = sqlite3_column_int(st, 18);
         if (oom)
             break;
         dt->n++;

@@ -25,6 +25,7 @@ typedef struct relm_desk_item {
     int64_t activity_id;   /* the activity, or the approval request */
     int64_t limit;         /* time limit, epoch seconds; 0 = none */
     int64_t delay;         /* seconds past the limit (0: not late) */
+    int conflicts;         /* the release's conflicts (core/conflict.h) */
     size_t number, title, requester, created, time_limit, task, group,
         responsible, shared_with;
 } relm_desk_item;

@@ -12,6 +12,7 @@
 #include "approval.h"
 #include "audit.h"
 #include "auth.h"
+#include "conflict.h"
 #include "base/clock.h"
 #include "base/i18n.h"
 #include "base/time.h"
@@ -1479,6 +1480,40 @@ static int add_missing(relm_store *s, const char *json, const char *note,
     return RELM_OK;
 }
 
+/* The conflict check of transition t on release id (number): not_allowed
+ * listing the conflicts of the kinds t refuses on; otherwise *note gets
+ * the action's note followed by the conflicts of the kinds t records
+ * (malloc'd; NULL when there are none). */
+static int conflict_gate(relm_store *s, int64_t id,
+                         const relm_wf_transition *t, const char *number,
+                         const char *given, char **note, relm_diag *d)
+{
+    relm_conflicts c;
+    if (relm_conflict_compute(s, NULL, id, &c, d) != RELM_OK)
+        return RELM_ERR;
+    char *refused = relm_conflict_describe(&c, t->refuse_if);
+    char *kept = relm_conflict_describe(&c, t->record_if);
+    relm_conflicts_free(&c);
+    int rc = RELM_OK;
+    if (refused != NULL) {
+        rc = relm_diag_set(d, "not_allowed",
+                           _("'%s' is refused on release %s while these "
+                             "conflicts stand: %s"),
+                           t->name, number, refused);
+    } else if (kept != NULL) {
+        size_t n = (given ? strlen(given) + 2 : 0) + strlen(kept) + 64;
+        *note = malloc(n);
+        if (*note == NULL)
+            rc = relm_diag_set(d, "out_of_memory", "out of memory");
+        else
+            snprintf(*note, n, "%s%s%s%s", given ? given : "",
+                     given ? "\n" : "", _("Conflicts: "), kept);
+    }
+    free(refused);
+    free(kept);
+    return rc;
+}
+
 int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
                        char **after, relm_diag *d)
 {
@@ -1490,7 +1525,7 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
     const char *action = op->action;
     current c;
     plan p;
-    char *before = NULL, *snap = NULL;
+    char *before = NULL, *snap = NULL, *note = NULL;
     relm_fields hooked;
     relm_fields_init(&hooked);
     /* Everything is decided inside the transaction (the write lock makes
@@ -1546,6 +1581,11 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
      * the check that holds whatever the hook did. */
     if (p.t != NULL && p.t->approval &&
         relm_approval_satisfied(s, id, c.state, p.t->name, d) != RELM_OK)
+        goto fail;
+    /* Conflicts the workflow refuses on, or records (core/conflict.h):
+     * computed here, inside the transaction, whatever the caller did. */
+    if (p.t != NULL && (p.t->refuse_if | p.t->record_if) != 0 &&
+        conflict_gate(s, id, p.t, c.number, op->note, &note, d) != RELM_OK)
         goto fail;
     if (op->fields != NULL && op->fields->n > 0 &&
         write_fields(s, id, op->fields, RELM_FIELD_UPDATE, now, d) != RELM_OK)
@@ -1605,12 +1645,14 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         .from_state = c.state,
         .to_state = p.to_state != NULL ? p.to_state : c.state,
         .justification_id = p.use != NULL ? op->justification_id : 0,
-        .note = op->note, .before = before, .after = snap,
+        .note = note != NULL ? note : op->note, .before = before,
+        .after = snap,
     };
     if (relm_audit_append(s, &o, NULL, d) != RELM_OK)
         goto fail;
     if (relm_store_commit(s, d) != RELM_OK)
         goto fail;
+    free(note);
     free(before);
     relm_fields_free(&hooked);
     if (after != NULL)
@@ -1619,6 +1661,7 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         free(snap);
     return RELM_OK;
 fail:
+    free(note);
     free(before);
     free(snap);
     relm_fields_free(&hooked);

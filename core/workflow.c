@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "base/sha256.h"
 #include "release.h"
 
@@ -299,6 +300,25 @@ int relm_workflow_add_transition(relm_workflow *w, const char *name,
         names_copy(w, &t->requires, requires, nrequires, "requires", name,
                    d) != RELM_OK)
         return RELM_ERR;
+    return RELM_OK;
+}
+
+int relm_workflow_set_conflicts(relm_workflow *w, const char *name,
+                                unsigned refuse_if, unsigned record_if,
+                                relm_diag *d)
+{
+    relm_wf_transition *t = (relm_wf_transition *)relm_workflow_transition(
+        w, name);
+    if (t == NULL)
+        return relm_diag_set(d, "invalid_workflow",
+                             _("workflow '%s': no transition '%s'"), w->name,
+                             name != NULL ? name : "");
+    hash_str(w, "conflicts");
+    hash_str(w, name);
+    hash_int(w, refuse_if);
+    hash_int(w, record_if);
+    t->refuse_if = refuse_if;
+    t->record_if = record_if;
     return RELM_OK;
 }
 

@@ -47,6 +47,9 @@ typedef struct relm_wf_transition {
     int by;           /* RELM_BY_* */
     int approval;     /* leaving through it needs an approved round */
     relm_wf_names requires;
+    unsigned refuse_if; /* RELM_CONFLICT_* kinds that refuse it while they
+                         * stand (core/conflict.h) */
+    unsigned record_if; /* kinds written into its occurrence's note */
 } relm_wf_transition;
 
 typedef struct relm_workflow relm_workflow;
@@ -73,6 +76,13 @@ int relm_workflow_add_transition(relm_workflow *w, const char *name,
                                  int by, int approval,
                                  const char *const *requires, int nrequires,
                                  relm_diag *d);
+
+/* Set the conflict kinds (RELM_CONFLICT_* bits) that refuse the
+ * transition called name, and those its occurrence records. invalid_workflow
+ * for an unknown transition. */
+int relm_workflow_set_conflicts(relm_workflow *w, const char *name,
+                                unsigned refuse_if, unsigned record_if,
+                                relm_diag *d);
 
 /* Check w (every state named exists, the ends, no transition named like a
  * primitive, names well formed) and make it the definition of its name in

@@ -27,10 +27,13 @@ state "closed"    { label = { en = "Closed", pt_BR = "Encerrada", es = "Cerrada"
 state "cancelled" { label = { en = "Cancelled", pt_BR = "Cancelada", es = "Cancelada" }, phase = "closure",
     final = true }
 
+-- An emergency goes ahead through a blackout, but its occurrence records
+-- every conflict standing at that moment.
 transition "authorize" {
     label = { en = "Emergency approval", pt_BR = "Aprovação emergencial", es = "Aprobación de emergencia" },
     from = "registered", to = "in_execution",
     permission = "approve",
+    record_if = { "blackout", "scheduled", "maintenance", "person" },
 }
 
 transition "execute" {

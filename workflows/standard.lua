@@ -53,10 +53,13 @@ state "cancelled" { label = { en = "Cancelled", pt_BR = "Cancelada", es = "Cance
 
 -- Transitions ----------------------------------------------------------
 
+-- No authorization while a CI of the release sits in a blackout window
+-- (relm.window.add; the reason lists the CI and the path through the CMDB).
 transition "authorize" {
     label = { en = "Authorize", pt_BR = "Autorizar", es = "Autorizar" },
     from = "registered", to = "in_execution",
     by = "requester",
+    refuse_if = "blackout",
 }
 
 transition "execute" {

@@ -55,6 +55,7 @@ static void push_item(lua_State *L, const relm_desktop *dt,
     set_text(L, dt, "group", it->group);
     set_text(L, dt, "responsible", it->responsible);
     set_text(L, dt, "shared_with", it->shared_with);
+    set_int(L, "conflicts", it->conflicts);
     lua_pushstring(L, it->shared ? "shared" : "assigned");
     lua_setfield(L, -2, "why");
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/i18n.h"
+#include "conflict.h"
 #include "lua/args.h"
 #include "lua/host.h"
 #include "lua/modules.h"
@@ -71,6 +72,25 @@ static int opt_bool(lua_State *L, int idx, const char *key)
     return b;
 }
 
+/* The conflict kinds named in t[key] (a list) as RELM_CONFLICT_* bits. */
+static int read_conflicts(lua_State *L, int t, const char *key,
+                          unsigned *mask, relm_diag *d)
+{
+    name_list l;
+    *mask = 0;
+    if (read_names(L, t, key, &l, d) != RELM_OK)
+        return RELM_ERR;
+    for (int i = 0; i < l.n; i++) {
+        int k = relm_conflict_kind(l.v[i]);
+        if (k == 0)
+            return relm_diag_set(d, "invalid_workflow",
+                                 _("%s: unknown conflict kind '%s'"), key,
+                                 l.v[i]);
+        *mask |= (unsigned)k;
+    }
+    return RELM_OK;
+}
+
 /* Build w from the plain table at idx (see l_workflow_define). */
 static int build(lua_State *L, int idx, relm_workflow *w, relm_diag *d)
 {
@@ -130,6 +150,13 @@ static int build(lua_State *L, int idx, relm_workflow *w, relm_diag *d)
                 perm != NULL ? perm : "execute", byk,
                 opt_bool(L, t, "approval"), b.v, b.n, d) != RELM_OK)
             return RELM_ERR;
+        unsigned refuse, record;
+        if (read_conflicts(L, t, "refuse_if", &refuse, d) != RELM_OK ||
+            read_conflicts(L, t, "record_if", &record, d) != RELM_OK ||
+            ((refuse | record) != 0 &&
+             relm_workflow_set_conflicts(w, opt_str(L, t, "name"), refuse,
+                                         record, d) != RELM_OK))
+            return RELM_ERR;
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
@@ -139,7 +166,8 @@ static int build(lua_State *L, int idx, relm_workflow *w, relm_diag *d)
 /* define(name, plain) -> digest. plain = {initial=, close_state=,
  * cancel_state=, reopen_to=, states = {{name=, phase=, final=, suspend=,
  * cancel=, requires={...}, editable={...}|nil}, ...}, transitions =
- * {{name=, from={...}, to=, permission=, by=, approval=, requires={...}},
+ * {{name=, from={...}, to=, permission=, by=, approval=, requires={...},
+ * refuse_if={...}, record_if={...}},
  * ...}} in declaration order. Replaces the store's definition of name
  * unless its content is the same. Raises invalid_workflow, limit. */
 static int l_workflow_define(lua_State *L)

@@ -15,7 +15,7 @@ local OPTS = { "user", "number", "assigned", "shared", "kind", "group", "limit",
 -- Columns of a row, in the order the JSON and scripts see them documented.
 M.fields = {
     "kind", "number", "release_id", "activity_id", "request_id", "title", "requester", "created", "priority",
-    "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why",
+    "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why", "conflicts",
 }
 
 -- The queries (core/desktop.c), for the benchmark's bare-SQLite baseline.
@@ -154,6 +154,15 @@ local function fit(rows, width)
         columns[#columns + 1] = c
         used = used + w
     end
+    -- The conflicts column ("!2": docs/calendars.md) only when some row
+    -- has conflicts.
+    for _, r in ipairs(rows) do
+        if r.conf ~= "" then
+            columns[#columns + 1] = "conf"
+            used = used + 4
+            break
+        end
+    end
     for _, c in ipairs(FLEX) do
         local w = 0
         for _, r in ipairs(rows) do
@@ -238,6 +247,7 @@ local function render(d)
             delay = short_delay(r.delay),
             task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task or "",
             group = r.group or "", resp = r.responsible or "", shared = r.shared_with or "",
+            conf = (r.conflicts or 0) > 0 and ("!" .. r.conflicts) or "",
         }
     end
     local columns = fit(rows, width)
@@ -291,6 +301,10 @@ local function items(opts, limit)
     local u = who(opts)
     local f = { assigned = opts.assigned, shared = opts.shared, kind = opts.kind, group = opts.group }
     number_filter(opts.number, f)
+    -- Bring the kept conflict counts up to date first (a no-op when no
+    -- release changed); a store that cannot write now (no acting user)
+    -- shows the counts as last kept.
+    pcall(require("relm.core.window").refresh)
     local list, counts = C.load(u.id, relm.release.now(), f, limit)
     return list, counts, u
 end

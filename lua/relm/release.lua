@@ -116,7 +116,7 @@ end
 -- wf.name, initial, close_state, cancel_state, reopen_to, state_order,
 -- states[n].{phase, final, suspend, cancel, requires, editable},
 -- transition_order, transitions[n].{from_list, to, permission, by,
--- approval, requires}.
+-- approval, requires, refuse_if, record_if}.
 local function define(wf)
     local states, transitions = {}, {}
     for i, name in ipairs(wf.state_order) do
@@ -127,7 +127,7 @@ local function define(wf)
     for i, name in ipairs(wf.transition_order) do
         local t = wf.transitions[name]
         transitions[i] = { name = name, from = t.from_list, to = t.to, permission = t.permission, by = t.by,
-            approval = t.approval, requires = t.requires }
+            approval = t.approval, requires = t.requires, refuse_if = t.refuse_if, record_if = t.record_if }
     end
     require("relm.core.workflow").define(wf.name, {
         initial = wf.initial, close_state = wf.close_state, cancel_state = wf.cancel_state,
@@ -256,6 +256,14 @@ RELEASE_MT.__tostring = function(r)
             out[#out + 1] = ("  %-18s %s"):format(k, (text:gsub("\n%s*", " ")))
         end
     end
+    -- Conflicts (relm.release.conflicts), one reason a line.
+    local conflicts = rawget(r, "conflicts")
+    if type(conflicts) == "table" and #conflicts > 0 then
+        out[#out + 1] = ("  %-18s %d"):format("conflicts", #conflicts)
+        for _, c in ipairs(conflicts) do
+            out[#out + 1] = ("    ! %s: %s"):format(tostring(c.kind), tostring(c.reason))
+        end
+    end
     return table.concat(out, "\n")
 end
 
@@ -327,7 +335,16 @@ end
 ---@return table release
 function M.get(id)
     check_id(id, "relm.release.get")
-    return with_reactivate_at(to_release((C.get(id))))
+    local r = with_reactivate_at(to_release((C.get(id))))
+    -- Its conflicts (docs/calendars.md), computed now when the kept state
+    -- has any or is stale; this release only, however many are stale.
+    local kept = relm.sql("SELECT 1 FROM release_conflict_state WHERE release_id = ? AND (count > 0 OR dirty = 1)",
+        r.id)[1]
+    if kept then
+        local list = require("relm.core.window").conflicts(r.id)
+        r.conflicts = #list > 0 and list or nil
+    end
+    return r
 end
 
 -- Resolve id or number to the numeric id; not_found when there is none.
@@ -1226,6 +1243,9 @@ function M.related(...) return require("relm.related").related(...) end
 
 ---@see relm.related.impact
 function M.impact(...) return require("relm.related").impact(...) end
+
+---Every conflict of the release (docs/calendars.md): relm.window.conflicts.
+function M.conflicts(...) return require("relm.window").conflicts(...) end
 
 ---@see relm.related.for_ci
 function M.for_ci(...) return require("relm.related").for_ci(...) end

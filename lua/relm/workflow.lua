@@ -57,8 +57,12 @@ local SPEC = {
         label = "label", description = "string", from = "states", to = "string", requires = "names",
         permission = "string", by = "string", guard = "function",
         approval = "boolean", on_reject = "string", activities = "string", prompt = "names",
+        refuse_if = "conflicts", record_if = "conflicts",
     },
 }
+
+-- Conflict kinds a transition may refuse on or record (docs/calendars.md).
+local CONFLICT_KINDS = { scheduled = true, blackout = true, maintenance = true, person = true }
 
 local KIND_TEXT = {
     string = i18n.N_("a text in quotes"), boolean = i18n.N_("true or false"), ["function"] = i18n.N_("a function"),
@@ -68,6 +72,7 @@ local KIND_TEXT = {
     field_decls = i18n.N_("names, or name = type (boolean, integer, number, string, date, user, group, or a list of "
         .. "allowed values) in braces, like {\"ticket\", urgent = \"boolean\", env = {\"test\", \"prod\"}}"),
     label = i18n.N_("a text in quotes, or one per language in braces, like {en = \"Closed\", pt_BR = \"Encerrada\"}"),
+    conflicts = i18n.N_("a conflict kind (\"blackout\", \"scheduled\", \"maintenance\", \"person\") or a list of them"),
 }
 
 ---Types a workflow field may be declared with: fields = { name = "type" }.
@@ -406,6 +411,17 @@ function check_kind(v, kind)
             end
         end
         return true
+    elseif kind == "conflicts" then
+        local list = type(v) == "string" and { v } or v
+        if not check_kind(list, "names") then
+            return false
+        end
+        for _, x in ipairs(list) do
+            if not CONFLICT_KINDS[x] then
+                return false
+            end
+        end
+        return true
     elseif kind == "status_map" then
         if v == false then
             return true
@@ -607,6 +623,8 @@ local function compile(c, path)
                     permission = s.permission or "execute", by = s.by or "anyone", guard_fn = s.guard,
                     approval = s.approval == true, on_reject = s.on_reject, activities = s.activities,
                     prompt = copy_list(s.prompt),
+                    refuse_if = type(s.refuse_if) == "string" and { s.refuse_if } or copy_list(s.refuse_if),
+                    record_if = type(s.record_if) == "string" and { s.record_if } or copy_list(s.record_if),
                     where = loc_text(c, d.loc), decl = d,
                 }
                 transition_order[#transition_order + 1] = d.name
