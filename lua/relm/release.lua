@@ -442,7 +442,8 @@ function M.register(spec)
         end
         fields.portfolio_id = model.portfolio_id
         fields.model_id = model.id
-        for _, k in ipairs({ "executor_group", "impact", "urgency", "risk", "category", "type" }) do
+        for _, k in ipairs({ "executor_group", "impact", "urgency", "risk", "category", "type", "calendar",
+            "sla_warning_percent" }) do
             if model[k] ~= nil then
                 fields[k] = model[k]
             end
