@@ -422,6 +422,37 @@ int64_t relm_calendar_add(const relm_calendar *c, int64_t t, int64_t n)
     return INT64_MAX;
 }
 
+int64_t relm_calendar_sub(const relm_calendar *c, int64_t t, int64_t n)
+{
+    if (n <= 0)
+        return t;
+    int64_t day = floor_div(t + offset_at(c, t), DAY) + 1;
+    for (int64_t stop = day - 146097; day > stop;) {
+        int64_t f, to;
+        if (n > c->week && plain_week(c, day - 6, &f, &to) && to <= t) {
+            n -= c->week;
+            day -= 7;
+            continue;
+        }
+        if (!is_holiday(c, day)) {
+            int w = weekday(day);
+            for (int k = c->niv[w] - 1; k >= 0; k--) {
+                int64_t u0 = to_utc(c, day * DAY + c->iv[w][k][0]);
+                int64_t u1 = to_utc(c, day * DAY + c->iv[w][k][1]);
+                if (u1 > t)
+                    u1 = t;
+                if (u1 <= u0)
+                    continue;
+                if (n <= u1 - u0)
+                    return u1 - n;
+                n -= u1 - u0;
+            }
+        }
+        day--;
+    }
+    return INT64_MIN;
+}
+
 /* ---- the per-process cache --------------------------------------------- */
 
 typedef struct cached {
@@ -575,6 +606,20 @@ int relm_calendar_after(relm_store *s, const char *name, int64_t t, int64_t n,
     if (c == NULL)
         return RELM_ERR;
     *out = relm_calendar_add(c, t, n);
+    return RELM_OK;
+}
+
+int relm_calendar_before(relm_store *s, const char *name, int64_t t,
+                         int64_t n, int64_t *out, relm_diag *d)
+{
+    if (name == NULL || name[0] == '\0') {
+        *out = n > 0 ? t - n : t;
+        return RELM_OK;
+    }
+    const relm_calendar *c = relm_calendar_lookup(s, name, d);
+    if (c == NULL)
+        return RELM_ERR;
+    *out = relm_calendar_sub(c, t, n);
     return RELM_OK;
 }
 

@@ -39,6 +39,10 @@ int64_t relm_calendar_seconds(const relm_calendar *c, int64_t a, int64_t b);
  * n <= 0); INT64_MAX when the calendar has no business time left. */
 int64_t relm_calendar_add(const relm_calendar *c, int64_t t, int64_t n);
 
+/* The instant x before t with n business seconds in [x, t) (t when
+ * n <= 0); INT64_MIN when there are not that many. */
+int64_t relm_calendar_sub(const relm_calendar *c, int64_t t, int64_t n);
+
 /* Store the calendar (admin, one transaction, occurrence logged); replaces
  * one of the same name. */
 int relm_calendar_define(relm_store *s, const relm_calendar_spec *spec,
@@ -61,5 +65,9 @@ int relm_calendar_between(relm_store *s, const char *name, int64_t a,
 /* t + n business seconds on calendar name (NULL: 24x7). */
 int relm_calendar_after(relm_store *s, const char *name, int64_t t, int64_t n,
                         int64_t *out, relm_diag *d);
+
+/* t - n business seconds on calendar name (NULL: 24x7). */
+int relm_calendar_before(relm_store *s, const char *name, int64_t t,
+                         int64_t n, int64_t *out, relm_diag *d);
 
 #endif

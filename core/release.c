@@ -1151,6 +1151,7 @@ static int write_kind(relm_store *s, int64_t id, relm_release_kind kind,
                         "UPDATE releases SET status = 'open', closed_at = "
                         "NULL, reopen_count = reopen_count + 1, "
                         "active_since = ?2, remaining_seconds = NULL, "
+                        "sla_done_pct = 0, "
                         "deadline = CASE WHEN sla_seconds IS NULL THEN NULL "
                         "ELSE strftime('%Y-%m-%dT%H:%M:%SZ', ?3 + "
                         "sla_seconds, 'unixepoch') END WHERE id = ?1",

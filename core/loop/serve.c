@@ -236,6 +236,7 @@ static void on_signal(uv_signal_t *h, int signum)
         load_settings(sv);
         if (sv->reload != NULL)
             sv->reload(sv->reload_ctx);
+        relm_sla_load_rules(sv);
         relm_serve_log(sv, "reloaded", RELM_LOG_END);
         relm_serve_pump(sv, 1);
         return;
@@ -297,6 +298,9 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     sv.log_json = opts->log_json;
     sv.reload = opts->reload;
     sv.reload_ctx = opts->reload_ctx;
+    sv.escalate = opts->escalate;
+    sv.escalate_ctx = opts->escalate_ctx;
+    sv.escalation_pcts = opts->escalation_pcts;
     int lock_fd = -1;
     if (take_lock(s, &lock_fd) != 0)
         return 1;
@@ -331,6 +335,7 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
                    RELM_LOG_END);
+    relm_sla_load_rules(&sv);
     relm_serve_pump(&sv, 1);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */

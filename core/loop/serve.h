@@ -3,14 +3,40 @@
 #ifndef RELM_SERVE_H
 #define RELM_SERVE_H
 
+#include <stdint.h>
+
 #include "base/store.h"
 
 struct uv_loop_s;
+
+/* One escalation rule that ran: its name, the stage or percentage it is
+ * for, and ok, or the error (file:line first) that parked it. */
+enum { RELM_SERVE_MAX_FIRED = 32 };
+typedef struct relm_escalation_fired {
+    char rule[128];
+    char stage[32];
+    int ok;
+    char error[512];
+} relm_escalation_fired;
+
+/* Run the escalation rules of release id (SLA cycle) whose percentage of
+ * the allowance lies in (from, to] (warn: the release's warning
+ * percentage, what at = "warning" means); fill out (at most max); return
+ * how many ran. Rules that ran before in this cycle are skipped. */
+typedef int (*relm_serve_escalate_fn)(void *ctx, int64_t id, int64_t cycle,
+                                      double from, double to, double warn,
+                                      relm_escalation_fired *out, int max);
+/* The percentages the rules need moments for (at most max into out);
+ * returns how many. Asked at start and after SIGHUP. */
+typedef int (*relm_serve_pcts_fn)(void *ctx, double *out, int max);
 
 typedef struct relm_serve_opts {
     int log_json;                /* 1: one JSON object per log line */
     void (*reload)(void *ctx);   /* extra work on SIGHUP (may be NULL) */
     void *reload_ctx;
+    relm_serve_escalate_fn escalate; /* escalation rules (may be NULL) */
+    relm_serve_pcts_fn escalation_pcts;
+    void *escalate_ctx;
 } relm_serve_opts;
 
 /* Run until SIGTERM or SIGINT on loop (the host's), then finish the

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "base/store.h"
+#include "loop/serve.h"
 
 enum { RELM_SERVE_MAX_INFLIGHT = 64 };
 
@@ -45,6 +46,9 @@ typedef struct relm_serve {
     void (*on_flush)(uv_idle_t *h);
     void (*reload)(void *ctx);
     void *reload_ctx;
+    relm_serve_escalate_fn escalate; /* escalation rules (may be NULL) */
+    relm_serve_pcts_fn escalation_pcts;
+    void *escalate_ctx;
 } relm_serve;
 
 /* Seconds since the epoch, with a fraction. */
@@ -64,6 +68,17 @@ void relm_serve_pump(relm_serve *sv, int sla);
  * through the occurrence log so the outbox carries it); *next receives the
  * next SLA moment (0 = none). */
 void relm_sla_pass(relm_serve *sv, double now, double *next);
+
+/* Run the escalation rules of release id whose percentage lies in
+ * (from, to] (after the stages were committed), record each firing once
+ * per cycle (done, or failed with its error) and log it. */
+void relm_sla_escalate(relm_serve *sv, int64_t id, int64_t cycle,
+                       double from, double to, double warn);
+/* The percentages the loaded escalation rules name (n of v): stored for
+ * every process's planning; every clock planned again when they changed. */
+void relm_sla_set_pcts(relm_serve *sv, const double *v, int n);
+/* Ask the rules for their percentages (start, SIGHUP) and store them. */
+void relm_sla_load_rules(relm_serve *sv);
 
 /* Delivery through curl multi on the loop. */
 int relm_deliver_init(relm_serve *sv);

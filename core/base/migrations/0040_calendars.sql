@@ -23,39 +23,41 @@ ALTER TABLE models ADD COLUMN sla_warning_percent INTEGER
 
 -- The release carries its calendar (NULL: 24x7) and warning percentage
 -- (NULL: serve's sla_warning_percent). sla_stage: in_progress, warning,
--- breached (NULL without an SLA). sla_warn_at and sla_next_at are epoch
--- seconds (with a fraction): the warning moment of the running clock and
--- the next stage moment, NULL while nothing is due (clock stopped, closed,
--- breached); serve's SLA pass reads only rows whose sla_next_at has come,
+-- breached (NULL without an SLA). sla_done_pct: the share of the allowance
+-- (in percent) whose moments were handled this cycle (stages and
+-- escalation rules); sla_next_at the next such moment in epoch seconds
+-- (with a fraction), NULL while nothing is due (clock stopped, closed,
+-- breached). serve's SLA pass reads only rows whose sla_next_at has come,
 -- through the partial index, instead of every open release.
 ALTER TABLE releases ADD COLUMN calendar TEXT;
-ALTER TABLE releases ADD COLUMN sla_warning_percent REAL;
+ALTER TABLE releases ADD COLUMN sla_warning_percent INTEGER;
 ALTER TABLE releases ADD COLUMN sla_stage TEXT
     CHECK (sla_stage IS NULL OR sla_stage IN ('in_progress', 'warning', 'breached'));
-ALTER TABLE releases ADD COLUMN sla_warn_at REAL;
+ALTER TABLE releases ADD COLUMN sla_done_pct REAL NOT NULL DEFAULT 0;
 ALTER TABLE releases ADD COLUMN sla_next_at REAL;
 CREATE INDEX releases_sla_next ON releases(sla_next_at) WHERE sla_next_at IS NOT NULL;
 CREATE INDEX releases_sla_stage ON releases(sla_stage, status);
 
 -- Releases from before: 24x7, stage from the stages already fired, next
 -- moment from the deadline and the global percentage.
-UPDATE releases SET
-    sla_stage = CASE
+UPDATE releases SET sla_stage = CASE
         WHEN sla_seconds IS NULL OR sla_seconds <= 0 THEN NULL
         WHEN EXISTS (SELECT 1 FROM sla_stages s WHERE s.release_id = releases.id
                      AND s.cycle = releases.reopen_count AND s.stage = 'breached') THEN 'breached'
         WHEN EXISTS (SELECT 1 FROM sla_stages s WHERE s.release_id = releases.id
                      AND s.cycle = releases.reopen_count AND s.stage = 'warning') THEN 'warning'
-        ELSE 'in_progress' END,
-    sla_warn_at = CASE WHEN deadline IS NULL OR sla_seconds IS NULL THEN NULL
-        ELSE CAST(strftime('%s', deadline) AS INTEGER) - sla_seconds * (1.0 -
-            coalesce((SELECT CAST(value AS REAL) FROM serve_settings
-                      WHERE key = 'sla_warning_percent'), 75) / 100.0) END;
-UPDATE releases SET sla_next_at = CASE
+        ELSE 'in_progress' END;
+UPDATE releases SET
+    sla_done_pct = CASE sla_stage WHEN 'breached' THEN 100 WHEN 'warning' THEN
+        coalesce((SELECT CAST(value AS REAL) FROM serve_settings
+                  WHERE key = 'sla_warning_percent'), 75) ELSE 0 END,
+    sla_next_at = CASE
         WHEN status <> 'open' OR deadline IS NULL OR sla_stage IS NULL
              OR sla_stage = 'breached' THEN NULL
         WHEN sla_stage = 'warning' THEN CAST(strftime('%s', deadline) AS INTEGER)
-        ELSE sla_warn_at END;
+        ELSE CAST(strftime('%s', deadline) AS INTEGER) - sla_seconds * (1.0 -
+            coalesce((SELECT CAST(value AS REAL) FROM serve_settings
+                      WHERE key = 'sla_warning_percent'), 75) / 100.0) END;
 
 -- Escalation rules that fired: once per release, SLA cycle and rule;
 -- status done, or failed with the error (the parked record an admin reads).
