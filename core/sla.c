@@ -1,9 +1,12 @@
 /* sla.c: the SLA clock of one release in business time, settled by the
  * primitives that move it (core/loop/sla.c fires the moments it plans). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "base/clock.h"
 #include "base/time.h"
 #include "calendar.h"
 #include "sla.h"
@@ -146,4 +149,60 @@ int relm_sla_settle(relm_store *s, int64_t id, int64_t now, relm_diag *d)
     else
         sqlite3_bind_null(q, 7);
     return relm_store_step_write(s, q, d, "release %lld", (long long)id);
+}
+
+int relm_sla_record_escalation(relm_store *s, int64_t id, int64_t cycle,
+                               const char *rule, const char *stage,
+                               const char *notify, const char *error,
+                               relm_diag *d)
+{
+    char at[32], note[400], state[64] = "";
+    relm_time_format(relm_clock_now(), at);
+    char *after = NULL;
+    if (relm_store_begin(s, d) != RELM_OK)
+        return RELM_ERR;
+    int rc = RELM_ERR;
+    sqlite3_stmt *q = relm_store_stmt(
+        s, "INSERT OR IGNORE INTO escalations (release_id, cycle, rule, "
+           "stage, at, status, error) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)", d);
+    if (q == NULL)
+        goto out;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, cycle);
+    sqlite3_bind_text(q, 3, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, stage, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 5, at, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 6, error != NULL ? "failed" : "done", -1,
+                      SQLITE_STATIC);
+    relm_store_bind_text(q, 7, error);
+    if (relm_store_step_write(s, q, d, "escalation '%s'", rule) != RELM_OK)
+        goto out;
+    if (error != NULL || sqlite3_changes(relm_store_db(s)) == 0) {
+        rc = RELM_OK;
+        goto out;
+    }
+    if (relm_store_id_text(s, "SELECT snapshot FROM release_snapshots "
+                              "WHERE id = ?1", id, &after, d) != RELM_OK)
+        goto out;
+    q = relm_store_stmt(s, "SELECT state FROM releases WHERE id = ?1", d);
+    if (q == NULL)
+        goto out;
+    sqlite3_bind_int64(q, 1, id);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        relm_store_column_copy(q, 0, state, sizeof state);
+    sqlite3_reset(q);
+    /* The occurrence log's notes are written in English (machine text). */
+    if (notify != NULL && notify[0] != '\0')
+        snprintf(note, sizeof note, "SLA escalation rule '%s' (%s): notify "
+                 "group %s", rule, stage, notify);
+    else
+        snprintf(note, sizeof note, "SLA escalation rule '%s' (%s)", rule,
+                 stage);
+    relm_occurrence o = {.at = at, .subject = "release", .subject_id = id,
+                         .action = "sla.escalated", .from_state = state,
+                         .to_state = state, .note = note, .after = after};
+    rc = relm_audit_append(s, &o, NULL, d);
+out:
+    free(after);
+    return relm_store_end(s, rc, d);
 }

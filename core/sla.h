@@ -45,4 +45,14 @@ const char *relm_sla_stage(double done, double warn);
  * transaction. not_found when the release's calendar is unknown. */
 int relm_sla_settle(relm_store *s, int64_t id, int64_t now, relm_diag *d);
 
+/* Record that escalation rule `rule` ran for release id in SLA cycle
+ * cycle at stage (its stage or percentage), once: status done (error NULL)
+ * with an occurrence sla.escalated (its event reaches the subscriptions;
+ * the note names the group to notify), or failed with the error (parked
+ * for an admin: relm.escalation.fired()). One transaction. */
+int relm_sla_record_escalation(relm_store *s, int64_t id, int64_t cycle,
+                               const char *rule, const char *stage,
+                               const char *notify, const char *error,
+                               relm_diag *d);
+
 #endif

@@ -9,6 +9,7 @@
 #include "eval.h"
 #include "base/context.h"
 #include "loop/serve.h"
+#include "lua/escalate.h"
 #include "lua/host.h"
 #include "repl.h"
 #include "base/store.h"
@@ -442,7 +443,10 @@ int main(int argc, char **argv)
         set_arg_table(L, argc, argv, 0);
         rc = relm_eval_string(L, o.arg, "=(command line)");
     } else if (strcmp(o.command, "serve") == 0) {
-        relm_serve_opts so = {.log_json = o.log_json};
+        relm_serve_opts so = {.log_json = o.log_json,
+                              .escalate = relm_lua_escalate,
+                              .escalation_pcts = relm_lua_escalation_pcts,
+                              .escalate_ctx = L};
         rc = relm_serve_run(store, relm_host_loop(L), &so);
     } else {
         rc = relm_repl(L);

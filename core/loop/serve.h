@@ -17,6 +17,7 @@ typedef struct relm_escalation_fired {
     char stage[32];
     int ok;
     char error[512];
+    char notify[128];        /* the group to tell, "" for none */
 } relm_escalation_fired;
 
 /* Run the escalation rules of release id (SLA cycle) whose percentage of

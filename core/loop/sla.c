@@ -159,31 +159,16 @@ void relm_sla_escalate(relm_serve *sv, int64_t id, int64_t cycle,
     relm_escalation_fired out[RELM_SERVE_MAX_FIRED];
     int n = sv->escalate(sv->escalate_ctx, id, cycle, from, to, warn, out,
                          RELM_SERVE_MAX_FIRED);
-    char rid[32], at[32];
+    char rid[32];
     snprintf(rid, sizeof rid, "%" PRId64, id);
-    relm_time_format((int64_t)relm_serve_now(), at);
     for (int i = 0; i < n; i++) {
         relm_diag d;
         const relm_escalation_fired *f = &out[i];
         /* Done or parked (failed, with the error an admin reads in
          * relm.escalation.fired()): recorded either way, once. */
-        sqlite3_stmt *q = relm_store_stmt(
-            sv->s, "INSERT OR IGNORE INTO escalations (release_id, cycle, "
-                   "rule, stage, at, status, error) VALUES (?1, ?2, ?3, ?4, "
-                   "?5, ?6, ?7)", &d);
-        int rc = RELM_ERR;
-        if (q != NULL && relm_store_begin(sv->s, &d) == RELM_OK) {
-            sqlite3_bind_int64(q, 1, id);
-            sqlite3_bind_int64(q, 2, cycle);
-            sqlite3_bind_text(q, 3, f->rule, -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, 4, f->stage, -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, 5, at, -1, SQLITE_STATIC);
-            sqlite3_bind_text(q, 6, f->ok ? "done" : "failed", -1,
-                              SQLITE_STATIC);
-            relm_store_bind_text(q, 7, f->ok ? NULL : f->error);
-            rc = relm_store_step_write(sv->s, q, &d, "escalation");
-            rc = relm_store_end(sv->s, rc, &d);
-        }
+        int rc = relm_sla_record_escalation(sv->s, id, cycle, f->rule,
+                                            f->stage, f->notify,
+                                            f->ok ? NULL : f->error, &d);
         if (rc != RELM_OK)
             relm_serve_log(sv, "error", "what", "escalation", "code", d.code,
                            "message", d.msg, RELM_LOG_END);

@@ -14,7 +14,8 @@ local OPTS = { "user", "number", "assigned", "shared", "kind", "group", "limit",
 -- Columns of a row, in the order the JSON and scripts see them documented.
 M.fields = {
     "kind", "number", "release_id", "activity_id", "request_id", "title", "requester", "created", "priority",
-    "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why",
+    "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why", "time_left",
+    "sla_stage", "calendar",
 }
 
 -- The queries (core/desktop.c), for the benchmark's bare-SQLite baseline.
