@@ -69,7 +69,8 @@ local function near(word, keys)
 end
 
 local FILTERS = {
-    status = true, situation = true, sla_stage = true, number = true, opened = true, opened_from = true, opened_to = true,
+    status = true, situation = true, sla_stage = true, number = true, opened = true, opened_from = true,
+    opened_to = true,
     closed = true, closed_from = true, closed_to = true, contract = true, unit = true, user = true,
     requester = true, responsible = true, priority = true, group = true, portfolio = true, model = true,
     text = true, limit = true, offset = true, order = true,
