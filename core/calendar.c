@@ -455,22 +455,29 @@ int64_t relm_calendar_sub(const relm_calendar *c, int64_t t, int64_t n)
 
 /* ---- the per-process cache --------------------------------------------- */
 
+/* A compiled calendar with the row text it came from: after any commit
+ * (the store's generation moved) an entry is checked against its row with
+ * one indexed read and compiled again only when the row changed, so a
+ * commit elsewhere costs a lookup a comparison, not a tz scan. */
 typedef struct cached {
     char name[128];
+    char *row;            /* tz, hours and holidays as stored, joined */
+    uint64_t checked;     /* the generation it was last checked at */
     relm_calendar *c;
 } cached;
 
 static struct {
     relm_store *s;
-    uint64_t generation;
     cached *v;
     int n, cap;
 } cache;
 
 static void cache_clear(void)
 {
-    for (int i = 0; i < cache.n; i++)
+    for (int i = 0; i < cache.n; i++) {
         relm_calendar_free(cache.v[i].c);
+        free(cache.v[i].row);
+    }
     cache.n = 0;
 }
 
@@ -546,39 +553,90 @@ out:
     return c;
 }
 
+/* The stored text of calendar name (tz, hours, holidays joined), malloc'd;
+ * NULL with *found 0 when there is none, NULL with *found 1 on error. */
+static char *row_text(relm_store *s, const char *name, int *found,
+                      relm_diag *d)
+{
+    *found = 1;
+    sqlite3_stmt *q = relm_store_stmt(
+        s, "SELECT tz || '|' || hours || '|' || holidays FROM calendars "
+           "WHERE name = ?1", d);
+    if (q == NULL)
+        return NULL;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    int rc = relm_store_step_row(s, q, d, "calendar");
+    if (rc == RELM_NOT_FOUND) {
+        *found = 0;
+        relm_diag_set(d, "not_found",
+                      _("no calendar named '%s' (relm.calendar.list())"),
+                      name);
+        return NULL;
+    }
+    if (rc != RELM_OK)
+        return NULL;
+    const char *t = (const char *)sqlite3_column_text(q, 0);
+    char *out = strdup(t != NULL ? t : "");
+    sqlite3_reset(q);
+    if (out == NULL)
+        relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+    return out;
+}
+
 const relm_calendar *relm_calendar_lookup(relm_store *s, const char *name,
                                           relm_diag *d)
 {
     uint64_t g = relm_store_generation(s);
-    if (cache.s != s || cache.generation != g) {
+    if (cache.s != s) {
         cache_clear();
         cache.s = s;
-        cache.generation = g;
     }
-    for (int i = 0; i < cache.n; i++)
-        if (strcmp(cache.v[i].name, name) == 0)
-            return cache.v[i].c;
+    int i = 0;
+    while (i < cache.n && strcmp(cache.v[i].name, name) != 0)
+        i++;
+    if (i < cache.n && cache.v[i].checked == g)
+        return cache.v[i].c;
     if (strlen(name) >= sizeof cache.v[0].name) {
         relm_diag_set(d, "not_found", _("no calendar named '%s'"), name);
         return NULL;
     }
-    relm_calendar *c = load(s, name, d);
-    if (c == NULL)
+    int found;
+    char *row = row_text(s, name, &found, d);
+    if (row == NULL)
         return NULL;
-    if (cache.n == cache.cap) {
-        int cap = cache.cap ? cache.cap * 2 : 8;
-        cached *v = realloc(cache.v, (size_t)cap * sizeof *v);
-        if (v == NULL) {
-            relm_calendar_free(c);
-            relm_diag_set(d, "out_of_memory", "calendar: out of memory");
-            return NULL;
-        }
-        cache.v = v;
-        cache.cap = cap;
+    if (i < cache.n && strcmp(cache.v[i].row, row) == 0) {
+        free(row);
+        cache.v[i].checked = g;
+        return cache.v[i].c;
     }
-    snprintf(cache.v[cache.n].name, sizeof cache.v[0].name, "%s", name);
-    cache.v[cache.n].c = c;
-    return cache.v[cache.n++].c;
+    relm_calendar *c = load(s, name, d);
+    if (c == NULL) {
+        free(row);
+        return NULL;
+    }
+    if (i == cache.n) {
+        if (cache.n == cache.cap) {
+            int cap = cache.cap ? cache.cap * 2 : 8;
+            cached *v = realloc(cache.v, (size_t)cap * sizeof *v);
+            if (v == NULL) {
+                relm_calendar_free(c);
+                free(row);
+                relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+                return NULL;
+            }
+            cache.v = v;
+            cache.cap = cap;
+        }
+        snprintf(cache.v[i].name, sizeof cache.v[0].name, "%s", name);
+        cache.n++;
+    } else {
+        relm_calendar_free(cache.v[i].c);
+        free(cache.v[i].row);
+    }
+    cache.v[i].c = c;
+    cache.v[i].row = row;
+    cache.v[i].checked = g;
+    return c;
 }
 
 int relm_calendar_between(relm_store *s, const char *name, int64_t a,
