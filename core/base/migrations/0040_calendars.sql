@@ -10,10 +10,19 @@ CREATE TABLE calendars (
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 ) STRICT;
 
--- The calendar the shipped infrastructure models name (portfolios/): the
--- weekend, in UTC. An administrator redefines it with relm.calendar.define.
-INSERT INTO calendars (name, tz, hours) VALUES ('weekend-window', 'UTC',
-    '{"sat":["00:00-24:00"],"sun":["00:00-24:00"]}');
+-- The calendars the shipped portfolio models name (portfolios/*.lua), in
+-- UTC; an administrator redefines them (relm.calendar.define) with the
+-- organisation's zone, hours and holidays.
+INSERT INTO calendars (name, tz, hours) VALUES
+    ('business-hours', 'UTC', '{"mon":["08:00-18:00"],"tue":["08:00-18:00"],'
+        || '"wed":["08:00-18:00"],"thu":["08:00-18:00"],"fri":["08:00-18:00"]}'),
+    ('release-train', 'UTC', '{"mon":["09:00-17:00"],"tue":["09:00-17:00"],'
+        || '"wed":["09:00-17:00"],"thu":["09:00-17:00"],"fri":["09:00-17:00"]}'),
+    ('night-window', 'UTC', '{"mon":["00:00-06:00","22:00-24:00"],'
+        || '"tue":["00:00-06:00","22:00-24:00"],"wed":["00:00-06:00","22:00-24:00"],'
+        || '"thu":["00:00-06:00","22:00-24:00"],"fri":["00:00-06:00","22:00-24:00"],'
+        || '"sat":["00:00-06:00","22:00-24:00"],"sun":["00:00-06:00","22:00-24:00"]}'),
+    ('weekend-window', 'UTC', '{"sat":["00:00-24:00"],"sun":["00:00-24:00"]}');
 
 -- A model names its calendar (models.calendar, since 0005) and warning
 -- percentage; a portfolio template's own calendar= and
