@@ -3,6 +3,7 @@
 #ifndef RELM_SERVE_H
 #define RELM_SERVE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "base/store.h"
@@ -27,9 +28,12 @@ typedef struct relm_escalation_fired {
 typedef int (*relm_serve_escalate_fn)(void *ctx, int64_t id, int64_t cycle,
                                       double from, double to, double warn,
                                       relm_escalation_fired *out, int max);
-/* The percentages the rules need moments for (at most max into out);
- * returns how many. Asked at start and after SIGHUP. */
-typedef int (*relm_serve_pcts_fn)(void *ctx, double *out, int max);
+/* (Re)load the rules and give the percentages they need moments for (at
+ * most max into out); returns how many. Rule files that did not load are
+ * described in errors (one "file:line: message" per line, "" for none).
+ * Asked at start and after SIGHUP. */
+typedef int (*relm_serve_pcts_fn)(void *ctx, double *out, int max,
+                                  char *errors, size_t size);
 
 typedef struct relm_serve_opts {
     int log_json;                /* 1: one JSON object per log line */

@@ -172,9 +172,14 @@ void relm_sla_escalate(relm_serve *sv, int64_t id, int64_t cycle,
         if (rc != RELM_OK)
             relm_serve_log(sv, "error", "what", "escalation", "code", d.code,
                            "message", d.msg, RELM_LOG_END);
-        relm_serve_log(sv, f->ok ? "escalation" : "escalation.failed",
-                       "release", rid, "rule", f->rule, "stage", f->stage,
-                       "error", f->ok ? NULL : f->error, RELM_LOG_END);
+        if (f->ok)
+            relm_serve_log(sv, "escalation", "release", rid, "rule", f->rule,
+                           "stage", f->stage, "notify", f->notify,
+                           RELM_LOG_END);
+        else
+            relm_serve_log(sv, "escalation.failed", "release", rid, "rule",
+                           f->rule, "stage", f->stage, "error", f->error,
+                           RELM_LOG_END);
     }
 }
 
@@ -258,9 +263,20 @@ void relm_sla_set_pcts(relm_serve *sv, const double *v, int n)
 void relm_sla_load_rules(relm_serve *sv)
 {
     double v[RELM_SLA_MAX_PCTS];
+    char errors[2048] = "";
     int n = sv->escalation_pcts != NULL
-                ? sv->escalation_pcts(sv->escalate_ctx, v, RELM_SLA_MAX_PCTS)
+                ? sv->escalation_pcts(sv->escalate_ctx, v, RELM_SLA_MAX_PCTS,
+                                      errors, sizeof errors)
                 : 0;
+    for (char *line = errors, *nl; *line; line = nl + 1) {
+        nl = strchr(line, '\n');
+        if (nl == NULL)
+            nl = line + strlen(line) - 1;
+        else
+            *nl = '\0';
+        relm_serve_log(sv, "error", "what", "escalation rules", "message",
+                       line, RELM_LOG_END);
+    }
     relm_sla_set_pcts(sv, v, n < 0 ? 0 : n);
 }
 

@@ -23,24 +23,26 @@ static int push_fn(lua_State *L, const char *fn)
     return 1;
 }
 
-int relm_lua_escalation_pcts(void *ctx, double *out, int max)
+int relm_lua_escalation_pcts(void *ctx, double *out, int max, char *errors,
+                             size_t size)
 {
     lua_State *L = ctx;
     int top = lua_gettop(L), n = 0;
+    size_t used = 0;
+    errors[0] = '\0';
     if (!push_fn(L, "load"))
         return 0;
     /* Files that fail are reported and left out: serve keeps running. */
     if (relm_host_pcall(L, 0, 2) == LUA_OK) {
         lua_Integer ne = luaL_len(L, -1);
-        for (lua_Integer i = 1; i <= ne; i++) {
+        for (lua_Integer i = 1; i <= ne && used < size; i++) {
             lua_rawgeti(L, -1, i);
-            fprintf(stdout, "escalation rules: %s\n", lua_tostring(L, -1));
+            used += (size_t)snprintf(errors + used, size - used, "%s\n",
+                                     lua_tostring(L, -1));
             lua_pop(L, 1);
         }
-        fflush(stdout);
     } else {
-        fprintf(stderr, "relm: serve: escalation rules: %s\n",
-                relm_lua_error_string(L, -1));
+        snprintf(errors, size, "%s\n", relm_lua_error_string(L, -1));
     }
     lua_settop(L, top);
     if (!push_fn(L, "percents"))

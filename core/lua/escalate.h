@@ -9,6 +9,7 @@
 int relm_lua_escalate(void *ctx, int64_t id, int64_t cycle, double from,
                       double to, double warn, relm_escalation_fired *out,
                       int max);
-int relm_lua_escalation_pcts(void *ctx, double *out, int max);
+int relm_lua_escalation_pcts(void *ctx, double *out, int max, char *errors,
+                             size_t size);
 
 #endif

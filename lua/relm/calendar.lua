@@ -6,14 +6,35 @@ local i18n = require "relm.i18n"
 
 local M = {}
 
-local COLUMNS = { "name", "tz", "hours", "holidays" }
+local COLUMNS = { "name", "tz", "week", "holidays" }
+local DAYS = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" }
 
--- A stored row as the user wrote it: hours and holidays decoded.
+-- The week in one line, runs of days with the same hours joined:
+-- "mon-fri 08:00-12:00 13:00-18:00".
+local function week_text(hours)
+    local parts, i = {}, 1
+    while i <= 7 do
+        local h = table.concat(hours[DAYS[i]] or {}, " ")
+        local j = i
+        while j < 7 and table.concat(hours[DAYS[j + 1]] or {}, " ") == h do
+            j = j + 1
+        end
+        if h ~= "" then
+            parts[#parts + 1] = (i == j and DAYS[i] or DAYS[i] .. "-" .. DAYS[j]) .. " " .. h
+        end
+        i = j + 1
+    end
+    return table.concat(parts, ", ")
+end
+
+-- A stored row as the user wrote it: hours and holidays decoded, and the
+-- week in one line to read.
 local function decode(row)
-    return {
-        name = row.name, tz = row.tz, hours = cjson.decode(row.hours),
+    local hours = cjson.decode(row.hours)
+    return setmetatable({
+        name = row.name, tz = row.tz, hours = hours, week = week_text(hours),
         holidays = cjson.decode(row.holidays), created_at = row.created_at,
-    }
+    }, { __name = "relm.calendar" })
 end
 
 ---Define (or replace) a calendar. Administrators only. hours: per weekday

@@ -113,12 +113,21 @@ describe("a release's SLA clock on a calendar", function()
     end)
 
     it("sets the deadline where the allowance of business time is used up", function()
-        local r = relm.release.register { title = "On a calendar", sla_hours = 1, calendar = "closed-today" }
+        local r = relm.release.register { title = "On a calendar", sla_hours = 1, calendar = "closed-today",
+            executor_group = "ops" }
         local tomorrow = os.date("!%Y-%m-%d", os.time() + 86400)
         assert.are.equal(tomorrow .. "T01:00:00Z", r.deadline)
         assert.are.equal(3600, r.time_left)
         assert.are.equal("in_progress", r.sla_stage)
         assert.matches("time_left%s+3600 %(1h 00m business%)", tostring(r))
+        -- The desktop of a member of its group shows the same business time.
+        local item
+        for _, it in ipairs(relm.user.as("bob", function() return relm.desktop { number = r.number } end)) do
+            item = item or (it.kind == "release" and it)
+        end
+        assert.are.equal(3600, item.time_left)
+        assert.are.equal("in_progress", item.sla_stage)
+        assert.are.equal("closed-today", item.calendar)
         -- Suspension keeps the business time left, not the wall-clock hours
         -- to tomorrow; reactivation puts the same deadline back.
         r = relm.release.act(r.id, "suspend", { justification = j.suspend })
