@@ -25,6 +25,8 @@ DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
 PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl
 # The sqlite3 shell: the baseline of tests/bench/cmdb_import_servers (.import).
 DEB_PACKAGES += sqlite3
+# The tz database: business calendars read their zone's offsets from it.
+DEB_PACKAGES += tzdata
 
 # Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)

@@ -27,7 +27,7 @@ struct relm_calendar {
     int32_t iv[7][RELM_CAL_MAX_INTERVALS][2]; /* local seconds of the day */
     int niv[7];
     int64_t week;       /* business seconds in a week without changes */
-    int32_t *hol;       /* holidays, local day numbers, sorted */
+    int64_t *hol;       /* holidays, local day numbers, sorted */
     int nhol;
     int64_t *tr_at;
     int32_t *tr_off;
@@ -52,31 +52,31 @@ static int64_t floor_div(int64_t a, int64_t b)
 
 /* ---- the zone ---------------------------------------------------------- */
 
-static int32_t offset_at(const relm_calendar *c, int64_t t)
+/* Index of the first of the n sorted values v[] that is >= x (n when
+ * none): the transitions and the holidays. */
+static int lower64(const int64_t *v, int n, int64_t x)
 {
-    int lo = 0, hi = c->ntr; /* first transition after t */
+    int lo = 0, hi = n;
     while (lo < hi) {
         int mid = (lo + hi) / 2;
-        if (c->tr_at[mid] <= t)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo == 0 ? c->off0 : c->tr_off[lo - 1];
-}
-
-/* Index of the first transition at or after t. */
-static int transition_from(const relm_calendar *c, int64_t t)
-{
-    int lo = 0, hi = c->ntr;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (c->tr_at[mid] < t)
+        if (v[mid] < x)
             lo = mid + 1;
         else
             hi = mid;
     }
     return lo;
+}
+
+static int32_t offset_at(const relm_calendar *c, int64_t t)
+{
+    int i = lower64(c->tr_at, c->ntr, t + 1); /* first transition after t */
+    return i == 0 ? c->off0 : c->tr_off[i - 1];
+}
+
+/* Index of the first transition at or after t. */
+static int transition_from(const relm_calendar *c, int64_t t)
+{
+    return lower64(c->tr_at, c->ntr, t);
 }
 
 /* The UTC instant of local wall-clock time L (seconds since the local
@@ -220,9 +220,9 @@ static int parse_interval(const char *cal, const char *day, const char *s,
     return RELM_OK;
 }
 
-static int cmp_i32(const void *a, const void *b)
+static int cmp_i64(const void *a, const void *b)
 {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return (x > y) - (x < y);
 }
 
@@ -301,9 +301,9 @@ relm_calendar *relm_calendar_compile(const relm_calendar_spec *spec,
                             "YYYY-MM-DD"), name, h);
             goto fail;
         }
-        c->hol[c->nhol++] = (int32_t)(e / DAY);
+        c->hol[c->nhol++] = e / DAY;
     }
-    qsort(c->hol, (size_t)c->nhol, sizeof *c->hol, cmp_i32);
+    qsort(c->hol, (size_t)c->nhol, sizeof *c->hol, cmp_i64);
     if (load_zone(c, spec->tz) != 0) {
         relm_diag_set(d, "out_of_memory", "calendar: out of memory");
         goto fail;
@@ -318,15 +318,8 @@ fail:
 
 static int is_holiday(const relm_calendar *c, int64_t day)
 {
-    int lo = 0, hi = c->nhol;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (c->hol[mid] < day)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->nhol && c->hol[lo] == day;
+    int i = lower64(c->hol, c->nhol, day);
+    return i < c->nhol && c->hol[i] == day;
 }
 
 /* 1 when the local week [day, day + 7) has no holiday and no offset change
@@ -337,15 +330,8 @@ static int plain_week(const relm_calendar *c, int64_t day, int64_t *from,
 {
     *from = to_utc(c, day * DAY);
     *to = to_utc(c, (day + 7) * DAY);
-    int lo = 0, hi = c->nhol;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (c->hol[mid] < day)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo < c->nhol && c->hol[lo] < day + 7)
+    int h = lower64(c->hol, c->nhol, day);
+    if (h < c->nhol && c->hol[h] < day + 7)
         return 0;
     int i = transition_from(c, *from);
     return !(i < c->ntr && c->tr_at[i] < *to);
@@ -354,6 +340,14 @@ static int plain_week(const relm_calendar *c, int64_t day, int64_t *from,
 static int weekday(int64_t day)
 {
     return (int)((day % 7 + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+}
+
+/* The UTC bounds of interval k of local day `day` (weekday w). */
+static void bounds(const relm_calendar *c, int64_t day, int w, int k,
+                   int64_t *u0, int64_t *u1)
+{
+    *u0 = to_utc(c, day * DAY + c->iv[w][k][0]);
+    *u1 = to_utc(c, day * DAY + c->iv[w][k][1]);
 }
 
 int64_t relm_calendar_seconds(const relm_calendar *c, int64_t a, int64_t b)
@@ -374,8 +368,8 @@ int64_t relm_calendar_seconds(const relm_calendar *c, int64_t a, int64_t b)
         if (!is_holiday(c, day)) {
             int w = weekday(day);
             for (int k = 0; k < c->niv[w]; k++) {
-                int64_t u0 = to_utc(c, day * DAY + c->iv[w][k][0]);
-                int64_t u1 = to_utc(c, day * DAY + c->iv[w][k][1]);
+                int64_t u0, u1;
+                bounds(c, day, w, k, &u0, &u1);
                 if (u0 < a)
                     u0 = a;
                 if (u1 > b)
@@ -406,8 +400,8 @@ int64_t relm_calendar_add(const relm_calendar *c, int64_t t, int64_t n)
         if (!is_holiday(c, day)) {
             int w = weekday(day);
             for (int k = 0; k < c->niv[w]; k++) {
-                int64_t u0 = to_utc(c, day * DAY + c->iv[w][k][0]);
-                int64_t u1 = to_utc(c, day * DAY + c->iv[w][k][1]);
+                int64_t u0, u1;
+                bounds(c, day, w, k, &u0, &u1);
                 if (u0 < t)
                     u0 = t;
                 if (u1 <= u0)
@@ -437,8 +431,8 @@ int64_t relm_calendar_sub(const relm_calendar *c, int64_t t, int64_t n)
         if (!is_holiday(c, day)) {
             int w = weekday(day);
             for (int k = c->niv[w] - 1; k >= 0; k--) {
-                int64_t u0 = to_utc(c, day * DAY + c->iv[w][k][0]);
-                int64_t u1 = to_utc(c, day * DAY + c->iv[w][k][1]);
+                int64_t u0, u1;
+                bounds(c, day, w, k, &u0, &u1);
                 if (u1 > t)
                     u1 = t;
                 if (u1 <= u0)
@@ -481,35 +475,47 @@ static void cache_clear(void)
     cache.n = 0;
 }
 
-/* Read calendar name's row into a spec and compile it. */
-static relm_calendar *load(relm_store *s, const char *name, relm_diag *d)
+/* Read calendar name's row: *row the stored text (tz, hours, holidays
+ * joined; malloc'd) that tells whether a cached compile is current, tz its
+ * zone, *nh its number of holidays. not_found when there is none. */
+static int read_row(relm_store *s, const char *name, char **row,
+                    char tz[128], int *nh, relm_diag *d)
 {
-    relm_calendar_spec spec = {.name = name};
-    char tz[128];
+    *row = NULL;
+    sqlite3_stmt *q = relm_store_stmt(
+        s, "SELECT tz || '|' || hours || '|' || holidays, tz, "
+           "json_array_length(holidays) FROM calendars WHERE name = ?1", d);
+    if (q == NULL)
+        return RELM_ERR;
+    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
+    int rc = relm_store_step_row(s, q, d, "calendar");
+    if (rc == RELM_NOT_FOUND)
+        return relm_diag_set(d, "not_found",
+                             _("no calendar named '%s' (relm.calendar.list())"),
+                             name);
+    if (rc != RELM_OK)
+        return RELM_ERR;
+    const char *t = (const char *)sqlite3_column_text(q, 0);
+    *row = strdup(t != NULL ? t : "");
+    relm_store_column_copy(q, 1, tz, 128);
+    *nh = sqlite3_column_int(q, 2);
+    sqlite3_reset(q);
+    if (*row == NULL)
+        return relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+    return RELM_OK;
+}
+
+/* Read calendar name's hours and its nh holidays into a spec in zone tz
+ * and compile it. */
+static relm_calendar *load(relm_store *s, const char *name, const char *tz,
+                           int nh, relm_diag *d)
+{
+    relm_calendar_spec spec = {.name = name, .tz = tz};
     char hours[7][RELM_CAL_MAX_INTERVALS][16];
     char (*hol)[16] = NULL;
     const char **holp = NULL;
     relm_calendar *c = NULL;
     sqlite3_stmt *q = relm_store_stmt(
-        s, "SELECT tz, json_array_length(holidays) FROM calendars WHERE "
-           "name = ?1", d);
-    if (q == NULL)
-        return NULL;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-    int rc = relm_store_step_row(s, q, d, "calendar");
-    if (rc == RELM_NOT_FOUND) {
-        relm_diag_set(d, "not_found",
-                      _("no calendar named '%s' (relm.calendar.list())"),
-                      name);
-        return NULL;
-    }
-    if (rc != RELM_OK)
-        return NULL;
-    relm_store_column_copy(q, 0, tz, sizeof tz);
-    int nh = sqlite3_column_int(q, 1);
-    sqlite3_reset(q);
-    spec.tz = tz;
-    q = relm_store_stmt(
         s, "SELECT j.key, v.value FROM calendars c, json_each(c.hours) j, "
            "json_each(j.value) v WHERE c.name = ?1", d);
     if (q == NULL)
@@ -553,36 +559,6 @@ out:
     return c;
 }
 
-/* The stored text of calendar name (tz, hours, holidays joined), malloc'd;
- * NULL with *found 0 when there is none, NULL with *found 1 on error. */
-static char *row_text(relm_store *s, const char *name, int *found,
-                      relm_diag *d)
-{
-    *found = 1;
-    sqlite3_stmt *q = relm_store_stmt(
-        s, "SELECT tz || '|' || hours || '|' || holidays FROM calendars "
-           "WHERE name = ?1", d);
-    if (q == NULL)
-        return NULL;
-    sqlite3_bind_text(q, 1, name, -1, SQLITE_TRANSIENT);
-    int rc = relm_store_step_row(s, q, d, "calendar");
-    if (rc == RELM_NOT_FOUND) {
-        *found = 0;
-        relm_diag_set(d, "not_found",
-                      _("no calendar named '%s' (relm.calendar.list())"),
-                      name);
-        return NULL;
-    }
-    if (rc != RELM_OK)
-        return NULL;
-    const char *t = (const char *)sqlite3_column_text(q, 0);
-    char *out = strdup(t != NULL ? t : "");
-    sqlite3_reset(q);
-    if (out == NULL)
-        relm_diag_set(d, "out_of_memory", "calendar: out of memory");
-    return out;
-}
-
 const relm_calendar *relm_calendar_lookup(relm_store *s, const char *name,
                                           relm_diag *d)
 {
@@ -600,16 +576,16 @@ const relm_calendar *relm_calendar_lookup(relm_store *s, const char *name,
         relm_diag_set(d, "not_found", _("no calendar named '%s'"), name);
         return NULL;
     }
-    int found;
-    char *row = row_text(s, name, &found, d);
-    if (row == NULL)
+    char *row, tz[128];
+    int nh = 0;
+    if (read_row(s, name, &row, tz, &nh, d) != RELM_OK)
         return NULL;
     if (i < cache.n && strcmp(cache.v[i].row, row) == 0) {
         free(row);
         cache.v[i].checked = g;
         return cache.v[i].c;
     }
-    relm_calendar *c = load(s, name, d);
+    relm_calendar *c = load(s, name, tz, nh, d);
     if (c == NULL) {
         free(row);
         return NULL;
@@ -639,45 +615,44 @@ const relm_calendar *relm_calendar_lookup(relm_store *s, const char *name,
     return c;
 }
 
+/* The calendar named name, or NULL with *all_day set for none (24x7). */
+static const relm_calendar *named(relm_store *s, const char *name,
+                                  int *all_day, relm_diag *d)
+{
+    *all_day = name == NULL || name[0] == '\0';
+    return *all_day ? NULL : relm_calendar_lookup(s, name, d);
+}
+
 int relm_calendar_between(relm_store *s, const char *name, int64_t a,
                           int64_t b, int64_t *out, relm_diag *d)
 {
-    if (name == NULL || name[0] == '\0') {
-        *out = b > a ? b - a : 0;
-        return RELM_OK;
-    }
-    const relm_calendar *c = relm_calendar_lookup(s, name, d);
-    if (c == NULL)
+    int all_day;
+    const relm_calendar *c = named(s, name, &all_day, d);
+    if (c == NULL && !all_day)
         return RELM_ERR;
-    *out = relm_calendar_seconds(c, a, b);
+    *out = c != NULL ? relm_calendar_seconds(c, a, b) : b > a ? b - a : 0;
     return RELM_OK;
 }
 
 int relm_calendar_after(relm_store *s, const char *name, int64_t t, int64_t n,
                         int64_t *out, relm_diag *d)
 {
-    if (name == NULL || name[0] == '\0') {
-        *out = n > 0 ? t + n : t;
-        return RELM_OK;
-    }
-    const relm_calendar *c = relm_calendar_lookup(s, name, d);
-    if (c == NULL)
+    int all_day;
+    const relm_calendar *c = named(s, name, &all_day, d);
+    if (c == NULL && !all_day)
         return RELM_ERR;
-    *out = relm_calendar_add(c, t, n);
+    *out = c != NULL ? relm_calendar_add(c, t, n) : n > 0 ? t + n : t;
     return RELM_OK;
 }
 
 int relm_calendar_before(relm_store *s, const char *name, int64_t t,
                          int64_t n, int64_t *out, relm_diag *d)
 {
-    if (name == NULL || name[0] == '\0') {
-        *out = n > 0 ? t - n : t;
-        return RELM_OK;
-    }
-    const relm_calendar *c = relm_calendar_lookup(s, name, d);
-    if (c == NULL)
+    int all_day;
+    const relm_calendar *c = named(s, name, &all_day, d);
+    if (c == NULL && !all_day)
         return RELM_ERR;
-    *out = relm_calendar_sub(c, t, n);
+    *out = c != NULL ? relm_calendar_sub(c, t, n) : n > 0 ? t - n : t;
     return RELM_OK;
 }
 
