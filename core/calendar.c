@@ -665,9 +665,11 @@ static const char *const snapshot_sql =
 int relm_calendar_define(relm_store *s, const relm_calendar_spec *spec,
                          relm_diag *d)
 {
-    if (spec->name == NULL || spec->name[0] == '\0')
+    if (spec->name == NULL || spec->name[0] == '\0' ||
+        strlen(spec->name) > 100)
         return relm_diag_set(d, "invalid_argument", "%s",
-                             _("calendar: name is required"));
+                             _("calendar: name is required (at most 100 "
+                               "bytes)"));
     /* Compiling checks everything a user can get wrong. */
     relm_calendar *c = relm_calendar_compile(spec, d);
     if (c == NULL)

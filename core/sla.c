@@ -125,9 +125,13 @@ int relm_sla_settle(relm_store *s, int64_t id, int64_t now, relm_diag *d)
                           &next_at, d) != RELM_OK)
             return RELM_ERR;
     } else if (strcmp(status, "suspended") == 0 && has_rem && cal[0] != '\0') {
-        /* The write kept remaining = old deadline - now, 24x7. */
-        if (relm_calendar_between(s, cal, now, now + rem, &rem, d) != RELM_OK)
+        /* The write kept remaining = old deadline - now, 24x7 (negative:
+         * overdue by that much at the stop). */
+        int64_t a = rem >= 0 ? now : now + rem, b = rem >= 0 ? now + rem : now;
+        int64_t n;
+        if (relm_calendar_between(s, cal, a, b, &n, d) != RELM_OK)
             return RELM_ERR;
+        rem = rem >= 0 ? n : -n;
     }
     char dl[32];
     relm_time_format(deadline, dl);

@@ -40,6 +40,8 @@ typedef struct relm_serve {
     int closing;             /* handles still to be closed */
     int stale_claims;        /* an outcome could not be recorded */
     double sla_next;         /* the next SLA moment known (0 = none) */
+    double planned_percent;  /* the warning_percent moments were planned
+                              * with (0 = not yet) */
     uv_idle_t flush;         /* active while outcomes wait to be written */
     struct relm_outcome *done; /* RELM_SERVE_MAX_INFLIGHT of them */
     int ndone;

@@ -303,6 +303,17 @@ void relm_sla_pass(relm_serve *sv, double now, double *next)
     }
     sqlite3_bind_double(q, 1, now);
     sqlite3_bind_double(q, 2, sv->set.warning_percent);
+    relm_sla_pcts pcts;
+    relm_sla_load_pcts(sv->s, &pcts);
+    /* sla_warning_percent changed: the moments of releases that follow
+     * the setting move with it. */
+    if (sv->planned_percent != sv->set.warning_percent) {
+        if (sv->planned_percent != 0) {
+            sqlite3_reset(q);
+            replan(sv, &pcts);
+        }
+        sv->planned_percent = sv->set.warning_percent;
+    }
     /* Collect first: handling writes, and q must be done before that. */
     due_row *due = NULL;
     size_t n = 0, cap = 0;
@@ -327,8 +338,6 @@ void relm_sla_pass(relm_serve *sv, double now, double *next)
         relm_store_column_copy(q, 8, r->calendar, sizeof r->calendar);
     }
     sqlite3_reset(q);
-    relm_sla_pcts pcts;
-    relm_sla_load_pcts(sv->s, &pcts);
     int failed = 0;
     for (size_t i = 0; i < n; i++)
         failed |= handle(sv, &due[i], &pcts, now) != 0;

@@ -144,6 +144,31 @@ describe("a release's SLA clock on a calendar", function()
         assert.is_true(relm.is_error(err, "conflict"), tostring(err))
     end)
 
+    it("counts business time through suspend and reactivate on a fixed clock, late ones too", function()
+        relm.calendar.define { name = "office", tz = "Europe/Lisbon", hours = { mon = "09:00-17:00",
+            tue = "09:00-17:00", wed = "09:00-17:00", thu = "09:00-17:00", fri = "09:00-17:00" } }
+        local T = 1800000000 -- Friday 2027-01-15, 08:00 in Lisbon (UTC+0 in winter)
+        finally(function() relm.release.set_clock(nil) end)
+        relm.release.set_clock(T)
+        local r = relm.release.register { title = "Office hours", sla_hours = 10, calendar = "office" }
+        assert.are.equal("2027-01-18T11:00:00Z", r.deadline) -- 8 h on Friday, 2 h on Monday
+        relm.release.set_clock(T + 3 * 3600)
+        r = relm.release.act(r.id, "suspend", { justification = j.suspend })
+        assert.are.equal(28800, r.remaining_seconds)
+        relm.release.set_clock(T + 4 * 86400) -- Tuesday 08:00
+        r = relm.release.act(r.id, "reactivate")
+        assert.are.equal("2027-01-19T17:00:00Z", r.deadline)
+        assert.are.equal(28800, r.time_left)
+        -- Late: one hour allowed, suspended on Monday at 10:00: Friday 10:00
+        -- to 17:00 and Monday 09:00 to 10:00 are eight business hours late.
+        relm.release.set_clock(T)
+        local late = relm.release.register { title = "Late", sla_hours = 1, calendar = "office" }
+        relm.release.set_clock(T + 3 * 86400 + 2 * 3600)
+        assert.are.equal(-8 * 3600, relm.release.get(late.id).time_left)
+        late = relm.release.act(late.id, "suspend", { justification = j.suspend })
+        assert.are.equal(-8 * 3600, late.remaining_seconds)
+    end)
+
     it("takes the calendar and the warning percentage from the model", function()
         local pdir = os.tmpname()
         os.remove(pdir)
