@@ -115,4 +115,17 @@ function M.after(name, from, seconds)
     return C.after(name, from, seconds)
 end
 
+-- The calendar view of releases and windows (relm.calendar.svg, .show)
+-- lives in relm.calendar_view, another room: its functions are found
+-- through here, loaded on first use.
+setmetatable(M, {
+    __index = function(_, k)
+        local ok, view = pcall(require, "relm.calendar_view")
+        if ok and type(view) == "table" then
+            return view[k]
+        end
+        return nil
+    end,
+})
+
 return M
