@@ -303,7 +303,8 @@ relm_calendar *relm_calendar_compile(const relm_calendar_spec *spec,
         }
         c->hol[c->nhol++] = e / DAY;
     }
-    qsort(c->hol, (size_t)c->nhol, sizeof *c->hol, cmp_i64);
+    if (c->nhol > 1) /* qsort may not be given NULL, even for none */
+        qsort(c->hol, (size_t)c->nhol, sizeof *c->hol, cmp_i64);
     if (load_zone(c, spec->tz) != 0) {
         relm_diag_set(d, "out_of_memory", "calendar: out of memory");
         goto fail;
