@@ -33,6 +33,8 @@ DEB_PACKAGES += sqlite3
 # gettext: xgettext, msgfmt, msgmerge for the catalogues (po/, issue 13);
 # locales: localedef, so the specs can generate pt_BR.UTF-8 and es_ES.UTF-8.
 DEB_PACKAGES += gettext locales
+# The tz database: business calendars read their zone's offsets from it.
+DEB_PACKAGES += tzdata
 
 # Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)

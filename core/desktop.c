@@ -10,13 +10,14 @@
 
 #include "base/grow.h"
 #include "base/time.h"
+#include "calendar.h"
 
 /* The queries return the same columns:
  *  0 kind  1 number  2 release_id  3 activity or request id  4 title
  *  5 requester  6 created  7 priority  8 deadline  9 scheduled_at
  * 10 estimated_minutes  11 status  12 remaining_seconds  13 task  14 group
  * 15 responsible  16 shared (0/1)  17 shared_with  18 conflicts (the
- * release's kept count, core/conflict.c)
+ * release's kept count, core/conflict.c)  19 calendar  20 sla_stage
  * Every lookup goes through an index that leads with the owner (see
  * 0009_related.sql). The release's status is returned, not filtered in the
  * final join: any condition on r there makes SQLite build a Bloom filter by
@@ -45,7 +46,8 @@ const char *const relm_desktop_sql[3] = {
     "WHERE id NOT IN (SELECT id FROM mine)) "
     "SELECT 0, r.number, r.id, NULL, r.title, ru.name, r.created_at, "
     "r.priority, r.deadline, NULL, NULL, r.status, r.remaining_seconds, "
-    "r.state, cg.name, rs.name, q.why, " SHARED_WITH CONFLICTS " "
+    "r.state, cg.name, rs.name, q.why, " SHARED_WITH CONFLICTS ", r.calendar, "
+    "r.sla_stage "
     "FROM q JOIN releases r ON r.id = q.id "
     "LEFT JOIN users ru ON ru.id = r.requester_id "
     "LEFT JOIN groups cg ON cg.id = r.current_group_id "
@@ -59,7 +61,8 @@ const char *const relm_desktop_sql[3] = {
     "a.status IN ('todo', 'in_progress')) "
     "SELECT 1, r.number, r.id, a.id, r.title, ru.name, a.created_at, "
     "r.priority, r.deadline, a.scheduled_at, a.estimated_minutes, r.status, "
-    "r.remaining_seconds, a.title, og.name, ou.name, 0, " SHARED_WITH CONFLICTS " "
+    "r.remaining_seconds, a.title, og.name, ou.name, 0, " SHARED_WITH CONFLICTS ", r.calendar, "
+    "r.sla_stage "
     "FROM q JOIN activities a ON a.id = q.id "
     "JOIN releases r ON r.id = a.release_id "
     "LEFT JOIN users ru ON ru.id = r.requester_id "
@@ -77,7 +80,8 @@ const char *const relm_desktop_sql[3] = {
     "FROM g) AND status = 'pending') "
     "SELECT 2, r.number, r.id, q.id, r.title, ru.name, q.created_at, "
     "r.priority, r.deadline, NULL, NULL, r.status, r.remaining_seconds, "
-    "'approve (' || q.rule || ')', qg.name, qu.name, 0, " SHARED_WITH CONFLICTS " "
+    "'approve (' || q.rule || ')', qg.name, qu.name, 0, " SHARED_WITH CONFLICTS ", r.calendar, "
+    "r.sla_stage "
     "FROM p JOIN approval_requests q ON q.id = p.id "
     "JOIN approval_rounds ro ON ro.id = q.round_id AND ro.status = 'open' "
     "JOIN releases r ON r.id = q.release_id AND r.status = 'open' AND "
@@ -240,6 +244,27 @@ static int read_rows(relm_store *s, sqlite3_stmt *st, int64_t now,
         it->shared = sqlite3_column_int(st, 16);
         it->shared_with = put_col(dt, st, 17, &oom);
         it->conflicts = sqlite3_column_int(st, 18);
+        it->calendar = put_col(dt, st, 19, &oom);
+        it->sla_stage = put_col(dt, st, 20, &oom);
+        /* Time left on the release's clock: business time on its
+         * calendar; what was left at the stop while suspended. */
+        const char *cal = (const char *)sqlite3_column_text(st, 19);
+        if (it->situation == RELM_DESK_SUSPENDED) {
+            it->has_left = sqlite3_column_type(st, 12) != SQLITE_NULL;
+            it->left = sqlite3_column_int64(st, 12);
+        } else if (sqlite3_column_type(st, 8) != SQLITE_NULL) {
+            int64_t dl = iso_seconds((const char *)sqlite3_column_text(st, 8));
+            int64_t a = now < dl ? now : dl, b = now < dl ? dl : now, n;
+            if (relm_calendar_between(s, cal, a, b, &n, d) != RELM_OK) {
+                sqlite3_reset(st);
+                return RELM_ERR;
+            }
+            it->has_left = 1;
+            it->left = now < dl ? n : -n;
+            /* Late by business time too, on a calendar. */
+            if (it->situation == RELM_DESK_LATE && it->kind != RELM_DESK_ACTIVITY)
+                it->delay = n;
+        }
         if (oom)
             break;
         dt->n++;

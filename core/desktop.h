@@ -27,7 +27,11 @@ typedef struct relm_desk_item {
     int64_t delay;         /* seconds past the limit (0: not late) */
     int conflicts;         /* the release's conflicts (core/conflict.h) */
     size_t number, title, requester, created, time_limit, task, group,
-        responsible, shared_with;
+        responsible, shared_with, calendar, sla_stage;
+    int has_left;          /* 1: left is set */
+    int64_t left;          /* time left on the release's SLA clock, in
+                            * business seconds on its calendar (negative:
+                            * late by) */
 } relm_desk_item;
 
 /* Which items: number_glob (a GLOB pattern) or number (exact), NULL for

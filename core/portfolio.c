@@ -104,10 +104,11 @@ int relm_portfolio_sync(relm_store *s, const char *name,
             replace
                 ? "INSERT INTO models (portfolio_id, name, description, type, "
                   "workflow, executor_group, calendar, impact, urgency, risk, "
-                  "category, sla_hours, templates, prefill, status) VALUES "
+                  "category, sla_hours, templates, prefill, status, "
+                  "sla_warning_percent) VALUES "
                   "(?1, ?2, ?3, coalesce(?4, 'normal'), coalesce(?5, "
                   "'standard'), ?6, ?7, ?8, ?9, ?10, ?11, ?12, coalesce(?13, "
-                  "'{}'), coalesce(?14, '{}'), coalesce(?15, 'active')) "
+                  "'{}'), coalesce(?14, '{}'), coalesce(?15, 'active'), ?16) "
                   "ON CONFLICT (portfolio_id, name) DO UPDATE SET "
                   "description = excluded.description, type = excluded.type, "
                   "workflow = excluded.workflow, executor_group = "
@@ -116,14 +117,15 @@ int relm_portfolio_sync(relm_store *s, const char *name,
                   "risk = excluded.risk, category = excluded.category, "
                   "sla_hours = excluded.sla_hours, templates = "
                   "excluded.templates, prefill = excluded.prefill, status = "
-                  "excluded.status"
+                  "excluded.status, sla_warning_percent = "
+                  "excluded.sla_warning_percent"
                 : "INSERT OR IGNORE INTO models (portfolio_id, name, "
                   "description, type, workflow, executor_group, calendar, "
                   "impact, urgency, risk, category, sla_hours, templates, "
-                  "prefill, status) VALUES (?1, ?2, ?3, coalesce(?4, "
-                  "'normal'), coalesce(?5, 'standard'), ?6, ?7, ?8, ?9, ?10, "
-                  "?11, ?12, coalesce(?13, '{}'), coalesce(?14, '{}'), "
-                  "coalesce(?15, 'active'))",
+                  "prefill, status, sla_warning_percent) VALUES (?1, ?2, ?3, "
+                  "coalesce(?4, 'normal'), coalesce(?5, 'standard'), ?6, ?7, "
+                  "?8, ?9, ?10, ?11, ?12, coalesce(?13, '{}'), coalesce(?14, "
+                  "'{}'), coalesce(?15, 'active'), ?16)",
             d);
         if (st == NULL)
             goto fail;
@@ -138,6 +140,8 @@ int relm_portfolio_sync(relm_store *s, const char *name,
         sqlite3_bind_text(st, 13, m->templates, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 14, m->prefill, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 15, m->status, -1, SQLITE_STATIC);
+        if (m->sla_warning_percent > 0)
+            sqlite3_bind_int(st, 16, m->sla_warning_percent);
         if (relm_store_step_write(s, st, d, "model") != RELM_OK)
             goto fail;
         changed += sqlite3_changes(relm_store_db(s));

@@ -14,6 +14,7 @@ typedef struct relm_model_spec {
     const char *description, *type, *workflow, *executor_group, *calendar;
     const char *impact, *urgency, *risk, *category;
     double sla_hours;      /* 0 = none */
+    int sla_warning_percent; /* 0 = serve's setting */
     const char *templates; /* JSON object text, NULL = {} */
     const char *prefill;   /* JSON object text, NULL = {} */
     const char *status;    /* new, active, retired; NULL = active */

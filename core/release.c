@@ -16,6 +16,7 @@
 #include "base/clock.h"
 #include "base/i18n.h"
 #include "base/time.h"
+#include "sla.h"
 #include "workflow.h"
 
 /* ---- field sets ------------------------------------------------------ */
@@ -131,10 +132,10 @@ const relm_field_value *relm_fields_get(const relm_fields *f,
 /* ---- the known fields -------------------------------------------------- */
 
 enum { K_TEXT, K_LEVEL, K_DATE, K_USER, K_GROUP, K_PRIORITY, K_BOOL, K_INT,
-       K_SECONDS };
+       K_SECONDS, K_PERCENT };
 static const char *const kind_names[] = {"text", "level", "date", "user",
                                          "group", "priority", "boolean",
-                                         "integer", "seconds"};
+                                         "integer", "seconds", "percent"};
 
 typedef struct fieldspec {
     const char *name;
@@ -175,6 +176,8 @@ static const fieldspec specs[] = {
     {"closure_text", "closure_text", K_TEXT, REG | UPD},
     {"notify", "notify", K_BOOL, REG | UPD},
     {"sla_seconds", "sla_seconds", K_SECONDS, REG},
+    {"calendar", "calendar", K_TEXT, REG},
+    {"sla_warning_percent", "sla_warning_percent", K_PERCENT, REG},
 };
 #undef REG
 #undef UPD
@@ -454,6 +457,11 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
         if (v->type != RELM_FV_INT || (v->i != 0 && v->i != 1))
             return relm_diag_set(d, "invalid_field", _("%s: must be a boolean"),
                                  sp->name);
+        return RELM_OK;
+    case K_PERCENT:
+        if (v->type != RELM_FV_INT || v->i <= 0 || v->i >= 100)
+            return relm_diag_set(d, "invalid_field",
+                                 "%s: must be an integer 1-99", sp->name);
         return RELM_OK;
     case K_SECONDS:
         if (v->type != RELM_FV_INT || v->i <= 0)
@@ -961,6 +969,9 @@ int relm_release_register(relm_store *s, const char *workflow,
     if (rc != SQLITE_DONE)
         goto fail;
     *id = sqlite3_last_insert_rowid(relm_store_db(s));
+    /* The deadline in business time on the release's calendar. */
+    if (relm_sla_settle(s, *id, t, d) != RELM_OK)
+        goto fail;
     if (snapshot(s, *id, &snap, d) != RELM_OK)
         goto fail;
     relm_occurrence o = {.at = now, .subject = "release", .subject_id = *id,
@@ -1186,6 +1197,7 @@ static int write_kind(relm_store *s, int64_t id, relm_release_kind kind,
                         "UPDATE releases SET status = 'open', closed_at = "
                         "NULL, reopen_count = reopen_count + 1, "
                         "active_since = ?2, remaining_seconds = NULL, "
+                        "sla_done_pct = 0, "
                         "deadline = CASE WHEN sla_seconds IS NULL THEN NULL "
                         "ELSE strftime('%Y-%m-%dT%H:%M:%SZ', ?3 + "
                         "sla_seconds, 'unixepoch') END WHERE id = ?1",
@@ -1614,6 +1626,13 @@ int relm_release_apply(relm_store *s, int64_t id, const relm_release_op *op,
         goto fail;
     }
     if (write_kind(s, id, p.kind, p.closes, op, now, gid, uid, d) != RELM_OK)
+        goto fail;
+    /* The writes that start or stop the SLA clock settle it in business
+     * time (calendar) and tell serve its next stage moment. */
+    if ((p.kind == RELM_OP_SUSPEND || p.kind == RELM_OP_REACTIVATE ||
+         p.kind == RELM_OP_REOPEN || p.kind == RELM_OP_CANCEL ||
+         p.kind == RELM_OP_CLOSE || p.closes) &&
+        relm_sla_settle(s, id, t, d) != RELM_OK)
         goto fail;
     /* The invariants can only break when fields changed or it closes. */
     int wrote = (op->fields != NULL && op->fields->n > 0) || hooked.n > 0;

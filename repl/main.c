@@ -10,6 +10,7 @@
 #include "eval.h"
 #include "base/context.h"
 #include "loop/serve.h"
+#include "lua/escalate.h"
 #include "lua/host.h"
 #include "lua/serve_engine.h"
 #include "repl.h"
@@ -448,6 +449,9 @@ int main(int argc, char **argv)
     } else if (strcmp(o.command, "serve") == 0) {
         relm_serve_opts so = {.log_json = o.log_json};
         relm_serve_engine_opts(L, &so);
+        so.escalate = relm_lua_escalate;
+        so.escalation_pcts = relm_lua_escalation_pcts;
+        so.escalate_ctx = L;
         rc = relm_serve_run(store, relm_host_loop(L), &so);
     } else {
         rc = relm_repl(L);

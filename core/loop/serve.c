@@ -282,6 +282,7 @@ static void on_signal(uv_signal_t *h, int signum)
     if (signum == SIGHUP) {
         load_settings(sv);
         reload(sv, 0);
+        relm_sla_load_rules(sv);
         relm_serve_pump(sv, 1);
         return;
     }
@@ -344,6 +345,9 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     sv.reload_ctx = opts->reload_ctx;
     sv.define = opts->define;
     sv.define_ctx = opts->define_ctx;
+    sv.escalate = opts->escalate;
+    sv.escalate_ctx = opts->escalate_ctx;
+    sv.escalation_pcts = opts->escalation_pcts;
     int lock_fd = -1;
     if (take_lock(s, &lock_fd) != 0)
         return 1;
@@ -378,6 +382,7 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
                    RELM_LOG_END);
+    relm_sla_load_rules(&sv);
     relm_serve_pump(&sv, 1);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */

@@ -3,6 +3,9 @@
 #ifndef RELM_SERVE_H
 #define RELM_SERVE_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "base/store.h"
 
 struct uv_loop_s;
@@ -21,6 +24,30 @@ typedef int (*relm_serve_reload_fn)(void *ctx, int changed_only,
  * release of it (RELM_OK, or RELM_ERR with d filled). */
 typedef int (*relm_serve_define_fn)(void *ctx, const char *workflow,
                                     relm_diag *d);
+/* One escalation rule that ran: its name, the stage or percentage it is
+ * for, and ok, or the error (file:line first) that parked it. */
+enum { RELM_SERVE_MAX_FIRED = 32 };
+typedef struct relm_escalation_fired {
+    char rule[128];
+    char stage[32];
+    int ok;
+    char error[512];
+    char notify[128];        /* the group to tell, "" for none */
+} relm_escalation_fired;
+
+/* Run the escalation rules of release id (SLA cycle) whose percentage of
+ * the allowance lies in (from, to] (warn: the release's warning
+ * percentage, what at = "warning" means); fill out (at most max); return
+ * how many ran. Rules that ran before in this cycle are skipped. */
+typedef int (*relm_serve_escalate_fn)(void *ctx, int64_t id, int64_t cycle,
+                                      double from, double to, double warn,
+                                      relm_escalation_fired *out, int max);
+/* (Re)load the rules and give the percentages they need moments for (at
+ * most max into out); returns how many. Rule files that did not load are
+ * described in errors (one "file:line: message" per line, "" for none).
+ * Asked at start and after SIGHUP. */
+typedef int (*relm_serve_pcts_fn)(void *ctx, double *out, int max,
+                                  char *errors, size_t size);
 
 typedef struct relm_serve_opts {
     int log_json;                /* 1: one JSON object per log line */
@@ -28,6 +55,9 @@ typedef struct relm_serve_opts {
     void *reload_ctx;
     relm_serve_define_fn define; /* NULL: workflows are defined already */
     void *define_ctx;
+    relm_serve_escalate_fn escalate; /* escalation rules (may be NULL) */
+    relm_serve_pcts_fn escalation_pcts;
+    void *escalate_ctx;
 } relm_serve_opts;
 
 /* Run until SIGTERM or SIGINT on loop (the host's), then finish the

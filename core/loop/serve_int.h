@@ -43,6 +43,8 @@ typedef struct relm_serve {
     int closing;             /* handles still to be closed */
     int stale_claims;        /* an outcome could not be recorded */
     double sla_next;         /* the next SLA moment known (0 = none) */
+    double planned_percent;  /* the warning_percent moments were planned
+                              * with (0 = not yet) */
     uv_idle_t flush;         /* active while outcomes wait to be written */
     struct relm_outcome *done; /* RELM_SERVE_MAX_INFLIGHT of them */
     int ndone;
@@ -54,6 +56,9 @@ typedef struct relm_serve {
     void *define_ctx;
     double schedule_next;    /* the next schedule moment known (0 = none) */
     double prune_next;       /* when to look for events to prune (0 = now) */
+    relm_serve_escalate_fn escalate; /* escalation rules (may be NULL) */
+    relm_serve_pcts_fn escalation_pcts;
+    void *escalate_ctx;
 } relm_serve;
 
 /* Seconds since the epoch, with a fraction. */
@@ -83,6 +88,16 @@ void relm_schedule_pass(relm_serve *sv, double now, double *next);
  * setting (never dead letters, never occurrences); returns when to look
  * again. */
 double relm_retention_pass(relm_serve *sv, double now);
+/* Run the escalation rules of release id whose percentage lies in
+ * (from, to] (after the stages were committed), record each firing once
+ * per cycle (done, or failed with its error) and log it. */
+void relm_sla_escalate(relm_serve *sv, int64_t id, int64_t cycle,
+                       double from, double to, double warn);
+/* The percentages the loaded escalation rules name (n of v): stored for
+ * every process's planning; every clock planned again when they changed. */
+void relm_sla_set_pcts(relm_serve *sv, const double *v, int n);
+/* Ask the rules for their percentages (start, SIGHUP) and store them. */
+void relm_sla_load_rules(relm_serve *sv);
 
 /* Delivery through curl multi on the loop. */
 int relm_deliver_init(relm_serve *sv);

@@ -58,6 +58,10 @@ static void push_item(lua_State *L, const relm_desktop *dt,
     set_int(L, "conflicts", it->conflicts);
     lua_pushstring(L, it->shared ? "shared" : "assigned");
     lua_setfield(L, -2, "why");
+    if (it->has_left)
+        set_int(L, "time_left", it->left);
+    set_text(L, dt, "calendar", it->calendar);
+    set_text(L, dt, "sla_stage", it->sla_stage);
 }
 
 /* Push the counts of dt. Stack: +1. */

@@ -50,6 +50,9 @@ static int l_portfolio_sync(lua_State *L)
         m->status = relm_lua_field_string(L, t, "status");
         lua_getfield(L, t, "sla_hours");
         m->sla_hours = lua_isnumber(L, -1) ? lua_tonumber(L, -1) : 0;
+        lua_pop(L, 1);
+        lua_getfield(L, t, "sla_warning_percent");
+        m->sla_warning_percent = (int)lua_tointeger(L, -1);
         lua_pop(L, 2); /* the model table stays referenced by arg 4 */
     }
     int64_t id = 0;

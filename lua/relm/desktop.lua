@@ -16,6 +16,7 @@ local OPTS = { "user", "number", "assigned", "shared", "kind", "group", "limit",
 M.fields = {
     "kind", "number", "release_id", "activity_id", "request_id", "title", "requester", "created", "priority",
     "time_limit", "delay", "situation", "task", "group", "responsible", "shared_with", "why", "conflicts",
+    "time_left", "sla_stage", "calendar",
 }
 
 -- The queries (core/desktop.c), for the benchmark's bare-SQLite baseline.

@@ -132,22 +132,9 @@ local function load_module(name)
     return nil
 end
 
--- relm.calendar holds the calendar view (lua/relm/calendar_view.lua:
--- show, svg) beside whatever lua/relm/calendar.lua defines, when it exists.
-local function with_view(name, m)
-    if name ~= "calendar" then
-        return m
-    end
-    m = m or {}
-    local view = require "relm.calendar_view"
-    m.show = m.show or view.show
-    m.svg = m.svg or view.svg
-    return m
-end
-
 setmetatable(relm, {
     __index = function(t, k)
-        local m = with_view(k, load_module(k))
+        local m = load_module(k)
         if m ~= nil then
             rawset(t, k, m)
         end

@@ -10,7 +10,7 @@ local M = {}
 local MODEL_KEYS = {
     description = "string", type = "string", workflow = "string", executor_group = "string",
     calendar = "string", impact = "string", urgency = "string", risk = "string", category = "string",
-    sla_hours = "number", status = "string", email = "table", planning = "table",
+    sla_hours = "number", sla_warning_percent = "number", status = "string", email = "table", planning = "table",
     deployment = "table", notes = "table",
 }
 local EMAIL_KEYS = { creation = true, actions = true, closure = true }
@@ -107,6 +107,10 @@ local function normalise_model(file, pname, name, spec)
     if spec.sla_hours ~= nil and spec.sla_hours <= 0 then
         bad(where, i18n._("sla_hours must be positive"))
     end
+    local pct = spec.sla_warning_percent
+    if pct ~= nil and (math.type(pct) ~= "integer" or pct <= 0 or pct >= 100) then
+        bad(where, i18n._("sla_warning_percent must be an integer 1-99"))
+    end
     for k, v in pairs(spec.email or {}) do
         if not EMAIL_KEYS[k] then
             bad(where, i18n._("email: unknown template '") .. tostring(k) .. i18n._("' (creation, actions, closure)"))
@@ -132,7 +136,7 @@ local function normalise_model(file, pname, name, spec)
         name = name, description = spec.description, type = spec.type, workflow = spec.workflow,
         executor_group = spec.executor_group, calendar = spec.calendar, impact = spec.impact,
         urgency = spec.urgency, risk = spec.risk, category = spec.category,
-        sla_hours = spec.sla_hours, status = spec.status,
+        sla_hours = spec.sla_hours, status = spec.status, sla_warning_percent = spec.sla_warning_percent,
         templates = cjson.encode(spec.email or {}),
         prefill = cjson.encode(prefill),
     }
@@ -168,12 +172,14 @@ local function read_template(path)
                 bad(file, i18n._('write portfolio "') .. name .. i18n._('" { description = "..." }'))
             end
             for k in pairs(spec) do
-                if k ~= "description" then
+                if k ~= "description" and k ~= "calendar" and k ~= "sla_warning_percent" then
                     bad(file, i18n._("portfolio '") .. name .. i18n._("': unknown field '") .. tostring(k) .. "'")
                 end
             end
             result.name = name
             result.description = spec.description
+            -- What every model of the portfolio takes unless it names its own.
+            result.defaults = { calendar = spec.calendar, sla_warning_percent = spec.sla_warning_percent }
         end
     end
     function env.model(name)
@@ -191,7 +197,14 @@ local function read_template(path)
                 bad(file, i18n._("model '") .. name .. i18n._("' is defined twice"))
             end
             seen[name] = true
-            result.models[#result.models + 1] = normalise_model(file, result.name, name, spec)
+            local full = {}
+            for k, v in pairs(result.defaults) do
+                full[k] = v
+            end
+            for k, v in pairs(spec) do
+                full[k] = v
+            end
+            result.models[#result.models + 1] = normalise_model(file, result.name, name, full)
         end
     end
     setmetatable(env, {

@@ -71,7 +71,7 @@ local MANAGED = {}
 for _, k in ipairs({ "id", "number", "workflow", "status", "state", "phase", "reopen_count",
     "deadline", "elapsed_seconds", "active_since", "remaining_seconds", "suspended_at", "reactivate_at", "extra",
     "shared_with", "created_at", "updated_at", "closed_at", "portfolio", "model", "elapsed", "row_version",
-    "time_left", "overdue", "portfolio_id", "model_id" }) do
+    "time_left", "overdue", "portfolio_id", "model_id", "sla_stage" }) do
     MANAGED[k] = true
 end
 
@@ -212,16 +212,19 @@ local CARD = {
     "portfolio", "model", "requester", "contact_name", "contact_email", "contact_phone",
     "contact_unit", "contact_location", "executor_group", "current_group", "responsible",
     "shared_with", "planned_start", "planned_end", "release_date", "deadline", "time_left",
-    "overdue", "elapsed", "sla_seconds", "suspended_at", "reactivate_at", "reopen_count", "category", "version",
+    "overdue", "sla_stage", "calendar", "elapsed", "sla_seconds", "suspended_at", "reactivate_at", "reopen_count",
+    "category", "version",
     "contract", "solution_category", "closure_text", "description",
 }
 -- Seconds as the card shows them: the number, then hours and minutes.
 local SECONDS = { time_left = true, elapsed = true, sla_seconds = true }
-local function duration(v)
+-- With business set, the seconds are a calendar's business time.
+local function duration(v, business)
     local a = math.abs(v)
     local d, h, m = a // 86400, a % 86400 // 3600, a % 3600 // 60
     local text = d > 0 and ("%dd %dh %02dm"):format(d, h, m) or ("%dh %02dm"):format(h, m)
-    return ("%d (%s%s)"):format(v, v < 0 and "late by " or "", text)
+    return ("%d (%s%s%s)"):format(v, v < 0 and "late by " or "", text,
+        business and (" " .. require("relm.i18n")._("business")) or "")
 end
 local RELEASE_MT = { __name = "relm.release" }
 RELEASE_MT.__tostring = function(r)
@@ -252,7 +255,8 @@ RELEASE_MT.__tostring = function(r)
         local v = rawget(r, k)
         if v ~= nil and not hidden[k] and not (type(v) == "table" and next(v) == nil) then
             local text = type(v) == "string" and v
-                or (SECONDS[k] and math.type(v) == "integer" and duration(v)) or pretty.format(v)
+                or (SECONDS[k] and math.type(v) == "integer" and duration(v, k == "time_left" and r.calendar))
+                or pretty.format(v)
             out[#out + 1] = ("  %-18s %s"):format(k, (text:gsub("\n%s*", " ")))
         end
     end
@@ -290,7 +294,14 @@ local function to_release(json)
         -- A closed or cancelled release keeps the time left it had when it
         -- ended: finishing on time does not turn into "late" a week later.
         local at = r.closed_at and C.seconds(r.closed_at) or now
-        r.time_left = (C.seconds(r.deadline) or at) - at
+        local limit = C.seconds(r.deadline) or at
+        if r.calendar then
+            -- On a calendar, what is left is business time (docs/calendars.md).
+            local seconds = require("relm.core.calendar").seconds
+            r.time_left = limit >= at and seconds(r.calendar, at, limit) or -seconds(r.calendar, limit, at)
+        else
+            r.time_left = limit - at
+        end
     elseif r.remaining_seconds then
         r.time_left = r.remaining_seconds
     end
@@ -478,7 +489,8 @@ function M.register(spec)
         end
         fields.portfolio_id = model.portfolio_id
         fields.model_id = model.id
-        for _, k in ipairs({ "executor_group", "impact", "urgency", "risk", "category", "type" }) do
+        for _, k in ipairs({ "executor_group", "impact", "urgency", "risk", "category", "type", "calendar",
+            "sla_warning_percent" }) do
             if model[k] ~= nil then
                 fields[k] = model[k]
             end

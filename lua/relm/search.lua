@@ -14,7 +14,7 @@ local SITUATION = {
 M.columns = {
     "id", "number", "title", "status", "state", "phase", "priority", "requester", "unit", "contract",
     "portfolio", "model", "executor_group", "current_group", "responsible", "created_at", "deadline",
-    "closed_at", "release_date", "solution_category", "closure_text", "reopen_count",
+    "closed_at", "release_date", "solution_category", "closure_text", "reopen_count", "sla_stage", "calendar",
 }
 -- How results print in the REPL: the columns a reader scans first, never
 -- cut; dates without their time; the executor group and the title share
@@ -80,7 +80,8 @@ local function near(word, keys)
 end
 
 local FILTERS = {
-    status = true, situation = true, number = true, opened = true, opened_from = true, opened_to = true,
+    status = true, situation = true, sla_stage = true, number = true, opened = true, opened_from = true,
+    opened_to = true,
     closed = true, closed_from = true, closed_to = true, contract = true, unit = true, user = true,
     requester = true, responsible = true, priority = true, group = true, portfolio = true, model = true,
     text = true, limit = true, offset = true, order = true,
@@ -228,6 +229,11 @@ local function where(f)
         end, list_of("situation", f.situation, function(v) return SITUATION[v] end,
             "\"in execution\", suspended, late, closed or cancelled"))
     end
+    if f.sla_stage ~= nil then
+        local stages = { in_progress = true, warning = true, breached = true }
+        any("r.sla_stage = ?", list_of("sla_stage", f.sla_stage, function(v) return stages[v] end,
+            "in_progress, warning or breached"))
+    end
     if f.number ~= nil then
         if type(f.number) ~= "string" or f.number == "" then
             bad("number must be a release number or a pattern with *, got " .. tostring(f.number))
@@ -282,7 +288,8 @@ end
 
 ---Search releases. Filters (all optional, combined with AND; a list means
 ---any of): status ("open", "suspended", "closed", "cancelled"; default:
----every status), situation ("in execution", "suspended", "late", "closed",
+---every status), sla_stage ("in_progress", "warning", "breached"),
+---situation ("in execution", "suspended", "late", "closed",
 ---"cancelled"), number (exact, the digits after the last dash, or a
 ---pattern with *), opened={from=, to=} and closed={from=, to=} (dates
 ---YYYY-MM-DD, inclusive; or opened_from= ...), contract, unit (the
@@ -329,7 +336,7 @@ function M.releases(filters)
                p.name AS portfolio, m.name AS model, eg.name AS executor_group,
                cg.name AS current_group, rs.name AS responsible, r.created_at,
                r.deadline, r.closed_at, r.release_date, r.solution_category,
-               r.closure_text, r.reopen_count
+               r.closure_text, r.reopen_count, r.sla_stage, r.calendar
         ]] .. RELEASES_FROM .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
     -- A full page may not be all: count what matched, so that a capped
     -- answer says "(1000 of 5000 rows; pass limit=)" and scripts read
