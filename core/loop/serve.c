@@ -248,6 +248,8 @@ static void on_signal(uv_signal_t *h, int signum)
                    signum == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight", n,
                    RELM_LOG_END);
     sv->stopping = 1;
+    if (sv->stop != NULL)
+        sv->stop(sv->stop_ctx);
     uv_timer_stop(&sv->due);
     uv_timer_stop(&sv->watch);
     /* Transfers in flight end within the timeout; check every 50 ms. */
@@ -302,6 +304,13 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
         return 1;
     if (relm_deliver_init(&sv) != RELM_OK) {
         fprintf(stderr, "relm: serve: libcurl failed to start\n");
+        close(lock_fd);
+        return 1;
+    }
+    sv.stop = opts->stop;
+    sv.stop_ctx = opts->start_ctx;
+    if (opts->start != NULL && opts->start(opts->start_ctx) != 0) {
+        relm_deliver_close(&sv);
         close(lock_fd);
         return 1;
     }

@@ -11,6 +11,11 @@ typedef struct relm_serve_opts {
     int log_json;                /* 1: one JSON object per log line */
     void (*reload)(void *ctx);   /* extra work on SIGHUP (may be NULL) */
     void *reload_ctx;
+    /* Started once the lock is held (the HTTP server of --listen): 0 to
+     * go on, else serve returns 1. stop runs when stopping begins. */
+    int (*start)(void *ctx);
+    void (*stop)(void *ctx);
+    void *start_ctx;
 } relm_serve_opts;
 
 /* Run until SIGTERM or SIGINT on loop (the host's), then finish the

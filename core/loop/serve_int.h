@@ -45,6 +45,8 @@ typedef struct relm_serve {
     void (*on_flush)(uv_idle_t *h);
     void (*reload)(void *ctx);
     void *reload_ctx;
+    void (*stop)(void *ctx);
+    void *stop_ctx;
 } relm_serve;
 
 /* Seconds since the epoch, with a fraction. */
