@@ -373,8 +373,8 @@ static void close_store_at_exit(void)
 static const char *http_listen;
 
 /* serve's start hook: require("relm.http").listen(address); 0 when the
- * server listens, else 1 after saying why. */
-static int start_http(void *ctx)
+ * server listens (where gets "HOST:PORT" bound), else 1 after saying why. */
+static int start_http(void *ctx, char *where, size_t size)
 {
     lua_State *L = ctx;
     lua_getglobal(L, "require");
@@ -382,8 +382,9 @@ static int start_http(void *ctx)
     if (relm_host_pcall(L, 1, 1) == LUA_OK) {
         lua_getfield(L, -1, "listen");
         lua_pushstring(L, http_listen);
-        if (relm_host_pcall(L, 1, 0) == LUA_OK) {
-            lua_pop(L, 1);
+        if (relm_host_pcall(L, 1, 1) == LUA_OK) {
+            snprintf(where, size, "%s", lua_tostring(L, -1));
+            lua_pop(L, 2);
             return 0;
         }
     }

@@ -299,6 +299,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *hreq)
         memcpy(body, res.body, res.body_len);
     size_t blen = res.body_len;
     relm_http_response_free(&res);
+    hreq->res.content_length = blen;
     h2o_send_inline(hreq, body, blen);
     return 0;
 }

@@ -309,7 +309,9 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     }
     sv.stop = opts->stop;
     sv.stop_ctx = opts->start_ctx;
-    if (opts->start != NULL && opts->start(opts->start_ctx) != 0) {
+    char where[300] = "";
+    if (opts->start != NULL &&
+        opts->start(opts->start_ctx, where, sizeof where) != 0) {
         relm_deliver_close(&sv);
         close(lock_fd);
         return 1;
@@ -340,6 +342,8 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
                    RELM_LOG_END);
+    if (where[0] != '\0')
+        relm_serve_log(&sv, "listening", "http", where, RELM_LOG_END);
     relm_serve_pump(&sv, 1);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */

@@ -12,8 +12,10 @@ typedef struct relm_serve_opts {
     void (*reload)(void *ctx);   /* extra work on SIGHUP (may be NULL) */
     void *reload_ctx;
     /* Started once the lock is held (the HTTP server of --listen): 0 to
-     * go on, else serve returns 1. stop runs when stopping begins. */
-    int (*start)(void *ctx);
+     * go on (what it fills into where, e.g. the address bound, is logged
+     * as "listening http=..."), else serve returns 1. stop runs when
+     * stopping begins. */
+    int (*start)(void *ctx, char *where, size_t size);
     void (*stop)(void *ctx);
     void *start_ctx;
 } relm_serve_opts;

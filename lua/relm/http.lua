@@ -793,18 +793,24 @@ end
 
 -- ---- the server -------------------------------------------------------------
 
----Start the API on address ("HOST:PORT") on the engine's loop (relm serve
------listen). Returns the port bound.
+---Start the API on address ("HOST:PORT"; port 0 picks a free one) on the
+---engine's loop (relm serve --listen). Returns "HOST:PORT" as bound.
 ---@param address string
 ---@param opts? {max_body?: integer, header_timeout?: number}
----@return integer port
+---@return string where
 function M.listen(address, opts)
     if type(address) ~= "string" then
         relm.error("invalid_argument", "relm.http.listen: argument #1 (address) must be \"HOST:PORT\"", 2)
     end
+    if opts == nil then
+        local set = relm.notify.settings()
+        opts = { header_timeout = tonumber(set.http_header_timeout_seconds),
+            max_body = math.tointeger(tonumber(set.http_max_body_bytes)) }
+    end
     optional_routes()
     ensure_compiled()
-    return require("relm.core.http").listen(address, M.dispatch, opts)
+    local port = require("relm.core.http").listen(address, M.dispatch, opts)
+    return (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
 end
 
 ---Stop listening (serve is stopping).
