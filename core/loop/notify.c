@@ -234,7 +234,9 @@ static int check_setting(const char *key, const char *value, relm_diag *d)
                                  "max_tries must be a whole number >= 1, "
                                  "got '%s'", value);
     } else if (strcmp(key, "backoff_seconds") == 0 ||
-               strcmp(key, "timeout_seconds") == 0) {
+               strcmp(key, "timeout_seconds") == 0 ||
+               strcmp(key, "http_header_timeout_seconds") == 0 ||
+               strcmp(key, "http_max_body_bytes") == 0) {
         if (!num || v <= 0)
             return relm_diag_set(d, "invalid_field",
                                  "%s must be a positive number, got '%s'",

@@ -682,7 +682,19 @@ function M.dispatch(req)
                 nil, req)
         end
     end
-    local ok, status, body, headers = pcall(route.handler, req, params, parse_query(req.query))
+    local query = parse_query(req.query)
+    -- Text that would be cut at a NUL byte, or is not UTF-8, names
+    -- something other than what was sent: refused before any handler.
+    for what, t in pairs({ path = params, query = query }) do
+        for k, v in pairs(t) do
+            if (v .. k):find("\0", 1, true) or not utf8.len(v) or not utf8.len(k) then
+                return respond(400, { code = "invalid_argument",
+                    message = (i18n._("%s parameter '%s' contains a NUL byte or is not UTF-8")):format(what, k) },
+                    nil, req)
+            end
+        end
+    end
+    local ok, status, body, headers = pcall(route.handler, req, params, query)
     if not ok then
         local s, b = from_error(status, req)
         return s, b, {}
