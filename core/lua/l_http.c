@@ -71,12 +71,14 @@ static const char *cookie_value(const char *h, const char *name, char *out,
  * a bearer token; csrf_ok whether a session's write carries its CSRF
  * token. */
 static int identify(relm_store *s, const relm_http_request *req, char *name,
-                    size_t nsize, int *session, int *csrf_ok, relm_diag *d)
+                    size_t nsize, int *session, int *csrf_ok, char want[65],
+                    relm_diag *d)
 {
     int64_t uid;
     char cookie[RELM_TOKEN_BUF];
     *session = 0;
     *csrf_ok = 0;
+    want[0] = '\0';
     if (req->authorization != NULL) {
         if (strncmp(req->authorization, "Bearer ", 7) != 0)
             return relm_diag_set(d, "unauthorized", "%s",
@@ -88,11 +90,10 @@ static int identify(relm_store *s, const relm_http_request *req, char *name,
     if (req->cookie != NULL &&
         cookie_value(req->cookie, "relm_session", cookie, sizeof cookie)) {
         *session = 1;
-        if (req->csrf != NULL) {
-            char want[65];
-            relm_token_csrf(cookie, want);
+        /* The web desktop's forms carry the token as a field. */
+        relm_token_csrf(cookie, want);
+        if (req->csrf != NULL)
             *csrf_ok = relm_token_equal(want, req->csrf);
-        }
         return relm_token_verify(s, cookie, "session", &uid, name, nsize, d);
     }
     return RELM_NOT_FOUND;
@@ -140,9 +141,11 @@ static void handle(void *ctx, const relm_http_request *req,
     relm_store *s = relm_host_store(L);
     char name[128] = "";
     int session, csrf_ok;
+    char csrf_want[65];
     relm_diag d;
     relm_diag_clear(&d);
-    int who = identify(s, req, name, sizeof name, &session, &csrf_ok, &d);
+    int who = identify(s, req, name, sizeof name, &session, &csrf_ok,
+                       csrf_want, &d);
     char prev[128];
     snprintf(prev, sizeof prev, "%s", relm_store_actor_name(s));
     /* Nobody acts until the request proves who it is: with no actor every
@@ -172,6 +175,10 @@ static void handle(void *ctx, const relm_http_request *req,
     if (who == RELM_OK) {
         lua_pushstring(L, name);
         lua_setfield(L, -2, "user");
+        if (session) {
+            lua_pushstring(L, csrf_want);
+            lua_setfield(L, -2, "csrf_token");
+        }
     } else if (who == RELM_ERR) {
         relm_lua_push_error(L, d.code, d.msg, 0);
         lua_setfield(L, -2, "auth_error");

@@ -110,6 +110,7 @@ local function parse_query(q)
     end
     return out
 end
+M.parse_query = parse_query
 
 -- The request's JSON body as a table ({} for none); 400 when it is not a
 -- JSON object.
@@ -717,6 +718,9 @@ function M.openapi()
     local paths = {}
     local err = { description = "Error", content = { ["application/json"] = { schema = S.error } } }
     for _, r in ipairs(M.routes) do
+        if r.page then
+            goto next
+        end
         local item = paths[r[2]] or {}
         paths[r[2]] = item
         local params = {}
@@ -765,6 +769,7 @@ function M.openapi()
             op.responses["409"] = err
         end
         item[r[1]:lower()] = op
+        ::next::
     end
     return {
         openapi = "3.1.0",
@@ -778,7 +783,7 @@ function M.openapi()
             local seen, out = {}, {}
             for _, r in ipairs(M.routes) do
                 local t = r.site and "site" or (r[2]:match("^/api/v1/([%w_]+)") or "api")
-                if not seen[t] then
+                if not seen[t] and not r.page then
                     seen[t] = true
                     out[#out + 1] = { name = t, description = "The " .. t .. " endpoints." }
                 end
@@ -820,6 +825,7 @@ function M.listen(address, opts)
             max_body = math.tointeger(tonumber(set.http_max_body_bytes)) }
     end
     optional_routes()
+    require("relm.web").install(M.routes)
     ensure_compiled()
     local port = require("relm.core.http").listen(address, M.dispatch, opts)
     return (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
