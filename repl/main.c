@@ -29,6 +29,7 @@ typedef struct options {
     int header;          /* --header 1, --no-header 0, else -1 */
     int log_json;        /* serve --log json */
     const char *listen;  /* serve --listen HOST:PORT: the HTTP API */
+    const char *routes;  /* serve --routes PATH: site route files */
 } options;
 
 /* The output modes of relm.mode(), checked here so that a mistyped --mode
@@ -90,7 +91,8 @@ static const struct {
      "Run one statement (or expression) and print its results, e.g.\n"
      "  relm -e 'relm.sql(\"select name from users\")'\n"},
     {"serve",
-     "usage: relm [OPTIONS] serve [--log text|json] [--listen HOST:PORT]\n"
+     "usage: relm [OPTIONS] serve [--log text|json] [--listen HOST:PORT\n"
+     "                            [--routes PATH]]\n"
      "Run the event loop on the database until SIGTERM or SIGINT (then finish\n"
      "the deliveries in flight and exit 0): fire SLA warnings and breaches,\n"
      "deliver the outbox to webhook and e-mail subscriptions (relm.notify),\n"
@@ -101,7 +103,8 @@ static const struct {
      "json makes each a JSON object. See docs/serve.md.\n"
      "--listen HOST:PORT also serves the HTTP/JSON API on that address (e.g.\n"
      "127.0.0.1:8080), each request acting as the user of its token or\n"
-     "session. See docs/http.md.\n"},
+     "session; --routes PATH loads site routes (relm.route) from a .lua file\n"
+     "or a directory of them. See docs/http.md.\n"},
     {"help", "usage: relm help [COMMAND]\n"
              "Print the usage text, or the help of one command (run, repl, -e,\n"
              "serve).\n"},
@@ -249,13 +252,20 @@ static int parse_args(int argc, char **argv, options *o)
             else if (strcmp(argv[k], "--listen") == 0 && k + 1 < argc &&
                      argv[k + 1][0] != '\0')
                 o->listen = argv[++k];
+            else if (strcmp(argv[k], "--routes") == 0 && k + 1 < argc &&
+                     argv[k + 1][0] != '\0')
+                o->routes = argv[++k];
             else if (strcmp(argv[k], "--help") == 0)
                 return print_help("serve");
             else
                 return usage_error("serve: unexpected '%s' (serve takes "
-                                   "--log text|json and --listen HOST:PORT)",
+                                   "--log text|json, --listen HOST:PORT and "
+                                   "--routes PATH)",
                                    argv[k]);
         }
+        if (o->routes != NULL && o->listen == NULL)
+            return usage_error("serve: %s needs --listen HOST:PORT",
+                               "--routes");
     } else if (strcmp(o->command, "help") == 0) {
         return print_help(i + 1 < argc ? argv[i + 1] : NULL);
     } else {
@@ -369,8 +379,8 @@ static void close_store_at_exit(void)
     relm_store_close(s);
 }
 
-/* The address of serve --listen, for start_http. */
-static const char *http_listen;
+/* The address of serve --listen and the --routes path, for start_http. */
+static const char *http_listen, *http_routes;
 
 /* serve's start hook: require("relm.http").listen(address); 0 when the
  * server listens (where gets "HOST:PORT" bound), else 1 after saying why. */
@@ -382,7 +392,12 @@ static int start_http(void *ctx, char *where, size_t size)
     if (relm_host_pcall(L, 1, 1) == LUA_OK) {
         lua_getfield(L, -1, "listen");
         lua_pushstring(L, http_listen);
-        if (relm_host_pcall(L, 1, 1) == LUA_OK) {
+        lua_createtable(L, 0, 1);
+        if (http_routes != NULL) {
+            lua_pushstring(L, http_routes);
+            lua_setfield(L, -2, "routes");
+        }
+        if (relm_host_pcall(L, 2, 1) == LUA_OK) {
             snprintf(where, size, "%s", lua_tostring(L, -1));
             lua_pop(L, 2);
             return 0;
@@ -493,6 +508,7 @@ int main(int argc, char **argv)
         relm_serve_opts so = {.log_json = o.log_json};
         if (o.listen != NULL) {
             http_listen = o.listen;
+            http_routes = o.routes;
             so.start = start_http;
             so.stop = stop_http;
             so.start_ctx = L;

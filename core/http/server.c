@@ -5,6 +5,7 @@
 
 #include <h2o.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,8 +272,9 @@ static int on_req(h2o_handler_t *self, h2o_req_t *hreq)
     relm_http_response res;
     relm_http_dispatch(sv, &req, &res);
     if (res.stream && res.status == 200) {
+        int64_t from = res.stream_from;
         relm_http_response_free(&res);
-        stream_open(sv, hreq, res.stream_from);
+        stream_open(sv, hreq, from);
         return 0;
     }
     hreq->res.status = res.status;
@@ -374,6 +376,9 @@ relm_http_server *relm_http_start(uv_loop_t *loop, const char *listen,
                       host);
         return NULL;
     }
+    /* A client that hangs up while its answer is written must cost the
+     * server an EPIPE on that connection, not the process. */
+    signal(SIGPIPE, SIG_IGN);
     relm_http_server *sv = calloc(1, sizeof *sv);
     if (sv == NULL) {
         relm_diag_set(d, "out_of_memory", "%s", _("out of memory"));

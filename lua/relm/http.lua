@@ -28,6 +28,7 @@ M.status_of = {
     invalid_field = 422, justification_required = 422, invalid_state = 422,
     rate_limited = 429,
     busy = 503,
+    sandbox = 500,
 }
 
 -- ---- JSON and errors ------------------------------------------------------
@@ -626,6 +627,76 @@ function M.route(method, path, fn, doc)
         response = S.object }
 end
 
+-- What a route file's code may reach of relm: the API whose primitives
+-- check the request's user in C. Not the printer or file writers
+-- (relm.export, relm.output): a route answers, it does not write files.
+local ROUTE_API = { "release", "activity", "approval", "related", "cmdb", "search", "desktop", "audit",
+    "portfolio", "justification", "user", "group", "token", "notify", "change", "problem", "incident", "media" }
+
+local function route_env(sandbox)
+    local env = sandbox.env()
+    local r = { sql = relm.sql, whoami = relm.whoami, error = relm.error, is_error = relm.is_error, tx = relm.tx }
+    for _, name in ipairs(ROUTE_API) do
+        r[name] = relm[name]
+    end
+    ---relm.route(method, path, fn [, doc]) inside a route file: fn runs in
+    ---the sandbox (time and memory limits) as the request's user.
+    r.route = function(method, path, fn, doc)
+        if type(fn) ~= "function" then
+            relm.error("invalid_argument", "relm.route: argument #3 (fn) must be a function", 2)
+        end
+        M.route(method, path, function(req, params, query)
+            local copy = { method = req.method, path = req.path, user = req.user, body = req.body }
+            -- pcall inside the sandbox keeps the error's own code
+            -- (permission_denied, not_found); a time or memory limit still
+            -- stops the call as a whole with code sandbox.
+            local res = table.pack(sandbox.call(pcall, fn, copy, params, query))
+            if not res[1] then
+                error(res[2], 0)
+            end
+            return table.unpack(res, 2, res.n)
+        end, doc)
+    end
+    rawset(env, "relm", r)
+    return env
+end
+
+---Load route files: path is a .lua file or a directory of them (each in
+---the sandbox, declaring routes with relm.route). Raises invalid_route
+---naming file:line when one fails.
+---@param path string
+function M.load_routes(path)
+    local source = require "relm.source"
+    local sandbox = require "relm.core.sandbox"
+    local files = {}
+    if path:match("%.lua$") then
+        files[1] = path
+    else
+        for name in source.entries(path) do
+            if name:match("%.lua$") then
+                files[#files + 1] = path .. "/" .. name
+            end
+        end
+        if #files == 0 then
+            relm.error("not_found", (i18n._("no route files (*.lua) in %s")):format(path), 2)
+        end
+        table.sort(files)
+    end
+    for _, file in ipairs(files) do
+        local code, err = source.read_file(file)
+        if not code then
+            relm.error("not_found", (i18n._("cannot read the route file: %s")):format(tostring(err)), 2)
+        end
+        local ok, fn = pcall(sandbox.load, code, "@" .. source.display_name(file), route_env(sandbox))
+        if ok then
+            ok, fn = pcall(sandbox.call, fn)
+        end
+        if not ok then
+            relm.error("invalid_route", type(fn) == "table" and tostring(fn.message) or tostring(fn), 2)
+        end
+    end
+end
+
 -- ---- dispatch -----------------------------------------------------------
 
 local function respond(status, body, headers, req)
@@ -813,21 +884,23 @@ end
 ---Start the API on address ("HOST:PORT"; port 0 picks a free one) on the
 ---engine's loop (relm serve --listen). Returns "HOST:PORT" as bound.
 ---@param address string
----@param opts? {max_body?: integer, header_timeout?: number}
+---@param opts? {max_body?: integer, header_timeout?: number, routes?: string}
 ---@return string where
 function M.listen(address, opts)
     if type(address) ~= "string" then
         relm.error("invalid_argument", "relm.http.listen: argument #1 (address) must be \"HOST:PORT\"", 2)
     end
-    if opts == nil then
-        local set = relm.notify.settings()
-        opts = { header_timeout = tonumber(set.http_header_timeout_seconds),
-            max_body = math.tointeger(tonumber(set.http_max_body_bytes)) }
-    end
+    opts = opts or {}
+    local set = relm.notify.settings()
+    local limits = { header_timeout = opts.header_timeout or tonumber(set.http_header_timeout_seconds),
+        max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)) }
     optional_routes()
     require("relm.web").install(M.routes)
+    if opts.routes then
+        M.load_routes(opts.routes)
+    end
     ensure_compiled()
-    local port = require("relm.core.http").listen(address, M.dispatch, opts)
+    local port = require("relm.core.http").listen(address, M.dispatch, limits)
     return (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
 end
 
