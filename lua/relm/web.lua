@@ -85,8 +85,9 @@ local function login_page(req, message, status, user)
 <input type="hidden" name="next" value="%s">%s%s%s<button type="submit">%s</button></form>]]):format(
         esc(req.next or "/"),
         message and ('<p class="refusal" role="alert">' .. esc(message) .. "</p>") or "",
-        H.field("user", i18n._("User name"), { required = true, value = user }),
-        H.field("password", i18n._("Password"), { kind = "password", required = true }),
+        H.field("user", i18n._("User name"), { required = true, value = user, autocomplete = "username" }),
+        H.field("password", i18n._("Password"), { kind = "password", required = true,
+            autocomplete = "current-password" }),
         esc(i18n._("Log in")))
     return status or 200, H.page({}, i18n._("Log in"), body), HTML
 end

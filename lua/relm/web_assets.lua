@@ -83,7 +83,7 @@ tr.flash{background:#fff4c2}
 M.js = [[
 (function () {
   "use strict";
-  var last = null, busy = false;
+  var last = null, busy = false, again = null;
   function shown(id) {
     return document.querySelector('[data-release="' + id + '"]') ||
       document.querySelector('[data-watch="all"]') ||
@@ -108,7 +108,8 @@ M.js = [[
     n.appendChild(a);
   }
   function refresh(id) {
-    if (busy) return;
+    // An event that arrives during a refresh asks for one more after it.
+    if (busy) { again = id; return; }
     if (document.querySelector("form.action") && typing()) {
       notice(document.documentElement.dataset.changed || "Changed: reload");
       return;
@@ -126,7 +127,10 @@ M.js = [[
         var row = document.querySelector('[data-release="' + id + '"]');
         if (row) row.classList.add("flash");
         document.body.dataset.lastEvent = last;
-      }).finally(function () { busy = false; });
+      }).finally(function () {
+        busy = false;
+        if (again !== null) { var next = again; again = null; refresh(next); }
+      });
   }
   function handle(block) {
     var data = null;
@@ -140,7 +144,7 @@ M.js = [[
     var url = "/api/v1/events?" + (last ? "last_event_id=" + encodeURIComponent(last) : "from=now");
     fetch(url, { credentials: "same-origin", headers: { Accept: "text/event-stream" } }).then(function (res) {
       if (!res.ok || !res.body) throw new Error("events " + res.status);
-      document.body.dataset.live = "on";
+      document.body.dataset.stream = "on";
       var reader = res.body.getReader(), dec = new TextDecoder(), buf = "";
       function pump() {
         return reader.read().then(function (r) {
@@ -152,7 +156,7 @@ M.js = [[
         });
       }
       return pump();
-    }).catch(function () { document.body.dataset.live = "off"; setTimeout(listen, 3000); });
+    }).catch(function () { document.body.dataset.stream = "off"; setTimeout(listen, 3000); });
   }
   if (document.querySelector("[data-live]")) listen();
 })();

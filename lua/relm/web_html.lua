@@ -62,7 +62,7 @@ function M.page(req, title, body)
     return ([[<!doctype html>
 <html lang="%s" data-changed="%s"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>%s · relm</title><link rel="stylesheet" href="/web/app.css"></head>
+<title>%s · relm</title><link rel="stylesheet" href="/web/app.css"><link rel="icon" href="data:,"></head>
 <body><a class="skip" href="#main">%s</a>
 <header><span class="brand">relm</span>%s</header>
 <main id="main" tabindex="-1"><h1>%s</h1>
@@ -111,7 +111,7 @@ end
 ---(options = {{value, label}, ...}), "textarea".
 ---@param name string
 ---@param label string
----@param opts? {kind?: string, value?: string, options?: table, required?: boolean, id?: string}
+---@param opts? {kind?: string, value?: string, options?: table, required?: boolean, id?: string, autocomplete?: string}
 ---@return string
 function M.field(name, label, opts)
     opts = opts or {}
@@ -130,7 +130,7 @@ function M.field(name, label, opts)
             esc(opts.value))
     else
         control = ('<input id="%s" name="%s" type="%s" value="%s"%s%s>'):format(esc(id), esc(name),
-            opts.kind or "text", esc(opts.value), req, opts.kind == "password" and ' autocomplete="current-password"'
+            opts.kind or "text", esc(opts.value), req, opts.autocomplete and (' autocomplete="' .. opts.autocomplete .. '"')
             or "")
     end
     return ('<div class="field"><label for="%s">%s</label>%s</div>'):format(esc(id), esc(label), control)
