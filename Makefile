@@ -26,6 +26,8 @@ DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
 PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl libh2o libsodium
 # The sqlite3 shell: the baseline of tests/bench/cmdb_import_servers (.import).
 DEB_PACKAGES += sqlite3
+# The browser the web desktop's test drives (tests/spec/web, headless).
+DEB_PACKAGES += chromium
 
 # Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)
@@ -147,10 +149,25 @@ $(PTYDRIVE): tests/pty/ptydrive.c | $(GEN)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
+# playwright-core from the npm registry, pinned by tests/browser/package-lock.json,
+# for the browser test. nodejs and npm come from apt when `npm` is missing
+# (checked by command: a NodeSource nodejs carries its own npm, and Debian's
+# npm package would conflict with it).
+BROWSER_MODULES = $(BUILD)/browser/node_modules/playwright-core/package.json
+$(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json | $(DEPS_STAMP)
+	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then \
+	  echo "  DEPS   apt-get install nodejs npm"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	  else echo "relm's browser test needs: sudo apt-get install -y nodejs npm"; exit 1; fi; }
+	@mkdir -p $(BUILD)/browser && cp tests/browser/package.json tests/browser/package-lock.json $(BUILD)/browser/
+	$(call say,NPM,playwright-core)
+	$(Q)cd $(BUILD)/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
 run: $(BUILD)/relm
 	$(BUILD)/relm repl
 
-test: $(BUILD)/relm $(CTEST_BIN) $(PTYDRIVE)
+test: $(BUILD)/relm $(CTEST_BIN) $(PTYDRIVE) $(BROWSER_MODULES)
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
 
 # The whole suite again, sanitized, in its own build directory. Leak

@@ -254,7 +254,8 @@ local function fields_html(r)
     local seen = {}
     for _, k in ipairs(FIELDS) do
         seen[k] = true
-        if r[k] ~= nil and r[k] ~= "" then
+        local v = r[k]
+        if v ~= nil and v ~= "" and not (type(v) == "table" and next(v) == nil) then
             out[#out + 1] = ("<div><dt>%s</dt><dd>%s</dd></div>"):format(esc(k:gsub("_", " ")), esc(r[k]))
         end
     end
@@ -432,8 +433,8 @@ local function approval_html(req, r)
     for _, p in ipairs(relm.approval.pending()) do
         mine = mine or p.release_id == r.id or p.release == r.number
     end
-    local out = { "<section><h2>" .. esc(i18n._("Approval")) .. "</h2><p>" .. esc(st.state or st.status or "") .. " "
-        .. esc(st.summary or "") .. "</p>" }
+    local out = { "<section><h2>" .. esc(i18n._("Approval")) .. "</h2><p>" .. esc(i18n._("Status: ")) .. esc(st.status or "")
+        .. "</p>" }
     if mine then
         out[#out + 1] = ([[<form method="post" action="/releases/%d/approval" class="card inline">%s%s%s
 <button type="submit">%s</button></form>]]):format(r.id, H.csrf(req),
