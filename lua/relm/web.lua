@@ -192,7 +192,8 @@ local function queue(req, _, q)
         H.field("kind", i18n._("Kind"), { kind = "select", value = q.kind or "", options = {
             { "", i18n._("everything") }, { "release", i18n._("releases") }, { "activity", i18n._("activities") },
             { "approval", i18n._("approvals") } } }),
-        checkbox("assigned", i18n._("assigned to me"), f.assigned), checkbox("shared", i18n._("shared with me"), f.shared),
+        checkbox("assigned", i18n._("assigned to me"), f.assigned), checkbox("shared", i18n._("shared with me"),
+            f.shared),
         esc(i18n._("Filter")))
     local charts = '<section class="charts" aria-label="' .. esc(i18n._("Counts")) .. '" data-live>'
         .. H.chart(i18n._("By situation"), { { i18n._("in execution"), c.situation["in execution"] or 0 },
@@ -330,10 +331,11 @@ local function actions_html(req, r, tried)
         end
     end
     for _, name in ipairs(names) do
-        local values, dry = {}, nil
+        local values, dry
         if tried and tried.name == name then
             values, dry = tried.values, tried.report
         else
+            values = {}
             local ok, d = pcall(relm.release.act, r.id, name, { dry_run = true })
             dry = ok and d or { allowed = false, reason = type(d) == "table" and d.message or tostring(d) }
         end
@@ -344,7 +346,8 @@ local function actions_html(req, r, tried)
                 tried and tried.name == name and ' role="alert"' or "", esc(name),
                 esc(i18n._("Refused now: ") .. tostring(dry.reason or dry.message)))
         elseif tried and tried.name == name and dry.allowed then
-            reason = ('<p class="ok" role="status">%s</p>'):format(esc(i18n._("The dry run passes: nothing was written.")))
+            reason = ('<p class="ok" role="status">%s</p>'):format(
+                esc(i18n._("The dry run passes: nothing was written.")))
         end
         out[#out + 1] = ([[<form method="post" action="/releases/%d/act/%s" class="action card" data-action="%s">
 <h3>%s</h3>%s%s%s<div class="buttons"><button type="submit">%s</button>
@@ -358,7 +361,8 @@ local function actions_html(req, r, tried)
     return '<div class="actions">' .. table.concat(out) .. "</div>"
 end
 
-local COLUMNS = { todo = i18n._("To do"), in_progress = i18n._("In progress"), done = i18n._("Done"), cancelled = i18n._("Cancelled") }
+local COLUMNS = { todo = i18n._("To do"), in_progress = i18n._("In progress"), done = i18n._("Done"),
+    cancelled = i18n._("Cancelled") }
 local NEXT = { todo = "in_progress", in_progress = "done" }
 
 local function board_html(req, r)
@@ -420,7 +424,8 @@ local function impact_html(r)
         end
     end
     return ("<p>%s</p>"):format(esc((i18n._("%d CI(s) touched; %d CI(s) can be affected")):format(imp.touched or 0,
-        imp.impacted or 0))) .. H.table(i18n._("Impact"), { { "ci", i18n._("Changed CI") }, { "name", i18n._("Affected CI") },
+        imp.impacted or 0))) .. H.table(i18n._("Impact"), { { "ci", i18n._("Changed CI") }, { "name",
+            i18n._("Affected CI") },
         { "type", i18n._("Type") }, { "depth", i18n._("Depth") }, { "through", i18n._("Through") } }, rows)
 end
 
@@ -433,7 +438,8 @@ local function approval_html(req, r)
     for _, p in ipairs(relm.approval.pending()) do
         mine = mine or p.release_id == r.id or p.release == r.number
     end
-    local out = { "<section><h2>" .. esc(i18n._("Approval")) .. "</h2><p>" .. esc(i18n._("Status: ")) .. esc(st.status or "")
+    local out = { "<section><h2>" .. esc(i18n._("Approval")) .. "</h2><p>" .. esc(i18n._("Status: "))
+        .. esc(st.status or "")
         .. "</p>" }
     if mine then
         out[#out + 1] = ([[<form method="post" action="/releases/%d/approval" class="card inline">%s%s%s
@@ -457,7 +463,8 @@ local function release_page(req, id, tried, status)
     local sections = {
         ('<p class="lead" data-live data-watch="%d"><span class="state">%s</span> %s</p>'):format(r.id,
             esc(r.state), esc(r.title)),
-        "<section><h2>" .. esc(i18n._("Actions you may take now")) .. "</h2>" .. actions_html(req, r, tried) .. "</section>",
+        "<section><h2>" .. esc(i18n._("Actions you may take now")) .. "</h2>" .. actions_html(req, r, tried)
+            .. "</section>",
         approval_html(req, r),
         "<section><h2>" .. esc(i18n._("Fields")) .. "</h2>" .. fields_html(r) .. "</section>",
         "<section><h2>" .. esc(i18n._("Activities")) .. "</h2>" .. board_html(req, r) .. "</section>",
@@ -538,11 +545,14 @@ local function search_get(req, _, q)
     f.limit = nil
     local fields = {
         H.field("status", i18n._("Status"), { kind = "select", value = q.status or "", options = {
-            { "", i18n._("any") }, { "open", i18n._("open") }, { "suspended", i18n._("suspended") }, { "closed", i18n._("closed") },
+            { "", i18n._("any") }, { "open", i18n._("open") }, { "suspended", i18n._("suspended") }, { "closed",
+                i18n._("closed") },
             { "cancelled", i18n._("cancelled") } } }),
     }
-    local labels = { number = i18n._("Number"), text = i18n._("Text"), group = i18n._("Group"), user = i18n._("Requester"),
-        contract = i18n._("Contract"), unit = i18n._("Unit"), priority = i18n._("Priority"), opened_from = i18n._("Opened from"),
+    local labels = { number = i18n._("Number"), text = i18n._("Text"), group = i18n._("Group"),
+        user = i18n._("Requester"),
+        contract = i18n._("Contract"), unit = i18n._("Unit"), priority = i18n._("Priority"),
+            opened_from = i18n._("Opened from"),
         opened_to = i18n._("Opened to"), closed_from = i18n._("Closed from"), closed_to = i18n._("Closed to") }
     for _, k in ipairs(SEARCH_FILTERS) do
         if k ~= "status" then
@@ -594,7 +604,8 @@ local function calendar_get(req, _, q)
         return 200, H.page(req, i18n._("Calendar"), '<div class="scroll">' .. cal.svg({ from = given(q.from),
             to = given(q.to) }) .. "</div>")
     end
-    return 200, H.page(req, i18n._("Calendar"), "<p>" .. esc(i18n._("The calendar and Gantt view needs the freeze-window "
+    return 200, H.page(req, i18n._("Calendar"), "<p>"
+        .. esc(i18n._("The calendar and Gantt view needs the freeze-window "
         .. "feature (relm.calendar.svg), which this build does not have yet.")) .. "</p>")
 end
 

@@ -28,7 +28,8 @@ h3{font-size:1em;margin:0 0 .4em}
 .field{display:flex;flex-direction:column;margin:0 0 .5em}
 .field label{font-weight:600;font-size:.9em}
 .field.check{flex-direction:row;align-items:center;gap:.3em}
-input,select,textarea,button{font:inherit;padding:.35em .5em;border:1px solid #6b7380;border-radius:4px;min-height:2.2em}
+input,select,textarea,button{font:inherit;padding:.35em .5em;border:1px solid #6b7380;border-radius:4px;
+ min-height:2.2em}
 button{background:#0b57d0;color:#fff;border-color:#0b57d0;cursor:pointer}
 button.secondary{background:#fff;color:#0b57d0}
 button.small{font-size:.85em;min-height:1.8em;padding:.1em .4em}

@@ -130,7 +130,8 @@ function M.field(name, label, opts)
             esc(opts.value))
     else
         control = ('<input id="%s" name="%s" type="%s" value="%s"%s%s>'):format(esc(id), esc(name),
-            opts.kind or "text", esc(opts.value), req, opts.autocomplete and (' autocomplete="' .. opts.autocomplete .. '"')
+            opts.kind or "text", esc(opts.value), req, opts.autocomplete and (' autocomplete="' .. opts.autocomplete
+                .. '"')
             or "")
     end
     return ('<div class="field"><label for="%s">%s</label>%s</div>'):format(esc(id), esc(label), control)
