@@ -317,7 +317,8 @@ M.routes = {
         summary = "Relate an item: body {kind=\"ci\"|\"change\"|..., target=} (relm.release.relate)",
         permission = "execute on the release's workflow",
         request = { type = "object", required = { "kind", "target" },
-            properties = { kind = { type = "string" }, target = {} } },
+            properties = { kind = { type = "string" },
+                target = { type = { "string", "integer" }, description = "a CI name, a record number or an id" } } },
         response = S.object, status = 201,
         handler = function(req, p)
             local b = body_object(req)
@@ -471,7 +472,8 @@ M.routes = {
         summary = "Make an API token: body {name=, user=, expires=} (relm.token.create); shown once",
         permission = "the user, or an administrator for another user",
         request = { type = "object", required = { "name" },
-            properties = { name = { type = "string" }, user = { type = "string" }, expires = {} } },
+            properties = { name = { type = "string" }, user = { type = "string" },
+                expires = { type = { "integer", "string" }, description = "epoch seconds or a date (2027-01-31)" } } },
         response = S.object, status = 201,
         handler = function(req)
             local b = body_object(req)
