@@ -329,7 +329,10 @@ M.routes = {
                 end
             end
             local r = relm.release.relate(release_id(p.id), b.kind, b.target, next(opts) and opts or nil)
-            return 201, r or { ok = true }
+            if type(r) ~= "table" then
+                r = { kind = b.kind, target = b.target, cis_linked = r }
+            end
+            return 201, r
         end },
     { "GET", "/api/v1/releases/{id}/impact",
         summary = "What the release's CIs can break (relm.release.impact)",
