@@ -59,7 +59,6 @@ local function plain(v, seen)
     end
     return nil
 end
-M.plain = plain
 
 local function encode(v)
     return (cjson.encode(plain(v)):gsub('"\\u0000%[%]\\u0000"', "[]"))
@@ -69,7 +68,6 @@ end
 local function fail(status, code, message)
     error({ code = code, message = message, http_status = status }, 0)
 end
-M.fail = fail
 
 local function error_body(code, message)
     return encode({ code = code, message = message })
@@ -318,7 +316,8 @@ M.routes = {
         summary = "Relate an item: body {kind=\"ci\"|\"change\"|..., target=} (relm.release.relate)",
         permission = "execute on the release's workflow",
         request = { type = "object", required = { "kind", "target" },
-            properties = { kind = { type = "string" }, target = {} } },
+            properties = { kind = { type = "string" },
+                target = { type = { "string", "integer" }, description = "a CI name, a record number or an id" } } },
         response = S.object, status = 201,
         handler = function(req, p)
             local b = body_object(req)
@@ -329,7 +328,10 @@ M.routes = {
                 end
             end
             local r = relm.release.relate(release_id(p.id), b.kind, b.target, next(opts) and opts or nil)
-            return 201, r or { ok = true }
+            if type(r) ~= "table" then
+                r = { kind = b.kind, target = b.target, cis_linked = r }
+            end
+            return 201, r
         end },
     { "GET", "/api/v1/releases/{id}/impact",
         summary = "What the release's CIs can break (relm.release.impact)",
@@ -472,7 +474,8 @@ M.routes = {
         summary = "Make an API token: body {name=, user=, expires=} (relm.token.create); shown once",
         permission = "the user, or an administrator for another user",
         request = { type = "object", required = { "name" },
-            properties = { name = { type = "string" }, user = { type = "string" }, expires = {} } },
+            properties = { name = { type = "string" }, user = { type = "string" },
+                expires = { type = { "integer", "string" }, description = "epoch seconds or a date (2027-01-31)" } } },
         response = S.object, status = 201,
         handler = function(req)
             local b = body_object(req)
@@ -510,10 +513,11 @@ M.routes = {
         end },
 }
 
--- Routes that exist only when the code they call does (other work merged).
+-- Routes that exist only when the code they call does (the freeze windows
+-- and calendar work): relm.release.conflicts and relm.calendar_view.
 local function optional_routes()
-    local ok, fn = pcall(function() return relm.release.conflicts end)
-    if ok and type(fn) == "function" then
+    local has_conflicts, conflicts = pcall(function() return relm.release.conflicts end)
+    if has_conflicts and type(conflicts) == "function" then
         M.routes[#M.routes + 1] = { "GET", "/api/v1/releases/{id}/conflicts",
             summary = "What the release's schedule clashes with (relm.release.conflicts)",
             permission = "any user", response = S.objects,
@@ -521,15 +525,19 @@ local function optional_routes()
                 return 200, relm.release.conflicts(release_id(p.id))
             end }
     end
-    local ok, cal = pcall(function() return relm.calendar end)
-    if ok and cal ~= nil then
+    local has_view, view = pcall(require, "relm.calendar_view")
+    if has_view and type(view) == "table" and view.rows and view.epoch then
         M.routes[#M.routes + 1] = { "GET", "/api/v1/calendar",
-            summary = "Releases and windows between from and to (relm.calendar)",
-            permission = "any user", response = S.object, query = { "from", "to" },
+            summary = "Releases by planned window and freeze-window occurrences between from and to "
+                .. "(what relm.calendar.show draws)",
+            permission = "any user", response = S.objects, query = { "from", "to" },
             handler = function(_, _, q)
-                local c = relm.calendar
-                local fn = type(c) == "function" and c or c.list or c.get
-                return 200, fn({ from = q.from, to = q.to })
+                local from = view.epoch(q.from, "GET /api/v1/calendar", "from")
+                local to = view.epoch(q.to, "GET /api/v1/calendar", "to")
+                if to <= from then
+                    fail(400, "invalid_argument", i18n._("to must be after from"))
+                end
+                return 200, view.rows(from, to)
             end }
     end
 end

@@ -33,7 +33,8 @@ describe("HTTP bad input", function()
 
     it("answers malformed JSON and a body that is not an object with 400, nothing written", function()
         local before = counts()
-        for _, body in ipairs({ "{", "{\"title\": }", "[1,2]", "\"text\"", "{\"title\":\"x\"} trailing", "nul\0l" }) do
+        local bad = { "{", "{\"title\": }", "[1,2]", "\"text\"", "{\"title\":\"x\"} trailing", "nul\0l" }
+        for _, body in ipairs(bad) do
             local s, b = H.req(srv, "POST", "/api/v1/releases", { token = bob, body = body })
             assert.are.equal(400, s, body)
             assert.are.equal("malformed_json", b.code, body)
@@ -52,7 +53,9 @@ describe("HTTP bad input", function()
     end)
 
     it("closes a connection whose headers do not arrive in time (slowloris)", function()
-        local cmd = ("timeout 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s; printf \"GET /api/v1/me HTTP/1.1\\r\\nX-Slow: 1\\r\\n\" >&3; "
+        -- half a request's headers, then nothing: serve must hang up
+        local cmd = ("timeout 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s; "
+            .. "printf \"GET /api/v1/me HTTP/1.1\\r\\nX-Slow: 1\\r\\n\" >&3; "
             .. "cat <&3 > /dev/null; echo closed'"):format(srv.url:match(":(%d+)$"))
         local p = io.popen(cmd)
         local out = p:read("a")
@@ -73,7 +76,8 @@ describe("HTTP bad input", function()
 
     it("answers SQL metacharacters and NUL bytes in every parameter with a 4xx, nothing written", function()
         local before = counts()
-        local evil = { "1'--", "1;%20DROP%20TABLE%20releases", "'%20OR%20'1'='1", "%00", "1%00", "x%00y", "%27%3B", "\"", "%22)" }
+        local evil = { "1'--", "1;%20DROP%20TABLE%20releases", "'%20OR%20'1'='1", "%00", "1%00", "x%00y",
+            "%27%3B", "\"", "%22)" }
         local routes = require("relm.http").routes
         local tried = 0
         for _, route in ipairs(routes) do

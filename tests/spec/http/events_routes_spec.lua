@@ -55,9 +55,7 @@ end)
         local r2 = R.release { title = "Second" }
         local got = events(srv, bob, 2)
         assert.is_true(#got >= 2)
-        local ids = {}
         for _, e in ipairs(got) do
-            ids[#ids + 1] = e.id
             assert.are.equal(e.id, e.data.id)
             assert.are.equal(e.event, e.data.event)
         end

@@ -7,7 +7,7 @@ local cjson = require "cjson"
 
 local PASSWORD = "correct horse battery"
 local BUILD = os.getenv("BUILD") or "build"
-local MODULE = BUILD .. "/browser/node_modules/playwright-core"
+local MODULE = BUILD .. "/npm/browser/node_modules/playwright-core"
 local ARTEFACTS = BUILD .. "/artefacts/web"
 
 local function occurrences()
