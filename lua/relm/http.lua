@@ -109,6 +109,10 @@ local function parse_query(q)
     end
     return out
 end
+---A query string or an urlencoded form body (the web desktop's forms) as a
+---table name = value; the last value of a repeated name wins.
+---@param q string
+---@return table
 M.parse_query = parse_query
 
 -- The request's JSON body as a table ({} for none); 400 when it is not a
