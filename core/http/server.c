@@ -434,11 +434,7 @@ int relm_http_port(const relm_http_server *sv)
 static void on_closed(uv_handle_t *h)
 {
     relm_http_server *sv = h->data;
-    if (--sv->closing == 0) {
-        h2o_context_dispose(&sv->ctx);
-        h2o_config_dispose(&sv->config);
-        free(sv);
-    }
+    sv->closing--;
 }
 
 void relm_http_stop(relm_http_server *sv)
@@ -453,6 +449,10 @@ void relm_http_stop(relm_http_server *sv)
         if (!st->sending)
             h2o_send(st->req, NULL, 0, H2O_SEND_STATE_FINAL);
     }
+    /* H2O's context and configuration stay: connections kept alive may
+     * still be open (H2O asserts that a context has no timeouts pending
+     * when disposed), and serve ends the process once its own work is
+     * done. They stay reachable from the caller's pointer to sv. */
     sv->closing = 2;
     uv_close((uv_handle_t *)&sv->listener, on_closed);
     uv_close((uv_handle_t *)&sv->tick, on_closed);

@@ -241,7 +241,11 @@ M.routes = {
         permission = "anyone",
         response = S.object,
         handler = function()
-            return 200, M.openapi()
+            -- Made again only when a route was added since (site routes).
+            if M._openapi_routes ~= #M.routes then
+                M._openapi_text, M._openapi_routes = encode(M.openapi()), #M.routes
+            end
+            return 200, M._openapi_text
         end },
 
     -- releases
@@ -613,14 +617,15 @@ end
 ---@param doc? {summary?: string, permission?: string}
 function M.route(method, path, fn, doc)
     if type(method) ~= "string" or not method:match("^%u+$") then
-        relm.error("invalid_argument", "relm.route: argument #1 (method) must be an HTTP method such as \"GET\"", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.route: argument #1 (method) must be an HTTP method such as \"GET\""), 2)
     end
     if type(path) ~= "string" or not path:match("^/api/v1/[%w_%-/{}%.]+$") then
-        relm.error("invalid_argument", "relm.route: argument #2 (path) must be a path under /api/v1/, e.g. "
-            .. "\"/api/v1/x/{id}\"", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.route: argument #2 (path) must be a path under /api/v1/, e.g. \"/api/v1/x/{id}\""), 2)
     end
     if type(fn) ~= "function" then
-        relm.error("invalid_argument", "relm.route: argument #3 (fn) must be a function", 2)
+        relm.error("invalid_argument", i18n._("relm.route: argument #3 (fn) must be a function"), 2)
     end
     ensure_compiled()
     local probe = segments(path)
@@ -631,7 +636,7 @@ function M.route(method, path, fn, doc)
     end
     local existing = match(method, probe)
     if existing and existing[2] == path then
-        relm.error("duplicate", "relm.route: " .. method .. " " .. path .. " is already a route", 2)
+        relm.error("duplicate", (i18n._("relm.route: %s %s is already a route")):format(method, path), 2)
     end
     doc = doc or {}
     M.routes[#M.routes + 1] = { method, path, handler = fn, site = true,
@@ -655,7 +660,7 @@ local function route_env(sandbox)
     ---the sandbox (time and memory limits) as the request's user.
     r.route = function(method, path, fn, doc)
         if type(fn) ~= "function" then
-            relm.error("invalid_argument", "relm.route: argument #3 (fn) must be a function", 2)
+            relm.error("invalid_argument", i18n._("relm.route: argument #3 (fn) must be a function"), 2)
         end
         M.route(method, path, function(req, params, query)
             local copy = { method = req.method, path = req.path, user = req.user, body = req.body }
@@ -900,7 +905,7 @@ end
 ---@return string where
 function M.listen(address, opts)
     if type(address) ~= "string" then
-        relm.error("invalid_argument", "relm.http.listen: argument #1 (address) must be \"HOST:PORT\"", 2)
+        relm.error("invalid_argument", i18n._("relm.http.listen: argument #1 (address) must be \"HOST:PORT\""), 2)
     end
     opts = opts or {}
     local set = relm.notify.settings()
