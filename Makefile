@@ -26,8 +26,9 @@ LINGUAS  = pt_BR es
 DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
                libsqlite3-dev libuv1-dev libedit-dev libcsv-dev lua-busted \
                lua-check lua-cjson cppcheck lua-luv-dev \
-               libcurl4-openssl-dev python3-aiosmtpd libical-dev
-PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl libical
+               libcurl4-openssl-dev python3-aiosmtpd libical-dev \
+               libh2o-dev libsodium-dev curl nodejs
+PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl libical libh2o libsodium
 # The sqlite3 shell: the baseline of tests/bench/cmdb_import_servers (.import).
 DEB_PACKAGES += sqlite3
 # gettext: xgettext, msgfmt, msgmerge for the catalogues (po/, issue 13);
@@ -35,6 +36,8 @@ DEB_PACKAGES += sqlite3
 DEB_PACKAGES += gettext locales
 # The tz database: business calendars read their zone's offsets from it.
 DEB_PACKAGES += tzdata
+# The browser the web desktop's test drives (tests/spec/web, headless).
+DEB_PACKAGES += chromium
 
 # Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)
@@ -91,7 +94,7 @@ MO         = $(LINGUAS:%=$(BUILD)/locale/%/LC_MESSAGES/relm.mo)
 POT_C      = $(sort $(CORE_SRC) $(REPL_SRC))
 POT_LUA    = $(sort $(wildcard lua/relm/*.lua workflows/*.lua portfolios/*.lua))
 
-.PHONY: all deps run test asan bench lint check-rooms check-i18n pot install uninstall clean torture FORCE
+.PHONY: all deps run test asan bench lint check-rooms check-i18n pot install uninstall clean torture openapi-lint FORCE
 
 all: $(BUILD)/relm $(MO)
 
@@ -185,11 +188,42 @@ check-i18n: | $(DEPS_STAMP)
 	$(call say,I18N,po core repl lua)
 	$(Q)POT_C='$(POT_C)' POT_LUA='$(POT_LUA)' LINGUAS='$(LINGUAS)' sh po/check.sh
 
+# playwright-core from the npm registry, pinned by tests/browser/package-lock.json,
+# for the browser test. nodejs and npm come from apt when `npm` is missing
+# (checked by command: a NodeSource nodejs carries its own npm, and Debian's
+# npm package would conflict with it).
+BROWSER_MODULES = $(BUILD)/npm/browser/node_modules/playwright-core/package.json
+$(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json | $(DEPS_STAMP)
+	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then \
+	  echo "  DEPS   apt-get install nodejs npm"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
+	  else echo "relm's browser test needs: sudo apt-get install -y nodejs npm"; exit 1; fi; }
+	@mkdir -p $(BUILD)/npm/browser && cp tests/browser/package.json tests/browser/package-lock.json $(BUILD)/npm/browser/
+	$(call say,NPM,playwright-core)
+	$(Q)cd $(BUILD)/npm/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
 run: $(BUILD)/relm
 	$(BUILD)/relm repl
 
-test: $(BUILD)/relm $(MO) $(CTEST_BIN) $(PTYDRIVE)
+test: $(BUILD)/relm $(MO) $(CTEST_BIN) $(PTYDRIVE) openapi-lint $(BROWSER_MODULES)
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
+
+# The OpenAPI 3.1 validator the HTTP specs run on /api/v1/openapi.json:
+# @redocly/cli, pinned by tests/openapi/package-lock.json, installed by npm
+# (it comes with nodesource's nodejs; Debian's own needs the npm package)
+# into build/npm/openapi. It lints offline; without a registry to install
+# from, the test goes on and that spec says it was skipped.
+OPENAPI_LINT = $(BUILD)/npm/openapi/node_modules/.bin/redocly
+openapi-lint:
+	@$(MAKE) --no-print-directory $(OPENAPI_LINT) || \
+	  echo "relm: npm could not install @redocly/cli; the OpenAPI lint spec is skipped"
+$(OPENAPI_LINT): tests/openapi/package.json tests/openapi/package-lock.json | $(DEPS_STAMP)
+	$(call say,NPM,@redocly/cli into $(BUILD)/npm/openapi)
+	$(Q)mkdir -p $(BUILD)/npm/openapi && \
+	  cp tests/openapi/package.json tests/openapi/package-lock.json $(BUILD)/npm/openapi/ && \
+	  cd $(BUILD)/npm/openapi && npm ci --no-audit --no-fund --loglevel=error >/dev/null && \
+	  touch node_modules/.bin/redocly
 
 # The whole suite again, sanitized, in its own build directory. Leak
 # checking stays on: a leak in the core is a finding like any other.

@@ -58,6 +58,13 @@ typedef struct relm_serve_opts {
     relm_serve_escalate_fn escalate; /* escalation rules (may be NULL) */
     relm_serve_pcts_fn escalation_pcts;
     void *escalate_ctx;
+    /* Started once the lock is held (the HTTP server of --listen): 0 to
+     * go on (what it fills into where, e.g. the address bound, is logged
+     * as "listening http=..."), else serve returns 1. stop runs when
+     * stopping begins. */
+    int (*start)(void *ctx, char *where, size_t size);
+    void (*stop)(void *ctx);
+    void *start_ctx;
 } relm_serve_opts;
 
 /* Run until SIGTERM or SIGINT on loop (the host's), then finish the

@@ -59,6 +59,8 @@ typedef struct relm_serve {
     relm_serve_escalate_fn escalate; /* escalation rules (may be NULL) */
     relm_serve_pcts_fn escalation_pcts;
     void *escalate_ctx;
+    void (*stop)(void *ctx);
+    void *stop_ctx;
 } relm_serve;
 
 /* Seconds since the epoch, with a fraction. */

@@ -1,0 +1,656 @@
+-- relm/web.lua: the web release desktop of `relm serve --listen`: pages
+-- rendered as the request's user by calling the same Lua API as the REPL.
+-- Routes join relm.http's table (page = true: not in the OpenAPI document).
+local i18n = require "relm.i18n"
+local H = require "relm.web_html"
+
+local M = {}
+
+local esc = H.esc
+
+local HTML = { ["Content-Type"] = "text/html; charset=utf-8", ["Cache-Control"] = "no-store" }
+
+-- ---- requests -------------------------------------------------------------
+
+-- 303 to location (after a write, so reloading does not repeat it).
+local function redirect(location, extra)
+    local h = { Location = location, ["Cache-Control"] = "no-store" }
+    for k, v in pairs(extra or {}) do
+        h[k] = v
+    end
+    return 303, "", h
+end
+
+-- The fields of an urlencoded form body.
+local function form(req)
+    return require("relm.http").parse_query(req.body or "")
+end
+
+-- A relm error as a page: its code, message and the HTTP status the API
+-- gives the same code.
+local function error_page(req, e)
+    local code = type(e) == "table" and e.code or "internal"
+    local msg = type(e) == "table" and tostring(e.message or e.code) or i18n._("the request failed inside relm")
+    if type(e) ~= "table" then
+        io.stderr:write("relm: web: ", tostring(e), "\n")
+    end
+    local status = type(e) == "table" and (e.http_status or require("relm.http").status_of[code]) or 500
+    return status or 400, H.page(req, i18n._("Refused"),
+        ('<p class="refusal" role="alert"><code>%s</code> %s</p><p><a href="/">%s</a></p>'):format(esc(code),
+            esc(msg), esc(i18n._("Back to the queue")))), HTML
+end
+
+-- Wrap a page handler: no session -> the login page; a write without
+-- the session's CSRF token -> 403, nothing run; a relm error -> its page.
+local function page(fn)
+    return function(req, params, query)
+        if req.user == nil then
+            if req.method ~= "GET" then
+                return 401, H.page(req, i18n._("Log in"), esc(i18n._("Your session has ended: log in again."))), HTML
+            end
+            return redirect("/login?" .. H.query({ next = req.path }))
+        end
+        local f
+        if req.method ~= "GET" and req.method ~= "HEAD" then
+            f = form(req)
+            if not req.csrf_ok and (req.csrf_token == nil or f.csrf ~= req.csrf_token) then
+                return 403, H.page(req, i18n._("Refused"), ('<p class="refusal" role="alert"><code>csrf</code> %s</p>')
+                    :format(esc(i18n._("this form is not from your session: reload the page and try again")))), HTML
+            end
+        end
+        local ok, status, body, headers = pcall(fn, req, params, query, f)
+        if not ok then
+            return error_page(req, status)
+        end
+        return status, body, headers or HTML
+    end
+end
+
+local function id_of(s)
+    return math.tointeger(tonumber(s:match("^%d+$") or "")) or s
+end
+
+-- Text, or nil when blank.
+local function given(v)
+    if v == nil or v:match("^%s*$") then
+        return nil
+    end
+    return v
+end
+
+-- ---- login ------------------------------------------------------------------
+
+local function login_page(req, message, status, user)
+    local body = ([[<form method="post" action="/login" class="card narrow">
+<input type="hidden" name="next" value="%s">%s%s%s<button type="submit">%s</button></form>]]):format(
+        esc(req.next or "/"),
+        message and ('<p class="refusal" role="alert">' .. esc(message) .. "</p>") or "",
+        H.field("user", i18n._("User name"), { required = true, value = user, autocomplete = "username" }),
+        H.field("password", i18n._("Password"), { kind = "password", required = true,
+            autocomplete = "current-password" }),
+        esc(i18n._("Log in")))
+    return status or 200, H.page({}, i18n._("Log in"), body), HTML
+end
+
+-- Only a path on this site is a place to go after logging in.
+local function local_path(p)
+    if type(p) == "string" and p:match("^/[%w/_%-%.]*$") and not p:match("^//") then
+        return p
+    end
+    return "/"
+end
+
+local function login_get(req, _, q)
+    req.next = local_path(q.next)
+    return login_page(req)
+end
+
+local function login_post(req)
+    local f = form(req)
+    req.next = local_path(f.next)
+    local ok, token, _, ttl = pcall(require("relm.core.http").login, f.user or "", f.password or "")
+    if not ok then
+        local e = token
+        local status = type(e) == "table" and require("relm.http").status_of[e.code] or 401
+        return login_page(req, type(e) == "table" and tostring(e.message) or tostring(e), status, f.user)
+    end
+    return redirect(req.next, {
+        ["Set-Cookie"] = ("relm_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d"):format(token, ttl) })
+end
+
+local function logout_post()
+    return redirect("/login", { ["Set-Cookie"] = "relm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" })
+end
+
+-- ---- the queue ----------------------------------------------------------------
+
+local QUEUE = {
+    { "number", i18n._("Number") }, { "requester", i18n._("Requester") }, { "created", i18n._("Created") },
+    { "priority", i18n._("Priority") }, { "time_limit", i18n._("Time limit") }, { "delay", i18n._("Delay") },
+    { "situation", i18n._("Situation") }, { "task", i18n._("Current task") }, { "group", i18n._("Group") },
+    { "responsible", i18n._("Responsible") }, { "shared_with", i18n._("Shared with") },
+}
+
+-- "2h05" for a delay in seconds ("" when on time).
+local function delay(s)
+    s = tonumber(s) or 0
+    if s <= 0 then
+        return ""
+    elseif s < 3600 then
+        return ("%dm"):format(s // 60)
+    elseif s < 86400 then
+        return ("%dh%02d"):format(s // 3600, s % 3600 // 60)
+    end
+    return ("%dd%02dh"):format(s // 86400, s % 86400 // 3600)
+end
+
+local function queue_cell(r, k)
+    if k == "number" then
+        return ('<a href="/releases/%d">%s</a><span class="sub">%s</span>'):format(r.release_id, esc(r.number),
+            esc(r.title))
+    elseif k == "delay" then
+        return esc(delay(r.delay))
+    elseif k == "situation" then
+        return ('<span class="sit %s">%s</span>'):format(r.situation == "late" and "late" or "",
+            esc(i18n._(r.situation or "")))
+    end
+    return esc(r[k])
+end
+
+local function queue_filters(q)
+    local f = {}
+    for _, k in ipairs({ "number", "group", "kind" }) do
+        f[k] = given(q[k])
+    end
+    f.assigned = q.assigned == "1" or nil
+    f.shared = q.shared == "1" or nil
+    return f
+end
+
+local function checkbox(name, label, on)
+    return ('<div class="field check"><input type="checkbox" id="f-%s" name="%s" value="1"%s>'
+        .. '<label for="f-%s">%s</label></div>'):format(name, name, on and " checked" or "", name, esc(label))
+end
+
+local function queue(req, _, q)
+    local f = queue_filters(q)
+    local items = relm.desktop.list(f)
+    local c = relm.desktop.counts(f)
+    local groups = {}
+    for g, n in pairs(c.group) do
+        groups[#groups + 1] = { g, n }
+    end
+    table.sort(groups, function(a, b) return a[2] > b[2] or (a[2] == b[2] and a[1] < b[1]) end)
+    local prio = {}
+    for p = 1, 5 do
+        prio[p] = { "P" .. p, c.priority[p] or 0 }
+    end
+    local filters = ([[<form method="get" action="/" class="filters" role="search" aria-label="%s">%s%s%s%s%s
+<button type="submit">%s</button></form>]]):format(esc(i18n._("Filter the queue")),
+        H.field("number", i18n._("Number"), { value = q.number }),
+        H.field("group", i18n._("Group"), { value = q.group }),
+        H.field("kind", i18n._("Kind"), { kind = "select", value = q.kind or "", options = {
+            { "", i18n._("everything") }, { "release", i18n._("releases") }, { "activity", i18n._("activities") },
+            { "approval", i18n._("approvals") } } }),
+        checkbox("assigned", i18n._("assigned to me"), f.assigned), checkbox("shared", i18n._("shared with me"),
+            f.shared),
+        esc(i18n._("Filter")))
+    local charts = '<section class="charts" aria-label="' .. esc(i18n._("Counts")) .. '" data-live>'
+        .. H.chart(i18n._("By situation"), { { i18n._("in execution"), c.situation["in execution"] or 0 },
+            { i18n._("suspended"), c.situation.suspended or 0 }, { i18n._("late"), c.situation.late or 0 } })
+        .. H.chart(i18n._("By priority"), prio) .. H.chart(i18n._("By group"), groups) .. "</section>"
+    local tbl = H.table(i18n.n_("%d item waiting", "%d items waiting", c.total):format(c.total), QUEUE, items,
+        queue_cell, function(r)
+            return (' data-release="%d" data-kind="%s"'):format(r.release_id, esc(r.kind))
+        end)
+    return 200, H.page(req, i18n._("Release desktop"),
+        filters .. charts .. '<section id="queue" data-live data-watch="all">' .. tbl .. "</section>")
+end
+
+-- ---- registering ---------------------------------------------------------------
+
+local function options_of(rows, key)
+    local out = {}
+    for i, r in ipairs(rows) do
+        local v = type(r) == "table" and r[key] or r
+        out[i] = { v, v }
+    end
+    return out
+end
+
+local LEVELS = { { "low", i18n._("low") }, { "medium", i18n._("medium") }, { "high", i18n._("high") } }
+
+local function register_get(req)
+    local groups = relm.sql("SELECT name FROM groups ORDER BY name")
+    local body = ([[<form method="post" action="/releases" class="card">%s%s%s%s%s%s%s
+<button type="submit">%s</button></form>]]):format(H.csrf(req),
+        H.field("title", i18n._("Title"), { required = true }),
+        H.field("workflow", i18n._("Workflow"), { kind = "select", value = "standard",
+            options = options_of(relm.workflow.list()) }),
+        H.field("executor_group", i18n._("Executor group"), { kind = "select", options = options_of(groups, "name") }),
+        H.field("impact", i18n._("Impact"), { kind = "select", value = "medium", options = LEVELS }),
+        H.field("urgency", i18n._("Urgency"), { kind = "select", value = "medium", options = LEVELS }),
+        H.field("description", i18n._("Description"), { kind = "textarea" }),
+        esc(i18n._("Register")))
+    return 200, H.page(req, i18n._("Register a release"), body)
+end
+
+local function register_post(_, _, _, f)
+    local spec = {}
+    for _, k in ipairs({ "title", "workflow", "executor_group", "impact", "urgency", "description" }) do
+        spec[k] = given(f[k])
+    end
+    local r = relm.release.register(spec)
+    return redirect("/releases/" .. r.id)
+end
+
+-- ---- the release page -----------------------------------------------------------
+
+local FIELDS = { "number", "title", "workflow", "state", "status", "phase", "priority", "impact", "urgency",
+    "requester", "executor_group", "current_group", "responsible", "shared_with", "created_at", "deadline",
+    "release_date", "solution_category", "closure_text", "reopen_count", "description" }
+
+local function fields_html(r)
+    local out = { '<dl class="fields">' }
+    local seen = {}
+    for _, k in ipairs(FIELDS) do
+        seen[k] = true
+        local v = r[k]
+        if v ~= nil and v ~= "" and not (type(v) == "table" and next(v) == nil) then
+            out[#out + 1] = ("<div><dt>%s</dt><dd>%s</dd></div>"):format(esc(k:gsub("_", " ")), esc(r[k]))
+        end
+    end
+    for k, v in pairs(r.extra or {}) do
+        if not seen[k] and type(v) ~= "table" then
+            out[#out + 1] = ("<div><dt>%s</dt><dd>%s</dd></div>"):format(esc(k:gsub("_", " ")), esc(v))
+        end
+    end
+    out[#out + 1] = "</dl>"
+    return table.concat(out)
+end
+
+local NEEDS_JUSTIFICATION = { suspend = "suspend", cancel = "cancel", reopen = "reopen" }
+
+-- The inputs an action asks for: the fields its dry run says are
+-- missing, a justification, a target, and always a note.
+local function action_inputs(name, dry, values)
+    local out = {}
+    local id = function(k) return "a-" .. name .. "-" .. k end
+    local seen = { note = true }
+    for _, k in ipairs(dry.missing or {}) do
+        if not seen[k] then
+            seen[k] = true
+            out[#out + 1] = H.field(k, k:gsub("_", " "), { id = id(k), value = values[k] })
+        end
+    end
+    if NEEDS_JUSTIFICATION[name] then
+        local opts = { { "", i18n._("(choose)") } }
+        for _, j in ipairs(relm.justification.list()) do
+            if j[NEEDS_JUSTIFICATION[name]] ~= false then
+                opts[#opts + 1] = { j.id, j.description }
+            end
+        end
+        out[#out + 1] = H.field("justification", i18n._("Justification"), { kind = "select", id = id("justification"),
+            options = opts, value = values.justification })
+    end
+    if name == "delegate" or name == "share" then
+        out[#out + 1] = H.field("to_group", i18n._("To group"), { id = id("to_group"), value = values.to_group })
+        out[#out + 1] = H.field("to_user", i18n._("To user"), { id = id("to_user"), value = values.to_user })
+    end
+    out[#out + 1] = H.field("note", i18n._("Note"), { kind = "textarea", id = id("note"), value = values.note })
+    return table.concat(out)
+end
+
+-- What the form gave, as act's opts (numbers for a justification id).
+local function act_opts(f)
+    local opts = {}
+    for k, v in pairs(f) do
+        if k ~= "csrf" and k ~= "try" and given(v) then
+            opts[k] = v
+        end
+    end
+    if opts.justification then
+        opts.justification = math.tointeger(tonumber(opts.justification)) or opts.justification
+    end
+    return opts
+end
+
+-- One form per action the user may take now; tried (the real dry run)
+-- as the page is drawn, so a refusal's reason shows before anyone clicks.
+-- tried = {name=, report=, values=} when a form was just submitted.
+local function actions_html(req, r, tried)
+    local names = relm.release.actions(r.id)
+    local out = {}
+    if tried and tried.report and not tried.listed then
+        local seen = false
+        for _, n in ipairs(names) do
+            seen = seen or n == tried.name
+        end
+        if not seen then
+            names[#names + 1] = tried.name
+        end
+    end
+    for _, name in ipairs(names) do
+        local values, dry
+        if tried and tried.name == name then
+            values, dry = tried.values, tried.report
+        else
+            values = {}
+            local ok, d = pcall(relm.release.act, r.id, name, { dry_run = true })
+            dry = ok and d or { allowed = false, reason = type(d) == "table" and d.message or tostring(d) }
+        end
+        local reason = ""
+        if dry.allowed == false and (dry.reason or dry.message) then
+            -- Only the form just sent is announced; the others' reasons are read in place.
+            reason = ('<p class="refusal"%s id="why-%s">%s</p>'):format(
+                tried and tried.name == name and ' role="alert"' or "", esc(name),
+                esc(i18n._("Refused now: ") .. tostring(dry.reason or dry.message)))
+        elseif tried and tried.name == name and dry.allowed then
+            reason = ('<p class="ok" role="status">%s</p>'):format(
+                esc(i18n._("The dry run passes: nothing was written.")))
+        end
+        out[#out + 1] = ([[<form method="post" action="/releases/%d/act/%s" class="action card" data-action="%s">
+<h3>%s</h3>%s%s%s<div class="buttons"><button type="submit">%s</button>
+<button type="submit" name="try" value="1" class="secondary">%s</button></div></form>]]):format(r.id, esc(name),
+            esc(name), esc(name:gsub("_", " ")), reason, H.csrf(req), action_inputs(name, dry, values),
+            esc(i18n._("Do it")), esc(i18n._("Try (dry run)")))
+    end
+    if #out == 0 then
+        return "<p>" .. esc(i18n._("No action is open to you now.")) .. "</p>"
+    end
+    return '<div class="actions">' .. table.concat(out) .. "</div>"
+end
+
+local COLUMNS = { todo = i18n._("To do"), in_progress = i18n._("In progress"), done = i18n._("Done"),
+    cancelled = i18n._("Cancelled") }
+local NEXT = { todo = "in_progress", in_progress = "done" }
+
+local function board_html(req, r)
+    local acts = relm.activity.list(r.id)
+    local out = { '<div class="board">' }
+    for _, col in ipairs(relm.activity.columns) do
+        out[#out + 1] = ('<section class="column" aria-label="%s"><h3>%s</h3><ul>'):format(esc(COLUMNS[col] or col),
+            esc(COLUMNS[col] or col))
+        for _, a in ipairs(acts) do
+            if a.status == col then
+                local move = ""
+                if NEXT[col] and r.status ~= "closed" then
+                    move = ([[<form method="post" action="/releases/%d/activities/%d/move">%s
+<input type="hidden" name="to" value="%s"><button type="submit" class="small">%s</button></form>]]):format(r.id, a.id,
+                        H.csrf(req), NEXT[col], esc(i18n._("Move to ") .. COLUMNS[NEXT[col]]))
+                end
+                out[#out + 1] = ('<li class="cardlet"><strong>#%d %s</strong><span class="sub">%s · %s</span>%s</li>')
+                    :format(a.id, esc(a.title), esc(i18n._(a.phase or "")), esc(a.group or a.owner or ""), move)
+            end
+        end
+        out[#out + 1] = "</ul></section>"
+    end
+    out[#out + 1] = "</div>"
+    local groups = relm.sql("SELECT name FROM groups ORDER BY name")
+    table.insert(groups, 1, { name = "" })
+    out[#out + 1] = ([[<form method="post" action="/releases/%d/activities" class="card inline">%s%s%s%s
+<button type="submit">%s</button></form>]]):format(r.id, H.csrf(req),
+        H.field("phase", i18n._("Phase"), { kind = "select", options = { { "planning", i18n._("planning") },
+            { "deployment", i18n._("deployment") } } }),
+        H.field("title", i18n._("Activity"), { id = "f-activity-title", required = true }),
+        H.field("group", i18n._("Owner group"), { kind = "select", id = "f-activity-group",
+            options = options_of(groups, "name") }),
+        esc(i18n._("Add activity")))
+    return table.concat(out)
+end
+
+local function related_html(req, r)
+    local rel = relm.release.related(r.id)
+    local out = { H.table(i18n._("Related items"), { { "kind", i18n._("Kind") }, { "target", i18n._("Item") },
+        { "title", i18n._("What") }, { "status", i18n._("Status") } }, rel) }
+    local kinds = {}
+    for i, k in ipairs(require("relm.related").kinds) do
+        kinds[i] = { k, k:gsub("_", " ") }
+    end
+    out[#out + 1] = ([[<form method="post" action="/releases/%d/related" class="card inline">%s%s%s
+<button type="submit">%s</button></form>]]):format(r.id, H.csrf(req),
+        H.field("kind", i18n._("Kind"), { kind = "select", id = "f-rel-kind", options = kinds }),
+        H.field("target", i18n._("Item (CI name or record id)"), { id = "f-rel-target", required = true }),
+        esc(i18n._("Relate")))
+    return table.concat(out)
+end
+
+local function impact_html(r)
+    local imp = relm.release.impact(r.id)
+    local rows = {}
+    for _, b in ipairs(imp.by_ci or {}) do
+        for _, x in ipairs(b.impacted or {}) do
+            rows[#rows + 1] = { ci = b.ci, name = x.name, type = x.type, depth = x.depth, through = x.through }
+        end
+    end
+    return ("<p>%s</p>"):format(esc((i18n._("%d CI(s) touched; %d CI(s) can be affected")):format(imp.touched or 0,
+        imp.impacted or 0))) .. H.table(i18n._("Impact"), { { "ci", i18n._("Changed CI") }, { "name",
+            i18n._("Affected CI") },
+        { "type", i18n._("Type") }, { "depth", i18n._("Depth") }, { "through", i18n._("Through") } }, rows)
+end
+
+local function approval_html(req, r)
+    local ok, st = pcall(relm.approval.status, r.id)
+    if not ok or st == nil then
+        return ""
+    end
+    local mine = false
+    for _, p in ipairs(relm.approval.pending()) do
+        mine = mine or p.release_id == r.id or p.release == r.number
+    end
+    local out = { "<section><h2>" .. esc(i18n._("Approval")) .. "</h2><p>" .. esc(i18n._("Status: "))
+        .. esc(st.status or "")
+        .. "</p>" }
+    if mine then
+        out[#out + 1] = ([[<form method="post" action="/releases/%d/approval" class="card inline">%s%s%s
+<button type="submit">%s</button></form>]]):format(r.id, H.csrf(req),
+            H.field("decision", i18n._("Decision"), { kind = "select", options = { { "approve", i18n._("approve") },
+                { "reject", i18n._("reject") } } }),
+            H.field("note", i18n._("Note"), { id = "f-approval-note" }), esc(i18n._("Decide")))
+    end
+    out[#out + 1] = "</section>"
+    return table.concat(out)
+end
+
+local function history_html(r)
+    local rows = relm.release.history(r.id)
+    return H.table(i18n._("History (oldest first)"), { { "at", i18n._("When") }, { "actor", i18n._("Who") },
+        { "action", i18n._("Action") }, { "to", i18n._("To state") }, { "note", i18n._("Note") } }, rows)
+end
+
+local function release_page(req, id, tried, status)
+    local r = relm.release.get(id)
+    local sections = {
+        ('<p class="lead" data-live data-watch="%d"><span class="state">%s</span> %s</p>'):format(r.id,
+            esc(r.state), esc(r.title)),
+        "<section><h2>" .. esc(i18n._("Actions you may take now")) .. "</h2>" .. actions_html(req, r, tried)
+            .. "</section>",
+        approval_html(req, r),
+        "<section><h2>" .. esc(i18n._("Fields")) .. "</h2>" .. fields_html(r) .. "</section>",
+        "<section><h2>" .. esc(i18n._("Activities")) .. "</h2>" .. board_html(req, r) .. "</section>",
+        "<section><h2>" .. esc(i18n._("Related items")) .. "</h2>" .. related_html(req, r) .. "</section>",
+        "<section><h2>" .. esc(i18n._("Impact")) .. "</h2>" .. impact_html(r) .. "</section>",
+        "<section><h2>" .. esc(i18n._("History")) .. "</h2>" .. history_html(r) .. "</section>",
+    }
+    return status or 200, H.page(req, r.number, table.concat(sections, "\n")), HTML
+end
+
+local function release_get(req, p)
+    return release_page(req, id_of(p.id))
+end
+
+-- An action from its form: the real dry run first; a refusal (or "try")
+-- shows the page again with the report, nothing written.
+local function act_post(req, p, _, f)
+    local id = id_of(p.id)
+    local opts = act_opts(f)
+    local dry_opts = { dry_run = true }
+    for k, v in pairs(opts) do
+        dry_opts[k] = v
+    end
+    local ok, report = pcall(relm.release.act, id, p.name, dry_opts)
+    if not ok then
+        report = { allowed = false, reason = type(report) == "table" and report.message or tostring(report) }
+    end
+    if f.try == "1" or not report.allowed then
+        return release_page(req, id, { name = p.name, report = report, values = f }, report.allowed and 200 or 422)
+    end
+    relm.release.act(id, p.name, opts)
+    return redirect("/releases/" .. p.id)
+end
+
+local function activity_post(_, p, _, f)
+    relm.activity.add(id_of(p.id), { phase = f.phase, title = given(f.title), group = given(f.group) })
+    return redirect("/releases/" .. p.id)
+end
+
+local function move_post(_, p, _, f)
+    relm.activity.move(id_of(p.aid), f.to)
+    return redirect("/releases/" .. p.id)
+end
+
+local function relate_post(_, p, _, f)
+    relm.release.relate(id_of(p.id), f.kind, given(f.target))
+    return redirect("/releases/" .. p.id)
+end
+
+local function approval_post(_, p, _, f)
+    relm.approval.decide(id_of(p.id), { decision = f.decision, note = given(f.note) })
+    return redirect("/releases/" .. p.id)
+end
+
+-- ---- search and export -------------------------------------------------------------
+
+local SEARCH_FILTERS = { "status", "number", "text", "group", "user", "contract", "unit", "priority",
+    "opened_from", "opened_to", "closed_from", "closed_to" }
+
+local function search_filters(q)
+    local f = {}
+    for _, k in ipairs(SEARCH_FILTERS) do
+        f[k] = given(q[k])
+    end
+    f.priority = f.priority and (math.tointeger(tonumber(f.priority)) or f.priority)
+    return f
+end
+
+local SEARCH_COLUMNS = { { "number", i18n._("Number") }, { "title", i18n._("Title") }, { "status", i18n._("Status") },
+    { "state", i18n._("State") }, { "priority", i18n._("Priority") }, { "requester", i18n._("Requester") },
+    { "executor_group", i18n._("Group") }, { "created_at", i18n._("Opened") }, { "closed_at", i18n._("Closed") } }
+
+local function search_get(req, _, q)
+    local f = search_filters(q)
+    local limit = 100
+    f.limit = limit
+    local rows = relm.search.releases(f)
+    f.limit = nil
+    local fields = {
+        H.field("status", i18n._("Status"), { kind = "select", value = q.status or "", options = {
+            { "", i18n._("any") }, { "open", i18n._("open") }, { "suspended", i18n._("suspended") }, { "closed",
+                i18n._("closed") },
+            { "cancelled", i18n._("cancelled") } } }),
+    }
+    local labels = { number = i18n._("Number"), text = i18n._("Text"), group = i18n._("Group"),
+        user = i18n._("Requester"),
+        contract = i18n._("Contract"), unit = i18n._("Unit"), priority = i18n._("Priority"),
+            opened_from = i18n._("Opened from"),
+        opened_to = i18n._("Opened to"), closed_from = i18n._("Closed from"), closed_to = i18n._("Closed to") }
+    for _, k in ipairs(SEARCH_FILTERS) do
+        if k ~= "status" then
+            fields[#fields + 1] = H.field(k, labels[k], { value = q[k],
+                kind = (k:match("_from$") or k:match("_to$")) and "date" or nil })
+        end
+    end
+    local qs = H.query(f)
+    local body = ([[<form method="get" action="/search" class="filters" role="search" aria-label="%s">%s
+<button type="submit">%s</button></form><p class="export">%s <a href="/search/export.csv?%s" download>CSV</a>
+<a href="/search/export.json?%s" download>JSON</a></p>%s]]):format(esc(i18n._("Advanced search")), table.concat(fields),
+        esc(i18n._("Search")), esc(i18n._("Export every match:")), esc(qs), esc(qs),
+        H.table(i18n.n_("%d release found", "%d releases found", rows.total or #rows):format(rows.total or #rows),
+            SEARCH_COLUMNS, rows, function(r, k)
+                if k == "number" then
+                    return ('<a href="/releases/%d">%s</a>'):format(r.id, esc(r.number))
+                end
+                return esc(r[k])
+            end))
+    return 200, H.page(req, i18n._("Advanced search"), body)
+end
+
+-- The export the REPL writes (relm.search.export's writer), into a string.
+local function export_get(req, p, q)
+    local format = p.format == "export.json" and "json" or p.format == "export.csv" and "csv" or nil
+    if not format then
+        return error_page(req, { code = "not_found", message = i18n._("export as export.csv or export.json") })
+    end
+    local rows = relm.search.releases(search_filters(q))
+    local ex = require "relm.export"
+    local parts = {}
+    local sink = { write = function(self, ...)
+        for i = 1, select("#", ...) do
+            parts[#parts + 1] = select(i, ...)
+        end
+        return self
+    end }
+    ex.write(sink, rows, require("relm.search").columns, format)
+    return 200, table.concat(parts), {
+        ["Content-Type"] = format == "csv" and "text/csv; charset=utf-8" or "application/json",
+        ["Content-Disposition"] = ('attachment; filename="releases.%s"'):format(format) }
+end
+
+-- ---- calendar --------------------------------------------------------------------
+
+local function calendar_get(req, _, q)
+    local ok, cal = pcall(function() return relm.calendar end)
+    if ok and cal ~= nil and type(cal) == "table" and type(cal.svg) == "function" then
+        return 200, H.page(req, i18n._("Calendar"), '<div class="scroll">' .. cal.svg({ from = given(q.from),
+            to = given(q.to) }) .. "</div>")
+    end
+    return 200, H.page(req, i18n._("Calendar"), "<p>"
+        .. esc(i18n._("The calendar and Gantt view needs the freeze-window "
+        .. "feature (relm.calendar.svg), which this build does not have yet.")) .. "</p>")
+end
+
+-- ---- assets ------------------------------------------------------------------------
+
+local function asset(name, ctype)
+    return function()
+        return 200, require("relm.web_assets")[name], { ["Content-Type"] = ctype,
+            ["Cache-Control"] = "max-age=300" }
+    end
+end
+
+-- ---- the routes ----------------------------------------------------------------------
+
+M.routes = {
+    { "GET", "/login", login_get, auth = false },
+    { "POST", "/login", login_post, auth = false },
+    { "POST", "/logout", page(logout_post) },
+    { "GET", "/", page(queue) },
+    { "GET", "/releases/new", page(register_get) },
+    { "POST", "/releases", page(register_post) },
+    { "GET", "/releases/{id}", page(release_get) },
+    { "POST", "/releases/{id}/act/{name}", page(act_post) },
+    { "POST", "/releases/{id}/activities", page(activity_post) },
+    { "POST", "/releases/{id}/activities/{aid}/move", page(move_post) },
+    { "POST", "/releases/{id}/related", page(relate_post) },
+    { "POST", "/releases/{id}/approval", page(approval_post) },
+    { "GET", "/search", page(search_get) },
+    { "GET", "/search/{format}", page(export_get) },
+    { "GET", "/calendar", page(calendar_get) },
+    { "GET", "/web/app.css", asset("css", "text/css; charset=utf-8"), auth = false },
+    { "GET", "/web/app.js", asset("js", "text/javascript; charset=utf-8"), auth = false },
+}
+
+---Add the desktop's pages to the HTTP route table (relm.http.routes):
+---called once by relm.http.listen. Pages check the session themselves
+---(a missing one sends the browser to /login), so each is auth = false
+---for the API's dispatcher.
+---@param routes table
+function M.install(routes)
+    for _, r in ipairs(M.routes) do
+        local login = r[2] == "/login"
+        routes[#routes + 1] = { r[1], r[2], handler = r[3], auth = false, page = true,
+            summary = login and "The login page" or "A page of the web desktop" }
+    end
+end
+
+return M

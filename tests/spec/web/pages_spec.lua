@@ -1,0 +1,94 @@
+-- pages_spec.lua: the web desktop's pages over plain HTTP (curl, a real
+-- serve): a session is needed, writes need the session's CSRF field, a
+-- refused action shows its dry-run reason and writes nothing, the export
+-- is the REPL's, and pages stay out of the OpenAPI document.
+local H = dofile("tests/fixtures/http_helper.lua")
+
+local PASSWORD = "correct horse battery"
+
+local function count(t)
+    return relm.sql("SELECT count(*) AS n FROM " .. t)[1].n
+end
+
+describe("web desktop pages", function()
+    local srv, jar, csrf, r
+    setup(function()
+        relm.group.add { name = "ops" }
+        relm.group.add_member("ops", "admin")
+        relm.user.set_password("admin", PASSWORD)
+        r = relm.release.register { title = "Patch <the> servers", workflow = "standard", executor_group = "ops" }
+        srv = H.start(relm.info().db)
+        jar = H.S.TMP .. "/web.jar"
+        local s, _, h = H.req(srv, "POST", "/login", { jar = jar,
+            body = "user=admin&password=" .. PASSWORD:gsub(" ", "+") .. "&next=/search" })
+        assert.are.equal(303, s)
+        assert.are.equal("/search", h.location)
+        local _, page = H.req(srv, "GET", "/", { jar = jar })
+        csrf = page:match('name="csrf" value="(%x+)"')
+    end)
+    teardown(function() H.S.stop_all() end)
+
+    it("sends a browser without a session to the login page, and back after it", function()
+        local s, _, h = H.req(srv, "GET", "/releases/" .. r.id)
+        assert.are.equal(303, s)
+        assert.are.equal("/login?next=%2Freleases%2F" .. r.id, h.location)
+        local s2, page = H.req(srv, "GET", "/login?next=//evil.example/")
+        assert.are.equal(200, s2)
+        assert.is_truthy(page:find('name="next" value="/"', 1, true))
+    end)
+
+    it("escapes what users typed", function()
+        local _, page = H.req(srv, "GET", "/releases/" .. r.id, { jar = jar })
+        assert.is_truthy(page:find("Patch &lt;the&gt; servers", 1, true))
+        assert.is_nil(page:find("Patch <the>", 1, true))
+    end)
+
+    it("refuses a form without the session's CSRF field: 403, nothing written", function()
+        assert.is_truthy(csrf)
+        local before = count("occurrences")
+        local s = H.req(srv, "POST", "/releases/" .. r.id .. "/act/authorize", { jar = jar, body = "note=x" })
+        assert.are.equal(403, s)
+        local s2 = H.req(srv, "POST", "/releases/" .. r.id .. "/act/authorize",
+            { jar = jar, body = "note=x&csrf=" .. ("0"):rep(64) })
+        assert.are.equal(403, s2)
+        assert.are.equal(before, count("occurrences"))
+        assert.are.equal("registered", relm.release.get(r.id).state)
+    end)
+
+    it("shows a refused action's dry-run reason with 422 and writes nothing", function()
+        local before = count("occurrences")
+        local s, page = H.req(srv, "POST", "/releases/" .. r.id .. "/act/cancel",
+            { jar = jar, body = "note=no&csrf=" .. csrf })
+        assert.are.equal(422, s)
+        assert.is_truthy(page:find("cancel needs a justification", 1, true))
+        assert.are.equal(before, count("occurrences"))
+        -- "Try" runs the dry run only, even when the action would pass
+        local s2, page2 = H.req(srv, "POST", "/releases/" .. r.id .. "/act/authorize",
+            { jar = jar, body = "try=1&csrf=" .. csrf })
+        assert.are.equal(200, s2)
+        assert.is_truthy(page2:find("The dry run passes", 1, true))
+        assert.are.equal("registered", relm.release.get(r.id).state)
+        local s3, _, h3 = H.req(srv, "POST", "/releases/" .. r.id .. "/act/authorize",
+            { jar = jar, body = "csrf=" .. csrf })
+        assert.are.equal(303, s3)
+        assert.are.equal("/releases/" .. r.id, h3.location)
+        assert.are.equal("in_execution", relm.release.get(r.id).state)
+    end)
+
+    it("exports the search as the REPL does (relm.search.export)", function()
+        local path = H.S.TMP .. "/repl.csv"
+        relm.search.export({ status = "open" }, path)
+        local _, body = H.req(srv, "GET", "/search/export.csv?status=open", { jar = jar })
+        assert.are.equal(H.S.read(path), body)
+        local s, json = H.req(srv, "GET", "/search/export.json?status=open", { jar = jar })
+        assert.are.equal(200, s)
+        assert.are.equal(r.number, json[1].number)
+    end)
+
+    it("keeps pages out of the OpenAPI document", function()
+        local _, doc = H.req(srv, "GET", "/api/v1/openapi.json")
+        assert.is_truthy(doc.paths["/api/v1/releases/{id}"])
+        assert.is_nil(doc.paths["/releases/{id}"])
+        assert.is_nil(doc.paths["/login"])
+    end)
+end)
