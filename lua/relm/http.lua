@@ -183,6 +183,68 @@ local function check_if_match(req, id)
     return v
 end
 
+-- ---- static files ---------------------------------------------------------
+
+-- Content types by file extension; anything else is sent as bytes.
+local TYPES = {
+    html = "text/html; charset=utf-8", css = "text/css; charset=utf-8",
+    js = "text/javascript; charset=utf-8", json = "application/json", svg = "image/svg+xml",
+    png = "image/png", ico = "image/x-icon", txt = "text/plain; charset=utf-8", woff2 = "font/woff2",
+}
+
+local function no_file(rel)
+    fail(404, "not_found", (i18n._("no file '%s'")):format(rel))
+end
+
+---A file under root as a response: status, body, headers. rel is the
+---decoded path below root; it is refused with 404 when it names a parent
+---(..), a hidden file, an absolute path, holds a NUL byte or a backslash,
+---or resolves (symbolic links followed) outside root: relm serves what
+---is in root and nothing else.
+---@param root string
+---@param rel string
+---@return integer status
+---@return string body
+---@return table headers
+function M.static(root, rel)
+    if rel == "" or rel:find("[%z\\]") or rel:sub(1, 1) == "/" then
+        no_file(rel)
+    end
+    for part in rel:gmatch("[^/]+") do
+        if part:sub(1, 1) == "." then
+            no_file(rel)
+        end
+    end
+    local uv = require "luv"
+    local real_root = uv.fs_realpath(root)
+    local real = real_root and uv.fs_realpath(root .. "/" .. rel)
+    if not real or real:sub(1, #real_root + 1) ~= real_root .. "/" then
+        no_file(rel)
+    end
+    local st = uv.fs_stat(real)
+    if not st or st.type ~= "file" then
+        no_file(rel)
+    end
+    local f = io.open(real, "rb")
+    if not f then
+        no_file(rel)
+    end
+    local body = f:read("a")
+    f:close()
+    return 200, body, {
+        ["Content-Type"] = TYPES[rel:match("%.(%w+)$") or ""] or "application/octet-stream",
+        ["Cache-Control"] = "no-cache", ["X-Content-Type-Options"] = "nosniff",
+    }
+end
+
+---Where the web desktop's files are: $RELM_WEB_ROOT, else <relm.home>/web.
+---@return string
+function M.web_root()
+    local env = os.getenv("RELM_WEB_ROOT")
+    return (env ~= nil and env ~= "") and env or (relm.home .. "/web")
+end
+local web_root = M.web_root
+
 -- ---- the routes -----------------------------------------------------------
 
 -- Schema shorthands for the OpenAPI document.
@@ -241,6 +303,14 @@ M.routes = {
                 M._openapi_text, M._openapi_routes = encode(M.openapi()), #M.routes
             end
             return 200, M._openapi_text
+        end },
+
+    { "GET", "/assets/{path*}", auth = false,
+        summary = "The web desktop's files (stylesheets, scripts, pictures) under <web root>/assets",
+        permission = "anyone",
+        response = { type = "string", description = "the file" },
+        handler = function(_, p)
+            return M.static(web_root() .. "/assets", p.path)
         end },
 
     -- releases
@@ -561,7 +631,8 @@ end
 local function compile(route)
     route.segs = {}
     for i, s in ipairs(segments(route[2])) do
-        route.segs[i] = s:match("^{([%w_]+)}$") and { param = s:match("^{([%w_]+)}$") } or s
+        local name, star = s:match("^{([%w_]+)(%*?)}$")
+        route.segs[i] = name and { param = name, rest = star == "*" } or s
     end
 end
 
@@ -570,10 +641,19 @@ end
 local function match(method, segs)
     local other = false
     for _, r in ipairs(M.routes) do
-        if #r.segs == #segs then
+        local last = r.segs[#r.segs]
+        local rest = type(last) == "table" and last.rest
+        if #r.segs == #segs or (rest and #segs >= #r.segs) then
             local params, ok = {}, true
             for i, s in ipairs(r.segs) do
-                if type(s) == "table" then
+                if type(s) == "table" and s.rest then
+                    -- {name*}: the rest of the path, segments decoded
+                    local parts = {}
+                    for j = i, #segs do
+                        parts[#parts + 1] = path_unescape(segs[j])
+                    end
+                    params[s.param] = table.concat(parts, "/")
+                elseif type(s) == "table" then
                     params[s.param] = path_unescape(segs[i])
                 elseif s ~= segs[i] then
                     ok = false
@@ -801,8 +881,9 @@ function M.openapi()
     local paths = {}
     local err = { description = "Error", content = { ["application/json"] = { schema = S.error } } }
     for _, r in ipairs(M.routes) do
-        local item = paths[r[2]] or {}
-        paths[r[2]] = item
+        local key = r[2]:gsub("%*}", "}")
+        local item = paths[key] or {}
+        paths[key] = item
         local params = {}
         for _, s in ipairs(r.segs) do
             if type(s) == "table" then
@@ -814,7 +895,8 @@ function M.openapi()
             params[#params + 1] = { name = qn, ["in"] = "query", required = false, schema = { type = "string" } }
         end
         local ok_status = tostring(r.status or 200)
-        local ctype = r[2] == "/api/v1/events" and "text/event-stream" or "application/json"
+        local ctype = r[2] == "/api/v1/events" and "text/event-stream"
+            or (r[2]:find("*", 1, true) and "*/*") or "application/json"
         local op = {
             operationId = (r[1]:lower() .. r[2]:gsub("^/api/v1", ""):gsub("[{}]", ""):gsub("[/%.%-]+(%w)", function(c)
                 return c:upper()
