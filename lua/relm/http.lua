@@ -972,9 +972,10 @@ end
 -- ---- the server -------------------------------------------------------------
 
 ---Start the API on address ("HOST:PORT"; port 0 picks a free one) on the
----engine's loop (relm serve --listen). Returns "HOST:PORT" as bound.
+---engine's loop (relm serve --listen); HTTPS with opts.tls_cert and
+---opts.tls_key. Returns "http=HOST:PORT" (or "https=...") as bound.
 ---@param address string
----@param opts? {max_body?: integer, header_timeout?: number, routes?: string}
+---@param opts? {max_body?: integer, header_timeout?: number, routes?: string, tls_cert?: string, tls_key?: string}
 ---@return string where
 function M.listen(address, opts)
     if type(address) ~= "string" then
@@ -983,14 +984,15 @@ function M.listen(address, opts)
     opts = opts or {}
     local set = relm.notify.settings()
     local limits = { header_timeout = opts.header_timeout or tonumber(set.http_header_timeout_seconds),
-        max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)) }
+        max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)),
+        tls_cert = opts.tls_cert, tls_key = opts.tls_key }
     optional_routes()
     if opts.routes then
         M.load_routes(opts.routes)
     end
     ensure_compiled()
     local port = require("relm.core.http").listen(address, M.dispatch, limits)
-    return (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
+    return (opts.tls_cert and "https=" or "http=") .. (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
 end
 
 ---Stop listening (serve is stopping).
