@@ -4,6 +4,8 @@
 #include "http/server.h"
 
 #include <h2o.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,8 +49,14 @@ void relm_http_add_header(relm_http_response *res, const char *name,
 {
     if (res->nheaders >= RELM_HTTP_MAX_HEADERS)
         return;
-    res->header_name[res->nheaders] = strdup(name);
-    res->header_value[res->nheaders] = strdup(value);
+    char *n = strdup(name), *v = strdup(value);
+    if (n == NULL || v == NULL) { /* out of memory: the header is lost */
+        free(n);
+        free(v);
+        return;
+    }
+    res->header_name[res->nheaders] = n;
+    res->header_value[res->nheaders] = v;
     res->nheaders++;
 }
 
@@ -361,6 +369,35 @@ static int parse_listen(const char *listen, char *host, size_t hsize,
     return RELM_OK;
 }
 
+/* The TLS context for c's certificate and key (TLS 1.2 or later, HTTP/2
+ * offered by ALPN), or NULL with d saying which file was refused. */
+static SSL_CTX *tls_context(const relm_http_config *c, relm_diag *d)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        relm_diag_set(d, "tls", "%s", _("OpenSSL failed to start"));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    const char *bad = NULL;
+    if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1)
+        bad = c->tls_cert;
+    else if (c->tls_key == NULL ||
+             SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) !=
+                 1 ||
+             SSL_CTX_check_private_key(ctx) != 1)
+        bad = c->tls_key != NULL ? c->tls_key : "--tls-key";
+    if (bad != NULL) {
+        char err[256];
+        ERR_error_string_n(ERR_get_error(), err, sizeof err);
+        relm_diag_set(d, "tls", _("TLS: %s is not usable: %s"), bad, err);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    return ctx;
+}
+
 relm_http_server *relm_http_start(uv_loop_t *loop, const char *listen,
                                   const relm_http_config *c, relm_diag *d)
 {
@@ -421,6 +458,12 @@ relm_http_server *relm_http_start(uv_loop_t *loop, const char *listen,
     h2o_context_init(&sv->ctx, loop, &sv->config);
     sv->accept_ctx.ctx = &sv->ctx;
     sv->accept_ctx.hosts = sv->config.hosts;
+    if (c->tls_cert != NULL &&
+        (sv->accept_ctx.ssl_ctx = tls_context(c, d)) == NULL) {
+        uv_close((uv_handle_t *)&sv->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT);
+        return NULL; /* sv stays: H2O's context is not disposed (see stop) */
+    }
     uv_timer_init(loop, &sv->tick);
     sv->tick.data = sv;
     return sv;

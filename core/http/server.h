@@ -54,6 +54,8 @@ typedef struct relm_http_config {
     relm_store *store;           /* the event streams read its outbox */
     size_t max_body;             /* bytes; larger bodies get 413 */
     unsigned header_timeout_ms;  /* a request's headers must arrive within */
+    const char *tls_cert;        /* PEM certificate chain: HTTPS (or NULL) */
+    const char *tls_key;         /* its PEM private key */
 } relm_http_config;
 
 typedef struct relm_http_server relm_http_server;

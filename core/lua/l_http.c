@@ -1,6 +1,7 @@
 /* l_http.c: relm.core.http: starts the HTTP server on the host's loop and
  * runs each request as its one authenticated user through relm.http. */
 #include <lauxlib.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ typedef struct http_state {
     int dispatch_ref;
     const relm_http_request *cur;
     int stopped;
+    locale_t english;   /* LC_MESSAGES "C": the API answers in English */
     relm_limiter limits;
 } http_state;
 
@@ -127,12 +129,28 @@ static void fail(relm_http_response *res, int status, const char *code,
     res->body_len = res->body != NULL ? (size_t)n : 0;
 }
 
-/* The handler: identify, act as that user, call relm.http.dispatch(req),
- * act as before again. Stack: balanced. */
+static void handle_as(http_state *st, const relm_http_request *req,
+                      relm_http_response *res);
+
+/* The handler. The HTTP API is machine output: its messages stay English
+ * whatever the locale serve runs in (its e-mails keep that locale), so
+ * gettext sees the "C" locale for the request's thread while it runs. */
 static void handle(void *ctx, const relm_http_request *req,
                    relm_http_response *res)
 {
     http_state *st = ctx;
+    locale_t prev = st->english != (locale_t)0 ? uselocale(st->english)
+                                               : (locale_t)0;
+    handle_as(st, req, res);
+    if (prev != (locale_t)0)
+        uselocale(prev);
+}
+
+/* Identify, act as that user, call relm.http.dispatch(req), act as before
+ * again. Stack: balanced. */
+static void handle_as(http_state *st, const relm_http_request *req,
+                      relm_http_response *res)
+{
     lua_State *L = st->L;
     if (st->stopped) {
         fail(res, 503, "unavailable", _("relm serve is stopping"));
@@ -262,7 +280,7 @@ static int l_http_login(lua_State *L)
 /* listen(address, dispatch [, opts]) -> port. Starts the process's one
  * server on the host's loop; dispatch(req) answers every request with
  * status, body, headers, stream_from. opts: max_body (bytes),
- * header_timeout (seconds). */
+ * header_timeout (seconds), tls_cert and tls_key (PEM files: HTTPS). */
 static int l_http_listen(lua_State *L)
 {
     const char *addr = relm_lua_checktext(L, 1, "address");
@@ -272,12 +290,19 @@ static int l_http_listen(lua_State *L)
                               _("the HTTP server is already running"));
     lua_Integer max_body = 1 << 20;
     lua_Number timeout = 10;
+    const char *cert = NULL, *key = NULL;
     if (lua_istable(L, 3)) {
         lua_getfield(L, 3, "max_body");
         max_body = luaL_optinteger(L, -1, max_body);
         lua_getfield(L, 3, "header_timeout");
         timeout = luaL_optnumber(L, -1, timeout);
-        lua_pop(L, 2);
+        /* The strings stay referenced by opts (argument 3) until the
+         * server has read the files. */
+        lua_getfield(L, 3, "tls_cert");
+        cert = lua_tostring(L, -1);
+        lua_getfield(L, 3, "tls_key");
+        key = lua_tostring(L, -1);
+        lua_pop(L, 4);
     }
     relm_diag d;
     if (relm_token_init(&d) != RELM_OK)
@@ -287,11 +312,14 @@ static int l_http_listen(lua_State *L)
         return relm_lua_error(L, "out_of_memory", "%s", _("out of memory"));
     st->L = L;
     st->limits.window = LOGIN_WINDOW_SECONDS;
+    st->english = newlocale(LC_MESSAGES_MASK, "C", (locale_t)0);
     relm_http_config c = {.handle = handle,
                           .ctx = st,
                           .store = relm_host_store(L),
                           .max_body = (size_t)max_body,
-                          .header_timeout_ms = (unsigned)(timeout * 1000)};
+                          .header_timeout_ms = (unsigned)(timeout * 1000),
+                          .tls_cert = cert,
+                          .tls_key = key};
     st->sv = relm_http_start(relm_host_loop(L), addr, &c, &d);
     if (st->sv == NULL) {
         free(st);

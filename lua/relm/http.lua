@@ -150,6 +150,15 @@ local function int_param(q, name, default)
     return n
 end
 
+-- An integer path parameter (an activity's id); 400 otherwise.
+local function int_path(v, name)
+    local n = math.tointeger(tonumber(v:match("^%d+$") or ""))
+    if not n then
+        fail(400, "invalid_argument", (i18n._("path parameter '%s' must be an integer")):format(name))
+    end
+    return n
+end
+
 -- The row_version named by an If-Match header ("v12" or "\"v12\"", weak
 -- or not); nil for "*" or none; 400 for anything else.
 local function if_match_version(req)
@@ -187,6 +196,68 @@ local function check_if_match(req, id)
     end
     return v
 end
+
+-- ---- static files ---------------------------------------------------------
+
+-- Content types by file extension; anything else is sent as bytes.
+local TYPES = {
+    html = "text/html; charset=utf-8", css = "text/css; charset=utf-8",
+    js = "text/javascript; charset=utf-8", json = "application/json", svg = "image/svg+xml",
+    png = "image/png", ico = "image/x-icon", txt = "text/plain; charset=utf-8", woff2 = "font/woff2",
+}
+
+local function no_file(rel)
+    fail(404, "not_found", (i18n._("no file '%s'")):format(rel))
+end
+
+---A file under root as a response: status, body, headers. rel is the
+---decoded path below root; it is refused with 404 when it names a parent
+---(..), a hidden file, an absolute path, holds a NUL byte or a backslash,
+---or resolves (symbolic links followed) outside root: relm serves what
+---is in root and nothing else.
+---@param root string
+---@param rel string
+---@return integer status
+---@return string body
+---@return table headers
+function M.static(root, rel)
+    if rel == "" or rel:find("[%z\\]") or rel:sub(1, 1) == "/" then
+        no_file(rel)
+    end
+    for part in rel:gmatch("[^/]+") do
+        if part:sub(1, 1) == "." then
+            no_file(rel)
+        end
+    end
+    local uv = require "luv"
+    local real_root = uv.fs_realpath(root)
+    local real = real_root and uv.fs_realpath(root .. "/" .. rel)
+    if not real or real:sub(1, #real_root + 1) ~= real_root .. "/" then
+        no_file(rel)
+    end
+    local st = uv.fs_stat(real)
+    if not st or st.type ~= "file" then
+        no_file(rel)
+    end
+    local f = io.open(real, "rb")
+    if not f then
+        no_file(rel)
+    end
+    local body = f:read("a")
+    f:close()
+    return 200, body, {
+        ["Content-Type"] = TYPES[rel:match("%.(%w+)$") or ""] or "application/octet-stream",
+        ["Cache-Control"] = "no-cache", ["X-Content-Type-Options"] = "nosniff",
+    }
+end
+
+---Where the web desktop's files are: $RELM_WEB_ROOT, else <relm.home>/web.
+---@return string
+function M.web_root()
+    local env = os.getenv("RELM_WEB_ROOT")
+    return (env ~= nil and env ~= "") and env or (relm.home .. "/web")
+end
+local web_root = M.web_root
 
 -- ---- the routes -----------------------------------------------------------
 
@@ -246,6 +317,14 @@ M.routes = {
                 M._openapi_text, M._openapi_routes = encode(M.openapi()), #M.routes
             end
             return 200, M._openapi_text
+        end },
+
+    { "GET", "/assets/{path*}", auth = false,
+        summary = "The web desktop's files (stylesheets, scripts, pictures) under <web root>/assets",
+        permission = "anyone",
+        response = { type = "string", description = "the file" },
+        handler = function(_, p)
+            return M.static(web_root() .. "/assets", p.path)
         end },
 
     -- releases
@@ -313,6 +392,40 @@ M.routes = {
         request = S.object, response = S.object, status = 201,
         handler = function(req, p)
             return 201, relm.activity.add(release_id(p.id), body_object(req))
+        end },
+    { "PATCH", "/api/v1/activities/{id}",
+        summary = "Change an activity's fields (relm.activity.update)",
+        permission = "execute on the release's workflow, or the activity's owner",
+        request = S.object, response = S.object,
+        handler = function(req, p)
+            return 200, relm.activity.update(int_path(p.id, "id"), body_object(req))
+        end },
+    { "POST", "/api/v1/activities/{id}/move",
+        summary = "Move an activity on the board: body {column=\"todo\"|\"in_progress\"|\"done\"|\"cancelled\", "
+            .. "note=, actual_minutes=} (relm.activity.move)",
+        permission = "the activity's owner or group",
+        request = { type = "object", required = { "column" },
+            properties = { column = { enum = { "todo", "in_progress", "done", "cancelled" } },
+                note = { type = "string" }, actual_minutes = { type = "integer" } } },
+        response = S.object,
+        handler = function(req, p)
+            local b = body_object(req)
+            local column = b.column
+            b.column = nil
+            return 200, relm.activity.move(int_path(p.id, "id"), column, b)
+        end },
+    { "GET", "/api/v1/justifications",
+        summary = "The justification catalogue; ?use=suspend|cancel|reopen keeps those usable for it "
+            .. "(relm.justification.list)",
+        permission = "any user", response = S.objects, query = { "use" },
+        handler = function(_, _, q)
+            return 200, relm.justification.list(q.use and { use = q.use } or nil)
+        end },
+    { "GET", "/api/v1/portfolios",
+        summary = "Portfolios and their models, for registering (relm.portfolio.list)",
+        permission = "any user", response = S.objects,
+        handler = function()
+            return 200, relm.portfolio.list()
         end },
     { "GET", "/api/v1/releases/{id}/related",
         summary = "Items related to the release (relm.release.related)",
@@ -495,10 +608,7 @@ M.routes = {
         summary = "Revoke a token (relm.token.revoke)",
         permission = "the token's user, or an administrator", response = S.object,
         handler = function(_, p)
-            local id = math.tointeger(tonumber(p.id:match("^%d+$") or ""))
-            if not id then
-                fail(400, "invalid_argument", i18n._("a token id is an integer"))
-            end
+            local id = int_path(p.id, "id")
             relm.token.revoke(id)
             return 200, { id = id, revoked = true }
         end },
@@ -566,7 +676,8 @@ end
 local function compile(route)
     route.segs = {}
     for i, s in ipairs(segments(route[2])) do
-        route.segs[i] = s:match("^{([%w_]+)}$") and { param = s:match("^{([%w_]+)}$") } or s
+        local name, star = s:match("^{([%w_]+)(%*?)}$")
+        route.segs[i] = name and { param = name, rest = star == "*" } or s
     end
 end
 
@@ -575,10 +686,19 @@ end
 local function match(method, segs)
     local other = false
     for _, r in ipairs(M.routes) do
-        if #r.segs == #segs then
+        local last = r.segs[#r.segs]
+        local rest = type(last) == "table" and last.rest
+        if #r.segs == #segs or (rest and #segs >= #r.segs) then
             local params, ok = {}, true
             for i, s in ipairs(r.segs) do
-                if type(s) == "table" then
+                if type(s) == "table" and s.rest then
+                    -- {name*}: the rest of the path, segments decoded
+                    local parts = {}
+                    for j = i, #segs do
+                        parts[#parts + 1] = path_unescape(segs[j])
+                    end
+                    params[s.param] = table.concat(parts, "/")
+                elseif type(s) == "table" then
                     params[s.param] = path_unescape(segs[i])
                 elseif s ~= segs[i] then
                     ok = false
@@ -809,8 +929,9 @@ function M.openapi()
         if r.page then
             goto next
         end
-        local item = paths[r[2]] or {}
-        paths[r[2]] = item
+        local key = r[2]:gsub("%*}", "}")
+        local item = paths[key] or {}
+        paths[key] = item
         local params = {}
         for _, s in ipairs(r.segs) do
             if type(s) == "table" then
@@ -822,7 +943,8 @@ function M.openapi()
             params[#params + 1] = { name = qn, ["in"] = "query", required = false, schema = { type = "string" } }
         end
         local ok_status = tostring(r.status or 200)
-        local ctype = r[2] == "/api/v1/events" and "text/event-stream" or "application/json"
+        local ctype = r[2] == "/api/v1/events" and "text/event-stream"
+            or (r[2]:find("*", 1, true) and "*/*") or "application/json"
         local op = {
             operationId = (r[1]:lower() .. r[2]:gsub("^/api/v1", ""):gsub("[{}]", ""):gsub("[/%.%-]+(%w)", function(c)
                 return c:upper()
@@ -899,9 +1021,10 @@ end
 -- ---- the server -------------------------------------------------------------
 
 ---Start the API on address ("HOST:PORT"; port 0 picks a free one) on the
----engine's loop (relm serve --listen). Returns "HOST:PORT" as bound.
+---engine's loop (relm serve --listen); HTTPS with opts.tls_cert and
+---opts.tls_key. Returns "http=HOST:PORT" (or "https=...") as bound.
 ---@param address string
----@param opts? {max_body?: integer, header_timeout?: number, routes?: string}
+---@param opts? {max_body?: integer, header_timeout?: number, routes?: string, tls_cert?: string, tls_key?: string}
 ---@return string where
 function M.listen(address, opts)
     if type(address) ~= "string" then
@@ -910,7 +1033,8 @@ function M.listen(address, opts)
     opts = opts or {}
     local set = relm.notify.settings()
     local limits = { header_timeout = opts.header_timeout or tonumber(set.http_header_timeout_seconds),
-        max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)) }
+        max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)),
+        tls_cert = opts.tls_cert, tls_key = opts.tls_key }
     optional_routes()
     require("relm.web").install(M.routes)
     if opts.routes then
@@ -918,7 +1042,7 @@ function M.listen(address, opts)
     end
     ensure_compiled()
     local port = require("relm.core.http").listen(address, M.dispatch, limits)
-    return (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
+    return (opts.tls_cert and "https=" or "http=") .. (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
 end
 
 ---Stop listening (serve is stopping).
