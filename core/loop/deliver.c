@@ -44,6 +44,7 @@ typedef struct sock_ctx {
 } sock_ctx;
 
 static void check_done(relm_serve *sv);
+static void free_transfer(transfer *t);
 
 /* ---- libcurl on the uv loop ------------------------------------------ */
 
@@ -131,7 +132,8 @@ int relm_deliver_init(relm_serve *sv)
         return RELM_ERR;
     sv->multi = curl_multi_init();
     sv->done = calloc(RELM_SERVE_MAX_INFLIGHT, sizeof *sv->done);
-    if (sv->multi == NULL || sv->done == NULL)
+    sv->ready = calloc(RELM_SERVE_READY, sizeof *sv->ready);
+    if (sv->multi == NULL || sv->done == NULL || sv->ready == NULL)
         return RELM_ERR;
     uv_timer_init(sv->loop, &sv->curl_timer);
     sv->curl_timer.data = sv;
@@ -144,6 +146,14 @@ int relm_deliver_init(relm_serve *sv)
 
 void relm_deliver_close(relm_serve *sv)
 {
+    /* Claimed but never started: give them back to the next serve. */
+    if (sv->nready > 0)
+        relm_deliver_release_claims(sv);
+    for (int i = 0; i < sv->nready; i++)
+        free_transfer(sv->ready[i]);
+    sv->nready = 0;
+    free(sv->ready);
+    sv->ready = NULL;
     if (sv->multi != NULL)
         curl_multi_cleanup(sv->multi);
     sv->multi = NULL;
@@ -340,17 +350,56 @@ static transfer *make_transfer(relm_serve *sv, sqlite3_stmt *q)
     return t;
 }
 
-/* Claim up to room due deliveries in one transaction (claimed = 1, so a
- * later pass does not start them twice) and start them after the commit:
- * nothing is sent from inside a transaction. Returns how many started. */
-static int claim_batch(relm_serve *sv, double now, int room)
+/* Write the outcomes of one round of finished tries; inside the caller's
+ * transaction. */
+static int write_outcomes(relm_serve *sv, const outcome *out, int n,
+                          relm_diag *d)
+{
+    if (n == 0)
+        return RELM_OK;
+    char now[32];
+    relm_time_format((int64_t)time(NULL), now);
+    sqlite3_stmt *u = relm_store_stmt(
+        sv->s,
+        "UPDATE deliveries SET claimed = 0, attempts = attempts + 1, "
+        "status = CASE ?2 WHEN 1 THEN 'delivered' WHEN 2 THEN 'dead' ELSE "
+        "'queued' END, next_at = ?3, last_error = CASE ?2 WHEN 1 THEN NULL "
+        "ELSE ?4 END, delivered_at = CASE ?2 WHEN 1 THEN ?5 END "
+        "WHERE id = ?1",
+        d);
+    if (u == NULL)
+        return RELM_ERR;
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_int64(u, 1, out[i].id);
+        sqlite3_bind_int(u, 2, out[i].status);
+        sqlite3_bind_double(u, 3, out[i].next_at);
+        sqlite3_bind_text(u, 4, out[i].reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(u, 5, now, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(u);
+        sqlite3_reset(u);
+        if (rc != SQLITE_DONE)
+            return relm_store_fail(sv->s, d, "delivery");
+    }
+    return RELM_OK;
+}
+
+/* Claim up to want due deliveries (claimed = 1, so a later pass does not
+ * take them twice) into the ready queue, in one transaction that also
+ * writes the nout outcomes waiting: one commit per round, however many
+ * transfers it covers. Nothing is sent from inside it: the ready ones start
+ * after the commit. Returns how many were claimed, -1 on failure (logged;
+ * the outcomes then stay unwritten and their rows claimed). */
+static int sync_round(relm_serve *sv, double now, int want,
+                      const outcome *out, int nout)
 {
     relm_diag d;
-    transfer *batch[RELM_SERVE_MAX_INFLIGHT];
+    transfer **batch = sv->ready + sv->nready;
     int n = 0;
     if (relm_store_begin(sv->s, &d) != RELM_OK)
         goto fail;
-    sqlite3_stmt *q = relm_store_stmt(
+    if (write_outcomes(sv, out, nout, &d) != RELM_OK)
+        goto fail_tx;
+    sqlite3_stmt *q = want > 0 ? relm_store_stmt(
         sv->s,
         "SELECT d.id, d.attempts, s.channel, s.url, s.recipient, s.secret, "
         "s.id, o.id, o.event, o.at, json_object('id', o.id, 'event', "
@@ -361,18 +410,20 @@ static int claim_batch(relm_serve *sv, double now, int room)
         "d.subscription_id JOIN outbox o ON o.id = d.outbox_id WHERE "
         "d.status = 'queued' AND d.claimed = 0 AND d.next_at <= ?1 ORDER BY "
         "d.next_at, d.id LIMIT ?2",
-        &d);
-    if (q == NULL)
+        &d) : NULL;
+    if (want > 0 && q == NULL)
         goto fail_tx;
-    sqlite3_bind_double(q, 1, now);
-    sqlite3_bind_int(q, 2, room);
-    while (n < room && sqlite3_step(q) == SQLITE_ROW) {
-        transfer *t = make_transfer(sv, q);
-        if (t == NULL)
-            break;
-        batch[n++] = t;
+    if (q != NULL) {
+        sqlite3_bind_double(q, 1, now);
+        sqlite3_bind_int(q, 2, want);
+        while (n < want && sqlite3_step(q) == SQLITE_ROW) {
+            transfer *t = make_transfer(sv, q);
+            if (t == NULL)
+                break;
+            batch[n++] = t;
+        }
+        sqlite3_reset(q);
     }
-    sqlite3_reset(q);
     sqlite3_stmt *u = relm_store_stmt(
         sv->s, "UPDATE deliveries SET claimed = 1 WHERE id = ?1", &d);
     if (u == NULL)
@@ -388,42 +439,56 @@ static int claim_batch(relm_serve *sv, double now, int room)
     }
     if (relm_store_commit(sv->s, &d) != RELM_OK)
         goto fail_tx;
-    for (int i = 0; i < n; i++) {
-        sv->inflight++;
-        curl_multi_add_handle(sv->multi, batch[i]->easy);
-    }
-    /* libcurl asks for a timer only when its earliest deadline changes; a
-     * handle added while that deadline is unchanged would wait for some
-     * unrelated wake-up. Kick it on the next loop iteration. */
-    if (n > 0)
-        uv_timer_start(&sv->curl_timer, on_curl_timeout, 0, 0);
+    sv->nready += n;
     return n;
 fail_tx:
     relm_store_rollback(sv->s);
 fail:
     for (int i = 0; i < n; i++)
         free_transfer(batch[i]);
-    relm_serve_log(sv, "error", "what", "claim", "code", d.code, "message",
-                   d.msg, RELM_LOG_END);
+    if (nout > 0)
+        sv->stale_claims = 1; /* sent again once nothing is in flight */
+    relm_serve_log(sv, "error", "what", nout > 0 ? "record deliveries"
+                                                 : "claim",
+                   "code", d.code, "message", d.msg, RELM_LOG_END);
     return -1;
+}
+
+/* Start ready transfers while there is room; the oldest claimed first. */
+static void start_ready(relm_serve *sv)
+{
+    int k = 0;
+    while (k < sv->nready && sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
+        sv->inflight++;
+        curl_multi_add_handle(sv->multi, sv->ready[k++]->easy);
+    }
+    if (k == 0)
+        return;
+    sv->nready -= k;
+    memmove(sv->ready, sv->ready + k, (size_t)sv->nready * sizeof *sv->ready);
+    /* libcurl asks for a timer only when its earliest deadline changes; a
+     * handle added while that deadline is unchanged would wait for some
+     * unrelated wake-up. Kick it on the next loop iteration. */
+    uv_timer_start(&sv->curl_timer, on_curl_timeout, 0, 0);
 }
 
 void relm_deliver_start(relm_serve *sv, double now, double *next)
 {
     *next = 0;
-    while (!sv->stopping && sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
-        int room = RELM_SERVE_MAX_INFLIGHT - sv->inflight;
-        int got = claim_batch(sv, now, room);
-        if (got < 0) {
+    if (sv->stopping)
+        return;
+    start_ready(sv);
+    if (sv->nready < RELM_SERVE_READY - RELM_SERVE_MAX_INFLIGHT) {
+        int want = RELM_SERVE_READY - sv->nready;
+        if (sync_round(sv, now, want, NULL, 0) < 0) {
             /* Logged; try again in a second rather than spin. */
             *next = now + 1;
             return;
         }
-        if (got < room)
-            break;
+        start_ready(sv);
     }
-    /* Full: a finished transfer looks again; no timer needed. */
-    if (sv->inflight >= RELM_SERVE_MAX_INFLIGHT)
+    /* Something is ready: a finished transfer starts it; no timer needed. */
+    if (sv->nready > 0)
         return;
     relm_diag d;
     sqlite3_stmt *q = relm_store_stmt(
@@ -480,48 +545,6 @@ static void judge(relm_serve *sv, transfer *t, CURLcode res, outcome *o)
     o->next_at = relm_serve_now() + wait;
 }
 
-/* Write the outcomes of one round of finished tries in one transaction. */
-static void record(relm_serve *sv, outcome *out, int n)
-{
-    relm_diag d;
-    char now[32];
-    relm_time_format((int64_t)time(NULL), now);
-    if (relm_store_begin(sv->s, &d) != RELM_OK)
-        goto fail;
-    sqlite3_stmt *u = relm_store_stmt(
-        sv->s,
-        "UPDATE deliveries SET claimed = 0, attempts = attempts + 1, "
-        "status = CASE ?2 WHEN 1 THEN 'delivered' WHEN 2 THEN 'dead' ELSE "
-        "'queued' END, next_at = ?3, last_error = CASE ?2 WHEN 1 THEN NULL "
-        "ELSE ?4 END, delivered_at = CASE ?2 WHEN 1 THEN ?5 END "
-        "WHERE id = ?1",
-        &d);
-    if (u == NULL)
-        goto fail_tx;
-    for (int i = 0; i < n; i++) {
-        sqlite3_bind_int64(u, 1, out[i].id);
-        sqlite3_bind_int(u, 2, out[i].status);
-        sqlite3_bind_double(u, 3, out[i].next_at);
-        sqlite3_bind_text(u, 4, out[i].reason, -1, SQLITE_STATIC);
-        sqlite3_bind_text(u, 5, now, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(u);
-        sqlite3_reset(u);
-        if (rc != SQLITE_DONE) {
-            relm_store_fail(sv->s, &d, "delivery");
-            goto fail_tx;
-        }
-    }
-    if (relm_store_commit(sv->s, &d) == RELM_OK)
-        return;
-fail_tx:
-    relm_store_rollback(sv->s);
-fail:
-    /* The rows stay claimed: sent again once nothing is in flight. */
-    sv->stale_claims = 1;
-    relm_serve_log(sv, "error", "what", "record deliveries", "code", d.code,
-                   "message", d.msg, RELM_LOG_END);
-}
-
 /* Collect the finished transfers and judge them; the outcomes are written
  * on the next loop iteration (relm_deliver_flush, from serve's idle
  * handle, started only while outcomes wait), so that transfers finishing
@@ -543,6 +566,10 @@ static void check_done(relm_serve *sv)
         o->t = t;
         sv->inflight--;
     }
+    /* Keep the pipe full: the next claimed delivery starts now, not after
+     * the outcomes are written. */
+    if (!sv->stopping)
+        start_ready(sv);
     if (sv->ndone > 0 && !uv_is_active((uv_handle_t *)&sv->flush))
         uv_idle_start(&sv->flush, sv->on_flush);
 }
@@ -553,7 +580,9 @@ void relm_deliver_flush(relm_serve *sv)
     if (n == 0)
         return;
     outcome *out = sv->done;
-    record(sv, out, n);
+    int want = sv->stopping ? 0 : RELM_SERVE_READY - sv->nready;
+    sync_round(sv, relm_serve_now(), want, out, n);
+    sv->log_hold = 1;
     for (int i = 0; i < n; i++) {
         transfer *t = out[i].t;
         char id[32], ev[32], tries[16];
@@ -568,6 +597,9 @@ void relm_deliver_flush(relm_serve *sv)
                        out[i].reason, RELM_LOG_END);
         free_transfer(t);
     }
+    sv->log_hold = 0;
+    fflush(stdout);
     sv->ndone = 0;
+    check_done(sv); /* any finished beyond what one round holds */
     relm_serve_pump(sv, 0);
 }

@@ -101,7 +101,9 @@ void relm_serve_log(relm_serve *sv, const char *msg, ...)
     if (sv->log_json)
         putchar('}');
     putchar('\n');
-    fflush(stdout);
+    /* A round of deliveries logs many lines: flushed once at its end. */
+    if (!sv->log_hold)
+        fflush(stdout);
 }
 
 /* ---- settings ----------------------------------------------------------- */
@@ -141,7 +143,7 @@ void relm_serve_pump(relm_serve *sv, int sla)
         relm_sla_pass(sv, now, &sv->sla_next);
     /* An outcome that could not be written left its row claimed; with
      * nothing in flight every claim is such a one: send them again. */
-    if (sv->stale_claims && sv->inflight == 0) {
+    if (sv->stale_claims && sv->inflight == 0 && sv->nready == 0) {
         relm_deliver_release_claims(sv);
         sv->stale_claims = 0;
     }

@@ -10,6 +10,9 @@
 #include "base/store.h"
 
 enum { RELM_SERVE_MAX_INFLIGHT = 64 };
+/* Claimed deliveries kept ready to start the moment a transfer ends, so
+ * the pipe stays full while the next batch is claimed. */
+enum { RELM_SERVE_READY = 2 * RELM_SERVE_MAX_INFLIGHT };
 
 typedef struct relm_serve_settings {
     double warning_percent;  /* SLA warning at this share of the allowance */
@@ -42,6 +45,9 @@ typedef struct relm_serve {
     uv_idle_t flush;         /* active while outcomes wait to be written */
     struct relm_outcome *done; /* RELM_SERVE_MAX_INFLIGHT of them */
     int ndone;
+    struct transfer **ready; /* claimed, not started (RELM_SERVE_READY) */
+    int nready;
+    int log_hold;            /* 1: relm_serve_log leaves stdout unflushed */
     void (*on_flush)(uv_idle_t *h);
     void (*reload)(void *ctx);
     void *reload_ctx;
