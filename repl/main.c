@@ -10,6 +10,7 @@
 #include "base/context.h"
 #include "loop/serve.h"
 #include "lua/host.h"
+#include "lua/l_hooks.h"
 #include "repl.h"
 #include "base/store.h"
 #include "base/version.h"
@@ -442,7 +443,9 @@ int main(int argc, char **argv)
         set_arg_table(L, argc, argv, 0);
         rc = relm_eval_string(L, o.arg, "=(command line)");
     } else if (strcmp(o.command, "serve") == 0) {
-        relm_serve_opts so = {.log_json = o.log_json};
+        relm_hooks_iface hooks;
+        relm_lua_hooks_bind(L, &hooks);
+        relm_serve_opts so = {.log_json = o.log_json, .hooks = &hooks};
         rc = relm_serve_run(store, relm_host_loop(L), &so);
     } else {
         rc = relm_repl(L);

@@ -3,6 +3,7 @@
 #include "loop/notify.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include "audit.h"
 #include "auth.h"
 #include "base/clock.h"
+#include "base/i18n.h"
 
 /* Append the occurrence of an administrative notify write and commit, or
  * roll back. after is a JSON snapshot (never holding a secret). */
@@ -216,6 +218,26 @@ int relm_notify_replay(relm_store *s, int64_t id, relm_diag *d)
                         id, "delivery", "replay", d);
 }
 
+int relm_notify_replay_hook(relm_store *s, int64_t id, relm_diag *d)
+{
+    return admin_update(s, _("no dead hook run with that id (see "
+                             "relm.notify.dead())"),
+                        "UPDATE hook_runs SET status = 'queued', attempts = "
+                        "0, next_at = 0, last_error = NULL WHERE id = ?1 AND "
+                        "status = 'dead'",
+                        id, "hook_run", "replay", d);
+}
+
+/* 1 when path names a directory this process can read. */
+static int readable_dir(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return 0;
+    closedir(dir);
+    return 1;
+}
+
 /* Check value for setting key; RELM_OK or invalid_field. */
 static int check_setting(const char *key, const char *value, relm_diag *d)
 {
@@ -256,6 +278,12 @@ static int check_setting(const char *key, const char *value, relm_diag *d)
             return relm_diag_set(d, "invalid_field",
                                  "smtp_tls must be \"none\", \"try\" or "
                                  "\"require\", got '%s'", value);
+    } else if (strcmp(key, "hooks_dir") == 0) {
+        if (value[0] != '\0' && !readable_dir(value))
+            return relm_diag_set(d, "invalid_field",
+                                 _("hooks_dir must be a directory relm can "
+                                   "read (or \"\" for none), got '%s'"),
+                                 value);
     } else {
         return relm_diag_set(d, "invalid_field",
                              "unknown setting '%s' (see docs/serve.md)", key);

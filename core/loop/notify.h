@@ -30,10 +30,15 @@ int relm_notify_unsubscribe(relm_store *s, int64_t id, relm_diag *d);
  * Errors: permission_denied, not_found (no dead delivery with that id). */
 int relm_notify_replay(relm_store *s, int64_t id, relm_diag *d);
 
+/* Queue dead hook run id (relm.on, see loop/hooks.h) again with a fresh
+ * count of tries (admin only). Errors: permission_denied, not_found. */
+int relm_notify_replay_hook(relm_store *s, int64_t id, relm_diag *d);
+
 /* Set one of serve's settings (admin only), checked: sla_warning_percent
  * (1..99), max_tries (>= 1), backoff_seconds (> 0), timeout_seconds (> 0),
  * smtp_url (smtp:// or smtps://), smtp_from (an address), smtp_tls
- * ("none", "try" or "require"). Errors: invalid_field. */
+ * ("none", "try" or "require"), hooks_dir (a readable directory, or ""
+ * for none). Errors: invalid_field. */
 int relm_notify_set(relm_store *s, const char *key, const char *value,
                     relm_diag *d);
 

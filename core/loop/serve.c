@@ -122,6 +122,8 @@ static void load_settings(relm_serve *sv)
                             t->smtp_from, sizeof t->smtp_from);
     relm_notify_setting_str(sv->s, "smtp_tls", "try", t->smtp_tls,
                             sizeof t->smtp_tls);
+    relm_notify_setting_str(sv->s, "hooks_dir", "", t->hooks_dir,
+                            sizeof t->hooks_dir);
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -148,6 +150,7 @@ void relm_serve_pump(relm_serve *sv, int sla)
         sv->stale_claims = 0;
     }
     relm_deliver_start(sv, relm_serve_now(), &send_next);
+    relm_hooks_pass(sv, relm_serve_now(), sla);
     double sla_next = sv->sla_next;
     /* Wake at the nearer of the next SLA moment and the next retry; a
      * delivery due now but waiting for room starts when a transfer ends. */
@@ -155,6 +158,8 @@ void relm_serve_pump(relm_serve *sv, int sla)
     if (send_next > 0 && sv->inflight < RELM_SERVE_MAX_INFLIGHT &&
         (next == 0 || send_next < next))
         next = send_next;
+    if (sv->hooks_next > 0 && (next == 0 || sv->hooks_next < next))
+        next = sv->hooks_next;
     uv_timer_stop(&sv->due);
     if (next > 0) {
         double ms = (next - relm_serve_now()) * 1000;
@@ -238,6 +243,7 @@ static void on_signal(uv_signal_t *h, int signum)
         load_settings(sv);
         if (sv->reload != NULL)
             sv->reload(sv->reload_ctx);
+        relm_hooks_reload(sv);
         relm_serve_log(sv, "reloaded", RELM_LOG_END);
         relm_serve_pump(sv, 1);
         return;
@@ -299,6 +305,7 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     sv.log_json = opts->log_json;
     sv.reload = opts->reload;
     sv.reload_ctx = opts->reload_ctx;
+    sv.hooks = opts->hooks;
     int lock_fd = -1;
     if (take_lock(s, &lock_fd) != 0)
         return 1;
@@ -309,6 +316,7 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     }
     load_settings(&sv);
     relm_deliver_release_claims(&sv);
+    relm_hooks_start(&sv);
     uv_handle_t *hs[] = {(uv_handle_t *)&sv.watch, (uv_handle_t *)&sv.due,
                          (uv_handle_t *)&sv.curl_timer,
                          (uv_handle_t *)&sv.sig_term,

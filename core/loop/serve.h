@@ -4,6 +4,7 @@
 #define RELM_SERVE_H
 
 #include "base/store.h"
+#include "loop/hooks.h"
 
 struct uv_loop_s;
 
@@ -11,6 +12,7 @@ typedef struct relm_serve_opts {
     int log_json;                /* 1: one JSON object per log line */
     void (*reload)(void *ctx);   /* extra work on SIGHUP (may be NULL) */
     void *reload_ctx;
+    const relm_hooks_iface *hooks; /* runs relm.on hooks (NULL: none) */
 } relm_serve_opts;
 
 /* Run until SIGTERM or SIGINT on loop (the host's), then finish the

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "base/store.h"
+#include "loop/hooks.h"
 
 enum { RELM_SERVE_MAX_INFLIGHT = 64 };
 /* Claimed deliveries kept ready to start the moment a transfer ends, so
@@ -22,6 +23,7 @@ typedef struct relm_serve_settings {
     char smtp_url[256];
     char smtp_from[256];
     char smtp_tls[16];       /* none, try, require */
+    char hooks_dir[1024];    /* relm.on hook files ("": none) */
 } relm_serve_settings;
 
 struct relm_outcome;
@@ -51,6 +53,11 @@ typedef struct relm_serve {
     void (*on_flush)(uv_idle_t *h);
     void (*reload)(void *ctx);
     void *reload_ctx;
+    const relm_hooks_iface *hooks; /* NULL: no hooks run */
+    int hooks_ok;            /* the hook files loaded: fan events out */
+    char hooks_dir_loaded[1024];
+    double hooks_next;       /* the next hook run due (0 = none) */
+    int64_t hooks_cursor;    /* events up to this one are fanned out */
 } relm_serve;
 
 /* Seconds since the epoch, with a fraction. */
@@ -81,5 +88,13 @@ void relm_deliver_close(relm_serve *sv);
 /* Record the outcomes of the transfers finished since the last call, log
  * them, and look for more work. */
 void relm_deliver_flush(relm_serve *sv);
+
+/* Hooks (hooks.c). start: release a killed serve's claims, load the
+ * hook files. reload: load them again (SIGHUP, a new hooks_dir). pass: fan
+ * new events out to hook runs, run those due, set hooks_next; changed: a
+ * commit elsewhere may have queued runs (a replay), so look in the table. */
+void relm_hooks_start(relm_serve *sv);
+void relm_hooks_reload(relm_serve *sv);
+void relm_hooks_pass(relm_serve *sv, double now, int changed);
 
 #endif
