@@ -18,9 +18,9 @@ model "application-release" {
     category = "software",
     sla_hours = 240,
     email = {
-        creation = "Release {number} of {title} registered by {requester}.",
-        actions = "Release {number}: {action} by {actor}.",
-        closure = "Version {version} is live: {closure_text}",
+        creation = "Release {{number}} of {{title}} registered by {{requester}}.",
+        actions = "Release {{number}}: {{action}} by {{actor}}.",
+        closure = "Version {{version}} is live: {{closure_text}}",
     },
     planning = {
         { title = "Freeze the scope", group = "app-delivery", estimate_hours = 2 },

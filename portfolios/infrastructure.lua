@@ -17,9 +17,9 @@ model "server-patching" {
     category = "patch",
     sla_hours = 72,
     email = {
-        creation = "Release {number} registered: {title}. Patch window: {planned_start}.",
-        actions = "Release {number} is now {state}.",
-        closure = "Release {number} closed: {closure_text}",
+        creation = "Release {{number}} registered: {{title}}. Patch window: {{planned_start}}.",
+        actions = "Release {{number}} is now {{state}}.",
+        closure = "Release {{number}} closed: {{closure_text}}",
     },
     deployment = {
         "Snapshot the servers",
@@ -41,8 +41,8 @@ model "hardware-refresh" {
     category = "hardware",
     sla_hours = 720,
     email = {
-        creation = "Hardware refresh {number} registered: {title}.",
-        closure = "Hardware refresh {number} done.",
+        creation = "Hardware refresh {{number}} registered: {{title}}.",
+        closure = "Hardware refresh {{number}} done.",
     },
     planning = {
         { title = "Capacity and sizing study", group = "infra-architecture", estimate_hours = 16 },

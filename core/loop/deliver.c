@@ -225,7 +225,65 @@ static const char *col(sqlite3_stmt *q, int i)
     return v != NULL ? v : "";
 }
 
-/* The plain-text mail for the current row of the claim query. */
+/* Append the Subject header's value: as it is when it is printable ASCII,
+ * else as RFC 2047 encoded words (UTF-8, base64), each under 76 bytes and
+ * never splitting a UTF-8 sequence. Line breaks become spaces. */
+static void append_subject(sqlite3_str *m, const char *v)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    int ascii = 1;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        ascii &= *p >= 0x20 && *p < 0x7f;
+    if (ascii) {
+        sqlite3_str_appendall(m, v);
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)v;
+    size_t n = strlen(v);
+    int first = 1;
+    while (n > 0) {
+        /* 45 bytes -> 60 base64 characters, inside a 76-byte word. */
+        size_t k = n < 45 ? n : 45;
+        while (k < n && (p[k] & 0xC0) == 0x80)
+            k--;
+        unsigned char chunk[48];
+        for (size_t i = 0; i < k; i++)
+            chunk[i] = p[i] == '\r' || p[i] == '\n' ? ' ' : p[i];
+        sqlite3_str_appendall(m, first ? "=?UTF-8?B?" : "\r\n =?UTF-8?B?");
+        for (size_t i = 0; i < k; i += 3) {
+            unsigned x = (unsigned)chunk[i] << 16 |
+                         (i + 1 < k ? (unsigned)chunk[i + 1] << 8 : 0) |
+                         (i + 2 < k ? chunk[i + 2] : 0);
+            char o[5] = {b64[x >> 18 & 63], b64[x >> 12 & 63],
+                         i + 1 < k ? b64[x >> 6 & 63] : '=',
+                         i + 2 < k ? b64[x & 63] : '=', 0};
+            sqlite3_str_appendall(m, o);
+        }
+        sqlite3_str_appendall(m, "?=");
+        p += k;
+        n -= k;
+        first = 0;
+    }
+}
+
+/* Append text with every line ending as CRLF (SMTP's), bare LF included. */
+static void append_crlf(sqlite3_str *m, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\r')
+            continue;
+        if (*v == '\n')
+            sqlite3_str_appendall(m, "\r\n");
+        else
+            sqlite3_str_appendchar(m, 1, *v);
+    }
+    sqlite3_str_appendall(m, "\r\n");
+}
+
+/* The plain-text mail for the current row of the claim query: the model
+ * template's rendered subject and body when the delivery has them
+ * (columns 16, 17), else the generic event mail. */
 static char *mail_text(relm_serve *sv, sqlite3_stmt *q, const char *to,
                        size_t *len)
 {
@@ -236,27 +294,34 @@ static char *mail_text(relm_serve *sv, sqlite3_stmt *q, const char *to,
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     const char *from = sv->set.smtp_from[0] ? sv->set.smtp_from
                                             : "relm@localhost";
+    int templated = sqlite3_column_type(q, 17) != SQLITE_NULL;
     sqlite3_str *m = sqlite3_str_new(NULL);
-    /* Titles are the user's text: keep line breaks out of the header. */
-    char subject[200];
-    snprintf(subject, sizeof subject, "%s", col(q, 12));
-    for (char *p = subject; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            *p = ' ';
+    sqlite3_str_appendf(m, "Date: %s\r\nFrom: relm <%s>\r\nTo: <%s>\r\n"
+                           "Subject: ", date, from, to);
+    if (templated) {
+        append_subject(m, col(q, 16));
+    } else {
+        /* Titles are the user's text: keep line breaks out of the header. */
+        char *subject = sqlite3_mprintf("[relm] %s %s %s", col(q, 8),
+                                        col(q, 11), col(q, 12));
+        append_subject(m, subject != NULL ? subject : "[relm]");
+        sqlite3_free(subject);
+    }
     sqlite3_str_appendf(m,
-                        "Date: %s\r\nFrom: relm <%s>\r\nTo: <%s>\r\n"
-                        "Subject: [relm] %s %s %s\r\n"
-                        "Message-ID: <event-%s.delivery-%s@relm>\r\n"
+                        "\r\nMessage-ID: <event-%s.delivery-%s@relm>\r\n"
                         "X-Relm-Event: %s\r\nX-Relm-Event-Id: %s\r\n"
                         "MIME-Version: 1.0\r\n"
-                        "Content-Type: text/plain; charset=utf-8\r\n\r\n",
-                        date, from, to, col(q, 8), col(q, 11), subject,
+                        "Content-Type: text/plain; charset=utf-8\r\n"
+                        "Content-Transfer-Encoding: 8bit\r\n\r\n",
                         col(q, 7), col(q, 0), col(q, 8), col(q, 7));
-    sqlite3_str_appendf(m,
-                        "Event: %s\r\nRelease: %s %s\r\nState: %s (%s)\r\n"
-                        "Time limit: %s\r\nAt: %s\r\nEvent id: %s\r\n",
-                        col(q, 8), col(q, 11), col(q, 12), col(q, 13),
-                        col(q, 14), col(q, 15), col(q, 9), col(q, 7));
+    if (templated)
+        append_crlf(m, col(q, 17));
+    else
+        sqlite3_str_appendf(m,
+                            "Event: %s\r\nRelease: %s %s\r\nState: %s (%s)\r\n"
+                            "Time limit: %s\r\nAt: %s\r\nEvent id: %s\r\n",
+                            col(q, 8), col(q, 11), col(q, 12), col(q, 13),
+                            col(q, 14), col(q, 15), col(q, 9), col(q, 7));
     *len = (size_t)sqlite3_str_length(m);
     char *s = sqlite3_str_finish(m);
     char *out = s != NULL ? malloc(*len + 1) : NULL;
@@ -405,7 +470,8 @@ static int sync_round(relm_serve *sv, double now, int want,
         "s.id, o.id, o.event, o.at, json_object('id', o.id, 'event', "
         "o.event, 'at', o.at, 'release', json(o.payload)), "
         "o.payload ->> 'number', o.payload ->> 'title', o.payload ->> "
-        "'state', o.payload ->> 'status', o.payload ->> 'deadline' "
+        "'state', o.payload ->> 'status', o.payload ->> 'deadline', "
+        "d.message ->> 'subject', d.message ->> 'body' "
         "FROM deliveries d JOIN subscriptions s ON s.id = "
         "d.subscription_id JOIN outbox o ON o.id = d.outbox_id WHERE "
         "d.status = 'queued' AND d.claimed = 0 AND d.next_at <= ?1 ORDER BY "

@@ -87,7 +87,20 @@ static int fan_out(relm_serve *sv, int *fanned, relm_diag *d)
         d);
     sqlite3_stmt *cur = relm_store_stmt(
         sv->s, "UPDATE hook_cursor SET outbox_id = ?1 WHERE id = 1", d);
-    if (q == NULL || ins == NULL || cur == NULL)
+    /* The release model's e-mail template for the event, if it has one:
+     * creation (registered), closure (closed), actions (any other release
+     * action). */
+    sqlite3_stmt *tpl = relm_store_stmt(
+        sv->s,
+        "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) SELECT o.id, "
+        "'template:' || k.which FROM outbox o JOIN releases r ON r.id = "
+        "o.release_id JOIN models m ON m.id = r.model_id, (SELECT CASE "
+        "WHEN ?2 = 'release.registered' THEN 'creation' WHEN ?2 = "
+        "'release.closed' THEN 'closure' WHEN ?2 GLOB 'release.*' THEN "
+        "'actions' END AS which) k WHERE o.id = ?1 AND k.which IS NOT NULL "
+        "AND json_type(m.templates, '$.' || k.which) IS NOT NULL",
+        d);
+    if (q == NULL || ins == NULL || cur == NULL || tpl == NULL)
         goto fail;
     sqlite3_bind_int(q, 1, FANOUT_BATCH);
     int64_t last = 0;
@@ -96,6 +109,17 @@ static int fan_out(relm_serve *sv, int *fanned, relm_diag *d)
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         last = sqlite3_column_int64(q, 0);
         const char *event = (const char *)sqlite3_column_text(q, 1);
+        sqlite3_bind_int64(tpl, 1, last);
+        sqlite3_bind_text(tpl, 2, event, -1, SQLITE_STATIC);
+        int trc = sqlite3_step(tpl);
+        sqlite3_reset(tpl);
+        if (trc != SQLITE_DONE) {
+            sqlite3_reset(q);
+            relm_store_fail(sv->s, d, "template runs");
+            goto fail;
+        }
+        if (sqlite3_changes(relm_store_db(sv->s)) > 0)
+            *fanned = 1;
         if (h->match(h->ctx, event, keys, sizeof keys) == 0)
             continue;
         for (char *k = keys, *nl; (nl = strchr(k, '\n')) != NULL;
@@ -203,13 +227,63 @@ fail:
     return -1;
 }
 
-/* Write one run's outcome: status 1 done, 2 dead, 0 retry at next_at. */
+/* Queue mail m of the run's event: to its address through the internal
+ * subscription for that address (channel email, no events, inactive, so
+ * no event fans out to it), with the rendered message. In the caller's
+ * transaction. */
+static int queue_mail(relm_serve *sv, const run *r, const relm_hooks_mail *m,
+                      relm_diag *d)
+{
+    sqlite3_stmt *find = relm_store_stmt(
+        sv->s,
+        "SELECT id FROM subscriptions WHERE channel = 'email' AND recipient "
+        "= ?1 AND url IS NULL AND events = '[]' AND active = 0",
+        d);
+    sqlite3_stmt *add = relm_store_stmt(
+        sv->s,
+        "INSERT INTO subscriptions (channel, recipient, events, active) "
+        "VALUES ('email', ?1, '[]', 0)",
+        d);
+    sqlite3_stmt *ins = relm_store_stmt(
+        sv->s,
+        "INSERT OR IGNORE INTO deliveries (outbox_id, subscription_id, "
+        "message) VALUES (?1, ?2, json_object('subject', ?3, 'body', ?4))",
+        d);
+    if (find == NULL || add == NULL || ins == NULL)
+        return RELM_ERR;
+    sqlite3_bind_text(find, 1, m->to, -1, SQLITE_STATIC);
+    int64_t sub = 0;
+    if (sqlite3_step(find) == SQLITE_ROW)
+        sub = sqlite3_column_int64(find, 0);
+    sqlite3_reset(find);
+    if (sub == 0) {
+        sqlite3_bind_text(add, 1, m->to, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(add);
+        sqlite3_reset(add);
+        if (rc != SQLITE_DONE)
+            return relm_store_fail(sv->s, d, "mail subscription");
+        sub = sqlite3_last_insert_rowid(relm_store_db(sv->s));
+    }
+    sqlite3_bind_int64(ins, 1, r->event_id);
+    sqlite3_bind_int64(ins, 2, sub);
+    sqlite3_bind_text(ins, 3, m->subject, -1, SQLITE_STATIC);
+    sqlite3_bind_text(ins, 4, m->body, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(ins);
+    sqlite3_reset(ins);
+    return rc == SQLITE_DONE ? RELM_OK : relm_store_fail(sv->s, d, "mail");
+}
+
+/* Write one run's outcome (status 1 done, 2 dead, 0 retry at next_at) and
+ * queue its mails, in one transaction. */
 static void record_run(relm_serve *sv, const run *r, int status,
-                       double next_at, const char *reason)
+                       double next_at, const char *reason,
+                       const relm_hooks_mail *mails, int nmails)
 {
     relm_diag d;
     char now[32];
     relm_time_format((int64_t)time(NULL), now);
+    if (relm_store_begin(sv->s, &d) != RELM_OK)
+        goto fail;
     sqlite3_stmt *u = relm_store_stmt(
         sv->s,
         "UPDATE hook_runs SET claimed = 0, attempts = attempts + 1, status = "
@@ -217,18 +291,27 @@ static void record_run(relm_serve *sv, const run *r, int status,
         "next_at = ?3, last_error = CASE ?2 WHEN 1 THEN NULL ELSE ?4 END, "
         "done_at = CASE ?2 WHEN 1 THEN ?5 END WHERE id = ?1",
         &d);
-    if (u != NULL) {
-        sqlite3_bind_int64(u, 1, r->id);
-        sqlite3_bind_int(u, 2, status);
-        sqlite3_bind_double(u, 3, next_at);
-        sqlite3_bind_text(u, 4, reason, -1, SQLITE_STATIC);
-        sqlite3_bind_text(u, 5, now, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(u);
-        sqlite3_reset(u);
-        if (rc == SQLITE_DONE)
-            return;
+    if (u == NULL)
+        goto fail_tx;
+    sqlite3_bind_int64(u, 1, r->id);
+    sqlite3_bind_int(u, 2, status);
+    sqlite3_bind_double(u, 3, next_at);
+    sqlite3_bind_text(u, 4, reason, -1, SQLITE_STATIC);
+    sqlite3_bind_text(u, 5, now, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(u);
+    sqlite3_reset(u);
+    if (rc != SQLITE_DONE) {
         relm_store_fail(sv->s, &d, "hook run");
+        goto fail_tx;
     }
+    for (int i = 0; i < nmails; i++)
+        if (queue_mail(sv, r, &mails[i], &d) != RELM_OK)
+            goto fail_tx;
+    if (relm_store_commit(sv->s, &d) == RELM_OK)
+        return;
+fail_tx:
+    relm_store_rollback(sv->s);
+fail:
     /* The row stays claimed: run again by the next serve (at least once). */
     relm_serve_log(sv, "error", "what", "record hook run", "code", d.code,
                    "message", d.msg, RELM_LOG_END);
@@ -240,8 +323,11 @@ static void run_one(relm_serve *sv, run *r)
 {
     const relm_hooks_iface *h = sv->hooks;
     char err[REASON_MAX] = "", logs[4096] = "";
-    int failed = h->run(h->ctx, r->hook, r->body, logs, sizeof logs, err,
-                        sizeof err) != 0;
+    relm_hooks_mail mails[RELM_HOOKS_MAX_MAILS];
+    int nmails = 0;
+    int rc = h->run(h->ctx, r->hook, r->body, logs, sizeof logs, mails,
+                    &nmails, err, sizeof err);
+    int failed = rc != 0;
     char id[32], ev[32], tries[16];
     snprintf(id, sizeof id, "%" PRId64, r->id);
     snprintf(ev, sizeof ev, "%" PRId64, r->event_id);
@@ -255,11 +341,16 @@ static void run_one(relm_serve *sv, run *r)
     double next_at = 0;
     if (failed) {
         int tries_n = r->attempts + 1;
-        status = tries_n >= sv->set.max_tries ? 2 : 0;
+        status = rc == -2 || tries_n >= sv->set.max_tries ? 2 : 0;
         double wait = sv->set.backoff * pow(2.0, tries_n - 1);
         next_at = relm_serve_now() + (wait > 3600 ? 3600 : wait);
     }
-    record_run(sv, r, status, next_at, err);
+    record_run(sv, r, status, next_at, err, mails, nmails);
+    for (int i = 0; i < nmails; i++) {
+        free(mails[i].to);
+        free(mails[i].subject);
+        free(mails[i].body);
+    }
     static const char *const what[] = {"hook.retry", "hook.done",
                                        "hook.dead"};
     relm_serve_log(sv, what[status], "run", id, "hook", r->hook, "event_id",

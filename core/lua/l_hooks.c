@@ -4,6 +4,7 @@
 
 #include <lauxlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "loop/notify.h"
@@ -33,6 +34,7 @@ static void take_error(lua_State *L, char *err, size_t size)
 static int join_lines(lua_State *L, int idx, char *out, size_t size)
 {
     size_t k = 0;
+    idx = lua_absindex(L, idx);
     int n = lua_istable(L, idx) ? (int)luaL_len(L, idx) : 0, kept = 0;
     out[0] = '\0';
     for (int i = 1; i <= n; i++) {
@@ -86,12 +88,34 @@ static int hooks_match(void *ctx, const char *event, char *out, size_t size)
     return n;
 }
 
+/* The mails {to=, subject=, body=} of the list at idx into mails. */
+static int take_mails(lua_State *L, int idx, relm_hooks_mail *mails)
+{
+    idx = lua_absindex(L, idx);
+    int n = lua_istable(L, idx) ? (int)luaL_len(L, idx) : 0, k = 0;
+    static const char *const keys[] = {"to", "subject", "body"};
+    for (int i = 1; i <= n && k < RELM_HOOKS_MAX_MAILS; i++) {
+        lua_rawgeti(L, idx, i);
+        char *v[3];
+        for (int f = 0; f < 3; f++) {
+            lua_getfield(L, -1 - f, keys[f]);
+            const char *s = lua_tostring(L, -1);
+            v[f] = strdup(s != NULL ? s : "");
+        }
+        lua_pop(L, 4);
+        mails[k++] = (relm_hooks_mail){v[0], v[1], v[2]};
+    }
+    return k;
+}
+
 static int hooks_run(void *ctx, const char *hook, const char *body,
-                     char *logs, size_t logsize, char *err, size_t size)
+                     char *logs, size_t logsize, relm_hooks_mail *mails,
+                     int *nmails, char *err, size_t size)
 {
     lua_State *L = ctx;
     int top = lua_gettop(L), rc = -1;
     logs[0] = '\0';
+    *nmails = 0;
     if (push_fn(L, "run") != 0) {
         take_error(L, err, size);
         lua_settop(L, top);
@@ -99,14 +123,17 @@ static int hooks_run(void *ctx, const char *hook, const char *body,
     }
     lua_pushstring(L, hook);
     lua_pushstring(L, body);
-    if (relm_host_pcall(L, 2, 3) != LUA_OK) {
+    /* ok, logs or reason, mails or logs, permanent */
+    if (relm_host_pcall(L, 2, 4) != LUA_OK) {
         take_error(L, err, size);
-    } else if (lua_toboolean(L, -3)) {
-        join_lines(L, -2, logs, logsize);
+    } else if (lua_toboolean(L, -4)) {
+        join_lines(L, -3, logs, logsize);
+        *nmails = take_mails(L, -2, mails);
         rc = 0;
     } else {
-        snprintf(err, size, "%s", luaL_optstring(L, -2, "failed"));
-        join_lines(L, -1, logs, logsize);
+        snprintf(err, size, "%s", luaL_optstring(L, -3, "failed"));
+        join_lines(L, -2, logs, logsize);
+        rc = lua_toboolean(L, -1) ? -2 : -1;
     }
     lua_settop(L, top);
     return rc;

@@ -5,6 +5,7 @@ local sandbox = require "relm.core.sandbox"
 local source = require "relm.source"
 local i18n = require "relm.i18n"
 local J = require "relm.json"
+local template = require "relm.template"
 
 local M = {}
 
@@ -155,15 +156,48 @@ function M.match(event)
     return out
 end
 
----Run hook key on the event (body: the JSON a webhook receives): true and
----the lines it logged, or false, why it failed (naming the hook's
----file:line) and the lines it logged before that.
+-- Render the release model's template `which` (creation, actions,
+-- closure) for the event: true, logs, mails; or false, reason, logs,
+-- permanent.
+local function run_template(which, event)
+    local m = relm.sql([[SELECT m.templates ->> ('$.' || ?1) AS t, json_type(m.templates, '$.' || ?1) AS kind
+        FROM releases r JOIN models m ON m.id = r.model_id WHERE r.id = ?2]], which, event.release.id)[1]
+    if not m or not m.t then
+        return false, i18n._("the model has no %s template any more"):format(which), {}, true
+    end
+    local t = m.kind == "object" and J.decode(m.t) or m.t
+    -- Under the sandbox's limits: a template is data, but a huge one should
+    -- not hold serve.
+    local ok, mails, missing = pcall(sandbox.call, template.mails, t, event)
+    if not ok then
+        return false, "email." .. which .. ": " .. message_of(mails), {}, true
+    end
+    if #mails == 0 then
+        return false, i18n._("email.%s: no recipient has an address (%s)"):format(which,
+            table.concat(missing, "; ")), {}
+    end
+    local logs_out = {}
+    for _, why in ipairs(missing) do
+        logs_out[#logs_out + 1] = i18n._("email.%s: skipped %s"):format(which, why)
+    end
+    return true, logs_out, mails
+end
+
+---Run hook key on the event (body: the JSON a webhook receives): true, the
+---lines it logged and (for a template key, "template:creation") the mails
+---to send; or false, why it failed (naming the hook's file:line), the lines
+---it logged before that, and whether trying again cannot help.
 ---@param key string
 ---@param body string
 ---@return boolean ok
 ---@return string[]|string logs_or_reason
----@return string[]? logs
+---@return table[]|string[]? mails_or_logs
+---@return boolean? permanent
 function M.run(key, body)
+    local which = key:match("^template:(%a+)$")
+    if which then
+        return run_template(which, J.decode(body))
+    end
     local h = hooks[key]
     if not h then
         return false, i18n._("hook %s is no longer declared (the hook files changed since the event)"):format(key), {}
@@ -173,7 +207,7 @@ function M.run(key, body)
     local out = logs
     logs = nil
     if ok then
-        return true, out
+        return true, out, {}
     end
     local msg = message_of(err)
     if not msg:find("%.lua:%d+") then

@@ -52,7 +52,7 @@ end
 function M.subscriptions()
     local out = {}
     for _, r in ipairs(relm.sql([[SELECT id, channel, url, recipient, events,
-        secret IS NOT NULL AS signed, active FROM subscriptions ORDER BY id]])) do
+        secret IS NOT NULL AS signed, active FROM subscriptions WHERE events <> '[]' ORDER BY id]])) do
         local events = {}
         for _, e in ipairs(relm.sql("SELECT value FROM json_each(?1) ORDER BY key", r.events)) do
             events[#events + 1] = e.value
@@ -114,6 +114,38 @@ function M.replay(id, kind)
     else
         relm.error("invalid_argument", "relm.notify.replay: argument #2 (kind) must be \"delivery\" or \"hook\"", 2)
     end
+end
+
+---Give a group its own e-mail address (admin only): a template addressed
+---to the group ("group" for the release's, "group:NAME") goes there;
+---without one it goes to each member that has an address. email = "" (or
+---false) removes it. Raises invalid_field, not_found, permission_denied.
+---@param spec {group: string, email: string|false}
+function M.address(spec)
+    need_table("address", spec)
+    for k in pairs(spec) do
+        if k ~= "group" and k ~= "email" then
+            relm.error("invalid_field", "relm.notify.address: unknown field '" .. tostring(k) .. "' (group, email)", 2)
+        end
+    end
+    if type(spec.group) ~= "string" then
+        relm.error("invalid_field", "relm.notify.address: group must be a group name", 2)
+    end
+    if spec.email ~= false and type(spec.email) ~= "string" then
+        relm.error("invalid_field", "relm.notify.address: email must be an address, or false to remove it", 2)
+    end
+    C.address(spec.group, spec.email or "")
+end
+
+---The groups' own e-mail addresses: {group = email}.
+---@return table<string, string>
+function M.addresses()
+    local out = {}
+    for _, r in ipairs(relm.sql([[SELECT g.name, a.email FROM group_addresses a
+        JOIN groups g ON g.id = a.group_id]])) do
+        out[r.name] = r.email
+    end
+    return out
 end
 
 local SETTINGS = {

@@ -3,6 +3,7 @@
 -- models). See docs/portfolios.md for the template language.
 local P = require "relm.core.portfolio"
 local cjson = require "cjson"
+local template = require "relm.template"
 
 local M = {}
 
@@ -68,7 +69,7 @@ local function activity(where, a, i)
 end
 
 -- Check and flatten one model of a template into what the core stores.
-local function normalise_model(file, pname, name, spec)
+local function normalise_model(file, pname, name, spec, line)
     local where = ("%s: portfolio '%s', model '%s'"):format(file, pname, name)
     for k, v in pairs(spec) do
         if MODEL_KEYS[k] == nil then
@@ -89,9 +90,16 @@ local function normalise_model(file, pname, name, spec)
     if spec.sla_hours ~= nil and spec.sla_hours <= 0 then
         bad(where, "sla_hours must be positive")
     end
-    for k in pairs(spec.email or {}) do
+    for k, t in pairs(spec.email or {}) do
         if not EMAIL_KEYS[k] then
             bad(where, "email: unknown template '" .. tostring(k) .. "' (creation, actions, closure)")
+        end
+        -- Placeholders and recipients are checked now, at the model's line,
+        -- rather than found wrong when serve renders the mail.
+        local problem = template.check(t)
+        if problem then
+            bad(("%s:%d: portfolio '%s', model '%s'"):format(file, line or 0, pname, name),
+                "email." .. k .. ": " .. problem)
         end
     end
     local prefill = { planning = {}, deployment = {}, notes = {} }
@@ -155,6 +163,7 @@ local function read_template(path)
         end
     end
     function env.model(name)
+        local line = debug.getinfo(2, "l").currentline
         if type(name) ~= "string" then
             bad(file, 'write model "name" { workflow = "...", ... }')
         end
@@ -169,7 +178,7 @@ local function read_template(path)
                 bad(file, "model '" .. name .. "' is defined twice")
             end
             seen[name] = true
-            result.models[#result.models + 1] = normalise_model(file, result.name, name, spec)
+            result.models[#result.models + 1] = normalise_model(file, result.name, name, spec, line)
         end
     end
     setmetatable(env, {
