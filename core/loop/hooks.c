@@ -26,11 +26,15 @@ void relm_hooks_reload(relm_serve *sv)
         /* Events stay unfanned (the cursor waits) until the files load:
          * a hook fixed later still sees what happened meanwhile. */
         sv->hooks_ok = 0;
+        static const char code[] = "invalid_hook: ";
+        if (strncmp(err, code, sizeof code - 1) == 0)
+            memmove(err, err + sizeof code - 1, strlen(err) - sizeof code + 2);
         relm_serve_log(sv, "error", "what", "hooks", "code", "invalid_hook",
                        "message", err, RELM_LOG_END);
         return;
     }
     sv->hooks_ok = 1;
+    sv->hooks_count = count;
     if (sv->set.hooks_dir[0] == '\0')
         return;
     snprintf(n, sizeof n, "%d", count);
@@ -59,11 +63,87 @@ void relm_hooks_start(relm_serve *sv)
     relm_hooks_reload(sv);
 }
 
-/* Give each event past the cursor one queued run per matching hook, and
- * move the cursor, in one transaction. Returns RELM_OK or RELM_ERR (d). */
-static int fan_out(relm_serve *sv, int *fanned, relm_diag *d)
+/* Queue one run per hook the events (from, to] match, through the Lua
+ * runner; *last = the last event looked at (at most FANOUT_BATCH). */
+static int fan_out_hooks(relm_serve *sv, int64_t from, int64_t to,
+                         int64_t *last, int *fanned, relm_diag *d)
 {
     const relm_hooks_iface *h = sv->hooks;
+    sqlite3_stmt *q = relm_store_stmt(
+        sv->s,
+        "SELECT id, event FROM outbox WHERE id > ?1 AND id <= ?2 ORDER BY id "
+        "LIMIT ?3",
+        d);
+    sqlite3_stmt *ins = relm_store_stmt(
+        sv->s,
+        "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) VALUES (?1, ?2)",
+        d);
+    if (q == NULL || ins == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_int64(q, 2, to);
+    sqlite3_bind_int(q, 3, FANOUT_BATCH);
+    char keys[8192];
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        *last = sqlite3_column_int64(q, 0);
+        const char *event = (const char *)sqlite3_column_text(q, 1);
+        if (h->match(h->ctx, event, keys, sizeof keys) == 0)
+            continue;
+        for (char *k = keys, *nl; (nl = strchr(k, '\n')) != NULL;
+             k = nl + 1) {
+            *nl = '\0';
+            *fanned = 1;
+            sqlite3_bind_int64(ins, 1, *last);
+            sqlite3_bind_text(ins, 2, k, -1, SQLITE_STATIC);
+            int irc = sqlite3_step(ins);
+            sqlite3_reset(ins);
+            if (irc != SQLITE_DONE) {
+                sqlite3_reset(q);
+                return relm_store_fail(sv->s, d, "hook runs");
+            }
+        }
+    }
+    sqlite3_reset(q);
+    return rc == SQLITE_DONE ? RELM_OK : relm_store_fail(sv->s, d, "outbox");
+}
+
+/* Queue a run of the release model's e-mail template for each event in
+ * (from, to] that has one: creation (registered), closure (closed),
+ * actions (any other release action). One statement for the range. */
+static int fan_out_templates(relm_serve *sv, int64_t from, int64_t to,
+                             int *fanned, relm_diag *d)
+{
+    sqlite3_stmt *tpl = relm_store_stmt(
+        sv->s,
+        "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) SELECT id, "
+        "'template:' || which FROM (SELECT o.id, m.templates, CASE WHEN "
+        "o.event = 'release.registered' THEN 'creation' WHEN o.event = "
+        "'release.closed' THEN 'closure' WHEN o.event GLOB 'release.*' THEN "
+        "'actions' END AS which FROM outbox o JOIN releases r ON r.id = "
+        "o.release_id JOIN models m ON m.id = r.model_id WHERE o.id > ?1 "
+        "AND o.id <= ?2 AND m.templates <> '{}') WHERE which IS NOT NULL "
+        "AND json_type(templates, '$.' || which) IS NOT NULL",
+        d);
+    if (tpl == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(tpl, 1, from);
+    sqlite3_bind_int64(tpl, 2, to);
+    int rc = sqlite3_step(tpl);
+    sqlite3_reset(tpl);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(sv->s, d, "template runs");
+    if (sqlite3_changes(relm_store_db(sv->s)) > 0)
+        *fanned = 1;
+    return RELM_OK;
+}
+
+/* Give each event past the cursor its queued runs (hooks, templates) and
+ * move the cursor, in one transaction. With no hooks loaded this is a few
+ * statements whatever the number of events. Returns RELM_OK or RELM_ERR
+ * (d); *fanned = 1 when runs were queued or events are left. */
+static int fan_out(relm_serve *sv, int *fanned, relm_diag *d)
+{
     *fanned = 0;
     /* Most passes find nothing new: a read, not a write transaction. */
     sqlite3_stmt *m = relm_store_stmt(sv->s, "SELECT max(id) FROM outbox", d);
@@ -72,94 +152,31 @@ static int fan_out(relm_serve *sv, int *fanned, relm_diag *d)
     int64_t top = sqlite3_step(m) == SQLITE_ROW ? sqlite3_column_int64(m, 0)
                                                 : 0;
     sqlite3_reset(m);
-    if (top <= sv->hooks_cursor)
+    int64_t from = sv->hooks_cursor, last = top;
+    if (top <= from)
         return RELM_OK;
     if (relm_store_begin(sv->s, d) != RELM_OK)
         return RELM_ERR;
-    sqlite3_stmt *q = relm_store_stmt(
-        sv->s,
-        "SELECT o.id, o.event FROM outbox o WHERE o.id > (SELECT outbox_id "
-        "FROM hook_cursor WHERE id = 1) ORDER BY o.id LIMIT ?1",
-        d);
-    sqlite3_stmt *ins = relm_store_stmt(
-        sv->s,
-        "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) VALUES (?1, ?2)",
-        d);
     sqlite3_stmt *cur = relm_store_stmt(
         sv->s, "UPDATE hook_cursor SET outbox_id = ?1 WHERE id = 1", d);
-    /* The release model's e-mail template for the event, if it has one:
-     * creation (registered), closure (closed), actions (any other release
-     * action). */
-    sqlite3_stmt *tpl = relm_store_stmt(
-        sv->s,
-        "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) SELECT o.id, "
-        "'template:' || k.which FROM outbox o JOIN releases r ON r.id = "
-        "o.release_id JOIN models m ON m.id = r.model_id, (SELECT CASE "
-        "WHEN ?2 = 'release.registered' THEN 'creation' WHEN ?2 = "
-        "'release.closed' THEN 'closure' WHEN ?2 GLOB 'release.*' THEN "
-        "'actions' END AS which) k WHERE o.id = ?1 AND k.which IS NOT NULL "
-        "AND json_type(m.templates, '$.' || k.which) IS NOT NULL",
-        d);
-    if (q == NULL || ins == NULL || cur == NULL || tpl == NULL)
+    if (cur == NULL ||
+        (sv->hooks_count > 0 &&
+         fan_out_hooks(sv, from, top, &last, fanned, d) != RELM_OK) ||
+        fan_out_templates(sv, from, last, fanned, d) != RELM_OK)
         goto fail;
-    sqlite3_bind_int(q, 1, FANOUT_BATCH);
-    int64_t last = 0;
-    char keys[8192];
-    int rc;
-    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-        last = sqlite3_column_int64(q, 0);
-        const char *event = (const char *)sqlite3_column_text(q, 1);
-        sqlite3_bind_int64(tpl, 1, last);
-        sqlite3_bind_text(tpl, 2, event, -1, SQLITE_STATIC);
-        int trc = sqlite3_step(tpl);
-        sqlite3_reset(tpl);
-        if (trc != SQLITE_DONE) {
-            sqlite3_reset(q);
-            relm_store_fail(sv->s, d, "template runs");
-            goto fail;
-        }
-        if (sqlite3_changes(relm_store_db(sv->s)) > 0)
-            *fanned = 1;
-        if (h->match(h->ctx, event, keys, sizeof keys) == 0)
-            continue;
-        for (char *k = keys, *nl; (nl = strchr(k, '\n')) != NULL;
-             k = nl + 1) {
-            *nl = '\0';
-            *fanned = 1;
-            sqlite3_bind_int64(ins, 1, last);
-            sqlite3_bind_text(ins, 2, k, -1, SQLITE_STATIC);
-            int irc = sqlite3_step(ins);
-            sqlite3_reset(ins);
-            if (irc != SQLITE_DONE) {
-                sqlite3_reset(q);
-                relm_store_fail(sv->s, d, "hook runs");
-                goto fail;
-            }
-        }
-    }
-    sqlite3_reset(q);
+    sqlite3_bind_int64(cur, 1, last);
+    int rc = sqlite3_step(cur);
+    sqlite3_reset(cur);
     if (rc != SQLITE_DONE) {
-        relm_store_fail(sv->s, d, "outbox");
+        relm_store_fail(sv->s, d, "hook cursor");
         goto fail;
     }
-    if (last > 0) {
-        sqlite3_bind_int64(cur, 1, last);
-        rc = sqlite3_step(cur);
-        sqlite3_reset(cur);
-        if (rc != SQLITE_DONE) {
-            relm_store_fail(sv->s, d, "hook cursor");
-            goto fail;
-        }
-    }
-    if (relm_store_commit(sv->s, d) == RELM_OK) {
-        if (last > 0)
-            sv->hooks_cursor = last;
-        else /* the cursor is past every event (a fresh database) */
-            sv->hooks_cursor = top;
-        if (sv->hooks_cursor < top)
-            *fanned = 1; /* more than a batch: come back at once */
-        return RELM_OK;
-    }
+    if (relm_store_commit(sv->s, d) != RELM_OK)
+        goto fail;
+    sv->hooks_cursor = last;
+    if (last < top)
+        *fanned = 1; /* more than a batch: come back at once */
+    return RELM_OK;
 fail:
     relm_store_rollback(sv->s);
     return RELM_ERR;

@@ -55,6 +55,7 @@ typedef struct relm_serve {
     void *reload_ctx;
     const relm_hooks_iface *hooks; /* NULL: no hooks run */
     int hooks_ok;            /* the hook files loaded: fan events out */
+    int hooks_count;         /* how many relm.on they declare */
     char hooks_dir_loaded[1024];
     double hooks_next;       /* the next hook run due (0 = none) */
     int64_t hooks_cursor;    /* events up to this one are fanned out */

@@ -90,7 +90,9 @@ local function read_file(path, into)
     if not code then
         relm.error("not_found", i18n._("cannot read the hook file: %s"):format(tostring(ferr)), 0)
     end
-    local name = source.display_name(path)
+    -- Known by the file's name within the hooks directory ("escalate.lua"),
+    -- so hook runs keep their hook when the directory moves.
+    local name = path:match("[^/]+$")
     local env = sandbox.env()
     rawset(env, "relm", hook_relm(into))
     local ok, fn = pcall(sandbox.load, code, "@" .. name, env)

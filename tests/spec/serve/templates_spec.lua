@@ -89,55 +89,55 @@ model "Nobody" { workflow = "standard", email = { creation = { body = "hi", to =
         end)
     end)
 
-    it("renders creation, action and closure mails and sends them to the requester, the group's address and the members",
-        function()
-            local smtp = S.smtp()
-            relm.notify.set { smtp_url = smtp.url, smtp_from = "relm@example.org" }
-            relm.notify.address { group = "tpl-ops", email = "ops-team@example.org" }
-            assert.are.equal("ops-team@example.org", relm.notify.addresses()["tpl-ops"])
-            relm.portfolio.load(portfolio_file([[
+    it("renders creation and action mails for the requester, the group's address and the members", function()
+        local smtp = S.smtp()
+        relm.notify.set { smtp_url = smtp.url, smtp_from = "relm@example.org" }
+        relm.notify.address { group = "tpl-ops", email = "ops-team@example.org" }
+        assert.are.equal("ops-team@example.org", relm.notify.addresses()["tpl-ops"])
+        relm.portfolio.load(portfolio_file([[
 portfolio "Mail" { description = "templates under test" }
 model "Patch" {
     workflow = "standard",
     executor_group = "tpl-ops",
     email = {
         creation = { subject = "Nova release {{number}}: {{title}}",
-                     body = "Pedida por {{requester}} ({{priority}}).\nEstado: {{state}}", to = { "requester", "group" } },
+                 body = "Pedida por {{requester}} ({{priority}}).\nEstado: {{state}}",
+            to = { "requester", "group" } },
         actions = { body = "{{action}} by {{actor}}", to = { "group:tpl-net" } },
     },
 }
 ]]))
-            local serve = S.serve(db())
-            local r = relm.release.register { title = "Patch ação", portfolio = "Mail", model = "Patch",
-                requester = "ana" }
-            relm.release.update(r.id, { version = "1.2" })
-            local ok = S.wait(function()
-                return #mails_to(smtp, "ana@example.org") >= 1 and #mails_to(smtp, "ops-team@example.org") >= 1
-                    and #mails_to(smtp, "rui@example.org") >= 1 and #mails_to(smtp, "eva@example.org") >= 1
-            end)
-            assert.is_truthy(ok, table.concat(S.log_lines(serve), "\n"))
-            local m = mails_to(smtp, "ana@example.org")[1]
-            -- The subject is encoded (RFC 2047, it holds UTF-8); Python decodes it back.
-            assert.matches("^=%?UTF%-8%?B%?", header(m, "Subject"))
-            assert.matches("Pedida por ana %(3%)%.\nEstado: registered", body(m))
-            assert.are.equal("<ana@example.org>", header(m, "To"))
-            assert.are.equal("relm <relm@example.org>", header(m, "From"))
-            assert.matches("^<event%-%d+%.delivery%-%d+@relm>$", header(m, "Message-ID"))
-            assert.matches("^%a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d %+0000$", header(m, "Date"))
-            assert.are.equal("text/plain; charset=utf-8", header(m, "Content-Type"))
-            local p = io.popen(S.PY .. " -c " .. S.q("import email.header,sys; print(str(email.header.make_header("
-                .. "email.header.decode_header(sys.argv[1]))))") .. " " .. S.q(header(m, "Subject")))
-            assert.are.equal("Nova release " .. r.number .. ": Patch ação", p:read("l"))
-            p:close()
-            -- The group's own address for "group"; the members for a group without one.
-            assert.matches("Pedida por ana", body(mails_to(smtp, "ops-team@example.org")[1]))
-            assert.matches("^update by admin", body(mails_to(smtp, "rui@example.org")[1]))
-            assert.matches("^update by admin", body(mails_to(smtp, "eva@example.org")[1]))
-            -- Internal: the addresses are not subscriptions anyone made.
-            for _, s in ipairs(relm.notify.subscriptions()) do
-                assert.is_not.equal("ana@example.org", s.to)
-            end
+        local serve = S.serve(db())
+        local r = relm.release.register { title = "Patch ação", portfolio = "Mail", model = "Patch",
+            requester = "ana" }
+        relm.release.update(r.id, { version = "1.2" })
+        local ok = S.wait(function()
+            return #mails_to(smtp, "ana@example.org") >= 1 and #mails_to(smtp, "ops-team@example.org") >= 1
+                and #mails_to(smtp, "rui@example.org") >= 1 and #mails_to(smtp, "eva@example.org") >= 1
         end)
+        assert.is_truthy(ok, table.concat(S.log_lines(serve), "\n"))
+        local m = mails_to(smtp, "ana@example.org")[1]
+        -- The subject is encoded (RFC 2047, it holds UTF-8); Python decodes it back.
+        assert.matches("^=%?UTF%-8%?B%?", header(m, "Subject"))
+        assert.matches("Pedida por ana %(3%)%.\nEstado: registered", body(m))
+        assert.are.equal("<ana@example.org>", header(m, "To"))
+        assert.are.equal("relm <relm@example.org>", header(m, "From"))
+        assert.matches("^<event%-%d+%.delivery%-%d+@relm>$", header(m, "Message-ID"))
+        assert.matches("^%a%a%a, %d%d %a%a%a %d%d%d%d %d%d:%d%d:%d%d %+0000$", header(m, "Date"))
+        assert.are.equal("text/plain; charset=utf-8", header(m, "Content-Type"))
+        local p = io.popen(S.PY .. " -c " .. S.q("import email.header,sys; print(str(email.header.make_header("
+            .. "email.header.decode_header(sys.argv[1]))))") .. " " .. S.q(header(m, "Subject")))
+        assert.are.equal("Nova release " .. r.number .. ": Patch ação", p:read("l"))
+        p:close()
+        -- The group's own address for "group"; the members for a group without one.
+        assert.matches("Pedida por ana", body(mails_to(smtp, "ops-team@example.org")[1]))
+        assert.matches("^update by admin", body(mails_to(smtp, "rui@example.org")[1]))
+        assert.matches("^update by admin", body(mails_to(smtp, "eva@example.org")[1]))
+        -- Internal: the addresses are not subscriptions anyone made.
+        for _, s in ipairs(relm.notify.subscriptions()) do
+            assert.is_not.equal("ana@example.org", s.to)
+        end
+    end)
 
     it("parks a template mail with no address to send to as a dead letter with the reason", function()
         relm.user.add { name = "noaddr", full_name = "No Address" }
