@@ -116,7 +116,7 @@ end
 ---@return integer
 function M.reload(dir)
     if dir ~= nil and type(dir) ~= "string" then
-        relm.error("invalid_argument", "relm.hooks.reload: argument #1 (dir) must be a string or nil", 2)
+        relm.error("invalid_argument", i18n._("relm.hooks.reload: argument #1 (dir) must be a string or nil"), 2)
     end
     local files = {}
     if dir and dir ~= "" then

@@ -2,6 +2,7 @@
 -- to events, see each channel's queue, inspect and replay dead letters.
 -- `relm serve` delivers; see docs/notifications.md.
 local C = require "relm.core.notify"
+local i18n = require "relm.i18n"
 
 local M = {}
 
@@ -112,7 +113,8 @@ function M.replay(id, kind)
     elseif kind == nil or kind == "delivery" then
         C.replay(id)
     else
-        relm.error("invalid_argument", "relm.notify.replay: argument #2 (kind) must be \"delivery\" or \"hook\"", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.notify.replay: argument #2 (kind) must be \"delivery\" or \"hook\""), 2)
     end
 end
 
@@ -125,14 +127,16 @@ function M.address(spec)
     need_table("address", spec)
     for k in pairs(spec) do
         if k ~= "group" and k ~= "email" then
-            relm.error("invalid_field", "relm.notify.address: unknown field '" .. tostring(k) .. "' (group, email)", 2)
+            relm.error("invalid_field", i18n._("relm.notify.address: unknown field '%s' (group, email)")
+                :format(tostring(k)), 2)
         end
     end
     if type(spec.group) ~= "string" then
-        relm.error("invalid_field", "relm.notify.address: group must be a group name", 2)
+        relm.error("invalid_field", i18n._("relm.notify.address: group must be a group name"), 2)
     end
     if spec.email ~= false and type(spec.email) ~= "string" then
-        relm.error("invalid_field", "relm.notify.address: email must be an address, or false to remove it", 2)
+        relm.error("invalid_field", i18n._("relm.notify.address: email must be an address, or false to remove it"),
+            2)
     end
     C.address(spec.group, spec.email or "")
 end
