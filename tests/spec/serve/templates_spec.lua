@@ -159,4 +159,25 @@ model "Quiet" { workflow = "standard", email = { creation = "Release {{number}}"
         assert.are.equal("template:creation", d.target)
         assert.matches("no recipient has an address %(requester: noaddr has no e%-mail address%)", d.reason)
     end)
+
+    it("makes a template that reaches serve with an unknown placeholder a dead letter at once, with the reason",
+        function()
+            -- A model stored without the check (as by an older relm): straight through the C half.
+            require("relm.core.portfolio").sync("Old mail", nil, "old.lua", { {
+                name = "Stale", workflow = "standard", status = "active", prefill = "{}",
+                templates = '{"creation": {"body": "Release {{nmbr}}", "to": ["requester"]}}' } }, true)
+            local serve = S.serve(db())
+            local r = relm.release.register { title = "Old template", portfolio = "Old mail", model = "Stale" }
+            local d = S.wait(function()
+                for _, x in ipairs(relm.notify.dead()) do
+                    if x.kind == "hook" and x.release == r.id then
+                        return x
+                    end
+                end
+            end)
+            assert.is_truthy(d, table.concat(S.log_lines(serve), "\n"))
+            assert.are.equal("template:creation", d.target)
+            assert.are.equal(1, d.attempts)
+            assert.matches("email%.creation: .*unknown placeholder {{nmbr}}", d.reason)
+        end)
 end)
