@@ -175,8 +175,10 @@ local function run_template(which, event)
         return false, "email." .. which .. ": " .. message_of(mails), {}, true
     end
     if #mails == 0 then
+        -- Dead at once: trying again finds the same addresses; an admin who
+        -- adds one replays it.
         return false, i18n._("email.%s: no recipient has an address (%s)"):format(which,
-            table.concat(missing, "; ")), {}
+            table.concat(missing, "; ")), {}, true
     end
     local logs_out = {}
     for _, why in ipairs(missing) do

@@ -158,6 +158,7 @@ model "Quiet" { workflow = "standard", email = { creation = "Release {{number}}"
         assert.is_truthy(d, table.concat(S.log_lines(serve), "\n"))
         assert.are.equal("template:creation", d.target)
         assert.matches("no recipient has an address %(requester: noaddr has no e%-mail address%)", d.reason)
+        assert.are.equal(1, d.attempts) -- at once: trying again would find the same addresses
     end)
 
     it("makes a template that reaches serve with an unknown placeholder a dead letter at once, with the reason",
