@@ -46,6 +46,9 @@ typedef struct sock_ctx {
 static void check_done(relm_serve *sv);
 static void free_transfer(transfer *t);
 
+/* Easy handles kept for reuse: as many as can be in flight and ready. */
+enum { POOL_MAX = RELM_SERVE_MAX_INFLIGHT + RELM_SERVE_READY };
+
 /* ---- libcurl on the uv loop ------------------------------------------ */
 
 static void on_poll(uv_poll_t *h, int status, int events)
@@ -133,7 +136,9 @@ int relm_deliver_init(relm_serve *sv)
     sv->multi = curl_multi_init();
     sv->done = calloc(RELM_SERVE_MAX_INFLIGHT, sizeof *sv->done);
     sv->ready = calloc(RELM_SERVE_READY, sizeof *sv->ready);
-    if (sv->multi == NULL || sv->done == NULL || sv->ready == NULL)
+    sv->pool = calloc(POOL_MAX, sizeof *sv->pool);
+    if (sv->multi == NULL || sv->done == NULL || sv->ready == NULL ||
+        sv->pool == NULL)
         return RELM_ERR;
     uv_timer_init(sv->loop, &sv->curl_timer);
     sv->curl_timer.data = sv;
@@ -154,6 +159,11 @@ void relm_deliver_close(relm_serve *sv)
     sv->nready = 0;
     free(sv->ready);
     sv->ready = NULL;
+    for (int i = 0; i < sv->npool; i++)
+        curl_easy_cleanup(sv->pool[i]);
+    sv->npool = 0;
+    free(sv->pool);
+    sv->pool = NULL;
     if (sv->multi != NULL)
         curl_multi_cleanup(sv->multi);
     sv->multi = NULL;
@@ -196,10 +206,18 @@ static size_t sink(char *buf, size_t size, size_t n, void *userp)
     return size * n;
 }
 
+/* Free t; its easy handle (already out of the multi) is kept for the next
+ * transfer: curl_easy_init allocates and clears several kilobytes, once
+ * per delivery otherwise. */
 static void free_transfer(transfer *t)
 {
-    if (t->easy != NULL)
+    relm_serve *sv = t->sv;
+    if (t->easy != NULL && sv->pool != NULL && sv->npool < POOL_MAX) {
+        curl_easy_reset(t->easy);
+        sv->pool[sv->npool++] = t->easy;
+    } else if (t->easy != NULL) {
         curl_easy_cleanup(t->easy);
+    }
     curl_slist_free_all(t->headers);
     curl_slist_free_all(t->rcpt);
     free(t->body);
@@ -343,7 +361,7 @@ static transfer *make_transfer(relm_serve *sv, sqlite3_stmt *q)
     t->email = strcmp(col(q, 2), "email") == 0;
     t->event_id = sqlite3_column_int64(q, 7);
     snprintf(t->event, sizeof t->event, "%s", col(q, 8));
-    t->easy = curl_easy_init();
+    t->easy = sv->npool > 0 ? sv->pool[--sv->npool] : curl_easy_init();
     if (t->easy == NULL) {
         free(t);
         return NULL;

@@ -50,6 +50,8 @@ typedef struct relm_serve {
     struct transfer **ready; /* claimed, not started (RELM_SERVE_READY) */
     int nready;
     int log_hold;            /* 1: relm_serve_log leaves stdout unflushed */
+    CURL **pool;             /* easy handles kept for reuse (deliver.c) */
+    int npool;
     void (*on_flush)(uv_idle_t *h);
     void (*reload)(void *ctx);
     void *reload_ctx;
