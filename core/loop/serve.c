@@ -341,7 +341,11 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
                    RELM_LOG_END);
-    relm_serve_pump(&sv, 1);
+    /* Start what is queued before the first look at every open release,
+     * from the loop, so the transfers' connects overlap that scan. */
+    double queued_next;
+    relm_deliver_start(&sv, relm_serve_now(), &queued_next);
+    uv_timer_start(&sv.due, on_due, 0, 0);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */
     while (sv.closing > 0)
