@@ -132,4 +132,34 @@ end)
             table.concat(S.log_lines(serve), "\n"))
         assert.is_truthy(r.id)
     end)
+
+    it("runs every event's hook at least once while serve is killed with SIGKILL again and again", function()
+        relm.notify.set { hooks_dir = hooks_dir { ["mark.lua"] = [[
+relm.on("release.registered", function(e)
+    relm.release.update(e.release.id, { version = "hooked" })
+end)
+]] } }
+        local serve = S.serve(db())
+        local ids = {}
+        for _ = 1, 3 do
+            relm.tx(function()
+                for i = 1, 100 do
+                    ids[#ids + 1] = relm.release.register { title = "Kill " .. i }.id
+                end
+            end)
+            S.sleep(1.3)
+            S.kill(serve, "KILL")
+            serve = S.serve(db())
+        end
+        local function unmarked()
+            local n = 0
+            for _, id in ipairs(ids) do
+                n = n + (relm.release.get(id).version == "hooked" and 0 or 1)
+            end
+            return n
+        end
+        assert.is_truthy(S.wait(function() return unmarked() == 0 end, 120),
+            "not every hook ran; serve log:\n" .. (S.read(serve.log) or ""))
+        assert.are.equal(0, S.kill(serve, "TERM"))
+    end)
 end)
