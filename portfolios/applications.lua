@@ -19,19 +19,19 @@ model "application-release" {
     sla_hours = 240,
     email = {
         creation = {
-            en = "Release {number} of {title} registered by {requester}.",
-            pt_BR = "Liberação {number} de {title} registrada por {requester}.",
-            es = "Liberación {number} de {title} registrada por {requester}.",
+            en = "Release {{number}} of {{title}} registered by {{requester}}.",
+            pt_BR = "Liberação {{number}} de {{title}} registrada por {{requester}}.",
+            es = "Liberación {{number}} de {{title}} registrada por {{requester}}.",
         },
         actions = {
-            en = "Release {number}: {action} by {actor}.",
-            pt_BR = "Liberação {number}: {action} por {actor}.",
-            es = "Liberación {number}: {action} por {actor}.",
+            en = "Release {{number}}: {{action}} by {{actor}}.",
+            pt_BR = "Liberação {{number}}: {{action}} por {{actor}}.",
+            es = "Liberación {{number}}: {{action}} por {{actor}}.",
         },
         closure = {
-            en = "Version {version} is live: {closure_text}",
-            pt_BR = "A versão {version} está no ar: {closure_text}",
-            es = "La versión {version} está en producción: {closure_text}",
+            en = "Version {{version}} is live: {{closure_text}}",
+            pt_BR = "A versão {{version}} está no ar: {{closure_text}}",
+            es = "La versión {{version}} está en producción: {{closure_text}}",
         },
     },
     planning = {

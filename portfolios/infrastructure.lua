@@ -18,19 +18,19 @@ model "server-patching" {
     sla_hours = 72,
     email = {
         creation = {
-            en = "Release {number} registered: {title}. Patch window: {planned_start}.",
-            pt_BR = "Liberação {number} registrada: {title}. Janela de atualização: {planned_start}.",
-            es = "Liberación {number} registrada: {title}. Ventana de parches: {planned_start}.",
+            en = "Release {{number}} registered: {{title}}. Patch window: {{planned_start}}.",
+            pt_BR = "Liberação {{number}} registrada: {{title}}. Janela de atualização: {{planned_start}}.",
+            es = "Liberación {{number}} registrada: {{title}}. Ventana de parches: {{planned_start}}.",
         },
         actions = {
-            en = "Release {number} is now {state}.",
-            pt_BR = "A liberação {number} agora está em {state}.",
-            es = "La liberación {number} ahora está en {state}.",
+            en = "Release {{number}} is now {{state}}.",
+            pt_BR = "A liberação {{number}} agora está em {{state}}.",
+            es = "La liberación {{number}} ahora está en {{state}}.",
         },
         closure = {
-            en = "Release {number} closed: {closure_text}",
-            pt_BR = "Liberação {number} encerrada: {closure_text}",
-            es = "Liberación {number} cerrada: {closure_text}",
+            en = "Release {{number}} closed: {{closure_text}}",
+            pt_BR = "Liberação {{number}} encerrada: {{closure_text}}",
+            es = "Liberación {{number}} cerrada: {{closure_text}}",
         },
     },
     deployment = {
@@ -54,14 +54,14 @@ model "hardware-refresh" {
     sla_hours = 720,
     email = {
         creation = {
-            en = "Hardware refresh {number} registered: {title}.",
-            pt_BR = "Renovação de hardware {number} registrada: {title}.",
-            es = "Renovación de hardware {number} registrada: {title}.",
+            en = "Hardware refresh {{number}} registered: {{title}}.",
+            pt_BR = "Renovação de hardware {{number}} registrada: {{title}}.",
+            es = "Renovación de hardware {{number}} registrada: {{title}}.",
         },
         closure = {
-            en = "Hardware refresh {number} done.",
-            pt_BR = "Renovação de hardware {number} concluída.",
-            es = "Renovación de hardware {number} terminada.",
+            en = "Hardware refresh {{number}} done.",
+            pt_BR = "Renovação de hardware {{number}} concluída.",
+            es = "Renovación de hardware {{number}} terminada.",
         },
     },
     planning = {

@@ -13,6 +13,7 @@
 #include "lua/escalate.h"
 #include "lua/host.h"
 #include "lua/serve_engine.h"
+#include "lua/l_hooks.h"
 #include "repl.h"
 #include "base/store.h"
 #include "base/version.h"
@@ -526,7 +527,9 @@ int main(int argc, char **argv)
         set_arg_table(L, argc, argv, 0);
         rc = relm_eval_string(L, o.arg, "=(command line)");
     } else if (strcmp(o.command, "serve") == 0) {
-        relm_serve_opts so = {.log_json = o.log_json};
+        relm_hooks_iface hooks;
+        relm_lua_hooks_bind(L, &hooks);
+        relm_serve_opts so = {.log_json = o.log_json, .hooks = &hooks};
         relm_serve_engine_opts(L, &so);
         so.escalate = relm_lua_escalate;
         so.escalation_pcts = relm_lua_escalation_pcts;

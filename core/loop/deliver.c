@@ -44,6 +44,10 @@ typedef struct sock_ctx {
 } sock_ctx;
 
 static void check_done(relm_serve *sv);
+static void free_transfer(transfer *t);
+
+/* Easy handles kept for reuse: as many as can be in flight and ready. */
+enum { POOL_MAX = RELM_SERVE_MAX_INFLIGHT + RELM_SERVE_READY };
 
 /* ---- libcurl on the uv loop ------------------------------------------ */
 
@@ -131,7 +135,10 @@ int relm_deliver_init(relm_serve *sv)
         return RELM_ERR;
     sv->multi = curl_multi_init();
     sv->done = calloc(RELM_SERVE_MAX_INFLIGHT, sizeof *sv->done);
-    if (sv->multi == NULL || sv->done == NULL)
+    sv->ready = calloc(RELM_SERVE_READY, sizeof *sv->ready);
+    sv->pool = calloc(POOL_MAX, sizeof *sv->pool);
+    if (sv->multi == NULL || sv->done == NULL || sv->ready == NULL ||
+        sv->pool == NULL)
         return RELM_ERR;
     uv_timer_init(sv->loop, &sv->curl_timer);
     sv->curl_timer.data = sv;
@@ -144,6 +151,19 @@ int relm_deliver_init(relm_serve *sv)
 
 void relm_deliver_close(relm_serve *sv)
 {
+    /* Claimed but never started: give them back to the next serve. */
+    if (sv->nready > 0)
+        relm_deliver_release_claims(sv);
+    for (int i = 0; i < sv->nready; i++)
+        free_transfer(sv->ready[i]);
+    sv->nready = 0;
+    free(sv->ready);
+    sv->ready = NULL;
+    for (int i = 0; i < sv->npool; i++)
+        curl_easy_cleanup(sv->pool[i]);
+    sv->npool = 0;
+    free(sv->pool);
+    sv->pool = NULL;
     if (sv->multi != NULL)
         curl_multi_cleanup(sv->multi);
     sv->multi = NULL;
@@ -186,10 +206,18 @@ static size_t sink(char *buf, size_t size, size_t n, void *userp)
     return size * n;
 }
 
+/* Free t; its easy handle (already out of the multi) is kept for the next
+ * transfer: curl_easy_init allocates and clears several kilobytes, once
+ * per delivery otherwise. */
 static void free_transfer(transfer *t)
 {
-    if (t->easy != NULL)
+    relm_serve *sv = t->sv;
+    if (t->easy != NULL && sv->pool != NULL && sv->npool < POOL_MAX) {
+        curl_easy_reset(t->easy);
+        sv->pool[sv->npool++] = t->easy;
+    } else if (t->easy != NULL) {
         curl_easy_cleanup(t->easy);
+    }
     curl_slist_free_all(t->headers);
     curl_slist_free_all(t->rcpt);
     free(t->body);
@@ -215,7 +243,65 @@ static const char *col(sqlite3_stmt *q, int i)
     return v != NULL ? v : "";
 }
 
-/* The plain-text mail for the current row of the claim query. */
+/* Append the Subject header's value: as it is when it is printable ASCII,
+ * else as RFC 2047 encoded words (UTF-8, base64), each under 76 bytes and
+ * never splitting a UTF-8 sequence. Line breaks become spaces. */
+static void append_subject(sqlite3_str *m, const char *v)
+{
+    static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    int ascii = 1;
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+        ascii &= *p >= 0x20 && *p < 0x7f;
+    if (ascii) {
+        sqlite3_str_appendall(m, v);
+        return;
+    }
+    const unsigned char *p = (const unsigned char *)v;
+    size_t n = strlen(v);
+    int first = 1;
+    while (n > 0) {
+        /* 45 bytes -> 60 base64 characters, inside a 76-byte word. */
+        size_t k = n < 45 ? n : 45;
+        while (k < n && (p[k] & 0xC0) == 0x80)
+            k--;
+        unsigned char chunk[48];
+        for (size_t i = 0; i < k; i++)
+            chunk[i] = p[i] == '\r' || p[i] == '\n' ? ' ' : p[i];
+        sqlite3_str_appendall(m, first ? "=?UTF-8?B?" : "\r\n =?UTF-8?B?");
+        for (size_t i = 0; i < k; i += 3) {
+            unsigned x = (unsigned)chunk[i] << 16 |
+                         (i + 1 < k ? (unsigned)chunk[i + 1] << 8 : 0) |
+                         (i + 2 < k ? chunk[i + 2] : 0);
+            char o[5] = {b64[x >> 18 & 63], b64[x >> 12 & 63],
+                         i + 1 < k ? b64[x >> 6 & 63] : '=',
+                         i + 2 < k ? b64[x & 63] : '=', 0};
+            sqlite3_str_appendall(m, o);
+        }
+        sqlite3_str_appendall(m, "?=");
+        p += k;
+        n -= k;
+        first = 0;
+    }
+}
+
+/* Append text with every line ending as CRLF (SMTP's), bare LF included. */
+static void append_crlf(sqlite3_str *m, const char *v)
+{
+    for (; *v; v++) {
+        if (*v == '\r')
+            continue;
+        if (*v == '\n')
+            sqlite3_str_appendall(m, "\r\n");
+        else
+            sqlite3_str_appendchar(m, 1, *v);
+    }
+    sqlite3_str_appendall(m, "\r\n");
+}
+
+/* The plain-text mail for the current row of the claim query: the model
+ * template's rendered subject and body when the delivery has them
+ * (columns 16, 17), else the generic event mail. */
 static char *mail_text(relm_serve *sv, sqlite3_stmt *q, const char *to,
                        size_t *len)
 {
@@ -226,27 +312,34 @@ static char *mail_text(relm_serve *sv, sqlite3_stmt *q, const char *to,
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
     const char *from = sv->set.smtp_from[0] ? sv->set.smtp_from
                                             : "relm@localhost";
+    int templated = sqlite3_column_type(q, 17) != SQLITE_NULL;
     sqlite3_str *m = sqlite3_str_new(NULL);
-    /* Titles are the user's text: keep line breaks out of the header. */
-    char subject[200];
-    snprintf(subject, sizeof subject, "%s", col(q, 12));
-    for (char *p = subject; *p; p++)
-        if (*p == '\r' || *p == '\n')
-            *p = ' ';
+    sqlite3_str_appendf(m, "Date: %s\r\nFrom: relm <%s>\r\nTo: <%s>\r\n"
+                           "Subject: ", date, from, to);
+    if (templated) {
+        append_subject(m, col(q, 16));
+    } else {
+        /* Titles are the user's text: keep line breaks out of the header. */
+        char *subject = sqlite3_mprintf("[relm] %s %s %s", col(q, 8),
+                                        col(q, 11), col(q, 12));
+        append_subject(m, subject != NULL ? subject : "[relm]");
+        sqlite3_free(subject);
+    }
     sqlite3_str_appendf(m,
-                        "Date: %s\r\nFrom: relm <%s>\r\nTo: <%s>\r\n"
-                        "Subject: [relm] %s %s %s\r\n"
-                        "Message-ID: <event-%s.delivery-%s@relm>\r\n"
+                        "\r\nMessage-ID: <event-%s.delivery-%s@relm>\r\n"
                         "X-Relm-Event: %s\r\nX-Relm-Event-Id: %s\r\n"
                         "MIME-Version: 1.0\r\n"
-                        "Content-Type: text/plain; charset=utf-8\r\n\r\n",
-                        date, from, to, col(q, 8), col(q, 11), subject,
+                        "Content-Type: text/plain; charset=utf-8\r\n"
+                        "Content-Transfer-Encoding: 8bit\r\n\r\n",
                         col(q, 7), col(q, 0), col(q, 8), col(q, 7));
-    sqlite3_str_appendf(m,
-                        "Event: %s\r\nRelease: %s %s\r\nState: %s (%s)\r\n"
-                        "Time limit: %s\r\nAt: %s\r\nEvent id: %s\r\n",
-                        col(q, 8), col(q, 11), col(q, 12), col(q, 13),
-                        col(q, 14), col(q, 15), col(q, 9), col(q, 7));
+    if (templated)
+        append_crlf(m, col(q, 17));
+    else
+        sqlite3_str_appendf(m,
+                            "Event: %s\r\nRelease: %s %s\r\nState: %s (%s)\r\n"
+                            "Time limit: %s\r\nAt: %s\r\nEvent id: %s\r\n",
+                            col(q, 8), col(q, 11), col(q, 12), col(q, 13),
+                            col(q, 14), col(q, 15), col(q, 9), col(q, 7));
     *len = (size_t)sqlite3_str_length(m);
     char *s = sqlite3_str_finish(m);
     char *out = s != NULL ? malloc(*len + 1) : NULL;
@@ -268,7 +361,7 @@ static transfer *make_transfer(relm_serve *sv, sqlite3_stmt *q)
     t->email = strcmp(col(q, 2), "email") == 0;
     t->event_id = sqlite3_column_int64(q, 7);
     snprintf(t->event, sizeof t->event, "%s", col(q, 8));
-    t->easy = curl_easy_init();
+    t->easy = sv->npool > 0 ? sv->pool[--sv->npool] : curl_easy_init();
     if (t->easy == NULL) {
         free(t);
         return NULL;
@@ -340,39 +433,81 @@ static transfer *make_transfer(relm_serve *sv, sqlite3_stmt *q)
     return t;
 }
 
-/* Claim up to room due deliveries in one transaction (claimed = 1, so a
- * later pass does not start them twice) and start them after the commit:
- * nothing is sent from inside a transaction. Returns how many started. */
-static int claim_batch(relm_serve *sv, double now, int room)
+/* Write the outcomes of one round of finished tries; inside the caller's
+ * transaction. */
+static int write_outcomes(relm_serve *sv, const outcome *out, int n,
+                          relm_diag *d)
+{
+    if (n == 0)
+        return RELM_OK;
+    char now[32];
+    relm_time_format((int64_t)time(NULL), now);
+    sqlite3_stmt *u = relm_store_stmt(
+        sv->s,
+        "UPDATE deliveries SET claimed = 0, attempts = attempts + 1, "
+        "status = CASE ?2 WHEN 1 THEN 'delivered' WHEN 2 THEN 'dead' ELSE "
+        "'queued' END, next_at = ?3, last_error = CASE ?2 WHEN 1 THEN NULL "
+        "ELSE ?4 END, delivered_at = CASE ?2 WHEN 1 THEN ?5 END "
+        "WHERE id = ?1",
+        d);
+    if (u == NULL)
+        return RELM_ERR;
+    for (int i = 0; i < n; i++) {
+        sqlite3_bind_int64(u, 1, out[i].id);
+        sqlite3_bind_int(u, 2, out[i].status);
+        sqlite3_bind_double(u, 3, out[i].next_at);
+        sqlite3_bind_text(u, 4, out[i].reason, -1, SQLITE_STATIC);
+        sqlite3_bind_text(u, 5, now, -1, SQLITE_STATIC);
+        int rc = sqlite3_step(u);
+        sqlite3_reset(u);
+        if (rc != SQLITE_DONE)
+            return relm_store_fail(sv->s, d, "delivery");
+    }
+    return RELM_OK;
+}
+
+/* Claim up to want due deliveries (claimed = 1, so a later pass does not
+ * take them twice) into the ready queue, in one transaction that also
+ * writes the nout outcomes waiting: one commit per round, however many
+ * transfers it covers. Nothing is sent from inside it: the ready ones start
+ * after the commit. Returns how many were claimed, -1 on failure (logged;
+ * the outcomes then stay unwritten and their rows claimed). */
+static int sync_round(relm_serve *sv, double now, int want,
+                      const outcome *out, int nout)
 {
     relm_diag d;
-    transfer *batch[RELM_SERVE_MAX_INFLIGHT];
+    transfer **batch = sv->ready + sv->nready;
     int n = 0;
     if (relm_store_begin(sv->s, &d) != RELM_OK)
         goto fail;
-    sqlite3_stmt *q = relm_store_stmt(
+    if (write_outcomes(sv, out, nout, &d) != RELM_OK)
+        goto fail_tx;
+    sqlite3_stmt *q = want > 0 ? relm_store_stmt(
         sv->s,
         "SELECT d.id, d.attempts, s.channel, s.url, s.recipient, s.secret, "
         "s.id, o.id, o.event, o.at, json_object('id', o.id, 'event', "
         "o.event, 'at', o.at, 'release', json(o.payload)), "
         "o.payload ->> 'number', o.payload ->> 'title', o.payload ->> "
-        "'state', o.payload ->> 'status', o.payload ->> 'deadline' "
+        "'state', o.payload ->> 'status', o.payload ->> 'deadline', "
+        "d.message ->> 'subject', d.message ->> 'body' "
         "FROM deliveries d JOIN subscriptions s ON s.id = "
         "d.subscription_id JOIN outbox o ON o.id = d.outbox_id WHERE "
         "d.status = 'queued' AND d.claimed = 0 AND d.next_at <= ?1 ORDER BY "
         "d.next_at, d.id LIMIT ?2",
-        &d);
-    if (q == NULL)
+        &d) : NULL;
+    if (want > 0 && q == NULL)
         goto fail_tx;
-    sqlite3_bind_double(q, 1, now);
-    sqlite3_bind_int(q, 2, room);
-    while (n < room && sqlite3_step(q) == SQLITE_ROW) {
-        transfer *t = make_transfer(sv, q);
-        if (t == NULL)
-            break;
-        batch[n++] = t;
+    if (q != NULL) {
+        sqlite3_bind_double(q, 1, now);
+        sqlite3_bind_int(q, 2, want);
+        while (n < want && sqlite3_step(q) == SQLITE_ROW) {
+            transfer *t = make_transfer(sv, q);
+            if (t == NULL)
+                break;
+            batch[n++] = t;
+        }
+        sqlite3_reset(q);
     }
-    sqlite3_reset(q);
     sqlite3_stmt *u = relm_store_stmt(
         sv->s, "UPDATE deliveries SET claimed = 1 WHERE id = ?1", &d);
     if (u == NULL)
@@ -388,42 +523,56 @@ static int claim_batch(relm_serve *sv, double now, int room)
     }
     if (relm_store_commit(sv->s, &d) != RELM_OK)
         goto fail_tx;
-    for (int i = 0; i < n; i++) {
-        sv->inflight++;
-        curl_multi_add_handle(sv->multi, batch[i]->easy);
-    }
-    /* libcurl asks for a timer only when its earliest deadline changes; a
-     * handle added while that deadline is unchanged would wait for some
-     * unrelated wake-up. Kick it on the next loop iteration. */
-    if (n > 0)
-        uv_timer_start(&sv->curl_timer, on_curl_timeout, 0, 0);
+    sv->nready += n;
     return n;
 fail_tx:
     relm_store_rollback(sv->s);
 fail:
     for (int i = 0; i < n; i++)
         free_transfer(batch[i]);
-    relm_serve_log(sv, "error", "what", "claim", "code", d.code, "message",
-                   d.msg, RELM_LOG_END);
+    if (nout > 0)
+        sv->stale_claims = 1; /* sent again once nothing is in flight */
+    relm_serve_log(sv, "error", "what", nout > 0 ? "record deliveries"
+                                                 : "claim",
+                   "code", d.code, "message", d.msg, RELM_LOG_END);
     return -1;
+}
+
+/* Start ready transfers while there is room; the oldest claimed first. */
+static void start_ready(relm_serve *sv)
+{
+    int k = 0;
+    while (k < sv->nready && sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
+        sv->inflight++;
+        curl_multi_add_handle(sv->multi, sv->ready[k++]->easy);
+    }
+    if (k == 0)
+        return;
+    sv->nready -= k;
+    memmove(sv->ready, sv->ready + k, (size_t)sv->nready * sizeof *sv->ready);
+    /* libcurl asks for a timer only when its earliest deadline changes; a
+     * handle added while that deadline is unchanged would wait for some
+     * unrelated wake-up. Kick it on the next loop iteration. */
+    uv_timer_start(&sv->curl_timer, on_curl_timeout, 0, 0);
 }
 
 void relm_deliver_start(relm_serve *sv, double now, double *next)
 {
     *next = 0;
-    while (!sv->stopping && sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
-        int room = RELM_SERVE_MAX_INFLIGHT - sv->inflight;
-        int got = claim_batch(sv, now, room);
-        if (got < 0) {
+    if (sv->stopping)
+        return;
+    start_ready(sv);
+    if (sv->nready < RELM_SERVE_READY - RELM_SERVE_MAX_INFLIGHT) {
+        int want = RELM_SERVE_READY - sv->nready;
+        if (sync_round(sv, now, want, NULL, 0) < 0) {
             /* Logged; try again in a second rather than spin. */
             *next = now + 1;
             return;
         }
-        if (got < room)
-            break;
+        start_ready(sv);
     }
-    /* Full: a finished transfer looks again; no timer needed. */
-    if (sv->inflight >= RELM_SERVE_MAX_INFLIGHT)
+    /* Something is ready: a finished transfer starts it; no timer needed. */
+    if (sv->nready > 0)
         return;
     relm_diag d;
     sqlite3_stmt *q = relm_store_stmt(
@@ -480,48 +629,6 @@ static void judge(relm_serve *sv, transfer *t, CURLcode res, outcome *o)
     o->next_at = relm_serve_now() + wait;
 }
 
-/* Write the outcomes of one round of finished tries in one transaction. */
-static void record(relm_serve *sv, outcome *out, int n)
-{
-    relm_diag d;
-    char now[32];
-    relm_time_format((int64_t)time(NULL), now);
-    if (relm_store_begin(sv->s, &d) != RELM_OK)
-        goto fail;
-    sqlite3_stmt *u = relm_store_stmt(
-        sv->s,
-        "UPDATE deliveries SET claimed = 0, attempts = attempts + 1, "
-        "status = CASE ?2 WHEN 1 THEN 'delivered' WHEN 2 THEN 'dead' ELSE "
-        "'queued' END, next_at = ?3, last_error = CASE ?2 WHEN 1 THEN NULL "
-        "ELSE ?4 END, delivered_at = CASE ?2 WHEN 1 THEN ?5 END "
-        "WHERE id = ?1",
-        &d);
-    if (u == NULL)
-        goto fail_tx;
-    for (int i = 0; i < n; i++) {
-        sqlite3_bind_int64(u, 1, out[i].id);
-        sqlite3_bind_int(u, 2, out[i].status);
-        sqlite3_bind_double(u, 3, out[i].next_at);
-        sqlite3_bind_text(u, 4, out[i].reason, -1, SQLITE_STATIC);
-        sqlite3_bind_text(u, 5, now, -1, SQLITE_STATIC);
-        int rc = sqlite3_step(u);
-        sqlite3_reset(u);
-        if (rc != SQLITE_DONE) {
-            relm_store_fail(sv->s, &d, "delivery");
-            goto fail_tx;
-        }
-    }
-    if (relm_store_commit(sv->s, &d) == RELM_OK)
-        return;
-fail_tx:
-    relm_store_rollback(sv->s);
-fail:
-    /* The rows stay claimed: sent again once nothing is in flight. */
-    sv->stale_claims = 1;
-    relm_serve_log(sv, "error", "what", "record deliveries", "code", d.code,
-                   "message", d.msg, RELM_LOG_END);
-}
-
 /* Collect the finished transfers and judge them; the outcomes are written
  * on the next loop iteration (relm_deliver_flush, from serve's idle
  * handle, started only while outcomes wait), so that transfers finishing
@@ -543,6 +650,10 @@ static void check_done(relm_serve *sv)
         o->t = t;
         sv->inflight--;
     }
+    /* Keep the pipe full: the next claimed delivery starts now, not after
+     * the outcomes are written. */
+    if (!sv->stopping)
+        start_ready(sv);
     if (sv->ndone > 0 && !uv_is_active((uv_handle_t *)&sv->flush))
         uv_idle_start(&sv->flush, sv->on_flush);
 }
@@ -553,7 +664,9 @@ void relm_deliver_flush(relm_serve *sv)
     if (n == 0)
         return;
     outcome *out = sv->done;
-    record(sv, out, n);
+    int want = sv->stopping ? 0 : RELM_SERVE_READY - sv->nready;
+    sync_round(sv, relm_serve_now(), want, out, n);
+    sv->log_hold = 1;
     for (int i = 0; i < n; i++) {
         transfer *t = out[i].t;
         char id[32], ev[32], tries[16];
@@ -568,6 +681,9 @@ void relm_deliver_flush(relm_serve *sv)
                        out[i].reason, RELM_LOG_END);
         free_transfer(t);
     }
+    sv->log_hold = 0;
+    fflush(stdout);
     sv->ndone = 0;
+    check_done(sv); /* any finished beyond what one round holds */
     relm_serve_pump(sv, 0);
 }

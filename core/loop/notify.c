@@ -3,6 +3,7 @@
 #include "loop/notify.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,6 +269,78 @@ fail:
     return RELM_ERR;
 }
 
+int relm_notify_replay_hook(relm_store *s, int64_t id, relm_diag *d)
+{
+    return admin_update(s, _("no dead hook run with that id (see "
+                             "relm.notify.dead())"),
+                        "UPDATE hook_runs SET status = 'queued', attempts = "
+                        "0, next_at = 0, last_error = NULL WHERE id = ?1 AND "
+                        "status = 'dead'",
+                        id, "hook_run", "replay", d);
+}
+
+int relm_notify_group_address(relm_store *s, const char *group,
+                              const char *email, relm_diag *d)
+{
+    if (email[0] != '\0' && !plausible_address(email))
+        return relm_diag_set(d, "invalid_field",
+                             _("email: '%s' is not an address like "
+                               "ops@example.org"),
+                             email);
+    if (relm_auth_begin_admin(s, "notify.address", d) != RELM_OK)
+        return RELM_ERR;
+    int64_t gid = 0;
+    int rc = relm_store_lookup(s, "SELECT id FROM groups WHERE name = ?1",
+                               group, &gid, d);
+    if (rc == RELM_NOT_FOUND)
+        relm_diag_set(d, "not_found", _("no group named '%s'"), group);
+    if (rc != RELM_OK)
+        goto fail;
+    sqlite3_stmt *st = relm_store_stmt(
+        s,
+        email[0] != '\0'
+            ? "INSERT INTO group_addresses (group_id, email) VALUES (?1, ?2) "
+              "ON CONFLICT (group_id) DO UPDATE SET email = excluded.email"
+            : "DELETE FROM group_addresses WHERE group_id = ?1",
+        d);
+    if (st == NULL)
+        goto fail;
+    sqlite3_bind_int64(st, 1, gid);
+    if (email[0] != '\0')
+        sqlite3_bind_text(st, 2, email, -1, SQLITE_STATIC);
+    rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) {
+        relm_store_fail(s, d, "notify.address");
+        goto fail;
+    }
+    sqlite3_stmt *js = relm_store_stmt(s, "SELECT json_object('email', ?1)",
+                                       d);
+    if (js == NULL)
+        goto fail;
+    sqlite3_bind_text(js, 1, email, -1, SQLITE_STATIC);
+    char *snap = sqlite3_step(js) == SQLITE_ROW
+                     ? strdup((const char *)sqlite3_column_text(js, 0))
+                     : NULL;
+    sqlite3_reset(js);
+    rc = log_commit(s, "group", gid, "address", snap, d);
+    free(snap);
+    return rc;
+fail:
+    relm_store_rollback(s);
+    return RELM_ERR;
+}
+
+/* 1 when path names a directory this process can read. */
+static int readable_dir(const char *path)
+{
+    DIR *dir = opendir(path);
+    if (dir == NULL)
+        return 0;
+    closedir(dir);
+    return 1;
+}
+
 /* Check value for setting key; RELM_OK or invalid_field. */
 static int check_setting(const char *key, const char *value, relm_diag *d)
 {
@@ -318,6 +391,12 @@ static int check_setting(const char *key, const char *value, relm_diag *d)
             return relm_diag_set(d, "invalid_field",
                                  "smtp_tls must be \"none\", \"try\" or "
                                  "\"require\", got '%s'", value);
+    } else if (strcmp(key, "hooks_dir") == 0) {
+        if (value[0] != '\0' && !readable_dir(value))
+            return relm_diag_set(d, "invalid_field",
+                                 _("hooks_dir must be a directory relm can "
+                                   "read (or \"\" for none), got '%s'"),
+                                 value);
     } else {
         return relm_diag_set(d, "invalid_field",
                              "unknown setting '%s' (see docs/serve.md)", key);

@@ -38,12 +38,22 @@ int relm_notify_replay(relm_store *s, int64_t id, relm_diag *d);
 int relm_notify_purge(relm_store *s, int64_t id, const char *before,
                       int64_t *n, relm_diag *d);
 
+/* Queue dead hook run id (relm.on, see loop/hooks.h) again with a fresh
+ * count of tries (admin only). Errors: permission_denied, not_found. */
+int relm_notify_replay_hook(relm_store *s, int64_t id, relm_diag *d);
+
+/* Give group its own e-mail address (admin only; "" removes it, and mail
+ * to the group goes to its members' addresses). Errors: invalid_field (not
+ * an address), not_found (no such group), permission_denied. */
+int relm_notify_group_address(relm_store *s, const char *group,
+                              const char *email, relm_diag *d);
+
 /* Set one of serve's settings (admin only), checked: sla_warning_percent
  * (1..99), max_tries (>= 1), backoff_seconds (> 0), timeout_seconds (> 0),
  * smtp_url (smtp:// or smtps://), smtp_from (an address), smtp_tls
  * ("none", "try" or "require"), due_lead_seconds and
- * planned_start_lead_seconds (>= 0), outbox_keep_days (> 0). Errors:
- * invalid_field. */
+ * planned_start_lead_seconds (>= 0), outbox_keep_days (> 0), hooks_dir
+ * (a readable directory, or "" for none). Errors: invalid_field. */
 int relm_notify_set(relm_store *s, const char *key, const char *value,
                     relm_diag *d);
 

@@ -101,7 +101,9 @@ void relm_serve_log(relm_serve *sv, const char *msg, ...)
     if (sv->log_json)
         putchar('}');
     putchar('\n');
-    fflush(stdout);
+    /* A round of deliveries logs many lines: flushed once at its end. */
+    if (!sv->log_hold)
+        fflush(stdout);
 }
 
 /* ---- settings ----------------------------------------------------------- */
@@ -124,6 +126,8 @@ static void load_settings(relm_serve *sv)
     t->planned_start_lead =
         relm_notify_setting_num(sv->s, "planned_start_lead_seconds", 86400);
     t->keep_days = relm_notify_setting_num(sv->s, "outbox_keep_days", 30);
+    relm_notify_setting_str(sv->s, "hooks_dir", "", t->hooks_dir,
+                            sizeof t->hooks_dir);
 }
 
 /* ---- the loop ----------------------------------------------------------- */
@@ -147,11 +151,12 @@ void relm_serve_pump(relm_serve *sv, int sla)
         relm_schedule_pass(sv, now, &sv->schedule_next);
     /* An outcome that could not be written left its row claimed; with
      * nothing in flight every claim is such a one: send them again. */
-    if (sv->stale_claims && sv->inflight == 0) {
+    if (sv->stale_claims && sv->inflight == 0 && sv->nready == 0) {
         relm_deliver_release_claims(sv);
         sv->stale_claims = 0;
     }
     relm_deliver_start(sv, relm_serve_now(), &send_next);
+    relm_hooks_pass(sv, relm_serve_now(), sla);
     /* Pruning is idle work: nothing in flight, nothing due now. A commit
      * (new events) while busy makes it due for the next idle moment. */
     int idle = sv->inflight == 0 && (send_next == 0 || send_next > now);
@@ -170,6 +175,8 @@ void relm_serve_pump(relm_serve *sv, int sla)
     if (send_next > 0 && sv->inflight < RELM_SERVE_MAX_INFLIGHT &&
         (next == 0 || send_next < next))
         next = send_next;
+    if (sv->hooks_next > 0 && (next == 0 || sv->hooks_next < next))
+        next = sv->hooks_next;
     uv_timer_stop(&sv->due);
     if (next > 0) {
         double ms = (next - relm_serve_now()) * 1000;
@@ -283,6 +290,7 @@ static void on_signal(uv_signal_t *h, int signum)
         load_settings(sv);
         reload(sv, 0);
         relm_sla_load_rules(sv);
+        relm_hooks_reload(sv);
         relm_serve_pump(sv, 1);
         return;
     }
@@ -350,6 +358,7 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     sv.escalate = opts->escalate;
     sv.escalate_ctx = opts->escalate_ctx;
     sv.escalation_pcts = opts->escalation_pcts;
+    sv.hooks = opts->hooks;
     int lock_fd = -1;
     if (take_lock(s, &lock_fd) != 0)
         return 1;
@@ -369,6 +378,7 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     }
     load_settings(&sv);
     relm_deliver_release_claims(&sv);
+    relm_hooks_start(&sv);
     uv_handle_t *hs[] = {(uv_handle_t *)&sv.watch, (uv_handle_t *)&sv.due,
                          (uv_handle_t *)&sv.curl_timer,
                          (uv_handle_t *)&sv.sig_term,
@@ -400,7 +410,11 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
         relm_serve_log(&sv, "listening", where, eq + 1, RELM_LOG_END);
     }
     relm_sla_load_rules(&sv);
-    relm_serve_pump(&sv, 1);
+    /* Start what is queued before the first look at every open release,
+     * from the loop, so the transfers' connects overlap that scan. */
+    double queued_next;
+    relm_deliver_start(&sv, relm_serve_now(), &queued_next);
+    uv_timer_start(&sv.due, on_due, 0, 0);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */
     while (sv.closing > 0)

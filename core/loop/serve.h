@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "base/store.h"
+#include "loop/hooks.h"
 
 struct uv_loop_s;
 
@@ -66,6 +67,7 @@ typedef struct relm_serve_opts {
     int (*start)(void *ctx, char *where, size_t size);
     void (*stop)(void *ctx);
     void *start_ctx;
+    const relm_hooks_iface *hooks; /* runs relm.on hooks (NULL: none) */
 } relm_serve_opts;
 
 /* Run until SIGTERM or SIGINT on loop (the host's), then finish the

@@ -9,8 +9,12 @@
 
 #include "base/store.h"
 #include "loop/serve.h"
+#include "loop/hooks.h"
 
 enum { RELM_SERVE_MAX_INFLIGHT = 64 };
+/* Claimed deliveries kept ready to start the moment a transfer ends, so
+ * the pipe stays full while the next batch is claimed. */
+enum { RELM_SERVE_READY = 2 * RELM_SERVE_MAX_INFLIGHT };
 
 typedef struct relm_serve_settings {
     double warning_percent;  /* SLA warning at this share of the allowance */
@@ -23,6 +27,7 @@ typedef struct relm_serve_settings {
     double due_lead;         /* activity.due: seconds before the due moment */
     double planned_start_lead; /* release.planned_start: seconds before */
     double keep_days;        /* delivered events kept this long */
+    char hooks_dir[1024];    /* relm.on hook files ("": none) */
 } relm_serve_settings;
 
 struct relm_outcome;
@@ -48,6 +53,11 @@ typedef struct relm_serve {
     uv_idle_t flush;         /* active while outcomes wait to be written */
     struct relm_outcome *done; /* RELM_SERVE_MAX_INFLIGHT of them */
     int ndone;
+    struct transfer **ready; /* claimed, not started (RELM_SERVE_READY) */
+    int nready;
+    int log_hold;            /* 1: relm_serve_log leaves stdout unflushed */
+    CURL **pool;             /* easy handles kept for reuse (deliver.c) */
+    int npool;
     void (*on_flush)(uv_idle_t *h);
     relm_serve_reload_fn reload;
     void *reload_ctx;
@@ -61,6 +71,12 @@ typedef struct relm_serve {
     void *escalate_ctx;
     void (*stop)(void *ctx);
     void *stop_ctx;
+    const relm_hooks_iface *hooks; /* NULL: no hooks run */
+    int hooks_ok;            /* the hook files loaded: fan events out */
+    int hooks_count;         /* how many relm.on they declare */
+    char hooks_dir_loaded[1024];
+    double hooks_next;       /* the next hook run due (0 = none) */
+    int64_t hooks_cursor;    /* events up to this one are fanned out */
 } relm_serve;
 
 /* Seconds since the epoch, with a fraction. */
@@ -111,5 +127,13 @@ void relm_deliver_close(relm_serve *sv);
 /* Record the outcomes of the transfers finished since the last call, log
  * them, and look for more work. */
 void relm_deliver_flush(relm_serve *sv);
+
+/* Hooks (hooks.c). start: release a killed serve's claims, load the
+ * hook files. reload: load them again (SIGHUP, a new hooks_dir). pass: fan
+ * new events out to hook runs, run those due, set hooks_next; changed: a
+ * commit elsewhere may have queued runs (a replay), so look in the table. */
+void relm_hooks_start(relm_serve *sv);
+void relm_hooks_reload(relm_serve *sv);
+void relm_hooks_pass(relm_serve *sv, double now, int changed);
 
 #endif

@@ -112,6 +112,16 @@ static int l_notify_set(lua_State *L)
     return 0;
 }
 
+/* address(group, email): "" removes the group's address. Stack: [-0, +0]. */
+static int l_notify_address(lua_State *L)
+{
+    relm_diag d;
+    if (relm_notify_group_address(relm_host_store(L), luaL_checkstring(L, 1),
+                                  luaL_checkstring(L, 2), &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    return 0;
+}
+
 /* Open relm.core.notify: pushes the module table (with __doc). */
 int luaopen_relm_notify(lua_State *L)
 {
@@ -121,6 +131,7 @@ int luaopen_relm_notify(lua_State *L)
         {"replay", l_notify_replay},
         {"purge", l_notify_purge},
         {"set", l_notify_set},
+        {"address", l_notify_address},
         {NULL, NULL},
     };
     luaL_newlib(L, fns);

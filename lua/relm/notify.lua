@@ -2,6 +2,7 @@
 -- to events, see each channel's queue, inspect and replay dead letters.
 -- `relm serve` delivers; see docs/notifications.md.
 local C = require "relm.core.notify"
+local i18n = require "relm.i18n"
 
 local M = {}
 
@@ -52,7 +53,7 @@ end
 function M.subscriptions()
     local out = {}
     for _, r in ipairs(relm.sql([[SELECT id, channel, url, recipient, events,
-        secret IS NOT NULL AS signed, active FROM subscriptions ORDER BY id]])) do
+        secret IS NOT NULL AS signed, active FROM subscriptions WHERE events <> '[]' ORDER BY id]])) do
         local events = {}
         for _, e in ipairs(relm.sql("SELECT value FROM json_each(?1) ORDER BY key", r.events)) do
             events[#events + 1] = e.value
@@ -63,41 +64,92 @@ function M.subscriptions()
     return out
 end
 
----Per channel ("webhook", "email"): queued (waiting to be sent or retried),
----delivered, failed (queued after at least one failed try), dead.
+---Per channel ("webhook", "email", and "hook" for the relm.on hooks serve
+---runs): queued (waiting to be sent or retried), delivered (a hook: run
+---without error), failed (queued after at least one failed try), dead.
 ---@return table<string, {queued: integer, delivered: integer, failed: integer, dead: integer}>
 function M.status()
     local out = {}
-    for _, ch in ipairs({ "webhook", "email" }) do
+    for _, ch in ipairs({ "webhook", "email", "hook" }) do
         out[ch] = { queued = 0, delivered = 0, failed = 0, dead = 0 }
     end
     for _, r in ipairs(relm.sql([[SELECT s.channel,
             sum(d.status = 'queued') AS queued, sum(d.status = 'delivered') AS delivered,
             sum(d.status = 'queued' AND d.attempts > 0) AS failed, sum(d.status = 'dead') AS dead
-        FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id GROUP BY s.channel]])) do
+        FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id GROUP BY s.channel
+        UNION ALL SELECT 'hook', sum(status = 'queued'), sum(status = 'done'),
+            sum(status = 'queued' AND attempts > 0), sum(status = 'dead') FROM hook_runs]])) do
         out[r.channel] = { queued = r.queued or 0, delivered = r.delivered or 0,
             failed = r.failed or 0, dead = r.dead or 0 }
     end
     return out
 end
 
----The dead letters: deliveries given up on, oldest first, with the reason.
----Replay one with relm.notify.replay(id).
+---The dead letters, oldest first, with the reason: deliveries given up on
+---(kind "delivery") and hook runs (kind "hook": channel "hook", target the
+---hook's file:line). Replay one with relm.notify.replay(id) or, for a hook,
+---relm.notify.replay(id, "hook").
 ---@return table[]
 function M.dead()
-    return relm.sql([[SELECT d.id, d.subscription_id AS subscription, s.channel,
+    return relm.sql([[SELECT 'delivery' AS kind, d.id, d.subscription_id AS subscription, s.channel,
             CASE s.channel WHEN 'email' THEN s.recipient ELSE s.url END AS target, o.id AS event_id,
             o.event, o.release_id AS release, d.attempts, d.last_error AS reason
         FROM deliveries d JOIN subscriptions s ON s.id = d.subscription_id
-        JOIN outbox o ON o.id = d.outbox_id WHERE d.status = 'dead' ORDER BY d.id]])
+        JOIN outbox o ON o.id = d.outbox_id WHERE d.status = 'dead'
+        UNION ALL SELECT 'hook', r.id, NULL, 'hook', r.hook, o.id, o.event, o.release_id, r.attempts,
+            r.last_error FROM hook_runs r JOIN outbox o ON o.id = r.outbox_id WHERE r.status = 'dead'
+        ORDER BY 1, 2]])
 end
 
----Queue dead delivery id again with a fresh count of tries (admin only).
----Raises not_found, permission_denied.
+---Queue a dead letter again with a fresh count of tries (admin only): a
+---delivery, or with kind "hook" a hook run (ids as relm.notify.dead()
+---lists them). Raises not_found, permission_denied.
 ---@param id integer
-function M.replay(id)
+---@param kind? "delivery"|"hook"
+function M.replay(id, kind)
     need_id("replay", id)
-    C.replay(id)
+    if kind == "hook" then
+        require("relm.core.hooks").replay(id)
+    elseif kind == nil or kind == "delivery" then
+        C.replay(id)
+    else
+        relm.error("invalid_argument",
+            i18n._("relm.notify.replay: argument #2 (kind) must be \"delivery\" or \"hook\""), 2)
+    end
+end
+
+---Give a group its own e-mail address (admin only): a template addressed
+---to the group ("group" for the release's, "group:NAME") goes there;
+---without one it goes to each member that has an address. email = "" (or
+---false) removes it. Raises invalid_field, not_found, permission_denied.
+---@param spec {group: string, email: string|false}
+function M.address(spec)
+    need_table("address", spec)
+    for k in pairs(spec) do
+        if k ~= "group" and k ~= "email" then
+            relm.error("invalid_field", i18n._("relm.notify.address: unknown field '%s' (group, email)")
+                :format(tostring(k)), 2)
+        end
+    end
+    if type(spec.group) ~= "string" then
+        relm.error("invalid_field", i18n._("relm.notify.address: group must be a group name"), 2)
+    end
+    if spec.email ~= false and type(spec.email) ~= "string" then
+        relm.error("invalid_field", i18n._("relm.notify.address: email must be an address, or false to remove it"),
+            2)
+    end
+    C.address(spec.group, spec.email or "")
+end
+
+---The groups' own e-mail addresses: {group = email}.
+---@return table<string, string>
+function M.addresses()
+    local out = {}
+    for _, r in ipairs(relm.sql([[SELECT g.name, a.email FROM group_addresses a
+        JOIN groups g ON g.id = a.group_id]])) do
+        out[r.name] = r.email
+    end
+    return out
 end
 
 ---Delete dead letters for good (admin only): opts.id = one dead delivery,
@@ -134,13 +186,15 @@ local SETTINGS = {
     due_lead_seconds = "number", planned_start_lead_seconds = "number", outbox_keep_days = "number",
     -- read when `serve --listen` starts (docs/http.md)
     http_header_timeout_seconds = "number", http_max_body_bytes = "number",
+    hooks_dir = "string",
 }
 
 ---Change serve's settings (admin only), read by a running serve on its
 ---next pass: sla_warning_percent (75), max_tries (8), backoff_seconds (1),
 ---timeout_seconds (10), smtp_url, smtp_from, smtp_tls ("none", "try",
 ---"require"; default "try"), due_lead_seconds (3600), planned_start_lead_seconds
----(86400), outbox_keep_days (30), and at the start of `serve --listen`
+---(86400), outbox_keep_days (30), hooks_dir (the directory of relm.on hook
+---files; "" for none), and at the start of `serve --listen`
 ---http_header_timeout_seconds (10) and http_max_body_bytes (1048576).
 ---Raises invalid_field, permission_denied.
 ---@param settings table

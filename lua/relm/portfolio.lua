@@ -4,6 +4,7 @@
 local i18n = require "relm.i18n"
 local P = require "relm.core.portfolio"
 local cjson = require "cjson"
+local template = require "relm.template"
 
 local M = {}
 
@@ -18,23 +19,6 @@ local ACTIVITY_KEYS = {
     title = "string", description = "string", group = "string", assignee = "string",
     estimate_hours = "number", order = "number",
 }
-
--- A template text: a string, or one per language {en = "...", pt_BR =
--- "...", es = "..."} with English among them (the fallback).
-local function is_text(v)
-    if type(v) == "string" then
-        return true
-    end
-    if type(v) ~= "table" or type(v.en) ~= "string" then
-        return false
-    end
-    for lang, text in pairs(v) do
-        if type(lang) ~= "string" or type(text) ~= "string" then
-            return false
-        end
-    end
-    return true
-end
 
 -- "a, b, c": the names of a field table, sorted, for "unknown field" messages.
 local function known(keys)
@@ -86,7 +70,7 @@ local function activity(where, a, i)
 end
 
 -- Check and flatten one model of a template into what the core stores.
-local function normalise_model(file, pname, name, spec)
+local function normalise_model(file, pname, name, spec, line)
     local where = ("%s: portfolio '%s', model '%s'"):format(file, pname, name)
     for k, v in pairs(spec) do
         if MODEL_KEYS[k] == nil then
@@ -111,13 +95,16 @@ local function normalise_model(file, pname, name, spec)
     if pct ~= nil and (math.type(pct) ~= "integer" or pct <= 0 or pct >= 100) then
         bad(where, i18n._("sla_warning_percent must be an integer 1-99"))
     end
-    for k, v in pairs(spec.email or {}) do
+    for k, t in pairs(spec.email or {}) do
         if not EMAIL_KEYS[k] then
             bad(where, i18n._("email: unknown template '") .. tostring(k) .. i18n._("' (creation, actions, closure)"))
         end
-        if not is_text(v) then
-            bad(where, i18n._("email: template '%s' must be a text, or one per language like "
-                .. "{ en = \"...\", pt_BR = \"...\", es = \"...\" }"):format(k))
+        -- Placeholders and recipients are checked now, at the model's line,
+        -- rather than found wrong when serve renders the mail.
+        local problem = template.check(t)
+        if problem then
+            bad(("%s:%d: portfolio '%s', model '%s'"):format(file, line or 0, pname, name),
+                "email." .. k .. ": " .. problem)
         end
     end
     local prefill = { planning = {}, deployment = {}, notes = {} }
@@ -183,6 +170,7 @@ local function read_template(path)
         end
     end
     function env.model(name)
+        local line = debug.getinfo(2, "l").currentline
         if type(name) ~= "string" then
             bad(file, i18n._('write model "name" { workflow = "...", ... }'))
         end
@@ -204,7 +192,7 @@ local function read_template(path)
             for k, v in pairs(spec) do
                 full[k] = v
             end
-            result.models[#result.models + 1] = normalise_model(file, result.name, name, full)
+            result.models[#result.models + 1] = normalise_model(file, result.name, name, full, line)
         end
     end
     setmetatable(env, {
@@ -293,7 +281,7 @@ local function decode_model(r)
     r.templates_by_language = cjson.decode(r.templates)
     r.templates = {}
     for k, v in pairs(r.templates_by_language) do
-        r.templates[k] = i18n.label(v)
+        r.templates[k] = template.localize(v)
     end
     r.prefill = json.decode(r.prefill)
     return r
@@ -426,7 +414,7 @@ function M.template(templates, name)
         relm.error("invalid_argument",
             i18n._("relm.portfolio.template: arguments must be a model's templates and a name"), 2)
     end
-    return i18n.label(templates[name])
+    return template.localize(templates[name])
 end
 
 return M

@@ -46,6 +46,7 @@ for rep in $(seq "$REPS"); do
             f:write(r.body, "\n")
         end
         f:close()' > /dev/null
+    : > "$BENCH_TMP/serve.log" # else the wait below may count the last rep's lines
     "$RELM_BIN" --db "$db" serve --log json > "$BENCH_TMP/serve.log" & servepid=$!
     while [ "$(grep -c '"msg":"delivered"' "$BENCH_TMP/serve.log" || true)" -lt "$N" ]; do
         sleep 0.05
