@@ -64,7 +64,11 @@ describe("relm serve killed with SIGKILL", function()
             #want, n, dups, claimed))
         assert.are.same({}, stray)
         assert.is_true(dups <= claimed, dups .. " duplicates, " .. claimed .. " claimed")
-        assert.is_true(claimed <= kills * 64)
+        -- A serve claims at most 64 transfers in flight plus 128 ready to
+        -- start (core/loop/serve_int.h); only those in flight can have been
+        -- sent, so at most 64 duplicates per kill.
+        assert.is_true(claimed <= kills * (64 + 128), claimed .. " claimed at " .. kills .. " kills")
+        assert.is_true(dups <= kills * 64, dups .. " duplicates at " .. kills .. " kills")
         local missing = {}
         for _, w in ipairs(want) do
             if not got[w.id] then
