@@ -240,7 +240,7 @@ relm_calendar *relm_calendar_compile(const relm_calendar_spec *spec,
     }
     relm_calendar *c = calloc(1, sizeof *c);
     if (c == NULL) {
-        relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+        relm_diag_set(d, "out_of_memory", _("calendar: out of memory"));
         return NULL;
     }
     for (int w = 0; w < 7; w++) {
@@ -286,7 +286,7 @@ relm_calendar *relm_calendar_compile(const relm_calendar_spec *spec,
     if (spec->nholidays > 0) {
         c->hol = malloc((size_t)spec->nholidays * sizeof *c->hol);
         if (c->hol == NULL) {
-            relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+            relm_diag_set(d, "out_of_memory", _("calendar: out of memory"));
             goto fail;
         }
     }
@@ -306,7 +306,7 @@ relm_calendar *relm_calendar_compile(const relm_calendar_spec *spec,
     if (c->nhol > 1) /* qsort may not be given NULL, even for none */
         qsort(c->hol, (size_t)c->nhol, sizeof *c->hol, cmp_i64);
     if (load_zone(c, spec->tz) != 0) {
-        relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+        relm_diag_set(d, "out_of_memory", _("calendar: out of memory"));
         goto fail;
     }
     return c;
@@ -502,7 +502,7 @@ static int read_row(relm_store *s, const char *name, char **row,
     *nh = sqlite3_column_int(q, 2);
     sqlite3_reset(q);
     if (*row == NULL)
-        return relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+        return relm_diag_set(d, "out_of_memory", _("calendar: out of memory"));
     return RELM_OK;
 }
 
@@ -537,7 +537,7 @@ static relm_calendar *load(relm_store *s, const char *name, const char *tz,
         hol = calloc((size_t)nh, sizeof *hol);
         holp = calloc((size_t)nh, sizeof *holp);
         if (hol == NULL || holp == NULL) {
-            relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+            relm_diag_set(d, "out_of_memory", _("calendar: out of memory"));
             goto out;
         }
         q = relm_store_stmt(s, "SELECT v.value FROM calendars c, "
@@ -598,7 +598,7 @@ const relm_calendar *relm_calendar_lookup(relm_store *s, const char *name,
             if (v == NULL) {
                 relm_calendar_free(c);
                 free(row);
-                relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+                relm_diag_set(d, "out_of_memory", _("calendar: out of memory"));
                 return NULL;
             }
             cache.v = v;
@@ -700,7 +700,7 @@ int relm_calendar_define(relm_store *s, const relm_calendar_spec *spec,
     char *after = NULL;
     int rc = RELM_ERR;
     if (hours_json == NULL || hol_json == NULL) {
-        relm_diag_set(d, "out_of_memory", "calendar: out of memory");
+        relm_diag_set(d, "out_of_memory", _("calendar: out of memory"));
         goto out;
     }
     if (relm_auth_begin_admin(s, "define a calendar", d) != RELM_OK)

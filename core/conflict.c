@@ -76,7 +76,7 @@ static relm_graph *graph(ctx *c)
     if (c->g == NULL)
         c->g = c->own = relm_graph_new();
     if (c->g == NULL)
-        relm_diag_set(c->d, "out_of_memory", "out of memory");
+        relm_diag_set(c->d, "out_of_memory", _("out of memory"));
     return c->g;
 }
 
@@ -143,7 +143,7 @@ static relm_conflict *add(ctx *c, int kind, int64_t ci, char *path)
         relm_conflict *v = realloc(o->v, cap * sizeof *v);
         if (v == NULL) {
             free(path);
-            relm_diag_set(c->d, "out_of_memory", "out of memory");
+            relm_diag_set(c->d, "out_of_memory", _("out of memory"));
             return NULL;
         }
         o->v = v;
@@ -183,7 +183,7 @@ static int scheduled_hit(ctx *c, other_ci *o, int64_t mine, char *path)
     if (x == NULL)
         return RELM_ERR;
     if (x->path == NULL && (x->path = strdup(x->ci)) == NULL)
-        return relm_diag_set(c->d, "out_of_memory", "out of memory");
+        return relm_diag_set(c->d, "out_of_memory", _("out of memory"));
     x->other_id = o->rel;
     snprintf(x->other, sizeof x->other, "%s", o->number);
     snprintf(x->starts, sizeof x->starts, "%s", o->starts);
@@ -193,7 +193,7 @@ static int scheduled_hit(ctx *c, other_ci *o, int64_t mine, char *path)
                     x->ci, o->number, o->starts, o->ends, x->path);
     return x->reason != NULL ? RELM_OK
                              : relm_diag_set(c->d, "out_of_memory",
-                                             "out of memory");
+                                             _("out of memory"));
 }
 
 static int scheduled(ctx *c)
@@ -220,7 +220,7 @@ static int scheduled(ctx *c)
             if (w == NULL) {
                 sqlite3_reset(st);
                 free(v);
-                return relm_diag_set(c->d, "out_of_memory", "out of memory");
+                return relm_diag_set(c->d, "out_of_memory", _("out of memory"));
             }
             v = w;
         }
@@ -388,7 +388,7 @@ static int window_hit(ctx *c, int kind, int64_t wid, const char *wname,
                         x->ci, c->ps, c->pe, wname, path);
     return x->reason != NULL ? RELM_OK
                              : relm_diag_set(c->d, "out_of_memory",
-                                             "out of memory");
+                                             _("out of memory"));
 }
 
 static int windows(ctx *c)
@@ -417,7 +417,7 @@ static int windows(ctx *c)
             if (x == NULL) {
                 sqlite3_reset(st);
                 free(w);
-                return relm_diag_set(c->d, "out_of_memory", "out of memory");
+                return relm_diag_set(c->d, "out_of_memory", _("out of memory"));
             }
             w = x;
         }
@@ -439,7 +439,7 @@ static int windows(ctx *c)
     int *inside = calloc(c->nci ? c->nci : 1, sizeof *inside);
     rc = paths && inside
              ? RELM_OK
-             : relm_diag_set(c->d, "out_of_memory", "out of memory");
+             : relm_diag_set(c->d, "out_of_memory", _("out of memory"));
     for (int pass = 0; rc == RELM_OK && pass < 2; pass++) {
         for (size_t k = 0; rc == RELM_OK && k < n; k++) {
             span_probe p = {.ps = c->ps_e, .pe = c->pe_e};
@@ -529,7 +529,7 @@ static int person(ctx *c)
                         x->ends);
         if (x->reason == NULL) {
             sqlite3_reset(st);
-            return relm_diag_set(c->d, "out_of_memory", "out of memory");
+            return relm_diag_set(c->d, "out_of_memory", _("out of memory"));
         }
     }
     return rc == RELM_ERR ? RELM_ERR : RELM_OK;
@@ -590,7 +590,7 @@ static int load(ctx *c, int *active)
                 c->ci_type = b;
             if (a == NULL || b == NULL) {
                 sqlite3_reset(st);
-                return relm_diag_set(c->d, "out_of_memory", "out of memory");
+                return relm_diag_set(c->d, "out_of_memory", _("out of memory"));
             }
         }
         c->ci[c->nci] = sqlite3_column_int64(st, 0);
@@ -702,7 +702,7 @@ int relm_conflict_refresh(relm_store *s, relm_graph *g, size_t *done,
             int64_t *v = realloc(ids, (cap = cap ? cap * 2 : 64) * sizeof *v);
             if (v == NULL) {
                 sqlite3_reset(st);
-                rc = relm_diag_set(d, "out_of_memory", "out of memory");
+                rc = relm_diag_set(d, "out_of_memory", _("out of memory"));
                 break;
             }
             ids = v;

@@ -461,7 +461,7 @@ static int prepare_value(relm_store *s, const fieldspec *sp,
     case K_PERCENT:
         if (v->type != RELM_FV_INT || v->i <= 0 || v->i >= 100)
             return relm_diag_set(d, "invalid_field",
-                                 "%s: must be an integer 1-99", sp->name);
+                                 _("%s: must be an integer 1-99"), sp->name);
         return RELM_OK;
     case K_SECONDS:
         if (v->type != RELM_FV_INT || v->i <= 0)
@@ -1516,7 +1516,7 @@ static int conflict_gate(relm_store *s, int64_t id,
         size_t n = (given ? strlen(given) + 2 : 0) + strlen(kept) + 64;
         *note = malloc(n);
         if (*note == NULL)
-            rc = relm_diag_set(d, "out_of_memory", "out of memory");
+            rc = relm_diag_set(d, "out_of_memory", _("out of memory"));
         else
             snprintf(*note, n, "%s%s%s%s", given ? given : "",
                      given ? "\n" : "", _("Conflicts: "), kept);

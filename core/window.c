@@ -351,7 +351,7 @@ static int window_json(relm_store *s, int64_t id, char **json, relm_diag *d)
     sqlite3_bind_int64(st, 1, id);
     *json = relm_store_text(st);
     return *json != NULL ? RELM_OK
-                         : relm_diag_set(d, "out_of_memory", "out of memory");
+                         : relm_diag_set(d, "out_of_memory", _("out of memory"));
 }
 
 int relm_window_add(relm_store *s, const relm_window_spec *w, int64_t *id,
@@ -362,7 +362,7 @@ int relm_window_add(relm_store *s, const relm_window_spec *w, int64_t *id,
         return RELM_ERR;
     int64_t *ids = calloc(w->nscope, sizeof *ids);
     if (ids == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     if (relm_auth_begin_cmdb(s, _("defining a freeze window"), d) != RELM_OK) {
         free(ids);
         return RELM_ERR;
@@ -486,7 +486,7 @@ int relm_window_get(relm_store *s, const char *name, char **json,
     if (*json == NULL && name != NULL)
         return relm_diag_set(d, "not_found", _("no window named '%s'"), name);
     if (*json == NULL)
-        return relm_diag_set(d, "out_of_memory", "out of memory");
+        return relm_diag_set(d, "out_of_memory", _("out of memory"));
     return RELM_OK;
 }
 

@@ -423,7 +423,7 @@ static int start_http(void *ctx, char *where, size_t size)
             return 0;
         }
     }
-    fprintf(stderr, "relm: serve: %s\n", relm_lua_error_string(L, -1));
+    fprintf(stderr, _("relm: serve: %s\n"), relm_lua_error_string(L, -1));
     lua_settop(L, 0);
     return 1;
 }

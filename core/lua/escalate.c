@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "lua/escalate.h"
 #include "lua/host.h"
 
@@ -13,7 +14,7 @@ static int push_fn(lua_State *L, const char *fn)
     lua_getglobal(L, "require");
     lua_pushstring(L, "relm.escalation");
     if (relm_host_pcall(L, 1, 1) != LUA_OK) {
-        fprintf(stderr, "relm: serve: escalation rules: %s\n",
+        fprintf(stderr, _("relm: serve: escalation rules: %s\n"),
                 relm_lua_error_string(L, -1));
         lua_pop(L, 1);
         return 0;

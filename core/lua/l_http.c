@@ -209,7 +209,7 @@ static void handle_as(http_state *st, const relm_http_request *req,
     int rc = relm_host_pcall(L, 1, 4);
     st->cur = NULL;
     if (rc != LUA_OK) {
-        fprintf(stderr, "relm: http: %s\n", relm_lua_error_string(L, -1));
+        fprintf(stderr, _("relm: http: %s\n"), relm_lua_error_string(L, -1));
         fail(res, 500, "internal", _("the request failed inside relm"));
     } else {
         res->status = (int)lua_tointeger(L, top + 1);

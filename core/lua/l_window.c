@@ -40,7 +40,7 @@ static int l_window_add(lua_State *L)
     size_t n = (size_t)lua_rawlen(L, 9);
     const char **names = calloc(n ? n : 1, sizeof *names);
     if (names == NULL)
-        return luaL_error(L, "out of memory");
+        return luaL_error(L, _("out of memory"));
     for (size_t i = 0; i < n; i++) {
         lua_rawgeti(L, 9, (lua_Integer)i + 1);
         names[i] = lua_tostring(L, -1); /* anchored in the table */

@@ -684,7 +684,7 @@ function M.act(id, action, opts)
         jid = jid.id
     end
     if opts.reactivate_at ~= nil and type(opts.reactivate_at) ~= "string" then
-        relm.error("invalid_argument", "relm.release.act: opts.reactivate_at must be an ISO-8601 date and time, got "
+        relm.error("invalid_argument", i18n._("relm.release.act: opts.reactivate_at must be an ISO-8601 date and time, got ")
             .. type(opts.reactivate_at), 2)
     end
     if jid ~= nil and math.type(jid) ~= "integer" then
@@ -749,7 +749,7 @@ end
 function M.suspend(id, opts)
     check_id(id, "relm.release.suspend")
     if type(opts) ~= "table" then
-        relm.error("invalid_argument", "relm.release.suspend: argument #2 (opts) must be a table", 2)
+        relm.error("invalid_argument", i18n._("relm.release.suspend: argument #2 (opts) must be a table"), 2)
     end
     return M.act(id, "suspend", opts)
 end

@@ -3,6 +3,7 @@
 -- keeping definitions read from files (workflows, approval rules, hook
 -- files, templates) registers how; a file that fails keeps its old
 -- definitions and is reported with file:line.
+local i18n = require "relm.i18n"
 
 local M = {}
 
@@ -19,13 +20,13 @@ local kinds, order = {}, {}
 ---@param changed (fun(): boolean)?
 function M.register(name, fn, changed)
     if type(name) ~= "string" or name == "" then
-        relm.error("invalid_argument", "relm.reload.register: argument #1 (name) must be a non-empty string", 2)
+        relm.error("invalid_argument", i18n._("relm.reload.register: argument #1 (name) must be a non-empty string"), 2)
     end
     if type(fn) ~= "function" then
-        relm.error("invalid_argument", "relm.reload.register: argument #2 (fn) must be a function", 2)
+        relm.error("invalid_argument", i18n._("relm.reload.register: argument #2 (fn) must be a function"), 2)
     end
     if changed ~= nil and type(changed) ~= "function" then
-        relm.error("invalid_argument", "relm.reload.register: argument #3 (changed) must be a function or nil", 2)
+        relm.error("invalid_argument", i18n._("relm.reload.register: argument #3 (changed) must be a function or nil"), 2)
     end
     if not kinds[name] then
         order[#order + 1] = name
