@@ -684,7 +684,8 @@ function M.act(id, action, opts)
         jid = jid.id
     end
     if opts.reactivate_at ~= nil and type(opts.reactivate_at) ~= "string" then
-        relm.error("invalid_argument", i18n._("relm.release.act: opts.reactivate_at must be an ISO-8601 date and time, got ")
+        relm.error("invalid_argument",
+            i18n._("relm.release.act: opts.reactivate_at must be an ISO-8601 date and time, got ")
             .. type(opts.reactivate_at), 2)
     end
     if jid ~= nil and math.type(jid) ~= "integer" then

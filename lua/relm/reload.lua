@@ -26,7 +26,8 @@ function M.register(name, fn, changed)
         relm.error("invalid_argument", i18n._("relm.reload.register: argument #2 (fn) must be a function"), 2)
     end
     if changed ~= nil and type(changed) ~= "function" then
-        relm.error("invalid_argument", i18n._("relm.reload.register: argument #3 (changed) must be a function or nil"), 2)
+        relm.error("invalid_argument",
+            i18n._("relm.reload.register: argument #3 (changed) must be a function or nil"), 2)
     end
     if not kinds[name] then
         order[#order + 1] = name
