@@ -152,7 +152,7 @@ local function queue_cell(r, k)
         return esc(delay(r.delay))
     elseif k == "situation" then
         return ('<span class="sit %s">%s</span>'):format(r.situation == "late" and "late" or "",
-            esc(i18n._(r.situation or "")))
+            esc(r.situation and i18n._(r.situation) or ""))
     end
     return esc(r[k])
 end
