@@ -94,7 +94,7 @@ MO         = $(LINGUAS:%=$(BUILD)/locale/%/LC_MESSAGES/relm.mo)
 POT_C      = $(sort $(CORE_SRC) $(REPL_SRC))
 POT_LUA    = $(sort $(wildcard lua/relm/*.lua workflows/*.lua portfolios/*.lua))
 
-.PHONY: all deps run test asan bench lint check-rooms check-i18n pot install uninstall clean torture openapi-lint FORCE
+.PHONY: all deps run test asan bench lint check-rooms check-i18n pot install uninstall clean torture FORCE
 
 all: $(BUILD)/relm $(MO)
 
@@ -188,16 +188,21 @@ check-i18n: | $(DEPS_STAMP)
 	$(call say,I18N,po core repl lua)
 	$(Q)POT_C='$(POT_C)' POT_LUA='$(POT_LUA)' LINGUAS='$(LINGUAS)' sh po/check.sh
 
-# playwright-core from the npm registry, pinned by tests/browser/package-lock.json,
-# for the browser test. nodejs and npm come from apt when `npm` is missing
-# (checked by command: a NodeSource nodejs carries its own npm, and Debian's
-# npm package would conflict with it).
-BROWSER_MODULES = $(BUILD)/npm/browser/node_modules/playwright-core/package.json
-$(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json | $(DEPS_STAMP)
+# npm, for the two test tools that come from the npm registry: nodejs and
+# npm from apt when `npm` is missing (checked by command: a NodeSource
+# nodejs carries its own npm, and Debian's npm package would conflict).
+NPM_STAMP = $(BUILD)/.npm-ok
+$(NPM_STAMP): | $(DEPS_STAMP)
 	@command -v npm >/dev/null || { if [ "$$(id -u)" = 0 ]; then \
 	  echo "  DEPS   apt-get install nodejs npm"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null; \
-	  else echo "relm's browser test needs: sudo apt-get install -y nodejs npm"; exit 1; fi; }
+	  else echo "relm's tests need: sudo apt-get install -y nodejs npm"; exit 1; fi; }
+	@mkdir -p $(@D) && touch $@
+
+# playwright-core from the npm registry, pinned by tests/browser/package-lock.json,
+# for the browser test.
+BROWSER_MODULES = $(BUILD)/npm/browser/node_modules/playwright-core/package.json
+$(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json | $(NPM_STAMP)
 	@mkdir -p $(BUILD)/npm/browser && cp tests/browser/package.json tests/browser/package-lock.json $(BUILD)/npm/browser/
 	$(call say,NPM,playwright-core)
 	$(Q)cd $(BUILD)/npm/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
@@ -206,19 +211,15 @@ $(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json |
 run: $(BUILD)/relm
 	$(BUILD)/relm repl
 
-test: $(BUILD)/relm $(MO) $(CTEST_BIN) $(PTYDRIVE) openapi-lint $(BROWSER_MODULES)
+test: $(BUILD)/relm $(MO) $(CTEST_BIN) $(PTYDRIVE) $(OPENAPI_LINT) $(BROWSER_MODULES)
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
 
 # The OpenAPI 3.1 validator the HTTP specs run on /api/v1/openapi.json:
 # @redocly/cli, pinned by tests/openapi/package-lock.json, installed by npm
-# (it comes with nodesource's nodejs; Debian's own needs the npm package)
-# into build/npm/openapi. It lints offline; without a registry to install
-# from, the test goes on and that spec says it was skipped.
+# into build/npm/openapi; it lints offline. Like the browser driver it is
+# part of the test suite: when npm cannot install it, `make test` fails.
 OPENAPI_LINT = $(BUILD)/npm/openapi/node_modules/.bin/redocly
-openapi-lint:
-	@$(MAKE) --no-print-directory $(OPENAPI_LINT) || \
-	  echo "relm: npm could not install @redocly/cli; the OpenAPI lint spec is skipped"
-$(OPENAPI_LINT): tests/openapi/package.json tests/openapi/package-lock.json | $(DEPS_STAMP)
+$(OPENAPI_LINT): tests/openapi/package.json tests/openapi/package-lock.json | $(NPM_STAMP)
 	$(call say,NPM,@redocly/cli into $(BUILD)/npm/openapi)
 	$(Q)mkdir -p $(BUILD)/npm/openapi && \
 	  cp tests/openapi/package.json tests/openapi/package-lock.json $(BUILD)/npm/openapi/ && \

@@ -11,10 +11,8 @@ describe("the OpenAPI document", function()
     teardown(function() H.S.stop_all() end)
 
     it("validates with @redocly/cli lint (OpenAPI 3.1), errors and warnings both zero", function()
-        if not io.open(LINT) then
-            pending("@redocly/cli is not installed (make openapi-lint needs npm and a registry)")
-            return
-        end
+        local f = assert(io.open(LINT), "@redocly/cli is not installed: `make test` installs it into build/npm/openapi")
+        f:close()
         local s, doc, _, raw = H.req(srv, "GET", "/api/v1/openapi.json")
         assert.are.equal(200, s)
         assert.are.equal("3.1.0", doc.openapi)
