@@ -905,16 +905,24 @@ static int busy_wait(void *arg, int count)
  * The queue only orders; SQLite's lock still excludes. So whatever goes
  * wrong with the queue costs fairness, never correctness, and every doubt
  * is settled by moving on: a waiter skips the turn in front of it when
- *  - its owner gave up (its busy budget ran out: WQ_GONE) or has died
- *    (no such pid, or a zombie): at once (within WQ_POLL_MS);
+ *  - its owner gave up (WQ_GONE: out of budget, or overtook, below): at
+ *    once; its owner has died (no such pid, or a zombie): after
+ *    WQ_OVERTAKE_MS;
  *  - nobody has said it is theirs (killed between taking the ticket and
  *    writing its slot, or more than WQ_SLOTS waiters): after WQ_UNSEEN_MS;
  *  - its owner lives but has not noticed it (stopped): after a quarter of
  *    the busy budget; holds it (its transaction runs, or is stopped):
  *    after the whole budget.
- * A writer whose turn was skipped, or who could not map the file (a
- * read-only database, a directory it may not write), runs BEGIN
- * IMMEDIATE as before: SQLite's busy handler waits for the lock. Waiting
+ * A turn whose owner is woken but not yet running after WQ_OVERTAKE_MS
+ * (a niced process on a busy machine takes tens of ms) is overtaken: the
+ * waiters behind give up their tickets and go to the lock, while the
+ * turn stays its owner's; once it claims it, no one overtakes it, and it
+ * waits only for the overtakers already at the lock. Without this, every
+ * writer waited for the slowest one's wake-up at every round (a convoy:
+ * the concurrency run with a niced writer took 2.6 times as long).
+ * A writer whose turn was skipped, who overtook, or who could not map
+ * the file (a read-only database, a directory it may not write), runs
+ * BEGIN IMMEDIATE as before: SQLite's busy handler waits for the lock. Waiting
  * in the queue spends the same busy budget as waiting for the lock, so a
  * writer still fails with "busy" after busy_ms, as before.
  * An uncontended begin costs two atomic operations on the mapped page
@@ -924,6 +932,7 @@ static int busy_wait(void *arg, int count)
 #define WQ_SLOTS 256
 #define WQ_POLL_MS 5
 #define WQ_UNSEEN_MS 200
+#define WQ_OVERTAKE_MS 10
 enum { WQ_WAITING = 1, WQ_HOLDING = 2, WQ_GONE = 3 };
 
 /* Slot t % WQ_SLOTS describes ticket t in one word, so it is read whole:
@@ -990,20 +999,24 @@ static int wq_dead(pid_t pid)
 #endif
 }
 
-/* 1 when the turn of ticket cur, unchanged for `waited` ms, may be
- * skipped (the rules above). */
-static int wq_stale(const relm_store *s, uint32_t cur, uint64_t waited)
+/* What a waiter does about the turn of ticket cur, unchanged for `waited`
+ * ms (the rules above): wait on, skip the turn, or overtake it. */
+enum { WQ_WAIT, WQ_SKIP, WQ_OVERTAKE };
+static int wq_judge(const relm_store *s, uint32_t cur, uint64_t waited)
 {
     uint64_t w = atomic_load(&s->wq->slot[cur % WQ_SLOTS]);
     unsigned state = (unsigned)(w >> 30) & 3u;
     if ((uint32_t)(w >> 32) != cur || state == 0)
-        return waited >= WQ_UNSEEN_MS;
+        return waited >= WQ_UNSEEN_MS ? WQ_SKIP : WQ_WAIT;
     if (state == WQ_GONE)
-        return 1;
-    if (waited >= 2 * WQ_POLL_MS && wq_dead((pid_t)(w & 0x3fffffffu)))
-        return 1;
-    return waited >= (uint64_t)(state == WQ_WAITING ? s->busy_ms / 4
-                                                    : s->busy_ms);
+        return WQ_SKIP;
+    if (waited < WQ_OVERTAKE_MS)
+        return WQ_WAIT;
+    if (wq_dead((pid_t)(w & 0x3fffffffu)))
+        return WQ_SKIP;
+    if (state == WQ_WAITING)
+        return waited >= (uint64_t)s->busy_ms / 4 ? WQ_SKIP : WQ_OVERTAKE;
+    return waited >= (uint64_t)s->busy_ms ? WQ_SKIP : WQ_WAIT;
 }
 
 /* Map DB-wq (created with the database's permissions), once per store.
@@ -1070,8 +1083,19 @@ static void wq_unmap(relm_store *s)
 static void wq_pass(struct wq_shared *q, uint32_t t)
 {
     uint32_t expect = t;
-    if (atomic_compare_exchange_strong(&q->serving, &expect, t + 1) &&
-        atomic_load(&q->next) != t + 1)
+    if (!atomic_compare_exchange_strong(&q->serving, &expect, t + 1))
+        return;
+    /* Tickets given up next in line (overtakers) are passed at once: no
+     * waiter has to wake just to skip them. */
+    for (t++; t != atomic_load(&q->next) &&
+              atomic_load(&q->slot[t % WQ_SLOTS]) >> 30 ==
+                  ((uint64_t)t << 2 | WQ_GONE);
+         t++) {
+        expect = t;
+        if (!atomic_compare_exchange_strong(&q->serving, &expect, t + 1))
+            return;
+    }
+    if (atomic_load(&q->next) != t)
         wq_wake(&q->serving);
 }
 
@@ -1114,11 +1138,19 @@ static void wq_enter(relm_store *s)
             wq_pass(q, t);
             return;
         }
-        if (wq_stale(s, cur, now - seen_at)) {
+        int judged = wq_judge(s, cur, now - seen_at);
+        if (judged == WQ_SKIP) {
             uint32_t expect = cur;
             if (atomic_compare_exchange_strong(&q->serving, &expect, cur + 1))
                 wq_wake(&q->serving);
             continue;
+        }
+        if (judged == WQ_OVERTAKE) {
+            /* Go to the lock now and give up this ticket; cur keeps its
+             * turn, and once it claims it no one overtakes it. */
+            wq_set(q, t, WQ_GONE);
+            wq_pass(q, t);
+            return;
         }
         wq_sleep(&q->serving, cur, WQ_POLL_MS);
     }
