@@ -910,9 +910,9 @@ static int busy_wait(void *arg, int count)
  *    WQ_OVERTAKE_MS;
  *  - nobody has said it is theirs (killed between taking the ticket and
  *    writing its slot, or more than WQ_SLOTS waiters): after WQ_UNSEEN_MS;
- *  - its owner lives but has not noticed it (stopped): after a quarter of
- *    the busy budget; holds it (its transaction runs, or is stopped):
- *    after the whole budget.
+ *  - its owner lives but has not claimed it after a quarter of the busy
+ *    budget, or holds it (its transaction runs, or is stopped) after the
+ *    whole budget (waiters mostly overtake, below, before the first).
  * A turn whose owner is woken but not yet running after WQ_OVERTAKE_MS
  * (a niced process on a busy machine takes tens of ms) is overtaken: the
  * waiters behind give up their tickets and go to the lock, while the
@@ -920,6 +920,8 @@ static int busy_wait(void *arg, int count)
  * waits only for the overtakers already at the lock. Without this, every
  * writer waited for the slowest one's wake-up at every round (a convoy:
  * the concurrency run with a niced writer took 2.6 times as long).
+ * Limit: a stopped (SIGSTOP) process at the head of the queue costs each
+ * later writer WQ_OVERTAKE_MS until it resumes or dies.
  * A writer whose turn was skipped, who overtook, or who could not map
  * the file (a read-only database, a directory it may not write), runs
  * BEGIN IMMEDIATE as before: SQLite's busy handler waits for the lock. Waiting
