@@ -14,7 +14,10 @@ describe("Ctrl-C during sandboxed guards", function()
     it("stops the statement that runs them", function()
         local dir = tmp .. "/interrupt"
         os.execute("mkdir -p " .. q(dir .. "/home"))
-        -- Each guard call spends 50 ms of CPU: well inside its time limit.
+        -- Each guard call spends 50 ms of CPU, under a 10 s time limit: on a
+        -- loaded machine 50 ms of CPU can take longer than the default
+        -- 200 ms of wall-clock time, and the guard then failed on its limit
+        -- instead of being stopped by Ctrl-C.
         write(dir .. "/busy.lua", [[
 workflow "busy" { initial = "a" }
 state "a"      { phase = "registration" }
@@ -26,8 +29,13 @@ transition "go" { from = "a", to = "closed",
             "expect relm> ",
             ('send wf = relm.workflow.load("%s/busy.lua")\\n'):format(dir),
             "expect relm> ",
-            'send n = 0 for i = 1, 1000 do wf:guard("go", {}) n = i end\\n',
-            "sleep 400",
+            "send relm.sandbox.config{ timeout_ms = 10000 }\\n",
+            "expect relm> ",
+            -- The marker is printed, not echoed ("st" .. "arted"), so Ctrl-C
+            -- is sent once the statement runs, however slowly it started.
+            'send print("st" .. "arted") n = 0 for i = 1, 1000 do wf:guard("go", {}) n = i end\\n',
+            "expect started",
+            "sleep 200",
             "ctrl c",
             "expect statement stopped by Ctrl-C",
             "expect relm> ",
