@@ -29,6 +29,8 @@ typedef struct options {
     const char *mode;    /* --mode: how results print */
     int header;          /* --header 1, --no-header 0, else -1 */
     int log_json;        /* serve --log json */
+    const char *listen;  /* serve --listen HOST:PORT: the HTTP API */
+    const char *routes;  /* serve --routes PATH: site route files */
 } options;
 
 /* The output modes of relm.mode(), checked here so that a mistyped --mode
@@ -43,7 +45,9 @@ static const char *usage_text =
     "  run FILE.lua [ARGS...]   run a Lua script (FILE '-' reads stdin)\n"
     "  repl                     interactive Lua session on the database\n"
     "  -e 'LUA'                 run one statement and print its results\n"
-    "  serve [--log json]       event loop: SLA clocks, notifications\n"
+    "  serve [--log json] [--listen HOST:PORT]\n"
+    "                           event loop: SLA clocks, notifications, and\n"
+    "                           with --listen the HTTP API (docs/http.md)\n"
     "  help [COMMAND]           this text, or help on one command\n"
     "\n"
     "options:\n"
@@ -88,7 +92,8 @@ static const struct {
      "Run one statement (or expression) and print its results, e.g.\n"
      "  relm -e 'relm.sql(\"select name from users\")'\n"},
     {"serve",
-     "usage: relm [OPTIONS] serve [--log text|json]\n"
+     "usage: relm [OPTIONS] serve [--log text|json] [--listen HOST:PORT\n"
+     "                            [--routes PATH]]\n"
      "Run the event loop on the database until SIGTERM or SIGINT (then finish\n"
      "the deliveries in flight and exit 0): fire SLA warnings and breaches,\n"
      "deliver the outbox to webhook and e-mail subscriptions (relm.notify),\n"
@@ -96,7 +101,11 @@ static const struct {
      "within a second. One serve per database: a second one refuses to start\n"
      "(the lock is an flock on DB.serve.lock beside the database). SIGHUP\n"
      "re-reads the settings. One log line per thing done on stdout; --log\n"
-     "json makes each a JSON object. See docs/serve.md.\n"},
+     "json makes each a JSON object. See docs/serve.md.\n"
+     "--listen HOST:PORT also serves the HTTP/JSON API on that address (e.g.\n"
+     "127.0.0.1:8080), each request acting as the user of its token or\n"
+     "session; --routes PATH loads site routes (relm.route) from a .lua file\n"
+     "or a directory of them. See docs/http.md.\n"},
     {"help", "usage: relm help [COMMAND]\n"
              "Print the usage text, or the help of one command (run, repl, -e,\n"
              "serve).\n"},
@@ -241,12 +250,23 @@ static int parse_args(int argc, char **argv, options *o)
                 (strcmp(argv[k + 1], "json") == 0 ||
                  strcmp(argv[k + 1], "text") == 0))
                 o->log_json = argv[++k][0] == 'j';
+            else if (strcmp(argv[k], "--listen") == 0 && k + 1 < argc &&
+                     argv[k + 1][0] != '\0')
+                o->listen = argv[++k];
+            else if (strcmp(argv[k], "--routes") == 0 && k + 1 < argc &&
+                     argv[k + 1][0] != '\0')
+                o->routes = argv[++k];
             else if (strcmp(argv[k], "--help") == 0)
                 return print_help("serve");
             else
                 return usage_error("serve: unexpected '%s' (serve takes "
-                                   "--log text|json)", argv[k]);
+                                   "--log text|json, --listen HOST:PORT and "
+                                   "--routes PATH)",
+                                   argv[k]);
         }
+        if (o->routes != NULL && o->listen == NULL)
+            return usage_error("serve: %s needs --listen HOST:PORT",
+                               "--routes");
     } else if (strcmp(o->command, "help") == 0) {
         return print_help(i + 1 < argc ? argv[i + 1] : NULL);
     } else {
@@ -360,6 +380,49 @@ static void close_store_at_exit(void)
     relm_store_close(s);
 }
 
+/* The address of serve --listen and the --routes path, for start_http. */
+static const char *http_listen, *http_routes;
+
+/* serve's start hook: require("relm.http").listen(address); 0 when the
+ * server listens (where gets "HOST:PORT" bound), else 1 after saying why. */
+static int start_http(void *ctx, char *where, size_t size)
+{
+    lua_State *L = ctx;
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "relm.http");
+    if (relm_host_pcall(L, 1, 1) == LUA_OK) {
+        lua_getfield(L, -1, "listen");
+        lua_pushstring(L, http_listen);
+        lua_createtable(L, 0, 1);
+        if (http_routes != NULL) {
+            lua_pushstring(L, http_routes);
+            lua_setfield(L, -2, "routes");
+        }
+        if (relm_host_pcall(L, 2, 1) == LUA_OK) {
+            snprintf(where, size, "%s", lua_tostring(L, -1));
+            lua_pop(L, 2);
+            return 0;
+        }
+    }
+    fprintf(stderr, "relm: serve: %s\n", relm_lua_error_string(L, -1));
+    lua_settop(L, 0);
+    return 1;
+}
+
+/* serve's stop hook: stop listening, end the event streams. */
+static void stop_http(void *ctx)
+{
+    lua_State *L = ctx;
+    lua_getglobal(L, "require");
+    lua_pushstring(L, "relm.http");
+    if (relm_host_pcall(L, 1, 1) == LUA_OK) {
+        lua_getfield(L, -1, "stop");
+        if (relm_host_pcall(L, 0, 0) != LUA_OK)
+            lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
 int main(int argc, char **argv)
 {
     options o = {0};
@@ -445,6 +508,13 @@ int main(int argc, char **argv)
     } else if (strcmp(o.command, "serve") == 0) {
         relm_serve_opts so = {.log_json = o.log_json};
         relm_serve_engine_opts(L, &so);
+        if (o.listen != NULL) {
+            http_listen = o.listen;
+            http_routes = o.routes;
+            so.start = start_http;
+            so.stop = stop_http;
+            so.start_ctx = L;
+        }
         rc = relm_serve_run(store, relm_host_loop(L), &so);
     } else {
         rc = relm_repl(L);

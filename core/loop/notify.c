@@ -294,7 +294,9 @@ static int check_setting(const char *key, const char *value, relm_diag *d)
                                  key, value);
     } else if (strcmp(key, "backoff_seconds") == 0 ||
                strcmp(key, "timeout_seconds") == 0 ||
-               strcmp(key, "outbox_keep_days") == 0) {
+               strcmp(key, "outbox_keep_days") == 0 ||
+               strcmp(key, "http_header_timeout_seconds") == 0 ||
+               strcmp(key, "http_max_body_bytes") == 0) {
         if (!num || v <= 0)
             return relm_diag_set(d, "invalid_field",
                                  "%s must be a positive number, got '%s'",

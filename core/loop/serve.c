@@ -293,6 +293,8 @@ static void on_signal(uv_signal_t *h, int signum)
                    signum == SIGTERM ? "SIGTERM" : "SIGINT", "in_flight", n,
                    RELM_LOG_END);
     sv->stopping = 1;
+    if (sv->stop != NULL)
+        sv->stop(sv->stop_ctx);
     uv_timer_stop(&sv->due);
     uv_timer_stop(&sv->watch);
     /* Transfers in flight end within the timeout; check every 50 ms. */
@@ -352,6 +354,15 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
         close(lock_fd);
         return 1;
     }
+    sv.stop = opts->stop;
+    sv.stop_ctx = opts->start_ctx;
+    char where[300] = "";
+    if (opts->start != NULL &&
+        opts->start(opts->start_ctx, where, sizeof where) != 0) {
+        relm_deliver_close(&sv);
+        close(lock_fd);
+        return 1;
+    }
     load_settings(&sv);
     relm_deliver_release_claims(&sv);
     uv_handle_t *hs[] = {(uv_handle_t *)&sv.watch, (uv_handle_t *)&sv.due,
@@ -378,6 +389,8 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
                    RELM_LOG_END);
+    if (where[0] != '\0')
+        relm_serve_log(&sv, "listening", "http", where, RELM_LOG_END);
     relm_serve_pump(&sv, 1);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */

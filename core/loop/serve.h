@@ -28,6 +28,13 @@ typedef struct relm_serve_opts {
     void *reload_ctx;
     relm_serve_define_fn define; /* NULL: workflows are defined already */
     void *define_ctx;
+    /* Started once the lock is held (the HTTP server of --listen): 0 to
+     * go on (what it fills into where, e.g. the address bound, is logged
+     * as "listening http=..."), else serve returns 1. stop runs when
+     * stopping begins. */
+    int (*start)(void *ctx, char *where, size_t size);
+    void (*stop)(void *ctx);
+    void *start_ctx;
 } relm_serve_opts;
 
 /* Run until SIGTERM or SIGINT on loop (the host's), then finish the

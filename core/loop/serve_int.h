@@ -54,6 +54,8 @@ typedef struct relm_serve {
     void *define_ctx;
     double schedule_next;    /* the next schedule moment known (0 = none) */
     double prune_next;       /* when to look for events to prune (0 = now) */
+    void (*stop)(void *ctx);
+    void *stop_ctx;
 } relm_serve;
 
 /* Seconds since the epoch, with a fraction. */

@@ -86,6 +86,8 @@ static sql_guard *const guard = &relm_process.sql_guard;
 static const char *const admin_columns[][2] = {
     {"users", "email"},
     {"users", "phone"},
+    {"users", "password_hash"},
+    {"tokens", "hash"},
 };
 
 /* Introspection pragmas a query may use: they read the schema only. */

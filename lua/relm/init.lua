@@ -27,6 +27,18 @@ function relm.mode(mode, opts)
     return require("relm.pretty").set_mode(mode, opts)
 end
 
+---Add an HTTP route for a site: relm.route("GET", "/api/v1/x/{id}", fn).
+---fn(req, params, query) returns status, body (a table, sent as JSON),
+---headers; it runs as the request's user. Route files are loaded by
+---`relm serve --listen ADDR --routes PATH` (docs/http.md).
+---@param method string
+---@param path string
+---@param fn function
+---@param doc? {summary?: string, permission?: string}
+function relm.route(method, path, fn, doc)
+    return require("relm.http").route(method, path, fn, doc)
+end
+
 ---Print results to a file (truncated) from now on; relm.output() prints
 ---to the screen again.
 ---@param path? string

@@ -132,13 +132,17 @@ local SETTINGS = {
     sla_warning_percent = "number", max_tries = "number", backoff_seconds = "number",
     timeout_seconds = "number", smtp_url = "string", smtp_from = "string", smtp_tls = "string",
     due_lead_seconds = "number", planned_start_lead_seconds = "number", outbox_keep_days = "number",
+    -- read when `serve --listen` starts (docs/http.md)
+    http_header_timeout_seconds = "number", http_max_body_bytes = "number",
 }
 
 ---Change serve's settings (admin only), read by a running serve on its
 ---next pass: sla_warning_percent (75), max_tries (8), backoff_seconds (1),
 ---timeout_seconds (10), smtp_url, smtp_from, smtp_tls ("none", "try",
 ---"require"; default "try"), due_lead_seconds (3600), planned_start_lead_seconds
----(86400), outbox_keep_days (30). Raises invalid_field, permission_denied.
+---(86400), outbox_keep_days (30), and at the start of `serve --listen`
+---http_header_timeout_seconds (10) and http_max_body_bytes (1048576).
+---Raises invalid_field, permission_denied.
 ---@param settings table
 function M.set(settings)
     need_table("set", settings)

@@ -81,6 +81,15 @@ function M.as(name, fn, ...)
     return P.as_user(name, fn, ...)
 end
 
+---Set user's password for the web login (argon2id through libsodium; only
+---the hash is kept); nil clears it. The user themselves or an
+---administrator. See docs/http.md.
+---@param name string
+---@param password string|nil
+function M.set_password(name, password)
+    return require("relm.token").set_password(name, password)
+end
+
 ---Whether the acting user is an administrator.
 ---@return boolean
 function M.is_admin()

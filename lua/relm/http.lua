@@ -1,0 +1,911 @@
+-- relm/http.lua: the HTTP/JSON API of `relm serve --listen`: ONE route table
+-- from which the router and the OpenAPI document are both made.
+-- Every handler calls the Lua API's primitives, as the request's user.
+local cjson_mod = require "cjson"
+local i18n = require "relm.i18n"
+
+local M = {}
+
+local cjson = cjson_mod.new()
+cjson.encode_invalid_numbers(false)
+
+-- This cjson (2.1.0) writes an empty table as {}; the API's lists must be
+-- []. plain() puts this mark (text that cannot enter relm: it holds NUL
+-- bytes) in place of each empty table and encode() turns it into [].
+local EMPTY = "\0[]\0"
+cjson.decode_max_depth(64)
+
+-- The HTTP status of each stable error code (the same codes as in Lua).
+M.status_of = {
+    invalid_argument = 400, bad_request = 400, malformed_json = 400,
+    unauthorized = 401,
+    permission_denied = 403, csrf = 403,
+    not_found = 404, unknown_user = 401,
+    method_not_allowed = 405,
+    conflict = 409, duplicate = 409, in_use = 409, not_allowed = 409,
+    precondition_failed = 412,
+    payload_too_large = 413,
+    invalid_field = 422, justification_required = 422, invalid_state = 422,
+    rate_limited = 429,
+    busy = 503,
+    sandbox = 500,
+}
+
+-- ---- JSON and errors ------------------------------------------------------
+
+-- A copy of v with only what JSON can carry (functions, userdata and
+-- cycles dropped; metatables ignored), so cjson never fails on a release.
+local function plain(v, seen)
+    local t = type(v)
+    if t == "table" then
+        seen = seen or {}
+        if seen[v] then
+            return nil
+        end
+        seen[v] = true
+        local out = {}
+        for k, x in pairs(v) do
+            if type(k) == "string" or math.type(k) == "integer" then
+                out[k] = plain(x, seen)
+            end
+        end
+        seen[v] = nil
+        if next(out) == nil then
+            return EMPTY
+        end
+        return out
+    elseif t == "string" or t == "number" or t == "boolean" then
+        return v
+    end
+    return nil
+end
+M.plain = plain
+
+local function encode(v)
+    return (cjson.encode(plain(v)):gsub('"\\u0000%[%]\\u0000"', "[]"))
+end
+
+-- An error raised by a handler that carries an HTTP status of its own.
+local function fail(status, code, message)
+    error({ code = code, message = message, http_status = status }, 0)
+end
+M.fail = fail
+
+local function error_body(code, message)
+    return encode({ code = code, message = message })
+end
+
+-- status, body for any error value e.
+local function from_error(e, req)
+    if type(e) == "table" and e.code then
+        local status = e.http_status or M.status_of[e.code] or 400
+        if e.code == "conflict" and req and req.if_match then
+            status = 412
+        end
+        return status, error_body(e.code, tostring(e.message or e.code))
+    end
+    io.stderr:write("relm: http: ", tostring(e), "\n")
+    return 500, error_body("internal", i18n._("the request failed inside relm"))
+end
+
+-- ---- request helpers ------------------------------------------------------
+
+local function unescape(s)
+    return (s:gsub("+", " "):gsub("%%(%x%x)", function(h)
+        return string.char(tonumber(h, 16))
+    end))
+end
+
+local function path_unescape(s)
+    return (s:gsub("%%(%x%x)", function(h)
+        return string.char(tonumber(h, 16))
+    end))
+end
+
+-- The query string as a table (the last value of a repeated name wins).
+local function parse_query(q)
+    local out = {}
+    for pair in q:gmatch("[^&]+") do
+        local k, v = pair:match("^([^=]*)=?(.*)$")
+        out[unescape(k)] = unescape(v)
+    end
+    return out
+end
+
+-- The request's JSON body as a table ({} for none); 400 when it is not a
+-- JSON object.
+local function body_object(req)
+    if req.body == "" then
+        return {}
+    end
+    local ok, v = pcall(cjson.decode, req.body)
+    if not ok then
+        fail(400, "malformed_json", i18n._("the request body is not valid JSON: ") .. tostring(v):gsub("^.-: ", ""))
+    end
+    if type(v) ~= "table" or (next(v) ~= nil and v[1] ~= nil) then
+        fail(400, "malformed_json", i18n._("the request body must be a JSON object"))
+    end
+    return require("relm.json").integers(v)
+end
+
+-- A release id from a path parameter: digits as an integer, else the
+-- release number as given.
+local function release_id(s)
+    return math.tointeger(tonumber(s:match("^%d+$") or "")) or s
+end
+
+-- An integer query parameter (nil when absent); 400 when not an integer.
+local function int_param(q, name, default)
+    local v = q[name]
+    if v == nil or v == "" then
+        return default
+    end
+    local n = math.tointeger(tonumber(v:match("^%-?%d+$") or ""))
+    if not n then
+        fail(400, "invalid_argument", (i18n._("query parameter '%s' must be an integer")):format(name))
+    end
+    return n
+end
+
+-- The row_version named by an If-Match header ("v12" or "\"v12\"", weak
+-- or not); nil for "*" or none; 400 for anything else.
+local function if_match_version(req)
+    local h = req.if_match
+    if h == nil or h == "*" then
+        return nil
+    end
+    local n = h:match('^W?/?"?v(%d+)"?$')
+    if not n then
+        fail(400, "invalid_argument", i18n._("If-Match must be an ETag this API gave, e.g. \"v3\""))
+    end
+    return math.tointeger(tonumber(n))
+end
+
+local function etag(r)
+    return ('"v%d"'):format(r.row_version or 0)
+end
+
+-- A response with a release: its ETag header.
+local function release_response(status, r)
+    return status, r, { ETag = etag(r) }
+end
+
+-- Refuse a write whose If-Match names a version the release no longer
+-- has: 412, before anything is tried (the primitive checks it again,
+-- inside its transaction, through opts.version).
+local function check_if_match(req, id)
+    local v = if_match_version(req)
+    if v ~= nil then
+        local r = relm.release.get(id)
+        if r.row_version ~= v then
+            fail(412, "precondition_failed", (i18n._("release %s is at version %d, not %d: read it again"))
+                :format(tostring(id), r.row_version, v))
+        end
+    end
+    return v
+end
+
+-- ---- the routes -----------------------------------------------------------
+
+-- Schema shorthands for the OpenAPI document.
+local S = {
+    release = { ["$ref"] = "#/components/schemas/Release" },
+    error = { ["$ref"] = "#/components/schemas/Error" },
+    object = { type = "object" },
+    objects = { type = "array", items = { type = "object" } },
+    strings = { type = "array", items = { type = "string" } },
+}
+
+-- Each route: method, path (template with {name} parameters), handler
+-- (req, params, query) -> status, body (a table, encoded as JSON), headers;
+-- summary, permission (who may, in words), auth (false: no credentials
+-- needed), request (body schema), response (schema of a 2xx body), query
+-- (names of query parameters).
+M.routes = {
+    { "POST", "/api/v1/login", auth = false,
+        summary = "Log in with a password: sets the session cookie, returns the CSRF token",
+        permission = "anyone with a password (rate-limited per user and per address)",
+        request = { type = "object", required = { "user", "password" },
+            properties = { user = { type = "string" }, password = { type = "string" } } },
+        response = S.object,
+        handler = function(req)
+            local b = body_object(req)
+            if type(b.user) ~= "string" or type(b.password) ~= "string" then
+                fail(400, "invalid_argument", i18n._("login needs {\"user\": ..., \"password\": ...}"))
+            end
+            local token, csrf, ttl = require("relm.core.http").login(b.user, b.password)
+            return 200, { user = b.user, csrf_token = csrf, expires_in = ttl }, {
+                ["Set-Cookie"] = ("relm_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d"):format(token, ttl),
+            }
+        end },
+    { "POST", "/api/v1/logout",
+        summary = "End the session of the cookie",
+        permission = "the session's user",
+        response = S.object,
+        handler = function()
+            return 200, { ok = true }, {
+                ["Set-Cookie"] = "relm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" }
+        end },
+    { "GET", "/api/v1/me",
+        summary = "Who the request acts as",
+        permission = "any user",
+        response = S.object,
+        handler = function(req)
+            return 200, { user = req.user, admin = relm.user.is_admin() }
+        end },
+    { "GET", "/api/v1/openapi.json", auth = false,
+        summary = "This API as an OpenAPI 3.1 document",
+        permission = "anyone",
+        response = S.object,
+        handler = function()
+            return 200, M.openapi()
+        end },
+
+    -- releases
+    { "POST", "/api/v1/releases",
+        summary = "Register a release (relm.release.register)",
+        permission = "create on the model's workflow",
+        request = S.object, response = S.release, status = 201,
+        handler = function(req)
+            local r = relm.release.register(body_object(req))
+            local s, b, h = release_response(201, r)
+            h.Location = "/api/v1/releases/" .. r.id
+            return s, b, h
+        end },
+    { "GET", "/api/v1/releases/{id}",
+        summary = "A release (relm.release.get), with its ETag",
+        permission = "any user", response = S.release,
+        handler = function(_, p)
+            return release_response(200, relm.release.get(release_id(p.id)))
+        end },
+    { "PATCH", "/api/v1/releases/{id}",
+        summary = "Change a release's fields (relm.release.update); If-Match: stale -> 412",
+        permission = "execute on the release's workflow",
+        request = S.object, response = S.release,
+        handler = function(req, p)
+            local id = release_id(p.id)
+            local v = check_if_match(req, id)
+            return release_response(200, relm.release.update(id, body_object(req), { version = v }))
+        end },
+    { "GET", "/api/v1/releases/{id}/actions",
+        summary = "The actions the user may take now (relm.release.actions)",
+        permission = "any user", response = S.strings,
+        handler = function(_, p)
+            return 200, relm.release.actions(release_id(p.id))
+        end },
+    { "POST", "/api/v1/releases/{id}/actions/{name}",
+        summary = "Take an action (relm.release.act); body = opts (dry_run=true tries and rolls back); "
+            .. "If-Match: stale -> 412",
+        permission = "the workflow's permission for the action",
+        request = S.object, response = S.release,
+        handler = function(req, p)
+            local id = release_id(p.id)
+            local opts = body_object(req)
+            opts.version = check_if_match(req, id)
+            local r = relm.release.act(id, p.name, opts)
+            if opts.dry_run then
+                return 200, r
+            end
+            return release_response(200, r)
+        end },
+    { "GET", "/api/v1/releases/{id}/history",
+        summary = "The release's occurrences, oldest first (relm.release.history)",
+        permission = "any user", response = S.objects,
+        handler = function(_, p)
+            return 200, relm.release.history(release_id(p.id))
+        end },
+    { "GET", "/api/v1/releases/{id}/activities",
+        summary = "The release's activities (relm.activity.list)",
+        permission = "any user", response = S.objects,
+        handler = function(_, p)
+            return 200, relm.activity.list(release_id(p.id))
+        end },
+    { "POST", "/api/v1/releases/{id}/activities",
+        summary = "Add an activity (relm.activity.add)",
+        permission = "execute on the release's workflow",
+        request = S.object, response = S.object, status = 201,
+        handler = function(req, p)
+            return 201, relm.activity.add(release_id(p.id), body_object(req))
+        end },
+    { "GET", "/api/v1/releases/{id}/related",
+        summary = "Items related to the release (relm.release.related)",
+        permission = "any user", response = S.object,
+        handler = function(_, p)
+            return 200, relm.release.related(release_id(p.id))
+        end },
+    { "POST", "/api/v1/releases/{id}/related",
+        summary = "Relate an item: body {kind=\"ci\"|\"change\"|..., target=} (relm.release.relate)",
+        permission = "execute on the release's workflow",
+        request = { type = "object", required = { "kind", "target" },
+            properties = { kind = { type = "string" },
+                target = { type = { "string", "integer" }, description = "a CI name, a record number or an id" } } },
+        response = S.object, status = 201,
+        handler = function(req, p)
+            local b = body_object(req)
+            local opts = {}
+            for k, v in pairs(b) do
+                if k ~= "kind" and k ~= "target" then
+                    opts[k] = v
+                end
+            end
+            local r = relm.release.relate(release_id(p.id), b.kind, b.target, next(opts) and opts or nil)
+            if type(r) ~= "table" then
+                r = { kind = b.kind, target = b.target, cis_linked = r }
+            end
+            return 201, r
+        end },
+    { "GET", "/api/v1/releases/{id}/impact",
+        summary = "What the release's CIs can break (relm.release.impact)",
+        permission = "any user", response = S.object, query = { "depth" },
+        handler = function(_, p, q)
+            return 200, relm.release.impact(release_id(p.id), { depth = int_param(q, "depth") })
+        end },
+    { "GET", "/api/v1/releases/{id}/approval",
+        summary = "Where the release's approval stands (relm.approval.status)",
+        permission = "any user", response = S.object,
+        handler = function(_, p)
+            return 200, relm.approval.status(release_id(p.id))
+        end },
+    { "POST", "/api/v1/releases/{id}/approval",
+        summary = "Decide: body {decision=\"approve\"|\"reject\", note=} (relm.approval.decide)",
+        permission = "approve on the workflow, and asked by the rules",
+        request = { type = "object", required = { "decision" },
+            properties = { decision = { enum = { "approve", "reject" } }, note = { type = "string" } } },
+        response = S.object,
+        handler = function(req, p)
+            return 200, relm.approval.decide(release_id(p.id), body_object(req))
+        end },
+    { "GET", "/api/v1/approvals/pending",
+        summary = "What waits for my decision (relm.approval.pending)",
+        permission = "any user (their own)", response = S.objects,
+        handler = function()
+            return 200, relm.approval.pending()
+        end },
+
+    -- search and desktop
+    { "GET", "/api/v1/search/releases",
+        summary = "Search releases (relm.search.releases); next page with ?cursor=",
+        permission = "any user", response = S.object,
+        query = { "status", "text", "number", "group", "priority", "limit", "cursor" },
+        handler = function(_, _, q)
+            local limit = int_param(q, "limit", 50)
+            if limit < 1 or limit > 1000 then
+                fail(400, "invalid_argument", i18n._("limit must be between 1 and 1000"))
+            end
+            local offset = 0
+            if q.cursor and q.cursor ~= "" then
+                offset = math.tointeger(tonumber(q.cursor:match("^o(%d+)$") or ""))
+                if not offset then
+                    fail(400, "invalid_argument", i18n._("cursor must be a next_cursor this API gave"))
+                end
+            end
+            local f = { limit = limit, offset = offset }
+            for _, k in ipairs({ "status", "text", "number", "group", "contract", "unit", "portfolio", "model" }) do
+                if q[k] and q[k] ~= "" then
+                    f[k] = q[k]
+                end
+            end
+            f.priority = int_param(q, "priority")
+            local rows = relm.search.releases(f)
+            local items = {}
+            for i, r in ipairs(rows) do
+                items[i] = r
+            end
+            local total = rows.total or (offset + #items)
+            local nxt = offset + #items < total and ("o" .. (offset + #items)) or nil
+            return 200, { items = items, total = total, next_cursor = nxt }
+        end },
+    { "GET", "/api/v1/desktop",
+        summary = "The release desktop queue and its counts (relm.desktop.list, relm.desktop.counts)",
+        permission = "any user", response = S.object,
+        handler = function()
+            return 200, { items = relm.desktop.list(), counts = relm.desktop.counts() }
+        end },
+
+    -- CMDB
+    { "GET", "/api/v1/cmdb/cis/{name}",
+        summary = "A configuration item (relm.cmdb.get)",
+        permission = "any user", response = S.object,
+        handler = function(_, p)
+            local ci = relm.cmdb.get(p.name)
+            if ci == nil then
+                fail(404, "not_found", (i18n._("no CI named '%s'")):format(p.name))
+            end
+            return 200, ci
+        end },
+    { "POST", "/api/v1/cmdb/cis",
+        summary = "Add a configuration item (relm.cmdb.add)",
+        permission = "cmdb", request = S.object, response = S.object, status = 201,
+        handler = function(req)
+            return 201, relm.cmdb.add(body_object(req))
+        end },
+    { "GET", "/api/v1/cmdb/cis/{name}/relationships",
+        summary = "A CI's relationships (relm.cmdb.relations)",
+        permission = "any user", response = S.object,
+        handler = function(_, p)
+            return 200, relm.cmdb.relations(p.name)
+        end },
+    { "POST", "/api/v1/cmdb/relationships",
+        summary = "Relate two CIs: body {from=, kind=, to=} (relm.cmdb.relate)",
+        permission = "cmdb",
+        request = { type = "object", required = { "from", "kind", "to" },
+            properties = { from = { type = "string" }, kind = { type = "string" }, to = { type = "string" } } },
+        response = S.object, status = 201,
+        handler = function(req)
+            local b = body_object(req)
+            relm.cmdb.relate(b.from, b.kind, b.to)
+            return 201, { from = b.from, kind = b.kind, to = b.to }
+        end },
+    { "GET", "/api/v1/cmdb/cis/{name}/impact",
+        summary = "CIs a change to this one can break (up) or it depends on (down), each with its path "
+            .. "(relm.cmdb.impact)",
+        permission = "any user", response = S.objects, query = { "direction", "depth" },
+        handler = function(_, p, q)
+            local dir = q.direction or "up"
+            if dir ~= "up" and dir ~= "down" then
+                fail(400, "invalid_argument", i18n._("direction must be 'up' or 'down'"))
+            end
+            return 200, relm.cmdb.impact(p.name, { direction = dir, depth = int_param(q, "depth") })
+        end },
+    { "GET", "/api/v1/cmdb/cis/{name}/history",
+        summary = "Every change of a CI, oldest first (relm.cmdb.history)",
+        permission = "any user", response = S.objects,
+        handler = function(_, p)
+            return 200, relm.cmdb.history(p.name)
+        end },
+
+    -- trail, tokens, events
+    { "GET", "/api/v1/audit/verify",
+        summary = "Walk the occurrence log's hash chain (relm.audit.verify)",
+        permission = "any user", response = S.object,
+        handler = function()
+            local ok, info = relm.audit.verify()
+            if type(ok) == "table" then
+                return 200, ok
+            end
+            return 200, { ok = ok, detail = info }
+        end },
+    { "GET", "/api/v1/tokens",
+        summary = "My API tokens (an administrator: ?user= anyone's) (relm.token.list)",
+        permission = "the user, or an administrator", response = S.objects, query = { "user" },
+        handler = function(_, _, q)
+            return 200, relm.token.list(q.user)
+        end },
+    { "POST", "/api/v1/tokens",
+        summary = "Make an API token: body {name=, user=, expires=} (relm.token.create); shown once",
+        permission = "the user, or an administrator for another user",
+        request = { type = "object", required = { "name" },
+            properties = { name = { type = "string" }, user = { type = "string" },
+                expires = { type = { "integer", "string" }, description = "epoch seconds or a date (2027-01-31)" } } },
+        response = S.object, status = 201,
+        handler = function(req)
+            local b = body_object(req)
+            b.user = b.user or req.user
+            local token, id = relm.token.create(b)
+            return 201, { id = id, token = token, name = b.name, user = b.user }
+        end },
+    { "DELETE", "/api/v1/tokens/{id}",
+        summary = "Revoke a token (relm.token.revoke)",
+        permission = "the token's user, or an administrator", response = S.object,
+        handler = function(_, p)
+            local id = math.tointeger(tonumber(p.id:match("^%d+$") or ""))
+            if not id then
+                fail(400, "invalid_argument", i18n._("a token id is an integer"))
+            end
+            relm.token.revoke(id)
+            return 200, { id = id, revoked = true }
+        end },
+    { "GET", "/api/v1/events",
+        summary = "The outbox as server-sent events (id = event id); resume with Last-Event-ID",
+        permission = "any user", query = { "last_event_id" },
+        response = { type = "string", description = "text/event-stream" },
+        handler = function(req, _, q)
+            local from = req.last_event_id or q.last_event_id
+            local n = 0
+            if from and from ~= "" then
+                n = math.tointeger(tonumber(from:match("^%d+$") or ""))
+                if not n then
+                    fail(400, "invalid_argument", i18n._("Last-Event-ID must be an event id"))
+                end
+            elseif q.from == "now" then
+                n = relm.sql("SELECT coalesce(max(id), 0) AS n FROM outbox")[1].n
+            end
+            return "stream", n
+        end },
+}
+
+-- Routes that exist only when the code they call does (other work merged).
+local function optional_routes()
+    local ok, fn = pcall(function() return relm.release.conflicts end)
+    if ok and type(fn) == "function" then
+        M.routes[#M.routes + 1] = { "GET", "/api/v1/releases/{id}/conflicts",
+            summary = "What the release's schedule clashes with (relm.release.conflicts)",
+            permission = "any user", response = S.objects,
+            handler = function(_, p)
+                return 200, relm.release.conflicts(release_id(p.id))
+            end }
+    end
+    local ok, cal = pcall(function() return relm.calendar end)
+    if ok and cal ~= nil then
+        M.routes[#M.routes + 1] = { "GET", "/api/v1/calendar",
+            summary = "Releases and windows between from and to (relm.calendar)",
+            permission = "any user", response = S.object, query = { "from", "to" },
+            handler = function(_, _, q)
+                local c = relm.calendar
+                local fn = type(c) == "function" and c or c.list or c.get
+                return 200, fn({ from = q.from, to = q.to })
+            end }
+    end
+end
+
+-- ---- routing ----------------------------------------------------------------
+
+-- Split a path into its segments.
+local function segments(path)
+    local out = {}
+    for s in path:gmatch("[^/]+") do
+        out[#out + 1] = s
+    end
+    return out
+end
+
+-- Compile a route's path template into its segments (a {name} segment
+-- is a parameter).
+local function compile(route)
+    route.segs = {}
+    for i, s in ipairs(segments(route[2])) do
+        route.segs[i] = s:match("^{([%w_]+)}$") and { param = s:match("^{([%w_]+)}$") } or s
+    end
+end
+
+-- The route for method and path segs, with its parameters; or nil and
+-- whether the path matched another method.
+local function match(method, segs)
+    local other = false
+    for _, r in ipairs(M.routes) do
+        if #r.segs == #segs then
+            local params, ok = {}, true
+            for i, s in ipairs(r.segs) do
+                if type(s) == "table" then
+                    params[s.param] = path_unescape(segs[i])
+                elseif s ~= segs[i] then
+                    ok = false
+                    break
+                end
+            end
+            if ok then
+                if r[1] == method or (method == "HEAD" and r[1] == "GET") then
+                    return r, params
+                end
+                other = true
+            end
+        end
+    end
+    return nil, other
+end
+
+local compiled = 0
+
+local function ensure_compiled()
+    if compiled == #M.routes then
+        return
+    end
+    for i = compiled + 1, #M.routes do
+        compile(M.routes[i])
+    end
+    compiled = #M.routes
+end
+
+---Add a route for a site (hook/route files): relm.route("GET",
+---"/api/v1/x/{id}", fn). fn(req, params, query) runs as the request's
+---user and returns status, body (a table, sent as JSON), headers.
+---@param method string
+---@param path string
+---@param fn function
+---@param doc? {summary?: string, permission?: string}
+function M.route(method, path, fn, doc)
+    if type(method) ~= "string" or not method:match("^%u+$") then
+        relm.error("invalid_argument", "relm.route: argument #1 (method) must be an HTTP method such as \"GET\"", 2)
+    end
+    if type(path) ~= "string" or not path:match("^/api/v1/[%w_%-/{}%.]+$") then
+        relm.error("invalid_argument", "relm.route: argument #2 (path) must be a path under /api/v1/, e.g. "
+            .. "\"/api/v1/x/{id}\"", 2)
+    end
+    if type(fn) ~= "function" then
+        relm.error("invalid_argument", "relm.route: argument #3 (fn) must be a function", 2)
+    end
+    ensure_compiled()
+    local probe = segments(path)
+    for i, s in ipairs(probe) do
+        if s:match("^{") then
+            probe[i] = "\0"
+        end
+    end
+    local existing = match(method, probe)
+    if existing and existing[2] == path then
+        relm.error("duplicate", "relm.route: " .. method .. " " .. path .. " is already a route", 2)
+    end
+    doc = doc or {}
+    M.routes[#M.routes + 1] = { method, path, handler = fn, site = true,
+        summary = doc.summary or "A site route", permission = doc.permission or "as the route decides",
+        response = S.object }
+end
+
+-- What a route file's code may reach of relm: the API whose primitives
+-- check the request's user in C. Not the printer or file writers
+-- (relm.export, relm.output): a route answers, it does not write files.
+local ROUTE_API = { "release", "activity", "approval", "related", "cmdb", "search", "desktop", "audit",
+    "portfolio", "justification", "user", "group", "token", "notify", "change", "problem", "incident", "media" }
+
+local function route_env(sandbox)
+    local env = sandbox.env()
+    local r = { sql = relm.sql, whoami = relm.whoami, error = relm.error, is_error = relm.is_error, tx = relm.tx }
+    for _, name in ipairs(ROUTE_API) do
+        r[name] = relm[name]
+    end
+    ---relm.route(method, path, fn [, doc]) inside a route file: fn runs in
+    ---the sandbox (time and memory limits) as the request's user.
+    r.route = function(method, path, fn, doc)
+        if type(fn) ~= "function" then
+            relm.error("invalid_argument", "relm.route: argument #3 (fn) must be a function", 2)
+        end
+        M.route(method, path, function(req, params, query)
+            local copy = { method = req.method, path = req.path, user = req.user, body = req.body }
+            -- pcall inside the sandbox keeps the error's own code
+            -- (permission_denied, not_found); a time or memory limit still
+            -- stops the call as a whole with code sandbox.
+            local res = table.pack(sandbox.call(pcall, fn, copy, params, query))
+            if not res[1] then
+                error(res[2], 0)
+            end
+            return table.unpack(res, 2, res.n)
+        end, doc)
+    end
+    rawset(env, "relm", r)
+    return env
+end
+
+---Load route files: path is a .lua file or a directory of them (each in
+---the sandbox, declaring routes with relm.route). Raises invalid_route
+---naming file:line when one fails.
+---@param path string
+function M.load_routes(path)
+    local source = require "relm.source"
+    local sandbox = require "relm.core.sandbox"
+    local files = {}
+    if path:match("%.lua$") then
+        files[1] = path
+    else
+        for name in source.entries(path) do
+            if name:match("%.lua$") then
+                files[#files + 1] = path .. "/" .. name
+            end
+        end
+        if #files == 0 then
+            relm.error("not_found", (i18n._("no route files (*.lua) in %s")):format(path), 2)
+        end
+        table.sort(files)
+    end
+    for _, file in ipairs(files) do
+        local code, err = source.read_file(file)
+        if not code then
+            relm.error("not_found", (i18n._("cannot read the route file: %s")):format(tostring(err)), 2)
+        end
+        local ok, fn = pcall(sandbox.load, code, "@" .. source.display_name(file), route_env(sandbox))
+        if ok then
+            ok, fn = pcall(sandbox.call, fn)
+        end
+        if not ok then
+            relm.error("invalid_route", type(fn) == "table" and tostring(fn.message) or tostring(fn), 2)
+        end
+    end
+end
+
+-- ---- dispatch -----------------------------------------------------------
+
+local function respond(status, body, headers, req)
+    headers = headers or {}
+    if req.method == "HEAD" then
+        return status, "", headers
+    end
+    if type(body) == "string" then
+        return status, body, headers
+    end
+    local ok, text = pcall(encode, body)
+    if not ok then
+        return from_error(text, req)
+    end
+    return status, text, headers
+end
+
+---Answer one request (called by relm.core.http for each): req has
+---method, path, query, body, if_match, last_event_id, peer, user (the
+---authenticated user, nil when none), auth_error (why the credentials
+---given were refused), session (a cookie was used), csrf_ok. Returns
+---status, body, headers and, for an event stream, the event id to start
+---after.
+---@param req table
+---@return integer status
+---@return string body
+---@return table headers
+---@return integer? stream_from
+function M.dispatch(req)
+    ensure_compiled()
+    if req.path:find("\0", 1, true) or req.path:find("%.%.") then
+        return respond(400, { code = "invalid_argument", message = i18n._("the path is not acceptable") }, nil, req)
+    end
+    local route, params = match(req.method, segments(req.path))
+    if route == nil then
+        if params then
+            return respond(405, { code = "method_not_allowed",
+                message = (i18n._("%s is not allowed on %s")):format(req.method, req.path) }, nil, req)
+        end
+        return respond(404, { code = "not_found", message = (i18n._("no route %s %s")):format(req.method, req.path) },
+            nil, req)
+    end
+    if route.auth ~= false then
+        if req.auth_error then
+            return respond(401, { code = "unauthorized", message = req.auth_error.message }, nil, req)
+        end
+        if req.user == nil then
+            return respond(401, { code = "unauthorized",
+                message = i18n._("this needs 'Authorization: Bearer TOKEN' or a session (POST /api/v1/login)") },
+                { ["WWW-Authenticate"] = "Bearer" }, req)
+        end
+        if req.session and req.method ~= "GET" and req.method ~= "HEAD" and not req.csrf_ok then
+            return respond(403, { code = "csrf",
+                message = i18n._("a write with a session cookie needs the X-CSRF-Token header from the login") },
+                nil, req)
+        end
+    end
+    local query = parse_query(req.query)
+    -- Text that would be cut at a NUL byte, or is not UTF-8, names
+    -- something other than what was sent: refused before any handler.
+    for what, t in pairs({ path = params, query = query }) do
+        for k, v in pairs(t) do
+            if (v .. k):find("\0", 1, true) or not utf8.len(v) or not utf8.len(k) then
+                return respond(400, { code = "invalid_argument",
+                    message = (i18n._("%s parameter '%s' contains a NUL byte or is not UTF-8")):format(what, k) },
+                    nil, req)
+            end
+        end
+    end
+    local ok, status, body, headers = pcall(route.handler, req, params, query)
+    if not ok then
+        local s, b = from_error(status, req)
+        return s, b, {}
+    end
+    if status == "stream" then
+        return 200, "", {}, body
+    end
+    if math.type(status) ~= "integer" then
+        return respond(500, { code = "internal", message = i18n._("the route returned no HTTP status") }, nil, req)
+    end
+    return respond(status, body, headers, req)
+end
+
+-- ---- OpenAPI ------------------------------------------------------------
+
+---The OpenAPI 3.1 document of every route, made from M.routes.
+---@return table
+function M.openapi()
+    ensure_compiled()
+    local paths = {}
+    local err = { description = "Error", content = { ["application/json"] = { schema = S.error } } }
+    for _, r in ipairs(M.routes) do
+        local item = paths[r[2]] or {}
+        paths[r[2]] = item
+        local params = {}
+        for _, s in ipairs(r.segs) do
+            if type(s) == "table" then
+                params[#params + 1] = { name = s.param, ["in"] = "path", required = true,
+                    schema = { type = "string" } }
+            end
+        end
+        for _, qn in ipairs(r.query or {}) do
+            params[#params + 1] = { name = qn, ["in"] = "query", required = false, schema = { type = "string" } }
+        end
+        local ok_status = tostring(r.status or 200)
+        local ctype = r[2] == "/api/v1/events" and "text/event-stream" or "application/json"
+        local op = {
+            operationId = (r[1]:lower() .. r[2]:gsub("^/api/v1", ""):gsub("[{}]", ""):gsub("[/%.%-]+(%w)", function(c)
+                return c:upper()
+            end)),
+            summary = r.summary,
+            description = "Permission: " .. (r.permission or "any user") .. ".",
+            tags = { r[2]:match("^/api/v1/([%w_]+)") or "api" },
+            responses = {
+                [ok_status] = { description = "Success",
+                    content = { [ctype] = { schema = r.response or S.object } } },
+                ["400"] = err, ["404"] = err,
+            },
+        }
+        if r.auth ~= false then
+            op.responses["401"] = err
+            op.responses["403"] = err
+        else
+            op.security = {}
+        end
+        if r.site then
+            op.tags = { "site" }
+        end
+        if #params > 0 then
+            op.parameters = params
+        end
+        if r.request then
+            op.requestBody = { required = true, content = { ["application/json"] = { schema = r.request } } }
+            op.responses["422"] = err
+        end
+        if r[2]:match("^/api/v1/releases/{id}") and r[1] ~= "GET" then
+            op.responses["412"] = err
+            op.responses["409"] = err
+        end
+        item[r[1]:lower()] = op
+    end
+    return {
+        openapi = "3.1.0",
+        info = { title = "relm HTTP API", version = "1",
+            description = "The release-management engine relm over HTTP (relm serve --listen). "
+                .. "Every endpoint calls the same primitives as the Lua API, as the request's user.",
+            license = { name = "relm", identifier = "MIT" } },
+        servers = { { url = "/" } },
+        security = { { bearer = {} }, { session = {} } },
+        tags = (function()
+            local seen, out = {}, {}
+            for _, r in ipairs(M.routes) do
+                local t = r.site and "site" or (r[2]:match("^/api/v1/([%w_]+)") or "api")
+                if not seen[t] then
+                    seen[t] = true
+                    out[#out + 1] = { name = t, description = "The " .. t .. " endpoints." }
+                end
+            end
+            return out
+        end)(),
+        paths = paths,
+        components = {
+            securitySchemes = {
+                bearer = { type = "http", scheme = "bearer", description = "An API token (relm.token.create)" },
+                session = { type = "apiKey", ["in"] = "cookie", name = "relm_session",
+                    description = "POST /api/v1/login; writes also need X-CSRF-Token" },
+            },
+            schemas = {
+                Error = { type = "object", required = { "code", "message" },
+                    properties = { code = { type = "string" }, message = { type = "string" } } },
+                Release = { type = "object", required = { "id" },
+                    properties = { id = { type = "integer" }, number = { type = "string" },
+                        status = { type = "string" }, row_version = { type = "integer" } } },
+            },
+        },
+    }
+end
+
+-- ---- the server -------------------------------------------------------------
+
+---Start the API on address ("HOST:PORT"; port 0 picks a free one) on the
+---engine's loop (relm serve --listen). Returns "HOST:PORT" as bound.
+---@param address string
+---@param opts? {max_body?: integer, header_timeout?: number, routes?: string}
+---@return string where
+function M.listen(address, opts)
+    if type(address) ~= "string" then
+        relm.error("invalid_argument", "relm.http.listen: argument #1 (address) must be \"HOST:PORT\"", 2)
+    end
+    opts = opts or {}
+    local set = relm.notify.settings()
+    local limits = { header_timeout = opts.header_timeout or tonumber(set.http_header_timeout_seconds),
+        max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)) }
+    optional_routes()
+    if opts.routes then
+        M.load_routes(opts.routes)
+    end
+    ensure_compiled()
+    local port = require("relm.core.http").listen(address, M.dispatch, limits)
+    return (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
+end
+
+---Stop listening (serve is stopping).
+function M.stop()
+    require("relm.core.http").stop()
+end
+
+return M
