@@ -26,6 +26,8 @@ DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
 PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl libh2o libsodium
 # The sqlite3 shell: the baseline of tests/bench/cmdb_import_servers (.import).
 DEB_PACKAGES += sqlite3
+# The HTTP benchmarks: wrk drives the load, h2o serves the baseline's file.
+DEB_PACKAGES += wrk h2o
 
 # Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)
