@@ -23,6 +23,52 @@ serve_stop() {
     SERVE_PID=
 }
 
+# h2o_start SIZE: Debian's h2o (one thread, like relm's single loop,
+# access log off) serving a static file of SIZE bytes on a free loopback
+# port; sets H2O_PID and H2O_URL (the file's address).
+h2o_start() {
+    mkdir -p "$BENCH_TMP/www"
+    head -c "$1" /dev/zero | tr '\0' x > "$BENCH_TMP/www/release.json"
+    hport=$(free_port)
+    cat > "$BENCH_TMP/h2o.conf" <<CONF
+listen:
+  host: 127.0.0.1
+  port: $hport
+num-threads: 1
+user: $(id -un)
+access-log: /dev/null
+hosts:
+  default:
+    paths:
+      /:
+        file.dir: $BENCH_TMP/www
+CONF
+    h2o -c "$BENCH_TMP/h2o.conf" > "$BENCH_TMP/h2o.log" 2>&1 &
+    H2O_PID=$!
+    H2O_URL=http://127.0.0.1:$hport/release.json
+    i=0
+    until curl -sf -o /dev/null "$H2O_URL"; do
+        i=$((i + 1))
+        [ "$i" -lt 100 ] || { cat "$BENCH_TMP/h2o.log"; return 1; }
+        sleep 0.05
+    done
+}
+
+h2o_stop() {
+    [ -n "${H2O_PID:-}" ] && kill "$H2O_PID" 2>/dev/null && wait "$H2O_PID" 2>/dev/null
+    H2O_PID=
+}
+
+need_tools() {
+    for tool in "$@"; do
+        command -v "$tool" > /dev/null ||
+            { echo "$tool is missing (Debian package $tool; make deps)"; return 1; }
+    done
+}
+
+# min and median of the numbers in file $1
+stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { print v[1], v[int((NR + 1) / 2)] }'; }
+
 # A free loopback port (the kernel's pick, released at once).
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'

@@ -16,11 +16,8 @@ SECONDS_EACH=${HTTP_BENCH_SECONDS:-5}
 ROUNDS=${HTTP_BENCH_ROUNDS:-3}
 CONNS=${HTTP_BENCH_CONNECTIONS:-64}
 . tests/bench/http_common.sh
-for tool in wrk h2o; do
-    command -v $tool > /dev/null || { echo "$tool is missing (Debian package $tool; make deps)"; exit 1; }
-done
-h2opid=
-trap 'serve_stop; [ -n "$h2opid" ] && kill $h2opid 2>/dev/null; true' EXIT
+need_tools wrk h2o
+trap 'serve_stop; h2o_stop; true' EXIT
 
 db=$BENCH_TMP/get.db
 rm -f "$db"*
@@ -34,40 +31,18 @@ size=$(curl -sf -H "Authorization: Bearer $TOKEN" "$URL" | wc -c)
 [ "$size" -gt 100 ] || { echo "GET $URL answered $size bytes"; exit 1; }
 
 # The baseline: the same number of bytes as a static file, from h2o.
-mkdir -p "$BENCH_TMP/www"
-head -c "$size" /dev/zero | tr '\0' x > "$BENCH_TMP/www/release.json"
-hport=$(free_port)
-cat > "$BENCH_TMP/h2o.conf" <<CONF
-listen:
-  host: 127.0.0.1
-  port: $hport
-num-threads: 1
-user: $(id -un)
-access-log: /dev/null
-hosts:
-  default:
-    paths:
-      /:
-        file.dir: $BENCH_TMP/www
-CONF
-h2o -c "$BENCH_TMP/h2o.conf" > "$BENCH_TMP/h2o.log" 2>&1 &
-h2opid=$!
-i=0
-until curl -sf -o /dev/null "http://127.0.0.1:$hport/release.json"; do
-    i=$((i + 1)); [ "$i" -lt 100 ] || { cat "$BENCH_TMP/h2o.log"; exit 1; }; sleep 0.05
-done
+h2o_start "$size"
 
 : > "$BENCH_TMP/s" ; : > "$BENCH_TMP/b" ; : > "$BENCH_TMP/p99"
 for r in $(seq "$ROUNDS"); do
     wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency -H "Authorization: Bearer $TOKEN" "$URL" > "$BENCH_TMP/ws$r"
-    wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency "http://127.0.0.1:$hport/release.json" > "$BENCH_TMP/wb$r"
+    wrk -t2 -c"$CONNS" -d"${SECONDS_EACH}s" --latency "$H2O_URL" > "$BENCH_TMP/wb$r"
     errs=$(wrk_errors "$BENCH_TMP/ws$r")
     [ "$errs" -eq 0 ] || { echo "relm answered $errs requests with an error:"; cat "$BENCH_TMP/ws$r"; exit 1; }
     awk -v r="$(wrk_rps "$BENCH_TMP/ws$r")" 'BEGIN { print 1 / r }' >> "$BENCH_TMP/s"
     awk -v r="$(wrk_rps "$BENCH_TMP/wb$r")" 'BEGIN { print 1 / r }' >> "$BENCH_TMP/b"
     wrk_p99_ms "$BENCH_TMP/ws$r" >> "$BENCH_TMP/p99"
 done
-stats() { sort -g "$1" | awk '{ v[NR] = $1 } END { print v[1], v[int((NR + 1) / 2)] }'; }
 set -- $(stats "$BENCH_TMP/s"); smin=$1 smed=$2
 set -- $(stats "$BENCH_TMP/b"); bmin=$1 bmed=$2
 p99=$(sort -g "$BENCH_TMP/p99" | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
