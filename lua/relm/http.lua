@@ -59,16 +59,27 @@ local function plain(v, seen)
     end
     return nil
 end
+---A copy of v with only what JSON can carry (functions, userdata and cycles dropped).
+---@param v any
+---@return any
 M.plain = plain
 
 local function encode(v)
-    return (cjson.encode(plain(v)):gsub('"\\u0000%[%]\\u0000"', "[]"))
+    local text = cjson.encode(plain(v))
+    if not text:find("\\u0000[]", 1, true) then
+        return text
+    end
+    return (text:gsub('"\\u0000%[%]\\u0000"', "[]"))
 end
 
 -- An error raised by a handler that carries an HTTP status of its own.
 local function fail(status, code, message)
     error({ code = code, message = message, http_status = status }, 0)
 end
+---Raise, from a route handler, an error with an HTTP status of its own.
+---@param status integer
+---@param code string
+---@param message string
 M.fail = fail
 
 local function error_body(code, message)
@@ -97,6 +108,9 @@ local function unescape(s)
 end
 
 local function path_unescape(s)
+    if not s:find("%", 1, true) then
+        return s
+    end
     return (s:gsub("%%(%x%x)", function(h)
         return string.char(tonumber(h, 16))
     end))
@@ -560,25 +574,47 @@ end
 
 -- The route for method and path segs, with its parameters; or nil and
 -- whether the path matched another method.
+-- The routes that may match segs, in table order: those of as many
+-- segments whose third segment is segs[3] or a parameter. Cached per
+-- (count, third segment) for the third segments routes name, so that a
+-- request walks a handful of routes, not all of them; an unknown third
+-- segment shares its count's list of parameter routes (the cache cannot be
+-- grown by the paths clients send).
+local candidates_cache, literal3 = {}, {}
+local function candidates(segs)
+    local third = segs[3]
+    local key = #segs .. "/" .. (literal3[third] and third or "{}")
+    local list = candidates_cache[key]
+    if list == nil then
+        list = {}
+        for _, r in ipairs(M.routes) do
+            local s3 = r.segs[3]
+            if #r.segs == #segs and (type(s3) == "table" or s3 == third) then
+                list[#list + 1] = r
+            end
+        end
+        candidates_cache[key] = list
+    end
+    return list
+end
+
 local function match(method, segs)
     local other = false
-    for _, r in ipairs(M.routes) do
-        if #r.segs == #segs then
-            local params, ok = {}, true
-            for i, s in ipairs(r.segs) do
-                if type(s) == "table" then
-                    params[s.param] = path_unescape(segs[i])
-                elseif s ~= segs[i] then
-                    ok = false
-                    break
-                end
+    for _, r in ipairs(candidates(segs)) do
+        local params, ok = {}, true
+        for i, s in ipairs(r.segs) do
+            if type(s) == "table" then
+                params[s.param] = path_unescape(segs[i])
+            elseif s ~= segs[i] then
+                ok = false
+                break
             end
-            if ok then
-                if r[1] == method or (method == "HEAD" and r[1] == "GET") then
-                    return r, params
-                end
-                other = true
+        end
+        if ok then
+            if r[1] == method or (method == "HEAD" and r[1] == "GET") then
+                return r, params
             end
+            other = true
         end
     end
     return nil, other
@@ -592,7 +628,12 @@ local function ensure_compiled()
     end
     for i = compiled + 1, #M.routes do
         compile(M.routes[i])
+        local s3 = M.routes[i].segs[3]
+        if type(s3) == "string" then
+            literal3[s3] = true
+        end
     end
+    candidates_cache = {}
     compiled = #M.routes
 end
 

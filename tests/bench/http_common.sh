@@ -74,6 +74,14 @@ free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# cpu_ticks PID: user + system CPU time the process has used, in clock
+# ticks (/proc/PID/stat fields 14 and 15). On a shared machine CPU time
+# per request is steadier than requests per second.
+cpu_ticks() { awk '{ print $14 + $15 }' /proc/"$1"/stat; }
+
+# wrk_requests FILE: how many requests wrk completed.
+wrk_requests() { awk '/requests in/ { print $1 }' "$1"; }
+
 # wrk_rps FILE / wrk_p99_ms FILE: from a `wrk --latency` report.
 wrk_rps() { awk '/^Requests\/sec:/ { print $2 }' "$1"; }
 wrk_p99_ms() {
