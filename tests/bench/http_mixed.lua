@@ -7,6 +7,8 @@
 -- outcome "ok ID VERSION ACTION" (2xx), "stale ID" (412), "refused ID
 -- STATUS" (another 4xx); "5xx STATUS" for any server error.
 -- Environment: TOKEN, RELEASES, MIXED_LOG.
+-- wrk (LuaJIT) calls these globals and sets wrk and tid:
+-- luacheck: globals setup init request response, read globals wrk tid
 local token = os.getenv("TOKEN")
 local n = tonumber(os.getenv("RELEASES") or "1000")
 local prefix = os.getenv("MIXED_LOG")
@@ -44,7 +46,7 @@ function request()
     return wrk.format("POST", "/api/v1/releases/" .. id .. "/actions/" .. action, headers, body)
 end
 
-function response(status, headers, body)
+function response(status, _, body)
     if status >= 500 then
         log:write("5xx ", status, "\n")
         return

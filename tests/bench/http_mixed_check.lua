@@ -52,8 +52,8 @@ local drift = relm.sql([[SELECT count(*) AS n FROM releases r WHERE r.row_versio
     (SELECT count(*) FROM occurrences o WHERE o.id > ? AND o.subject = 'release' AND o.subject_id = r.id)]], mark)[1].n
 print(("check writes sent %d: 2xx %d, 412 %d, other 4xx %d, in flight at the end %d; reads failed %d; 5xx %d")
     :format(sent, nok, stale, refused, inflight, readfail, server))
-print(("check history: %d occurrences written during the run, %d of the 2xx missing, %d unexplained, %d releases whose version disagrees")
-    :format(#rows, missing, math.max(0, extra - inflight), drift))
+print(("check history: %d occurrences written during the run, %d of the 2xx missing, %d unexplained, "
+    .. "%d releases whose version disagrees"):format(#rows, missing, math.max(0, extra - inflight), drift))
 if server > 0 or missing > 0 or extra < 0 or extra > inflight or drift > 0 or readfail > 0 then
     error("http_mixed: server errors, lost updates or refused writes that changed something (above)", 0)
 end
