@@ -53,13 +53,18 @@ kill $sampler 2>/dev/null; sampler=
 size=$(curl -sf -H "Authorization: Bearer $TOKEN" "$SERVE_URL/api/v1/releases/1" | wc -c)
 serve_stop
 
-"$RELM_BIN" --db "$db" run tests/bench/http_mixed_check.lua "$mark" "$MIXED_LOG".*
+rc=0
+"$RELM_BIN" --db "$db" run tests/bench/http_mixed_check.lua "$mark" "$MIXED_LOG".* > "$BENCH_TMP/check" 2>&1 || rc=$?
+cat "$BENCH_TMP/check"
+[ "$rc" -eq 0 ] || exit "$rc"
 cat "$BENCH_TMP/rss" | tr '\n' ' ' | sed 's/^/check rss (s KB): /; s/$/\n/'
 awk -v w="$WARMUP" '$1 >= w && warm == "" { warm = $2 } $2 != "" { last = $2 }
     END { g = warm > 0 ? (last - warm) / warm * 100 : 999
           printf "check memory after warm-up: %d KB at %d s, %d KB at the end (%+.1f%%)\n", warm, w, last, g
-          exit g > 10 }' "$BENCH_TMP/rss" ||
-    { echo "http_mixed: serve's memory grew more than 10% after warm-up"; exit 1; }
+          exit g > 10 }' "$BENCH_TMP/rss" > "$BENCH_TMP/memory" || rc=1
+cat "$BENCH_TMP/memory" >> "$BENCH_TMP/check"
+cat "$BENCH_TMP/memory"
+[ "$rc" -eq 0 ] || { echo "http_mixed: serve's memory grew more than 10% after warm-up"; exit 1; }
 
 h2o_start "$size"
 wrk -t2 -c"$CONNS" -d10s "$H2O_URL" > "$BENCH_TMP/h2o.out"
@@ -68,5 +73,10 @@ rps=$(wrk_rps "$BENCH_TMP/wrk.out")
 p99=$(wrk_p99_ms "$BENCH_TMP/wrk.out")
 t=$(awk -v r="$rps" 'BEGIN { print 1 / r }')
 b=$(awk -v r="$(wrk_rps "$BENCH_TMP/h2o.out")" 'BEGIN { print 1 / r }')
-echo "subject $t $t relm 70% GET release / 30% actions, $RELEASES releases, ${DURATION} s, $CONNS connections ($rps req/s, p99 $p99 ms; checks above passed)"
+# The checks in one line for `make bench`: writes 2xx/412/4xx, 5xx, lost, RSS.
+summary=$(awk '{ gsub(/[,;:]/, "") }
+    /^check writes/ { w = $6 " 2xx, " $8 " 412, " $11 " other 4xx, 5xx " $NF }
+    /^check history/ { l = $9 " lost" } /^check memory/ { m = "RSS " $5 " -> " $10 " KB " $NF }
+    END { print w "; " l "; " m }' "$BENCH_TMP/check")
+echo "subject $t $t relm 70% GET release / 30% actions, $RELEASES releases, ${DURATION} s, $CONNS connections ($rps req/s, p99 $p99 ms; writes $summary)"
 echo "baseline $b $b h2o static file of $size bytes, $CONNS connections"
