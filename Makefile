@@ -22,8 +22,8 @@ DEB_PACKAGES = gcc libc6-dev make pkg-config lua5.4 liblua5.4-dev \
                libsqlite3-dev libuv1-dev libedit-dev libcsv-dev lua-busted \
                lua-check lua-cjson cppcheck lua-luv-dev \
                libcurl4-openssl-dev python3-aiosmtpd \
-               libh2o-dev libsodium-dev curl nodejs
-PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl libh2o libsodium
+               libh2o-dev libsodium-dev libssl-dev openssl curl nodejs
+PKGS = lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl libh2o libsodium openssl
 # The sqlite3 shell: the baseline of tests/bench/cmdb_import_servers (.import).
 DEB_PACKAGES += sqlite3
 # The HTTP benchmarks: wrk drives the load, h2o serves the baseline's file.

@@ -31,6 +31,7 @@ typedef struct options {
     int log_json;        /* serve --log json */
     const char *listen;  /* serve --listen HOST:PORT: the HTTP API */
     const char *routes;  /* serve --routes PATH: site route files */
+    const char *tls_cert, *tls_key; /* serve --tls-cert/--tls-key: HTTPS */
 } options;
 
 /* The output modes of relm.mode(), checked here so that a mistyped --mode
@@ -93,7 +94,7 @@ static const struct {
      "  relm -e 'relm.sql(\"select name from users\")'\n"},
     {"serve",
      "usage: relm [OPTIONS] serve [--log text|json] [--listen HOST:PORT\n"
-     "                            [--routes PATH]]\n"
+     "                            [--routes PATH] [--tls-cert FILE --tls-key FILE]]\n"
      "Run the event loop on the database until SIGTERM or SIGINT (then finish\n"
      "the deliveries in flight and exit 0): fire SLA warnings and breaches,\n"
      "deliver the outbox to webhook and e-mail subscriptions (relm.notify),\n"
@@ -105,7 +106,8 @@ static const struct {
      "--listen HOST:PORT also serves the HTTP/JSON API on that address (e.g.\n"
      "127.0.0.1:8080), each request acting as the user of its token or\n"
      "session; --routes PATH loads site routes (relm.route) from a .lua file\n"
-     "or a directory of them. See docs/http.md.\n"},
+     "or a directory of them; --tls-cert and --tls-key (PEM files) make it\n"
+     "HTTPS. See docs/http.md.\n"},
     {"help", "usage: relm help [COMMAND]\n"
              "Print the usage text, or the help of one command (run, repl, -e,\n"
              "serve).\n"},
@@ -256,17 +258,27 @@ static int parse_args(int argc, char **argv, options *o)
             else if (strcmp(argv[k], "--routes") == 0 && k + 1 < argc &&
                      argv[k + 1][0] != '\0')
                 o->routes = argv[++k];
+            else if (strcmp(argv[k], "--tls-cert") == 0 && k + 1 < argc &&
+                     argv[k + 1][0] != '\0')
+                o->tls_cert = argv[++k];
+            else if (strcmp(argv[k], "--tls-key") == 0 && k + 1 < argc &&
+                     argv[k + 1][0] != '\0')
+                o->tls_key = argv[++k];
             else if (strcmp(argv[k], "--help") == 0)
                 return print_help("serve");
             else
                 return usage_error("serve: unexpected '%s' (serve takes "
-                                   "--log text|json, --listen HOST:PORT and "
-                                   "--routes PATH)",
+                                   "--log text|json, --listen HOST:PORT, "
+                                   "--routes PATH, --tls-cert FILE and "
+                                   "--tls-key FILE)",
                                    argv[k]);
         }
-        if (o->routes != NULL && o->listen == NULL)
+        if ((o->tls_cert == NULL) != (o->tls_key == NULL))
+            return usage_error("serve: %s go together",
+                               "--tls-cert FILE and --tls-key FILE");
+        if ((o->routes != NULL || o->tls_cert != NULL) && o->listen == NULL)
             return usage_error("serve: %s needs --listen HOST:PORT",
-                               "--routes");
+                               o->routes != NULL ? "--routes" : "--tls-cert");
     } else if (strcmp(o->command, "help") == 0) {
         return print_help(i + 1 < argc ? argv[i + 1] : NULL);
     } else {
@@ -380,8 +392,8 @@ static void close_store_at_exit(void)
     relm_store_close(s);
 }
 
-/* The address of serve --listen and the --routes path, for start_http. */
-static const char *http_listen, *http_routes;
+/* serve --listen, --routes, --tls-cert and --tls-key, for start_http. */
+static const char *http_listen, *http_routes, *http_cert, *http_key;
 
 /* serve's start hook: require("relm.http").listen(address); 0 when the
  * server listens (where gets "HOST:PORT" bound), else 1 after saying why. */
@@ -394,10 +406,14 @@ static int start_http(void *ctx, char *where, size_t size)
         lua_getfield(L, -1, "listen");
         lua_pushstring(L, http_listen);
         lua_createtable(L, 0, 1);
-        if (http_routes != NULL) {
-            lua_pushstring(L, http_routes);
-            lua_setfield(L, -2, "routes");
-        }
+        const char *const fields[][2] = {{"routes", http_routes},
+                                         {"tls_cert", http_cert},
+                                         {"tls_key", http_key}};
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+            if (fields[i][1] != NULL) {
+                lua_pushstring(L, fields[i][1]);
+                lua_setfield(L, -2, fields[i][0]);
+            }
         if (relm_host_pcall(L, 2, 1) == LUA_OK) {
             snprintf(where, size, "%s", lua_tostring(L, -1));
             lua_pop(L, 2);
@@ -511,6 +527,8 @@ int main(int argc, char **argv)
         if (o.listen != NULL) {
             http_listen = o.listen;
             http_routes = o.routes;
+            http_cert = o.tls_cert;
+            http_key = o.tls_key;
             so.start = start_http;
             so.stop = stop_http;
             so.start_ctx = L;

@@ -4,6 +4,8 @@
 #include "http/server.h"
 
 #include <h2o.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -361,6 +363,35 @@ static int parse_listen(const char *listen, char *host, size_t hsize,
     return RELM_OK;
 }
 
+/* The TLS context for c's certificate and key (TLS 1.2 or later, HTTP/2
+ * offered by ALPN), or NULL with d saying which file was refused. */
+static SSL_CTX *tls_context(const relm_http_config *c, relm_diag *d)
+{
+    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+    if (ctx == NULL) {
+        relm_diag_set(d, "tls", "%s", _("OpenSSL failed to start"));
+        return NULL;
+    }
+    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+    const char *bad = NULL;
+    if (SSL_CTX_use_certificate_chain_file(ctx, c->tls_cert) != 1)
+        bad = c->tls_cert;
+    else if (c->tls_key == NULL ||
+             SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) !=
+                 1 ||
+             SSL_CTX_check_private_key(ctx) != 1)
+        bad = c->tls_key != NULL ? c->tls_key : "--tls-key";
+    if (bad != NULL) {
+        char err[256];
+        ERR_error_string_n(ERR_get_error(), err, sizeof err);
+        relm_diag_set(d, "tls", _("TLS: %s is not usable: %s"), bad, err);
+        SSL_CTX_free(ctx);
+        return NULL;
+    }
+    h2o_ssl_register_alpn_protocols(ctx, h2o_http2_alpn_protocols);
+    return ctx;
+}
+
 relm_http_server *relm_http_start(uv_loop_t *loop, const char *listen,
                                   const relm_http_config *c, relm_diag *d)
 {
@@ -421,6 +452,12 @@ relm_http_server *relm_http_start(uv_loop_t *loop, const char *listen,
     h2o_context_init(&sv->ctx, loop, &sv->config);
     sv->accept_ctx.ctx = &sv->ctx;
     sv->accept_ctx.hosts = sv->config.hosts;
+    if (c->tls_cert != NULL &&
+        (sv->accept_ctx.ssl_ctx = tls_context(c, d)) == NULL) {
+        uv_close((uv_handle_t *)&sv->listener, NULL);
+        uv_run(loop, UV_RUN_NOWAIT);
+        return NULL; /* sv stays: H2O's context is not disposed (see stop) */
+    }
     uv_timer_init(loop, &sv->tick);
     sv->tick.data = sv;
     return sv;
@@ -434,11 +471,7 @@ int relm_http_port(const relm_http_server *sv)
 static void on_closed(uv_handle_t *h)
 {
     relm_http_server *sv = h->data;
-    if (--sv->closing == 0) {
-        h2o_context_dispose(&sv->ctx);
-        h2o_config_dispose(&sv->config);
-        free(sv);
-    }
+    sv->closing--;
 }
 
 void relm_http_stop(relm_http_server *sv)
@@ -453,6 +486,10 @@ void relm_http_stop(relm_http_server *sv)
         if (!st->sending)
             h2o_send(st->req, NULL, 0, H2O_SEND_STATE_FINAL);
     }
+    /* H2O's context and configuration stay: connections kept alive may
+     * still be open (H2O asserts that a context has no timeouts pending
+     * when disposed), and serve ends the process once its own work is
+     * done. They stay reachable from the caller's pointer to sv. */
     sv->closing = 2;
     uv_close((uv_handle_t *)&sv->listener, on_closed);
     uv_close((uv_handle_t *)&sv->tick, on_closed);

@@ -54,6 +54,8 @@ typedef struct relm_http_config {
     relm_store *store;           /* the event streams read its outbox */
     size_t max_body;             /* bytes; larger bodies get 413 */
     unsigned header_timeout_ms;  /* a request's headers must arrive within */
+    const char *tls_cert;        /* PEM certificate chain: HTTPS (or NULL) */
+    const char *tls_key;         /* its PEM private key */
 } relm_http_config;
 
 typedef struct relm_http_server relm_http_server;
@@ -67,8 +69,8 @@ relm_http_server *relm_http_start(struct uv_loop_s *loop, const char *listen,
 /* The port actually bound (useful with port 0). */
 int relm_http_port(const relm_http_server *sv);
 
-/* Stop listening, end the event streams, close connections; frees sv once
- * its handles are closed (the loop must run on for that). */
+/* Stop listening and end the event streams. sv itself stays allocated
+ * (connections kept alive may still use it until the process ends). */
 void relm_http_stop(relm_http_server *sv);
 
 /* Call the handler as for a request that came in, and free nothing: the

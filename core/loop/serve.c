@@ -389,8 +389,12 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     snprintf(pid, sizeof pid, "%ld", (long)getpid());
     relm_serve_log(&sv, "started", "db", relm_store_path(s), "pid", pid,
                    RELM_LOG_END);
-    if (where[0] != '\0')
-        relm_serve_log(&sv, "listening", "http", where, RELM_LOG_END);
+    /* where is "KEY=VALUE", e.g. "http=127.0.0.1:8080". */
+    char *eq = strchr(where, '=');
+    if (eq != NULL) {
+        *eq = '\0';
+        relm_serve_log(&sv, "listening", where, eq + 1, RELM_LOG_END);
+    }
     relm_serve_pump(&sv, 1);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */

@@ -29,8 +29,9 @@ typedef struct relm_serve_opts {
     relm_serve_define_fn define; /* NULL: workflows are defined already */
     void *define_ctx;
     /* Started once the lock is held (the HTTP server of --listen): 0 to
-     * go on (what it fills into where, e.g. the address bound, is logged
-     * as "listening http=..."), else serve returns 1. stop runs when
+     * go on (what it fills into where as KEY=VALUE, e.g.
+     * "http=127.0.0.1:8080", is logged as "listening KEY=VALUE"), else
+     * serve returns 1. stop runs when
      * stopping begins. */
     int (*start)(void *ctx, char *where, size_t size);
     void (*stop)(void *ctx);

@@ -256,7 +256,7 @@ static int l_http_login(lua_State *L)
 /* listen(address, dispatch [, opts]) -> port. Starts the process's one
  * server on the host's loop; dispatch(req) answers every request with
  * status, body, headers, stream_from. opts: max_body (bytes),
- * header_timeout (seconds). */
+ * header_timeout (seconds), tls_cert and tls_key (PEM files: HTTPS). */
 static int l_http_listen(lua_State *L)
 {
     const char *addr = relm_lua_checktext(L, 1, "address");
@@ -266,12 +266,19 @@ static int l_http_listen(lua_State *L)
                               _("the HTTP server is already running"));
     lua_Integer max_body = 1 << 20;
     lua_Number timeout = 10;
+    const char *cert = NULL, *key = NULL;
     if (lua_istable(L, 3)) {
         lua_getfield(L, 3, "max_body");
         max_body = luaL_optinteger(L, -1, max_body);
         lua_getfield(L, 3, "header_timeout");
         timeout = luaL_optnumber(L, -1, timeout);
-        lua_pop(L, 2);
+        /* The strings stay referenced by opts (argument 3) until the
+         * server has read the files. */
+        lua_getfield(L, 3, "tls_cert");
+        cert = lua_tostring(L, -1);
+        lua_getfield(L, 3, "tls_key");
+        key = lua_tostring(L, -1);
+        lua_pop(L, 4);
     }
     relm_diag d;
     if (relm_token_init(&d) != RELM_OK)
@@ -285,7 +292,9 @@ static int l_http_listen(lua_State *L)
                           .ctx = st,
                           .store = relm_host_store(L),
                           .max_body = (size_t)max_body,
-                          .header_timeout_ms = (unsigned)(timeout * 1000)};
+                          .header_timeout_ms = (unsigned)(timeout * 1000),
+                          .tls_cert = cert,
+                          .tls_key = key};
     st->sv = relm_http_start(relm_host_loop(L), addr, &c, &d);
     if (st->sv == NULL) {
         free(st);

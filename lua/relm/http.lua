@@ -59,10 +59,6 @@ local function plain(v, seen)
     end
     return nil
 end
----A copy of v with only what JSON can carry (functions, userdata and cycles dropped).
----@param v any
----@return any
-M.plain = plain
 
 local function encode(v)
     local text = cjson.encode(plain(v))
@@ -76,11 +72,6 @@ end
 local function fail(status, code, message)
     error({ code = code, message = message, http_status = status }, 0)
 end
----Raise, from a route handler, an error with an HTTP status of its own.
----@param status integer
----@param code string
----@param message string
-M.fail = fail
 
 local function error_body(code, message)
     return encode({ code = code, message = message })
@@ -199,6 +190,68 @@ local function check_if_match(req, id)
     return v
 end
 
+-- ---- static files ---------------------------------------------------------
+
+-- Content types by file extension; anything else is sent as bytes.
+local TYPES = {
+    html = "text/html; charset=utf-8", css = "text/css; charset=utf-8",
+    js = "text/javascript; charset=utf-8", json = "application/json", svg = "image/svg+xml",
+    png = "image/png", ico = "image/x-icon", txt = "text/plain; charset=utf-8", woff2 = "font/woff2",
+}
+
+local function no_file(rel)
+    fail(404, "not_found", (i18n._("no file '%s'")):format(rel))
+end
+
+---A file under root as a response: status, body, headers. rel is the
+---decoded path below root; it is refused with 404 when it names a parent
+---(..), a hidden file, an absolute path, holds a NUL byte or a backslash,
+---or resolves (symbolic links followed) outside root: relm serves what
+---is in root and nothing else.
+---@param root string
+---@param rel string
+---@return integer status
+---@return string body
+---@return table headers
+function M.static(root, rel)
+    if rel == "" or rel:find("[%z\\]") or rel:sub(1, 1) == "/" then
+        no_file(rel)
+    end
+    for part in rel:gmatch("[^/]+") do
+        if part:sub(1, 1) == "." then
+            no_file(rel)
+        end
+    end
+    local uv = require "luv"
+    local real_root = uv.fs_realpath(root)
+    local real = real_root and uv.fs_realpath(root .. "/" .. rel)
+    if not real or real:sub(1, #real_root + 1) ~= real_root .. "/" then
+        no_file(rel)
+    end
+    local st = uv.fs_stat(real)
+    if not st or st.type ~= "file" then
+        no_file(rel)
+    end
+    local f = io.open(real, "rb")
+    if not f then
+        no_file(rel)
+    end
+    local body = f:read("a")
+    f:close()
+    return 200, body, {
+        ["Content-Type"] = TYPES[rel:match("%.(%w+)$") or ""] or "application/octet-stream",
+        ["Cache-Control"] = "no-cache", ["X-Content-Type-Options"] = "nosniff",
+    }
+end
+
+---Where the web desktop's files are: $RELM_WEB_ROOT, else <relm.home>/web.
+---@return string
+function M.web_root()
+    local env = os.getenv("RELM_WEB_ROOT")
+    return (env ~= nil and env ~= "") and env or (relm.home .. "/web")
+end
+local web_root = M.web_root
+
 -- ---- the routes -----------------------------------------------------------
 
 -- Schema shorthands for the OpenAPI document.
@@ -252,7 +305,19 @@ M.routes = {
         permission = "anyone",
         response = S.object,
         handler = function()
-            return 200, M.openapi()
+            -- Made again only when a route was added since (site routes).
+            if M._openapi_routes ~= #M.routes then
+                M._openapi_text, M._openapi_routes = encode(M.openapi()), #M.routes
+            end
+            return 200, M._openapi_text
+        end },
+
+    { "GET", "/assets/{path*}", auth = false,
+        summary = "The web desktop's files (stylesheets, scripts, pictures) under <web root>/assets",
+        permission = "anyone",
+        response = { type = "string", description = "the file" },
+        handler = function(_, p)
+            return M.static(web_root() .. "/assets", p.path)
         end },
 
     -- releases
@@ -528,10 +593,11 @@ M.routes = {
         end },
 }
 
--- Routes that exist only when the code they call does (other work merged).
+-- Routes that exist only when the code they call does (the freeze windows
+-- and calendar work): relm.release.conflicts and relm.calendar_view.
 local function optional_routes()
-    local ok, fn = pcall(function() return relm.release.conflicts end)
-    if ok and type(fn) == "function" then
+    local has_conflicts, conflicts = pcall(function() return relm.release.conflicts end)
+    if has_conflicts and type(conflicts) == "function" then
         M.routes[#M.routes + 1] = { "GET", "/api/v1/releases/{id}/conflicts",
             summary = "What the release's schedule clashes with (relm.release.conflicts)",
             permission = "any user", response = S.objects,
@@ -539,15 +605,19 @@ local function optional_routes()
                 return 200, relm.release.conflicts(release_id(p.id))
             end }
     end
-    local ok, cal = pcall(function() return relm.calendar end)
-    if ok and cal ~= nil then
+    local has_view, view = pcall(require, "relm.calendar_view")
+    if has_view and type(view) == "table" and view.rows and view.epoch then
         M.routes[#M.routes + 1] = { "GET", "/api/v1/calendar",
-            summary = "Releases and windows between from and to (relm.calendar)",
-            permission = "any user", response = S.object, query = { "from", "to" },
+            summary = "Releases by planned window and freeze-window occurrences between from and to "
+                .. "(what relm.calendar.show draws)",
+            permission = "any user", response = S.objects, query = { "from", "to" },
             handler = function(_, _, q)
-                local c = relm.calendar
-                local fn = type(c) == "function" and c or c.list or c.get
-                return 200, fn({ from = q.from, to = q.to })
+                local from = view.epoch(q.from, "GET /api/v1/calendar", "from")
+                local to = view.epoch(q.to, "GET /api/v1/calendar", "to")
+                if to <= from then
+                    fail(400, "invalid_argument", i18n._("to must be after from"))
+                end
+                return 200, view.rows(from, to)
             end }
     end
 end
@@ -568,28 +638,30 @@ end
 local function compile(route)
     route.segs = {}
     for i, s in ipairs(segments(route[2])) do
-        route.segs[i] = s:match("^{([%w_]+)}$") and { param = s:match("^{([%w_]+)}$") } or s
+        local name, star = s:match("^{([%w_]+)(%*?)}$")
+        route.segs[i] = name and { param = name, rest = star == "*" } or s
     end
 end
 
--- The route for method and path segs, with its parameters; or nil and
--- whether the path matched another method.
 -- The routes that may match segs, in table order: those of as many
--- segments whose third segment is segs[3] or a parameter. Cached per
--- (count, third segment) for the third segments routes name, so that a
--- request walks a handful of routes, not all of them; an unknown third
--- segment shares its count's list of parameter routes (the cache cannot be
--- grown by the paths clients send).
-local candidates_cache, literal3 = {}, {}
+-- segments (or ending in {name*} and not longer) whose third segment is
+-- segs[3], a parameter or inside a {name*}. Cached per (count, third segment) for the third
+-- segments routes name, so that a request walks a handful of routes, not
+-- all of them; an unknown third segment shares its count's list, and
+-- counts beyond the longest route share one (the cache cannot be grown by
+-- the paths clients send).
+local candidates_cache, literal3, longest = {}, {}, 0
 local function candidates(segs)
     local third = segs[3]
-    local key = #segs .. "/" .. (literal3[third] and third or "{}")
+    local key = math.min(#segs, longest + 1) .. "/" .. (literal3[third] and third or "{}")
     local list = candidates_cache[key]
     if list == nil then
         list = {}
         for _, r in ipairs(M.routes) do
-            local s3 = r.segs[3]
-            if #r.segs == #segs and (type(s3) == "table" or s3 == third) then
+            local last, s3 = r.segs[#r.segs], r.segs[3]
+            local rest = type(last) == "table" and last.rest
+            if (#r.segs == #segs or (rest and #segs >= #r.segs))
+                and (type(s3) ~= "string" or s3 == third) then
                 list[#list + 1] = r
             end
         end
@@ -598,12 +670,21 @@ local function candidates(segs)
     return list
 end
 
+-- The route for method and path segs, with its parameters; or nil and
+-- whether the path matched another method.
 local function match(method, segs)
     local other = false
     for _, r in ipairs(candidates(segs)) do
         local params, ok = {}, true
         for i, s in ipairs(r.segs) do
-            if type(s) == "table" then
+            if type(s) == "table" and s.rest then
+                -- {name*}: the rest of the path, segments decoded
+                local parts = {}
+                for j = i, #segs do
+                    parts[#parts + 1] = path_unescape(segs[j])
+                end
+                params[s.param] = table.concat(parts, "/")
+            elseif type(s) == "table" then
                 params[s.param] = path_unescape(segs[i])
             elseif s ~= segs[i] then
                 ok = false
@@ -632,6 +713,7 @@ local function ensure_compiled()
         if type(s3) == "string" then
             literal3[s3] = true
         end
+        longest = math.max(longest, #M.routes[i].segs)
     end
     candidates_cache = {}
     compiled = #M.routes
@@ -646,14 +728,15 @@ end
 ---@param doc? {summary?: string, permission?: string}
 function M.route(method, path, fn, doc)
     if type(method) ~= "string" or not method:match("^%u+$") then
-        relm.error("invalid_argument", "relm.route: argument #1 (method) must be an HTTP method such as \"GET\"", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.route: argument #1 (method) must be an HTTP method such as \"GET\""), 2)
     end
     if type(path) ~= "string" or not path:match("^/api/v1/[%w_%-/{}%.]+$") then
-        relm.error("invalid_argument", "relm.route: argument #2 (path) must be a path under /api/v1/, e.g. "
-            .. "\"/api/v1/x/{id}\"", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.route: argument #2 (path) must be a path under /api/v1/, e.g. \"/api/v1/x/{id}\""), 2)
     end
     if type(fn) ~= "function" then
-        relm.error("invalid_argument", "relm.route: argument #3 (fn) must be a function", 2)
+        relm.error("invalid_argument", i18n._("relm.route: argument #3 (fn) must be a function"), 2)
     end
     ensure_compiled()
     local probe = segments(path)
@@ -664,7 +747,7 @@ function M.route(method, path, fn, doc)
     end
     local existing = match(method, probe)
     if existing and existing[2] == path then
-        relm.error("duplicate", "relm.route: " .. method .. " " .. path .. " is already a route", 2)
+        relm.error("duplicate", (i18n._("relm.route: %s %s is already a route")):format(method, path), 2)
     end
     doc = doc or {}
     M.routes[#M.routes + 1] = { method, path, handler = fn, site = true,
@@ -688,7 +771,7 @@ local function route_env(sandbox)
     ---the sandbox (time and memory limits) as the request's user.
     r.route = function(method, path, fn, doc)
         if type(fn) ~= "function" then
-            relm.error("invalid_argument", "relm.route: argument #3 (fn) must be a function", 2)
+            relm.error("invalid_argument", i18n._("relm.route: argument #3 (fn) must be a function"), 2)
         end
         M.route(method, path, function(req, params, query)
             local copy = { method = req.method, path = req.path, user = req.user, body = req.body }
@@ -834,8 +917,9 @@ function M.openapi()
     local paths = {}
     local err = { description = "Error", content = { ["application/json"] = { schema = S.error } } }
     for _, r in ipairs(M.routes) do
-        local item = paths[r[2]] or {}
-        paths[r[2]] = item
+        local key = r[2]:gsub("%*}", "}")
+        local item = paths[key] or {}
+        paths[key] = item
         local params = {}
         for _, s in ipairs(r.segs) do
             if type(s) == "table" then
@@ -847,7 +931,8 @@ function M.openapi()
             params[#params + 1] = { name = qn, ["in"] = "query", required = false, schema = { type = "string" } }
         end
         local ok_status = tostring(r.status or 200)
-        local ctype = r[2] == "/api/v1/events" and "text/event-stream" or "application/json"
+        local ctype = r[2] == "/api/v1/events" and "text/event-stream"
+            or (r[2]:find("*", 1, true) and "*/*") or "application/json"
         local op = {
             operationId = (r[1]:lower() .. r[2]:gsub("^/api/v1", ""):gsub("[{}]", ""):gsub("[/%.%-]+(%w)", function(c)
                 return c:upper()
@@ -923,25 +1008,27 @@ end
 -- ---- the server -------------------------------------------------------------
 
 ---Start the API on address ("HOST:PORT"; port 0 picks a free one) on the
----engine's loop (relm serve --listen). Returns "HOST:PORT" as bound.
+---engine's loop (relm serve --listen); HTTPS with opts.tls_cert and
+---opts.tls_key. Returns "http=HOST:PORT" (or "https=...") as bound.
 ---@param address string
----@param opts? {max_body?: integer, header_timeout?: number, routes?: string}
+---@param opts? {max_body?: integer, header_timeout?: number, routes?: string, tls_cert?: string, tls_key?: string}
 ---@return string where
 function M.listen(address, opts)
     if type(address) ~= "string" then
-        relm.error("invalid_argument", "relm.http.listen: argument #1 (address) must be \"HOST:PORT\"", 2)
+        relm.error("invalid_argument", i18n._("relm.http.listen: argument #1 (address) must be \"HOST:PORT\""), 2)
     end
     opts = opts or {}
     local set = relm.notify.settings()
     local limits = { header_timeout = opts.header_timeout or tonumber(set.http_header_timeout_seconds),
-        max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)) }
+        max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)),
+        tls_cert = opts.tls_cert, tls_key = opts.tls_key }
     optional_routes()
     if opts.routes then
         M.load_routes(opts.routes)
     end
     ensure_compiled()
     local port = require("relm.core.http").listen(address, M.dispatch, limits)
-    return (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
+    return (opts.tls_cert and "https=" or "http=") .. (address:match("^(.*):%d+$") or "127.0.0.1") .. ":" .. port
 end
 
 ---Stop listening (serve is stopping).

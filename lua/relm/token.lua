@@ -40,17 +40,18 @@ end
 ---@return integer id
 function M.create(spec)
     if type(spec) ~= "table" then
-        relm.error("invalid_argument", "relm.token.create: argument #1 must be a table {user=, name=, expires=}", 2)
+        relm.error("invalid_argument",
+            i18n._("relm.token.create: argument #1 must be a table {user=, name=, expires=}"), 2)
     end
     if type(spec.name) ~= "string" or spec.name == "" then
-        relm.error("invalid_argument", "relm.token.create: name must be a non-empty string", 2)
+        relm.error("invalid_argument", i18n._("relm.token.create: name must be a non-empty string"), 2)
     end
     if spec.user ~= nil and type(spec.user) ~= "string" then
-        relm.error("invalid_argument", "relm.token.create: user must be a user name", 2)
+        relm.error("invalid_argument", i18n._("relm.token.create: user must be a user name"), 2)
     end
     for k in pairs(spec) do
         if k ~= "user" and k ~= "name" and k ~= "expires" then
-            relm.error("invalid_argument", "relm.token.create: unknown field '" .. tostring(k) .. "'", 2)
+            relm.error("invalid_argument", (i18n._("relm.token.create: unknown field '%s'")):format(tostring(k)), 2)
         end
     end
     return C.create(spec.user or relm.whoami(), spec.name, expiry(spec.expires))
@@ -63,7 +64,7 @@ end
 ---@return table[]
 function M.list(user)
     if user ~= nil and type(user) ~= "string" then
-        relm.error("invalid_argument", "relm.token.list: argument #1 (user) must be a user name", 2)
+        relm.error("invalid_argument", i18n._("relm.token.list: argument #1 (user) must be a user name"), 2)
     end
     user = user or relm.whoami()
     if user ~= relm.whoami() and not relm.user.is_admin() then
@@ -82,7 +83,7 @@ end
 ---@param id integer
 function M.revoke(id)
     if math.type(id) ~= "integer" then
-        relm.error("invalid_argument", "relm.token.revoke: argument #1 (id) must be a token id", 2)
+        relm.error("invalid_argument", i18n._("relm.token.revoke: argument #1 (id) must be a token id"), 2)
     end
     C.revoke(id)
 end
@@ -93,10 +94,10 @@ end
 ---@param password string|nil
 function M.set_password(user, password)
     if type(user) ~= "string" then
-        relm.error("invalid_argument", "relm.user.set_password: argument #1 (user) must be a user name", 2)
+        relm.error("invalid_argument", i18n._("relm.user.set_password: argument #1 (user) must be a user name"), 2)
     end
     if password ~= nil and type(password) ~= "string" then
-        relm.error("invalid_argument", "relm.user.set_password: argument #2 (password) must be a string", 2)
+        relm.error("invalid_argument", i18n._("relm.user.set_password: argument #2 (password) must be a string"), 2)
     end
     C.set_password(user, password)
 end

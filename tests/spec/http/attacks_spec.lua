@@ -33,7 +33,8 @@ describe("HTTP bad input", function()
 
     it("answers malformed JSON and a body that is not an object with 400, nothing written", function()
         local before = counts()
-        for _, body in ipairs({ "{", "{\"title\": }", "[1,2]", "\"text\"", "{\"title\":\"x\"} trailing", "nul\0l" }) do
+        local bad = { "{", "{\"title\": }", "[1,2]", "\"text\"", "{\"title\":\"x\"} trailing", "nul\0l" }
+        for _, body in ipairs(bad) do
             local s, b = H.req(srv, "POST", "/api/v1/releases", { token = bob, body = body })
             assert.are.equal(400, s, body)
             assert.are.equal("malformed_json", b.code, body)
@@ -52,7 +53,9 @@ describe("HTTP bad input", function()
     end)
 
     it("closes a connection whose headers do not arrive in time (slowloris)", function()
-        local cmd = ("timeout 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s; printf \"GET /api/v1/me HTTP/1.1\\r\\nX-Slow: 1\\r\\n\" >&3; "
+        -- half a request's headers, then nothing: serve must hang up
+        local cmd = ("timeout 20 bash -c 'exec 3<>/dev/tcp/127.0.0.1/%s; "
+            .. "printf \"GET /api/v1/me HTTP/1.1\\r\\nX-Slow: 1\\r\\n\" >&3; "
             .. "cat <&3 > /dev/null; echo closed'"):format(srv.url:match(":(%d+)$"))
         local p = io.popen(cmd)
         local out = p:read("a")
@@ -73,7 +76,8 @@ describe("HTTP bad input", function()
 
     it("answers SQL metacharacters and NUL bytes in every parameter with a 4xx, nothing written", function()
         local before = counts()
-        local evil = { "1'--", "1;%20DROP%20TABLE%20releases", "'%20OR%20'1'='1", "%00", "1%00", "x%00y", "%27%3B", "\"", "%22)" }
+        local evil = { "1'--", "1;%20DROP%20TABLE%20releases", "'%20OR%20'1'='1", "%00", "1%00", "x%00y",
+            "%27%3B", "\"", "%22)" }
         local routes = require("relm.http").routes
         local tried = 0
         for _, route in ipairs(routes) do
@@ -98,5 +102,43 @@ describe("HTTP bad input", function()
         assert.is_true(tried > 50)
         assert.are.same(before, counts())
         still_serving()
+    end)
+end)
+
+describe("HTTP static files", function()
+    local srv, root
+    setup(function()
+        local CLI = dofile("tests/fixtures/cli_helper.lua")
+        root = CLI.fresh_dir("web")
+        local q = CLI.q
+        -- a stylesheet to serve; beside it, what must never be served: a
+        -- file above the root, a hidden file, links leading out
+        assert(os.execute(table.concat({
+            "mkdir -p " .. q(root .. "/assets/css"),
+            "echo 'body{}' > " .. q(root .. "/assets/css/a.css"),
+            "echo secret > " .. q(root .. "/secret.txt"),
+            "echo hidden > " .. q(root .. "/assets/.env"),
+            "ln -s /etc/passwd " .. q(root .. "/assets/passwd"),
+            "ln -s ../secret.txt " .. q(root .. "/assets/up.txt"),
+        }, " && ")))
+        srv = H.start(relm.info().db, nil, "RELM_WEB_ROOT=" .. CLI.q(root))
+    end)
+    teardown(function() H.S.stop_all() end)
+
+    it("serves files under the web root and nothing outside it, however the path is spelt", function()
+        local s, _, h, raw = H.req(srv, "GET", "/assets/css/a.css")
+        assert.are.equal(200, s)
+        assert.are.equal("body{}\n", raw)
+        assert.are.equal("text/css; charset=utf-8", h["content-type"])
+        assert.are.equal("nosniff", h["x-content-type-options"])
+        for _, path in ipairs({ "/assets/../secret.txt", "/assets/%2e%2e/secret.txt", "/assets/..%2fsecret.txt",
+            "/assets/%2e%2e%2f%2e%2e%2fetc%2fpasswd", "/assets/passwd", "/assets/up.txt", "/assets/.env",
+            "/assets/css/a.css%00.png", "/assets//etc/passwd", "/assets/css", "/assets/%5c..%5csecret.txt" }) do
+            local st, _, _, body = H.req(srv, "GET", path, { raw = true })
+            assert.is_true(st == 400 or st == 404, path .. " -> " .. tostring(st))
+            assert.is_nil(body:find("^secret"), path) -- the file itself, not a message naming it
+            assert.is_nil(body:find("root:", 1, true), path)
+        end
+        assert.are.equal(200, (H.req(srv, "GET", "/assets/css/a.css")))
     end)
 end)

@@ -55,9 +55,7 @@ end)
         local r2 = R.release { title = "Second" }
         local got = events(srv, bob, 2)
         assert.is_true(#got >= 2)
-        local ids = {}
         for _, e in ipairs(got) do
-            ids[#ids + 1] = e.id
             assert.are.equal(e.id, e.data.id)
             assert.are.equal(e.event, e.data.event)
         end
@@ -162,4 +160,13 @@ end)
             assert.are.equal(200, sp)
             assert.is_table(pending)
         end)
+
+    it("stops on SIGTERM with exit 0 while an event stream is open", function()
+        local out = H.S.TMP .. "/open-stream.txt"
+        os.execute(("curl -s -N --max-time 20 -H %s %s/api/v1/events > %s 2>&1 &"):format(
+            H.S.q("Authorization: Bearer " .. bob), srv.url, H.S.q(out)))
+        assert.is_truthy(H.S.wait(function() return (H.S.read(out) or ""):find("retry:", 1, true) end, 10))
+        assert.are.equal(0, H.S.kill(srv, "TERM"))
+        assert.is_truthy((H.S.read(srv.log) or ""):find("stopped", 1, true))
+    end)
 end)
