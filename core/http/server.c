@@ -49,8 +49,14 @@ void relm_http_add_header(relm_http_response *res, const char *name,
 {
     if (res->nheaders >= RELM_HTTP_MAX_HEADERS)
         return;
-    res->header_name[res->nheaders] = strdup(name);
-    res->header_value[res->nheaders] = strdup(value);
+    char *n = strdup(name), *v = strdup(value);
+    if (n == NULL || v == NULL) { /* out of memory: the header is lost */
+        free(n);
+        free(v);
+        return;
+    }
+    res->header_name[res->nheaders] = n;
+    res->header_value[res->nheaders] = v;
     res->nheaders++;
 }
 

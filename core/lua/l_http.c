@@ -1,6 +1,7 @@
 /* l_http.c: relm.core.http: starts the HTTP server on the host's loop and
  * runs each request as its one authenticated user through relm.http. */
 #include <lauxlib.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +28,7 @@ typedef struct http_state {
     int dispatch_ref;
     const relm_http_request *cur;
     int stopped;
+    locale_t english;   /* LC_MESSAGES "C": the API answers in English */
     relm_limiter limits;
 } http_state;
 
@@ -126,12 +128,28 @@ static void fail(relm_http_response *res, int status, const char *code,
     res->body_len = res->body != NULL ? (size_t)n : 0;
 }
 
-/* The handler: identify, act as that user, call relm.http.dispatch(req),
- * act as before again. Stack: balanced. */
+static void handle_as(http_state *st, const relm_http_request *req,
+                      relm_http_response *res);
+
+/* The handler. The HTTP API is machine output: its messages stay English
+ * whatever the locale serve runs in (its e-mails keep that locale), so
+ * gettext sees the "C" locale for the request's thread while it runs. */
 static void handle(void *ctx, const relm_http_request *req,
                    relm_http_response *res)
 {
     http_state *st = ctx;
+    locale_t prev = st->english != (locale_t)0 ? uselocale(st->english)
+                                               : (locale_t)0;
+    handle_as(st, req, res);
+    if (prev != (locale_t)0)
+        uselocale(prev);
+}
+
+/* Identify, act as that user, call relm.http.dispatch(req), act as before
+ * again. Stack: balanced. */
+static void handle_as(http_state *st, const relm_http_request *req,
+                      relm_http_response *res)
+{
     lua_State *L = st->L;
     if (st->stopped) {
         fail(res, 503, "unavailable", _("relm serve is stopping"));
@@ -288,6 +306,7 @@ static int l_http_listen(lua_State *L)
         return relm_lua_error(L, "out_of_memory", "%s", _("out of memory"));
     st->L = L;
     st->limits.window = LOGIN_WINDOW_SECONDS;
+    st->english = newlocale(LC_MESSAGES_MASK, "C", (locale_t)0);
     relm_http_config c = {.handle = handle,
                           .ctx = st,
                           .store = relm_host_store(L),

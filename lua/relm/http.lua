@@ -152,6 +152,15 @@ local function int_param(q, name, default)
     return n
 end
 
+-- An integer path parameter (an activity's id); 400 otherwise.
+local function int_path(v, name)
+    local n = math.tointeger(tonumber(v:match("^%d+$") or ""))
+    if not n then
+        fail(400, "invalid_argument", (i18n._("path parameter '%s' must be an integer")):format(name))
+    end
+    return n
+end
+
 -- The row_version named by an If-Match header ("v12" or "\"v12\"", weak
 -- or not); nil for "*" or none; 400 for anything else.
 local function if_match_version(req)
@@ -386,6 +395,40 @@ M.routes = {
         handler = function(req, p)
             return 201, relm.activity.add(release_id(p.id), body_object(req))
         end },
+    { "PATCH", "/api/v1/activities/{id}",
+        summary = "Change an activity's fields (relm.activity.update)",
+        permission = "execute on the release's workflow, or the activity's owner",
+        request = S.object, response = S.object,
+        handler = function(req, p)
+            return 200, relm.activity.update(int_path(p.id, "id"), body_object(req))
+        end },
+    { "POST", "/api/v1/activities/{id}/move",
+        summary = "Move an activity on the board: body {column=\"todo\"|\"in_progress\"|\"done\"|\"cancelled\", "
+            .. "note=, actual_minutes=} (relm.activity.move)",
+        permission = "the activity's owner or group",
+        request = { type = "object", required = { "column" },
+            properties = { column = { enum = { "todo", "in_progress", "done", "cancelled" } },
+                note = { type = "string" }, actual_minutes = { type = "integer" } } },
+        response = S.object,
+        handler = function(req, p)
+            local b = body_object(req)
+            local column = b.column
+            b.column = nil
+            return 200, relm.activity.move(int_path(p.id, "id"), column, b)
+        end },
+    { "GET", "/api/v1/justifications",
+        summary = "The justification catalogue; ?use=suspend|cancel|reopen keeps those usable for it "
+            .. "(relm.justification.list)",
+        permission = "any user", response = S.objects, query = { "use" },
+        handler = function(_, _, q)
+            return 200, relm.justification.list(q.use and { use = q.use } or nil)
+        end },
+    { "GET", "/api/v1/portfolios",
+        summary = "Portfolios and their models, for registering (relm.portfolio.list)",
+        permission = "any user", response = S.objects,
+        handler = function()
+            return 200, relm.portfolio.list()
+        end },
     { "GET", "/api/v1/releases/{id}/related",
         summary = "Items related to the release (relm.release.related)",
         permission = "any user", response = S.object,
@@ -567,10 +610,7 @@ M.routes = {
         summary = "Revoke a token (relm.token.revoke)",
         permission = "the token's user, or an administrator", response = S.object,
         handler = function(_, p)
-            local id = math.tointeger(tonumber(p.id:match("^%d+$") or ""))
-            if not id then
-                fail(400, "invalid_argument", i18n._("a token id is an integer"))
-            end
+            local id = int_path(p.id, "id")
             relm.token.revoke(id)
             return 200, { id = id, revoked = true }
         end },
