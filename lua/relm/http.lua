@@ -46,7 +46,14 @@ local function plain(v, seen)
         local out = {}
         for k, x in pairs(v) do
             if type(k) == "string" or math.type(k) == "integer" then
-                out[k] = plain(x, seen)
+                -- strings, numbers and booleans (most of a release) as
+                -- they are, without a call each
+                local tx = type(x)
+                if tx == "string" or tx == "number" or tx == "boolean" then
+                    out[k] = x
+                else
+                    out[k] = plain(x, seen)
+                end
             end
         end
         seen[v] = nil
