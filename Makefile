@@ -38,6 +38,8 @@ DEB_PACKAGES += gettext locales
 DEB_PACKAGES += tzdata
 # The browser the web desktop's test drives (tests/spec/web, headless).
 DEB_PACKAGES += chromium
+# The HTTP benchmarks: wrk drives the load, h2o serves the baseline's file.
+DEB_PACKAGES += wrk h2o
 
 # Quiet output: one "CC core/base/store.c" line per step; V=1 shows commands.
 ifeq ($(V),1)

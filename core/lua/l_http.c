@@ -169,8 +169,10 @@ static void handle_as(http_state *st, const relm_http_request *req,
     /* Nobody acts until the request proves who it is: with no actor every
      * write refuses (unknown_user) whatever a route does. */
     relm_store_defer_actor(s, "");
-    if (who == RELM_OK && relm_store_set_actor(s, name, &d) != RELM_OK)
-        who = RELM_ERR;
+    /* The token's check found the user active: the store looks the id up
+     * only when a primitive needs it (a read often never does). */
+    if (who == RELM_OK)
+        relm_store_defer_actor(s, name);
     int top = lua_gettop(L);
     lua_rawgeti(L, LUA_REGISTRYINDEX, st->dispatch_ref);
     lua_createtable(L, 0, 16);
@@ -229,9 +231,8 @@ static void handle_as(http_state *st, const relm_http_request *req,
         }
     }
     lua_settop(L, top);
-    relm_diag d2;
-    if (prev[0] == '\0' || relm_store_set_actor(s, prev, &d2) != RELM_OK)
-        relm_store_defer_actor(s, prev);
+    /* Looked up again only when next needed: one query less per request. */
+    relm_store_defer_actor(s, prev);
 }
 
 /* login(user, password) -> session token, CSRF token. Refused with

@@ -46,7 +46,14 @@ local function plain(v, seen)
         local out = {}
         for k, x in pairs(v) do
             if type(k) == "string" or math.type(k) == "integer" then
-                out[k] = plain(x, seen)
+                -- strings, numbers and booleans (most of a release) as
+                -- they are, without a call each
+                local tx = type(x)
+                if tx == "string" or tx == "number" or tx == "boolean" then
+                    out[k] = x
+                else
+                    out[k] = plain(x, seen)
+                end
             end
         end
         seen[v] = nil
@@ -61,7 +68,11 @@ local function plain(v, seen)
 end
 
 local function encode(v)
-    return (cjson.encode(plain(v)):gsub('"\\u0000%[%]\\u0000"', "[]"))
+    local text = cjson.encode(plain(v))
+    if not text:find("\\u0000[]", 1, true) then
+        return text
+    end
+    return (text:gsub('"\\u0000%[%]\\u0000"', "[]"))
 end
 
 -- An error raised by a handler that carries an HTTP status of its own.
@@ -95,6 +106,9 @@ local function unescape(s)
 end
 
 local function path_unescape(s)
+    if not s:find("%", 1, true) then
+        return s
+    end
     return (s:gsub("%%(%x%x)", function(h)
         return string.char(tonumber(h, 16))
     end))
@@ -681,36 +695,59 @@ local function compile(route)
     end
 end
 
+-- The routes that may match segs, in table order: those of as many
+-- segments (or ending in {name*} and not longer) whose third segment is
+-- segs[3], a parameter or inside a {name*}. Cached per (count, third segment) for the third
+-- segments routes name, so that a request walks a handful of routes, not
+-- all of them; an unknown third segment shares its count's list, and
+-- counts beyond the longest route share one (the cache cannot be grown by
+-- the paths clients send).
+local candidates_cache, literal3, longest = {}, {}, 0
+local function candidates(segs)
+    local third = segs[3]
+    local key = math.min(#segs, longest + 1) .. "/" .. (literal3[third] and third or "{}")
+    local list = candidates_cache[key]
+    if list == nil then
+        list = {}
+        for _, r in ipairs(M.routes) do
+            local last, s3 = r.segs[#r.segs], r.segs[3]
+            local rest = type(last) == "table" and last.rest
+            if (#r.segs == #segs or (rest and #segs >= #r.segs))
+                and (type(s3) ~= "string" or s3 == third) then
+                list[#list + 1] = r
+            end
+        end
+        candidates_cache[key] = list
+    end
+    return list
+end
+
 -- The route for method and path segs, with its parameters; or nil and
 -- whether the path matched another method.
 local function match(method, segs)
     local other = false
-    for _, r in ipairs(M.routes) do
-        local last = r.segs[#r.segs]
-        local rest = type(last) == "table" and last.rest
-        if #r.segs == #segs or (rest and #segs >= #r.segs) then
-            local params, ok = {}, true
-            for i, s in ipairs(r.segs) do
-                if type(s) == "table" and s.rest then
-                    -- {name*}: the rest of the path, segments decoded
-                    local parts = {}
-                    for j = i, #segs do
-                        parts[#parts + 1] = path_unescape(segs[j])
-                    end
-                    params[s.param] = table.concat(parts, "/")
-                elseif type(s) == "table" then
-                    params[s.param] = path_unescape(segs[i])
-                elseif s ~= segs[i] then
-                    ok = false
-                    break
+    for _, r in ipairs(candidates(segs)) do
+        local params, ok = {}, true
+        for i, s in ipairs(r.segs) do
+            if type(s) == "table" and s.rest then
+                -- {name*}: the rest of the path, segments decoded
+                local parts = {}
+                for j = i, #segs do
+                    parts[#parts + 1] = path_unescape(segs[j])
                 end
+                params[s.param] = table.concat(parts, "/")
+            elseif type(s) == "table" then
+                params[s.param] = path_unescape(segs[i])
+            elseif s ~= segs[i] then
+                ok = false
+                break
             end
-            if ok then
-                if r[1] == method or (method == "HEAD" and r[1] == "GET") then
-                    return r, params
-                end
-                other = true
+        end
+        if ok then
+            if r[1] == method or (method == "HEAD" and r[1] == "GET") then
+                return r, params
             end
+            other = true
         end
     end
     return nil, other
@@ -724,7 +761,13 @@ local function ensure_compiled()
     end
     for i = compiled + 1, #M.routes do
         compile(M.routes[i])
+        local s3 = M.routes[i].segs[3]
+        if type(s3) == "string" then
+            literal3[s3] = true
+        end
+        longest = math.max(longest, #M.routes[i].segs)
     end
+    candidates_cache = {}
     compiled = #M.routes
 end
 

@@ -1,7 +1,7 @@
 #!/bin/sh
 # run.sh: the torture suite (docs/internals.md, "Torture"), as SQLite keeps
 # its crash and fuzz tests: kill -9 storms, a concurrency run, a CSV and
-# workflow fuzzer under ASan/UBSan, the sandbox escape catalogue and the
+# workflow fuzzer and an HTTP request fuzzer under ASan/UBSan, the sandbox escape catalogue and the
 # audit tamper catalogue. Prints a table "part tried held failed" and
 # exits non-zero on any failure. `make torture` runs the short version
 # (CI, a few minutes), `make torture LONG=1` (or TORTURE=long) the long one.
@@ -19,11 +19,11 @@ mkdir -p "$W"
 if [ "$mode" = long ]; then
     IMPORT_ROWS=300000 IMPORT_KILLS=70 STORM_KILLS=100
     NODES=300000 WRITERS=5 COUNT=3000 READERS=3
-    FUZZ_CASES=20000
+    FUZZ_CASES=20000 HTTP_FUZZ_CASES=100000
 else
     IMPORT_ROWS=20000 IMPORT_KILLS=10 STORM_KILLS=10
     NODES=20000 WRITERS=4 COUNT=250 READERS=2
-    FUZZ_CASES=2000
+    FUZZ_CASES=2000 HTTP_FUZZ_CASES=3000
 fi
 
 rows=""   # "name tried held failed" lines
@@ -84,6 +84,11 @@ done
 grep -v '^fuzz [0-9]' "$W/fuzz.log" >"$W/fuzz.log.tmp"; mv "$W/fuzz.log.tmp" "$W/fuzz.log"
 echo "fuzz $ft $fh $ff" >>"$W/fuzz.log"
 collect fuzz "$W/fuzz.log"
+
+step "HTTP request fuzz ($HTTP_FUZZ_CASES raw requests to $(basename "$(dirname "$ASAN")")/$(basename "$ASAN") serve --listen)"
+mkdir -p "$W/http-fuzz"
+python3 tests/torture/http_fuzz.py "$ASAN" "$W/http-fuzz" "$HTTP_FUZZ_CASES" >"$W/http-fuzz.log" 2>&1
+collect http-fuzz "$W/http-fuzz.log"
 
 step "sandbox escape catalogue"
 rm -f "$W/escapes.db"
