@@ -380,7 +380,8 @@ local function board_html(req, r)
                         H.csrf(req), NEXT[col], esc(i18n._("Move to ") .. COLUMNS[NEXT[col]]))
                 end
                 out[#out + 1] = ('<li class="cardlet"><strong>#%d %s</strong><span class="sub">%s · %s</span>%s</li>')
-                    :format(a.id, esc(a.title), esc(i18n._(a.phase or "")), esc(a.group or a.owner or ""), move)
+                    :format(a.id, esc(a.title), esc(a.phase and i18n._(a.phase) or ""),
+                        esc(a.group or a.owner or ""), move)
             end
         end
         out[#out + 1] = "</ul></section>"

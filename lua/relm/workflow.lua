@@ -1015,7 +1015,7 @@ function M.load(name_or_path)
     -- The file system would read the name only up to the NUL ("\0" named
     -- the workflow directory itself): refused, as a name from a request may be.
     if name_or_path:find("\0", 1, true) then
-        relm.error("invalid_argument", "relm.workflow.load: argument #1 (name_or_path) contains a NUL byte", 2)
+        relm.error("invalid_argument", i18n._("relm.workflow.load: argument #1 (name_or_path) contains a NUL byte"), 2)
     end
     local path = resolve(name_or_path)
     local wf = cache[path]
