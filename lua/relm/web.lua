@@ -118,7 +118,10 @@ local function login_post(req)
         ["Set-Cookie"] = ("relm_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d"):format(token, ttl) })
 end
 
+-- Logging out ends the session on the server (the cookie is revoked, so a
+-- copy of it is worthless), then clears it in the browser.
 local function logout_post()
+    require("relm.core.http").logout()
     return redirect("/login", { ["Set-Cookie"] = "relm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" })
 end
 

@@ -131,6 +131,28 @@ describe("web desktop pages", function()
         assert.is_truthy(q:find('<span class="sla breached">', 1, true), q)
     end)
 
+    it("ends the session on the server at logout: a kept copy of the cookie gets 401", function()
+        local jar2 = H.S.TMP .. "/web-logout.jar"
+        H.req(srv, "POST", "/login", { jar = jar2, body = "user=admin&password=" .. PASSWORD:gsub(" ", "+") })
+        local cookie = H.S.read(jar2):match("relm_session%s+(%S+)")
+        assert.is_truthy(cookie)
+        local kept = { headers = { Cookie = "relm_session=" .. cookie } }
+        assert.are.equal(200, (H.req(srv, "GET", "/api/v1/releases/" .. r.id, kept)))
+        local _, page = H.req(srv, "GET", "/", { jar = jar2 })
+        local token = page:match('name="csrf" value="(%x+)"')
+        local s, _, h = H.req(srv, "POST", "/logout", { jar = jar2, body = "csrf=" .. token })
+        assert.are.equal(303, s)
+        assert.are.equal("/login", h.location)
+        local s2, e = H.req(srv, "GET", "/api/v1/releases/" .. r.id, kept)
+        assert.are.equal(401, s2)
+        assert.are.equal("unauthorized", e.code)
+        assert.is_truthy(e.message:find("revoked", 1, true), e.message)
+        assert.are.equal(401, (H.req(srv, "POST", "/releases/" .. r.id .. "/act/authorize",
+            { headers = { Cookie = "relm_session=" .. cookie }, body = "csrf=" .. token })))
+        -- the other session (jar) is still good
+        assert.are.equal(200, (H.req(srv, "GET", "/", { jar = jar })))
+    end)
+
     it("keeps pages out of the OpenAPI document", function()
         local _, doc = H.req(srv, "GET", "/api/v1/openapi.json")
         assert.is_truthy(doc.paths["/api/v1/releases/{id}"])
