@@ -135,6 +135,26 @@ static int fan_out_templates(relm_serve *sv, int64_t from, int64_t to,
         return relm_store_fail(sv->s, d, "template runs");
     if (sqlite3_changes(relm_store_db(sv->s)) > 0)
         *fanned = 1;
+    /* An escalation rule's notify = "group": a mail to that group, run as
+     * the templates are (relm.hooks "escalation:notify" reads the group
+     * from the sla.escalated occurrence core/sla.c wrote). */
+    sqlite3_stmt *esc = relm_store_stmt(
+        sv->s,
+        "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) SELECT x.id, "
+        "'escalation:notify' FROM outbox x JOIN occurrences o ON o.id = "
+        "x.occurrence_id WHERE x.id > ?1 AND x.id <= ?2 AND x.event = "
+        "'sla.escalated' AND o.note GLOB '*: notify group ?*'",
+        d);
+    if (esc == NULL)
+        return RELM_ERR;
+    sqlite3_bind_int64(esc, 1, from);
+    sqlite3_bind_int64(esc, 2, to);
+    rc = sqlite3_step(esc);
+    sqlite3_reset(esc);
+    if (rc != SQLITE_DONE)
+        return relm_store_fail(sv->s, d, "escalation mail runs");
+    if (sqlite3_changes(relm_store_db(sv->s)) > 0)
+        *fanned = 1;
     return RELM_OK;
 }
 

@@ -158,16 +158,9 @@ function M.match(event)
     return out
 end
 
--- Render the release model's template `which` (creation, actions,
--- closure) for the event: true, logs, mails; or false, reason, logs,
--- permanent.
-local function run_template(which, event)
-    local m = relm.sql([[SELECT m.templates ->> ('$.' || ?1) AS t, json_type(m.templates, '$.' || ?1) AS kind
-        FROM releases r JOIN models m ON m.id = r.model_id WHERE r.id = ?2]], which, event.release.id)[1]
-    if not m or not m.t then
-        return false, i18n._("the model has no %s template any more"):format(which), {}, true
-    end
-    local t = m.kind == "object" and J.decode(m.t) or m.t
+-- The mails of template t for the event, as a run's outcome: true, logs,
+-- mails; or false, reason, logs, permanent. which names it in reasons.
+local function template_run(which, t, event)
     -- Under the sandbox's limits: a template is data, but a huge one should
     -- not hold serve.
     local ok, mails, missing = pcall(sandbox.call, template.mails, t, event)
@@ -187,6 +180,41 @@ local function run_template(which, event)
     return true, logs_out, mails
 end
 
+-- Render the release model's template `which` (creation, actions,
+-- closure) for the event: true, logs, mails; or false, reason, logs,
+-- permanent.
+local function run_template(which, event)
+    local m = relm.sql([[SELECT m.templates ->> ('$.' || ?1) AS t, json_type(m.templates, '$.' || ?1) AS kind
+        FROM releases r JOIN models m ON m.id = r.model_id WHERE r.id = ?2]], which, event.release.id)[1]
+    if not m or not m.t then
+        return false, i18n._("the model has no %s template any more"):format(which), {}, true
+    end
+    return template_run(which, m.kind == "object" and J.decode(m.t) or m.t, event)
+end
+
+-- The mail an escalation rule's notify = "group" sends (the sla.escalated
+-- event): to the group through its address or its members' (as a template
+-- addressed "group:NAME"), naming the rule and the stage.
+local function run_escalation(event)
+    local o = relm.sql([[SELECT o.note FROM outbox x JOIN occurrences o ON o.id = x.occurrence_id
+        WHERE x.id = ?]], event.id)[1]
+    -- core/sla.c writes the note: "SLA escalation rule 'R' (STAGE): notify group G"
+    local rule, stage, group = (o and o.note or ""):match("^SLA escalation rule '(.-)' %((.-)%): notify group (.+)$")
+    if not group then
+        return false, i18n._("the escalation event names no group to notify"), {}, true
+    end
+    local function plain(v)
+        return (v:gsub("[{}]", ""))
+    end
+    return template_run("escalation", {
+        to = { "group:" .. group },
+        subject = i18n._("[relm] SLA escalation {{number}} {{title}}"),
+        body = i18n._("Release {{number}} ({{title}}) reached the SLA stage %s at {{at}}: escalation rule '%s' "
+            .. "notifies group %s.\nState: {{state}}; time limit: {{deadline}}; requester: {{requester}}.\n")
+            :format(plain(stage), plain(rule), plain(group)),
+    }, event)
+end
+
 ---Run hook key on the event (body: the JSON a webhook receives): true, the
 ---lines it logged and (for a template key, "template:creation") the mails
 ---to send; or false, why it failed (naming the hook's file:line), the lines
@@ -201,6 +229,8 @@ function M.run(key, body)
     local which = key:match("^template:(%a+)$")
     if which then
         return run_template(which, J.decode(body))
+    elseif key == "escalation:notify" then
+        return run_escalation(J.decode(body))
     end
     local h = hooks[key]
     if not h then
