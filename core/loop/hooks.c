@@ -400,7 +400,11 @@ void relm_hooks_pass(relm_serve *sv, double now, int changed)
     if (sv->hooks == NULL || sv->stopping)
         return;
     relm_diag d;
-    if (strcmp(sv->hooks_dir_loaded, sv->set.hooks_dir) != 0)
+    /* Another process's commit re-reads what changed on disk (serve's
+     * reload does so for workflows and rules): hook files too. */
+    if (strcmp(sv->hooks_dir_loaded, sv->set.hooks_dir) != 0 ||
+        (changed && sv->hooks->changed != NULL &&
+         sv->hooks->changed(sv->hooks->ctx)))
         relm_hooks_reload(sv);
     int fanned = 0;
     if (sv->hooks_ok && fan_out(sv, &fanned, &d) != RELM_OK) {

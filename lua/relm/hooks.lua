@@ -20,6 +20,7 @@ local REACH = {
 
 local hooks = {}  -- "file.lua:LINE" -> {pattern=, match=, fn=}
 local logs = nil  -- the lines relm.log gives while a hook runs
+local loaded = nil -- what reload read last (relm.reload.snapshot), for changed()
 
 -- An event pattern as a Lua pattern: `*` is any run of characters, the rest
 -- literal (the GLOB subscriptions use).
@@ -132,6 +133,9 @@ function M.reload(dir)
         end
     end
     table.sort(files)
+    -- What was read is remembered before reading, so a file that fails is
+    -- tried again when it is written again, not at every commit.
+    loaded = require("relm.reload").snapshot(dir, files)
     local fresh = {}
     for _, f in ipairs(files) do
         read_file(f, fresh)
@@ -142,6 +146,15 @@ function M.reload(dir)
         n = n + 1
     end
     return n
+end
+
+---Whether a hook file of the directory last given to reload was written,
+---added or removed since (by modification time, relm.reload.mtime: what
+---serve checks for workflows and rules after another process commits).
+---A file that failed to load counts as read until it is written again.
+---@return boolean
+function M.changed()
+    return require("relm.reload").dir_changed(loaded)
 end
 
 ---The hooks ("file.lua:LINE") whose pattern matches event, in name order.
