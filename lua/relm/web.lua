@@ -481,9 +481,10 @@ local function sla_html(r)
         text = t < 0 and i18n._("late by %s"):format(text) or text
         left = r.calendar and i18n._("%s of business time (calendar %s)"):format(text, r.calendar) or text
     end
-    return ('<section><h2>%s</h2><dl class="fields sla" data-sla-stage="%s" data-time-left="%s"><div><dt>%s</dt><dd>%s</dd></div>'
-        .. '<div><dt>%s</dt><dd>%s</dd></div></dl></section>'):format(esc(i18n._("SLA")), esc(r.sla_stage or ""), esc(r.time_left),
-        esc(i18n._("Stage")), esc(r.sla_stage and i18n._(r.sla_stage) or i18n._("in progress")),
+    return ('<section><h2>%s</h2><dl class="fields sla" data-sla-stage="%s" data-time-left="%s">'
+        .. '<div><dt>%s</dt><dd>%s</dd></div><div><dt>%s</dt><dd>%s</dd></div></dl></section>'):format(
+        esc(i18n._("SLA")), esc(r.sla_stage or ""), esc(r.time_left), esc(i18n._("Stage")),
+        esc(r.sla_stage and i18n._(r.sla_stage) or i18n._("in progress")),
         esc(i18n._("Time left")), esc(left))
 end
 

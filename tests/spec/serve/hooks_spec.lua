@@ -134,7 +134,8 @@ end)
     end)
 
     it("re-reads a changed hook file when another process commits, as it does workflows (no SIGHUP)", function()
-        local dir = hooks_dir { ["say.lua"] = 'relm.on("release.registered", function(e) relm.log("old", e.release.title) end)\n' }
+        local dir = hooks_dir {
+            ["say.lua"] = 'relm.on("release.registered", function(e) relm.log("old", e.release.title) end)\n' }
         relm.notify.set { hooks_dir = dir }
         local serve = S.serve(db())
         relm.release.register { title = "First" }
