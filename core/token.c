@@ -207,6 +207,29 @@ int relm_token_revoke(relm_store *s, int64_t id, relm_diag *d)
     return relm_store_end(s, rc, d);
 }
 
+int relm_token_end_session(relm_store *s, const char *session, relm_diag *d)
+{
+    char hash[65];
+    relm_sha256_hex(session, strlen(session), hash);
+    sqlite3_stmt *st = relm_store_stmt(
+        s, "SELECT id FROM tokens WHERE hash = ?1 AND kind = 'session' AND "
+           "revoked_at IS NULL", d);
+    if (st == NULL)
+        return RELM_ERR;
+    relm_store_bind_text(st, 1, hash);
+    int rc = relm_store_step_row(s, st, d, "session");
+    if (rc == RELM_NOT_FOUND)
+        return relm_diag_set(d, "not_found", "%s",
+                             _("no live session with that token"));
+    if (rc != RELM_OK)
+        return RELM_ERR;
+    int64_t id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    /* The revoke re-checks the row and who may end it inside its own
+     * transaction; this lookup only finds the row. */
+    return relm_token_revoke(s, id, d);
+}
+
 int relm_token_verify(relm_store *s, const char *token, const char *kind,
                       int64_t *uid, char *name, size_t name_size,
                       relm_diag *d)

@@ -32,6 +32,11 @@ int relm_token_create(relm_store *s, const char *user, const char *name,
  * administrator. not_found when there is no live token with that id. */
 int relm_token_revoke(relm_store *s, int64_t id, relm_diag *d);
 
+/* End the browser session whose token is session (logout): the same as
+ * relm_token_revoke on its row, so its owner or an administrator. not_found
+ * when session is no live session token. */
+int relm_token_end_session(relm_store *s, const char *session, relm_diag *d);
+
 /* Who presents token: its user's id and name when the token is live (not
  * revoked, not expired) and the user active. kind is "api" or "session"
  * (NULL: either). Otherwise unauthorized in d, saying which of these it

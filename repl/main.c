@@ -533,6 +533,7 @@ int main(int argc, char **argv)
         relm_serve_engine_opts(L, &so);
         so.escalate = relm_lua_escalate;
         so.escalation_pcts = relm_lua_escalation_pcts;
+        so.escalation_changed = relm_lua_escalation_changed;
         so.escalate_ctx = L;
         if (o.listen != NULL) {
             http_listen = o.listen;

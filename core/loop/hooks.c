@@ -108,34 +108,53 @@ static int fan_out_hooks(relm_serve *sv, int64_t from, int64_t to,
     return rc == SQLITE_DONE ? RELM_OK : relm_store_fail(sv->s, d, "outbox");
 }
 
-/* Queue a run of the release model's e-mail template for each event in
- * (from, to] that has one: creation (registered), closure (closed),
- * actions (any other release action). One statement for the range. */
-static int fan_out_templates(relm_serve *sv, int64_t from, int64_t to,
-                             int *fanned, relm_diag *d)
+/* Run the INSERT ... SELECT sql over the events (from, to]: ?1 and ?2 are
+ * the range; *fanned = 1 when it queued runs. */
+static int fan_out_range(relm_serve *sv, const char *sql, const char *what,
+                         int64_t from, int64_t to, int *fanned, relm_diag *d)
 {
-    sqlite3_stmt *tpl = relm_store_stmt(
-        sv->s,
-        "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) SELECT id, "
-        "'template:' || which FROM (SELECT o.id, m.templates, CASE WHEN "
-        "o.event = 'release.registered' THEN 'creation' WHEN o.event = "
-        "'release.closed' THEN 'closure' WHEN o.event GLOB 'release.*' THEN "
-        "'actions' END AS which FROM outbox o JOIN releases r ON r.id = "
-        "o.release_id JOIN models m ON m.id = r.model_id WHERE o.id > ?1 "
-        "AND o.id <= ?2 AND m.templates <> '{}') WHERE which IS NOT NULL "
-        "AND json_type(templates, '$.' || which) IS NOT NULL",
-        d);
-    if (tpl == NULL)
+    sqlite3_stmt *q = relm_store_stmt(sv->s, sql, d);
+    if (q == NULL)
         return RELM_ERR;
-    sqlite3_bind_int64(tpl, 1, from);
-    sqlite3_bind_int64(tpl, 2, to);
-    int rc = sqlite3_step(tpl);
-    sqlite3_reset(tpl);
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_int64(q, 2, to);
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
     if (rc != SQLITE_DONE)
-        return relm_store_fail(sv->s, d, "template runs");
+        return relm_store_fail(sv->s, d, what);
     if (sqlite3_changes(relm_store_db(sv->s)) > 0)
         *fanned = 1;
     return RELM_OK;
+}
+
+/* Queue a run of the release model's e-mail template for each event in
+ * (from, to] that has one: creation (registered), closure (closed),
+ * actions (any other release action); and, for an escalation rule's
+ * notify = "group", the mail to that group, run as the templates are
+ * (relm.hooks "escalation:notify" reads the group from the sla.escalated
+ * occurrence core/sla.c wrote). One statement each for the range. */
+static int fan_out_templates(relm_serve *sv, int64_t from, int64_t to,
+                             int *fanned, relm_diag *d)
+{
+    if (fan_out_range(
+            sv,
+            "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) SELECT id, "
+            "'template:' || which FROM (SELECT o.id, m.templates, CASE WHEN "
+            "o.event = 'release.registered' THEN 'creation' WHEN o.event = "
+            "'release.closed' THEN 'closure' WHEN o.event GLOB 'release.*' "
+            "THEN 'actions' END AS which FROM outbox o JOIN releases r ON "
+            "r.id = o.release_id JOIN models m ON m.id = r.model_id WHERE "
+            "o.id > ?1 AND o.id <= ?2 AND m.templates <> '{}') WHERE which "
+            "IS NOT NULL AND json_type(templates, '$.' || which) IS NOT NULL",
+            "template runs", from, to, fanned, d) != RELM_OK)
+        return RELM_ERR;
+    return fan_out_range(
+        sv,
+        "INSERT OR IGNORE INTO hook_runs (outbox_id, hook) SELECT x.id, "
+        "'escalation:notify' FROM outbox x JOIN occurrences o ON o.id = "
+        "x.occurrence_id WHERE x.id > ?1 AND x.id <= ?2 AND x.event = "
+        "'sla.escalated' AND o.note GLOB '*: notify group ?*'",
+        "escalation mail runs", from, to, fanned, d);
 }
 
 /* Give each event past the cursor its queued runs (hooks, templates) and
@@ -380,7 +399,11 @@ void relm_hooks_pass(relm_serve *sv, double now, int changed)
     if (sv->hooks == NULL || sv->stopping)
         return;
     relm_diag d;
-    if (strcmp(sv->hooks_dir_loaded, sv->set.hooks_dir) != 0)
+    /* Another process's commit re-reads what changed on disk (serve's
+     * reload does so for workflows and rules): hook files too. */
+    if (strcmp(sv->hooks_dir_loaded, sv->set.hooks_dir) != 0 ||
+        (changed && sv->hooks->changed != NULL &&
+         sv->hooks->changed(sv->hooks->ctx)))
         relm_hooks_reload(sv);
     int fanned = 0;
     if (sv->hooks_ok && fan_out(sv, &fanned, &d) != RELM_OK) {

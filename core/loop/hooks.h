@@ -21,11 +21,15 @@ typedef struct relm_hooks_iface {
      * for none), in name order; *count receives how many relm.on calls. */
     int (*reload)(void *ctx, const char *dir, int *count, char *err,
                   size_t size);
+    /* 1 when a hook file of the directory last loaded was written, added
+     * or removed since (serve then loads them again, as on SIGHUP). */
+    int (*changed)(void *ctx);
     /* The hooks whose pattern event matches, each ended by '\n', into out
      * (size bytes); returns how many. */
     int (*match)(void *ctx, const char *event, char *out, size_t size);
-    /* Run hook ("file.lua:LINE", or "template:creation|actions|closure"
-     * for the release model's e-mail template) with the event, body = the
+    /* Run hook ("file.lua:LINE", "template:creation|actions|closure"
+     * for the release model's e-mail template, or "escalation:notify" for
+     * an escalation rule's mail to a group) with the event, body = the
      * JSON a webhook gets; what it logged (relm.log) goes to logs, one
      * line each; a template's rendered mails go to mails (*nmails of
      * them). Returns 0, -1 (try again later) or -2 (trying again cannot

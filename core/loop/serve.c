@@ -212,6 +212,7 @@ static void on_watch(uv_timer_t *t)
     sv->data_version = v;
     load_settings(sv);
     reload(sv, 1);
+    relm_sla_reload_changed(sv);
     relm_serve_pump(sv, 1);
 }
 
@@ -358,6 +359,7 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     sv.escalate = opts->escalate;
     sv.escalate_ctx = opts->escalate_ctx;
     sv.escalation_pcts = opts->escalation_pcts;
+    sv.escalation_changed = opts->escalation_changed;
     sv.hooks = opts->hooks;
     int lock_fd = -1;
     if (take_lock(s, &lock_fd) != 0)

@@ -47,6 +47,9 @@ typedef int (*relm_serve_escalate_fn)(void *ctx, int64_t id, int64_t cycle,
  * most max into out); returns how many. Rule files that did not load are
  * described in errors (one "file:line: message" per line, "" for none).
  * Asked at start and after SIGHUP. */
+/* 1 when a rule file was written, added or removed since the rules were
+ * last loaded: serve loads them again after another process's commit. */
+typedef int (*relm_serve_changed_fn)(void *ctx);
 typedef int (*relm_serve_pcts_fn)(void *ctx, double *out, int max,
                                   char *errors, size_t size);
 
@@ -58,6 +61,7 @@ typedef struct relm_serve_opts {
     void *define_ctx;
     relm_serve_escalate_fn escalate; /* escalation rules (may be NULL) */
     relm_serve_pcts_fn escalation_pcts;
+    relm_serve_changed_fn escalation_changed; /* may be NULL */
     void *escalate_ctx;
     /* Started once the lock is held (the HTTP server of --listen): 0 to
      * go on (what it fills into where as KEY=VALUE, e.g.

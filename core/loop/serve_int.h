@@ -68,6 +68,7 @@ typedef struct relm_serve {
     double prune_next;       /* when to look for events to prune (0 = now) */
     relm_serve_escalate_fn escalate; /* escalation rules (may be NULL) */
     relm_serve_pcts_fn escalation_pcts;
+    relm_serve_changed_fn escalation_changed;
     void *escalate_ctx;
     void (*stop)(void *ctx);
     void *stop_ctx;
@@ -116,6 +117,8 @@ void relm_sla_escalate(relm_serve *sv, int64_t id, int64_t cycle,
 void relm_sla_set_pcts(relm_serve *sv, const double *v, int n);
 /* Ask the rules for their percentages (start, SIGHUP) and store them. */
 void relm_sla_load_rules(relm_serve *sv);
+/* The same after another process's commit, when a rule file changed. */
+void relm_sla_reload_changed(relm_serve *sv);
 
 /* Delivery through curl multi on the loop. */
 int relm_deliver_init(relm_serve *sv);

@@ -280,6 +280,13 @@ void relm_sla_load_rules(relm_serve *sv)
     relm_sla_set_pcts(sv, v, n < 0 ? 0 : n);
 }
 
+void relm_sla_reload_changed(relm_serve *sv)
+{
+    if (sv->escalation_changed != NULL &&
+        sv->escalation_changed(sv->escalate_ctx))
+        relm_sla_load_rules(sv);
+}
+
 void relm_sla_pass(relm_serve *sv, double now, double *next)
 {
     *next = 0;

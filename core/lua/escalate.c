@@ -60,6 +60,16 @@ int relm_lua_escalation_pcts(void *ctx, double *out, int max, char *errors,
     return n;
 }
 
+int relm_lua_escalation_changed(void *ctx)
+{
+    lua_State *L = ctx;
+    int top = lua_gettop(L), changed = 0;
+    if (push_fn(L, "changed") && relm_host_pcall(L, 0, 1) == LUA_OK)
+        changed = lua_toboolean(L, -1);
+    lua_settop(L, top);
+    return changed;
+}
+
 /* Copy field k of the table on top (a string) into out. */
 static void copy_field(lua_State *L, const char *k, char *out, size_t n)
 {

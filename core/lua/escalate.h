@@ -11,5 +11,7 @@ int relm_lua_escalate(void *ctx, int64_t id, int64_t cycle, double from,
                       int max);
 int relm_lua_escalation_pcts(void *ctx, double *out, int max, char *errors,
                              size_t size);
+/* relm_serve_changed_fn: relm.escalation.changed(). */
+int relm_lua_escalation_changed(void *ctx);
 
 #endif

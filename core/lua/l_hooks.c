@@ -74,6 +74,16 @@ static int hooks_reload(void *ctx, const char *dir, int *count, char *err,
     return 0;
 }
 
+static int hooks_changed(void *ctx)
+{
+    lua_State *L = ctx;
+    int top = lua_gettop(L), changed = 0;
+    if (push_fn(L, "changed") == 0 && relm_host_pcall(L, 0, 1) == LUA_OK)
+        changed = lua_toboolean(L, -1);
+    lua_settop(L, top);
+    return changed;
+}
+
 static int hooks_match(void *ctx, const char *event, char *out, size_t size)
 {
     lua_State *L = ctx;
@@ -143,6 +153,7 @@ void relm_lua_hooks_bind(lua_State *L, relm_hooks_iface *h)
 {
     h->ctx = L;
     h->reload = hooks_reload;
+    h->changed = hooks_changed;
     h->match = hooks_match;
     h->run = hooks_run;
 }

@@ -278,6 +278,28 @@ static int l_http_login(lua_State *L)
     return 3;
 }
 
+/* logout() -> true when the current request's session cookie named a
+ * live session, which is now revoked on the server (the cookie is no good
+ * any more, wherever a copy of it is); false when it carried none. */
+static int l_http_logout(lua_State *L)
+{
+    char cookie[RELM_TOKEN_BUF];
+    if (state == NULL || state->cur == NULL)
+        return relm_lua_error(L, "invalid_argument", "%s",
+                              _("logout is only for HTTP requests"));
+    if (state->cur->cookie == NULL ||
+        !cookie_value(state->cur->cookie, "relm_session", cookie,
+                      sizeof cookie)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    relm_diag d;
+    if (relm_token_end_session(relm_host_store(L), cookie, &d) != RELM_OK)
+        return relm_lua_diag_error(L, &d);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 /* listen(address, dispatch [, opts]) -> port. Starts the process's one
  * server on the host's loop; dispatch(req) answers every request with
  * status, body, headers, stream_from. opts: max_body (bytes),
@@ -362,6 +384,7 @@ int luaopen_relm_http(lua_State *L)
         {"listen", l_http_listen},
         {"stop", l_http_stop},
         {"login", l_http_login},
+        {"logout", l_http_logout},
         {"csrf", l_http_csrf},
         {NULL, NULL},
     };

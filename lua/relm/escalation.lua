@@ -16,6 +16,8 @@ local LEVEL_NAMES = { "low", "medium", "high" }
 
 -- The loaded rules, in file and declaration order; nil until load().
 local rules
+-- What load() read last (relm.reload.snapshot), for changed().
+local loaded
 -- Errors of the files that did not load: "file:line: message".
 M.errors = {}
 
@@ -136,6 +138,9 @@ function M.load()
         end
     end
     table.sort(files)
+    -- What was read, for changed(): a file that fails counts as read until
+    -- it is written again.
+    loaded = require("relm.reload").snapshot(dir, files)
     local seen = {}
     for _, f in ipairs(files) do
         local ok, got = pcall(read_file, f)
@@ -154,6 +159,14 @@ function M.load()
         end
     end
     return rules, M.errors
+end
+
+---Whether a rule file was written, added or removed since load() (by
+---modification time, relm.reload.mtime, as serve checks workflows): serve
+---loads the rules again after another process's commit when it was.
+---@return boolean
+function M.changed()
+    return require("relm.reload").dir_changed(loaded)
 end
 
 ---The rules loaded (loading them on first use).

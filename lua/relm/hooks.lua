@@ -20,6 +20,7 @@ local REACH = {
 
 local hooks = {}  -- "file.lua:LINE" -> {pattern=, match=, fn=}
 local logs = nil  -- the lines relm.log gives while a hook runs
+local loaded = nil -- what reload read last (relm.reload.snapshot), for changed()
 
 -- An event pattern as a Lua pattern: `*` is any run of characters, the rest
 -- literal (the GLOB subscriptions use).
@@ -132,6 +133,9 @@ function M.reload(dir)
         end
     end
     table.sort(files)
+    -- What was read is remembered before reading, so a file that fails is
+    -- tried again when it is written again, not at every commit.
+    loaded = require("relm.reload").snapshot(dir, files)
     local fresh = {}
     for _, f in ipairs(files) do
         read_file(f, fresh)
@@ -142,6 +146,15 @@ function M.reload(dir)
         n = n + 1
     end
     return n
+end
+
+---Whether a hook file of the directory last given to reload was written,
+---added or removed since (by modification time, relm.reload.mtime: what
+---serve checks for workflows and rules after another process commits).
+---A file that failed to load counts as read until it is written again.
+---@return boolean
+function M.changed()
+    return require("relm.reload").dir_changed(loaded)
 end
 
 ---The hooks ("file.lua:LINE") whose pattern matches event, in name order.
@@ -158,16 +171,9 @@ function M.match(event)
     return out
 end
 
--- Render the release model's template `which` (creation, actions,
--- closure) for the event: true, logs, mails; or false, reason, logs,
--- permanent.
-local function run_template(which, event)
-    local m = relm.sql([[SELECT m.templates ->> ('$.' || ?1) AS t, json_type(m.templates, '$.' || ?1) AS kind
-        FROM releases r JOIN models m ON m.id = r.model_id WHERE r.id = ?2]], which, event.release.id)[1]
-    if not m or not m.t then
-        return false, i18n._("the model has no %s template any more"):format(which), {}, true
-    end
-    local t = m.kind == "object" and J.decode(m.t) or m.t
+-- The mails of template t for the event, as a run's outcome: true, logs,
+-- mails; or false, reason, logs, permanent. which names it in reasons.
+local function template_run(which, t, event)
     -- Under the sandbox's limits: a template is data, but a huge one should
     -- not hold serve.
     local ok, mails, missing = pcall(sandbox.call, template.mails, t, event)
@@ -187,6 +193,41 @@ local function run_template(which, event)
     return true, logs_out, mails
 end
 
+-- Render the release model's template `which` (creation, actions,
+-- closure) for the event: true, logs, mails; or false, reason, logs,
+-- permanent.
+local function run_template(which, event)
+    local m = relm.sql([[SELECT m.templates ->> ('$.' || ?1) AS t, json_type(m.templates, '$.' || ?1) AS kind
+        FROM releases r JOIN models m ON m.id = r.model_id WHERE r.id = ?2]], which, event.release.id)[1]
+    if not m or not m.t then
+        return false, i18n._("the model has no %s template any more"):format(which), {}, true
+    end
+    return template_run(which, m.kind == "object" and J.decode(m.t) or m.t, event)
+end
+
+-- The mail an escalation rule's notify = "group" sends (the sla.escalated
+-- event): to the group through its address or its members' (as a template
+-- addressed "group:NAME"), naming the rule and the stage.
+local function run_escalation(event)
+    local o = relm.sql([[SELECT o.note FROM outbox x JOIN occurrences o ON o.id = x.occurrence_id
+        WHERE x.id = ?]], event.id)[1]
+    -- core/sla.c writes the note: "SLA escalation rule 'R' (STAGE): notify group G"
+    local rule, stage, group = (o and o.note or ""):match("^SLA escalation rule '(.-)' %((.-)%): notify group (.+)$")
+    if not group then
+        return false, i18n._("the escalation event names no group to notify"), {}, true
+    end
+    local function plain(v)
+        return (v:gsub("[{}]", ""))
+    end
+    return template_run("escalation", {
+        to = { "group:" .. group },
+        subject = i18n._("[relm] SLA escalation {{number}} {{title}}"),
+        body = i18n._("Release {{number}} ({{title}}) reached the SLA stage %s at {{at}}: escalation rule '%s' "
+            .. "notifies group %s.\nState: {{state}}; time limit: {{deadline}}; requester: {{requester}}.\n")
+            :format(plain(stage), plain(rule), plain(group)),
+    }, event)
+end
+
 ---Run hook key on the event (body: the JSON a webhook receives): true, the
 ---lines it logged and (for a template key, "template:creation") the mails
 ---to send; or false, why it failed (naming the hook's file:line), the lines
@@ -201,6 +242,8 @@ function M.run(key, body)
     local which = key:match("^template:(%a+)$")
     if which then
         return run_template(which, J.decode(body))
+    elseif key == "escalation:notify" then
+        return run_escalation(J.decode(body))
     end
     local h = hooks[key]
     if not h then

@@ -474,6 +474,25 @@ M.routes = {
         handler = function(_, p, q)
             return 200, relm.release.impact(release_id(p.id), { depth = int_param(q, "depth") })
         end },
+    { "GET", "/api/v1/releases/{id}/conflicts",
+        summary = "What the release's schedule clashes with, each with its CI and path (relm.release.conflicts)",
+        permission = "any user", response = S.objects,
+        handler = function(_, p)
+            return 200, relm.release.conflicts(release_id(p.id))
+        end },
+    { "GET", "/api/v1/calendar",
+        summary = "Releases by planned window and freeze-window occurrences between from and to "
+            .. "(what relm.calendar.show draws)",
+        permission = "any user", response = S.objects, query = { "from", "to" },
+        handler = function(_, _, q)
+            local view = require "relm.calendar_view"
+            local from = view.epoch(q.from, "GET /api/v1/calendar", "from")
+            local to = view.epoch(q.to, "GET /api/v1/calendar", "to")
+            if to <= from then
+                fail(400, "invalid_argument", i18n._("to must be after from"))
+            end
+            return 200, view.rows(from, to)
+        end },
     { "GET", "/api/v1/releases/{id}/approval",
         summary = "Where the release's approval stands (relm.approval.status)",
         permission = "any user", response = S.object,
@@ -645,34 +664,6 @@ M.routes = {
         end },
 }
 
--- Routes that exist only when the code they call does (the freeze windows
--- and calendar work): relm.release.conflicts and relm.calendar_view.
-local function optional_routes()
-    local has_conflicts, conflicts = pcall(function() return relm.release.conflicts end)
-    if has_conflicts and type(conflicts) == "function" then
-        M.routes[#M.routes + 1] = { "GET", "/api/v1/releases/{id}/conflicts",
-            summary = "What the release's schedule clashes with (relm.release.conflicts)",
-            permission = "any user", response = S.objects,
-            handler = function(_, p)
-                return 200, relm.release.conflicts(release_id(p.id))
-            end }
-    end
-    local has_view, view = pcall(require, "relm.calendar_view")
-    if has_view and type(view) == "table" and view.rows and view.epoch then
-        M.routes[#M.routes + 1] = { "GET", "/api/v1/calendar",
-            summary = "Releases by planned window and freeze-window occurrences between from and to "
-                .. "(what relm.calendar.show draws)",
-            permission = "any user", response = S.objects, query = { "from", "to" },
-            handler = function(_, _, q)
-                local from = view.epoch(q.from, "GET /api/v1/calendar", "from")
-                local to = view.epoch(q.to, "GET /api/v1/calendar", "to")
-                if to <= from then
-                    fail(400, "invalid_argument", i18n._("to must be after from"))
-                end
-                return 200, view.rows(from, to)
-            end }
-    end
-end
 
 -- ---- routing ----------------------------------------------------------------
 
@@ -1078,7 +1069,6 @@ function M.listen(address, opts)
     local limits = { header_timeout = opts.header_timeout or tonumber(set.http_header_timeout_seconds),
         max_body = opts.max_body or math.tointeger(tonumber(set.http_max_body_bytes)),
         tls_cert = opts.tls_cert, tls_key = opts.tls_key }
-    optional_routes()
     require("relm.web").install(M.routes)
     if opts.routes then
         M.load_routes(opts.routes)

@@ -47,6 +47,40 @@ function M.mtime(path)
     return ("%d.%09d"):format(st.mtime.sec, st.mtime.nsec)
 end
 
+---What a module read from directory dir (the files, *.lua, it read), with
+---their modification times: keep it and ask dir_changed later.
+---@param dir string
+---@param files string[] paths dir .. "/" .. name
+---@return table snapshot
+function M.snapshot(dir, files)
+    local stamps = {}
+    for _, f in ipairs(files) do
+        stamps[f] = M.mtime(f)
+    end
+    return { dir = dir, files = files, stamps = stamps }
+end
+
+---Whether a *.lua file of the snapshot's directory was written, added or
+---removed since the snapshot (false for nil or no directory).
+---@param snap table? from M.snapshot
+---@return boolean
+function M.dir_changed(snap)
+    if not snap or not snap.dir or snap.dir == "" then
+        return false
+    end
+    local n = 0
+    for name, kind in require("relm.source").entries(snap.dir) do
+        if (kind == "file" or kind == nil) and name:match("%.lua$") then
+            n = n + 1
+            local f = snap.dir .. "/" .. name
+            if snap.stamps[f] == nil or snap.stamps[f] ~= M.mtime(f) then
+                return true
+            end
+        end
+    end
+    return n ~= #snap.files
+end
+
 -- Re-read the kinds named in names; the problems as {what=, message=},
 -- with n = how many kinds were read.
 local function run(names)

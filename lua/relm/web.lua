@@ -118,7 +118,10 @@ local function login_post(req)
         ["Set-Cookie"] = ("relm_session=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%d"):format(token, ttl) })
 end
 
+-- Logging out ends the session on the server (the cookie is revoked, so a
+-- copy of it is worthless), then clears it in the browser.
 local function logout_post()
+    require("relm.core.http").logout()
     return redirect("/login", { ["Set-Cookie"] = "relm_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0" })
 end
 
@@ -129,6 +132,7 @@ local QUEUE = {
     { "priority", i18n._("Priority") }, { "time_limit", i18n._("Time limit") }, { "delay", i18n._("Delay") },
     { "situation", i18n._("Situation") }, { "task", i18n._("Current task") }, { "group", i18n._("Group") },
     { "responsible", i18n._("Responsible") }, { "shared_with", i18n._("Shared with") },
+    { "sla_stage", i18n._("SLA stage") }, { "conflicts", i18n._("Conflicts") },
 }
 
 -- "2h05" for a delay in seconds ("" when on time).
@@ -153,6 +157,12 @@ local function queue_cell(r, k)
     elseif k == "situation" then
         return ('<span class="sit %s">%s</span>'):format(r.situation == "late" and "late" or "",
             esc(r.situation and i18n._(r.situation) or ""))
+    elseif k == "sla_stage" then
+        return r.sla_stage and ('<span class="sla %s">%s</span>'):format(esc(r.sla_stage), esc(i18n._(r.sla_stage)))
+            or ""
+    elseif k == "conflicts" then
+        local n = tonumber(r.conflicts) or 0
+        return n > 0 and ('<span class="sit late" data-conflicts="%d">%d</span>'):format(n, n) or ""
     end
     return esc(r[k])
 end
@@ -459,6 +469,39 @@ local function history_html(r)
         { "action", i18n._("Action") }, { "to", i18n._("To state") }, { "note", i18n._("Note") } }, rows)
 end
 
+-- The SLA clock: its stage and the time left, in business time when the
+-- release is on a calendar (relm.release.get computes it so).
+local function sla_html(r)
+    if r.time_left == nil and r.sla_stage == nil then
+        return ""
+    end
+    local left = ""
+    if r.time_left ~= nil then
+        local t = tonumber(r.time_left) or 0
+        local text = math.abs(t) < 60 and ("%ds"):format(math.abs(t)) or delay(math.abs(t))
+        text = t < 0 and i18n._("late by %s"):format(text) or text
+        left = r.calendar and i18n._("%s of business time (calendar %s)"):format(text, r.calendar) or text
+    end
+    return ('<section><h2>%s</h2><dl class="fields sla" data-sla-stage="%s" data-time-left="%s">'
+        .. '<div><dt>%s</dt><dd>%s</dd></div><div><dt>%s</dt><dd>%s</dd></div></dl></section>'):format(
+        esc(i18n._("SLA")), esc(r.sla_stage or ""), esc(r.time_left), esc(i18n._("Stage")),
+        esc(r.sla_stage and i18n._(r.sla_stage) or i18n._("in progress")),
+        esc(i18n._("Time left")), esc(left))
+end
+
+-- The release's conflicts (relm.release.conflicts): each reason with its
+-- CI and the path through the CMDB graph.
+local function conflicts_html(r)
+    local list = r.conflicts or {}
+    if #list == 0 then
+        return ""
+    end
+    return "<section id=\"conflicts\"><h2>" .. esc(i18n._("Conflicts")) .. "</h2>"
+        .. H.table(i18n.n_("%d conflict", "%d conflicts", #list):format(#list), { { "kind", i18n._("Kind") },
+            { "ci", i18n._("CI") }, { "path", i18n._("Path") }, { "reason", i18n._("Reason") } }, list)
+        .. "</section>"
+end
+
 local function release_page(req, id, tried, status)
     local r = relm.release.get(id)
     local sections = {
@@ -467,6 +510,8 @@ local function release_page(req, id, tried, status)
         "<section><h2>" .. esc(i18n._("Actions you may take now")) .. "</h2>" .. actions_html(req, r, tried)
             .. "</section>",
         approval_html(req, r),
+        conflicts_html(r),
+        sla_html(r),
         "<section><h2>" .. esc(i18n._("Fields")) .. "</h2>" .. fields_html(r) .. "</section>",
         "<section><h2>" .. esc(i18n._("Activities")) .. "</h2>" .. board_html(req, r) .. "</section>",
         "<section><h2>" .. esc(i18n._("Related items")) .. "</h2>" .. related_html(req, r) .. "</section>",
@@ -599,15 +644,30 @@ end
 
 -- ---- calendar --------------------------------------------------------------------
 
-local function calendar_get(req, _, q)
-    local ok, cal = pcall(function() return relm.calendar end)
-    if ok and cal ~= nil and type(cal) == "table" and type(cal.svg) == "function" then
-        return 200, H.page(req, i18n._("Calendar"), '<div class="scroll">' .. cal.svg({ from = given(q.from),
-            to = given(q.to) }) .. "</div>")
+-- The period shown: the form's from/to, else today and the next 30 days.
+local function calendar_period(q)
+    local from = given(q.from) or os.date("!%Y-%m-%d")
+    local to = given(q.to)
+    if not to then
+        local y, m, d = from:match("^(%d%d%d%d)-(%d%d)-(%d%d)")
+        local t = y and os.time({ year = tonumber(y), month = tonumber(m), day = tonumber(d), hour = 12 }) or os.time()
+        to = os.date("!%Y-%m-%d", t + 30 * 86400)
     end
-    return 200, H.page(req, i18n._("Calendar"), "<p>"
-        .. esc(i18n._("The calendar and Gantt view needs the freeze-window "
-        .. "feature (relm.calendar.svg), which this build does not have yet.")) .. "</p>")
+    return from, to
+end
+
+local function calendar_get(req, _, q)
+    local from, to = calendar_period(q)
+    local form_html = ([[<form method="get" action="/calendar" class="filters" aria-label="%s">%s%s
+<button type="submit">%s</button></form>]]):format(esc(i18n._("Period shown")),
+        H.field("from", i18n._("From"), { value = from }), H.field("to", i18n._("To"), { value = to }),
+        esc(i18n._("Show")))
+    local ok, svg = pcall(relm.calendar.svg, { from = from, to = to })
+    if not ok then
+        return 400, H.page(req, i18n._("Calendar"), form_html .. ('<p class="refusal" role="alert">%s</p>')
+            :format(esc(type(svg) == "table" and svg.message or tostring(svg)))), HTML
+    end
+    return 200, H.page(req, i18n._("Calendar"), form_html .. '<div class="scroll" id="gantt">' .. svg .. "</div>")
 end
 
 -- ---- assets ------------------------------------------------------------------------

@@ -169,6 +169,18 @@ async function state(page) {
       await page.keyboard.press("Tab");
       must((await page.evaluate(() => document.activeElement.textContent)) === "Queue", "navigation not next");
     });
+    await step("the calendar shows the freeze window as a bar for the period asked", async () => {
+      await page.setViewportSize({ width: 1280, height: 900 });
+      await page.getByRole("link", { name: "Calendar" }).click();
+      await page.getByLabel("From").fill("2027-12-01");
+      await page.getByLabel("To").fill("2028-01-31");
+      await page.getByRole("button", { name: "Show" }).click();
+      const bar = page.locator('svg rect.blackout[data-window="browser-freeze"]');
+      await bar.waitFor({ state: "attached" });
+      const width = Number(await bar.getAttribute("width"));
+      must(width > 0, "the window's bar has no width: " + width);
+      await page.screenshot({ path: out + "/calendar.png", fullPage: true });
+    });
     await step("log out", async () => {
       await page.getByRole("button", { name: "Log out" }).click();
       must(page.url().includes("/login"), "not on the login page: " + page.url());

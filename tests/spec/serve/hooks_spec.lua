@@ -133,6 +133,31 @@ end)
         assert.is_truthy(r.id)
     end)
 
+    it("re-reads a changed hook file when another process commits, as it does workflows (no SIGHUP)", function()
+        local dir = hooks_dir {
+            ["say.lua"] = 'relm.on("release.registered", function(e) relm.log("old", e.release.title) end)\n' }
+        relm.notify.set { hooks_dir = dir }
+        local serve = S.serve(db())
+        relm.release.register { title = "First" }
+        assert.is_truthy(S.wait(function() return line_with(serve, "hook.log", "old First") end),
+            table.concat(S.log_lines(serve), "\n"))
+        -- a file written (a later second: the modification time differs) and a new file
+        S.sleep(1.1)
+        local f = assert(io.open(dir .. "/say.lua", "w"))
+        f:write('relm.on("release.registered", function(e) relm.log("new", e.release.title) end)\n')
+        f:close()
+        f = assert(io.open(dir .. "/more.lua", "w"))
+        f:write('relm.on("release.registered", function(e) relm.log("more", e.release.title) end)\n')
+        f:close()
+        -- this process's commit is what serve notices (the REPL beside it)
+        relm.release.register { title = "Second" }
+        assert.is_truthy(S.wait(function()
+            return line_with(serve, "hook.log", "new Second") and line_with(serve, "hook.log", "more Second")
+        end), table.concat(S.log_lines(serve), "\n"))
+        assert.is_nil(line_with(serve, "hook.log", "old Second"))
+        assert.are.equal(0, S.kill(serve, "TERM"))
+    end)
+
     it("runs every event's hook at least once while serve is killed with SIGKILL again and again", function()
         relm.notify.set { hooks_dir = hooks_dir { ["mark.lua"] = [[
 relm.on("release.registered", function(e)

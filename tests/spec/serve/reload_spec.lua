@@ -1,7 +1,8 @@
 -- reload_spec.lua: SIGHUP makes a running `relm serve` read its workflow
 -- files again, and so does a commit elsewhere once a file changed; a file
 -- that no longer compiles keeps the old definition in force and is logged
--- with file:line.
+-- with file:line. Escalation rule files are read again on a commit
+-- elsewhere once one changed, as workflows are (hook files: hooks_spec).
 local S = dofile("tests/fixtures/serve_helper.lua")
 local R = dofile("tests/fixtures/release_helper.lua")
 
@@ -63,6 +64,30 @@ describe("relm serve on SIGHUP", function()
         assert.is_truthy(S.wait(function()
             return select(2, S.read(sv.log):gsub("reloaded failed=0", "")) == 2
         end, 20), S.read(sv.log))
+        assert.are.equal(0, S.kill(sv, "TERM"))
+    end)
+
+    it("reads escalation rule files again on a commit after one was added or written", function()
+        local dir = S.TMP .. "/reload-esc"
+        os.execute("rm -rf " .. S.q(dir) .. " && mkdir -p " .. S.q(dir))
+        local function write(name, text)
+            local f = assert(io.open(dir .. "/" .. name, "w"))
+            f:write(text)
+            f:close()
+        end
+        write("a.lua", 'rule { name = "first", at = "breached", call = function() return {} end }\n')
+        local sv = S.serve(relm.info().db, nil, { env = { RELM_ESCALATIONS_DIR = dir } })
+        assert.is_truthy(S.wait(function() return (S.read(sv.log) or ""):find("started", 1, true) end))
+        write("b.lua", 'rule { name = "added", at = "warning", raise_priority = "high" }\n')
+        -- this registration is the commit serve notices
+        local r = relm.release.register { sla_hours = 3 / 3600, title = "Reload rules", urgency = "low" }
+        assert.is_truthy(S.wait(function() return #relm.escalation.fired(r.id) == 2 end, 20), S.read(sv.log))
+        local fired = {}
+        for _, e in ipairs(relm.escalation.fired(r.id)) do
+            fired[e.rule] = e.status
+        end
+        assert.are.same({ first = "done", added = "done" }, fired)
+        assert.are.equal("high", relm.release.get(r.id).urgency)
         assert.are.equal(0, S.kill(sv, "TERM"))
     end)
 end)
