@@ -210,12 +210,6 @@ $(BROWSER_MODULES): tests/browser/package.json tests/browser/package-lock.json |
 	$(Q)cd $(BUILD)/npm/browser && npm ci --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 
-run: $(BUILD)/relm
-	$(BUILD)/relm repl
-
-test: $(BUILD)/relm $(MO) $(CTEST_BIN) $(PTYDRIVE) $(OPENAPI_LINT) $(BROWSER_MODULES)
-	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
-
 # The OpenAPI 3.1 validator the HTTP specs run on /api/v1/openapi.json:
 # @redocly/cli, pinned by tests/openapi/package-lock.json, installed by npm
 # into build/npm/openapi; it lints offline. Like the browser driver it is
@@ -227,6 +221,12 @@ $(OPENAPI_LINT): tests/openapi/package.json tests/openapi/package-lock.json | $(
 	  cp tests/openapi/package.json tests/openapi/package-lock.json $(BUILD)/npm/openapi/ && \
 	  cd $(BUILD)/npm/openapi && npm ci --no-audit --no-fund --loglevel=error >/dev/null && \
 	  touch node_modules/.bin/redocly
+
+run: $(BUILD)/relm
+	$(BUILD)/relm repl
+
+test: $(BUILD)/relm $(MO) $(CTEST_BIN) $(PTYDRIVE) $(OPENAPI_LINT) $(BROWSER_MODULES)
+	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
 
 # The whole suite again, sanitized, in its own build directory. Leak
 # checking stays on: a leak in the core is a finding like any other.
