@@ -120,9 +120,11 @@ local function parse(path)
                     if see then
                         d.see = see
                     elseif p then
-                        d.params[#d.params + 1], d.param_lines[#d.params + 1] = p, at[i]
+                        d.param_lines[#d.params + 1] = at[i]
+                        d.params[#d.params + 1] = p
                     elseif r then
-                        d.returns[#d.returns + 1], d.return_lines[#d.returns + 1] = r, at[i]
+                        d.return_lines[#d.returns + 1] = at[i]
+                        d.returns[#d.returns + 1] = r
                     elseif not l:match("^@") then
                         d.text[#d.text + 1] = l
                         d.line = math.min(d.line, at[i])
