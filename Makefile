@@ -177,7 +177,7 @@ $(BUILD)/locale/%/LC_MESSAGES/relm.mo: po/%.po | $(DEPS_STAMP)
 # po/relm.pot from the sources (po/extract.sh), then merged into every
 # po/<lang>.po: new messages arrive untranslated, changed ones fuzzy, and
 # `make lint` names them until they are translated (docs/languages.md).
-po/relm.pot: $(POT_C) $(POT_LUA) po/extract.sh | $(DEPS_STAMP)
+po/relm.pot: $(POT_C) $(POT_LUA) po/extract.sh po/helpdocs.lua | $(DEPS_STAMP)
 	$(call say,XGETTEXT,$@)
 	$(Q)POT_C='$(POT_C)' POT_LUA='$(POT_LUA)' sh po/extract.sh $@
 pot: po/relm.pot

@@ -20,7 +20,55 @@ local function sentence(text)
     return (first:gsub("%.$", ""))
 end
 
--- Parse the LuaCATS doc comments of one Lua file (cached per path).
+-- The type word at the start of s (a type may hold spaces inside braces,
+-- brackets or parentheses, `{name: string}[]`, or go on after a colon or
+-- comma: `fun(x: integer): boolean`, `string?, string?`),
+-- and where it ends.
+local function type_end(s)
+    local depth, i = 0, 1
+    while i <= #s do
+        local c = s:sub(i, i)
+        if c == "{" or c == "(" or c == "[" or c == "<" then
+            depth = depth + 1
+        elseif (c == "}" or c == ")" or c == "]" or c == ">") and depth > 0 then
+            depth = depth - 1
+        elseif c:match("%s") and depth == 0 then
+            -- `fun(): string`, `string?, string?`: the type goes on.
+            if not s:sub(i - 1, i - 1):match("[:,]") then
+                return i - 1
+            end
+        end
+        i = i + 1
+    end
+    return #s
+end
+
+--- The words of a `@param`/`@return` line and its text: "id integer the
+--- number" gives "id integer ", "the number". The text is what help()
+--- translates; the words (name, type) stay as written.
+---@param tag string the line after `@param ` or `@return `
+---@param named boolean whether it starts with a name (`@param`)
+---@return string head, string text (text may be "")
+function M.split_tag(tag, named)
+    local rest = tag
+    local head = ""
+    if named then
+        local name, after = rest:match("^(%S+%s*)(.*)$")
+        head, rest = name or "", after or ""
+    end
+    local e = type_end(rest)
+    head, rest = head .. rest:sub(1, e), rest:sub(e + 1)
+    -- `@return table release`, `@return string s # text`: a name, not text.
+    local rname = not named and (rest:match("^%s+[%a_.][%w_.]*%s*$") or rest:match("^%s+[%a_][%w_]*%s*#%s*"))
+    if rname then
+        head, rest = head .. rname, rest:sub(#rname + 1)
+    end
+    local sep, text = rest:match("^(%s*#?%s*)(.*)$")
+    return head .. sep, text
+end
+
+-- Parse the LuaCATS doc comments of one Lua file (cached per path). Each
+-- doc keeps the line its texts start on, for po/helpdocs.lua.
 local function parse(path)
     if path == nil then
         return { funcs = {}, order = {} }
@@ -34,8 +82,9 @@ local function parse(path)
     if not f then
         return info
     end
-    local header, in_header, pending = {}, true, {}
+    local header, in_header, pending, at, n = {}, true, {}, {}, 0
     for line in f:lines() do
+        n = n + 1
         if in_header then
             local h = line:match("^%-%-%s?(.*)$")
             if h and not line:match("^%-%-%-") and h ~= "" then
@@ -46,7 +95,7 @@ local function parse(path)
         end
         local doc = line:match("^%-%-%-%s?(.*)$")
         if doc then
-            pending[#pending + 1] = doc
+            pending[#pending + 1], at[#pending + 1] = doc, n
         else
             local name, args = line:match("^function%s+[%w_]+[.:]([%a_][%w_]*)%s*%((.-)%)")
             if not name then
@@ -62,19 +111,23 @@ local function parse(path)
                 args = table.concat(names, ", ")
             end
             if name and #pending > 0 then
-                local d = { name = name, args = args, text = {}, params = {}, returns = {} }
-                for _, l in ipairs(pending) do
+                local d = { name = name, args = args, text = {}, params = {}, returns = {},
+                            line = n, param_lines = {}, return_lines = {} }
+                for i, l in ipairs(pending) do
                     local p = l:match("^@param%s+(.*)$")
                     local r = l:match("^@return%s+(.*)$")
                     local see = l:match("^@see%s+(relm%.[%w_]+%.[%w_]+)")
                     if see then
                         d.see = see
                     elseif p then
+                        d.param_lines[#d.params + 1] = at[i]
                         d.params[#d.params + 1] = p
                     elseif r then
+                        d.return_lines[#d.returns + 1] = at[i]
                         d.returns[#d.returns + 1] = r
                     elseif not l:match("^@") then
                         d.text[#d.text + 1] = l
+                        d.line = math.min(d.line, at[i])
                     end
                 end
                 local rtypes = {}
@@ -83,17 +136,63 @@ local function parse(path)
                 end
                 d.sig = name .. "(" .. args .. ")"
                     .. (#rtypes > 0 and " -> " .. table.concat(rtypes, ", ") or "")
-                d.summary = sentence(table.concat(d.text, " "))
+                -- The description as one text: the msgid help() looks up.
+                d.desc = table.concat(d.text, " ")
                 info.funcs[name] = d
                 info.order[#info.order + 1] = name
             end
-            pending = {}
+            pending, at = {}, {}
         end
     end
     f:close()
     local h = table.concat(header, " "):gsub("^relm/[%w_]+%.lua:%s*", "")
     info.header = h ~= "" and sentence(h) or nil
+    info.header_line = 1
     return info
+end
+
+--- The texts help() can show from one Lua file, each as it is looked up
+--- in the catalogue, with the line it comes from: the module's summary,
+--- each function's description, the text of its `@param`/`@return` lines.
+--- po/helpdocs.lua writes them into po/relm.pot.
+---@param path string a Lua source file
+---@return {text: string, line: integer}[]
+function M.doc_texts(path)
+    local info, out = parse(path), {}
+    local function add(text, line)
+        if text and text:match("%S") then
+            out[#out + 1] = { text = text, line = line }
+        end
+    end
+    add(info.header, info.header_line)
+    for _, fname in ipairs(info.order) do
+        local d = info.funcs[fname]
+        add(d.desc, d.line)
+        for i, p in ipairs(d.params) do
+            add(select(2, M.split_tag(p, true)), d.param_lines[i])
+        end
+        for i, r in ipairs(d.returns) do
+            add(select(2, M.split_tag(r, false)), d.return_lines[i])
+        end
+    end
+    return out
+end
+
+-- text translated; "" and nil as they are ("" would give the catalogue's
+-- header).
+local function tr(text)
+    if text == nil or not text:match("%S") then
+        return text
+    end
+    return i18n._(text)
+end
+
+-- A doc's one-line summary in the reader's language.
+local function summary_of(d)
+    if d.one_line then
+        return tr(d.desc)
+    end
+    return d.desc and sentence(tr(d.desc))
 end
 
 -- The source file of module name ("" is the top level, lua/relm/init.lua).
@@ -165,9 +264,9 @@ function M.describe(name)
     c = type(c) == "string" and c or nil
     -- init.lua's header describes the file, the C half the API.
     if name == "" and c then
-        return c
+        return tr(c)
     end
-    return parse(source(name)).header or c
+    return tr(parse(source(name)).header or c)
 end
 
 -- The doc of function fname of module name: {sig=, summary=, ...}. A
@@ -222,9 +321,8 @@ function_doc = function(name, fname, hops)
         local mod, f = d.see:match("^relm%.([%w_]+)%.([%w_]+)$")
         local target = function_doc(mod, f, (hops or 0) + 1)
         if target then
-            local t = setmetatable({ text = { "(calls " .. d.see .. ")" } }, { __index = target })
-            table.move(target.text, 1, #target.text, 2, t.text)
-            return t
+            -- calls: shown above the text of the function it calls.
+            return setmetatable({ calls = d.see }, { __index = target })
         end
     end
     if d then
@@ -236,7 +334,8 @@ function_doc = function(name, fname, hops)
         if c:sub(1, 1) ~= "(" then
             sig, summary = nil, c
         end
-        return { name = fname, sig = fname .. (sig or ""), summary = summary, text = { summary },
+        return { name = fname, sig = fname .. (sig or ""), desc = summary, text = { summary },
+                 one_line = true,
                  params = {}, returns = {} }
     end
     return (hops or 0) < 3 and doc_by_value(name, fname) or nil
@@ -259,7 +358,7 @@ function M.functions(name)
             seen[fname] = true
             local d = function_doc(name, fname)
             out[#out + 1] = { name = fname, sig = d and d.sig or fname .. "(...)",
-                              summary = d and d.summary }
+                              summary = d and summary_of(d) }
         end
     end
     for _, fname in ipairs(parse(source(name)).order) do
@@ -425,14 +524,28 @@ local function lines_function(name, fname, v)
         return out
     end
     wrap(out, qualified(name, "") .. d.sig, "    ")
-    for _, l in ipairs(d.text) do
-        wrap(out, "  " .. l, "  ")
+    if d.calls then
+        wrap(out, "  (calls " .. d.calls .. ")", "  ")
+    end
+    -- Untranslated, the lines as written; translated, the translation's
+    -- lines (a translator may break them with \n) wrapped to the width.
+    local desc = tr(d.desc)
+    if desc == d.desc then
+        for _, l in ipairs(d.text) do
+            wrap(out, "  " .. l, "  ")
+        end
+    else
+        for l in (desc .. "\n"):gmatch("(.-)\n") do
+            wrap(out, "  " .. l, "  ")
+        end
     end
     for _, p in ipairs(d.params) do
-        wrap(out, "  @param " .. p, "      ")
+        local head, text = M.split_tag(p, true)
+        wrap(out, "  @param " .. head .. tr(text), "      ")
     end
     for _, r in ipairs(d.returns) do
-        wrap(out, "  @return " .. r, "      ")
+        local head, text = M.split_tag(r, false)
+        wrap(out, "  @return " .. head .. tr(text), "      ")
     end
     return out
 end

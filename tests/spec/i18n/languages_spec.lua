@@ -210,7 +210,7 @@ describe("make lint's i18n check", function()
     local function tree()
         local dir = H.fresh_dir("lint")
         assert(os.execute("mkdir -p " .. H.q(dir .. "/po") .. " && cp po/marks.py po/check.sh po/extract.sh "
-            .. "po/unmarked.txt " .. H.q(dir .. "/po/")))
+            .. "po/helpdocs.lua po/unmarked.txt " .. H.q(dir .. "/po/")))
         H.write(dir .. "/a.c",
             'int f(void) { return relm_diag_set(d, "not_found", _("no CI named \'%s\'"), n); }\n')
         H.write(dir .. "/b.lua", 'local i18n = require "relm.i18n"\nrelm.error("not_found", i18n._("no such user"))\n')
