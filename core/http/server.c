@@ -7,6 +7,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -416,6 +417,12 @@ relm_http_server *relm_http_start(uv_loop_t *loop, const char *listen,
     /* A client that hangs up while its answer is written must cost the
      * server an EPIPE on that connection, not the process. */
     signal(SIGPIPE, SIG_IGN);
+    /* H2O takes and gives back its buffers on every request; with glibc's
+     * default 128 KiB trim threshold the heap's top shrinks and grows
+     * again each time, a page fault per page (a third of the CPU of a
+     * small GET). Keep up to 64 MiB of freed top for the next request. */
+    mallopt(M_TRIM_THRESHOLD, 64 << 20);
+    mallopt(M_TOP_PAD, 1 << 20);
     relm_http_server *sv = calloc(1, sizeof *sv);
     if (sv == NULL) {
         relm_diag_set(d, "out_of_memory", "%s", _("out of memory"));
