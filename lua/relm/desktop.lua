@@ -348,7 +348,9 @@ end
 ---"approval"), number, release_id, activity_id, request_id, title, requester, created, priority, time_limit, delay
 ---(seconds late), situation ("in execution", "suspended", "late"), task
 ---(the workflow state, the activity, "approve (rule)"), group, responsible, shared_with,
----why ("assigned" or "shared"). opts: number= (a number, its digits or a
+---why ("assigned" or "shared"), conflicts, time_left (seconds on the
+---release's SLA clock, business time on its calendar; negative when late),
+---sla_stage ("in_progress", "warning", "breached"), calendar. opts: number= (a number, its digits or a
 ---pattern with *), assigned=true / shared=true (only those), kind=,
 ---group=, user= (administrators: someone else's desktop), limit=,
 ---format="json" (a JSON text {user=, items=, counts=} for scripts).

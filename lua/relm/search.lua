@@ -15,7 +15,6 @@ M.columns = {
     "id", "number", "title", "status", "state", "phase", "priority", "requester", "unit", "contract",
     "portfolio", "model", "executor_group", "current_group", "responsible", "created_at", "deadline",
     "closed_at", "release_date", "solution_category", "closure_text", "reopen_count", "sla_stage", "calendar",
-    "time_left",
 }
 -- How results print in the REPL: the columns a reader scans first, never
 -- cut; dates without their time; the executor group and the title share
@@ -365,7 +364,8 @@ function M.releases(filters)
         total = relm.sql("SELECT count(*) AS n " .. RELEASES_FROM .. w, table.unpack(args))[1].n
     end
     -- The time left on each clock as relm.release.get reads it (business
-    -- time on a calendar), as of now.
+    -- time on a calendar), as of now: a field of the rows, not an export
+    -- column, so that an export is the same file whenever it is written.
     local time_left, now = require("relm.release")._time_left, relm.release.now()
     for _, r in ipairs(rows) do
         r.time_left = time_left(r, now)

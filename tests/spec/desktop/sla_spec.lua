@@ -8,15 +8,6 @@ local S = dofile("tests/fixtures/serve_helper.lua")
 -- the serve below, on the real clock, has the warning and breach to fire).
 local T0, T1 = 1793610000, 1793700000
 
-local function on_terminal(fn)
-    local saved = relm.pretty.width
-    relm.pretty.width = 80
-    local ok, res = pcall(fn)
-    relm.pretty.width = saved
-    assert(ok, res)
-    return res
-end
-
 -- The printed line of release number in text.
 local function line_of(text, number)
     for line in text:gmatch("[^\n]+") do
@@ -28,8 +19,10 @@ local function line_of(text, number)
 end
 
 describe("the SLA clock on the printed desktop", function()
-    local breached, warned, fresh
+    local breached, warned, fresh, width
     setup(function()
+        -- Printed as on an 80-column terminal (the REPL sets relm.pretty.width).
+        width, relm.pretty.width = relm.pretty.width, 80
         relm.calendar.define { name = "desk-office", tz = "UTC", hours = { mon = "09:00-17:00",
             tue = "09:00-17:00", wed = "09:00-17:00", thu = "09:00-17:00", fri = "09:00-17:00" } }
         relm.group.add { name = "ops" }
@@ -54,6 +47,7 @@ describe("the SLA clock on the printed desktop", function()
         relm.release.set_clock(T1)
     end)
     teardown(function()
+        relm.pretty.width = width
         relm.release.set_clock(nil)
         S.stop_all()
     end)
@@ -67,7 +61,7 @@ describe("the SLA clock on the printed desktop", function()
         -- Tuesday 10:00 to Wednesday 17:00 is 15 business hours (31 on the wall).
         assert.are.equal(15 * 3600, by[fresh.number].time_left)
         assert.are.equal(-3600, by[breached.number].time_left) -- Monday 17:00 to Tuesday 10:00
-        local text = on_terminal(function() return tostring(d) end)
+        local text = tostring(d)
         assert.matches("number%s+p%s+sit%s+limit%s+delay%s+left%s+task", text)
         assert.is_nil(text:find(" sla ", 1, true), text)
         assert.matches("%s15h00%s", line_of(text, fresh.number))
@@ -80,7 +74,7 @@ describe("the SLA clock on the printed desktop", function()
             return #S.history(breached.id, "sla.breached") == 1 and #S.history(warned.id, "sla.warning") == 1
         end), "no warning or breach; serve log:\n" .. (S.read(serve.log) or ""))
         assert.are.equal(0, S.kill(serve, "TERM"))
-        local text = on_terminal(function() return tostring(relm.desktop()) end)
+        local text = tostring(relm.desktop())
         for line in text:gmatch("[^\n]+") do
             assert.is_true(utf8.len(line) <= 80, line)
         end
@@ -91,7 +85,7 @@ describe("the SLA clock on the printed desktop", function()
         -- Filtered and printed by stage in the search results too.
         local found = relm.search.releases { sla_stage = { "warning", "breached" } }
         assert.are.equal(3, #found) -- the three-day one is long breached on today's clock
-        local listed = on_terminal(function() return tostring(found) end)
+        local listed = tostring(found)
         assert.matches("number%s+status%s+p%s+left%s+sla%s", listed)
         assert.matches("%s%-1h00%s+BREACH%s", line_of(listed, breached.number))
         assert.matches("%s416d%s+warn%s", line_of(listed, warned.number))
