@@ -111,18 +111,40 @@ local function short_delay(s)
     return ("%dm"):format(math.max(1, s // 60))
 end
 
+-- The time left on the release's clock in the delay's format, "-" before
+-- it when late ("2h10", "-1h05", "0m"), "" without an SLA.
+local function short_left(s)
+    if s == nil then
+        return ""
+    end
+    return s < 0 and "-" .. short_delay(-s) or s == 0 and "0m" or short_delay(s)
+end
+
 local SIT_SHORT = { ["in execution"] = i18n.N_("exec"), suspended = i18n.N_("susp"), late = i18n.N_("LATE") }
+-- The SLA stage in a line: blank while in progress, so the eye catches
+-- the ones that need it.
+local SLA_SHORT = { warning = i18n.N_("warn"), breached = i18n.N_("BREACH") }
+
+-- The SLA stage as a line shows it: "warn", "BREACH" or "".
+local function short_stage(stage)
+    return SLA_SHORT[stage] and i18n._(SLA_SHORT[stage]) or ""
+end
+-- For the search results' printed view (relm/search.lua).
+M._short_left, M._short_stage = short_left, short_stage
 
 -- The printed columns' headers, translated where they are shown.
 local HEADERS = {
     number = i18n.N_("number"), p = i18n.N_("p"), sit = i18n.N_("sit"), limit = i18n.N_("limit"),
-    delay = i18n.N_("delay"), task = i18n.N_("task"), group = i18n.N_("group"), resp = i18n.N_("resp"),
-    shared = i18n.N_("shared"),
+    delay = i18n.N_("delay"), left = i18n.N_("left"), sla = i18n.N_("sla"), conf = i18n.N_("conf"),
+    task = i18n.N_("task"), group = i18n.N_("group"), resp = i18n.N_("resp"), shared = i18n.N_("shared"),
 }
 
--- The printed columns: the first five are short and never cut (a cut
--- number is useless); the others share what is left of the line.
-local FIXED = { "number", "p", "sit", "limit", "delay" }
+-- The printed columns: the first ones are short and never cut (a cut
+-- number is useless); the others share what is left of the line. The
+-- time left, the SLA stage and the conflicts ("!2": docs/calendars.md)
+-- are left out when they are blank in every row.
+local FIXED = { "number", "p", "sit", "limit", "delay", "left", "sla", "conf" }
+local OPTIONAL = { left = true, sla = true, conf = true }
 local FLEX = { "task", "group", "resp", "shared" }
 
 -- How the flexible columns give up room, pass after pass, each cutting
@@ -130,7 +152,7 @@ local FLEX = { "task", "group", "resp", "shared" }
 -- header): names of groups and people first down to 12 characters, then
 -- the task down to 16, then all of them, the task weighing three times
 -- the others so that it keeps the most, first keeping short names (six
--- characters) whole.
+-- characters) whole; when those floors do not fit, names are left out.
 local PASSES = {
     { floor = { group = 12, resp = 12, shared = 12 }, weight = {} },
     { floor = { task = 16, group = 12, resp = 12, shared = 12 }, weight = {} },
@@ -148,20 +170,14 @@ local function fit(rows, width)
     local columns, flex, ws = {}, {}, {}
     local used = 0
     for _, c in ipairs(FIXED) do
-        local w = text_width(i18n._(HEADERS[c]))
+        local w, any = text_width(i18n._(HEADERS[c])), false
         for _, r in ipairs(rows) do
             w = math.max(w, text_width(tostring(r[c])))
+            any = any or r[c] ~= ""
         end
-        columns[#columns + 1] = c
-        used = used + w
-    end
-    -- The conflicts column ("!2": docs/calendars.md) only when some row
-    -- has conflicts.
-    for _, r in ipairs(rows) do
-        if r.conf ~= "" then
-            columns[#columns + 1] = "conf"
-            used = used + 4
-            break
+        if any or not OPTIONAL[c] then
+            columns[#columns + 1] = c
+            used = used + w
         end
     end
     for _, c in ipairs(FLEX) do
@@ -177,6 +193,21 @@ local function fit(rows, width)
         end
     end
     used = used + 2 * (#columns - 1)
+    -- When even the third pass's floors do not fit (the SLA and conflict
+    -- columns took the room), the names go instead, the shared-with first:
+    -- a task cut to a few letters says nothing.
+    local function least()
+        local n = used
+        for i, c in ipairs(flex) do
+            n = n - ws[i] + math.min(ws[i], math.max(text_width(i18n._(HEADERS[c])), PASSES[3].floor[c]))
+        end
+        return n
+    end
+    while #flex > 1 and least() > width do
+        used = used - ws[#flex] - 2
+        table.remove(columns, #columns)
+        flex[#flex], ws[#flex] = nil, nil
+    end
     for _, pass in ipairs(PASSES) do
         while used > width do
             local widest, share
@@ -245,7 +276,8 @@ local function render(d)
         rows[i] = {
             number = r.number, p = r.priority, sit = i18n._(SIT_SHORT[r.situation] or r.situation),
             limit = r.time_limit and short_limit(r.time_limit) or "",
-            delay = short_delay(r.delay),
+            delay = short_delay(r.delay), left = short_left(r.time_left),
+            sla = short_stage(r.sla_stage),
             task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task or "",
             group = r.group or "", resp = r.responsible or "", shared = r.shared_with or "",
             conf = (r.conflicts or 0) > 0 and ("!" .. r.conflicts) or "",
@@ -316,7 +348,9 @@ end
 ---"approval"), number, release_id, activity_id, request_id, title, requester, created, priority, time_limit, delay
 ---(seconds late), situation ("in execution", "suspended", "late"), task
 ---(the workflow state, the activity, "approve (rule)"), group, responsible, shared_with,
----why ("assigned" or "shared"). opts: number= (a number, its digits or a
+---why ("assigned" or "shared"), conflicts, time_left (seconds on the
+---release's SLA clock, business time on its calendar; negative when late),
+---sla_stage ("in_progress", "warning", "breached"), calendar. opts: number= (a number, its digits or a
 ---pattern with *), assigned=true / shared=true (only those), kind=,
 ---group=, user= (administrators: someone else's desktop), limit=,
 ---format="json" (a JSON text {user=, items=, counts=} for scripts).

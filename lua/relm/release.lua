@@ -271,6 +271,26 @@ RELEASE_MT.__tostring = function(r)
     return table.concat(out, "\n")
 end
 
+-- The seconds left on release r's SLA clock at now (fields deadline,
+-- closed_at, calendar, remaining_seconds), nil without an SLA: business
+-- time on its calendar; negative when late.
+local function time_left(r, now)
+    if r.deadline then
+        -- A closed or cancelled release keeps the time left it had when it
+        -- ended: finishing on time does not turn into "late" a week later.
+        local at = r.closed_at and C.seconds(r.closed_at) or now
+        local limit = C.seconds(r.deadline) or at
+        if r.calendar then
+            -- On a calendar, what is left is business time (docs/calendars.md).
+            local seconds = require("relm.core.calendar").seconds
+            return limit >= at and seconds(r.calendar, at, limit) or -seconds(r.calendar, limit, at)
+        end
+        return limit - at
+    end
+    return r.remaining_seconds
+end
+M._time_left = time_left
+
 -- Decode a snapshot into the release table a user sees: the workflow's own
 -- fields appear as plain fields too, and the SLA clock is read as of now.
 local function to_release(json)
@@ -290,21 +310,7 @@ local function to_release(json)
         elapsed = elapsed + math.max(0, now - (C.seconds(r.active_since) or now))
     end
     r.elapsed = elapsed
-    if r.deadline then
-        -- A closed or cancelled release keeps the time left it had when it
-        -- ended: finishing on time does not turn into "late" a week later.
-        local at = r.closed_at and C.seconds(r.closed_at) or now
-        local limit = C.seconds(r.deadline) or at
-        if r.calendar then
-            -- On a calendar, what is left is business time (docs/calendars.md).
-            local seconds = require("relm.core.calendar").seconds
-            r.time_left = limit >= at and seconds(r.calendar, at, limit) or -seconds(r.calendar, limit, at)
-        else
-            r.time_left = limit - at
-        end
-    elseif r.remaining_seconds then
-        r.time_left = r.remaining_seconds
-    end
+    r.time_left = time_left(r, now)
     r.overdue = r.time_left ~= nil and r.time_left < 0 or false
     return setmetatable(r, RELEASE_MT)
 end

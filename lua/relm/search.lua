@@ -19,22 +19,37 @@ M.columns = {
 -- How results print in the REPL: the columns a reader scans first, never
 -- cut; dates without their time; the executor group and the title share
 -- what is left of the line. Every column is in the rows themselves.
-local SHOWN = { "number", "status", "p", "opened", "closed", "group", "title" }
-local KEEP = { "number", "status", "p", "opened", "closed" }
+-- The SLA clock (time left, stage) of open and suspended releases shows
+-- as the desktop shows it, its columns left out when blank in every row.
+local SHOWN = { "number", "status", "p", "left", "sla", "opened", "closed", "group", "title" }
+local KEEP = { "number", "status", "p", "left", "sla", "opened", "closed" }
 -- Their headers, translated where they are shown.
 local HEADERS = {
     number = i18n.N_("number"), status = i18n.N_("status"), p = i18n.N_("p"), opened = i18n.N_("opened"),
-    closed = i18n.N_("closed"), group = i18n.N_("group"), title = i18n.N_("title"),
+    closed = i18n.N_("closed"), group = i18n.N_("group"), title = i18n.N_("title"), left = i18n.N_("left"),
+    sla = i18n.N_("sla"),
 }
 
 local function render(rows)
     local pretty = require "relm.pretty"
-    local view = {}
+    local desktop = require "relm.desktop"
+    local view, any = {}, { left = false, sla = false }
     for i, r in ipairs(rows) do
+        local running = r.status == "open" or r.status == "suspended"
         view[i] = {
             number = r.number, status = r.status, p = r.priority, opened = (r.created_at or ""):sub(1, 10),
             closed = (r.closed_at or ""):sub(1, 10), group = r.executor_group, title = r.title,
+            left = running and desktop._short_left(r.time_left) or "",
+            sla = running and desktop._short_stage(r.sla_stage) or "",
         }
+        any.left = any.left or view[i].left ~= ""
+        any.sla = any.sla or view[i].sla ~= ""
+    end
+    local shown = {}
+    for _, c in ipairs(SHOWN) do
+        if any[c] ~= false then
+            shown[#shown + 1] = c
+        end
     end
     -- Fitted and capped on a terminal only: to a file or a pipe every row
     -- and every character goes out.
@@ -43,7 +58,7 @@ local function render(rows)
     for c, h in pairs(HEADERS) do
         labels[c] = i18n._(h)
     end
-    return pretty.table(view, SHOWN, {
+    return pretty.table(view, shown, {
         labels = labels,
         width = terminal and pretty.width or 0, max_rows = terminal and pretty.max_rows or nil,
         max_cell = not terminal and math.huge or nil, keep = KEEP, total = rows.total, offset = rows.offset,
@@ -336,7 +351,8 @@ function M.releases(filters)
                p.name AS portfolio, m.name AS model, eg.name AS executor_group,
                cg.name AS current_group, rs.name AS responsible, r.created_at,
                r.deadline, r.closed_at, r.release_date, r.solution_category,
-               r.closure_text, r.reopen_count, r.sla_stage, r.calendar
+               r.closure_text, r.reopen_count, r.sla_stage, r.calendar,
+               r.remaining_seconds
         ]] .. RELEASES_FROM .. w .. " ORDER BY " .. order .. " LIMIT ? OFFSET ?", table.unpack(args))
     -- A full page may not be all: count what matched, so that a capped
     -- answer says "(1000 of 5000 rows; pass limit=)" and scripts read
@@ -346,6 +362,14 @@ function M.releases(filters)
         args[#args] = nil
         args[#args] = nil
         total = relm.sql("SELECT count(*) AS n " .. RELEASES_FROM .. w, table.unpack(args))[1].n
+    end
+    -- The time left on each clock as relm.release.get reads it (business
+    -- time on a calendar), as of now: a field of the rows, not an export
+    -- column, so that an export is the same file whenever it is written.
+    local time_left, now = require("relm.release")._time_left, relm.release.now()
+    for _, r in ipairs(rows) do
+        r.time_left = time_left(r, now)
+        r.remaining_seconds = nil
     end
     return results(rows, total, offset)
 end

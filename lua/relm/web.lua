@@ -148,6 +148,14 @@ local function delay(s)
     return ("%dd%02dh"):format(s // 86400, s % 86400 // 3600)
 end
 
+-- An SLA stage as a person reads it (the raw value stays in the class and
+-- data attributes for scripts and styles).
+local STAGE = { in_progress = i18n.N_("in progress"), warning = i18n.N_("warning"), breached = i18n.N_("breached") }
+local function stage_word(stage)
+    local word = STAGE[stage or "in_progress"]
+    return word and i18n._(word) or tostring(stage)
+end
+
 local function queue_cell(r, k)
     if k == "number" then
         return ('<a href="/releases/%d">%s</a><span class="sub">%s</span>'):format(r.release_id, esc(r.number),
@@ -158,7 +166,7 @@ local function queue_cell(r, k)
         return ('<span class="sit %s">%s</span>'):format(r.situation == "late" and "late" or "",
             esc(r.situation and i18n._(r.situation) or ""))
     elseif k == "sla_stage" then
-        return r.sla_stage and ('<span class="sla %s">%s</span>'):format(esc(r.sla_stage), esc(i18n._(r.sla_stage)))
+        return r.sla_stage and ('<span class="sla %s">%s</span>'):format(esc(r.sla_stage), esc(stage_word(r.sla_stage)))
             or ""
     elseif k == "conflicts" then
         local n = tonumber(r.conflicts) or 0
@@ -485,7 +493,7 @@ local function sla_html(r)
     return ('<section><h2>%s</h2><dl class="fields sla" data-sla-stage="%s" data-time-left="%s">'
         .. '<div><dt>%s</dt><dd>%s</dd></div><div><dt>%s</dt><dd>%s</dd></div></dl></section>'):format(
         esc(i18n._("SLA")), esc(r.sla_stage or ""), esc(r.time_left), esc(i18n._("Stage")),
-        esc(r.sla_stage and i18n._(r.sla_stage) or i18n._("in progress")),
+        esc(stage_word(r.sla_stage)),
         esc(i18n._("Time left")), esc(left))
 end
 

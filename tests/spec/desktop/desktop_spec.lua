@@ -96,7 +96,7 @@ describe("relm.desktop", function()
 
     it("prints as a table that fits 80 columns, with the counts", function() on_terminal(function()
         local text = tostring(desk("bob"))
-        assert.matches("number%s+p%s+sit%s+limit%s+delay%s+task", text)
+        assert.matches("number%s+p%s+sit%s+limit%s+delay%s+left%s+task", text)
         assert.matches(urgent.number, text, 1, true)
         assert.matches("situation: in execution 1, suspended 1, late 2", text, 1, true)
         assert.matches("priority:  p1 1, p3 3", text, 1, true)

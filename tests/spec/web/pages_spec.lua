@@ -128,7 +128,15 @@ describe("web desktop pages", function()
         local left = tonumber(page:match('data%-time%-left="(%-?%d+)"'))
         assert.is_truthy(left and left <= 0, page)
         local _, q = H.req(srv, "GET", "/?number=" .. late.number, { jar = jar })
-        assert.is_truthy(q:find('<span class="sla breached">', 1, true), q)
+        assert.is_truthy(q:find('<span class="sla breached">breached</span>', 1, true), q)
+        -- A clock in progress reads as words, not as the identifier.
+        local going = relm.release.register { title = "Plenty of time", workflow = "standard",
+            executor_group = "ops", sla_hours = 100 }
+        local _, p2 = H.req(srv, "GET", "/releases/" .. going.id, { jar = jar })
+        assert.is_truthy(p2:find("<dd>in progress</dd>", 1, true), p2)
+        local _, q2 = H.req(srv, "GET", "/?number=" .. going.number, { jar = jar })
+        assert.is_truthy(q2:find('<span class="sla in_progress">in progress</span>', 1, true), q2)
+        assert.is_nil(q2:find(">in_progress<", 1, true), q2)
     end)
 
     it("ends the session on the server at logout: a kept copy of the cookie gets 401", function()
