@@ -30,16 +30,27 @@ end
 
 --- The entries of directory dir, for a generic for: name and kind as luv's
 --- fs_scandir_next gives them (kind may be nil); none when dir cannot be
---- read.
+--- read. The directory is read to its end at once: luv frees a scandir
+--- request's list only when fs_scandir_next reaches the end, so a loop
+--- that breaks early would otherwise leak it.
 ---@param dir string
 ---@return fun(): string?, string?
 function M.entries(dir)
     local uv = require "luv"
     local req = uv.fs_scandir(dir)
-    return function()
-        if req then
-            return uv.fs_scandir_next(req)
+    local names, kinds = {}, {}
+    while req do
+        local name, kind = uv.fs_scandir_next(req)
+        if not name then
+            break
         end
+        local n = #names + 1
+        names[n], kinds[n] = name, kind
+    end
+    local i = 0
+    return function()
+        i = i + 1
+        return names[i], kinds[i]
     end
 end
 

@@ -88,6 +88,7 @@ describe("relm serve on SIGHUP", function()
         end
         assert.are.same({ first = "done", added = "done" }, fired)
         assert.are.equal("high", relm.release.get(r.id).urgency)
-        assert.are.equal(0, S.kill(sv, "TERM"))
+        local rc = S.kill(sv, "TERM")
+        assert.are.equal(0, rc, S.read(sv.log))
     end)
 end)
