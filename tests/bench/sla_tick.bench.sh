@@ -18,7 +18,7 @@ mkdir -p "$BUILD/bench"
 OBJS=$(find "$BUILD/obj/core" -name '*.o' | sort)
 ${CC:-cc} -O2 -std=c11 -D_GNU_SOURCE -Icore -I"$BUILD/gen" -o "$TOOL" \
     tests/bench/sla_tool.c $OBJS "$BUILD/obj/gen/migrations.o" \
-    $(pkg-config --libs lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl) -lcsv -lm || exit 1
+    $(pkg-config --libs lua5.4 sqlite3 libuv libedit lua5.4-luv libcurl libical libh2o libsodium openssl) -lcsv -lm || exit 1
 DB="$BENCH_TMP/sla.db"
 rm -f "$DB"*
 "$TOOL" gen "$DB" "$N" >/dev/null
