@@ -66,7 +66,9 @@ endif
 # packages it has just installed (a ':=' here would read them before).
 # The eval caches the answer so pkg-config runs once per make, not per file.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
-PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(PKGS)))$(PKG_LIBS)
+# libical is not linked: core/window.c opens it on first use (it brings in
+# ICU, whose relocations would slow every start); its headers are used.
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(filter-out libical,$(PKGS))))$(PKG_LIBS)
 # '+=' keeps these recursive (lazy) and lets a rule written as
 # $(CC) $(CPPFLAGS) $(CFLAGS) ... $(LDLIBS) get every flag.
 CPPFLAGS += -Icore -I$(BUILD)/gen -D_GNU_SOURCE

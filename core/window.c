@@ -2,7 +2,9 @@
  * libical (RRULE in the window's own time zone, from the tz database). */
 #include "window.h"
 
+#include <dlfcn.h>
 #include <libical/ical.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,76 @@
 #include "base/clock.h"
 #include "base/i18n.h"
 #include "base/time.h"
+
+/* libical is opened on first use rather than linked: it brings in ICU,
+ * whose eagerly bound relocations (BIND_NOW) cost every relm start, REPL
+ * or `relm -e`, several milliseconds for a feature most runs never touch
+ * (tests/bench startup). The functions used, resolved once by dlsym. */
+#define ICAL_FUNCTIONS(X)                                                    \
+    X(icalerror_clear_errno)                                                 \
+    X(icalrecur_iterator_free)                                               \
+    X(icalrecur_iterator_new)                                                \
+    X(icalrecur_iterator_next)                                               \
+    X(icalrecur_iterator_set_start)                                          \
+    X(icalrecurrencetype_from_string)                                        \
+    X(icaltime_as_ical_string)                                               \
+    X(icaltime_as_timet_with_zone)                                           \
+    X(icaltime_from_string)                                                  \
+    X(icaltime_from_timet_with_zone)                                         \
+    X(icaltime_is_null_time)                                                 \
+    X(icaltime_set_timezone)                                                 \
+    X(icaltimezone_get_builtin_timezone)                                     \
+    X(icaltimezone_get_utc_timezone)
+
+static struct {
+    int loaded; /* 1 once every function below is resolved */
+#define ICAL_POINTER(f) __typeof__(f) *p_##f;
+    ICAL_FUNCTIONS(ICAL_POINTER)
+#undef ICAL_POINTER
+} ical;
+
+static pthread_once_t ical_once = PTHREAD_ONCE_INIT;
+
+static void ical_open(void)
+{
+    void *h = dlopen("libical.so.3", RTLD_NOW | RTLD_LOCAL);
+    if (h == NULL)
+        return;
+#define ICAL_RESOLVE(f)                                                      \
+    if ((*(void **)&ical.p_##f = dlsym(h, #f)) == NULL)                      \
+        return;
+    ICAL_FUNCTIONS(ICAL_RESOLVE)
+#undef ICAL_RESOLVE
+    ical.loaded = 1;
+}
+
+/* Load libical's functions (once, whichever thread asks first); RELM_OK,
+ * or RELM_ERR naming what is missing. */
+static int ical_load(relm_diag *d)
+{
+    pthread_once(&ical_once, ical_open);
+    if (ical.loaded)
+        return RELM_OK;
+    return relm_diag_set(d, "unavailable", "%s",
+                         _("freeze windows need libical (libical.so.3, from "
+                           "the Debian package libical3), which cannot be "
+                           "loaded"));
+}
+
+#define icalerror_clear_errno (*ical.p_icalerror_clear_errno)
+#define icalrecur_iterator_free (*ical.p_icalrecur_iterator_free)
+#define icalrecur_iterator_new (*ical.p_icalrecur_iterator_new)
+#define icalrecur_iterator_next (*ical.p_icalrecur_iterator_next)
+#define icalrecur_iterator_set_start (*ical.p_icalrecur_iterator_set_start)
+#define icalrecurrencetype_from_string (*ical.p_icalrecurrencetype_from_string)
+#define icaltime_as_ical_string (*ical.p_icaltime_as_ical_string)
+#define icaltime_as_timet_with_zone (*ical.p_icaltime_as_timet_with_zone)
+#define icaltime_from_string (*ical.p_icaltime_from_string)
+#define icaltime_from_timet_with_zone (*ical.p_icaltime_from_timet_with_zone)
+#define icaltime_is_null_time (*ical.p_icaltime_is_null_time)
+#define icaltime_set_timezone (*ical.p_icaltime_set_timezone)
+#define icaltimezone_get_builtin_timezone (*ical.p_icaltimezone_get_builtin_timezone)
+#define icaltimezone_get_utc_timezone (*ical.p_icaltimezone_get_utc_timezone)
 
 /* Expansion stops after this many occurrences: 270 years of a daily rule,
  * so a rule that never ends still answers quickly. */
@@ -27,6 +99,8 @@ static const char *const RRULE_PARTS[] = {
 /* The zone called tz (NULL: UTC), or NULL with invalid_tz. */
 static icaltimezone *zone_of(const char *tz, relm_diag *d)
 {
+    if (ical_load(d) != RELM_OK)
+        return NULL;
     if (tz == NULL)
         return icaltimezone_get_utc_timezone();
     icaltimezone *z = icaltimezone_get_builtin_timezone(tz);
@@ -248,6 +322,8 @@ typedef struct checked {
 
 static int check_spec(const relm_window_spec *w, checked *c, relm_diag *d)
 {
+    if (ical_load(d) != RELM_OK)
+        return RELM_ERR;
     if (w->name == NULL || w->name[0] == '\0' || strlen(w->name) > 200)
         return relm_diag_set(d, "invalid_argument", "%s",
                              _("a window needs a name (1 to 200 bytes)"));
@@ -493,6 +569,8 @@ int relm_window_get(relm_store *s, const char *name, char **json,
 int relm_window_spans(relm_store *s, int64_t id, int64_t from, int64_t to,
                       relm_window_span_fn fn, void *ud, relm_diag *d)
 {
+    if (ical_load(d) != RELM_OK)
+        return RELM_ERR;
     sqlite3_stmt *st = relm_store_stmt(
         s,
         "SELECT wall_start, tz, duration_seconds, rrule FROM windows WHERE "
