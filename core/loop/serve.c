@@ -37,16 +37,24 @@ static int numeric(const char *v)
     return *v == '\0';
 }
 
-/* v as a JSON string body (quotes added by the caller). */
+/* v as a JSON string body (quotes added by the caller). Runs of plain
+ * characters go out in one fwrite: a round logs thousands of lines. */
 static void json_text(FILE *f, const char *v)
 {
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+    const unsigned char *p = (const unsigned char *)v;
+    for (;;) {
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            fwrite(run, 1, (size_t)(p - run), f);
+        if (*p == '\0')
+            return;
         if (*p == '"' || *p == '\\')
             fprintf(f, "\\%c", *p);
-        else if (*p < 0x20)
-            fprintf(f, "\\u%04x", *p);
         else
-            fputc(*p, f);
+            fprintf(f, "\\u%04x", *p);
+        p++;
     }
 }
 
