@@ -66,9 +66,11 @@ endif
 # packages it has just installed (a ':=' here would read them before).
 # The eval caches the answer so pkg-config runs once per make, not per file.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
-# libical is not linked: core/window.c opens it on first use (it brings in
-# ICU, whose relocations would slow every start); its headers are used.
-PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(filter-out libical,$(PKGS))))$(PKG_LIBS)
+# Not linked but opened on first use (core/base/lazylib.h): libical (ICU
+# behind it) and libcurl (GnuTLS, Kerberos, LDAP behind it) would cost every
+# relm start milliseconds; only their headers are used at build time.
+LAZY_PKGS  = libical libcurl
+PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(filter-out $(LAZY_PKGS),$(PKGS))))$(PKG_LIBS)
 # '+=' keeps these recursive (lazy) and lets a rule written as
 # $(CC) $(CPPFLAGS) $(CFLAGS) ... $(LDLIBS) get every flag.
 CPPFLAGS += -Icore -I$(BUILD)/gen -D_GNU_SOURCE

@@ -2,9 +2,7 @@
  * libical (RRULE in the window's own time zone, from the tz database). */
 #include "window.h"
 
-#include <dlfcn.h>
 #include <libical/ical.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,12 +11,11 @@
 #include "auth.h"
 #include "base/clock.h"
 #include "base/i18n.h"
+#include "base/lazylib.h"
 #include "base/time.h"
 
-/* libical is opened on first use rather than linked: it brings in ICU,
- * whose eagerly bound relocations (BIND_NOW) cost every relm start, REPL
- * or `relm -e`, several milliseconds for a feature most runs never touch
- * (tests/bench startup). The functions used, resolved once by dlsym. */
+/* libical is opened on first use rather than linked (base/lazylib.h): it
+ * brings in ICU, whose relocations would cost every relm start. */
 #define ICAL_FUNCTIONS(X)                                                    \
     X(icalerror_clear_errno)                                                 \
     X(icalrecur_iterator_free)                                               \
@@ -34,56 +31,32 @@
     X(icaltime_set_timezone)                                                 \
     X(icaltimezone_get_builtin_timezone)                                     \
     X(icaltimezone_get_utc_timezone)
+RELM_LAZYLIB(ical, "libical.so.3", ICAL_FUNCTIONS)
+#define icalerror_clear_errno RELM_LAZY(ical, icalerror_clear_errno)
+#define icalrecur_iterator_free RELM_LAZY(ical, icalrecur_iterator_free)
+#define icalrecur_iterator_new RELM_LAZY(ical, icalrecur_iterator_new)
+#define icalrecur_iterator_next RELM_LAZY(ical, icalrecur_iterator_next)
+#define icalrecur_iterator_set_start RELM_LAZY(ical, icalrecur_iterator_set_start)
+#define icalrecurrencetype_from_string RELM_LAZY(ical, icalrecurrencetype_from_string)
+#define icaltime_as_ical_string RELM_LAZY(ical, icaltime_as_ical_string)
+#define icaltime_as_timet_with_zone RELM_LAZY(ical, icaltime_as_timet_with_zone)
+#define icaltime_from_string RELM_LAZY(ical, icaltime_from_string)
+#define icaltime_from_timet_with_zone RELM_LAZY(ical, icaltime_from_timet_with_zone)
+#define icaltime_is_null_time RELM_LAZY(ical, icaltime_is_null_time)
+#define icaltime_set_timezone RELM_LAZY(ical, icaltime_set_timezone)
+#define icaltimezone_get_builtin_timezone RELM_LAZY(ical, icaltimezone_get_builtin_timezone)
+#define icaltimezone_get_utc_timezone RELM_LAZY(ical, icaltimezone_get_utc_timezone)
 
-static struct {
-    int loaded; /* 1 once every function below is resolved */
-#define ICAL_POINTER(f) __typeof__(f) *p_##f;
-    ICAL_FUNCTIONS(ICAL_POINTER)
-#undef ICAL_POINTER
-} ical;
-
-static pthread_once_t ical_once = PTHREAD_ONCE_INIT;
-
-static void ical_open(void)
-{
-    void *h = dlopen("libical.so.3", RTLD_NOW | RTLD_LOCAL);
-    if (h == NULL)
-        return;
-#define ICAL_RESOLVE(f)                                                      \
-    if ((*(void **)&ical.p_##f = dlsym(h, #f)) == NULL)                      \
-        return;
-    ICAL_FUNCTIONS(ICAL_RESOLVE)
-#undef ICAL_RESOLVE
-    ical.loaded = 1;
-}
-
-/* Load libical's functions (once, whichever thread asks first); RELM_OK,
- * or RELM_ERR naming what is missing. */
+/* RELM_OK once libical is loaded, or RELM_ERR naming what is missing. */
 static int ical_load(relm_diag *d)
 {
-    pthread_once(&ical_once, ical_open);
-    if (ical.loaded)
+    if (relm_lazylib_load(&ical.lib))
         return RELM_OK;
     return relm_diag_set(d, "unavailable", "%s",
                          _("freeze windows need libical (libical.so.3, from "
                            "the Debian package libical3), which cannot be "
                            "loaded"));
 }
-
-#define icalerror_clear_errno (*ical.p_icalerror_clear_errno)
-#define icalrecur_iterator_free (*ical.p_icalrecur_iterator_free)
-#define icalrecur_iterator_new (*ical.p_icalrecur_iterator_new)
-#define icalrecur_iterator_next (*ical.p_icalrecur_iterator_next)
-#define icalrecur_iterator_set_start (*ical.p_icalrecur_iterator_set_start)
-#define icalrecurrencetype_from_string (*ical.p_icalrecurrencetype_from_string)
-#define icaltime_as_ical_string (*ical.p_icaltime_as_ical_string)
-#define icaltime_as_timet_with_zone (*ical.p_icaltime_as_timet_with_zone)
-#define icaltime_from_string (*ical.p_icaltime_from_string)
-#define icaltime_from_timet_with_zone (*ical.p_icaltime_from_timet_with_zone)
-#define icaltime_is_null_time (*ical.p_icaltime_is_null_time)
-#define icaltime_set_timezone (*ical.p_icaltime_set_timezone)
-#define icaltimezone_get_builtin_timezone (*ical.p_icaltimezone_get_builtin_timezone)
-#define icaltimezone_get_utc_timezone (*ical.p_icaltimezone_get_utc_timezone)
 
 /* Expansion stops after this many occurrences: 270 years of a daily rule,
  * so a rule that never ends still answers quickly. */
