@@ -67,9 +67,10 @@ endif
 # The eval caches the answer so pkg-config runs once per make, not per file.
 PKG_CFLAGS = $(eval PKG_CFLAGS := $$(shell pkg-config --cflags $(PKGS)))$(PKG_CFLAGS)
 # Not linked but opened on first use (core/base/lazylib.h): libical (ICU
-# behind it) and libcurl (GnuTLS, Kerberos, LDAP behind it) would cost every
-# relm start milliseconds; only their headers are used at build time.
-LAZY_PKGS  = libical libcurl
+# behind it), libcurl (GnuTLS, Kerberos, LDAP behind it), H2O and OpenSSL
+# would cost every relm start milliseconds; only their headers are used
+# at build time.
+LAZY_PKGS  = libical libcurl libh2o openssl
 PKG_LIBS   = $(eval PKG_LIBS := $$(shell pkg-config --libs $(filter-out $(LAZY_PKGS),$(PKGS))))$(PKG_LIBS)
 # '+=' keeps these recursive (lazy) and lets a rule written as
 # $(CC) $(CPPFLAGS) $(CFLAGS) ... $(LDLIBS) get every flag.
@@ -99,10 +100,15 @@ MO         = $(LINGUAS:%=$(BUILD)/locale/%/LC_MESSAGES/relm.mo)
 # are extracted too (their authors mark their own messages).
 POT_C      = $(sort $(CORE_SRC) $(REPL_SRC))
 POT_LUA    = $(sort $(wildcard lua/relm/*.lua workflows/*.lua portfolios/*.lua))
+# The engine's Lua modules precompiled (core/lua/host.c, luac_searcher),
+# and what a command running relm needs: the binary, its catalogues, them.
+LUA_MOD    = $(sort $(wildcard lua/relm/*.lua))
+LUAC       = $(LUA_MOD:lua/%.lua=$(BUILD)/luac/%.luac) $(BUILD)/luac/HOME
+ENGINE     = $(BUILD)/relm $(MO) $(LUAC)
 
 .PHONY: all deps run test asan bench lint check-rooms check-i18n pot install uninstall clean torture FORCE
 
-all: $(BUILD)/relm $(MO)
+all: $(ENGINE)
 
 # Install what is missing: only when something is, and only as root;
 # otherwise print the command to run. The stamp depends on the Makefile so
@@ -178,6 +184,19 @@ $(BUILD)/locale/%/LC_MESSAGES/relm.mo: po/%.po | $(DEPS_STAMP)
 	$(call say,MSGFMT,$<)
 	$(Q)msgfmt --check -o $@ $<
 
+# Bytecode of each engine module, named as if read from this tree (its
+# chunk name tells the engine's frames from the user's); luac/HOME says
+# which tree, and changes (so every module is compiled again) only when the
+# tree moves. The host reads a module's bytecode only while it is not
+# older than the source.
+$(BUILD)/luac/HOME: FORCE
+	@mkdir -p $(@D)
+	@echo '$(CURDIR)' | cmp -s - $@ || echo '$(CURDIR)' > $@
+$(BUILD)/luac/%.luac: lua/%.lua core/lua/bytecode.lua $(BUILD)/luac/HOME | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(call say,LUAC,$<)
+	$(Q)lua5.4 core/lua/bytecode.lua $< $(CURDIR)/$< $@
+
 # po/relm.pot from the sources (po/extract.sh), then merged into every
 # po/<lang>.po: new messages arrive untranslated, changed ones fuzzy, and
 # `make lint` names them until they are translated (docs/languages.md).
@@ -226,10 +245,10 @@ $(OPENAPI_LINT): tests/openapi/package.json tests/openapi/package-lock.json | $(
 	  cd $(BUILD)/npm/openapi && npm ci --no-audit --no-fund --loglevel=error >/dev/null && \
 	  touch node_modules/.bin/redocly
 
-run: $(BUILD)/relm
+run: $(ENGINE)
 	$(BUILD)/relm repl
 
-test: $(BUILD)/relm $(MO) $(CTEST_BIN) $(PTYDRIVE) $(OPENAPI_LINT) $(BROWSER_MODULES)
+test: $(ENGINE) $(CTEST_BIN) $(PTYDRIVE) $(OPENAPI_LINT) $(BROWSER_MODULES)
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/run.sh
 
 # The whole suite again, sanitized, in its own build directory. Leak
@@ -244,7 +263,7 @@ TORTURE ?= short
 ifeq ($(LONG),1)
 TORTURE = long
 endif
-torture: $(BUILD)/relm $(BUILD)/torture/sqlexec
+torture: $(ENGINE) $(BUILD)/torture/sqlexec
 	@$(MAKE) --no-print-directory BUILD=build/asan SANITIZE=1 build/asan/relm
 	@RELM_BIN=$(BUILD)/relm RELM_ASAN=build/asan/relm \
 	  SQLEXEC=$(BUILD)/torture/sqlexec TORTURE_DIR=$(BUILD)/torture/work \
@@ -256,7 +275,7 @@ $(BUILD)/torture/sqlexec: tests/torture/sqlexec.c | $(DEPS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) -std=c11 $(WARN) -O2 $(PKG_CFLAGS) -o $@ $< $(PKG_LIBS)
 
-bench: $(BUILD)/relm $(BUILD)/bench/timeit
+bench: $(ENGINE) $(BUILD)/bench/timeit
 	@RELM_BIN=$(BUILD)/relm BUILD=$(BUILD) sh tests/bench/run.sh
 
 # Times whole commands for the benchmark scenarios.
@@ -292,8 +311,12 @@ install: $(BUILD)/relm $(MO)
 	$(call say,INSTALL,$(DESTDIR)$(PREFIX))
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR) $(DESTDIR)$(MANDIR)
 	$(Q)install -m 755 $(BUILD)/relm $(DESTDIR)$(PREFIX)/bin/relm
-	$(Q)rm -rf $(addprefix $(DESTDIR)$(DATADIR)/,lua workflows portfolios)
+	$(Q)rm -rf $(addprefix $(DESTDIR)$(DATADIR)/,lua luac workflows portfolios)
 	$(Q)cp -R $(wildcard lua workflows portfolios) $(DESTDIR)$(DATADIR)/
+	$(Q)install -d $(DESTDIR)$(DATADIR)/luac/relm
+	$(Q)for f in $(LUA_MOD); do m=$${f#lua/}; \
+	  lua5.4 core/lua/bytecode.lua $$f $(DATADIR)/$$f $(DESTDIR)$(DATADIR)/luac/$${m%.lua}.luac || exit 1; done
+	$(Q)echo '$(DATADIR)' > $(DESTDIR)$(DATADIR)/luac/HOME
 	$(Q)install -m 644 docs/relm.1 $(DESTDIR)$(MANDIR)/relm.1
 	$(Q)for l in $(LINGUAS); do \
 	  install -d $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES $(DESTDIR)$(PREFIX)/share/man/$$l/man1 && \

@@ -16,6 +16,76 @@
 #include <uv.h>
 
 #include "base/i18n.h"
+#include "base/lazylib.h"
+
+/* H2O and OpenSSL are opened when a server starts rather than linked
+ * (base/lazylib.h): libcrypto's relocations alone cost every relm start,
+ * REPL or `relm -e`, about a millisecond. Functions and the two data
+ * symbols H2O's macros name (h2o__tokens behind H2O_TOKEN_*). */
+#define H2O_SYMBOLS(X)                                                       \
+    X(h2o__tokens)                                                           \
+    X(h2o_accept)                                                            \
+    X(h2o_add_header)                                                        \
+    X(h2o_add_header_by_str)                                                 \
+    X(h2o_config_dispose)                                                    \
+    X(h2o_config_init)                                                       \
+    X(h2o_config_register_host)                                              \
+    X(h2o_config_register_path)                                              \
+    X(h2o_context_init)                                                      \
+    X(h2o_create_handler)                                                    \
+    X(h2o_find_header)                                                       \
+    X(h2o_find_header_by_str)                                                \
+    X(h2o_http2_alpn_protocols)                                              \
+    X(h2o_mem_alloc_pool)                                                    \
+    X(h2o_send)                                                              \
+    X(h2o_send_inline)                                                       \
+    X(h2o_socket_getnumerichost)                                             \
+    X(h2o_ssl_register_alpn_protocols)                                       \
+    X(h2o_start_response)                                                    \
+    X(h2o_uv_socket_create)
+RELM_LAZYLIB(h2o, "libh2o.so.0.13", H2O_SYMBOLS)
+#define SSL_FUNCTIONS(X)                                                     \
+    X(SSL_CTX_check_private_key)                                             \
+    X(SSL_CTX_ctrl)                                                          \
+    X(SSL_CTX_free)                                                          \
+    X(SSL_CTX_new)                                                           \
+    X(SSL_CTX_use_PrivateKey_file)                                           \
+    X(SSL_CTX_use_certificate_chain_file)                                    \
+    X(TLS_server_method)
+RELM_LAZYLIB(ssl, "libssl.so.3", SSL_FUNCTIONS)
+#define CRYPTO_FUNCTIONS(X)                                                  \
+    X(ERR_error_string_n)                                                    \
+    X(ERR_get_error)
+RELM_LAZYLIB(crypto, "libcrypto.so.3", CRYPTO_FUNCTIONS)
+#define h2o__tokens RELM_LAZY(h2o, h2o__tokens)
+#define h2o_accept RELM_LAZY(h2o, h2o_accept)
+#define h2o_add_header RELM_LAZY(h2o, h2o_add_header)
+#define h2o_add_header_by_str RELM_LAZY(h2o, h2o_add_header_by_str)
+#define h2o_config_dispose RELM_LAZY(h2o, h2o_config_dispose)
+#define h2o_config_init RELM_LAZY(h2o, h2o_config_init)
+#define h2o_config_register_host RELM_LAZY(h2o, h2o_config_register_host)
+#define h2o_config_register_path RELM_LAZY(h2o, h2o_config_register_path)
+#define h2o_context_init RELM_LAZY(h2o, h2o_context_init)
+#define h2o_create_handler RELM_LAZY(h2o, h2o_create_handler)
+#define h2o_find_header RELM_LAZY(h2o, h2o_find_header)
+#define h2o_find_header_by_str RELM_LAZY(h2o, h2o_find_header_by_str)
+#define h2o_http2_alpn_protocols RELM_LAZY(h2o, h2o_http2_alpn_protocols)
+#define h2o_mem_alloc_pool RELM_LAZY(h2o, h2o_mem_alloc_pool)
+#define h2o_send RELM_LAZY(h2o, h2o_send)
+#define h2o_send_inline RELM_LAZY(h2o, h2o_send_inline)
+#define h2o_socket_getnumerichost RELM_LAZY(h2o, h2o_socket_getnumerichost)
+#define h2o_ssl_register_alpn_protocols RELM_LAZY(h2o, h2o_ssl_register_alpn_protocols)
+#define h2o_start_response RELM_LAZY(h2o, h2o_start_response)
+#define h2o_uv_socket_create RELM_LAZY(h2o, h2o_uv_socket_create)
+#define SSL_CTX_check_private_key RELM_LAZY(ssl, SSL_CTX_check_private_key)
+#define SSL_CTX_ctrl RELM_LAZY(ssl, SSL_CTX_ctrl)
+#define SSL_CTX_free RELM_LAZY(ssl, SSL_CTX_free)
+#define SSL_CTX_new RELM_LAZY(ssl, SSL_CTX_new)
+#define SSL_CTX_use_PrivateKey_file RELM_LAZY(ssl, SSL_CTX_use_PrivateKey_file)
+#define SSL_CTX_use_certificate_chain_file RELM_LAZY(ssl, SSL_CTX_use_certificate_chain_file)
+#define TLS_server_method RELM_LAZY(ssl, TLS_server_method)
+#define ERR_error_string_n RELM_LAZY(crypto, ERR_error_string_n)
+#define ERR_get_error RELM_LAZY(crypto, ERR_get_error)
 
 /* One open event stream: a request kept open, fed the outbox's events. */
 typedef struct stream {
@@ -414,6 +484,16 @@ relm_http_server *relm_http_start(uv_loop_t *loop, const char *listen,
                       host);
         return NULL;
     }
+    static relm_lazylib *const libs[] = {&h2o.lib, &ssl.lib, &crypto.lib};
+    for (size_t i = 0; i < sizeof libs / sizeof libs[0]; i++)
+        if (!relm_lazylib_load(libs[i])) {
+            relm_diag_set(d, "unavailable",
+                          _("the HTTP server needs %s, which cannot be "
+                            "loaded (Debian packages libh2o0.13 and "
+                            "libssl3)"),
+                          libs[i]->soname);
+            return NULL;
+        }
     /* A client that hangs up while its answer is written must cost the
      * server an EPIPE on that connection, not the process. */
     signal(SIGPIPE, SIG_IGN);

@@ -14,9 +14,10 @@
 #include "base/time.h"
 #include "loop/serve_int.h"
 
-/* libcurl is opened when serve starts rather than linked (base/lazylib.h):
- * with the libraries it brings (GnuTLS, Kerberos, LDAP, ...) it would cost
- * every relm start, REPL or `relm -e`, about five milliseconds. */
+/* libcurl and OpenSSL's libcrypto (the signature's SHA-256) are opened when
+ * serve starts rather than linked (base/lazylib.h): with the libraries
+ * curl brings (GnuTLS, Kerberos, LDAP, ...) they would cost every relm
+ * start, REPL or `relm -e`, about six milliseconds. */
 #define CURL_FUNCTIONS(X)                                                    \
     X(curl_easy_cleanup)                                                     \
     X(curl_easy_getinfo)                                                     \
@@ -37,6 +38,22 @@
     X(curl_slist_append)                                                     \
     X(curl_slist_free_all)
 RELM_LAZYLIB(curl, "libcurl.so.4", CURL_FUNCTIONS)
+#define EVP_FUNCTIONS(X)                                                     \
+    X(EVP_DigestFinal_ex)                                                    \
+    X(EVP_DigestInit_ex)                                                     \
+    X(EVP_DigestUpdate)                                                      \
+    X(EVP_MD_CTX_free)                                                       \
+    X(EVP_MD_CTX_new)                                                        \
+    X(EVP_MD_fetch)                                                          \
+    X(EVP_MD_free)
+RELM_LAZYLIB(evp, "libcrypto.so.3", EVP_FUNCTIONS)
+#define EVP_DigestFinal_ex RELM_LAZY(evp, EVP_DigestFinal_ex)
+#define EVP_DigestInit_ex RELM_LAZY(evp, EVP_DigestInit_ex)
+#define EVP_DigestUpdate RELM_LAZY(evp, EVP_DigestUpdate)
+#define EVP_MD_CTX_free RELM_LAZY(evp, EVP_MD_CTX_free)
+#define EVP_MD_CTX_new RELM_LAZY(evp, EVP_MD_CTX_new)
+#define EVP_MD_fetch RELM_LAZY(evp, EVP_MD_fetch)
+#define EVP_MD_free RELM_LAZY(evp, EVP_MD_free)
 /* curl.h wraps these three in macros (type checks under GCC). */
 #undef curl_easy_getinfo
 #undef curl_easy_setopt
@@ -186,7 +203,7 @@ static int on_curl_timer(CURLM *multi, long ms, void *userp)
 
 int relm_deliver_init(relm_serve *sv)
 {
-    if (!relm_lazylib_load(&curl.lib) ||
+    if (!relm_lazylib_load(&curl.lib) || !relm_lazylib_load(&evp.lib) ||
         curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return RELM_ERR;
     sv->multi = curl_multi_init();

@@ -373,9 +373,9 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     if (take_lock(s, &lock_fd) != 0)
         return 1;
     if (relm_deliver_init(&sv) != RELM_OK) {
-        fprintf(stderr, "relm: serve: libcurl (libcurl.so.4, from the Debian "
-                        "package libcurl4) cannot be loaded or failed to "
-                        "start\n");
+        fprintf(stderr, "relm: serve: libcurl (libcurl.so.4) or libcrypto "
+                        "(libcrypto.so.3), from the Debian packages libcurl4 "
+                        "and libssl3, cannot be loaded or failed to start\n");
         close(lock_fd);
         return 1;
     }

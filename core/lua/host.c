@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <uv.h>
 /* luv.h declares `lua_State *(*)()`, an old-style prototype. */
@@ -33,6 +34,7 @@ typedef struct host_ctx {
     uv_loop_t loop;        /* the engine's one loop; luv is bound to it */
     char engine_src[4200]; /* "@<home>/lua/": chunk names of engine modules */
     char home[4096];
+    char luac[4200];       /* compiled engine modules, or "" (below) */
     lua_State *user;       /* the state scripts and the REPL run in */
     lua_State *engine;     /* the private definitions state (lazily opened):
                             * workflows, approval rules, guards, actions */
@@ -426,6 +428,80 @@ uv_loop_t *relm_host_loop(lua_State *L)
     return &ctx_of(L)->loop;
 }
 
+/* The engine's own modules precompiled (Lua bytecode, made by `make` from
+ * lua/ with core/lua/bytecode.lua), as Neovim's vim.loader caches them:
+ * parsing lua/relm/pretty.lua alone took a millisecond of every start.
+ * Where: luac/ beside the executable (build/luac) or in the data directory
+ * (installed). Used only when luac/HOME names this very home (a module's
+ * chunk name, "@<home>/lua/...", is fixed at compile time and tells the
+ * engine's frames from the user's) and only for a module whose bytecode is
+ * not older than its source: an edited lua/ file is read as text. */
+static void find_luac(host_ctx *ctx)
+{
+    char dirs[2][4200], stamp[4300], text[4200];
+    snprintf(dirs[0], sizeof dirs[0], "%s/luac", ctx->home);
+    dirs[1][0] = '\0';
+    ssize_t n = readlink("/proc/self/exe", dirs[1], sizeof dirs[1] - 6);
+    char *slash = n > 0 ? (dirs[1][n] = '\0', strrchr(dirs[1], '/')) : NULL;
+    if (slash != NULL)
+        strcpy(slash, "/luac");
+    for (int i = 1; i >= 0; i--) {
+        snprintf(stamp, sizeof stamp, "%s/HOME", dirs[i]);
+        FILE *f = fopen(stamp, "r");
+        if (f == NULL)
+            continue;
+        size_t len = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[len] = '\0';
+        text[strcspn(text, "\n")] = '\0';
+        if (strcmp(text, ctx->home) == 0) {
+            snprintf(ctx->luac, sizeof ctx->luac, "%s", dirs[i]);
+            return;
+        }
+    }
+}
+
+static int mtime_ns(const char *path, int64_t *t)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return -1;
+    *t = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+    return 0;
+}
+
+/* package.searchers[2]: relm.X from its bytecode when fresh; otherwise
+ * nothing, and the standard searcher reads the source. */
+static int luac_searcher(lua_State *L)
+{
+    host_ctx *ctx = ctx_of(L);
+    const char *name = luaL_checkstring(L, 1);
+    if (ctx->luac[0] == '\0' ||
+        (strcmp(name, "relm") != 0 && strncmp(name, "relm.", 5) != 0) ||
+        strlen(name) > 200)
+        return 0;
+    char rel[256], src[4400], bin[4500];
+    snprintf(rel, sizeof rel, "%s", name);
+    for (char *c = rel; *c != '\0'; c++)
+        if (*c == '.')
+            *c = '/';
+    static const char *const forms[] = {"%s/lua/%s.lua", "%s/lua/%s/init.lua"};
+    static const char *const bins[] = {"%s/%s.luac", "%s/%s/init.luac"};
+    for (int i = 0; i < 2; i++) {
+        int64_t ts, tb;
+        snprintf(src, sizeof src, forms[i], ctx->home, rel);
+        if (mtime_ns(src, &ts) != 0)
+            continue;
+        snprintf(bin, sizeof bin, bins[i], ctx->luac, rel);
+        if (mtime_ns(bin, &tb) != 0 || tb < ts ||
+            luaL_loadfilex(L, bin, "b") != LUA_OK)
+            return 0;
+        lua_pushstring(L, src); /* what the standard searcher would pass */
+        return 2;
+    }
+    return 0;
+}
+
 /* package.path: the engine's own lua/ first, then the system's (busted and
  * other Debian Lua packages live there). */
 static void set_paths(lua_State *L, const char *home)
@@ -435,6 +511,14 @@ static void set_paths(lua_State *L, const char *home)
     lua_pushfstring(L, "%s/lua/?.lua;%s/lua/?/init.lua;%s", home, home,
                     lua_tostring(L, -1));
     lua_setfield(L, -3, "path");
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "searchers");
+    for (lua_Integer i = (lua_Integer)lua_rawlen(L, -1); i >= 2; i--) {
+        lua_rawgeti(L, -1, i);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_pushcfunction(L, luac_searcher);
+    lua_rawseti(L, -2, 2);
     lua_pop(L, 1);
     lua_getfield(L, -1, "preload");
     for (int i = 0; modules[i].name != NULL; i++) {
@@ -658,6 +742,7 @@ lua_State *relm_host_open(relm_store *s, const char *home, relm_diag *d)
     }
     snprintf(ctx->engine_src, sizeof ctx->engine_src, "@%s/lua/", home);
     snprintf(ctx->home, sizeof ctx->home, "%s", home);
+    find_luac(ctx);
     relm_process.host = ctx;
     lua_State *L = open_state(ctx, home, d);
     if (L == NULL) {
