@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/i18n.h"
 #include "base/time.h"
 #include "window.h"
@@ -68,6 +69,7 @@ typedef struct ctx {
     int64_t *ci;              /* the release's CIs */
     int64_t *ci_type;
     size_t nci;
+    int undated;              /* no planned window: blackouts at this moment */
     relm_conflicts *out;
 } ctx;
 
@@ -443,6 +445,8 @@ static int windows(ctx *c)
     for (int pass = 0; rc == RELM_OK && pass < 2; pass++) {
         for (size_t k = 0; rc == RELM_OK && k < n; k++) {
             span_probe p = {.ps = c->ps_e, .pe = c->pe_e};
+            if (c->undated && !w[k].blackout)
+                continue;
             if (w[k].blackout) {
                 if (pass == 1)
                     continue;
@@ -537,7 +541,10 @@ static int person(ctx *c)
 
 /* Read the release and its CIs into c; *active 0 when it has nothing to
  * conflict about. */
-static int load(ctx *c, int *active)
+/* The release's planned window, responsible and CIs. *active: 1 with a
+ * planned window; with none, 2 when now_if_undated (an open release acted
+ * on now is carried out now: the window is this second) and 0 otherwise. */
+static int load(ctx *c, int now_if_undated, int *active)
 {
     *active = 0;
     sqlite3_stmt *st = relm_store_stmt(
@@ -563,6 +570,14 @@ static int load(ctx *c, int *active)
         *active = 1;
         snprintf(c->ps, sizeof c->ps, "%s", ps);
         snprintf(c->pe, sizeof c->pe, "%s", pe);
+    }
+    if (open && !*active && now_if_undated) {
+        *active = 2;
+        c->undated = 1;
+        c->ps_e = relm_clock_now();
+        c->pe_e = c->ps_e + 1;
+        relm_time_format(c->ps_e, c->ps);
+        relm_time_format(c->pe_e, c->pe);
     }
     c->responsible = sqlite3_column_int64(st, 3);
     sqlite3_reset(st);
@@ -599,18 +614,18 @@ static int load(ctx *c, int *active)
     return rc == RELM_ERR ? RELM_ERR : RELM_OK;
 }
 
-int relm_conflict_compute(relm_store *s, relm_graph *g, int64_t id,
-                          relm_conflicts *out, relm_diag *d)
+static int compute(relm_store *s, relm_graph *g, int64_t id,
+                   int now_if_undated, relm_conflicts *out, relm_diag *d)
 {
     memset(out, 0, sizeof *out);
     ctx c = {.s = s, .g = g, .d = d, .id = id, .out = out};
     int active;
-    int rc = load(&c, &active);
-    if (rc == RELM_OK && active && c.nci > 0)
+    int rc = load(&c, now_if_undated, &active);
+    if (rc == RELM_OK && active == 1 && c.nci > 0)
         rc = scheduled(&c);
     if (rc == RELM_OK && active && c.nci > 0)
         rc = windows(&c);
-    if (rc == RELM_OK && active)
+    if (rc == RELM_OK && active == 1)
         rc = person(&c);
     free(c.ci);
     free(c.ci_type);
@@ -618,6 +633,12 @@ int relm_conflict_compute(relm_store *s, relm_graph *g, int64_t id,
     if (rc != RELM_OK)
         relm_conflicts_free(out);
     return rc;
+}
+
+int relm_conflict_compute(relm_store *s, relm_graph *g, int64_t id,
+                          relm_conflicts *out, relm_diag *d)
+{
+    return compute(s, g, id, 1, out, d);
 }
 
 /* Replace the kept conflicts of release id with c. */
@@ -714,7 +735,9 @@ int relm_conflict_refresh(relm_store *s, relm_graph *g, size_t *done,
     relm_graph *own = g == NULL && n > 0 ? relm_graph_new() : NULL;
     for (size_t i = 0; rc == RELM_OK && i < n; i++) {
         relm_conflicts c;
-        rc = relm_conflict_compute(s, g != NULL ? g : own, ids[i], &c, d);
+        /* Kept conflicts follow the planned window only: "now" would be
+         * stale by the time the desktop shows it. */
+        rc = compute(s, g != NULL ? g : own, ids[i], 0, &c, d);
         if (rc == RELM_OK) {
             rc = save(s, ids[i], &c, d);
             relm_conflicts_free(&c);

@@ -45,7 +45,9 @@ const char *relm_conflict_kind_name(int kind);
 int relm_conflict_kind(const char *name);
 
 /* Every conflict of release id as things stand now (nothing written).
- * A release with no planned window, or closed or cancelled, has none. g is
+ * A closed or cancelled release has none. An open one without a planned
+ * window would be carried out now if acted on: it has the blackouts of
+ * its CIs standing at this moment (relm_clock_now), and no other kind. g is
  * the CMDB graph to walk, or NULL to build one for this call. not_found
  * for an unknown release. Free out with relm_conflicts_free. */
 int relm_conflict_compute(relm_store *s, relm_graph *g, int64_t id,

@@ -40,6 +40,30 @@ describe("a blackout window and the shipped workflows", function()
         assert.are.equal("in_execution", relm.release.act(r.id, "authorize").state)
     end)
 
+    describe("a release without planned dates", function()
+        local seconds = { ["2027-12-22T10:00:00Z"] = 1829469600, ["2028-01-05T10:00:00Z"] = 1830679200 }
+        after_each(function()
+            relm.release.set_clock(nil)
+        end)
+
+        it("is refused authorize while a blackout stands now on a CI it touches", function()
+            relm.release.set_clock(seconds["2027-12-22T10:00:00Z"])
+            local r = H.release(nil, nil, { "db-01" })
+            local d = relm.release.act(r.id, "authorize", { dry_run = true })
+            assert.is_false(d.allowed)
+            assert.is_truthy(d.reason:find("web-svc → app-01 → db-01", 1, true), d.reason)
+            H.refused("not_allowed", "year-end", relm.release.act, r.id, "authorize")
+            assert.are.equal(1, #H.of_kind(r.id, "blackout"))
+        end)
+
+        it("is authorized when no blackout stands now, and has no other kind of conflict", function()
+            relm.release.set_clock(seconds["2028-01-05T10:00:00Z"])
+            local r = H.release(nil, nil, { "db-01" })
+            assert.are.same({}, relm.release.conflicts(r.id))
+            assert.are.equal("in_execution", relm.release.act(r.id, "authorize").state)
+        end)
+    end)
+
     it("emergency goes ahead and records the conflict in the occurrence's note", function()
         local r = H.release("2027-12-22T10:00:00Z", "2027-12-22T12:00:00Z", { "app-01" },
             { workflow = "emergency" })
