@@ -147,7 +147,15 @@ int relm_sla_settle(relm_store *s, int64_t id, int64_t now, relm_diag *d)
     sqlite3_bind_text(q, 3, dl, -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(q, 4, has_rem && !open);
     sqlite3_bind_int64(q, 5, rem);
-    sqlite3_bind_text(q, 6, relm_sla_stage(done, warn), -1, SQLITE_STATIC);
+    /* A release closed or cancelled within its allowance has no stage: its
+     * clock stopped for good (time_left keeps what was left). A breach
+     * stays on record. */
+    int ended = strcmp(status, "open") != 0 && strcmp(status, "suspended") != 0;
+    const char *stage = relm_sla_stage(done, warn);
+    if (ended && strcmp(stage, "breached") != 0)
+        sqlite3_bind_null(q, 6);
+    else
+        sqlite3_bind_text(q, 6, stage, -1, SQLITE_STATIC);
     if (next_at > 0)
         sqlite3_bind_double(q, 7, next_at);
     else

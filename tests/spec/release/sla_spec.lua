@@ -58,6 +58,8 @@ describe("the SLA clock", function()
         assert.are.equal(6 * HOUR, r.elapsed)
         assert.are.equal(4 * HOUR, r.time_left)
         assert.is_false(r.overdue)
+        -- no stage: the clock is not "in progress" any more
+        assert.is_nil(r.sla_stage)
     end)
 
     it("keeps a release closed late late, by the time it was late when it closed", function()
@@ -107,9 +109,11 @@ describe("the SLA clock", function()
         at(0)
         local r = H.release { sla_hours = 10 }
         at(2)
-        relm.release.act(r.id, "suspend", { justification = j.suspend })
+        r = relm.release.act(r.id, "suspend", { justification = j.suspend })
+        assert.are.equal("in_progress", r.sla_stage) -- stopped, not ended
         at(5)
         r = relm.release.act(r.id, "cancel", { justification = j.cancel })
+        assert.is_nil(r.sla_stage)
         assert.are.equal("cancelled", r.status)
         at(500)
         r = relm.release.get(r.id)
@@ -125,8 +129,10 @@ describe("the SLA clock", function()
         at(4)
         relm.release.act(r.id, "close", CLOSURE)
         at(20) -- closed for 16 hours: not counted
+        assert.is_nil(relm.release.get(r.id).sla_stage)
         r = relm.release.act(r.id, "reopen", { justification = j.reopen })
         assert.are.equal("2027-01-16T14:00:00Z", r.deadline) -- T0+20h+10h
+        assert.are.equal("in_progress", r.sla_stage)
         assert.are.equal(4 * HOUR, r.elapsed)
         at(21)
         r = relm.release.get(r.id)
