@@ -1299,9 +1299,11 @@ int relm_store_open(relm_store **out, const char *path,
      * and a start that never touches the database does not pay for it. */
     s->pending_pragma = opts != NULL && opts->synchronous_full
                             ? "PRAGMA synchronous = FULL; "
-                              "PRAGMA journal_size_limit = 67108864"
+                              "PRAGMA journal_size_limit = 67108864; "
+                              "PRAGMA cache_size = -32768"
                             : "PRAGMA synchronous = NORMAL; "
-                              "PRAGMA journal_size_limit = 67108864";
+                              "PRAGMA journal_size_limit = 67108864; "
+                              "PRAGMA cache_size = -32768";
     if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL)
         != SQLITE_OK) {
         relm_store_fail(s, d, "foreign keys");
