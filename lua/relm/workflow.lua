@@ -337,6 +337,7 @@ local function collect(path, code, limits)
     local chunk = display_name(path)
     local c = new_collector()
     c.chunk = chunk
+    c.code = code
     local env = sandbox.env()
     rawset(env, "workflow", declare_word(c, "workflow"))
     rawset(env, "state", declare_word(c, "state"))
@@ -361,6 +362,35 @@ end
 --------------------------------------------------------------------------
 -- Validation and compilation (outside the sandbox, on plain data)
 --------------------------------------------------------------------------
+
+-- The place of value (a name written in quotes) inside the declaration at
+-- loc: the first line from loc.line on, before the next declaration, that
+-- holds it in quotes; loc itself when there is none. A declaration's
+-- table spans several lines, and `to = "in_tset"` three lines below
+-- `transition "execute" {` is where the user looks.
+local function value_loc(c, loc, value)
+    if not (loc and c.code and type(value) == "string" and #value > 0 and #value <= 200) then
+        return loc
+    end
+    if not c.lines then
+        c.lines = {}
+        for line in (c.code .. "\n"):gmatch("([^\n]*)\n") do
+            c.lines[#c.lines + 1] = line
+        end
+    end
+    local dq, sq = '"' .. value .. '"', "'" .. value .. "'"
+    for n = loc.line, math.min(#c.lines, loc.line + 80) do
+        local line = c.lines[n]
+        if n > loc.line and (line:find("^%s*transition[%s\"'(]") or line:find("^%s*state[%s\"'(]")
+            or line:find("^%s*workflow[%s\"'(]")) then
+            break
+        end
+        if line:find(dq, 1, true) or line:find(sq, 1, true) then
+            return { file = loc.file, line = n }
+        end
+    end
+    return loc
+end
 
 -- "file:line" of loc, or the file when loc is nil.
 local function loc_text(c, loc)
@@ -654,8 +684,8 @@ local function compile(c, path)
     end
     local function state_ref(name, what, loc)
         if name ~= nil and not states[name] then
-            add_problem(c, loc, i18n._("%s '%s' is not a state of this workflow%s"), what, name, suggest(name,
-                state_names))
+            add_problem(c, value_loc(c, loc, name), i18n._("%s '%s' is not a state of this workflow%s"), what,
+                name, suggest(name, state_names))
             return false
         end
         return true
@@ -727,12 +757,14 @@ local function compile(c, path)
             end
         end
         if not PERMISSIONS[t.permission] and not custom then
-            add_problem(c, loc, i18n._("transition '%s': unknown permission '%s'%s (permissions: %s)"), name,
+            add_problem(c, value_loc(c, loc, t.permission),
+                i18n._("transition '%s': unknown permission '%s'%s (permissions: %s)"), name,
                 t.permission,
                 suggest(t.permission, M.permissions), table.concat(M.permissions, ", "))
         end
         if not ACTORS[t.by] then
-            add_problem(c, loc, i18n._("transition '%s': by = '%s' is not one of %s%s"), name, t.by,
+            add_problem(c, value_loc(c, loc, t.by), i18n._("transition '%s': by = '%s' is not one of %s%s"),
+                name, t.by,
                 table.concat(M.actors, ", "), suggest(t.by, M.actors))
         end
     end

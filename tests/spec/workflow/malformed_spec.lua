@@ -46,6 +46,13 @@ describe("a malformed workflow file", function()
         assert.matches("unknown_state%.lua:8: transition 'close_it': to 'done' is not a state of this workflow", all)
     end)
 
+    it("written over several lines: each problem at the line of the misspelt name", function()
+        local all = table.concat(problems_of("unknown_state_multiline"), "\n")
+        assert.matches("unknown_state_multiline%.lua:13: transition 'finish': to 'closd' is not a state of " ..
+            "this workflow %(did you mean 'closed'%?%)", all)
+        assert.matches("unknown_state_multiline%.lua:19: transition 'close_it': by = 'robot' is not one of", all)
+    end)
+
     it("with an unreachable state", function()
         assert_problems("unreachable",
             { F .. "unreachable%.lua:5: state 'limbo' is unreachable from the initial state 'registered'$" })
