@@ -66,6 +66,15 @@ local function page(fn)
     end
 end
 
+-- {{key, label}, ...} with each label translated now.
+local function translated(columns)
+    local out = {}
+    for i, c in ipairs(columns) do
+        out[i] = { c[1], i18n._(c[2]) }
+    end
+    return out
+end
+
 local function id_of(s)
     return math.tointeger(tonumber(s:match("^%d+$") or "")) or s
 end
@@ -127,12 +136,14 @@ end
 
 -- ---- the queue ----------------------------------------------------------------
 
+-- Column labels are marked here and translated where a page is drawn: a
+-- page is in its reader's language, not the one the module was loaded in.
 local QUEUE = {
-    { "number", i18n._("Number") }, { "requester", i18n._("Requester") }, { "created", i18n._("Created") },
-    { "priority", i18n._("Priority") }, { "time_limit", i18n._("Time limit") }, { "delay", i18n._("Delay") },
-    { "situation", i18n._("Situation") }, { "task", i18n._("Current task") }, { "group", i18n._("Group") },
-    { "responsible", i18n._("Responsible") }, { "shared_with", i18n._("Shared with") },
-    { "sla_stage", i18n._("SLA stage") }, { "conflicts", i18n._("Conflicts") },
+    { "number", i18n.N_("Number") }, { "requester", i18n.N_("Requester") }, { "created", i18n.N_("Created") },
+    { "priority", i18n.N_("Priority") }, { "time_limit", i18n.N_("Time limit") }, { "delay", i18n.N_("Delay") },
+    { "situation", i18n.N_("Situation") }, { "task", i18n.N_("Current task") }, { "group", i18n.N_("Group") },
+    { "responsible", i18n.N_("Responsible") }, { "shared_with", i18n.N_("Shared with") },
+    { "sla_stage", i18n.N_("SLA stage") }, { "conflicts", i18n.N_("Conflicts") },
 }
 
 -- "2h05" for a delay in seconds ("" when on time).
@@ -217,7 +228,8 @@ local function queue(req, _, q)
         .. H.chart(i18n._("By situation"), { { i18n._("in execution"), c.situation["in execution"] or 0 },
             { i18n._("suspended"), c.situation.suspended or 0 }, { i18n._("late"), c.situation.late or 0 } })
         .. H.chart(i18n._("By priority"), prio) .. H.chart(i18n._("By group"), groups) .. "</section>"
-    local tbl = H.table(i18n.n_("%d item waiting", "%d items waiting", c.total):format(c.total), QUEUE, items,
+    local tbl = H.table(i18n.n_("%d item waiting", "%d items waiting", c.total):format(c.total), translated(QUEUE),
+        items,
         queue_cell, function(r)
             return (' data-release="%d" data-kind="%s"'):format(r.release_id, esc(r.kind))
         end)
@@ -236,7 +248,7 @@ local function options_of(rows, key)
     return out
 end
 
-local LEVELS = { { "low", i18n._("low") }, { "medium", i18n._("medium") }, { "high", i18n._("high") } }
+local LEVELS = { { "low", i18n.N_("low") }, { "medium", i18n.N_("medium") }, { "high", i18n.N_("high") } }
 
 local function register_get(req)
     local groups = relm.sql("SELECT name FROM groups ORDER BY name")
@@ -246,8 +258,8 @@ local function register_get(req)
         H.field("workflow", i18n._("Workflow"), { kind = "select", value = "standard",
             options = options_of(relm.workflow.list()) }),
         H.field("executor_group", i18n._("Executor group"), { kind = "select", options = options_of(groups, "name") }),
-        H.field("impact", i18n._("Impact"), { kind = "select", value = "medium", options = LEVELS }),
-        H.field("urgency", i18n._("Urgency"), { kind = "select", value = "medium", options = LEVELS }),
+        H.field("impact", i18n._("Impact"), { kind = "select", value = "medium", options = translated(LEVELS) }),
+        H.field("urgency", i18n._("Urgency"), { kind = "select", value = "medium", options = translated(LEVELS) }),
         H.field("description", i18n._("Description"), { kind = "textarea" }),
         esc(i18n._("Register")))
     return 200, H.page(req, i18n._("Register a release"), body)
@@ -379,23 +391,26 @@ local function actions_html(req, r, tried)
     return '<div class="actions">' .. table.concat(out) .. "</div>"
 end
 
-local COLUMNS = { todo = i18n._("To do"), in_progress = i18n._("In progress"), done = i18n._("Done"),
-    cancelled = i18n._("Cancelled") }
+local COLUMNS = { todo = i18n.N_("To do"), in_progress = i18n.N_("In progress"), done = i18n.N_("Done"),
+    cancelled = i18n.N_("Cancelled") }
 local NEXT = { todo = "in_progress", in_progress = "done" }
+local function column_label(col)
+    return COLUMNS[col] and i18n._(COLUMNS[col]) or col
+end
 
 local function board_html(req, r)
     local acts = relm.activity.list(r.id)
     local out = { '<div class="board">' }
     for _, col in ipairs(relm.activity.columns) do
-        out[#out + 1] = ('<section class="column" aria-label="%s"><h3>%s</h3><ul>'):format(esc(COLUMNS[col] or col),
-            esc(COLUMNS[col] or col))
+        out[#out + 1] = ('<section class="column" aria-label="%s"><h3>%s</h3><ul>'):format(esc(column_label(col)),
+            esc(column_label(col)))
         for _, a in ipairs(acts) do
             if a.status == col then
                 local move = ""
                 if NEXT[col] and r.status ~= "closed" then
                     move = ([[<form method="post" action="/releases/%d/activities/%d/move">%s
 <input type="hidden" name="to" value="%s"><button type="submit" class="small">%s</button></form>]]):format(r.id, a.id,
-                        H.csrf(req), NEXT[col], esc(i18n._("Move to ") .. COLUMNS[NEXT[col]]))
+                        H.csrf(req), NEXT[col], esc(i18n._("Move to ") .. column_label(NEXT[col])))
                 end
                 out[#out + 1] = ('<li class="cardlet"><strong>#%d %s</strong><span class="sub">%s · %s</span>%s</li>')
                     :format(a.id, esc(a.title), esc(a.phase and i18n._(a.phase) or ""),
@@ -587,9 +602,9 @@ local function search_filters(q)
     return f
 end
 
-local SEARCH_COLUMNS = { { "number", i18n._("Number") }, { "title", i18n._("Title") }, { "status", i18n._("Status") },
-    { "state", i18n._("State") }, { "priority", i18n._("Priority") }, { "requester", i18n._("Requester") },
-    { "executor_group", i18n._("Group") }, { "created_at", i18n._("Opened") }, { "closed_at", i18n._("Closed") } }
+local SEARCH_COLUMNS = { { "number", i18n.N_("Number") }, { "title", i18n.N_("Title") }, { "status", i18n.N_("Status") },
+    { "state", i18n.N_("State") }, { "priority", i18n.N_("Priority") }, { "requester", i18n.N_("Requester") },
+    { "executor_group", i18n.N_("Group") }, { "created_at", i18n.N_("Opened") }, { "closed_at", i18n.N_("Closed") } }
 
 local function search_get(req, _, q)
     local f = search_filters(q)
@@ -620,7 +635,7 @@ local function search_get(req, _, q)
 <a href="/search/export.json?%s" download>JSON</a></p>%s]]):format(esc(i18n._("Advanced search")), table.concat(fields),
         esc(i18n._("Search")), esc(i18n._("Export every match:")), esc(qs), esc(qs),
         H.table(i18n.n_("%d release found", "%d releases found", rows.total or #rows):format(rows.total or #rows),
-            SEARCH_COLUMNS, rows, function(r, k)
+            translated(SEARCH_COLUMNS), rows, function(r, k)
                 if k == "number" then
                     return ('<a href="/releases/%d">%s</a>'):format(r.id, esc(r.number))
                 end
@@ -709,6 +724,36 @@ M.routes = {
     { "GET", "/web/app.js", asset("js", "text/javascript; charset=utf-8"), auth = false },
 }
 
+---The language a page is drawn in for req: the first of its
+---Accept-Language header's choices relm has messages in, else the
+---language serve runs in (its LANG), else English.
+---@param req table
+---@return string
+function M.language(req)
+    return i18n.negotiate(req.accept_language)
+end
+
+-- A route's handler drawing its page in the reader's language
+-- (M.language): the request runs in the "C" locale, which keeps the
+-- API's messages English, and that language is back once the page is
+-- drawn, raise or not. Pages say which language they are in and that it
+-- depends on the request's Accept-Language.
+local function in_language(handler)
+    return function(req, ...)
+        local lang = M.language(req)
+        local status, body, headers = i18n.within(lang, handler, req, ...)
+        local out = {}
+        for k, v in pairs(headers or {}) do
+            out[k] = v
+        end
+        if (out["Content-Type"] or ""):match("^text/html") then
+            out["Content-Language"] = i18n.tag(lang)
+            out.Vary = "Accept-Language"
+        end
+        return status, body, out
+    end
+end
+
 ---Add the desktop's pages to the HTTP route table (relm.http.routes):
 ---called once by relm.http.listen. Pages check the session themselves
 ---(a missing one sends the browser to /login), so each is auth = false
@@ -717,7 +762,7 @@ M.routes = {
 function M.install(routes)
     for _, r in ipairs(M.routes) do
         local login = r[2] == "/login"
-        routes[#routes + 1] = { r[1], r[2], handler = r[3], auth = false, page = true,
+        routes[#routes + 1] = { r[1], r[2], handler = in_language(r[3]), auth = false, page = true,
             summary = login and "The login page" or "A page of the web desktop" }
     end
 end
