@@ -132,6 +132,41 @@ end
 -- For the search results' printed view (relm/search.lua).
 M._short_left, M._short_stage = short_left, short_stage
 
+---What each item's task says to a person: a release's state as its
+---workflow labels it in the current language (relm.workflow.state_label),
+---an activity's or approval's task as it is. rows: items of
+---relm.desktop(); returns {[i] = text}. Rows keep `task` itself (the
+---state's identifier) for scripts, JSON and CSV.
+---@param rows table[]
+---@return string[]
+function M.task_labels(rows)
+    local ids = {}
+    for _, r in ipairs(rows) do
+        if r.kind == "release" and r.release_id then
+            ids[#ids + 1] = r.release_id
+        end
+    end
+    local workflow = {}
+    if #ids > 0 then
+        for _, w in ipairs(relm.sql("SELECT id, workflow FROM releases WHERE id IN (SELECT value FROM json_each(?))",
+            cjson.encode(ids))) do
+            workflow[w.id] = w.workflow
+        end
+    end
+    local labels, seen = {}, {}
+    for i, r in ipairs(rows) do
+        local task = r.task or ""
+        local wf = r.kind == "release" and workflow[r.release_id]
+        if wf then
+            local key = wf .. "\0" .. task
+            seen[key] = seen[key] or require("relm.workflow").state_label(wf, task)
+            task = seen[key]
+        end
+        labels[i] = task
+    end
+    return labels
+end
+
 -- The printed columns' headers, translated where they are shown.
 local HEADERS = {
     number = i18n.N_("number"), p = i18n.N_("p"), sit = i18n.N_("sit"), limit = i18n.N_("limit"),
@@ -272,13 +307,14 @@ local function render(d)
     local terminal = pretty.terminal()
     local width = terminal and pretty.width or math.huge
     local rows = {}
+    local tasks = M.task_labels(d)
     for i, r in ipairs(d) do
         rows[i] = {
             number = r.number, p = r.priority, sit = i18n._(SIT_SHORT[r.situation] or r.situation),
             limit = r.time_limit and short_limit(r.time_limit) or "",
             delay = short_delay(r.delay), left = short_left(r.time_left),
             sla = short_stage(r.sla_stage),
-            task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task or "",
+            task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. tasks[i]) or tasks[i],
             group = r.group or "", resp = r.responsible or "", shared = r.shared_with or "",
             conf = (r.conflicts or 0) > 0 and ("!" .. r.conflicts) or "",
         }
