@@ -140,29 +140,19 @@ M._short_left, M._short_stage = short_left, short_stage
 ---@param rows table[]
 ---@return string[]
 function M.task_labels(rows)
-    local ids = {}
-    for _, r in ipairs(rows) do
-        if r.kind == "release" and r.release_id then
-            ids[#ids + 1] = r.release_id
-        end
-    end
-    local workflow = {}
-    if #ids > 0 then
-        for _, w in ipairs(relm.sql("SELECT id, workflow FROM releases WHERE id IN (SELECT value FROM json_each(?))",
-            cjson.encode(ids))) do
-            workflow[w.id] = w.workflow
-        end
-    end
-    local labels, seen = {}, {}
+    local list, at = {}, {}
     for i, r in ipairs(rows) do
-        local task = r.task or ""
-        local wf = r.kind == "release" and workflow[r.release_id]
-        if wf then
-            local key = wf .. "\0" .. task
-            seen[key] = seen[key] or require("relm.workflow").state_label(wf, task)
-            task = seen[key]
+        if r.kind == "release" and r.release_id and r.task then
+            list[#list + 1] = { r.release_id, r.task }
+            at[#list] = i
         end
-        labels[i] = task
+    end
+    local labels = {}
+    for i, r in ipairs(rows) do
+        labels[i] = r.task or ""
+    end
+    for j, label in ipairs(require("relm.workflow").release_state_labels(list)) do
+        labels[at[j]] = label
     end
     return labels
 end

@@ -167,8 +167,10 @@ local function stage_word(stage)
     return word and i18n._(word) or tostring(stage)
 end
 
-local function queue_cell(r, k)
-    if k == "number" then
+local function queue_cell(r, k, task)
+    if k == "task" then
+        return esc(task)
+    elseif k == "number" then
         return ('<a href="/releases/%d">%s</a><span class="sub">%s</span>'):format(r.release_id, esc(r.number),
             esc(r.title))
     elseif k == "delay" then
@@ -228,9 +230,14 @@ local function queue(req, _, q)
         .. H.chart(i18n._("By situation"), { { i18n._("in execution"), c.situation["in execution"] or 0 },
             { i18n._("suspended"), c.situation.suspended or 0 }, { i18n._("late"), c.situation.late or 0 } })
         .. H.chart(i18n._("By priority"), prio) .. H.chart(i18n._("By group"), groups) .. "</section>"
+    local tasks = {}
+    for i, label in ipairs(relm.desktop.task_labels(items)) do
+        tasks[items[i]] = label
+    end
     local tbl = H.table(i18n.n_("%d item waiting", "%d items waiting", c.total):format(c.total), translated(QUEUE),
-        items,
-        queue_cell, function(r)
+        items, function(r, k)
+            return queue_cell(r, k, tasks[r])
+        end, function(r)
             return (' data-release="%d" data-kind="%s"'):format(r.release_id, esc(r.kind))
         end)
     return 200, H.page(req, i18n._("Release desktop"),
@@ -280,6 +287,42 @@ local FIELDS = { "number", "title", "workflow", "state", "status", "phase", "pri
     "requester", "executor_group", "current_group", "responsible", "shared_with", "created_at", "deadline",
     "release_date", "solution_category", "closure_text", "reopen_count", "description" }
 
+-- The release's fields as a person reads them: names in words, the
+-- state as its workflow labels it, statuses, phases and levels
+-- translated. The identifiers stay in data-value for scripts and styles.
+local FIELD_LABELS = {
+    number = i18n.N_("Number"), title = i18n.N_("Title"), workflow = i18n.N_("Workflow"), state = i18n.N_("State"),
+    status = i18n.N_("Status"), phase = i18n.N_("Phase"), priority = i18n.N_("Priority"), impact = i18n.N_("Impact"),
+    urgency = i18n.N_("Urgency"), requester = i18n.N_("Requester"), executor_group = i18n.N_("Executor group"),
+    current_group = i18n.N_("Current group"), responsible = i18n.N_("Responsible"),
+    shared_with = i18n.N_("Shared with"), created_at = i18n.N_("Created"), deadline = i18n.N_("Deadline"),
+    release_date = i18n.N_("Release date"), solution_category = i18n.N_("Solution category"),
+    closure_text = i18n.N_("Closure text"), reopen_count = i18n.N_("Times reopened"),
+    description = i18n.N_("Description"),
+}
+local VALUE_WORDS = {
+    status = { open = i18n.N_("open"), suspended = i18n.N_("suspended"), closed = i18n.N_("closed"),
+        cancelled = i18n.N_("cancelled") },
+    phase = { registration = i18n.N_("registration"), planning = i18n.N_("planning"),
+        deployment = i18n.N_("deployment"), closure = i18n.N_("closure") },
+    impact = { low = i18n.N_("low"), medium = i18n.N_("medium"), high = i18n.N_("high") },
+}
+VALUE_WORDS.urgency = VALUE_WORDS.impact
+
+local function field_value(r, k, v)
+    if k == "state" then
+        return relm.workflow.state_label(r.workflow, v)
+    elseif k == "workflow" then
+        local ok, wf = pcall(relm.release.workflow, v)
+        return ok and i18n.label(wf.labels) or v
+    elseif VALUE_WORDS[k] and VALUE_WORDS[k][v] then
+        return i18n._(VALUE_WORDS[k][v])
+    elseif (k == "created_at" or k == "deadline" or k == "release_date") and type(v) == "string" then
+        return i18n.datetime(v)
+    end
+    return v
+end
+
 local function fields_html(r)
     local out = { '<dl class="fields">' }
     local seen = {}
@@ -287,7 +330,8 @@ local function fields_html(r)
         seen[k] = true
         local v = r[k]
         if v ~= nil and v ~= "" and not (type(v) == "table" and next(v) == nil) then
-            out[#out + 1] = ("<div><dt>%s</dt><dd>%s</dd></div>"):format(esc(k:gsub("_", " ")), esc(r[k]))
+            out[#out + 1] = ('<div data-field="%s"><dt>%s</dt><dd data-value="%s">%s</dd></div>'):format(esc(k),
+                esc(FIELD_LABELS[k] and i18n._(FIELD_LABELS[k]) or k:gsub("_", " ")), esc(v), esc(field_value(r, k, v)))
         end
     end
     for k, v in pairs(r.extra or {}) do
@@ -489,7 +533,17 @@ end
 local function history_html(r)
     local rows = relm.release.history(r.id)
     return H.table(i18n._("History (oldest first)"), { { "at", i18n._("When") }, { "actor", i18n._("Who") },
-        { "action", i18n._("Action") }, { "to", i18n._("To state") }, { "note", i18n._("Note") } }, rows)
+        { "action", i18n._("Action") }, { "to", i18n._("To state") }, { "note", i18n._("Note") } }, rows,
+        function(h, k)
+            if k == "to" and h.to then
+                return esc(relm.workflow.state_label(r.workflow, h.to))
+            elseif k == "action" and h.action then
+                return esc(relm.workflow.action_label(r.workflow, h.action))
+            elseif k == "at" and type(h.at) == "string" then
+                return esc(i18n.datetime(h.at))
+            end
+            return esc(h[k])
+        end)
 end
 
 -- The SLA clock: its stage and the time left, in business time when the
@@ -528,8 +582,8 @@ end
 local function release_page(req, id, tried, status)
     local r = relm.release.get(id)
     local sections = {
-        ('<p class="lead" data-live data-watch="%d"><span class="state">%s</span> %s</p>'):format(r.id,
-            esc(r.state), esc(r.title)),
+        ('<p class="lead" data-live data-watch="%d"><span class="state" data-state="%s">%s</span> %s</p>'):format(
+            r.id, esc(r.state), esc(relm.workflow.state_label(r.workflow, r.state)), esc(r.title)),
         "<section><h2>" .. esc(i18n._("Actions you may take now")) .. "</h2>" .. actions_html(req, r, tried)
             .. "</section>",
         approval_html(req, r),
@@ -630,6 +684,13 @@ local function search_get(req, _, q)
         end
     end
     local qs = H.query(f)
+    local states, list = {}, {}
+    for i, r in ipairs(rows) do
+        list[i] = { r.id, r.state }
+    end
+    for i, label in ipairs(relm.workflow.release_state_labels(list)) do
+        states[rows[i]] = label
+    end
     local body = ([[<form method="get" action="/search" class="filters" role="search" aria-label="%s">%s
 <button type="submit">%s</button></form><p class="export">%s <a href="/search/export.csv?%s" download>CSV</a>
 <a href="/search/export.json?%s" download>JSON</a></p>%s]]):format(esc(i18n._("Advanced search")), table.concat(fields),
@@ -638,6 +699,10 @@ local function search_get(req, _, q)
             translated(SEARCH_COLUMNS), rows, function(r, k)
                 if k == "number" then
                     return ('<a href="/releases/%d">%s</a>'):format(r.id, esc(r.number))
+                elseif k == "state" then
+                    return esc(states[r])
+                elseif k == "status" and VALUE_WORDS.status[r.status] then
+                    return esc(i18n._(VALUE_WORDS.status[r.status]))
                 end
                 return esc(r[k])
             end))

@@ -1143,6 +1143,38 @@ function M.state_label(wf_name, state)
     return wf and wf:state_label(state) or state
 end
 
+---The labels of many releases' states at once, for a table of them:
+---list = {{release_id, state}, ...}; returns {[i] = label} (the state
+---itself for a release or workflow not found). One query finds every
+---release's workflow.
+---@param list table[]
+---@return string[]
+function M.release_state_labels(list)
+    local ids = {}
+    for i, x in ipairs(list) do
+        ids[i] = x[1]
+    end
+    local workflow = {}
+    if #ids > 0 then
+        local q = "SELECT id, workflow FROM releases WHERE id IN (SELECT value FROM json_each(?))"
+        for _, w in ipairs(relm.sql(q, require("cjson").encode(ids))) do
+            workflow[w.id] = w.workflow
+        end
+    end
+    local labels, seen = {}, {}
+    for i, x in ipairs(list) do
+        local wf, state = workflow[x[1]], x[2]
+        if wf and type(state) == "string" then
+            local key = wf .. "\0" .. state
+            seen[key] = seen[key] or M.state_label(wf, state)
+            labels[i] = seen[key]
+        else
+            labels[i] = state
+        end
+    end
+    return labels
+end
+
 ---The label of action (a transition of the workflow called wf_name, or a
 ---primitive every workflow gets) in the current language; the identifier
 ---when neither knows it.
