@@ -343,35 +343,67 @@ local function fields_html(r)
     return table.concat(out)
 end
 
+-- Primitives that take a justification, and which use of one (the
+-- justification's suspend, cancel or reopen flag) they need.
 local NEEDS_JUSTIFICATION = { suspend = "suspend", cancel = "cancel", reopen = "reopen" }
+-- Primitives that take a target (a group or a person) and a note.
+local NEEDS_TARGET = { delegate = true, share = true }
 
--- The inputs an action asks for: the fields its dry run says are
--- missing, a justification, a target, and always a note.
-local function action_inputs(name, dry, values)
+-- The justifications usable now for an action: {{id, description}, ...}.
+local function justifications_for(name)
+    local use = NEEDS_JUSTIFICATION[name]
+    local out = {}
+    for _, j in ipairs(relm.justification.list()) do
+        if j.active ~= false and j[use] == true then
+            out[#out + 1] = { j.id, j.description }
+        end
+    end
+    return out
+end
+
+-- The inputs an action asks for, each required when the action cannot go
+-- without it: the fields its dry run says are missing, a justification
+-- (chosen among those usable for it), a group or a person to hand the
+-- release to, and a note (required where the core requires one).
+local function action_inputs(r, name, dry, values)
     local out = {}
     local id = function(k) return "a-" .. name .. "-" .. k end
     local seen = { note = true }
     for _, k in ipairs(dry.missing or {}) do
         if not seen[k] then
             seen[k] = true
-            out[#out + 1] = H.field(k, k:gsub("_", " "), { id = id(k), value = values[k] })
+            out[#out + 1] = H.field(k, FIELD_LABELS[k] and i18n._(FIELD_LABELS[k]) or k:gsub("_", " "),
+                { id = id(k), value = values[k], required = true })
         end
     end
     if NEEDS_JUSTIFICATION[name] then
         local opts = { { "", i18n._("(choose)") } }
-        for _, j in ipairs(relm.justification.list()) do
-            if j[NEEDS_JUSTIFICATION[name]] ~= false then
-                opts[#opts + 1] = { j.id, j.description }
-            end
+        for _, j in ipairs(justifications_for(name)) do
+            opts[#opts + 1] = j
         end
         out[#out + 1] = H.field("justification", i18n._("Justification"), { kind = "select", id = id("justification"),
-            options = opts, value = values.justification })
+            options = opts, value = values.justification, required = true })
     end
-    if name == "delegate" or name == "share" then
-        out[#out + 1] = H.field("to_group", i18n._("To group"), { id = id("to_group"), value = values.to_group })
-        out[#out + 1] = H.field("to_user", i18n._("To user"), { id = id("to_user"), value = values.to_user })
+    if NEEDS_TARGET[name] then
+        local groups = { { "", i18n._("(nobody)") } }
+        for _, g in ipairs(relm.sql("SELECT name FROM groups ORDER BY name")) do
+            groups[#groups + 1] = { g.name, g.name }
+        end
+        local users = { { "", i18n._("(nobody)") } }
+        for _, u in ipairs(relm.sql("SELECT name, full_name FROM users WHERE active = 1 ORDER BY name")) do
+            users[#users + 1] = { u.name, u.full_name and u.full_name ~= "" and
+                ("%s (%s)"):format(u.full_name, u.name) or u.name }
+        end
+        out[#out + 1] = ('<p class="hint">%s</p>'):format(esc(name == "delegate"
+            and i18n._("Hand the release to a group, a person, or a person of a group.")
+            or i18n._("Share the release with a group or with a person.")))
+        out[#out + 1] = H.field("to_group", i18n._("To group"), { kind = "select", id = id("to_group"),
+            options = groups, value = values.to_group })
+        out[#out + 1] = H.field("to_user", i18n._("To user"), { kind = "select", id = id("to_user"),
+            options = users, value = values.to_user })
     end
-    out[#out + 1] = H.field("note", i18n._("Note"), { kind = "textarea", id = id("note"), value = values.note })
+    out[#out + 1] = H.field("note", NEEDS_TARGET[name] and i18n._("Note (why)") or i18n._("Note"),
+        { kind = "textarea", id = id("note"), value = values.note, required = NEEDS_TARGET[name] })
     return table.concat(out)
 end
 
@@ -389,9 +421,70 @@ local function act_opts(f)
     return opts
 end
 
--- One form per action the user may take now; tried (the real dry run)
--- as the page is drawn, so a refusal's reason shows before anyone clicks.
--- tried = {name=, report=, values=} when a form was just submitted.
+-- When a dry run was refused only for an input the form asks for (a
+-- justification, a target, a note, required fields), what to ask the
+-- person, in words; nil for a real refusal (permission, a workflow rule,
+-- a freeze window, an approval pending...).
+local function input_refusal(name, dry, values)
+    local msg = tostring(dry.reason or dry.message or "")
+    if dry.code == "justification_required" and not given(values.justification) then
+        return i18n._("Choose a justification.")
+    elseif i18n.match(msg, "%s needs to_group or to_user") then
+        return i18n._("Choose a group or a person.")
+    elseif i18n.match(msg, "%s needs a note (opts.note) saying why") then
+        return i18n._("Write a note saying why.")
+    elseif dry.missing and #dry.missing > 0 then
+        local names = {}
+        for i, k in ipairs(dry.missing) do
+            names[i] = FIELD_LABELS[k] and i18n._(FIELD_LABELS[k]) or k:gsub("_", " ")
+        end
+        return i18n._("Fill in: %s"):format(table.concat(names, ", "))
+    end
+    return nil
+end
+
+-- A real refusal in words for people: the core's reason, but for a
+-- missing permission (whose reason tells an administrator which Lua call
+-- grants it) a sentence naming the permission.
+local function refusal_words(dry)
+    if dry.code == "permission_denied" or (type(dry.permission) == "table" and dry.permission.granted == false) then
+        local perm = type(dry.permission) == "table" and dry.permission.name or "?"
+        return i18n._("none of your groups holds the '%s' permission on this workflow; an administrator can grant it.")
+            :format(perm)
+    end
+    return tostring(dry.reason or dry.message or dry.code)
+end
+
+-- The dry run of action name as the page is drawn: with stand-ins for
+-- the inputs the form asks for (the first usable justification, the
+-- release's own group and a note), so that what shows is only a refusal
+-- the person cannot fix by filling the form. Nothing is written.
+local function probe(r, name)
+    local opts = { dry_run = true }
+    if NEEDS_JUSTIFICATION[name] then
+        local j = justifications_for(name)[1]
+        opts.justification = j and j[1]
+    end
+    if NEEDS_TARGET[name] then
+        opts.to_group = r.current_group or r.executor_group
+        opts.note = "-"
+    end
+    local ok, d = pcall(relm.release.act, r.id, name, opts)
+    if not ok then
+        return { allowed = false, code = type(d) == "table" and d.code, reason = type(d) == "table" and d.message
+            or tostring(d) }
+    end
+    if d.allowed == false and NEEDS_JUSTIFICATION[name] and opts.justification == nil then
+        d.reason = i18n._("No justification is usable for this action yet: an administrator has to add one.")
+        d.code = "no_justification"
+    end
+    return d
+end
+
+-- One form per action the user may take now, each asking for what the
+-- action needs; a refusal shows only when filling the form would not
+-- help (probe). tried = {name=, report=, values=} when a form was just
+-- submitted: its report (the real dry run of what was sent) is shown.
 local function actions_html(req, r, tried)
     local names = relm.release.actions(r.id)
     local out = {}
@@ -406,28 +499,35 @@ local function actions_html(req, r, tried)
     end
     for _, name in ipairs(names) do
         local values, dry
-        if tried and tried.name == name then
+        local just_sent = tried and tried.name == name
+        if just_sent then
             values, dry = tried.values, tried.report
         else
-            values = {}
-            local ok, d = pcall(relm.release.act, r.id, name, { dry_run = true })
-            dry = ok and d or { allowed = false, reason = type(d) == "table" and d.message or tostring(d) }
+            values, dry = {}, probe(r, name)
         end
         local reason = ""
-        if dry.allowed == false and (dry.reason or dry.message) then
-            -- Only the form just sent is announced; the others' reasons are read in place.
-            reason = ('<p class="refusal"%s id="why-%s">%s</p>'):format(
-                tried and tried.name == name and ' role="alert"' or "", esc(name),
-                esc(i18n._("Refused now: ") .. tostring(dry.reason or dry.message)))
-        elseif tried and tried.name == name and dry.allowed then
+        if dry.allowed == false then
+            local ask = input_refusal(name, dry, values)
+            local text
+            if ask then
+                text = just_sent and ask or nil
+            else
+                text = i18n._("Not possible now: ") .. refusal_words(dry)
+            end
+            if text then
+                -- Only the form just sent is announced; the others' reasons are read in place.
+                reason = ('<p class="refusal"%s id="why-%s">%s</p>'):format(just_sent and ' role="alert"' or "",
+                    esc(name), esc(text))
+            end
+        elseif just_sent and dry.allowed then
             reason = ('<p class="ok" role="status">%s</p>'):format(
                 esc(i18n._("The dry run passes: nothing was written.")))
         end
         out[#out + 1] = ([[<form method="post" action="/releases/%d/act/%s" class="action card" data-action="%s">
 <h3>%s</h3>%s%s%s<div class="buttons"><button type="submit">%s</button>
-<button type="submit" name="try" value="1" class="secondary">%s</button></div></form>]]):format(r.id, esc(name),
-            esc(name), esc(name:gsub("_", " ")), reason, H.csrf(req), action_inputs(name, dry, values),
-            esc(i18n._("Do it")), esc(i18n._("Try (dry run)")))
+<button type="submit" name="try" value="1" class="secondary" formnovalidate>%s</button></div></form>]]):format(
+            r.id, esc(name), esc(name), esc(relm.workflow.action_label(r.workflow, name)), reason, H.csrf(req),
+            action_inputs(r, name, dry, values), esc(i18n._("Do it")), esc(i18n._("Try (dry run)")))
     end
     if #out == 0 then
         return "<p>" .. esc(i18n._("No action is open to you now.")) .. "</p>"
