@@ -59,7 +59,7 @@ static int l_i18n_languages(lua_State *L)
     DIR *dir = opendir(relm_i18n_localedir());
     if (dir == NULL)
         return 1;
-    char *names[64];
+    char *names[64] = {NULL};
     size_t n = 0;
     struct dirent *e;
     while ((e = readdir(dir)) != NULL && n < sizeof names / sizeof names[0]) {

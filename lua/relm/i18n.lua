@@ -57,7 +57,7 @@ function M.within(lang, fn, ...)
     -- Always a scope, even for the process's language: an HTTP request
     -- runs in the "C" locale (the API answers in English) whatever
     -- M.language() says.
-    local scope <close> = core.enter(lang)
+    local scope <close> = core.enter(lang) -- luacheck: ignore 211 (closed when fn is done)
     return fn(...)
 end
 

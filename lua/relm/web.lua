@@ -365,7 +365,7 @@ end
 -- without it: the fields its dry run says are missing, a justification
 -- (chosen among those usable for it), a group or a person to hand the
 -- release to, and a note (required where the core requires one).
-local function action_inputs(r, name, dry, values)
+local function action_inputs(name, dry, values)
     local out = {}
     local id = function(k) return "a-" .. name .. "-" .. k end
     local seen = { note = true }
@@ -425,7 +425,7 @@ end
 -- justification, a target, a note, required fields), what to ask the
 -- person, in words; nil for a real refusal (permission, a workflow rule,
 -- a freeze window, an approval pending...).
-local function input_refusal(name, dry, values)
+local function input_refusal(dry, values)
     local msg = tostring(dry.reason or dry.message or "")
     if dry.code == "justification_required" and not given(values.justification) then
         return i18n._("Choose a justification.")
@@ -507,7 +507,7 @@ local function actions_html(req, r, tried)
         end
         local reason = ""
         if dry.allowed == false then
-            local ask = input_refusal(name, dry, values)
+            local ask = input_refusal(dry, values)
             local text
             if ask then
                 text = just_sent and ask or nil
@@ -527,7 +527,7 @@ local function actions_html(req, r, tried)
 <h3>%s</h3>%s%s%s<div class="buttons"><button type="submit">%s</button>
 <button type="submit" name="try" value="1" class="secondary" formnovalidate>%s</button></div></form>]]):format(
             r.id, esc(name), esc(name), esc(relm.workflow.action_label(r.workflow, name)), reason, H.csrf(req),
-            action_inputs(r, name, dry, values), esc(i18n._("Do it")), esc(i18n._("Try (dry run)")))
+            action_inputs(name, dry, values), esc(i18n._("Do it")), esc(i18n._("Try (dry run)")))
     end
     if #out == 0 then
         return "<p>" .. esc(i18n._("No action is open to you now.")) .. "</p>"
@@ -756,7 +756,8 @@ local function search_filters(q)
     return f
 end
 
-local SEARCH_COLUMNS = { { "number", i18n.N_("Number") }, { "title", i18n.N_("Title") }, { "status", i18n.N_("Status") },
+local SEARCH_COLUMNS = { { "number", i18n.N_("Number") }, { "title", i18n.N_("Title") },
+    { "status", i18n.N_("Status") },
     { "state", i18n.N_("State") }, { "priority", i18n.N_("Priority") }, { "requester", i18n.N_("Requester") },
     { "executor_group", i18n.N_("Group") }, { "created_at", i18n.N_("Opened") }, { "closed_at", i18n.N_("Closed") } }
 

@@ -596,7 +596,8 @@ local function compile(c, path)
                 end
                 states[d.name] = {
                     name = d.name, label = i18n.label(s.label) or label_of(d.name), labels = s.label,
-                    description = s.description, phase = s.phase, requires = copy_list(s.requires), editable = s.editable and copy_list(s.editable),
+                    description = s.description, phase = s.phase, requires = copy_list(s.requires),
+                    editable = s.editable and copy_list(s.editable),
                     hidden = copy_list(s.hidden), read_only = copy_list(s.read_only),
                     suspend = s.suspend == true, cancel = s.cancel == true, final = s.final == true,
                     activities = s.activities, where = loc_text(c, d.loc), decl = d,
