@@ -80,7 +80,7 @@ async function state(page) {
       await page.getByRole("link", { name: "Queue" }).click();
       const row = page.locator("#queue tr[data-kind=release]", { hasText: number });
       await row.waitFor();
-      must((await row.textContent()).includes("registered"), "no current task in the row");
+      must((await row.textContent()).includes("Registered"), "no current task (the state's label) in the row");
       must((await page.locator(".charts svg").count()) === 3, "three charts expected");
       await page.screenshot({ path: out + "/desktop-1280.png", fullPage: true });
     });
