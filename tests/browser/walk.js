@@ -130,7 +130,8 @@ async function state(page) {
       await act(page, "authorize");
       must((await state(page)) === "in_execution", "state " + (await state(page)));
       const row = queue.locator(`#queue tr[data-kind=release][data-release]`, { hasText: number });
-      await row.filter({ hasText: "In execution" }).waitFor({ timeout: 15000 });
+      // the task column's label (case matters: the situation column says "in execution")
+      await row.filter({ hasText: /In execution/ }).waitFor({ timeout: 15000 });
       must(await queue.locator("tr.flash").count() > 0, "the updated row is not marked");
       await queue.close();
     });
