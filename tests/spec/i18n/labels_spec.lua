@@ -37,7 +37,8 @@ describe("workflow labels in human output", function()
             assert.are.equal("registered\n", run(dir, env, "print(relm.desktop()[1].task)"))
             local json = run(dir, env, 'print(relm.desktop{ format = "json" })')
             assert.is_truthy(json:find('"task":"registered"', 1, true), json)
-            local csv = run(dir, env, 'print(require("relm.pretty").render(relm.desktop(), relm.desktop.fields, "csv"))')
+            local csv = run(dir, env,
+                'print(require("relm.pretty").render(relm.desktop(), relm.desktop.fields, "csv"))')
             assert.is_truthy(csv:find(",registered,", 1, true), csv)
         end)
 
