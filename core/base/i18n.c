@@ -13,6 +13,14 @@
 #define RELM_DOMAIN "relm"
 
 static char language[64] = "en";
+/* The directory the domain is bound to (relm_i18n_available looks there). */
+static char bound_dir[4400];
+
+/* glibc's counter of catalogue changes: gettext keeps every lookup it made,
+ * keyed by the thread's locale name, and trusts it while this counter is
+ * unchanged. $LANGUAGE is not in that key, so a change of it is announced
+ * by counting up, as the gettext manual says to ("Being a gettext grok"). */
+extern int _nl_msg_cat_cntr;
 
 static int dir_exists(const char *path)
 {
@@ -100,13 +108,86 @@ void relm_i18n_init(const char *localedir)
     const char *list = getenv("LANGUAGE");
     if (strcmp(language, "en") != 0 && list != NULL && *list != '\0')
         language_of(list, language, sizeof language);
-    bindtextdomain(RELM_DOMAIN, localedir != NULL ? localedir : find_localedir());
+    snprintf(bound_dir, sizeof bound_dir, "%s",
+             localedir != NULL ? localedir : find_localedir());
+    bindtextdomain(RELM_DOMAIN, bound_dir);
     bind_textdomain_codeset(RELM_DOMAIN, "UTF-8");
 }
 
 const char *relm_i18n_language(void)
 {
     return language;
+}
+
+const char *relm_i18n_localedir(void)
+{
+    return bound_dir;
+}
+
+int relm_i18n_available(const char *lang)
+{
+    if (strcmp(lang, "en") == 0)
+        return 1;
+    if (*lang == '\0' || strchr(lang, '/') != NULL || strstr(lang, "..") != NULL)
+        return 0;
+    char path[4600];
+    snprintf(path, sizeof path, "%s/%s/LC_MESSAGES/" RELM_DOMAIN ".mo",
+             bound_dir, lang);
+    return access(path, R_OK) == 0;
+}
+
+/* The locale objects a scope switches to, made once: "C" (messages as
+ * written) and "C.UTF-8" (not plain C, so gettext reads $LANGUAGE). */
+static locale_t scope_locale(int english)
+{
+    static locale_t c, cutf8;
+    if (english) {
+        if (c == (locale_t)0)
+            c = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+        return c;
+    }
+    if (cutf8 == (locale_t)0)
+        cutf8 = newlocale(LC_ALL_MASK, "C.UTF-8", (locale_t)0);
+    return cutf8;
+}
+
+int relm_i18n_enter(const char *lang, relm_i18n_scope *scope)
+{
+    memset(scope, 0, sizeof *scope);
+    int english = strcmp(lang, "en") == 0;
+    locale_t loc = scope_locale(english);
+    if (loc == (locale_t)0 || strlen(lang) >= sizeof language)
+        return -1;
+    const char *env = getenv("LANGUAGE");
+    if (env != NULL) {
+        scope->prev_env = strdup(env);
+        if (scope->prev_env == NULL)
+            return -1;
+    }
+    memcpy(scope->prev_language, language, sizeof language);
+    scope->prev_locale = uselocale(loc);
+    if (!english)
+        setenv("LANGUAGE", lang, 1);
+    snprintf(language, sizeof language, "%s", lang);
+    _nl_msg_cat_cntr++;
+    scope->active = 1;
+    return 0;
+}
+
+void relm_i18n_leave(relm_i18n_scope *scope)
+{
+    if (!scope->active)
+        return;
+    scope->active = 0;
+    if (scope->prev_env != NULL)
+        setenv("LANGUAGE", scope->prev_env, 1);
+    else
+        unsetenv("LANGUAGE");
+    free(scope->prev_env);
+    scope->prev_env = NULL;
+    uselocale(scope->prev_locale);
+    memcpy(language, scope->prev_language, sizeof language);
+    _nl_msg_cat_cntr++;
 }
 
 const char *relm_i18n_text(const char *msgid)

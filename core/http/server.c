@@ -336,6 +336,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *hreq)
     req.if_match = header(hreq, H2O_TOKEN_IF_MATCH, NULL);
     req.content_type = header(hreq, H2O_TOKEN_CONTENT_TYPE, NULL);
     req.accept = header(hreq, H2O_TOKEN_ACCEPT, NULL);
+    req.accept_language = header(hreq, H2O_TOKEN_ACCEPT_LANGUAGE, NULL);
     req.csrf = header(hreq, NULL, "x-csrf-token");
     req.last_event_id = header(hreq, NULL, "last-event-id");
     char peer[64] = "";

@@ -24,7 +24,7 @@ typedef struct relm_http_request {
     const char *body;
     size_t body_len;
     const char *authorization, *cookie, *if_match, *csrf, *content_type,
-        *last_event_id, *accept;
+        *last_event_id, *accept, *accept_language;
     const char *peer;      /* the client's address, e.g. "127.0.0.1" */
 } relm_http_request;
 

@@ -135,7 +135,9 @@ static void handle_as(http_state *st, const relm_http_request *req,
 
 /* The handler. The HTTP API is machine output: its messages stay English
  * whatever the locale serve runs in (its e-mails keep that locale), so
- * gettext sees the "C" locale for the request's thread while it runs. */
+ * gettext sees the "C" locale for the request's thread while it runs. The
+ * web desktop's pages are for people: relm.web renders each in its
+ * reader's language inside this (relm.i18n.within). */
 static void handle(void *ctx, const relm_http_request *req,
                    relm_http_response *res)
 {
@@ -196,6 +198,8 @@ static void handle_as(http_state *st, const relm_http_request *req,
     lua_setfield(L, -2, "last_event_id");
     push_opt(L, req->peer);
     lua_setfield(L, -2, "peer");
+    push_opt(L, req->accept_language);
+    lua_setfield(L, -2, "accept_language");
     if (who == RELM_OK) {
         lua_pushstring(L, name);
         lua_setfield(L, -2, "user");

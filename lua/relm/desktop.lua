@@ -132,6 +132,31 @@ end
 -- For the search results' printed view (relm/search.lua).
 M._short_left, M._short_stage = short_left, short_stage
 
+---What each item's task says to a person: a release's state as its
+---workflow labels it in the current language (relm.workflow.state_label),
+---an activity's or approval's task as it is. rows: items of
+---relm.desktop(); returns {[i] = text}. Rows keep `task` itself (the
+---state's identifier) for scripts, JSON and CSV.
+---@param rows table[]
+---@return string[]
+function M.task_labels(rows)
+    local list, at = {}, {}
+    for i, r in ipairs(rows) do
+        if r.kind == "release" and r.release_id and r.task then
+            list[#list + 1] = { r.release_id, r.task }
+            at[#list] = i
+        end
+    end
+    local labels = {}
+    for i, r in ipairs(rows) do
+        labels[i] = r.task or ""
+    end
+    for j, label in ipairs(require("relm.workflow").release_state_labels(list)) do
+        labels[at[j]] = label
+    end
+    return labels
+end
+
 -- The printed columns' headers, translated where they are shown.
 local HEADERS = {
     number = i18n.N_("number"), p = i18n.N_("p"), sit = i18n.N_("sit"), limit = i18n.N_("limit"),
@@ -272,13 +297,14 @@ local function render(d)
     local terminal = pretty.terminal()
     local width = terminal and pretty.width or math.huge
     local rows = {}
+    local tasks = M.task_labels(d)
     for i, r in ipairs(d) do
         rows[i] = {
             number = r.number, p = r.priority, sit = i18n._(SIT_SHORT[r.situation] or r.situation),
             limit = r.time_limit and short_limit(r.time_limit) or "",
             delay = short_delay(r.delay), left = short_left(r.time_left),
             sla = short_stage(r.sla_stage),
-            task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. r.task) or r.task or "",
+            task = r.kind == "activity" and ("#" .. r.activity_id .. " " .. tasks[i]) or tasks[i],
             group = r.group or "", resp = r.responsible or "", shared = r.shared_with or "",
             conf = (r.conflicts or 0) > 0 and ("!" .. r.conflicts) or "",
         }

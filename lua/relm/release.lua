@@ -257,6 +257,12 @@ RELEASE_MT.__tostring = function(r)
             local text = type(v) == "string" and v
                 or (SECONDS[k] and math.type(v) == "integer" and duration(v, k == "time_left" and r.calendar))
                 or pretty.format(v)
+            if k == "state" and wok then
+                -- The state as its workflow labels it, then the identifier
+                -- scripts use: "Em execução (in_execution)".
+                local label = wf:state_label(v)
+                text = label ~= v and ("%s (%s)"):format(label, v) or v
+            end
             out[#out + 1] = ("  %-18s %s"):format(k, (text:gsub("\n%s*", " ")))
         end
     end
@@ -645,6 +651,24 @@ function M.update(id, fields, opts)
     return to_release(C.update(id, with_priority(id, fields), { version = opts.version }))
 end
 
+-- How a list of actions prints (REPL, print): each action's name, what
+-- scripts pass to act, beside its label in the reader's language.
+local function actions_text(names)
+    if #names == 0 then
+        return i18n._("(no action is open to you now)")
+    end
+    local wf_name = C.head(getmetatable(names).release).workflow
+    local rows = {}
+    for i, name in ipairs(names) do
+        rows[i] = { action = name, label = require("relm.workflow").action_label(wf_name, name) }
+    end
+    local pretty = require "relm.pretty"
+    return pretty.table(rows, { "action", "label" }, {
+        labels = { action = i18n._("action"), label = i18n._("label") }, header = pretty.header,
+        width = pretty.terminal() and pretty.width or 0,
+    })
+end
+
 ---Names of the actions the acting user may take on the release now: those
 ---whose dry run passes (the real primitive, rolled back), primitives that
 ---need an input (a justification, a target) counted when only that input
@@ -653,7 +677,8 @@ end
 ---@return string[]
 function M.actions(id)
     check_id(id, "relm.release.actions")
-    return C.actions(id)
+    local names = C.actions(id)
+    return setmetatable(names, { __name = "relm.actions", __tostring = actions_text, release = id })
 end
 
 local ACT_OPTS = {
@@ -1084,7 +1109,7 @@ local function wants_input(err, detail)
         return false
     end
     return err.code == "justification_required" or detail.missing ~= nil
-        or (err.code == "invalid_field" and tostring(err.message):find("needs to_group or to_user", 1, true) ~= nil)
+        or (err.code == "invalid_field" and i18n.match(tostring(err.message), "%s needs to_group or to_user") ~= nil)
 end
 
 function E.actions(id)

@@ -66,6 +66,15 @@ local function page(fn)
     end
 end
 
+-- {{key, label}, ...} with each label translated now.
+local function translated(columns)
+    local out = {}
+    for i, c in ipairs(columns) do
+        out[i] = { c[1], i18n._(c[2]) }
+    end
+    return out
+end
+
 local function id_of(s)
     return math.tointeger(tonumber(s:match("^%d+$") or "")) or s
 end
@@ -127,12 +136,14 @@ end
 
 -- ---- the queue ----------------------------------------------------------------
 
+-- Column labels are marked here and translated where a page is drawn: a
+-- page is in its reader's language, not the one the module was loaded in.
 local QUEUE = {
-    { "number", i18n._("Number") }, { "requester", i18n._("Requester") }, { "created", i18n._("Created") },
-    { "priority", i18n._("Priority") }, { "time_limit", i18n._("Time limit") }, { "delay", i18n._("Delay") },
-    { "situation", i18n._("Situation") }, { "task", i18n._("Current task") }, { "group", i18n._("Group") },
-    { "responsible", i18n._("Responsible") }, { "shared_with", i18n._("Shared with") },
-    { "sla_stage", i18n._("SLA stage") }, { "conflicts", i18n._("Conflicts") },
+    { "number", i18n.N_("Number") }, { "requester", i18n.N_("Requester") }, { "created", i18n.N_("Created") },
+    { "priority", i18n.N_("Priority") }, { "time_limit", i18n.N_("Time limit") }, { "delay", i18n.N_("Delay") },
+    { "situation", i18n.N_("Situation") }, { "task", i18n.N_("Current task") }, { "group", i18n.N_("Group") },
+    { "responsible", i18n.N_("Responsible") }, { "shared_with", i18n.N_("Shared with") },
+    { "sla_stage", i18n.N_("SLA stage") }, { "conflicts", i18n.N_("Conflicts") },
 }
 
 -- "2h05" for a delay in seconds ("" when on time).
@@ -156,8 +167,10 @@ local function stage_word(stage)
     return word and i18n._(word) or tostring(stage)
 end
 
-local function queue_cell(r, k)
-    if k == "number" then
+local function queue_cell(r, k, task)
+    if k == "task" then
+        return esc(task)
+    elseif k == "number" then
         return ('<a href="/releases/%d">%s</a><span class="sub">%s</span>'):format(r.release_id, esc(r.number),
             esc(r.title))
     elseif k == "delay" then
@@ -217,8 +230,14 @@ local function queue(req, _, q)
         .. H.chart(i18n._("By situation"), { { i18n._("in execution"), c.situation["in execution"] or 0 },
             { i18n._("suspended"), c.situation.suspended or 0 }, { i18n._("late"), c.situation.late or 0 } })
         .. H.chart(i18n._("By priority"), prio) .. H.chart(i18n._("By group"), groups) .. "</section>"
-    local tbl = H.table(i18n.n_("%d item waiting", "%d items waiting", c.total):format(c.total), QUEUE, items,
-        queue_cell, function(r)
+    local tasks = {}
+    for i, label in ipairs(relm.desktop.task_labels(items)) do
+        tasks[items[i]] = label
+    end
+    local tbl = H.table(i18n.n_("%d item waiting", "%d items waiting", c.total):format(c.total), translated(QUEUE),
+        items, function(r, k)
+            return queue_cell(r, k, tasks[r])
+        end, function(r)
             return (' data-release="%d" data-kind="%s"'):format(r.release_id, esc(r.kind))
         end)
     return 200, H.page(req, i18n._("Release desktop"),
@@ -236,7 +255,7 @@ local function options_of(rows, key)
     return out
 end
 
-local LEVELS = { { "low", i18n._("low") }, { "medium", i18n._("medium") }, { "high", i18n._("high") } }
+local LEVELS = { { "low", i18n.N_("low") }, { "medium", i18n.N_("medium") }, { "high", i18n.N_("high") } }
 
 local function register_get(req)
     local groups = relm.sql("SELECT name FROM groups ORDER BY name")
@@ -246,8 +265,8 @@ local function register_get(req)
         H.field("workflow", i18n._("Workflow"), { kind = "select", value = "standard",
             options = options_of(relm.workflow.list()) }),
         H.field("executor_group", i18n._("Executor group"), { kind = "select", options = options_of(groups, "name") }),
-        H.field("impact", i18n._("Impact"), { kind = "select", value = "medium", options = LEVELS }),
-        H.field("urgency", i18n._("Urgency"), { kind = "select", value = "medium", options = LEVELS }),
+        H.field("impact", i18n._("Impact"), { kind = "select", value = "medium", options = translated(LEVELS) }),
+        H.field("urgency", i18n._("Urgency"), { kind = "select", value = "medium", options = translated(LEVELS) }),
         H.field("description", i18n._("Description"), { kind = "textarea" }),
         esc(i18n._("Register")))
     return 200, H.page(req, i18n._("Register a release"), body)
@@ -268,6 +287,42 @@ local FIELDS = { "number", "title", "workflow", "state", "status", "phase", "pri
     "requester", "executor_group", "current_group", "responsible", "shared_with", "created_at", "deadline",
     "release_date", "solution_category", "closure_text", "reopen_count", "description" }
 
+-- The release's fields as a person reads them: names in words, the
+-- state as its workflow labels it, statuses, phases and levels
+-- translated. The identifiers stay in data-value for scripts and styles.
+local FIELD_LABELS = {
+    number = i18n.N_("Number"), title = i18n.N_("Title"), workflow = i18n.N_("Workflow"), state = i18n.N_("State"),
+    status = i18n.N_("Status"), phase = i18n.N_("Phase"), priority = i18n.N_("Priority"), impact = i18n.N_("Impact"),
+    urgency = i18n.N_("Urgency"), requester = i18n.N_("Requester"), executor_group = i18n.N_("Executor group"),
+    current_group = i18n.N_("Current group"), responsible = i18n.N_("Responsible"),
+    shared_with = i18n.N_("Shared with"), created_at = i18n.N_("Created"), deadline = i18n.N_("Deadline"),
+    release_date = i18n.N_("Release date"), solution_category = i18n.N_("Solution category"),
+    closure_text = i18n.N_("Closure text"), reopen_count = i18n.N_("Times reopened"),
+    description = i18n.N_("Description"),
+}
+local VALUE_WORDS = {
+    status = { open = i18n.N_("open"), suspended = i18n.N_("suspended"), closed = i18n.N_("closed"),
+        cancelled = i18n.N_("cancelled") },
+    phase = { registration = i18n.N_("registration"), planning = i18n.N_("planning"),
+        deployment = i18n.N_("deployment"), closure = i18n.N_("closure") },
+    impact = { low = i18n.N_("low"), medium = i18n.N_("medium"), high = i18n.N_("high") },
+}
+VALUE_WORDS.urgency = VALUE_WORDS.impact
+
+local function field_value(r, k, v)
+    if k == "state" then
+        return relm.workflow.state_label(r.workflow, v)
+    elseif k == "workflow" then
+        local ok, wf = pcall(relm.release.workflow, v)
+        return ok and i18n.label(wf.labels) or v
+    elseif VALUE_WORDS[k] and VALUE_WORDS[k][v] then
+        return i18n._(VALUE_WORDS[k][v])
+    elseif (k == "created_at" or k == "deadline" or k == "release_date") and type(v) == "string" then
+        return i18n.datetime(v)
+    end
+    return v
+end
+
 local function fields_html(r)
     local out = { '<dl class="fields">' }
     local seen = {}
@@ -275,7 +330,8 @@ local function fields_html(r)
         seen[k] = true
         local v = r[k]
         if v ~= nil and v ~= "" and not (type(v) == "table" and next(v) == nil) then
-            out[#out + 1] = ("<div><dt>%s</dt><dd>%s</dd></div>"):format(esc(k:gsub("_", " ")), esc(r[k]))
+            out[#out + 1] = ('<div data-field="%s"><dt>%s</dt><dd data-value="%s">%s</dd></div>'):format(esc(k),
+                esc(FIELD_LABELS[k] and i18n._(FIELD_LABELS[k]) or k:gsub("_", " ")), esc(v), esc(field_value(r, k, v)))
         end
     end
     for k, v in pairs(r.extra or {}) do
@@ -287,10 +343,28 @@ local function fields_html(r)
     return table.concat(out)
 end
 
+-- Primitives that take a justification, and which use of one (the
+-- justification's suspend, cancel or reopen flag) they need.
 local NEEDS_JUSTIFICATION = { suspend = "suspend", cancel = "cancel", reopen = "reopen" }
+-- Primitives that take a target (a group or a person) and a note.
+local NEEDS_TARGET = { delegate = true, share = true }
 
--- The inputs an action asks for: the fields its dry run says are
--- missing, a justification, a target, and always a note.
+-- The justifications usable now for an action: {{id, description}, ...}.
+local function justifications_for(name)
+    local use = NEEDS_JUSTIFICATION[name]
+    local out = {}
+    for _, j in ipairs(relm.justification.list()) do
+        if j.active ~= false and j[use] == true then
+            out[#out + 1] = { j.id, j.description }
+        end
+    end
+    return out
+end
+
+-- The inputs an action asks for, each required when the action cannot go
+-- without it: the fields its dry run says are missing, a justification
+-- (chosen among those usable for it), a group or a person to hand the
+-- release to, and a note (required where the core requires one).
 local function action_inputs(name, dry, values)
     local out = {}
     local id = function(k) return "a-" .. name .. "-" .. k end
@@ -298,24 +372,38 @@ local function action_inputs(name, dry, values)
     for _, k in ipairs(dry.missing or {}) do
         if not seen[k] then
             seen[k] = true
-            out[#out + 1] = H.field(k, k:gsub("_", " "), { id = id(k), value = values[k] })
+            out[#out + 1] = H.field(k, FIELD_LABELS[k] and i18n._(FIELD_LABELS[k]) or k:gsub("_", " "),
+                { id = id(k), value = values[k], required = true })
         end
     end
     if NEEDS_JUSTIFICATION[name] then
         local opts = { { "", i18n._("(choose)") } }
-        for _, j in ipairs(relm.justification.list()) do
-            if j[NEEDS_JUSTIFICATION[name]] ~= false then
-                opts[#opts + 1] = { j.id, j.description }
-            end
+        for _, j in ipairs(justifications_for(name)) do
+            opts[#opts + 1] = j
         end
         out[#out + 1] = H.field("justification", i18n._("Justification"), { kind = "select", id = id("justification"),
-            options = opts, value = values.justification })
+            options = opts, value = values.justification, required = true })
     end
-    if name == "delegate" or name == "share" then
-        out[#out + 1] = H.field("to_group", i18n._("To group"), { id = id("to_group"), value = values.to_group })
-        out[#out + 1] = H.field("to_user", i18n._("To user"), { id = id("to_user"), value = values.to_user })
+    if NEEDS_TARGET[name] then
+        local groups = { { "", i18n._("(nobody)") } }
+        for _, g in ipairs(relm.sql("SELECT name FROM groups ORDER BY name")) do
+            groups[#groups + 1] = { g.name, g.name }
+        end
+        local users = { { "", i18n._("(nobody)") } }
+        for _, u in ipairs(relm.sql("SELECT name, full_name FROM users WHERE active = 1 ORDER BY name")) do
+            users[#users + 1] = { u.name, u.full_name and u.full_name ~= "" and
+                ("%s (%s)"):format(u.full_name, u.name) or u.name }
+        end
+        out[#out + 1] = ('<p class="hint">%s</p>'):format(esc(name == "delegate"
+            and i18n._("Hand the release to a group, a person, or a person of a group.")
+            or i18n._("Share the release with a group or with a person.")))
+        out[#out + 1] = H.field("to_group", i18n._("To group"), { kind = "select", id = id("to_group"),
+            options = groups, value = values.to_group })
+        out[#out + 1] = H.field("to_user", i18n._("To user"), { kind = "select", id = id("to_user"),
+            options = users, value = values.to_user })
     end
-    out[#out + 1] = H.field("note", i18n._("Note"), { kind = "textarea", id = id("note"), value = values.note })
+    out[#out + 1] = H.field("note", NEEDS_TARGET[name] and i18n._("Note (why)") or i18n._("Note"),
+        { kind = "textarea", id = id("note"), value = values.note, required = NEEDS_TARGET[name] })
     return table.concat(out)
 end
 
@@ -333,9 +421,70 @@ local function act_opts(f)
     return opts
 end
 
--- One form per action the user may take now; tried (the real dry run)
--- as the page is drawn, so a refusal's reason shows before anyone clicks.
--- tried = {name=, report=, values=} when a form was just submitted.
+-- When a dry run was refused only for an input the form asks for (a
+-- justification, a target, a note, required fields), what to ask the
+-- person, in words; nil for a real refusal (permission, a workflow rule,
+-- a freeze window, an approval pending...).
+local function input_refusal(dry, values)
+    local msg = tostring(dry.reason or dry.message or "")
+    if dry.code == "justification_required" and not given(values.justification) then
+        return i18n._("Choose a justification.")
+    elseif i18n.match(msg, "%s needs to_group or to_user") then
+        return i18n._("Choose a group or a person.")
+    elseif i18n.match(msg, "%s needs a note (opts.note) saying why") then
+        return i18n._("Write a note saying why.")
+    elseif dry.missing and #dry.missing > 0 then
+        local names = {}
+        for i, k in ipairs(dry.missing) do
+            names[i] = FIELD_LABELS[k] and i18n._(FIELD_LABELS[k]) or k:gsub("_", " ")
+        end
+        return i18n._("Fill in: %s"):format(table.concat(names, ", "))
+    end
+    return nil
+end
+
+-- A real refusal in words for people: the core's reason, but for a
+-- missing permission (whose reason tells an administrator which Lua call
+-- grants it) a sentence naming the permission.
+local function refusal_words(dry)
+    if dry.code == "permission_denied" or (type(dry.permission) == "table" and dry.permission.granted == false) then
+        local perm = type(dry.permission) == "table" and dry.permission.name or "?"
+        return i18n._("none of your groups holds the '%s' permission on this workflow; an administrator can grant it.")
+            :format(perm)
+    end
+    return tostring(dry.reason or dry.message or dry.code)
+end
+
+-- The dry run of action name as the page is drawn: with stand-ins for
+-- the inputs the form asks for (the first usable justification, the
+-- release's own group and a note), so that what shows is only a refusal
+-- the person cannot fix by filling the form. Nothing is written.
+local function probe(r, name)
+    local opts = { dry_run = true }
+    if NEEDS_JUSTIFICATION[name] then
+        local j = justifications_for(name)[1]
+        opts.justification = j and j[1]
+    end
+    if NEEDS_TARGET[name] then
+        opts.to_group = r.current_group or r.executor_group
+        opts.note = "-"
+    end
+    local ok, d = pcall(relm.release.act, r.id, name, opts)
+    if not ok then
+        return { allowed = false, code = type(d) == "table" and d.code, reason = type(d) == "table" and d.message
+            or tostring(d) }
+    end
+    if d.allowed == false and NEEDS_JUSTIFICATION[name] and opts.justification == nil then
+        d.reason = i18n._("No justification is usable for this action yet: an administrator has to add one.")
+        d.code = "no_justification"
+    end
+    return d
+end
+
+-- One form per action the user may take now, each asking for what the
+-- action needs; a refusal shows only when filling the form would not
+-- help (probe). tried = {name=, report=, values=} when a form was just
+-- submitted: its report (the real dry run of what was sent) is shown.
 local function actions_html(req, r, tried)
     local names = relm.release.actions(r.id)
     local out = {}
@@ -350,28 +499,35 @@ local function actions_html(req, r, tried)
     end
     for _, name in ipairs(names) do
         local values, dry
-        if tried and tried.name == name then
+        local just_sent = tried and tried.name == name
+        if just_sent then
             values, dry = tried.values, tried.report
         else
-            values = {}
-            local ok, d = pcall(relm.release.act, r.id, name, { dry_run = true })
-            dry = ok and d or { allowed = false, reason = type(d) == "table" and d.message or tostring(d) }
+            values, dry = {}, probe(r, name)
         end
         local reason = ""
-        if dry.allowed == false and (dry.reason or dry.message) then
-            -- Only the form just sent is announced; the others' reasons are read in place.
-            reason = ('<p class="refusal"%s id="why-%s">%s</p>'):format(
-                tried and tried.name == name and ' role="alert"' or "", esc(name),
-                esc(i18n._("Refused now: ") .. tostring(dry.reason or dry.message)))
-        elseif tried and tried.name == name and dry.allowed then
+        if dry.allowed == false then
+            local ask = input_refusal(dry, values)
+            local text
+            if ask then
+                text = just_sent and ask or nil
+            else
+                text = i18n._("Not possible now: ") .. refusal_words(dry)
+            end
+            if text then
+                -- Only the form just sent is announced; the others' reasons are read in place.
+                reason = ('<p class="refusal"%s id="why-%s">%s</p>'):format(just_sent and ' role="alert"' or "",
+                    esc(name), esc(text))
+            end
+        elseif just_sent and dry.allowed then
             reason = ('<p class="ok" role="status">%s</p>'):format(
                 esc(i18n._("The dry run passes: nothing was written.")))
         end
         out[#out + 1] = ([[<form method="post" action="/releases/%d/act/%s" class="action card" data-action="%s">
 <h3>%s</h3>%s%s%s<div class="buttons"><button type="submit">%s</button>
-<button type="submit" name="try" value="1" class="secondary">%s</button></div></form>]]):format(r.id, esc(name),
-            esc(name), esc(name:gsub("_", " ")), reason, H.csrf(req), action_inputs(name, dry, values),
-            esc(i18n._("Do it")), esc(i18n._("Try (dry run)")))
+<button type="submit" name="try" value="1" class="secondary" formnovalidate>%s</button></div></form>]]):format(
+            r.id, esc(name), esc(name), esc(relm.workflow.action_label(r.workflow, name)), reason, H.csrf(req),
+            action_inputs(name, dry, values), esc(i18n._("Do it")), esc(i18n._("Try (dry run)")))
     end
     if #out == 0 then
         return "<p>" .. esc(i18n._("No action is open to you now.")) .. "</p>"
@@ -379,23 +535,26 @@ local function actions_html(req, r, tried)
     return '<div class="actions">' .. table.concat(out) .. "</div>"
 end
 
-local COLUMNS = { todo = i18n._("To do"), in_progress = i18n._("In progress"), done = i18n._("Done"),
-    cancelled = i18n._("Cancelled") }
+local COLUMNS = { todo = i18n.N_("To do"), in_progress = i18n.N_("In progress"), done = i18n.N_("Done"),
+    cancelled = i18n.N_("Cancelled") }
 local NEXT = { todo = "in_progress", in_progress = "done" }
+local function column_label(col)
+    return COLUMNS[col] and i18n._(COLUMNS[col]) or col
+end
 
 local function board_html(req, r)
     local acts = relm.activity.list(r.id)
     local out = { '<div class="board">' }
     for _, col in ipairs(relm.activity.columns) do
-        out[#out + 1] = ('<section class="column" aria-label="%s"><h3>%s</h3><ul>'):format(esc(COLUMNS[col] or col),
-            esc(COLUMNS[col] or col))
+        out[#out + 1] = ('<section class="column" aria-label="%s"><h3>%s</h3><ul>'):format(esc(column_label(col)),
+            esc(column_label(col)))
         for _, a in ipairs(acts) do
             if a.status == col then
                 local move = ""
                 if NEXT[col] and r.status ~= "closed" then
                     move = ([[<form method="post" action="/releases/%d/activities/%d/move">%s
 <input type="hidden" name="to" value="%s"><button type="submit" class="small">%s</button></form>]]):format(r.id, a.id,
-                        H.csrf(req), NEXT[col], esc(i18n._("Move to ") .. COLUMNS[NEXT[col]]))
+                        H.csrf(req), NEXT[col], esc(i18n._("Move to ") .. column_label(NEXT[col])))
                 end
                 out[#out + 1] = ('<li class="cardlet"><strong>#%d %s</strong><span class="sub">%s · %s</span>%s</li>')
                     :format(a.id, esc(a.title), esc(a.phase and i18n._(a.phase) or ""),
@@ -474,7 +633,17 @@ end
 local function history_html(r)
     local rows = relm.release.history(r.id)
     return H.table(i18n._("History (oldest first)"), { { "at", i18n._("When") }, { "actor", i18n._("Who") },
-        { "action", i18n._("Action") }, { "to", i18n._("To state") }, { "note", i18n._("Note") } }, rows)
+        { "action", i18n._("Action") }, { "to", i18n._("To state") }, { "note", i18n._("Note") } }, rows,
+        function(h, k)
+            if k == "to" and h.to then
+                return esc(relm.workflow.state_label(r.workflow, h.to))
+            elseif k == "action" and h.action then
+                return esc(relm.workflow.action_label(r.workflow, h.action))
+            elseif k == "at" and type(h.at) == "string" then
+                return esc(i18n.datetime(h.at))
+            end
+            return esc(h[k])
+        end)
 end
 
 -- The SLA clock: its stage and the time left, in business time when the
@@ -513,8 +682,8 @@ end
 local function release_page(req, id, tried, status)
     local r = relm.release.get(id)
     local sections = {
-        ('<p class="lead" data-live data-watch="%d"><span class="state">%s</span> %s</p>'):format(r.id,
-            esc(r.state), esc(r.title)),
+        ('<p class="lead" data-live data-watch="%d"><span class="state" data-state="%s">%s</span> %s</p>'):format(
+            r.id, esc(r.state), esc(relm.workflow.state_label(r.workflow, r.state)), esc(r.title)),
         "<section><h2>" .. esc(i18n._("Actions you may take now")) .. "</h2>" .. actions_html(req, r, tried)
             .. "</section>",
         approval_html(req, r),
@@ -587,9 +756,10 @@ local function search_filters(q)
     return f
 end
 
-local SEARCH_COLUMNS = { { "number", i18n._("Number") }, { "title", i18n._("Title") }, { "status", i18n._("Status") },
-    { "state", i18n._("State") }, { "priority", i18n._("Priority") }, { "requester", i18n._("Requester") },
-    { "executor_group", i18n._("Group") }, { "created_at", i18n._("Opened") }, { "closed_at", i18n._("Closed") } }
+local SEARCH_COLUMNS = { { "number", i18n.N_("Number") }, { "title", i18n.N_("Title") },
+    { "status", i18n.N_("Status") },
+    { "state", i18n.N_("State") }, { "priority", i18n.N_("Priority") }, { "requester", i18n.N_("Requester") },
+    { "executor_group", i18n.N_("Group") }, { "created_at", i18n.N_("Opened") }, { "closed_at", i18n.N_("Closed") } }
 
 local function search_get(req, _, q)
     local f = search_filters(q)
@@ -615,14 +785,25 @@ local function search_get(req, _, q)
         end
     end
     local qs = H.query(f)
+    local states, list = {}, {}
+    for i, r in ipairs(rows) do
+        list[i] = { r.id, r.state }
+    end
+    for i, label in ipairs(relm.workflow.release_state_labels(list)) do
+        states[rows[i]] = label
+    end
     local body = ([[<form method="get" action="/search" class="filters" role="search" aria-label="%s">%s
 <button type="submit">%s</button></form><p class="export">%s <a href="/search/export.csv?%s" download>CSV</a>
 <a href="/search/export.json?%s" download>JSON</a></p>%s]]):format(esc(i18n._("Advanced search")), table.concat(fields),
         esc(i18n._("Search")), esc(i18n._("Export every match:")), esc(qs), esc(qs),
         H.table(i18n.n_("%d release found", "%d releases found", rows.total or #rows):format(rows.total or #rows),
-            SEARCH_COLUMNS, rows, function(r, k)
+            translated(SEARCH_COLUMNS), rows, function(r, k)
                 if k == "number" then
                     return ('<a href="/releases/%d">%s</a>'):format(r.id, esc(r.number))
+                elseif k == "state" then
+                    return esc(states[r])
+                elseif k == "status" and VALUE_WORDS.status[r.status] then
+                    return esc(i18n._(VALUE_WORDS.status[r.status]))
                 end
                 return esc(r[k])
             end))
@@ -709,6 +890,36 @@ M.routes = {
     { "GET", "/web/app.js", asset("js", "text/javascript; charset=utf-8"), auth = false },
 }
 
+---The language a page is drawn in for req: the first of its
+---Accept-Language header's choices relm has messages in, else the
+---language serve runs in (its LANG), else English.
+---@param req table
+---@return string
+function M.language(req)
+    return i18n.negotiate(req.accept_language)
+end
+
+-- A route's handler drawing its page in the reader's language
+-- (M.language): the request runs in the "C" locale, which keeps the
+-- API's messages English, and that language is back once the page is
+-- drawn, raise or not. Pages say which language they are in and that it
+-- depends on the request's Accept-Language.
+local function in_language(handler)
+    return function(req, ...)
+        local lang = M.language(req)
+        local status, body, headers = i18n.within(lang, handler, req, ...)
+        local out = {}
+        for k, v in pairs(headers or {}) do
+            out[k] = v
+        end
+        if (out["Content-Type"] or ""):match("^text/html") then
+            out["Content-Language"] = i18n.tag(lang)
+            out.Vary = "Accept-Language"
+        end
+        return status, body, out
+    end
+end
+
 ---Add the desktop's pages to the HTTP route table (relm.http.routes):
 ---called once by relm.http.listen. Pages check the session themselves
 ---(a missing one sends the browser to /login), so each is auth = false
@@ -717,7 +928,7 @@ M.routes = {
 function M.install(routes)
     for _, r in ipairs(M.routes) do
         local login = r[2] == "/login"
-        routes[#routes + 1] = { r[1], r[2], handler = r[3], auth = false, page = true,
+        routes[#routes + 1] = { r[1], r[2], handler = in_language(r[3]), auth = false, page = true,
             summary = login and "The login page" or "A page of the web desktop" }
     end
 end

@@ -67,7 +67,7 @@ function M.page(req, title, body)
 <header><span class="brand">relm</span>%s</header>
 <main id="main" tabindex="-1"><h1>%s</h1>
 %s</main><script src="/web/app.js" defer></script></body></html>
-]]):format(esc(i18n.language and i18n.language() or "en"),
+]]):format(esc(i18n.tag(i18n.language())),
         esc(i18n._("Something here changed: reload")), esc(title), esc(i18n._("Skip to content")), nav,
         esc(title), body)
 end

@@ -625,8 +625,9 @@ local function compile(c, path)
                         suggest(s.phase, M.phases), table.concat(M.phases, ", "))
                 end
                 states[d.name] = {
-                    name = d.name, label = i18n.label(s.label) or label_of(d.name), description = s.description,
-                    phase = s.phase, requires = copy_list(s.requires), editable = s.editable and copy_list(s.editable),
+                    name = d.name, label = i18n.label(s.label) or label_of(d.name), labels = s.label,
+                    description = s.description, phase = s.phase, requires = copy_list(s.requires),
+                    editable = s.editable and copy_list(s.editable),
                     hidden = copy_list(s.hidden), read_only = copy_list(s.read_only),
                     suspend = s.suspend == true, cancel = s.cancel == true, final = s.final == true,
                     activities = s.activities, where = loc_text(c, d.loc), decl = d,
@@ -648,8 +649,8 @@ local function compile(c, path)
                 local s = d.spec
                 local from = type(s.from) == "string" and { s.from } or copy_list(s.from)
                 transitions[d.name] = {
-                    name = d.name, label = i18n.label(s.label) or label_of(d.name), description = s.description,
-                    from_list = from, to = s.to, requires = copy_list(s.requires),
+                    name = d.name, label = i18n.label(s.label) or label_of(d.name), labels = s.label,
+                    description = s.description, from_list = from, to = s.to, requires = copy_list(s.requires),
                     permission = s.permission or "execute", by = s.by or "anyone", guard_fn = s.guard,
                     approval = s.approval == true, on_reject = s.on_reject, activities = s.activities,
                     prompt = copy_list(s.prompt),
@@ -905,7 +906,8 @@ local function compile(c, path)
     end
 
     local wf = setmetatable({
-        name = wdecl.name, label = i18n.label(w.label) or label_of(wdecl.name), description = w.description,
+        name = wdecl.name, label = i18n.label(w.label) or label_of(wdecl.name), labels = w.label,
+        description = w.description,
         initial = w.initial, reopen_to = w.reopen_to, close_state = close_state, cancel_state = cancel_state,
         fields = field_names(w.fields), field_types = field_types_of(w.fields),
         states = states, transitions = transitions,
@@ -1144,9 +1146,112 @@ function M.known()
     return out
 end
 
+-- How the core's primitives are named for people (their identifiers
+-- stay what scripts pass to relm.release.act).
+local PRIMITIVE_LABELS = {
+    suspend = i18n.N_("Suspend"), reactivate = i18n.N_("Reactivate"), cancel = i18n.N_("Cancel"),
+    reopen = i18n.N_("Reopen"), close = i18n.N_("Close"), capture = i18n.N_("Capture"),
+    delegate = i18n.N_("Delegate"), share = i18n.N_("Share"),
+}
+
+-- The workflow called name, or nil when it cannot be read now (a label
+-- then falls back to the identifier rather than failing a page).
+local function loaded(name)
+    if type(name) ~= "string" or name == "" then
+        return nil
+    end
+    local ok, wf = pcall(relm.release.workflow, name)
+    return ok and wf or nil
+end
+
+---The label of state in the workflow called wf_name, in the current
+---language (relm.i18n.label: the language's text, else English, else the
+---identifier with spaces); the identifier itself when the workflow or the
+---state is unknown. For human output only: machine output keeps `state`.
+---@param wf_name string
+---@param state string
+---@return string
+function M.state_label(wf_name, state)
+    local wf = loaded(wf_name)
+    return wf and wf:state_label(state) or state
+end
+
+---The labels of many releases' states at once, for a table of them:
+---list = {{release_id, state}, ...}; returns {[i] = label} (the state
+---itself for a release or workflow not found). One query finds every
+---release's workflow.
+---@param list table[]
+---@return string[]
+function M.release_state_labels(list)
+    local ids = {}
+    for i, x in ipairs(list) do
+        ids[i] = x[1]
+    end
+    local workflow = {}
+    if #ids > 0 then
+        local q = "SELECT id, workflow FROM releases WHERE id IN (SELECT value FROM json_each(?))"
+        for _, w in ipairs(relm.sql(q, require("cjson").encode(ids))) do
+            workflow[w.id] = w.workflow
+        end
+    end
+    local labels, seen = {}, {}
+    for i, x in ipairs(list) do
+        local wf, state = workflow[x[1]], x[2]
+        if wf and type(state) == "string" then
+            local key = wf .. "\0" .. state
+            seen[key] = seen[key] or M.state_label(wf, state)
+            labels[i] = seen[key]
+        else
+            labels[i] = state
+        end
+    end
+    return labels
+end
+
+---The label of action (a transition of the workflow called wf_name, or a
+---primitive every workflow gets) in the current language; the identifier
+---when neither knows it.
+---@param wf_name string
+---@param action string
+---@return string
+function M.action_label(wf_name, action)
+    local wf = loaded(wf_name)
+    if wf then
+        return wf:action_label(action)
+    end
+    return PRIMITIVE_LABELS[action] and i18n._(PRIMITIVE_LABELS[action]) or action
+end
+
 --------------------------------------------------------------------------
 -- Methods of a compiled workflow
 --------------------------------------------------------------------------
+
+---The label of state name in the current language: its `label` for the
+---language, else English, else the name with spaces; name itself when the
+---workflow has no such state. Read at each call, so one compiled workflow
+---serves readers in several languages (web pages).
+---@param name string
+---@return string
+function WF:state_label(name)
+    local s = self.states[name]
+    if s == nil then
+        return name
+    end
+    return i18n.label(s.labels) or label_of(name)
+end
+
+---The label of an action in the current language: a transition's
+---`label` (as state_label reads it), a primitive's translated name
+---(suspend, cancel, delegate...), else the name itself.
+---@param name string
+---@return string
+function WF:action_label(name)
+    local t = self.transitions[name]
+    if t ~= nil then
+        return i18n.label(t.labels) or label_of(name)
+    end
+    return PRIMITIVE_LABELS[name] and i18n._(PRIMITIVE_LABELS[name]) or name
+end
 
 ---Names of the transitions leaving state, in the order the file declares
 ---them (guards are not run).

@@ -27,17 +27,19 @@ function must(cond, what) {
   if (!cond) throw new Error(what);
 }
 
-// Fill and send the form of action `name` on the release page.
+// Fill and send the form of action `name` on the release page (fields by
+// their names: the labels are in the reader's language).
 async function act(page, name, fields) {
   const form = page.locator(`form[data-action="${name}"]`);
   for (const [k, v] of Object.entries(fields || {})) {
-    await form.getByLabel(k.replace(/_/g, " "), { exact: true }).fill(v);
+    await form.locator(`[name="${k}"]`).fill(v);
   }
   await Promise.all([page.waitForLoadState("load"), form.getByRole("button", { name: "Do it" }).click()]);
 }
 
+// The release's state: its identifier (the page shows its label).
 async function state(page) {
-  return (await page.locator(".lead .state").textContent()).trim();
+  return await page.locator(".lead .state").getAttribute("data-state");
 }
 
 (async () => {
@@ -78,7 +80,7 @@ async function state(page) {
       await page.getByRole("link", { name: "Queue" }).click();
       const row = page.locator("#queue tr[data-kind=release]", { hasText: number });
       await row.waitFor();
-      must((await row.textContent()).includes("registered"), "no current task in the row");
+      must((await row.textContent()).includes("Registered"), "no current task (the state's label) in the row");
       must((await page.locator(".charts svg").count()) === 3, "three charts expected");
       await page.screenshot({ path: out + "/desktop-1280.png", fullPage: true });
     });
@@ -100,11 +102,21 @@ async function state(page) {
       must((await page.locator("table", { hasText: "Affected CI" }).textContent()).includes("crm"),
         "impact does not name crm");
     });
-    await step("a refused action shows the dry-run reason and writes nothing", async () => {
+    await step("suspend asks for a justification: the browser keeps the form until one is chosen, nothing written", async () => {
       const before = await page.locator("table", { hasText: "History" }).locator("tbody tr").count();
-      await act(page, "suspend");
+      const form = page.locator('form[data-action="suspend"]');
+      const choices = await form.locator('select[name="justification"] option').allTextContents();
+      must(choices.includes("Waiting for the vendor"), "no justification offered: " + choices.join(", "));
+      must((await form.locator(".refusal").count()) === 0, "a refusal shown before anything was sent");
+      must(!/opts\.|relm\./.test(await form.textContent()), "Lua shown to a browser user");
+      await form.getByRole("button", { name: "Do it" }).click();
+      must(await form.locator('select[name="justification"]').evaluate((e) => !e.validity.valid),
+        "the justification is not required");
+      // "Try" sends the form as it is: the dry run says what is missing
+      await Promise.all([page.waitForLoadState("load"),
+        form.getByRole("button", { name: "Try (dry run)" }).click()]);
       const why = await page.locator('form[data-action="suspend"] .refusal').textContent();
-      must(/justification/.test(why), "no dry-run reason: " + why);
+      must(/justification/.test(why) && !/opts\./.test(why), "no reason in words: " + why);
       await page.goto(releaseUrl);
       const after = await page.locator("table", { hasText: "History" }).locator("tbody tr").count();
       must(before === after, `history grew from ${before} to ${after}`);
@@ -118,7 +130,8 @@ async function state(page) {
       await act(page, "authorize");
       must((await state(page)) === "in_execution", "state " + (await state(page)));
       const row = queue.locator(`#queue tr[data-kind=release][data-release]`, { hasText: number });
-      await row.filter({ hasText: "in_execution" }).waitFor({ timeout: 15000 });
+      // the task column's label (case matters: the situation column says "in execution")
+      await row.filter({ hasText: /In execution/ }).waitFor({ timeout: 15000 });
       must(await queue.locator("tr.flash").count() > 0, "the updated row is not marked");
       await queue.close();
     });
@@ -135,10 +148,13 @@ async function state(page) {
       await act(page, "resolve");
       must((await state(page)) === "resolved", "state " + (await state(page)));
     });
-    await step("close: refused without the closure fields, with the reason; then closed", async () => {
-      await page.locator('form[data-action="accept"]').getByRole("button", { name: "Do it" }).click();
+    await step("close: the form asks for the closure fields, the dry run names them; then closed", async () => {
+      const form = page.locator('form[data-action="accept"]');
+      must(await form.locator('[name="release_date"]').evaluate((e) => e.required), "release_date not required");
+      await Promise.all([page.waitForLoadState("load"),
+        form.getByRole("button", { name: "Try (dry run)" }).click()]);
       const why = await page.locator('form[data-action="accept"] .refusal').textContent();
-      must(/release_date|closure/.test(why), "no reason: " + why);
+      must(/Release date|Closure/.test(why), "no reason: " + why);
       await act(page, "accept", { release_date: "2026-12-07", solution_category: "deployed",
         closure_text: "CRM 2.0 is live" });
       must((await state(page)) === "closed", "state " + (await state(page)));

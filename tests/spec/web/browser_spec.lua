@@ -85,12 +85,13 @@ describe("the web desktop in chromium", function()
         assert.is_true(occurrences() > 0)
     end)
 
-    it("shows the dry-run reason of a refused action", function()
-        assert.is_truthy(steps["a refused action shows the dry-run reason and writes nothing"], output)
-        assert.is_truthy(tostring(steps["a refused action shows the dry-run reason and writes nothing"].detail)
-            :find("justification", 1, true))
-        local close = steps["close: refused without the closure fields, with the reason; then closed"]
-        assert.is_truthy(close and tostring(close.detail):find("missing required field", 1, true), output)
+    it("asks in words for what an action needs: a justification, the closure fields", function()
+        local suspend = steps["suspend asks for a justification: the browser keeps the form until one is chosen, "
+            .. "nothing written"]
+        assert.is_truthy(suspend, output)
+        assert.are.equal("Choose a justification.", suspend.detail)
+        local close = steps["close: the form asks for the closure fields, the dry run names them; then closed"]
+        assert.is_truthy(close and tostring(close.detail):find("Fill in: ", 1, true), output)
     end)
 
     it("keeps screenshots: the desktop at 1280 px, the release page, a phone", function()

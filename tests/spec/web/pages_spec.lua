@@ -63,7 +63,7 @@ describe("web desktop pages", function()
         local s, page = H.req(srv, "POST", "/releases/" .. r.id .. "/act/cancel",
             { jar = jar, body = "note=no&csrf=" .. csrf })
         assert.are.equal(422, s)
-        assert.is_truthy(page:find("cancel needs a justification", 1, true))
+        assert.is_truthy(page:find("Choose a justification.", 1, true))
         assert.are.equal(before, count("occurrences"))
         -- "Try" runs the dry run only, even when the action would pass
         local s2, page2 = H.req(srv, "POST", "/releases/" .. r.id .. "/act/authorize",
