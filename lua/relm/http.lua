@@ -67,8 +67,10 @@ local function plain(v, seen)
     return nil
 end
 
+local unslash = require("relm.json").unslash
+
 local function encode(v)
-    local text = cjson.encode(plain(v))
+    local text = unslash(cjson.encode(plain(v)))
     if not text:find("\\u0000[]", 1, true) then
         return text
     end
