@@ -213,68 +213,6 @@ local function check_if_match(req, id)
     return v
 end
 
--- ---- static files ---------------------------------------------------------
-
--- Content types by file extension; anything else is sent as bytes.
-local TYPES = {
-    html = "text/html; charset=utf-8", css = "text/css; charset=utf-8",
-    js = "text/javascript; charset=utf-8", json = "application/json", svg = "image/svg+xml",
-    png = "image/png", ico = "image/x-icon", txt = "text/plain; charset=utf-8", woff2 = "font/woff2",
-}
-
-local function no_file(rel)
-    fail(404, "not_found", (i18n._("no file '%s'")):format(rel))
-end
-
----A file under root as a response: status, body, headers. rel is the
----decoded path below root; it is refused with 404 when it names a parent
----(..), a hidden file, an absolute path, holds a NUL byte or a backslash,
----or resolves (symbolic links followed) outside root: relm serves what
----is in root and nothing else.
----@param root string
----@param rel string
----@return integer status
----@return string body
----@return table headers
-function M.static(root, rel)
-    if rel == "" or rel:find("[%z\\]") or rel:sub(1, 1) == "/" then
-        no_file(rel)
-    end
-    for part in rel:gmatch("[^/]+") do
-        if part:sub(1, 1) == "." then
-            no_file(rel)
-        end
-    end
-    local uv = require "luv"
-    local real_root = uv.fs_realpath(root)
-    local real = real_root and uv.fs_realpath(root .. "/" .. rel)
-    if not real or real:sub(1, #real_root + 1) ~= real_root .. "/" then
-        no_file(rel)
-    end
-    local st = uv.fs_stat(real)
-    if not st or st.type ~= "file" then
-        no_file(rel)
-    end
-    local f = io.open(real, "rb")
-    if not f then
-        no_file(rel)
-    end
-    local body = f:read("a")
-    f:close()
-    return 200, body, {
-        ["Content-Type"] = TYPES[rel:match("%.(%w+)$") or ""] or "application/octet-stream",
-        ["Cache-Control"] = "no-cache", ["X-Content-Type-Options"] = "nosniff",
-    }
-end
-
----Where the web desktop's files are: $RELM_WEB_ROOT, else <relm.home>/web.
----@return string
-function M.web_root()
-    local env = os.getenv("RELM_WEB_ROOT")
-    return (env ~= nil and env ~= "") and env or (relm.home .. "/web")
-end
-local web_root = M.web_root
-
 -- ---- the routes -----------------------------------------------------------
 
 -- Schema shorthands for the OpenAPI document.
@@ -333,14 +271,6 @@ M.routes = {
                 M._openapi_text, M._openapi_routes = encode(M.openapi()), #M.routes
             end
             return 200, M._openapi_text
-        end },
-
-    { "GET", "/assets/{path*}", auth = false,
-        summary = "The web desktop's files (stylesheets, scripts, pictures) under <web root>/assets",
-        permission = "anyone",
-        response = { type = "string", description = "the file" },
-        handler = function(_, p)
-            return M.static(web_root() .. "/assets", p.path)
         end },
 
     -- releases
