@@ -31,13 +31,12 @@ function M.decode(text)
     return M.integers(cjson.decode(text))
 end
 
---- The JSON text s (as cjson writes it) with each escaped slash "\/"
---- written as "/": JSON allows both, and paths and URLs (/api/v1/login,
---- workflows/rules/cab.lua:9) read as they are in the docs. Every '/'
---- cjson writes has exactly one backslash of its own before it (a
---- backslash in the text is written "\\"), so replacing the pairs left
---- to right never touches an escaped backslash. Relm's JSON is never put
---- inside an HTML <script> element, where "</" would need escaping.
+--- The JSON text s with each escaped slash "\/" written as "/" (JSON
+--- allows both; paths then read as in the docs).
+-- Every '/' cjson writes has exactly one backslash of its own before it (a
+-- backslash in the text is written "\\"), so replacing the pairs left to
+-- right never touches an escaped backslash. Relm's JSON is never put
+-- inside an HTML <script> element, where "</" would need escaping.
 ---@param s string
 ---@return string
 function M.unslash(s)
@@ -47,8 +46,7 @@ function M.unslash(s)
     return (s:gsub("\\/", "/"))
 end
 
---- v as JSON text (cjson), slashes unescaped (M.unslash). Raises what
---- cjson raises (a function, a sparse array).
+--- v as JSON text, slashes unescaped. Raises what cjson raises.
 ---@param v any
 ---@return string
 function M.encode(v)
