@@ -167,13 +167,19 @@ static const char *header(h2o_req_t *req, const h2o_token_t *tok,
     return out;
 }
 
+/* The reason phrase of each status relm sends (RFC 9110, section 15). */
 static const char *reason(int status)
 {
     switch (status) {
     case 200: return "OK";
     case 201: return "Created";
     case 204: return "No Content";
+    case 301: return "Moved Permanently";
+    case 302: return "Found";
+    case 303: return "See Other";
     case 304: return "Not Modified";
+    case 307: return "Temporary Redirect";
+    case 308: return "Permanent Redirect";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
     case 403: return "Forbidden";
@@ -181,11 +187,16 @@ static const char *reason(int status)
     case 405: return "Method Not Allowed";
     case 409: return "Conflict";
     case 412: return "Precondition Failed";
-    case 413: return "Payload Too Large";
+    case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Content";
     case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
-    default: return status < 400 ? "OK" : "Error";
+    default:
+        return status < 200 ? "Informational" : status < 300 ? "Success"
+             : status < 400 ? "Redirection" : status < 500 ? "Client Error"
+                            : "Server Error";
     }
 }
 
@@ -359,10 +370,18 @@ static int on_req(h2o_handler_t *self, h2o_req_t *hreq)
     }
     hreq->res.status = res.status;
     hreq->res.reason = reason(res.status);
+    /* A response without a type of its own is JSON, unless it has no
+     * body at all (a redirect, 204, 304): then it has no type either. A
+     * HEAD answer keeps the type its GET would have. */
     int typed = 0;
     for (int i = 0; i < res.nheaders; i++)
         typed |= strcasecmp(res.header_name[i], "content-type") == 0;
-    if (!typed)
+    int head = hreq->method.len == 4 &&
+               memcmp(hreq->method.base, "HEAD", 4) == 0;
+    int bodiless = res.body_len == 0 &&
+                   (!head || res.status == 204 || res.status == 304 ||
+                    (res.status >= 300 && res.status < 400));
+    if (!typed && !bodiless)
         h2o_add_header(&hreq->pool, &hreq->res.headers,
                        H2O_TOKEN_CONTENT_TYPE, NULL,
                        H2O_STRLIT("application/json"));

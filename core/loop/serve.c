@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/i18n.h"
 #include "loop/notify.h"
 #include "loop/serve_int.h"
 
@@ -319,6 +320,21 @@ static void on_signal(uv_signal_t *h, int signum)
     uv_timer_start(&sv->watch, on_stop_check, 0, 50);
 }
 
+/* Say why serve cannot start, in the form every start-up refusal takes
+ * (repl/main.c's start_http too): "relm: serve: CODE: MESSAGE", the code
+ * stable, the message in the user's language. */
+static void start_error(const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void start_error(const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "relm: serve: %s: ", code);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
 /* Take the lock file beside the database: one serve per database. The
  * flock goes with the process, so a killed serve leaves no stale lock. */
 static int take_lock(relm_store *s, int *fd_out)
@@ -327,8 +343,8 @@ static int take_lock(relm_store *s, int *fd_out)
     snprintf(path, sizeof path, "%s.serve.lock", relm_store_path(s));
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-        fprintf(stderr, "relm: serve: cannot open the lock file %s: %s\n",
-                path, strerror(errno));
+        start_error("io_error", _("cannot open the lock file %s: %s"), path,
+                    strerror(errno));
         return -1;
     }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -336,11 +352,16 @@ static int take_lock(relm_store *s, int *fd_out)
         ssize_t n = pread(fd, pid, sizeof pid - 1, 0);
         pid[n > 0 ? n : 0] = '\0';
         pid[strcspn(pid, "\n")] = '\0';
-        fprintf(stderr,
-                "relm: serve: another relm serve%s%s%s is already running on "
-                "%s (it holds %s); one serve per database\n",
-                pid[0] ? " (pid " : "", pid, pid[0] ? ")" : "",
-                relm_store_path(s), path);
+        if (pid[0] != '\0')
+            start_error("busy",
+                        _("another relm serve (pid %s) is already running "
+                          "on %s (it holds %s); one serve per database"),
+                        pid, relm_store_path(s), path);
+        else
+            start_error("busy",
+                        _("another relm serve is already running on %s (it "
+                          "holds %s); one serve per database"),
+                        relm_store_path(s), path);
         close(fd);
         return -1;
     }
@@ -373,9 +394,10 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     if (take_lock(s, &lock_fd) != 0)
         return 1;
     if (relm_deliver_init(&sv) != RELM_OK) {
-        fprintf(stderr, "relm: serve: libcurl (libcurl.so.4) or libcrypto "
-                        "(libcrypto.so.3), from the Debian packages libcurl4 "
-                        "and libssl3, cannot be loaded or failed to start\n");
+        start_error("unavailable",
+                    _("libcurl (libcurl.so.4) or libcrypto (libcrypto.so.3), "
+                      "from the Debian packages libcurl4 and libssl3, cannot "
+                      "be loaded or failed to start"));
         close(lock_fd);
         return 1;
     }

@@ -397,7 +397,8 @@ function M.list(opts)
         end
         -- lua-cjson 2.1 writes an empty table as {}: items must stay an
         -- array, so an empty list is spliced in as [].
-        local text = cjson.encode({ user = u.name, items = #list > 0 and list or false, counts = counts })
+        local text = require("relm.json").encode({ user = u.name, items = #list > 0 and list or false,
+            counts = counts })
         if #list == 0 then
             text = text:gsub('"items":false', '"items":[]', 1)
         end

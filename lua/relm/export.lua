@@ -2,6 +2,7 @@
 -- search results, what a script builds) as CSV, JSON or JSON lines.
 local i18n = require "relm.i18n"
 local cjson = require "cjson"
+local jencode = require("relm.json").encode
 
 local M = {}
 
@@ -50,7 +51,7 @@ local function text(v)
     elseif math.type(v) == "float" then
         return string.format("%.14g", v)
     elseif type(v) == "table" then
-        local ok, s = pcall(cjson.encode, v)
+        local ok, s = pcall(jencode, v)
         return ok and s or tostring(v)
     end
     return tostring(v)
@@ -99,7 +100,7 @@ local function encoder(columns, kind)
         -- loop, a table per record.
         local keys = {}
         for i, c in ipairs(columns) do
-            keys[i] = cjson.encode(c) .. ":"
+            keys[i] = jencode(c) .. ":"
         end
         return function(r)
             local out = {}
@@ -115,7 +116,7 @@ local function encoder(columns, kind)
         if kind == "csv" then
             parts[i] = ("f(r[%q])"):format(c)
         else
-            parts[i] = ("%q .. j(r[%q])"):format(cjson.encode(c) .. ":", c)
+            parts[i] = ("%q .. j(r[%q])"):format(jencode(c) .. ":", c)
         end
     end
     local body
@@ -190,13 +191,13 @@ function M.json_value(v)
     if v == nil then
         return "null"
     elseif type(v) == "string" and not utf8.len(v) then
-        return cjson.encode("<" .. #v .. " bytes>")
+        return jencode("<" .. #v .. " bytes>")
     elseif math.type(v) == "float" and (v ~= v or v == math.huge or v == -math.huge) then
         return "null"
     end
-    local ok, s = pcall(cjson.encode, v)
+    local ok, s = pcall(jencode, v)
     if not ok then
-        return cjson.encode(tostring(v))
+        return jencode(tostring(v))
     end
     return s
 end

@@ -67,8 +67,10 @@ local function plain(v, seen)
     return nil
 end
 
+local unslash = require("relm.json").unslash
+
 local function encode(v)
-    local text = cjson.encode(plain(v))
+    local text = unslash(cjson.encode(plain(v)))
     if not text:find("\\u0000[]", 1, true) then
         return text
     end
@@ -211,74 +213,13 @@ local function check_if_match(req, id)
     return v
 end
 
--- ---- static files ---------------------------------------------------------
-
--- Content types by file extension; anything else is sent as bytes.
-local TYPES = {
-    html = "text/html; charset=utf-8", css = "text/css; charset=utf-8",
-    js = "text/javascript; charset=utf-8", json = "application/json", svg = "image/svg+xml",
-    png = "image/png", ico = "image/x-icon", txt = "text/plain; charset=utf-8", woff2 = "font/woff2",
-}
-
-local function no_file(rel)
-    fail(404, "not_found", (i18n._("no file '%s'")):format(rel))
-end
-
----A file under root as a response: status, body, headers. rel is the
----decoded path below root; it is refused with 404 when it names a parent
----(..), a hidden file, an absolute path, holds a NUL byte or a backslash,
----or resolves (symbolic links followed) outside root: relm serves what
----is in root and nothing else.
----@param root string
----@param rel string
----@return integer status
----@return string body
----@return table headers
-function M.static(root, rel)
-    if rel == "" or rel:find("[%z\\]") or rel:sub(1, 1) == "/" then
-        no_file(rel)
-    end
-    for part in rel:gmatch("[^/]+") do
-        if part:sub(1, 1) == "." then
-            no_file(rel)
-        end
-    end
-    local uv = require "luv"
-    local real_root = uv.fs_realpath(root)
-    local real = real_root and uv.fs_realpath(root .. "/" .. rel)
-    if not real or real:sub(1, #real_root + 1) ~= real_root .. "/" then
-        no_file(rel)
-    end
-    local st = uv.fs_stat(real)
-    if not st or st.type ~= "file" then
-        no_file(rel)
-    end
-    local f = io.open(real, "rb")
-    if not f then
-        no_file(rel)
-    end
-    local body = f:read("a")
-    f:close()
-    return 200, body, {
-        ["Content-Type"] = TYPES[rel:match("%.(%w+)$") or ""] or "application/octet-stream",
-        ["Cache-Control"] = "no-cache", ["X-Content-Type-Options"] = "nosniff",
-    }
-end
-
----Where the web desktop's files are: $RELM_WEB_ROOT, else <relm.home>/web.
----@return string
-function M.web_root()
-    local env = os.getenv("RELM_WEB_ROOT")
-    return (env ~= nil and env ~= "") and env or (relm.home .. "/web")
-end
-local web_root = M.web_root
-
 -- ---- the routes -----------------------------------------------------------
 
 -- Schema shorthands for the OpenAPI document.
 local S = {
     release = { ["$ref"] = "#/components/schemas/Release" },
     error = { ["$ref"] = "#/components/schemas/Error" },
+    dry_run = { ["$ref"] = "#/components/schemas/DryRun" },
     object = { type = "object" },
     objects = { type = "array", items = { type = "object" } },
     strings = { type = "array", items = { type = "string" } },
@@ -288,9 +229,15 @@ local S = {
 -- (req, params, query) -> status, body (a table, encoded as JSON), headers;
 -- summary, permission (who may, in words), auth (false: no credentials
 -- needed), request (body schema), response (schema of a 2xx body), query
--- (names of query parameters).
+-- (names of query parameters), status (of a success, 200 unless given),
+-- headers (names of the headers a success carries: ETag, Location,
+-- Set-Cookie), if_match (the route reads If-Match: stale -> 412) and
+-- errors (every error status the route can answer; a route without the
+-- list answers 400, 401 when it needs credentials, 404 when its path has
+-- a parameter). The OpenAPI document says exactly these.
 M.routes = {
     { "POST", "/api/v1/login", auth = false,
+        errors = { 400, 401, 413, 429 }, headers = { "Set-Cookie" },
         summary = "Log in with a password: sets the session cookie, returns the CSRF token",
         permission = "anyone with a password (rate-limited per user and per address)",
         request = { type = "object", required = { "user", "password" },
@@ -307,6 +254,7 @@ M.routes = {
             }
         end },
     { "POST", "/api/v1/logout",
+        errors = { 401, 403 }, headers = { "Set-Cookie" },
         summary = "End the session of the cookie",
         permission = "the session's user",
         response = S.object,
@@ -333,16 +281,9 @@ M.routes = {
             return 200, M._openapi_text
         end },
 
-    { "GET", "/assets/{path*}", auth = false,
-        summary = "The web desktop's files (stylesheets, scripts, pictures) under <web root>/assets",
-        permission = "anyone",
-        response = { type = "string", description = "the file" },
-        handler = function(_, p)
-            return M.static(web_root() .. "/assets", p.path)
-        end },
-
     -- releases
     { "POST", "/api/v1/releases",
+        errors = { 400, 401, 403, 404, 413, 422 }, headers = { "ETag", "Location" },
         summary = "Register a release (relm.release.register)",
         permission = "create on the model's workflow",
         request = S.object, response = S.release, status = 201,
@@ -353,12 +294,14 @@ M.routes = {
             return s, b, h
         end },
     { "GET", "/api/v1/releases/{id}",
+        headers = { "ETag" },
         summary = "A release (relm.release.get), with its ETag",
         permission = "any user", response = S.release,
         handler = function(_, p)
             return release_response(200, relm.release.get(release_id(p.id)))
         end },
     { "PATCH", "/api/v1/releases/{id}",
+        errors = { 400, 401, 403, 404, 409, 412, 413, 422 }, headers = { "ETag" }, if_match = true,
         summary = "Change a release's fields (relm.release.update); If-Match: stale -> 412",
         permission = "execute on the release's workflow",
         request = S.object, response = S.release,
@@ -374,10 +317,11 @@ M.routes = {
             return 200, relm.release.actions(release_id(p.id))
         end },
     { "POST", "/api/v1/releases/{id}/actions/{name}",
+        errors = { 400, 401, 403, 404, 409, 412, 413, 422 }, headers = { "ETag" }, if_match = true,
         summary = "Take an action (relm.release.act); body = opts (dry_run=true tries and rolls back); "
             .. "If-Match: stale -> 412",
         permission = "the workflow's permission for the action",
-        request = S.object, response = S.release,
+        request = S.object, response = { oneOf = { S.release, S.dry_run } },
         handler = function(req, p)
             local id = release_id(p.id)
             local opts = body_object(req)
@@ -401,6 +345,7 @@ M.routes = {
             return 200, relm.activity.list(release_id(p.id))
         end },
     { "POST", "/api/v1/releases/{id}/activities",
+        errors = { 400, 401, 403, 404, 409, 413, 422 },
         summary = "Add an activity (relm.activity.add)",
         permission = "execute on the release's workflow",
         request = S.object, response = S.object, status = 201,
@@ -408,6 +353,7 @@ M.routes = {
             return 201, relm.activity.add(release_id(p.id), body_object(req))
         end },
     { "PATCH", "/api/v1/activities/{id}",
+        errors = { 400, 401, 403, 404, 409, 413, 422 },
         summary = "Change an activity's fields (relm.activity.update)",
         permission = "execute on the release's workflow, or the activity's owner",
         request = S.object, response = S.object,
@@ -415,6 +361,7 @@ M.routes = {
             return 200, relm.activity.update(int_path(p.id, "id"), body_object(req))
         end },
     { "POST", "/api/v1/activities/{id}/move",
+        errors = { 400, 401, 403, 404, 409, 413, 422 },
         summary = "Move an activity on the board: body {column=\"todo\"|\"in_progress\"|\"done\"|\"cancelled\", "
             .. "note=, actual_minutes=} (relm.activity.move)",
         permission = "the activity's owner or group",
@@ -448,6 +395,7 @@ M.routes = {
             return 200, relm.release.related(release_id(p.id))
         end },
     { "POST", "/api/v1/releases/{id}/related",
+        errors = { 400, 401, 403, 404, 409, 413, 422 },
         summary = "Relate an item: body {kind=\"ci\"|\"change\"|..., target=} (relm.release.relate)",
         permission = "execute on the release's workflow",
         request = { type = "object", required = { "kind", "target" },
@@ -500,6 +448,7 @@ M.routes = {
             return 200, relm.approval.status(release_id(p.id))
         end },
     { "POST", "/api/v1/releases/{id}/approval",
+        errors = { 400, 401, 403, 404, 409, 413, 422 },
         summary = "Decide: body {decision=\"approve\"|\"reject\", note=} (relm.approval.decide)",
         permission = "approve on the workflow, and asked by the rules",
         request = { type = "object", required = { "decision" },
@@ -567,6 +516,7 @@ M.routes = {
             return 200, ci
         end },
     { "POST", "/api/v1/cmdb/cis",
+        errors = { 400, 401, 403, 409, 413, 422 },
         summary = "Add a configuration item (relm.cmdb.add)",
         permission = "cmdb", request = S.object, response = S.object, status = 201,
         handler = function(req)
@@ -579,6 +529,7 @@ M.routes = {
             return 200, relm.cmdb.relations(p.name)
         end },
     { "POST", "/api/v1/cmdb/relationships",
+        errors = { 400, 401, 403, 404, 409, 413, 422 },
         summary = "Relate two CIs: body {from=, kind=, to=} (relm.cmdb.relate)",
         permission = "cmdb",
         request = { type = "object", required = { "from", "kind", "to" },
@@ -619,12 +570,14 @@ M.routes = {
             return 200, { ok = ok, detail = info }
         end },
     { "GET", "/api/v1/tokens",
+        errors = { 400, 401, 403 },
         summary = "My API tokens (an administrator: ?user= anyone's) (relm.token.list)",
         permission = "the user, or an administrator", response = S.objects, query = { "user" },
         handler = function(_, _, q)
             return 200, relm.token.list(q.user)
         end },
     { "POST", "/api/v1/tokens",
+        errors = { 400, 401, 403, 404, 409, 413, 422 },
         summary = "Make an API token: body {name=, user=, expires=} (relm.token.create); shown once",
         permission = "the user, or an administrator for another user",
         request = { type = "object", required = { "name" },
@@ -638,6 +591,7 @@ M.routes = {
             return 201, { id = id, token = token, name = b.name, user = b.user }
         end },
     { "DELETE", "/api/v1/tokens/{id}",
+        errors = { 400, 401, 403, 404 },
         summary = "Revoke a token (relm.token.revoke)",
         permission = "the token's user, or an administrator", response = S.object,
         handler = function(_, p)
@@ -953,12 +907,116 @@ end
 
 -- ---- OpenAPI ------------------------------------------------------------
 
+-- What each status an operation may answer means, for its OpenAPI entry.
+local ERRORS = {
+    [400] = "Malformed: the body is not a JSON object, a parameter or If-Match is not acceptable "
+        .. "(invalid_argument, malformed_json, bad_request)",
+    [401] = "No credentials, or they were refused: a wrong password, an unknown, revoked or expired "
+        .. "token (unauthorized)",
+    [403] = "The user may not do this (permission_denied), or a write with a session cookie lacks "
+        .. "X-CSRF-Token (csrf)",
+    [404] = "No such release, activity, CI, user, token or model (not_found)",
+    [409] = "Refused in the present state: an action not allowed now, a closed or cancelled release, "
+        .. "a name already taken (not_allowed, conflict, duplicate, in_use)",
+    [412] = "If-Match names a version the release no longer has: read it again (precondition_failed)",
+    [413] = "The body is larger than the setting http_max_body_bytes (answered by the HTTP server as "
+        .. "text)",
+    [422] = "A field is missing or not acceptable (invalid_field, justification_required, invalid_state)",
+    [429] = "Too many failed logins lately for this user or from this address (rate_limited)",
+    [500] = "The site route failed or ran past the sandbox's limits (sandbox)",
+}
+
+-- The component name of each status's response.
+local ERROR_NAMES = {
+    [400] = "BadRequest", [401] = "Unauthorized", [403] = "Forbidden", [404] = "NotFound", [409] = "Conflict",
+    [412] = "PreconditionFailed", [413] = "ContentTooLarge", [422] = "UnprocessableContent",
+    [429] = "TooManyRequests", [500] = "InternalError",
+}
+
+-- The headers a success may carry.
+local HEADERS = {
+    ETag = { description = "The release's version, e.g. \"v3\": send it back as If-Match",
+        schema = { type = "string" } },
+    Location = { description = "The new release's URL", schema = { type = "string" } },
+    ["Set-Cookie"] = { description = "relm_session (HttpOnly, SameSite=Strict); cleared by logout",
+        schema = { type = "string" } },
+}
+
+-- Each tag (the first segment after /api/v1/) and what its endpoints do.
+local TAGS = {
+    { "session", "Log in and out with a password; who a request acts as", { "login", "logout", "me" } },
+    { "openapi", "This document", { "openapi.json" } },
+    { "releases", "Register releases, read and change them, act on them (workflow transitions and "
+        .. "primitives, dry runs), with If-Match for optimistic concurrency", { "releases" } },
+    { "activities", "A release's planning and deployment activities on the board", { "activities" } },
+    { "justifications", "The justification catalogue (suspend, cancel, reopen)", { "justifications" } },
+    { "portfolios", "Portfolios and their models, for registering", { "portfolios" } },
+    { "calendar", "Releases by planned window and freeze-window occurrences", { "calendar" } },
+    { "approvals", "What waits for the user's decision", { "approvals" } },
+    { "search", "Searching releases, page by page", { "search" } },
+    { "desktop", "The release desktop: the queue and its counts", { "desktop" } },
+    { "cmdb", "Configuration items, their relationships, impact and history", { "cmdb" } },
+    { "audit", "The occurrence log's hash chain", { "audit" } },
+    { "tokens", "API tokens (Authorization: Bearer)", { "tokens" } },
+    { "events", "The outbox as server-sent events", { "events" } },
+    { "site", "Endpoints this site added in Lua route files (serve --routes)", {} },
+}
+local TAG_OF = {}
+for _, t in ipairs(TAGS) do
+    for _, seg in ipairs(t[3]) do
+        TAG_OF[seg] = t[1]
+    end
+end
+
+-- The tag of route r.
+local function tag_of(r)
+    if r.site then
+        return "site"
+    end
+    local seg = r[2]:match("^/api/v1/([^/]+)") or ""
+    return TAG_OF[seg] or seg
+end
+
+-- The error statuses route r can answer (sorted).
+local function errors_of(r)
+    if r.errors then
+        return r.errors
+    end
+    local out = { 400 }
+    if r.auth ~= false then
+        out[#out + 1] = 401
+    end
+    if r.site then
+        out[#out + 1] = 403
+    end
+    if r[2]:find("{", 1, true) or r.site then
+        out[#out + 1] = 404
+    end
+    if r.site then
+        out[#out + 1] = 500
+    end
+    return out
+end
+
 ---The OpenAPI 3.1 document of every route, made from M.routes.
 ---@return table
 function M.openapi()
     ensure_compiled()
-    local paths = {}
-    local err = { description = "Error", content = { ["application/json"] = { schema = S.error } } }
+    local paths, used, tags_used, responses = {}, {}, {}, {}
+    local function ref(status)
+        local name = ERROR_NAMES[status]
+        if not responses[name] then
+            local ctype = status == 413 and "text/plain" or "application/json"
+            local resp = { description = ERRORS[status],
+                content = { [ctype] = { schema = status == 413 and { type = "string" } or S.error } } }
+            if status == 401 then
+                resp.headers = { ["WWW-Authenticate"] = { description = "Bearer, when no credentials were given",
+                    schema = { type = "string" } } }
+            end
+            responses[name] = resp
+        end
+        return { ["$ref"] = "#/components/responses/" .. name }
+    end
     for _, r in ipairs(M.routes) do
         if r.page then
             goto next
@@ -967,88 +1025,118 @@ function M.openapi()
         local item = paths[key] or {}
         paths[key] = item
         local params = {}
-        for _, s in ipairs(r.segs) do
-            if type(s) == "table" then
-                params[#params + 1] = { name = s.param, ["in"] = "path", required = true,
+        for _, seg in ipairs(r.segs) do
+            if type(seg) == "table" then
+                params[#params + 1] = { name = seg.param, ["in"] = "path", required = true,
                     schema = { type = "string" } }
             end
         end
         for _, qn in ipairs(r.query or {}) do
             params[#params + 1] = { name = qn, ["in"] = "query", required = false, schema = { type = "string" } }
         end
-        local ok_status = tostring(r.status or 200)
-        local ctype = r[2] == "/api/v1/events" and "text/event-stream"
-            or (r[2]:find("*", 1, true) and "*/*") or "application/json"
+        if r.if_match then
+            params[#params + 1] = { ["$ref"] = "#/components/parameters/IfMatch" }
+            used.if_match = true
+        end
+        local ok_status = r.status or 200
+        local ctype = r[2] == "/api/v1/events" and "text/event-stream" or "application/json"
+        local ok = { description = ok_status == 201 and "Created" or "OK",
+            content = { [ctype] = { schema = r.response or S.object } } }
+        for _, h in ipairs(r.headers or {}) do
+            ok.headers = ok.headers or {}
+            ok.headers[h] = { ["$ref"] = "#/components/headers/" .. h:gsub("%-", "") }
+            used[h] = true
+        end
+        local tag = tag_of(r)
+        tags_used[tag] = true
         local op = {
             operationId = (r[1]:lower() .. r[2]:gsub("^/api/v1", ""):gsub("[{}]", ""):gsub("[/%.%-]+(%w)", function(c)
                 return c:upper()
             end)),
             summary = r.summary,
             description = "Permission: " .. (r.permission or "any user") .. ".",
-            tags = { r[2]:match("^/api/v1/([%w_]+)") or "api" },
-            responses = {
-                [ok_status] = { description = "Success",
-                    content = { [ctype] = { schema = r.response or S.object } } },
-                ["400"] = err, ["404"] = err,
-            },
+            tags = { tag },
+            responses = { [tostring(ok_status)] = ok },
         }
-        if r.auth ~= false then
-            op.responses["401"] = err
-            op.responses["403"] = err
-        else
-            op.security = {}
+        for _, st in ipairs(errors_of(r)) do
+            op.responses[tostring(st)] = ref(st)
         end
-        if r.site then
-            op.tags = { "site" }
+        if r.auth == false then
+            op.security = {}
         end
         if #params > 0 then
             op.parameters = params
         end
         if r.request then
             op.requestBody = { required = true, content = { ["application/json"] = { schema = r.request } } }
-            op.responses["422"] = err
-        end
-        if r[2]:match("^/api/v1/releases/{id}") and r[1] ~= "GET" then
-            op.responses["412"] = err
-            op.responses["409"] = err
         end
         item[r[1]:lower()] = op
         ::next::
+    end
+    local tags = {}
+    for _, t in ipairs(TAGS) do
+        if tags_used[t[1]] then
+            tags[#tags + 1] = { name = t[1], description = t[2] }
+            tags_used[t[1]] = nil
+        end
+    end
+    -- A tag no entry of TAGS describes (a route added without one).
+    local rest = {}
+    for t in pairs(tags_used) do
+        rest[#rest + 1] = t
+    end
+    table.sort(rest)
+    for _, t in ipairs(rest) do
+        tags[#tags + 1] = { name = t, description = "The endpoints under /api/v1/" .. t .. "/." }
+    end
+    local headers = {}
+    for name, h in pairs(HEADERS) do
+        if used[name] then
+            headers[name:gsub("%-", "")] = h
+        end
+    end
+    local components = {
+        securitySchemes = {
+            bearer = { type = "http", scheme = "bearer", description = "An API token (relm.token.create)" },
+            session = { type = "apiKey", ["in"] = "cookie", name = "relm_session",
+                description = "POST /api/v1/login; writes also need X-CSRF-Token" },
+        },
+        schemas = {
+            Error = { type = "object", required = { "code", "message" },
+                properties = { code = { type = "string", description = "a stable error code" },
+                    message = { type = "string" } } },
+            Release = { type = "object", required = { "id" },
+                properties = { id = { type = "integer" }, number = { type = "string" },
+                    status = { type = "string" }, row_version = { type = "integer" } } },
+            DryRun = { type = "object", required = { "allowed", "action" },
+                description = "The report of an action tried with dry_run=true and rolled back",
+                properties = { allowed = { type = "boolean" }, action = { type = "string" },
+                    from = { type = "string" }, to = { type = "string" },
+                    code = { type = "string", description = "when refused: the code the action would raise" },
+                    reason = { type = "string", description = "when refused: the message the action would raise" },
+                    missing = { type = "array", items = { type = "string" } } } },
+        },
+        responses = responses,
+        headers = headers,
+    }
+    if used.if_match then
+        components.parameters = { IfMatch = { name = "If-Match", ["in"] = "header", required = false,
+            description = "The ETag last read (\"v3\"): the write is refused with 412 when the release has "
+                .. "changed since; \"*\" or none: no check",
+            schema = { type = "string" } } }
     end
     return {
         openapi = "3.1.0",
         info = { title = "relm HTTP API", version = "1",
             description = "The release-management engine relm over HTTP (relm serve --listen). "
-                .. "Every endpoint calls the same primitives as the Lua API, as the request's user.",
-            license = { name = "relm", identifier = "MIT" } },
+                .. "Every endpoint calls the same primitives as the Lua API, as the request's user. "
+                .. "Errors are {\"code\": ..., \"message\": ...} with a stable code.",
+            license = { name = "MIT", identifier = "MIT" } },
         servers = { { url = "/" } },
         security = { { bearer = {} }, { session = {} } },
-        tags = (function()
-            local seen, out = {}, {}
-            for _, r in ipairs(M.routes) do
-                local t = r.site and "site" or (r[2]:match("^/api/v1/([%w_]+)") or "api")
-                if not seen[t] and not r.page then
-                    seen[t] = true
-                    out[#out + 1] = { name = t, description = "The " .. t .. " endpoints." }
-                end
-            end
-            return out
-        end)(),
+        tags = tags,
         paths = paths,
-        components = {
-            securitySchemes = {
-                bearer = { type = "http", scheme = "bearer", description = "An API token (relm.token.create)" },
-                session = { type = "apiKey", ["in"] = "cookie", name = "relm_session",
-                    description = "POST /api/v1/login; writes also need X-CSRF-Token" },
-            },
-            schemas = {
-                Error = { type = "object", required = { "code", "message" },
-                    properties = { code = { type = "string" }, message = { type = "string" } } },
-                Release = { type = "object", required = { "id" },
-                    properties = { id = { type = "integer" }, number = { type = "string" },
-                        status = { type = "string" }, row_version = { type = "integer" } } },
-            },
-        },
+        components = components,
     }
 end
 

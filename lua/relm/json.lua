@@ -1,5 +1,6 @@
 -- relm/json.lua: the one way the Lua half reads JSON the core hands it
--- (snapshots, stored options), with whole numbers given back as integers.
+-- (snapshots, stored options), with whole numbers given back as integers,
+-- and writes the JSON it shows people (slashes as they are).
 local cjson = require "cjson"
 
 local M = {}
@@ -28,6 +29,28 @@ end
 ---@return table
 function M.decode(text)
     return M.integers(cjson.decode(text))
+end
+
+--- The JSON text s with each escaped slash "\/" written as "/" (JSON
+--- allows both; paths then read as in the docs).
+-- Every '/' cjson writes has exactly one backslash of its own before it (a
+-- backslash in the text is written "\\"), so replacing the pairs left to
+-- right never touches an escaped backslash. Relm's JSON is never put
+-- inside an HTML <script> element, where "</" would need escaping.
+---@param s string
+---@return string
+function M.unslash(s)
+    if not s:find("\\/", 1, true) then
+        return s
+    end
+    return (s:gsub("\\/", "/"))
+end
+
+--- v as JSON text, slashes unescaped. Raises what cjson raises.
+---@param v any
+---@return string
+function M.encode(v)
+    return M.unslash(cjson.encode(v))
 end
 
 return M

@@ -1031,7 +1031,19 @@ local function try(id, action, opts)
     return false, err, last_refusal or {}
 end
 
+-- The code and the message of a refusal e, exactly as act raises them
+-- (a relm error; anything else, which act would raise too, as "error").
+local function refusal(e)
+    if type(e) == "table" and e.code then
+        return e.code, tostring(e.message or e.code)
+    end
+    return "error", tostring(e)
+end
+
 -- The dry-run report: what the real action did before it was undone.
+-- Every refusal is reported the same way: `code` and `reason` are the
+-- code and the message the real act raises, whatever refused it (no such
+-- action, permission, a missing field, the guard, a gate, a blackout).
 local function dry_run(id, action, opts)
     local r = M.get(id)
     local wf = M.workflow(r.workflow)
@@ -1039,8 +1051,8 @@ local function dry_run(id, action, opts)
     local pok, kind, op = pcall(plan, r, wf, action)
     if not pok then
         -- No such action from here: the refusal as act raises it.
-        out.allowed, out.reason, out.error = false, tostring(kind), kind
-        out.code = type(kind) == "table" and kind.code or "error"
+        out.allowed, out.error = false, kind
+        out.code, out.reason = refusal(kind)
         return out
     end
     do
@@ -1054,12 +1066,8 @@ local function dry_run(id, action, opts)
         out.to, out.status = res.state, res.status
         return out
     end
-    local code = type(res) == "table" and res.code or "error"
-    local msg = type(res) == "table" and tostring(res.message) or tostring(res)
-    -- The report's reason drops the "'x' is not allowed on release N:" the
-    -- refusal starts with: the report is about that already.
-    local _, _, reason = i18n.match(msg, "'%s' is not allowed on release %s: %s")
-    out.code, out.reason, out.error = code, reason or msg, res
+    local code, msg = refusal(res)
+    out.code, out.reason, out.error = code, msg, res
     if detail.missing then
         out.missing = detail.missing
     else

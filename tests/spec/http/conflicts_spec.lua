@@ -58,6 +58,8 @@ describe("the HTTP API and freeze windows", function()
                 { token = admin, body = {} })
             assert.are.equal(409, s, require("cjson").encode(e))
             assert.are.equal("not_allowed", e.code)
+            -- the dry run said exactly what the real request was refused with
+            assert.are.equal(e.message, report.reason)
             assert.is_truthy(e.message:find("web-svc → app-01 → db-01", 1, true), e.message)
             assert.is_truthy(e.message:find("api-freeze", 1, true), e.message)
             assert.are.equal("registered", relm.release.get(r.id).state)

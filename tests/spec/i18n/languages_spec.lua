@@ -203,6 +203,35 @@ describe("relm in Portuguese and Spanish", function()
         assert.are.equal(1, code)
         assert.is_truthy(out:find("invalid_argument: relm._: o argumento #1 (msgid) deve ser um texto", 1, true), out)
     end)
+
+    it("says why a second serve cannot start in the language, after a stable code, as serve's other refusals",
+        function()
+        local S = dofile("tests/fixtures/serve_helper.lua")
+        local dir = H.fresh_dir("serve_busy")
+        local db = dir .. "/ops.db"
+        local first = S.spawn("cd " .. H.q(dir) .. " && " .. H.q(H.BIN) .. " --db ops.db serve", "busy_serve")
+        assert.is_truthy(S.wait(function() return (S.read(first.log) or ""):find("started", 1, true) end))
+        local want = {
+            ["LANG=pt_BR.UTF-8"] = "relm: serve: busy: outro relm serve (pid " .. first.pid
+                .. ") já está em execução em " .. db,
+            ["LANG=es_ES.UTF-8"] = "relm: serve: busy: otro relm serve (pid " .. first.pid
+                .. ") ya se está ejecutando en " .. db,
+            ["LANG=C.UTF-8"] = "relm: serve: busy: another relm serve (pid " .. first.pid
+                .. ") is already running on " .. db,
+        }
+        for env, line in pairs(want) do
+            local code, out = run(dir, env, "--db " .. H.q(db) .. " serve")
+            assert.are.equal(1, code, out)
+            assert.are.equal(line, out:sub(1, #line), out)
+        end
+        -- the listen refusal next to it has the same form
+        local code, out = run(dir, "LANG=pt_BR.UTF-8",
+            "--db " .. H.q(dir .. "/other.db") .. " serve --listen 127.0.0.1:bad")
+        assert.are.equal(1, code)
+        assert.matches("^relm: serve: invalid_argument: ", out)
+        S.kill(first, "TERM")
+        S.stop_all()
+    end)
 end)
 
 describe("make lint's i18n check", function()

@@ -129,7 +129,8 @@ describe("closing a release", function()
         local d = relm.release.act(r.id, "accept", { dry_run = true, closure_text = "Done" })
         assert.is_false(d.allowed)
         assert.are.same({ "release_date", "solution_category" }, d.missing)
-        assert.are.equal("missing required field(s): release_date, solution_category", d.reason)
+        assert.are.equal("'accept' is not allowed on release " .. r.number
+            .. ": missing required field(s): release_date, solution_category", d.reason)
     end)
 
     it("leaves CIs alone when the workflow says ci_on_close = false", function()

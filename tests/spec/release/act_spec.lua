@@ -200,6 +200,47 @@ describe("relm.release.act dry_run", function()
         assert.is_false(d.allowed)
         assert.matches("unknown action", d.reason)
     end)
+
+    it("reports every refusal as the real act raises it: its code and its message, word for word", function()
+        local r = at_test()
+        local cases = {
+            { "pass", { fields = { test_result = "fail" } } },                 -- the guard
+            { "pass", { fields = { test_result = "ok" } }, as = "carol" },     -- permission
+            { "cancel", {} },                                                -- justification
+            { "delegate", {} },                                              -- a primitive's own check
+            { "delegate", { to_user = "carol", note = "x" } },
+            { "launch", {} },                                                -- no such action
+            { "authorize", {} },                                             -- not from this state
+        }
+        local missing = H.release()
+        relm.release.act(missing.id, "authorize")
+        cases[#cases + 1] = { "execute", {}, id = missing.id }              -- a required field
+        local seen = {}
+        for _, c in ipairs(cases) do
+            local id = c.id or r.id
+            local function act(opts)
+                if c.as then
+                    return relm.user.as(c.as, relm.release.act, id, c[1], opts)
+                end
+                return relm.release.act(id, c[1], opts)
+            end
+            local dry = {}
+            for k, v in pairs(c[2]) do
+                dry[k] = v
+            end
+            dry.dry_run = true
+            local d = act(dry)
+            local ok, e = pcall(act, c[2])
+            assert.is_false(ok, c[1])
+            assert.is_false(d.allowed, c[1])
+            assert.are.equal(e.code, d.code, c[1])
+            assert.are.equal(e.message, d.reason, c[1])
+            seen[d.code] = true
+        end
+        for _, code in ipairs({ "not_allowed", "permission_denied", "justification_required", "invalid_field" }) do
+            assert.is_true(seen[code], code)
+        end
+    end)
 end)
 
 describe("relm.release.act inside relm.tx", function()
