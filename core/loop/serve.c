@@ -481,10 +481,12 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     }
     relm_sla_load_rules(&sv);
     /* Start what is queued before the first look at every open release,
-     * from the loop, so the transfers' connects overlap that scan. */
+     * from the loop, so the transfers overlap that scan: the scan waits one
+     * millisecond, time for the loop to see the new connections writable
+     * and send the requests; the answers come while it runs. */
     double queued_next;
     relm_deliver_start(&sv, relm_serve_now(), &queued_next);
-    uv_timer_start(&sv.due, on_due, 0, 0);
+    uv_timer_start(&sv.due, on_due, 1, 0);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */
     while (sv.closing > 0)
