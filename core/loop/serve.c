@@ -38,78 +38,136 @@ static int numeric(const char *v)
     return *v == '\0';
 }
 
-/* v as a JSON string body (quotes added by the caller). Runs of plain
- * characters go out in one fwrite: a round logs thousands of lines. */
-static void json_text(FILE *f, const char *v)
+/* One log line is built here and written with one fwrite: a busy round
+ * logs thousands of lines, and printf per field was a visible share of
+ * it. Text longer than the buffer goes out in pieces. */
+typedef struct log_line {
+    size_t n;
+    char b[2048];
+} log_line;
+
+static void put(log_line *l, const char *s, size_t k)
+{
+    if (l->n + k > sizeof l->b) {
+        fwrite(l->b, 1, l->n, stdout);
+        l->n = 0;
+        if (k > sizeof l->b) {
+            fwrite(s, 1, k, stdout);
+            return;
+        }
+    }
+    memcpy(l->b + l->n, s, k);
+    l->n += k;
+}
+
+static void puts_(log_line *l, const char *s)
+{
+    put(l, s, strlen(s));
+}
+
+/* v as a JSON string body (quotes added by the caller). */
+static void json_text(log_line *l, const char *v)
 {
     const unsigned char *p = (const unsigned char *)v;
     for (;;) {
         const unsigned char *run = p;
         while (*p >= 0x20 && *p != '"' && *p != '\\')
             p++;
-        if (p > run)
-            fwrite(run, 1, (size_t)(p - run), f);
+        put(l, (const char *)run, (size_t)(p - run));
         if (*p == '\0')
             return;
+        char esc[8];
         if (*p == '"' || *p == '\\')
-            fprintf(f, "\\%c", *p);
+            snprintf(esc, sizeof esc, "\\%c", *p);
         else
-            fprintf(f, "\\u%04x", *p);
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+        puts_(l, esc);
         p++;
     }
 }
 
+/* v in a text line: quoted (" and \ escaped, line breaks as \n) when empty
+ * or when it holds a space, quote, equals sign, tab or line break. */
+static void text_value(log_line *l, const char *key, const char *v)
+{
+    put(l, " ", 1);
+    puts_(l, key);
+    put(l, "=", 1);
+    if (*v != '\0' && strpbrk(v, " \"=\t\n") == NULL) {
+        puts_(l, v);
+        return;
+    }
+    put(l, "\"", 1);
+    for (const char *p = v; *p; p++)
+        if (*p == '"' || *p == '\\') {
+            char esc[2] = {'\\', *p};
+            put(l, esc, 2);
+        } else if (*p == '\n') {
+            put(l, "\\n", 2);
+        } else {
+            put(l, p, 1);
+        }
+    put(l, "\"", 1);
+}
+
 void relm_serve_log(relm_serve *sv, const char *msg, ...)
 {
-    char at[40];
+    /* The seconds part of the time changes once a second, not per line. */
+    static time_t stamp_sec = -1;
+    static char stamp[32];
+    static size_t stamp_len;
     double now = relm_serve_now();
     time_t tt = (time_t)now;
-    struct tm tm;
-    gmtime_r(&tt, &tm);
-    size_t k = strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(at + k, sizeof at - k, ".%03dZ",
-             (int)((now - (double)tt) * 1000));
+    if (tt != stamp_sec) {
+        struct tm tm;
+        gmtime_r(&tt, &tm);
+        stamp_len = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+        stamp_sec = tt;
+    }
+    int ms = (int)((now - (double)tt) * 1000);
+    char frac[8] = {'.', (char)('0' + ms / 100), (char)('0' + ms / 10 % 10),
+                    (char)('0' + ms % 10), 'Z'};
+    log_line l;
+    l.n = 0;
+    if (sv->log_json)
+        put(&l, "{\"at\":\"", 7);
+    put(&l, stamp, stamp_len);
+    put(&l, frac, 5);
+    if (sv->log_json) {
+        put(&l, "\",\"msg\":\"", 9);
+        json_text(&l, msg);
+        put(&l, "\"", 1);
+    } else {
+        put(&l, " ", 1);
+        puts_(&l, msg);
+    }
     va_list ap;
     va_start(ap, msg);
-    if (sv->log_json) {
-        printf("{\"at\":\"%s\",\"msg\":\"", at);
-        json_text(stdout, msg);
-        putchar('"');
-    } else {
-        printf("%s %s", at, msg);
-    }
     const char *key;
     while ((key = va_arg(ap, const char *)) != NULL) {
         const char *v = va_arg(ap, const char *);
         if (v == NULL)
             v = "";
-        if (sv->log_json) {
-            printf(",\"%s\":", key);
-            if (numeric(v)) {
-                fputs(v, stdout);
-            } else {
-                putchar('"');
-                json_text(stdout, v);
-                putchar('"');
-            }
-        } else if (*v == '\0' || strpbrk(v, " \"=\t\n") != NULL) {
-            printf(" %s=\"", key);
-            for (const char *p = v; *p; p++)
-                if (*p == '"' || *p == '\\')
-                    printf("\\%c", *p);
-                else if (*p == '\n')
-                    fputs("\\n", stdout);
-                else
-                    putchar(*p);
-            putchar('"');
+        if (!sv->log_json) {
+            text_value(&l, key, v);
+            continue;
+        }
+        put(&l, ",\"", 2);
+        puts_(&l, key);
+        put(&l, "\":", 2);
+        if (numeric(v)) {
+            puts_(&l, v);
         } else {
-            printf(" %s=%s", key, v);
+            put(&l, "\"", 1);
+            json_text(&l, v);
+            put(&l, "\"", 1);
         }
     }
     va_end(ap);
     if (sv->log_json)
-        putchar('}');
-    putchar('\n');
+        put(&l, "}", 1);
+    put(&l, "\n", 1);
+    fwrite(l.b, 1, l.n, stdout);
     /* A round of deliveries logs many lines: flushed once at its end. */
     if (!sv->log_hold)
         fflush(stdout);
@@ -445,10 +503,12 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
     }
     relm_sla_load_rules(&sv);
     /* Start what is queued before the first look at every open release,
-     * from the loop, so the transfers' connects overlap that scan. */
+     * from the loop, so the transfers overlap that scan: the scan waits one
+     * millisecond, time for the loop to see the new connections writable
+     * and send the requests; the answers come while it runs. */
     double queued_next;
     relm_deliver_start(&sv, relm_serve_now(), &queued_next);
-    uv_timer_start(&sv.due, on_due, 0, 0);
+    uv_timer_start(&sv.due, on_due, 1, 0);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */
     while (sv.closing > 0)

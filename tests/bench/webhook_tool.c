@@ -1,10 +1,15 @@
 /* webhook_tool.c: the outbox_webhook benchmark's helpers: `sink`, a
  * loopback HTTP receiver on libuv that answers 200 to every POST (keep-
  * alive), and `post`, the baseline: a bare libcurl multi loop posting the
- * same bodies with the same concurrency, no database.
+ * same requests relm sends (body, event headers, HMAC-SHA256 signature
+ * computed per request) with the same concurrency, no database; each
+ * concurrent slot keeps its easy handle, as relm keeps its handles.
  *   webhook_tool sink PORTFILE
- *   webhook_tool post URL BODIES_FILE CONCURRENCY   -> prints seconds */
+ *   webhook_tool post URL BODIES_FILE CONCURRENCY SECRET  -> prints seconds */
 #include <curl/curl.h>
+#include <inttypes.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -136,19 +141,41 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static CURL *make(const char *url, char *body, struct curl_slist *h)
+/* The headers relm sends with body: its event name and id (read from the
+ * body, as relm reads them from the outbox row) and the signature. */
+static struct curl_slist *headers(const char *body, const char *secret)
 {
-    CURL *e = curl_easy_init();
-    curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    return e;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned maclen = 0;
+    char line[160], event[64] = "";
+    long long id = 0;
+    size_t len = strlen(body);
+    sscanf(body, "{\"id\":%lld,\"event\":\"%63[^\"]", &id, event);
+    HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)body,
+         len, mac, &maclen);
+    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+    h = curl_slist_append(h, "Expect:");
+    snprintf(line, sizeof line, "X-Relm-Event: %s", event);
+    h = curl_slist_append(h, line);
+    snprintf(line, sizeof line, "X-Relm-Event-Id: %lld", id);
+    h = curl_slist_append(h, line);
+    int k = snprintf(line, sizeof line, "X-Relm-Signature: sha256=");
+    for (unsigned i = 0; i < maclen; i++)
+        k += snprintf(line + k, sizeof line - (size_t)k, "%02x", mac[i]);
+    return curl_slist_append(h, line);
 }
 
-static int post(const char *url, const char *path, int conc)
+/* Give slot e the next body. */
+static void load(CURL *e, char *body, struct curl_slist **h, const char *secret)
+{
+    curl_slist_free_all(*h);
+    *h = headers(body, secret);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, *h);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+}
+
+static int post(const char *url, const char *path, int conc, const char *secret)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
@@ -169,14 +196,20 @@ static int post(const char *url, const char *path, int conc)
     free(line);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM *m = curl_multi_init();
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
-    h = curl_slist_append(h, "Expect:");
+    CURL **slot = calloc((size_t)conc, sizeof *slot);
+    struct curl_slist **hs = calloc((size_t)conc, sizeof *hs);
+    for (int i = 0; i < conc; i++) {
+        slot[i] = curl_easy_init();
+        curl_easy_setopt(slot[i], CURLOPT_URL, url);
+        curl_easy_setopt(slot[i], CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(slot[i], CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(slot[i], CURLOPT_PRIVATE, (char *)&hs[i]);
+    }
     double t0 = now_s();
     size_t next = 0, done = 0;
-    int running = 0;
-    while (next < n && running < conc) {
-        curl_multi_add_handle(m, make(url, bodies[next++], h));
-        running++;
+    for (int i = 0; i < conc && next < n; i++) {
+        load(slot[i], bodies[next++], &hs[i], secret);
+        curl_multi_add_handle(m, slot[i]);
     }
     while (done < n) {
         int still;
@@ -187,18 +220,26 @@ static int post(const char *url, const char *path, int conc)
             if (msg->msg != CURLMSG_DONE)
                 continue;
             CURL *e = msg->easy_handle;
+            struct curl_slist **h;
+            curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&h);
             curl_multi_remove_handle(m, e);
-            curl_easy_cleanup(e);
             done++;
-            if (next < n)
-                curl_multi_add_handle(m, make(url, bodies[next++], h));
+            if (next < n) {
+                load(e, bodies[next++], h, secret);
+                curl_multi_add_handle(m, e);
+            }
         }
         if (done < n)
             curl_multi_poll(m, NULL, 0, 1000, NULL);
     }
     printf("%.6f\n", now_s() - t0);
+    for (int i = 0; i < conc; i++) {
+        curl_easy_cleanup(slot[i]);
+        curl_slist_free_all(hs[i]);
+    }
+    free(slot);
+    free(hs);
     curl_multi_cleanup(m);
-    curl_slist_free_all(h);
     for (size_t i = 0; i < n; i++)
         free(bodies[i]);
     free(bodies);
@@ -209,8 +250,8 @@ int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "sink") == 0)
         return sink(argv[2]);
-    if (argc == 5 && strcmp(argv[1], "post") == 0)
-        return post(argv[2], argv[3], atoi(argv[4]));
-    fprintf(stderr, "usage: webhook_tool sink PORTFILE | post URL FILE N\n");
+    if (argc == 6 && strcmp(argv[1], "post") == 0)
+        return post(argv[2], argv[3], atoi(argv[4]), argv[5]);
+    fprintf(stderr, "usage: webhook_tool sink PORTFILE | post URL FILE N SECRET\n");
     return 2;
 }
