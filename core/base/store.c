@@ -440,6 +440,28 @@ int relm_store_exec(relm_store *s, const char *sql, relm_diag *d)
     return RELM_OK;
 }
 
+/* Run one transaction-control statement (BEGIN IMMEDIATE, COMMIT,
+ * SAVEPOINT, RELEASE) from the statement cache: a primitive runs four of
+ * them, and sqlite3_exec would parse each anew every time. Errors are
+ * reported as relm_store_exec reports them. */
+static int control(relm_store *s, const char *sql, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        int rc = relm_store_fail(s, d, "exec");
+        if (d != NULL && strcmp(d->code, "busy") != 0)
+            snprintf(d->msg, sizeof d->msg, "%s", sqlite3_errmsg(s->db));
+        sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    if (s->depth == 0)
+        s->generation++;
+    return RELM_OK;
+}
+
 static int resolve_actor(relm_store *s, relm_diag *d);
 static uint64_t mono_ms(void);
 static void wq_enter(relm_store *s);
@@ -461,7 +483,7 @@ int relm_store_begin(relm_store *s, relm_diag *d)
     } else {
         snprintf(sql, sizeof sql, "SAVEPOINT relm_sp%d", s->depth);
     }
-    int rc = relm_store_exec(s, sql, d);
+    int rc = control(s, sql, d);
     s->wait_from = 0;
     if (rc != RELM_OK) {
         if (s->depth == 0)
@@ -481,7 +503,7 @@ int relm_store_commit(relm_store *s, relm_diag *d)
         snprintf(sql, sizeof sql, "COMMIT");
     else
         snprintf(sql, sizeof sql, "RELEASE relm_sp%d", s->depth - 1);
-    if (relm_store_exec(s, sql, d) != RELM_OK)
+    if (control(s, sql, d) != RELM_OK)
         return RELM_ERR;
     s->depth--;
     if (s->depth == 0) {
