@@ -71,6 +71,11 @@ describe("relm.audit", function()
             .. "ORDER BY id DESC LIMIT 1", r.id)[1].after
         assert.are.equal(view, last)
         assert.is_true((relm.audit.verify()))
+        -- And it reads back as it was written (the snapshot decoded).
+        local got = relm.release.get(r.id)
+        assert.are.equal('a "quoted" \\ title\nwith\ttabs \1 \31 é ☃', got.title)
+        assert.are.equal("integer", math.type(got.priority))
+        assert.are.equal('see "this"', got.shared_with[1].note)
     end)
 
     it("checks a kept head: still there, same hash", function()
