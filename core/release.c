@@ -221,7 +221,8 @@ static const fieldspec *spec_for(const char *name)
  * %lld (the table is STRICT: no other types). The nested values are the
  * view's own expressions, already JSON: extra through json_patch('{}',
  * ...) as the view's outer json_patch treats it (nulls dropped at every
- * depth), shared_with as the view builds it (an array, kept as is). */
+ * depth; '{}', what most releases hold, as it is), shared_with as the
+ * view builds it (an array, kept as is). */
 static const char *const snap_keys[] = {
     "id", "number", "title", "description", "requester", "contact_name",
     "contact_email", "contact_phone", "contact_unit", "contact_location",
@@ -247,7 +248,8 @@ static const char *const snap_keys[] = {
     "r.release_date, r.solution_category, r.closure_text, r.notify, "       \
     "r.status, r.state, r.phase, r.reopen_count, r.sla_seconds, "           \
     "r.deadline, r.elapsed_seconds, r.active_since, r.remaining_seconds, "  \
-    "r.suspended_at, json_patch('{}', r.extra), "                           \
+    "r.suspended_at, CASE r.extra WHEN '{}' THEN '{}' ELSE "              \
+    "json_patch('{}', r.extra) END, "                                       \
     "(SELECT json_group_array(json(x)) FROM (SELECT json_patch('{}', "      \
     "json_object('group', sg.name, 'user', su.name, 'note', sh.note)) AS x " \
     "FROM release_shares sh LEFT JOIN groups sg ON sg.id = sh.group_id "    \

@@ -250,7 +250,9 @@ static int snap_value(snap_parser *sp, int depth)
     switch (*sp->p) {
     case '{':
         sp->p++;
-        lua_newtable(L);
+        /* A snapshot has about 30 fields: sized once, not grown by
+         * rehashing seven times. */
+        lua_createtable(L, 0, depth == 0 ? 32 : 4);
         snap_blank(sp);
         if (sp->p < sp->end && *sp->p == '}') {
             sp->p++;
