@@ -440,6 +440,28 @@ int relm_store_exec(relm_store *s, const char *sql, relm_diag *d)
     return RELM_OK;
 }
 
+/* Run one transaction-control statement (BEGIN IMMEDIATE, COMMIT,
+ * SAVEPOINT, RELEASE) from the statement cache: a primitive runs four of
+ * them, and sqlite3_exec would parse each anew every time. Errors are
+ * reported as relm_store_exec reports them. */
+static int control(relm_store *s, const char *sql, relm_diag *d)
+{
+    sqlite3_stmt *st = relm_store_stmt(s, sql, d);
+    if (st == NULL)
+        return RELM_ERR;
+    if (sqlite3_step(st) != SQLITE_DONE) {
+        int rc = relm_store_fail(s, d, "exec");
+        if (d != NULL && strcmp(d->code, "busy") != 0)
+            snprintf(d->msg, sizeof d->msg, "%s", sqlite3_errmsg(s->db));
+        sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    if (s->depth == 0)
+        s->generation++;
+    return RELM_OK;
+}
+
 static int resolve_actor(relm_store *s, relm_diag *d);
 static uint64_t mono_ms(void);
 static void wq_enter(relm_store *s);
@@ -461,7 +483,7 @@ int relm_store_begin(relm_store *s, relm_diag *d)
     } else {
         snprintf(sql, sizeof sql, "SAVEPOINT relm_sp%d", s->depth);
     }
-    int rc = relm_store_exec(s, sql, d);
+    int rc = control(s, sql, d);
     s->wait_from = 0;
     if (rc != RELM_OK) {
         if (s->depth == 0)
@@ -481,7 +503,7 @@ int relm_store_commit(relm_store *s, relm_diag *d)
         snprintf(sql, sizeof sql, "COMMIT");
     else
         snprintf(sql, sizeof sql, "RELEASE relm_sp%d", s->depth - 1);
-    if (relm_store_exec(s, sql, d) != RELM_OK)
+    if (control(s, sql, d) != RELM_OK)
         return RELM_ERR;
     s->depth--;
     if (s->depth == 0) {
@@ -831,9 +853,14 @@ static void remove_new_side_files(const char *path, unsigned had)
  *    a passive checkpoint (never waits, never takes the write lock; at
  *    every commit, as SQLite's own, the checkpoint lock was always taken
  *    and the restart below could not run);
- *  - when that leaves nothing to copy, a truncating checkpoint that tries
- *    each lock once and waits for nothing (the log is idle: it starts over;
- *    it is not: nothing lost);
+ *  - when that leaves nothing to copy, a restarting checkpoint that tries
+ *    each lock once and waits for nothing (the log is idle: the next
+ *    commit writes it from the start again; it is not: nothing lost). It
+ *    does not truncate the file: a log emptied to 0 bytes every thousand
+ *    pages had the file system allocate its blocks again and again (the
+ *    truncating form cost a release's walk about a fifth of its time);
+ *    the file keeps the size one round of checkpoints gives it (about
+ *    1,200 pages) and is written over;
  *  - at WAL_RESTART_PAGES and at each WAL_RESTART_STEP pages beyond, the
  *    one commit that crosses the mark (whichever process makes it) runs a
  *    truncating checkpoint that waits for readers, up to wal_wait_ms: a
@@ -843,9 +870,10 @@ static void remove_new_side_files(const char *path, unsigned had)
  *    "busy" while readers outlasted every try);
  *  - closing the store tries as after a commit, without waiting.
  * journal_size_limit (64 MB) truncates a file that did grow once the log
- * starts over. Statements are stepped to the end and reset (relm_store_stmt
- * resets a cached one before reuse), so no
- * read snapshot is held between calls to pin the log. */
+ * starts over; the waiting checkpoint and closing truncate it to 0.
+ * Statements are stepped to the end and reset (relm_store_stmt resets a
+ * cached one before reuse), so no read snapshot is held between calls to
+ * pin the log. */
 #define WAL_PASSIVE_PAGES 1000
 #define WAL_PASSIVE_STEP 200
 #define WAL_RESTART_PAGES 4000
@@ -1233,15 +1261,40 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
                checkpoint(s, SQLITE_CHECKPOINT_PASSIVE, 0, &nlog, &nckpt)
                    == SQLITE_OK &&
                nlog > 0 && nckpt == nlog) {
-        checkpoint(s, SQLITE_CHECKPOINT_TRUNCATE, 0, &nlog, &nckpt);
+        checkpoint(s, SQLITE_CHECKPOINT_RESTART, 0, &nlog, &nckpt);
     }
     return SQLITE_OK;
+}
+
+/* Process-wide SQLite settings, made once before the first connection
+ * (sqlite3_config works only before SQLite initializes; later it returns
+ * SQLITE_MISUSE and changes nothing, which is harmless).
+ *
+ * A primitive runs in a savepoint (relm_store_begin inside relm.tx), and
+ * while one is open every page it changes is first copied into a
+ * sub-journal so the savepoint can be rolled back. SQLite keeps that
+ * journal in memory only up to 64 KiB, then moves it to a temporary file:
+ * registering a release changes about 25 pages (the row, its indexes,
+ * the full-text index, the occurrence, the outbox), so every registration
+ * created, wrote and deleted a file in /var/tmp (measured: the larger
+ * part of a registration's time). 4 MiB keeps a primitive's sub-journal in
+ * memory; a bulk operation larger than that still spills to disk. */
+#define STMT_JOURNAL_SPILL (4 << 20)
+
+static void configure_sqlite(void)
+{
+    static int done;
+    if (done)
+        return;
+    done = 1;
+    sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, STMT_JOURNAL_SPILL);
 }
 
 int relm_store_open(relm_store **out, const char *path,
                     const relm_store_opts *opts, int *created, relm_diag *d)
 {
     *out = NULL;
+    configure_sqlite();
     if (created != NULL)
         *created = 0;
     struct stat stbuf;

@@ -61,14 +61,16 @@ static int add_event(relm_store *s, const char *event,
 }
 
 /* 1 when the release's status is closed now and was not in the snapshot
- * before the action (so release.closed is sent once per closure). */
+ * before the action (so release.closed is sent once per closure). The
+ * snapshot is parsed only when the release is closed (CASE evaluates
+ * lazily; AND would parse it at every occurrence). */
 static int just_closed(relm_store *s, const relm_occurrence *o, int *yes,
                        relm_diag *d)
 {
     sqlite3_stmt *st = relm_store_stmt(
         s,
-        "SELECT status = 'closed' AND coalesce(json_extract(?2, '$.status'), "
-        "'') <> 'closed' FROM releases WHERE id = ?1",
+        "SELECT CASE WHEN status = 'closed' THEN coalesce(json_extract(?2, "
+        "'$.status'), '') <> 'closed' ELSE 0 END FROM releases WHERE id = ?1",
         d);
     if (st == NULL)
         return RELM_ERR;

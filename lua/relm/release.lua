@@ -4,7 +4,6 @@
 -- one transaction, occurrence logged). See docs/releases.md.
 local i18n = require "relm.i18n"
 local C = require "relm.core.release"
-local cjson = require "cjson"
 
 local M = {}
 
@@ -41,24 +40,10 @@ local function extensions(fname, ...)
     end
 end
 
--- cjson reads every number as a float; release fields that are whole
--- numbers (ids, priority, counters, seconds) should be Lua integers.
-local tointeger = math.tointeger
-local function integers(t)
-    for k, v in pairs(t) do
-        local tv = type(v)
-        if tv == "number" then
-            t[k] = tointeger(v) or v
-        elseif tv == "table" then
-            integers(v)
-        end
-    end
-    return t
-end
-
-local function decode(json)
-    return integers(cjson.decode(json))
-end
+-- A snapshot's JSON as a table, whole numbers (ids, priority, counters,
+-- seconds) as Lua integers: what cjson.decode and relm.json.integers give,
+-- in one pass in C (relm.core.release.decode).
+local decode = C.decode
 
 -- Field metadata from the core: name -> {kind=, register=, update=, workflow=}.
 local FIELDS = {}

@@ -2,8 +2,10 @@
 # release.bench.sh: release throughput. Subject: a relm script registering
 # N releases (default 10,000) and taking each through the standard workflow
 # to closure with relm.release.act (permission, guard, one transaction and
-# one hash-chained occurrence per step). Baseline: a bare C program doing
-# the same row writes (release_baseline.c). Both time their loop only.
+# one hash-chained occurrence per step, its outbox event). Baseline: a bare
+# C program doing the same row writes (release_baseline.c: releases,
+# occurrences, outbox events, the approval round). Both time their loop
+# only.
 #   RELEASE_BENCH_N=1000 RELEASE_BENCH_WORKFLOW=standard sh tests/bench/run.sh release
 set -eu
 N=${RELEASE_BENCH_N:-10000}

@@ -540,8 +540,10 @@ static int write_pages(relm_store *s, const char *prefix)
 
 /* The write-ahead log does not keep what it no longer needs: once a
  * commit leaves nothing a reader still uses, the log starts over (the
- * -wal file is emptied) instead of waiting to reach 16 MB; while another
- * connection reads, the commit still succeeds and the log waits for it. */
+ * next commit writes the -wal file from its start, so the same amount of
+ * writing again does not make it grow) instead of waiting to reach 16 MB;
+ * while another connection reads, the commit still succeeds and the log
+ * waits for it. */
 static void test_wal_restarts(void)
 {
     char path[512], wal[520];
@@ -551,7 +553,10 @@ static void test_wal_restarts(void)
     if (s == NULL)
         return;
     CHECK(write_pages(s, "a") == RELM_OK);
-    CHECK(file_size(wal) == 0);
+    long once = file_size(wal);
+    CHECK(once > 0);
+    CHECK(write_pages(s, "d") == RELM_OK);
+    CHECK(file_size(wal) < once + once / 2); /* not appended: started over */
 
     /* A reader in another connection holds a snapshot from the log. */
     relm_store *r = open_ok(path, NULL);
@@ -565,7 +570,6 @@ static void test_wal_restarts(void)
     CHECK(scalar(r, "SELECT count(*) FROM settings WHERE key LIKE 'b%'") ==
           1500);
     CHECK(write_pages(s, "c") == RELM_OK);
-    CHECK(file_size(wal) > 0); /* the reader's snapshot is in it */
     CHECK(scalar(r, "SELECT count(*) FROM settings WHERE key LIKE 'c%'") ==
           0);
     CHECK(sqlite3_exec(rdb, "COMMIT", NULL, NULL, NULL) == SQLITE_OK);

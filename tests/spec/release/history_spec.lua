@@ -58,6 +58,26 @@ describe("relm.audit", function()
         assert.are.equal(64, #hash)
     end)
 
+    -- The primitives write the snapshot the view release_snapshots gives,
+    -- byte for byte (core/release.c builds it itself): quotes, control
+    -- characters and non-ASCII text, shares and empty fields included.
+    it("verifies releases whose snapshots hold text that JSON escapes", function()
+        local r = H.release({ title = 'a "quoted" \\ title\nwith\ttabs \1 \31 é ☃',
+            description = "", contact = { name = 'N "x"' } })
+        relm.release.act(r.id, "share", { to_group = "ops", note = 'see "this"' })
+        relm.release.act(r.id, "authorize", { note = "ok" })
+        local view = relm.sql("SELECT snapshot FROM release_snapshots WHERE id = ?", r.id)[1].snapshot
+        local last = relm.sql("SELECT after FROM occurrences WHERE subject = 'release' AND subject_id = ? "
+            .. "ORDER BY id DESC LIMIT 1", r.id)[1].after
+        assert.are.equal(view, last)
+        assert.is_true((relm.audit.verify()))
+        -- And it reads back as it was written (the snapshot decoded).
+        local got = relm.release.get(r.id)
+        assert.are.equal('a "quoted" \\ title\nwith\ttabs \1 \31 é ☃', got.title)
+        assert.are.equal("integer", math.type(got.priority))
+        assert.are.equal('see "this"', got.shared_with[1].note)
+    end)
+
     it("checks a kept head: still there, same hash", function()
         H.release()
         local id, hash = relm.audit.head()

@@ -12,6 +12,7 @@ local MODULES = {
     ["relm.core.release"] = {
         get = "read", head = "read", workflow = "read", can = "read", justification_ok = "read",
         fields = "read", primitives = "read", now = "read", seconds = "read", actions = "read (dry runs, rolled back)",
+        decode = "pure (JSON text to a table; reads nothing)",
         act = "write", update = "write", register = "write",
         set_clock = "admin", install = "admin", reload = "engine re-reads a file of the workflow path",
     },
