@@ -1353,10 +1353,10 @@ int relm_store_open(relm_store **out, const char *path,
     s->pending_pragma = opts != NULL && opts->synchronous_full
                             ? "PRAGMA synchronous = FULL; "
                               "PRAGMA journal_size_limit = 67108864; "
-                              "PRAGMA cache_size = -32768"
+                              "PRAGMA cache_size = -8192"
                             : "PRAGMA synchronous = NORMAL; "
                               "PRAGMA journal_size_limit = 67108864; "
-                              "PRAGMA cache_size = -32768";
+                              "PRAGMA cache_size = -8192";
     if (sqlite3_db_config(s->db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL)
         != SQLITE_OK) {
         relm_store_fail(s, d, "foreign keys");
