@@ -1349,7 +1349,12 @@ int relm_store_open(relm_store **out, const char *path,
     s->checkpoint_ok = 1; /* ours now: closing may checkpoint */
     /* PRAGMA synchronous parses the whole schema (about a millisecond),
      * as does any first statement: so it runs just before that statement,
-     * and a start that never touches the database does not pay for it. */
+     * and a start that never touches the database does not pay for it.
+     * The page cache is 8 MB, not SQLite's 2 MB: an impact of a thousand
+     * CIs on a million-CI database touches more pages than 2 MB hold and
+     * read them all again through pread on every query; a larger cache
+     * only fills more slowly under load (serve's memory, tests/bench
+     * http_mixed). */
     s->pending_pragma = opts != NULL && opts->synchronous_full
                             ? "PRAGMA synchronous = FULL; "
                               "PRAGMA journal_size_limit = 67108864; "
