@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
@@ -103,10 +105,20 @@ typedef struct relm_outcome {
     transfer *t;
 } outcome;
 
+/* The poll on one socket curl uses. A connection's socket keeps its poll
+ * from the moment relm opens it (open_socket) until curl closes it
+ * (close_socket): between transfers curl forgets the socket (REMOVE) and
+ * asks for it again on the next one, and uv_poll_start on every such
+ * change took the socket out of epoll and put it back, twice per delivery.
+ * Sockets curl opens itself (the resolver's) are closed by curl without
+ * telling: their polls end at REMOVE. */
 typedef struct sock_ctx {
     uv_poll_t poll;
     curl_socket_t fd;
     relm_serve *sv;
+    int events;    /* what the poll watches now (0: stopped) */
+    int wanted;    /* curl asked for the socket and has not removed it */
+    int kept;      /* opened by open_socket: lives until close_socket */
 } sock_ctx;
 
 /* SHA-256 fetched once from OpenSSL (its SHA-NI/AVX2 code signs a body
@@ -127,6 +139,14 @@ static void on_poll(uv_poll_t *h, int status, int events)
 {
     sock_ctx *c = h->data;
     int flags = 0, running;
+    if (!c->wanted) {
+        /* An idle kept connection became readable: the server closed it
+         * or sent something unasked. curl finds out when it next uses it;
+         * until then stop watching, or the loop would spin on it. */
+        uv_poll_stop(h);
+        c->events = 0;
+        return;
+    }
     if (status < 0)
         flags = CURL_CSELECT_ERR;
     if (events & UV_READABLE)
@@ -140,7 +160,73 @@ static void on_poll(uv_poll_t *h, int status, int events)
 
 static void free_sock(uv_handle_t *h)
 {
-    free(h->data);
+    sock_ctx *c = h->data;
+    c->sv->closing--;
+    free(c);
+}
+
+static void close_sock(sock_ctx *c)
+{
+    relm_serve *sv = c->sv;
+    if (c->fd >= 0 && c->fd < sv->nsocks && sv->socks[c->fd] == c)
+        sv->socks[c->fd] = NULL;
+    sv->closing++;
+    uv_close((uv_handle_t *)&c->poll, free_sock);
+}
+
+/* A new poll for fd, in the table by fd; NULL when out of memory. */
+static sock_ctx *new_sock(relm_serve *sv, curl_socket_t fd)
+{
+    if (fd >= sv->nsocks) {
+        int n = fd + 64;
+        sock_ctx **t = realloc(sv->socks, (size_t)n * sizeof *t);
+        if (t == NULL)
+            return NULL;
+        memset(t + sv->nsocks, 0, (size_t)(n - sv->nsocks) * sizeof *t);
+        sv->socks = t;
+        sv->nsocks = n;
+    }
+    sock_ctx *c = calloc(1, sizeof *c);
+    if (c == NULL)
+        return NULL;
+    c->fd = fd;
+    c->sv = sv;
+    c->poll.data = c;
+    if (uv_poll_init_socket(sv->loop, &c->poll, fd) != 0) {
+        free(c);
+        return NULL;
+    }
+    sv->socks[fd] = c;
+    return c;
+}
+
+/* CURLOPT_OPENSOCKETFUNCTION: open the connection's socket and its poll. */
+static curl_socket_t open_socket(void *userp, curlsocktype purpose,
+                                 struct curl_sockaddr *a)
+{
+    relm_serve *sv = userp;
+    if (purpose != CURLSOCKTYPE_IPCXN)
+        return CURL_SOCKET_BAD;
+    curl_socket_t fd = socket(a->family, a->socktype | SOCK_CLOEXEC,
+                              a->protocol);
+    if (fd == CURL_SOCKET_BAD)
+        return fd;
+    sock_ctx *c = new_sock(sv, fd);
+    if (c == NULL) {
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    c->kept = 1;
+    return fd;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION: the poll goes before the socket does. */
+static int close_socket(void *userp, curl_socket_t fd)
+{
+    relm_serve *sv = userp;
+    if (fd >= 0 && fd < sv->nsocks && sv->socks[fd] != NULL)
+        close_sock(sv->socks[fd]);
+    return close(fd);
 }
 
 /* CURLMOPT_SOCKETFUNCTION: watch the socket for what curl asks. */
@@ -150,33 +236,28 @@ static int on_socket(CURL *easy, curl_socket_t fd, int what, void *userp,
     (void)easy;
     relm_serve *sv = userp;
     sock_ctx *c = socketp;
+    if (c == NULL && fd >= 0 && fd < sv->nsocks)
+        c = sv->socks[fd];
     if (what == CURL_POLL_REMOVE) {
-        if (c != NULL) {
-            uv_poll_stop(&c->poll);
-            uv_close((uv_handle_t *)&c->poll, free_sock);
-            curl_multi_assign(sv->multi, fd, NULL);
+        if (c != NULL && c->kept) {
+            c->wanted = 0; /* watched on: see on_poll */
+        } else if (c != NULL) {
+            close_sock(c);
         }
         return 0;
     }
-    if (c == NULL) {
-        c = calloc(1, sizeof *c);
-        if (c == NULL)
-            return -1;
-        c->fd = fd;
-        c->sv = sv;
-        c->poll.data = c;
-        if (uv_poll_init_socket(sv->loop, &c->poll, fd) != 0) {
-            free(c);
-            return -1;
-        }
-        curl_multi_assign(sv->multi, fd, c);
-    }
+    if (c == NULL && (c = new_sock(sv, fd)) == NULL)
+        return -1;
+    curl_multi_assign(sv->multi, fd, c);
+    c->wanted = 1;
     int ev = 0;
     if (what != CURL_POLL_IN)
         ev |= UV_WRITABLE;
     if (what != CURL_POLL_OUT)
         ev |= UV_READABLE;
-    uv_poll_start(&c->poll, ev, on_poll);
+    if (ev != c->events && uv_poll_start(&c->poll, ev, on_poll) != 0)
+        return -1;
+    c->events = ev;
     return 0;
 }
 
@@ -217,11 +298,20 @@ int relm_deliver_init(relm_serve *sv)
     sha256_ctx = sha256_md != NULL ? EVP_MD_CTX_new() : NULL;
     uv_timer_init(sv->loop, &sv->curl_timer);
     sv->curl_timer.data = sv;
+    uv_check_init(sv->loop, &sv->kick);
+    sv->kick.data = sv;
     curl_multi_setopt(sv->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
     curl_multi_setopt(sv->multi, CURLMOPT_SOCKETDATA, sv);
     curl_multi_setopt(sv->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
     curl_multi_setopt(sv->multi, CURLMOPT_TIMERDATA, sv);
     return RELM_OK;
+}
+
+void relm_deliver_stop(relm_serve *sv)
+{
+    for (int i = 0; i < sv->nsocks; i++)
+        if (sv->socks[i] != NULL)
+            close_sock(sv->socks[i]);
 }
 
 void relm_deliver_close(relm_serve *sv)
@@ -242,6 +332,9 @@ void relm_deliver_close(relm_serve *sv)
     if (sv->multi != NULL)
         curl_multi_cleanup(sv->multi);
     sv->multi = NULL;
+    free(sv->socks);
+    sv->socks = NULL;
+    sv->nsocks = 0;
     free(sv->done);
     sv->done = NULL;
     EVP_MD_CTX_free(sha256_ctx);
@@ -545,6 +638,10 @@ static transfer *make_transfer(relm_serve *sv, sqlite3_stmt *q)
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, sv);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, close_socket);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, sv);
     if (!t->email) {
         t->body = webhook_body(q, &t->len);
         if (t->body == NULL) {
@@ -758,17 +855,22 @@ fail:
 }
 
 /* Start ready transfers while there is room; the oldest claimed first. */
-static void start_ready(relm_serve *sv)
+static int add_ready(relm_serve *sv)
 {
     int k = 0;
     while (k < sv->nready && sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
         sv->inflight++;
         curl_multi_add_handle(sv->multi, sv->ready[k++]->easy);
     }
-    if (k == 0)
-        return;
     sv->nready -= k;
     memmove(sv->ready, sv->ready + k, (size_t)sv->nready * sizeof *sv->ready);
+    return k;
+}
+
+static void start_ready(relm_serve *sv)
+{
+    if (add_ready(sv) == 0)
+        return;
     /* libcurl asks for a timer only when its earliest deadline changes; a
      * handle added while that deadline is unchanged would wait for some
      * unrelated wake-up. Kick it on the next loop iteration. */
@@ -848,6 +950,19 @@ static void judge(relm_serve *sv, transfer *t, CURLcode res, outcome *o)
     o->next_at = relm_serve_now() + wait;
 }
 
+/* After the poll phase: the answers that arrived together are all read;
+ * start the transfers they made room for, all in one go. */
+static void on_kick(uv_check_t *h)
+{
+    relm_serve *sv = h->data;
+    uv_check_stop(h);
+    if (sv->stopping || add_ready(sv) == 0)
+        return;
+    int running;
+    curl_multi_socket_action(sv->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(sv);
+}
+
 /* Collect the finished transfers and judge them; the outcomes are written
  * on the next loop iteration (relm_deliver_flush, from serve's idle
  * handle, started only while outcomes wait), so that transfers finishing
@@ -869,10 +984,11 @@ static void check_done(relm_serve *sv)
         o->t = t;
         sv->inflight--;
     }
-    /* Keep the pipe full: the next claimed delivery starts now, not after
-     * the outcomes are written. */
-    if (!sv->stopping)
-        start_ready(sv);
+    /* Keep the pipe full: the next claimed deliveries start in this loop
+     * iteration, not after the outcomes are written. */
+    if (!sv->stopping && sv->nready > 0 &&
+        sv->inflight < RELM_SERVE_MAX_INFLIGHT)
+        uv_check_start(&sv->kick, on_kick);
     if (sv->ndone > 0 && !uv_is_active((uv_handle_t *)&sv->flush))
         uv_idle_start(&sv->flush, sv->on_flush);
 }

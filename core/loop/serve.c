@@ -307,10 +307,12 @@ static void on_flush(uv_idle_t *h)
 static void finish(relm_serve *sv)
 {
     relm_deliver_flush(sv);
+    relm_deliver_stop(sv);
     close_handle(sv, (uv_handle_t *)&sv->flush);
     close_handle(sv, (uv_handle_t *)&sv->watch);
     close_handle(sv, (uv_handle_t *)&sv->due);
     close_handle(sv, (uv_handle_t *)&sv->curl_timer);
+    close_handle(sv, (uv_handle_t *)&sv->kick);
     close_handle(sv, (uv_handle_t *)&sv->sig_term);
     close_handle(sv, (uv_handle_t *)&sv->sig_int);
     close_handle(sv, (uv_handle_t *)&sv->sig_hup);

@@ -40,6 +40,7 @@ typedef struct relm_serve {
     uv_timer_t watch;        /* 1 s: other processes' commits */
     uv_timer_t due;          /* the next SLA moment or retry */
     uv_timer_t curl_timer;   /* libcurl's own timeout */
+    uv_check_t kick;         /* after the poll phase: start what is ready */
     uv_signal_t sig_term, sig_int, sig_hup;
     int64_t data_version;
     CURLM *multi;
@@ -57,6 +58,8 @@ typedef struct relm_serve {
     int nready;
     int log_hold;            /* 1: relm_serve_log leaves stdout unflushed */
     CURL **pool;             /* easy handles kept for reuse (deliver.c) */
+    struct sock_ctx **socks; /* the socket polls by fd (deliver.c) */
+    int nsocks;
     int npool;
     void (*on_flush)(uv_idle_t *h);
     relm_serve_reload_fn reload;
@@ -127,6 +130,9 @@ void relm_deliver_release_claims(relm_serve *sv);
  * flight; *next receives when the next queued one is due (0 = none). */
 void relm_deliver_start(relm_serve *sv, double now, double *next);
 void relm_deliver_close(relm_serve *sv);
+/* Close the socket polls (stopping, nothing in flight): curl closes the
+ * sockets themselves later, in relm_deliver_close. */
+void relm_deliver_stop(relm_serve *sv);
 /* Record the outcomes of the transfers finished since the last call, log
  * them, and look for more work. */
 void relm_deliver_flush(relm_serve *sv);

@@ -31,7 +31,8 @@ for f in tests/bench/*.bench.sh tests/bench/*.bench.lua; do
     esac
     rc=$?
     # The result lines: "subject MIN MEDIAN LABEL", "baseline MIN MEDIAN
-    # LABEL" (seconds) and "target MAX_RATIO".
+    # LABEL" (seconds) and "target MAX_RATIO"; lines "info: TEXT" are shown
+    # under the result.
     line=$(printf '%s\n' "$out" | awk -v name="$name" '
         $1 == "subject"  { sm = $2; sd = $3; $1 = $2 = $3 = ""; sl = substr($0, 4) }
         $1 == "baseline" { bm = $2; bd = $3; $1 = $2 = $3 = ""; bl = substr($0, 4) }
@@ -51,5 +52,6 @@ for f in tests/bench/*.bench.sh tests/bench/*.bench.lua; do
         continue
     fi
     echo "$line"
+    printf '%s\n' "$out" | sed -n 's/^info: /             /p'
 done
 [ "$errors" -eq 0 ]

@@ -4,10 +4,19 @@
  * same requests relm sends (body, event headers, HMAC-SHA256 signature
  * computed per request) with the same concurrency, no database; each
  * concurrent slot keeps its easy handle, as relm keeps its handles.
+ * `post-uv` posts the same requests the way the issue has serve drive
+ * libcurl: curl_multi_socket_action on libuv polls (curl's multi-uv.c,
+ * with relm's two refinements: a connection's poll is kept between
+ * transfers, and the transfers a poll phase made room for start together
+ * after it). It is a reference, not the baseline: it shows what the
+ * driving itself costs against curl_multi_perform, without a database.
  *   webhook_tool sink PORTFILE
- *   webhook_tool post URL BODIES_FILE CONCURRENCY SECRET  -> prints seconds */
+ *   webhook_tool post URL BODIES_FILE CONCURRENCY SECRET  -> prints seconds
+ *   webhook_tool post-uv URL BODIES_FILE CONCURRENCY SECRET -> seconds */
 #include <curl/curl.h>
 #include <inttypes.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -175,11 +184,12 @@ static void load(CURL *e, char *body, struct curl_slist **h, const char *secret)
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
 }
 
-static int post(const char *url, const char *path, int conc, const char *secret)
+/* The lines of path, each a body; NULL when it cannot be read. */
+static char **read_bodies(const char *path, size_t *count)
 {
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        return 1;
+        return NULL;
     char **bodies = NULL;
     size_t n = 0, cap = 0;
     char *line = NULL;
@@ -194,6 +204,16 @@ static int post(const char *url, const char *path, int conc, const char *secret)
     }
     fclose(f);
     free(line);
+    *count = n;
+    return bodies;
+}
+
+static int post(const char *url, const char *path, int conc, const char *secret)
+{
+    size_t n;
+    char **bodies = read_bodies(path, &n);
+    if (bodies == NULL)
+        return 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM *m = curl_multi_init();
     CURL **slot = calloc((size_t)conc, sizeof *slot);
@@ -246,12 +266,195 @@ static int post(const char *url, const char *path, int conc, const char *secret)
     return 0;
 }
 
+/* ---- post-uv (a reference) -------------------------------------------- */
+
+typedef struct uvsock {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    int events, wanted;
+} uvsock;
+
+static struct {
+    uv_loop_t *loop;
+    CURLM *m;
+    uv_timer_t timer;
+    uv_check_t kick;
+    uvsock *socks[4096];
+    CURL **ready;
+    int nready;
+    char **bodies;
+    size_t n, next, done;
+    const char *secret;
+} U;
+
+static void uv_check_done(void);
+
+static void uv_on_poll(uv_poll_t *h, int status, int events)
+{
+    uvsock *c = h->data;
+    int flags = status < 0 ? CURL_CSELECT_ERR : 0, running;
+    if (!c->wanted) {
+        uv_poll_stop(h);
+        c->events = 0;
+        return;
+    }
+    if (events & UV_READABLE)
+        flags |= CURL_CSELECT_IN;
+    if (events & UV_WRITABLE)
+        flags |= CURL_CSELECT_OUT;
+    curl_multi_socket_action(U.m, c->fd, flags, &running);
+    uv_check_done();
+}
+
+static void uv_free_sock(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static curl_socket_t uv_open_socket(void *u, curlsocktype purpose,
+                                    struct curl_sockaddr *a)
+{
+    (void)u;
+    (void)purpose;
+    curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
+    if (fd < 0 || fd >= 4096)
+        return fd < 0 ? fd : (close(fd), CURL_SOCKET_BAD);
+    uvsock *c = calloc(1, sizeof *c);
+    c->fd = fd;
+    c->poll.data = c;
+    uv_poll_init_socket(U.loop, &c->poll, fd);
+    U.socks[fd] = c;
+    return fd;
+}
+
+static int uv_close_socket(void *u, curl_socket_t fd)
+{
+    (void)u;
+    if (U.socks[fd] != NULL)
+        uv_close((uv_handle_t *)&U.socks[fd]->poll, uv_free_sock);
+    U.socks[fd] = NULL;
+    return close(fd);
+}
+
+static int uv_on_socket(CURL *e, curl_socket_t fd, int what, void *u, void *sp)
+{
+    (void)e;
+    (void)u;
+    (void)sp;
+    uvsock *c = U.socks[fd];
+    if (c == NULL)
+        return -1;
+    c->wanted = what != CURL_POLL_REMOVE;
+    int ev = (what != CURL_POLL_IN ? UV_WRITABLE : 0) |
+             (what != CURL_POLL_OUT ? UV_READABLE : 0);
+    if (c->wanted && ev != c->events) {
+        uv_poll_start(&c->poll, ev, uv_on_poll);
+        c->events = ev;
+    }
+    return 0;
+}
+
+static void uv_on_timeout(uv_timer_t *t)
+{
+    (void)t;
+    int running;
+    curl_multi_socket_action(U.m, CURL_SOCKET_TIMEOUT, 0, &running);
+    uv_check_done();
+}
+
+static int uv_on_timer(CURLM *m, long ms, void *u)
+{
+    (void)m;
+    (void)u;
+    if (ms < 0)
+        uv_timer_stop(&U.timer);
+    else
+        uv_timer_start(&U.timer, uv_on_timeout, (uint64_t)ms, 0);
+    return 0;
+}
+
+static void uv_on_kick(uv_check_t *h)
+{
+    uv_check_stop(h);
+    for (int i = 0; i < U.nready; i++)
+        curl_multi_add_handle(U.m, U.ready[i]);
+    U.nready = 0;
+    uv_on_timeout(NULL);
+}
+
+static void uv_check_done(void)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(U.m, &left)) != NULL) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        CURL *e = msg->easy_handle;
+        struct curl_slist **h;
+        curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&h);
+        curl_multi_remove_handle(U.m, e);
+        U.done++;
+        if (U.next < U.n) {
+            load(e, U.bodies[U.next++], h, U.secret);
+            U.ready[U.nready++] = e;
+            uv_check_start(&U.kick, uv_on_kick);
+        }
+    }
+    if (U.done == U.n)
+        uv_stop(U.loop);
+}
+
+static int post_uv(const char *url, const char *path, int conc,
+                   const char *secret)
+{
+    U.bodies = read_bodies(path, &U.n);
+    if (U.bodies == NULL)
+        return 1;
+    U.secret = secret;
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    U.loop = uv_default_loop();
+    U.m = curl_multi_init();
+    uv_timer_init(U.loop, &U.timer);
+    uv_check_init(U.loop, &U.kick);
+    curl_multi_setopt(U.m, CURLMOPT_SOCKETFUNCTION, uv_on_socket);
+    curl_multi_setopt(U.m, CURLMOPT_TIMERFUNCTION, uv_on_timer);
+    CURL **slot = calloc((size_t)conc, sizeof *slot);
+    struct curl_slist **hs = calloc((size_t)conc, sizeof *hs);
+    U.ready = calloc((size_t)conc, sizeof *U.ready);
+    for (int i = 0; i < conc; i++) {
+        slot[i] = curl_easy_init();
+        curl_easy_setopt(slot[i], CURLOPT_URL, url);
+        curl_easy_setopt(slot[i], CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(slot[i], CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(slot[i], CURLOPT_PRIVATE, (char *)&hs[i]);
+        curl_easy_setopt(slot[i], CURLOPT_OPENSOCKETFUNCTION, uv_open_socket);
+        curl_easy_setopt(slot[i], CURLOPT_CLOSESOCKETFUNCTION, uv_close_socket);
+    }
+    double t0 = now_s();
+    for (int i = 0; i < conc && U.next < U.n; i++) {
+        load(slot[i], U.bodies[U.next++], &hs[i], secret);
+        curl_multi_add_handle(U.m, slot[i]);
+    }
+    uv_run(U.loop, UV_RUN_DEFAULT);
+    printf("%.6f\n", now_s() - t0);
+    for (int i = 0; i < conc; i++) {
+        curl_multi_remove_handle(U.m, slot[i]);
+        curl_easy_cleanup(slot[i]);
+        curl_slist_free_all(hs[i]);
+    }
+    curl_multi_cleanup(U.m);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "sink") == 0)
         return sink(argv[2]);
     if (argc == 6 && strcmp(argv[1], "post") == 0)
         return post(argv[2], argv[3], atoi(argv[4]), argv[5]);
-    fprintf(stderr, "usage: webhook_tool sink PORTFILE | post URL FILE N SECRET\n");
+    if (argc == 6 && strcmp(argv[1], "post-uv") == 0)
+        return post_uv(argv[2], argv[3], atoi(argv[4]), argv[5]);
+    fprintf(stderr, "usage: webhook_tool sink PORTFILE | post URL FILE N SECRET"
+                    " | post-uv URL FILE N SECRET\n");
     return 2;
 }

@@ -1,0 +1,49 @@
+-- connections_spec.lua: serve keeps a webhook connection's poll between
+-- deliveries (deliver.c); a receiver that closes idle connections, as
+-- servers and proxies do, must neither stall the next deliveries nor leave
+-- serve spinning on the closed socket.
+local S = dofile("tests/fixtures/serve_helper.lua")
+local R = dofile("tests/fixtures/release_helper.lua")
+
+describe("relm serve's webhook connections", function()
+    setup(function()
+        R.setup()
+        relm.notify.set { backoff_seconds = 0.2 }
+    end)
+    after_each(function() S.stop_all() end)
+
+    it("delivers over new connections after the receiver closed the idle ones, and does not spin meanwhile", function()
+        local recv = S.receiver { idle_close = 0.3 }
+        relm.notify.subscribe { channel = "webhook", url = recv.url, events = { "release.registered" } }
+        local serve = S.serve(relm.info().db)
+        for i = 1, 3 do
+            R.release { title = "first " .. i }
+        end
+        assert.is_truthy(S.wait(function() return #S.requests(recv) >= 3 end),
+            "the first deliveries did not arrive; serve log:\n" .. (S.read(serve.log) or ""))
+        -- The receiver closes every connection serve kept: each close makes
+        -- the kept socket readable, which serve must stop watching.
+        local closed = S.wait(function() return S.closed(recv) >= 1 end, 10)
+        assert.is_truthy(closed, "the receiver closed no connection")
+        S.sleep(0.5)
+        local before = S.cpu_seconds(serve)
+        S.sleep(1)
+        local used = S.cpu_seconds(serve) - before
+        -- Idle, serve wakes once a second at most: a spin on a closed
+        -- socket takes the whole second.
+        assert.is_true(used < 0.3, ("serve used %.2f s of CPU in an idle second"):format(used))
+        for i = 1, 3 do
+            R.release { title = "second " .. i }
+        end
+        local got = S.wait(function() local l = S.requests(recv); return #l >= 6 and l end)
+        assert.is_truthy(got, "the deliveries after the close did not arrive; serve log:\n" .. (S.read(serve.log) or ""))
+        local titles = {}
+        for _, q in ipairs(got) do
+            titles[#titles + 1] = require("cjson").decode(q.body).release.title
+        end
+        table.sort(titles)
+        assert.are.same({ "first 1", "first 2", "first 3", "second 1", "second 2", "second 3" }, titles)
+        local dead = relm.sql("SELECT count(*) AS n FROM deliveries WHERE status <> 'delivered'")[1].n
+        assert.are.equal(0, dead)
+    end)
+end)
