@@ -127,7 +127,7 @@ typedef struct sock_ctx {
 static EVP_MD *sha256_md;
 static EVP_MD_CTX *sha256_ctx;
 
-static void check_done(relm_serve *sv);
+static void check_done(relm_serve *sv, int in_poll);
 static void free_transfer(transfer *t);
 
 /* Easy handles kept for reuse: as many as can be in flight and ready. */
@@ -155,7 +155,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
         flags |= CURL_CSELECT_OUT;
     relm_serve *sv = c->sv;
     curl_multi_socket_action(sv->multi, c->fd, flags, &running);
-    check_done(sv);
+    check_done(sv, 1);
 }
 
 static void free_sock(uv_handle_t *h)
@@ -266,7 +266,7 @@ static void on_curl_timeout(uv_timer_t *t)
     relm_serve *sv = t->data;
     int running;
     curl_multi_socket_action(sv->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(sv);
+    check_done(sv, 0);
 }
 
 /* CURLMOPT_TIMERFUNCTION: one timer for whatever curl waits on. */
@@ -960,14 +960,15 @@ static void on_kick(uv_check_t *h)
         return;
     int running;
     curl_multi_socket_action(sv->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(sv);
+    check_done(sv, 0);
 }
 
 /* Collect the finished transfers and judge them; the outcomes are written
  * on the next loop iteration (relm_deliver_flush, from serve's idle
  * handle, started only while outcomes wait), so that transfers finishing
- * together share one transaction. */
-static void check_done(relm_serve *sv)
+ * together share one transaction. in_poll: called from the poll phase,
+ * whose check phase follows in this iteration. */
+static void check_done(relm_serve *sv, int in_poll)
 {
     int left;
     CURLMsg *m;
@@ -985,10 +986,18 @@ static void check_done(relm_serve *sv)
         sv->inflight--;
     }
     /* Keep the pipe full: the next claimed deliveries start in this loop
-     * iteration, not after the outcomes are written. */
+     * iteration, not after the outcomes are written. From the poll phase
+     * they wait for its end (on_kick); from elsewhere the poll phase may
+     * be yet to come, and a check handle does not keep it from blocking
+     * (with every transfer finished, nothing would wake it): start them
+     * now. */
     if (!sv->stopping && sv->nready > 0 &&
-        sv->inflight < RELM_SERVE_MAX_INFLIGHT)
-        uv_check_start(&sv->kick, on_kick);
+        sv->inflight < RELM_SERVE_MAX_INFLIGHT) {
+        if (in_poll)
+            uv_check_start(&sv->kick, on_kick);
+        else
+            start_ready(sv);
+    }
     if (sv->ndone > 0 && !uv_is_active((uv_handle_t *)&sv->flush))
         uv_idle_start(&sv->flush, sv->on_flush);
 }
@@ -1019,6 +1028,6 @@ void relm_deliver_flush(relm_serve *sv)
     sv->log_hold = 0;
     fflush(stdout);
     sv->ndone = 0;
-    check_done(sv); /* any finished beyond what one round holds */
+    check_done(sv, 0); /* any finished beyond what one round holds */
     relm_serve_pump(sv, 0);
 }

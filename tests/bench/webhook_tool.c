@@ -208,6 +208,21 @@ static char **read_bodies(const char *path, size_t *count)
     return bodies;
 }
 
+/* conc easy handles for url, each with its header list slot in *hs. */
+static CURL **make_slots(const char *url, int conc, struct curl_slist ***hs)
+{
+    CURL **slot = calloc((size_t)conc, sizeof *slot);
+    *hs = calloc((size_t)conc, sizeof **hs);
+    for (int i = 0; i < conc; i++) {
+        slot[i] = curl_easy_init();
+        curl_easy_setopt(slot[i], CURLOPT_URL, url);
+        curl_easy_setopt(slot[i], CURLOPT_WRITEFUNCTION, discard);
+        curl_easy_setopt(slot[i], CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(slot[i], CURLOPT_PRIVATE, (char *)&(*hs)[i]);
+    }
+    return slot;
+}
+
 static int post(const char *url, const char *path, int conc, const char *secret)
 {
     size_t n;
@@ -216,15 +231,8 @@ static int post(const char *url, const char *path, int conc, const char *secret)
         return 1;
     curl_global_init(CURL_GLOBAL_DEFAULT);
     CURLM *m = curl_multi_init();
-    CURL **slot = calloc((size_t)conc, sizeof *slot);
-    struct curl_slist **hs = calloc((size_t)conc, sizeof *hs);
-    for (int i = 0; i < conc; i++) {
-        slot[i] = curl_easy_init();
-        curl_easy_setopt(slot[i], CURLOPT_URL, url);
-        curl_easy_setopt(slot[i], CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(slot[i], CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(slot[i], CURLOPT_PRIVATE, (char *)&hs[i]);
-    }
+    struct curl_slist **hs;
+    CURL **slot = make_slots(url, conc, &hs);
     double t0 = now_s();
     size_t next = 0, done = 0;
     for (int i = 0; i < conc && next < n; i++) {
@@ -287,7 +295,7 @@ static struct {
     const char *secret;
 } U;
 
-static void uv_check_done(void);
+static void uv_check_done(int in_poll);
 
 static void uv_on_poll(uv_poll_t *h, int status, int events)
 {
@@ -303,7 +311,7 @@ static void uv_on_poll(uv_poll_t *h, int status, int events)
     if (events & UV_WRITABLE)
         flags |= CURL_CSELECT_OUT;
     curl_multi_socket_action(U.m, c->fd, flags, &running);
-    uv_check_done();
+    uv_check_done(1);
 }
 
 static void uv_free_sock(uv_handle_t *h)
@@ -359,7 +367,7 @@ static void uv_on_timeout(uv_timer_t *t)
     (void)t;
     int running;
     curl_multi_socket_action(U.m, CURL_SOCKET_TIMEOUT, 0, &running);
-    uv_check_done();
+    uv_check_done(0);
 }
 
 static int uv_on_timer(CURLM *m, long ms, void *u)
@@ -382,7 +390,10 @@ static void uv_on_kick(uv_check_t *h)
     uv_on_timeout(NULL);
 }
 
-static void uv_check_done(void)
+/* Collect the finished transfers and load their slots again; they start
+ * after the poll phase when called from it (uv_on_kick), else at once: a
+ * check handle does not keep the poll phase from blocking. */
+static void uv_check_done(int in_poll)
 {
     CURLMsg *msg;
     int left;
@@ -397,11 +408,14 @@ static void uv_check_done(void)
         if (U.next < U.n) {
             load(e, U.bodies[U.next++], h, U.secret);
             U.ready[U.nready++] = e;
-            uv_check_start(&U.kick, uv_on_kick);
         }
     }
     if (U.done == U.n)
         uv_stop(U.loop);
+    else if (U.nready > 0 && in_poll)
+        uv_check_start(&U.kick, uv_on_kick);
+    else if (U.nready > 0)
+        uv_on_kick(&U.kick);
 }
 
 static int post_uv(const char *url, const char *path, int conc,
@@ -418,15 +432,10 @@ static int post_uv(const char *url, const char *path, int conc,
     uv_check_init(U.loop, &U.kick);
     curl_multi_setopt(U.m, CURLMOPT_SOCKETFUNCTION, uv_on_socket);
     curl_multi_setopt(U.m, CURLMOPT_TIMERFUNCTION, uv_on_timer);
-    CURL **slot = calloc((size_t)conc, sizeof *slot);
-    struct curl_slist **hs = calloc((size_t)conc, sizeof *hs);
+    struct curl_slist **hs;
+    CURL **slot = make_slots(url, conc, &hs);
     U.ready = calloc((size_t)conc, sizeof *U.ready);
     for (int i = 0; i < conc; i++) {
-        slot[i] = curl_easy_init();
-        curl_easy_setopt(slot[i], CURLOPT_URL, url);
-        curl_easy_setopt(slot[i], CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(slot[i], CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(slot[i], CURLOPT_PRIVATE, (char *)&hs[i]);
         curl_easy_setopt(slot[i], CURLOPT_OPENSOCKETFUNCTION, uv_open_socket);
         curl_easy_setopt(slot[i], CURLOPT_CLOSESOCKETFUNCTION, uv_close_socket);
     }

@@ -4,6 +4,7 @@
 -- serve spinning on the closed socket.
 local S = dofile("tests/fixtures/serve_helper.lua")
 local R = dofile("tests/fixtures/release_helper.lua")
+local cjson = require "cjson"
 
 describe("relm serve's webhook connections", function()
     setup(function()
@@ -36,10 +37,11 @@ describe("relm serve's webhook connections", function()
             R.release { title = "second " .. i }
         end
         local got = S.wait(function() local l = S.requests(recv); return #l >= 6 and l end)
-        assert.is_truthy(got, "the deliveries after the close did not arrive; serve log:\n" .. (S.read(serve.log) or ""))
+        assert.is_truthy(got, "the deliveries after the close did not arrive; serve log:\n"
+            .. (S.read(serve.log) or ""))
         local titles = {}
         for _, q in ipairs(got) do
-            titles[#titles + 1] = require("cjson").decode(q.body).release.title
+            titles[#titles + 1] = cjson.decode(q.body).release.title
         end
         table.sort(titles)
         assert.are.same({ "first 1", "first 2", "first 3", "second 1", "second 2", "second 3" }, titles)
