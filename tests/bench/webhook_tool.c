@@ -15,15 +15,15 @@
  *   webhook_tool post-uv URL BODIES_FILE CONCURRENCY SECRET -> seconds */
 #include <curl/curl.h>
 #include <inttypes.h>
-#include <sys/socket.h>
-#include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 #include <uv.h>
 
 /* ---- sink --------------------------------------------------------------- */
