@@ -58,9 +58,9 @@ typedef struct relm_serve {
     int nready;
     int log_hold;            /* 1: relm_serve_log leaves stdout unflushed */
     CURL **pool;             /* easy handles kept for reuse (deliver.c) */
+    int npool;
     struct sock_ctx **socks; /* the socket polls by fd (deliver.c) */
     int nsocks;
-    int npool;
     void (*on_flush)(uv_idle_t *h);
     relm_serve_reload_fn reload;
     void *reload_ctx;

@@ -325,8 +325,12 @@ static curl_socket_t uv_open_socket(void *u, curlsocktype purpose,
     (void)u;
     (void)purpose;
     curl_socket_t fd = socket(a->family, a->socktype, a->protocol);
-    if (fd < 0 || fd >= 4096)
-        return fd < 0 ? fd : (close(fd), CURL_SOCKET_BAD);
+    if (fd >= 4096) { /* past the table */
+        close(fd);
+        return CURL_SOCKET_BAD;
+    }
+    if (fd < 0)
+        return CURL_SOCKET_BAD;
     uvsock *c = calloc(1, sizeof *c);
     c->fd = fd;
     c->poll.data = c;
