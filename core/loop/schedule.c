@@ -206,13 +206,17 @@ static void collect(relm_serve *sv, const char *sql, const char *kind,
 }
 
 /* Activities of open releases, not finished, scheduled (their due moment
- * is scheduled_at); owner: the person, else the group. */
+ * is scheduled_at); owner: the person, else the group. From the
+ * activities' due index outward (CROSS JOIN keeps that order): left to
+ * itself the planner went through every open release by releases_status
+ * and looked at each one's activities, a pass over all open releases per
+ * look. */
 #define ACTIVITY_ROWS                                                        \
     "SELECT a.release_id, a.id, unixepoch(a.scheduled_at), a.scheduled_at, " \
     "a.title, coalesce((SELECT name FROM users WHERE id = "                  \
     "a.owner_user_id), (SELECT name FROM groups WHERE id = "                 \
     "a.owner_group_id), ''), r.state, unixepoch(a.updated_at) FROM "         \
-    "activities a JOIN releases r ON "                                       \
+    "activities a CROSS JOIN releases r ON "                                 \
     "r.id = a.release_id WHERE a.scheduled_at IS NOT NULL AND a.status IN "  \
     "('todo', 'in_progress') AND r.status = 'open' AND NOT EXISTS (SELECT "  \
     "1 FROM schedule_fired f WHERE f.kind = ?3 AND f.subject = a.id AND "    \
@@ -234,7 +238,8 @@ static double reminders_pass(relm_serve *sv, int64_t now, int *failed)
             "activity.due", now, due_lead, -due_lead, &r);
     collect(sv,
             "SELECT id, id, unixepoch(planned_start), planned_start, title, "
-            "'', state, unixepoch(updated_at) FROM releases r WHERE "
+            "'', state, unixepoch(updated_at) FROM releases r INDEXED BY "
+            "releases_planned_start WHERE "
             "planned_start IS NOT NULL AND "
             "status = 'open' AND unixepoch(planned_start) > ?1 AND "
             "unixepoch(planned_start) <= ?1 + ?2 AND NOT EXISTS (SELECT 1 "
@@ -244,7 +249,9 @@ static double reminders_pass(relm_serve *sv, int64_t now, int *failed)
     for (size_t i = 0; i < r.n; i++)
         *failed |= fire(sv, &r.v[i]) != 0;
     free(r.v);
-    /* The next moments, each from its index (see 0050_schedules.sql). */
+    /* The next moments, each from its index (see 0050_schedules.sql;
+     * releases_planned_start named, or the planner takes releases_status
+     * and reads every open release, as for the reminders above). */
     double next = next_moment(
         sv,
         "SELECT min(unixepoch(scheduled_at)) FROM activities WHERE "
@@ -260,6 +267,7 @@ static double reminders_pass(relm_serve *sv, int64_t now, int *failed)
     next = nearer(next, ahead > 0 ? ahead - (double)due_lead : 0);
     ahead = next_moment(sv,
                         "SELECT min(unixepoch(planned_start)) FROM releases "
+                        "INDEXED BY releases_planned_start "
                         "WHERE planned_start IS NOT NULL AND status = 'open' "
                         "AND unixepoch(planned_start) > ?1",
                         now + start_lead);
