@@ -390,12 +390,18 @@ static size_t sink(char *buf, size_t size, size_t n, void *userp)
 
 /* Free t; its easy handle (already out of the multi) is kept for the next
  * transfer: curl_easy_init allocates and clears several kilobytes, once
- * per delivery otherwise. */
+ * per delivery otherwise. A webhook's handle is kept as it is: the next
+ * webhook sets every option it uses again, and an e-mail resets the
+ * handle it takes (make_transfer). An e-mail's is reset here: its upload
+ * options would turn a webhook's POST into a PUT. */
 static void free_transfer(transfer *t)
 {
     relm_serve *sv = t->sv;
     if (t->easy != NULL && sv->pool != NULL && sv->npool < POOL_MAX) {
-        curl_easy_reset(t->easy);
+        if (t->email)
+            curl_easy_reset(t->easy);
+        else /* the one option curl writes through: t goes now */
+            curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, NULL);
         sv->pool[sv->npool++] = t->easy;
     } else if (t->easy != NULL) {
         curl_easy_cleanup(t->easy);
@@ -640,6 +646,8 @@ static transfer *make_transfer(relm_serve *sv, sqlite3_stmt *q)
         free(t);
         return NULL;
     }
+    if (t->email)
+        curl_easy_reset(t->easy); /* may have been a webhook's */
     CURL *e = t->easy;
     long timeout = (long)(sv->set.timeout * 1000);
     curl_easy_setopt(e, CURLOPT_PRIVATE, t);
