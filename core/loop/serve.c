@@ -510,6 +510,10 @@ int relm_serve_run(relm_store *s, uv_loop_t *loop,
      * and send the requests; the answers come while it runs. */
     double queued_next;
     relm_deliver_start(&sv, relm_serve_now(), &queued_next);
+    /* The loop's clock still reads the moment it was made: a millisecond
+     * from then had long passed, and the scan ran before the requests went
+     * out. */
+    uv_update_time(loop);
     uv_timer_start(&sv.due, on_due, 1, 0);
     uv_run(loop, UV_RUN_DEFAULT);
     /* Let the close callbacks run before sv goes out of scope. */
