@@ -307,8 +307,8 @@ int relm_deliver_init(relm_serve *sv)
     /* curl's connection cache holds 4 connections per easy handle in the
      * multi by default, and finished transfers leave the multi until the
      * next ones start: when most finished together, the cache shrank and
-     * closed connections the next round opened again (700 connects for
-     * 5,000 webhooks to one receiver). Hold it at what a full multi gets:
+     * closed connections the next round opened again (about 700 connects
+     * for 5,000 webhooks to one receiver). Hold it at what a full multi gets:
      * room for every connection in use and as many idle ones to other
      * receivers (a cap of 64 closed a live receiver's connections while
      * transfers to one that was down held their places). */

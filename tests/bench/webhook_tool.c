@@ -9,8 +9,9 @@
  * libcurl: curl_multi_socket_action on libuv polls (curl's multi-uv.c,
  * with relm's refinements: a connection's poll is kept between
  * transfers, the transfers a poll phase made room for start together
- * after it, and curl keeps a connection per slot). It is a reference, not the baseline: it shows what the
- * driving itself costs against curl_multi_perform, without a database.
+ * after it, and curl keeps a connection per slot). It is a reference, not
+ * the baseline: it shows what the driving itself costs against
+ * curl_multi_perform, without a database.
  *   webhook_tool sink PORTFILE
  *   webhook_tool post URL BODIES_FILE CONCURRENCY SECRET  -> prints seconds
  *   webhook_tool post-uv URL BODIES_FILE CONCURRENCY SECRET -> seconds */
