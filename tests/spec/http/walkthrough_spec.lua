@@ -69,7 +69,9 @@ describe("docs/http.md", function()
         p:close()
         local script = { "cd " .. H.q(dir), "unset RELM_DB RELM_USER" }
         for k, s in ipairs(steps) do
-            local cmd = s.cmd:gsub("build/relm", H.q(H.BIN)):gsub("/tmp/", dir .. "/"):gsub("8080", port)
+            -- The binary's path last: it may hold /tmp/ (a checkout there)
+            -- or 8080.
+            local cmd = s.cmd:gsub("8080", port):gsub("/tmp/", dir .. "/"):gsub("build/relm", H.q(H.BIN))
             script[#script + 1] = ("echo '@@step %d'"):format(k)
             local body = #s.heredoc > 0 and ("\n" .. table.concat(s.heredoc, "\n")) or ""
             script[#script + 1] = cmd .. body
