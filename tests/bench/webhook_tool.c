@@ -4,12 +4,13 @@
  * same requests relm sends (body, event headers, HMAC-SHA256 signature
  * computed per request) with the same concurrency, no database; each
  * concurrent slot keeps its easy handle, as relm keeps its handles, and
- * curl keeps as many connections as there are slots, as relm does.
+ * curl's connection cache has a fixed size (CURLMOPT_MAXCONNECTS), as
+ * relm's has.
  * `post-uv` posts the same requests the way the issue has serve drive
  * libcurl: curl_multi_socket_action on libuv polls (curl's multi-uv.c,
  * with relm's refinements: a connection's poll is kept between
  * transfers, the transfers a poll phase made room for start together
- * after it, and curl keeps a connection per slot). It is a reference, not
+ * after it, and a connection cache of fixed size). It is a reference, not
  * the baseline: it shows what the driving itself costs against
  * curl_multi_perform, without a database.
  *   webhook_tool sink PORTFILE
@@ -439,8 +440,9 @@ static int post_uv(const char *url, const char *path, int conc,
     uv_check_init(U.loop, &U.kick);
     curl_multi_setopt(U.m, CURLMOPT_SOCKETFUNCTION, uv_on_socket);
     curl_multi_setopt(U.m, CURLMOPT_TIMERFUNCTION, uv_on_timer);
-    /* As serve: curl's default cache (4 connections per easy handle in
-     * the multi) shrinks while finished transfers wait to start again. */
+    /* As serve, a fixed size: curl's default cache (4 connections per easy
+     * handle in the multi) shrinks while finished transfers wait to start
+     * again. One connection per slot is all one receiver needs. */
     curl_multi_setopt(U.m, CURLMOPT_MAXCONNECTS, (long)conc);
     struct curl_slist **hs;
     CURL **slot = make_slots(url, conc, &hs);
